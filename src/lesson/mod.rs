@@ -1,0 +1,467 @@
+//! Lesson files: text in two languages, the Python program, knobs, the scenario id.
+//!
+//! Lessons are data. Loading one reads TOML and nothing else: no command, no code.
+
+mod knobs;
+
+pub use knobs::{KnobKind, KnobSpec, KnobValue, Knobs};
+
+use serde::Deserialize;
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+/// The language lesson text is shown in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+}
+
+/// A text in English and Simplified Chinese.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Text {
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Zh => &self.zh,
+        }
+    }
+}
+
+/// A loaded, checked lesson.
+#[derive(Clone, Debug)]
+pub struct Lesson {
+    pub id: String,
+    /// Where the lesson sits in the list.
+    pub order: i64,
+    pub title: Text,
+    pub concepts: Vec<String>,
+    /// One paragraph: what the student will see.
+    pub summary: Text,
+    pub explanation: Text,
+    /// What we measured on which CPython versions.
+    pub notes: Text,
+    /// The scenario that builds this lesson's program.
+    pub scenario: String,
+    pub knobs: Vec<KnobSpec>,
+    code: String,
+    /// Where the lesson came from (`embedded:balance-race.toml` or a path).
+    pub source: String,
+    /// Byte range of the `scenario` value, for errors found later.
+    scenario_span: Range<usize>,
+    raw: String,
+}
+
+/// A lesson file that cannot be used, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LessonError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for LessonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.reason
+        )
+    }
+}
+
+impl std::error::Error for LessonError {}
+
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map(|i| before[i + 1..].chars().count() + 1)
+        .unwrap_or(before.chars().count() + 1);
+    (line, col)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLesson {
+    id: Spanned<String>,
+    order: Option<i64>,
+    scenario: Spanned<String>,
+    concepts: Vec<String>,
+    title: Spanned<Text>,
+    summary: Spanned<Text>,
+    explanation: Spanned<Text>,
+    notes: Option<Text>,
+    code: Spanned<String>,
+    #[serde(default, rename = "knob")]
+    knobs: Vec<Spanned<RawKnob>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKnob {
+    name: String,
+    kind: String,
+    default: toml::Value,
+    min: Option<i64>,
+    max: Option<i64>,
+    unit: Option<String>,
+    options: Option<Vec<String>>,
+    help: Text,
+}
+
+impl Lesson {
+    /// Parses and checks one lesson file's text. `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Lesson, LessonError> {
+        let err_at = |offset: usize, reason: String| {
+            let (line, column) = position(text, offset);
+            LessonError {
+                file: file.to_string(),
+                line,
+                column,
+                reason,
+            }
+        };
+        let raw: RawLesson = toml::from_str(text).map_err(|e| {
+            let at = e.span().map(|s| s.start).unwrap_or(0);
+            err_at(at, e.message().trim().to_string())
+        })?;
+
+        let id = raw.id.get_ref();
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(err_at(
+                raw.id.span().start,
+                format!("lesson id `{id}` must be lowercase letters, digits and dashes"),
+            ));
+        }
+        for (what, t) in [
+            ("title", &raw.title),
+            ("summary", &raw.summary),
+            ("explanation", &raw.explanation),
+        ] {
+            if t.get_ref().en.trim().is_empty() || t.get_ref().zh.trim().is_empty() {
+                return Err(err_at(
+                    t.span().start,
+                    format!("{what} needs both `en` and `zh` text"),
+                ));
+            }
+        }
+        if raw.code.get_ref().trim().is_empty() {
+            return Err(err_at(raw.code.span().start, "code is empty".into()));
+        }
+
+        let mut knobs: Vec<KnobSpec> = Vec::new();
+        for k in &raw.knobs {
+            let at = k.span().start;
+            let spec = parse_knob(k.get_ref()).map_err(|r| err_at(at, r))?;
+            if knobs.iter().any(|o| o.name == spec.name) {
+                return Err(err_at(at, format!("knob `{}` is declared twice", spec.name)));
+            }
+            knobs.push(spec);
+        }
+
+        let lesson = Lesson {
+            id: id.clone(),
+            order: raw.order.unwrap_or(1000),
+            title: raw.title.into_inner(),
+            concepts: raw.concepts,
+            summary: raw.summary.into_inner(),
+            explanation: raw.explanation.into_inner(),
+            notes: raw.notes.unwrap_or_default(),
+            scenario: raw.scenario.get_ref().clone(),
+            scenario_span: raw.scenario.span(),
+            knobs,
+            code: raw.code.get_ref().clone(),
+            source: file.to_string(),
+            raw: text.to_string(),
+        };
+        // Every conditional line must name a declared knob and a value it can take.
+        let code_start = raw.code.span().start;
+        for (i, line) in lesson.code.lines().enumerate() {
+            if let Some((cond, _)) = split_condition(line) {
+                let (name, value) = cond.split_once('=').unwrap_or((cond, ""));
+                let spec = lesson.knobs.iter().find(|k| k.name == name);
+                let ok = spec.is_some_and(|s| s.parse(value).is_ok());
+                if !ok {
+                    let (l, _) = position(text, code_start);
+                    return Err(LessonError {
+                        file: file.to_string(),
+                        line: l + i + 1,
+                        column: 1,
+                        reason: format!(
+                            "code line condition `?{{{cond}}}` names no knob value of this lesson"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(lesson)
+    }
+
+    /// An error pointing at the lesson's `scenario` value (for a scenario that
+    /// cannot build a program from this lesson).
+    pub fn scenario_error(&self, reason: String) -> LessonError {
+        let (line, column) = position(&self.raw, self.scenario_span.start);
+        LessonError {
+            file: self.source.clone(),
+            line,
+            column,
+            reason,
+        }
+    }
+
+    pub fn default_knobs(&self) -> Knobs {
+        Knobs::defaults(&self.knobs)
+    }
+
+    /// The Python program as the student sees it with these knobs: lines marked
+    /// `?{knob=value}` appear only when the knob has that value, and `{{knob}}`
+    /// is replaced by the knob's value.
+    pub fn code(&self, knobs: &Knobs) -> String {
+        let mut out = String::with_capacity(self.code.len());
+        for line in self.code.lines() {
+            let line = match split_condition(line) {
+                Some((cond, rest)) => {
+                    let (name, value) = cond.split_once('=').unwrap_or((cond, ""));
+                    let want = self
+                        .knobs
+                        .iter()
+                        .find(|k| k.name == name)
+                        .and_then(|k| k.parse(value).ok());
+                    if want.is_none() || knobs.get(name) != want.as_ref() {
+                        continue;
+                    }
+                    rest
+                }
+                None => line,
+            };
+            let mut l = line.to_string();
+            for (name, v) in knobs.iter() {
+                let hole = format!("{{{{{name}}}}}");
+                if l.contains(&hole) {
+                    l = l.replace(&hole, &v.to_string());
+                }
+            }
+            out.push_str(&l);
+            out.push('\n');
+        }
+        out
+    }
+
+    pub fn knob(&self, name: &str) -> Option<&KnobSpec> {
+        self.knobs.iter().find(|k| k.name == name)
+    }
+
+    /// Reads every `*.toml` lesson in a folder, in name order.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Lesson>, LessonError> {
+        let io_err = |reason: String| LessonError {
+            file: dir.display().to_string(),
+            line: 1,
+            column: 1,
+            reason,
+        };
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| io_err(format!("cannot read the lessons folder: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p).map_err(|e| LessonError {
+                    file: p.display().to_string(),
+                    line: 1,
+                    column: 1,
+                    reason: format!("cannot read: {e}"),
+                })?;
+                Lesson::parse(&p.display().to_string(), &text)
+            })
+            .collect()
+    }
+}
+
+/// `?{lock=on}    lock.acquire()` → `("lock=on", "    lock.acquire()")`.
+fn split_condition(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix("?{")?;
+    let end = rest.find('}')?;
+    Some((&rest[..end], &rest[end + 1..]))
+}
+
+fn parse_knob(k: &RawKnob) -> Result<KnobSpec, String> {
+    if k.name.is_empty()
+        || !k
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(format!(
+            "knob name `{}` must be lowercase letters, digits and dashes",
+            k.name
+        ));
+    }
+    let kind = match k.kind.as_str() {
+        "bool" => KnobKind::Bool {
+            default: k
+                .default
+                .as_bool()
+                .ok_or_else(|| format!("knob `{}`: a bool knob's default is true or false", k.name))?,
+        },
+        "int" => {
+            let default = k
+                .default
+                .as_integer()
+                .ok_or_else(|| format!("knob `{}`: an int knob's default is a whole number", k.name))?;
+            let (min, max) = match (k.min, k.max) {
+                (Some(a), Some(b)) => (a, b),
+                _ => return Err(format!("knob `{}`: an int knob needs min and max", k.name)),
+            };
+            if !(min <= default && default <= max) {
+                return Err(format!(
+                    "knob `{}`: default {default} is outside {min}..={max}",
+                    k.name
+                ));
+            }
+            KnobKind::Int {
+                default,
+                min,
+                max,
+                unit: k.unit.clone().unwrap_or_default(),
+            }
+        }
+        "choice" => {
+            let options = k
+                .options
+                .clone()
+                .filter(|o| !o.is_empty())
+                .ok_or_else(|| format!("knob `{}`: a choice knob needs options", k.name))?;
+            let default = k
+                .default
+                .as_str()
+                .filter(|d| options.iter().any(|o| o == d))
+                .ok_or_else(|| format!("knob `{}`: the default must be one of the options", k.name))?
+                .to_string();
+            KnobKind::Choice { default, options }
+        }
+        other => {
+            return Err(format!(
+                "knob `{}`: kind `{other}` is not bool, int or choice",
+                k.name
+            ));
+        }
+    };
+    Ok(KnobSpec {
+        name: k.name.clone(),
+        kind,
+        help: k.help.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "demo"
+scenario = "balance"
+concepts = ["Thread"]
+title = { en = "Demo", zh = "演示" }
+summary = { en = "s", zh = "s" }
+explanation = { en = "e", zh = "e" }
+code = """
+x = 1
+?{lock=on}lock = Lock()
+for i in range({{n}}):
+"""
+
+[[knob]]
+name = "lock"
+kind = "bool"
+default = false
+help = { en = "h", zh = "h" }
+
+[[knob]]
+name = "n"
+kind = "int"
+default = 3
+min = 1
+max = 9
+help = { en = "h", zh = "h" }
+"#;
+
+    #[test]
+    fn conditional_lines_and_holes_follow_the_knobs() {
+        let l = Lesson::parse("demo.toml", GOOD).unwrap();
+        let mut k = l.default_knobs();
+        assert_eq!(l.code(&k), "x = 1\nfor i in range(3):\n");
+        k.set(&l.knobs, "lock", "on").unwrap();
+        k.set(&l.knobs, "n", "7").unwrap();
+        assert_eq!(l.code(&k), "x = 1\nlock = Lock()\nfor i in range(7):\n");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_range() {
+        let l = Lesson::parse("demo.toml", GOOD).unwrap();
+        let mut k = l.default_knobs();
+        let e = k.set(&l.knobs, "n", "10").unwrap_err();
+        assert!(e.contains("from 1 to 9"), "{e}");
+        assert!(k.set(&l.knobs, "nope", "1").unwrap_err().contains("unknown knob"));
+        assert!(k.set(&l.knobs, "lock", "maybe").is_err());
+    }
+
+    #[test]
+    fn a_syntax_error_names_file_line_and_column() {
+        let bad = GOOD.replace("concepts = [\"Thread\"]", "concepts = [\"Thread\"");
+        let e = Lesson::parse("demo.toml", &bad).unwrap_err();
+        assert_eq!(e.file, "demo.toml");
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.to_string().starts_with("demo.toml:4:"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_knob_default_is_reported_where_the_knob_is() {
+        let bad = GOOD.replace("default = 3", "default = 30");
+        let e = Lesson::parse("demo.toml", &bad).unwrap_err();
+        assert!(e.reason.contains("outside 1..=9"), "{e}");
+        assert_eq!(e.line, 21, "{e}");
+    }
+
+    #[test]
+    fn missing_chinese_text_is_refused() {
+        let bad = GOOD.replace("zh = \"演示\"", "zh = \"\"");
+        let e = Lesson::parse("demo.toml", &bad).unwrap_err();
+        assert!(e.reason.contains("both `en` and `zh`"), "{e}");
+        assert_eq!(e.line, 5);
+    }
+}

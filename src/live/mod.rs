@@ -1,0 +1,635 @@
+//! The live engine: every thread a real OS thread, shared variables real memory
+//! (atomics, loaded and stored in separate steps), locks real locks, the GIL a real
+//! lock, and every event stamped with the monotonic clock.
+
+mod gil;
+
+pub use gil::Gil;
+
+use crate::program::{ActorId, EngineConfig, Instr, Program, Value};
+use crate::sim::fill_format;
+use crate::trace::{Event, EventKind, OutputLine, Trace};
+use crossbeam::channel::{Receiver, Sender, unbounded};
+use gil::Taken;
+use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
+use parking_lot::{Condvar, Mutex, RawMutex};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What a live run sends to whoever watches it.
+#[derive(Debug)]
+pub enum LiveMsg {
+    /// A batch of one actor's events, in that actor's order.
+    Events(Vec<Event>),
+    /// A printed line; `index` is the value of the `print` event that made it.
+    Output {
+        index: u64,
+        actor: ActorId,
+        text: String,
+    },
+    /// Every actor has ended.
+    Finished,
+}
+
+/// Events an actor sends at once (and at least every [`FLUSH_NS`]).
+const CHUNK: usize = 4096;
+const FLUSH_NS: u64 = 20_000_000;
+/// How often a blocked thread looks up to see whether the run is being stopped.
+const POLL: Duration = Duration::from_millis(10);
+/// Units of CPU work between two looks at the GIL's drop request (a countdown loop
+/// has a back-edge every unit; looking every unit would only cost time).
+const WORK_SLICE: u32 = 256;
+
+struct Shared {
+    program: Arc<Program>,
+    cfg: EngineConfig,
+    speed: f64,
+    t0: Instant,
+    vars: Vec<AtomicI64>,
+    locks: Vec<RawMutex>,
+    done: Vec<AtomicBool>,
+    done_lock: Mutex<()>,
+    done_cond: Condvar,
+    gils: Vec<Gil>,
+    stop: AtomicBool,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    tx: Sender<LiveMsg>,
+    outputs: AtomicU64,
+    alive: AtomicUsize,
+}
+
+/// A running (or finished) live run. Dropping it stops every thread it started.
+pub struct LiveRun {
+    shared: Arc<Shared>,
+    rx: Receiver<LiveMsg>,
+}
+
+impl LiveRun {
+    /// Starts the program's first threads. `speed` scales sleeps (2.0 = twice as fast).
+    pub fn start(program: Arc<Program>, cfg: EngineConfig, speed: f64) -> LiveRun {
+        let (tx, rx) = unbounded();
+        let nproc = program
+            .actors
+            .iter()
+            .map(|a| a.process as usize + 1)
+            .max()
+            .unwrap_or(1);
+        let interval = Duration::from_nanos(cfg.switch_interval_ns.max(1));
+        let shared = Arc::new(Shared {
+            vars: program.vars.iter().map(|v| AtomicI64::new(v.init)).collect(),
+            locks: program.locks.iter().map(|_| RawMutex::INIT).collect(),
+            done: program.actors.iter().map(|_| AtomicBool::new(false)).collect(),
+            done_lock: Mutex::new(()),
+            done_cond: Condvar::new(),
+            gils: (0..nproc).map(|_| Gil::new(interval)).collect(),
+            stop: AtomicBool::new(false),
+            handles: Mutex::new(Vec::new()),
+            tx,
+            outputs: AtomicU64::new(0),
+            alive: AtomicUsize::new(0),
+            t0: Instant::now(),
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
+            cfg,
+            program,
+        });
+        let autostart: Vec<ActorId> = (0..shared.program.actors.len() as ActorId)
+            .filter(|&a| shared.program.actors[a as usize].autostart)
+            .collect();
+        if autostart.is_empty() {
+            let _ = shared.tx.send(LiveMsg::Finished);
+        }
+        for a in autostart {
+            spawn(&shared, a);
+        }
+        LiveRun { shared, rx }
+    }
+
+    /// Where events and output arrive; `select!` on it.
+    pub fn receiver(&self) -> &Receiver<LiveMsg> {
+        &self.rx
+    }
+
+    pub fn program(&self) -> &Arc<Program> {
+        &self.shared.program
+    }
+
+    /// Asks every thread to stop and waits for them all.
+    pub fn stop(&mut self) {
+        let sh = &self.shared;
+        sh.stop.store(true, Ordering::SeqCst);
+        for g in &sh.gils {
+            g.wake_all();
+        }
+        {
+            let _g = sh.done_lock.lock();
+            sh.done_cond.notify_all();
+        }
+        loop {
+            let hs: Vec<_> = std::mem::take(&mut *sh.handles.lock());
+            if hs.is_empty() {
+                break;
+            }
+            for h in hs {
+                let _ = h.join();
+            }
+        }
+    }
+
+    /// Runs to the end (or until `timeout`) and returns the merged trace.
+    /// `None` means the run did not end in time and was stopped.
+    pub fn wait(mut self, timeout: Duration) -> (Trace, bool) {
+        let mut c = Collector::new(self.shared.program.clone());
+        let deadline = Instant::now() + timeout;
+        let mut finished = false;
+        while !finished {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(m) => finished = c.take(m),
+                Err(_) => break,
+            }
+        }
+        self.stop();
+        while let Ok(m) = self.rx.try_recv() {
+            c.take(m);
+        }
+        (c.finish(), finished)
+    }
+}
+
+impl Drop for LiveRun {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Gathers a live run's messages into a trace in time order.
+#[derive(Clone, Debug)]
+pub struct Collector {
+    pub trace: Trace,
+    outputs: Vec<(u64, ActorId, String)>,
+    sorted_upto: usize,
+}
+
+impl Collector {
+    pub fn new(program: Arc<Program>) -> Self {
+        Collector {
+            trace: Trace::new(program),
+            outputs: Vec::new(),
+            sorted_upto: 0,
+        }
+    }
+
+    /// Folds a message in; true when it says the run has finished.
+    pub fn take(&mut self, m: LiveMsg) -> bool {
+        match m {
+            LiveMsg::Events(evs) => {
+                self.trace.events.extend_from_slice(&evs);
+                false
+            }
+            LiveMsg::Output {
+                index,
+                actor,
+                text,
+            } => {
+                self.outputs.push((index, actor, text));
+                self.link_outputs();
+                false
+            }
+            LiveMsg::Finished => true,
+        }
+    }
+
+    /// Puts the events that have arrived in time order. Batches from different
+    /// threads arrive out of order; a release sorts before an acquire stamped with
+    /// the same nanosecond, since it really happened first.
+    pub fn sort(&mut self) {
+        let from = self.sorted_upto.saturating_sub(CHUNK * 8);
+        self.trace.events[from..].sort_by_key(|e| (e.t_ns, order_rank(e)));
+        self.sorted_upto = self.trace.events.len();
+        self.link_outputs();
+    }
+
+    fn link_outputs(&mut self) {
+        let program = self.trace.program.clone();
+        self.trace.output = self
+            .outputs
+            .iter()
+            .map(|(index, actor, text)| {
+                let seq = self
+                    .trace
+                    .events
+                    .iter()
+                    .position(|e| {
+                        e.actor == *actor
+                            && e.kind == EventKind::Exec
+                            && e.value == *index as Value
+                            && matches!(program.instr(e.actor, e.pc), Some(Instr::Print { .. }))
+                    })
+                    .unwrap_or(self.trace.events.len()) as u64;
+                OutputLine {
+                    seq,
+                    actor: *actor,
+                    text: text.clone(),
+                }
+            })
+            .collect();
+        self.trace.output.sort_by_key(|o| o.seq);
+    }
+
+    pub fn finish(mut self) -> Trace {
+        self.sorted_upto = 0;
+        self.trace.events.sort_by_key(|e| (e.t_ns, order_rank(e)));
+        self.link_outputs();
+        self.trace
+    }
+}
+
+fn order_rank(e: &Event) -> u8 {
+    match e.kind {
+        EventKind::GilDrop => 0,
+        EventKind::Exec => 1,
+        _ => 2,
+    }
+}
+
+fn spawn(sh: &Arc<Shared>, a: ActorId) {
+    sh.alive.fetch_add(1, Ordering::SeqCst);
+    let s2 = sh.clone();
+    let name = sh.program.actors[a as usize].name.clone();
+    let h = std::thread::Builder::new()
+        .name(name)
+        .spawn(move || run_actor(&s2, a));
+    match h {
+        Ok(h) => sh.handles.lock().push(h),
+        Err(_) => {
+            // The OS would not give us a thread: the actor ends at once.
+            sh.done[a as usize].store(true, Ordering::SeqCst);
+            if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
+                let _ = sh.tx.send(LiveMsg::Finished);
+            }
+        }
+    }
+}
+
+/// One thread's event buffer.
+struct Recorder<'a> {
+    sh: &'a Shared,
+    actor: ActorId,
+    buf: Vec<Event>,
+    last_flush: u64,
+}
+
+impl<'a> Recorder<'a> {
+    fn new(sh: &'a Shared, actor: ActorId) -> Self {
+        Recorder {
+            sh,
+            actor,
+            buf: Vec::with_capacity(CHUNK),
+            last_flush: 0,
+        }
+    }
+
+    #[inline]
+    fn rec(&mut self, kind: EventKind, pc: u32, value: Value) {
+        let t_ns = self.sh.t0.elapsed().as_nanos() as u64;
+        self.buf.push(Event {
+            t_ns,
+            value,
+            pc,
+            actor: self.actor,
+            kind,
+        });
+        if self.buf.len() >= CHUNK || t_ns - self.last_flush > FLUSH_NS {
+            self.last_flush = t_ns;
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+            let _ = self.sh.tx.send(LiveMsg::Events(chunk));
+        }
+    }
+}
+
+/// Whether the run is being stopped.
+fn stopping(sh: &Shared) -> bool {
+    sh.stop.load(Ordering::Relaxed)
+}
+
+fn run_actor(sh: &Arc<Shared>, a: ActorId) {
+    let actor = &sh.program.actors[a as usize];
+    let gil = sh
+        .cfg
+        .gil
+        .has_gil()
+        .then(|| &sh.gils[actor.process as usize]);
+    let mut r = Recorder::new(sh, a);
+    let mut pc: u32 = 0;
+    let mut stack: Vec<Value> = Vec::with_capacity(8);
+    let mut locals = actor.locals.clone();
+    // What proves this thread holds a lock: a lesson's lock is acquired and released
+    // by separate instructions, so it cannot live in a scoped guard.
+    type Token = <RawMutex as parking_lot::lock_api::RawMutex>::Guard;
+    let mut held: Vec<Option<Token>> = sh.locks.iter().map(|_| None).collect();
+    let take = |r: &mut Recorder, pc: u32| -> bool {
+        if let Some(g) = gil {
+            if g.take(a, &sh.stop) == Taken::Stopped {
+                return false;
+            }
+            r.rec(EventKind::GilTake, pc, -1);
+        }
+        true
+    };
+    let release = |r: &mut Recorder, pc: u32, forced: bool| {
+        if let Some(g) = gil {
+            r.rec(EventKind::GilDrop, pc, forced as Value);
+            g.release(a, forced, &sh.stop);
+        }
+    };
+    let mut exit_code = 0;
+    if take(&mut r, pc) {
+        'run: loop {
+            if stopping(sh) {
+                break;
+            }
+            let Some(&ins) = actor.code.get(pc as usize) else {
+                break;
+            };
+            let mut next = pc + 1;
+            let value = match ins {
+                Instr::Nop(_) | Instr::Call(_) | Instr::Return => 0,
+                Instr::LoadConst(v) => {
+                    stack.push(v);
+                    v
+                }
+                Instr::LoadFast(l) => {
+                    let v = locals[l as usize];
+                    stack.push(v);
+                    v
+                }
+                Instr::StoreFast(l) => {
+                    let v = stack.pop().unwrap_or(0);
+                    locals[l as usize] = v;
+                    v
+                }
+                Instr::LoadGlobal(g) => {
+                    // A real read of shared memory; the write is a separate step.
+                    let v = sh.vars[g as usize].load(Ordering::Relaxed);
+                    stack.push(v);
+                    v
+                }
+                Instr::StoreGlobal(g) => {
+                    let v = stack.pop().unwrap_or(0);
+                    sh.vars[g as usize].store(v, Ordering::Relaxed);
+                    v
+                }
+                Instr::BinaryOp(op) => {
+                    let rhs = stack.pop().unwrap_or(0);
+                    let lhs = stack.pop().unwrap_or(0);
+                    let v = op.apply(lhs, rhs);
+                    stack.push(v);
+                    v
+                }
+                Instr::ForRange {
+                    counter,
+                    limit,
+                    exit,
+                } => {
+                    let c = locals[counter as usize];
+                    if c < limit as Value {
+                        locals[counter as usize] = c + 1;
+                        c + 1
+                    } else {
+                        next = exit;
+                        c
+                    }
+                }
+                Instr::JumpBackward(t) => {
+                    next = t;
+                    0
+                }
+                Instr::Acquire(l) => {
+                    let lock = &sh.locks[l as usize];
+                    if let Some(t) = lock.try_lock() {
+                        held[l as usize] = Some(t);
+                    } else {
+                        r.rec(EventKind::Block, pc, l as Value);
+                        release(&mut r, pc, false);
+                        held[l as usize] = loop {
+                            if let Some(t) = lock.try_lock_for(POLL) {
+                                break Some(t);
+                            }
+                            if stopping(sh) {
+                                break 'run;
+                            }
+                        };
+                        r.rec(EventKind::Wake, pc, -1);
+                        if !take(&mut r, pc) {
+                            break 'run;
+                        }
+                    }
+                    l as Value
+                }
+                Instr::Release(l) => {
+                    r.rec(EventKind::Exec, pc, l as Value);
+                    if let Some(t) = held[l as usize].take() {
+                        // SAFETY: the token comes from this thread's own acquire.
+                        unsafe { sh.locks[l as usize].unlock(t) }
+                    }
+                    pc = next;
+                    continue;
+                }
+                Instr::Start(t) => {
+                    spawn(sh, t);
+                    t as Value
+                }
+                Instr::Join(t) => {
+                    if !sh.done[t as usize].load(Ordering::SeqCst) {
+                        r.rec(EventKind::Block, pc, t as Value);
+                        release(&mut r, pc, false);
+                        r.flush();
+                        let mut g = sh.done_lock.lock();
+                        while !sh.done[t as usize].load(Ordering::SeqCst) {
+                            if stopping(sh) {
+                                break 'run;
+                            }
+                            sh.done_cond.wait_for(&mut g, POLL);
+                        }
+                        drop(g);
+                        r.rec(EventKind::Wake, pc, t as Value);
+                        if !take(&mut r, pc) {
+                            break 'run;
+                        }
+                    }
+                    t as Value
+                }
+                Instr::Print { fmt, nargs } => {
+                    let at = stack.len().saturating_sub(nargs as usize);
+                    let args: Vec<Value> = stack.drain(at..).collect();
+                    let text = fill_format(sh.program.str(fmt), &args);
+                    let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
+                    let _ = sh.tx.send(LiveMsg::Output {
+                        index,
+                        actor: a,
+                        text,
+                    });
+                    index as Value
+                }
+                Instr::Sleep(us) => {
+                    r.rec(EventKind::Exec, pc, us as Value);
+                    release(&mut r, pc, false);
+                    r.flush();
+                    let until = Instant::now() + Duration::from_secs_f64(us as f64 / 1e6 / sh.speed);
+                    while Instant::now() < until {
+                        if stopping(sh) {
+                            break 'run;
+                        }
+                        std::thread::sleep(until.saturating_duration_since(Instant::now()).min(POLL));
+                    }
+                    r.rec(EventKind::Wake, pc, -1);
+                    if !take(&mut r, pc) {
+                        break 'run;
+                    }
+                    pc = next;
+                    continue;
+                }
+                Instr::Work(units) => {
+                    let mut left = units;
+                    while left > 0 {
+                        let n = left.min(WORK_SLICE);
+                        spin(n);
+                        left -= n;
+                        if stopping(sh) {
+                            break 'run;
+                        }
+                        // The countdown loop's back-edges are switch points in every model.
+                        if let Some(g) = gil
+                            && g.drop_requested()
+                        {
+                            release(&mut r, pc, true);
+                            if !take(&mut r, pc) {
+                                break 'run;
+                            }
+                        }
+                    }
+                    units as Value
+                }
+                Instr::Exit(code) => {
+                    r.rec(EventKind::Exec, pc, code as Value);
+                    exit_code = code;
+                    break;
+                }
+            };
+            r.rec(EventKind::Exec, pc, value);
+            pc = next;
+            if let Some(g) = gil
+                && g.drop_requested()
+                && sh.cfg.gil.may_switch_after(ins)
+            {
+                release(&mut r, pc, true);
+                if !take(&mut r, pc) {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = exit_code;
+    // A thread that ends holding a lock keeps it, as in Python; a stopped run
+    // gives its locks back so that no other thread waits for them.
+    for (l, t) in held.iter_mut().enumerate().filter(|_| stopping(sh)) {
+        if let Some(t) = t.take() {
+            // SAFETY: the token comes from this thread's own acquire.
+            unsafe { sh.locks[l].unlock(t) }
+        }
+    }
+    release(&mut r, pc, false);
+    r.flush();
+    {
+        let _g = sh.done_lock.lock();
+        sh.done[a as usize].store(true, Ordering::SeqCst);
+        sh.done_cond.notify_all();
+    }
+    if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
+        let _ = sh.tx.send(LiveMsg::Finished);
+    }
+}
+
+/// One unit of CPU work is one turn of a countdown loop.
+fn spin(units: u32) {
+    let mut n = black_box(units as u64 * 16);
+    while n > 0 {
+        n = black_box(n - 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::{ActorKind, BinOp, ProgramBuilder};
+
+    fn counter_program(lock: bool, n: u32) -> Program {
+        let mut b = ProgramBuilder::new("");
+        let x = b.var("x", 0);
+        let l = b.lock("lock");
+        let main = b.declare("MainThread", ActorKind::Main, 0);
+        let ts: Vec<_> = (0..2)
+            .map(|i| b.declare(&format!("t{i}"), ActorKind::Thread, 0))
+            .collect();
+        for &t in &ts {
+            let mut a = b.code(t);
+            let one = a.local("one", 1);
+            let i = a.local("i", 0);
+            let exit = a.label();
+            let head = a.for_range(i, n, exit);
+            if lock {
+                a.emit(Instr::Acquire(l));
+            }
+            a.update_global(x, BinOp::Add, one);
+            if lock {
+                a.emit(Instr::Release(l));
+            }
+            a.end_loop(head, exit).emit(Instr::Exit(0));
+            b.finish(a).unwrap();
+        }
+        let mut m = b.code(main);
+        for &t in &ts {
+            m.emit(Instr::Start(t));
+        }
+        for &t in &ts {
+            m.emit(Instr::Join(t));
+        }
+        m.emit(Instr::Exit(0));
+        b.finish(m).unwrap();
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn a_locked_counter_is_exact_and_the_trace_is_complete() {
+        let p = Arc::new(counter_program(true, 2000));
+        let cfg = EngineConfig {
+            gil: crate::program::GilModel::Free,
+            ..Default::default()
+        };
+        let (trace, finished) = LiveRun::start(p, cfg, 1.0).wait(Duration::from_secs(30));
+        assert!(finished);
+        assert_eq!(trace.final_vars(), vec![("x".to_string(), 4000)]);
+        assert!(trace.events.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
+    }
+
+    #[test]
+    fn stopping_a_run_ends_its_threads() {
+        let p = Arc::new(counter_program(false, u32::MAX));
+        let run = LiveRun::start(p, EngineConfig::default(), 1.0);
+        let (_, finished) = run.wait(Duration::from_millis(100));
+        assert!(!finished, "four billion iterations cannot end in 100 ms");
+    }
+}

@@ -1,0 +1,226 @@
+//! A small builder that scenarios use to write programs against a lesson's Python code.
+
+use super::{
+    Actor, ActorId, ActorKind, BinOp, Instr, LocalId, LockId, Pc, Program, StrId, Value, Var,
+    VarId,
+};
+
+/// Builds a [`Program`], finding Python lines by their text so that a scenario stays
+/// in step with the code its lesson shows.
+pub struct ProgramBuilder {
+    program: Program,
+    source: Vec<String>,
+    pending: Vec<Option<Actor>>,
+}
+
+/// A position in an actor's code that a jump can name before it is known.
+#[derive(Clone, Copy, Debug)]
+pub struct Label(usize);
+
+impl ProgramBuilder {
+    /// `source` is the Python code exactly as the student sees it.
+    pub fn new(source: &str) -> Self {
+        ProgramBuilder {
+            program: Program::default(),
+            source: source.lines().map(str::to_string).collect(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The 1-based number of the one line whose trimmed text is `text`.
+    pub fn line(&self, text: &str) -> Result<u32, String> {
+        self.nth_line(text, 0)
+    }
+
+    /// The 1-based number of the `n`th (0-based) line whose trimmed text is `text`.
+    pub fn nth_line(&self, text: &str, n: usize) -> Result<u32, String> {
+        self.source
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == text.trim())
+            .nth(n)
+            .map(|(i, _)| i as u32 + 1)
+            .ok_or_else(|| {
+                format!(
+                    "the lesson's code has no line `{}` (occurrence {})",
+                    text.trim(),
+                    n + 1
+                )
+            })
+    }
+
+    pub fn var(&mut self, name: &str, init: Value) -> VarId {
+        self.program.vars.push(Var {
+            name: name.to_string(),
+            init,
+        });
+        (self.program.vars.len() - 1) as VarId
+    }
+
+    pub fn lock(&mut self, name: &str) -> LockId {
+        self.program.locks.push(super::Lock {
+            name: name.to_string(),
+        });
+        (self.program.locks.len() - 1) as LockId
+    }
+
+    pub fn string(&mut self, s: &str) -> StrId {
+        if let Some(i) = self.program.strings.iter().position(|x| x == s) {
+            return i as StrId;
+        }
+        self.program.strings.push(s.to_string());
+        (self.program.strings.len() - 1) as StrId
+    }
+
+    /// Says what a correct run leaves in `var`.
+    pub fn expect(&mut self, var: VarId, value: Value) {
+        self.program.expected.push((var, value));
+    }
+
+    /// Reserves an actor id so that other actors can start or join it before its
+    /// code is written.
+    pub fn declare(&mut self, name: &str, kind: ActorKind, process: u16) -> ActorId {
+        self.program.actors.push(Actor {
+            name: name.to_string(),
+            kind,
+            process,
+            autostart: kind == ActorKind::Main,
+            code: Vec::new(),
+            lines: Vec::new(),
+            locals: Vec::new(),
+            local_names: Vec::new(),
+        });
+        self.pending.push(None);
+        (self.program.actors.len() - 1) as ActorId
+    }
+
+    /// Starts the code of a declared actor.
+    pub fn code(&self, actor: ActorId) -> ActorBuilder {
+        ActorBuilder {
+            actor,
+            code: Vec::new(),
+            lines: Vec::new(),
+            locals: Vec::new(),
+            local_names: Vec::new(),
+            line: 0,
+            labels: Vec::new(),
+            fixups: Vec::new(),
+        }
+    }
+
+    /// Puts a finished actor's code in place.
+    pub fn finish(&mut self, b: ActorBuilder) -> Result<(), String> {
+        let a = self
+            .program
+            .actors
+            .get_mut(b.actor as usize)
+            .ok_or("finish: unknown actor")?;
+        let mut code = b.code;
+        for (at, label) in b.fixups {
+            let target = b.labels.get(label).copied().flatten().ok_or_else(|| {
+                format!("actor {}: a jump names a label never placed", a.name)
+            })?;
+            code[at] = match code[at] {
+                Instr::JumpBackward(_) => Instr::JumpBackward(target),
+                Instr::ForRange { counter, limit, .. } => Instr::ForRange {
+                    counter,
+                    limit,
+                    exit: target,
+                },
+                other => other,
+            };
+        }
+        a.code = code;
+        a.lines = b.lines;
+        a.locals = b.locals;
+        a.local_names = b.local_names;
+        self.pending[b.actor as usize] = Some(a.clone());
+        Ok(())
+    }
+
+    pub fn build(self) -> Result<Program, String> {
+        for (i, p) in self.pending.iter().enumerate() {
+            if p.is_none() {
+                return Err(format!(
+                    "actor {} was declared but has no code",
+                    self.program.actors[i].name
+                ));
+            }
+        }
+        self.program.validate()?;
+        Ok(self.program)
+    }
+}
+
+/// Writes one actor's instructions, each tagged with the current Python line.
+pub struct ActorBuilder {
+    actor: ActorId,
+    code: Vec<Instr>,
+    lines: Vec<u32>,
+    locals: Vec<Value>,
+    local_names: Vec<String>,
+    line: u32,
+    labels: Vec<Option<Pc>>,
+    fixups: Vec<(usize, usize)>,
+}
+
+impl ActorBuilder {
+    /// Following instructions belong to Python line `line`.
+    pub fn at(&mut self, line: u32) -> &mut Self {
+        self.line = line;
+        self
+    }
+
+    pub fn local(&mut self, name: &str, init: Value) -> LocalId {
+        self.locals.push(init);
+        self.local_names.push(name.to_string());
+        (self.locals.len() - 1) as LocalId
+    }
+
+    pub fn emit(&mut self, i: Instr) -> &mut Self {
+        self.code.push(i);
+        self.lines.push(self.line);
+        self
+    }
+
+    pub fn here(&self) -> Pc {
+        self.code.len() as Pc
+    }
+
+    pub fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+
+    pub fn place(&mut self, l: Label) -> &mut Self {
+        self.labels[l.0] = Some(self.here());
+        self
+    }
+
+    /// `for _ in range(limit):` — the caller places `exit` after the loop body's
+    /// `JUMP_BACKWARD` (see [`ActorBuilder::end_loop`]).
+    pub fn for_range(&mut self, counter: LocalId, limit: u32, exit: Label) -> Pc {
+        let at = self.here();
+        self.fixups.push((self.code.len(), exit.0));
+        self.emit(Instr::ForRange {
+            counter,
+            limit,
+            exit: 0,
+        });
+        at
+    }
+
+    /// Closes a loop opened by [`ActorBuilder::for_range`] at `head`.
+    pub fn end_loop(&mut self, head: Pc, exit: Label) -> &mut Self {
+        self.emit(Instr::JumpBackward(head));
+        self.place(exit)
+    }
+
+    /// `var = var <op> local` as CPython compiles it: load, load, op, store.
+    pub fn update_global(&mut self, var: VarId, op: BinOp, by: LocalId) -> &mut Self {
+        self.emit(Instr::LoadGlobal(var))
+            .emit(Instr::LoadFast(by))
+            .emit(Instr::BinaryOp(op))
+            .emit(Instr::StoreGlobal(var))
+    }
+}

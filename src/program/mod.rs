@@ -1,0 +1,410 @@
+//! The instruction set both engines run: per-actor instruction lists tagged with Python lines.
+
+mod builder;
+
+pub use builder::{ActorBuilder, Label, ProgramBuilder};
+
+use std::fmt;
+
+/// Every value a lesson program computes with.
+pub type Value = i64;
+/// Index of an actor (a thread or a process's main thread) in [`Program::actors`].
+pub type ActorId = u16;
+/// Index of a shared variable in [`Program::vars`].
+pub type VarId = u16;
+/// Index of a lock in [`Program::locks`].
+pub type LockId = u16;
+/// Index of an actor-local slot (Python's fast locals).
+pub type LocalId = u16;
+/// Index into [`Program::strings`].
+pub type StrId = u16;
+/// Index of an instruction in its actor's code.
+pub type Pc = u32;
+
+/// Arithmetic a `BINARY_OP` performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+}
+
+impl BinOp {
+    pub fn apply(self, a: Value, b: Value) -> Value {
+        match self {
+            BinOp::Add => a.wrapping_add(b),
+            BinOp::Sub => a.wrapping_sub(b),
+            BinOp::Mul => a.wrapping_mul(b),
+        }
+    }
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+        }
+    }
+}
+
+/// One instruction. Names follow CPython's `dis` where there is a counterpart; the
+/// library calls (locks, threads, print, sleep, CPU work) are single operations.
+///
+/// Kept `Copy` and small: the simulator reads one per step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Instr {
+    /// A line that matters for reading the program but has no concurrent effect
+    /// (`t1 = Thread(...)`): shown as `CALL <label>`.
+    Nop(StrId),
+    LoadConst(Value),
+    LoadFast(LocalId),
+    StoreFast(LocalId),
+    LoadGlobal(VarId),
+    StoreGlobal(VarId),
+    BinaryOp(BinOp),
+    /// `for _ in range(limit)`: bump the counter local, or jump to `exit` when done.
+    ForRange {
+        counter: LocalId,
+        limit: u32,
+        exit: Pc,
+    },
+    JumpBackward(Pc),
+    /// Entering a Python function (CPython's `CALL` + `RESUME`): a switch point
+    /// under the modern GIL.
+    Call(StrId),
+    Return,
+    Acquire(LockId),
+    Release(LockId),
+    Start(ActorId),
+    Join(ActorId),
+    /// `print(...)`: pops `nargs` values and fills the `{}` holes of the format.
+    Print {
+        fmt: StrId,
+        nargs: u8,
+    },
+    /// `time.sleep(µs)`: blocks without holding the GIL.
+    Sleep(u32),
+    /// CPU-bound work of this many units (one unit ≈ one loop iteration of a
+    /// countdown), done while holding the GIL.
+    Work(u32),
+    /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
+    Exit(i32),
+}
+
+impl Instr {
+    /// Whether CPython ≥ 3.10 may switch threads right after this instruction: at
+    /// calls (function entry) and loop back-edges, and around every blocking call.
+    pub fn is_switch_point(self) -> bool {
+        !matches!(
+            self,
+            Instr::LoadConst(_)
+                | Instr::LoadFast(_)
+                | Instr::StoreFast(_)
+                | Instr::LoadGlobal(_)
+                | Instr::StoreGlobal(_)
+                | Instr::BinaryOp(_)
+                | Instr::ForRange { .. }
+                | Instr::Return
+        )
+    }
+
+    /// The library operations a student thinks of as one call.
+    pub fn is_library_call(self) -> bool {
+        matches!(
+            self,
+            Instr::Acquire(_)
+                | Instr::Release(_)
+                | Instr::Start(_)
+                | Instr::Join(_)
+                | Instr::Print { .. }
+                | Instr::Sleep(_)
+                | Instr::Work(_)
+                | Instr::Exit(_)
+        )
+    }
+}
+
+/// Where a thread switch may happen (DESIGN.md, "Preemption and the GIL").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GilModel {
+    /// No GIL, like CPython 3.13t: any instruction, threads truly parallel.
+    Free,
+    /// CPython ≤ 3.9: any instruction boundary, once the switch interval is up.
+    Classic,
+    /// CPython ≥ 3.10: only at calls and loop back-edges.
+    Modern,
+}
+
+impl GilModel {
+    pub const ALL: [GilModel; 3] = [GilModel::Free, GilModel::Classic, GilModel::Modern];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GilModel::Free => "free",
+            GilModel::Classic => "gil-classic",
+            GilModel::Modern => "gil-modern",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    pub fn has_gil(self) -> bool {
+        self != GilModel::Free
+    }
+
+    /// Whether the GIL may pass to another thread right after `last` executed.
+    pub fn may_switch_after(self, last: Instr) -> bool {
+        match self {
+            GilModel::Free | GilModel::Classic => true,
+            GilModel::Modern => last.is_switch_point(),
+        }
+    }
+}
+
+/// How much one scheduler step executes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Granularity {
+    /// A whole Python line is one step.
+    Line,
+    /// One instruction is one step.
+    Bytecode,
+}
+
+impl Granularity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Granularity::Line => "line",
+            Granularity::Bytecode => "bytecode",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Granularity::Line, Granularity::Bytecode]
+            .into_iter()
+            .find(|g| g.name() == s)
+    }
+}
+
+/// How an engine runs a program: the knobs every lesson shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EngineConfig {
+    pub gil: GilModel,
+    pub granularity: Granularity,
+    /// CPython's `sys.getswitchinterval()`, 5 ms by default since 3.2.
+    pub switch_interval_ns: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            gil: GilModel::Classic,
+            granularity: Granularity::Bytecode,
+            switch_interval_ns: 5_000_000,
+        }
+    }
+}
+
+/// Whether an actor is a thread inside a process or the first thread of a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A process's first thread (`MainThread`), the one that exists without `start()`.
+    Main,
+    Thread,
+}
+
+/// One actor's code and identity.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub name: String,
+    pub kind: ActorKind,
+    /// Which simulated process the actor lives in; each process has its own GIL.
+    pub process: u16,
+    /// Runs from the beginning (a `Main`) or waits for a `Start`.
+    pub autostart: bool,
+    pub code: Vec<Instr>,
+    /// The Python line (1-based, in the lesson's code) of each instruction.
+    pub lines: Vec<u32>,
+    /// Initial values of the fast locals (arguments first).
+    pub locals: Vec<Value>,
+    pub local_names: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Var {
+    pub name: String,
+    pub init: Value,
+}
+
+#[derive(Clone, Debug)]
+pub struct Lock {
+    pub name: String,
+}
+
+/// A whole lesson program, ready for either engine.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub actors: Vec<Actor>,
+    pub vars: Vec<Var>,
+    pub locks: Vec<Lock>,
+    pub strings: Vec<String>,
+    /// What each shared variable should hold at the end of a correct run, if the
+    /// lesson knows (the state panel shows it next to the real value).
+    pub expected: Vec<(VarId, Value)>,
+}
+
+impl Program {
+    pub fn str(&self, id: StrId) -> &str {
+        self.strings.get(id as usize).map(String::as_str).unwrap_or("?")
+    }
+
+    pub fn var_id(&self, name: &str) -> Option<VarId> {
+        self.vars.iter().position(|v| v.name == name).map(|i| i as VarId)
+    }
+
+    pub fn actor_id(&self, name: &str) -> Option<ActorId> {
+        self.actors
+            .iter()
+            .position(|a| a.name == name)
+            .map(|i| i as ActorId)
+    }
+
+    /// The instruction an actor has at `pc`, if any.
+    pub fn instr(&self, actor: ActorId, pc: Pc) -> Option<Instr> {
+        self.actors.get(actor as usize)?.code.get(pc as usize).copied()
+    }
+
+    /// The Python line of an actor's instruction (0 when unknown).
+    pub fn line(&self, actor: ActorId, pc: Pc) -> u32 {
+        self.actors
+            .get(actor as usize)
+            .and_then(|a| a.lines.get(pc as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// `dis`-style text of one instruction.
+    pub fn dis(&self, actor: ActorId, instr: Instr) -> String {
+        let a = self.actors.get(actor as usize);
+        let local = |i: LocalId| {
+            a.and_then(|a| a.local_names.get(i as usize))
+                .cloned()
+                .unwrap_or_else(|| format!("${i}"))
+        };
+        let var = |i: VarId| {
+            self.vars
+                .get(i as usize)
+                .map(|v| v.name.clone())
+                .unwrap_or_else(|| format!("?{i}"))
+        };
+        let lock = |i: LockId| {
+            self.locks
+                .get(i as usize)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| format!("?{i}"))
+        };
+        let actor_name = |i: ActorId| {
+            self.actors
+                .get(i as usize)
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| format!("?{i}"))
+        };
+        match instr {
+            Instr::Nop(s) => format!("CALL {}", self.str(s)),
+            Instr::LoadConst(v) => format!("LOAD_CONST {v}"),
+            Instr::LoadFast(l) => format!("LOAD_FAST {}", local(l)),
+            Instr::StoreFast(l) => format!("STORE_FAST {}", local(l)),
+            Instr::LoadGlobal(v) => format!("LOAD_GLOBAL {}", var(v)),
+            Instr::StoreGlobal(v) => format!("STORE_GLOBAL {}", var(v)),
+            Instr::BinaryOp(op) => format!("BINARY_OP {}", op.symbol()),
+            Instr::ForRange { limit, .. } => format!("FOR_ITER range({limit})"),
+            Instr::JumpBackward(t) => format!("JUMP_BACKWARD to {t}"),
+            Instr::Call(s) => format!("CALL {}", self.str(s)),
+            Instr::Return => "RETURN_VALUE".to_string(),
+            Instr::Acquire(l) => format!("CALL {}.acquire", lock(l)),
+            Instr::Release(l) => format!("CALL {}.release", lock(l)),
+            Instr::Start(t) => format!("CALL {}.start", actor_name(t)),
+            Instr::Join(t) => format!("CALL {}.join", actor_name(t)),
+            Instr::Print { .. } => "CALL print".to_string(),
+            Instr::Sleep(us) => format!("CALL time.sleep({})", fmt_secs(us)),
+            Instr::Work(n) => format!("CPU_WORK {n}"),
+            Instr::Exit(code) => format!("EXIT {code}"),
+        }
+    }
+
+    /// Checks that every reference in the program points at something that exists.
+    pub fn validate(&self) -> Result<(), String> {
+        for (ai, a) in self.actors.iter().enumerate() {
+            if a.code.len() != a.lines.len() {
+                return Err(format!("actor {}: code and lines differ in length", a.name));
+            }
+            for (pc, &ins) in a.code.iter().enumerate() {
+                let bad = |what: &str| Err(format!("actor {} pc {pc}: {what}", a.name));
+                let n = a.code.len() as Pc;
+                match ins {
+                    Instr::LoadFast(l) | Instr::StoreFast(l) if l as usize >= a.locals.len() => {
+                        return bad("unknown local");
+                    }
+                    Instr::ForRange { counter, exit, .. }
+                        if counter as usize >= a.locals.len() || exit > n =>
+                    {
+                        return bad("bad loop");
+                    }
+                    Instr::LoadGlobal(v) | Instr::StoreGlobal(v) if v as usize >= self.vars.len() => {
+                        return bad("unknown variable");
+                    }
+                    Instr::JumpBackward(t) if t >= n => return bad("jump out of code"),
+                    Instr::Acquire(l) | Instr::Release(l) if l as usize >= self.locks.len() => {
+                        return bad("unknown lock");
+                    }
+                    Instr::Start(t) | Instr::Join(t)
+                        if t as usize >= self.actors.len() || t as usize == ai =>
+                    {
+                        return bad("bad thread reference");
+                    }
+                    Instr::Nop(s) | Instr::Call(s) | Instr::Print { fmt: s, .. }
+                        if s as usize >= self.strings.len() =>
+                    {
+                        return bad("unknown string");
+                    }
+                    _ => {}
+                }
+            }
+            if !matches!(a.code.last(), Some(Instr::Exit(_))) {
+                return Err(format!("actor {} does not end with EXIT", a.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn fmt_secs(us: u32) -> String {
+    let s = us as f64 / 1e6;
+    format!("{s}")
+}
+
+impl fmt::Display for BinOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_stay_small() {
+        assert!(std::mem::size_of::<Instr>() <= 16);
+    }
+
+    #[test]
+    fn only_calls_and_back_edges_are_switch_points() {
+        assert!(Instr::Call(0).is_switch_point());
+        assert!(Instr::JumpBackward(0).is_switch_point());
+        assert!(Instr::Acquire(0).is_switch_point());
+        assert!(!Instr::LoadGlobal(0).is_switch_point());
+        assert!(!Instr::StoreGlobal(0).is_switch_point());
+        assert!(!Instr::BinaryOp(BinOp::Add).is_switch_point());
+    }
+}

@@ -1,0 +1,335 @@
+//! One handle in front of both engines: start a run, send it commands, read its trace.
+
+use crate::lesson::{Knobs, Lesson};
+use crate::live::{Collector, LiveMsg, LiveRun};
+use crate::program::{ActorId, EngineConfig, Program};
+use crate::scenarios;
+use crate::sim::{Ending, RandomScheduler, Refusal, Schedule, Scheduler, Sim};
+use crate::trace::{Mode, Trace};
+use crossbeam::channel::Receiver;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where a stepped run's scheduler picks come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A seeded random scheduler that behaves like the GIL model.
+    Seed(u64),
+    /// A pasted schedule string; past its end, the scheduler of seed 0 goes on.
+    Schedule(Schedule),
+}
+
+/// What to start.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Start {
+    Stepped(Origin),
+    /// Live, with sleeps scaled by a speed factor.
+    Live { speed: f64 },
+}
+
+/// A command the screen or the CLI sends to a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// One step of the scheduler's pick.
+    Step,
+    /// One step of a chosen actor.
+    StepActor(ActorId),
+    StepBack,
+    RunToEnd,
+    Reset,
+}
+
+/// What a command did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Nothing changed, and why (for the status line).
+    Refused(String),
+}
+
+enum Engine {
+    Stepped {
+        sim: Box<Sim>,
+        sched: RandomScheduler,
+        origin: Origin,
+    },
+    Live {
+        run: Option<LiveRun>,
+        rx: Receiver<LiveMsg>,
+        collector: Box<Collector>,
+        finished: bool,
+        speed: f64,
+        started: Instant,
+    },
+}
+
+/// A run of one lesson with one set of knobs.
+pub struct Run {
+    lesson: Lesson,
+    knobs: Knobs,
+    program: Arc<Program>,
+    cfg: EngineConfig,
+    engine: Engine,
+}
+
+/// A lesson whose knobs produce no program (a scenario error).
+#[derive(Debug)]
+pub struct BuildError(pub String);
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl Run {
+    pub fn new(lesson: &Lesson, knobs: Knobs, start: Start) -> Result<Run, BuildError> {
+        let program = Arc::new(scenarios::build(lesson, &knobs).map_err(BuildError)?);
+        let cfg = knobs.engine();
+        let engine = Self::engine(&program, cfg, start);
+        Ok(Run {
+            lesson: lesson.clone(),
+            knobs,
+            program,
+            cfg,
+            engine,
+        })
+    }
+
+    fn engine(program: &Arc<Program>, cfg: EngineConfig, start: Start) -> Engine {
+        match start {
+            Start::Stepped(origin) => Engine::Stepped {
+                sim: Box::new(Sim::new(program.clone(), cfg)),
+                sched: RandomScheduler::new(match &origin {
+                    Origin::Seed(s) => *s,
+                    Origin::Schedule(_) => 0,
+                }),
+                origin,
+            },
+            Start::Live { speed } => {
+                let run = LiveRun::start(program.clone(), cfg, speed);
+                Engine::Live {
+                    rx: run.receiver().clone(),
+                    run: Some(run),
+                    collector: Box::new(Collector::new(program.clone())),
+                    finished: false,
+                    speed,
+                    started: Instant::now(),
+                }
+            }
+        }
+    }
+
+    pub fn lesson(&self) -> &Lesson {
+        &self.lesson
+    }
+    pub fn knobs(&self) -> &Knobs {
+        &self.knobs
+    }
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+    pub fn config(&self) -> EngineConfig {
+        self.cfg
+    }
+
+    pub fn mode(&self) -> Mode {
+        match self.engine {
+            Engine::Stepped { .. } => Mode::Stepped,
+            Engine::Live { .. } => Mode::Live,
+        }
+    }
+
+    /// Everything recorded so far.
+    pub fn trace(&self) -> &Trace {
+        match &self.engine {
+            Engine::Stepped { sim, .. } => sim.trace(),
+            Engine::Live { collector, .. } => &collector.trace,
+        }
+    }
+
+    /// The simulator, for views that show its live state (stepped runs only).
+    pub fn sim(&self) -> Option<&Sim> {
+        match &self.engine {
+            Engine::Stepped { sim, .. } => Some(sim),
+            Engine::Live { .. } => None,
+        }
+    }
+
+    pub fn origin(&self) -> Option<&Origin> {
+        match &self.engine {
+            Engine::Stepped { origin, .. } => Some(origin),
+            Engine::Live { .. } => None,
+        }
+    }
+
+    /// The schedule so far, as a string that replays it.
+    pub fn schedule(&self) -> Option<Schedule> {
+        self.sim().map(|s| Schedule(s.schedule().to_vec()))
+    }
+
+    /// Whether the run has ended (finished or deadlocked).
+    pub fn is_over(&self) -> bool {
+        match &self.engine {
+            Engine::Stepped { sim, .. } => sim.ending() != Ending::Running,
+            Engine::Live { finished, .. } => *finished,
+        }
+    }
+
+    pub fn ending(&self) -> Ending {
+        match &self.engine {
+            Engine::Stepped { sim, .. } => sim.ending(),
+            Engine::Live { finished: true, .. } => Ending::Finished,
+            Engine::Live { .. } => Ending::Running,
+        }
+    }
+
+    /// A live run's message channel, to wait on in `select!`.
+    pub fn live_receiver(&self) -> Option<&Receiver<LiveMsg>> {
+        match &self.engine {
+            Engine::Live { rx, finished, .. } if !finished => Some(rx),
+            _ => None,
+        }
+    }
+
+    /// Takes in what a live run has sent; true if anything arrived.
+    pub fn poll(&mut self) -> bool {
+        let Engine::Live {
+            rx,
+            collector,
+            finished,
+            run,
+            ..
+        } = &mut self.engine
+        else {
+            return false;
+        };
+        let mut any = false;
+        while let Ok(m) = rx.try_recv() {
+            any = true;
+            if collector.take(m) {
+                *finished = true;
+            }
+        }
+        if any {
+            collector.sort();
+        }
+        if *finished && let Some(mut r) = run.take() {
+            r.stop();
+            while let Ok(m) = rx.try_recv() {
+                collector.take(m);
+            }
+            collector.sort();
+        }
+        any
+    }
+
+    /// Milliseconds since a live run started.
+    pub fn live_elapsed_ms(&self) -> Option<f64> {
+        match &self.engine {
+            Engine::Live { started, .. } => Some(started.elapsed().as_secs_f64() * 1e3),
+            _ => None,
+        }
+    }
+
+    pub fn command(&mut self, cmd: Command) -> Outcome {
+        if let Command::Reset = cmd {
+            let start = match &self.engine {
+                Engine::Stepped { origin, .. } => Start::Stepped(origin.clone()),
+                Engine::Live { speed, .. } => Start::Live { speed: *speed },
+            };
+            // The old live run stops (and joins its threads) when it is dropped here.
+            self.engine = Self::engine(&self.program, self.cfg, start);
+            return Outcome::Done;
+        }
+        let Engine::Stepped { sim, sched, origin } = &mut self.engine else {
+            return Outcome::Refused("a live run cannot be stepped; switch to STEP mode".into());
+        };
+        let r = match cmd {
+            Command::Step => advance(sim, sched, origin, None),
+            Command::StepActor(a) => advance(sim, sched, origin, Some(a)),
+            Command::RunToEnd => {
+                let mut r = Ok(());
+                while sim.ending() == Ending::Running && r.is_ok() {
+                    r = advance(sim, sched, origin, None);
+                }
+                r
+            }
+            Command::StepBack => {
+                let steps = sim.steps();
+                if steps == 0 {
+                    return Outcome::Refused("already at the start".into());
+                }
+                let prefix = sim.schedule()[..steps - 1].to_vec();
+                match rebuild(&self.program, self.cfg, origin, &prefix) {
+                    Ok((s, r)) => {
+                        **sim = s;
+                        *sched = r;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Command::Reset => unreachable!("handled above"),
+        };
+        match r {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Refused(e.to_string()),
+        }
+    }
+
+    /// Runs a stepped run to its end and gives back the trace.
+    pub fn finish_stepped(mut self) -> Result<Trace, String> {
+        if let Outcome::Refused(why) = self.command(Command::RunToEnd) {
+            return Err(why);
+        }
+        match self.engine {
+            Engine::Stepped { sim, .. } => Ok(sim.into_trace()),
+            Engine::Live { .. } => Err("not a stepped run".into()),
+        }
+    }
+}
+
+/// One step: the origin's pick (or `manual`), keeping the random scheduler in step
+/// so that stepping back and forth again gives the same picks.
+fn advance(
+    sim: &mut Sim,
+    sched: &mut RandomScheduler,
+    origin: &Origin,
+    manual: Option<ActorId>,
+) -> Result<(), Refusal> {
+    if sim.ending() != Ending::Running {
+        return Err(Refusal::Finished);
+    }
+    if let Some(a) = manual {
+        sim.check(a)?;
+    }
+    let i = sim.steps();
+    let pick = match origin {
+        Origin::Schedule(s) if i < s.0.len() => Some(s.0[i]),
+        _ => sched.pick(sim)?,
+    };
+    let Some(a) = manual.or(pick) else {
+        return Err(Refusal::Finished);
+    };
+    sim.step(a)
+}
+
+fn rebuild(
+    program: &Arc<Program>,
+    cfg: EngineConfig,
+    origin: &Origin,
+    steps: &[ActorId],
+) -> Result<(Sim, RandomScheduler), Refusal> {
+    let mut sim = Sim::new(program.clone(), cfg);
+    let mut sched = RandomScheduler::new(match origin {
+        Origin::Seed(s) => *s,
+        Origin::Schedule(_) => 0,
+    });
+    for &a in steps {
+        advance(&mut sim, &mut sched, origin, Some(a))?;
+    }
+    Ok((sim, sched))
+}

@@ -1,0 +1,651 @@
+//! The stepped engine: one thread, virtual time, one step of one actor at a time.
+//!
+//! A run is a pure function of its schedule (the actor chosen at each step), so the
+//! same schedule gives the same trace byte for byte, and stepping back is replaying
+//! a shorter schedule.
+
+mod schedule;
+mod scheduler;
+
+pub use schedule::{Schedule, ScheduleError};
+pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler};
+
+use crate::program::{
+    ActorId, EngineConfig, Granularity, Instr, LockId, Pc, Program, StrId, Value,
+};
+use crate::trace::{Event, EventKind, OutputLine, Trace};
+use std::fmt;
+use std::sync::Arc;
+
+/// Virtual cost of one instruction: CPython runs a few tens of millions of simple
+/// bytecodes a second.
+pub const INSTR_NS: u64 = 25;
+/// Virtual cost of one unit of CPU work (one turn of a `while n > 0: n -= 1` loop).
+pub const WORK_UNIT_NS: u64 = 40;
+/// Virtual cost of a `print` (a write to the terminal).
+pub const PRINT_NS: u64 = 2_000;
+/// The most instructions one line-granularity step executes, so that a line that
+/// loops on itself still yields.
+const MAX_INSTRS_PER_LINE: usize = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    NotStarted,
+    Ready,
+    Blocked,
+    Sleeping(u64),
+    Done(i32),
+}
+
+#[derive(Clone, Debug)]
+struct ActorRt {
+    pc: Pc,
+    stack: Vec<Value>,
+    locals: Vec<Value>,
+    status: Status,
+    /// The last instruction executed: decides whether the GIL may pass (gil-modern).
+    last: Option<Instr>,
+}
+
+/// Why an actor cannot take a step, in words a student can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    NoSuchActor(ActorId),
+    NotStarted(String),
+    Done(String),
+    BlockedOnLock {
+        actor: String,
+        lock: String,
+        holder: String,
+    },
+    BlockedOnJoin {
+        actor: String,
+        target: String,
+    },
+    Sleeping {
+        actor: String,
+        until_ns: u64,
+    },
+    /// Another thread of the same process holds the GIL and may not let go yet.
+    GilHeld {
+        actor: String,
+        holder: String,
+        model: &'static str,
+    },
+    Finished,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NoSuchActor(a) => write!(f, "there is no actor {a}"),
+            Refusal::NotStarted(a) => write!(f, "{a} has not been started yet"),
+            Refusal::Done(a) => write!(f, "{a} has finished"),
+            Refusal::BlockedOnLock {
+                actor,
+                lock,
+                holder,
+            } => write!(f, "{actor} is blocked: it waits for {lock}, held by {holder}"),
+            Refusal::BlockedOnJoin { actor, target } => {
+                write!(f, "{actor} is blocked in join: it waits for {target} to finish")
+            }
+            Refusal::Sleeping { actor, until_ns } => write!(
+                f,
+                "{actor} is sleeping until t={:.3} ms; step the others first",
+                *until_ns as f64 / 1e6
+            ),
+            Refusal::GilHeld {
+                actor,
+                holder,
+                model,
+            } => write!(
+                f,
+                "{actor} waits for the GIL: {holder} holds it and, under {model}, may only \
+                 let go at a call or a loop back-edge"
+            ),
+            Refusal::Finished => write!(f, "the run has finished"),
+        }
+    }
+}
+
+/// How a run ended, or that it has not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Running,
+    Finished,
+    Deadlock,
+}
+
+/// The simulator.
+#[derive(Clone, Debug)]
+pub struct Sim {
+    program: Arc<Program>,
+    cfg: EngineConfig,
+    actors: Vec<ActorRt>,
+    process: Vec<u16>,
+    vars: Vec<Value>,
+    locks: Vec<Option<ActorId>>,
+    gil: Vec<Option<ActorId>>,
+    gil_since: Vec<u64>,
+    now: u64,
+    sleepers: usize,
+    ending: Ending,
+    trace: Trace,
+    schedule: Vec<ActorId>,
+}
+
+impl Sim {
+    pub fn new(program: Arc<Program>, cfg: EngineConfig) -> Self {
+        let nproc = program
+            .actors
+            .iter()
+            .map(|a| a.process as usize + 1)
+            .max()
+            .unwrap_or(1);
+        Sim {
+            actors: program
+                .actors
+                .iter()
+                .map(|a| ActorRt {
+                    pc: 0,
+                    stack: Vec::with_capacity(8),
+                    locals: a.locals.clone(),
+                    status: if a.autostart {
+                        Status::Ready
+                    } else {
+                        Status::NotStarted
+                    },
+                    last: None,
+                })
+                .collect(),
+            process: program.actors.iter().map(|a| a.process).collect(),
+            vars: program.vars.iter().map(|v| v.init).collect(),
+            locks: vec![None; program.locks.len()],
+            gil: vec![None; nproc],
+            gil_since: vec![0; nproc],
+            now: 0,
+            sleepers: 0,
+            ending: if program.actors.is_empty() {
+                Ending::Finished
+            } else {
+                Ending::Running
+            },
+            trace: Trace::new(program.clone()),
+            schedule: Vec::new(),
+            cfg,
+            program,
+        }
+    }
+
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+    pub fn config(&self) -> EngineConfig {
+        self.cfg
+    }
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+    pub fn into_trace(self) -> Trace {
+        self.trace
+    }
+    /// The actor chosen at every step so far.
+    pub fn schedule(&self) -> &[ActorId] {
+        &self.schedule
+    }
+    pub fn steps(&self) -> usize {
+        self.schedule.len()
+    }
+    pub fn now_ns(&self) -> u64 {
+        self.now
+    }
+    pub fn ending(&self) -> Ending {
+        self.ending
+    }
+    pub fn actor_count(&self) -> usize {
+        self.actors.len()
+    }
+    pub fn process_of(&self, a: ActorId) -> u16 {
+        self.process[a as usize]
+    }
+    /// Who holds the GIL of a process, and since when (virtual ns).
+    pub fn gil_holder(&self, process: u16) -> Option<(ActorId, u64)> {
+        let p = process as usize;
+        self.gil
+            .get(p)
+            .copied()
+            .flatten()
+            .map(|h| (h, self.gil_since[p]))
+    }
+    /// Current value of every shared variable.
+    pub fn vars(&self) -> &[Value] {
+        &self.vars
+    }
+    /// The next instruction an actor will execute.
+    pub fn pc(&self, a: ActorId) -> Pc {
+        self.actors[a as usize].pc
+    }
+
+    fn name(&self, a: ActorId) -> String {
+        self.program.actors[a as usize].name.clone()
+    }
+
+    /// Whether `a` may take a step now, and if not, why.
+    pub fn check(&self, a: ActorId) -> Result<(), Refusal> {
+        let rt = self
+            .actors
+            .get(a as usize)
+            .ok_or(Refusal::NoSuchActor(a))?;
+        match rt.status {
+            Status::Ready => {}
+            Status::NotStarted => return Err(Refusal::NotStarted(self.name(a))),
+            Status::Done(_) => return Err(Refusal::Done(self.name(a))),
+            Status::Sleeping(until) => {
+                // Time only passes by itself when nobody else can run.
+                if self.anyone_ready() {
+                    return Err(Refusal::Sleeping {
+                        actor: self.name(a),
+                        until_ns: until,
+                    });
+                }
+            }
+            Status::Blocked => {
+                return Err(match self.program.instr(a, rt.pc) {
+                    Some(Instr::Join(t)) => Refusal::BlockedOnJoin {
+                        actor: self.name(a),
+                        target: self.name(t),
+                    },
+                    Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
+                        actor: self.name(a),
+                        lock: self.program.locks[l as usize].name.clone(),
+                        holder: self.locks[l as usize]
+                            .map(|h| self.name(h))
+                            .unwrap_or_else(|| "nobody".into()),
+                    },
+                    _ => Refusal::Done(self.name(a)),
+                });
+            }
+        }
+        if self.ending != Ending::Running {
+            return Err(Refusal::Finished);
+        }
+        if let Some(h) = self.gil_refuses(a) {
+            return Err(Refusal::GilHeld {
+                actor: self.name(a),
+                holder: self.name(h),
+                model: self.cfg.gil.name(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The GIL holder that keeps `a` from running, if any.
+    fn gil_refuses(&self, a: ActorId) -> Option<ActorId> {
+        if !self.cfg.gil.has_gil() {
+            return None;
+        }
+        let h = self.gil[self.process[a as usize] as usize]?;
+        let last = self.actors[h as usize].last?;
+        (h != a && !self.cfg.gil.may_switch_after(last)).then_some(h)
+    }
+
+    /// Whether `a` may take a step now: [`Sim::check`] without the explanation.
+    pub fn can_step(&self, a: ActorId) -> bool {
+        let Some(rt) = self.actors.get(a as usize) else {
+            return false;
+        };
+        let ready = match rt.status {
+            Status::Ready => true,
+            Status::Sleeping(_) => !self.anyone_ready(),
+            _ => false,
+        };
+        ready && self.ending == Ending::Running && self.gil_refuses(a).is_none()
+    }
+
+    fn anyone_ready(&self) -> bool {
+        self.actors.iter().any(|r| r.status == Status::Ready)
+    }
+
+    /// One step of actor `a`: one instruction, or one Python line.
+    pub fn step(&mut self, a: ActorId) -> Result<(), Refusal> {
+        self.check(a)?;
+        if let Status::Sleeping(until) = self.actors[a as usize].status {
+            self.advance_to(until);
+        }
+        self.schedule.push(a);
+        if self.cfg.gil.has_gil() {
+            self.take_gil(a);
+        }
+        let start_line = self.program.line(a, self.actors[a as usize].pc);
+        let mut n = 0;
+        loop {
+            let went_on = self.exec(a);
+            n += 1;
+            if !went_on || self.cfg.granularity == Granularity::Bytecode {
+                break;
+            }
+            let pc = self.actors[a as usize].pc;
+            if self.program.line(a, pc) != start_line || n >= MAX_INSTRS_PER_LINE {
+                break;
+            }
+        }
+        if self.sleepers > 0 {
+            self.wake_sleepers();
+        }
+        if self.actors[a as usize].status != Status::Ready {
+            self.settle();
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, a: ActorId, kind: EventKind, value: Value) {
+        let pc = self.actors[a as usize].pc;
+        self.trace.events.push(Event {
+            t_ns: self.now,
+            value,
+            pc,
+            actor: a,
+            kind,
+        });
+    }
+
+    fn take_gil(&mut self, a: ActorId) {
+        let p = self.process[a as usize] as usize;
+        match self.gil[p] {
+            Some(h) if h == a => {}
+            Some(h) => {
+                self.event(h, EventKind::GilDrop, 1);
+                self.event(a, EventKind::GilTake, h as Value);
+                self.gil[p] = Some(a);
+                self.gil_since[p] = self.now;
+            }
+            None => {
+                self.event(a, EventKind::GilTake, -1);
+                self.gil[p] = Some(a);
+                self.gil_since[p] = self.now;
+            }
+        }
+    }
+
+    fn drop_gil(&mut self, a: ActorId) {
+        let p = self.process[a as usize] as usize;
+        if self.gil[p] == Some(a) {
+            self.event(a, EventKind::GilDrop, 0);
+            self.gil[p] = None;
+        }
+    }
+
+    /// Executes one instruction; false when the actor blocked, slept or ended.
+    fn exec(&mut self, a: ActorId) -> bool {
+        let ai = a as usize;
+        let pc = self.actors[ai].pc;
+        let Some(ins) = self.program.instr(a, pc) else {
+            // Running off the end of the code cannot happen in a validated program.
+            self.finish_actor(a, 0);
+            return false;
+        };
+        let mut next = pc + 1;
+        let mut cost = INSTR_NS;
+        let value = match ins {
+            Instr::Nop(_) | Instr::Call(_) | Instr::Return => 0,
+            Instr::LoadConst(v) => {
+                self.actors[ai].stack.push(v);
+                v
+            }
+            Instr::LoadFast(l) => {
+                let v = self.actors[ai].locals[l as usize];
+                self.actors[ai].stack.push(v);
+                v
+            }
+            Instr::StoreFast(l) => {
+                let v = self.pop(a);
+                self.actors[ai].locals[l as usize] = v;
+                v
+            }
+            Instr::LoadGlobal(g) => {
+                let v = self.vars[g as usize];
+                self.actors[ai].stack.push(v);
+                v
+            }
+            Instr::StoreGlobal(g) => {
+                let v = self.pop(a);
+                self.vars[g as usize] = v;
+                v
+            }
+            Instr::BinaryOp(op) => {
+                let rhs = self.pop(a);
+                let lhs = self.pop(a);
+                let r = op.apply(lhs, rhs);
+                self.actors[ai].stack.push(r);
+                r
+            }
+            Instr::ForRange {
+                counter,
+                limit,
+                exit,
+            } => {
+                let c = self.actors[ai].locals[counter as usize];
+                if c < limit as Value {
+                    self.actors[ai].locals[counter as usize] = c + 1;
+                    c + 1
+                } else {
+                    next = exit;
+                    c
+                }
+            }
+            Instr::JumpBackward(t) => {
+                next = t;
+                0
+            }
+            Instr::Acquire(l) => {
+                if self.locks[l as usize].is_some() {
+                    return self.block(a, l as Value);
+                }
+                self.locks[l as usize] = Some(a);
+                l as Value
+            }
+            Instr::Release(l) => {
+                self.locks[l as usize] = None;
+                self.actors[ai].pc = next;
+                self.actors[ai].last = Some(ins);
+                self.event(a, EventKind::Exec, l as Value);
+                self.now += cost;
+                self.wake_where(a, |i| i == Instr::Acquire(l));
+                return true;
+            }
+            Instr::Start(t) => {
+                if self.actors[t as usize].status == Status::NotStarted {
+                    self.actors[t as usize].status = Status::Ready;
+                }
+                t as Value
+            }
+            Instr::Join(t) => {
+                if !matches!(self.actors[t as usize].status, Status::Done(_)) {
+                    return self.block(a, t as Value);
+                }
+                t as Value
+            }
+            Instr::Print { fmt, nargs } => {
+                let text = self.format(a, fmt, nargs);
+                cost = PRINT_NS;
+                let seq = self.trace.events.len() as u64;
+                let idx = self.trace.output.len() as Value;
+                self.trace.output.push(OutputLine {
+                    seq,
+                    actor: a,
+                    text,
+                });
+                idx
+            }
+            Instr::Sleep(us) => {
+                let until = self.now + INSTR_NS + us as u64 * 1_000;
+                self.event(a, EventKind::Exec, until as Value);
+                self.now += INSTR_NS;
+                self.actors[ai].pc = next;
+                self.actors[ai].last = Some(ins);
+                self.actors[ai].status = Status::Sleeping(until);
+                self.sleepers += 1;
+                self.drop_gil(a);
+                return false;
+            }
+            Instr::Work(units) => {
+                cost = units as u64 * WORK_UNIT_NS;
+                units as Value
+            }
+            Instr::Exit(code) => {
+                self.event(a, EventKind::Exec, code as Value);
+                self.now += INSTR_NS;
+                self.actors[ai].last = Some(ins);
+                self.finish_actor(a, code);
+                return false;
+            }
+        };
+        self.event(a, EventKind::Exec, value);
+        self.now += cost;
+        let rt = &mut self.actors[ai];
+        rt.pc = next;
+        rt.last = Some(ins);
+        true
+    }
+
+    fn pop(&mut self, a: ActorId) -> Value {
+        self.actors[a as usize].stack.pop().unwrap_or(0)
+    }
+
+    fn format(&mut self, a: ActorId, fmt: StrId, nargs: u8) -> String {
+        let rt = &mut self.actors[a as usize];
+        let at = rt.stack.len().saturating_sub(nargs as usize);
+        let args: Vec<Value> = rt.stack.drain(at..).collect();
+        fill_format(self.program.str(fmt), &args)
+    }
+
+    fn block(&mut self, a: ActorId, on: Value) -> bool {
+        self.event(a, EventKind::Block, on);
+        self.now += INSTR_NS;
+        self.actors[a as usize].status = Status::Blocked;
+        self.drop_gil(a);
+        false
+    }
+
+    fn finish_actor(&mut self, a: ActorId, code: i32) {
+        self.actors[a as usize].status = Status::Done(code);
+        self.drop_gil(a);
+        self.wake_where(a, |i| i == Instr::Join(a));
+    }
+
+    /// Wakes every blocked actor whose pending instruction matches.
+    fn wake_where(&mut self, by: ActorId, pending: impl Fn(Instr) -> bool) {
+        for w in 0..self.actors.len() {
+            let rt = &self.actors[w];
+            if rt.status == Status::Blocked
+                && self
+                    .program
+                    .instr(w as ActorId, rt.pc)
+                    .is_some_and(&pending)
+            {
+                self.actors[w].status = Status::Ready;
+                self.event(w as ActorId, EventKind::Wake, by as Value);
+            }
+        }
+    }
+
+    fn wake_sleepers(&mut self) {
+        for w in 0..self.actors.len() {
+            if let Status::Sleeping(until) = self.actors[w].status
+                && until <= self.now
+            {
+                self.actors[w].status = Status::Ready;
+                self.sleepers -= 1;
+                self.event(w as ActorId, EventKind::Wake, -1);
+            }
+        }
+    }
+
+    fn advance_to(&mut self, t: u64) {
+        if t > self.now {
+            self.now = t;
+        }
+        self.wake_sleepers();
+    }
+
+    /// After an actor stopped being ready: let time pass if everyone sleeps, and
+    /// notice the end of the run or a deadlock.
+    fn settle(&mut self) {
+        if self.anyone_ready() {
+            return;
+        }
+        if self.sleepers > 0 {
+            let first = self
+                .actors
+                .iter()
+                .filter_map(|r| match r.status {
+                    Status::Sleeping(u) => Some(u),
+                    _ => None,
+                })
+                .min()
+                .unwrap_or(self.now);
+            self.advance_to(first);
+            return;
+        }
+        let blocked: Vec<ActorId> = (0..self.actors.len() as ActorId)
+            .filter(|&w| self.actors[w as usize].status == Status::Blocked)
+            .collect();
+        if blocked.is_empty() {
+            self.ending = Ending::Finished;
+            return;
+        }
+        self.ending = Ending::Deadlock;
+        for w in blocked {
+            let waits_for = match self.program.instr(w, self.actors[w as usize].pc) {
+                Some(Instr::Acquire(l)) => self.locks[l as usize].map(|h| h as Value),
+                Some(Instr::Join(t)) => Some(t as Value),
+                _ => None,
+            };
+            self.event(w, EventKind::Deadlock, waits_for.unwrap_or(-1));
+        }
+    }
+
+    /// Who holds a lock now.
+    pub fn lock_holder(&self, l: LockId) -> Option<ActorId> {
+        self.locks.get(l as usize).copied().flatten()
+    }
+
+    /// Runs with a scheduler until the run ends or the scheduler stops choosing.
+    pub fn run(&mut self, sched: &mut dyn Scheduler) -> Result<(), Refusal> {
+        while self.ending == Ending::Running {
+            let Some(a) = sched.pick(self)? else { break };
+            self.step(a)?;
+        }
+        Ok(())
+    }
+
+    /// Replays `schedule` from the start: how stepping back works.
+    pub fn replay(
+        program: Arc<Program>,
+        cfg: EngineConfig,
+        schedule: &[ActorId],
+    ) -> Result<Sim, (usize, Refusal)> {
+        let mut sim = Sim::new(program, cfg);
+        for (i, &a) in schedule.iter().enumerate() {
+            sim.step(a).map_err(|r| (i, r))?;
+        }
+        Ok(sim)
+    }
+}
+
+/// Fills the `{}` holes of a print format with values, in order.
+pub fn fill_format(fmt: &str, args: &[Value]) -> String {
+    let mut out = String::with_capacity(fmt.len() + 8);
+    let mut args = args.iter();
+    let mut rest = fmt;
+    while let Some(i) = rest.find("{}") {
+        out.push_str(&rest[..i]);
+        match args.next() {
+            Some(v) => out.push_str(&v.to_string()),
+            None => out.push_str("{}"),
+        }
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
+}

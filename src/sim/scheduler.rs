@@ -1,0 +1,145 @@
+//! Who runs next: a seeded random scheduler that behaves like the chosen GIL model,
+//! and a replayer for schedule strings.
+
+use super::{Refusal, Sim};
+use crate::program::{ActorId, GilModel};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+
+/// Chooses the actor of the next step.
+pub trait Scheduler {
+    /// `Ok(None)` stops the run early; an error says the choice cannot be made.
+    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal>;
+}
+
+/// Replays a recorded schedule exactly.
+pub struct ReplayScheduler<'a> {
+    steps: std::slice::Iter<'a, ActorId>,
+}
+
+impl<'a> ReplayScheduler<'a> {
+    pub fn new(steps: &'a [ActorId]) -> Self {
+        ReplayScheduler {
+            steps: steps.iter(),
+        }
+    }
+}
+
+impl Scheduler for ReplayScheduler<'_> {
+    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
+        match self.steps.next() {
+            Some(&a) => {
+                sim.check(a)?;
+                Ok(Some(a))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// A seeded scheduler (xoshiro256++, stable across versions and machines).
+///
+/// Without a GIL it runs a random actor for a short random burst, like threads on
+/// several cores. With a GIL the holder keeps running until it blocks or until the
+/// switch interval (±20%, seeded) is up while another thread waits; then the GIL
+/// passes at the holder's next allowed switch point to a random waiter. Threads of
+/// different processes interleave in bursts, since each process has its own GIL.
+pub struct RandomScheduler {
+    rng: Xoshiro256PlusPlus,
+    current: Option<ActorId>,
+    burst_left: u32,
+    /// Virtual ns the current GIL tenure may last before a drop request.
+    tenure: u64,
+    seed: u64,
+}
+
+/// Longest burst without a GIL.
+const MAX_BURST: u32 = 8;
+
+impl RandomScheduler {
+    pub fn new(seed: u64) -> Self {
+        RandomScheduler {
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            current: None,
+            burst_left: 0,
+            tenure: 0,
+            seed,
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn choose(&mut self, from: &[ActorId]) -> ActorId {
+        from[self.rng.random_range(0..from.len())]
+    }
+
+    /// Whether `cur` has held its process's GIL past its tenure.
+    fn switch_due(&self, sim: &Sim, cur: ActorId) -> bool {
+        sim.gil_holder(sim.process_of(cur))
+            .is_some_and(|(_, since)| sim.now_ns() - since >= self.tenure)
+    }
+
+    fn start_burst(&mut self, a: ActorId, sim: &Sim) -> ActorId {
+        if self.current != Some(a) {
+            let iv = sim.config().switch_interval_ns;
+            self.tenure = iv - iv / 5 + self.rng.random_range(0..=iv / 5 * 2);
+        }
+        self.current = Some(a);
+        self.burst_left = self.rng.random_range(0..MAX_BURST);
+        a
+    }
+}
+
+impl Scheduler for RandomScheduler {
+    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
+        let gil = sim.config().gil != GilModel::Free;
+        // The common case, decided without looking at the other actors.
+        if let Some(cur) = self.current
+            && self.burst_left > 0
+            && sim.can_step(cur)
+            && !(gil && self.switch_due(sim, cur))
+        {
+            self.burst_left -= 1;
+            return Ok(Some(cur));
+        }
+        let cands: Vec<ActorId> = (0..sim.actor_count() as ActorId)
+            .filter(|&a| sim.can_step(a))
+            .collect();
+        if cands.is_empty() {
+            return Ok(None);
+        }
+        let Some(cur) = self.current.filter(|c| cands.contains(c)) else {
+            let a = self.choose(&cands);
+            return Ok(Some(self.start_burst(a, sim)));
+        };
+        let proc_ = sim.process_of(cur);
+        if gil {
+            // A forced switch: the interval is up and a thread of the same process
+            // is waiting (and, under gil-modern, the holder is at a switch point).
+            if self.switch_due(sim, cur) {
+                let waiters: Vec<ActorId> = cands
+                    .iter()
+                    .copied()
+                    .filter(|&o| o != cur && sim.process_of(o) == proc_)
+                    .collect();
+                if !waiters.is_empty() {
+                    let a = self.choose(&waiters);
+                    return Ok(Some(self.start_burst(a, sim)));
+                }
+            }
+        }
+        if self.burst_left > 0 {
+            self.burst_left -= 1;
+            return Ok(Some(cur));
+        }
+        let pool: Vec<ActorId> = cands
+            .iter()
+            .copied()
+            .filter(|&o| !gil || o == cur || sim.process_of(o) != proc_)
+            .collect();
+        let a = self.choose(&pool);
+        Ok(Some(self.start_burst(a, sim)))
+    }
+}

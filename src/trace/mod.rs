@@ -1,0 +1,158 @@
+//! The one event model both engines write and every view reads.
+
+mod analysis;
+mod rows;
+mod state;
+
+pub use analysis::{LostUpdate, lost_updates};
+pub use rows::{Row, rows};
+pub use state::{ActorState, BlockedOn, StateReplay};
+
+use crate::program::{ActorId, Pc, Program, Value};
+use std::sync::Arc;
+
+/// What happened in one event. The instruction itself is not stored: it is
+/// `program.actors[actor].code[pc]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum EventKind {
+    /// The actor executed the instruction at `pc`. `value` is what it read, computed
+    /// or wrote (see [`Event::value`]).
+    Exec = 0,
+    /// The actor tried the instruction at `pc` and must wait; `value` names what it
+    /// waits for (a lock id for an acquire, an actor id for a join).
+    Block = 1,
+    /// A blocked or sleeping actor may run again; `value` is the actor that woke it
+    /// (−1 for time passing).
+    Wake = 2,
+    /// The actor took its process's GIL; `value` is the previous holder or −1.
+    GilTake = 3,
+    /// The actor let go of its process's GIL; `value` is 1 when another thread forced
+    /// the switch, 0 when the actor blocked, slept or ended.
+    GilDrop = 4,
+    /// The actor is part of a cycle of waits that can never end.
+    Deadlock = 5,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Exec => "exec",
+            EventKind::Block => "block",
+            EventKind::Wake => "wake",
+            EventKind::GilTake => "gil_take",
+            EventKind::GilDrop => "gil_drop",
+            EventKind::Deadlock => "deadlock",
+        }
+    }
+}
+
+/// One recorded event: 24 bytes, so a million of them take 24 MB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Nanoseconds since the run started: virtual in the simulator, monotonic in live runs.
+    pub t_ns: u64,
+    /// For `Exec`: a load's value, a store's value, an operation's result, a loop's
+    /// counter, the lock or actor a call names, the index of a printed line.
+    pub value: Value,
+    pub pc: Pc,
+    pub actor: ActorId,
+    pub kind: EventKind,
+}
+
+/// One line the program printed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputLine {
+    /// Index of the event that printed it.
+    pub seq: u64,
+    pub actor: ActorId,
+    pub text: String,
+}
+
+/// Which engine wrote a trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Stepped,
+    Live,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Stepped => "stepped",
+            Mode::Live => "live",
+        }
+    }
+}
+
+/// An append-only record of one run. Events are in global order; their index is
+/// their sequence number.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub program: Arc<Program>,
+    pub events: Vec<Event>,
+    pub output: Vec<OutputLine>,
+    /// What each actor is called on screen (live process actors add their PID).
+    pub actor_labels: Vec<String>,
+}
+
+impl Trace {
+    pub fn new(program: Arc<Program>) -> Self {
+        let actor_labels = program.actors.iter().map(|a| a.name.clone()).collect();
+        Trace {
+            program,
+            events: Vec::new(),
+            output: Vec::new(),
+            actor_labels,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Python line of an event.
+    pub fn line(&self, e: &Event) -> u32 {
+        self.program.line(e.actor, e.pc)
+    }
+
+    /// Final value of every shared variable, as the last store left it.
+    pub fn final_vars(&self) -> Vec<(String, Value)> {
+        let p = &self.program;
+        let mut vals: Vec<Value> = p.vars.iter().map(|v| v.init).collect();
+        for e in &self.events {
+            if e.kind == EventKind::Exec
+                && let Some(crate::program::Instr::StoreGlobal(v)) = p.instr(e.actor, e.pc)
+            {
+                vals[v as usize] = e.value;
+            }
+        }
+        p.vars.iter().map(|v| v.name.clone()).zip(vals).collect()
+    }
+
+    /// The actors in a cycle of waits, if the run ended in one.
+    pub fn deadlock(&self) -> Vec<&Event> {
+        self.events
+            .iter()
+            .rev()
+            .take_while(|e| e.kind == EventKind::Deadlock)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_fits_in_24_bytes() {
+        assert_eq!(std::mem::size_of::<Event>(), 24);
+    }
+}

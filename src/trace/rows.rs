@@ -1,0 +1,157 @@
+//! The interleaving as the tutorials draw it: one row per step, in global order,
+//! with the values each row read and wrote.
+
+use super::{Event, EventKind, Trace, lost_updates};
+use crate::program::{ActorId, Granularity, Instr, Program, Value};
+use std::ops::Range;
+
+/// One row of the interleaving table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The events the row stands for.
+    pub events: Range<usize>,
+    pub actor: ActorId,
+    pub line: u32,
+    /// The Python line or the instruction, then a comment with the values:
+    /// `balance = balance + n  # 0 + 5 = 5, balance = 5`.
+    pub text: String,
+    /// This row's store wiped out another thread's update.
+    pub lost_update: bool,
+}
+
+/// Builds rows for `events[range]` of a trace. At `Line` granularity, the
+/// consecutive events of one actor on one Python line make one row; at `Bytecode`,
+/// every event is a row. GIL hand-overs are left to the timeline.
+pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<usize>) -> Vec<Row> {
+    let p = &trace.program;
+    let lines: Vec<&str> = code.lines().collect();
+    let lost: Vec<usize> = lost_updates(p, &trace.events)
+        .into_iter()
+        .map(|l| l.seq)
+        .collect();
+    let mut stacks: Vec<Vec<Value>> = vec![Vec::new(); p.actors.len()];
+    // Operand stacks are rebuilt from the start so the first row shows its operands.
+    for e in &trace.events[..range.start.min(trace.events.len())] {
+        let _ = note(p, &mut stacks, e);
+    }
+    let mut out: Vec<Row> = Vec::new();
+    let end = range.end.min(trace.events.len());
+    for seq in range.start.min(end)..end {
+        let e = &trace.events[seq];
+        if matches!(e.kind, EventKind::GilTake | EventKind::GilDrop) {
+            continue;
+        }
+        let line = p.line(e.actor, e.pc);
+        let comment = note(p, &mut stacks, e);
+        let is_lost = lost.binary_search(&seq).is_ok();
+        let joinable = granularity == Granularity::Line && e.kind == EventKind::Exec;
+        if joinable
+            && let Some(last) = out.last_mut()
+            && last.actor == e.actor
+            && last.line == line
+            && last.events.end == seq
+            && !last.text.contains("blocked")
+        {
+            last.events.end = seq + 1;
+            if let Some(c) = comment {
+                push_comment(&mut last.text, &c);
+            }
+            last.lost_update |= is_lost;
+            continue;
+        }
+        let head = match (e.kind, granularity) {
+            (EventKind::Exec, Granularity::Line) => lines
+                .get(line.saturating_sub(1) as usize)
+                .map(|l| l.trim().to_string())
+                .unwrap_or_default(),
+            (EventKind::Exec, Granularity::Bytecode) => p
+                .instr(e.actor, e.pc)
+                .map(|i| p.dis(e.actor, i))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let mut text = head;
+        if let Some(c) = comment {
+            push_comment(&mut text, &c);
+        }
+        out.push(Row {
+            events: seq..seq + 1,
+            actor: e.actor,
+            line,
+            text,
+            lost_update: is_lost,
+        });
+    }
+    out
+}
+
+fn push_comment(text: &mut String, c: &str) {
+    if text.contains("  # ") {
+        text.push_str(", ");
+    } else if text.is_empty() {
+        // A row that is only a note (blocked, woken, deadlock).
+    } else {
+        text.push_str("  # ");
+    }
+    text.push_str(c);
+}
+
+/// Applies an event to the operand stacks and says what it read or wrote.
+fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
+    let name = |a: ActorId| p.actors.get(a as usize).map(|x| x.name.as_str()).unwrap_or("?");
+    let st = &mut stacks[e.actor as usize];
+    match e.kind {
+        EventKind::Exec => {}
+        EventKind::Block => {
+            return Some(match p.instr(e.actor, e.pc) {
+                Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
+                Some(Instr::Acquire(l)) => format!(
+                    "blocked: {} is held",
+                    p.locks.get(l as usize).map(|l| l.name.as_str()).unwrap_or("lock")
+                ),
+                _ => "blocked".into(),
+            });
+        }
+        EventKind::Wake if e.value >= 0 => return Some(format!("woken by {}", name(e.value as ActorId))),
+        EventKind::Wake => return Some("wakes up".into()),
+        EventKind::Deadlock if e.value >= 0 => {
+            return Some(format!("DEADLOCK: waits for {} forever", name(e.value as ActorId)));
+        }
+        EventKind::Deadlock => return Some("DEADLOCK".into()),
+        EventKind::GilTake | EventKind::GilDrop => return None,
+    }
+    let var = |v: u16| p.vars.get(v as usize).map(|x| x.name.as_str()).unwrap_or("?");
+    match p.instr(e.actor, e.pc)? {
+        Instr::LoadConst(_) | Instr::LoadFast(_) => {
+            st.push(e.value);
+            None
+        }
+        Instr::LoadGlobal(v) => {
+            st.push(e.value);
+            Some(format!("read {} = {}", var(v), e.value))
+        }
+        Instr::BinaryOp(op) => {
+            let rhs = st.pop().unwrap_or(0);
+            let lhs = st.pop().unwrap_or(0);
+            st.push(e.value);
+            Some(format!("{lhs} {op} {rhs} = {}", e.value))
+        }
+        Instr::StoreGlobal(v) => {
+            st.pop();
+            Some(format!("wrote {} = {}", var(v), e.value))
+        }
+        Instr::StoreFast(_) => {
+            st.pop();
+            None
+        }
+        Instr::Print { nargs, .. } => {
+            let at = st.len().saturating_sub(nargs as usize);
+            st.truncate(at);
+            None
+        }
+        Instr::Acquire(_) => Some("acquired".into()),
+        Instr::Release(_) => Some("released".into()),
+        Instr::Exit(code) => Some(format!("ends (exit code {code})")),
+        _ => None,
+    }
+}

@@ -1,0 +1,166 @@
+//! Actor states derived from events: nothing about them is stored twice.
+
+use super::{Event, EventKind};
+use crate::program::{ActorId, Instr, LockId, Program};
+
+/// What an actor waits for while blocked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockedOn {
+    Lock(LockId),
+    Join(ActorId),
+}
+
+/// What an actor is doing at a point of a trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActorState {
+    /// A thread nobody has started yet.
+    NotStarted,
+    /// Executed the event at this point.
+    Running,
+    /// Could run, and nothing stops it but the scheduler.
+    Ready,
+    /// Could run, but another thread of its process holds the GIL.
+    WaitingGil,
+    Blocked(BlockedOn),
+    Sleeping,
+    Done(i32),
+}
+
+impl ActorState {
+    pub fn label(self) -> &'static str {
+        match self {
+            ActorState::NotStarted => "not started",
+            ActorState::Running => "running",
+            ActorState::Ready => "ready",
+            ActorState::WaitingGil => "waiting for the GIL",
+            ActorState::Blocked(BlockedOn::Lock(_)) => "blocked on a lock",
+            ActorState::Blocked(BlockedOn::Join(_)) => "blocked in join",
+            ActorState::Sleeping => "sleeping",
+            ActorState::Done(_) => "done",
+        }
+    }
+}
+
+/// Replays events one at a time and keeps every actor's state, the lock holders
+/// and the GIL holders. Cheap to clone; views replay once and sample as they go.
+#[derive(Clone, Debug)]
+pub struct StateReplay {
+    states: Vec<ActorState>,
+    process: Vec<u16>,
+    /// Per process: who holds its GIL (only ever set when the run has a GIL).
+    gil: Vec<Option<ActorId>>,
+    locks: Vec<Option<ActorId>>,
+    last_running: Option<ActorId>,
+}
+
+impl StateReplay {
+    pub fn new(program: &Program) -> Self {
+        let nproc = program
+            .actors
+            .iter()
+            .map(|a| a.process as usize + 1)
+            .max()
+            .unwrap_or(1);
+        StateReplay {
+            states: program
+                .actors
+                .iter()
+                .map(|a| {
+                    if a.autostart {
+                        ActorState::Ready
+                    } else {
+                        ActorState::NotStarted
+                    }
+                })
+                .collect(),
+            process: program.actors.iter().map(|a| a.process).collect(),
+            gil: vec![None; nproc],
+            locks: vec![None; program.locks.len()],
+            last_running: None,
+        }
+    }
+
+    /// Folds one event in.
+    pub fn apply(&mut self, program: &Program, e: &Event) {
+        if let Some(prev) = self.last_running.take()
+            && self.states[prev as usize] == ActorState::Running
+        {
+            self.states[prev as usize] = ActorState::Ready;
+        }
+        let a = e.actor as usize;
+        match e.kind {
+            EventKind::Exec => {
+                self.states[a] = ActorState::Running;
+                self.last_running = Some(e.actor);
+                match program.instr(e.actor, e.pc) {
+                    Some(Instr::Start(t)) => {
+                        if let Some(s) = self.states.get_mut(t as usize) {
+                            *s = ActorState::Ready;
+                        }
+                    }
+                    Some(Instr::Acquire(l)) => self.locks[l as usize] = Some(e.actor),
+                    Some(Instr::Release(l)) => self.locks[l as usize] = None,
+                    Some(Instr::Sleep(_)) => {
+                        self.states[a] = ActorState::Sleeping;
+                        self.last_running = None;
+                    }
+                    Some(Instr::Exit(code)) => {
+                        self.states[a] = ActorState::Done(code);
+                        self.last_running = None;
+                    }
+                    _ => {}
+                }
+            }
+            EventKind::Block => {
+                self.states[a] = match program.instr(e.actor, e.pc) {
+                    Some(Instr::Join(t)) => ActorState::Blocked(BlockedOn::Join(t)),
+                    _ => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
+                };
+            }
+            EventKind::Wake => self.states[a] = ActorState::Ready,
+            EventKind::GilTake => self.gil[self.process[a] as usize] = Some(e.actor),
+            EventKind::GilDrop => {
+                let p = self.process[a] as usize;
+                if self.gil[p] == Some(e.actor) {
+                    self.gil[p] = None;
+                }
+            }
+            EventKind::Deadlock => {}
+        }
+    }
+
+    /// The state of an actor, telling apart a ready thread that waits for the GIL.
+    pub fn state(&self, actor: ActorId) -> ActorState {
+        let s = self.states[actor as usize];
+        if s == ActorState::Ready
+            && let Some(h) = self.gil[self.process[actor as usize] as usize]
+            && h != actor
+        {
+            return ActorState::WaitingGil;
+        }
+        s
+    }
+
+    pub fn states(&self) -> Vec<ActorState> {
+        (0..self.states.len() as ActorId)
+            .map(|a| self.state(a))
+            .collect()
+    }
+
+    pub fn lock_holder(&self, lock: LockId) -> Option<ActorId> {
+        self.locks.get(lock as usize).copied().flatten()
+    }
+
+    pub fn gil_holder(&self, process: u16) -> Option<ActorId> {
+        self.gil.get(process as usize).copied().flatten()
+    }
+
+    /// States after the first `n` events of `events`.
+    pub fn at(program: &Program, events: &[Event], n: usize) -> Self {
+        let mut r = StateReplay::new(program);
+        for e in &events[..n.min(events.len())] {
+            r.apply(program, e);
+        }
+        r
+    }
+}
