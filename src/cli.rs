@@ -113,7 +113,8 @@ pub fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode, Usage> {
-    let catalog = Catalog::with_overrides(cli.lessons.as_deref()).map_err(|e| Usage(e.to_string()))?;
+    let catalog =
+        Catalog::with_overrides(cli.lessons.as_deref()).map_err(|e| Usage(e.to_string()))?;
     let lang: Lang = cli.lang.into();
     match cli.command {
         None => playground(&catalog, cli.lesson.as_deref(), lang),
@@ -122,7 +123,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Usage> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Check) => {
-            println!("{} lessons are well formed and build their programs", catalog.lessons().len());
+            println!(
+                "{} lessons are well formed and build their programs",
+                catalog.lessons().len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Run(args)) => run(&catalog, args, lang),
@@ -131,9 +135,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Usage> {
 }
 
 fn list(catalog: &Catalog, lang: Lang) {
-    let w = catalog.lessons().iter().map(|l| l.id.len()).max().unwrap_or(0);
+    let w = catalog
+        .lessons()
+        .iter()
+        .map(|l| l.id.len())
+        .max()
+        .unwrap_or(0);
     for l in catalog.lessons() {
-        println!("{:<w$}  {}  [{}]", l.id, l.title.get(lang), l.concepts.join(", "));
+        println!(
+            "{:<w$}  {}  [{}]",
+            l.id,
+            l.title.get(lang),
+            l.concepts.join(", ")
+        );
     }
 }
 
@@ -168,10 +182,16 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<ExitCode, Usage> 
     let lesson = catalog.find(&args.lesson).map_err(Usage)?;
     let knobs = knobs_from(lesson, &args.set).map_err(Usage)?;
     if !(args.speed.is_finite() && args.speed > 0.0) {
-        return Err(Usage(format!("--speed must be above 0, not {}", args.speed)));
+        return Err(Usage(format!(
+            "--speed must be above 0, not {}",
+            args.speed
+        )));
     }
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(Usage(format!("--timeout must be above 0, not {}", args.timeout)));
+        return Err(Usage(format!(
+            "--timeout must be above 0, not {}",
+            args.timeout
+        )));
     }
     let t0 = Instant::now();
     let (trace, replay, mode, finished) = if args.live {

@@ -24,7 +24,9 @@ pub enum Origin {
 pub enum Start {
     Stepped(Origin),
     /// Live, with sleeps scaled by a speed factor.
-    Live { speed: f64 },
+    Live {
+        speed: f64,
+    },
 }
 
 /// A command the screen or the CLI sends to a run.

@@ -21,7 +21,7 @@ pub fn write_jsonl(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         o.insert("line".into(), json!(p.line(e.actor, e.pc)));
         if let Some(i) = p.instr(e.actor, e.pc) {
             o.insert("instr".into(), json!(p.dis(e.actor, i)));
-            if matches!(i, Instr::Print { .. })
+            if matches!(i, Instr::Print { .. } | Instr::Raise(_))
                 && let Some(line) = t.output.get(next_output)
                 && line.seq == seq as u64
             {

@@ -16,8 +16,10 @@ pub fn perfetto_json(t: &Trace) -> Value {
     let mut open: Vec<Option<(u32, u64, u64)>> = vec![None; p.actors.len()];
     let close = |evs: &mut Vec<Value>, a: usize, slot: (u32, u64, u64)| {
         let (line, start, end) = slot;
-        evs.push(json!({"ph":"X","name":format!("line {line}"),"pid":p.actors[a].process,"tid":a,
-            "ts":us(start),"dur":us(end.saturating_sub(start)).max(0.001)}));
+        evs.push(
+            json!({"ph":"X","name":format!("line {line}"),"pid":p.actors[a].process,"tid":a,
+            "ts":us(start),"dur":us(end.saturating_sub(start)).max(0.001)}),
+        );
     };
     for e in &t.events {
         let a = e.actor as usize;

@@ -186,7 +186,10 @@ impl Lesson {
             let at = k.span().start;
             let spec = parse_knob(k.get_ref()).map_err(|r| err_at(at, r))?;
             if knobs.iter().any(|o| o.name == spec.name) {
-                return Err(err_at(at, format!("knob `{}` is declared twice", spec.name)));
+                return Err(err_at(
+                    at,
+                    format!("knob `{}` is declared twice", spec.name),
+                ));
             }
             knobs.push(spec);
         }
@@ -333,16 +336,14 @@ fn parse_knob(k: &RawKnob) -> Result<KnobSpec, String> {
     }
     let kind = match k.kind.as_str() {
         "bool" => KnobKind::Bool {
-            default: k
-                .default
-                .as_bool()
-                .ok_or_else(|| format!("knob `{}`: a bool knob's default is true or false", k.name))?,
+            default: k.default.as_bool().ok_or_else(|| {
+                format!("knob `{}`: a bool knob's default is true or false", k.name)
+            })?,
         },
         "int" => {
-            let default = k
-                .default
-                .as_integer()
-                .ok_or_else(|| format!("knob `{}`: an int knob's default is a whole number", k.name))?;
+            let default = k.default.as_integer().ok_or_else(|| {
+                format!("knob `{}`: an int knob's default is a whole number", k.name)
+            })?;
             let (min, max) = match (k.min, k.max) {
                 (Some(a), Some(b)) => (a, b),
                 _ => return Err(format!("knob `{}`: an int knob needs min and max", k.name)),
@@ -370,7 +371,9 @@ fn parse_knob(k: &RawKnob) -> Result<KnobSpec, String> {
                 .default
                 .as_str()
                 .filter(|d| options.iter().any(|o| o == d))
-                .ok_or_else(|| format!("knob `{}`: the default must be one of the options", k.name))?
+                .ok_or_else(|| {
+                    format!("knob `{}`: the default must be one of the options", k.name)
+                })?
                 .to_string();
             KnobKind::Choice { default, options }
         }
@@ -436,7 +439,11 @@ help = { en = "h", zh = "h" }
         let mut k = l.default_knobs();
         let e = k.set(&l.knobs, "n", "10").unwrap_err();
         assert!(e.contains("from 1 to 9"), "{e}");
-        assert!(k.set(&l.knobs, "nope", "1").unwrap_err().contains("unknown knob"));
+        assert!(
+            k.set(&l.knobs, "nope", "1")
+                .unwrap_err()
+                .contains("unknown knob")
+        );
         assert!(k.set(&l.knobs, "lock", "maybe").is_err());
     }
 

@@ -83,8 +83,7 @@ impl Gil {
         self.cond.notify_all();
         if forced {
             while st.switches == mine && !stop.load(Ordering::Relaxed) {
-                self.cond
-                    .wait_for(&mut st, Duration::from_millis(1));
+                self.cond.wait_for(&mut st, Duration::from_millis(1));
             }
         }
     }

@@ -7,7 +7,7 @@ mod gil;
 pub use gil::Gil;
 
 use crate::program::{ActorId, EngineConfig, Instr, Program, Value};
-use crate::sim::fill_format;
+use crate::sim::{fill_format, raise_text};
 use crate::trace::{Event, EventKind, OutputLine, Trace};
 use crossbeam::channel::{Receiver, Sender, unbounded};
 use gil::Taken;
@@ -79,9 +79,17 @@ impl LiveRun {
             .unwrap_or(1);
         let interval = Duration::from_nanos(cfg.switch_interval_ns.max(1));
         let shared = Arc::new(Shared {
-            vars: program.vars.iter().map(|v| AtomicI64::new(v.init)).collect(),
+            vars: program
+                .vars
+                .iter()
+                .map(|v| AtomicI64::new(v.init))
+                .collect(),
             locks: program.locks.iter().map(|_| RawMutex::INIT).collect(),
-            done: program.actors.iter().map(|_| AtomicBool::new(false)).collect(),
+            done: program
+                .actors
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
             done_lock: Mutex::new(()),
             done_cond: Condvar::new(),
             gils: (0..nproc).map(|_| Gil::new(interval)).collect(),
@@ -193,11 +201,7 @@ impl Collector {
                 self.trace.events.extend_from_slice(&evs);
                 false
             }
-            LiveMsg::Output {
-                index,
-                actor,
-                text,
-            } => {
+            LiveMsg::Output { index, actor, text } => {
                 self.outputs.push((index, actor, text));
                 self.link_outputs();
                 false
@@ -230,7 +234,10 @@ impl Collector {
                         e.actor == *actor
                             && e.kind == EventKind::Exec
                             && e.value == *index as Value
-                            && matches!(program.instr(e.actor, e.pc), Some(Instr::Print { .. }))
+                            && matches!(
+                                program.instr(e.actor, e.pc),
+                                Some(Instr::Print { .. } | Instr::Raise(_))
+                            )
                     })
                     .unwrap_or(self.trace.events.len()) as u64;
                 OutputLine {
@@ -475,7 +482,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 Instr::Print { fmt, nargs } => {
                     let at = stack.len().saturating_sub(nargs as usize);
                     let args: Vec<Value> = stack.drain(at..).collect();
-                    let text = fill_format(sh.program.str(fmt), &args);
+                    let text = fill_format(sh.program.str(fmt), &args, &actor.name);
                     let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
                     let _ = sh.tx.send(LiveMsg::Output {
                         index,
@@ -488,12 +495,15 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                     r.rec(EventKind::Exec, pc, us as Value);
                     release(&mut r, pc, false);
                     r.flush();
-                    let until = Instant::now() + Duration::from_secs_f64(us as f64 / 1e6 / sh.speed);
+                    let until =
+                        Instant::now() + Duration::from_secs_f64(us as f64 / 1e6 / sh.speed);
                     while Instant::now() < until {
                         if stopping(sh) {
                             break 'run;
                         }
-                        std::thread::sleep(until.saturating_duration_since(Instant::now()).min(POLL));
+                        std::thread::sleep(
+                            until.saturating_duration_since(Instant::now()).min(POLL),
+                        );
                     }
                     r.rec(EventKind::Wake, pc, -1);
                     if !take(&mut r, pc) {
@@ -522,6 +532,18 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                         }
                     }
                     units as Value
+                }
+                Instr::Raise(msg) => {
+                    let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
+                    let text = raise_text(&actor.name, sh.program.str(msg));
+                    let _ = sh.tx.send(LiveMsg::Output {
+                        index,
+                        actor: a,
+                        text,
+                    });
+                    r.rec(EventKind::Exec, pc, index as Value);
+                    exit_code = 1;
+                    break;
                 }
                 Instr::Exit(code) => {
                     r.rec(EventKind::Exec, pc, code as Value);

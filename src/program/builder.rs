@@ -1,8 +1,7 @@
 //! A small builder that scenarios use to write programs against a lesson's Python code.
 
 use super::{
-    Actor, ActorId, ActorKind, BinOp, Instr, LocalId, LockId, Pc, Program, StrId, Value, Var,
-    VarId,
+    Actor, ActorId, ActorKind, BinOp, Instr, LocalId, LockId, Pc, Program, StrId, Value, Var, VarId,
 };
 
 /// Builds a [`Program`], finding Python lines by their text so that a scenario stays
@@ -117,9 +116,10 @@ impl ProgramBuilder {
             .ok_or("finish: unknown actor")?;
         let mut code = b.code;
         for (at, label) in b.fixups {
-            let target = b.labels.get(label).copied().flatten().ok_or_else(|| {
-                format!("actor {}: a jump names a label never placed", a.name)
-            })?;
+            let target =
+                b.labels.get(label).copied().flatten().ok_or_else(|| {
+                    format!("actor {}: a jump names a label never placed", a.name)
+                })?;
             code[at] = match code[at] {
                 Instr::JumpBackward(_) => Instr::JumpBackward(target),
                 Instr::ForRange { counter, limit, .. } => Instr::ForRange {

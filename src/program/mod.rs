@@ -76,7 +76,8 @@ pub enum Instr {
     Release(LockId),
     Start(ActorId),
     Join(ActorId),
-    /// `print(...)`: pops `nargs` values and fills the `{}` holes of the format.
+    /// `print(...)`: pops `nargs` values and fills the `{}` holes of the format;
+    /// `{thread}` is the printing actor's name (`current_thread().name`).
     Print {
         fmt: StrId,
         nargs: u8,
@@ -86,6 +87,9 @@ pub enum Instr {
     /// CPU-bound work of this many units (one unit ≈ one loop iteration of a
     /// countdown), done while holding the GIL.
     Work(u32),
+    /// An uncaught exception: prints `Exception in thread …` and the message (a
+    /// string like `AttributeError: …`), and the actor ends with exit code 1.
+    Raise(StrId),
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
 }
@@ -118,6 +122,7 @@ impl Instr {
                 | Instr::Print { .. }
                 | Instr::Sleep(_)
                 | Instr::Work(_)
+                | Instr::Raise(_)
                 | Instr::Exit(_)
         )
     }
@@ -255,11 +260,17 @@ pub struct Program {
 
 impl Program {
     pub fn str(&self, id: StrId) -> &str {
-        self.strings.get(id as usize).map(String::as_str).unwrap_or("?")
+        self.strings
+            .get(id as usize)
+            .map(String::as_str)
+            .unwrap_or("?")
     }
 
     pub fn var_id(&self, name: &str) -> Option<VarId> {
-        self.vars.iter().position(|v| v.name == name).map(|i| i as VarId)
+        self.vars
+            .iter()
+            .position(|v| v.name == name)
+            .map(|i| i as VarId)
     }
 
     pub fn actor_id(&self, name: &str) -> Option<ActorId> {
@@ -271,7 +282,11 @@ impl Program {
 
     /// The instruction an actor has at `pc`, if any.
     pub fn instr(&self, actor: ActorId, pc: Pc) -> Option<Instr> {
-        self.actors.get(actor as usize)?.code.get(pc as usize).copied()
+        self.actors
+            .get(actor as usize)?
+            .code
+            .get(pc as usize)
+            .copied()
     }
 
     /// The Python line of an actor's instruction (0 when unknown).
@@ -328,6 +343,7 @@ impl Program {
             Instr::Print { .. } => "CALL print".to_string(),
             Instr::Sleep(us) => format!("CALL time.sleep({})", fmt_secs(us)),
             Instr::Work(n) => format!("CPU_WORK {n}"),
+            Instr::Raise(s) => format!("RAISE {}", self.str(s)),
             Instr::Exit(code) => format!("EXIT {code}"),
         }
     }
@@ -350,7 +366,9 @@ impl Program {
                     {
                         return bad("bad loop");
                     }
-                    Instr::LoadGlobal(v) | Instr::StoreGlobal(v) if v as usize >= self.vars.len() => {
+                    Instr::LoadGlobal(v) | Instr::StoreGlobal(v)
+                        if v as usize >= self.vars.len() =>
+                    {
                         return bad("unknown variable");
                     }
                     Instr::JumpBackward(t) if t >= n => return bad("jump out of code"),
@@ -362,7 +380,10 @@ impl Program {
                     {
                         return bad("bad thread reference");
                     }
-                    Instr::Nop(s) | Instr::Call(s) | Instr::Print { fmt: s, .. }
+                    Instr::Nop(s)
+                    | Instr::Call(s)
+                    | Instr::Raise(s)
+                    | Instr::Print { fmt: s, .. }
                         if s as usize >= self.strings.len() =>
                     {
                         return bad("unknown string");
@@ -370,7 +391,7 @@ impl Program {
                     _ => {}
                 }
             }
-            if !matches!(a.code.last(), Some(Instr::Exit(_))) {
+            if !matches!(a.code.last(), Some(Instr::Exit(_) | Instr::Raise(_))) {
                 return Err(format!("actor {} does not end with EXIT", a.name));
             }
         }

@@ -13,7 +13,8 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let lock = b.lock("lock");
 
     let main = b.declare("MainThread", ActorKind::Main, 0);
-    let workers = [("t1", 5), ("t2", 8)].map(|(name, n)| (b.declare(name, ActorKind::Thread, 0), n));
+    let workers =
+        [("t1", 5), ("t2", 8)].map(|(name, n)| (b.declare(name, ActorKind::Thread, 0), n));
 
     let for_line = b.line(&format!("for i in range({iterations}):"))?;
     let call_line = b.line("change_it(n)")?;
@@ -52,14 +53,18 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let mut m = b.code(main);
     let names = ["t1", "t2"];
     for (name, &(_, n)) in names.iter().zip(&workers) {
-        let line = b.line(&format!("{name} = threading.Thread(target=run_thread, args=({n},))"))?;
+        let line = b.line(&format!(
+            "{name} = threading.Thread(target=run_thread, args=({n},))"
+        ))?;
         m.at(line).emit(Instr::Nop(thread_call));
     }
     for (name, &(t, _)) in names.iter().zip(&workers) {
-        m.at(b.line(&format!("{name}.start()"))?).emit(Instr::Start(t));
+        m.at(b.line(&format!("{name}.start()"))?)
+            .emit(Instr::Start(t));
     }
     for (name, &(t, _)) in names.iter().zip(&workers) {
-        m.at(b.line(&format!("{name}.join()"))?).emit(Instr::Join(t));
+        m.at(b.line(&format!("{name}.join()"))?)
+            .emit(Instr::Join(t));
     }
     m.at(b.line("print(balance)")?)
         .emit(Instr::LoadGlobal(balance))

@@ -85,9 +85,15 @@ impl fmt::Display for Refusal {
                 actor,
                 lock,
                 holder,
-            } => write!(f, "{actor} is blocked: it waits for {lock}, held by {holder}"),
+            } => write!(
+                f,
+                "{actor} is blocked: it waits for {lock}, held by {holder}"
+            ),
             Refusal::BlockedOnJoin { actor, target } => {
-                write!(f, "{actor} is blocked in join: it waits for {target} to finish")
+                write!(
+                    f,
+                    "{actor} is blocked in join: it waits for {target} to finish"
+                )
             }
             Refusal::Sleeping { actor, until_ns } => write!(
                 f,
@@ -232,10 +238,7 @@ impl Sim {
 
     /// Whether `a` may take a step now, and if not, why.
     pub fn check(&self, a: ActorId) -> Result<(), Refusal> {
-        let rt = self
-            .actors
-            .get(a as usize)
-            .ok_or(Refusal::NoSuchActor(a))?;
+        let rt = self.actors.get(a as usize).ok_or(Refusal::NoSuchActor(a))?;
         match rt.status {
             Status::Ready => {}
             Status::NotStarted => return Err(Refusal::NotStarted(self.name(a))),
@@ -468,14 +471,7 @@ impl Sim {
             Instr::Print { fmt, nargs } => {
                 let text = self.format(a, fmt, nargs);
                 cost = PRINT_NS;
-                let seq = self.trace.events.len() as u64;
-                let idx = self.trace.output.len() as Value;
-                self.trace.output.push(OutputLine {
-                    seq,
-                    actor: a,
-                    text,
-                });
-                idx
+                self.print(a, text)
             }
             Instr::Sleep(us) => {
                 let until = self.now + INSTR_NS + us as u64 * 1_000;
@@ -491,6 +487,15 @@ impl Sim {
             Instr::Work(units) => {
                 cost = units as u64 * WORK_UNIT_NS;
                 units as Value
+            }
+            Instr::Raise(msg) => {
+                let text = raise_text(&self.program.actors[a as usize].name, self.program.str(msg));
+                let idx = self.print(a, text);
+                self.event(a, EventKind::Exec, idx);
+                self.now += PRINT_NS;
+                self.actors[ai].last = Some(ins);
+                self.finish_actor(a, 1);
+                return false;
             }
             Instr::Exit(code) => {
                 self.event(a, EventKind::Exec, code as Value);
@@ -516,7 +521,22 @@ impl Sim {
         let rt = &mut self.actors[a as usize];
         let at = rt.stack.len().saturating_sub(nargs as usize);
         let args: Vec<Value> = rt.stack.drain(at..).collect();
-        fill_format(self.program.str(fmt), &args)
+        fill_format(
+            self.program.str(fmt),
+            &args,
+            &self.program.actors[a as usize].name,
+        )
+    }
+
+    fn print(&mut self, a: ActorId, text: String) -> Value {
+        let seq = self.trace.events.len() as u64;
+        let idx = self.trace.output.len() as Value;
+        self.trace.output.push(OutputLine {
+            seq,
+            actor: a,
+            text,
+        });
+        idx
     }
 
     fn block(&mut self, a: ActorId, on: Value) -> bool {
@@ -633,8 +653,17 @@ impl Sim {
     }
 }
 
-/// Fills the `{}` holes of a print format with values, in order.
-pub fn fill_format(fmt: &str, args: &[Value]) -> String {
+/// What CPython prints for an uncaught exception in a thread (the traceback lines
+/// are left out).
+pub fn raise_text(actor: &str, message: &str) -> String {
+    format!("Exception in thread {actor}: {message}")
+}
+
+/// Fills the `{}` holes of a print format with values, in order, and `{thread}`
+/// with the printing thread's name.
+pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
+    let fmt = fmt.replace("{thread}", thread);
+    let fmt = fmt.as_str();
     let mut out = String::with_capacity(fmt.len() + 8);
     let mut args = args.iter();
     let mut rest = fmt;

@@ -52,7 +52,9 @@ impl Schedule {
                 Some((a, n)) => (a, n),
                 None => (tok, "1"),
             };
-            let actor: ActorId = actor.parse().map_err(|_| err("the actor is not a number"))?;
+            let actor: ActorId = actor
+                .parse()
+                .map_err(|_| err("the actor is not a number"))?;
             let count: usize = count
                 .parse()
                 .map_err(|_| err("the count is not a number"))?;

@@ -98,7 +98,12 @@ fn push_comment(text: &mut String, c: &str) {
 
 /// Applies an event to the operand stacks and says what it read or wrote.
 fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
-    let name = |a: ActorId| p.actors.get(a as usize).map(|x| x.name.as_str()).unwrap_or("?");
+    let name = |a: ActorId| {
+        p.actors
+            .get(a as usize)
+            .map(|x| x.name.as_str())
+            .unwrap_or("?")
+    };
     let st = &mut stacks[e.actor as usize];
     match e.kind {
         EventKind::Exec => {}
@@ -107,20 +112,33 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
                 Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
                 Some(Instr::Acquire(l)) => format!(
                     "blocked: {} is held",
-                    p.locks.get(l as usize).map(|l| l.name.as_str()).unwrap_or("lock")
+                    p.locks
+                        .get(l as usize)
+                        .map(|l| l.name.as_str())
+                        .unwrap_or("lock")
                 ),
                 _ => "blocked".into(),
             });
         }
-        EventKind::Wake if e.value >= 0 => return Some(format!("woken by {}", name(e.value as ActorId))),
+        EventKind::Wake if e.value >= 0 => {
+            return Some(format!("woken by {}", name(e.value as ActorId)));
+        }
         EventKind::Wake => return Some("wakes up".into()),
         EventKind::Deadlock if e.value >= 0 => {
-            return Some(format!("DEADLOCK: waits for {} forever", name(e.value as ActorId)));
+            return Some(format!(
+                "DEADLOCK: waits for {} forever",
+                name(e.value as ActorId)
+            ));
         }
         EventKind::Deadlock => return Some("DEADLOCK".into()),
         EventKind::GilTake | EventKind::GilDrop => return None,
     }
-    let var = |v: u16| p.vars.get(v as usize).map(|x| x.name.as_str()).unwrap_or("?");
+    let var = |v: u16| {
+        p.vars
+            .get(v as usize)
+            .map(|x| x.name.as_str())
+            .unwrap_or("?")
+    };
     match p.instr(e.actor, e.pc)? {
         Instr::LoadConst(_) | Instr::LoadFast(_) => {
             st.push(e.value);

@@ -104,6 +104,10 @@ impl StateReplay {
                         self.states[a] = ActorState::Sleeping;
                         self.last_running = None;
                     }
+                    Some(Instr::Raise(_)) => {
+                        self.states[a] = ActorState::Done(1);
+                        self.last_running = None;
+                    }
                     Some(Instr::Exit(code)) => {
                         self.states[a] = ActorState::Done(code);
                         self.last_running = None;

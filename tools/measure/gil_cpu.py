@@ -19,8 +19,14 @@ def calibrate(target=0.4):
         count(n)
         dt = time.perf_counter() - t0
         if dt > 0.1:
-            return int(n * target / dt)
+            break
         n *= 2
+    for _ in range(2):  # refine: re-measure at the extrapolated size
+        n = int(n * target / dt)
+        t0 = time.perf_counter()
+        count(n)
+        dt = time.perf_counter() - t0
+    return n
 
 
 def wall(fn, reps=3):
