@@ -452,8 +452,9 @@ help = { en = "h", zh = "h" }
         let bad = GOOD.replace("concepts = [\"Thread\"]", "concepts = [\"Thread\"");
         let e = Lesson::parse("demo.toml", &bad).unwrap_err();
         assert_eq!(e.file, "demo.toml");
-        assert_eq!(e.line, 4, "{e}");
-        assert!(e.to_string().starts_with("demo.toml:4:"), "{e}");
+        // The parser notices the missing `]` where the next line begins.
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.to_string().starts_with("demo.toml:5:1: "), "{e}");
     }
 
     #[test]
@@ -461,7 +462,8 @@ help = { en = "h", zh = "h" }
         let bad = GOOD.replace("default = 3", "default = 30");
         let e = Lesson::parse("demo.toml", &bad).unwrap_err();
         assert!(e.reason.contains("outside 1..=9"), "{e}");
-        assert_eq!(e.line, 21, "{e}");
+        // The `[[knob]]` header of the knob with the bad default.
+        assert_eq!(e.line, 20, "{e}");
     }
 
     #[test]

@@ -285,27 +285,29 @@ fn spawn(sh: &Arc<Shared>, a: ActorId) {
     }
 }
 
-/// One thread's event buffer.
-struct Recorder<'a> {
-    sh: &'a Shared,
+/// One thread's events, stamped with the monotonic clock as they happen and handed
+/// on in batches. Public so that the benchmark can measure what a record costs.
+pub struct EventBuffer {
+    t0: Instant,
     actor: ActorId,
     buf: Vec<Event>,
     last_flush: u64,
 }
 
-impl<'a> Recorder<'a> {
-    fn new(sh: &'a Shared, actor: ActorId) -> Self {
-        Recorder {
-            sh,
+impl EventBuffer {
+    pub fn new(t0: Instant, actor: ActorId) -> Self {
+        EventBuffer {
+            t0,
             actor,
             buf: Vec::with_capacity(CHUNK),
             last_flush: 0,
         }
     }
 
+    /// Records one event now; true when the batch is due to be sent.
     #[inline]
-    fn rec(&mut self, kind: EventKind, pc: u32, value: Value) {
-        let t_ns = self.sh.t0.elapsed().as_nanos() as u64;
+    pub fn rec(&mut self, kind: EventKind, pc: u32, value: Value) -> bool {
+        let t_ns = self.t0.elapsed().as_nanos() as u64;
         self.buf.push(Event {
             t_ns,
             value,
@@ -315,13 +317,41 @@ impl<'a> Recorder<'a> {
         });
         if self.buf.len() >= CHUNK || t_ns - self.last_flush > FLUSH_NS {
             self.last_flush = t_ns;
+            return true;
+        }
+        false
+    }
+
+    /// The batch so far, leaving an empty one.
+    pub fn take(&mut self) -> Vec<Event> {
+        std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK))
+    }
+}
+
+/// An actor thread's buffer and the channel its batches go to.
+struct Recorder<'a> {
+    sh: &'a Shared,
+    buf: EventBuffer,
+}
+
+impl<'a> Recorder<'a> {
+    fn new(sh: &'a Shared, actor: ActorId) -> Self {
+        Recorder {
+            sh,
+            buf: EventBuffer::new(sh.t0, actor),
+        }
+    }
+
+    #[inline]
+    fn rec(&mut self, kind: EventKind, pc: u32, value: Value) {
+        if self.buf.rec(kind, pc, value) {
             self.flush();
         }
     }
 
     fn flush(&mut self) {
-        if !self.buf.is_empty() {
-            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let chunk = self.buf.take();
+        if !chunk.is_empty() {
             let _ = self.sh.tx.send(LiveMsg::Events(chunk));
         }
     }

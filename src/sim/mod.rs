@@ -237,7 +237,17 @@ impl Sim {
     }
 
     /// Whether `a` may take a step now, and if not, why.
+    #[inline]
     pub fn check(&self, a: ActorId) -> Result<(), Refusal> {
+        if self.can_step(a) {
+            return Ok(());
+        }
+        self.refusal(a)
+    }
+
+    /// Why `a` may not step (the slow path of [`Sim::check`]).
+    #[cold]
+    fn refusal(&self, a: ActorId) -> Result<(), Refusal> {
         let rt = self.actors.get(a as usize).ok_or(Refusal::NoSuchActor(a))?;
         match rt.status {
             Status::Ready => {}
@@ -283,16 +293,21 @@ impl Sim {
     }
 
     /// The GIL holder that keeps `a` from running, if any.
+    #[inline]
     fn gil_refuses(&self, a: ActorId) -> Option<ActorId> {
         if !self.cfg.gil.has_gil() {
             return None;
         }
         let h = self.gil[self.process[a as usize] as usize]?;
+        if h == a {
+            return None;
+        }
         let last = self.actors[h as usize].last?;
-        (h != a && !self.cfg.gil.may_switch_after(last)).then_some(h)
+        (!self.cfg.gil.may_switch_after(last)).then_some(h)
     }
 
     /// Whether `a` may take a step now: [`Sim::check`] without the explanation.
+    #[inline]
     pub fn can_step(&self, a: ActorId) -> bool {
         let Some(rt) = self.actors.get(a as usize) else {
             return false;
@@ -310,6 +325,7 @@ impl Sim {
     }
 
     /// One step of actor `a`: one instruction, or one Python line.
+    #[inline]
     pub fn step(&mut self, a: ActorId) -> Result<(), Refusal> {
         self.check(a)?;
         if let Status::Sleeping(until) = self.actors[a as usize].status {
@@ -319,17 +335,18 @@ impl Sim {
         if self.cfg.gil.has_gil() {
             self.take_gil(a);
         }
-        let start_line = self.program.line(a, self.actors[a as usize].pc);
-        let mut n = 0;
-        loop {
-            let went_on = self.exec(a);
-            n += 1;
-            if !went_on || self.cfg.granularity == Granularity::Bytecode {
-                break;
-            }
-            let pc = self.actors[a as usize].pc;
-            if self.program.line(a, pc) != start_line || n >= MAX_INSTRS_PER_LINE {
-                break;
+        if self.cfg.granularity == Granularity::Bytecode {
+            self.exec(a);
+        } else {
+            let start_line = self.program.line(a, self.actors[a as usize].pc);
+            for _ in 0..MAX_INSTRS_PER_LINE {
+                if !self.exec(a) {
+                    break;
+                }
+                let pc = self.actors[a as usize].pc;
+                if self.program.line(a, pc) != start_line {
+                    break;
+                }
             }
         }
         if self.sleepers > 0 {
@@ -352,6 +369,7 @@ impl Sim {
         });
     }
 
+    #[inline]
     fn take_gil(&mut self, a: ActorId) {
         let p = self.process[a as usize] as usize;
         match self.gil[p] {
@@ -379,6 +397,7 @@ impl Sim {
     }
 
     /// Executes one instruction; false when the actor blocked, slept or ended.
+    #[inline]
     fn exec(&mut self, a: ActorId) -> bool {
         let ai = a as usize;
         let pc = self.actors[ai].pc;

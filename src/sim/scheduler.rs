@@ -71,10 +71,6 @@ impl RandomScheduler {
         self.seed
     }
 
-    fn choose(&mut self, from: &[ActorId]) -> ActorId {
-        from[self.rng.random_range(0..from.len())]
-    }
-
     /// Whether `cur` has held its process's GIL past its tenure.
     fn switch_due(&self, sim: &Sim, cur: ActorId) -> bool {
         sim.gil_holder(sim.process_of(cur))
@@ -87,7 +83,13 @@ impl RandomScheduler {
             self.tenure = iv - iv / 5 + self.rng.random_range(0..=iv / 5 * 2);
         }
         self.current = Some(a);
-        self.burst_left = self.rng.random_range(0..MAX_BURST);
+        // Under a GIL a burst only decides when another process's thread gets a turn.
+        let most = if sim.config().gil == GilModel::Free {
+            MAX_BURST
+        } else {
+            MAX_BURST * 8
+        };
+        self.burst_left = self.rng.random_range(0..most);
         a
     }
 }
@@ -95,51 +97,49 @@ impl RandomScheduler {
 impl Scheduler for RandomScheduler {
     fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
         let gil = sim.config().gil != GilModel::Free;
-        // The common case, decided without looking at the other actors.
-        if let Some(cur) = self.current
-            && self.burst_left > 0
-            && sim.can_step(cur)
-            && !(gil && self.switch_due(sim, cur))
-        {
-            self.burst_left -= 1;
-            return Ok(Some(cur));
-        }
-        let cands: Vec<ActorId> = (0..sim.actor_count() as ActorId)
-            .filter(|&a| sim.can_step(a))
-            .collect();
-        if cands.is_empty() {
-            return Ok(None);
-        }
-        let Some(cur) = self.current.filter(|c| cands.contains(c)) else {
-            let a = self.choose(&cands);
-            return Ok(Some(self.start_burst(a, sim)));
+        let Some(cur) = self.current.filter(|&c| sim.can_step(c)) else {
+            let a = self.choose_where(sim, |_| true);
+            return Ok(a.map(|a| self.start_burst(a, sim)));
         };
         let proc_ = sim.process_of(cur);
-        if gil {
-            // A forced switch: the interval is up and a thread of the same process
-            // is waiting (and, under gil-modern, the holder is at a switch point).
-            if self.switch_due(sim, cur) {
-                let waiters: Vec<ActorId> = cands
-                    .iter()
-                    .copied()
-                    .filter(|&o| o != cur && sim.process_of(o) == proc_)
-                    .collect();
-                if !waiters.is_empty() {
-                    let a = self.choose(&waiters);
-                    return Ok(Some(self.start_burst(a, sim)));
-                }
+        // A forced switch: the tenure is up and a thread of the same process can
+        // take the GIL (under gil-modern only once the holder is at a switch point,
+        // which `can_step` knows).
+        if gil && self.switch_due(sim, cur) {
+            match self.choose_where(sim, |o| o != cur && sim.process_of(o) == proc_) {
+                Some(a) => return Ok(Some(self.start_burst(a, sim))),
+                // Nobody asked for the GIL: no drop request until another interval.
+                None => self.tenure += sim.config().switch_interval_ns,
             }
         }
         if self.burst_left > 0 {
             self.burst_left -= 1;
             return Ok(Some(cur));
         }
-        let pool: Vec<ActorId> = cands
-            .iter()
-            .copied()
-            .filter(|&o| !gil || o == cur || sim.process_of(o) != proc_)
-            .collect();
-        let a = self.choose(&pool);
+        // The burst is over: any actor that may run now, except (under a GIL) the
+        // other threads of the holder's process.
+        let a = self
+            .choose_where(sim, |o| !gil || o == cur || sim.process_of(o) != proc_)
+            .unwrap_or(cur);
         Ok(Some(self.start_burst(a, sim)))
+    }
+}
+
+impl RandomScheduler {
+    /// A uniformly random actor that may step and satisfies `want`, without
+    /// allocating: this runs every few steps.
+    fn choose_where(&mut self, sim: &Sim, want: impl Fn(ActorId) -> bool) -> Option<ActorId> {
+        let n = sim.actor_count() as ActorId;
+        let ok = |a: ActorId| want(a) && sim.can_step(a);
+        let count = (0..n).filter(|&a| ok(a)).count();
+        if count == 0 {
+            return None;
+        }
+        let k = if count == 1 {
+            0
+        } else {
+            self.rng.random_range(0..count)
+        };
+        (0..n).filter(|&a| ok(a)).nth(k)
     }
 }

@@ -99,5 +99,10 @@ series("unlocked", run_thread, 100000, R100K)
 series("unlocked", run_thread, 1000000, R1M)
 if len(sys.argv) > 1:
     sys.exit(0)
+if hasattr(sys, "setswitchinterval"):
+    # thousands of forced switches per run: on 3.10+ still none lands inside change_it
+    sys.setswitchinterval(1e-5)
+    series("unlocked, setswitchinterval(1e-5)", run_thread, 100000, 10)
+    sys.setswitchinterval(0.005)
 series("locked", run_thread_locked, 100000, 10)
 series("call-between-read-and-write", run_thread_call, 1000000, 10)
