@@ -320,6 +320,14 @@ impl Sim {
         ready && self.ending == Ending::Running && self.gil_refuses(a).is_none()
     }
 
+    /// Whether `a` could run if the GIL let it (it is neither blocked, asleep,
+    /// finished nor unstarted).
+    pub fn wants_to_run(&self, a: ActorId) -> bool {
+        self.actors
+            .get(a as usize)
+            .is_some_and(|r| r.status == Status::Ready)
+    }
+
     fn anyone_ready(&self) -> bool {
         self.actors.iter().any(|r| r.status == Status::Ready)
     }

@@ -106,11 +106,17 @@ impl Scheduler for RandomScheduler {
         // take the GIL (under gil-modern only once the holder is at a switch point,
         // which `can_step` knows).
         if gil && self.switch_due(sim, cur) {
-            match self.choose_where(sim, |o| o != cur && sim.process_of(o) == proc_) {
-                Some(a) => return Ok(Some(self.start_burst(a, sim))),
-                // Nobody asked for the GIL: no drop request until another interval.
-                None => self.tenure += sim.config().switch_interval_ns,
+            let others = |o: ActorId| o != cur && sim.process_of(o) == proc_;
+            if let Some(a) = self.choose_where(sim, others) {
+                return Ok(Some(self.start_burst(a, sim)));
             }
+            let n = sim.actor_count() as ActorId;
+            if !(0..n).any(|o| others(o) && sim.wants_to_run(o)) {
+                // Nobody waits for the GIL: no drop request until another interval.
+                self.tenure += sim.config().switch_interval_ns;
+            }
+            // Otherwise the request stands and the holder lets go at its next
+            // switch point.
         }
         if self.burst_left > 0 {
             self.burst_left -= 1;
