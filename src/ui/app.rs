@@ -198,6 +198,19 @@ impl App {
         Ok(())
     }
 
+    /// Sets a knob of the open lesson as a person would in the knob editor, and
+    /// re-runs from the start.
+    pub fn set_knob(&mut self, name: &str, text: &str) -> Result<(), String> {
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return Err("no lesson is open".into());
+        };
+        let mut knobs = ls.run.knobs().clone();
+        knobs.set(&ls.lesson.knobs, name, text)?;
+        let status = rerun(ls, knobs, &format!("{name}={text}"));
+        self.status = Some(status);
+        Ok(())
+    }
+
     /// Whether the loop should tick (animation or a live run in flight).
     pub fn animating(&self) -> bool {
         match &self.screen {
