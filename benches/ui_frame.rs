@@ -30,7 +30,10 @@ fn million_event_app() -> App {
     let mut a = app();
     a.open("balance-race").expect("opens");
     a.set_knob("iterations", ITERATIONS).expect("knob");
-    a.handle(Event::Key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::NONE)));
+    a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char('e'),
+        KeyModifiers::NONE,
+    )));
     if let Screen::Lesson(ls) = &a.screen {
         let n = ls.run.trace().len();
         assert!(n >= 1_000_000, "the trace has {n} events");

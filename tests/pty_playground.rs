@@ -125,7 +125,10 @@ fn a_student_steps_the_race_flips_the_lock_and_quits_cleanly() {
     drop(pair.master);
     let _ = pump.join();
     let p = screen.parser.lock().expect("parser");
-    assert!(!p.screen().alternate_screen(), "left in the alternate screen");
+    assert!(
+        !p.screen().alternate_screen(),
+        "left in the alternate screen"
+    );
     assert!(!p.screen().hide_cursor(), "the cursor was left hidden");
 }
 

@@ -16,7 +16,10 @@ const NARRATED: &str = "0000 11111 222222 11111 2222 1111 2222 00000";
 /// these screens.
 fn catalog() -> Catalog {
     let all = Catalog::embedded().expect("embedded lessons load");
-    let l = all.find("balance-race").expect("balance-race exists").clone();
+    let l = all
+        .find("balance-race")
+        .expect("balance-race exists")
+        .clone();
     Catalog::from_lessons(vec![l]).expect("catalog")
 }
 
@@ -118,7 +121,10 @@ fn help_overlay_lists_the_keys_and_any_key_closes_it() {
     key(&mut a, KeyCode::Char('q'));
     let s = text(render(&mut a, 80, 24).backend().buffer());
     assert!(!s.contains("any key closes"));
-    assert!(s.contains("STEP"), "q closed the help but stayed in the lesson");
+    assert!(
+        s.contains("STEP"),
+        "q closed the help but stayed in the lesson"
+    );
 }
 
 #[test]
@@ -137,7 +143,10 @@ fn each_actor_has_a_coloured_marker_on_its_line() {
     // digits of their keys, on their actors' colours.
     let (_, y) = find(&b, "t1.join()").expect("code shows t1.join()");
     let row: String = (0..40).map(|x| b[(x, y)].symbol()).collect();
-    let x = row.chars().position(|c| c == '0').expect("marker 0 on the join line") as u16;
+    let x = row
+        .chars()
+        .position(|c| c == '0')
+        .expect("marker 0 on the join line") as u16;
     assert_eq!(b[(x, y)].bg, Color::Cyan);
     let t1_marker = (0..b.area.height).find_map(|y| {
         (0..40).find(|&x| b[(x, y)].symbol() == "1" && b[(x, y)].bg == Color::Yellow)
@@ -162,8 +171,7 @@ fn a_blocked_thread_is_red_in_the_timeline_and_named_in_the_state() {
         })
         .expect("timeline row of t2");
     let last = (0..b.area.width)
-        .filter(|&x| b[(x, t2_row)].symbol() == "▒")
-        .next_back()
+        .rfind(|&x| b[(x, t2_row)].symbol() == "▒")
         .expect("t2's row shows blocked cells");
     assert_eq!(b[(last, t2_row)].fg, Color::Red);
 }
@@ -202,7 +210,10 @@ fn the_modern_gil_refuses_a_switch_inside_change_it_and_says_why() {
         s.contains("t2 waits for the GIL: t1 holds it"),
         "status line explains the refusal:\n{s}"
     );
-    assert!(s.contains("step 9 "), "the refused step was not taken:\n{s}");
+    assert!(
+        s.contains("step 9 "),
+        "the refused step was not taken:\n{s}"
+    );
 }
 
 #[test]
@@ -231,7 +242,10 @@ fn the_knob_editor_sets_a_number_and_reruns() {
     key(&mut a, KeyCode::Esc);
     let s = text(render(&mut a, 120, 40).backend().buffer());
     assert!(s.contains("iterations=3"), "{s}");
-    assert!(s.contains("range(3)"), "the code shows the new knob value:\n{s}");
+    assert!(
+        s.contains("range(3)"),
+        "the code shows the new knob value:\n{s}"
+    );
     assert!(s.contains("iterations=3: re-running from the start"), "{s}");
 }
 

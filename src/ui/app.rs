@@ -135,7 +135,12 @@ impl App {
             .state_file
             .as_ref()
             .and_then(|p| std::fs::read_to_string(p).ok())
-            .map(|s| s.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
+            .map(|s| {
+                s.lines()
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
         App {
             catalog,
@@ -291,7 +296,9 @@ impl App {
     }
 
     fn key(&mut self, k: KeyEvent) {
-        if k.modifiers.contains(KeyModifiers::CONTROL) && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C')) {
+        if k.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'))
+        {
             self.quit = true;
             return;
         }
@@ -321,10 +328,8 @@ impl App {
             KeyCode::Up | KeyCode::Char('k') => {
                 self.browser_selected = self.browser_selected.saturating_sub(1)
             }
-            KeyCode::Down | KeyCode::Char('j') => {
-                if self.browser_selected + 1 < n {
-                    self.browser_selected += 1;
-                }
+            KeyCode::Down | KeyCode::Char('j') if self.browser_selected + 1 < n => {
+                self.browser_selected += 1;
             }
             KeyCode::Home => self.browser_selected = 0,
             KeyCode::End => self.browser_selected = n.saturating_sub(1),
@@ -409,10 +414,12 @@ impl App {
                     return;
                 };
                 let knobs = ls.run.knobs().clone();
-                status = Some(match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
-                    Ok(()) => Status::Info(format!("new seed {seed}: back to the start")),
-                    Err(e) => Status::Refused(e),
-                });
+                status = Some(
+                    match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
+                        Ok(()) => Status::Info(format!("new seed {seed}: back to the start")),
+                        Err(e) => Status::Refused(e),
+                    },
+                );
             }
             KeyCode::Char('m') => {
                 let knobs = ls.run.knobs().clone();
@@ -434,9 +441,9 @@ impl App {
                     return;
                 };
                 status = Some(match restart(ls, knobs, start) {
-                    Ok(()) if stepped => Status::Info(
-                        "LIVE: real threads on real cores; m goes back to STEP".into(),
-                    ),
+                    Ok(()) if stepped => {
+                        Status::Info("LIVE: real threads on real cores; m goes back to STEP".into())
+                    }
                     Ok(()) => Status::Info("STEP: you are the scheduler now".into()),
                     Err(e) => Status::Refused(e),
                 });
@@ -486,7 +493,11 @@ impl App {
             KeyCode::Tab | KeyCode::BackTab => {
                 let i = Panel::ALL.iter().position(|p| *p == ls.focus).unwrap_or(0);
                 let n = Panel::ALL.len();
-                let j = if k.code == KeyCode::Tab { (i + 1) % n } else { (i + n - 1) % n };
+                let j = if k.code == KeyCode::Tab {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
                 ls.focus = Panel::ALL[j];
             }
             KeyCode::Up => scroll(ls, ls.focus, 1, true),
@@ -556,10 +567,13 @@ impl App {
                 sel = (sel + 1).min(n.saturating_sub(1));
                 typing.clear();
             }
-            KeyCode::Char(c) if c.is_ascii_digit() && matches!(spec.kind, KnobKind::Int { .. }) => {
-                if typing.len() < 12 {
-                    typing.push(c);
-                }
+            // Twelve digits is past every knob's range; more would only overflow.
+            KeyCode::Char(c)
+                if c.is_ascii_digit()
+                    && matches!(spec.kind, KnobKind::Int { .. })
+                    && typing.len() < 12 =>
+            {
+                typing.push(c);
             }
             KeyCode::Backspace => {
                 typing.pop();
@@ -574,7 +588,9 @@ impl App {
                     typing.clear();
                 }
             },
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char(' ') => apply = Some(spec.next(&current)),
+            KeyCode::Enter | KeyCode::Right | KeyCode::Char(' ') => {
+                apply = Some(spec.next(&current))
+            }
             KeyCode::Left => apply = Some(previous(&spec.kind, &current)),
             _ => {}
         }

@@ -221,7 +221,9 @@ pub fn summarise(trace: &Trace, width: usize, zoom: u32, pan: u64, axis: Axis) -
         Axis::Time => width as u64 * 100,
     };
     let shown = (total >> zoom.min(63)).max(min_window.min(total)).max(1);
-    let back = pan.saturating_mul(shown / 8).min(total.saturating_sub(shown));
+    let back = pan
+        .saturating_mul(shown / 8)
+        .min(total.saturating_sub(shown));
     let end = total.saturating_sub(back).max(shown.min(total));
     let start = end.saturating_sub(shown);
     out.start = start;
@@ -257,8 +259,8 @@ pub fn summarise(trace: &Trace, width: usize, zoom: u32, pan: u64, axis: Axis) -
             }
             i += 1;
         }
-        for a in 0..nactors {
-            out.cells[a * width + col] = if ran[a] {
+        for (a, &ran_here) in ran.iter().enumerate() {
+            out.cells[a * width + col] = if ran_here {
                 ActorState::Running
             } else {
                 replay.state(a as ActorId)

@@ -47,7 +47,9 @@ pub fn python_line(line: &str, theme: &Theme) -> Vec<Span<'static>> {
         }
         if c.is_ascii_digit() {
             let mut j = i;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_' || chars[j] == '.') {
+            while j < chars.len()
+                && (chars[j].is_ascii_alphanumeric() || chars[j] == '_' || chars[j] == '.')
+            {
                 j += 1;
             }
             push(&mut out, chars[i..j].iter().collect(), theme.py_number());

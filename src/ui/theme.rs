@@ -102,7 +102,11 @@ impl Theme {
         Style::new().add_modifier(Modifier::REVERSED)
     }
     pub fn mode(&self, live: bool) -> Style {
-        let c = if live { Color::LightRed } else { Color::LightGreen };
+        let c = if live {
+            Color::LightRed
+        } else {
+            Color::LightGreen
+        };
         if self.color {
             Style::new()
                 .fg(Color::Black)

@@ -98,7 +98,10 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
         Paragraph::new(vec![
             Line::from(vec![
                 Span::styled(" interleave ", th.mode(false)),
-                Span::styled("  the classic Python concurrency lessons, run for real", th.title()),
+                Span::styled(
+                    "  the classic Python concurrency lessons, run for real",
+                    th.title(),
+                ),
             ]),
             Line::styled(
                 " Pick a lesson: it runs on real threads (LIVE) or one step at a time (STEP).",
@@ -174,7 +177,10 @@ fn unwrap_paragraphs(text: &str) -> String {
     text.trim()
         .split("\n\n")
         .map(|p| {
-            p.lines().map(str::trim).collect::<Vec<_>>().join(if p.is_ascii() { " " } else { "" })
+            p.lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(if p.is_ascii() { " " } else { "" })
         })
         .collect::<Vec<_>>()
         .join("\n\n")
@@ -225,9 +231,11 @@ fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
             Constraint::Percentage(25),
         ])
         .areas(top);
-        let [state, output] =
-            Layout::vertical([Constraint::Length(state_h.max(right.height / 2)), Constraint::Min(0)])
-                .areas(right);
+        let [state, output] = Layout::vertical([
+            Constraint::Length(state_h.max(right.height / 2)),
+            Constraint::Min(0),
+        ])
+        .areas(right);
         Areas {
             header,
             info,
@@ -269,8 +277,19 @@ fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
 fn panel_block<'a>(title: String, focused: bool, th: &Theme) -> Block<'a> {
     Block::bordered()
         .borders(Borders::ALL)
-        .title(Span::styled(title, if focused { th.focus_border() } else { th.title() }))
-        .border_style(if focused { th.focus_border() } else { th.border() })
+        .title(Span::styled(
+            title,
+            if focused {
+                th.focus_border()
+            } else {
+                th.title()
+            },
+        ))
+        .border_style(if focused {
+            th.focus_border()
+        } else {
+            th.border()
+        })
 }
 
 fn lesson(
@@ -364,7 +383,11 @@ fn info(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
             spans.push(Span::styled(shown, th.title()));
         }
         None => {
-            let ms = trace.events.last().map(|e| e.t_ns as f64 / 1e6).unwrap_or(0.0);
+            let ms = trace
+                .events
+                .last()
+                .map(|e| e.t_ns as f64 / 1e6)
+                .unwrap_or(0.0);
             spans.push(Span::raw(format!(
                 "speed ×{} · {ms:.1} ms · {} events",
                 ls.live_speed,
@@ -443,7 +466,11 @@ fn code_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
                 Line::from(spans)
             })
             .collect();
-        (" code · d: bytecode ".to_string(), lines, follow.saturating_sub(1))
+        (
+            " code · d: bytecode ".to_string(),
+            lines,
+            follow.saturating_sub(1),
+        )
     };
     let max_top = lines.len().saturating_sub(inner_h);
     let top = if ls.code_scrolled {
@@ -483,7 +510,10 @@ fn dis_lines(
     let mut follow = 0;
     for g in groups {
         let names: Vec<&str> = g.iter().map(|&a| program.actors[a].name.as_str()).collect();
-        out.push(Line::styled(format!("── {} ──", names.join(", ")), th.title()));
+        out.push(Line::styled(
+            format!("── {} ──", names.join(", ")),
+            th.title(),
+        ));
         let first = g[0];
         let actor = &program.actors[first];
         let mut prev_line = 0;
@@ -520,7 +550,11 @@ fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) 
     let title = format!(
         " timeline · {} · [ ] zoom{} ",
         if live { "time" } else { "events" },
-        if ls.zoom > 0 { format!(" ×{}", 1u64 << ls.zoom.min(63)) } else { String::new() }
+        if ls.zoom > 0 {
+            format!(" ×{}", 1u64 << ls.zoom.min(63))
+        } else {
+            String::new()
+        }
     );
     let block = panel_block(title, focused, th);
     let inner = block.inner(area);
@@ -574,11 +608,7 @@ fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) 
 fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
     let focused = ls.focus == Panel::Interleaving;
     let g = ls.run.config().granularity;
-    let block = panel_block(
-        format!(" interleaving · {} steps ", g.name()),
-        focused,
-        th,
-    );
+    let block = panel_block(format!(" interleaving · {} steps ", g.name()), focused, th);
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height < 2 || inner.width < 8 {
@@ -607,7 +637,15 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
         let x = x0 + (a * colw) as u16;
         if x < inner.right() {
             let w = (inner.right() - x) as usize;
-            buf.set_stringn(x, inner.y, &actor.name, w.min(colw), th.actor(a).add_modifier(ratatui::style::Modifier::BOLD | ratatui::style::Modifier::UNDERLINED));
+            buf.set_stringn(
+                x,
+                inner.y,
+                &actor.name,
+                w.min(colw),
+                th.actor(a).add_modifier(
+                    ratatui::style::Modifier::BOLD | ratatui::style::Modifier::UNDERLINED,
+                ),
+            );
         }
     }
     if rows.is_empty() {
@@ -622,7 +660,11 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
     for (i, row) in rows[start..end].iter().enumerate() {
         let y = inner.y + 1 + i as u16;
         let a = row.actor as usize;
-        let base = if row.lost_update { th.lost_row() } else { Style::new() };
+        let base = if row.lost_update {
+            th.lost_row()
+        } else {
+            Style::new()
+        };
         if row.lost_update {
             buf.set_style(Rect::new(inner.x, y, inner.width, 1), base);
         }
@@ -660,14 +702,20 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
             .map(|x| x.1);
         let mut spans = vec![
             Span::styled(format!("{} ", v.name), th.title()),
-            Span::styled(format!("{now}"), match expected {
-                Some(e) if over && e != now => th.bad(),
-                Some(e) if over && e == now => th.good(),
-                _ => th.title(),
-            }),
+            Span::styled(
+                format!("{now}"),
+                match expected {
+                    Some(e) if over && e != now => th.bad(),
+                    Some(e) if over && e == now => th.good(),
+                    _ => th.title(),
+                },
+            ),
         ];
         if let Some(e) = expected {
-            spans.push(Span::styled(format!("   a correct run gives {e}"), th.dim()));
+            spans.push(Span::styled(
+                format!("   a correct run gives {e}"),
+                th.dim(),
+            ));
         }
         lines.push(Line::from(spans));
     }
@@ -675,7 +723,11 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         Span::raw("lost updates: "),
         Span::styled(
             cache.lost.to_string(),
-            if cache.lost > 0 { th.bad() } else { Style::new() },
+            if cache.lost > 0 {
+                th.bad()
+            } else {
+                Style::new()
+            },
         ),
     ]));
     let replay = cache.replay.as_ref();
@@ -686,7 +738,13 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
                 .unwrap_or(ActorState::NotStarted)
         })
         .collect();
-    let name = |a: usize| program.actors.get(a).map(|x| x.name.as_str()).unwrap_or("?");
+    let name = |a: usize| {
+        program
+            .actors
+            .get(a)
+            .map(|x| x.name.as_str())
+            .unwrap_or("?")
+    };
     for (l, lock) in program.locks.iter().enumerate() {
         let holder = replay.and_then(|r| r.lock_holder(l as u16));
         let waiters: Vec<&str> = states
@@ -699,12 +757,18 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         match holder {
             Some(h) => {
                 spans.push(Span::raw("held by "));
-                spans.push(Span::styled(name(h as usize).to_string(), th.actor(h as usize)));
+                spans.push(Span::styled(
+                    name(h as usize).to_string(),
+                    th.actor(h as usize),
+                ));
             }
             None => spans.push(Span::raw("free")),
         }
         if !waiters.is_empty() {
-            spans.push(Span::styled(format!(" · waiting: {}", waiters.join(", ")), th.warn()));
+            spans.push(Span::styled(
+                format!(" · waiting: {}", waiters.join(", ")),
+                th.warn(),
+            ));
         }
         lines.push(Line::from(spans));
     }
@@ -713,10 +777,17 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         let nproc = program.actors.iter().map(|a| a.process).max().unwrap_or(0) + 1;
         for p in 0..nproc {
             let holder = replay.and_then(|r| r.gil_holder(p));
-            let label = if nproc > 1 { format!("GIL (process {p}) ") } else { "GIL ".to_string() };
+            let label = if nproc > 1 {
+                format!("GIL (process {p}) ")
+            } else {
+                "GIL ".to_string()
+            };
             let mut spans = vec![Span::styled(label, th.title())];
             match holder {
-                Some(h) => spans.push(Span::styled(name(h as usize).to_string(), th.actor(h as usize))),
+                Some(h) => spans.push(Span::styled(
+                    name(h as usize).to_string(),
+                    th.actor(h as usize),
+                )),
                 None => spans.push(Span::raw("free")),
             }
             spans.push(Span::styled(format!("  ({})", model_words(gil)), th.dim()));
@@ -727,9 +798,15 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         let what = match s {
             ActorState::Blocked(BlockedOn::Lock(l)) => format!(
                 "blocked on {}",
-                program.locks.get(*l as usize).map(|x| x.name.as_str()).unwrap_or("a lock")
+                program
+                    .locks
+                    .get(*l as usize)
+                    .map(|x| x.name.as_str())
+                    .unwrap_or("a lock")
             ),
-            ActorState::Blocked(BlockedOn::Join(t)) => format!("in join, waits for {}", name(*t as usize)),
+            ActorState::Blocked(BlockedOn::Join(t)) => {
+                format!("in join, waits for {}", name(*t as usize))
+            }
             ActorState::Done(code) => format!("done (exit code {code})"),
             other => other.label().to_string(),
         };
@@ -776,7 +853,11 @@ fn output_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
 fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
     let stepped = ls.run.mode() == Mode::Stepped;
     let n = ls.run.program().actors.len();
-    let actors = if n > 1 { format!("0-{}", (n - 1).min(9)) } else { "0".to_string() };
+    let actors = if n > 1 {
+        format!("0-{}", (n - 1).min(9))
+    } else {
+        "0".to_string()
+    };
     let mut keys: Vec<(&str, &str)> = Vec::new();
     if stepped {
         keys.push(("space", if ls.playing { "pause" } else { "play" }));
@@ -815,9 +896,15 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 /// Every key, grouped; the footer shows the ones that matter most.
 pub const HELP: &[(&str, &str)] = &[
-    ("space", "play / pause (STEP: the scheduler steps on its own)"),
+    (
+        "space",
+        "play / pause (STEP: the scheduler steps on its own)",
+    ),
     ("s  .", "step once: the scheduler picks who runs"),
-    ("0-9", "step actor N (0 = MainThread); says why if it cannot run"),
+    (
+        "0-9",
+        "step actor N (0 = MainThread); says why if it cannot run",
+    ),
     ("b  ⌫", "step back one step (replays the schedule so far)"),
     ("e", "run to the end"),
     ("r", "reset: same seed, back to the start"),
@@ -831,7 +918,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("d", "code panel: Python / bytecode (dis)"),
     ("Tab", "focus the next panel; ↑↓ PgUp PgDn End scroll it"),
     ("[  ]", "timeline zoom out / in; ←→ pan when focused"),
-    ("wheel", "scroll the panel under the mouse (Shift+drag selects text)"),
+    (
+        "wheel",
+        "scroll the panel under the mouse (Shift+drag selects text)",
+    ),
     ("?", "this help; any key closes it"),
     ("q  Esc", "back to the lessons (quit from the list)"),
     ("Ctrl-C", "quit"),
@@ -899,7 +989,11 @@ fn knobs(
                 Span::raw(format!(" {:<namew$}  ", s.name)),
                 Span::styled(v, th.title()),
             ]);
-            if i == selected { line.style(th.selected()) } else { line }
+            if i == selected {
+                line.style(th.selected())
+            } else {
+                line
+            }
         })
         .collect();
     lines.push(Line::raw(""));
