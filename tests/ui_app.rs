@@ -288,3 +288,16 @@ fn ctrl_c_quits_from_anywhere() {
     )));
     assert!(a.quit);
 }
+
+#[test]
+fn esc_typed_just_before_a_key_is_both_keys() {
+    let mut a = lesson(true);
+    key(&mut a, KeyCode::Char('k'));
+    a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char('g'),
+        KeyModifiers::ALT,
+    )));
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(!s.contains("knobs · a change"), "the editor closed:\n{s}");
+    assert!(s.contains("gil=gil-modern: re-running"), "{s}");
+}

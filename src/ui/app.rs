@@ -296,6 +296,14 @@ impl App {
     }
 
     fn key(&mut self, k: KeyEvent) {
+        // Esc and a key typed right after it arrive as Alt+key; a person meant both.
+        if k.modifiers.contains(KeyModifiers::ALT) && matches!(k.code, KeyCode::Char(_)) {
+            self.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+            if !self.quit {
+                self.key(KeyEvent::new(k.code, k.modifiers - KeyModifiers::ALT));
+            }
+            return;
+        }
         if k.modifiers.contains(KeyModifiers::CONTROL)
             && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'))
         {

@@ -865,8 +865,6 @@ fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         keys.push((actors.as_str(), "step actor"));
         keys.push(("b", "back"));
         keys.push(("e", "end"));
-        keys.push(("r", "reset"));
-        keys.push(("n", "new seed"));
     } else if ls.run.is_over() {
         keys.push(("space", "run again"));
     }
@@ -878,6 +876,10 @@ fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
     }
     keys.push(("m", if stepped { "live" } else { "step mode" }));
     keys.push(("k", "knobs"));
+    if stepped {
+        keys.push(("r", "reset"));
+        keys.push(("n", "new seed"));
+    }
     keys.push(("?", "help"));
     keys.push(("q", "back"));
     f.render_widget(Paragraph::new(keys_line(th, &keys, area.width)), area);
