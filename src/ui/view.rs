@@ -65,6 +65,31 @@ fn too_small(buf: &mut Buffer, area: Rect, th: &Theme) {
     buf.set_stringn(area.x, y, &msg, area.width as usize, th.warn());
 }
 
+/// Keys over as many rows as `area` has, in order, each row filled before the next.
+fn keys_lines<'a>(th: &Theme, keys: &[(&'a str, &'a str)], area: Rect) -> Vec<Line<'a>> {
+    let mut out = Vec::new();
+    let mut rest = keys;
+    for row in 0..area.height {
+        if row + 1 == area.height {
+            out.push(keys_line(th, rest, area.width));
+            break;
+        }
+        let mut used = 0usize;
+        let mut n = 0;
+        for (k, label) in rest {
+            let len = k.chars().count() + label.chars().count() + 3;
+            if used + len > area.width as usize {
+                break;
+            }
+            used += len;
+            n += 1;
+        }
+        out.push(keys_line(th, &rest[..n], area.width));
+        rest = &rest[n..];
+    }
+    out
+}
+
 fn keys_line<'a>(th: &Theme, keys: &[(&'a str, &'a str)], width: u16) -> Line<'a> {
     let mut spans = Vec::new();
     let mut used = 0usize;
@@ -217,7 +242,8 @@ fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
-        Constraint::Length(1),
+        // Narrow screens give the keys two rows, so every key stays in view.
+        Constraint::Length(if area.width < 120 { 2 } else { 1 }),
     ])
     .areas(area);
     let tl_h = (actors + 3).min(body.height / 3).max(4);
@@ -882,7 +908,7 @@ fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
     }
     keys.push(("?", "help"));
     keys.push(("q", "back"));
-    f.render_widget(Paragraph::new(keys_line(th, &keys, area.width)), area);
+    f.render_widget(Paragraph::new(keys_lines(th, &keys, area)), area);
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
