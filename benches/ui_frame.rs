@@ -52,6 +52,21 @@ fn frame(c: &mut Criterion) {
             term.draw(|f| draw(&mut a, f)).expect("draw");
         })
     });
+    {
+        let mut g = c.benchmark_group("after the trace changed");
+        g.sample_size(10);
+        // A new generation empties every cache: what a frame costs when the
+        // trace changed (a step, or a live batch arriving).
+        g.bench_function("lesson frame 200x60, 1M events, cold caches", |b| {
+            b.iter(|| {
+                if let Screen::Lesson(ls) = &mut a.screen {
+                    ls.generation += 1;
+                }
+                term.draw(|f| draw(&mut a, f)).expect("draw");
+            })
+        });
+        g.finish();
+    }
     if let Screen::Lesson(ls) = &a.screen {
         let trace = ls.run.trace();
         let mut g = c.benchmark_group("after the trace changed");

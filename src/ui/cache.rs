@@ -118,7 +118,10 @@ impl ViewCache {
             }
         }
         self.lost = lost_updates(p, &trace.events).len();
-        self.vars = trace.final_vars();
+        // A stepped run's variables come from the simulator itself.
+        if !append_only {
+            self.vars = trace.final_vars();
+        }
         self.state_key = Some(key);
     }
 
