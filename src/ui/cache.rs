@@ -3,6 +3,7 @@
 
 use crate::program::{ActorId, Granularity, Pc, Value};
 use crate::trace::{ActorState, EventKind, Row, StateReplay, Trace, lost_updates, rows};
+use std::time::{Duration, Instant};
 
 /// The key a derived value was computed for: a new run bumps the generation, and
 /// the trace only ever grows within one (a step back starts a shorter one).
@@ -76,16 +77,34 @@ pub struct ViewCache {
     pub timeline: TimelineSummary,
     schedule_key: Option<Key>,
     pub schedule: String,
+    /// While a live run streams in, derived values are refreshed at most this
+    /// often, so that input stays responsive while a million events arrive.
+    hold_until: Option<Instant>,
+    hold: bool,
 }
 
+/// How stale the panels may get while a live run is in flight.
+const LIVE_REFRESH: Duration = Duration::from_millis(250);
+
 impl ViewCache {
+    /// Called once per frame: decides whether this frame may reuse the values of
+    /// an earlier trace length (only while a live run is still sending events).
+    pub fn begin_frame(&mut self, generation: u64, live_in_flight: bool) {
+        let same_run = self.state_key.is_some_and(|k| k.generation == generation);
+        let now = Instant::now();
+        self.hold = live_in_flight && same_run && self.hold_until.is_some_and(|t| now < t);
+        if live_in_flight && !self.hold {
+            self.hold_until = Some(now + LIVE_REFRESH);
+        }
+    }
+
     /// Brings the per-trace values up to date (once per trace length).
     pub fn refresh_state(&mut self, generation: u64, trace: &Trace, append_only: bool) {
         let key = Key {
             generation,
             len: trace.len(),
         };
-        if self.state_key == Some(key) {
+        if self.state_key == Some(key) || self.hold {
             return;
         }
         let p = &trace.program;
@@ -143,7 +162,11 @@ impl ViewCache {
             granularity,
             want,
         };
-        if self.rows_key == Some(key) {
+        let held = self.hold
+            && self.rows_key.is_some_and(|k| {
+                k.key.generation == generation && k.want == want && k.granularity == granularity
+            });
+        if self.rows_key == Some(key) || held {
             return;
         }
         let len = trace.len();
@@ -181,7 +204,12 @@ impl ViewCache {
             pan,
             axis,
         };
-        if self.timeline_key == Some(key) {
+        let held = self.hold
+            && self.timeline_key.is_some_and(|k| {
+                k.key.generation == generation
+                    && (k.width, k.zoom, k.pan, k.axis) == (width, zoom, pan, axis)
+            });
+        if self.timeline_key == Some(key) || held {
             return;
         }
         self.timeline = summarise(trace, width, zoom, pan, axis);

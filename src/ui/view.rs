@@ -329,6 +329,7 @@ fn lesson(
     let program = ls.run.program().clone();
     let gen_ = ls.generation;
     let stepped = ls.run.mode() == Mode::Stepped;
+    ls.cache.begin_frame(gen_, ls.run.live_receiver().is_some());
     ls.cache.refresh_state(gen_, ls.run.trace(), stepped);
     let nactors = program.actors.len() as u16;
     let gil = ls.run.config().gil;
