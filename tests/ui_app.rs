@@ -301,3 +301,76 @@ fn esc_typed_just_before_a_key_is_both_keys() {
     assert!(!s.contains("knobs · a change"), "the editor closed:\n{s}");
     assert!(s.contains("gil=gil-modern: re-running"), "{s}");
 }
+
+#[test]
+fn the_bytecode_view_marks_each_actors_next_instruction() {
+    let mut a = lesson(true);
+    keys(&mut a, "0000 11 d");
+    let b = render(&mut a, 120, 40).backend().buffer().clone();
+    let s = text(&b);
+    assert!(s.contains("bytecode (dis)"), "{s}");
+    assert!(
+        s.contains("── t1, t2 ──"),
+        "t1 and t2 share one listing:\n{s}"
+    );
+    // t1 ran FOR_ITER and CALL change_it: its next instruction is pc 2.
+    let (x, y) = find(&b, "2 LOAD_GLOBAL balance").expect("pc 2 of run_thread");
+    let row: Vec<&str> = (0..x).map(|x| b[(x, y)].symbol()).collect();
+    let m = row
+        .iter()
+        .position(|c| *c == "1")
+        .expect("t1's marker on pc 2") as u16;
+    assert_eq!(b[(m, y)].bg, Color::Yellow);
+    // MainThread waits at its join.
+    let (x, y) = find(&b, "CALL t1.join").expect("MainThread's join");
+    let row: String = (0..x).map(|x| b[(x, y)].symbol()).collect();
+    assert!(row.contains('0'), "MainThread's marker on its join: {row}");
+}
+
+#[test]
+fn the_timeline_zooms_and_says_by_how_much() {
+    let mut a = lesson(true);
+    keys(&mut a, "e");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(!s.contains("zoom ×"), "{s}");
+    keys(&mut a, "]]");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("zoom ×4"), "{s}");
+    keys(&mut a, "[[");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(!s.contains("zoom ×"), "{s}");
+}
+
+#[test]
+fn a_live_run_finishes_and_prints_the_balance_it_shows() {
+    let mut a = lesson(true);
+    key(&mut a, KeyCode::Char('m'));
+    let start = std::time::Instant::now();
+    while a.animating() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the live run never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        a.tick();
+    }
+    let b = render(&mut a, 120, 40).backend().buffer().clone();
+    let s = text(&b);
+    assert!(s.contains(" LIVE "), "{s}");
+    assert!(s.contains("finished"), "{s}");
+    // Real threads decide the value; whatever it is, print shows what the state shows.
+    let shown = s
+        .lines()
+        .find_map(|l| l.split("│balance ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .expect("balance in the state panel")
+        .to_string();
+    let (_, oy) = find(&b, "output").expect("output panel");
+    let printed: String = (0..b.area.width)
+        .map(|x| b[(x, oy + 1)].symbol())
+        .collect::<String>();
+    assert!(
+        printed.contains(&format!("│{shown} ")),
+        "printed {printed:?}, state shows {shown}"
+    );
+}
