@@ -32,7 +32,7 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
     let mut stacks: Vec<Vec<Value>> = vec![Vec::new(); p.actors.len()];
     // Operand stacks are rebuilt from the start so the first row shows its operands.
     for e in &trace.events[..range.start.min(trace.events.len())] {
-        let _ = note(p, &mut stacks, e);
+        let _ = note(p, &mut stacks, e, false);
     }
     let mut out: Vec<Row> = Vec::new();
     let end = range.end.min(trace.events.len());
@@ -42,7 +42,7 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
             continue;
         }
         let line = p.line(e.actor, e.pc);
-        let comment = note(p, &mut stacks, e);
+        let comment = note(p, &mut stacks, e, true);
         let is_lost = lost.binary_search(&seq).is_ok();
         let joinable = granularity == Granularity::Line && e.kind == EventKind::Exec;
         if joinable
@@ -96,8 +96,10 @@ fn push_comment(text: &mut String, c: &str) {
     text.push_str(c);
 }
 
-/// Applies an event to the operand stacks and says what it read or wrote.
-fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
+/// Applies an event to the operand stacks and, when `describe`, says what it read
+/// or wrote (the rows before a window only need the stacks, and formatting a
+/// million notes nobody reads is most of the cost).
+fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Option<String> {
     let name = |a: ActorId| {
         p.actors
             .get(a as usize)
@@ -107,6 +109,7 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
     let st = &mut stacks[e.actor as usize];
     match e.kind {
         EventKind::Exec => {}
+        _ if !describe => return None,
         EventKind::Block => {
             return Some(match p.instr(e.actor, e.pc) {
                 Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
@@ -146,17 +149,17 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         }
         Instr::LoadGlobal(v) => {
             st.push(e.value);
-            Some(format!("read {} = {}", var(v), e.value))
+            describe.then(|| format!("read {} = {}", var(v), e.value))
         }
         Instr::BinaryOp(op) => {
             let rhs = st.pop().unwrap_or(0);
             let lhs = st.pop().unwrap_or(0);
             st.push(e.value);
-            Some(format!("{lhs} {op} {rhs} = {}", e.value))
+            describe.then(|| format!("{lhs} {op} {rhs} = {}", e.value))
         }
         Instr::StoreGlobal(v) => {
             st.pop();
-            Some(format!("wrote {} = {}", var(v), e.value))
+            describe.then(|| format!("wrote {} = {}", var(v), e.value))
         }
         Instr::StoreFast(_) => {
             st.pop();
@@ -167,6 +170,7 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
             st.truncate(at);
             None
         }
+        _ if !describe => None,
         Instr::Acquire(_) => Some("acquired".into()),
         Instr::Release(_) => Some("released".into()),
         Instr::Exit(code) => Some(format!("ends (exit code {code})")),

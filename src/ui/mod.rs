@@ -1,16 +1,168 @@
-//! The playground screen (ratatui). Until it lands, the playground lists the lessons.
+//! The playground screen: the lesson browser and the lesson screen, on ratatui.
+
+mod app;
+mod cache;
+mod highlight;
+mod theme;
+mod view;
+
+pub use app::{App, AppOptions, Overlay, Panel, Screen, Status};
+pub use cache::{Axis, TimelineSummary, ViewCache, summarise};
+pub use theme::Theme;
+pub use view::{HELP, MIN_HEIGHT, MIN_WIDTH, draw};
 
 use crate::catalog::Catalog;
 use crate::lesson::Lang;
+use crossbeam::channel::{self, Receiver};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 
 /// Opens the playground on the lesson browser, or on `lesson`.
 pub fn run_playground(catalog: &Catalog, lesson: Option<&str>, lang: Lang) -> anyhow::Result<()> {
-    let _ = lesson;
-    println!(
-        "The playground screen is not built yet; these are the lessons. Try `interleave run balance-race`."
+    let mut app = App::new(
+        catalog.clone(),
+        lang,
+        AppOptions {
+            theme: Theme::from_env(),
+            seed: fresh_seed(),
+            state_file: state_file(),
+        },
     );
-    for l in catalog.lessons() {
-        println!("  {:<16} {}", l.id, l.title.get(lang));
+    if let Some(id) = lesson {
+        app.open(id).map_err(anyhow::Error::msg)?;
     }
-    Ok(())
+    let signals = signal_channel()?;
+    // Mouse capture is ours to undo; ratatui's hook (installed by init, which
+    // chains to this one) restores the rest.
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        prev(info);
+    }));
+    let mut terminal = ratatui::init();
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    let result = event_loop(&mut terminal, &mut app, &signals);
+    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    let _ = std::io::stdout().flush();
+    // Dropping the app stops a live run and joins its threads.
+    drop(app);
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    signals: &Receiver<()>,
+) -> anyhow::Result<()> {
+    let input = input_channel();
+    let ticker = channel::tick(Duration::from_secs_f64(1.0 / app::FPS));
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|f| draw(app, f))?;
+            dirty = false;
+        }
+        // Nothing ticks while nothing animates: a paused screen sleeps in select.
+        let tick = if app.animating() {
+            ticker.clone()
+        } else {
+            channel::never()
+        };
+        crossbeam::select! {
+            recv(input) -> ev => match ev {
+                Ok(Ok(ev)) => dirty |= app.handle(ev),
+                Ok(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
+                Err(_) => return Ok(()),
+            },
+            recv(signals) -> _ => return Ok(()),
+            recv(tick) -> _ => dirty |= app.tick(),
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+/// One thread blocks on terminal input and forwards it; nobody polls.
+fn input_channel() -> Receiver<std::io::Result<crossterm::event::Event>> {
+    let (tx, rx) = channel::bounded(64);
+    std::thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            loop {
+                let ev = crossterm::event::read();
+                let failed = ev.is_err();
+                if tx.send(ev).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .ok();
+    rx
+}
+
+static SIGNAL_FD: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    let fd = SIGNAL_FD.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // write(2) is async-signal-safe; the loop does the restoring.
+        unsafe {
+            libc::write(fd, b"x".as_ptr().cast(), 1);
+        }
+    }
+}
+
+/// SIGTERM, SIGHUP and SIGINT end the loop like `q` does, so the terminal is
+/// restored and live threads are stopped. A handler (not a blocked mask) keeps
+/// child processes' signals as they were: handlers reset on exec.
+fn signal_channel() -> anyhow::Result<Receiver<()>> {
+    let (r, w): (OwnedFd, OwnedFd) = nix::unistd::pipe()?;
+    SIGNAL_FD.store(w.as_raw_fd(), Ordering::Relaxed);
+    std::mem::forget(w);
+    let action = nix::sys::signal::SigAction::new(
+        nix::sys::signal::SigHandler::Handler(on_signal),
+        nix::sys::signal::SaFlags::SA_RESTART,
+        nix::sys::signal::SigSet::empty(),
+    );
+    for sig in [
+        nix::sys::signal::Signal::SIGTERM,
+        nix::sys::signal::Signal::SIGHUP,
+        nix::sys::signal::Signal::SIGINT,
+    ] {
+        unsafe { nix::sys::signal::sigaction(sig, &action) }?;
+    }
+    let (tx, rx) = channel::bounded(1);
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut b = [0u8; 1];
+            let file = std::fs::File::from(r);
+            let _ = std::io::Read::read(&mut &file, &mut b);
+            let _ = tx.send(());
+        })?;
+    Ok(rx)
+}
+
+/// Where finished lessons are remembered between sessions.
+fn state_file() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state"))
+        })?;
+    Some(base.join("interleave").join("finished"))
+}
+
+fn fresh_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
+    t ^ ((std::process::id() as u64) << 32)
 }

@@ -1,0 +1,743 @@
+//! The playground's state and its update step: events in, state changes out, no I/O.
+
+use super::cache::ViewCache;
+use super::theme::Theme;
+use crate::catalog::Catalog;
+use crate::lesson::{KnobKind, KnobValue, Knobs, Lang, Lesson};
+use crate::program::ActorId;
+use crate::run::{Command, Origin, Outcome, Run, Start};
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// Live runs start with sleeps at their real length.
+const DEFAULT_LIVE_SPEED: f64 = 1.0;
+/// Steps a second while a stepped run plays, by speed level.
+pub const PLAY_RATES: [f64; 8] = [2.0, 5.0, 10.0, 30.0, 100.0, 1_000.0, 10_000.0, 100_000.0];
+const DEFAULT_PLAY_LEVEL: usize = 2;
+/// Frames a second while something animates.
+pub const FPS: f64 = 30.0;
+
+/// A panel of the lesson screen that can take focus and scroll.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Panel {
+    Code,
+    Interleaving,
+    Timeline,
+    Output,
+}
+
+impl Panel {
+    const ALL: [Panel; 4] = [
+        Panel::Code,
+        Panel::Interleaving,
+        Panel::Timeline,
+        Panel::Output,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Panel::Code => "code",
+            Panel::Interleaving => "interleaving",
+            Panel::Timeline => "timeline",
+            Panel::Output => "output",
+        }
+    }
+}
+
+/// An overlay drawn on top of the lesson screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Knobs { selected: usize, typing: String },
+}
+
+/// What the status line says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Info(String),
+    /// A step that could not be taken, and why.
+    Refused(String),
+}
+
+/// The lesson screen's state.
+pub struct LessonScreen {
+    pub run: Run,
+    pub lesson: Lesson,
+    /// The Python code as shown with the current knobs.
+    pub code: String,
+    pub playing: bool,
+    pub play_level: usize,
+    /// Steps owed to the animation (fractions carry over between ticks).
+    play_budget: f64,
+    pub live_speed: f64,
+    pub dis_view: bool,
+    pub focus: Panel,
+    /// Lines scrolled up from the newest, per panel (code: lines from the top).
+    pub scroll: [usize; 4],
+    /// Whether the code panel was scrolled by hand (else it follows the markers).
+    pub code_scrolled: bool,
+    /// Timeline zoom: the window shows 1/2^zoom of the run.
+    pub zoom: u32,
+    /// Timeline pan, in eighths of the window, back from the end.
+    pub pan: u64,
+    /// Bumped on every new run, so caches know the trace was replaced.
+    pub generation: u64,
+    pub cache: ViewCache,
+    pub areas: PanelAreas,
+}
+
+/// Where each panel was drawn last, for the mouse wheel.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PanelAreas {
+    pub code: Rect,
+    pub interleaving: Rect,
+    pub timeline: Rect,
+    pub output: Rect,
+}
+
+pub enum Screen {
+    Browser,
+    Lesson(Box<LessonScreen>),
+}
+
+/// Options that tests and the binary choose differently.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    pub theme: Theme,
+    /// The seed of the first stepped run; later "new seed"s follow from it.
+    pub seed: u64,
+    /// Where finished lessons are remembered; `None` keeps them in memory only.
+    pub state_file: Option<PathBuf>,
+}
+
+/// The whole playground.
+pub struct App {
+    pub catalog: Catalog,
+    pub lang: Lang,
+    pub theme: Theme,
+    pub screen: Screen,
+    pub overlay: Overlay,
+    pub browser_selected: usize,
+    pub status: Option<Status>,
+    pub finished: BTreeSet<String>,
+    pub quit: bool,
+    seed_state: u64,
+    state_file: Option<PathBuf>,
+}
+
+impl App {
+    pub fn new(catalog: Catalog, lang: Lang, opts: AppOptions) -> App {
+        let finished = opts
+            .state_file
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map(|s| {
+                s.lines()
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        App {
+            catalog,
+            lang,
+            theme: opts.theme,
+            screen: Screen::Browser,
+            overlay: Overlay::None,
+            browser_selected: 0,
+            status: None,
+            finished,
+            quit: false,
+            seed_state: opts.seed,
+            state_file: opts.state_file,
+        }
+    }
+
+    /// The next seed for a stepped run: a fixed sequence from the first seed, so a
+    /// test sees the same seeds every time, and a person sees each one on screen.
+    fn next_seed(&mut self) -> u64 {
+        // splitmix64: a stable, well-mixed sequence.
+        self.seed_state = self.seed_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.seed_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % 1_000_000
+    }
+
+    /// Opens a lesson on a fresh stepped run.
+    pub fn open(&mut self, id: &str) -> Result<(), String> {
+        let lesson = self.catalog.find(id)?.clone();
+        let seed = self.next_seed();
+        let knobs = lesson.default_knobs();
+        let run = Run::new(&lesson, knobs.clone(), Start::Stepped(Origin::Seed(seed)))
+            .map_err(|e| e.to_string())?;
+        if let Some(i) = self.catalog.lessons().iter().position(|l| l.id == id) {
+            self.browser_selected = i;
+        }
+        self.screen = Screen::Lesson(Box::new(LessonScreen {
+            code: lesson.code(&knobs),
+            run,
+            lesson,
+            playing: false,
+            play_level: DEFAULT_PLAY_LEVEL,
+            play_budget: 0.0,
+            live_speed: DEFAULT_LIVE_SPEED,
+            dis_view: false,
+            focus: Panel::Interleaving,
+            scroll: [0; 4],
+            code_scrolled: false,
+            zoom: 0,
+            pan: 0,
+            generation: 0,
+            cache: ViewCache::default(),
+            areas: PanelAreas::default(),
+        }));
+        self.overlay = Overlay::None;
+        self.status = Some(Status::Info(
+            "paused at the start: press s to step, space to play, ? for every key".into(),
+        ));
+        Ok(())
+    }
+
+    /// Sets a knob of the open lesson as a person would in the knob editor, and
+    /// re-runs from the start.
+    pub fn set_knob(&mut self, name: &str, text: &str) -> Result<(), String> {
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return Err("no lesson is open".into());
+        };
+        let mut knobs = ls.run.knobs().clone();
+        knobs.set(&ls.lesson.knobs, name, text)?;
+        let status = rerun(ls, knobs, &format!("{name}={text}"));
+        self.status = Some(status);
+        Ok(())
+    }
+
+    /// Whether the loop should tick (animation or a live run in flight).
+    pub fn animating(&self) -> bool {
+        match &self.screen {
+            Screen::Lesson(ls) => ls.playing || ls.run.live_receiver().is_some(),
+            Screen::Browser => false,
+        }
+    }
+
+    /// One animation tick; true if the screen changed.
+    pub fn tick(&mut self) -> bool {
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return false;
+        };
+        let mut changed = false;
+        if ls.run.live_receiver().is_some() {
+            changed |= ls.run.poll();
+        }
+        if ls.playing {
+            if ls.run.live_receiver().is_some() {
+                // A live run plays by itself; nothing to step.
+            } else if ls.run.is_over() || ls.run.sim().is_none() {
+                ls.playing = false;
+                changed = true;
+            } else {
+                ls.play_budget += PLAY_RATES[ls.play_level] / FPS;
+                let n = ls.play_budget.floor() as usize;
+                ls.play_budget -= n as f64;
+                for _ in 0..n {
+                    if let Outcome::Refused(why) = ls.run.command(Command::Step) {
+                        ls.playing = false;
+                        if !ls.run.is_over() {
+                            self.status = Some(Status::Refused(why));
+                        }
+                        break;
+                    }
+                }
+                changed |= n > 0;
+                if ls.run.is_over() {
+                    ls.playing = false;
+                }
+            }
+        }
+        if changed {
+            self.after_change();
+        }
+        changed
+    }
+
+    /// Notes a lesson whose run reached its end as finished.
+    fn after_change(&mut self) {
+        let Screen::Lesson(ls) = &self.screen else {
+            return;
+        };
+        if ls.run.is_over() && !self.finished.contains(&ls.lesson.id) {
+            self.finished.insert(ls.lesson.id.clone());
+            if let Some(p) = &self.state_file {
+                let text: String = self.finished.iter().map(|id| format!("{id}\n")).collect();
+                // Remembering progress is a convenience; a read-only home must not stop the lesson.
+                if let Some(dir) = p.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let _ = std::fs::write(p, text);
+            }
+        }
+    }
+
+    /// Takes one terminal event; true if the screen should be redrawn.
+    pub fn handle(&mut self, ev: Event) -> bool {
+        match ev {
+            Event::Key(k) if k.kind != KeyEventKind::Release => {
+                self.key(k);
+                true
+            }
+            Event::Mouse(m) => self.mouse(m),
+            Event::Resize(..) => true,
+            _ => false,
+        }
+    }
+
+    fn key(&mut self, k: KeyEvent) {
+        // Esc and a key typed right after it arrive as Alt+key; a person meant both.
+        if k.modifiers.contains(KeyModifiers::ALT) && matches!(k.code, KeyCode::Char(_)) {
+            self.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+            if !self.quit {
+                self.key(KeyEvent::new(k.code, k.modifiers - KeyModifiers::ALT));
+            }
+            return;
+        }
+        if k.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'))
+        {
+            self.quit = true;
+            return;
+        }
+        match self.overlay.clone() {
+            Overlay::Help => {
+                // Any key closes the help; q and Esc do not also leave the lesson.
+                self.overlay = Overlay::None;
+                return;
+            }
+            Overlay::Knobs { selected, typing } => {
+                self.knob_key(k, selected, typing);
+                return;
+            }
+            Overlay::None => {}
+        }
+        match &mut self.screen {
+            Screen::Browser => self.browser_key(k),
+            Screen::Lesson(_) => self.lesson_key(k),
+        }
+        self.after_change();
+    }
+
+    fn browser_key(&mut self, k: KeyEvent) {
+        let n = self.catalog.lessons().len();
+        match k.code {
+            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.browser_selected = self.browser_selected.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('j') if self.browser_selected + 1 < n => {
+                self.browser_selected += 1;
+            }
+            KeyCode::Home => self.browser_selected = 0,
+            KeyCode::End => self.browser_selected = n.saturating_sub(1),
+            KeyCode::Enter | KeyCode::Right | KeyCode::Char(' ') => {
+                if let Some(l) = self.catalog.lessons().get(self.browser_selected) {
+                    let id = l.id.clone();
+                    if let Err(e) = self.open(&id) {
+                        self.status = Some(Status::Refused(e));
+                    }
+                }
+            }
+            KeyCode::Char('?') => self.overlay = Overlay::Help,
+            _ => {}
+        }
+    }
+
+    fn lesson_key(&mut self, k: KeyEvent) {
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return;
+        };
+        let stepped = ls.run.sim().is_some();
+        let mut status: Option<Status> = None;
+        let command = |ls: &mut LessonScreen, c: Command| {
+            ls.playing = false;
+            match ls.run.command(c) {
+                Outcome::Done => None,
+                Outcome::Refused(why) => Some(Status::Refused(why)),
+            }
+        };
+        match k.code {
+            KeyCode::Char('q') | KeyCode::Esc => {
+                self.screen = Screen::Browser;
+                self.status = None;
+                return;
+            }
+            KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Char(' ') => {
+                if stepped {
+                    if ls.run.is_over() {
+                        status = Some(Status::Info(
+                            "the run has ended: r runs it again, n with a new seed".into(),
+                        ));
+                    } else {
+                        ls.playing = !ls.playing;
+                        ls.play_budget = 0.0;
+                    }
+                } else if ls.run.is_over() {
+                    ls.run.command(Command::Reset);
+                    ls.generation += 1;
+                    status = Some(Status::Info("running again, live".into()));
+                } else {
+                    status = Some(Status::Info(
+                        "a live run plays by itself; m switches to STEP mode".into(),
+                    ));
+                }
+            }
+            KeyCode::Char('s') | KeyCode::Char('.') => status = command(ls, Command::Step),
+            KeyCode::Char(c @ '0'..='9') => {
+                let a = c as u16 - '0' as u16;
+                if (a as usize) < ls.run.program().actors.len() {
+                    status = command(ls, Command::StepActor(a as ActorId));
+                } else {
+                    status = Some(Status::Refused(format!(
+                        "there is no actor {a}: this lesson has actors 0 to {}",
+                        ls.run.program().actors.len().saturating_sub(1)
+                    )));
+                }
+            }
+            KeyCode::Char('b') | KeyCode::Backspace => status = command(ls, Command::StepBack),
+            KeyCode::Char('e') => {
+                status = command(ls, Command::RunToEnd);
+            }
+            KeyCode::Char('r') => {
+                ls.playing = false;
+                ls.run.command(Command::Reset);
+                ls.generation += 1;
+                status = Some(Status::Info("reset: same seed, back to the start".into()));
+            }
+            KeyCode::Char('n') => {
+                let seed = self.next_seed();
+                let Screen::Lesson(ls) = &mut self.screen else {
+                    return;
+                };
+                let knobs = ls.run.knobs().clone();
+                status = Some(
+                    match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
+                        Ok(()) => Status::Info(format!("new seed {seed}: back to the start")),
+                        Err(e) => Status::Refused(e),
+                    },
+                );
+            }
+            KeyCode::Char('m') => {
+                let knobs = ls.run.knobs().clone();
+                let start = if stepped {
+                    Start::Live {
+                        speed: ls.live_speed,
+                    }
+                } else {
+                    Start::Stepped(Origin::Seed(0))
+                };
+                let start = match start {
+                    Start::Stepped(_) => {
+                        let seed = self.next_seed();
+                        Start::Stepped(Origin::Seed(seed))
+                    }
+                    s => s,
+                };
+                let Screen::Lesson(ls) = &mut self.screen else {
+                    return;
+                };
+                status = Some(match restart(ls, knobs, start) {
+                    Ok(()) if stepped => {
+                        Status::Info("LIVE: real threads on real cores; m goes back to STEP".into())
+                    }
+                    Ok(()) => Status::Info("STEP: you are the scheduler now".into()),
+                    Err(e) => Status::Refused(e),
+                });
+            }
+            KeyCode::Char('l') => status = Some(toggle_knob(ls, "lock")),
+            KeyCode::Char('g') => status = Some(toggle_knob(ls, "gil")),
+            KeyCode::Char('t') => status = Some(toggle_knob(ls, "granularity")),
+            KeyCode::Char('k') => {
+                if ls.lesson.knobs.is_empty() {
+                    status = Some(Status::Info("this lesson has no knobs".into()));
+                } else {
+                    self.overlay = Overlay::Knobs {
+                        selected: 0,
+                        typing: String::new(),
+                    };
+                }
+            }
+            KeyCode::Char('d') => ls.dis_view = !ls.dis_view,
+            KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Char('-') => {
+                let up = k.code != KeyCode::Char('-');
+                if stepped {
+                    ls.play_level = if up {
+                        (ls.play_level + 1).min(PLAY_RATES.len() - 1)
+                    } else {
+                        ls.play_level.saturating_sub(1)
+                    };
+                    status = Some(Status::Info(format!(
+                        "play speed: {} steps a second",
+                        PLAY_RATES[ls.play_level]
+                    )));
+                } else {
+                    let speed = if up {
+                        (ls.live_speed * 2.0).min(64.0)
+                    } else {
+                        (ls.live_speed / 2.0).max(1.0 / 64.0)
+                    };
+                    ls.live_speed = speed;
+                    let knobs = ls.run.knobs().clone();
+                    status = Some(match restart(ls, knobs, Start::Live { speed }) {
+                        Ok(()) => Status::Info(format!(
+                            "live speed ×{speed}: sleeps pass {speed} times as fast; re-running from the start"
+                        )),
+                        Err(e) => Status::Refused(e),
+                    });
+                }
+            }
+            KeyCode::Tab | KeyCode::BackTab => {
+                let i = Panel::ALL.iter().position(|p| *p == ls.focus).unwrap_or(0);
+                let n = Panel::ALL.len();
+                let j = if k.code == KeyCode::Tab {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                ls.focus = Panel::ALL[j];
+            }
+            KeyCode::Up => scroll(ls, ls.focus, 1, true),
+            KeyCode::Down => scroll(ls, ls.focus, 1, false),
+            KeyCode::PageUp => scroll(ls, ls.focus, 10, true),
+            KeyCode::PageDown => scroll(ls, ls.focus, 10, false),
+            KeyCode::Left if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, true),
+            KeyCode::Right if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, false),
+            KeyCode::End => {
+                let i = panel_index(ls.focus);
+                ls.scroll[i] = 0;
+                if ls.focus == Panel::Timeline {
+                    ls.pan = 0;
+                }
+                if ls.focus == Panel::Code {
+                    ls.code_scrolled = false;
+                }
+            }
+            KeyCode::Char(']') | KeyCode::Char('z') => ls.zoom = (ls.zoom + 1).min(40),
+            KeyCode::Char('[') | KeyCode::Char('Z') => {
+                ls.zoom = ls.zoom.saturating_sub(1);
+                if ls.zoom == 0 {
+                    ls.pan = 0;
+                }
+            }
+            _ => {}
+        }
+        if let Some(s) = status {
+            self.status = Some(s);
+        } else if matches!(
+            k.code,
+            KeyCode::Char('s' | '.' | 'b' | 'e' | '0'..='9') | KeyCode::Backspace
+        ) {
+            // A step that worked clears an old refusal.
+            self.status = None;
+        }
+    }
+
+    fn knob_key(&mut self, k: KeyEvent, selected: usize, mut typing: String) {
+        let Screen::Lesson(ls) = &mut self.screen else {
+            self.overlay = Overlay::None;
+            return;
+        };
+        let n = ls.lesson.knobs.len();
+        let Some(spec) = ls.lesson.knobs.get(selected).cloned() else {
+            self.overlay = Overlay::None;
+            return;
+        };
+        let current = ls
+            .run
+            .knobs()
+            .get(&spec.name)
+            .cloned()
+            .unwrap_or_else(|| spec.default_value());
+        let mut sel = selected;
+        let mut apply: Option<KnobValue> = None;
+        match k.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('k') => {
+                self.overlay = Overlay::None;
+                return;
+            }
+            KeyCode::Up => {
+                sel = sel.saturating_sub(1);
+                typing.clear();
+            }
+            KeyCode::Down | KeyCode::Tab => {
+                sel = (sel + 1).min(n.saturating_sub(1));
+                typing.clear();
+            }
+            // Twelve digits is past every knob's range; more would only overflow.
+            KeyCode::Char(c)
+                if c.is_ascii_digit()
+                    && matches!(spec.kind, KnobKind::Int { .. })
+                    && typing.len() < 12 =>
+            {
+                typing.push(c);
+            }
+            KeyCode::Backspace => {
+                typing.pop();
+            }
+            KeyCode::Enter if !typing.is_empty() => match spec.parse(&typing) {
+                Ok(v) => {
+                    apply = Some(v);
+                    typing.clear();
+                }
+                Err(e) => {
+                    self.status = Some(Status::Refused(e));
+                    typing.clear();
+                }
+            },
+            KeyCode::Enter | KeyCode::Right | KeyCode::Char(' ') => {
+                apply = Some(spec.next(&current))
+            }
+            KeyCode::Left => apply = Some(previous(&spec.kind, &current)),
+            _ => {}
+        }
+        if let Some(v) = apply
+            && v != current
+        {
+            let mut knobs = ls.run.knobs().clone();
+            knobs.put(&spec.name, v.clone());
+            self.status = Some(rerun(ls, knobs, &format!("{}={v}", spec.name)));
+        }
+        self.overlay = Overlay::Knobs {
+            selected: sel,
+            typing,
+        };
+    }
+
+    fn mouse(&mut self, m: MouseEvent) -> bool {
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return false;
+        };
+        let up = match m.kind {
+            MouseEventKind::ScrollUp => true,
+            MouseEventKind::ScrollDown => false,
+            _ => return false,
+        };
+        let at = Position::new(m.column, m.row);
+        let a = ls.areas;
+        let panel = [
+            (a.code, Panel::Code),
+            (a.interleaving, Panel::Interleaving),
+            (a.timeline, Panel::Timeline),
+            (a.output, Panel::Output),
+        ]
+        .into_iter()
+        .find(|(r, _)| r.contains(at))
+        .map(|(_, p)| p);
+        match panel {
+            Some(p) => {
+                scroll(ls, p, 3, up);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn panel_index(p: Panel) -> usize {
+    Panel::ALL.iter().position(|x| *x == p).unwrap_or(0)
+}
+
+fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
+    let i = panel_index(p);
+    match p {
+        Panel::Timeline => {
+            if ls.zoom == 0 {
+                return;
+            }
+            ls.pan = if up {
+                ls.pan.saturating_add(by as u64)
+            } else {
+                ls.pan.saturating_sub(by as u64)
+            };
+        }
+        Panel::Code => {
+            ls.code_scrolled = true;
+            // Code scrolls from the top: "up" shows earlier lines.
+            ls.scroll[i] = if up {
+                ls.scroll[i].saturating_sub(by)
+            } else {
+                ls.scroll[i].saturating_add(by)
+            };
+        }
+        _ => {
+            ls.scroll[i] = if up {
+                ls.scroll[i].saturating_add(by)
+            } else {
+                ls.scroll[i].saturating_sub(by)
+            };
+        }
+    }
+}
+
+fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
+    match (kind, v) {
+        (KnobKind::Bool { .. }, KnobValue::Bool(b)) => KnobValue::Bool(!b),
+        (KnobKind::Int { min, max, .. }, KnobValue::Int(i)) => {
+            KnobValue::Int((i / 2).clamp(*min, *max))
+        }
+        (KnobKind::Choice { options, .. }, KnobValue::Choice(c)) => {
+            let i = options.iter().position(|o| o == c).unwrap_or(0);
+            KnobValue::Choice(options[(i + options.len() - 1) % options.len()].clone())
+        }
+        (_, v) => v.clone(),
+    }
+}
+
+/// Flips a knob the lesson may have (`lock`, `gil`, `granularity`).
+fn toggle_knob(ls: &mut LessonScreen, name: &str) -> Status {
+    let Some(spec) = ls.lesson.knob(name).cloned() else {
+        return Status::Refused(format!("this lesson has no `{name}` knob"));
+    };
+    let cur = ls
+        .run
+        .knobs()
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| spec.default_value());
+    let v = spec.next(&cur);
+    let mut knobs = ls.run.knobs().clone();
+    knobs.put(name, v.clone());
+    rerun(ls, knobs, &format!("{name}={v}"))
+}
+
+/// Starts again from the beginning with new knobs, in the same mode.
+fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str) -> Status {
+    let start = match ls.run.origin() {
+        Some(Origin::Seed(s)) => Start::Stepped(Origin::Seed(*s)),
+        // A schedule was made for the old program; the new one gets the seed-0 scheduler.
+        Some(Origin::Schedule(_)) => Start::Stepped(Origin::Seed(0)),
+        None => Start::Live {
+            speed: ls.live_speed,
+        },
+    };
+    match restart(ls, knobs, start) {
+        Ok(()) => Status::Info(format!("{what}: re-running from the start")),
+        Err(e) => Status::Refused(e),
+    }
+}
+
+fn restart(ls: &mut LessonScreen, knobs: Knobs, start: Start) -> Result<(), String> {
+    let run = Run::new(&ls.lesson, knobs.clone(), start).map_err(|e| e.to_string())?;
+    // The old run (and any live threads) stops when it is dropped here.
+    ls.run = run;
+    ls.code = ls.lesson.code(&knobs);
+    ls.playing = false;
+    ls.generation += 1;
+    ls.scroll = [0; 4];
+    ls.code_scrolled = false;
+    ls.pan = 0;
+    ls.zoom = 0;
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! The whole playground without a terminal: keys in, a `TestBackend` buffer out.
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use interleave::catalog::Catalog;
+use interleave::lesson::Lang;
+use interleave::ui::{App, AppOptions, Theme, draw};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+/// The narrated interleaving of the tutorials, as number keys.
+const NARRATED: &str = "0000 11111 222222 11111 2222 1111 2222 00000";
+
+/// A catalog with balance-race only, so that lessons added later do not change
+/// these screens.
+fn catalog() -> Catalog {
+    let all = Catalog::embedded().expect("embedded lessons load");
+    let l = all
+        .find("balance-race")
+        .expect("balance-race exists")
+        .clone();
+    Catalog::from_lessons(vec![l]).expect("catalog")
+}
+
+fn app(color: bool) -> App {
+    App::new(
+        catalog(),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color },
+            seed: 7,
+            state_file: None,
+        },
+    )
+}
+
+/// The lesson opened with one iteration per thread, as the tutorials step it.
+fn lesson(color: bool) -> App {
+    let mut a = app(color);
+    a.open("balance-race").expect("opens");
+    a.set_knob("iterations", "1").expect("knob");
+    a.set_knob("gil", "gil-classic").expect("knob");
+    a
+}
+
+fn key(a: &mut App, code: KeyCode) {
+    a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn keys(a: &mut App, s: &str) {
+    for c in s.chars().filter(|c| !c.is_whitespace()) {
+        key(a, KeyCode::Char(c));
+    }
+}
+
+fn render(a: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| draw(a, f)).expect("draws");
+    t
+}
+
+fn text(b: &Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..b.area.height {
+        for x in 0..b.area.width {
+            s.push_str(b[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// (x, y) of the first occurrence of `needle` on screen.
+fn find(b: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    for y in 0..b.area.height {
+        let line: Vec<&str> = (0..b.area.width).map(|x| b[(x, y)].symbol()).collect();
+        let joined: String = line.concat();
+        if let Some(byte) = joined.find(needle) {
+            // Every cell here holds one char, so the char index is the column.
+            let col = joined[..byte].chars().count();
+            return Some((col as u16, y));
+        }
+    }
+    None
+}
+
+#[test]
+fn browser_lists_the_lessons() {
+    let mut a = app(true);
+    let t = render(&mut a, 80, 24);
+    insta::assert_snapshot!("browser_80x24", t.backend());
+}
+
+#[test]
+fn lesson_screen_80x24_after_the_narrated_interleaving() {
+    let mut a = lesson(true);
+    keys(&mut a, NARRATED);
+    let t = render(&mut a, 80, 24);
+    let s = text(t.backend().buffer());
+    assert!(s.contains("balance -8"), "{s}");
+    assert!(s.contains("lost updates: 1"), "{s}");
+    assert!(s.contains("0x4 1x5 2x6 1x5 2x4 1x4 2x4 0x5"), "{s}");
+    insta::assert_snapshot!("lesson_80x24_narrated", t.backend());
+}
+
+#[test]
+fn lesson_screen_160x48_mid_race() {
+    let mut a = lesson(true);
+    keys(&mut a, "0000 11111 222222 11111");
+    let t = render(&mut a, 160, 48);
+    insta::assert_snapshot!("lesson_160x48_mid_race", t.backend());
+}
+
+#[test]
+fn help_overlay_lists_the_keys_and_any_key_closes_it() {
+    let mut a = lesson(true);
+    key(&mut a, KeyCode::Char('?'));
+    let t = render(&mut a, 80, 24);
+    insta::assert_snapshot!("help_overlay", t.backend());
+    key(&mut a, KeyCode::Char('q'));
+    let s = text(render(&mut a, 80, 24).backend().buffer());
+    assert!(!s.contains("any key closes"));
+    assert!(
+        s.contains("STEP"),
+        "q closed the help but stayed in the lesson"
+    );
+}
+
+#[test]
+fn a_small_terminal_gets_one_line_asking_for_more_room() {
+    let mut a = lesson(true);
+    let t = render(&mut a, 60, 10);
+    insta::assert_snapshot!("too_small", t.backend());
+}
+
+#[test]
+fn each_actor_has_a_coloured_marker_on_its_line() {
+    let mut a = lesson(true);
+    keys(&mut a, "0000 11");
+    let b = render(&mut a, 120, 40).backend().buffer().clone();
+    // MainThread is at `t1.join()` and t1 inside its loop: their markers are the
+    // digits of their keys, on their actors' colours.
+    let (_, y) = find(&b, "t1.join()").expect("code shows t1.join()");
+    let row: String = (0..40).map(|x| b[(x, y)].symbol()).collect();
+    let x = row
+        .chars()
+        .position(|c| c == '0')
+        .expect("marker 0 on the join line") as u16;
+    assert_eq!(b[(x, y)].bg, Color::Cyan);
+    let t1_marker = (0..b.area.height).find_map(|y| {
+        (0..40).find(|&x| b[(x, y)].symbol() == "1" && b[(x, y)].bg == Color::Yellow)
+    });
+    assert!(t1_marker.is_some(), "t1's marker is yellow:\n{}", text(&b));
+}
+
+#[test]
+fn a_blocked_thread_is_red_in_the_timeline_and_named_in_the_state() {
+    let mut a = lesson(true);
+    a.set_knob("lock", "on").expect("knob");
+    keys(&mut a, "0000 1111 22");
+    let b = render(&mut a, 120, 40).backend().buffer().clone();
+    let s = text(&b);
+    assert!(s.contains("held by t1 · waiting: t2"), "{s}");
+    assert!(s.contains("t2: blocked on lock"), "{s}");
+    let (_, ty) = find(&b, "timeline").expect("timeline panel");
+    let t2_row = (ty..b.area.height)
+        .find(|&y| {
+            let line: String = (0..b.area.width).map(|x| b[(x, y)].symbol()).collect();
+            line.trim_start_matches('│').starts_with("t2")
+        })
+        .expect("timeline row of t2");
+    let last = (0..b.area.width)
+        .rfind(|&x| b[(x, t2_row)].symbol() == "▒")
+        .expect("t2's row shows blocked cells");
+    assert_eq!(b[(last, t2_row)].fg, Color::Red);
+}
+
+#[test]
+fn the_row_that_loses_an_update_is_marked() {
+    let mut a = lesson(true);
+    keys(&mut a, "0000 11111 222222 11111");
+    let b = render(&mut a, 160, 48).backend().buffer().clone();
+    let (x, y) = find(&b, "!").expect("a lost-update mark");
+    assert_eq!(b[(x, y)].bg, Color::Red);
+    let row: String = (0..b.area.width).map(|x| b[(x, y)].symbol()).collect();
+    assert!(row.contains("wrote balance = 5"), "{row}");
+}
+
+#[test]
+fn stepping_back_returns_to_the_earlier_screen_exactly() {
+    let mut a = lesson(true);
+    keys(&mut a, "0000 11111 2222");
+    let before = text(render(&mut a, 120, 40).backend().buffer());
+    keys(&mut a, "2 2 1");
+    key(&mut a, KeyCode::Char('b'));
+    key(&mut a, KeyCode::Backspace);
+    key(&mut a, KeyCode::Char('b'));
+    let after = text(render(&mut a, 120, 40).backend().buffer());
+    assert_eq!(before, after);
+}
+
+#[test]
+fn the_modern_gil_refuses_a_switch_inside_change_it_and_says_why() {
+    let mut a = lesson(true);
+    a.set_knob("gil", "gil-modern").expect("knob");
+    keys(&mut a, "0000 11111 2");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(
+        s.contains("t2 waits for the GIL: t1 holds it"),
+        "status line explains the refusal:\n{s}"
+    );
+    assert!(
+        s.contains("step 9 "),
+        "the refused step was not taken:\n{s}"
+    );
+}
+
+#[test]
+fn the_lock_keeps_balance_at_zero_and_the_change_says_it_reran() {
+    let mut a = lesson(true);
+    keys(&mut a, NARRATED);
+    key(&mut a, KeyCode::Char('l'));
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("lock=on: re-running from the start"), "{s}");
+    assert!(s.contains("step 0 "), "{s}");
+    key(&mut a, KeyCode::Char('e'));
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("balance 0"), "{s}");
+    assert!(s.contains("lost updates: 0"), "{s}");
+    assert!(s.contains("finished"), "{s}");
+}
+
+#[test]
+fn the_knob_editor_sets_a_number_and_reruns() {
+    let mut a = app(true);
+    a.open("balance-race").expect("opens");
+    key(&mut a, KeyCode::Char('k'));
+    key(&mut a, KeyCode::Down);
+    keys(&mut a, "3");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Esc);
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("iterations=3"), "{s}");
+    assert!(
+        s.contains("range(3)"),
+        "the code shows the new knob value:\n{s}"
+    );
+    assert!(s.contains("iterations=3: re-running from the start"), "{s}");
+}
+
+#[test]
+fn no_color_draws_without_colours_but_keeps_the_markers() {
+    let mut a = lesson(false);
+    keys(&mut a, "0000 11111 222222 11111");
+    let b = render(&mut a, 120, 40).backend().buffer().clone();
+    for y in 0..b.area.height {
+        for x in 0..b.area.width {
+            let c = &b[(x, y)];
+            assert_eq!(c.fg, Color::Reset, "colour at {x},{y}");
+            assert_eq!(c.bg, Color::Reset, "colour at {x},{y}");
+        }
+    }
+    let (x, y) = find(&b, "!").expect("lost-update mark");
+    assert!(
+        b[(x, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    );
+}
+
+#[test]
+fn a_finished_lesson_is_marked_in_the_browser() {
+    let mut a = lesson(true);
+    key(&mut a, KeyCode::Char('e'));
+    key(&mut a, KeyCode::Char('q'));
+    let s = text(render(&mut a, 80, 24).backend().buffer());
+    assert!(s.contains("✓ balance-race"), "{s}");
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere() {
+    let mut a = lesson(true);
+    key(&mut a, KeyCode::Char('k'));
+    a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(a.quit);
+}
+
+#[test]
+fn esc_typed_just_before_a_key_is_both_keys() {
+    let mut a = lesson(true);
+    key(&mut a, KeyCode::Char('k'));
+    a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char('g'),
+        KeyModifiers::ALT,
+    )));
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(!s.contains("knobs · a change"), "the editor closed:\n{s}");
+    assert!(s.contains("gil=gil-modern: re-running"), "{s}");
+}
+
+#[test]
+fn the_bytecode_view_marks_each_actors_next_instruction() {
+    let mut a = lesson(true);
+    keys(&mut a, "0000 11 d");
+    let b = render(&mut a, 120, 40).backend().buffer().clone();
+    let s = text(&b);
+    assert!(s.contains("bytecode (dis)"), "{s}");
+    assert!(
+        s.contains("── t1, t2 ──"),
+        "t1 and t2 share one listing:\n{s}"
+    );
+    // t1 ran FOR_ITER and CALL change_it: its next instruction is pc 2.
+    let (x, y) = find(&b, "2 LOAD_GLOBAL balance").expect("pc 2 of run_thread");
+    let row: Vec<&str> = (0..x).map(|x| b[(x, y)].symbol()).collect();
+    let m = row
+        .iter()
+        .position(|c| *c == "1")
+        .expect("t1's marker on pc 2") as u16;
+    assert_eq!(b[(m, y)].bg, Color::Yellow);
+    // MainThread waits at its join.
+    let (x, y) = find(&b, "CALL t1.join").expect("MainThread's join");
+    let row: String = (0..x).map(|x| b[(x, y)].symbol()).collect();
+    assert!(row.contains('0'), "MainThread's marker on its join: {row}");
+}
+
+#[test]
+fn the_timeline_zooms_and_says_by_how_much() {
+    let mut a = lesson(true);
+    keys(&mut a, "e");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(!s.contains("zoom ×"), "{s}");
+    keys(&mut a, "]]");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("zoom ×4"), "{s}");
+    keys(&mut a, "[[");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(!s.contains("zoom ×"), "{s}");
+}
+
+#[test]
+fn a_live_run_finishes_and_prints_the_balance_it_shows() {
+    let mut a = lesson(true);
+    key(&mut a, KeyCode::Char('m'));
+    let start = std::time::Instant::now();
+    while a.animating() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the live run never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        a.tick();
+    }
+    let b = render(&mut a, 120, 40).backend().buffer().clone();
+    let s = text(&b);
+    assert!(s.contains(" LIVE "), "{s}");
+    assert!(s.contains("finished"), "{s}");
+    // Real threads decide the value; whatever it is, print shows what the state shows.
+    let shown = s
+        .lines()
+        .find_map(|l| l.split("│balance ").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .expect("balance in the state panel")
+        .to_string();
+    let (_, oy) = find(&b, "output").expect("output panel");
+    let printed: String = (0..b.area.width)
+        .map(|x| b[(x, oy + 1)].symbol())
+        .collect::<String>();
+    assert!(
+        printed.contains(&format!("│{shown} ")),
+        "printed {printed:?}, state shows {shown}"
+    );
+}

@@ -1,0 +1,127 @@
+//! Any keys at any terminal size: the playground never panics.
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use interleave::catalog::Catalog;
+use interleave::lesson::Lang;
+use interleave::ui::{App, AppOptions, Screen, Theme, draw};
+use proptest::prelude::*;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// Every key the screens react to, and a few they do not. `m` (live: real
+/// threads) and the knob editor's typed numbers are left to their own tests, so
+/// that a random run cannot ask for ten million iterations.
+const KEYS: &[KeyCode] = &[
+    KeyCode::Char(' '),
+    KeyCode::Char('s'),
+    KeyCode::Char('.'),
+    KeyCode::Char('0'),
+    KeyCode::Char('1'),
+    KeyCode::Char('2'),
+    KeyCode::Char('3'),
+    KeyCode::Char('9'),
+    KeyCode::Char('b'),
+    KeyCode::Backspace,
+    KeyCode::Char('e'),
+    KeyCode::Char('r'),
+    KeyCode::Char('n'),
+    KeyCode::Char('l'),
+    KeyCode::Char('g'),
+    KeyCode::Char('t'),
+    KeyCode::Char('d'),
+    KeyCode::Char('+'),
+    KeyCode::Char('-'),
+    KeyCode::Char('?'),
+    KeyCode::Char('['),
+    KeyCode::Char(']'),
+    KeyCode::Char('x'),
+    KeyCode::Tab,
+    KeyCode::BackTab,
+    KeyCode::Up,
+    KeyCode::Down,
+    KeyCode::Left,
+    KeyCode::Right,
+    KeyCode::PageUp,
+    KeyCode::PageDown,
+    KeyCode::Home,
+    KeyCode::End,
+    KeyCode::Enter,
+    KeyCode::Esc,
+    KeyCode::Char('q'),
+];
+
+#[derive(Clone, Debug)]
+enum Input {
+    Key(usize),
+    Wheel(bool, u16, u16),
+    Resize(u16, u16),
+    Tick,
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    prop_oneof![
+        8 => (0..KEYS.len()).prop_map(Input::Key),
+        1 => (any::<bool>(), 0u16..300, 0u16..100).prop_map(|(u, x, y)| Input::Wheel(u, x, y)),
+        1 => (1u16..=300, 1u16..=100).prop_map(|(w, h)| Input::Resize(w, h)),
+        1 => Just(Input::Tick),
+    ]
+}
+
+fn catalog() -> Catalog {
+    let all = Catalog::embedded().expect("embedded lessons load");
+    let l = all.find("balance-race").expect("balance-race").clone();
+    Catalog::from_lessons(vec![l]).expect("catalog")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_keys_at_any_size_never_panic(
+        w in 1u16..=300,
+        h in 1u16..=100,
+        inputs in proptest::collection::vec(input(), 0..60),
+    ) {
+        let mut app = App::new(catalog(), Lang::En, AppOptions {
+            theme: Theme { color: true },
+            seed: 3,
+            state_file: None,
+        });
+        let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        term.draw(|f| draw(&mut app, f)).expect("the browser draws");
+        app.open("balance-race").expect("opens");
+        app.set_knob("iterations", "2").expect("knob");
+        term.draw(|f| draw(&mut app, f)).expect("draw");
+        for i in inputs {
+            match i {
+                Input::Key(k) => {
+                    app.handle(Event::Key(KeyEvent::new(KEYS[k], KeyModifiers::NONE)));
+                }
+                Input::Wheel(up, x, y) => {
+                    app.handle(Event::Mouse(MouseEvent {
+                        kind: if up { MouseEventKind::ScrollUp } else { MouseEventKind::ScrollDown },
+                        column: x,
+                        row: y,
+                        modifiers: KeyModifiers::NONE,
+                    }));
+                }
+                Input::Resize(nw, nh) => {
+                    term.backend_mut().resize(nw, nh);
+                    app.handle(Event::Resize(nw, nh));
+                }
+                Input::Tick => {
+                    app.tick();
+                }
+            }
+            if app.quit {
+                break;
+            }
+            // A closed lesson comes back, so the keys keep reaching the lesson screen.
+            if matches!(app.screen, Screen::Browser) {
+                app.open("balance-race").expect("opens");
+                app.set_knob("iterations", "2").expect("knob");
+            }
+            term.draw(|f| draw(&mut app, f)).expect("draw");
+        }
+    }
+}
