@@ -52,8 +52,16 @@ impl ProgramBuilder {
         self.program.vars.push(Var {
             name: name.to_string(),
             init,
+            shared: false,
         });
         (self.program.vars.len() - 1) as VarId
+    }
+
+    /// A variable in memory all processes share (`multiprocessing.Value`).
+    pub fn shared_var(&mut self, name: &str, init: Value) -> VarId {
+        let v = self.var(name, init);
+        self.program.vars[v as usize].shared = true;
+        v
     }
 
     pub fn lock(&mut self, name: &str) -> LockId {
@@ -91,6 +99,14 @@ impl ProgramBuilder {
         });
         self.pending.push(None);
         (self.program.actors.len() - 1) as ActorId
+    }
+
+    /// Reserves a process other than the main one: its first actor, which waits
+    /// for a `Start` (`p.start()`) or a `Fork`.
+    pub fn declare_process(&mut self, name: &str, process: u16) -> ActorId {
+        let a = self.declare(name, ActorKind::Main, process);
+        self.program.actors[a as usize].autostart = false;
+        a
     }
 
     /// Starts the code of a declared actor.

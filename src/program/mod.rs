@@ -4,6 +4,7 @@ mod builder;
 
 pub use builder::{ActorBuilder, Label, ProgramBuilder};
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Every value a lesson program computes with.
@@ -20,9 +21,12 @@ pub type LocalId = u16;
 pub type StrId = u16;
 /// Index of an instruction in its actor's code.
 pub type Pc = u32;
+/// What `p.exitcode` (and any other attribute that can be `None`) holds before it
+/// has a value: prints as `None`.
+pub const NONE: Value = i64::MIN;
 
 /// Arithmetic a `BINARY_OP` performs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BinOp {
     Add,
     Sub,
@@ -50,7 +54,7 @@ impl BinOp {
 /// library calls (locks, threads, print, sleep, CPU work) are single operations.
 ///
 /// Kept `Copy` and small: the simulator reads one per step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Instr {
     /// A line that matters for reading the program but has no concurrent effect
     /// (`t1 = Thread(...)`): shown as `CALL <label>`.
@@ -90,6 +94,25 @@ pub enum Instr {
     /// An uncaught exception: prints `Exception in thread …` and the message (a
     /// string like `AttributeError: …`), and the actor ends with exit code 1.
     Raise(StrId),
+    // Processes (multiprocessing, os). A process is the actor that is its first
+    // thread: `Start`/`Join` of such an actor start and join the process.
+    /// `os.fork()` in the parent: starts the child process (the actor given, whose
+    /// code is the child's side) with a copy of this process's memory; pushes its PID.
+    Fork(ActorId),
+    /// The child's side of `os.fork()`: pushes 0.
+    ForkChild,
+    /// `os.getpid()`.
+    GetPid,
+    /// `os.getppid()`.
+    GetPpid,
+    /// `p.pid` of a process actor ([`NONE`] before it starts).
+    ProcPid(ActorId),
+    /// `p.is_alive()`: pushes 1 or 0.
+    ProcAlive(ActorId),
+    /// `p.exitcode`: [`NONE`] while it runs, −N when signal N ended it.
+    ProcExitCode(ActorId),
+    /// `p.terminate()`: sends SIGTERM.
+    Terminate(ActorId),
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
 }
@@ -124,12 +147,32 @@ impl Instr {
                 | Instr::Work(_)
                 | Instr::Raise(_)
                 | Instr::Exit(_)
+                | Instr::Fork(_)
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcAlive(_)
+                | Instr::Terminate(_)
+        )
+    }
+
+    /// Whether the instruction only makes sense between processes.
+    pub fn is_process_op(self) -> bool {
+        matches!(
+            self,
+            Instr::Fork(_)
+                | Instr::ForkChild
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::ProcAlive(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
         )
     }
 }
 
 /// Where a thread switch may happen (DESIGN.md, "Preemption and the GIL").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum GilModel {
     /// No GIL, like CPython 3.13t: any instruction, threads truly parallel.
     Free,
@@ -168,7 +211,7 @@ impl GilModel {
 }
 
 /// How much one scheduler step executes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Granularity {
     /// A whole Python line is one step.
     Line,
@@ -192,7 +235,7 @@ impl Granularity {
 }
 
 /// How an engine runs a program: the knobs every lesson shares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EngineConfig {
     pub gil: GilModel,
     pub granularity: Granularity,
@@ -211,7 +254,7 @@ impl Default for EngineConfig {
 }
 
 /// Whether an actor is a thread inside a process or the first thread of a process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActorKind {
     /// A process's first thread (`MainThread`), the one that exists without `start()`.
     Main,
@@ -219,7 +262,7 @@ pub enum ActorKind {
 }
 
 /// One actor's code and identity.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Actor {
     pub name: String,
     pub kind: ActorKind,
@@ -235,19 +278,23 @@ pub struct Actor {
     pub local_names: Vec<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Var {
     pub name: String,
     pub init: Value,
+    /// Lives in memory every process shares (a `multiprocessing.Value`); otherwise
+    /// each process has its own copy, taken from its parent when it starts.
+    #[serde(default)]
+    pub shared: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Lock {
     pub name: String,
 }
 
 /// A whole lesson program, ready for either engine.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Program {
     pub actors: Vec<Actor>,
     pub vars: Vec<Var>,
@@ -287,6 +334,11 @@ impl Program {
             .code
             .get(pc as usize)
             .copied()
+    }
+
+    /// Whether the program has more than one process (and so runs live on workers).
+    pub fn uses_processes(&self) -> bool {
+        self.actors.iter().any(|a| a.process != 0)
     }
 
     /// The Python line of an actor's instruction (0 when unknown).
@@ -329,6 +381,12 @@ impl Program {
             Instr::LoadConst(v) => format!("LOAD_CONST {v}"),
             Instr::LoadFast(l) => format!("LOAD_FAST {}", local(l)),
             Instr::StoreFast(l) => format!("STORE_FAST {}", local(l)),
+            Instr::LoadGlobal(v) if self.vars.get(v as usize).is_some_and(|v| v.shared) => {
+                format!("LOAD_ATTR {}", var(v))
+            }
+            Instr::StoreGlobal(v) if self.vars.get(v as usize).is_some_and(|v| v.shared) => {
+                format!("STORE_ATTR {}", var(v))
+            }
             Instr::LoadGlobal(v) => format!("LOAD_GLOBAL {}", var(v)),
             Instr::StoreGlobal(v) => format!("STORE_GLOBAL {}", var(v)),
             Instr::BinaryOp(op) => format!("BINARY_OP {}", op.symbol()),
@@ -344,6 +402,14 @@ impl Program {
             Instr::Sleep(us) => format!("CALL time.sleep({})", fmt_secs(us)),
             Instr::Work(n) => format!("CPU_WORK {n}"),
             Instr::Raise(s) => format!("RAISE {}", self.str(s)),
+            Instr::Fork(_) => "CALL os.fork".to_string(),
+            Instr::ForkChild => "CALL os.fork (child side: 0)".to_string(),
+            Instr::GetPid => "CALL os.getpid".to_string(),
+            Instr::GetPpid => "CALL os.getppid".to_string(),
+            Instr::ProcPid(t) => format!("LOAD_ATTR {}.pid", actor_name(t)),
+            Instr::ProcAlive(t) => format!("CALL {}.is_alive", actor_name(t)),
+            Instr::ProcExitCode(t) => format!("LOAD_ATTR {}.exitcode", actor_name(t)),
+            Instr::Terminate(t) => format!("CALL {}.terminate", actor_name(t)),
             Instr::Exit(code) => format!("EXIT {code}"),
         }
     }
@@ -375,7 +441,13 @@ impl Program {
                     Instr::Acquire(l) | Instr::Release(l) if l as usize >= self.locks.len() => {
                         return bad("unknown lock");
                     }
-                    Instr::Start(t) | Instr::Join(t)
+                    Instr::Start(t)
+                    | Instr::Join(t)
+                    | Instr::Fork(t)
+                    | Instr::ProcPid(t)
+                    | Instr::ProcAlive(t)
+                    | Instr::ProcExitCode(t)
+                    | Instr::Terminate(t)
                         if t as usize >= self.actors.len() || t as usize == ai =>
                     {
                         return bad("bad thread reference");

@@ -1,6 +1,9 @@
 //! One file per scenario: each builds a lesson's program from its knobs.
 
 mod balance;
+mod fork;
+mod process;
+mod value_race;
 
 use crate::lesson::{Knobs, Lesson};
 use crate::program::Program;
@@ -9,7 +12,12 @@ use crate::program::Program;
 pub type Build = fn(&Lesson, &Knobs) -> Result<Program, String>;
 
 /// Every scenario, by the id lesson files name.
-pub const SCENARIOS: &[(&str, Build)] = &[("balance", balance::build)];
+pub const SCENARIOS: &[(&str, Build)] = &[
+    ("balance", balance::build),
+    ("fork", fork::build),
+    ("process", process::build),
+    ("value-race", value_race::build),
+];
 
 /// Builds the program a lesson runs with these knobs.
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {

@@ -4,9 +4,11 @@
 //! same schedule gives the same trace byte for byte, and stepping back is replaying
 //! a shorter schedule.
 
+mod process;
 mod schedule;
 mod scheduler;
 
+pub use process::{SIM_PID_BASE, sim_pid};
 pub use schedule::{Schedule, ScheduleError};
 pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler};
 
@@ -138,6 +140,9 @@ pub struct Sim {
     ending: Ending,
     trace: Trace,
     schedule: Vec<ActorId>,
+    /// Per simulated process: its own copy of the non-shared variables (process 0
+    /// uses `vars`), its PID, parent and exit code.
+    procs: Vec<process::ProcRt>,
 }
 
 impl Sim {
@@ -148,7 +153,7 @@ impl Sim {
             .map(|a| a.process as usize + 1)
             .max()
             .unwrap_or(1);
-        Sim {
+        let mut sim = Sim {
             actors: program
                 .actors
                 .iter()
@@ -178,9 +183,12 @@ impl Sim {
             },
             trace: Trace::new(program.clone()),
             schedule: Vec::new(),
+            procs: process::ProcRt::all(&program, nproc),
             cfg,
             program,
-        }
+        };
+        sim.label_processes();
+        sim
     }
 
     pub fn program(&self) -> &Arc<Program> {
@@ -381,6 +389,10 @@ impl Sim {
     /// Executes one instruction; false when the actor blocked, slept or ended.
     fn exec(&mut self, a: ActorId) -> bool {
         let ai = a as usize;
+        if self.procs[self.process[ai] as usize].kill_pending {
+            self.die_of_signal(a);
+            return false;
+        }
         let pc = self.actors[ai].pc;
         let Some(ins) = self.program.instr(a, pc) else {
             // Running off the end of the code cannot happen in a validated program.
@@ -406,13 +418,13 @@ impl Sim {
                 v
             }
             Instr::LoadGlobal(g) => {
-                let v = self.vars[g as usize];
+                let v = *self.var_mut(a, g);
                 self.actors[ai].stack.push(v);
                 v
             }
             Instr::StoreGlobal(g) => {
                 let v = self.pop(a);
-                self.vars[g as usize] = v;
+                *self.var_mut(a, g) = v;
                 v
             }
             Instr::BinaryOp(op) => {
@@ -457,6 +469,9 @@ impl Sim {
                 return true;
             }
             Instr::Start(t) => {
+                if self.process[t as usize] != self.process[ai] {
+                    self.start_process(a, t);
+                }
                 if self.actors[t as usize].status == Status::NotStarted {
                     self.actors[t as usize].status = Status::Ready;
                 }
@@ -496,6 +511,18 @@ impl Sim {
                 self.actors[ai].last = Some(ins);
                 self.finish_actor(a, 1);
                 return false;
+            }
+            Instr::Fork(_)
+            | Instr::ForkChild
+            | Instr::GetPid
+            | Instr::GetPpid
+            | Instr::ProcPid(_)
+            | Instr::ProcAlive(_)
+            | Instr::ProcExitCode(_)
+            | Instr::Terminate(_) => {
+                let v = self.exec_process_op(a, ins);
+                self.actors[ai].stack.push(v);
+                v
             }
             Instr::Exit(code) => {
                 self.event(a, EventKind::Exec, code as Value);
@@ -548,6 +575,7 @@ impl Sim {
     }
 
     fn finish_actor(&mut self, a: ActorId, code: i32) {
+        self.note_exit(a, code);
         self.actors[a as usize].status = Status::Done(code);
         self.drop_gil(a);
         self.wake_where(a, |i| i == Instr::Join(a));
@@ -659,10 +687,23 @@ pub fn raise_text(actor: &str, message: &str) -> String {
     format!("Exception in thread {actor}: {message}")
 }
 
-/// Fills the `{}` holes of a print format with values, in order, and `{thread}`
+/// Fills the `{}` holes of a print format with values, in order (`None` for
+/// [`crate::program::NONE`]), `{bool}` holes with `True`/`False`, and `{thread}`
 /// with the printing thread's name.
 pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
     let fmt = fmt.replace("{thread}", thread);
+    let mut fmt = fmt;
+    let mut args = args.to_vec();
+    // `{bool}` holes are rewritten to `{}` holes in place, keeping argument order.
+    while let Some(i) = fmt.find("{bool}") {
+        let n = fmt[..i].matches("{}").count();
+        if let Some(v) = args.get_mut(n) {
+            fmt.replace_range(i..i + 6, if *v != 0 { "True" } else { "False" });
+            args.remove(n);
+        } else {
+            break;
+        }
+    }
     let fmt = fmt.as_str();
     let mut out = String::with_capacity(fmt.len() + 8);
     let mut args = args.iter();
@@ -670,6 +711,7 @@ pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
     while let Some(i) = rest.find("{}") {
         out.push_str(&rest[..i]);
         match args.next() {
+            Some(&crate::program::NONE) => out.push_str("None"),
             Some(v) => out.push_str(&v.to_string()),
             None => out.push_str("{}"),
         }

@@ -32,6 +32,9 @@ pub enum EventKind {
     GilDrop = 4,
     /// The actor is part of a cycle of waits that can never end.
     Deadlock = 5,
+    /// A signal ended the actor's process; `value` is the exit code Python reports
+    /// (−15 for SIGTERM, −9 for SIGKILL).
+    Killed = 6,
 }
 
 impl EventKind {
@@ -43,6 +46,7 @@ impl EventKind {
             EventKind::GilTake => "gil_take",
             EventKind::GilDrop => "gil_drop",
             EventKind::Deadlock => "deadlock",
+            EventKind::Killed => "killed",
         }
     }
 }
@@ -127,6 +131,8 @@ impl Trace {
         for e in &self.events {
             if e.kind == EventKind::Exec
                 && let Some(crate::program::Instr::StoreGlobal(v)) = p.instr(e.actor, e.pc)
+                // Another process's own copy of a variable is not the main one's.
+                && (p.actors[e.actor as usize].process == 0 || p.vars[v as usize].shared)
             {
                 vals[v as usize] = e.value;
             }

@@ -132,6 +132,7 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         }
         EventKind::Deadlock => return Some("DEADLOCK".into()),
         EventKind::GilTake | EventKind::GilDrop => return None,
+        EventKind::Killed => return Some(format!("killed by a signal (exit code {})", e.value)),
     }
     let var = |v: u16| {
         p.vars
@@ -170,6 +171,19 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         Instr::Acquire(_) => Some("acquired".into()),
         Instr::Release(_) => Some("released".into()),
         Instr::Exit(code) => Some(format!("ends (exit code {code})")),
+        Instr::Fork(_)
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_) => {
+            st.push(e.value);
+            Some(match e.value {
+                crate::program::NONE => "→ None".to_string(),
+                v => format!("→ {v}"),
+            })
+        }
         _ => None,
     }
 }

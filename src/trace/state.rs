@@ -93,7 +93,7 @@ impl StateReplay {
                 self.states[a] = ActorState::Running;
                 self.last_running = Some(e.actor);
                 match program.instr(e.actor, e.pc) {
-                    Some(Instr::Start(t)) => {
+                    Some(Instr::Start(t) | Instr::Fork(t)) => {
                         if let Some(s) = self.states.get_mut(t as usize) {
                             *s = ActorState::Ready;
                         }
@@ -130,6 +130,12 @@ impl StateReplay {
                 }
             }
             EventKind::Deadlock => {}
+            EventKind::Killed => {
+                self.states[a] = ActorState::Done(e.value as i32);
+                if self.last_running == Some(e.actor) {
+                    self.last_running = None;
+                }
+            }
         }
     }
 

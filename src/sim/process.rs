@@ -1,0 +1,159 @@
+//! Simulated processes: each has its own copy of memory, a made-up PID, a parent and
+//! an exit code, and a signal takes effect when the target next runs.
+
+use super::{Sim, Status};
+use crate::program::{ActorId, ActorKind, Instr, NONE, Program, Value, VarId};
+use crate::trace::EventKind;
+
+/// Simulated PIDs are this plus the process number, so a student can tell them
+/// from real ones (the screen also says "simulated").
+pub const SIM_PID_BASE: Value = 1000;
+/// What a simulated main process reports as its parent (a shell).
+const SIM_SHELL_PID: Value = 999;
+
+/// The PID the simulator gives a process.
+pub fn sim_pid(process: u16) -> Value {
+    SIM_PID_BASE + process as Value
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct ProcRt {
+    /// The process's own copy of every variable (unused for process 0, which
+    /// uses the simulator's `vars`; shared variables always live there).
+    vars: Vec<Value>,
+    ppid: Value,
+    exitcode: Option<i32>,
+    pub(super) kill_pending: bool,
+}
+
+impl ProcRt {
+    pub(super) fn all(program: &Program, nproc: usize) -> Vec<ProcRt> {
+        (0..nproc)
+            .map(|_| ProcRt {
+                vars: program.vars.iter().map(|v| v.init).collect(),
+                ppid: SIM_SHELL_PID,
+                exitcode: None,
+                kill_pending: false,
+            })
+            .collect()
+    }
+}
+
+impl Sim {
+    /// Where actor `a` reads and writes variable `g`.
+    pub(super) fn var_mut(&mut self, a: ActorId, g: VarId) -> &mut Value {
+        let p = self.process[a as usize] as usize;
+        if p == 0 || self.program.vars[g as usize].shared {
+            &mut self.vars[g as usize]
+        } else {
+            &mut self.procs[p].vars[g as usize]
+        }
+    }
+
+    /// `a` starts the process whose first actor is `t`: the child gets a copy of
+    /// the parent's memory (as with the fork start method, Linux's default before
+    /// Python 3.14).
+    pub(super) fn start_process(&mut self, a: ActorId, t: ActorId) {
+        let n = self.program.vars.len();
+        let copy: Vec<Value> = (0..n as VarId).map(|g| *self.var_mut(a, g)).collect();
+        let child = self.process[t as usize] as usize;
+        let parent = self.process[a as usize];
+        let rt = &mut self.procs[child];
+        rt.vars = copy;
+        rt.ppid = sim_pid(parent);
+    }
+
+    fn main_of(&self, process: u16) -> Option<ActorId> {
+        self.program
+            .actors
+            .iter()
+            .position(|x| x.process == process && x.kind == ActorKind::Main)
+            .map(|i| i as ActorId)
+    }
+
+    /// Executes a process instruction and returns the value it pushes.
+    pub(super) fn exec_process_op(&mut self, a: ActorId, ins: Instr) -> Value {
+        let my = self.process[a as usize];
+        match ins {
+            Instr::Fork(t) => {
+                self.start_process(a, t);
+                if self.actors[t as usize].status == Status::NotStarted {
+                    self.actors[t as usize].status = Status::Ready;
+                }
+                sim_pid(self.process[t as usize])
+            }
+            Instr::ForkChild => 0,
+            Instr::GetPid => sim_pid(my),
+            Instr::GetPpid => self.procs[my as usize].ppid,
+            Instr::ProcPid(t) => match self.actors[t as usize].status {
+                Status::NotStarted => NONE,
+                _ => sim_pid(self.process[t as usize]),
+            },
+            Instr::ProcAlive(t) => {
+                let st = self.actors[t as usize].status;
+                (st != Status::NotStarted && !matches!(st, Status::Done(_))) as Value
+            }
+            Instr::ProcExitCode(t) => {
+                let p = self.process[t as usize] as usize;
+                self.procs[p].exitcode.map_or(NONE, |c| c as Value)
+            }
+            Instr::Terminate(t) => {
+                let p = self.process[t as usize] as usize;
+                let alive = !matches!(
+                    self.actors[t as usize].status,
+                    Status::Done(_) | Status::NotStarted
+                );
+                if alive {
+                    // The signal is delivered when the target next runs, so right
+                    // after terminate() it is usually still alive, as in CPython.
+                    self.procs[p].kill_pending = true;
+                    match self.actors[t as usize].status {
+                        Status::Sleeping(_) => {
+                            self.sleepers -= 1;
+                            self.actors[t as usize].status = Status::Ready;
+                        }
+                        Status::Blocked => self.actors[t as usize].status = Status::Ready,
+                        _ => {}
+                    }
+                }
+                t as Value
+            }
+            _ => 0,
+        }
+    }
+
+    /// The pending SIGTERM ends `a`'s process: Python reports exit code −15.
+    pub(super) fn die_of_signal(&mut self, a: ActorId) {
+        let p = self.process[a as usize];
+        self.procs[p as usize].kill_pending = false;
+        self.event(a, EventKind::Killed, -15);
+        self.now += super::INSTR_NS;
+        self.finish_actor(a, -15);
+    }
+
+    /// Records a process's exit code when its first actor ends.
+    pub(super) fn note_exit(&mut self, a: ActorId, code: i32) {
+        let p = self.process[a as usize];
+        if p != 0 && self.main_of(p) == Some(a) {
+            self.procs[p as usize].exitcode = Some(code);
+        }
+    }
+
+    /// A process's first actor is labelled with its simulated PID.
+    pub(super) fn label_processes(&mut self) {
+        if !self.program.uses_processes() {
+            return;
+        }
+        for (i, x) in self.program.actors.iter().enumerate() {
+            if x.kind == ActorKind::Main {
+                self.trace.actor_labels[i] =
+                    format!("{} (pid {}, simulated)", x.name, sim_pid(x.process));
+            }
+        }
+    }
+
+    /// The simulated PID of every process, for labels ("simulated").
+    pub fn pids(&self) -> Vec<Value> {
+        (0..self.procs.len() as u16).map(sim_pid).collect()
+    }
+}
