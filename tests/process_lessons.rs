@@ -142,6 +142,37 @@ fn check_process(t: &Trace, terminate: bool) {
     assert!(t.actor_labels[1].contains(&format!("pid {child}")));
 }
 
+/// The reader gets A, B, C in order, each after its put, and is terminated (-15).
+fn check_queue(t: &Trace) {
+    let out = output(t);
+    let puts: Vec<usize> = ["A", "B", "C"]
+        .iter()
+        .map(|c| {
+            out.iter()
+                .position(|l| *l == format!("Put {c} to queue..."))
+                .unwrap_or_else(|| panic!("no put of {c}: {out:?}"))
+        })
+        .collect();
+    let gets: Vec<usize> = ["A", "B", "C"]
+        .iter()
+        .map(|c| {
+            out.iter()
+                .position(|l| *l == format!("Get {c} from queue."))
+                .unwrap_or_else(|| panic!("no get of {c}: {out:?}"))
+        })
+        .collect();
+    assert!(gets.windows(2).all(|w| w[0] < w[1]), "{out:?}");
+    assert!(puts.iter().zip(&gets).all(|(p, g)| p < g), "{out:?}");
+    assert_eq!(out.iter().filter(|l| l.starts_with("Get ")).count(), 3);
+    let killed: Vec<i64> = t
+        .events
+        .iter()
+        .filter(|e| e.kind == interleave::trace::EventKind::Killed)
+        .map(|e| e.value)
+        .collect();
+    assert_eq!(killed, vec![-15], "the reader ends by SIGTERM");
+}
+
 fn counter(t: &Trace) -> i64 {
     let out = output(t);
     assert_eq!(out.len(), 1, "{out:?}");
@@ -160,11 +191,24 @@ fn stepped_process_lessons_keep_their_invariants_in_100_seeds() {
             500,
             "seed {seed}"
         );
+        check_queue(&stepped("queue", &[], seed));
+        check_queue(&stepped("queue", &["maxsize=1"], seed));
         let n = counter(&stepped("value-race", &[], seed));
         assert!(n <= 500, "seed {seed}: {n}");
         lost_somewhere |= n < 500;
     }
     assert!(lost_somewhere, "no seed lost an update without the lock");
+}
+
+#[test]
+fn get_nowait_on_an_empty_queue_raises_queue_empty_and_the_reader_exits_1() {
+    let t = stepped("queue", &["nowait=on"], 1);
+    let out = output(&t);
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with("Process Process-2:") && l.ends_with("_queue.Empty")),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -202,6 +246,7 @@ fn live_process_lessons_keep_their_invariants_and_leave_no_child_behind() {
         check_process(&live("process", &["terminate=on"]), true);
         assert_eq!(counter(&live("value-race", &["lock=on"])), 500);
         assert!(counter(&live("value-race", &[])) <= 500);
+        check_queue(&live("queue", &[]));
         assert_eq!(our_children(), Vec::<i32>::new(), "children after a run");
     }
     assert_eq!(pids.len(), 20, "every run has a new main process");
@@ -268,7 +313,7 @@ fn killing_the_playground_kills_its_workers_within_a_second() {
 #[test]
 fn the_cli_runs_every_process_lesson_live_as_jsonl_with_real_pids() {
     let _g = serial();
-    for lesson in ["fork", "process", "value-race"] {
+    for lesson in ["fork", "process", "value-race", "queue"] {
         let out = Command::new(BIN)
             .args(["run", lesson, "--live", "--format", "jsonl"])
             .output()

@@ -28,6 +28,10 @@ pub struct Job {
     pub shm: PathBuf,
     /// The process's copy of its parent's (non-shared) variables.
     pub vars: Vec<Value>,
+    /// Each queue's pipe (read end, write end), inherited from the main process;
+    /// empty until the main process has made them.
+    #[serde(default)]
+    pub queue_fds: Vec<[i32; 2]>,
 }
 
 /// Nanoseconds of `CLOCK_MONOTONIC`: one time base for every process of a run.
@@ -194,7 +198,8 @@ pub fn write_frame(fd: RawFd, f: &Frame) -> io::Result<()> {
 }
 
 /// A file mapped `MAP_SHARED` by every process of a run: one 8-byte slot per
-/// variable, then one per lock (0 = free, else the holder's PID).
+/// variable, then one per lock (0 = free, else the holder's PID), then one per
+/// queue (how many more items a bounded queue takes: its semaphore).
 pub struct SharedMem {
     ptr: *mut AtomicI64,
     slots: usize,
@@ -211,12 +216,16 @@ impl SharedMem {
         for v in &program.vars {
             bytes.extend_from_slice(&v.init.to_le_bytes());
         }
+        bytes.resize(8 * (program.vars.len() + program.locks.len()), 0);
+        for q in &program.queues {
+            bytes.extend_from_slice(&(q.maxsize as i64).to_le_bytes());
+        }
         bytes.resize(8 * Self::slot_count(program), 0);
         std::fs::write(path, bytes)
     }
 
     fn slot_count(program: &Program) -> usize {
-        (program.vars.len() + program.locks.len()).max(1)
+        (program.vars.len() + program.locks.len() + program.queues.len()).max(1)
     }
 
     pub fn open(path: &Path, program: &Program) -> io::Result<SharedMem> {

@@ -595,7 +595,9 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 | Instr::ProcPid(_)
                 | Instr::ProcAlive(_)
                 | Instr::ProcExitCode(_)
-                | Instr::Terminate(_) => 0,
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. } => 0,
                 Instr::Exit(code) => {
                     r.rec(EventKind::Exec, pc, code as Value);
                     exit_code = code;

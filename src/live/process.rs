@@ -68,6 +68,7 @@ impl Host {
             t0: ipc::monotonic_ns(),
             speed,
             shm,
+            queue_fds: Vec::new(),
         };
         let bytes = serde_json::to_vec(&job).map_err(io::Error::other)?;
         let (read, write) = pipe()?;

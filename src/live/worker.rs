@@ -39,6 +39,23 @@ pub fn main() -> i32 {
             return 2;
         }
     };
+    let mut job = job;
+    if job.queue_fds.is_empty() && !job.program.queues.is_empty() {
+        // The main process makes the queues' pipes; every child inherits them.
+        match job
+            .program
+            .queues
+            .iter()
+            .map(|_| inheritable_pipe())
+            .collect()
+        {
+            Ok(fds) => job.queue_fds = fds,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "interleave worker: pipe: {e}");
+                return 2;
+            }
+        }
+    }
     let mut w = Worker {
         vars: job.vars.clone(),
         job: &job,
@@ -48,6 +65,46 @@ pub fn main() -> i32 {
         outputs: 0,
     };
     w.run(job.actor)
+}
+
+/// A pipe that children inherit (no close-on-exec), as `multiprocessing.Queue`
+/// uses one.
+fn inheritable_pipe() -> std::io::Result<[i32; 2]> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fds)
+}
+
+/// Reads one queued item (8 bytes, written atomically by a put).
+fn read_item(fd: i32) -> Option<Value> {
+    let mut b = [0u8; 8];
+    let mut got = 0;
+    while got < 8 {
+        // SAFETY: reads into the live buffer `b`, within its length.
+        let n = unsafe { libc::read(fd, b[got..].as_mut_ptr().cast(), 8 - got) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            return None;
+        }
+        got += n as usize;
+    }
+    Some(Value::from_le_bytes(b))
+}
+
+/// Whether a read of `fd` would not block.
+fn readable(fd: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, 0) == 1 }
 }
 
 /// Asks the kernel to SIGKILL this process when its parent dies, then closes the
@@ -160,6 +217,18 @@ impl Worker<'_> {
         code
     }
 
+    /// An uncaught exception ends the process: its traceback, then exit code 1.
+    fn raise(&mut self, actor: ActorId, pc: u32, exception: &str) -> i32 {
+        let name = &self.program().actors[actor as usize].name;
+        let text = crate::sim::process_raise_text(name, exception);
+        let index = self.outputs;
+        self.outputs += 1;
+        self.flush();
+        let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+        self.rec(actor, EventKind::Exec, pc, index as Value);
+        1
+    }
+
     fn start_worker(&mut self, t: ActorId) -> Option<Pid> {
         let job = Job {
             program: self.job.program.clone(),
@@ -168,6 +237,7 @@ impl Worker<'_> {
             speed: self.job.speed,
             shm: self.job.shm.clone(),
             vars: self.vars.clone(),
+            queue_fds: self.job.queue_fds.clone(),
         };
         let bytes = serde_json::to_vec(&job).ok()?;
         let exe = std::env::current_exe().ok()?;
@@ -389,6 +459,58 @@ impl Worker<'_> {
                             -1
                         }
                     }
+                }
+                Instr::QueuePut { q, block } => {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let bounded = self.program().queues[q as usize].maxsize > 0;
+                    let sem = self.program().vars.len() + self.program().locks.len() + q as usize;
+                    let take_slot = |w: &Self| {
+                        let s = w.mem.slot(sem);
+                        let f = s.load(SeqCst);
+                        f > 0 && s.compare_exchange(f, f - 1, SeqCst, SeqCst).is_ok()
+                    };
+                    if bounded && !take_slot(self) {
+                        if !block {
+                            break self.raise(actor, pc, "queue.Full");
+                        }
+                        self.rec(actor, EventKind::Block, pc, q as Value);
+                        self.flush();
+                        while !take_slot(self) {
+                            std::thread::sleep(LOCK_POLL);
+                        }
+                        self.rec(actor, EventKind::Wake, pc, -1);
+                    }
+                    let v = stack.pop().unwrap_or(0);
+                    let fd = self.job.queue_fds[q as usize][1];
+                    // SAFETY: writes the 8 bytes of `v`; a pipe write this small is atomic.
+                    unsafe { libc::write(fd, v.to_le_bytes().as_ptr().cast(), 8) };
+                    v
+                }
+                Instr::QueueGet { q, block } => {
+                    let fd = self.job.queue_fds[q as usize][0];
+                    let waits = !readable(fd);
+                    if waits {
+                        if !block {
+                            break self.raise(actor, pc, "_queue.Empty");
+                        }
+                        self.rec(actor, EventKind::Block, pc, q as Value);
+                        self.flush();
+                    }
+                    let Some(v) = read_item(fd) else {
+                        break self.raise(actor, pc, "EOFError");
+                    };
+                    if waits {
+                        self.rec(actor, EventKind::Wake, pc, -1);
+                    }
+                    if self.program().queues[q as usize].maxsize > 0 {
+                        let sem =
+                            self.program().vars.len() + self.program().locks.len() + q as usize;
+                        self.mem
+                            .slot(sem)
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    stack.push(v);
+                    v
                 }
                 Instr::ForkChild => {
                     stack.push(0);

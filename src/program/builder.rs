@@ -71,6 +71,15 @@ impl ProgramBuilder {
         (self.program.locks.len() - 1) as LockId
     }
 
+    /// A `multiprocessing.Queue(maxsize)` (0: unbounded).
+    pub fn queue(&mut self, name: &str, maxsize: u32) -> super::QueueId {
+        self.program.queues.push(super::Queue {
+            name: name.to_string(),
+            maxsize,
+        });
+        (self.program.queues.len() - 1) as super::QueueId
+    }
+
     pub fn string(&mut self, s: &str) -> StrId {
         if let Some(i) = self.program.strings.iter().position(|x| x == s) {
             return i as StrId;

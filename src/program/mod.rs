@@ -19,6 +19,8 @@ pub type LockId = u16;
 pub type LocalId = u16;
 /// Index into [`Program::strings`].
 pub type StrId = u16;
+/// Index of a `multiprocessing.Queue` in [`Program::queues`].
+pub type QueueId = u16;
 /// Index of an instruction in its actor's code.
 pub type Pc = u32;
 /// What `p.exitcode` (and any other attribute that can be `None`) holds before it
@@ -113,6 +115,18 @@ pub enum Instr {
     ProcExitCode(ActorId),
     /// `p.terminate()`: sends SIGTERM.
     Terminate(ActorId),
+    /// `q.put(v)` / `q.put(v, False)`: pops the value; when the queue is full it
+    /// blocks, or raises `queue.Full`.
+    QueuePut {
+        q: QueueId,
+        block: bool,
+    },
+    /// `q.get()` / `q.get_nowait()`: pushes the value; when the queue is empty it
+    /// blocks, or raises `_queue.Empty`.
+    QueueGet {
+        q: QueueId,
+        block: bool,
+    },
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
 }
@@ -152,6 +166,8 @@ impl Instr {
                 | Instr::GetPpid
                 | Instr::ProcAlive(_)
                 | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
         )
     }
 
@@ -167,6 +183,8 @@ impl Instr {
                 | Instr::ProcAlive(_)
                 | Instr::ProcExitCode(_)
                 | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
         )
     }
 }
@@ -288,6 +306,14 @@ pub struct Var {
     pub shared: bool,
 }
 
+/// A `multiprocessing.Queue`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Queue {
+    pub name: String,
+    /// 0 means unbounded, as in Python.
+    pub maxsize: u32,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Lock {
     pub name: String,
@@ -299,6 +325,8 @@ pub struct Program {
     pub actors: Vec<Actor>,
     pub vars: Vec<Var>,
     pub locks: Vec<Lock>,
+    #[serde(default)]
+    pub queues: Vec<Queue>,
     pub strings: Vec<String>,
     /// What each shared variable should hold at the end of a correct run, if the
     /// lesson knows (the state panel shows it next to the real value).
@@ -370,6 +398,12 @@ impl Program {
                 .map(|l| l.name.clone())
                 .unwrap_or_else(|| format!("?{i}"))
         };
+        let queue = |i: QueueId| {
+            self.queues
+                .get(i as usize)
+                .map(|q| q.name.clone())
+                .unwrap_or_else(|| format!("?{i}"))
+        };
         let actor_name = |i: ActorId| {
             self.actors
                 .get(i as usize)
@@ -410,6 +444,20 @@ impl Program {
             Instr::ProcAlive(t) => format!("CALL {}.is_alive", actor_name(t)),
             Instr::ProcExitCode(t) => format!("LOAD_ATTR {}.exitcode", actor_name(t)),
             Instr::Terminate(t) => format!("CALL {}.terminate", actor_name(t)),
+            Instr::QueuePut { q, block } => {
+                format!(
+                    "CALL {}.{}",
+                    queue(q),
+                    if block { "put" } else { "put_nowait" }
+                )
+            }
+            Instr::QueueGet { q, block } => {
+                format!(
+                    "CALL {}.{}",
+                    queue(q),
+                    if block { "get" } else { "get_nowait" }
+                )
+            }
             Instr::Exit(code) => format!("EXIT {code}"),
         }
     }
@@ -451,6 +499,11 @@ impl Program {
                         if t as usize >= self.actors.len() || t as usize == ai =>
                     {
                         return bad("bad thread reference");
+                    }
+                    Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }
+                        if q as usize >= self.queues.len() =>
+                    {
+                        return bad("unknown queue");
                     }
                     Instr::Nop(s)
                     | Instr::Call(s)

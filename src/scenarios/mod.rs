@@ -3,6 +3,7 @@
 mod balance;
 mod fork;
 mod process;
+mod queue;
 mod value_race;
 
 use crate::lesson::{Knobs, Lesson};
@@ -16,6 +17,7 @@ pub const SCENARIOS: &[(&str, Build)] = &[
     ("balance", balance::build),
     ("fork", fork::build),
     ("process", process::build),
+    ("queue", queue::build),
     ("value-race", value_race::build),
 ];
 

@@ -8,7 +8,7 @@ mod process;
 mod schedule;
 mod scheduler;
 
-pub use process::{SIM_PID_BASE, sim_pid};
+pub use process::{SIM_PID_BASE, process_raise_text, sim_pid};
 pub use schedule::{Schedule, ScheduleError};
 pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler};
 
@@ -68,6 +68,12 @@ pub enum Refusal {
         actor: String,
         until_ns: u64,
     },
+    /// A queue is empty (a get waits) or full (a put waits).
+    BlockedOnQueue {
+        actor: String,
+        queue: String,
+        full: bool,
+    },
     /// Another thread of the same process holds the GIL and may not let go yet.
     GilHeld {
         actor: String,
@@ -97,6 +103,15 @@ impl fmt::Display for Refusal {
                     "{actor} is blocked in join: it waits for {target} to finish"
                 )
             }
+            Refusal::BlockedOnQueue { actor, queue, full } => write!(
+                f,
+                "{actor} is blocked: {queue} is {}",
+                if *full {
+                    "full; it waits for a get"
+                } else {
+                    "empty; it waits for a put"
+                }
+            ),
             Refusal::Sleeping { actor, until_ns } => write!(
                 f,
                 "{actor} is sleeping until t={:.3} ms; step the others first",
@@ -143,6 +158,8 @@ pub struct Sim {
     /// Per simulated process: its own copy of the non-shared variables (process 0
     /// uses `vars`), its PID, parent and exit code.
     procs: Vec<process::ProcRt>,
+    /// The items in each `multiprocessing.Queue`.
+    queues: Vec<std::collections::VecDeque<Value>>,
 }
 
 impl Sim {
@@ -184,6 +201,7 @@ impl Sim {
             trace: Trace::new(program.clone()),
             schedule: Vec::new(),
             procs: process::ProcRt::all(&program, nproc),
+            queues: vec![Default::default(); program.queues.len()],
             cfg,
             program,
         };
@@ -266,6 +284,16 @@ impl Sim {
                         actor: self.name(a),
                         target: self.name(t),
                     },
+                    Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
+                        Refusal::BlockedOnQueue {
+                            actor: self.name(a),
+                            queue: self.program.queues[q as usize].name.clone(),
+                            full: matches!(
+                                self.program.instr(a, rt.pc),
+                                Some(Instr::QueuePut { .. })
+                            ),
+                        }
+                    }
                     Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
                         actor: self.name(a),
                         lock: self.program.locks[l as usize].name.clone(),
@@ -524,6 +552,14 @@ impl Sim {
                 self.actors[ai].stack.push(v);
                 v
             }
+            Instr::QueuePut { q, block } => match self.queue_put(a, q, block) {
+                Some(v) => v,
+                None => return false,
+            },
+            Instr::QueueGet { q, block } => match self.queue_get(a, q, block) {
+                Some(v) => v,
+                None => return false,
+            },
             Instr::Exit(code) => {
                 self.event(a, EventKind::Exec, code as Value);
                 self.now += INSTR_NS;
@@ -688,21 +724,33 @@ pub fn raise_text(actor: &str, message: &str) -> String {
 }
 
 /// Fills the `{}` holes of a print format with values, in order (`None` for
-/// [`crate::program::NONE`]), `{bool}` holes with `True`/`False`, and `{thread}`
+/// [`crate::program::NONE`]), `{bool}` holes with `True`/`False`, `{chr}` holes
+/// with the character of that code, and `{thread}`
 /// with the printing thread's name.
 pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
     let fmt = fmt.replace("{thread}", thread);
     let mut fmt = fmt;
     let mut args = args.to_vec();
-    // `{bool}` holes are rewritten to `{}` holes in place, keeping argument order.
-    while let Some(i) = fmt.find("{bool}") {
+    // `{bool}` and `{chr}` holes are filled in place first, keeping argument order.
+    loop {
+        let hole = [("{bool}", true), ("{chr}", false)]
+            .into_iter()
+            .filter_map(|(h, is_bool)| fmt.find(h).map(|i| (i, h.len(), is_bool)))
+            .min();
+        let Some((i, len, is_bool)) = hole else { break };
         let n = fmt[..i].matches("{}").count();
-        if let Some(v) = args.get_mut(n) {
-            fmt.replace_range(i..i + 6, if *v != 0 { "True" } else { "False" });
-            args.remove(n);
+        let Some(&v) = args.get(n) else { break };
+        let text = if is_bool {
+            (if v != 0 { "True" } else { "False" }).to_string()
         } else {
-            break;
-        }
+            u32::try_from(v)
+                .ok()
+                .and_then(char::from_u32)
+                .map(String::from)
+                .unwrap_or_default()
+        };
+        fmt.replace_range(i..i + len, &text);
+        args.remove(n);
     }
     let fmt = fmt.as_str();
     let mut out = String::with_capacity(fmt.len() + 8);

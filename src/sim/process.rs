@@ -2,7 +2,7 @@
 //! an exit code, and a signal takes effect when the target next runs.
 
 use super::{Sim, Status};
-use crate::program::{ActorId, ActorKind, Instr, NONE, Program, Value, VarId};
+use crate::program::{ActorId, ActorKind, Instr, NONE, Program, QueueId, Value, VarId};
 use crate::trace::EventKind;
 
 /// Simulated PIDs are this plus the process number, so a student can tell them
@@ -14,6 +14,12 @@ const SIM_SHELL_PID: Value = 999;
 /// The PID the simulator gives a process.
 pub fn sim_pid(process: u16) -> Value {
     SIM_PID_BASE + process as Value
+}
+
+/// What CPython prints when a process's target raises (the traceback's middle
+/// lines are left out).
+pub fn process_raise_text(process: &str, exception: &str) -> String {
+    format!("Process {process}: Traceback (most recent call last): … {exception}")
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +126,64 @@ impl Sim {
             }
             _ => 0,
         }
+    }
+
+    /// `q.put(v)`: the value on top of the stack goes in, unless the queue is full.
+    /// `None` when the actor blocked or raised `queue.Full`.
+    pub(super) fn queue_put(&mut self, a: ActorId, q: QueueId, block: bool) -> Option<Value> {
+        let max = self.program.queues[q as usize].maxsize as usize;
+        if max > 0 && self.queues[q as usize].len() >= max {
+            if block {
+                self.block(a, q as Value);
+            } else {
+                self.raise_in_process(a, "queue.Full");
+            }
+            return None;
+        }
+        let v = self.pop(a);
+        self.queues[q as usize].push_back(v);
+        self.wake_one(a, |i| matches!(i, Instr::QueueGet { q: x, .. } if x == q));
+        Some(v)
+    }
+
+    /// `q.get()`: pushes the first item, unless the queue is empty.
+    pub(super) fn queue_get(&mut self, a: ActorId, q: QueueId, block: bool) -> Option<Value> {
+        let Some(v) = self.queues[q as usize].pop_front() else {
+            if block {
+                self.block(a, q as Value);
+            } else {
+                self.raise_in_process(a, "_queue.Empty");
+            }
+            return None;
+        };
+        self.actors[a as usize].stack.push(v);
+        self.wake_one(a, |i| matches!(i, Instr::QueuePut { q: x, .. } if x == q));
+        Some(v)
+    }
+
+    /// Wakes the first actor blocked on a matching instruction (one item, one waiter).
+    fn wake_one(&mut self, by: ActorId, pending: impl Fn(Instr) -> bool) {
+        let w = (0..self.actors.len()).find(|&w| {
+            self.actors[w].status == Status::Blocked
+                && self
+                    .program
+                    .instr(w as ActorId, self.actors[w].pc)
+                    .is_some_and(&pending)
+        });
+        if let Some(w) = w {
+            self.actors[w].status = Status::Ready;
+            self.event(w as ActorId, EventKind::Wake, by as Value);
+        }
+    }
+
+    /// An uncaught exception in a process's target: Python prints the process's
+    /// name and the traceback, whose last line is the exception; exit code 1.
+    fn raise_in_process(&mut self, a: ActorId, exception: &str) {
+        let text = process_raise_text(&self.program.actors[a as usize].name, exception);
+        let idx = self.print(a, text);
+        self.event(a, EventKind::Exec, idx);
+        self.now += super::PRINT_NS;
+        self.finish_actor(a, 1);
     }
 
     /// The pending SIGTERM ends `a`'s process: Python reports exit code −15.

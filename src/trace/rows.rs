@@ -97,6 +97,15 @@ fn push_comment(text: &mut String, c: &str) {
 }
 
 /// Applies an event to the operand stacks and says what it read or wrote.
+/// A queued value as the student wrote it: a letter for the lessons that send
+/// letters, otherwise the number.
+fn show(v: Value) -> String {
+    match u8::try_from(v) {
+        Ok(c) if c.is_ascii_uppercase() => format!("'{}'", c as char),
+        _ => v.to_string(),
+    }
+}
+
 fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
     let name = |a: ActorId| {
         p.actors
@@ -110,6 +119,8 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         EventKind::Block => {
             return Some(match p.instr(e.actor, e.pc) {
                 Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
+                Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
+                Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
                 Some(Instr::Acquire(l)) => format!(
                     "blocked: {} is held",
                     p.locks
@@ -171,6 +182,14 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         Instr::Acquire(_) => Some("acquired".into()),
         Instr::Release(_) => Some("released".into()),
         Instr::Exit(code) => Some(format!("ends (exit code {code})")),
+        Instr::QueuePut { .. } => {
+            st.pop();
+            Some(format!("put {}", show(e.value)))
+        }
+        Instr::QueueGet { .. } => {
+            st.push(e.value);
+            Some(format!("got {}", show(e.value)))
+        }
         Instr::Fork(_)
         | Instr::ForkChild
         | Instr::GetPid

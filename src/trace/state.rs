@@ -8,6 +8,8 @@ use crate::program::{ActorId, Instr, LockId, Program};
 pub enum BlockedOn {
     Lock(LockId),
     Join(ActorId),
+    /// A `multiprocessing.Queue`: empty for a get, full for a put.
+    Queue(crate::program::QueueId),
 }
 
 /// What an actor is doing at a point of a trace.
@@ -35,6 +37,7 @@ impl ActorState {
             ActorState::WaitingGil => "waiting for the GIL",
             ActorState::Blocked(BlockedOn::Lock(_)) => "blocked on a lock",
             ActorState::Blocked(BlockedOn::Join(_)) => "blocked in join",
+            ActorState::Blocked(BlockedOn::Queue(_)) => "blocked on a queue",
             ActorState::Sleeping => "sleeping",
             ActorState::Done(_) => "done",
         }
@@ -118,6 +121,9 @@ impl StateReplay {
             EventKind::Block => {
                 self.states[a] = match program.instr(e.actor, e.pc) {
                     Some(Instr::Join(t)) => ActorState::Blocked(BlockedOn::Join(t)),
+                    Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
+                        ActorState::Blocked(BlockedOn::Queue(q))
+                    }
                     _ => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
                 };
             }
