@@ -34,6 +34,11 @@ fn stepped(lesson: &str, sets: &[&str], seed: u64) -> Trace {
 
 /// A live run inside this test process, with workers from the real binary.
 fn live(lesson: &str, sets: &[&str]) -> Trace {
+    live_at(lesson, sets, 1.0)
+}
+
+/// A live run whose sleeps pass `speed` times faster.
+fn live_at(lesson: &str, sets: &[&str], speed: f64) -> Trace {
     // SAFETY: set before any worker starts, and to the same value by every test.
     unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
     let catalog = Catalog::embedded().expect("the built-in lessons load");
@@ -42,7 +47,7 @@ fn live(lesson: &str, sets: &[&str]) -> Trace {
     let knobs = knobs_from(l, &sets).expect("the knobs are valid");
     let program = interleave::scenarios::build(l, &knobs).expect("the lesson builds");
     let (trace, finished) =
-        LiveRun::start(Arc::new(program), knobs.engine(), 1.0).wait(Duration::from_secs(30));
+        LiveRun::start(Arc::new(program), knobs.engine(), speed).wait(Duration::from_secs(30));
     assert!(finished, "{lesson} did not finish live");
     trace
 }
@@ -173,6 +178,22 @@ fn check_queue(t: &Trace) {
     assert_eq!(killed, vec![-15], "the reader ends by SIGTERM");
 }
 
+/// How many buyers got a ticket; every buyer hears back exactly once, or (without
+/// the lock) dies reading a file another buyer has just emptied to rewrite it.
+fn sold(t: &Trace, buyers: usize) -> usize {
+    let out = output(t);
+    let got = out.iter().filter(|l| l.ends_with("got a ticket")).count();
+    let no = out.iter().filter(|l| l.ends_with("sold out")).count();
+    let torn = out
+        .iter()
+        .filter(|l| {
+            l.ends_with("json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)")
+        })
+        .count();
+    assert_eq!(got + no + torn, buyers, "{out:?}");
+    got
+}
+
 fn counter(t: &Trace) -> i64 {
     let out = output(t);
     assert_eq!(out.len(), 1, "{out:?}");
@@ -182,6 +203,7 @@ fn counter(t: &Trace) -> i64 {
 #[test]
 fn stepped_process_lessons_keep_their_invariants_in_100_seeds() {
     let mut lost_somewhere = false;
+    let mut oversold = false;
     for seed in 0..100 {
         check_fork(&stepped("fork", &[], seed));
         check_process(&stepped("process", &[], seed), false);
@@ -193,11 +215,20 @@ fn stepped_process_lessons_keep_their_invariants_in_100_seeds() {
         );
         check_queue(&stepped("queue", &[], seed));
         check_queue(&stepped("queue", &["maxsize=1"], seed));
+        assert_eq!(sold(&stepped("tickets", &["lock=on"], seed), 10), 1);
+        let t = stepped("tickets", &["lock=on", "tickets=3", "buyers=5"], seed);
+        assert_eq!(sold(&t, 5), 3);
+        assert_eq!(t.final_vars(), vec![("ticket.json".to_string(), 0)]);
+        oversold |= sold(&stepped("tickets", &[], seed), 10) > 1;
         let n = counter(&stepped("value-race", &[], seed));
         assert!(n <= 500, "seed {seed}: {n}");
         lost_somewhere |= n < 500;
     }
     assert!(lost_somewhere, "no seed lost an update without the lock");
+    assert!(
+        oversold,
+        "no seed sold the last ticket twice without the lock"
+    );
 }
 
 #[test]
@@ -247,6 +278,10 @@ fn live_process_lessons_keep_their_invariants_and_leave_no_child_behind() {
         assert_eq!(counter(&live("value-race", &["lock=on"])), 500);
         assert!(counter(&live("value-race", &[])) <= 500);
         check_queue(&live("queue", &[]));
+        let t = live_at("tickets", &["lock=on"], 20.0);
+        assert_eq!(sold(&t, 10), 1);
+        assert!(!output(&t).iter().any(|l| l.contains("Error")));
+        assert!(sold(&live_at("tickets", &[], 20.0), 10) >= 1);
         assert_eq!(our_children(), Vec::<i32>::new(), "children after a run");
     }
     assert_eq!(pids.len(), 20, "every run has a new main process");
@@ -313,7 +348,7 @@ fn killing_the_playground_kills_its_workers_within_a_second() {
 #[test]
 fn the_cli_runs_every_process_lesson_live_as_jsonl_with_real_pids() {
     let _g = serial();
-    for lesson in ["fork", "process", "value-race", "queue"] {
+    for lesson in ["fork", "process", "value-race", "queue", "tickets"] {
         let out = Command::new(BIN)
             .args(["run", lesson, "--live", "--format", "jsonl"])
             .output()

@@ -597,7 +597,10 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 | Instr::ProcExitCode(_)
                 | Instr::Terminate(_)
                 | Instr::QueuePut { .. }
-                | Instr::QueueGet { .. } => 0,
+                | Instr::QueueGet { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PopJumpIfFalse(_) => 0,
                 Instr::Exit(code) => {
                     r.rec(EventKind::Exec, pc, code as Value);
                     exit_code = code;

@@ -217,6 +217,37 @@ impl Worker<'_> {
         code
     }
 
+    /// The file a variable names, in the run's temporary directory (never the
+    /// student's working directory).
+    fn file_path(&self, g: u16) -> std::path::PathBuf {
+        let dir = self.job.shm.parent().unwrap_or(std::path::Path::new("."));
+        dir.join(&self.program().vars[g as usize].name)
+    }
+
+    /// `json.load(f)['count']`, with the exception Python would raise.
+    fn read_file(&self, g: u16) -> Result<Value, String> {
+        let text = std::fs::read_to_string(self.file_path(g)).map_err(|e| {
+            format!(
+                "FileNotFoundError: [Errno 2] No such file or directory: '{}' ({e})",
+                self.program().vars[g as usize].name
+            )
+        })?;
+        // A reader that comes between another process's truncate and its write
+        // finds an empty file, as in Python.
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+            "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)".to_string()
+        })?;
+        json["count"]
+            .as_i64()
+            .ok_or_else(|| "KeyError: 'count'".to_string())
+    }
+
+    /// `json.dump({'count': v}, open(name, 'w'))`: truncate, then write, as Python does.
+    fn write_file(&self, g: u16, v: Value) -> std::io::Result<()> {
+        let mut f = std::fs::File::create(self.file_path(g))?;
+        f.write_all(format!("{{\"count\": {v}}}").as_bytes())
+    }
+
     /// An uncaught exception ends the process: its traceback, then exit code 1.
     fn raise(&mut self, actor: ActorId, pc: u32, exception: &str) -> i32 {
         let name = &self.program().actors[actor as usize].name;
@@ -510,6 +541,28 @@ impl Worker<'_> {
                             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                     stack.push(v);
+                    v
+                }
+                Instr::FileRead(g) => {
+                    let v = match self.read_file(g) {
+                        Ok(v) => v,
+                        Err(exception) => break self.raise(actor, pc, &exception),
+                    };
+                    stack.push(v);
+                    v
+                }
+                Instr::FileWrite(g) => {
+                    let v = stack.pop().unwrap_or(0);
+                    if let Err(e) = self.write_file(g, v) {
+                        break self.raise(actor, pc, &format!("OSError: {e}"));
+                    }
+                    v
+                }
+                Instr::PopJumpIfFalse(t) => {
+                    let v = stack.pop().unwrap_or(0);
+                    if v == 0 {
+                        next = t;
+                    }
                     v
                 }
                 Instr::ForkChild => {

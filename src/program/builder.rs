@@ -147,6 +147,7 @@ impl ProgramBuilder {
                 })?;
             code[at] = match code[at] {
                 Instr::JumpBackward(_) => Instr::JumpBackward(target),
+                Instr::PopJumpIfFalse(_) => Instr::PopJumpIfFalse(target),
                 Instr::ForRange { counter, limit, .. } => Instr::ForRange {
                     counter,
                     limit,
@@ -233,6 +234,12 @@ impl ActorBuilder {
             exit: 0,
         });
         at
+    }
+
+    /// `if x:` — jumps to `to` (placed later) when the value on the stack is false.
+    pub fn pop_jump_if_false(&mut self, to: Label) -> &mut Self {
+        self.fixups.push((self.code.len(), to.0));
+        self.emit(Instr::PopJumpIfFalse(0))
     }
 
     /// Closes a loop opened by [`ActorBuilder::for_range`] at `head`.

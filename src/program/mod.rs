@@ -33,6 +33,8 @@ pub enum BinOp {
     Add,
     Sub,
     Mul,
+    /// `a > b` (CPython's `COMPARE_OP >`): 1 or 0.
+    Gt,
 }
 
 impl BinOp {
@@ -41,6 +43,7 @@ impl BinOp {
             BinOp::Add => a.wrapping_add(b),
             BinOp::Sub => a.wrapping_sub(b),
             BinOp::Mul => a.wrapping_mul(b),
+            BinOp::Gt => (a > b) as Value,
         }
     }
     pub fn symbol(self) -> &'static str {
@@ -48,6 +51,7 @@ impl BinOp {
             BinOp::Add => "+",
             BinOp::Sub => "-",
             BinOp::Mul => "*",
+            BinOp::Gt => ">",
         }
     }
 }
@@ -127,6 +131,13 @@ pub enum Instr {
         q: QueueId,
         block: bool,
     },
+    /// `json.load(open(name))['count']`: reads the number kept in the file that the
+    /// (shared) variable names; pushes it.
+    FileRead(VarId),
+    /// `json.dump({'count': v}, open(name, 'w'))`: pops a number and writes it.
+    FileWrite(VarId),
+    /// `if x:` — pops a value and jumps when it is false (0).
+    PopJumpIfFalse(Pc),
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
 }
@@ -168,6 +179,8 @@ impl Instr {
                 | Instr::Terminate(_)
                 | Instr::QueuePut { .. }
                 | Instr::QueueGet { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
         )
     }
 
@@ -185,6 +198,8 @@ impl Instr {
                 | Instr::Terminate(_)
                 | Instr::QueuePut { .. }
                 | Instr::QueueGet { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
         )
     }
 }
@@ -423,6 +438,7 @@ impl Program {
             }
             Instr::LoadGlobal(v) => format!("LOAD_GLOBAL {}", var(v)),
             Instr::StoreGlobal(v) => format!("STORE_GLOBAL {}", var(v)),
+            Instr::BinaryOp(BinOp::Gt) => "COMPARE_OP >".to_string(),
             Instr::BinaryOp(op) => format!("BINARY_OP {}", op.symbol()),
             Instr::ForRange { limit, .. } => format!("FOR_ITER range({limit})"),
             Instr::JumpBackward(t) => format!("JUMP_BACKWARD to {t}"),
@@ -444,6 +460,9 @@ impl Program {
             Instr::ProcAlive(t) => format!("CALL {}.is_alive", actor_name(t)),
             Instr::ProcExitCode(t) => format!("LOAD_ATTR {}.exitcode", actor_name(t)),
             Instr::Terminate(t) => format!("CALL {}.terminate", actor_name(t)),
+            Instr::FileRead(v) => format!("CALL json.load  # {}", var(v)),
+            Instr::FileWrite(v) => format!("CALL json.dump  # {}", var(v)),
+            Instr::PopJumpIfFalse(t) => format!("POP_JUMP_IF_FALSE to {t}"),
             Instr::QueuePut { q, block } => {
                 format!(
                     "CALL {}.{}",
@@ -480,12 +499,17 @@ impl Program {
                     {
                         return bad("bad loop");
                     }
-                    Instr::LoadGlobal(v) | Instr::StoreGlobal(v)
+                    Instr::LoadGlobal(v)
+                    | Instr::StoreGlobal(v)
+                    | Instr::FileRead(v)
+                    | Instr::FileWrite(v)
                         if v as usize >= self.vars.len() =>
                     {
                         return bad("unknown variable");
                     }
-                    Instr::JumpBackward(t) if t >= n => return bad("jump out of code"),
+                    Instr::JumpBackward(t) | Instr::PopJumpIfFalse(t) if t >= n => {
+                        return bad("jump out of code");
+                    }
                     Instr::Acquire(l) | Instr::Release(l) if l as usize >= self.locks.len() => {
                         return bad("unknown lock");
                     }

@@ -4,6 +4,7 @@ mod balance;
 mod fork;
 mod process;
 mod queue;
+mod tickets;
 mod value_race;
 
 use crate::lesson::{Knobs, Lesson};
@@ -18,6 +19,7 @@ pub const SCENARIOS: &[(&str, Build)] = &[
     ("fork", fork::build),
     ("process", process::build),
     ("queue", queue::build),
+    ("tickets", tickets::build),
     ("value-race", value_race::build),
 ];
 

@@ -552,6 +552,23 @@ impl Sim {
                 self.actors[ai].stack.push(v);
                 v
             }
+            Instr::FileRead(g) => {
+                let v = *self.var_mut(a, g);
+                self.actors[ai].stack.push(v);
+                v
+            }
+            Instr::FileWrite(g) => {
+                let v = self.pop(a);
+                *self.var_mut(a, g) = v;
+                v
+            }
+            Instr::PopJumpIfFalse(t) => {
+                let v = self.pop(a);
+                if v == 0 {
+                    next = t;
+                }
+                v
+            }
             Instr::QueuePut { q, block } => match self.queue_put(a, q, block) {
                 Some(v) => v,
                 None => return false,

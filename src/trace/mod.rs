@@ -130,7 +130,9 @@ impl Trace {
         let mut vals: Vec<Value> = p.vars.iter().map(|v| v.init).collect();
         for e in &self.events {
             if e.kind == EventKind::Exec
-                && let Some(crate::program::Instr::StoreGlobal(v)) = p.instr(e.actor, e.pc)
+                && let Some(
+                    crate::program::Instr::StoreGlobal(v) | crate::program::Instr::FileWrite(v),
+                ) = p.instr(e.actor, e.pc)
                 // Another process's own copy of a variable is not the main one's.
                 && (p.actors[e.actor as usize].process == 0 || p.vars[v as usize].shared)
             {

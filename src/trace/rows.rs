@@ -182,6 +182,18 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         Instr::Acquire(_) => Some("acquired".into()),
         Instr::Release(_) => Some("released".into()),
         Instr::Exit(code) => Some(format!("ends (exit code {code})")),
+        Instr::FileRead(v) => {
+            st.push(e.value);
+            Some(format!("read {} = {}", var(v), e.value))
+        }
+        Instr::FileWrite(v) => {
+            st.pop();
+            Some(format!("wrote {} = {}", var(v), e.value))
+        }
+        Instr::PopJumpIfFalse(_) => {
+            st.pop();
+            Some(if e.value == 0 { "false" } else { "true" }.to_string())
+        }
         Instr::QueuePut { .. } => {
             st.pop();
             Some(format!("put {}", show(e.value)))
