@@ -214,6 +214,7 @@ fn stepped_process_lessons_keep_their_invariants_in_100_seeds() {
             "seed {seed}"
         );
         check_queue(&stepped("queue", &[], seed));
+        assert_eq!(output(&stepped("pipe", &[], seed)), PIPE_OUT.to_vec());
         check_queue(&stepped("queue", &["maxsize=1"], seed));
         assert_eq!(sold(&stepped("tickets", &["lock=on"], seed), 10), 1);
         let t = stepped("tickets", &["lock=on", "tickets=3", "buyers=5"], seed);
@@ -240,6 +241,36 @@ fn get_nowait_on_an_empty_queue_raises_queue_empty_and_the_reader_exits_1() {
             .any(|l| l.starts_with("Process Process-2:") && l.ends_with("_queue.Empty")),
         "{out:?}"
     );
+}
+
+const PIPE_OUT: [&str; 3] = [
+    "parent got 42",
+    "child got 43",
+    "EOFError: the child closed its end",
+];
+
+#[test]
+fn a_pipe_whose_child_end_the_parent_keeps_open_never_reaches_eof() {
+    for seed in 0..100 {
+        let t = stepped("pipe", &["close=off"], seed);
+        assert_eq!(output(&t), PIPE_OUT[..2].to_vec(), "seed {seed}");
+        assert!(
+            !t.deadlock().is_empty(),
+            "seed {seed}: the parent waits forever"
+        );
+    }
+    let _g = serial();
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
+    let catalog = Catalog::embedded().expect("the built-in lessons load");
+    let l = catalog.find("pipe").expect("the lesson exists");
+    let knobs = knobs_from(l, &["close=off".to_string()]).expect("valid knobs");
+    let program = Arc::new(interleave::scenarios::build(l, &knobs).expect("builds"));
+    let (t, finished) =
+        LiveRun::start(program, knobs.engine(), 1.0).wait(Duration::from_millis(500));
+    assert!(!finished, "the parent's recv() should wait for ever");
+    assert_eq!(output(&t), PIPE_OUT[..2].to_vec());
+    assert_eq!(our_children(), Vec::<i32>::new());
 }
 
 #[test]
@@ -278,6 +309,7 @@ fn live_process_lessons_keep_their_invariants_and_leave_no_child_behind() {
         assert_eq!(counter(&live("value-race", &["lock=on"])), 500);
         assert!(counter(&live("value-race", &[])) <= 500);
         check_queue(&live("queue", &[]));
+        assert_eq!(output(&live("pipe", &[])), PIPE_OUT.to_vec());
         let t = live_at("tickets", &["lock=on"], 20.0);
         assert_eq!(sold(&t, 10), 1);
         assert!(!output(&t).iter().any(|l| l.contains("Error")));
@@ -348,7 +380,7 @@ fn killing_the_playground_kills_its_workers_within_a_second() {
 #[test]
 fn the_cli_runs_every_process_lesson_live_as_jsonl_with_real_pids() {
     let _g = serial();
-    for lesson in ["fork", "process", "value-race", "queue", "tickets"] {
+    for lesson in ["fork", "process", "value-race", "queue", "tickets", "pipe"] {
         let out = Command::new(BIN)
             .args(["run", lesson, "--live", "--format", "jsonl"])
             .output()

@@ -32,6 +32,10 @@ pub struct Job {
     /// empty until the main process has made them.
     #[serde(default)]
     pub queue_fds: Vec<[i32; 2]>,
+    /// Each pipe end's socket in this process (-1 once closed here), made by the
+    /// main process; a child inherits the ends its parent still holds.
+    #[serde(default)]
+    pub conn_fds: Vec<i32>,
 }
 
 /// Nanoseconds of `CLOCK_MONOTONIC`: one time base for every process of a run.

@@ -600,7 +600,16 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 | Instr::QueueGet { .. }
                 | Instr::FileRead(_)
                 | Instr::FileWrite(_)
-                | Instr::PopJumpIfFalse(_) => 0,
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_) => 0,
+                Instr::PopJumpIfFalse(t) => {
+                    let v = stack.pop().unwrap_or(0);
+                    if v == 0 {
+                        next = t;
+                    }
+                    v
+                }
                 Instr::Exit(code) => {
                     r.rec(EventKind::Exec, pc, code as Value);
                     exit_code = code;

@@ -69,6 +69,7 @@ impl Host {
             speed,
             shm,
             queue_fds: Vec::new(),
+            conn_fds: Vec::new(),
         };
         let bytes = serde_json::to_vec(&job).map_err(io::Error::other)?;
         let (read, write) = pipe()?;

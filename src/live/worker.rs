@@ -56,7 +56,20 @@ pub fn main() -> i32 {
             }
         }
     }
+    if job.conn_fds.is_empty() && !job.program.pipes.is_empty() {
+        // `Pipe()` is a socket pair, made by the main process and inherited.
+        for _ in &job.program.pipes {
+            match socket_pair() {
+                Ok([a, b]) => job.conn_fds.extend([a, b]),
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "interleave worker: socketpair: {e}");
+                    return 2;
+                }
+            }
+        }
+    }
     let mut w = Worker {
+        conns: job.conn_fds.clone(),
         vars: job.vars.clone(),
         job: &job,
         mem,
@@ -73,6 +86,16 @@ fn inheritable_pipe() -> std::io::Result<[i32; 2]> {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors pipe writes.
     if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fds)
+}
+
+/// A connected pair of Unix stream sockets that children inherit.
+fn socket_pair() -> std::io::Result<[i32; 2]> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(fds)
@@ -137,6 +160,8 @@ struct Worker<'a> {
     buf: Vec<Event>,
     children: Vec<ChildProc>,
     outputs: u64,
+    /// This process's pipe-end sockets (-1 once closed here).
+    conns: Vec<i32>,
 }
 
 fn python_exit(s: WaitStatus) -> Option<i32> {
@@ -269,6 +294,7 @@ impl Worker<'_> {
             shm: self.job.shm.clone(),
             vars: self.vars.clone(),
             queue_fds: self.job.queue_fds.clone(),
+            conn_fds: self.conns.clone(),
         };
         let bytes = serde_json::to_vec(&job).ok()?;
         let exe = std::env::current_exe().ok()?;
@@ -564,6 +590,49 @@ impl Worker<'_> {
                         next = t;
                     }
                     v
+                }
+                Instr::PipeSend(c) => {
+                    let v = stack.pop().unwrap_or(0);
+                    let fd = self.conns[c as usize];
+                    // SAFETY: sends the 8 bytes of `v`.
+                    let n = unsafe {
+                        libc::send(fd, v.to_le_bytes().as_ptr().cast(), 8, libc::MSG_NOSIGNAL)
+                    };
+                    if n != 8 {
+                        break self.raise(actor, pc, "BrokenPipeError: [Errno 32] Broken pipe");
+                    }
+                    v
+                }
+                Instr::PipeRecv { conn, eof } => {
+                    let fd = self.conns[conn as usize];
+                    let waits = !readable(fd);
+                    if waits {
+                        self.rec(actor, EventKind::Block, pc, conn as Value);
+                        self.flush();
+                    }
+                    let got = read_item(fd);
+                    if waits {
+                        self.rec(actor, EventKind::Wake, pc, -1);
+                    }
+                    match got {
+                        Some(v) => {
+                            stack.push(v);
+                            v
+                        }
+                        // Every copy of the other end is closed: EOFError.
+                        None => {
+                            next = eof;
+                            NONE
+                        }
+                    }
+                }
+                Instr::PipeClose(c) => {
+                    let fd = std::mem::replace(&mut self.conns[c as usize], -1);
+                    if fd >= 0 {
+                        // SAFETY: closes this process's own copy of the socket.
+                        unsafe { libc::close(fd) };
+                    }
+                    c as Value
                 }
                 Instr::ForkChild => {
                     stack.push(0);

@@ -80,6 +80,13 @@ impl ProgramBuilder {
         (self.program.queues.len() - 1) as super::QueueId
     }
 
+    /// `a, b = Pipe()`: returns the two ends.
+    pub fn pipe(&mut self, a: &str, b: &str) -> (super::ConnId, super::ConnId) {
+        self.program.pipes.push([a.to_string(), b.to_string()]);
+        let k = (self.program.pipes.len() - 1) as super::ConnId;
+        (2 * k, 2 * k + 1)
+    }
+
     pub fn string(&mut self, s: &str) -> StrId {
         if let Some(i) = self.program.strings.iter().position(|x| x == s) {
             return i as StrId;
@@ -148,6 +155,7 @@ impl ProgramBuilder {
             code[at] = match code[at] {
                 Instr::JumpBackward(_) => Instr::JumpBackward(target),
                 Instr::PopJumpIfFalse(_) => Instr::PopJumpIfFalse(target),
+                Instr::PipeRecv { conn, .. } => Instr::PipeRecv { conn, eof: target },
                 Instr::ForRange { counter, limit, .. } => Instr::ForRange {
                     counter,
                     limit,
@@ -234,6 +242,12 @@ impl ActorBuilder {
             exit: 0,
         });
         at
+    }
+
+    /// `conn.recv()`, going to `eof` (placed later) on `EOFError`.
+    pub fn pipe_recv(&mut self, conn: super::ConnId, eof: Label) -> &mut Self {
+        self.fixups.push((self.code.len(), eof.0));
+        self.emit(Instr::PipeRecv { conn, eof: 0 })
     }
 
     /// `if x:` — jumps to `to` (placed later) when the value on the stack is false.

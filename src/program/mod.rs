@@ -21,6 +21,8 @@ pub type LocalId = u16;
 pub type StrId = u16;
 /// Index of a `multiprocessing.Queue` in [`Program::queues`].
 pub type QueueId = u16;
+/// One end of a `Pipe()`: pipe `k` has ends `2k` and `2k + 1` ([`Program::pipes`]).
+pub type ConnId = u16;
 /// Index of an instruction in its actor's code.
 pub type Pc = u32;
 /// What `p.exitcode` (and any other attribute that can be `None`) holds before it
@@ -138,6 +140,16 @@ pub enum Instr {
     FileWrite(VarId),
     /// `if x:` — pops a value and jumps when it is false (0).
     PopJumpIfFalse(Pc),
+    /// `conn.send(v)` on a `Pipe()` end: pops the value.
+    PipeSend(ConnId),
+    /// `conn.recv()`: pushes the next value; waits while the pipe is empty and some
+    /// process still holds the other end; when none does, `EOFError` jumps to `eof`.
+    PipeRecv {
+        conn: ConnId,
+        eof: Pc,
+    },
+    /// `conn.close()`: closes this process's copy of the end.
+    PipeClose(ConnId),
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
 }
@@ -181,6 +193,9 @@ impl Instr {
                 | Instr::QueueGet { .. }
                 | Instr::FileRead(_)
                 | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
         )
     }
 
@@ -200,6 +215,9 @@ impl Instr {
                 | Instr::QueueGet { .. }
                 | Instr::FileRead(_)
                 | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
         )
     }
 }
@@ -342,6 +360,9 @@ pub struct Program {
     pub locks: Vec<Lock>,
     #[serde(default)]
     pub queues: Vec<Queue>,
+    /// The names of the two ends of each `Pipe()`, as the lesson calls them.
+    #[serde(default)]
+    pub pipes: Vec<[String; 2]>,
     pub strings: Vec<String>,
     /// What each shared variable should hold at the end of a correct run, if the
     /// lesson knows (the state panel shows it next to the real value).
@@ -377,6 +398,14 @@ impl Program {
             .code
             .get(pc as usize)
             .copied()
+    }
+
+    /// The name of a pipe end (`parent_conn`).
+    pub fn conn_name(&self, c: ConnId) -> &str {
+        self.pipes
+            .get(c as usize / 2)
+            .map(|p| p[c as usize % 2].as_str())
+            .unwrap_or("?")
     }
 
     /// Whether the program has more than one process (and so runs live on workers).
@@ -463,6 +492,9 @@ impl Program {
             Instr::FileRead(v) => format!("CALL json.load  # {}", var(v)),
             Instr::FileWrite(v) => format!("CALL json.dump  # {}", var(v)),
             Instr::PopJumpIfFalse(t) => format!("POP_JUMP_IF_FALSE to {t}"),
+            Instr::PipeSend(c) => format!("CALL {}.send", self.conn_name(c)),
+            Instr::PipeRecv { conn, .. } => format!("CALL {}.recv", self.conn_name(conn)),
+            Instr::PipeClose(c) => format!("CALL {}.close", self.conn_name(c)),
             Instr::QueuePut { q, block } => {
                 format!(
                     "CALL {}.{}",
@@ -507,7 +539,16 @@ impl Program {
                     {
                         return bad("unknown variable");
                     }
-                    Instr::JumpBackward(t) | Instr::PopJumpIfFalse(t) if t >= n => {
+                    Instr::PipeSend(c) | Instr::PipeClose(c) | Instr::PipeRecv { conn: c, .. }
+                        if c as usize >= 2 * self.pipes.len() =>
+                    {
+                        return bad("unknown pipe end");
+                    }
+                    Instr::JumpBackward(t)
+                    | Instr::PopJumpIfFalse(t)
+                    | Instr::PipeRecv { eof: t, .. }
+                        if t >= n =>
+                    {
                         return bad("jump out of code");
                     }
                     Instr::Acquire(l) | Instr::Release(l) if l as usize >= self.locks.len() => {

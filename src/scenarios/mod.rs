@@ -2,6 +2,7 @@
 
 mod balance;
 mod fork;
+mod pipe;
 mod process;
 mod queue;
 mod tickets;
@@ -17,6 +18,7 @@ pub type Build = fn(&Lesson, &Knobs) -> Result<Program, String>;
 pub const SCENARIOS: &[(&str, Build)] = &[
     ("balance", balance::build),
     ("fork", fork::build),
+    ("pipe", pipe::build),
     ("process", process::build),
     ("queue", queue::build),
     ("tickets", tickets::build),

@@ -13,7 +13,7 @@ pub use schedule::{Schedule, ScheduleError};
 pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler};
 
 use crate::program::{
-    ActorId, EngineConfig, Granularity, Instr, LockId, Pc, Program, StrId, Value,
+    ActorId, EngineConfig, Granularity, Instr, LockId, NONE, Pc, Program, StrId, Value,
 };
 use crate::trace::{Event, EventKind, OutputLine, Trace};
 use std::fmt;
@@ -109,7 +109,7 @@ impl fmt::Display for Refusal {
                 if *full {
                     "full; it waits for a get"
                 } else {
-                    "empty; it waits for a put"
+                    "empty; it waits for another process to put or send something"
                 }
             ),
             Refusal::Sleeping { actor, until_ns } => write!(
@@ -160,6 +160,9 @@ pub struct Sim {
     procs: Vec<process::ProcRt>,
     /// The items in each `multiprocessing.Queue`.
     queues: Vec<std::collections::VecDeque<Value>>,
+    /// Per pipe end: what waits to be received there, and which processes hold
+    /// a copy of it open.
+    conns: Vec<process::ConnRt>,
 }
 
 impl Sim {
@@ -202,6 +205,7 @@ impl Sim {
             schedule: Vec::new(),
             procs: process::ProcRt::all(&program, nproc),
             queues: vec![Default::default(); program.queues.len()],
+            conns: process::ConnRt::all(&program, nproc),
             cfg,
             program,
         };
@@ -294,6 +298,11 @@ impl Sim {
                             ),
                         }
                     }
+                    Some(Instr::PipeRecv { conn, .. }) => Refusal::BlockedOnQueue {
+                        actor: self.name(a),
+                        queue: self.program.conn_name(conn).to_string(),
+                        full: false,
+                    },
                     Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
                         actor: self.name(a),
                         lock: self.program.locks[l as usize].name.clone(),
@@ -568,6 +577,22 @@ impl Sim {
                     next = t;
                 }
                 v
+            }
+            Instr::PipeSend(c) => match self.pipe_send(a, c) {
+                Some(v) => v,
+                None => return false,
+            },
+            Instr::PipeRecv { conn, eof } => match self.pipe_recv(a, conn) {
+                Some(Some(v)) => v,
+                Some(None) => {
+                    next = eof;
+                    NONE
+                }
+                None => return false,
+            },
+            Instr::PipeClose(c) => {
+                self.pipe_close(self.process[ai], c);
+                c as Value
             }
             Instr::QueuePut { q, block } => match self.queue_put(a, q, block) {
                 Some(v) => v,

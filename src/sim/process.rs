@@ -2,7 +2,7 @@
 //! an exit code, and a signal takes effect when the target next runs.
 
 use super::{Sim, Status};
-use crate::program::{ActorId, ActorKind, Instr, NONE, Program, QueueId, Value, VarId};
+use crate::program::{ActorId, ActorKind, ConnId, Instr, NONE, Program, QueueId, Value, VarId};
 use crate::trace::EventKind;
 
 /// Simulated PIDs are this plus the process number, so a student can tell them
@@ -45,6 +45,27 @@ impl ProcRt {
     }
 }
 
+/// One end of a simulated `Pipe()`.
+#[derive(Clone, Debug)]
+pub(super) struct ConnRt {
+    /// Values sent from the other end, waiting for a `recv()` here.
+    inbox: std::collections::VecDeque<Value>,
+    /// Per process: whether it holds a copy of this end open.
+    open: Vec<bool>,
+}
+
+impl ConnRt {
+    pub(super) fn all(program: &Program, nproc: usize) -> Vec<ConnRt> {
+        // The main process makes every pipe, so it alone holds both ends at first.
+        (0..2 * program.pipes.len())
+            .map(|_| ConnRt {
+                inbox: Default::default(),
+                open: (0..nproc).map(|p| p == 0).collect(),
+            })
+            .collect()
+    }
+}
+
 impl Sim {
     /// Where actor `a` reads and writes variable `g`.
     pub(super) fn var_mut(&mut self, a: ActorId, g: VarId) -> &mut Value {
@@ -67,6 +88,61 @@ impl Sim {
         let rt = &mut self.procs[child];
         rt.vars = copy;
         rt.ppid = sim_pid(parent);
+        // The child inherits every pipe end its parent holds open.
+        for c in &mut self.conns {
+            c.open[child] = c.open[parent as usize];
+        }
+    }
+
+    /// `conn.send(v)`; `None` when it raised BrokenPipeError.
+    pub(super) fn pipe_send(&mut self, a: ActorId, c: ConnId) -> Option<Value> {
+        let other = (c ^ 1) as usize;
+        if !self.conns[other].open.iter().any(|&o| o) {
+            self.raise_in_process(a, "BrokenPipeError: [Errno 32] Broken pipe");
+            return None;
+        }
+        let v = self.pop(a);
+        self.conns[other].inbox.push_back(v);
+        self.wake_one(
+            a,
+            |i| matches!(i, Instr::PipeRecv { conn, .. } if conn as usize == other),
+        );
+        Some(v)
+    }
+
+    /// `conn.recv()`: `Some(Some(v))` for a value, `Some(None)` for EOFError,
+    /// `None` when the actor blocked.
+    pub(super) fn pipe_recv(&mut self, a: ActorId, c: ConnId) -> Option<Option<Value>> {
+        if let Some(v) = self.conns[c as usize].inbox.pop_front() {
+            self.actors[a as usize].stack.push(v);
+            return Some(Some(v));
+        }
+        // Nobody holds the other end (not even this process): nothing can come.
+        if !self.conns[(c ^ 1) as usize].open.iter().any(|&o| o) {
+            return Some(None);
+        }
+        self.block(a, c as Value);
+        None
+    }
+
+    /// A process closes its copy of an end; a reader waiting on the other end may
+    /// now see EOF.
+    pub(super) fn pipe_close(&mut self, process: u16, c: ConnId) {
+        self.conns[c as usize].open[process as usize] = false;
+        let other = c ^ 1;
+        let waiters: Vec<usize> = (0..self.actors.len())
+            .filter(|&w| {
+                self.actors[w].status == Status::Blocked
+                    && matches!(
+                        self.program.instr(w as ActorId, self.actors[w].pc),
+                        Some(Instr::PipeRecv { conn, .. }) if conn == other
+                    )
+            })
+            .collect();
+        for w in waiters {
+            self.actors[w].status = Status::Ready;
+            self.event(w as ActorId, EventKind::Wake, -1);
+        }
     }
 
     fn main_of(&self, process: u16) -> Option<ActorId> {
@@ -198,6 +274,14 @@ impl Sim {
     /// Records a process's exit code when its first actor ends.
     pub(super) fn note_exit(&mut self, a: ActorId, code: i32) {
         let p = self.process[a as usize];
+        if self.main_of(p) == Some(a) {
+            // An ending process closes every file it holds, pipe ends included.
+            for c in 0..self.conns.len() as ConnId {
+                if self.conns[c as usize].open[p as usize] {
+                    self.pipe_close(p, c);
+                }
+            }
+        }
         if p != 0 && self.main_of(p) == Some(a) {
             self.procs[p as usize].exitcode = Some(code);
         }

@@ -120,6 +120,7 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
             return Some(match p.instr(e.actor, e.pc) {
                 Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
                 Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
+                Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
                 Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
                 Some(Instr::Acquire(l)) => format!(
                     "blocked: {} is held",
@@ -193,6 +194,17 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         Instr::PopJumpIfFalse(_) => {
             st.pop();
             Some(if e.value == 0 { "false" } else { "true" }.to_string())
+        }
+        Instr::PipeSend(_) => {
+            st.pop();
+            Some(format!("sent {}", show(e.value)))
+        }
+        Instr::PipeRecv { .. } if e.value == crate::program::NONE => {
+            Some("EOFError: nobody holds the other end any more".into())
+        }
+        Instr::PipeRecv { .. } => {
+            st.push(e.value);
+            Some(format!("received {}", show(e.value)))
         }
         Instr::QueuePut { .. } => {
             st.pop();

@@ -10,6 +10,8 @@ pub enum BlockedOn {
     Join(ActorId),
     /// A `multiprocessing.Queue`: empty for a get, full for a put.
     Queue(crate::program::QueueId),
+    /// A `Pipe()` end with nothing to receive yet.
+    Pipe(crate::program::ConnId),
 }
 
 /// What an actor is doing at a point of a trace.
@@ -38,6 +40,7 @@ impl ActorState {
             ActorState::Blocked(BlockedOn::Lock(_)) => "blocked on a lock",
             ActorState::Blocked(BlockedOn::Join(_)) => "blocked in join",
             ActorState::Blocked(BlockedOn::Queue(_)) => "blocked on a queue",
+            ActorState::Blocked(BlockedOn::Pipe(_)) => "blocked on a pipe",
             ActorState::Sleeping => "sleeping",
             ActorState::Done(_) => "done",
         }
@@ -123,6 +126,9 @@ impl StateReplay {
                     Some(Instr::Join(t)) => ActorState::Blocked(BlockedOn::Join(t)),
                     Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
                         ActorState::Blocked(BlockedOn::Queue(q))
+                    }
+                    Some(Instr::PipeRecv { conn, .. }) => {
+                        ActorState::Blocked(BlockedOn::Pipe(conn))
                     }
                     _ => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
                 };
