@@ -194,6 +194,40 @@ fn sold(t: &Trace, buyers: usize) -> usize {
     got
 }
 
+/// Pool(4), 5 tasks: never more than 4 running; task 4 starts after a task ended,
+/// in the worker (PID) of a task that had ended.
+fn check_pool(t: &Trace) {
+    let out = output(t);
+    let mut running = 0;
+    let mut ended_pids = Vec::new();
+    let mut pid_of = std::collections::HashMap::new();
+    let mut started = 0;
+    for l in &out {
+        if let Some(rest) = l.strip_prefix("Run task ") {
+            let n = numbers(rest);
+            let (task, pid) = (n[0], n[1]);
+            running += 1;
+            started += 1;
+            assert!(running <= 4, "more than 4 tasks at once: {out:?}");
+            if task == 4 {
+                assert!(
+                    ended_pids.contains(&pid),
+                    "task 4 not in a freed worker: {out:?}"
+                );
+            }
+            pid_of.insert(task, pid);
+        } else if let Some(rest) = l.strip_prefix("Task ") {
+            running -= 1;
+            ended_pids.push(pid_of[&numbers(rest)[0]]);
+        }
+    }
+    assert_eq!(started, 5, "{out:?}");
+    assert_eq!(
+        out.last().map(String::as_str),
+        Some("All subprocesses done.")
+    );
+}
+
 fn counter(t: &Trace) -> i64 {
     let out = output(t);
     assert_eq!(out.len(), 1, "{out:?}");
@@ -214,6 +248,7 @@ fn stepped_process_lessons_keep_their_invariants_in_100_seeds() {
             "seed {seed}"
         );
         check_queue(&stepped("queue", &[], seed));
+        check_pool(&stepped("pool", &[], seed));
         assert_eq!(output(&stepped("pipe", &[], seed)), PIPE_OUT.to_vec());
         check_queue(&stepped("queue", &["maxsize=1"], seed));
         assert_eq!(sold(&stepped("tickets", &["lock=on"], seed), 10), 1);
@@ -274,6 +309,24 @@ fn a_pipe_whose_child_end_the_parent_keeps_open_never_reaches_eof() {
 }
 
 #[test]
+fn pool_mistakes_fail_with_cpythons_messages_and_leave_no_worker() {
+    for (mistake, msg) in [
+        ("join-before-close", "ValueError: Pool is still running"),
+        ("apply-after-close", "ValueError: Pool not running"),
+    ] {
+        let set = format!("mistake={mistake}");
+        let t = stepped("pool", &[&set], 7);
+        let last = output(&t).last().cloned().unwrap_or_default();
+        assert!(last.ends_with(msg), "{mistake}: {last}");
+        let _g = serial();
+        let t = live("pool", &[&set]);
+        let last = output(&t).last().cloned().unwrap_or_default();
+        assert!(last.ends_with(msg), "{mistake} live: {last}");
+        assert_eq!(our_children(), Vec::<i32>::new());
+    }
+}
+
+#[test]
 fn stepped_pids_are_simulated_and_say_so() {
     let t = stepped("process", &[], 1);
     assert_eq!(t.actor_labels[0], "MainProcess (pid 1000, simulated)");
@@ -309,6 +362,7 @@ fn live_process_lessons_keep_their_invariants_and_leave_no_child_behind() {
         assert_eq!(counter(&live("value-race", &["lock=on"])), 500);
         assert!(counter(&live("value-race", &[])) <= 500);
         check_queue(&live("queue", &[]));
+        check_pool(&live_at("pool", &["seconds=0.1"], 1.0));
         assert_eq!(output(&live("pipe", &[])), PIPE_OUT.to_vec());
         let t = live_at("tickets", &["lock=on"], 20.0);
         assert_eq!(sold(&t, 10), 1);
@@ -380,7 +434,15 @@ fn killing_the_playground_kills_its_workers_within_a_second() {
 #[test]
 fn the_cli_runs_every_process_lesson_live_as_jsonl_with_real_pids() {
     let _g = serial();
-    for lesson in ["fork", "process", "value-race", "queue", "tickets", "pipe"] {
+    for lesson in [
+        "fork",
+        "process",
+        "value-race",
+        "queue",
+        "tickets",
+        "pipe",
+        "pool",
+    ] {
         let out = Command::new(BIN)
             .args(["run", lesson, "--live", "--format", "jsonl"])
             .output()

@@ -3,6 +3,7 @@
 mod balance;
 mod fork;
 mod pipe;
+mod pool;
 mod process;
 mod queue;
 mod tickets;
@@ -19,6 +20,7 @@ pub const SCENARIOS: &[(&str, Build)] = &[
     ("balance", balance::build),
     ("fork", fork::build),
     ("pipe", pipe::build),
+    ("pool", pool::build),
     ("process", process::build),
     ("queue", queue::build),
     ("tickets", tickets::build),
