@@ -55,7 +55,15 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("process lesson live, default knobs");
     g.sample_size(10);
-    for lesson in ["fork", "process", "pool", "queue", "pipe", "value-race", "tickets"] {
+    for lesson in [
+        "fork",
+        "process",
+        "pool",
+        "queue",
+        "pipe",
+        "value-race",
+        "tickets",
+    ] {
         let (p, cfg) = program(lesson, &[]);
         g.bench_function(lesson, |b| {
             b.iter(|| {

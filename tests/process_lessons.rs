@@ -327,6 +327,36 @@ fn pool_mistakes_fail_with_cpythons_messages_and_leave_no_worker() {
 }
 
 #[test]
+fn subprocess_reports_exit_codes_as_python_does_stepped_and_live() {
+    for (command, first, code) in [
+        ("echo", Some("hello, world"), 0),
+        ("false", None, 1),
+        ("kill", None, -15),
+    ] {
+        let set = format!("command={command}");
+        let mut want: Vec<String> = Vec::new();
+        let t = stepped("subprocess", &[&set], 0);
+        let shown = output(&t)[0].clone();
+        want.push(shown);
+        want.extend(first.map(str::to_string));
+        want.push(format!("Exit code: {code}"));
+        want.extend(
+            ["$ tr a-z A-Z", "HELLO FROM PYTHON", "Exit code: 0"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        assert_eq!(output(&t), want, "{command}, stepped");
+        let _g = serial();
+        assert_eq!(
+            output(&live("subprocess", &[&set])),
+            want,
+            "{command}, live"
+        );
+        assert_eq!(our_children(), Vec::<i32>::new());
+    }
+}
+
+#[test]
 fn stepped_pids_are_simulated_and_say_so() {
     let t = stepped("process", &[], 1);
     assert_eq!(t.actor_labels[0], "MainProcess (pid 1000, simulated)");
@@ -363,6 +393,7 @@ fn live_process_lessons_keep_their_invariants_and_leave_no_child_behind() {
         assert!(counter(&live("value-race", &[])) <= 500);
         check_queue(&live("queue", &[]));
         check_pool(&live_at("pool", &["seconds=0.1"], 1.0));
+        assert_eq!(output(&live("subprocess", &[]))[1], "hello, world");
         assert_eq!(output(&live("pipe", &[])), PIPE_OUT.to_vec());
         let t = live_at("tickets", &["lock=on"], 20.0);
         assert_eq!(sold(&t, 10), 1);

@@ -278,7 +278,11 @@ impl Collector {
                             && e.value == *index as Value
                             && matches!(
                                 program.instr(e.actor, e.pc),
-                                Some(Instr::Print { .. } | Instr::Raise(_))
+                                Some(
+                                    Instr::Print { .. }
+                                        | Instr::Raise(_)
+                                        | Instr::PrintCaptured { .. }
+                                )
                             )
                     })
                     .unwrap_or(self.trace.events.len()) as u64;
@@ -602,7 +606,9 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 | Instr::FileWrite(_)
                 | Instr::PipeSend(_)
                 | Instr::PipeRecv { .. }
-                | Instr::PipeClose(_) => 0,
+                | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. } => 0,
                 Instr::PopJumpIfFalse(t) => {
                     let v = stack.pop().unwrap_or(0);
                     if v == 0 {

@@ -70,6 +70,7 @@ pub fn main() -> i32 {
     }
     let mut w = Worker {
         conns: job.conn_fds.clone(),
+        captured: String::new(),
         vars: job.vars.clone(),
         job: &job,
         mem,
@@ -89,6 +90,43 @@ fn inheritable_pipe() -> std::io::Result<[i32; 2]> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(fds)
+}
+
+/// Runs an external program with `input` on its stdin and its stdout captured;
+/// returns the exit code as Python's subprocess reports it (−N for signal N) and
+/// what it printed. A program that cannot start is exit code 127, as in a shell.
+fn run_program(argv: &str, input: &str) -> (i32, String) {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let words: Vec<&str> = argv.split('\u{1f}').collect();
+    let mut cmd = Command::new(words[0]);
+    cmd.args(&words[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // SAFETY: prctl is async-signal-safe; the external program then dies with us.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            Ok(())
+        });
+    }
+    let Ok(mut child) = cmd.spawn() else {
+        return (127, String::new());
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    match child.wait_with_output() {
+        Ok(out) => {
+            let code = out
+                .status
+                .code()
+                .or_else(|| out.status.signal().map(|s| -s))
+                .unwrap_or(1);
+            (code, String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+        Err(_) => (1, String::new()),
+    }
 }
 
 /// A connected pair of Unix stream sockets that children inherit.
@@ -162,6 +200,8 @@ struct Worker<'a> {
     outputs: u64,
     /// This process's pipe-end sockets (-1 once closed here).
     conns: Vec<i32>,
+    /// What the last `communicate()` captured.
+    captured: String,
 }
 
 fn python_exit(s: WaitStatus) -> Option<i32> {
@@ -625,6 +665,22 @@ impl Worker<'_> {
                             NONE
                         }
                     }
+                }
+                Instr::RunProgram { argv, input, .. } => {
+                    let (code, out) =
+                        run_program(self.program().str(argv), self.program().str(input));
+                    self.captured = out.trim_end_matches('\n').to_string();
+                    stack.push(code as Value);
+                    code as Value
+                }
+                Instr::PrintCaptured { skip_empty } if skip_empty && self.captured.is_empty() => 0,
+                Instr::PrintCaptured { .. } => {
+                    let text = self.captured.clone();
+                    let index = self.outputs;
+                    self.outputs += 1;
+                    self.flush();
+                    let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                    index as Value
                 }
                 Instr::PipeClose(c) => {
                     let fd = std::mem::replace(&mut self.conns[c as usize], -1);

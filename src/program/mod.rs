@@ -150,6 +150,22 @@ pub enum Instr {
     },
     /// `conn.close()`: closes this process's copy of the end.
     PipeClose(ConnId),
+    /// `subprocess.call(argv)` or `Popen(argv, …).communicate(input)`: runs an
+    /// external program (`argv` words separated by U+001F) with `input` on its
+    /// stdin, keeps what it prints for [`Instr::PrintCaptured`], and pushes its exit
+    /// code (−N for signal N). The simulator cannot run programs: it pretends the
+    /// program printed `sim_output` and exited with `sim_code`.
+    RunProgram {
+        argv: StrId,
+        input: StrId,
+        sim_output: StrId,
+        sim_code: i8,
+    },
+    /// Prints what the last program run wrote: `print(output.decode())`, or, with
+    /// `skip_empty`, the program's own output to the shared terminal.
+    PrintCaptured {
+        skip_empty: bool,
+    },
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
 }
@@ -196,6 +212,8 @@ impl Instr {
                 | Instr::PipeSend(_)
                 | Instr::PipeRecv { .. }
                 | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. }
         )
     }
 
@@ -218,6 +236,8 @@ impl Instr {
                 | Instr::PipeSend(_)
                 | Instr::PipeRecv { .. }
                 | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. }
         )
     }
 }
@@ -408,9 +428,12 @@ impl Program {
             .unwrap_or("?")
     }
 
-    /// Whether the program has more than one process (and so runs live on workers).
+    /// Whether the program has more than one process or does what only a process
+    /// can (run a program, fork): then it runs live on worker processes.
     pub fn uses_processes(&self) -> bool {
-        self.actors.iter().any(|a| a.process != 0)
+        self.actors
+            .iter()
+            .any(|a| a.process != 0 || a.code.iter().any(|i| i.is_process_op()))
     }
 
     /// The Python line of an actor's instruction (0 when unknown).
@@ -495,6 +518,11 @@ impl Program {
             Instr::PipeSend(c) => format!("CALL {}.send", self.conn_name(c)),
             Instr::PipeRecv { conn, .. } => format!("CALL {}.recv", self.conn_name(conn)),
             Instr::PipeClose(c) => format!("CALL {}.close", self.conn_name(c)),
+            Instr::RunProgram { argv, .. } => {
+                format!("CALL subprocess {}", self.str(argv).replace('\u{1f}', " "))
+            }
+            Instr::PrintCaptured { skip_empty: true } => "(the program's output)".to_string(),
+            Instr::PrintCaptured { .. } => "CALL print".to_string(),
             Instr::QueuePut { q, block } => {
                 format!(
                     "CALL {}.{}",
@@ -569,6 +597,17 @@ impl Program {
                         if q as usize >= self.queues.len() =>
                     {
                         return bad("unknown queue");
+                    }
+                    Instr::RunProgram {
+                        argv,
+                        input,
+                        sim_output,
+                        ..
+                    } if [argv, input, sim_output]
+                        .iter()
+                        .any(|&s| s as usize >= self.strings.len()) =>
+                    {
+                        return bad("unknown string");
                     }
                     Instr::Nop(s)
                     | Instr::Call(s)

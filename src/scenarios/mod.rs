@@ -6,6 +6,7 @@ mod pipe;
 mod pool;
 mod process;
 mod queue;
+mod subprocess;
 mod tickets;
 mod value_race;
 
@@ -23,6 +24,7 @@ pub const SCENARIOS: &[(&str, Build)] = &[
     ("pool", pool::build),
     ("process", process::build),
     ("queue", queue::build),
+    ("subprocess", subprocess::build),
     ("tickets", tickets::build),
     ("value-race", value_race::build),
 ];

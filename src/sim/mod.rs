@@ -590,6 +590,25 @@ impl Sim {
                 }
                 None => return false,
             },
+            Instr::RunProgram {
+                sim_output,
+                sim_code,
+                ..
+            } => {
+                let text = self.program.str(sim_output).to_string();
+                self.procs[self.process[ai] as usize].captured = text;
+                self.actors[ai].stack.push(sim_code as Value);
+                sim_code as Value
+            }
+            Instr::PrintCaptured { skip_empty } => {
+                let text = self.procs[self.process[ai] as usize].captured.clone();
+                if skip_empty && text.is_empty() {
+                    0
+                } else {
+                    cost = PRINT_NS;
+                    self.print(a, text)
+                }
+            }
             Instr::PipeClose(c) => {
                 self.pipe_close(self.process[ai], c);
                 c as Value

@@ -30,6 +30,8 @@ pub(super) struct ProcRt {
     ppid: Value,
     exitcode: Option<i32>,
     pub(super) kill_pending: bool,
+    /// What the last `communicate()` captured (simulated).
+    pub(super) captured: String,
 }
 
 impl ProcRt {
@@ -40,6 +42,7 @@ impl ProcRt {
                 ppid: SIM_SHELL_PID,
                 exitcode: None,
                 kill_pending: false,
+                captured: String::new(),
             })
             .collect()
     }

@@ -220,7 +220,8 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         | Instr::GetPpid
         | Instr::ProcPid(_)
         | Instr::ProcAlive(_)
-        | Instr::ProcExitCode(_) => {
+        | Instr::ProcExitCode(_)
+        | Instr::RunProgram { .. } => {
             st.push(e.value);
             Some(match e.value {
                 crate::program::NONE => "→ None".to_string(),
