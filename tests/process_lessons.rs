@@ -172,7 +172,7 @@ fn check_queue(t: &Trace) {
     let killed: Vec<i64> = t
         .events
         .iter()
-        .filter(|e| e.kind == interleave::trace::EventKind::Killed)
+        .filter(|e| e.kind == interleave::trace::EventKind::Ended)
         .map(|e| e.value)
         .collect();
     assert_eq!(killed, vec![-15], "the reader ends by SIGTERM");

@@ -85,7 +85,7 @@ fn kind_from(b: u8) -> EventKind {
         3 => EventKind::GilTake,
         4 => EventKind::GilDrop,
         5 => EventKind::Deadlock,
-        _ => EventKind::Killed,
+        _ => EventKind::Ended,
     }
 }
 
@@ -289,7 +289,7 @@ mod tests {
                 value: -(i as i64),
                 pc: i as u32,
                 actor: 3,
-                kind: EventKind::Killed,
+                kind: EventKind::Ended,
             })
             .collect();
         let frames = [

@@ -276,7 +276,7 @@ impl Worker<'_> {
                 c.exit = Some(code);
             }
             if code < 0 {
-                self.rec(t, EventKind::Killed, u32::MAX, code as Value);
+                self.rec(t, EventKind::Ended, u32::MAX, code as Value);
             }
         }
         code
@@ -322,6 +322,7 @@ impl Worker<'_> {
         self.flush();
         let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
         self.rec(actor, EventKind::Exec, pc, index as Value);
+        self.rec(actor, EventKind::Ended, pc, 1);
         1
     }
 

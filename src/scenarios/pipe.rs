@@ -58,7 +58,6 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .pipe_recv(parent_conn, handler)
         .emit(Instr::Print { fmt: got, nargs: 1 });
     let join = b.line("p.join()")?;
-    let joined = m.label();
     // No EOF: skip the handler by running the rest here, then end.
     m.at(join).emit(Instr::Join(p)).emit(Instr::Exit(0));
     m.place(handler);
@@ -68,7 +67,6 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
             fmt: eof_fmt,
             nargs: 0,
         });
-    m.place(joined);
     m.at(join).emit(Instr::Join(p)).emit(Instr::Exit(0));
     m.place(first);
     let eof = b.string("EOFError");

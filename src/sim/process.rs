@@ -261,6 +261,7 @@ impl Sim {
         let text = process_raise_text(&self.program.actors[a as usize].name, exception);
         let idx = self.print(a, text);
         self.event(a, EventKind::Exec, idx);
+        self.event(a, EventKind::Ended, 1);
         self.now += super::PRINT_NS;
         self.finish_actor(a, 1);
     }
@@ -269,7 +270,7 @@ impl Sim {
     pub(super) fn die_of_signal(&mut self, a: ActorId) {
         let p = self.process[a as usize];
         self.procs[p as usize].kill_pending = false;
-        self.event(a, EventKind::Killed, -15);
+        self.event(a, EventKind::Ended, -15);
         self.now += super::INSTR_NS;
         self.finish_actor(a, -15);
     }

@@ -32,9 +32,10 @@ pub enum EventKind {
     GilDrop = 4,
     /// The actor is part of a cycle of waits that can never end.
     Deadlock = 5,
-    /// A signal ended the actor's process; `value` is the exit code Python reports
-    /// (−15 for SIGTERM, −9 for SIGKILL).
-    Killed = 6,
+    /// The actor's process ended before reaching its end: a signal (`value` is the
+    /// exit code Python reports, −15 for SIGTERM, −9 for SIGKILL) or an uncaught
+    /// exception raised by a library call (`value` 1).
+    Ended = 6,
 }
 
 impl EventKind {
@@ -46,7 +47,7 @@ impl EventKind {
             EventKind::GilTake => "gil_take",
             EventKind::GilDrop => "gil_drop",
             EventKind::Deadlock => "deadlock",
-            EventKind::Killed => "killed",
+            EventKind::Ended => "ended",
         }
     }
 }

@@ -144,7 +144,10 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
         }
         EventKind::Deadlock => return Some("DEADLOCK".into()),
         EventKind::GilTake | EventKind::GilDrop => return None,
-        EventKind::Killed => return Some(format!("killed by a signal (exit code {})", e.value)),
+        EventKind::Ended if e.value < 0 => {
+            return Some(format!("killed by a signal (exit code {})", e.value));
+        }
+        EventKind::Ended => return Some(format!("ends by an exception (exit code {})", e.value)),
     }
     let var = |v: u16| {
         p.vars

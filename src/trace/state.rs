@@ -142,7 +142,7 @@ impl StateReplay {
                 }
             }
             EventKind::Deadlock => {}
-            EventKind::Killed => {
+            EventKind::Ended => {
                 self.states[a] = ActorState::Done(e.value as i32);
                 if self.last_running == Some(e.actor) {
                     self.last_running = None;
