@@ -61,6 +61,7 @@ fn benches(c: &mut Criterion) {
         "pool",
         "queue",
         "pipe",
+        "subprocess",
         "value-race",
         "tickets",
     ] {
