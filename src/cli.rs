@@ -113,6 +113,14 @@ pub fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<ExitCode, Usage> {
+    if let Some(Cmd::Worker) = cli.command {
+        // A worker starts fast: it needs no lessons, only the job on its stdin.
+        if std::io::stdin().is_terminal() {
+            return Err(Usage("`worker` is started by the playground itself".into()));
+        }
+        let code = crate::live::worker::main();
+        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+    }
     let catalog =
         Catalog::with_overrides(cli.lessons.as_deref()).map_err(|e| Usage(e.to_string()))?;
     let lang: Lang = cli.lang.into();
@@ -130,7 +138,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Usage> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Run(args)) => run(&catalog, args, lang),
-        Some(Cmd::Worker) => Err(Usage("`worker` is started by the playground itself".into())),
+        Some(Cmd::Worker) => unreachable!("handled above"),
     }
 }
 

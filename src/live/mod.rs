@@ -3,6 +3,9 @@
 //! lock, and every event stamped with the monotonic clock.
 
 mod gil;
+pub mod ipc;
+pub mod process;
+pub mod worker;
 
 pub use gil::Gil;
 
@@ -30,6 +33,8 @@ pub enum LiveMsg {
         actor: ActorId,
         text: String,
     },
+    /// A process actor's real PID, for its timeline label.
+    Label { actor: ActorId, pid: i32 },
     /// Every actor has ended.
     Finished,
 }
@@ -65,6 +70,8 @@ struct Shared {
 pub struct LiveRun {
     shared: Arc<Shared>,
     rx: Receiver<LiveMsg>,
+    /// The worker processes of a program with processes (process.rs).
+    host: Option<process::Host>,
 }
 
 impl LiveRun {
@@ -110,13 +117,35 @@ impl LiveRun {
         let autostart: Vec<ActorId> = (0..shared.program.actors.len() as ActorId)
             .filter(|&a| shared.program.actors[a as usize].autostart)
             .collect();
+        if shared.program.uses_processes() {
+            // Every process, the main one included, is a real worker process.
+            let host =
+                process::Host::start(shared.program.clone(), shared.speed, shared.tx.clone());
+            let host = match host {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    let _ = shared.tx.send(LiveMsg::Output {
+                        index: 0,
+                        actor: 0,
+                        text: format!("interleave: cannot start a worker process: {e}"),
+                    });
+                    let _ = shared.tx.send(LiveMsg::Finished);
+                    None
+                }
+            };
+            return LiveRun { shared, rx, host };
+        }
         if autostart.is_empty() {
             let _ = shared.tx.send(LiveMsg::Finished);
         }
         for a in autostart {
             spawn(&shared, a);
         }
-        LiveRun { shared, rx }
+        LiveRun {
+            shared,
+            rx,
+            host: None,
+        }
     }
 
     /// Where events and output arrive; `select!` on it.
@@ -130,6 +159,9 @@ impl LiveRun {
 
     /// Asks every thread to stop and waits for them all.
     pub fn stop(&mut self) {
+        if let Some(h) = &mut self.host {
+            h.stop();
+        }
         let sh = &self.shared;
         sh.stop.store(true, Ordering::SeqCst);
         for g in &sh.gils {
@@ -206,6 +238,16 @@ impl Collector {
                 self.link_outputs();
                 false
             }
+            LiveMsg::Label { actor, pid } => {
+                let program = self.trace.program.clone();
+                if let (Some(label), Some(a)) = (
+                    self.trace.actor_labels.get_mut(actor as usize),
+                    program.actors.get(actor as usize),
+                ) {
+                    *label = format!("{} (pid {pid})", a.name);
+                }
+                false
+            }
             LiveMsg::Finished => true,
         }
     }
@@ -236,7 +278,11 @@ impl Collector {
                             && e.value == *index as Value
                             && matches!(
                                 program.instr(e.actor, e.pc),
-                                Some(Instr::Print { .. } | Instr::Raise(_))
+                                Some(
+                                    Instr::Print { .. }
+                                        | Instr::Raise(_)
+                                        | Instr::PrintCaptured { .. }
+                                )
                             )
                     })
                     .unwrap_or(self.trace.events.len()) as u64;
@@ -574,6 +620,31 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                     r.rec(EventKind::Exec, pc, index as Value);
                     exit_code = 1;
                     break;
+                }
+                // Programs with processes run on workers (process.rs), never here.
+                Instr::Fork(_)
+                | Instr::ForkChild
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::ProcAlive(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. } => 0,
+                Instr::PopJumpIfFalse(t) => {
+                    let v = stack.pop().unwrap_or(0);
+                    if v == 0 {
+                        next = t;
+                    }
+                    v
                 }
                 Instr::Exit(code) => {
                     r.rec(EventKind::Exec, pc, code as Value);

@@ -52,8 +52,16 @@ impl ProgramBuilder {
         self.program.vars.push(Var {
             name: name.to_string(),
             init,
+            shared: false,
         });
         (self.program.vars.len() - 1) as VarId
+    }
+
+    /// A variable in memory all processes share (`multiprocessing.Value`).
+    pub fn shared_var(&mut self, name: &str, init: Value) -> VarId {
+        let v = self.var(name, init);
+        self.program.vars[v as usize].shared = true;
+        v
     }
 
     pub fn lock(&mut self, name: &str) -> LockId {
@@ -61,6 +69,22 @@ impl ProgramBuilder {
             name: name.to_string(),
         });
         (self.program.locks.len() - 1) as LockId
+    }
+
+    /// A `multiprocessing.Queue(maxsize)` (0: unbounded).
+    pub fn queue(&mut self, name: &str, maxsize: u32) -> super::QueueId {
+        self.program.queues.push(super::Queue {
+            name: name.to_string(),
+            maxsize,
+        });
+        (self.program.queues.len() - 1) as super::QueueId
+    }
+
+    /// `a, b = Pipe()`: returns the two ends.
+    pub fn pipe(&mut self, a: &str, b: &str) -> (super::ConnId, super::ConnId) {
+        self.program.pipes.push([a.to_string(), b.to_string()]);
+        let k = (self.program.pipes.len() - 1) as super::ConnId;
+        (2 * k, 2 * k + 1)
     }
 
     pub fn string(&mut self, s: &str) -> StrId {
@@ -93,6 +117,14 @@ impl ProgramBuilder {
         (self.program.actors.len() - 1) as ActorId
     }
 
+    /// Reserves a process other than the main one: its first actor, which waits
+    /// for a `Start` (`p.start()`) or a `Fork`.
+    pub fn declare_process(&mut self, name: &str, process: u16) -> ActorId {
+        let a = self.declare(name, ActorKind::Main, process);
+        self.program.actors[a as usize].autostart = false;
+        a
+    }
+
     /// Starts the code of a declared actor.
     pub fn code(&self, actor: ActorId) -> ActorBuilder {
         ActorBuilder {
@@ -122,6 +154,8 @@ impl ProgramBuilder {
                 })?;
             code[at] = match code[at] {
                 Instr::JumpBackward(_) => Instr::JumpBackward(target),
+                Instr::PopJumpIfFalse(_) => Instr::PopJumpIfFalse(target),
+                Instr::PipeRecv { conn, .. } => Instr::PipeRecv { conn, eof: target },
                 Instr::ForRange { counter, limit, .. } => Instr::ForRange {
                     counter,
                     limit,
@@ -208,6 +242,18 @@ impl ActorBuilder {
             exit: 0,
         });
         at
+    }
+
+    /// `conn.recv()`, going to `eof` (placed later) on `EOFError`.
+    pub fn pipe_recv(&mut self, conn: super::ConnId, eof: Label) -> &mut Self {
+        self.fixups.push((self.code.len(), eof.0));
+        self.emit(Instr::PipeRecv { conn, eof: 0 })
+    }
+
+    /// `if x:` — jumps to `to` (placed later) when the value on the stack is false.
+    pub fn pop_jump_if_false(&mut self, to: Label) -> &mut Self {
+        self.fixups.push((self.code.len(), to.0));
+        self.emit(Instr::PopJumpIfFalse(0))
     }
 
     /// Closes a loop opened by [`ActorBuilder::for_range`] at `head`.

@@ -4,6 +4,7 @@ mod builder;
 
 pub use builder::{ActorBuilder, Label, ProgramBuilder};
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Every value a lesson program computes with.
@@ -18,15 +19,24 @@ pub type LockId = u16;
 pub type LocalId = u16;
 /// Index into [`Program::strings`].
 pub type StrId = u16;
+/// Index of a `multiprocessing.Queue` in [`Program::queues`].
+pub type QueueId = u16;
+/// One end of a `Pipe()`: pipe `k` has ends `2k` and `2k + 1` ([`Program::pipes`]).
+pub type ConnId = u16;
 /// Index of an instruction in its actor's code.
 pub type Pc = u32;
+/// What `p.exitcode` (and any other attribute that can be `None`) holds before it
+/// has a value: prints as `None`.
+pub const NONE: Value = i64::MIN;
 
 /// Arithmetic a `BINARY_OP` performs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BinOp {
     Add,
     Sub,
     Mul,
+    /// `a > b` (CPython's `COMPARE_OP >`): 1 or 0.
+    Gt,
 }
 
 impl BinOp {
@@ -35,6 +45,7 @@ impl BinOp {
             BinOp::Add => a.wrapping_add(b),
             BinOp::Sub => a.wrapping_sub(b),
             BinOp::Mul => a.wrapping_mul(b),
+            BinOp::Gt => (a > b) as Value,
         }
     }
     pub fn symbol(self) -> &'static str {
@@ -42,6 +53,7 @@ impl BinOp {
             BinOp::Add => "+",
             BinOp::Sub => "-",
             BinOp::Mul => "*",
+            BinOp::Gt => ">",
         }
     }
 }
@@ -50,7 +62,7 @@ impl BinOp {
 /// library calls (locks, threads, print, sleep, CPU work) are single operations.
 ///
 /// Kept `Copy` and small: the simulator reads one per step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Instr {
     /// A line that matters for reading the program but has no concurrent effect
     /// (`t1 = Thread(...)`): shown as `CALL <label>`.
@@ -90,6 +102,70 @@ pub enum Instr {
     /// An uncaught exception: prints `Exception in thread …` and the message (a
     /// string like `AttributeError: …`), and the actor ends with exit code 1.
     Raise(StrId),
+    // Processes (multiprocessing, os). A process is the actor that is its first
+    // thread: `Start`/`Join` of such an actor start and join the process.
+    /// `os.fork()` in the parent: starts the child process (the actor given, whose
+    /// code is the child's side) with a copy of this process's memory; pushes its PID.
+    Fork(ActorId),
+    /// The child's side of `os.fork()`: pushes 0.
+    ForkChild,
+    /// `os.getpid()`.
+    GetPid,
+    /// `os.getppid()`.
+    GetPpid,
+    /// `p.pid` of a process actor ([`NONE`] before it starts).
+    ProcPid(ActorId),
+    /// `p.is_alive()`: pushes 1 or 0.
+    ProcAlive(ActorId),
+    /// `p.exitcode`: [`NONE`] while it runs, −N when signal N ended it.
+    ProcExitCode(ActorId),
+    /// `p.terminate()`: sends SIGTERM.
+    Terminate(ActorId),
+    /// `q.put(v)` / `q.put(v, False)`: pops the value; when the queue is full it
+    /// blocks, or raises `queue.Full`.
+    QueuePut {
+        q: QueueId,
+        block: bool,
+    },
+    /// `q.get()` / `q.get_nowait()`: pushes the value; when the queue is empty it
+    /// blocks, or raises `_queue.Empty`.
+    QueueGet {
+        q: QueueId,
+        block: bool,
+    },
+    /// `json.load(open(name))['count']`: reads the number kept in the file that the
+    /// (shared) variable names; pushes it.
+    FileRead(VarId),
+    /// `json.dump({'count': v}, open(name, 'w'))`: pops a number and writes it.
+    FileWrite(VarId),
+    /// `if x:` — pops a value and jumps when it is false (0).
+    PopJumpIfFalse(Pc),
+    /// `conn.send(v)` on a `Pipe()` end: pops the value.
+    PipeSend(ConnId),
+    /// `conn.recv()`: pushes the next value; waits while the pipe is empty and some
+    /// process still holds the other end; when none does, `EOFError` jumps to `eof`.
+    PipeRecv {
+        conn: ConnId,
+        eof: Pc,
+    },
+    /// `conn.close()`: closes this process's copy of the end.
+    PipeClose(ConnId),
+    /// `subprocess.call(argv)` or `Popen(argv, …).communicate(input)`: runs an
+    /// external program (`argv` words separated by U+001F) with `input` on its
+    /// stdin, keeps what it prints for [`Instr::PrintCaptured`], and pushes its exit
+    /// code (−N for signal N). The simulator cannot run programs: it pretends the
+    /// program printed `sim_output` and exited with `sim_code`.
+    RunProgram {
+        argv: StrId,
+        input: StrId,
+        sim_output: StrId,
+        sim_code: i8,
+    },
+    /// Prints what the last program run wrote: `print(output.decode())`, or, with
+    /// `skip_empty`, the program's own output to the shared terminal.
+    PrintCaptured {
+        skip_empty: bool,
+    },
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
 }
@@ -124,12 +200,50 @@ impl Instr {
                 | Instr::Work(_)
                 | Instr::Raise(_)
                 | Instr::Exit(_)
+                | Instr::Fork(_)
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcAlive(_)
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. }
+        )
+    }
+
+    /// Whether the instruction only makes sense between processes.
+    pub fn is_process_op(self) -> bool {
+        matches!(
+            self,
+            Instr::Fork(_)
+                | Instr::ForkChild
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::ProcAlive(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. }
         )
     }
 }
 
 /// Where a thread switch may happen (DESIGN.md, "Preemption and the GIL").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum GilModel {
     /// No GIL, like CPython 3.13t: any instruction, threads truly parallel.
     Free,
@@ -168,7 +282,7 @@ impl GilModel {
 }
 
 /// How much one scheduler step executes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Granularity {
     /// A whole Python line is one step.
     Line,
@@ -192,7 +306,7 @@ impl Granularity {
 }
 
 /// How an engine runs a program: the knobs every lesson shares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EngineConfig {
     pub gil: GilModel,
     pub granularity: Granularity,
@@ -211,7 +325,7 @@ impl Default for EngineConfig {
 }
 
 /// Whether an actor is a thread inside a process or the first thread of a process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ActorKind {
     /// A process's first thread (`MainThread`), the one that exists without `start()`.
     Main,
@@ -219,7 +333,7 @@ pub enum ActorKind {
 }
 
 /// One actor's code and identity.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Actor {
     pub name: String,
     pub kind: ActorKind,
@@ -235,23 +349,40 @@ pub struct Actor {
     pub local_names: Vec<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Var {
     pub name: String,
     pub init: Value,
+    /// Lives in memory every process shares (a `multiprocessing.Value`); otherwise
+    /// each process has its own copy, taken from its parent when it starts.
+    #[serde(default)]
+    pub shared: bool,
 }
 
-#[derive(Clone, Debug)]
+/// A `multiprocessing.Queue`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Queue {
+    pub name: String,
+    /// 0 means unbounded, as in Python.
+    pub maxsize: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Lock {
     pub name: String,
 }
 
 /// A whole lesson program, ready for either engine.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Program {
     pub actors: Vec<Actor>,
     pub vars: Vec<Var>,
     pub locks: Vec<Lock>,
+    #[serde(default)]
+    pub queues: Vec<Queue>,
+    /// The names of the two ends of each `Pipe()`, as the lesson calls them.
+    #[serde(default)]
+    pub pipes: Vec<[String; 2]>,
     pub strings: Vec<String>,
     /// What each shared variable should hold at the end of a correct run, if the
     /// lesson knows (the state panel shows it next to the real value).
@@ -289,6 +420,22 @@ impl Program {
             .copied()
     }
 
+    /// The name of a pipe end (`parent_conn`).
+    pub fn conn_name(&self, c: ConnId) -> &str {
+        self.pipes
+            .get(c as usize / 2)
+            .map(|p| p[c as usize % 2].as_str())
+            .unwrap_or("?")
+    }
+
+    /// Whether the program has more than one process or does what only a process
+    /// can (run a program, fork): then it runs live on worker processes.
+    pub fn uses_processes(&self) -> bool {
+        self.actors
+            .iter()
+            .any(|a| a.process != 0 || a.code.iter().any(|i| i.is_process_op()))
+    }
+
     /// The Python line of an actor's instruction (0 when unknown).
     pub fn line(&self, actor: ActorId, pc: Pc) -> u32 {
         self.actors
@@ -318,6 +465,12 @@ impl Program {
                 .map(|l| l.name.clone())
                 .unwrap_or_else(|| format!("?{i}"))
         };
+        let queue = |i: QueueId| {
+            self.queues
+                .get(i as usize)
+                .map(|q| q.name.clone())
+                .unwrap_or_else(|| format!("?{i}"))
+        };
         let actor_name = |i: ActorId| {
             self.actors
                 .get(i as usize)
@@ -329,8 +482,15 @@ impl Program {
             Instr::LoadConst(v) => format!("LOAD_CONST {v}"),
             Instr::LoadFast(l) => format!("LOAD_FAST {}", local(l)),
             Instr::StoreFast(l) => format!("STORE_FAST {}", local(l)),
+            Instr::LoadGlobal(v) if self.vars.get(v as usize).is_some_and(|v| v.shared) => {
+                format!("LOAD_ATTR {}", var(v))
+            }
+            Instr::StoreGlobal(v) if self.vars.get(v as usize).is_some_and(|v| v.shared) => {
+                format!("STORE_ATTR {}", var(v))
+            }
             Instr::LoadGlobal(v) => format!("LOAD_GLOBAL {}", var(v)),
             Instr::StoreGlobal(v) => format!("STORE_GLOBAL {}", var(v)),
+            Instr::BinaryOp(BinOp::Gt) => "COMPARE_OP >".to_string(),
             Instr::BinaryOp(op) => format!("BINARY_OP {}", op.symbol()),
             Instr::ForRange { limit, .. } => format!("FOR_ITER range({limit})"),
             Instr::JumpBackward(t) => format!("JUMP_BACKWARD to {t}"),
@@ -344,6 +504,39 @@ impl Program {
             Instr::Sleep(us) => format!("CALL time.sleep({})", fmt_secs(us)),
             Instr::Work(n) => format!("CPU_WORK {n}"),
             Instr::Raise(s) => format!("RAISE {}", self.str(s)),
+            Instr::Fork(_) => "CALL os.fork".to_string(),
+            Instr::ForkChild => "CALL os.fork (child side: 0)".to_string(),
+            Instr::GetPid => "CALL os.getpid".to_string(),
+            Instr::GetPpid => "CALL os.getppid".to_string(),
+            Instr::ProcPid(t) => format!("LOAD_ATTR {}.pid", actor_name(t)),
+            Instr::ProcAlive(t) => format!("CALL {}.is_alive", actor_name(t)),
+            Instr::ProcExitCode(t) => format!("LOAD_ATTR {}.exitcode", actor_name(t)),
+            Instr::Terminate(t) => format!("CALL {}.terminate", actor_name(t)),
+            Instr::FileRead(v) => format!("CALL json.load  # {}", var(v)),
+            Instr::FileWrite(v) => format!("CALL json.dump  # {}", var(v)),
+            Instr::PopJumpIfFalse(t) => format!("POP_JUMP_IF_FALSE to {t}"),
+            Instr::PipeSend(c) => format!("CALL {}.send", self.conn_name(c)),
+            Instr::PipeRecv { conn, .. } => format!("CALL {}.recv", self.conn_name(conn)),
+            Instr::PipeClose(c) => format!("CALL {}.close", self.conn_name(c)),
+            Instr::RunProgram { argv, .. } => {
+                format!("CALL subprocess {}", self.str(argv).replace('\u{1f}', " "))
+            }
+            Instr::PrintCaptured { skip_empty: true } => "(the program's output)".to_string(),
+            Instr::PrintCaptured { .. } => "CALL print".to_string(),
+            Instr::QueuePut { q, block } => {
+                format!(
+                    "CALL {}.{}",
+                    queue(q),
+                    if block { "put" } else { "put_nowait" }
+                )
+            }
+            Instr::QueueGet { q, block } => {
+                format!(
+                    "CALL {}.{}",
+                    queue(q),
+                    if block { "get" } else { "get_nowait" }
+                )
+            }
             Instr::Exit(code) => format!("EXIT {code}"),
         }
     }
@@ -366,19 +559,55 @@ impl Program {
                     {
                         return bad("bad loop");
                     }
-                    Instr::LoadGlobal(v) | Instr::StoreGlobal(v)
+                    Instr::LoadGlobal(v)
+                    | Instr::StoreGlobal(v)
+                    | Instr::FileRead(v)
+                    | Instr::FileWrite(v)
                         if v as usize >= self.vars.len() =>
                     {
                         return bad("unknown variable");
                     }
-                    Instr::JumpBackward(t) if t >= n => return bad("jump out of code"),
+                    Instr::PipeSend(c) | Instr::PipeClose(c) | Instr::PipeRecv { conn: c, .. }
+                        if c as usize >= 2 * self.pipes.len() =>
+                    {
+                        return bad("unknown pipe end");
+                    }
+                    Instr::JumpBackward(t)
+                    | Instr::PopJumpIfFalse(t)
+                    | Instr::PipeRecv { eof: t, .. }
+                        if t >= n =>
+                    {
+                        return bad("jump out of code");
+                    }
                     Instr::Acquire(l) | Instr::Release(l) if l as usize >= self.locks.len() => {
                         return bad("unknown lock");
                     }
-                    Instr::Start(t) | Instr::Join(t)
+                    Instr::Start(t)
+                    | Instr::Join(t)
+                    | Instr::Fork(t)
+                    | Instr::ProcPid(t)
+                    | Instr::ProcAlive(t)
+                    | Instr::ProcExitCode(t)
+                    | Instr::Terminate(t)
                         if t as usize >= self.actors.len() || t as usize == ai =>
                     {
                         return bad("bad thread reference");
+                    }
+                    Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }
+                        if q as usize >= self.queues.len() =>
+                    {
+                        return bad("unknown queue");
+                    }
+                    Instr::RunProgram {
+                        argv,
+                        input,
+                        sim_output,
+                        ..
+                    } if [argv, input, sim_output]
+                        .iter()
+                        .any(|&s| s as usize >= self.strings.len()) =>
+                    {
+                        return bad("unknown string");
                     }
                     Instr::Nop(s)
                     | Instr::Call(s)

@@ -1,6 +1,14 @@
 //! One file per scenario: each builds a lesson's program from its knobs.
 
 mod balance;
+mod fork;
+mod pipe;
+mod pool;
+mod process;
+mod queue;
+mod subprocess;
+mod tickets;
+mod value_race;
 
 use crate::lesson::{Knobs, Lesson};
 use crate::program::Program;
@@ -9,7 +17,17 @@ use crate::program::Program;
 pub type Build = fn(&Lesson, &Knobs) -> Result<Program, String>;
 
 /// Every scenario, by the id lesson files name.
-pub const SCENARIOS: &[(&str, Build)] = &[("balance", balance::build)];
+pub const SCENARIOS: &[(&str, Build)] = &[
+    ("balance", balance::build),
+    ("fork", fork::build),
+    ("pipe", pipe::build),
+    ("pool", pool::build),
+    ("process", process::build),
+    ("queue", queue::build),
+    ("subprocess", subprocess::build),
+    ("tickets", tickets::build),
+    ("value-race", value_race::build),
+];
 
 /// Builds the program a lesson runs with these knobs.
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {

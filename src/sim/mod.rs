@@ -4,14 +4,16 @@
 //! same schedule gives the same trace byte for byte, and stepping back is replaying
 //! a shorter schedule.
 
+mod process;
 mod schedule;
 mod scheduler;
 
+pub use process::{SIM_PID_BASE, process_raise_text, sim_pid};
 pub use schedule::{Schedule, ScheduleError};
 pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler};
 
 use crate::program::{
-    ActorId, EngineConfig, Granularity, Instr, LockId, Pc, Program, StrId, Value,
+    ActorId, EngineConfig, Granularity, Instr, LockId, NONE, Pc, Program, StrId, Value,
 };
 use crate::trace::{Event, EventKind, OutputLine, Trace};
 use std::fmt;
@@ -66,6 +68,12 @@ pub enum Refusal {
         actor: String,
         until_ns: u64,
     },
+    /// A queue is empty (a get waits) or full (a put waits).
+    BlockedOnQueue {
+        actor: String,
+        queue: String,
+        full: bool,
+    },
     /// Another thread of the same process holds the GIL and may not let go yet.
     GilHeld {
         actor: String,
@@ -95,6 +103,15 @@ impl fmt::Display for Refusal {
                     "{actor} is blocked in join: it waits for {target} to finish"
                 )
             }
+            Refusal::BlockedOnQueue { actor, queue, full } => write!(
+                f,
+                "{actor} is blocked: {queue} is {}",
+                if *full {
+                    "full; it waits for a get"
+                } else {
+                    "empty; it waits for another process to put or send something"
+                }
+            ),
             Refusal::Sleeping { actor, until_ns } => write!(
                 f,
                 "{actor} is sleeping until t={:.3} ms; step the others first",
@@ -138,6 +155,14 @@ pub struct Sim {
     ending: Ending,
     trace: Trace,
     schedule: Vec<ActorId>,
+    /// Per simulated process: its own copy of the non-shared variables (process 0
+    /// uses `vars`), its PID, parent and exit code.
+    procs: Vec<process::ProcRt>,
+    /// The items in each `multiprocessing.Queue`.
+    queues: Vec<std::collections::VecDeque<Value>>,
+    /// Per pipe end: what waits to be received there, and which processes hold
+    /// a copy of it open.
+    conns: Vec<process::ConnRt>,
 }
 
 impl Sim {
@@ -148,7 +173,7 @@ impl Sim {
             .map(|a| a.process as usize + 1)
             .max()
             .unwrap_or(1);
-        Sim {
+        let mut sim = Sim {
             actors: program
                 .actors
                 .iter()
@@ -178,9 +203,14 @@ impl Sim {
             },
             trace: Trace::new(program.clone()),
             schedule: Vec::new(),
+            procs: process::ProcRt::all(&program, nproc),
+            queues: vec![Default::default(); program.queues.len()],
+            conns: process::ConnRt::all(&program, nproc),
             cfg,
             program,
-        }
+        };
+        sim.label_processes();
+        sim
     }
 
     pub fn program(&self) -> &Arc<Program> {
@@ -267,6 +297,21 @@ impl Sim {
                     Some(Instr::Join(t)) => Refusal::BlockedOnJoin {
                         actor: self.name(a),
                         target: self.name(t),
+                    },
+                    Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
+                        Refusal::BlockedOnQueue {
+                            actor: self.name(a),
+                            queue: self.program.queues[q as usize].name.clone(),
+                            full: matches!(
+                                self.program.instr(a, rt.pc),
+                                Some(Instr::QueuePut { .. })
+                            ),
+                        }
+                    }
+                    Some(Instr::PipeRecv { conn, .. }) => Refusal::BlockedOnQueue {
+                        actor: self.name(a),
+                        queue: self.program.conn_name(conn).to_string(),
+                        full: false,
                     },
                     Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
                         actor: self.name(a),
@@ -408,6 +453,10 @@ impl Sim {
     #[inline]
     fn exec(&mut self, a: ActorId) -> bool {
         let ai = a as usize;
+        if self.procs[self.process[ai] as usize].kill_pending {
+            self.die_of_signal(a);
+            return false;
+        }
         let pc = self.actors[ai].pc;
         let Some(ins) = self.program.instr(a, pc) else {
             // Running off the end of the code cannot happen in a validated program.
@@ -433,13 +482,13 @@ impl Sim {
                 v
             }
             Instr::LoadGlobal(g) => {
-                let v = self.vars[g as usize];
+                let v = *self.var_mut(a, g);
                 self.actors[ai].stack.push(v);
                 v
             }
             Instr::StoreGlobal(g) => {
                 let v = self.pop(a);
-                self.vars[g as usize] = v;
+                *self.var_mut(a, g) = v;
                 v
             }
             Instr::BinaryOp(op) => {
@@ -484,6 +533,9 @@ impl Sim {
                 return true;
             }
             Instr::Start(t) => {
+                if self.process[t as usize] != self.process[ai] {
+                    self.start_process(a, t);
+                }
                 if self.actors[t as usize].status == Status::NotStarted {
                     self.actors[t as usize].status = Status::Ready;
                 }
@@ -524,6 +576,78 @@ impl Sim {
                 self.finish_actor(a, 1);
                 return false;
             }
+            Instr::Fork(_)
+            | Instr::ForkChild
+            | Instr::GetPid
+            | Instr::GetPpid
+            | Instr::ProcPid(_)
+            | Instr::ProcAlive(_)
+            | Instr::ProcExitCode(_)
+            | Instr::Terminate(_) => {
+                let v = self.exec_process_op(a, ins);
+                self.actors[ai].stack.push(v);
+                v
+            }
+            Instr::FileRead(g) => {
+                let v = *self.var_mut(a, g);
+                self.actors[ai].stack.push(v);
+                v
+            }
+            Instr::FileWrite(g) => {
+                let v = self.pop(a);
+                *self.var_mut(a, g) = v;
+                v
+            }
+            Instr::PopJumpIfFalse(t) => {
+                let v = self.pop(a);
+                if v == 0 {
+                    next = t;
+                }
+                v
+            }
+            Instr::PipeSend(c) => match self.pipe_send(a, c) {
+                Some(v) => v,
+                None => return false,
+            },
+            Instr::PipeRecv { conn, eof } => match self.pipe_recv(a, conn) {
+                Some(Some(v)) => v,
+                Some(None) => {
+                    next = eof;
+                    NONE
+                }
+                None => return false,
+            },
+            Instr::RunProgram {
+                sim_output,
+                sim_code,
+                ..
+            } => {
+                let text = self.program.str(sim_output).to_string();
+                self.procs[self.process[ai] as usize].captured = text;
+                self.actors[ai].stack.push(sim_code as Value);
+                sim_code as Value
+            }
+            Instr::PrintCaptured { skip_empty } => {
+                let text = self.procs[self.process[ai] as usize].captured.clone();
+                if skip_empty && text.is_empty() {
+                    0
+                } else {
+                    cost = PRINT_NS;
+                    self.print(a, text)
+                }
+            }
+            Instr::PipeClose(c) => {
+                self.pipe_close(self.process[ai], c);
+                c as Value
+            }
+            Instr::QueuePut { q, block } => match self.queue_put(a, q, block) {
+                Some(v) => v,
+                None => return false,
+            },
+            Instr::QueueGet { q, block } => match self.queue_get(a, q, block) {
+                Some(v) => v,
+                None => return false,
+            },
             Instr::Exit(code) => {
                 self.event(a, EventKind::Exec, code as Value);
                 self.now += INSTR_NS;
@@ -575,6 +699,7 @@ impl Sim {
     }
 
     fn finish_actor(&mut self, a: ActorId, code: i32) {
+        self.note_exit(a, code);
         self.actors[a as usize].status = Status::Done(code);
         self.drop_gil(a);
         self.wake_where(a, |i| i == Instr::Join(a));
@@ -686,10 +811,35 @@ pub fn raise_text(actor: &str, message: &str) -> String {
     format!("Exception in thread {actor}: {message}")
 }
 
-/// Fills the `{}` holes of a print format with values, in order, and `{thread}`
+/// Fills the `{}` holes of a print format with values, in order (`None` for
+/// [`crate::program::NONE`]), `{bool}` holes with `True`/`False`, `{chr}` holes
+/// with the character of that code, and `{thread}`
 /// with the printing thread's name.
 pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
     let fmt = fmt.replace("{thread}", thread);
+    let mut fmt = fmt;
+    let mut args = args.to_vec();
+    // `{bool}` and `{chr}` holes are filled in place first, keeping argument order.
+    loop {
+        let hole = [("{bool}", true), ("{chr}", false)]
+            .into_iter()
+            .filter_map(|(h, is_bool)| fmt.find(h).map(|i| (i, h.len(), is_bool)))
+            .min();
+        let Some((i, len, is_bool)) = hole else { break };
+        let n = fmt[..i].matches("{}").count();
+        let Some(&v) = args.get(n) else { break };
+        let text = if is_bool {
+            (if v != 0 { "True" } else { "False" }).to_string()
+        } else {
+            u32::try_from(v)
+                .ok()
+                .and_then(char::from_u32)
+                .map(String::from)
+                .unwrap_or_default()
+        };
+        fmt.replace_range(i..i + len, &text);
+        args.remove(n);
+    }
     let fmt = fmt.as_str();
     let mut out = String::with_capacity(fmt.len() + 8);
     let mut args = args.iter();
@@ -697,6 +847,7 @@ pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
     while let Some(i) = rest.find("{}") {
         out.push_str(&rest[..i]);
         match args.next() {
+            Some(&crate::program::NONE) => out.push_str("None"),
             Some(v) => out.push_str(&v.to_string()),
             None => out.push_str("{}"),
         }

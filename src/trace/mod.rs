@@ -32,6 +32,10 @@ pub enum EventKind {
     GilDrop = 4,
     /// The actor is part of a cycle of waits that can never end.
     Deadlock = 5,
+    /// The actor's process ended before reaching its end: a signal (`value` is the
+    /// exit code Python reports, −15 for SIGTERM, −9 for SIGKILL) or an uncaught
+    /// exception raised by a library call (`value` 1).
+    Ended = 6,
 }
 
 impl EventKind {
@@ -43,6 +47,7 @@ impl EventKind {
             EventKind::GilTake => "gil_take",
             EventKind::GilDrop => "gil_drop",
             EventKind::Deadlock => "deadlock",
+            EventKind::Ended => "ended",
         }
     }
 }
@@ -126,7 +131,11 @@ impl Trace {
         let mut vals: Vec<Value> = p.vars.iter().map(|v| v.init).collect();
         for e in &self.events {
             if e.kind == EventKind::Exec
-                && let Some(crate::program::Instr::StoreGlobal(v)) = p.instr(e.actor, e.pc)
+                && let Some(
+                    crate::program::Instr::StoreGlobal(v) | crate::program::Instr::FileWrite(v),
+                ) = p.instr(e.actor, e.pc)
+                // Another process's own copy of a variable is not the main one's.
+                && (p.actors[e.actor as usize].process == 0 || p.vars[v as usize].shared)
             {
                 vals[v as usize] = e.value;
             }

@@ -96,6 +96,15 @@ fn push_comment(text: &mut String, c: &str) {
     text.push_str(c);
 }
 
+/// A queued value as the student wrote it: a letter for the lessons that send
+/// letters, otherwise the number.
+fn show(v: Value) -> String {
+    match u8::try_from(v) {
+        Ok(c) if c.is_ascii_uppercase() => format!("'{}'", c as char),
+        _ => v.to_string(),
+    }
+}
+
 /// Applies an event to the operand stacks and, when `describe`, says what it read
 /// or wrote (the rows before a window only need the stacks, and formatting a
 /// million notes nobody reads is most of the cost).
@@ -113,6 +122,9 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
         EventKind::Block => {
             return Some(match p.instr(e.actor, e.pc) {
                 Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
+                Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
+                Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
+                Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
                 Some(Instr::Acquire(l)) => format!(
                     "blocked: {} is held",
                     p.locks
@@ -135,6 +147,10 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
         }
         EventKind::Deadlock => return Some("DEADLOCK".into()),
         EventKind::GilTake | EventKind::GilDrop => return None,
+        EventKind::Ended if e.value < 0 => {
+            return Some(format!("killed by a signal (exit code {})", e.value));
+        }
+        EventKind::Ended => return Some(format!("ends by an exception (exit code {})", e.value)),
     }
     let var = |v: u16| {
         p.vars
@@ -169,6 +185,51 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             let at = st.len().saturating_sub(nargs as usize);
             st.truncate(at);
             None
+        }
+        Instr::FileRead(v) => {
+            st.push(e.value);
+            describe.then(|| format!("read {} = {}", var(v), e.value))
+        }
+        Instr::FileWrite(v) => {
+            st.pop();
+            describe.then(|| format!("wrote {} = {}", var(v), e.value))
+        }
+        Instr::PopJumpIfFalse(_) => {
+            st.pop();
+            describe.then(|| if e.value == 0 { "false" } else { "true" }.to_string())
+        }
+        Instr::PipeSend(_) => {
+            st.pop();
+            describe.then(|| format!("sent {}", show(e.value)))
+        }
+        Instr::PipeRecv { .. } if e.value == crate::program::NONE => {
+            describe.then(|| "EOFError: nobody holds the other end any more".into())
+        }
+        Instr::PipeRecv { .. } => {
+            st.push(e.value);
+            describe.then(|| format!("received {}", show(e.value)))
+        }
+        Instr::QueuePut { .. } => {
+            st.pop();
+            describe.then(|| format!("put {}", show(e.value)))
+        }
+        Instr::QueueGet { .. } => {
+            st.push(e.value);
+            describe.then(|| format!("got {}", show(e.value)))
+        }
+        Instr::Fork(_)
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_)
+        | Instr::RunProgram { .. } => {
+            st.push(e.value);
+            describe.then(|| match e.value {
+                crate::program::NONE => "→ None".to_string(),
+                v => format!("→ {v}"),
+            })
         }
         _ if !describe => None,
         Instr::Acquire(_) => Some("acquired".into()),

@@ -8,6 +8,10 @@ use crate::program::{ActorId, Instr, LockId, Program};
 pub enum BlockedOn {
     Lock(LockId),
     Join(ActorId),
+    /// A `multiprocessing.Queue`: empty for a get, full for a put.
+    Queue(crate::program::QueueId),
+    /// A `Pipe()` end with nothing to receive yet.
+    Pipe(crate::program::ConnId),
 }
 
 /// What an actor is doing at a point of a trace.
@@ -35,6 +39,8 @@ impl ActorState {
             ActorState::WaitingGil => "waiting for the GIL",
             ActorState::Blocked(BlockedOn::Lock(_)) => "blocked on a lock",
             ActorState::Blocked(BlockedOn::Join(_)) => "blocked in join",
+            ActorState::Blocked(BlockedOn::Queue(_)) => "blocked on a queue",
+            ActorState::Blocked(BlockedOn::Pipe(_)) => "blocked on a pipe",
             ActorState::Sleeping => "sleeping",
             ActorState::Done(_) => "done",
         }
@@ -93,7 +99,7 @@ impl StateReplay {
                 self.states[a] = ActorState::Running;
                 self.last_running = Some(e.actor);
                 match program.instr(e.actor, e.pc) {
-                    Some(Instr::Start(t)) => {
+                    Some(Instr::Start(t) | Instr::Fork(t)) => {
                         if let Some(s) = self.states.get_mut(t as usize) {
                             *s = ActorState::Ready;
                         }
@@ -118,6 +124,12 @@ impl StateReplay {
             EventKind::Block => {
                 self.states[a] = match program.instr(e.actor, e.pc) {
                     Some(Instr::Join(t)) => ActorState::Blocked(BlockedOn::Join(t)),
+                    Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
+                        ActorState::Blocked(BlockedOn::Queue(q))
+                    }
+                    Some(Instr::PipeRecv { conn, .. }) => {
+                        ActorState::Blocked(BlockedOn::Pipe(conn))
+                    }
                     _ => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
                 };
             }
@@ -130,6 +142,12 @@ impl StateReplay {
                 }
             }
             EventKind::Deadlock => {}
+            EventKind::Ended => {
+                self.states[a] = ActorState::Done(e.value as i32);
+                if self.last_running == Some(e.actor) {
+                    self.last_running = None;
+                }
+            }
         }
     }
 

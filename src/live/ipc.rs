@@ -1,0 +1,316 @@
+//! What live processes share: the worker's job, the framed event pipe, the shared
+//! memory mapping (multiprocessing Values and Locks) and the monotonic clock.
+
+use crate::program::{ActorId, Program, Value};
+use crate::trace::{Event, EventKind};
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read};
+use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicI64;
+
+/// The environment variable that tells a worker its parent's PID, so that it can
+/// notice a parent that died before `PR_SET_PDEATHSIG` was in place.
+pub const PARENT_ENV: &str = "INTERLEAVE_PARENT";
+/// Overrides the worker binary (tests and benchmarks whose own binary is not ours).
+pub const WORKER_EXE_ENV: &str = "INTERLEAVE_WORKER_EXE";
+
+/// Everything a worker needs to run one process of a program.
+#[derive(Serialize, Deserialize)]
+pub struct Job {
+    pub program: Program,
+    /// The process's first actor.
+    pub actor: ActorId,
+    /// The run's start, as a raw `CLOCK_MONOTONIC` reading shared by all processes.
+    pub t0: u64,
+    pub speed: f64,
+    /// The file every process maps for shared variables and locks.
+    pub shm: PathBuf,
+    /// The process's copy of its parent's (non-shared) variables.
+    pub vars: Vec<Value>,
+    /// Each queue's pipe (read end, write end), inherited from the main process;
+    /// empty until the main process has made them.
+    #[serde(default)]
+    pub queue_fds: Vec<[i32; 2]>,
+    /// Each pipe end's socket in this process (-1 once closed here), made by the
+    /// main process; a child inherits the ends its parent still holds.
+    #[serde(default)]
+    pub conn_fds: Vec<i32>,
+}
+
+/// Nanoseconds of `CLOCK_MONOTONIC`: one time base for every process of a run.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write into.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Frame tags on the event pipe.
+const EVENTS: u8 = 1;
+const OUTPUT: u8 = 2;
+const LABEL: u8 = 3;
+/// A frame no larger than `PIPE_BUF` is written atomically, so frames of several
+/// processes writing to one pipe never mix.
+pub const MAX_FRAME: usize = 4096;
+const HEADER: usize = 5;
+const EVENT_BYTES: usize = 24;
+/// Events that fit in one frame.
+pub const EVENTS_PER_FRAME: usize = (MAX_FRAME - HEADER) / EVENT_BYTES;
+
+/// One message from a worker.
+#[derive(Debug, PartialEq)]
+pub enum Frame {
+    Events(Vec<Event>),
+    Output {
+        actor: ActorId,
+        index: u64,
+        text: String,
+    },
+    /// A process actor's real PID, for its timeline label.
+    Label {
+        actor: ActorId,
+        pid: i32,
+    },
+}
+
+fn kind_from(b: u8) -> EventKind {
+    match b {
+        0 => EventKind::Exec,
+        1 => EventKind::Block,
+        2 => EventKind::Wake,
+        3 => EventKind::GilTake,
+        4 => EventKind::GilDrop,
+        5 => EventKind::Deadlock,
+        _ => EventKind::Ended,
+    }
+}
+
+impl Frame {
+    /// The frame's bytes: length (u32 LE, of tag and payload), tag, payload.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = vec![0u8; 4];
+        match self {
+            Frame::Events(evs) => {
+                b.push(EVENTS);
+                for e in evs.iter().take(EVENTS_PER_FRAME) {
+                    b.extend_from_slice(&e.t_ns.to_le_bytes());
+                    b.extend_from_slice(&e.value.to_le_bytes());
+                    b.extend_from_slice(&e.pc.to_le_bytes());
+                    b.extend_from_slice(&e.actor.to_le_bytes());
+                    b.push(e.kind as u8);
+                    b.push(0);
+                }
+            }
+            Frame::Output { actor, index, text } => {
+                b.push(OUTPUT);
+                b.extend_from_slice(&actor.to_le_bytes());
+                b.extend_from_slice(&index.to_le_bytes());
+                let room = MAX_FRAME - b.len();
+                let mut cut = text.len().min(room);
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                b.extend_from_slice(&text.as_bytes()[..cut]);
+            }
+            Frame::Label { actor, pid } => {
+                b.push(LABEL);
+                b.extend_from_slice(&actor.to_le_bytes());
+                b.extend_from_slice(&pid.to_le_bytes());
+            }
+        }
+        let n = (b.len() - 4) as u32;
+        b[..4].copy_from_slice(&n.to_le_bytes());
+        b
+    }
+
+    /// Reads one frame; `None` at the end of the pipe.
+    pub fn read(r: &mut impl Read) -> io::Result<Option<Frame>> {
+        let mut len = [0u8; 4];
+        match r.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let n = u32::from_le_bytes(len) as usize;
+        if n == 0 || n > MAX_FRAME {
+            return Err(io::Error::other(format!("bad frame length {n}")));
+        }
+        let mut body = vec![0u8; n];
+        r.read_exact(&mut body)?;
+        let p = &body[1..];
+        let u16_at = |i: usize| u16::from_le_bytes([p[i], p[i + 1]]);
+        let u64_at = |i: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&p[i..i + 8]);
+            u64::from_le_bytes(a)
+        };
+        let short = || io::Error::other("short frame");
+        Ok(Some(match body[0] {
+            EVENTS => Frame::Events(
+                p.chunks_exact(EVENT_BYTES)
+                    .map(|c| {
+                        let mut a = [0u8; 8];
+                        a.copy_from_slice(&c[0..8]);
+                        let t_ns = u64::from_le_bytes(a);
+                        a.copy_from_slice(&c[8..16]);
+                        let value = i64::from_le_bytes(a);
+                        Event {
+                            t_ns,
+                            value,
+                            pc: u32::from_le_bytes([c[16], c[17], c[18], c[19]]),
+                            actor: u16::from_le_bytes([c[20], c[21]]),
+                            kind: kind_from(c[22]),
+                        }
+                    })
+                    .collect(),
+            ),
+            OUTPUT if p.len() >= 10 => Frame::Output {
+                actor: u16_at(0),
+                index: u64_at(2),
+                text: String::from_utf8_lossy(&p[10..]).into_owned(),
+            },
+            LABEL if p.len() >= 6 => Frame::Label {
+                actor: u16_at(0),
+                pid: i32::from_le_bytes([p[2], p[3], p[4], p[5]]),
+            },
+            _ => return Err(short()),
+        }))
+    }
+}
+
+/// Writes one frame to a file descriptor in a single `write`.
+pub fn write_frame(fd: RawFd, f: &Frame) -> io::Result<()> {
+    let b = f.encode();
+    let mut done = 0;
+    while done < b.len() {
+        // SAFETY: the pointer and length describe the live buffer `b`.
+        let n = unsafe { libc::write(fd, b[done..].as_ptr().cast(), b.len() - done) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        done += n as usize;
+    }
+    Ok(())
+}
+
+/// A file mapped `MAP_SHARED` by every process of a run: one 8-byte slot per
+/// variable, then one per lock (0 = free, else the holder's PID), then one per
+/// queue (how many more items a bounded queue takes: its semaphore).
+pub struct SharedMem {
+    ptr: *mut AtomicI64,
+    slots: usize,
+}
+
+// SAFETY: the mapping is only reached through atomics.
+unsafe impl Send for SharedMem {}
+unsafe impl Sync for SharedMem {}
+
+impl SharedMem {
+    /// Creates the file with the variables' first values.
+    pub fn create(path: &Path, program: &Program) -> io::Result<()> {
+        let mut bytes = Vec::new();
+        for v in &program.vars {
+            bytes.extend_from_slice(&v.init.to_le_bytes());
+        }
+        bytes.resize(8 * (program.vars.len() + program.locks.len()), 0);
+        for q in &program.queues {
+            bytes.extend_from_slice(&(q.maxsize as i64).to_le_bytes());
+        }
+        bytes.resize(8 * Self::slot_count(program), 0);
+        std::fs::write(path, bytes)
+    }
+
+    fn slot_count(program: &Program) -> usize {
+        (program.vars.len() + program.locks.len() + program.queues.len()).max(1)
+    }
+
+    pub fn open(path: &Path, program: &Program) -> io::Result<SharedMem> {
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)?;
+        let slots = Self::slot_count(program);
+        if f.metadata()?.len() < (slots * 8) as u64 {
+            return Err(io::Error::other("the shared memory file is too short"));
+        }
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh shared mapping of a file at least `slots * 8` bytes long.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                slots * 8,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(SharedMem {
+            ptr: ptr.cast(),
+            slots,
+        })
+    }
+
+    /// Slot `i` (variables first, then locks).
+    pub fn slot(&self, i: usize) -> &AtomicI64 {
+        assert!(i < self.slots, "shared slot out of range");
+        // SAFETY: in range of a page-aligned mapping that lives as long as `self`.
+        unsafe { &*self.ptr.add(i) }
+    }
+}
+
+impl Drop for SharedMem {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly what `open` mapped.
+        unsafe { libc::munmap(self.ptr.cast(), self.slots * 8) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_come_back_as_they_went() {
+        let evs: Vec<Event> = (0..EVENTS_PER_FRAME as u64)
+            .map(|i| Event {
+                t_ns: i * 7,
+                value: -(i as i64),
+                pc: i as u32,
+                actor: 3,
+                kind: EventKind::Ended,
+            })
+            .collect();
+        let frames = [
+            Frame::Events(evs),
+            Frame::Output {
+                actor: 2,
+                index: 9,
+                text: "Run child process test (4242)...".into(),
+            },
+            Frame::Label { actor: 1, pid: 77 },
+        ];
+        let mut bytes = Vec::new();
+        for f in &frames {
+            let b = f.encode();
+            assert!(b.len() <= MAX_FRAME);
+            bytes.extend(b);
+        }
+        let mut r = &bytes[..];
+        for f in &frames {
+            assert_eq!(Frame::read(&mut r).unwrap().as_ref(), Some(f));
+        }
+        assert_eq!(Frame::read(&mut r).unwrap(), None);
+    }
+}

@@ -1,0 +1,761 @@
+//! The hidden `worker` subcommand: one real process of a live process lesson, which
+//! runs its actor on its only thread and reports events over the event pipe (stdout).
+
+use super::ipc::{self, EVENTS_PER_FRAME, Frame, Job, PARENT_ENV, SharedMem, write_frame};
+use crate::program::{ActorId, Instr, NONE, Program, Value};
+use crate::sim::{fill_format, raise_text};
+use crate::trace::{Event, EventKind};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// How long a process waiting for a cross-process lock sleeps between tries.
+const LOCK_POLL: Duration = Duration::from_micros(20);
+/// Where the event pipe is: the worker's stdout.
+const EVENT_FD: i32 = 1;
+
+/// Entry point of `interleave worker`: reads a [`Job`] on stdin, runs it, and
+/// exits with the code Python would.
+pub fn main() -> i32 {
+    die_with_parent();
+    let mut input = Vec::new();
+    if std::io::stdin().read_to_end(&mut input).is_err() {
+        return 2;
+    }
+    let job: Job = match serde_json::from_slice(&input) {
+        Ok(j) => j,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "interleave worker: bad job: {e}");
+            return 2;
+        }
+    };
+    let mem = match SharedMem::open(&job.shm, &job.program) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "interleave worker: shared memory: {e}");
+            return 2;
+        }
+    };
+    let mut job = job;
+    if job.queue_fds.is_empty() && !job.program.queues.is_empty() {
+        // The main process makes the queues' pipes; every child inherits them.
+        match job
+            .program
+            .queues
+            .iter()
+            .map(|_| inheritable_pipe())
+            .collect()
+        {
+            Ok(fds) => job.queue_fds = fds,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "interleave worker: pipe: {e}");
+                return 2;
+            }
+        }
+    }
+    if job.conn_fds.is_empty() && !job.program.pipes.is_empty() {
+        // `Pipe()` is a socket pair, made by the main process and inherited.
+        for _ in &job.program.pipes {
+            match socket_pair() {
+                Ok([a, b]) => job.conn_fds.extend([a, b]),
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "interleave worker: socketpair: {e}");
+                    return 2;
+                }
+            }
+        }
+    }
+    let mut w = Worker {
+        conns: job.conn_fds.clone(),
+        captured: String::new(),
+        vars: job.vars.clone(),
+        job: &job,
+        mem,
+        buf: Vec::with_capacity(EVENTS_PER_FRAME),
+        children: Vec::new(),
+        outputs: 0,
+    };
+    w.run(job.actor)
+}
+
+/// A pipe that children inherit (no close-on-exec), as `multiprocessing.Queue`
+/// uses one.
+fn inheritable_pipe() -> std::io::Result<[i32; 2]> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fds)
+}
+
+/// Runs an external program with `input` on its stdin and its stdout captured;
+/// returns the exit code as Python's subprocess reports it (−N for signal N) and
+/// what it printed. A program that cannot start is exit code 127, as in a shell.
+fn run_program(argv: &str, input: &str) -> (i32, String) {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let words: Vec<&str> = argv.split('\u{1f}').collect();
+    let mut cmd = Command::new(words[0]);
+    cmd.args(&words[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // SAFETY: prctl is async-signal-safe; the external program then dies with us.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+            Ok(())
+        });
+    }
+    let Ok(mut child) = cmd.spawn() else {
+        return (127, String::new());
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    match child.wait_with_output() {
+        Ok(out) => {
+            let code = out
+                .status
+                .code()
+                .or_else(|| out.status.signal().map(|s| -s))
+                .unwrap_or(1);
+            (code, String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+        Err(_) => (1, String::new()),
+    }
+}
+
+/// A connected pair of Unix stream sockets that children inherit.
+fn socket_pair() -> std::io::Result<[i32; 2]> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors socketpair writes.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fds)
+}
+
+/// Reads one queued item (8 bytes, written atomically by a put).
+fn read_item(fd: i32) -> Option<Value> {
+    let mut b = [0u8; 8];
+    let mut got = 0;
+    while got < 8 {
+        // SAFETY: reads into the live buffer `b`, within its length.
+        let n = unsafe { libc::read(fd, b[got..].as_mut_ptr().cast(), 8 - got) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            return None;
+        }
+        got += n as usize;
+    }
+    Some(Value::from_le_bytes(b))
+}
+
+/// Whether a read of `fd` would not block.
+fn readable(fd: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut p, 1, 0) == 1 }
+}
+
+/// Asks the kernel to SIGKILL this process when its parent dies, then closes the
+/// race where the parent died before the request.
+fn die_with_parent() {
+    // SAFETY: prctl with an integer argument.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    let expected = std::env::var(PARENT_ENV)
+        .ok()
+        .and_then(|s| s.parse::<i32>().ok());
+    // SAFETY: getppid cannot fail.
+    let ppid = unsafe { libc::getppid() };
+    if expected.is_some_and(|p| p != ppid) {
+        std::process::exit(137);
+    }
+}
+
+struct ChildProc {
+    actor: ActorId,
+    pid: Pid,
+    /// Python's exit code once reaped.
+    exit: Option<i32>,
+}
+
+struct Worker<'a> {
+    job: &'a Job,
+    mem: SharedMem,
+    /// This process's own copy of the non-shared variables.
+    vars: Vec<Value>,
+    buf: Vec<Event>,
+    children: Vec<ChildProc>,
+    outputs: u64,
+    /// This process's pipe-end sockets (-1 once closed here).
+    conns: Vec<i32>,
+    /// What the last `communicate()` captured.
+    captured: String,
+}
+
+fn python_exit(s: WaitStatus) -> Option<i32> {
+    match s {
+        WaitStatus::Exited(_, c) => Some(c),
+        WaitStatus::Signaled(_, sig, _) => Some(-(sig as i32)),
+        _ => None,
+    }
+}
+
+impl Worker<'_> {
+    fn program(&self) -> &Program {
+        &self.job.program
+    }
+
+    fn now(&self) -> u64 {
+        ipc::monotonic_ns().saturating_sub(self.job.t0)
+    }
+
+    fn rec(&mut self, actor: ActorId, kind: EventKind, pc: u32, value: Value) {
+        let t_ns = self.now();
+        self.buf.push(Event {
+            t_ns,
+            value,
+            pc,
+            actor,
+            kind,
+        });
+        if self.buf.len() >= EVENTS_PER_FRAME {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let evs = std::mem::take(&mut self.buf);
+            let _ = write_frame(EVENT_FD, &Frame::Events(evs));
+        }
+    }
+
+    fn label(&mut self, actor: ActorId) {
+        let pid = std::process::id() as i32;
+        let _ = write_frame(EVENT_FD, &Frame::Label { actor, pid });
+    }
+
+    fn shared_lock(&self, l: u16) -> &std::sync::atomic::AtomicI64 {
+        self.mem.slot(self.program().vars.len() + l as usize)
+    }
+
+    fn child(&mut self, t: ActorId) -> Option<&mut ChildProc> {
+        self.children.iter_mut().find(|c| c.actor == t)
+    }
+
+    /// Waits for a child (blocking or not) and records how it ended; reports a
+    /// death by signal on the child's row, since the child could not.
+    fn reap(&mut self, t: ActorId, block: bool) -> Option<i32> {
+        let c = self.child(t)?;
+        if c.exit.is_some() {
+            return c.exit;
+        }
+        let pid = c.pid;
+        let flags = (!block).then_some(WaitPidFlag::WNOHANG);
+        let code = loop {
+            match waitpid(pid, flags) {
+                Ok(s) => break python_exit(s),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => break Some(-(libc::SIGKILL)),
+            }
+        };
+        if let Some(code) = code {
+            if let Some(c) = self.child(t) {
+                c.exit = Some(code);
+            }
+            if code < 0 {
+                self.rec(t, EventKind::Ended, u32::MAX, code as Value);
+            }
+        }
+        code
+    }
+
+    /// The file a variable names, in the run's temporary directory (never the
+    /// student's working directory).
+    fn file_path(&self, g: u16) -> std::path::PathBuf {
+        let dir = self.job.shm.parent().unwrap_or(std::path::Path::new("."));
+        dir.join(&self.program().vars[g as usize].name)
+    }
+
+    /// `json.load(f)['count']`, with the exception Python would raise.
+    fn read_file(&self, g: u16) -> Result<Value, String> {
+        let text = std::fs::read_to_string(self.file_path(g)).map_err(|e| {
+            format!(
+                "FileNotFoundError: [Errno 2] No such file or directory: '{}' ({e})",
+                self.program().vars[g as usize].name
+            )
+        })?;
+        // A reader that comes between another process's truncate and its write
+        // finds an empty file, as in Python.
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+            "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)".to_string()
+        })?;
+        json["count"]
+            .as_i64()
+            .ok_or_else(|| "KeyError: 'count'".to_string())
+    }
+
+    /// `json.dump({'count': v}, open(name, 'w'))`: truncate, then write, as Python does.
+    fn write_file(&self, g: u16, v: Value) -> std::io::Result<()> {
+        let mut f = std::fs::File::create(self.file_path(g))?;
+        f.write_all(format!("{{\"count\": {v}}}").as_bytes())
+    }
+
+    /// An uncaught exception ends the process: its traceback, then exit code 1.
+    fn raise(&mut self, actor: ActorId, pc: u32, exception: &str) -> i32 {
+        let name = &self.program().actors[actor as usize].name;
+        let text = crate::sim::process_raise_text(name, exception);
+        let index = self.outputs;
+        self.outputs += 1;
+        self.flush();
+        let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+        self.rec(actor, EventKind::Exec, pc, index as Value);
+        self.rec(actor, EventKind::Ended, pc, 1);
+        1
+    }
+
+    fn start_worker(&mut self, t: ActorId) -> Option<Pid> {
+        let job = Job {
+            program: self.job.program.clone(),
+            actor: t,
+            t0: self.job.t0,
+            speed: self.job.speed,
+            shm: self.job.shm.clone(),
+            vars: self.vars.clone(),
+            queue_fds: self.job.queue_fds.clone(),
+            conn_fds: self.conns.clone(),
+        };
+        let bytes = serde_json::to_vec(&job).ok()?;
+        let exe = std::env::current_exe().ok()?;
+        let mut child = Command::new(exe)
+            .arg("worker")
+            .env(PARENT_ENV, std::process::id().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .ok()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(&bytes);
+        }
+        // The child is reaped with waitpid by PID; `Child` is not waited on.
+        Some(Pid::from_raw(child.id() as i32))
+    }
+
+    /// Runs `actor` (and, in a forked child, the child's actor) to the end, then
+    /// reaps every child this process started; returns the exit code.
+    fn run(&mut self, first: ActorId) -> i32 {
+        let mut actor = first;
+        self.label(actor);
+        let mut code_of = self.program().actors[actor as usize].code.clone();
+        let mut locals = self.program().actors[actor as usize].locals.clone();
+        let mut stack: Vec<Value> = Vec::with_capacity(8);
+        let mut pc: u32 = 0;
+        let mut held: Vec<u16> = Vec::new();
+        let exit_code = loop {
+            let Some(&ins) = code_of.get(pc as usize) else {
+                break 0;
+            };
+            let mut next = pc + 1;
+            let value = match ins {
+                Instr::Nop(_) | Instr::Call(_) | Instr::Return => 0,
+                Instr::LoadConst(v) => {
+                    stack.push(v);
+                    v
+                }
+                Instr::LoadFast(l) => {
+                    let v = locals[l as usize];
+                    stack.push(v);
+                    v
+                }
+                Instr::StoreFast(l) => {
+                    let v = stack.pop().unwrap_or(0);
+                    locals[l as usize] = v;
+                    v
+                }
+                Instr::LoadGlobal(g) => {
+                    let v = if self.program().vars[g as usize].shared {
+                        // A real read of memory other processes write.
+                        self.mem
+                            .slot(g as usize)
+                            .load(std::sync::atomic::Ordering::SeqCst)
+                    } else {
+                        self.vars[g as usize]
+                    };
+                    stack.push(v);
+                    v
+                }
+                Instr::StoreGlobal(g) => {
+                    let v = stack.pop().unwrap_or(0);
+                    if self.program().vars[g as usize].shared {
+                        self.mem
+                            .slot(g as usize)
+                            .store(v, std::sync::atomic::Ordering::SeqCst);
+                    } else {
+                        self.vars[g as usize] = v;
+                    }
+                    v
+                }
+                Instr::BinaryOp(op) => {
+                    let rhs = stack.pop().unwrap_or(0);
+                    let lhs = stack.pop().unwrap_or(0);
+                    let v = op.apply(lhs, rhs);
+                    stack.push(v);
+                    v
+                }
+                Instr::ForRange {
+                    counter,
+                    limit,
+                    exit,
+                } => {
+                    let c = locals[counter as usize];
+                    if c < limit as Value {
+                        locals[counter as usize] = c + 1;
+                        c + 1
+                    } else {
+                        next = exit;
+                        c
+                    }
+                }
+                Instr::JumpBackward(t) => {
+                    next = t;
+                    0
+                }
+                Instr::Acquire(l) => {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let me = std::process::id() as i64;
+                    let try_take = |w: &Self| {
+                        w.shared_lock(l)
+                            .compare_exchange(0, me, SeqCst, SeqCst)
+                            .is_ok()
+                    };
+                    if !try_take(self) {
+                        self.rec(actor, EventKind::Block, pc, l as Value);
+                        self.flush();
+                        while !try_take(self) {
+                            std::thread::sleep(LOCK_POLL);
+                        }
+                        self.rec(actor, EventKind::Wake, pc, -1);
+                    }
+                    held.push(l);
+                    l as Value
+                }
+                Instr::Release(l) => {
+                    // The event goes first: once the lock is free, another process
+                    // may take it, and its acquire must sort after this release.
+                    self.rec(actor, EventKind::Exec, pc, l as Value);
+                    held.retain(|&h| h != l);
+                    self.shared_lock(l)
+                        .store(0, std::sync::atomic::Ordering::SeqCst);
+                    pc = next;
+                    continue;
+                }
+                Instr::Start(t) => {
+                    match self.start_worker(t) {
+                        Some(pid) => self.children.push(ChildProc {
+                            actor: t,
+                            pid,
+                            exit: None,
+                        }),
+                        None => {
+                            self.children.push(ChildProc {
+                                actor: t,
+                                pid: Pid::from_raw(0),
+                                exit: Some(1),
+                            });
+                        }
+                    }
+                    t as Value
+                }
+                Instr::Join(t) => {
+                    let running = self.child(t).is_some_and(|c| c.exit.is_none());
+                    if running {
+                        self.rec(actor, EventKind::Block, pc, t as Value);
+                        self.flush();
+                        self.reap(t, true);
+                        self.rec(actor, EventKind::Wake, pc, t as Value);
+                    }
+                    t as Value
+                }
+                Instr::Print { fmt, nargs } => {
+                    let at = stack.len().saturating_sub(nargs as usize);
+                    let args: Vec<Value> = stack.drain(at..).collect();
+                    let name = &self.program().actors[actor as usize].name;
+                    let text = fill_format(self.program().str(fmt), &args, name);
+                    let index = self.outputs;
+                    self.outputs += 1;
+                    self.flush();
+                    let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                    index as Value
+                }
+                Instr::Sleep(us) => {
+                    self.rec(actor, EventKind::Exec, pc, us as Value);
+                    self.flush();
+                    std::thread::sleep(Duration::from_secs_f64(us as f64 / 1e6 / self.job.speed));
+                    self.rec(actor, EventKind::Wake, pc, -1);
+                    pc = next;
+                    continue;
+                }
+                Instr::Work(units) => {
+                    super::spin(units);
+                    units as Value
+                }
+                Instr::Raise(msg) => {
+                    let name = &self.program().actors[actor as usize].name;
+                    let text = raise_text(name, self.program().str(msg));
+                    let index = self.outputs;
+                    self.outputs += 1;
+                    self.flush();
+                    let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                    self.rec(actor, EventKind::Exec, pc, index as Value);
+                    break 1;
+                }
+                Instr::Fork(t) => {
+                    // Nothing buffered may be copied into the child and sent twice.
+                    self.flush();
+                    let me = std::process::id() as i32;
+                    // SAFETY: a worker runs its actor on its only thread, so the
+                    // child of this fork is a complete copy of a single-threaded
+                    // process.
+                    match unsafe { fork() } {
+                        Ok(ForkResult::Child) => {
+                            die_with_parent_pid(me);
+                            self.children.clear();
+                            self.outputs = 0;
+                            held.clear();
+                            actor = t;
+                            self.label(actor);
+                            code_of = self.program().actors[actor as usize].code.clone();
+                            locals = self.program().actors[actor as usize].locals.clone();
+                            stack.clear();
+                            pc = 0;
+                            continue;
+                        }
+                        Ok(ForkResult::Parent { child }) => {
+                            self.children.push(ChildProc {
+                                actor: t,
+                                pid: child,
+                                exit: None,
+                            });
+                            stack.push(child.as_raw() as Value);
+                            child.as_raw() as Value
+                        }
+                        Err(_) => {
+                            stack.push(-1);
+                            -1
+                        }
+                    }
+                }
+                Instr::QueuePut { q, block } => {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let bounded = self.program().queues[q as usize].maxsize > 0;
+                    let sem = self.program().vars.len() + self.program().locks.len() + q as usize;
+                    let take_slot = |w: &Self| {
+                        let s = w.mem.slot(sem);
+                        let f = s.load(SeqCst);
+                        f > 0 && s.compare_exchange(f, f - 1, SeqCst, SeqCst).is_ok()
+                    };
+                    if bounded && !take_slot(self) {
+                        if !block {
+                            break self.raise(actor, pc, "queue.Full");
+                        }
+                        self.rec(actor, EventKind::Block, pc, q as Value);
+                        self.flush();
+                        while !take_slot(self) {
+                            std::thread::sleep(LOCK_POLL);
+                        }
+                        self.rec(actor, EventKind::Wake, pc, -1);
+                    }
+                    let v = stack.pop().unwrap_or(0);
+                    let fd = self.job.queue_fds[q as usize][1];
+                    // SAFETY: writes the 8 bytes of `v`; a pipe write this small is atomic.
+                    unsafe { libc::write(fd, v.to_le_bytes().as_ptr().cast(), 8) };
+                    v
+                }
+                Instr::QueueGet { q, block } => {
+                    let fd = self.job.queue_fds[q as usize][0];
+                    let waits = !readable(fd);
+                    if waits {
+                        if !block {
+                            break self.raise(actor, pc, "_queue.Empty");
+                        }
+                        self.rec(actor, EventKind::Block, pc, q as Value);
+                        self.flush();
+                    }
+                    let Some(v) = read_item(fd) else {
+                        break self.raise(actor, pc, "EOFError");
+                    };
+                    if waits {
+                        self.rec(actor, EventKind::Wake, pc, -1);
+                    }
+                    if self.program().queues[q as usize].maxsize > 0 {
+                        let sem =
+                            self.program().vars.len() + self.program().locks.len() + q as usize;
+                        self.mem
+                            .slot(sem)
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    stack.push(v);
+                    v
+                }
+                Instr::FileRead(g) => {
+                    let v = match self.read_file(g) {
+                        Ok(v) => v,
+                        Err(exception) => break self.raise(actor, pc, &exception),
+                    };
+                    stack.push(v);
+                    v
+                }
+                Instr::FileWrite(g) => {
+                    let v = stack.pop().unwrap_or(0);
+                    if let Err(e) = self.write_file(g, v) {
+                        break self.raise(actor, pc, &format!("OSError: {e}"));
+                    }
+                    v
+                }
+                Instr::PopJumpIfFalse(t) => {
+                    let v = stack.pop().unwrap_or(0);
+                    if v == 0 {
+                        next = t;
+                    }
+                    v
+                }
+                Instr::PipeSend(c) => {
+                    let v = stack.pop().unwrap_or(0);
+                    let fd = self.conns[c as usize];
+                    // SAFETY: sends the 8 bytes of `v`.
+                    let n = unsafe {
+                        libc::send(fd, v.to_le_bytes().as_ptr().cast(), 8, libc::MSG_NOSIGNAL)
+                    };
+                    if n != 8 {
+                        break self.raise(actor, pc, "BrokenPipeError: [Errno 32] Broken pipe");
+                    }
+                    v
+                }
+                Instr::PipeRecv { conn, eof } => {
+                    let fd = self.conns[conn as usize];
+                    let waits = !readable(fd);
+                    if waits {
+                        self.rec(actor, EventKind::Block, pc, conn as Value);
+                        self.flush();
+                    }
+                    let got = read_item(fd);
+                    if waits {
+                        self.rec(actor, EventKind::Wake, pc, -1);
+                    }
+                    match got {
+                        Some(v) => {
+                            stack.push(v);
+                            v
+                        }
+                        // Every copy of the other end is closed: EOFError.
+                        None => {
+                            next = eof;
+                            NONE
+                        }
+                    }
+                }
+                Instr::RunProgram { argv, input, .. } => {
+                    let (code, out) =
+                        run_program(self.program().str(argv), self.program().str(input));
+                    self.captured = out.trim_end_matches('\n').to_string();
+                    stack.push(code as Value);
+                    code as Value
+                }
+                Instr::PrintCaptured { skip_empty } if skip_empty && self.captured.is_empty() => 0,
+                Instr::PrintCaptured { .. } => {
+                    let text = self.captured.clone();
+                    let index = self.outputs;
+                    self.outputs += 1;
+                    self.flush();
+                    let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                    index as Value
+                }
+                Instr::PipeClose(c) => {
+                    let fd = std::mem::replace(&mut self.conns[c as usize], -1);
+                    if fd >= 0 {
+                        // SAFETY: closes this process's own copy of the socket.
+                        unsafe { libc::close(fd) };
+                    }
+                    c as Value
+                }
+                Instr::ForkChild => {
+                    stack.push(0);
+                    0
+                }
+                Instr::GetPid => {
+                    let v = std::process::id() as Value;
+                    stack.push(v);
+                    v
+                }
+                Instr::GetPpid => {
+                    // SAFETY: getppid cannot fail.
+                    let v = unsafe { libc::getppid() } as Value;
+                    stack.push(v);
+                    v
+                }
+                Instr::ProcPid(t) => {
+                    let v = self.child(t).map_or(NONE, |c| c.pid.as_raw() as Value);
+                    stack.push(v);
+                    v
+                }
+                Instr::ProcAlive(t) => {
+                    // Like CPython's is_alive(): a non-blocking waitpid.
+                    let v = (self.child(t).is_some() && self.reap(t, false).is_none()) as Value;
+                    stack.push(v);
+                    v
+                }
+                Instr::ProcExitCode(t) => {
+                    let v = self.child(t).and_then(|c| c.exit).map_or(NONE, Value::from);
+                    stack.push(v);
+                    v
+                }
+                Instr::Terminate(t) => {
+                    if let Some(c) = self.child(t)
+                        && c.exit.is_none()
+                    {
+                        let _ = kill(c.pid, Signal::SIGTERM);
+                    }
+                    t as Value
+                }
+                Instr::Exit(code) => {
+                    self.rec(actor, EventKind::Exec, pc, code as Value);
+                    break code;
+                }
+            };
+            self.rec(actor, EventKind::Exec, pc, value);
+            pc = next;
+        };
+        self.flush();
+        // A process that ends holding a multiprocessing lock keeps it locked, as
+        // in Python; every child is waited for, so none is left unreaped.
+        let kids: Vec<ActorId> = self.children.iter().map(|c| c.actor).collect();
+        for t in kids {
+            self.reap(t, true);
+        }
+        self.flush();
+        exit_code
+    }
+}
+
+/// In a forked child: die with the forking parent, and exit at once if it is gone.
+fn die_with_parent_pid(parent: i32) {
+    // SAFETY: prctl with an integer argument.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // SAFETY: getppid cannot fail.
+    if unsafe { libc::getppid() } != parent {
+        std::process::exit(137);
+    }
+}

@@ -1,0 +1,93 @@
+//! A writer and a reader process talk through a `multiprocessing.Queue`.
+
+use crate::lesson::{Knobs, Lesson};
+use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
+
+/// What the writer puts, as in the tutorial.
+const LETTERS: [char; 3] = ['A', 'B', 'C'];
+
+pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
+    let nowait = knobs.bool("nowait");
+    let maxsize = u32::try_from(knobs.int("maxsize", 0))
+        .map_err(|_| "maxsize must be 0 or more".to_string())?;
+    let delay = knobs.choice("delay").unwrap_or("0.1").to_string();
+    let delay_us = delay
+        .parse::<f64>()
+        .ok()
+        .filter(|s| (0.0..=60.0).contains(s))
+        .map(|s| (s * 1e6) as u32)
+        .ok_or_else(|| format!("delay must be seconds from 0 to 60, not {delay}"))?;
+    let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    let q = b.queue("q", maxsize);
+    let main = b.declare("MainProcess", ActorKind::Main, 0);
+    let pw = b.declare_process("Process-1", 1);
+    let pr = b.declare_process("Process-2", 2);
+
+    let call_write = b.string("write");
+    let mut w = b.code(pw);
+    w.at(b.line("def write(q):")?).emit(Instr::Call(call_write));
+    let fmt = b.string("Process to write: {}");
+    w.at(b.line("print('Process to write: %s' % os.getpid())")?)
+        .emit(Instr::GetPid)
+        .emit(Instr::Print { fmt, nargs: 1 });
+    let for_line = b.line("for value in ['A', 'B', 'C']:")?;
+    let put_print = b.line("print('Put %s to queue...' % value)")?;
+    let put_line = b.line("q.put(value)")?;
+    let sleep_line = b.line(&format!("time.sleep({delay})"))?;
+    for c in LETTERS {
+        let fmt = b.string(&format!("Put {c} to queue..."));
+        w.at(for_line).emit(Instr::LoadConst(c as i64));
+        w.at(put_print).emit(Instr::Print { fmt, nargs: 0 });
+        w.at(put_line)
+            .emit(Instr::LoadConst(c as i64))
+            .emit(Instr::QueuePut { q, block: true });
+        w.at(sleep_line).emit(Instr::Sleep(delay_us));
+    }
+    w.emit(Instr::Return).emit(Instr::Exit(0));
+    b.finish(w)?;
+
+    let call_read = b.string("read");
+    let mut r = b.code(pr);
+    r.at(b.line("def read(q):")?).emit(Instr::Call(call_read));
+    let fmt = b.string("Process to read: {}");
+    r.at(b.line("print('Process to read: %s' % os.getpid())")?)
+        .emit(Instr::GetPid)
+        .emit(Instr::Print { fmt, nargs: 1 });
+    let head = r.here();
+    let get_line = if nowait {
+        b.line("value = q.get_nowait()")?
+    } else {
+        b.line("value = q.get(True)")?
+    };
+    let value = r.local("value", 0);
+    r.at(get_line)
+        .emit(Instr::QueueGet { q, block: !nowait })
+        .emit(Instr::StoreFast(value));
+    let fmt = b.string("Get {chr} from queue.");
+    r.at(b.line("print('Get %s from queue.' % value)")?)
+        .emit(Instr::LoadFast(value))
+        .emit(Instr::Print { fmt, nargs: 1 });
+    r.at(b.line("while True:")?)
+        .emit(Instr::JumpBackward(head))
+        .emit(Instr::Exit(0));
+    b.finish(r)?;
+
+    let mut m = b.code(main);
+    let ctor = b.string("Queue");
+    m.at(b.line(&format!("q = Queue({maxsize})"))?)
+        .emit(Instr::Nop(ctor));
+    let ctor = b.string("Process(target=write)");
+    m.at(b.line("pw = Process(target=write, args=(q,))")?)
+        .emit(Instr::Nop(ctor));
+    let ctor = b.string("Process(target=read)");
+    m.at(b.line("pr = Process(target=read, args=(q,))")?)
+        .emit(Instr::Nop(ctor));
+    m.at(b.line("pw.start()")?).emit(Instr::Start(pw));
+    m.at(b.line("pr.start()")?).emit(Instr::Start(pr));
+    m.at(b.line("pw.join()")?).emit(Instr::Join(pw));
+    m.at(b.line("pr.terminate()")?)
+        .emit(Instr::Terminate(pr))
+        .emit(Instr::Exit(0));
+    b.finish(m)?;
+    b.build()
+}

@@ -1,0 +1,109 @@
+//! `subprocess.call` and `Popen(...).communicate(input)` with programs every Linux
+//! machine has.
+
+use crate::lesson::{Knobs, Lesson};
+use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
+
+/// Words of an argv, as [`Instr::RunProgram`] takes them.
+fn argv(words: &[&str]) -> String {
+    words.join("\u{1f}")
+}
+
+pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
+    let command = knobs.choice("command").unwrap_or("echo").to_string();
+    // What the program is, how the lesson shows it, and what it does.
+    let (words, shown, call_line, out, code): (&[&str], &str, &str, &str, i8) =
+        match command.as_str() {
+            "echo" => (
+                &["echo", "hello, world"],
+                "$ echo hello, world",
+                "r = subprocess.call(['echo', 'hello, world'])",
+                "hello, world",
+                0,
+            ),
+            "false" => (
+                &["false"],
+                "$ false",
+                "r = subprocess.call(['false'])",
+                "",
+                1,
+            ),
+            "kill" => (
+                &["sh", "-c", "kill -TERM $$"],
+                "$ sh -c 'kill -TERM $$'",
+                "r = subprocess.call(['sh', '-c', 'kill -TERM $$'])",
+                "",
+                -15,
+            ),
+            other => {
+                return Err(format!(
+                    "unknown command `{other}`; use echo, false or kill"
+                ));
+            }
+        };
+    let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    let main = b.declare("MainProcess", ActorKind::Main, 0);
+    let mut m = b.code(main);
+
+    let shown_fmt = b.string(shown);
+    m.at(b.line(&format!("print(\"{shown}\")"))?)
+        .emit(Instr::Print {
+            fmt: shown_fmt,
+            nargs: 0,
+        });
+    let r = m.local("r", 0);
+    let (argv_s, none, out_s) = (b.string(&argv(words)), b.string(""), b.string(out));
+    m.at(b.line(call_line)?)
+        .emit(Instr::RunProgram {
+            argv: argv_s,
+            input: none,
+            sim_output: out_s,
+            sim_code: code,
+        })
+        // call() lets the program write to the terminal Python writes to.
+        .emit(Instr::PrintCaptured { skip_empty: true })
+        .emit(Instr::StoreFast(r));
+    let exit_fmt = b.string("Exit code: {}");
+    m.at(b.line("print('Exit code:', r)")?)
+        .emit(Instr::LoadFast(r))
+        .emit(Instr::Print {
+            fmt: exit_fmt,
+            nargs: 1,
+        });
+
+    let tr_fmt = b.string("$ tr a-z A-Z");
+    m.at(b.line("print('$ tr a-z A-Z')")?).emit(Instr::Print {
+        fmt: tr_fmt,
+        nargs: 0,
+    });
+    let ctor = b.string("subprocess.Popen");
+    m.at(b.line(
+        "p = subprocess.Popen(['tr', 'a-z', 'A-Z'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)",
+    )?)
+    .emit(Instr::Nop(ctor));
+    let rc = m.local("p.returncode", 0);
+    let (tr, input, upper) = (
+        b.string(&argv(&["tr", "a-z", "A-Z"])),
+        b.string("hello from python\n"),
+        b.string("HELLO FROM PYTHON"),
+    );
+    m.at(b.line("output, err = p.communicate(b'hello from python\\n')")?)
+        .emit(Instr::RunProgram {
+            argv: tr,
+            input,
+            sim_output: upper,
+            sim_code: 0,
+        })
+        .emit(Instr::StoreFast(rc));
+    m.at(b.line("print(output.decode('utf-8'))")?)
+        .emit(Instr::PrintCaptured { skip_empty: false });
+    m.at(b.line("print('Exit code:', p.returncode)")?)
+        .emit(Instr::LoadFast(rc))
+        .emit(Instr::Print {
+            fmt: exit_fmt,
+            nargs: 1,
+        })
+        .emit(Instr::Exit(0));
+    b.finish(m)?;
+    b.build()
+}

@@ -1,0 +1,127 @@
+//! The ticket sale: buyer processes read and rewrite a JSON file, with or without a Lock.
+
+use crate::lesson::{Knobs, Lesson};
+use crate::program::{ActorKind, BinOp, Instr, Program, ProgramBuilder};
+
+/// The tutorial's delays: the network (0.1 s) and the write (0.2 s).
+const NETWORK_US: u32 = 100_000;
+const WRITE_US: u32 = 200_000;
+
+pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
+    let locked = knobs.bool("lock");
+    let tickets = knobs.int("tickets", 1);
+    let buyers = u16::try_from(knobs.int("buyers", 10))
+        .map_err(|_| "buyers must be between 1 and 32".to_string())?;
+    let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    let file = b.shared_var("ticket.json", 0);
+    b.expect(file, (tickets - buyers as i64).max(0));
+    let lock = b.lock("lock");
+    let main = b.declare("MainProcess", ActorKind::Main, 0);
+    let procs: Vec<_> = (1..=buyers)
+        .map(|i| b.declare_process(&format!("Process-{i}"), i))
+        .collect();
+
+    let run = b.string("run");
+    let search = b.string("search");
+    let buy = b.string("buy");
+    let sees = b.string("buyer {} sees {} ticket(s) left");
+    let got = b.string("buyer {} got a ticket");
+    let sold_out = b.string("buyer {}: sold out");
+    let search_call = b.line("search(i)")?;
+    let search_read = b.line("count = json.load(f)['count']")?;
+    let search_print = b.line("print('buyer %s sees %s ticket(s) left' % (i, count))")?;
+    let buy_call = b.line("buy(i)")?;
+    let buy_read = b.line("data = json.load(f)")?;
+    let network = b.line("time.sleep(0.1)  # the network is slow")?;
+    let check = b.line("if data['count'] > 0:")?;
+    let decrement = b.line("data['count'] -= 1")?;
+    let slow_write = b.line("time.sleep(0.2)  # so is the disk")?;
+    let dump = b.line("json.dump(data, f)")?;
+    let got_line = b.line("print('buyer %s got a ticket' % i)")?;
+    let out_line = b.line("print('buyer %s: sold out' % i)")?;
+    let lock_lines = if locked {
+        Some((b.line("lock.acquire()")?, b.line("lock.release()")?))
+    } else {
+        None
+    };
+    let def_run = b.line("def run(i, lock):")?;
+    for (n, &p) in procs.iter().enumerate() {
+        let mut a = b.code(p);
+        let i = a.local("i", n as i64);
+        let count = a.local("count", 0);
+        let data = a.local("data", 0);
+        a.at(def_run).emit(Instr::Call(run));
+        a.at(search_call).emit(Instr::Call(search));
+        a.at(search_read)
+            .emit(Instr::FileRead(file))
+            .emit(Instr::StoreFast(count));
+        a.at(search_print)
+            .emit(Instr::LoadFast(i))
+            .emit(Instr::LoadFast(count))
+            .emit(Instr::Print {
+                fmt: sees,
+                nargs: 2,
+            })
+            .emit(Instr::Return);
+        if let Some((acquire, _)) = lock_lines {
+            a.at(acquire).emit(Instr::Acquire(lock));
+        }
+        a.at(buy_call).emit(Instr::Call(buy));
+        a.at(buy_read)
+            .emit(Instr::FileRead(file))
+            .emit(Instr::StoreFast(data));
+        a.at(network).emit(Instr::Sleep(NETWORK_US));
+        let sold_out_branch = a.label();
+        a.at(check)
+            .emit(Instr::LoadFast(data))
+            .emit(Instr::LoadConst(0))
+            .emit(Instr::BinaryOp(BinOp::Gt))
+            .pop_jump_if_false(sold_out_branch);
+        a.at(decrement)
+            .emit(Instr::LoadFast(data))
+            .emit(Instr::LoadConst(1))
+            .emit(Instr::BinaryOp(BinOp::Sub))
+            .emit(Instr::StoreFast(data));
+        a.at(slow_write).emit(Instr::Sleep(WRITE_US));
+        a.at(dump)
+            .emit(Instr::LoadFast(data))
+            .emit(Instr::FileWrite(file));
+        a.at(got_line)
+            .emit(Instr::LoadFast(i))
+            .emit(Instr::Print { fmt: got, nargs: 1 })
+            .emit(Instr::Return);
+        // Each branch ends the process on its own, so no forward jump is needed.
+        if let Some((_, release)) = lock_lines {
+            a.at(release).emit(Instr::Release(lock));
+        }
+        a.emit(Instr::Exit(0));
+        a.place(sold_out_branch);
+        a.at(out_line)
+            .emit(Instr::LoadFast(i))
+            .emit(Instr::Print {
+                fmt: sold_out,
+                nargs: 1,
+            })
+            .emit(Instr::Return);
+        if let Some((_, release)) = lock_lines {
+            a.at(release).emit(Instr::Release(lock));
+        }
+        a.emit(Instr::Exit(0));
+        b.finish(a)?;
+    }
+
+    let mut m = b.code(main);
+    m.at(b.line(&format!("json.dump({{'count': {tickets}}}, f)"))?)
+        .emit(Instr::LoadConst(tickets))
+        .emit(Instr::FileWrite(file));
+    let ctor = b.string("Process(target=run)");
+    let ctor_line = b.line("p = Process(target=run, args=(i, lock))")?;
+    let start = b.line("p.start()")?;
+    for &p in &procs {
+        m.at(ctor_line).emit(Instr::Nop(ctor));
+        m.at(start).emit(Instr::Start(p));
+    }
+    m.emit(Instr::Exit(0));
+    b.finish(m)?;
+    b.build()
+}

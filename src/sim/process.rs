@@ -1,0 +1,311 @@
+//! Simulated processes: each has its own copy of memory, a made-up PID, a parent and
+//! an exit code, and a signal takes effect when the target next runs.
+
+use super::{Sim, Status};
+use crate::program::{ActorId, ActorKind, ConnId, Instr, NONE, Program, QueueId, Value, VarId};
+use crate::trace::EventKind;
+
+/// Simulated PIDs are this plus the process number, so a student can tell them
+/// from real ones (the screen also says "simulated").
+pub const SIM_PID_BASE: Value = 1000;
+/// What a simulated main process reports as its parent (a shell).
+const SIM_SHELL_PID: Value = 999;
+
+/// The PID the simulator gives a process.
+pub fn sim_pid(process: u16) -> Value {
+    SIM_PID_BASE + process as Value
+}
+
+/// What CPython prints when a process's target raises (the traceback's middle
+/// lines are left out).
+pub fn process_raise_text(process: &str, exception: &str) -> String {
+    format!("Process {process}: Traceback (most recent call last): … {exception}")
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct ProcRt {
+    /// The process's own copy of every variable (unused for process 0, which
+    /// uses the simulator's `vars`; shared variables always live there).
+    vars: Vec<Value>,
+    ppid: Value,
+    exitcode: Option<i32>,
+    pub(super) kill_pending: bool,
+    /// What the last `communicate()` captured (simulated).
+    pub(super) captured: String,
+}
+
+impl ProcRt {
+    pub(super) fn all(program: &Program, nproc: usize) -> Vec<ProcRt> {
+        (0..nproc)
+            .map(|_| ProcRt {
+                vars: program.vars.iter().map(|v| v.init).collect(),
+                ppid: SIM_SHELL_PID,
+                exitcode: None,
+                kill_pending: false,
+                captured: String::new(),
+            })
+            .collect()
+    }
+}
+
+/// One end of a simulated `Pipe()`.
+#[derive(Clone, Debug)]
+pub(super) struct ConnRt {
+    /// Values sent from the other end, waiting for a `recv()` here.
+    inbox: std::collections::VecDeque<Value>,
+    /// Per process: whether it holds a copy of this end open.
+    open: Vec<bool>,
+}
+
+impl ConnRt {
+    pub(super) fn all(program: &Program, nproc: usize) -> Vec<ConnRt> {
+        // The main process makes every pipe, so it alone holds both ends at first.
+        (0..2 * program.pipes.len())
+            .map(|_| ConnRt {
+                inbox: Default::default(),
+                open: (0..nproc).map(|p| p == 0).collect(),
+            })
+            .collect()
+    }
+}
+
+impl Sim {
+    /// Where actor `a` reads and writes variable `g`.
+    pub(super) fn var_mut(&mut self, a: ActorId, g: VarId) -> &mut Value {
+        let p = self.process[a as usize] as usize;
+        if p == 0 || self.program.vars[g as usize].shared {
+            &mut self.vars[g as usize]
+        } else {
+            &mut self.procs[p].vars[g as usize]
+        }
+    }
+
+    /// `a` starts the process whose first actor is `t`: the child gets a copy of
+    /// the parent's memory (as with the fork start method, Linux's default before
+    /// Python 3.14).
+    pub(super) fn start_process(&mut self, a: ActorId, t: ActorId) {
+        let n = self.program.vars.len();
+        let copy: Vec<Value> = (0..n as VarId).map(|g| *self.var_mut(a, g)).collect();
+        let child = self.process[t as usize] as usize;
+        let parent = self.process[a as usize];
+        let rt = &mut self.procs[child];
+        rt.vars = copy;
+        rt.ppid = sim_pid(parent);
+        // The child inherits every pipe end its parent holds open.
+        for c in &mut self.conns {
+            c.open[child] = c.open[parent as usize];
+        }
+    }
+
+    /// `conn.send(v)`; `None` when it raised BrokenPipeError.
+    pub(super) fn pipe_send(&mut self, a: ActorId, c: ConnId) -> Option<Value> {
+        let other = (c ^ 1) as usize;
+        if !self.conns[other].open.iter().any(|&o| o) {
+            self.raise_in_process(a, "BrokenPipeError: [Errno 32] Broken pipe");
+            return None;
+        }
+        let v = self.pop(a);
+        self.conns[other].inbox.push_back(v);
+        self.wake_one(
+            a,
+            |i| matches!(i, Instr::PipeRecv { conn, .. } if conn as usize == other),
+        );
+        Some(v)
+    }
+
+    /// `conn.recv()`: `Some(Some(v))` for a value, `Some(None)` for EOFError,
+    /// `None` when the actor blocked.
+    pub(super) fn pipe_recv(&mut self, a: ActorId, c: ConnId) -> Option<Option<Value>> {
+        if let Some(v) = self.conns[c as usize].inbox.pop_front() {
+            self.actors[a as usize].stack.push(v);
+            return Some(Some(v));
+        }
+        // Nobody holds the other end (not even this process): nothing can come.
+        if !self.conns[(c ^ 1) as usize].open.iter().any(|&o| o) {
+            return Some(None);
+        }
+        self.block(a, c as Value);
+        None
+    }
+
+    /// A process closes its copy of an end; a reader waiting on the other end may
+    /// now see EOF.
+    pub(super) fn pipe_close(&mut self, process: u16, c: ConnId) {
+        self.conns[c as usize].open[process as usize] = false;
+        let other = c ^ 1;
+        let waiters: Vec<usize> = (0..self.actors.len())
+            .filter(|&w| {
+                self.actors[w].status == Status::Blocked
+                    && matches!(
+                        self.program.instr(w as ActorId, self.actors[w].pc),
+                        Some(Instr::PipeRecv { conn, .. }) if conn == other
+                    )
+            })
+            .collect();
+        for w in waiters {
+            self.actors[w].status = Status::Ready;
+            self.event(w as ActorId, EventKind::Wake, -1);
+        }
+    }
+
+    fn main_of(&self, process: u16) -> Option<ActorId> {
+        self.program
+            .actors
+            .iter()
+            .position(|x| x.process == process && x.kind == ActorKind::Main)
+            .map(|i| i as ActorId)
+    }
+
+    /// Executes a process instruction and returns the value it pushes.
+    pub(super) fn exec_process_op(&mut self, a: ActorId, ins: Instr) -> Value {
+        let my = self.process[a as usize];
+        match ins {
+            Instr::Fork(t) => {
+                self.start_process(a, t);
+                if self.actors[t as usize].status == Status::NotStarted {
+                    self.actors[t as usize].status = Status::Ready;
+                }
+                sim_pid(self.process[t as usize])
+            }
+            Instr::ForkChild => 0,
+            Instr::GetPid => sim_pid(my),
+            Instr::GetPpid => self.procs[my as usize].ppid,
+            Instr::ProcPid(t) => match self.actors[t as usize].status {
+                Status::NotStarted => NONE,
+                _ => sim_pid(self.process[t as usize]),
+            },
+            Instr::ProcAlive(t) => {
+                let st = self.actors[t as usize].status;
+                (st != Status::NotStarted && !matches!(st, Status::Done(_))) as Value
+            }
+            Instr::ProcExitCode(t) => {
+                let p = self.process[t as usize] as usize;
+                self.procs[p].exitcode.map_or(NONE, |c| c as Value)
+            }
+            Instr::Terminate(t) => {
+                let p = self.process[t as usize] as usize;
+                let alive = !matches!(
+                    self.actors[t as usize].status,
+                    Status::Done(_) | Status::NotStarted
+                );
+                if alive {
+                    // The signal is delivered when the target next runs, so right
+                    // after terminate() it is usually still alive, as in CPython.
+                    self.procs[p].kill_pending = true;
+                    match self.actors[t as usize].status {
+                        Status::Sleeping(_) => {
+                            self.sleepers -= 1;
+                            self.actors[t as usize].status = Status::Ready;
+                        }
+                        Status::Blocked => self.actors[t as usize].status = Status::Ready,
+                        _ => {}
+                    }
+                }
+                t as Value
+            }
+            _ => 0,
+        }
+    }
+
+    /// `q.put(v)`: the value on top of the stack goes in, unless the queue is full.
+    /// `None` when the actor blocked or raised `queue.Full`.
+    pub(super) fn queue_put(&mut self, a: ActorId, q: QueueId, block: bool) -> Option<Value> {
+        let max = self.program.queues[q as usize].maxsize as usize;
+        if max > 0 && self.queues[q as usize].len() >= max {
+            if block {
+                self.block(a, q as Value);
+            } else {
+                self.raise_in_process(a, "queue.Full");
+            }
+            return None;
+        }
+        let v = self.pop(a);
+        self.queues[q as usize].push_back(v);
+        self.wake_one(a, |i| matches!(i, Instr::QueueGet { q: x, .. } if x == q));
+        Some(v)
+    }
+
+    /// `q.get()`: pushes the first item, unless the queue is empty.
+    pub(super) fn queue_get(&mut self, a: ActorId, q: QueueId, block: bool) -> Option<Value> {
+        let Some(v) = self.queues[q as usize].pop_front() else {
+            if block {
+                self.block(a, q as Value);
+            } else {
+                self.raise_in_process(a, "_queue.Empty");
+            }
+            return None;
+        };
+        self.actors[a as usize].stack.push(v);
+        self.wake_one(a, |i| matches!(i, Instr::QueuePut { q: x, .. } if x == q));
+        Some(v)
+    }
+
+    /// Wakes the first actor blocked on a matching instruction (one item, one waiter).
+    fn wake_one(&mut self, by: ActorId, pending: impl Fn(Instr) -> bool) {
+        let w = (0..self.actors.len()).find(|&w| {
+            self.actors[w].status == Status::Blocked
+                && self
+                    .program
+                    .instr(w as ActorId, self.actors[w].pc)
+                    .is_some_and(&pending)
+        });
+        if let Some(w) = w {
+            self.actors[w].status = Status::Ready;
+            self.event(w as ActorId, EventKind::Wake, by as Value);
+        }
+    }
+
+    /// An uncaught exception in a process's target: Python prints the process's
+    /// name and the traceback, whose last line is the exception; exit code 1.
+    fn raise_in_process(&mut self, a: ActorId, exception: &str) {
+        let text = process_raise_text(&self.program.actors[a as usize].name, exception);
+        let idx = self.print(a, text);
+        self.event(a, EventKind::Exec, idx);
+        self.event(a, EventKind::Ended, 1);
+        self.now += super::PRINT_NS;
+        self.finish_actor(a, 1);
+    }
+
+    /// The pending SIGTERM ends `a`'s process: Python reports exit code −15.
+    pub(super) fn die_of_signal(&mut self, a: ActorId) {
+        let p = self.process[a as usize];
+        self.procs[p as usize].kill_pending = false;
+        self.event(a, EventKind::Ended, -15);
+        self.now += super::INSTR_NS;
+        self.finish_actor(a, -15);
+    }
+
+    /// Records a process's exit code when its first actor ends.
+    pub(super) fn note_exit(&mut self, a: ActorId, code: i32) {
+        let p = self.process[a as usize];
+        if self.main_of(p) == Some(a) {
+            // An ending process closes every file it holds, pipe ends included.
+            for c in 0..self.conns.len() as ConnId {
+                if self.conns[c as usize].open[p as usize] {
+                    self.pipe_close(p, c);
+                }
+            }
+        }
+        if p != 0 && self.main_of(p) == Some(a) {
+            self.procs[p as usize].exitcode = Some(code);
+        }
+    }
+
+    /// A process's first actor is labelled with its simulated PID.
+    pub(super) fn label_processes(&mut self) {
+        if !self.program.uses_processes() {
+            return;
+        }
+        for (i, x) in self.program.actors.iter().enumerate() {
+            if x.kind == ActorKind::Main {
+                self.trace.actor_labels[i] =
+                    format!("{} (pid {}, simulated)", x.name, sim_pid(x.process));
+            }
+        }
+    }
+
+    /// The simulated PID of every process, for labels ("simulated").
+    pub fn pids(&self) -> Vec<Value> {
+        (0..self.procs.len() as u16).map(sim_pid).collect()
+    }
+}
