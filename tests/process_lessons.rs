@@ -196,7 +196,9 @@ fn sold(t: &Trace, buyers: usize) -> usize {
 
 /// Pool(4), 5 tasks: never more than 4 running; task 4 starts after a task ended,
 /// in the worker (PID) of a task that had ended.
-fn check_pool(t: &Trace) {
+/// At most `size` tasks at once, and every task past the first `size` starts in a
+/// worker that has finished one.
+fn check_pool(t: &Trace, size: usize) {
     let out = output(t);
     let mut running = 0;
     let mut ended_pids = Vec::new();
@@ -208,11 +210,11 @@ fn check_pool(t: &Trace) {
             let (task, pid) = (n[0], n[1]);
             running += 1;
             started += 1;
-            assert!(running <= 4, "more than 4 tasks at once: {out:?}");
-            if task == 4 {
+            assert!(running <= size, "more than {size} tasks at once: {out:?}");
+            if task as usize >= size {
                 assert!(
                     ended_pids.contains(&pid),
-                    "task 4 not in a freed worker: {out:?}"
+                    "task {task} not in a freed worker: {out:?}"
                 );
             }
             pid_of.insert(task, pid);
@@ -248,7 +250,10 @@ fn stepped_process_lessons_keep_their_invariants_in_100_seeds() {
             "seed {seed}"
         );
         check_queue(&stepped("queue", &[], seed));
-        check_pool(&stepped("pool", &[], seed));
+        // The tutorial's Pool(4), and Pool() with one worker per core.
+        check_pool(&stepped("pool", &["size=4"], seed), 4);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        check_pool(&stepped("pool", &[], seed), cores);
         assert_eq!(output(&stepped("pipe", &[], seed)), PIPE_OUT.to_vec());
         check_queue(&stepped("queue", &["maxsize=1"], seed));
         assert_eq!(sold(&stepped("tickets", &["lock=on"], seed), 10), 1);
@@ -392,7 +397,7 @@ fn live_process_lessons_keep_their_invariants_and_leave_no_child_behind() {
         assert_eq!(counter(&live("value-race", &["lock=on"])), 500);
         assert!(counter(&live("value-race", &[])) <= 500);
         check_queue(&live("queue", &[]));
-        check_pool(&live_at("pool", &["seconds=0.1"], 1.0));
+        check_pool(&live_at("pool", &["seconds=0.1", "size=4"], 1.0), 4);
         assert_eq!(output(&live("subprocess", &[]))[1], "hello, world");
         assert_eq!(output(&live("pipe", &[])), PIPE_OUT.to_vec());
         let t = live_at("tickets", &["lock=on"], 20.0);
