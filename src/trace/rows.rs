@@ -167,6 +167,19 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event) -> Option<String> {
             st.truncate(at);
             None
         }
+        Instr::TlsSet { attr, text } => {
+            st.pop();
+            let v = if text {
+                format!("'{}'", p.str(e.value as u16))
+            } else {
+                e.value.to_string()
+            };
+            Some(format!("this thread's local.{} = {v}", p.str(attr)))
+        }
+        Instr::TlsGet(_) | Instr::Clock { .. } => {
+            st.push(e.value);
+            None
+        }
         Instr::Acquire(_) => Some("acquired".into()),
         Instr::Release(_) => Some("released".into()),
         Instr::Exit(code) => Some(format!("ends (exit code {code})")),
