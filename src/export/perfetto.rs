@@ -45,8 +45,8 @@ pub fn perfetto_json(t: &Trace) -> Value {
             }
         }
     }
-    for a in 0..open.len() {
-        if let Some(slot) = open[a].take() {
+    for (a, slot) in open.iter_mut().enumerate() {
+        if let Some(slot) = slot.take() {
             close(&mut evs, a, slot);
         }
     }

@@ -464,6 +464,13 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                         r.flush();
                         held[l as usize] = loop {
                             if let Some(t) = lock.try_lock_for(POLL) {
+                                // A stopped run's threads give their locks back; the
+                                // waiter that gets one then must not run on with it.
+                                if stopping(sh) {
+                                    // SAFETY: the token comes from the try_lock above.
+                                    unsafe { lock.unlock(t) }
+                                    break 'run;
+                                }
                                 break Some(t);
                             }
                             if stopping(sh) {
@@ -507,6 +514,9 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                             sh.done_cond.wait_for(&mut g, POLL);
                         }
                         drop(g);
+                        if stopping(sh) {
+                            break 'run;
+                        }
                         unblocked();
                         r.rec(EventKind::Wake, pc, t as Value);
                         if !take(&mut r, pc) {

@@ -14,6 +14,9 @@ const LOOK_EVERY: Duration = Duration::from_millis(60);
 /// How long it sleeps at a time, so that stopping a run never waits for it long.
 const NAP: Duration = Duration::from_millis(10);
 
+/// A thread stuck for good: who, at which instruction, waiting for whom.
+type Wait = (ActorId, Pc, Value);
+
 const LOCK: u64 = 1;
 const JOIN: u64 = 2;
 
@@ -49,7 +52,7 @@ pub(super) fn start(sh: &Arc<Shared>) {
 }
 
 fn watch(sh: &Shared) {
-    let mut last: Option<(Vec<(ActorId, Pc, Value)>, u64)> = None;
+    let mut last: Option<(Vec<Wait>, u64)> = None;
     loop {
         let mut slept = Duration::ZERO;
         while slept < LOOK_EVERY {
@@ -72,7 +75,7 @@ fn watch(sh: &Shared) {
 
 /// Every live thread and what it waits for forever, when each one is blocked on a
 /// thread that is itself blocked (or has ended holding the lock); otherwise `None`.
-fn cycle(sh: &Shared) -> Option<Vec<(ActorId, Pc, Value)>> {
+fn cycle(sh: &Shared) -> Option<Vec<Wait>> {
     let n = sh.program.actors.len();
     let live =
         |a: usize| sh.started[a].load(Ordering::SeqCst) && !sh.done[a].load(Ordering::SeqCst);
@@ -101,7 +104,7 @@ fn cycle(sh: &Shared) -> Option<Vec<(ActorId, Pc, Value)>> {
     (!waits.is_empty()).then_some(waits)
 }
 
-fn report(sh: &Shared, waits: &[(ActorId, Pc, Value)]) {
+fn report(sh: &Shared, waits: &[Wait]) {
     let t_ns = sh.t0.elapsed().as_nanos() as u64;
     let events = waits
         .iter()

@@ -1,6 +1,10 @@
 //! One file per scenario: each builds a lesson's program from its knobs.
 
 mod balance;
+mod deadlock;
+mod gil_lab;
+mod thread_local;
+pub mod threads;
 
 use crate::lesson::{Knobs, Lesson};
 use crate::program::Program;
@@ -9,7 +13,13 @@ use crate::program::Program;
 pub type Build = fn(&Lesson, &Knobs) -> Result<Program, String>;
 
 /// Every scenario, by the id lesson files name.
-pub const SCENARIOS: &[(&str, Build)] = &[("balance", balance::build)];
+pub const SCENARIOS: &[(&str, Build)] = &[
+    ("balance", balance::build),
+    ("threads", threads::build),
+    ("thread-local", thread_local::build),
+    ("deadlock", deadlock::build),
+    ("gil", gil_lab::build),
+];
 
 /// Builds the program a lesson runs with these knobs.
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {

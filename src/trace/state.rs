@@ -185,11 +185,10 @@ impl StateReplay {
             .tls(actor)
             .iter()
             .map(|&(attr, v)| {
-                let text = program.actors.get(actor as usize).is_some_and(|x| {
-                    x.code
-                        .iter()
-                        .any(|i| *i == Instr::TlsSet { attr, text: true })
-                });
+                let text = program
+                    .actors
+                    .get(actor as usize)
+                    .is_some_and(|x| x.code.contains(&Instr::TlsSet { attr, text: true }));
                 let shown = if text {
                     format!("'{}'", program.str(v as StrId))
                 } else {

@@ -1,0 +1,114 @@
+//! The GIL lab's speed-ups at its default knobs, measured live: best of several runs
+//! of each way to run the workers, as the lesson's own program prints them.
+
+use interleave::catalog::Catalog;
+use interleave::cli::knobs_from;
+use interleave::live::LiveRun;
+use std::sync::Arc;
+use std::time::Duration;
+
+const RUNS: usize = 5;
+
+/// The numbers the lab's program prints: (one after another, wall, CPU) in ms.
+fn parse(lines: &[String]) -> Option<(f64, f64, f64)> {
+    let after = |prefix: &str| lines.iter().find_map(|l| l.strip_prefix(prefix));
+    let ms = |s: &str| {
+        s.trim()
+            .trim_end_matches("CPU")
+            .trim_end_matches("wall")
+            .trim()
+            .trim_end_matches("ms")
+            .trim()
+            .parse::<f64>()
+            .ok()
+    };
+    let seq = ms(after("one after another:")?)?;
+    let (wall, cpu) = after("at the same time:")?.split_once(',')?;
+    Some((seq, ms(wall)?, ms(cpu)?))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    // `cargo bench` passes flags such as `--bench`; a filter word picks modes.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let catalog = match Catalog::embedded() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gil_lab bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let Some(lesson) = catalog.get("gil") else {
+        eprintln!("gil_lab bench: the gil lesson is missing");
+        std::process::exit(2);
+    };
+    let modes: [(&str, &[&str]); 4] = [
+        ("threads, gil-modern", &["run-as=threads", "gil=gil-modern"]),
+        (
+            "threads, gil-classic",
+            &["run-as=threads", "gil=gil-classic"],
+        ),
+        ("threads, free (no GIL)", &["run-as=threads", "gil=free"]),
+        ("processes", &["run-as=processes"]),
+    ];
+    println!(
+        "GIL lab, default knobs (2 workers, n = 5000000, 5 ms switch interval), median of {RUNS} live runs, {} CPUs",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    for (label, sets) in modes {
+        if !filter.is_empty() && !filter.iter().any(|f| label.contains(f.as_str())) {
+            continue;
+        }
+        let mut sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        sets.push("probe=off".into());
+        let knobs = match knobs_from(lesson, &sets) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("gil_lab bench: {e}");
+                std::process::exit(2);
+            }
+        };
+        let program = match interleave::scenarios::build(lesson, &knobs) {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                eprintln!("gil_lab bench: {e}");
+                std::process::exit(2);
+            }
+        };
+        // Each run times both halves itself, so its own ratio is fair even when
+        // other programs load the machine; the median ratio is reported.
+        let mut runs: Vec<(f64, f64, f64)> = Vec::new();
+        for _ in 0..RUNS {
+            let (trace, finished) =
+                LiveRun::start(program.clone(), knobs.engine(), 1.0).wait(Duration::from_secs(60));
+            let lines: Vec<String> = trace.output.iter().map(|o| o.text.clone()).collect();
+            match parse(&lines).filter(|_| finished) {
+                Some(r) => runs.push(r),
+                None => eprintln!("gil_lab bench: a run did not finish: {lines:?}"),
+            }
+        }
+        if runs.is_empty() {
+            continue;
+        }
+        let ratios: Vec<f64> = runs.iter().map(|(s, w, _)| s / w).collect();
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+        println!(
+            "{label:<24} one after another {:7.1} ms   at the same time {:7.1} ms wall, {:7.1} ms CPU   speed-up {:.2}x (median; {lo:.2}x-{hi:.2}x)",
+            median(runs.iter().map(|r| r.0).collect()),
+            median(runs.iter().map(|r| r.1).collect()),
+            median(runs.iter().map(|r| r.2).collect()),
+            median(ratios),
+        );
+    }
+}
