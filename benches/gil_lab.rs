@@ -58,6 +58,7 @@ fn main() {
         ("threads, free (no GIL)", &["run-as=threads", "gil=free"]),
         ("processes", &["run-as=processes"]),
     ];
+    convoy(lesson);
     println!(
         "GIL lab, default knobs (2 workers, n = 5000000, 5 ms switch interval), median of {RUNS} live runs, {} CPUs",
         std::thread::available_parallelism()
@@ -109,6 +110,45 @@ fn main() {
             median(runs.iter().map(|r| r.1).collect()),
             median(runs.iter().map(|r| r.2).collect()),
             median(ratios),
+        );
+    }
+}
+
+/// The I/O thread's wake-up lateness next to CPU-bound threads and next to worker
+/// processes (the convoy effect), median over every probe of a few runs.
+fn convoy(lesson: &interleave::lesson::Lesson) {
+    for (label, run_as) in [
+        ("next to 1 CPU-bound thread", "run-as=threads"),
+        ("next to 1 worker process", "run-as=processes"),
+    ] {
+        let sets = vec![
+            run_as.to_string(),
+            "workers=1".to_string(),
+            "n=20000000".to_string(),
+        ];
+        let Ok(knobs) = knobs_from(lesson, &sets) else {
+            continue;
+        };
+        let Ok(program) = interleave::scenarios::build(lesson, &knobs) else {
+            continue;
+        };
+        let program = Arc::new(program);
+        let mut late: Vec<f64> = Vec::new();
+        for _ in 0..3 {
+            let (trace, _) =
+                LiveRun::start(program.clone(), knobs.engine(), 1.0).wait(Duration::from_secs(60));
+            late.extend(trace.output.iter().filter_map(|o| {
+                o.text
+                    .strip_prefix("I/O thread woke up ")?
+                    .strip_suffix(" ms late")?
+                    .parse::<f64>()
+                    .ok()
+            }));
+        }
+        let n = late.len();
+        println!(
+            "I/O thread sleeping 1 ms {label:<28} woke up late by a median {:.1} ms ({n} wake-ups)",
+            median(late)
         );
     }
 }
