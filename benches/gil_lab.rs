@@ -59,6 +59,9 @@ fn main() {
         ("processes", &["run-as=processes"]),
     ];
     convoy(lesson);
+    if let Some(d) = catalog.get("deadlock") {
+        deadlock_detection(d);
+    }
     println!(
         "GIL lab, default knobs (2 workers, n = 5000000, 5 ms switch interval), median of {RUNS} live runs, {} CPUs",
         std::thread::available_parallelism()
@@ -151,4 +154,33 @@ fn convoy(lesson: &interleave::lesson::Lesson) {
             median(late)
         );
     }
+}
+
+/// How long after the last thread blocked the live watchdog reports the deadlock.
+fn deadlock_detection(lesson: &interleave::lesson::Lesson) {
+    let Ok(program) = interleave::scenarios::build(lesson, &lesson.default_knobs()) else {
+        return;
+    };
+    let program = Arc::new(program);
+    let mut after: Vec<f64> = Vec::new();
+    for _ in 0..10 {
+        let (trace, _) = LiveRun::start(program.clone(), lesson.default_knobs().engine(), 1.0)
+            .wait(Duration::from_secs(10));
+        let found = trace.deadlock().first().map(|e| e.t_ns);
+        let blocked = trace
+            .events
+            .iter()
+            .filter(|e| e.kind == interleave::trace::EventKind::Block)
+            .map(|e| e.t_ns)
+            .max();
+        if let (Some(f), Some(b)) = (found, blocked) {
+            after.push(f.saturating_sub(b) as f64 / 1e6);
+        }
+    }
+    let worst = after.iter().copied().fold(0.0, f64::max);
+    println!(
+        "deadlock lesson, live: the watchdog reported the cycle a median {:.0} ms (worst {worst:.0} ms) after the last thread blocked ({} of 10 runs)",
+        median(after.clone()),
+        after.len()
+    );
 }

@@ -38,6 +38,13 @@ fn live(id: &str, sets: &[&str]) -> Trace {
     let program = interleave::scenarios::build(&l, &knobs).expect("the lesson builds");
     let (trace, finished) = LiveRun::start(Arc::new(program), knobs.engine(), 1.0).wait(LIVE_LIMIT);
     assert!(finished, "the live run of {id} {sets:?} did not end");
+    if id != "deadlock" {
+        // Threads that sleep or wait in join are not a deadlock.
+        assert!(
+            trace.deadlock().is_empty(),
+            "the watchdog fired for {id} {sets:?}"
+        );
+    }
     trace
 }
 
