@@ -63,11 +63,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         })
         .collect();
     let io = probe.then(|| {
-        let name = crate::scenarios::threads::default_thread_name(
-            "3.10-3.13",
-            u32::from(workers) + 1,
-            "probe",
-        );
+        // CPython numbers threads, not processes: the probe is the first thread
+        // made after the worker threads, if there are any.
+        let made_before = if processes { 0 } else { u32::from(workers) };
+        let name =
+            crate::scenarios::threads::default_thread_name("3.10-3.13", made_before + 1, "probe");
         b.declare(&name, ActorKind::Thread, 0)
     });
     let lines = CountLines {
