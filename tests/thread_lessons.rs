@@ -410,3 +410,25 @@ fn print_formats_show_strings_milliseconds_and_ratios() {
     // Missing values leave the hole as written instead of inventing a number.
     assert_eq!(fill_format_with("{ratio}x", &[3], "t", &[]), "{ratio}x");
 }
+
+#[test]
+fn a_lock_kept_by_a_finished_thread_ends_a_live_run_instead_of_hanging() {
+    use interleave::program::{ActorKind, EngineConfig, ProgramBuilder};
+    let mut b = ProgramBuilder::new("");
+    let lock = b.lock("lock");
+    let main = b.declare("MainThread", ActorKind::Main, 0);
+    let t = b.declare("t1", ActorKind::Thread, 0);
+    let mut a = b.code(t);
+    a.emit(Instr::Acquire(lock)).emit(Instr::Exit(0));
+    b.finish(a).expect("t1's code");
+    let mut m = b.code(main);
+    m.emit(Instr::Start(t))
+        .emit(Instr::Join(t))
+        .emit(Instr::Acquire(lock))
+        .emit(Instr::Exit(0));
+    b.finish(m).expect("main's code");
+    let p = Arc::new(b.build().expect("a valid program"));
+    let (trace, finished) = LiveRun::start(p, EngineConfig::default(), 1.0).wait(LIVE_LIMIT);
+    assert!(finished);
+    assert_eq!(cycle(&trace), vec![(main, t)]);
+}
