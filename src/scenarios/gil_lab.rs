@@ -41,7 +41,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .ok()
         .filter(|w| (1..=64).contains(w))
         .ok_or("workers must be from 1 to 64")?;
-    let n = u32::try_from(knobs.int("n", 5_000_000)).map_err(|_| "n must fit in 32 bits")?;
+    let n = u32::try_from(knobs.int("n", 20_000_000)).map_err(|_| "n must fit in 32 bits")?;
     let processes = knobs.choice("run-as") == Some("processes");
     let probe = knobs.bool("probe");
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
