@@ -432,3 +432,51 @@ fn a_lock_kept_by_a_finished_thread_ends_a_live_run_instead_of_hanging() {
     assert!(finished);
     assert_eq!(cycle(&trace), vec![(main, t)]);
 }
+
+/// The speed-up and the I/O thread's lateness (ms) a GIL lab run printed.
+fn lab_figures(out: &[String]) -> (String, Vec<f64>) {
+    let speed_up = out
+        .iter()
+        .find_map(|l| l.strip_prefix("speed-up: "))
+        .unwrap_or("none")
+        .to_string();
+    let late = out
+        .iter()
+        .filter_map(|l| {
+            l.strip_prefix("I/O thread woke up ")?
+                .strip_suffix(" ms late")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    (speed_up, late)
+}
+
+#[test]
+fn stepped_cpu_bound_threads_do_not_speed_up_but_processes_and_free_threads_do() {
+    for seed in 0..5 {
+        for (sets, want, convoy) in [
+            (["run-as=threads", "gil=gil-modern"], "1.00x", true),
+            (["run-as=threads", "gil=gil-classic"], "1.00x", true),
+            (["run-as=threads", "gil=free"], "2.00x", false),
+            (["run-as=processes", "gil=gil-modern"], "2.00x", false),
+        ] {
+            let t = stepped("gil", &[sets[0], sets[1], "n=2000000"], seed);
+            let (speed_up, mut late) = lab_figures(&output(&t));
+            assert_eq!(speed_up, want, "{sets:?} seed {seed}");
+            assert_eq!(late.len(), 10);
+            late.sort_by(f64::total_cmp);
+            let median = late[5];
+            if convoy {
+                // Next to CPU-bound threads the I/O thread waits for the GIL: about
+                // one switch interval (5 ms), more when another thread gets it first.
+                assert!(
+                    (3.0..=25.0).contains(&median),
+                    "{sets:?} seed {seed}: {late:?}"
+                );
+            } else {
+                assert!(median < 0.5, "{sets:?} seed {seed}: {late:?}");
+            }
+        }
+    }
+}

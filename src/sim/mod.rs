@@ -139,6 +139,14 @@ pub struct Sim {
     sleepers: usize,
     /// Virtual CPU time every actor has spent so far.
     cpu_ns: u64,
+    /// What `time.perf_counter()` reads: each actor's own virtual clock, as if every
+    /// thread had a core of its own. Threads of one process under a GIL share its
+    /// clock (`gil_clock`); starts, joins and locks carry time from one to another.
+    /// The trace's `now` stays one global clock, so only programs that read the
+    /// clock see the difference: the GIL lab's speed-ups.
+    own_clock: Vec<u64>,
+    gil_clock: Vec<u64>,
+    lock_clock: Vec<u64>,
     ending: Ending,
     trace: Trace,
     schedule: Vec<ActorId>,
@@ -177,6 +185,9 @@ impl Sim {
             now: 0,
             sleepers: 0,
             cpu_ns: 0,
+            own_clock: vec![0; program.actors.len()],
+            gil_clock: vec![0; nproc],
+            lock_clock: vec![0; program.locks.len()],
             ending: if program.actors.is_empty() {
                 Ending::Finished
             } else {
@@ -328,7 +339,7 @@ impl Sim {
         let start_line = self.program.line(a, self.actors[a as usize].pc);
         let mut n = 0;
         loop {
-            let went_on = self.exec(a);
+            let went_on = self.exec_clocked(a);
             n += 1;
             if !went_on || self.cfg.granularity == Granularity::Bytecode {
                 break;
@@ -382,6 +393,44 @@ impl Sim {
             self.event(a, EventKind::GilDrop, 0);
             self.gil[p] = None;
         }
+    }
+
+    /// [`Sim::exec`], keeping the actors' own clocks (see `own_clock`).
+    fn exec_clocked(&mut self, a: ActorId) -> bool {
+        let ai = a as usize;
+        let p = self.process[ai] as usize;
+        let gil = self.cfg.gil.has_gil();
+        if gil {
+            self.own_clock[ai] = self.own_clock[ai].max(self.gil_clock[p]);
+        }
+        let pc = self.actors[ai].pc;
+        let ins = self.program.instr(a, pc);
+        let before = self.now;
+        let went_on = self.exec(a);
+        let done = self.actors[ai].pc != pc || matches!(self.actors[ai].status, Status::Done(_));
+        self.own_clock[ai] += self.now - before;
+        match ins {
+            Some(Instr::Start(t)) => {
+                let t = t as usize;
+                self.own_clock[t] = self.own_clock[t].max(self.own_clock[ai]);
+            }
+            Some(Instr::Join(t)) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.own_clock[t as usize]);
+            }
+            Some(Instr::Acquire(l)) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
+            }
+            Some(Instr::Release(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
+            _ => {}
+        }
+        if gil {
+            self.gil_clock[p] = self.gil_clock[p].max(self.own_clock[ai]);
+        }
+        // A sleeper's time passes without the GIL.
+        if let Some(Instr::Sleep(us)) = ins {
+            self.own_clock[ai] += us as u64 * 1_000;
+        }
+        went_on
     }
 
     /// Executes one instruction; false when the actor blocked, slept or ended.
@@ -519,7 +568,7 @@ impl Sim {
                 v
             }
             Instr::Clock { cpu } => {
-                let v = if cpu { self.cpu_ns } else { self.now } as Value;
+                let v = if cpu { self.cpu_ns } else { self.own_clock[ai] } as Value;
                 self.actors[ai].stack.push(v);
                 v
             }
