@@ -7,7 +7,15 @@ use interleave::live::LiveRun;
 use std::sync::Arc;
 use std::time::Duration;
 
-const RUNS: usize = 7;
+/// Live runs per mode; `GIL_LAB_RUNS=15 cargo bench --bench gil_lab` for more on a
+/// noisy machine.
+fn runs() -> usize {
+    std::env::var("GIL_LAB_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(7)
+}
 
 /// The numbers the lab's program prints: (one after another, wall, CPU) in ms.
 fn parse(lines: &[String]) -> Option<(f64, f64, f64)> {
@@ -63,7 +71,8 @@ fn main() {
         deadlock_detection(d);
     }
     println!(
-        "GIL lab, default knobs (2 workers, n = 20000000, 5 ms switch interval), {RUNS} live runs each, {} CPUs",
+        "GIL lab, default knobs (2 workers, n = 20000000, 5 ms switch interval), {} live runs each, {} CPUs",
+        runs(),
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -91,30 +100,30 @@ fn main() {
         // Other programs on the machine slow some runs down a lot; the least
         // disturbed run of each half is the best estimate of its own time, as in
         // the CPython measurement (best of 3). Medians are printed beside them.
-        let mut runs: Vec<(f64, f64, f64)> = Vec::new();
-        for _ in 0..RUNS {
+        let mut done: Vec<(f64, f64, f64)> = Vec::new();
+        for _ in 0..runs() {
             let (trace, finished) =
                 LiveRun::start(program.clone(), knobs.engine(), 1.0).wait(Duration::from_secs(120));
             let lines: Vec<String> = trace.output.iter().map(|o| o.text.clone()).collect();
             match parse(&lines).filter(|_| finished) {
-                Some(r) => runs.push(r),
+                Some(r) => done.push(r),
                 None => eprintln!("gil_lab bench: a run did not finish: {lines:?}"),
             }
         }
-        if runs.is_empty() {
+        if done.is_empty() {
             continue;
         }
-        let min = |f: fn(&(f64, f64, f64)) -> f64| runs.iter().map(f).fold(f64::MAX, f64::min);
+        let min = |f: fn(&(f64, f64, f64)) -> f64| done.iter().map(f).fold(f64::MAX, f64::min);
         let (seq, wall) = (min(|r| r.0), min(|r| r.1));
-        let cpu = runs
+        let cpu = done
             .iter()
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map_or(f64::NAN, |r| r.2);
         println!(
             "{label:<24} one after another {seq:6.1} ms, at the same time {wall:6.1} ms wall {cpu:6.1} ms CPU: speed-up {:.2}x   (medians {:.1} / {:.1} ms)",
             seq / wall,
-            median(runs.iter().map(|r| r.0).collect()),
-            median(runs.iter().map(|r| r.1).collect()),
+            median(done.iter().map(|r| r.0).collect()),
+            median(done.iter().map(|r| r.1).collect()),
         );
     }
 }
