@@ -183,6 +183,12 @@ impl Run {
     pub fn ending(&self) -> Ending {
         match &self.engine {
             Engine::Stepped { sim, .. } => sim.ending(),
+            // The live watchdog ends a deadlocked run and leaves the cycle last.
+            Engine::Live {
+                finished: true,
+                collector,
+                ..
+            } if !collector.trace.deadlock().is_empty() => Ending::Deadlock,
             Engine::Live { finished: true, .. } => Ending::Finished,
             Engine::Live { .. } => Ending::Running,
         }

@@ -85,6 +85,7 @@ pub fn text_report(r: &Report) -> String {
         }
         let _ = writeln!(out, "{line}");
     }
+    thread_locals(&mut out, r);
     deadlock(&mut out, r);
     if !r.finished {
         let _ = writeln!(out, "the run did not end in time and was stopped");
@@ -184,6 +185,30 @@ fn clip(s: &str, width: usize) -> String {
     }
 }
 
+/// Each thread's own `threading.local()` dictionary, for programs that use one.
+fn thread_locals(out: &mut String, r: &Report) {
+    let t = r.trace;
+    let p = &t.program;
+    let uses_tls = p.actors.iter().any(|a| {
+        a.code
+            .iter()
+            .any(|i| matches!(i, crate::program::Instr::TlsSet { .. }))
+    });
+    if !uses_tls {
+        return;
+    }
+    let state = StateReplay::at(p, &t.events, t.events.len());
+    let _ = writeln!(out, "threading.local(), one dictionary per thread:");
+    for a in 0..p.actors.len() as u16 {
+        let _ = writeln!(
+            out,
+            "  {:<12} {}",
+            t.actor_labels[a as usize],
+            state.tls_text(p, a)
+        );
+    }
+}
+
 /// Names the cycle of a deadlocked run: who holds what and waits for whom.
 fn deadlock(out: &mut String, r: &Report) {
     let t = r.trace;
@@ -210,7 +235,8 @@ fn deadlock(out: &mut String, r: &Report) {
             }
             _ => "waits".into(),
         };
-        let by = if e.value >= 0 {
+        let is_join = matches!(p.instr(e.actor, e.pc), Some(crate::program::Instr::Join(_)));
+        let by = if e.value >= 0 && !is_join {
             format!(" (held by {})", t.actor_labels[e.value as usize])
         } else {
             String::new()

@@ -49,6 +49,11 @@ impl Gil {
         self.drop_request.load(Ordering::Relaxed)
     }
 
+    /// Whether `me` holds the GIL now.
+    pub fn holds(&self, me: ActorId) -> bool {
+        self.state.lock().holder == Some(me)
+    }
+
     /// Blocks until `me` holds the GIL or `stop` is set.
     pub fn take(&self, me: ActorId, stop: &AtomicBool) -> Taken {
         let mut st = self.state.lock();

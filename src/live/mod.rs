@@ -5,12 +5,13 @@
 mod gil;
 pub mod ipc;
 pub mod process;
+mod watchdog;
 pub mod worker;
 
 pub use gil::Gil;
 
 use crate::program::{ActorId, EngineConfig, Instr, Program, Value};
-use crate::sim::{fill_format, raise_text};
+use crate::sim::{fill_format_with, raise_text, uncaught_text};
 use crate::trace::{Event, EventKind, OutputLine, Trace};
 use crossbeam::channel::{Receiver, Sender, unbounded};
 use gil::Taken;
@@ -18,7 +19,7 @@ use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
 use parking_lot::{Condvar, Mutex, RawMutex};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -64,6 +65,13 @@ struct Shared {
     tx: Sender<LiveMsg>,
     outputs: AtomicU64,
     alive: AtomicUsize,
+    /// What the deadlock watchdog reads: who holds each lock (−1: nobody) …
+    lock_holder: Vec<AtomicI32>,
+    /// … what each actor is blocked on ([`watchdog::blocked`]; 0: not blocked) …
+    block_on: Vec<AtomicU64>,
+    started: Vec<AtomicBool>,
+    /// … and a count of every unblocking, so it can tell a still picture.
+    progress: AtomicU64,
 }
 
 /// A running (or finished) live run. Dropping it stops every thread it started.
@@ -105,6 +113,14 @@ impl LiveRun {
             tx,
             outputs: AtomicU64::new(0),
             alive: AtomicUsize::new(0),
+            lock_holder: program.locks.iter().map(|_| AtomicI32::new(-1)).collect(),
+            block_on: program.actors.iter().map(|_| AtomicU64::new(0)).collect(),
+            started: program
+                .actors
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            progress: AtomicU64::new(0),
             t0: Instant::now(),
             speed: if speed.is_finite() && speed > 0.0 {
                 speed
@@ -141,6 +157,7 @@ impl LiveRun {
         for a in autostart {
             spawn(&shared, a);
         }
+        watchdog::start(&shared);
         LiveRun {
             shared,
             rx,
@@ -314,6 +331,7 @@ fn order_rank(e: &Event) -> u8 {
 
 fn spawn(sh: &Arc<Shared>, a: ActorId) {
     sh.alive.fetch_add(1, Ordering::SeqCst);
+    sh.started[a as usize].store(true, Ordering::SeqCst);
     let s2 = sh.clone();
     let name = sh.program.actors[a as usize].name.clone();
     let h = std::thread::Builder::new()
@@ -433,12 +451,22 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
         true
     };
     let release = |r: &mut Recorder, pc: u32, forced: bool| {
-        if let Some(g) = gil {
+        // A thread that already let go (it blocked, then the run stopped) has no
+        // GIL to drop, and must not say it did.
+        if let Some(g) = gil
+            && g.holds(a)
+        {
             r.rec(EventKind::GilDrop, pc, forced as Value);
             g.release(a, forced, &sh.stop);
         }
     };
     let mut exit_code = 0;
+    let mut tls: Vec<(crate::program::StrId, Value)> = Vec::new();
+    let blocked = |what: u64| sh.block_on[a as usize].store(what, Ordering::SeqCst);
+    let unblocked = || {
+        sh.block_on[a as usize].store(0, Ordering::SeqCst);
+        sh.progress.fetch_add(1, Ordering::SeqCst);
+    };
     if take(&mut r, pc) {
         'run: loop {
             if stopping(sh) {
@@ -504,17 +532,29 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                     let lock = &sh.locks[l as usize];
                     if let Some(t) = lock.try_lock() {
                         held[l as usize] = Some(t);
+                        sh.lock_holder[l as usize].store(a as i32, Ordering::SeqCst);
                     } else {
                         r.rec(EventKind::Block, pc, l as Value);
+                        blocked(watchdog::on_lock(l, pc));
                         release(&mut r, pc, false);
+                        r.flush();
                         held[l as usize] = loop {
                             if let Some(t) = lock.try_lock_for(POLL) {
+                                // A stopped run's threads give their locks back; the
+                                // waiter that gets one then must not run on with it.
+                                if stopping(sh) {
+                                    // SAFETY: the token comes from the try_lock above.
+                                    unsafe { lock.unlock(t) }
+                                    break 'run;
+                                }
                                 break Some(t);
                             }
                             if stopping(sh) {
                                 break 'run;
                             }
                         };
+                        sh.lock_holder[l as usize].store(a as i32, Ordering::SeqCst);
+                        unblocked();
                         r.rec(EventKind::Wake, pc, -1);
                         if !take(&mut r, pc) {
                             break 'run;
@@ -525,6 +565,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 Instr::Release(l) => {
                     r.rec(EventKind::Exec, pc, l as Value);
                     if let Some(t) = held[l as usize].take() {
+                        sh.lock_holder[l as usize].store(-1, Ordering::SeqCst);
                         // SAFETY: the token comes from this thread's own acquire.
                         unsafe { sh.locks[l as usize].unlock(t) }
                     }
@@ -538,6 +579,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 Instr::Join(t) => {
                     if !sh.done[t as usize].load(Ordering::SeqCst) {
                         r.rec(EventKind::Block, pc, t as Value);
+                        blocked(watchdog::on_join(t, pc));
                         release(&mut r, pc, false);
                         r.flush();
                         let mut g = sh.done_lock.lock();
@@ -548,6 +590,10 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                             sh.done_cond.wait_for(&mut g, POLL);
                         }
                         drop(g);
+                        if stopping(sh) {
+                            break 'run;
+                        }
+                        unblocked();
                         r.rec(EventKind::Wake, pc, t as Value);
                         if !take(&mut r, pc) {
                             break 'run;
@@ -558,7 +604,12 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 Instr::Print { fmt, nargs } => {
                     let at = stack.len().saturating_sub(nargs as usize);
                     let args: Vec<Value> = stack.drain(at..).collect();
-                    let text = fill_format(sh.program.str(fmt), &args, &actor.name);
+                    let text = fill_format_with(
+                        sh.program.str(fmt),
+                        &args,
+                        &actor.name,
+                        &sh.program.strings,
+                    );
                     let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
                     let _ = sh.tx.send(LiveMsg::Output {
                         index,
@@ -608,6 +659,41 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                         }
                     }
                     units as Value
+                }
+                Instr::TlsSet { attr, .. } => {
+                    let v = stack.pop().unwrap_or(0);
+                    match tls.iter_mut().find(|(k, _)| *k == attr) {
+                        Some(slot) => slot.1 = v,
+                        None => tls.push((attr, v)),
+                    }
+                    v
+                }
+                Instr::TlsGet(attr) => {
+                    if let Some(&(_, v)) = tls.iter().find(|(k, _)| *k == attr) {
+                        stack.push(v);
+                        v
+                    } else {
+                        let msg = crate::program::tls_missing_message(sh.program.str(attr));
+                        let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
+                        let text = uncaught_text(&sh.program, a, &msg);
+                        let _ = sh.tx.send(LiveMsg::Output {
+                            index,
+                            actor: a,
+                            text,
+                        });
+                        r.rec(EventKind::Exec, pc, index as Value);
+                        exit_code = 1;
+                        break;
+                    }
+                }
+                Instr::Clock { cpu } => {
+                    let v = if cpu {
+                        process_cpu_ns()
+                    } else {
+                        sh.t0.elapsed().as_nanos() as u64
+                    } as Value;
+                    stack.push(v);
+                    v
                 }
                 Instr::Raise(msg) => {
                     let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
@@ -670,6 +756,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
     // gives its locks back so that no other thread waits for them.
     for (l, t) in held.iter_mut().enumerate().filter(|_| stopping(sh)) {
         if let Some(t) = t.take() {
+            sh.lock_holder[l].store(-1, Ordering::SeqCst);
             // SAFETY: the token comes from this thread's own acquire.
             unsafe { sh.locks[l].unlock(t) }
         }
@@ -684,6 +771,37 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
     if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
         let _ = sh.tx.send(LiveMsg::Finished);
     }
+}
+
+/// CPU time of this whole OS process (every live thread, so every simulated
+/// worker process too), in ns.
+/// CPU time of this process and of its children that have been waited for, as
+/// Python's `os.times()` adds them up.
+pub(crate) fn cpu_ns_with_children() -> u64 {
+    let used = |who| {
+        // SAFETY: getrusage only writes the struct we pass it; zeroed is a valid value.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+            return 0;
+        }
+        let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+        tv(ru.ru_utime) + tv(ru.ru_stime)
+    };
+    used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
+}
+
+fn process_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we pass it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// One unit of CPU work is one turn of a countdown loop.

@@ -3,7 +3,7 @@
 
 use super::ipc::{self, EVENTS_PER_FRAME, Frame, Job, PARENT_ENV, SharedMem, write_frame};
 use crate::program::{ActorId, Instr, NONE, Program, Value};
-use crate::sim::{fill_format, raise_text};
+use crate::sim::raise_text;
 use crate::trace::{Event, EventKind};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -364,6 +364,7 @@ impl Worker<'_> {
         let mut stack: Vec<Value> = Vec::with_capacity(8);
         let mut pc: u32 = 0;
         let mut held: Vec<u16> = Vec::new();
+        let mut tls: Vec<(crate::program::StrId, Value)> = Vec::new();
         let exit_code = loop {
             let Some(&ins) = code_of.get(pc as usize) else {
                 break 0;
@@ -493,7 +494,12 @@ impl Worker<'_> {
                     let at = stack.len().saturating_sub(nargs as usize);
                     let args: Vec<Value> = stack.drain(at..).collect();
                     let name = &self.program().actors[actor as usize].name;
-                    let text = fill_format(self.program().str(fmt), &args, name);
+                    let text = crate::sim::fill_format_with(
+                        self.program().str(fmt),
+                        &args,
+                        name,
+                        &self.program().strings,
+                    );
                     let index = self.outputs;
                     self.outputs += 1;
                     self.flush();
@@ -511,6 +517,39 @@ impl Worker<'_> {
                 Instr::Work(units) => {
                     super::spin(units);
                     units as Value
+                }
+                Instr::TlsSet { attr, .. } => {
+                    let v = stack.pop().unwrap_or(0);
+                    match tls.iter_mut().find(|(k, _)| *k == attr) {
+                        Some(slot) => slot.1 = v,
+                        None => tls.push((attr, v)),
+                    }
+                    v
+                }
+                Instr::TlsGet(attr) => match tls.iter().find(|(k, _)| *k == attr) {
+                    Some(&(_, v)) => {
+                        stack.push(v);
+                        v
+                    }
+                    None => {
+                        let msg = crate::program::tls_missing_message(self.program().str(attr));
+                        let text = crate::sim::uncaught_text(self.program(), actor, &msg);
+                        let index = self.outputs;
+                        self.outputs += 1;
+                        self.flush();
+                        let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                        self.rec(actor, EventKind::Exec, pc, index as Value);
+                        break 1;
+                    }
+                },
+                Instr::Clock { cpu } => {
+                    let v = if cpu {
+                        super::cpu_ns_with_children()
+                    } else {
+                        self.now()
+                    } as Value;
+                    stack.push(v);
+                    v
                 }
                 Instr::Raise(msg) => {
                     let name = &self.program().actors[actor as usize].name;

@@ -99,6 +99,21 @@ pub enum Instr {
     /// CPU-bound work of this many units (one unit ≈ one loop iteration of a
     /// countdown), done while holding the GIL.
     Work(u32),
+    // -- thread lessons (threads, thread-local, deadlock, gil) --
+    /// `local.attr = value`: pops a value into this thread's own `threading.local()`
+    /// dictionary; `text` says the value is a string id (shown as a string).
+    TlsSet {
+        attr: StrId,
+        text: bool,
+    },
+    /// `local.attr`: pushes this thread's value, or raises CPython's
+    /// `AttributeError` when this thread never set it.
+    TlsGet(StrId),
+    /// `time.perf_counter()` (`cpu` false) or the CPU time of every thread and
+    /// worker so far (`cpu` true), in ns.
+    Clock {
+        cpu: bool,
+    },
     /// An uncaught exception: prints `Exception in thread …` and the message (a
     /// string like `AttributeError: …`), and the actor ends with exit code 1.
     Raise(StrId),
@@ -184,6 +199,8 @@ impl Instr {
                 | Instr::BinaryOp(_)
                 | Instr::ForRange { .. }
                 | Instr::Return
+                | Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
         )
     }
 
@@ -198,6 +215,7 @@ impl Instr {
                 | Instr::Print { .. }
                 | Instr::Sleep(_)
                 | Instr::Work(_)
+                | Instr::Clock { .. }
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | Instr::Fork(_)
@@ -503,6 +521,10 @@ impl Program {
             Instr::Print { .. } => "CALL print".to_string(),
             Instr::Sleep(us) => format!("CALL time.sleep({})", fmt_secs(us)),
             Instr::Work(n) => format!("CPU_WORK {n}"),
+            Instr::TlsSet { attr, .. } => format!("STORE_ATTR local.{}", self.str(attr)),
+            Instr::TlsGet(attr) => format!("LOAD_ATTR local.{}", self.str(attr)),
+            Instr::Clock { cpu: false } => "CALL time.perf_counter".to_string(),
+            Instr::Clock { cpu: true } => "CALL cpu_time".to_string(),
             Instr::Raise(s) => format!("RAISE {}", self.str(s)),
             Instr::Fork(_) => "CALL os.fork".to_string(),
             Instr::ForkChild => "CALL os.fork (child side: 0)".to_string(),
@@ -613,6 +635,8 @@ impl Program {
                     | Instr::Call(s)
                     | Instr::Raise(s)
                     | Instr::Print { fmt: s, .. }
+                    | Instr::TlsSet { attr: s, .. }
+                    | Instr::TlsGet(s)
                         if s as usize >= self.strings.len() =>
                     {
                         return bad("unknown string");
@@ -626,6 +650,12 @@ impl Program {
         }
         Ok(())
     }
+}
+
+/// CPython's message for reading an attribute a thread never set on its
+/// `threading.local()` (measured on 3.6–3.13: the same text on every version).
+pub fn tls_missing_message(attr: &str) -> String {
+    format!("AttributeError: '_thread._local' object has no attribute '{attr}'")
 }
 
 fn fmt_secs(us: u32) -> String {

@@ -1,12 +1,16 @@
 //! One file per scenario: each builds a lesson's program from its knobs.
 
 mod balance;
+mod deadlock;
 mod fork;
+mod gil_lab;
 mod pipe;
 mod pool;
 mod process;
 mod queue;
 mod subprocess;
+mod thread_local;
+pub mod threads;
 mod tickets;
 mod value_race;
 
@@ -27,6 +31,10 @@ pub const SCENARIOS: &[(&str, Build)] = &[
     ("subprocess", subprocess::build),
     ("tickets", tickets::build),
     ("value-race", value_race::build),
+    ("threads", threads::build),
+    ("thread-local", thread_local::build),
+    ("deadlock", deadlock::build),
+    ("gil", gil_lab::build),
 ];
 
 /// Builds the program a lesson runs with these knobs.

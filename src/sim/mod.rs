@@ -47,6 +47,8 @@ struct ActorRt {
     status: Status,
     /// The last instruction executed: decides whether the GIL may pass (gil-modern).
     last: Option<Instr>,
+    /// This thread's `threading.local()` dictionary: (attribute, value).
+    tls: Vec<(StrId, Value)>,
 }
 
 /// Why an actor cannot take a step, in words a student can act on.
@@ -152,6 +154,19 @@ pub struct Sim {
     gil_since: Vec<u64>,
     now: u64,
     sleepers: usize,
+    /// Virtual CPU time every actor has spent so far.
+    cpu_ns: u64,
+    /// What `time.perf_counter()` reads: each actor's own virtual clock, as if every
+    /// thread had a core of its own. Threads of one process under a GIL share its
+    /// clock (`gil_clock`); starts, joins and locks carry time from one to another.
+    /// The trace's `now` stays one global clock, so only programs that read the
+    /// clock see the difference: the GIL lab's speed-ups.
+    own_clock: Vec<u64>,
+    /// Whether the program reads a clock at all; if not, the clocks are not kept
+    /// (they cost time on every step of the long runs).
+    clocked: bool,
+    gil_clock: Vec<u64>,
+    lock_clock: Vec<u64>,
     ending: Ending,
     trace: Trace,
     schedule: Vec<ActorId>,
@@ -187,6 +202,7 @@ impl Sim {
                         Status::NotStarted
                     },
                     last: None,
+                    tls: Vec::new(),
                 })
                 .collect(),
             process: program.actors.iter().map(|a| a.process).collect(),
@@ -196,6 +212,14 @@ impl Sim {
             gil_since: vec![0; nproc],
             now: 0,
             sleepers: 0,
+            cpu_ns: 0,
+            own_clock: vec![0; program.actors.len()],
+            clocked: program
+                .actors
+                .iter()
+                .any(|a| a.code.iter().any(|i| matches!(i, Instr::Clock { .. }))),
+            gil_clock: vec![0; nproc],
+            lock_clock: vec![0; program.locks.len()],
             ending: if program.actors.is_empty() {
                 Ending::Finished
             } else {
@@ -389,11 +413,11 @@ impl Sim {
             self.take_gil(a);
         }
         if self.cfg.granularity == Granularity::Bytecode {
-            self.exec(a);
+            self.exec_clocked(a);
         } else {
             let start_line = self.program.line(a, self.actors[a as usize].pc);
             for _ in 0..MAX_INSTRS_PER_LINE {
-                if !self.exec(a) {
+                if !self.exec_clocked(a) {
                     break;
                 }
                 let pc = self.actors[a as usize].pc;
@@ -447,6 +471,48 @@ impl Sim {
             self.event(a, EventKind::GilDrop, 0);
             self.gil[p] = None;
         }
+    }
+
+    /// [`Sim::exec`], keeping the actors' own clocks (see `own_clock`).
+    #[inline]
+    fn exec_clocked(&mut self, a: ActorId) -> bool {
+        if !self.clocked {
+            return self.exec(a);
+        }
+        let ai = a as usize;
+        let p = self.process[ai] as usize;
+        let gil = self.cfg.gil.has_gil();
+        if gil {
+            self.own_clock[ai] = self.own_clock[ai].max(self.gil_clock[p]);
+        }
+        let pc = self.actors[ai].pc;
+        let ins = self.program.instr(a, pc);
+        let before = self.now;
+        let went_on = self.exec(a);
+        let done = self.actors[ai].pc != pc || matches!(self.actors[ai].status, Status::Done(_));
+        self.own_clock[ai] += self.now - before;
+        match ins {
+            Some(Instr::Start(t)) => {
+                let t = t as usize;
+                self.own_clock[t] = self.own_clock[t].max(self.own_clock[ai]);
+            }
+            Some(Instr::Join(t)) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.own_clock[t as usize]);
+            }
+            Some(Instr::Acquire(l)) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
+            }
+            Some(Instr::Release(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
+            _ => {}
+        }
+        if gil {
+            self.gil_clock[p] = self.gil_clock[p].max(self.own_clock[ai]);
+        }
+        // A sleeper's time passes without the GIL.
+        if let Some(Instr::Sleep(us)) = ins {
+            self.own_clock[ai] += us as u64 * 1_000;
+        }
+        went_on
     }
 
     /// Executes one instruction; false when the actor blocked, slept or ended.
@@ -567,6 +633,35 @@ impl Sim {
                 cost = units as u64 * WORK_UNIT_NS;
                 units as Value
             }
+            Instr::TlsSet { attr, .. } => {
+                let v = self.pop(a);
+                let tls = &mut self.actors[ai].tls;
+                match tls.iter_mut().find(|(k, _)| *k == attr) {
+                    Some(slot) => slot.1 = v,
+                    None => tls.push((attr, v)),
+                }
+                v
+            }
+            Instr::TlsGet(attr) => {
+                let found = self.actors[ai].tls.iter().find(|(k, _)| *k == attr);
+                let Some(&(_, v)) = found else {
+                    let msg = crate::program::tls_missing_message(self.program.str(attr));
+                    let text = uncaught_text(&self.program, a, &msg);
+                    let idx = self.print(a, text);
+                    self.event(a, EventKind::Exec, idx);
+                    self.now += PRINT_NS;
+                    self.actors[ai].last = Some(ins);
+                    self.finish_actor(a, 1);
+                    return false;
+                };
+                self.actors[ai].stack.push(v);
+                v
+            }
+            Instr::Clock { cpu } => {
+                let v = if cpu { self.cpu_ns } else { self.own_clock[ai] } as Value;
+                self.actors[ai].stack.push(v);
+                v
+            }
             Instr::Raise(msg) => {
                 let text = raise_text(&self.program.actors[a as usize].name, self.program.str(msg));
                 let idx = self.print(a, text);
@@ -658,6 +753,7 @@ impl Sim {
         };
         self.event(a, EventKind::Exec, value);
         self.now += cost;
+        self.cpu_ns += cost;
         let rt = &mut self.actors[ai];
         rt.pc = next;
         rt.last = Some(ins);
@@ -672,10 +768,11 @@ impl Sim {
         let rt = &mut self.actors[a as usize];
         let at = rt.stack.len().saturating_sub(nargs as usize);
         let args: Vec<Value> = rt.stack.drain(at..).collect();
-        fill_format(
+        fill_format_with(
             self.program.str(fmt),
             &args,
             &self.program.actors[a as usize].name,
+            &self.program.strings,
         )
     }
 
@@ -777,6 +874,14 @@ impl Sim {
         }
     }
 
+    /// An actor's `threading.local()` dictionary now: (attribute, value).
+    pub fn tls(&self, a: ActorId) -> &[(StrId, Value)] {
+        self.actors
+            .get(a as usize)
+            .map(|r| r.tls.as_slice())
+            .unwrap_or(&[])
+    }
+
     /// Who holds a lock now.
     pub fn lock_holder(&self, l: LockId) -> Option<ActorId> {
         self.locks.get(l as usize).copied().flatten()
@@ -811,11 +916,29 @@ pub fn raise_text(actor: &str, message: &str) -> String {
     format!("Exception in thread {actor}: {message}")
 }
 
+/// What CPython prints for an uncaught exception: a thread's starts with
+/// `Exception in thread NAME`, the main thread's is the traceback's last line.
+pub fn uncaught_text(program: &Program, a: ActorId, message: &str) -> String {
+    match program.actors.get(a as usize) {
+        Some(actor) if actor.kind == crate::program::ActorKind::Thread => {
+            raise_text(&actor.name, message)
+        }
+        _ => message.to_string(),
+    }
+}
+
 /// Fills the `{}` holes of a print format with values, in order (`None` for
 /// [`crate::program::NONE`]), `{bool}` holes with `True`/`False`, `{chr}` holes
 /// with the character of that code, and `{thread}`
 /// with the printing thread's name.
 pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
+    fill_format_with(fmt, args, thread, &[])
+}
+
+/// [`fill_format`] with three more holes: `{s}` shows a value as the program
+/// string it names, `{ms}` shows nanoseconds as milliseconds, and `{ratio}` takes
+/// two values and shows the first divided by the second (a speed-up).
+pub fn fill_format_with(fmt: &str, args: &[Value], thread: &str, strings: &[String]) -> String {
     let fmt = fmt.replace("{thread}", thread);
     let mut fmt = fmt;
     let mut args = args.to_vec();
@@ -840,18 +963,37 @@ pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
         fmt.replace_range(i..i + len, &text);
         args.remove(n);
     }
-    let fmt = fmt.as_str();
     let mut out = String::with_capacity(fmt.len() + 8);
-    let mut args = args.iter();
-    let mut rest = fmt;
-    while let Some(i) = rest.find("{}") {
+    let mut args = args.into_iter();
+    let mut rest = fmt.as_str();
+    const HOLES: [&str; 4] = ["{}", "{s}", "{ms}", "{ratio}"];
+    while let Some((i, hole)) = HOLES
+        .iter()
+        .filter_map(|h| rest.find(h).map(|i| (i, *h)))
+        .min_by_key(|&(i, _)| i)
+    {
         out.push_str(&rest[..i]);
-        match args.next() {
-            Some(&crate::program::NONE) => out.push_str("None"),
-            Some(v) => out.push_str(&v.to_string()),
-            None => out.push_str("{}"),
-        }
-        rest = &rest[i + 2..];
+        let text = match hole {
+            "{s}" => args.next().map(|v| {
+                usize::try_from(v)
+                    .ok()
+                    .and_then(|i| strings.get(i))
+                    .cloned()
+                    .unwrap_or_else(|| v.to_string())
+            }),
+            "{ms}" => args.next().map(|v| format!("{:.1}", v as f64 / 1e6)),
+            "{ratio}" => match (args.next(), args.next()) {
+                (Some(a), Some(b)) if b != 0 => Some(format!("{:.2}", a as f64 / b as f64)),
+                (Some(_), Some(_)) => Some("inf".to_string()),
+                _ => None,
+            },
+            _ => args.next().map(|v| match v {
+                crate::program::NONE => "None".to_string(),
+                v => v.to_string(),
+            }),
+        };
+        out.push_str(text.as_deref().unwrap_or(hole));
+        rest = &rest[i + hole.len()..];
     }
     out.push_str(rest);
     out

@@ -231,6 +231,19 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
                 v => format!("→ {v}"),
             })
         }
+        Instr::TlsSet { attr, text } => {
+            st.pop();
+            let v = if text {
+                format!("'{}'", p.str(e.value as u16))
+            } else {
+                e.value.to_string()
+            };
+            describe.then(|| format!("this thread's local.{} = {v}", p.str(attr)))
+        }
+        Instr::TlsGet(_) | Instr::Clock { .. } => {
+            st.push(e.value);
+            None
+        }
         _ if !describe => None,
         Instr::Acquire(_) => Some("acquired".into()),
         Instr::Release(_) => Some("released".into()),

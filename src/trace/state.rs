@@ -1,7 +1,7 @@
 //! Actor states derived from events: nothing about them is stored twice.
 
 use super::{Event, EventKind};
-use crate::program::{ActorId, Instr, LockId, Program};
+use crate::program::{ActorId, Instr, LockId, Program, StrId, Value};
 
 /// What an actor waits for while blocked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,8 @@ pub struct StateReplay {
     gil: Vec<Option<ActorId>>,
     locks: Vec<Option<ActorId>>,
     last_running: Option<ActorId>,
+    /// Per actor: its `threading.local()` dictionary, (attribute, value).
+    tls: Vec<Vec<(StrId, Value)>>,
 }
 
 impl StateReplay {
@@ -83,6 +85,7 @@ impl StateReplay {
             gil: vec![None; nproc],
             locks: vec![None; program.locks.len()],
             last_running: None,
+            tls: vec![Vec::new(); program.actors.len()],
         }
     }
 
@@ -116,6 +119,18 @@ impl StateReplay {
                     }
                     Some(Instr::Exit(code)) => {
                         self.states[a] = ActorState::Done(code);
+                        self.last_running = None;
+                    }
+                    Some(Instr::TlsSet { attr, .. }) => {
+                        let d = &mut self.tls[a];
+                        match d.iter_mut().find(|(k, _)| *k == attr) {
+                            Some(slot) => slot.1 = e.value,
+                            None => d.push((attr, e.value)),
+                        }
+                    }
+                    // A read of an attribute this thread never set raised.
+                    Some(Instr::TlsGet(attr)) if !self.tls[a].iter().any(|(k, _)| *k == attr) => {
+                        self.states[a] = ActorState::Done(1);
                         self.last_running = None;
                     }
                     _ => {}
@@ -171,6 +186,36 @@ impl StateReplay {
 
     pub fn lock_holder(&self, lock: LockId) -> Option<ActorId> {
         self.locks.get(lock as usize).copied().flatten()
+    }
+
+    /// An actor's `threading.local()` dictionary: (attribute, value), in the
+    /// order it set them.
+    pub fn tls(&self, actor: ActorId) -> &[(StrId, Value)] {
+        self.tls
+            .get(actor as usize)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The dictionary as the state panel prints it: `{'student': 'Alice'}`.
+    pub fn tls_text(&self, program: &Program, actor: ActorId) -> String {
+        let items: Vec<String> = self
+            .tls(actor)
+            .iter()
+            .map(|&(attr, v)| {
+                let text = program
+                    .actors
+                    .get(actor as usize)
+                    .is_some_and(|x| x.code.contains(&Instr::TlsSet { attr, text: true }));
+                let shown = if text {
+                    format!("'{}'", program.str(v as StrId))
+                } else {
+                    v.to_string()
+                };
+                format!("'{}': {shown}", program.str(attr))
+            })
+            .collect();
+        format!("{{{}}}", items.join(", "))
     }
 
     pub fn gil_holder(&self, process: u16) -> Option<ActorId> {

@@ -1,0 +1,194 @@
+//! The GIL lab's speed-ups at its default knobs, measured live: best of several runs
+//! of each way to run the workers, as the lesson's own program prints them.
+
+use interleave::catalog::Catalog;
+use interleave::cli::knobs_from;
+use interleave::live::LiveRun;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Live runs per mode; `GIL_LAB_RUNS=15 cargo bench --bench gil_lab` for more on a
+/// noisy machine.
+fn runs() -> usize {
+    std::env::var("GIL_LAB_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(7)
+}
+
+/// The numbers the lab's program prints: (one after another, wall, CPU) in ms.
+fn parse(lines: &[String]) -> Option<(f64, f64, f64)> {
+    let after = |prefix: &str| lines.iter().find_map(|l| l.strip_prefix(prefix));
+    let ms = |s: &str| {
+        s.trim()
+            .trim_end_matches("CPU")
+            .trim_end_matches("wall")
+            .trim()
+            .trim_end_matches("ms")
+            .trim()
+            .parse::<f64>()
+            .ok()
+    };
+    let seq = ms(after("one after another:")?)?;
+    let (wall, cpu) = after("at the same time:")?.split_once(',')?;
+    Some((seq, ms(wall)?, ms(cpu)?))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    // `cargo bench` passes flags such as `--bench`; a filter word picks modes.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let catalog = match Catalog::embedded() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gil_lab bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let Some(lesson) = catalog.get("gil") else {
+        eprintln!("gil_lab bench: the gil lesson is missing");
+        std::process::exit(2);
+    };
+    let modes: [(&str, &[&str]); 4] = [
+        ("threads, gil-modern", &["run-as=threads", "gil=gil-modern"]),
+        (
+            "threads, gil-classic",
+            &["run-as=threads", "gil=gil-classic"],
+        ),
+        ("threads, free (no GIL)", &["run-as=threads", "gil=free"]),
+        ("processes", &["run-as=processes", "probe=off"]),
+    ];
+    convoy(lesson);
+    if let Some(d) = catalog.get("deadlock") {
+        deadlock_detection(d);
+    }
+    println!(
+        "GIL lab, default knobs (2 workers, n = 20000000, 5 ms switch interval), {} live runs each, {} CPUs",
+        runs(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    for (label, sets) in modes {
+        if !filter.is_empty() && !filter.iter().any(|f| label.contains(f.as_str())) {
+            continue;
+        }
+        let mut sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        sets.push("probe=off".into());
+        let knobs = match knobs_from(lesson, &sets) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("gil_lab bench: {e}");
+                std::process::exit(2);
+            }
+        };
+        let program = match interleave::scenarios::build(lesson, &knobs) {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                eprintln!("gil_lab bench: {e}");
+                std::process::exit(2);
+            }
+        };
+        // Other programs on the machine slow some runs down a lot; the least
+        // disturbed run of each half is the best estimate of its own time, as in
+        // the CPython measurement (best of 3). Medians are printed beside them.
+        let mut done: Vec<(f64, f64, f64)> = Vec::new();
+        for _ in 0..runs() {
+            let (trace, finished) =
+                LiveRun::start(program.clone(), knobs.engine(), 1.0).wait(Duration::from_secs(120));
+            let lines: Vec<String> = trace.output.iter().map(|o| o.text.clone()).collect();
+            match parse(&lines).filter(|_| finished) {
+                Some(r) => done.push(r),
+                None => eprintln!("gil_lab bench: a run did not finish: {lines:?}"),
+            }
+        }
+        if done.is_empty() {
+            continue;
+        }
+        let min = |f: fn(&(f64, f64, f64)) -> f64| done.iter().map(f).fold(f64::MAX, f64::min);
+        let (seq, wall) = (min(|r| r.0), min(|r| r.1));
+        let cpu = done
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(f64::NAN, |r| r.2);
+        println!(
+            "{label:<24} one after another {seq:6.1} ms, at the same time {wall:6.1} ms wall {cpu:6.1} ms CPU: speed-up {:.2}x   (medians {:.1} / {:.1} ms)",
+            seq / wall,
+            median(done.iter().map(|r| r.0).collect()),
+            median(done.iter().map(|r| r.1).collect()),
+        );
+    }
+}
+
+/// The I/O thread's wake-up lateness next to CPU-bound threads and next to worker
+/// processes (the convoy effect), median over every probe of a few runs.
+fn convoy(lesson: &interleave::lesson::Lesson) {
+    for (label, run_as) in [("next to 1 CPU-bound thread", "workers=1")] {
+        let sets = vec![
+            "run-as=threads".to_string(),
+            run_as.to_string(),
+            "n=20000000".to_string(),
+        ];
+        let Ok(knobs) = knobs_from(lesson, &sets) else {
+            continue;
+        };
+        let Ok(program) = interleave::scenarios::build(lesson, &knobs) else {
+            continue;
+        };
+        let program = Arc::new(program);
+        let mut late: Vec<f64> = Vec::new();
+        for _ in 0..3 {
+            let (trace, _) =
+                LiveRun::start(program.clone(), knobs.engine(), 1.0).wait(Duration::from_secs(60));
+            late.extend(trace.output.iter().filter_map(|o| {
+                o.text
+                    .strip_prefix("I/O thread woke up ")?
+                    .strip_suffix(" ms late")?
+                    .parse::<f64>()
+                    .ok()
+            }));
+        }
+        let n = late.len();
+        println!(
+            "I/O thread sleeping 1 ms {label:<28} woke up late by a median {:.1} ms ({n} wake-ups)",
+            median(late)
+        );
+    }
+}
+
+/// How long after the last thread blocked the live watchdog reports the deadlock.
+fn deadlock_detection(lesson: &interleave::lesson::Lesson) {
+    let Ok(program) = interleave::scenarios::build(lesson, &lesson.default_knobs()) else {
+        return;
+    };
+    let program = Arc::new(program);
+    let mut after: Vec<f64> = Vec::new();
+    for _ in 0..10 {
+        let (trace, _) = LiveRun::start(program.clone(), lesson.default_knobs().engine(), 1.0)
+            .wait(Duration::from_secs(10));
+        let found = trace.deadlock().first().map(|e| e.t_ns);
+        let blocked = trace
+            .events
+            .iter()
+            .filter(|e| e.kind == interleave::trace::EventKind::Block)
+            .map(|e| e.t_ns)
+            .max();
+        if let (Some(f), Some(b)) = (found, blocked) {
+            after.push(f.saturating_sub(b) as f64 / 1e6);
+        }
+    }
+    let worst = after.iter().copied().fold(0.0, f64::max);
+    println!(
+        "deadlock lesson, live: the watchdog reported the cycle a median {:.0} ms (worst {worst:.0} ms) after the last thread blocked ({} of 10 runs)",
+        median(after.clone()),
+        after.len()
+    );
+}

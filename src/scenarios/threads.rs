@@ -1,0 +1,94 @@
+//! The `threads` lesson: one `LoopThread` (or an unnamed thread) next to the main thread.
+
+use crate::lesson::{Knobs, Lesson};
+use crate::program::{ActorKind, BinOp, Instr, Program, ProgramBuilder};
+
+/// The name CPython gives the first unnamed `Thread(target=loop)`: 3.10 added the
+/// target's name in brackets (measured on 3.6–3.13, see the lesson's notes).
+pub fn default_thread_name(python: &str, n: u32, target: &str) -> String {
+    if python.starts_with("3.6") {
+        format!("Thread-{n}")
+    } else {
+        format!("Thread-{n} ({target})")
+    }
+}
+
+pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
+    let loops = u32::try_from(knobs.int("loops", 5)).map_err(|_| "loops must be positive")?;
+    let sleep_ms = u32::try_from(knobs.int("sleep", 1000)).map_err(|_| "sleep must be positive")?;
+    let name = if knobs.bool("named") {
+        "LoopThread".to_string()
+    } else {
+        default_thread_name(knobs.choice("python").unwrap_or("3.10-3.13"), 1, "loop")
+    };
+    let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    let main = b.declare("MainThread", ActorKind::Main, 0);
+    let t = b.declare(&name, ActorKind::Thread, 0);
+
+    let running = "print('thread %s is running...' % threading.current_thread().name)";
+    let ended = "print('thread %s ended.' % threading.current_thread().name)";
+    let running_fmt = b.string("thread {thread} is running...");
+    let ended_fmt = b.string("thread {thread} ended.");
+    let step_fmt = b.string("thread {thread} >>> {}");
+
+    let mut a = b.code(t);
+    let n = a.local("n", 0);
+    let turn = a.local("_turn", 0);
+    a.at(b.nth_line(running, 0)?).emit(Instr::Print {
+        fmt: running_fmt,
+        nargs: 0,
+    });
+    a.at(b.line("n = 0")?)
+        .emit(Instr::LoadConst(0))
+        .emit(Instr::StoreFast(n));
+    let while_line = b.line(&format!("while n < {loops}:"))?;
+    let exit = a.label();
+    a.at(while_line);
+    // `while n < loops` runs its body `loops` times; a hidden counter stands for
+    // the comparison, the body's own `n = n + 1` is shown as CPython runs it.
+    let head = a.for_range(turn, loops, exit);
+    a.at(b.line("n = n + 1")?)
+        .emit(Instr::LoadFast(n))
+        .emit(Instr::LoadConst(1))
+        .emit(Instr::BinaryOp(BinOp::Add))
+        .emit(Instr::StoreFast(n));
+    a.at(b.line("print('thread %s >>> %s' % (threading.current_thread().name, n))")?)
+        .emit(Instr::LoadFast(n))
+        .emit(Instr::Print {
+            fmt: step_fmt,
+            nargs: 1,
+        });
+    a.at(b.line(&format!("time.sleep({sleep_ms} / 1000)"))?)
+        .emit(Instr::Sleep(sleep_ms.saturating_mul(1000)));
+    a.at(while_line).end_loop(head, exit);
+    a.at(b.nth_line(ended, 0)?)
+        .emit(Instr::Print {
+            fmt: ended_fmt,
+            nargs: 0,
+        })
+        .emit(Instr::Exit(0));
+    b.finish(a)?;
+
+    let thread_call = b.string("threading.Thread");
+    let mut m = b.code(main);
+    m.at(b.nth_line(running, 1)?).emit(Instr::Print {
+        fmt: running_fmt,
+        nargs: 0,
+    });
+    let make = if knobs.bool("named") {
+        "t = threading.Thread(target=loop, name='LoopThread')"
+    } else {
+        "t = threading.Thread(target=loop)"
+    };
+    m.at(b.line(make)?).emit(Instr::Nop(thread_call));
+    m.at(b.line("t.start()")?).emit(Instr::Start(t));
+    m.at(b.line("t.join()")?).emit(Instr::Join(t));
+    m.at(b.nth_line(ended, 1)?)
+        .emit(Instr::Print {
+            fmt: ended_fmt,
+            nargs: 0,
+        })
+        .emit(Instr::Exit(0));
+    b.finish(m)?;
+    b.build()
+}
