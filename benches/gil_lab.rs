@@ -41,6 +41,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // Worker processes are the playground's binary, not this benchmark's.
+    // SAFETY: set before any thread or worker starts.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", env!("CARGO_BIN_EXE_interleave")) };
     // `cargo bench` passes flags such as `--bench`; a filter word picks modes.
     let filter: Vec<String> = std::env::args()
         .skip(1)

@@ -4,7 +4,7 @@ use crate::lesson::{Knobs, Lesson};
 use crate::live::{Collector, LiveMsg, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::scenarios;
-use crate::sim::{Ending, RandomScheduler, Refusal, Schedule, Scheduler, Sim};
+use crate::sim::{Ending, RandomScheduler, Refusal, Schedule, Sim};
 use crate::trace::{Mode, Trace};
 use crossbeam::channel::Receiver;
 use std::sync::Arc;
@@ -315,14 +315,19 @@ fn advance(
         sim.check(a)?;
     }
     let i = sim.steps();
-    let pick = match origin {
-        Origin::Schedule(s) if i < s.0.len() => Some(s.0[i]),
-        _ => sched.pick(sim)?,
+    let (pick, checked) = match origin {
+        Origin::Schedule(s) if i < s.0.len() => (Some(s.0[i]), false),
+        _ => (sched.pick_steppable(sim), true),
     };
-    let Some(a) = manual.or(pick) else {
-        return Err(Refusal::Finished);
-    };
-    sim.step(a)
+    match (manual, pick) {
+        (Some(a), _) => sim.step(a),
+        (None, Some(a)) if checked => {
+            sim.step_checked(a);
+            Ok(())
+        }
+        (None, Some(a)) => sim.step(a),
+        (None, None) => Err(Refusal::Finished),
+    }
 }
 
 fn rebuild(

@@ -405,6 +405,15 @@ impl Sim {
     #[inline]
     pub fn step(&mut self, a: ActorId) -> Result<(), Refusal> {
         self.check(a)?;
+        self.step_checked(a);
+        Ok(())
+    }
+
+    /// [`Sim::step`] for an actor already known to be able to step (a random
+    /// scheduler's pick): the hot path of a long run.
+    #[inline]
+    pub fn step_checked(&mut self, a: ActorId) {
+        debug_assert!(self.can_step(a));
         if let Status::Sleeping(until) = self.actors[a as usize].status {
             self.advance_to(until);
         }
@@ -432,9 +441,9 @@ impl Sim {
         if self.actors[a as usize].status != Status::Ready {
             self.settle();
         }
-        Ok(())
     }
 
+    #[inline]
     fn event(&mut self, a: ActorId, kind: EventKind, value: Value) {
         let pc = self.actors[a as usize].pc;
         self.trace.events.push(Event {
@@ -519,7 +528,8 @@ impl Sim {
     #[inline]
     fn exec(&mut self, a: ActorId) -> bool {
         let ai = a as usize;
-        if self.procs[self.process[ai] as usize].kill_pending {
+        // Only a program with child processes can have a signal pending.
+        if self.procs.len() > 1 && self.procs[self.process[ai] as usize].kill_pending {
             self.die_of_signal(a);
             return false;
         }
@@ -894,6 +904,16 @@ impl Sim {
             self.step(a)?;
         }
         Ok(())
+    }
+
+    /// Runs with the seeded scheduler to the end: its picks need no second check.
+    pub fn run_random(&mut self, sched: &mut RandomScheduler) {
+        while self.ending == Ending::Running {
+            match sched.pick_steppable(self) {
+                Some(a) => self.step_checked(a),
+                None => break,
+            }
+        }
     }
 
     /// Replays `schedule` from the start: how stepping back works.

@@ -96,10 +96,18 @@ impl RandomScheduler {
 
 impl Scheduler for RandomScheduler {
     fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
+        Ok(self.pick_steppable(sim))
+    }
+}
+
+impl RandomScheduler {
+    /// The next actor; it can always step (`Sim::step_checked` may take it).
+    #[inline]
+    pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
         let gil = sim.config().gil != GilModel::Free;
         let Some(cur) = self.current.filter(|&c| sim.can_step(c)) else {
             let a = self.choose_where(sim, |_| true);
-            return Ok(a.map(|a| self.start_burst(a, sim)));
+            return a.map(|a| self.start_burst(a, sim));
         };
         let proc_ = sim.process_of(cur);
         // A forced switch: the tenure is up and a thread of the same process can
@@ -108,7 +116,7 @@ impl Scheduler for RandomScheduler {
         if gil && self.switch_due(sim, cur) {
             let others = |o: ActorId| o != cur && sim.process_of(o) == proc_;
             if let Some(a) = self.choose_where(sim, others) {
-                return Ok(Some(self.start_burst(a, sim)));
+                return Some(self.start_burst(a, sim));
             }
             let n = sim.actor_count() as ActorId;
             if !(0..n).any(|o| others(o) && sim.wants_to_run(o)) {
@@ -120,14 +128,14 @@ impl Scheduler for RandomScheduler {
         }
         if self.burst_left > 0 {
             self.burst_left -= 1;
-            return Ok(Some(cur));
+            return Some(cur);
         }
         // The burst is over: any actor that may run now, except (under a GIL) the
         // other threads of the holder's process.
         let a = self
             .choose_where(sim, |o| !gil || o == cur || sim.process_of(o) != proc_)
             .unwrap_or(cur);
-        Ok(Some(self.start_burst(a, sim)))
+        Some(self.start_burst(a, sim))
     }
 }
 
