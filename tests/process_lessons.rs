@@ -5,7 +5,7 @@ use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::live::LiveRun;
 use interleave::run::{Origin, Run, Start};
-use interleave::trace::Trace;
+use interleave::trace::{EventKind, Trace};
 use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -126,16 +126,29 @@ fn check_fork(t: &Trace) {
 }
 
 fn check_process(t: &Trace, terminate: bool) {
-    let out = output(t);
+    check_process_as(t, terminate, false, false);
+}
+
+/// The `process` lesson's output: `subclass` names the first child `Worker-1` and
+/// has it print that name; a `daemon` child is killed (-15) when the parent exits
+/// and never prints its last line.
+fn check_process_as(t: &Trace, terminate: bool, subclass: bool, daemon: bool) {
+    let mut out = output(t);
     let parent = numbers(&out[0])[0];
-    let child = numbers(&out[2])[0];
+    // The PID is the line's last number ("Worker-1" holds one too).
+    let child = numbers(&out[2]).last().copied().unwrap_or(0);
     assert_ne!(parent, child);
+    let (name, arg) = if subclass {
+        ("Worker-1", "Worker-1")
+    } else {
+        ("Process-1", "test")
+    };
     let mut want = vec![
         format!("Parent process {parent}."),
         "Child process will start.".to_string(),
-        format!("Run child process test ({child})..."),
+        format!("Run child process {arg} ({child})..."),
         "Child process end.".to_string(),
-        format!("Process-1 {child} False 0"),
+        format!("{name} {child} False 0"),
     ];
     if terminate {
         // Right after terminate() the child is usually alive, but not always.
@@ -143,8 +156,36 @@ fn check_process(t: &Trace, terminate: bool) {
         want.push(out[5].clone());
         want.push("Process-2 False -15".to_string());
     }
+    if daemon {
+        let d_name = if terminate { "Process-3" } else { "Process-2" };
+        assert!(
+            !out.iter().any(|l| l == "Daemon child ends."),
+            "the daemon outlived its parent: {out:?}"
+        );
+        // Live, the daemon's first line races with nothing but its own start-up
+        // (the parent sleeps a second); it is checked, then set aside.
+        if let Some(i) = out
+            .iter()
+            .position(|l| l.starts_with("Daemon child starts"))
+        {
+            let d = numbers(&out[i])[0];
+            assert_eq!(out[i], format!("Daemon child starts ({d})..."));
+            assert!(d != parent && d != child, "{out:?}");
+            out.remove(i);
+        }
+        want.push(format!("Parent process ends. {d_name} True"));
+        let d = t.program.actor_id(d_name).expect("the daemon is an actor");
+        let ended: Vec<i64> = t
+            .events
+            .iter()
+            .filter(|e| e.actor == d && e.kind == EventKind::Ended)
+            .map(|e| e.value)
+            .collect();
+        assert_eq!(ended, vec![-15], "how the daemon ended");
+    }
     assert_eq!(out, want);
     assert!(t.actor_labels[1].contains(&format!("pid {child}")));
+    assert!(t.actor_labels[1].starts_with(name), "{}", t.actor_labels[1]);
 }
 
 /// The reader gets A, B, C in order, each after its put, and is terminated (-15).
@@ -244,6 +285,25 @@ fn stepped_process_lessons_keep_their_invariants_in_100_seeds() {
         check_fork(&stepped("fork", &[], seed));
         check_process(&stepped("process", &[], seed), false);
         check_process(&stepped("process", &["terminate=on"], seed), true);
+        let t = stepped("process", &["style=subclass"], seed);
+        check_process_as(&t, false, true, false);
+        // Stepped, the daemon prints its first line while the parent sleeps.
+        for (sets, terminate, subclass) in [
+            (&["daemon=on"][..], false, false),
+            (
+                &["daemon=on", "terminate=on", "style=subclass"][..],
+                true,
+                true,
+            ),
+        ] {
+            let t = stepped("process", sets, seed);
+            assert!(
+                output(&t)
+                    .iter()
+                    .any(|l| l.starts_with("Daemon child starts"))
+            );
+            check_process_as(&t, terminate, subclass, true);
+        }
         assert_eq!(
             counter(&stepped("value-race", &["lock=on"], seed)),
             500,
@@ -409,6 +469,32 @@ fn live_process_lessons_keep_their_invariants_and_leave_no_child_behind() {
         assert_eq!(our_children(), Vec::<i32>::new(), "children after a run");
     }
     assert_eq!(pids.len(), 20, "every run has a new main process");
+}
+
+#[test]
+fn live_subclass_and_daemon_children_behave_as_in_cpython_and_leave_nothing_behind() {
+    let _g = serial();
+    assert_eq!(
+        our_children(),
+        Vec::<i32>::new(),
+        "children before the runs"
+    );
+    for _ in 0..3 {
+        check_process_as(&live("process", &["style=subclass"]), false, true, false);
+        for (sets, terminate, subclass) in [
+            (&["daemon=on"][..], false, false),
+            (
+                &["daemon=on", "terminate=on", "style=subclass"][..],
+                true,
+                true,
+            ),
+        ] {
+            // The parent sleeps 1 s, the daemon 10 s: ten times faster keeps the
+            // test short and the daemon still far from its last line.
+            check_process_as(&live_at("process", sets, 10.0), terminate, subclass, true);
+            assert_eq!(our_children(), Vec::<i32>::new(), "children after a run");
+        }
+    }
 }
 
 #[test]

@@ -1,21 +1,41 @@
-//! `multiprocessing.Process`: start, join, name, pid, is_alive, exitcode, terminate.
+//! `multiprocessing.Process`: target or subclass, start, join, name, pid, is_alive,
+//! exitcode, terminate, daemon.
 
 use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let terminate = knobs.bool("terminate");
+    let daemon = knobs.bool("daemon");
+    let subclass = knobs.choice("style") == Some("subclass");
+    // CPython names a process after its class and a counter shared by all classes.
+    let p_name = if subclass { "Worker-1" } else { "Process-1" };
+    let d_name = if terminate { "Process-3" } else { "Process-2" };
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let main = b.declare("MainProcess", ActorKind::Main, 0);
-    let p = b.declare_process("Process-1", 1);
+    let p = b.declare_process(p_name, 1);
     let q = terminate.then(|| b.declare_process("Process-2", 2));
+    let d = daemon.then(|| b.declare_process(d_name, if terminate { 3 } else { 2 }));
 
-    let def_line = b.line("def run_proc(name):")?;
-    let run_line = b.line("print('Run child process %s (%s)...' % (name, os.getpid()))")?;
-    let call = b.string("run_proc");
+    let (def_line, run_line, call, run_fmt) = if subclass {
+        (
+            b.line("def run(self):")?,
+            b.line("print('Run child process %s (%s)...' % (self.name, os.getpid()))")?,
+            "Worker.run",
+            "Run child process Worker-1 ({})...",
+        )
+    } else {
+        (
+            b.line("def run_proc(name):")?,
+            b.line("print('Run child process %s (%s)...' % (name, os.getpid()))")?,
+            "run_proc",
+            "Run child process test ({})...",
+        )
+    };
+    let call = b.string(call);
     let mut c = b.code(p);
     c.at(def_line).emit(Instr::Call(call));
-    let run_fmt = b.string("Run child process test ({})...");
+    let run_fmt = b.string(run_fmt);
     c.at(run_line)
         .emit(Instr::GetPid)
         .emit(Instr::Print {
@@ -34,9 +54,16 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
             fmt: parent_fmt,
             nargs: 1,
         });
-    let ctor = b.string("Process(target=run_proc)");
-    m.at(b.line("p = Process(target=run_proc, args=('test',))")?)
-        .emit(Instr::Nop(ctor));
+    let (ctor, ctor_line) = if subclass {
+        ("Worker()", "p = Worker()")
+    } else {
+        (
+            "Process(target=run_proc)",
+            "p = Process(target=run_proc, args=('test',))",
+        )
+    };
+    let ctor = b.string(ctor);
+    m.at(b.line(ctor_line)?).emit(Instr::Nop(ctor));
     let will_start = b.string("Child process will start.");
     m.at(b.line("print('Child process will start.')")?)
         .emit(Instr::Print {
@@ -48,7 +75,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let end = b.string("Child process end.");
     m.at(b.line("print('Child process end.')")?)
         .emit(Instr::Print { fmt: end, nargs: 0 });
-    let attrs = b.string("Process-1 {} {bool} {}");
+    let attrs = b.string(&format!("{p_name} {{}} {{bool}} {{}}"));
     m.at(b.line("print(p.name, p.pid, p.is_alive(), p.exitcode)")?)
         .emit(Instr::ProcPid(p))
         .emit(Instr::ProcAlive(p))
@@ -85,6 +112,49 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         s.at(b.line("q = Process(target=time.sleep, args=(10,))")?)
             .emit(Instr::Call(sleep))
             .emit(Instr::Sleep(10_000_000))
+            .emit(Instr::Exit(0));
+        b.finish(s)?;
+    }
+    if let Some(d) = d {
+        let ctor = b.string("Process(target=run_daemon)");
+        m.at(b.line("d = Process(target=run_daemon)")?)
+            .emit(Instr::Nop(ctor));
+        let flag = b.string("d.daemon = True");
+        m.at(b.line("d.daemon = True")?).emit(Instr::Nop(flag));
+        m.at(b.line("d.start()")?).emit(Instr::Start(d));
+        m.at(b.line("time.sleep(1)")?).emit(Instr::Sleep(1_000_000));
+        let ends = b.string(&format!("Parent process ends. {d_name} {{bool}}"));
+        m.at(b.line("print('Parent process ends.', d.name, d.is_alive())")?)
+            .emit(Instr::ProcAlive(d))
+            .emit(Instr::Print {
+                fmt: ends,
+                nargs: 1,
+            });
+        // multiprocessing's atexit handler: SIGTERM to every daemonic child still
+        // alive, then a join, so the daemon never reaches its last line.
+        m.at(b.line("# on exit, multiprocessing terminates daemonic children, then joins them")?)
+            .emit(Instr::Terminate(d))
+            .emit(Instr::Join(d));
+
+        let call = b.string("run_daemon");
+        let starts = b.string("Daemon child starts ({})...");
+        let done = b.string("Daemon child ends.");
+        let mut s = b.code(d);
+        s.at(b.line("def run_daemon():")?).emit(Instr::Call(call));
+        s.at(b.line("print('Daemon child starts (%s)...' % os.getpid())")?)
+            .emit(Instr::GetPid)
+            .emit(Instr::Print {
+                fmt: starts,
+                nargs: 1,
+            });
+        s.at(b.line("time.sleep(10)")?)
+            .emit(Instr::Sleep(10_000_000));
+        s.at(b.line("print('Daemon child ends.')")?)
+            .emit(Instr::Print {
+                fmt: done,
+                nargs: 0,
+            })
+            .emit(Instr::Return)
             .emit(Instr::Exit(0));
         b.finish(s)?;
     }
