@@ -374,3 +374,32 @@ fn a_live_run_finishes_and_prints_the_balance_it_shows() {
         "printed {printed:?}, state shows {shown}"
     );
 }
+
+#[test]
+fn the_state_panel_shows_each_threads_own_local_dictionary() {
+    let mut a = App::new(
+        Catalog::embedded().expect("embedded lessons load"),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+        },
+    );
+    a.open("thread-local").expect("opens");
+    keys(&mut a, "e");
+    let t = render(&mut a, 120, 40);
+    let s = text(t.backend().buffer());
+    assert!(
+        s.contains("Thread-A: done (exit code 0)  local {'student': 'Alice'}"),
+        "{s}"
+    );
+    assert!(
+        s.contains("Thread-B: done (exit code 0)  local {'student': 'Bob'}"),
+        "{s}"
+    );
+    assert!(
+        s.contains("MainThread: done (exit code 0)  local {}"),
+        "{s}"
+    );
+}

@@ -5,7 +5,7 @@ use super::cache::Axis;
 use super::highlight::python_line;
 use super::theme::Theme;
 use crate::lesson::Lang;
-use crate::program::{ActorId, GilModel, Program};
+use crate::program::{ActorId, GilModel, Instr, Program};
 use crate::sim::Ending;
 use crate::trace::{ActorState, BlockedOn, Mode};
 use ratatui::Frame;
@@ -821,6 +821,11 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
             lines.push(Line::from(spans));
         }
     }
+    let uses_tls = program.actors.iter().any(|x| {
+        x.code
+            .iter()
+            .any(|i| matches!(i, Instr::TlsSet { .. } | Instr::TlsGet(_)))
+    });
     for (a, s) in states.iter().enumerate() {
         let what = match s {
             ActorState::Blocked(BlockedOn::Lock(l)) => format!(
@@ -841,10 +846,18 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
             ActorState::Blocked(_) => th.bad(),
             _ => th.dim(),
         };
-        lines.push(Line::from(vec![
+        let mut spans = vec![
             Span::styled(format!("{a} {}", name(a)), th.actor(a)),
             Span::styled(format!(": {what}"), style),
-        ]));
+        ];
+        // A thread-local lesson shows each thread's own `local()` dictionary.
+        if uses_tls && let Some(r) = replay {
+            spans.push(Span::styled(
+                format!("  local {}", r.tls_text(program, a as ActorId)),
+                th.title(),
+            ));
+        }
+        lines.push(Line::from(spans));
     }
     f.render_widget(
         Paragraph::new(lines).block(panel_block(" state ".into(), false, th)),
