@@ -477,19 +477,20 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
             };
             let mut next = pc + 1;
             let value = match ins {
-                Instr::Nop(_) | Instr::Call(_) | Instr::Return => 0,
-                Instr::LoadConst(v) => {
-                    stack.push(v);
-                    v
-                }
-                Instr::LoadFast(l) => {
-                    let v = locals[l as usize];
-                    stack.push(v);
-                    v
-                }
-                Instr::StoreFast(l) => {
-                    let v = stack.pop().unwrap_or(0);
-                    locals[l as usize] = v;
+                Instr::Nop(_)
+                | Instr::Call(_)
+                | Instr::Return
+                | Instr::LoadConst(_)
+                | Instr::LoadFast(_)
+                | Instr::StoreFast(_)
+                | Instr::BinaryOp(_)
+                | Instr::ForRange { .. }
+                | Instr::JumpBackward(_)
+                | Instr::PopJumpIfFalse(_) => {
+                    let (v, n) = ins
+                        .exec_local(&mut stack, &mut locals, pc)
+                        .unwrap_or((0, next));
+                    next = n;
                     v
                 }
                 Instr::LoadGlobal(g) => {
@@ -502,31 +503,6 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                     let v = stack.pop().unwrap_or(0);
                     sh.vars[g as usize].store(v, Ordering::Relaxed);
                     v
-                }
-                Instr::BinaryOp(op) => {
-                    let rhs = stack.pop().unwrap_or(0);
-                    let lhs = stack.pop().unwrap_or(0);
-                    let v = op.apply(lhs, rhs);
-                    stack.push(v);
-                    v
-                }
-                Instr::ForRange {
-                    counter,
-                    limit,
-                    exit,
-                } => {
-                    let c = locals[counter as usize];
-                    if c < limit as Value {
-                        locals[counter as usize] = c + 1;
-                        c + 1
-                    } else {
-                        next = exit;
-                        c
-                    }
-                }
-                Instr::JumpBackward(t) => {
-                    next = t;
-                    0
                 }
                 Instr::Acquire(l) => {
                     let lock = &sh.locks[l as usize];
@@ -725,13 +701,6 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 | Instr::PipeClose(_)
                 | Instr::RunProgram { .. }
                 | Instr::PrintCaptured { .. } => 0,
-                Instr::PopJumpIfFalse(t) => {
-                    let v = stack.pop().unwrap_or(0);
-                    if v == 0 {
-                        next = t;
-                    }
-                    v
-                }
                 Instr::Exit(code) => {
                     r.rec(EventKind::Exec, pc, code as Value);
                     exit_code = code;

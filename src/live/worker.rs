@@ -371,19 +371,20 @@ impl Worker<'_> {
             };
             let mut next = pc + 1;
             let value = match ins {
-                Instr::Nop(_) | Instr::Call(_) | Instr::Return => 0,
-                Instr::LoadConst(v) => {
-                    stack.push(v);
-                    v
-                }
-                Instr::LoadFast(l) => {
-                    let v = locals[l as usize];
-                    stack.push(v);
-                    v
-                }
-                Instr::StoreFast(l) => {
-                    let v = stack.pop().unwrap_or(0);
-                    locals[l as usize] = v;
+                Instr::Nop(_)
+                | Instr::Call(_)
+                | Instr::Return
+                | Instr::LoadConst(_)
+                | Instr::LoadFast(_)
+                | Instr::StoreFast(_)
+                | Instr::BinaryOp(_)
+                | Instr::ForRange { .. }
+                | Instr::JumpBackward(_)
+                | Instr::PopJumpIfFalse(_) => {
+                    let (v, n) = ins
+                        .exec_local(&mut stack, &mut locals, pc)
+                        .unwrap_or((0, next));
+                    next = n;
                     v
                 }
                 Instr::LoadGlobal(g) => {
@@ -408,31 +409,6 @@ impl Worker<'_> {
                         self.vars[g as usize] = v;
                     }
                     v
-                }
-                Instr::BinaryOp(op) => {
-                    let rhs = stack.pop().unwrap_or(0);
-                    let lhs = stack.pop().unwrap_or(0);
-                    let v = op.apply(lhs, rhs);
-                    stack.push(v);
-                    v
-                }
-                Instr::ForRange {
-                    counter,
-                    limit,
-                    exit,
-                } => {
-                    let c = locals[counter as usize];
-                    if c < limit as Value {
-                        locals[counter as usize] = c + 1;
-                        c + 1
-                    } else {
-                        next = exit;
-                        c
-                    }
-                }
-                Instr::JumpBackward(t) => {
-                    next = t;
-                    0
                 }
                 Instr::Acquire(l) => {
                     use std::sync::atomic::Ordering::SeqCst;
@@ -661,13 +637,6 @@ impl Worker<'_> {
                     let v = stack.pop().unwrap_or(0);
                     if let Err(e) = self.write_file(g, v) {
                         break self.raise(actor, pc, &format!("OSError: {e}"));
-                    }
-                    v
-                }
-                Instr::PopJumpIfFalse(t) => {
-                    let v = stack.pop().unwrap_or(0);
-                    if v == 0 {
-                        next = t;
                     }
                     v
                 }

@@ -186,6 +186,63 @@ pub enum Instr {
 }
 
 impl Instr {
+    /// Runs an instruction that touches only its actor's own operand stack and
+    /// locals, the same way in every engine: gives the value the trace records and
+    /// the next pc. `None` for every other instruction, which each engine runs its
+    /// own way (shared memory, locks, the GIL, processes, output).
+    #[inline]
+    pub fn exec_local(
+        self,
+        stack: &mut Vec<Value>,
+        locals: &mut [Value],
+        pc: Pc,
+    ) -> Option<(Value, Pc)> {
+        let next = pc + 1;
+        Some(match self {
+            Instr::Nop(_) | Instr::Call(_) | Instr::Return => (0, next),
+            Instr::LoadConst(v) => {
+                stack.push(v);
+                (v, next)
+            }
+            Instr::LoadFast(l) => {
+                let v = locals[l as usize];
+                stack.push(v);
+                (v, next)
+            }
+            Instr::StoreFast(l) => {
+                let v = stack.pop().unwrap_or(0);
+                locals[l as usize] = v;
+                (v, next)
+            }
+            Instr::BinaryOp(op) => {
+                let rhs = stack.pop().unwrap_or(0);
+                let lhs = stack.pop().unwrap_or(0);
+                let v = op.apply(lhs, rhs);
+                stack.push(v);
+                (v, next)
+            }
+            Instr::ForRange {
+                counter,
+                limit,
+                exit,
+            } => {
+                let c = locals[counter as usize];
+                if c < limit as Value {
+                    locals[counter as usize] = c + 1;
+                    (c + 1, next)
+                } else {
+                    (c, exit)
+                }
+            }
+            Instr::JumpBackward(t) => (0, t),
+            Instr::PopJumpIfFalse(t) => {
+                let v = stack.pop().unwrap_or(0);
+                (v, if v == 0 { t } else { next })
+            }
+            _ => return None,
+        })
+    }
+
     /// Whether CPython ≥ 3.10 may switch threads right after this instruction: at
     /// calls (function entry) and loop back-edges, and around every blocking call.
     pub fn is_switch_point(self) -> bool {
@@ -676,6 +733,42 @@ mod tests {
     #[test]
     fn instructions_stay_small() {
         assert!(std::mem::size_of::<Instr>() <= 16);
+    }
+
+    #[test]
+    fn local_instructions_run_the_same_for_every_engine() {
+        let (mut stack, mut locals) = (vec![], vec![7, 0]);
+        let loop_ = Instr::ForRange {
+            counter: 1,
+            limit: 1,
+            exit: 9,
+        };
+        assert_eq!(loop_.exec_local(&mut stack, &mut locals, 3), Some((1, 4)));
+        assert_eq!(loop_.exec_local(&mut stack, &mut locals, 3), Some((1, 9)));
+        assert_eq!(
+            Instr::LoadFast(0).exec_local(&mut stack, &mut locals, 0),
+            Some((7, 1))
+        );
+        assert_eq!(
+            Instr::LoadConst(5).exec_local(&mut stack, &mut locals, 1),
+            Some((5, 2))
+        );
+        let sub = Instr::BinaryOp(BinOp::Sub);
+        assert_eq!(sub.exec_local(&mut stack, &mut locals, 2), Some((2, 3)));
+        let jump = Instr::PopJumpIfFalse(8);
+        assert_eq!(jump.exec_local(&mut stack, &mut locals, 3), Some((2, 4)));
+        stack.push(0);
+        assert_eq!(jump.exec_local(&mut stack, &mut locals, 3), Some((0, 8)));
+        assert!(stack.is_empty());
+        // Shared memory, locks and calls into the library are each engine's own.
+        assert_eq!(
+            Instr::LoadGlobal(0).exec_local(&mut stack, &mut locals, 0),
+            None
+        );
+        assert_eq!(
+            Instr::Acquire(0).exec_local(&mut stack, &mut locals, 0),
+            None
+        );
     }
 
     #[test]

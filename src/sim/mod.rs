@@ -542,19 +542,21 @@ impl Sim {
         let mut next = pc + 1;
         let mut cost = INSTR_NS;
         let value = match ins {
-            Instr::Nop(_) | Instr::Call(_) | Instr::Return => 0,
-            Instr::LoadConst(v) => {
-                self.actors[ai].stack.push(v);
-                v
-            }
-            Instr::LoadFast(l) => {
-                let v = self.actors[ai].locals[l as usize];
-                self.actors[ai].stack.push(v);
-                v
-            }
-            Instr::StoreFast(l) => {
-                let v = self.pop(a);
-                self.actors[ai].locals[l as usize] = v;
+            Instr::Nop(_)
+            | Instr::Call(_)
+            | Instr::Return
+            | Instr::LoadConst(_)
+            | Instr::LoadFast(_)
+            | Instr::StoreFast(_)
+            | Instr::BinaryOp(_)
+            | Instr::ForRange { .. }
+            | Instr::JumpBackward(_)
+            | Instr::PopJumpIfFalse(_) => {
+                let rt = &mut self.actors[ai];
+                let (v, n) = ins
+                    .exec_local(&mut rt.stack, &mut rt.locals, pc)
+                    .unwrap_or((0, next));
+                next = n;
                 v
             }
             Instr::LoadGlobal(g) => {
@@ -566,31 +568,6 @@ impl Sim {
                 let v = self.pop(a);
                 *self.var_mut(a, g) = v;
                 v
-            }
-            Instr::BinaryOp(op) => {
-                let rhs = self.pop(a);
-                let lhs = self.pop(a);
-                let r = op.apply(lhs, rhs);
-                self.actors[ai].stack.push(r);
-                r
-            }
-            Instr::ForRange {
-                counter,
-                limit,
-                exit,
-            } => {
-                let c = self.actors[ai].locals[counter as usize];
-                if c < limit as Value {
-                    self.actors[ai].locals[counter as usize] = c + 1;
-                    c + 1
-                } else {
-                    next = exit;
-                    c
-                }
-            }
-            Instr::JumpBackward(t) => {
-                next = t;
-                0
             }
             Instr::Acquire(l) => {
                 if self.locks[l as usize].is_some() {
@@ -701,13 +678,6 @@ impl Sim {
             Instr::FileWrite(g) => {
                 let v = self.pop(a);
                 *self.var_mut(a, g) = v;
-                v
-            }
-            Instr::PopJumpIfFalse(t) => {
-                let v = self.pop(a);
-                if v == 0 {
-                    next = t;
-                }
                 v
             }
             Instr::PipeSend(c) => match self.pipe_send(a, c) {
