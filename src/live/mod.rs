@@ -421,6 +421,17 @@ impl<'a> Recorder<'a> {
     }
 }
 
+/// Sends a line the program printed; its index goes in the event that printed it.
+fn say(sh: &Shared, a: ActorId, text: String) -> Value {
+    let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
+    let _ = sh.tx.send(LiveMsg::Output {
+        index,
+        actor: a,
+        text,
+    });
+    index as Value
+}
+
 /// Whether the run is being stopped.
 fn stopping(sh: &Shared) -> bool {
     sh.stop.load(Ordering::Relaxed)
@@ -586,13 +597,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                         &actor.name,
                         &sh.program.strings,
                     );
-                    let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
-                    let _ = sh.tx.send(LiveMsg::Output {
-                        index,
-                        actor: a,
-                        text,
-                    });
-                    index as Value
+                    say(sh, a, text)
                 }
                 Instr::Sleep(us) => {
                     r.rec(EventKind::Exec, pc, us as Value);
@@ -650,14 +655,8 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                         v
                     } else {
                         let msg = crate::program::tls_missing_message(sh.program.str(attr));
-                        let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
-                        let text = uncaught_text(&sh.program, a, &msg);
-                        let _ = sh.tx.send(LiveMsg::Output {
-                            index,
-                            actor: a,
-                            text,
-                        });
-                        r.rec(EventKind::Exec, pc, index as Value);
+                        let index = say(sh, a, uncaught_text(&sh.program, a, &msg));
+                        r.rec(EventKind::Exec, pc, index);
                         exit_code = 1;
                         break;
                     }
@@ -672,14 +671,8 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                     v
                 }
                 Instr::Raise(msg) => {
-                    let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
-                    let text = raise_text(&actor.name, sh.program.str(msg));
-                    let _ = sh.tx.send(LiveMsg::Output {
-                        index,
-                        actor: a,
-                        text,
-                    });
-                    r.rec(EventKind::Exec, pc, index as Value);
+                    let index = say(sh, a, raise_text(&actor.name, sh.program.str(msg)));
+                    r.rec(EventKind::Exec, pc, index);
                     exit_code = 1;
                     break;
                 }

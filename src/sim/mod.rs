@@ -559,12 +559,13 @@ impl Sim {
                 next = n;
                 v
             }
-            Instr::LoadGlobal(g) => {
+            // A file holding a number reads and writes like a variable of its process.
+            Instr::LoadGlobal(g) | Instr::FileRead(g) => {
                 let v = *self.var_mut(a, g);
                 self.actors[ai].stack.push(v);
                 v
             }
-            Instr::StoreGlobal(g) => {
+            Instr::StoreGlobal(g) | Instr::FileWrite(g) => {
                 let v = self.pop(a);
                 *self.var_mut(a, g) = v;
                 v
@@ -668,16 +669,6 @@ impl Sim {
             | Instr::Terminate(_) => {
                 let v = self.exec_process_op(a, ins);
                 self.actors[ai].stack.push(v);
-                v
-            }
-            Instr::FileRead(g) => {
-                let v = *self.var_mut(a, g);
-                self.actors[ai].stack.push(v);
-                v
-            }
-            Instr::FileWrite(g) => {
-                let v = self.pop(a);
-                *self.var_mut(a, g) = v;
                 v
             }
             Instr::PipeSend(c) => match self.pipe_send(a, c) {

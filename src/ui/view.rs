@@ -248,7 +248,7 @@ fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
     .areas(area);
     let tl_h = (actors + 3).min(body.height / 3).max(4);
     let state_h = (state_rows + 2).min(body.height / 3);
-    if area.width >= 160 {
+    let [code, timeline, inter, state, output] = if area.width >= 160 {
         let [top, timeline] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(tl_h)]).areas(body);
         let [code, inter, right] = Layout::horizontal([
@@ -262,17 +262,7 @@ fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
             Constraint::Min(0),
         ])
         .areas(right);
-        Areas {
-            header,
-            info,
-            code,
-            timeline,
-            inter,
-            state,
-            output,
-            status,
-            footer,
-        }
+        [code, timeline, inter, state, output]
     } else {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)])
@@ -286,17 +276,18 @@ fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
             Constraint::Length(out_h),
         ])
         .areas(right);
-        Areas {
-            header,
-            info,
-            code,
-            timeline,
-            inter,
-            state,
-            output,
-            status,
-            footer,
-        }
+        [code, timeline, inter, state, output]
+    };
+    Areas {
+        header,
+        info,
+        code,
+        timeline,
+        inter,
+        state,
+        output,
+        status,
+        footer,
     }
 }
 
