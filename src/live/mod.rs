@@ -488,16 +488,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
             };
             let mut next = pc + 1;
             let value = match ins {
-                Instr::Nop(_)
-                | Instr::Call(_)
-                | Instr::Return
-                | Instr::LoadConst(_)
-                | Instr::LoadFast(_)
-                | Instr::StoreFast(_)
-                | Instr::BinaryOp(_)
-                | Instr::ForRange { .. }
-                | Instr::JumpBackward(_)
-                | Instr::PopJumpIfFalse(_) => {
+                crate::program::local_instr!() => {
                     let (v, n) = ins
                         .exec_local(&mut stack, &mut locals, pc)
                         .unwrap_or((0, next));
@@ -677,23 +668,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                     break;
                 }
                 // Programs with processes run on workers (process.rs), never here.
-                Instr::Fork(_)
-                | Instr::ForkChild
-                | Instr::GetPid
-                | Instr::GetPpid
-                | Instr::ProcPid(_)
-                | Instr::ProcAlive(_)
-                | Instr::ProcExitCode(_)
-                | Instr::Terminate(_)
-                | Instr::QueuePut { .. }
-                | Instr::QueueGet { .. }
-                | Instr::FileRead(_)
-                | Instr::FileWrite(_)
-                | Instr::PipeSend(_)
-                | Instr::PipeRecv { .. }
-                | Instr::PipeClose(_)
-                | Instr::RunProgram { .. }
-                | Instr::PrintCaptured { .. } => 0,
+                crate::program::process_instr!() => 0,
                 Instr::Exit(code) => {
                     r.rec(EventKind::Exec, pc, code as Value);
                     exit_code = code;

@@ -313,14 +313,21 @@ impl Worker<'_> {
         f.write_all(format!("{{\"count\": {v}}}").as_bytes())
     }
 
-    /// An uncaught exception ends the process: its traceback, then exit code 1.
-    fn raise(&mut self, actor: ActorId, pc: u32, exception: &str) -> i32 {
-        let name = &self.program().actors[actor as usize].name;
-        let text = crate::sim::process_raise_text(name, exception);
+    /// Sends a line the program printed (after the events before it); its index
+    /// goes in the event that printed it.
+    fn say(&mut self, actor: ActorId, text: String) -> u64 {
         let index = self.outputs;
         self.outputs += 1;
         self.flush();
         let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+        index
+    }
+
+    /// An uncaught exception ends the process: its traceback, then exit code 1.
+    fn raise(&mut self, actor: ActorId, pc: u32, exception: &str) -> i32 {
+        let name = &self.program().actors[actor as usize].name;
+        let text = crate::sim::process_raise_text(name, exception);
+        let index = self.say(actor, text);
         self.rec(actor, EventKind::Exec, pc, index as Value);
         self.rec(actor, EventKind::Ended, pc, 1);
         1
@@ -371,16 +378,7 @@ impl Worker<'_> {
             };
             let mut next = pc + 1;
             let value = match ins {
-                Instr::Nop(_)
-                | Instr::Call(_)
-                | Instr::Return
-                | Instr::LoadConst(_)
-                | Instr::LoadFast(_)
-                | Instr::StoreFast(_)
-                | Instr::BinaryOp(_)
-                | Instr::ForRange { .. }
-                | Instr::JumpBackward(_)
-                | Instr::PopJumpIfFalse(_) => {
+                crate::program::local_instr!() => {
                     let (v, n) = ins
                         .exec_local(&mut stack, &mut locals, pc)
                         .unwrap_or((0, next));
@@ -476,10 +474,7 @@ impl Worker<'_> {
                         name,
                         &self.program().strings,
                     );
-                    let index = self.outputs;
-                    self.outputs += 1;
-                    self.flush();
-                    let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                    let index = self.say(actor, text);
                     index as Value
                 }
                 Instr::Sleep(us) => {
@@ -510,10 +505,7 @@ impl Worker<'_> {
                     None => {
                         let msg = crate::program::tls_missing_message(self.program().str(attr));
                         let text = crate::sim::uncaught_text(self.program(), actor, &msg);
-                        let index = self.outputs;
-                        self.outputs += 1;
-                        self.flush();
-                        let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                        let index = self.say(actor, text);
                         self.rec(actor, EventKind::Exec, pc, index as Value);
                         break 1;
                     }
@@ -530,10 +522,7 @@ impl Worker<'_> {
                 Instr::Raise(msg) => {
                     let name = &self.program().actors[actor as usize].name;
                     let text = raise_text(name, self.program().str(msg));
-                    let index = self.outputs;
-                    self.outputs += 1;
-                    self.flush();
-                    let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                    let index = self.say(actor, text);
                     self.rec(actor, EventKind::Exec, pc, index as Value);
                     break 1;
                 }
@@ -685,10 +674,7 @@ impl Worker<'_> {
                 Instr::PrintCaptured { skip_empty } if skip_empty && self.captured.is_empty() => 0,
                 Instr::PrintCaptured { .. } => {
                     let text = self.captured.clone();
-                    let index = self.outputs;
-                    self.outputs += 1;
-                    self.flush();
-                    let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+                    let index = self.say(actor, text);
                     index as Value
                 }
                 Instr::PipeClose(c) => {

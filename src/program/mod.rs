@@ -58,6 +58,48 @@ impl BinOp {
     }
 }
 
+/// The instructions [`Instr::exec_local`] runs, as a pattern: each engine's match
+/// hands them over in one arm, and a new local instruction is added here only.
+macro_rules! local_instr {
+    () => {
+        $crate::program::Instr::Nop(_)
+            | $crate::program::Instr::Call(_)
+            | $crate::program::Instr::Return
+            | $crate::program::Instr::LoadConst(_)
+            | $crate::program::Instr::LoadFast(_)
+            | $crate::program::Instr::StoreFast(_)
+            | $crate::program::Instr::BinaryOp(_)
+            | $crate::program::Instr::ForRange { .. }
+            | $crate::program::Instr::JumpBackward(_)
+            | $crate::program::Instr::PopJumpIfFalse(_)
+    };
+}
+pub(crate) use local_instr;
+
+/// The instructions that only make sense between processes, as a pattern.
+macro_rules! process_instr {
+    () => {
+        $crate::program::Instr::Fork(_)
+            | $crate::program::Instr::ForkChild
+            | $crate::program::Instr::GetPid
+            | $crate::program::Instr::GetPpid
+            | $crate::program::Instr::ProcPid(_)
+            | $crate::program::Instr::ProcAlive(_)
+            | $crate::program::Instr::ProcExitCode(_)
+            | $crate::program::Instr::Terminate(_)
+            | $crate::program::Instr::QueuePut { .. }
+            | $crate::program::Instr::QueueGet { .. }
+            | $crate::program::Instr::FileRead(_)
+            | $crate::program::Instr::FileWrite(_)
+            | $crate::program::Instr::PipeSend(_)
+            | $crate::program::Instr::PipeRecv { .. }
+            | $crate::program::Instr::PipeClose(_)
+            | $crate::program::Instr::RunProgram { .. }
+            | $crate::program::Instr::PrintCaptured { .. }
+    };
+}
+pub(crate) use process_instr;
+
 /// One instruction. Names follow CPython's `dis` where there is a counterpart; the
 /// library calls (locks, threads, print, sleep, CPU work) are single operations.
 ///
@@ -294,26 +336,7 @@ impl Instr {
 
     /// Whether the instruction only makes sense between processes.
     pub fn is_process_op(self) -> bool {
-        matches!(
-            self,
-            Instr::Fork(_)
-                | Instr::ForkChild
-                | Instr::GetPid
-                | Instr::GetPpid
-                | Instr::ProcPid(_)
-                | Instr::ProcAlive(_)
-                | Instr::ProcExitCode(_)
-                | Instr::Terminate(_)
-                | Instr::QueuePut { .. }
-                | Instr::QueueGet { .. }
-                | Instr::FileRead(_)
-                | Instr::FileWrite(_)
-                | Instr::PipeSend(_)
-                | Instr::PipeRecv { .. }
-                | Instr::PipeClose(_)
-                | Instr::RunProgram { .. }
-                | Instr::PrintCaptured { .. }
-        )
+        matches!(self, process_instr!())
     }
 }
 

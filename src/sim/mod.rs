@@ -542,16 +542,7 @@ impl Sim {
         let mut next = pc + 1;
         let mut cost = INSTR_NS;
         let value = match ins {
-            Instr::Nop(_)
-            | Instr::Call(_)
-            | Instr::Return
-            | Instr::LoadConst(_)
-            | Instr::LoadFast(_)
-            | Instr::StoreFast(_)
-            | Instr::BinaryOp(_)
-            | Instr::ForRange { .. }
-            | Instr::JumpBackward(_)
-            | Instr::PopJumpIfFalse(_) => {
+            crate::program::local_instr!() => {
                 let rt = &mut self.actors[ai];
                 let (v, n) = ins
                     .exec_local(&mut rt.stack, &mut rt.locals, pc)
