@@ -293,12 +293,7 @@ fn live_deadlock_is_detected_shown_and_reset() {
 /// only taken when free.
 fn one_thread_per_process_runs(t: &Trace) {
     let p = &t.program;
-    let nproc = p
-        .actors
-        .iter()
-        .map(|a| a.process as usize + 1)
-        .max()
-        .unwrap_or(1);
+    let nproc = p.process_count();
     let mut holder: Vec<Option<ActorId>> = vec![None; nproc];
     for (seq, e) in t.events.iter().enumerate() {
         let proc_ = p.actors[e.actor as usize].process as usize;

@@ -86,12 +86,7 @@ impl LiveRun {
     /// Starts the program's first threads. `speed` scales sleeps (2.0 = twice as fast).
     pub fn start(program: Arc<Program>, cfg: EngineConfig, speed: f64) -> LiveRun {
         let (tx, rx) = unbounded();
-        let nproc = program
-            .actors
-            .iter()
-            .map(|a| a.process as usize + 1)
-            .max()
-            .unwrap_or(1);
+        let nproc = program.process_count();
         let interval = Duration::from_nanos(cfg.switch_interval_ns.max(1));
         let shared = Arc::new(Shared {
             vars: program

@@ -488,6 +488,15 @@ pub struct Program {
 }
 
 impl Program {
+    /// How many processes the program has (each has its own GIL and memory).
+    pub fn process_count(&self) -> usize {
+        self.actors
+            .iter()
+            .map(|a| a.process as usize + 1)
+            .max()
+            .unwrap_or(1)
+    }
+
     pub fn str(&self, id: StrId) -> &str {
         self.strings
             .get(id as usize)

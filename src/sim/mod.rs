@@ -182,12 +182,7 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(program: Arc<Program>, cfg: EngineConfig) -> Self {
-        let nproc = program
-            .actors
-            .iter()
-            .map(|a| a.process as usize + 1)
-            .max()
-            .unwrap_or(1);
+        let nproc = program.process_count();
         let mut sim = Sim {
             actors: program
                 .actors
@@ -626,12 +621,7 @@ impl Sim {
                 let Some(&(_, v)) = found else {
                     let msg = crate::program::tls_missing_message(self.program.str(attr));
                     let text = uncaught_text(&self.program, a, &msg);
-                    let idx = self.print(a, text);
-                    self.event(a, EventKind::Exec, idx);
-                    self.now += PRINT_NS;
-                    self.actors[ai].last = Some(ins);
-                    self.finish_actor(a, 1);
-                    return false;
+                    return self.die_uncaught(a, ins, text);
                 };
                 self.actors[ai].stack.push(v);
                 v
@@ -643,12 +633,7 @@ impl Sim {
             }
             Instr::Raise(msg) => {
                 let text = raise_text(&self.program.actors[a as usize].name, self.program.str(msg));
-                let idx = self.print(a, text);
-                self.event(a, EventKind::Exec, idx);
-                self.now += PRINT_NS;
-                self.actors[ai].last = Some(ins);
-                self.finish_actor(a, 1);
-                return false;
+                return self.die_uncaught(a, ins, text);
             }
             Instr::Fork(_)
             | Instr::ForkChild
@@ -720,6 +705,17 @@ impl Sim {
         rt.pc = next;
         rt.last = Some(ins);
         true
+    }
+
+    /// An uncaught exception: its message is printed and the thread ends with
+    /// exit code 1. Always false: the actor stopped.
+    fn die_uncaught(&mut self, a: ActorId, ins: Instr, text: String) -> bool {
+        let idx = self.print(a, text);
+        self.event(a, EventKind::Exec, idx);
+        self.now += PRINT_NS;
+        self.actors[a as usize].last = Some(ins);
+        self.finish_actor(a, 1);
+        false
     }
 
     fn pop(&mut self, a: ActorId) -> Value {

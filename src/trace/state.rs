@@ -63,12 +63,7 @@ pub struct StateReplay {
 
 impl StateReplay {
     pub fn new(program: &Program) -> Self {
-        let nproc = program
-            .actors
-            .iter()
-            .map(|a| a.process as usize + 1)
-            .max()
-            .unwrap_or(1);
+        let nproc = program.process_count();
         StateReplay {
             states: program
                 .actors

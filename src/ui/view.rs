@@ -792,7 +792,7 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
     }
     let gil = ls.run.config().gil;
     if gil.has_gil() {
-        let nproc = program.actors.iter().map(|a| a.process).max().unwrap_or(0) + 1;
+        let nproc = program.process_count() as u16;
         for p in 0..nproc {
             let holder = replay.and_then(|r| r.gil_holder(p));
             let label = if nproc > 1 {
