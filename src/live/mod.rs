@@ -17,7 +17,6 @@ use crossbeam::channel::{Receiver, Sender, unbounded};
 use gil::Taken;
 use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
 use parking_lot::{Condvar, Mutex, RawMutex};
-use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -736,12 +735,41 @@ fn process_cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// Machine-level countdown turns in one unit of CPU work.
+const TURNS_PER_UNIT: u64 = 40;
+
 /// One unit of CPU work is one turn of a countdown loop.
+///
+/// The counter stays in a register: an empty `asm!` that claims to read and change it
+/// keeps the compiler from folding the loop away, and costs nothing at run time. A
+/// counter passed through `black_box` each turn went through memory instead, and its
+/// speed varied threefold from run to run on the same machine (store-to-load
+/// forwarding), which drowned the speed-ups the GIL lab measures.
 fn spin(units: u32) {
-    let mut n = black_box(units as u64 * 16);
+    let mut n = u64::from(units) * TURNS_PER_UNIT;
     while n > 0 {
-        n = black_box(n - 1);
+        opaque(&mut n);
+        n -= 1;
     }
+}
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+fn opaque(n: &mut u64) {
+    // SAFETY: the template is empty; it only tells the compiler `n` may have changed.
+    unsafe {
+        std::arch::asm!(
+            "/* {0} */",
+            inout(reg) * n,
+            options(nomem, nostack, preserves_flags)
+        )
+    };
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline(always)]
+fn opaque(n: &mut u64) {
+    *n = std::hint::black_box(*n);
 }
 
 #[cfg(test)]
