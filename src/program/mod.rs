@@ -232,7 +232,7 @@ impl Instr {
     /// locals, the same way in every engine: gives the value the trace records and
     /// the next pc. `None` for every other instruction, which each engine runs its
     /// own way (shared memory, locks, the GIL, processes, output).
-    #[inline]
+    #[inline(always)]
     pub fn exec_local(
         self,
         stack: &mut Vec<Value>,

@@ -178,6 +178,9 @@ pub struct Sim {
     /// Per pipe end: what waits to be received there, and which processes hold
     /// a copy of it open.
     conns: Vec<process::ConnRt>,
+    /// Tests turn the fast path of [`Sim::exec_plain`] off, to compare it with `exec`.
+    #[cfg(test)]
+    exec_only: bool,
 }
 
 impl Sim {
@@ -225,6 +228,8 @@ impl Sim {
             procs: process::ProcRt::all(&program, nproc),
             queues: vec![Default::default(); program.queues.len()],
             conns: process::ConnRt::all(&program, nproc),
+            #[cfg(test)]
+            exec_only: false,
             cfg,
             program,
         };
@@ -371,7 +376,7 @@ impl Sim {
     }
 
     /// Whether `a` may take a step now: [`Sim::check`] without the explanation.
-    #[inline]
+    #[inline(always)]
     pub fn can_step(&self, a: ActorId) -> bool {
         let Some(rt) = self.actors.get(a as usize) else {
             return false;
@@ -406,8 +411,13 @@ impl Sim {
 
     /// [`Sim::step`] for an actor already known to be able to step (a random
     /// scheduler's pick): the hot path of a long run.
-    #[inline]
     pub fn step_checked(&mut self, a: ActorId) {
+        self.step_unchecked(a);
+    }
+
+    /// The body of [`Sim::step_checked`], inlined into the long-run loop.
+    #[inline(always)]
+    fn step_unchecked(&mut self, a: ActorId) {
         debug_assert!(self.can_step(a));
         if let Status::Sleeping(until) = self.actors[a as usize].status {
             self.advance_to(until);
@@ -450,8 +460,15 @@ impl Sim {
         });
     }
 
-    #[inline]
+    /// `a` holds its process's GIL from now on (most steps: it already does).
+    #[inline(always)]
     fn take_gil(&mut self, a: ActorId) {
+        if self.gil[self.process[a as usize] as usize] != Some(a) {
+            self.take_gil_from_another(a);
+        }
+    }
+
+    fn take_gil_from_another(&mut self, a: ActorId) {
         let p = self.process[a as usize] as usize;
         match self.gil[p] {
             Some(h) if h == a => {}
@@ -477,12 +494,68 @@ impl Sim {
         }
     }
 
-    /// [`Sim::exec`], keeping the actors' own clocks (see `own_clock`).
-    #[inline]
+    /// [`Sim::exec`], keeping the actors' own clocks (see `own_clock`) when the
+    /// program reads them.
+    #[inline(always)]
     fn exec_clocked(&mut self, a: ActorId) -> bool {
-        if !self.clocked {
-            return self.exec(a);
+        if self.clocked {
+            return self.exec_keeping_clocks(a);
         }
+        match self.exec_plain(a) {
+            Some(went_on) => went_on,
+            None => self.exec(a),
+        }
+    }
+
+    /// The instructions of a long run that touch only the actor's own stack and
+    /// locals or a variable of the main process, done as [`Sim::exec`] does them,
+    /// without its checks for signals and other processes. `None`: anything else,
+    /// left to `exec`.
+    #[inline(always)]
+    fn exec_plain(&mut self, a: ActorId) -> Option<bool> {
+        // With one process, no signal can be pending and every variable is `vars`.
+        if self.procs.len() > 1 {
+            return None;
+        }
+        #[cfg(test)]
+        if self.exec_only {
+            return None;
+        }
+        let rt = &mut self.actors[a as usize];
+        let pc = rt.pc;
+        let ins = *self.program.actors[a as usize].code.get(pc as usize)?;
+        let (value, next) = match ins {
+            crate::program::local_instr!() => ins
+                .exec_local(&mut rt.stack, &mut rt.locals, pc)
+                .unwrap_or((0, pc + 1)),
+            Instr::LoadGlobal(g) => {
+                let v = self.vars[g as usize];
+                rt.stack.push(v);
+                (v, pc + 1)
+            }
+            Instr::StoreGlobal(g) => {
+                let v = rt.stack.pop().unwrap_or(0);
+                self.vars[g as usize] = v;
+                (v, pc + 1)
+            }
+            _ => return None,
+        };
+        self.trace.events.push(Event {
+            t_ns: self.now,
+            value,
+            pc,
+            actor: a,
+            kind: EventKind::Exec,
+        });
+        self.now += INSTR_NS;
+        self.cpu_ns += INSTR_NS;
+        rt.pc = next;
+        rt.last = Some(ins);
+        Some(true)
+    }
+
+    #[inline(never)]
+    fn exec_keeping_clocks(&mut self, a: ActorId) -> bool {
         let ai = a as usize;
         let p = self.process[ai] as usize;
         let gil = self.cfg.gil.has_gil();
@@ -520,7 +593,7 @@ impl Sim {
     }
 
     /// Executes one instruction; false when the actor blocked, slept or ended.
-    #[inline]
+    #[inline(never)]
     fn exec(&mut self, a: ActorId) -> bool {
         let ai = a as usize;
         // Only a program with child processes can have a signal pending.
@@ -858,7 +931,7 @@ impl Sim {
     pub fn run_random(&mut self, sched: &mut RandomScheduler) {
         while self.ending == Ending::Running {
             match sched.pick_steppable(self) {
-                Some(a) => self.step_checked(a),
+                Some(a) => self.step_unchecked(a),
                 None => break,
             }
         }
@@ -965,4 +1038,57 @@ pub fn fill_format_with(fmt: &str, args: &[Value], thread: &str, strings: &[Stri
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn run(lesson: &str, sets: &[&str], seed: u64, exec_only: bool) -> Sim {
+        let catalog = Catalog::embedded().expect("the embedded lessons load");
+        let l = catalog.get(lesson).expect("the lesson exists");
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let knobs = crate::cli::knobs_from(l, &sets).expect("valid knobs");
+        let p = Arc::new(crate::scenarios::build(l, &knobs).expect("it builds"));
+        let mut sim = Sim::new(p, knobs.engine());
+        sim.exec_only = exec_only;
+        sim.run_random(&mut RandomScheduler::new(seed));
+        sim
+    }
+
+    /// The fast path for plain instructions gives the same run as the general one,
+    /// event for event, in every model and granularity.
+    #[test]
+    fn the_fast_path_gives_the_same_trace_as_exec() {
+        let cases: &[(&str, &[&str])] = &[
+            ("balance-race", &["iterations=300"]),
+            ("balance-race", &["iterations=300", "lock=on"]),
+            ("balance-race", &["iterations=300", "gil=free"]),
+            ("balance-race", &["iterations=300", "gil=gil-modern"]),
+            ("balance-race", &["iterations=300", "granularity=line"]),
+            ("thread-local", &[]),
+            ("deadlock", &[]),
+            ("threads", &[]),
+        ];
+        for &(lesson, sets) in cases {
+            for seed in 1..=5 {
+                let fast = run(lesson, sets, seed, false);
+                let slow = run(lesson, sets, seed, true);
+                assert!(fast.steps() > 10, "{lesson} {sets:?} ran");
+                assert_eq!(
+                    fast.schedule(),
+                    slow.schedule(),
+                    "{lesson} {sets:?} seed {seed}"
+                );
+                assert_eq!(
+                    fast.trace().events,
+                    slow.trace().events,
+                    "{lesson} {sets:?} seed {seed}"
+                );
+                assert_eq!(fast.trace().output, slow.trace().output);
+                assert_eq!(fast.vars(), slow.vars());
+            }
+        }
+    }
 }

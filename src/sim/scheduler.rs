@@ -102,10 +102,14 @@ impl Scheduler for RandomScheduler {
 
 impl RandomScheduler {
     /// The next actor; it can always step (`Sim::step_checked` may take it).
-    #[inline]
+    #[inline(always)]
     pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
         let gil = sim.config().gil != GilModel::Free;
-        let Some(cur) = self.current.filter(|&c| sim.can_step(c)) else {
+        let cur = match self.current {
+            Some(c) if sim.can_step(c) => Some(c),
+            _ => None,
+        };
+        let Some(cur) = cur else {
             let a = self.choose_where(sim, |_| true);
             return a.map(|a| self.start_burst(a, sim));
         };
