@@ -24,8 +24,12 @@ fn catalog() -> Catalog {
 }
 
 fn app(color: bool) -> App {
+    app_with(catalog(), color)
+}
+
+fn app_with(catalog: Catalog, color: bool) -> App {
     App::new(
-        catalog(),
+        catalog,
         Lang::En,
         AppOptions {
             theme: Theme { color },
@@ -377,15 +381,7 @@ fn a_live_run_finishes_and_prints_the_balance_it_shows() {
 
 #[test]
 fn the_state_panel_shows_each_threads_own_local_dictionary() {
-    let mut a = App::new(
-        Catalog::embedded().expect("embedded lessons load"),
-        Lang::En,
-        AppOptions {
-            theme: Theme { color: false },
-            seed: 7,
-            state_file: None,
-        },
-    );
+    let mut a = app_with(Catalog::embedded().expect("embedded lessons load"), false);
     a.open("thread-local").expect("opens");
     keys(&mut a, "e");
     let t = render(&mut a, 120, 40);
@@ -402,4 +398,18 @@ fn the_state_panel_shows_each_threads_own_local_dictionary() {
         s.contains("MainThread: done (exit code 0)  local {}"),
         "{s}"
     );
+}
+
+#[test]
+fn long_thread_names_are_cut_with_an_ellipsis_and_kept_apart() {
+    let mut a = app_with(Catalog::embedded().expect("embedded lessons load"), false);
+    a.open("gil").expect("opens");
+    let t = render(&mut a, 120, 40);
+    let screen = text(t.backend().buffer());
+    let header = screen
+        .lines()
+        .find(|l| l.contains("MainThread") && l.contains("Thread-1"))
+        .expect("the interleaving names every thread");
+    // Four threads share 58 columns: each name gets its column less one space.
+    assert!(header.contains("Thread-1 (co… Thread-2 (co…"), "{header}");
 }

@@ -655,11 +655,13 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
         let x = x0 + (a * colw) as u16;
         if x < inner.right() {
             let w = (inner.right() - x) as usize;
+            // A space between two names, and an ellipsis where one is cut short.
+            let room = if a + 1 < n { colw.saturating_sub(1) } else { w }.min(w);
             buf.set_stringn(
                 x,
                 inner.y,
-                &actor.name,
-                w.min(colw),
+                fit(&actor.name, room),
+                room,
                 th.actor(a).add_modifier(
                     ratatui::style::Modifier::BOLD | ratatui::style::Modifier::UNDERLINED,
                 ),
@@ -701,6 +703,18 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
             buf.set_stringn(x, y, &row.text, w, style);
         }
     }
+}
+
+/// `text` in at most `width` columns, ending in `…` when it had to be cut.
+fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= width {
+        return text.into();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    if width > 0 {
+        cut.push('…');
+    }
+    cut.into()
 }
 
 fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
