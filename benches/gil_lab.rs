@@ -6,7 +6,7 @@ use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::live::LiveRun;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Live runs per mode; `GIL_LAB_RUNS=15 cargo bench --bench gil_lab` for more on a
 /// noisy machine.
@@ -70,6 +70,7 @@ fn main() {
         ("threads, free (no GIL)", &["run-as=threads", "gil=free"]),
         ("processes", &["run-as=processes", "probe=off"]),
     ];
+    machine_ceiling();
     convoy(lesson);
     if let Some(d) = catalog.get("deadlock") {
         deadlock_detection(d);
@@ -200,5 +201,33 @@ fn deadlock_detection(lesson: &interleave::lesson::Lesson) {
         "deadlock lesson, live: the watchdog reported the cycle a median {:.0} ms (worst {worst:.0} ms) after the last thread blocked ({} of 10 runs)",
         median(after.clone()),
         after.len()
+    );
+}
+
+/// What the machine itself gives: the same countdown as the lab's workers, bare
+/// (no engine, no trace), twice one after another and then on two threads. On a
+/// shared virtual machine this is the ceiling for every speed-up above.
+fn machine_ceiling() {
+    let units = 20_000_000;
+    let ratios: Vec<f64> = (0..runs())
+        .map(|_| {
+            let t = Instant::now();
+            interleave::live::spin(units);
+            interleave::live::spin(units);
+            let seq = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            std::thread::scope(|s| {
+                s.spawn(|| interleave::live::spin(units));
+                s.spawn(|| interleave::live::spin(units));
+            });
+            seq / t.elapsed().as_secs_f64()
+        })
+        .collect();
+    let lo = ratios.iter().copied().fold(f64::MAX, f64::min);
+    let hi = ratios.iter().copied().fold(f64::MIN, f64::max);
+    println!(
+        "the machine itself: two bare countdowns on two threads, speed-up {:.2}x median of {} (range {lo:.2}x-{hi:.2}x)",
+        median(ratios.clone()),
+        ratios.len()
     );
 }

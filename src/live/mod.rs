@@ -745,7 +745,7 @@ const TURNS_PER_UNIT: u64 = 40;
 /// counter passed through `black_box` each turn went through memory instead, and its
 /// speed varied threefold from run to run on the same machine (store-to-load
 /// forwarding), which drowned the speed-ups the GIL lab measures.
-fn spin(units: u32) {
+pub fn spin(units: u32) {
     let mut n = u64::from(units) * TURNS_PER_UNIT;
     while n > 0 {
         opaque(&mut n);
