@@ -36,6 +36,9 @@ pub struct Job {
     /// main process; a child inherits the ends its parent still holds.
     #[serde(default)]
     pub conn_fds: Vec<i32>,
+    /// The GIL model and switch interval for the threads of this process.
+    pub gil: crate::program::GilModel,
+    pub switch_interval_ns: u64,
 }
 
 /// Nanoseconds of `CLOCK_MONOTONIC`: one time base for every process of a run.

@@ -130,7 +130,7 @@ impl LiveRun {
         if shared.program.uses_processes() {
             // Every process, the main one included, is a real worker process.
             let host =
-                process::Host::start(shared.program.clone(), shared.speed, shared.tx.clone());
+                process::Host::start(shared.program.clone(), cfg, shared.speed, shared.tx.clone());
             let host = match host {
                 Ok(h) => Some(h),
                 Err(e) => {

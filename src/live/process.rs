@@ -3,7 +3,7 @@
 
 use super::LiveMsg;
 use super::ipc::{self, Frame, Job, PARENT_ENV, SharedMem, WORKER_EXE_ENV};
-use crate::program::{ActorKind, Program};
+use crate::program::{ActorKind, EngineConfig, Program};
 use crossbeam::channel::Sender;
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
@@ -48,7 +48,12 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 
 impl Host {
     /// Starts the program's main process (process 0) in a worker.
-    pub fn start(program: Arc<Program>, speed: f64, tx: Sender<LiveMsg>) -> io::Result<Host> {
+    pub fn start(
+        program: Arc<Program>,
+        cfg: EngineConfig,
+        speed: f64,
+        tx: Sender<LiveMsg>,
+    ) -> io::Result<Host> {
         let main_actor = program
             .actors
             .iter()
@@ -70,6 +75,8 @@ impl Host {
             shm,
             queue_fds: Vec::new(),
             conn_fds: Vec::new(),
+            gil: cfg.gil,
+            switch_interval_ns: cfg.switch_interval_ns,
         };
         let bytes = serde_json::to_vec(&job).map_err(io::Error::other)?;
         let (read, write) = pipe()?;

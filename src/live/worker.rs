@@ -1,8 +1,11 @@
-//! The hidden `worker` subcommand: one real process of a live process lesson, which
-//! runs its actor on its only thread and reports events over the event pipe (stdout).
+//! The hidden `worker` subcommand: one real process of a live process lesson. It runs
+//! the process's main actor, and each thread the program starts in this process on
+//! a real OS thread of its own, under this process's own GIL; it reports events over
+//! the event pipe (stdout).
 
+use super::gil::Gil;
 use super::ipc::{self, EVENTS_PER_FRAME, Frame, Job, PARENT_ENV, SharedMem, write_frame};
-use crate::program::{ActorId, Instr, NONE, Program, Value};
+use crate::program::{ActorId, ActorKind, Instr, NONE, Program, Value};
 use crate::sim::raise_text;
 use crate::trace::{Event, EventKind};
 use nix::sys::signal::{Signal, kill};
@@ -10,6 +13,9 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How long a process waiting for a cross-process lock sleeps between tries.
@@ -68,17 +74,8 @@ pub fn main() -> i32 {
             }
         }
     }
-    let mut w = Worker {
-        conns: job.conn_fds.clone(),
-        captured: String::new(),
-        vars: job.vars.clone(),
-        job: &job,
-        mem,
-        buf: Vec::with_capacity(EVENTS_PER_FRAME),
-        children: Vec::new(),
-        outputs: 0,
-    };
-    w.run(job.actor)
+    let first = job.actor;
+    Worker::new(Arc::new(Proc::new(job, mem))).run(first)
 }
 
 /// A pipe that children inherit (no close-on-exec), as `multiprocessing.Queue`
@@ -190,14 +187,65 @@ struct ChildProc {
     exit: Option<i32>,
 }
 
-struct Worker<'a> {
-    job: &'a Job,
+/// What the threads of one worker process share: its memory, its GIL and the event
+/// pipe.
+struct Proc {
+    job: Job,
     mem: SharedMem,
-    /// This process's own copy of the non-shared variables.
-    vars: Vec<Value>,
+    /// This process's own copy of the non-shared variables, read and written in
+    /// separate steps as the thread engine does.
+    vars: Vec<AtomicI64>,
+    /// Lines this process has printed; a line's number links it to its event.
+    outputs: AtomicU64,
+    /// One frame at a time on the event pipe.
+    pipe: parking_lot::Mutex<()>,
+    /// The process's GIL, when the model has one and the program starts a thread in
+    /// this process (a lone thread holds it throughout, so it is not kept then).
+    gil: Option<Gil>,
+    /// A worker is stopped by a signal, never by this flag; the GIL wants one.
+    stop: AtomicBool,
+    /// The threads this process started and has not joined yet.
+    threads: parking_lot::Mutex<Vec<(ActorId, JoinHandle<()>)>>,
+}
+
+impl Proc {
+    fn new(job: Job, mem: SharedMem) -> Proc {
+        let process = job
+            .program
+            .actors
+            .get(job.actor as usize)
+            .map(|a| a.process);
+        let threads_here = job
+            .program
+            .actors
+            .iter()
+            .filter(|a| Some(a.process) == process)
+            .count();
+        let gil = (job.gil.has_gil() && threads_here > 1)
+            .then(|| Gil::new(Duration::from_nanos(job.switch_interval_ns.max(1))));
+        Proc {
+            vars: job.vars.iter().map(|&v| AtomicI64::new(v)).collect(),
+            outputs: AtomicU64::new(0),
+            pipe: parking_lot::Mutex::new(()),
+            gil,
+            stop: AtomicBool::new(false),
+            threads: parking_lot::Mutex::new(Vec::new()),
+            job,
+            mem,
+        }
+    }
+
+    fn send(&self, frame: &Frame) {
+        let _one_at_a_time = self.pipe.lock();
+        let _ = write_frame(EVENT_FD, frame);
+    }
+}
+
+/// One thread of a worker process.
+struct Worker {
+    p: Arc<Proc>,
     buf: Vec<Event>,
     children: Vec<ChildProc>,
-    outputs: u64,
     /// This process's pipe-end sockets (-1 once closed here).
     conns: Vec<i32>,
     /// What the last `communicate()` captured.
@@ -212,13 +260,23 @@ fn python_exit(s: WaitStatus) -> Option<i32> {
     }
 }
 
-impl Worker<'_> {
+impl Worker {
+    fn new(p: Arc<Proc>) -> Worker {
+        Worker {
+            conns: p.job.conn_fds.clone(),
+            captured: String::new(),
+            buf: Vec::with_capacity(EVENTS_PER_FRAME),
+            children: Vec::new(),
+            p,
+        }
+    }
+
     fn program(&self) -> &Program {
-        &self.job.program
+        &self.p.job.program
     }
 
     fn now(&self) -> u64 {
-        ipc::monotonic_ns().saturating_sub(self.job.t0)
+        ipc::monotonic_ns().saturating_sub(self.p.job.t0)
     }
 
     fn rec(&mut self, actor: ActorId, kind: EventKind, pc: u32, value: Value) {
@@ -238,17 +296,17 @@ impl Worker<'_> {
     fn flush(&mut self) {
         if !self.buf.is_empty() {
             let evs = std::mem::take(&mut self.buf);
-            let _ = write_frame(EVENT_FD, &Frame::Events(evs));
+            self.p.send(&Frame::Events(evs));
         }
     }
 
     fn label(&mut self, actor: ActorId) {
         let pid = std::process::id() as i32;
-        let _ = write_frame(EVENT_FD, &Frame::Label { actor, pid });
+        self.p.send(&Frame::Label { actor, pid });
     }
 
     fn shared_lock(&self, l: u16) -> &std::sync::atomic::AtomicI64 {
-        self.mem.slot(self.program().vars.len() + l as usize)
+        self.p.mem.slot(self.program().vars.len() + l as usize)
     }
 
     fn child(&mut self, t: ActorId) -> Option<&mut ChildProc> {
@@ -285,7 +343,7 @@ impl Worker<'_> {
     /// The file a variable names, in the run's temporary directory (never the
     /// student's working directory).
     fn file_path(&self, g: u16) -> std::path::PathBuf {
-        let dir = self.job.shm.parent().unwrap_or(std::path::Path::new("."));
+        let dir = self.p.job.shm.parent().unwrap_or(std::path::Path::new("."));
         dir.join(&self.program().vars[g as usize].name)
     }
 
@@ -316,10 +374,9 @@ impl Worker<'_> {
     /// Sends a line the program printed (after the events before it); its index
     /// goes in the event that printed it.
     fn say(&mut self, actor: ActorId, text: String) -> u64 {
-        let index = self.outputs;
-        self.outputs += 1;
+        let index = self.p.outputs.fetch_add(1, Ordering::SeqCst);
         self.flush();
-        let _ = write_frame(EVENT_FD, &Frame::Output { actor, index, text });
+        self.p.send(&Frame::Output { actor, index, text });
         index
     }
 
@@ -335,13 +392,20 @@ impl Worker<'_> {
 
     fn start_worker(&mut self, t: ActorId) -> Option<Pid> {
         let job = Job {
-            program: self.job.program.clone(),
+            program: self.p.job.program.clone(),
             actor: t,
-            t0: self.job.t0,
-            speed: self.job.speed,
-            shm: self.job.shm.clone(),
-            vars: self.vars.clone(),
-            queue_fds: self.job.queue_fds.clone(),
+            t0: self.p.job.t0,
+            speed: self.p.job.speed,
+            shm: self.p.job.shm.clone(),
+            vars: self
+                .p
+                .vars
+                .iter()
+                .map(|v| v.load(Ordering::SeqCst))
+                .collect(),
+            queue_fds: self.p.job.queue_fds.clone(),
+            gil: self.p.job.gil,
+            switch_interval_ns: self.p.job.switch_interval_ns,
             conn_fds: self.conns.clone(),
         };
         let bytes = serde_json::to_vec(&job).ok()?;
@@ -361,8 +425,62 @@ impl Worker<'_> {
         Some(Pid::from_raw(child.id() as i32))
     }
 
-    /// Runs `actor` (and, in a forked child, the child's actor) to the end, then
-    /// reaps every child this process started; returns the exit code.
+    /// Takes this process's GIL, if it has one, and says so on the timeline.
+    fn take_gil(&mut self, actor: ActorId, pc: u32) {
+        let p = self.p.clone();
+        if let Some(g) = &p.gil {
+            g.take(actor, &p.stop);
+            self.rec(actor, EventKind::GilTake, pc, -1);
+        }
+    }
+
+    /// Lets go of this process's GIL (`forced`: another thread asked for it).
+    fn drop_gil(&mut self, actor: ActorId, pc: u32, forced: bool) {
+        let p = self.p.clone();
+        if let Some(g) = &p.gil
+            && g.holds(actor)
+        {
+            self.rec(actor, EventKind::GilDrop, pc, forced as Value);
+            self.flush();
+            g.release(actor, forced, &p.stop);
+        }
+    }
+
+    /// Runs a call that may block without the GIL, as CPython does, and takes the
+    /// GIL back afterwards.
+    fn blocking<R>(&mut self, actor: ActorId, pc: u32, call: impl FnOnce(&mut Self) -> R) -> R {
+        self.drop_gil(actor, pc, false);
+        let r = call(self);
+        self.take_gil(actor, pc);
+        r
+    }
+
+    /// Gives the GIL to the thread that asked for it, if one did.
+    fn switch_if_asked(&mut self, actor: ActorId, pc: u32) {
+        if self.p.gil.as_ref().is_some_and(|g| g.drop_requested()) {
+            self.drop_gil(actor, pc, true);
+            self.take_gil(actor, pc);
+        }
+    }
+
+    /// Starts thread `t` of this process on a real OS thread of this worker.
+    fn start_thread(&mut self, t: ActorId) {
+        let p = self.p.clone();
+        let handle = std::thread::spawn(move || {
+            Worker::new(p).run(t);
+        });
+        self.p.threads.lock().push((t, handle));
+    }
+
+    /// Whether `t` is a thread of this process (not a process of its own).
+    fn is_my_thread(&self, me: ActorId, t: ActorId) -> bool {
+        let actors = &self.program().actors;
+        actors[t as usize].process == actors[me as usize].process
+    }
+
+    /// Runs `actor` (and, in a forked child, the child's actor) to the end. The
+    /// process's main thread then waits for its other threads, as Python does at
+    /// exit, and reaps every child this process started; returns the exit code.
     fn run(&mut self, first: ActorId) -> i32 {
         let mut actor = first;
         self.label(actor);
@@ -372,6 +490,7 @@ impl Worker<'_> {
         let mut pc: u32 = 0;
         let mut held: Vec<u16> = Vec::new();
         let mut tls: Vec<(crate::program::StrId, Value)> = Vec::new();
+        self.take_gil(actor, pc);
         let exit_code = loop {
             let Some(&ins) = code_of.get(pc as usize) else {
                 break 0;
@@ -388,11 +507,9 @@ impl Worker<'_> {
                 Instr::LoadGlobal(g) => {
                     let v = if self.program().vars[g as usize].shared {
                         // A real read of memory other processes write.
-                        self.mem
-                            .slot(g as usize)
-                            .load(std::sync::atomic::Ordering::SeqCst)
+                        self.p.mem.slot(g as usize).load(Ordering::SeqCst)
                     } else {
-                        self.vars[g as usize]
+                        self.p.vars[g as usize].load(Ordering::Relaxed)
                     };
                     stack.push(v);
                     v
@@ -400,11 +517,9 @@ impl Worker<'_> {
                 Instr::StoreGlobal(g) => {
                     let v = stack.pop().unwrap_or(0);
                     if self.program().vars[g as usize].shared {
-                        self.mem
-                            .slot(g as usize)
-                            .store(v, std::sync::atomic::Ordering::SeqCst);
+                        self.p.mem.slot(g as usize).store(v, Ordering::SeqCst);
                     } else {
-                        self.vars[g as usize] = v;
+                        self.p.vars[g as usize].store(v, Ordering::Relaxed);
                     }
                     v
                 }
@@ -419,9 +534,11 @@ impl Worker<'_> {
                     if !try_take(self) {
                         self.rec(actor, EventKind::Block, pc, l as Value);
                         self.flush();
-                        while !try_take(self) {
-                            std::thread::sleep(LOCK_POLL);
-                        }
+                        self.blocking(actor, pc, |w| {
+                            while !try_take(w) {
+                                std::thread::sleep(LOCK_POLL);
+                            }
+                        });
                         self.rec(actor, EventKind::Wake, pc, -1);
                     }
                     held.push(l);
@@ -436,6 +553,10 @@ impl Worker<'_> {
                         .store(0, std::sync::atomic::Ordering::SeqCst);
                     pc = next;
                     continue;
+                }
+                Instr::Start(t) if self.is_my_thread(actor, t) => {
+                    self.start_thread(t);
+                    t as Value
                 }
                 Instr::Start(t) => {
                     match self.start_worker(t) {
@@ -454,12 +575,31 @@ impl Worker<'_> {
                     }
                     t as Value
                 }
+                Instr::Join(t) if self.is_my_thread(actor, t) => {
+                    let handle = {
+                        let mut threads = self.p.threads.lock();
+                        let at = threads.iter().position(|(a, _)| *a == t);
+                        at.map(|i| threads.remove(i).1)
+                    };
+                    if let Some(h) = handle {
+                        let running = !h.is_finished();
+                        if running {
+                            self.rec(actor, EventKind::Block, pc, t as Value);
+                            self.flush();
+                        }
+                        let _ = self.blocking(actor, pc, |_| h.join());
+                        if running {
+                            self.rec(actor, EventKind::Wake, pc, t as Value);
+                        }
+                    }
+                    t as Value
+                }
                 Instr::Join(t) => {
                     let running = self.child(t).is_some_and(|c| c.exit.is_none());
                     if running {
                         self.rec(actor, EventKind::Block, pc, t as Value);
                         self.flush();
-                        self.reap(t, true);
+                        self.blocking(actor, pc, |w| w.reap(t, true));
                         self.rec(actor, EventKind::Wake, pc, t as Value);
                     }
                     t as Value
@@ -480,13 +620,21 @@ impl Worker<'_> {
                 Instr::Sleep(us) => {
                     self.rec(actor, EventKind::Exec, pc, us as Value);
                     self.flush();
-                    std::thread::sleep(Duration::from_secs_f64(us as f64 / 1e6 / self.job.speed));
+                    let nap = Duration::from_secs_f64(us as f64 / 1e6 / self.p.job.speed);
+                    self.blocking(actor, pc, |_| std::thread::sleep(nap));
                     self.rec(actor, EventKind::Wake, pc, -1);
                     pc = next;
                     continue;
                 }
                 Instr::Work(units) => {
-                    super::spin(units);
+                    let mut left = units;
+                    while left > 0 {
+                        let n = left.min(super::WORK_SLICE);
+                        super::spin(n);
+                        left -= n;
+                        // The countdown loop's back-edges are switch points in every model.
+                        self.switch_if_asked(actor, pc);
+                    }
                     units as Value
                 }
                 Instr::TlsSet { attr, .. } => {
@@ -526,27 +674,45 @@ impl Worker<'_> {
                     self.rec(actor, EventKind::Exec, pc, index as Value);
                     break 1;
                 }
+                Instr::Fork(_) if !self.p.threads.lock().iter().all(|(_, h)| h.is_finished()) => {
+                    // The child would have only the forking thread, and every lock
+                    // another thread held would stay locked in it for ever.
+                    break self.raise(
+                        actor,
+                        pc,
+                        "RuntimeError: interleave forks a process only while its other threads have ended",
+                    );
+                }
                 Instr::Fork(t) => {
-                    // Nothing buffered may be copied into the child and sent twice.
+                    // The child starts with this process's GIL free, and nothing
+                    // buffered may be copied into the child and sent twice.
+                    self.drop_gil(actor, pc, false);
                     self.flush();
                     let me = std::process::id() as i32;
-                    // SAFETY: a worker runs its actor on its only thread, so the
-                    // child of this fork is a complete copy of a single-threaded
-                    // process.
-                    match unsafe { fork() } {
-                        Ok(ForkResult::Child) => {
-                            die_with_parent_pid(me);
-                            self.children.clear();
-                            self.outputs = 0;
-                            held.clear();
-                            actor = t;
-                            self.label(actor);
-                            code_of = self.program().actors[actor as usize].code.clone();
-                            locals = self.program().actors[actor as usize].locals.clone();
-                            stack.clear();
-                            pc = 0;
-                            continue;
+                    // SAFETY: every other thread of this worker has ended (the arm
+                    // above), so the child of this fork is a complete copy of a
+                    // single-threaded process.
+                    let forked = unsafe { fork() };
+                    if let Ok(ForkResult::Child) = forked {
+                        die_with_parent_pid(me);
+                        // The parent's ended threads do not exist here: their
+                        // handles must be neither joined nor detached.
+                        for (_, h) in self.p.threads.lock().drain(..) {
+                            std::mem::forget(h);
                         }
+                        self.children.clear();
+                        self.p.outputs.store(0, Ordering::SeqCst);
+                        held.clear();
+                        actor = t;
+                        self.label(actor);
+                        code_of = self.program().actors[actor as usize].code.clone();
+                        locals = self.program().actors[actor as usize].locals.clone();
+                        stack.clear();
+                        pc = 0;
+                        continue;
+                    }
+                    self.take_gil(actor, pc);
+                    match forked {
                         Ok(ForkResult::Parent { child }) => {
                             self.children.push(ChildProc {
                                 actor: t,
@@ -556,7 +722,7 @@ impl Worker<'_> {
                             stack.push(child.as_raw() as Value);
                             child.as_raw() as Value
                         }
-                        Err(_) => {
+                        _ => {
                             stack.push(-1);
                             -1
                         }
@@ -567,7 +733,7 @@ impl Worker<'_> {
                     let bounded = self.program().queues[q as usize].maxsize > 0;
                     let sem = self.program().vars.len() + self.program().locks.len() + q as usize;
                     let take_slot = |w: &Self| {
-                        let s = w.mem.slot(sem);
+                        let s = w.p.mem.slot(sem);
                         let f = s.load(SeqCst);
                         f > 0 && s.compare_exchange(f, f - 1, SeqCst, SeqCst).is_ok()
                     };
@@ -577,19 +743,21 @@ impl Worker<'_> {
                         }
                         self.rec(actor, EventKind::Block, pc, q as Value);
                         self.flush();
-                        while !take_slot(self) {
-                            std::thread::sleep(LOCK_POLL);
-                        }
+                        self.blocking(actor, pc, |w| {
+                            while !take_slot(w) {
+                                std::thread::sleep(LOCK_POLL);
+                            }
+                        });
                         self.rec(actor, EventKind::Wake, pc, -1);
                     }
                     let v = stack.pop().unwrap_or(0);
-                    let fd = self.job.queue_fds[q as usize][1];
+                    let fd = self.p.job.queue_fds[q as usize][1];
                     // SAFETY: writes the 8 bytes of `v`; a pipe write this small is atomic.
                     unsafe { libc::write(fd, v.to_le_bytes().as_ptr().cast(), 8) };
                     v
                 }
                 Instr::QueueGet { q, block } => {
-                    let fd = self.job.queue_fds[q as usize][0];
+                    let fd = self.p.job.queue_fds[q as usize][0];
                     let waits = !readable(fd);
                     if waits {
                         if !block {
@@ -598,7 +766,12 @@ impl Worker<'_> {
                         self.rec(actor, EventKind::Block, pc, q as Value);
                         self.flush();
                     }
-                    let Some(v) = read_item(fd) else {
+                    let got = if waits {
+                        self.blocking(actor, pc, |_| read_item(fd))
+                    } else {
+                        read_item(fd)
+                    };
+                    let Some(v) = got else {
                         break self.raise(actor, pc, "EOFError");
                     };
                     if waits {
@@ -607,7 +780,8 @@ impl Worker<'_> {
                     if self.program().queues[q as usize].maxsize > 0 {
                         let sem =
                             self.program().vars.len() + self.program().locks.len() + q as usize;
-                        self.mem
+                        self.p
+                            .mem
                             .slot(sem)
                             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
@@ -648,7 +822,11 @@ impl Worker<'_> {
                         self.rec(actor, EventKind::Block, pc, conn as Value);
                         self.flush();
                     }
-                    let got = read_item(fd);
+                    let got = if waits {
+                        self.blocking(actor, pc, |_| read_item(fd))
+                    } else {
+                        read_item(fd)
+                    };
                     if waits {
                         self.rec(actor, EventKind::Wake, pc, -1);
                     }
@@ -665,8 +843,11 @@ impl Worker<'_> {
                     }
                 }
                 Instr::RunProgram { argv, input, .. } => {
-                    let (code, out) =
-                        run_program(self.program().str(argv), self.program().str(input));
+                    let (argv, input) = (
+                        self.program().str(argv).to_string(),
+                        self.program().str(input).to_string(),
+                    );
+                    let (code, out) = self.blocking(actor, pc, |_| run_program(&argv, &input));
                     self.captured = out.trim_end_matches('\n').to_string();
                     stack.push(code as Value);
                     code as Value
@@ -731,8 +912,21 @@ impl Worker<'_> {
             };
             self.rec(actor, EventKind::Exec, pc, value);
             pc = next;
+            if self.p.job.gil.may_switch_after(ins) {
+                self.switch_if_asked(actor, pc);
+            }
         };
+        self.drop_gil(actor, pc, false);
         self.flush();
+        if self.program().actors[actor as usize].kind == ActorKind::Thread {
+            // Only a thread of this process ends here; the process goes on.
+            return exit_code;
+        }
+        // Python waits for the process's other threads before it exits.
+        let threads: Vec<_> = std::mem::take(&mut *self.p.threads.lock());
+        for (_, h) in threads {
+            let _ = h.join();
+        }
         // A process that ends holding a multiprocessing lock keeps it locked, as
         // in Python; every child is waited for, so none is left unreaped.
         let kids: Vec<ActorId> = self.children.iter().map(|c| c.actor).collect();

@@ -44,15 +44,6 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let n = u32::try_from(knobs.int("n", 20_000_000)).map_err(|_| "n must fit in 32 bits")?;
     let processes = knobs.choice("run-as") == Some("processes");
     let probe = knobs.bool("probe");
-    if probe && processes {
-        // Live, a thread inside a worker process would have to be a real thread of
-        // that worker, which the worker does not run yet; say so rather than fake it.
-        return Err(
-            "the I/O probe thread runs next to worker threads only: set probe=off \
-                    for run-as=processes"
-                .to_string(),
-        );
-    }
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let main = b.declare("MainThread", ActorKind::Main, 0);
     let ws: Vec<_> = (0..workers)

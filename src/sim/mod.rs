@@ -157,15 +157,21 @@ pub struct Sim {
     /// Virtual CPU time every actor has spent so far.
     cpu_ns: u64,
     /// What `time.perf_counter()` reads: each actor's own virtual clock, as if every
-    /// thread had a core of its own. Threads of one process under a GIL share its
-    /// clock (`gil_clock`); starts, joins and locks carry time from one to another.
+    /// thread had a core of its own. Threads of one process under a GIL take turns
+    /// (`gil_busy`); starts, joins and locks carry time from one to another.
     /// The trace's `now` stays one global clock, so only programs that read the
     /// clock see the difference: the GIL lab's speed-ups.
     own_clock: Vec<u64>,
     /// Whether the program reads a clock at all; if not, the clocks are not kept
     /// (they cost time on every step of the long runs).
     clocked: bool,
-    gil_clock: Vec<u64>,
+    /// Per process under a GIL: the stretches of virtual time in which one of its
+    /// threads held the GIL, sorted and merged. A thread's instruction runs in the
+    /// first free stretch from its own clock on. Steps are taken in an order virtual
+    /// time need not follow, so a thread may run in a gap before a stretch another
+    /// thread has already taken (the I/O thread waking while MainThread waits in a
+    /// join that ends later).
+    gil_busy: Vec<Vec<(u64, u64)>>,
     lock_clock: Vec<u64>,
     ending: Ending,
     trace: Trace,
@@ -216,7 +222,7 @@ impl Sim {
                 .actors
                 .iter()
                 .any(|a| a.code.iter().any(|i| matches!(i, Instr::Clock { .. }))),
-            gil_clock: vec![0; nproc],
+            gil_busy: vec![Vec::new(); nproc],
             lock_clock: vec![0; program.locks.len()],
             ending: if program.actors.is_empty() {
                 Ending::Finished
@@ -559,15 +565,20 @@ impl Sim {
         let ai = a as usize;
         let p = self.process[ai] as usize;
         let gil = self.cfg.gil.has_gil();
-        if gil {
-            self.own_clock[ai] = self.own_clock[ai].max(self.gil_clock[p]);
-        }
         let pc = self.actors[ai].pc;
         let ins = self.program.instr(a, pc);
+        if gil {
+            self.own_clock[ai] = gil_slot(&self.gil_busy[p], self.own_clock[ai], cost_of(ins));
+        }
+        let start = self.own_clock[ai];
         let before = self.now;
         let went_on = self.exec(a);
         let done = self.actors[ai].pc != pc || matches!(self.actors[ai].status, Status::Done(_));
-        self.own_clock[ai] += self.now - before;
+        let spent = self.now - before;
+        self.own_clock[ai] += spent;
+        if gil {
+            gil_hold(&mut self.gil_busy[p], start, spent);
+        }
         match ins {
             Some(Instr::Start(t)) => {
                 let t = t as usize;
@@ -581,9 +592,6 @@ impl Sim {
             }
             Some(Instr::Release(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
             _ => {}
-        }
-        if gil {
-            self.gil_clock[p] = self.gil_clock[p].max(self.own_clock[ai]);
         }
         // A sleeper's time passes without the GIL.
         if let Some(Instr::Sleep(us)) = ins {
@@ -953,6 +961,58 @@ impl Sim {
 
 /// What CPython prints for an uncaught exception in a thread (the traceback lines
 /// are left out).
+/// The virtual time an instruction is expected to take (what `exec` charges).
+fn cost_of(ins: Option<Instr>) -> u64 {
+    match ins {
+        Some(Instr::Work(units)) => units as u64 * WORK_UNIT_NS,
+        Some(Instr::Print { .. } | Instr::PrintCaptured { .. }) => PRINT_NS,
+        _ => INSTR_NS,
+    }
+}
+
+/// The first time from `t` on when the GIL is free for `cost` ns, given the
+/// stretches in which it is held.
+fn gil_slot(busy: &[(u64, u64)], t: u64, cost: u64) -> u64 {
+    let mut x = t;
+    let from = busy.partition_point(|&(_, end)| end <= x);
+    for &(start, end) in &busy[from..] {
+        if x + cost <= start {
+            break;
+        }
+        x = x.max(end);
+    }
+    x
+}
+
+/// Marks the GIL held from `start` for `spent` ns.
+fn gil_hold(busy: &mut Vec<(u64, u64)>, start: u64, spent: u64) {
+    if spent == 0 {
+        return;
+    }
+    let end = start + spent;
+    // Most turns go on from the end of the last stretch.
+    if let Some(last) = busy.last_mut()
+        && (last.0..=last.1).contains(&start)
+    {
+        last.1 = last.1.max(end);
+        return;
+    }
+    let at = busy.partition_point(|&(s, _)| s < start);
+    busy.insert(at, (start, end));
+    // Merge with the neighbours it touches.
+    let mut i = at.saturating_sub(1);
+    while i + 1 < busy.len() {
+        if busy[i + 1].0 <= busy[i].1 {
+            busy[i].1 = busy[i].1.max(busy[i + 1].1);
+            busy.remove(i + 1);
+        } else if i >= at {
+            break;
+        } else {
+            i += 1;
+        }
+    }
+}
+
 pub fn raise_text(actor: &str, message: &str) -> String {
     format!("Exception in thread {actor}: {message}")
 }
@@ -1055,6 +1115,24 @@ mod tests {
         sim.exec_only = exec_only;
         sim.run_random(&mut RandomScheduler::new(seed));
         sim
+    }
+
+    #[test]
+    fn the_gil_is_given_in_the_first_free_stretch_and_stretches_merge() {
+        let mut busy = Vec::new();
+        gil_hold(&mut busy, 0, 10);
+        gil_hold(&mut busy, 10, 5);
+        assert_eq!(busy, vec![(0, 15)]);
+        gil_hold(&mut busy, 100, 10);
+        assert_eq!(busy, vec![(0, 15), (100, 110)]);
+        // A short instruction fits in the gap; a long one waits for the end.
+        assert_eq!(gil_slot(&busy, 5, 1), 15);
+        assert_eq!(gil_slot(&busy, 20, 30), 20);
+        assert_eq!(gil_slot(&busy, 90, 30), 110);
+        gil_hold(&mut busy, 15, 85);
+        assert_eq!(busy, vec![(0, 110)]);
+        gil_hold(&mut busy, 50, 0);
+        assert_eq!(busy, vec![(0, 110)]);
     }
 
     /// The fast path for plain instructions gives the same run as the general one,
