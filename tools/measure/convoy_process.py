@@ -7,12 +7,7 @@ import sys
 import threading
 import time
 
-stop = False
-
-
-def spin_thread():
-    while not stop:
-        pass
+import gil_cpu  # its spinner thread and its 1 ms sleeper
 
 
 def spin_process():
@@ -20,29 +15,21 @@ def spin_process():
         pass
 
 
-def sleeper(samples, k):
-    for _ in range(k):
-        t0 = time.perf_counter()
-        time.sleep(0.001)
-        samples.append((time.perf_counter() - t0 - 0.001) * 1000.0)
-
-
 def latency(next_to, k=200):
-    global stop
-    stop = False
+    gil_cpu.stop = False
     other = None
     if next_to == "thread":
-        other = threading.Thread(target=spin_thread, daemon=True)
+        other = threading.Thread(target=gil_cpu.spinner, daemon=True)
     elif next_to == "process":
         other = mp.Process(target=spin_process, daemon=True)
     if other is not None:
         other.start()
         time.sleep(0.05)
     samples = []
-    s = threading.Thread(target=sleeper, args=(samples, k))
+    s = threading.Thread(target=gil_cpu.sleeper, args=(samples, k))
     s.start()
     s.join()
-    stop = True
+    gil_cpu.stop = True
     if next_to == "process":
         other.terminate()
     if other is not None:
