@@ -142,10 +142,13 @@ fn main() {
 /// The I/O thread's wake-up lateness next to CPU-bound threads and next to worker
 /// processes (the convoy effect), median over every probe of a few runs.
 fn convoy(lesson: &interleave::lesson::Lesson) {
-    for (label, run_as) in [("next to 1 CPU-bound thread", "workers=1")] {
+    for (label, run_as) in [
+        ("next to 1 CPU-bound thread", "run-as=threads"),
+        ("next to 1 CPU-bound process", "run-as=processes"),
+    ] {
         let sets = vec![
-            "run-as=threads".to_string(),
             run_as.to_string(),
+            "workers=1".to_string(),
             "n=20000000".to_string(),
         ];
         let Ok(knobs) = knobs_from(lesson, &sets) else {
