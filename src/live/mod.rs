@@ -483,11 +483,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
             let mut next = pc + 1;
             let value = match ins {
                 crate::program::local_instr!() => {
-                    let (v, n) = ins
-                        .exec_local(&mut stack, &mut locals, pc)
-                        .unwrap_or((0, next));
-                    next = n;
-                    v
+                    ins.run_local(&mut stack, &mut locals, pc, &mut next)
                 }
                 Instr::LoadGlobal(g) => {
                     // A real read of shared memory; the write is a separate step.
@@ -628,10 +624,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 }
                 Instr::TlsSet { attr, .. } => {
                     let v = stack.pop().unwrap_or(0);
-                    match tls.iter_mut().find(|(k, _)| *k == attr) {
-                        Some(slot) => slot.1 = v,
-                        None => tls.push((attr, v)),
-                    }
+                    crate::program::tls_set(&mut tls, attr, v);
                     v
                 }
                 Instr::TlsGet(attr) => {

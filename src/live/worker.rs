@@ -455,6 +455,19 @@ impl Worker {
         r
     }
 
+    /// Records that `actor` blocks on `on` and polls `ready` without the GIL until
+    /// it holds (a lock or a queue slot another process frees).
+    fn poll_until(&mut self, actor: ActorId, pc: u32, on: Value, ready: impl Fn(&Self) -> bool) {
+        self.rec(actor, EventKind::Block, pc, on);
+        self.flush();
+        self.blocking(actor, pc, |w| {
+            while !ready(w) {
+                std::thread::sleep(LOCK_POLL);
+            }
+        });
+        self.rec(actor, EventKind::Wake, pc, -1);
+    }
+
     /// Gives the GIL to the thread that asked for it, if one did.
     fn switch_if_asked(&mut self, actor: ActorId, pc: u32) {
         if self.p.gil.as_ref().is_some_and(|g| g.drop_requested()) {
@@ -498,11 +511,7 @@ impl Worker {
             let mut next = pc + 1;
             let value = match ins {
                 crate::program::local_instr!() => {
-                    let (v, n) = ins
-                        .exec_local(&mut stack, &mut locals, pc)
-                        .unwrap_or((0, next));
-                    next = n;
-                    v
+                    ins.run_local(&mut stack, &mut locals, pc, &mut next)
                 }
                 Instr::LoadGlobal(g) => {
                     let v = if self.program().vars[g as usize].shared {
@@ -532,14 +541,7 @@ impl Worker {
                             .is_ok()
                     };
                     if !try_take(self) {
-                        self.rec(actor, EventKind::Block, pc, l as Value);
-                        self.flush();
-                        self.blocking(actor, pc, |w| {
-                            while !try_take(w) {
-                                std::thread::sleep(LOCK_POLL);
-                            }
-                        });
-                        self.rec(actor, EventKind::Wake, pc, -1);
+                        self.poll_until(actor, pc, l as Value, try_take);
                     }
                     held.push(l);
                     l as Value
@@ -639,10 +641,7 @@ impl Worker {
                 }
                 Instr::TlsSet { attr, .. } => {
                     let v = stack.pop().unwrap_or(0);
-                    match tls.iter_mut().find(|(k, _)| *k == attr) {
-                        Some(slot) => slot.1 = v,
-                        None => tls.push((attr, v)),
-                    }
+                    crate::program::tls_set(&mut tls, attr, v);
                     v
                 }
                 Instr::TlsGet(attr) => match tls.iter().find(|(k, _)| *k == attr) {
@@ -741,14 +740,7 @@ impl Worker {
                         if !block {
                             break self.raise(actor, pc, "queue.Full");
                         }
-                        self.rec(actor, EventKind::Block, pc, q as Value);
-                        self.flush();
-                        self.blocking(actor, pc, |w| {
-                            while !take_slot(w) {
-                                std::thread::sleep(LOCK_POLL);
-                            }
-                        });
-                        self.rec(actor, EventKind::Wake, pc, -1);
+                        self.poll_until(actor, pc, q as Value, take_slot);
                     }
                     let v = stack.pop().unwrap_or(0);
                     let fd = self.p.job.queue_fds[q as usize][1];

@@ -172,6 +172,12 @@ impl ProgramBuilder {
         Ok(())
     }
 
+    /// [`ProgramBuilder::finish`] the last actor, then [`ProgramBuilder::build`].
+    pub fn build_with(mut self, last: ActorBuilder) -> Result<Program, String> {
+        self.finish(last)?;
+        self.build()
+    }
+
     pub fn build(self) -> Result<Program, String> {
         for (i, p) in self.pending.iter().enumerate() {
             if p.is_none() {
@@ -260,6 +266,11 @@ impl ActorBuilder {
     pub fn end_loop(&mut self, head: Pc, exit: Label) -> &mut Self {
         self.emit(Instr::JumpBackward(head));
         self.place(exit)
+    }
+
+    /// `print(...)` of the `nargs` values on the stack, formatted by `fmt`.
+    pub fn print(&mut self, fmt: StrId, nargs: u8) -> &mut Self {
+        self.emit(Instr::Print { fmt, nargs })
     }
 
     /// `var = var <op> local` as CPython compiles it: load, load, op, store.

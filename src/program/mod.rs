@@ -76,8 +76,9 @@ macro_rules! local_instr {
 }
 pub(crate) use local_instr;
 
-/// The instructions that only make sense between processes, as a pattern.
-macro_rules! process_instr {
+/// The process calls that push what they return (a PID, `is_alive()`, an exit
+/// code), as a pattern.
+macro_rules! pid_instr {
     () => {
         $crate::program::Instr::Fork(_)
             | $crate::program::Instr::ForkChild
@@ -86,6 +87,14 @@ macro_rules! process_instr {
             | $crate::program::Instr::ProcPid(_)
             | $crate::program::Instr::ProcAlive(_)
             | $crate::program::Instr::ProcExitCode(_)
+    };
+}
+pub(crate) use pid_instr;
+
+/// The instructions that only make sense between processes, as a pattern.
+macro_rules! process_instr {
+    () => {
+        $crate::program::pid_instr!()
             | $crate::program::Instr::Terminate(_)
             | $crate::program::Instr::QueuePut { .. }
             | $crate::program::Instr::QueueGet { .. }
@@ -283,6 +292,21 @@ impl Instr {
             }
             _ => return None,
         })
+    }
+
+    /// [`Instr::exec_local`] as an engine's dispatch uses it: gives the value the
+    /// trace records and moves `next` (pc + 1 on entry) where the code goes on.
+    #[inline(always)]
+    pub fn run_local(
+        self,
+        stack: &mut Vec<Value>,
+        locals: &mut [Value],
+        pc: Pc,
+        next: &mut Pc,
+    ) -> Value {
+        let (v, n) = self.exec_local(stack, locals, pc).unwrap_or((0, *next));
+        *next = n;
+        v
     }
 
     /// Whether CPython ≥ 3.10 may switch threads right after this instruction: at
@@ -738,6 +762,14 @@ impl Program {
             }
         }
         Ok(())
+    }
+}
+
+/// `local.attr = v` on a thread's `threading.local()` dictionary.
+pub fn tls_set(tls: &mut Vec<(StrId, Value)>, attr: StrId, v: Value) {
+    match tls.iter_mut().find(|(k, _)| *k == attr) {
+        Some(slot) => slot.1 = v,
+        None => tls.push((attr, v)),
     }
 }
 

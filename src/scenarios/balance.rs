@@ -68,11 +68,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     }
     m.at(b.line("print(balance)")?)
         .emit(Instr::LoadGlobal(balance))
-        .emit(Instr::Print {
-            fmt: print_fmt,
-            nargs: 1,
-        })
+        .print(print_fmt, 1)
         .emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

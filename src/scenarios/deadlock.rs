@@ -52,10 +52,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         let mut a = b.code(t);
         a.at(b.nth_line(&format!("{}.acquire()", name(first)), occ)?)
             .emit(Instr::Acquire(first));
-        a.at(b.line(&holds_one)?).emit(Instr::Print {
-            fmt: one_fmt,
-            nargs: 0,
-        });
+        a.at(b.line(&holds_one)?).print(one_fmt, 0);
         if nap {
             // Both functions have the same nap line; each thread's is its own
             // occurrence of it.
@@ -64,10 +61,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         }
         a.at(b.nth_line(&format!("{}.acquire()", name(second)), occ)?)
             .emit(Instr::Acquire(second));
-        a.at(b.line(holds_both)?).emit(Instr::Print {
-            fmt: both_fmt,
-            nargs: 0,
-        });
+        a.at(b.line(holds_both)?).print(both_fmt, 0);
         a.at(b.nth_line(&format!("{}.release()", name(second)), occ)?)
             .emit(Instr::Release(second));
         a.at(b.nth_line(&format!("{}.release()", name(first)), occ)?)
@@ -93,11 +87,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         m.at(b.line(&format!("{var}.join()"))?).emit(Instr::Join(t));
     }
     m.at(b.line("print('both threads finished')")?)
-        .emit(Instr::Print {
-            fmt: done,
-            nargs: 0,
-        })
+        .print(done, 0)
         .emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

@@ -22,10 +22,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
 
     let mut m = b.code(main);
     let pid = m.local("pid", 0);
-    m.at(start_line).emit(Instr::GetPid).emit(Instr::Print {
-        fmt: start_fmt,
-        nargs: 1,
-    });
+    m.at(start_line).emit(Instr::GetPid).print(start_fmt, 1);
     m.at(fork_line)
         .emit(Instr::Fork(child))
         .emit(Instr::StoreFast(pid));
@@ -33,10 +30,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     m.at(parent_line)
         .emit(Instr::GetPid)
         .emit(Instr::LoadFast(pid))
-        .emit(Instr::Print {
-            fmt: parent_fmt,
-            nargs: 2,
-        })
+        .print(parent_fmt, 2)
         .emit(Instr::Exit(0));
     b.finish(m)?;
 
@@ -49,11 +43,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     c.at(child_line)
         .emit(Instr::GetPid)
         .emit(Instr::GetPpid)
-        .emit(Instr::Print {
-            fmt: child_fmt,
-            nargs: 2,
-        })
+        .print(child_fmt, 2)
         .emit(Instr::Exit(0));
-    b.finish(c)?;
-    b.build()
+    b.build_with(c)
 }

@@ -111,7 +111,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         let fmt = b.string("I/O thread woke up {ms} ms late");
         a.at(b.line("print('I/O thread woke up %.1f ms late' % (late * 1000))")?)
             .emit(Instr::LoadFast(late))
-            .emit(Instr::Print { fmt, nargs: 1 });
+            .print(fmt, 1);
         a.at(for_line).end_loop(head, exit).emit(Instr::Exit(0));
         b.finish(a)?;
     }
@@ -193,27 +193,17 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let up_fmt = b.string("speed-up: {ratio}x");
     m.at(b.line("print('one after another: %.1f ms' % (one_after_another * 1000))")?)
         .emit(Instr::LoadFast(seq))
-        .emit(Instr::Print {
-            fmt: seq_fmt,
-            nargs: 1,
-        });
+        .print(seq_fmt, 1);
     m.at(b.line(
         "print('at the same time:  %.1f ms wall, %.1f ms CPU' % (wall * 1000, used * 1000))",
     )?)
     .emit(Instr::LoadFast(wall))
     .emit(Instr::LoadFast(used))
-    .emit(Instr::Print {
-        fmt: par_fmt,
-        nargs: 2,
-    });
+    .print(par_fmt, 2);
     m.at(b.line("print('speed-up: %.2fx' % (one_after_another / wall))")?)
         .emit(Instr::LoadFast(seq))
         .emit(Instr::LoadFast(wall))
-        .emit(Instr::Print {
-            fmt: up_fmt,
-            nargs: 2,
-        })
+        .print(up_fmt, 2)
         .emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

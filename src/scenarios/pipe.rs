@@ -21,7 +21,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let never = c.label();
     c.at(b.line("print('child got', conn.recv())")?)
         .pipe_recv(child_conn, never)
-        .emit(Instr::Print { fmt, nargs: 1 });
+        .print(fmt, 1);
     c.at(b.line("conn.close()")?)
         .emit(Instr::PipeClose(child_conn))
         .emit(Instr::Return)
@@ -47,7 +47,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let first = m.label();
     m.at(b.line("print('parent got', parent_conn.recv())")?)
         .pipe_recv(parent_conn, first)
-        .emit(Instr::Print { fmt: got, nargs: 1 });
+        .print(got, 1);
     m.at(b.line("parent_conn.send(43)")?)
         .emit(Instr::LoadConst(43))
         .emit(Instr::PipeSend(parent_conn));
@@ -56,21 +56,17 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     m.at(try_line).emit(Instr::Nop(b.string("try")));
     m.at(b.line("print('parent got', parent_conn.recv())  # a second time")?)
         .pipe_recv(parent_conn, handler)
-        .emit(Instr::Print { fmt: got, nargs: 1 });
+        .print(got, 1);
     let join = b.line("p.join()")?;
     // No EOF: skip the handler by running the rest here, then end.
     m.at(join).emit(Instr::Join(p)).emit(Instr::Exit(0));
     m.place(handler);
     let eof_fmt = b.string("EOFError: the child closed its end");
     m.at(b.line("print('EOFError: the child closed its end')")?)
-        .emit(Instr::Print {
-            fmt: eof_fmt,
-            nargs: 0,
-        });
+        .print(eof_fmt, 0);
     m.at(join).emit(Instr::Join(p)).emit(Instr::Exit(0));
     m.place(first);
     let eof = b.string("EOFError");
     m.emit(Instr::Raise(eof));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

@@ -64,17 +64,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         a.at(run_line)
             .emit(Instr::LoadFast(task))
             .emit(Instr::GetPid)
-            .emit(Instr::Print {
-                fmt: run_fmt,
-                nargs: 2,
-            });
+            .print(run_fmt, 2);
         a.at(sleep_line).emit(Instr::Sleep(sleep_us));
         a.at(done_line)
             .emit(Instr::LoadFast(task))
-            .emit(Instr::Print {
-                fmt: done_fmt,
-                nargs: 1,
-            })
+            .print(done_fmt, 1)
             .emit(Instr::Return)
             .emit(Instr::JumpBackward(head));
         a.place(exit).emit(Instr::Exit(0));
@@ -85,10 +79,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let parent_fmt = b.string("Parent process {}.");
     m.at(b.line("print('Parent process %s.' % os.getpid())")?)
         .emit(Instr::GetPid)
-        .emit(Instr::Print {
-            fmt: parent_fmt,
-            nargs: 1,
-        });
+        .print(parent_fmt, 1);
     let pool_line = if size_knob == "cores" {
         b.line("p = Pool()")?
     } else {
@@ -108,14 +99,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     }
     let waiting = b.string("Waiting for all subprocesses done...");
     m.at(b.line("print('Waiting for all subprocesses done...')")?)
-        .emit(Instr::Print {
-            fmt: waiting,
-            nargs: 0,
-        });
+        .print(waiting, 0);
     // An uncaught ValueError ends the main process with exit code 1; on its way
     // out, multiprocessing terminates the pool's (daemonic) workers.
     let fail = |m: &mut crate::program::ActorBuilder, msg, line| {
-        m.at(line).emit(Instr::Print { fmt: msg, nargs: 0 });
+        m.at(line).print(msg, 0);
         for &w in &workers {
             m.emit(Instr::Terminate(w));
         }
@@ -152,11 +140,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     }
     let done = b.string("All subprocesses done.");
     m.at(b.line("print('All subprocesses done.')")?)
-        .emit(Instr::Print {
-            fmt: done,
-            nargs: 0,
-        })
+        .print(done, 0)
         .emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

@@ -38,10 +38,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let run_fmt = b.string(run_fmt);
     c.at(run_line)
         .emit(Instr::GetPid)
-        .emit(Instr::Print {
-            fmt: run_fmt,
-            nargs: 1,
-        })
+        .print(run_fmt, 1)
         .emit(Instr::Return)
         .emit(Instr::Exit(0));
     b.finish(c)?;
@@ -50,10 +47,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let parent_fmt = b.string("Parent process {}.");
     m.at(b.line("print('Parent process %s.' % os.getpid())")?)
         .emit(Instr::GetPid)
-        .emit(Instr::Print {
-            fmt: parent_fmt,
-            nargs: 1,
-        });
+        .print(parent_fmt, 1);
     let (ctor, ctor_line) = if subclass {
         ("Worker()", "p = Worker()")
     } else {
@@ -66,24 +60,17 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     m.at(b.line(ctor_line)?).emit(Instr::Nop(ctor));
     let will_start = b.string("Child process will start.");
     m.at(b.line("print('Child process will start.')")?)
-        .emit(Instr::Print {
-            fmt: will_start,
-            nargs: 0,
-        });
+        .print(will_start, 0);
     m.at(b.line("p.start()")?).emit(Instr::Start(p));
     m.at(b.line("p.join()")?).emit(Instr::Join(p));
     let end = b.string("Child process end.");
-    m.at(b.line("print('Child process end.')")?)
-        .emit(Instr::Print { fmt: end, nargs: 0 });
+    m.at(b.line("print('Child process end.')")?).print(end, 0);
     let attrs = b.string(&format!("{p_name} {{}} {{bool}} {{}}"));
     m.at(b.line("print(p.name, p.pid, p.is_alive(), p.exitcode)")?)
         .emit(Instr::ProcPid(p))
         .emit(Instr::ProcAlive(p))
         .emit(Instr::ProcExitCode(p))
-        .emit(Instr::Print {
-            fmt: attrs,
-            nargs: 3,
-        });
+        .print(attrs, 3);
     if let Some(q) = q {
         let ctor = b.string("Process(target=time.sleep)");
         m.at(b.line("q = Process(target=time.sleep, args=(10,))")?)
@@ -93,19 +80,13 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         let alive = b.string("{bool}");
         m.at(b.line("print(q.is_alive())")?)
             .emit(Instr::ProcAlive(q))
-            .emit(Instr::Print {
-                fmt: alive,
-                nargs: 1,
-            });
+            .print(alive, 1);
         m.at(b.line("q.join()")?).emit(Instr::Join(q));
         let after = b.string("Process-2 {bool} {}");
         m.at(b.line("print(q.name, q.is_alive(), q.exitcode)")?)
             .emit(Instr::ProcAlive(q))
             .emit(Instr::ProcExitCode(q))
-            .emit(Instr::Print {
-                fmt: after,
-                nargs: 2,
-            });
+            .print(after, 2);
 
         let sleep = b.string("time.sleep");
         let mut s = b.code(q);
@@ -126,10 +107,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         let ends = b.string(&format!("Parent process ends. {d_name} {{bool}}"));
         m.at(b.line("print('Parent process ends.', d.name, d.is_alive())")?)
             .emit(Instr::ProcAlive(d))
-            .emit(Instr::Print {
-                fmt: ends,
-                nargs: 1,
-            });
+            .print(ends, 1);
         // multiprocessing's atexit handler: SIGTERM to every daemonic child still
         // alive, then a join, so the daemon never reaches its last line.
         m.at(b.line("# on exit, multiprocessing terminates daemonic children, then joins them")?)
@@ -143,22 +121,15 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         s.at(b.line("def run_daemon():")?).emit(Instr::Call(call));
         s.at(b.line("print('Daemon child starts (%s)...' % os.getpid())")?)
             .emit(Instr::GetPid)
-            .emit(Instr::Print {
-                fmt: starts,
-                nargs: 1,
-            });
+            .print(starts, 1);
         s.at(b.line("time.sleep(10)")?)
             .emit(Instr::Sleep(10_000_000));
         s.at(b.line("print('Daemon child ends.')")?)
-            .emit(Instr::Print {
-                fmt: done,
-                nargs: 0,
-            })
+            .print(done, 0)
             .emit(Instr::Return)
             .emit(Instr::Exit(0));
         b.finish(s)?;
     }
     m.emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

@@ -29,7 +29,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let fmt = b.string("Process to write: {}");
     w.at(b.line("print('Process to write: %s' % os.getpid())")?)
         .emit(Instr::GetPid)
-        .emit(Instr::Print { fmt, nargs: 1 });
+        .print(fmt, 1);
     let for_line = b.line("for value in ['A', 'B', 'C']:")?;
     let put_print = b.line("print('Put %s to queue...' % value)")?;
     let put_line = b.line("q.put(value)")?;
@@ -37,7 +37,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     for c in LETTERS {
         let fmt = b.string(&format!("Put {c} to queue..."));
         w.at(for_line).emit(Instr::LoadConst(c as i64));
-        w.at(put_print).emit(Instr::Print { fmt, nargs: 0 });
+        w.at(put_print).print(fmt, 0);
         w.at(put_line)
             .emit(Instr::LoadConst(c as i64))
             .emit(Instr::QueuePut { q, block: true });
@@ -52,7 +52,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let fmt = b.string("Process to read: {}");
     r.at(b.line("print('Process to read: %s' % os.getpid())")?)
         .emit(Instr::GetPid)
-        .emit(Instr::Print { fmt, nargs: 1 });
+        .print(fmt, 1);
     let head = r.here();
     let get_line = if nowait {
         b.line("value = q.get_nowait()")?
@@ -66,7 +66,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let fmt = b.string("Get {chr} from queue.");
     r.at(b.line("print('Get %s from queue.' % value)")?)
         .emit(Instr::LoadFast(value))
-        .emit(Instr::Print { fmt, nargs: 1 });
+        .print(fmt, 1);
     r.at(b.line("while True:")?)
         .emit(Instr::JumpBackward(head))
         .emit(Instr::Exit(0));
@@ -88,6 +88,5 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     m.at(b.line("pr.terminate()")?)
         .emit(Instr::Terminate(pr))
         .emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

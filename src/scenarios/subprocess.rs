@@ -47,10 +47,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
 
     let shown_fmt = b.string(shown);
     m.at(b.line(&format!("print(\"{shown}\")"))?)
-        .emit(Instr::Print {
-            fmt: shown_fmt,
-            nargs: 0,
-        });
+        .print(shown_fmt, 0);
     let r = m.local("r", 0);
     let (argv_s, none, out_s) = (b.string(&argv(words)), b.string(""), b.string(out));
     m.at(b.line(call_line)?)
@@ -66,16 +63,10 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let exit_fmt = b.string("Exit code: {}");
     m.at(b.line("print('Exit code:', r)")?)
         .emit(Instr::LoadFast(r))
-        .emit(Instr::Print {
-            fmt: exit_fmt,
-            nargs: 1,
-        });
+        .print(exit_fmt, 1);
 
     let tr_fmt = b.string("$ tr a-z A-Z");
-    m.at(b.line("print('$ tr a-z A-Z')")?).emit(Instr::Print {
-        fmt: tr_fmt,
-        nargs: 0,
-    });
+    m.at(b.line("print('$ tr a-z A-Z')")?).print(tr_fmt, 0);
     let ctor = b.string("subprocess.Popen");
     m.at(b.line(
         "p = subprocess.Popen(['tr', 'a-z', 'A-Z'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)",
@@ -99,11 +90,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .emit(Instr::PrintCaptured { skip_empty: false });
     m.at(b.line("print('Exit code:', p.returncode)")?)
         .emit(Instr::LoadFast(rc))
-        .emit(Instr::Print {
-            fmt: exit_fmt,
-            nargs: 1,
-        })
+        .print(exit_fmt, 1)
         .emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

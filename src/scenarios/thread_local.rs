@@ -43,10 +43,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
             .emit(Instr::StoreFast(std));
         a.at(print_line)
             .emit(Instr::LoadFast(std))
-            .emit(Instr::Print {
-                fmt: hello,
-                nargs: 1,
-            })
+            .print(hello, 1)
             .emit(Instr::Return)
             .emit(Instr::Exit(0));
         b.finish(a)?;
@@ -71,12 +68,8 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     if main_reads {
         m.at(b.line("print(local_school.student)")?)
             .emit(Instr::TlsGet(student))
-            .emit(Instr::Print {
-                fmt: show,
-                nargs: 1,
-            });
+            .print(show, 1);
     }
     m.emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

@@ -34,10 +34,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let mut a = b.code(t);
     let n = a.local("n", 0);
     let turn = a.local("_turn", 0);
-    a.at(b.nth_line(running, 0)?).emit(Instr::Print {
-        fmt: running_fmt,
-        nargs: 0,
-    });
+    a.at(b.nth_line(running, 0)?).print(running_fmt, 0);
     a.at(b.line("n = 0")?)
         .emit(Instr::LoadConst(0))
         .emit(Instr::StoreFast(n));
@@ -54,27 +51,18 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .emit(Instr::StoreFast(n));
     a.at(b.line("print('thread %s >>> %s' % (threading.current_thread().name, n))")?)
         .emit(Instr::LoadFast(n))
-        .emit(Instr::Print {
-            fmt: step_fmt,
-            nargs: 1,
-        });
+        .print(step_fmt, 1);
     a.at(b.line(&format!("time.sleep({sleep_ms} / 1000)"))?)
         .emit(Instr::Sleep(sleep_ms.saturating_mul(1000)));
     a.at(while_line).end_loop(head, exit);
     a.at(b.nth_line(ended, 0)?)
-        .emit(Instr::Print {
-            fmt: ended_fmt,
-            nargs: 0,
-        })
+        .print(ended_fmt, 0)
         .emit(Instr::Exit(0));
     b.finish(a)?;
 
     let thread_call = b.string("threading.Thread");
     let mut m = b.code(main);
-    m.at(b.nth_line(running, 1)?).emit(Instr::Print {
-        fmt: running_fmt,
-        nargs: 0,
-    });
+    m.at(b.nth_line(running, 1)?).print(running_fmt, 0);
     let make = if knobs.bool("named") {
         "t = threading.Thread(target=loop, name='LoopThread')"
     } else {
@@ -84,11 +72,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     m.at(b.line("t.start()")?).emit(Instr::Start(t));
     m.at(b.line("t.join()")?).emit(Instr::Join(t));
     m.at(b.nth_line(ended, 1)?)
-        .emit(Instr::Print {
-            fmt: ended_fmt,
-            nargs: 0,
-        })
+        .print(ended_fmt, 0)
         .emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

@@ -58,10 +58,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         a.at(search_print)
             .emit(Instr::LoadFast(i))
             .emit(Instr::LoadFast(count))
-            .emit(Instr::Print {
-                fmt: sees,
-                nargs: 2,
-            })
+            .print(sees, 2)
             .emit(Instr::Return);
         if let Some((acquire, _)) = lock_lines {
             a.at(acquire).emit(Instr::Acquire(lock));
@@ -88,7 +85,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
             .emit(Instr::FileWrite(file));
         a.at(got_line)
             .emit(Instr::LoadFast(i))
-            .emit(Instr::Print { fmt: got, nargs: 1 })
+            .print(got, 1)
             .emit(Instr::Return);
         // Each branch ends the process on its own, so no forward jump is needed.
         if let Some((_, release)) = lock_lines {
@@ -98,10 +95,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         a.place(sold_out_branch);
         a.at(out_line)
             .emit(Instr::LoadFast(i))
-            .emit(Instr::Print {
-                fmt: sold_out,
-                nargs: 1,
-            })
+            .print(sold_out, 1)
             .emit(Instr::Return);
         if let Some((_, release)) = lock_lines {
             a.at(release).emit(Instr::Release(lock));
@@ -122,6 +116,5 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         m.at(start).emit(Instr::Start(p));
     }
     m.emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

@@ -65,8 +65,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let fmt = b.string("{}");
     m.at(b.line("print(counter.value)")?)
         .emit(Instr::LoadGlobal(counter))
-        .emit(Instr::Print { fmt, nargs: 1 })
+        .print(fmt, 1)
         .emit(Instr::Exit(0));
-    b.finish(m)?;
-    b.build()
+    b.build_with(m)
 }

@@ -620,11 +620,7 @@ impl Sim {
         let value = match ins {
             crate::program::local_instr!() => {
                 let rt = &mut self.actors[ai];
-                let (v, n) = ins
-                    .exec_local(&mut rt.stack, &mut rt.locals, pc)
-                    .unwrap_or((0, next));
-                next = n;
-                v
+                ins.run_local(&mut rt.stack, &mut rt.locals, pc, &mut next)
             }
             // A file holding a number reads and writes like a variable of its process.
             Instr::LoadGlobal(g) | Instr::FileRead(g) => {
@@ -691,10 +687,7 @@ impl Sim {
             Instr::TlsSet { attr, .. } => {
                 let v = self.pop(a);
                 let tls = &mut self.actors[ai].tls;
-                match tls.iter_mut().find(|(k, _)| *k == attr) {
-                    Some(slot) => slot.1 = v,
-                    None => tls.push((attr, v)),
-                }
+                crate::program::tls_set(tls, attr, v);
                 v
             }
             Instr::TlsGet(attr) => {
@@ -716,14 +709,7 @@ impl Sim {
                 let text = raise_text(&self.program.actors[a as usize].name, self.program.str(msg));
                 return self.die_uncaught(a, ins, text);
             }
-            Instr::Fork(_)
-            | Instr::ForkChild
-            | Instr::GetPid
-            | Instr::GetPpid
-            | Instr::ProcPid(_)
-            | Instr::ProcAlive(_)
-            | Instr::ProcExitCode(_)
-            | Instr::Terminate(_) => {
+            crate::program::pid_instr!() | Instr::Terminate(_) => {
                 let v = self.exec_process_op(a, ins);
                 self.actors[ai].stack.push(v);
                 v

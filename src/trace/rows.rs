@@ -217,14 +217,7 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             st.push(e.value);
             describe.then(|| format!("got {}", show(e.value)))
         }
-        Instr::Fork(_)
-        | Instr::ForkChild
-        | Instr::GetPid
-        | Instr::GetPpid
-        | Instr::ProcPid(_)
-        | Instr::ProcAlive(_)
-        | Instr::ProcExitCode(_)
-        | Instr::RunProgram { .. } => {
+        crate::program::pid_instr!() | Instr::RunProgram { .. } => {
             st.push(e.value);
             describe.then(|| match e.value {
                 crate::program::NONE => "→ None".to_string(),
