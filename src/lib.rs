@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod export;
+pub mod i18n;
 pub mod lesson;
 pub mod live;
 pub mod program;

@@ -75,6 +75,22 @@ fn text(b: &Buffer) -> String {
     s
 }
 
+/// A row as a person reads it: a wide character's second cell is not a space.
+fn wide_line(b: &Buffer, y: u16) -> String {
+    let mut s = String::new();
+    let mut x = 0;
+    while x < b.area.width {
+        let sym = b[(x, y)].symbol();
+        s.push_str(sym);
+        x += unicode_width::UnicodeWidthStr::width(sym).max(1) as u16;
+    }
+    s
+}
+
+fn wide_text(b: &Buffer) -> String {
+    (0..b.area.height).map(|y| wide_line(b, y) + "\n").collect()
+}
+
 /// (x, y) of the first occurrence of `needle` on screen.
 fn find(b: &Buffer, needle: &str) -> Option<(u16, u16)> {
     for y in 0..b.area.height {
@@ -141,7 +157,8 @@ fn a_small_terminal_gets_one_line_asking_for_more_room() {
 #[test]
 fn each_actor_has_a_coloured_marker_on_its_line() {
     let mut a = lesson(true);
-    keys(&mut a, "0000 11");
+    // `i` hides the lesson text, so the code has the whole column.
+    keys(&mut a, "i 0000 11");
     let b = render(&mut a, 120, 40).backend().buffer().clone();
     // MainThread is at `t1.join()` and t1 inside its loop: their markers are the
     // digits of their keys, on their actors' colours.
@@ -309,7 +326,7 @@ fn esc_typed_just_before_a_key_is_both_keys() {
 #[test]
 fn the_bytecode_view_marks_each_actors_next_instruction() {
     let mut a = lesson(true);
-    keys(&mut a, "0000 11 d");
+    keys(&mut a, "i 0000 11 d");
     let b = render(&mut a, 120, 40).backend().buffer().clone();
     let s = text(&b);
     assert!(s.contains("bytecode (dis)"), "{s}");
@@ -348,7 +365,7 @@ fn the_timeline_zooms_and_says_by_how_much() {
 #[test]
 fn a_live_run_finishes_and_prints_the_balance_it_shows() {
     let mut a = lesson(true);
-    key(&mut a, KeyCode::Char('m'));
+    keys(&mut a, "i m");
     let start = std::time::Instant::now();
     while a.animating() {
         assert!(
@@ -412,4 +429,77 @@ fn long_thread_names_are_cut_with_an_ellipsis_and_kept_apart() {
         .expect("the interleaving names every thread");
     // Four threads share 58 columns: each name gets its column less one space.
     assert!(header.contains("Thread-1 (co… Thread-2 (co…"), "{header}");
+}
+
+#[test]
+fn a_lesson_opens_with_its_text_which_scrolls_and_hides() {
+    let mut a = app(true);
+    a.open("balance-race").expect("opens");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("lesson · i: hide"), "{s}");
+    assert!(s.contains("looks like one step"), "the explanation:\n{s}");
+    // Inline code loses its backticks and keeps a style of its own.
+    assert!(!s.contains('`'), "{s}");
+    assert!(s.contains('↓'), "an arrow says the text goes on:\n{s}");
+    // The text has focus when the lesson opens: ↓ scrolls it down to the notes.
+    let mut seen_heading = false;
+    for _ in 0..80 {
+        key(&mut a, KeyCode::Down);
+        let s = text(render(&mut a, 120, 40).backend().buffer());
+        seen_heading |= s.contains("Measured on CPython");
+    }
+    assert!(seen_heading, "the notes' heading scrolled past");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("not a"), "the last note:\n{s}");
+    assert!(!s.contains('↓'), "nothing more below:\n{s}");
+    key(&mut a, KeyCode::Char('i'));
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(!s.contains("looks like one step"), "hidden:\n{s}");
+    assert!(
+        s.contains("i lesson text"),
+        "the footer says how to get it back:\n{s}"
+    );
+}
+
+#[test]
+fn at_80x24_the_text_takes_the_code_panel_place_until_hidden() {
+    let mut a = app(true);
+    a.open("balance-race").expect("opens");
+    let s = text(render(&mut a, 80, 24).backend().buffer());
+    assert!(s.contains("lesson · i: hide"), "{s}");
+    assert!(!s.contains("code · d: bytecode"), "{s}");
+    key(&mut a, KeyCode::Char('i'));
+    let s = text(render(&mut a, 80, 24).backend().buffer());
+    assert!(s.contains("code · d: bytecode"), "{s}");
+}
+
+#[test]
+fn under_lang_zh_the_lesson_text_is_chinese_and_wrapped_by_display_width() {
+    let mut a = App::new(
+        catalog(),
+        Lang::Zh,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+        },
+    );
+    a.open("balance-race").expect("opens");
+    let t = render(&mut a, 80, 24);
+    let b = t.backend().buffer();
+    let s = wide_text(b);
+    assert!(s.contains("课文"), "{s}");
+    assert!(s.contains("看起来是一步"), "{s}");
+    // Every row of the text panel keeps its right border in place: wide
+    // characters were counted as two columns.
+    let y = (0..b.area.height)
+        .find(|&y| wide_line(b, y).contains("课文"))
+        .expect("the panel title");
+    let x = 0;
+    let right = (x..b.area.width)
+        .find(|&c| b[(c, y)].symbol() == "┐")
+        .expect("the panel's corner");
+    for row in y + 1..y + 8 {
+        assert_eq!(b[(right, row)].symbol(), "│", "row {row}:\n{s}");
+    }
 }

@@ -24,6 +24,8 @@ pub const FPS: f64 = 30.0;
 /// A panel of the lesson screen that can take focus and scroll.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Panel {
+    /// The lesson's own text: explanation and notes.
+    Lesson,
     Code,
     Interleaving,
     Timeline,
@@ -31,7 +33,9 @@ pub enum Panel {
 }
 
 impl Panel {
-    const ALL: [Panel; 4] = [
+    /// In Tab order.
+    pub const ALL: [Panel; 5] = [
+        Panel::Lesson,
         Panel::Code,
         Panel::Interleaving,
         Panel::Timeline,
@@ -39,6 +43,7 @@ impl Panel {
     ];
     pub fn name(self) -> &'static str {
         match self {
+            Panel::Lesson => "lesson",
             Panel::Code => "code",
             Panel::Interleaving => "interleaving",
             Panel::Timeline => "timeline",
@@ -76,8 +81,14 @@ pub struct LessonScreen {
     pub live_speed: f64,
     pub dis_view: bool,
     pub focus: Panel,
-    /// Lines scrolled up from the newest, per panel (code: lines from the top).
-    pub scroll: [usize; 4],
+    /// Whether the lesson's text is on screen (it is when a lesson opens).
+    pub show_text: bool,
+    /// Whether the lesson text takes the code panel's place (short terminals);
+    /// set by the last draw.
+    pub text_replaces_code: bool,
+    /// Lines scrolled up from the newest, per panel in `Panel::ALL` order (lesson
+    /// and code: lines from the top).
+    pub scroll: [usize; 5],
     /// Whether the code panel was scrolled by hand (else it follows the markers).
     pub code_scrolled: bool,
     /// Timeline zoom: the window shows 1/2^zoom of the run.
@@ -90,9 +101,24 @@ pub struct LessonScreen {
     pub areas: PanelAreas,
 }
 
+impl LessonScreen {
+    /// The panels on screen now, in Tab order.
+    pub fn shown_panels(&self) -> Vec<Panel> {
+        Panel::ALL
+            .into_iter()
+            .filter(|p| match p {
+                Panel::Lesson => self.show_text,
+                Panel::Code => !(self.show_text && self.text_replaces_code),
+                _ => true,
+            })
+            .collect()
+    }
+}
+
 /// Where each panel was drawn last, for the mouse wheel.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PanelAreas {
+    pub lesson: Rect,
     pub code: Rect,
     pub interleaving: Rect,
     pub timeline: Rect,
@@ -187,8 +213,10 @@ impl App {
             play_budget: 0.0,
             live_speed: DEFAULT_LIVE_SPEED,
             dis_view: false,
-            focus: Panel::Interleaving,
-            scroll: [0; 4],
+            focus: Panel::Lesson,
+            show_text: true,
+            text_replaces_code: false,
+            scroll: [0; 5],
             code_scrolled: false,
             zoom: 0,
             pan: 0,
@@ -499,14 +527,23 @@ impl App {
                 }
             }
             KeyCode::Tab | KeyCode::BackTab => {
-                let i = Panel::ALL.iter().position(|p| *p == ls.focus).unwrap_or(0);
-                let n = Panel::ALL.len();
+                let shown = ls.shown_panels();
+                let i = shown.iter().position(|p| *p == ls.focus).unwrap_or(0);
+                let n = shown.len();
                 let j = if k.code == KeyCode::Tab {
                     (i + 1) % n
                 } else {
                     (i + n - 1) % n
                 };
-                ls.focus = Panel::ALL[j];
+                ls.focus = shown[j];
+            }
+            KeyCode::Char('i') => {
+                ls.show_text = !ls.show_text;
+                if ls.show_text {
+                    ls.focus = Panel::Lesson;
+                } else if ls.focus == Panel::Lesson {
+                    ls.focus = Panel::Interleaving;
+                }
             }
             KeyCode::Up => scroll(ls, ls.focus, 1, true),
             KeyCode::Down => scroll(ls, ls.focus, 1, false),
@@ -627,6 +664,7 @@ impl App {
         let at = Position::new(m.column, m.row);
         let a = ls.areas;
         let panel = [
+            (a.lesson, Panel::Lesson),
             (a.code, Panel::Code),
             (a.interleaving, Panel::Interleaving),
             (a.timeline, Panel::Timeline),
@@ -645,7 +683,7 @@ impl App {
     }
 }
 
-fn panel_index(p: Panel) -> usize {
+pub fn panel_index(p: Panel) -> usize {
     Panel::ALL.iter().position(|x| *x == p).unwrap_or(0)
 }
 
@@ -662,9 +700,9 @@ fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
                 ls.pan.saturating_sub(by as u64)
             };
         }
-        Panel::Code => {
-            ls.code_scrolled = true;
-            // Code scrolls from the top: "up" shows earlier lines.
+        Panel::Code | Panel::Lesson => {
+            ls.code_scrolled |= p == Panel::Code;
+            // Code and text scroll from the top: "up" shows earlier lines.
             ls.scroll[i] = if up {
                 ls.scroll[i].saturating_sub(by)
             } else {
@@ -735,7 +773,10 @@ fn restart(ls: &mut LessonScreen, knobs: Knobs, start: Start) -> Result<(), Stri
     ls.code = ls.lesson.code(&knobs);
     ls.playing = false;
     ls.generation += 1;
-    ls.scroll = [0; 4];
+    let text_scroll = ls.scroll[panel_index(Panel::Lesson)];
+    ls.scroll = [0; 5];
+    // The text is the same lesson's: a re-run keeps the reader's place.
+    ls.scroll[panel_index(Panel::Lesson)] = text_scroll;
     ls.code_scrolled = false;
     ls.pan = 0;
     ls.zoom = 0;

@@ -3,6 +3,7 @@
 mod app;
 mod cache;
 mod highlight;
+mod prose;
 mod theme;
 mod view;
 

@@ -27,6 +27,11 @@ impl Theme {
         Theme { color: !no_color }
     }
 
+    /// Without colour, as under `NO_COLOR`.
+    pub fn plain() -> Theme {
+        Theme { color: false }
+    }
+
     fn fg(&self, c: Color) -> Style {
         if self.color {
             Style::new().fg(c)
@@ -157,6 +162,15 @@ impl Theme {
     }
     pub fn py_comment(&self) -> Style {
         self.dim().add_modifier(Modifier::ITALIC)
+    }
+    /// `inline code` in lesson prose.
+    pub fn code(&self) -> Style {
+        self.fg(Color::LightYellow).add_modifier(Modifier::BOLD)
+    }
+    /// A heading inside the lesson panel.
+    pub fn heading(&self) -> Style {
+        self.fg(Color::LightCyan)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
     pub fn py_def(&self) -> Style {
         self.fg(Color::LightCyan).add_modifier(Modifier::BOLD)

@@ -1,9 +1,10 @@
 //! Drawing: the browser, the lesson screen's panels, the overlays, the too-small note.
 
-use super::app::{App, LessonScreen, Overlay, Panel, PanelAreas, Screen, Status};
+use super::app::{App, LessonScreen, Overlay, Panel, PanelAreas, Screen, Status, panel_index};
 use super::cache::Axis;
 use super::highlight::python_line;
 use super::theme::Theme;
+use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::{ActorId, GilModel, Instr, Program};
 use crate::sim::Ending;
@@ -227,7 +228,10 @@ fn status_line(f: &mut Frame, area: Rect, th: &Theme, status: Option<&Status>) {
 struct Areas {
     header: Rect,
     info: Rect,
-    code: Rect,
+    /// The lesson text, when it is on screen.
+    text: Option<Rect>,
+    /// The code, unless the text took its place.
+    code: Option<Rect>,
     timeline: Rect,
     inter: Rect,
     state: Rect,
@@ -236,22 +240,56 @@ struct Areas {
     footer: Rect,
 }
 
-fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
+/// Below this many rows for code and text together, the text takes the code's place.
+const SHARED_MIN: u16 = 20;
+
+/// What the left column shows above the timeline: the code, the lesson text, or
+/// both, the code getting what it needs up to half.
+fn code_and_text(area: Rect, show_text: bool, code_lines: u16) -> (Option<Rect>, Option<Rect>) {
+    if !show_text {
+        return (Some(area), None);
+    }
+    if area.height < SHARED_MIN {
+        return (None, Some(area));
+    }
+    let code_h = (code_lines + 2).min(area.height / 2);
+    let [code, text] =
+        Layout::vertical([Constraint::Length(code_h), Constraint::Min(0)]).areas(area);
+    (Some(code), Some(text))
+}
+
+/// What the layout depends on besides the terminal's size.
+struct Needs {
+    actors: u16,
+    state_rows: u16,
+    show_text: bool,
+    code_lines: u16,
+    footer_rows: u16,
+}
+
+fn layout(area: Rect, needs: Needs) -> Areas {
+    let Needs {
+        actors,
+        state_rows,
+        show_text,
+        code_lines,
+        footer_rows,
+    } = needs;
     let [header, info, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
-        // Narrow screens give the keys two rows, so every key stays in view.
-        Constraint::Length(if area.width < 120 { 2 } else { 1 }),
+        // Two rows where one cannot hold every key.
+        Constraint::Length(footer_rows),
     ])
     .areas(area);
     let tl_h = (actors + 3).min(body.height / 3).max(4);
     let state_h = (state_rows + 2).min(body.height / 3);
-    let [code, timeline, inter, state, output] = if area.width >= 160 {
+    let [left, timeline, inter, state, output] = if area.width >= 160 {
         let [top, timeline] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(tl_h)]).areas(body);
-        let [code, inter, right] = Layout::horizontal([
+        let [left, inter, right] = Layout::horizontal([
             Constraint::Percentage(32),
             Constraint::Percentage(43),
             Constraint::Percentage(25),
@@ -262,12 +300,12 @@ fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
             Constraint::Min(0),
         ])
         .areas(right);
-        [code, timeline, inter, state, output]
+        [left, timeline, inter, state, output]
     } else {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)])
                 .areas(body);
-        let [code, timeline] =
+        let [left, timeline] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(tl_h)]).areas(left);
         let out_h = (body.height / 6).max(3);
         let [inter, state, output] = Layout::vertical([
@@ -276,11 +314,13 @@ fn layout(area: Rect, actors: u16, state_rows: u16) -> Areas {
             Constraint::Length(out_h),
         ])
         .areas(right);
-        [code, timeline, inter, state, output]
+        [left, timeline, inter, state, output]
     };
+    let (code, text) = code_and_text(left, show_text, code_lines);
     Areas {
         header,
         info,
+        text,
         code,
         timeline,
         inter,
@@ -329,22 +369,90 @@ fn lesson(
         + program.locks.len() as u16
         + if gil.has_gil() { 1 } else { 0 }
         + nactors;
-    let a = layout(area, nactors, state_rows);
+    let code_lines = ls.code.lines().count() as u16;
+    let a = layout(
+        area,
+        Needs {
+            actors: nactors,
+            state_rows,
+            show_text: ls.show_text,
+            code_lines,
+            footer_rows: footer_rows(ls, area.width),
+        },
+    );
+    ls.text_replaces_code = a.code.is_none();
+    if !ls.shown_panels().contains(&ls.focus) {
+        ls.focus = Panel::Lesson;
+    }
     ls.areas = PanelAreas {
-        code: a.code,
+        lesson: a.text.unwrap_or_default(),
+        code: a.code.unwrap_or_default(),
         interleaving: a.inter,
         timeline: a.timeline,
         output: a.output,
     };
     header(f, a.header, ls, th, lang);
     info(f, a.info, ls, th);
-    code_panel(f, a.code, ls, th);
+    if let Some(r) = a.code {
+        code_panel(f, r, ls, th);
+    }
+    if let Some(r) = a.text {
+        text_panel(f, r, ls, th, lang);
+    }
     timeline_panel(f, a.timeline, ls, th);
     interleaving_panel(f, a.inter, ls, th);
     state_panel(f, a.state, ls, th);
     output_panel(f, a.output, ls, th);
     status_line(f, a.status, th, status);
     footer(f, a.footer, ls, th);
+}
+
+/// The lesson's own text: what the program shows, then what was measured on CPython.
+fn text_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
+    let focused = ls.focus == Panel::Lesson;
+    let block = panel_block(
+        format!(
+            " {} · i: {} ",
+            Msg::LessonPanel.get(lang),
+            Msg::Hide.get(lang)
+        ),
+        focused,
+        th,
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let cols = inner.width.saturating_sub(1) as usize;
+    let mut lines = super::prose::render(ls.lesson.explanation.get(lang), cols, th);
+    let notes = ls.lesson.notes.get(lang);
+    if !notes.trim().is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(Msg::MeasuredHeading.get(lang), th.heading()));
+        lines.extend(super::prose::render(notes, cols, th));
+    }
+    let i = panel_index(Panel::Lesson);
+    let max_top = lines.len().saturating_sub(inner.height as usize);
+    ls.scroll[i] = ls.scroll[i].min(max_top);
+    let top = ls.scroll[i];
+    let more_below = top < max_top;
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(top)
+        .take(inner.height as usize)
+        .collect();
+    f.render_widget(Paragraph::new(shown), inner);
+    // Where the text goes on: an arrow in the corner, as a reader expects.
+    if more_below && inner.height > 0 {
+        f.buffer_mut().set_string(
+            inner.right().saturating_sub(1),
+            inner.bottom() - 1,
+            "↓",
+            th.key(),
+        );
+    }
+    if top > 0 {
+        f.buffer_mut()
+            .set_string(inner.right().saturating_sub(1), inner.y, "↑", th.key());
+    }
 }
 
 fn header(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
@@ -492,8 +600,9 @@ fn code_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
     };
     let max_top = lines.len().saturating_sub(inner_h);
     let top = if ls.code_scrolled {
-        ls.scroll[0] = ls.scroll[0].min(max_top);
-        ls.scroll[0]
+        let i = panel_index(Panel::Code);
+        ls.scroll[i] = ls.scroll[i].min(max_top);
+        ls.scroll[i]
     } else {
         follow.saturating_sub(inner_h / 2).min(max_top)
     };
@@ -635,13 +744,14 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
     let program = ls.run.program().clone();
     let n = program.actors.len().max(1);
     let visible = (inner.height - 1) as usize;
-    let want = visible + ls.scroll[1];
+    let si = panel_index(Panel::Interleaving);
+    let want = visible + ls.scroll[si];
     let trace = ls.run.trace();
     ls.cache
         .refresh_rows(ls.generation, trace, g, &ls.code, want);
     let rows = &ls.cache.rows;
-    ls.scroll[1] = ls.scroll[1].min(rows.len().saturating_sub(visible));
-    let end = rows.len() - ls.scroll[1];
+    ls.scroll[si] = ls.scroll[si].min(rows.len().saturating_sub(visible));
+    let end = rows.len() - ls.scroll[si];
     let start = end.saturating_sub(visible);
     let numw = rows
         .get(end.saturating_sub(1))
@@ -882,8 +992,9 @@ fn output_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
     let focused = ls.focus == Panel::Output;
     let out = &ls.run.trace().output;
     let inner_h = area.height.saturating_sub(2) as usize;
-    ls.scroll[3] = ls.scroll[3].min(out.len().saturating_sub(inner_h));
-    let end = out.len() - ls.scroll[3];
+    let si = panel_index(Panel::Output);
+    ls.scroll[si] = ls.scroll[si].min(out.len().saturating_sub(inner_h));
+    let end = out.len() - ls.scroll[si];
     let start = end.saturating_sub(inner_h);
     let lines: Vec<Line> = out[start..end]
         .iter()
@@ -895,7 +1006,8 @@ fn output_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
     );
 }
 
-fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
+/// The keys the footer shows for the lesson screen as it is now.
+fn footer_keys(ls: &LessonScreen) -> Vec<(String, &'static str)> {
     let stepped = ls.run.mode() == Mode::Stepped;
     let n = ls.run.program().actors.len();
     let actors = if n > 1 {
@@ -903,30 +1015,54 @@ fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
     } else {
         "0".to_string()
     };
-    let mut keys: Vec<(&str, &str)> = Vec::new();
+    let mut keys: Vec<(String, &'static str)> = Vec::new();
+    let mut key = |k: &str, what: &'static str| keys.push((k.to_string(), what));
     if stepped {
-        keys.push(("space", if ls.playing { "pause" } else { "play" }));
-        keys.push(("s", "step"));
-        keys.push((actors.as_str(), "step actor"));
-        keys.push(("b", "back"));
-        keys.push(("e", "end"));
+        key("space", if ls.playing { "pause" } else { "play" });
+        key("s", "step");
+        key(&actors, "step actor");
+        key("b", "back");
+        key("e", "end");
     } else if ls.run.is_over() {
-        keys.push(("space", "run again"));
+        key("space", "run again");
     }
     if ls.lesson.knob("lock").is_some() {
-        keys.push(("l", "lock"));
+        key("l", "lock");
     }
     if ls.lesson.knob("gil").is_some() {
-        keys.push(("g", "GIL"));
+        key("g", "GIL");
     }
-    keys.push(("m", if stepped { "live" } else { "step mode" }));
-    keys.push(("k", "knobs"));
+    key("m", if stepped { "live" } else { "step mode" });
+    key("k", "knobs");
+    key(
+        "i",
+        if ls.show_text {
+            "hide text"
+        } else {
+            "lesson text"
+        },
+    );
     if stepped {
-        keys.push(("r", "reset"));
-        keys.push(("n", "new seed"));
+        key("r", "reset");
+        key("n", "new seed");
     }
-    keys.push(("?", "help"));
-    keys.push(("q", "back"));
+    key("?", "help");
+    key("q", "back");
+    keys
+}
+
+/// How many rows the footer needs to show every key at this width.
+fn footer_rows(ls: &LessonScreen, width: u16) -> u16 {
+    let need: usize = footer_keys(ls)
+        .iter()
+        .map(|(k, what)| k.chars().count() + what.chars().count() + 3)
+        .sum();
+    if need > width as usize { 2 } else { 1 }
+}
+
+fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
+    let owned = footer_keys(ls);
+    let keys: Vec<(&str, &str)> = owned.iter().map(|(k, w)| (k.as_str(), *w)).collect();
     f.render_widget(Paragraph::new(keys_lines(th, &keys, area)), area);
 }
 
@@ -963,6 +1099,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("+  -", "speed up / slow down (play rate, or live sleeps)"),
     ("k", "knob editor: every knob of the lesson"),
     ("d", "code panel: Python / bytecode (dis)"),
+    ("i", "show / hide the lesson's text"),
     ("Tab", "focus the next panel; ↑↓ PgUp PgDn End scroll it"),
     ("[  ]", "timeline zoom out / in; ←→ pan when focused"),
     (

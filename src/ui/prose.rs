@@ -1,0 +1,271 @@
+//! Lesson prose on screen: paragraphs and bullets from a lesson file, wrapped by
+//! display width (CJK takes two columns and breaks between characters), with
+//! `inline code` styled.
+
+use super::theme::Theme;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+/// One block of a lesson text as its file writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Block {
+    Para(String),
+    Bullet(String),
+    /// The gap between two paragraphs.
+    Gap,
+}
+
+/// Lesson texts are hard-wrapped in their files: a blank line ends a paragraph,
+/// `- ` starts a bullet, and any other line goes on with the one before it.
+pub fn blocks(text: &str) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    let mut open = false;
+    for raw in text.trim().lines() {
+        let line = raw.trim();
+        if line.is_empty() {
+            if open {
+                out.push(Block::Gap);
+            }
+            open = false;
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("- ") {
+            out.push(Block::Bullet(rest.trim().to_string()));
+            open = true;
+            continue;
+        }
+        match out.last_mut() {
+            Some(Block::Para(s) | Block::Bullet(s)) if open => join_line(s, line),
+            _ => out.push(Block::Para(line.to_string())),
+        }
+        open = true;
+    }
+    out
+}
+
+/// Joins a continued line: a space between words, nothing between CJK characters.
+fn join_line(s: &mut String, line: &str) {
+    let wide = |c: Option<char>| c.is_some_and(|c| c.width().unwrap_or(1) > 1);
+    if !(wide(s.chars().last()) && wide(line.chars().next())) {
+        s.push(' ');
+    }
+    s.push_str(line);
+}
+
+/// A piece that wrapping keeps whole: a word, a space, or one wide character.
+struct Piece {
+    text: String,
+    code: bool,
+    space: bool,
+}
+
+fn pieces(text: &str) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    let mut code = false;
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut Vec<Piece>, code: bool| {
+        if !word.is_empty() {
+            out.push(Piece {
+                text: std::mem::take(word),
+                code,
+                space: false,
+            });
+        }
+    };
+    for c in text.chars() {
+        if c == '`' {
+            flush(&mut word, &mut out, code);
+            code = !code;
+        } else if c == ' ' {
+            flush(&mut word, &mut out, code);
+            out.push(Piece {
+                text: " ".into(),
+                code,
+                space: true,
+            });
+        } else if c.width().unwrap_or(0) > 1 {
+            flush(&mut word, &mut out, code);
+            out.push(Piece {
+                text: c.to_string(),
+                code,
+                space: false,
+            });
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out, code);
+    out
+}
+
+fn width(s: &str) -> usize {
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// Wraps one paragraph into lines of at most `width` columns; later lines start
+/// with `indent` spaces (a bullet's hanging indent).
+fn wrap_one(
+    text: &str,
+    first: Span<'static>,
+    indent: usize,
+    cols: usize,
+    code: Style,
+) -> Vec<Line<'static>> {
+    let cols = cols.max(indent + 4);
+    let mut lines = Vec::new();
+    let mut cur: Vec<Span<'static>> = vec![first.clone()];
+    let mut used = width(&first.content);
+    let mut fresh = true;
+    // A space is written only when a word follows it on the same line.
+    let mut space: Option<Span<'static>> = None;
+    for p in pieces(text) {
+        if p.space {
+            if !fresh {
+                space = Some(styled(p.text, p.code, code));
+            }
+            continue;
+        }
+        let w = width(&p.text) + usize::from(space.is_some());
+        if used + w > cols && !fresh {
+            lines.push(Line::from(std::mem::take(&mut cur)));
+            cur.push(Span::raw(" ".repeat(indent)));
+            used = indent;
+            space = None;
+        }
+        if let Some(sp) = space.take() {
+            cur.push(sp);
+            used += 1;
+        }
+        // A word longer than a whole line is cut where the line ends.
+        let mut text = p.text;
+        while used + width(&text) > cols {
+            let mut head = String::new();
+            let mut hw = 0;
+            for c in text.chars() {
+                let cw = c.width().unwrap_or(0);
+                if used + hw + cw > cols {
+                    break;
+                }
+                head.push(c);
+                hw += cw;
+            }
+            if head.is_empty() {
+                break;
+            }
+            text = text[head.len()..].to_string();
+            cur.push(styled(head, p.code, code));
+            lines.push(Line::from(std::mem::take(&mut cur)));
+            cur.push(Span::raw(" ".repeat(indent)));
+            used = indent;
+        }
+        used += width(&text);
+        cur.push(styled(text, p.code, code));
+        fresh = false;
+    }
+    lines.push(Line::from(cur));
+    lines
+}
+
+fn styled(text: String, is_code: bool, code: Style) -> Span<'static> {
+    if is_code {
+        Span::styled(text, code)
+    } else {
+        Span::raw(text)
+    }
+}
+
+/// A lesson text as screen lines `cols` wide.
+pub fn render(text: &str, cols: usize, th: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for b in blocks(text) {
+        match b {
+            Block::Gap => out.push(Line::raw("")),
+            Block::Para(s) => out.extend(wrap_one(&s, Span::raw(""), 0, cols, th.code())),
+            Block::Bullet(s) => out.extend(wrap_one(
+                &s,
+                Span::styled("• ", th.key()),
+                2,
+                cols,
+                th.code(),
+            )),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn hard_wrapped_paragraphs_and_bullets_are_joined_then_wrapped_to_fit() {
+        let text = "One two\nthree.\n\n- a bullet that\n  goes on\n- another\n\n中文的\n段落。";
+        assert_eq!(
+            blocks(text),
+            vec![
+                Block::Para("One two three.".into()),
+                Block::Gap,
+                Block::Bullet("a bullet that goes on".into()),
+                Block::Bullet("another".into()),
+                Block::Gap,
+                Block::Para("中文的段落。".into()),
+            ]
+        );
+        let th = Theme::plain();
+        let lines = plain(&render(text, 12, &th));
+        assert_eq!(
+            lines,
+            vec![
+                "One two",
+                "three.",
+                "",
+                "• a bullet",
+                "  that goes",
+                "  on",
+                "• another",
+                "",
+                "中文的段落。",
+            ]
+        );
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns_and_break_anywhere() {
+        let th = Theme::plain();
+        let lines = plain(&render("一二三四五六七", 6, &th));
+        assert_eq!(lines, vec!["一二三", "四五六", "七"]);
+        for l in render("全局变量 `balance` 被两个线程同时修改", 10, &th) {
+            assert!(l.width() <= 10, "{l:?} is wider than 10 columns");
+        }
+    }
+
+    #[test]
+    fn inline_code_is_styled_and_its_backticks_are_gone() {
+        let th = Theme::plain();
+        let lines = render("call `lock.acquire()` first", 80, &th);
+        let spans = &lines[0].spans;
+        let code: Vec<&str> = spans
+            .iter()
+            .filter(|s| s.style == th.code())
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert_eq!(code, vec!["lock.acquire()"]);
+        assert!(!plain(&lines)[0].contains('`'));
+    }
+
+    #[test]
+    fn a_word_longer_than_the_line_is_cut_not_lost() {
+        let th = Theme::plain();
+        let lines = plain(&render("sys.setswitchinterval(0.005)", 10, &th));
+        assert_eq!(lines.concat(), "sys.setswitchinterval(0.005)");
+        assert!(lines.iter().all(|l| width(l) <= 10));
+    }
+}
