@@ -27,6 +27,39 @@ messages! {
     LessonPanel => ("lesson", "课文"),
     Hide => ("hide", "隐藏"),
     MeasuredHeading => ("Measured on CPython", "在 CPython 上的实测"),
+    // The state panel.
+    StatePanel => ("state", "状态"),
+    Choose => ("choose", "选择"),
+    StepIt => ("steps it", "让它走一步"),
+    CorrectRunGives => ("a correct run gives {}", "正确的运行结果是 {}"),
+    LostUpdates => ("lost updates", "丢失的更新"),
+    HeldBy => ("held by", "持有者"),
+    LockFree => ("free", "空闲"),
+    Waiting => ("waiting", "等待中"),
+    ProcessGroup => ("process {} ({})", "进程 {}（{}）"),
+    GilNotHeld => ("not held", "无人持有"),
+    BlockedOnLock => ("blocked on {}", "阻塞在 {} 上"),
+    InJoinWaitsFor => ("in join, waits for {}", "在 join 中，等待 {} 结束"),
+    DoneExit => ("done (exit code {})", "已结束（退出码 {}）"),
+    StNotStarted => ("not started", "未启动"),
+    StRunning => ("running", "运行中"),
+    StReady => ("ready", "就绪"),
+    StWaitingGil => ("waiting for the GIL", "等待 GIL"),
+    StBlockedLock => ("blocked on a lock", "阻塞在锁上"),
+    StBlockedJoin => ("blocked in join", "阻塞在 join 中"),
+    StBlockedQueue => ("blocked on a queue", "阻塞在队列上"),
+    StBlockedPipe => ("blocked on a pipe", "阻塞在管道上"),
+    StSleeping => ("sleeping", "睡眠中"),
+    StDone => ("done", "已结束"),
+    GilClassicWords => (
+        "classic GIL: may switch at any instruction",
+        "经典 GIL：可在任意指令处切换"
+    ),
+    GilModernWords => (
+        "modern GIL: switches only at calls and loop back-edges",
+        "新式 GIL：只在函数调用和循环回跳处切换"
+    ),
+    GilFreeWords => ("no GIL", "没有 GIL"),
 }
 
 impl Msg {

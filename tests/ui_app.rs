@@ -351,6 +351,7 @@ fn the_bytecode_view_marks_each_actors_next_instruction() {
 #[test]
 fn the_timeline_zooms_and_says_by_how_much() {
     let mut a = lesson(true);
+    a.set_knob("iterations", "1000").expect("knob");
     keys(&mut a, "e");
     let s = text(render(&mut a, 120, 40).backend().buffer());
     assert!(!s.contains("zoom ×"), "{s}");
@@ -360,6 +361,23 @@ fn the_timeline_zooms_and_says_by_how_much() {
     keys(&mut a, "[[");
     let s = text(render(&mut a, 120, 40).backend().buffer());
     assert!(!s.contains("zoom ×"), "{s}");
+    // Zooming in stops where a column is one step, and the title says the truth.
+    for _ in 0..30 {
+        keys(&mut a, "]");
+        render(&mut a, 120, 40);
+    }
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("as far as it goes"), "{s}");
+    let factor: u64 = s
+        .split("zoom ×")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("a zoom factor");
+    assert!(
+        (64..=1024).contains(&factor),
+        "×{factor} for ~24 000 steps over ~50 columns"
+    );
 }
 
 #[test]
@@ -502,4 +520,46 @@ fn under_lang_zh_the_lesson_text_is_chinese_and_wrapped_by_display_width() {
     for row in y + 1..y + 8 {
         assert_eq!(b[(right, row)].symbol(), "│", "row {row}:\n{s}");
     }
+}
+
+#[test]
+fn an_actor_past_9_is_stepped_from_the_state_panel() {
+    let mut a = app_with(Catalog::embedded().expect("embedded lessons load"), false);
+    a.open("value-race").expect("opens");
+    // MainProcess starts all ten processes: step it until Process-10 exists.
+    for _ in 0..12 {
+        keys(&mut a, "0");
+    }
+    // Focus the state panel (lesson → code → interleaving → state).
+    for _ in 0..3 {
+        key(&mut a, KeyCode::Tab);
+    }
+    for _ in 0..10 {
+        key(&mut a, KeyCode::Down);
+    }
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("Enter steps it"), "{s}");
+    assert!(s.contains("10 Process-10: ready"), "{s}");
+    key(&mut a, KeyCode::Enter);
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("10 Process-10: running"), "{s}");
+    // The interleaving header keeps its number whole.
+    assert!(s.contains("-10"), "{s}");
+    assert!(!s.contains("Pro… Pro…"), "{s}");
+}
+
+#[test]
+fn going_live_and_back_keeps_the_stepped_run() {
+    let mut a = lesson(false);
+    keys(&mut a, "0000 11");
+    let before = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(before.contains("step 6"), "{before}");
+    keys(&mut a, "m");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains(" LIVE "), "{s}");
+    keys(&mut a, "m");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains(" STEP "), "{s}");
+    assert!(s.contains("step 6"), "back where it was:\n{s}");
+    assert!(s.contains("back where you were"), "{s}");
 }

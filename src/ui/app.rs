@@ -30,14 +30,17 @@ pub enum Panel {
     Interleaving,
     Timeline,
     Output,
+    /// Variables, locks and actors; Enter steps the selected actor.
+    State,
 }
 
 impl Panel {
     /// In Tab order.
-    pub const ALL: [Panel; 5] = [
+    pub const ALL: [Panel; 6] = [
         Panel::Lesson,
         Panel::Code,
         Panel::Interleaving,
+        Panel::State,
         Panel::Timeline,
         Panel::Output,
     ];
@@ -48,6 +51,7 @@ impl Panel {
             Panel::Interleaving => "interleaving",
             Panel::Timeline => "timeline",
             Panel::Output => "output",
+            Panel::State => "state",
         }
     }
 }
@@ -88,11 +92,17 @@ pub struct LessonScreen {
     pub text_replaces_code: bool,
     /// Lines scrolled up from the newest, per panel in `Panel::ALL` order (lesson
     /// and code: lines from the top).
-    pub scroll: [usize; 5],
+    pub scroll: [usize; 6],
+    /// The actor that Enter steps when the state panel has focus.
+    pub selected_actor: usize,
     /// Whether the code panel was scrolled by hand (else it follows the markers).
     pub code_scrolled: bool,
     /// Timeline zoom: the window shows 1/2^zoom of the run.
     pub zoom: u32,
+    /// The deepest useful zoom, as of the last draw.
+    pub zoom_max: u32,
+    /// The stepped run put aside while a live one runs; `m` comes back to it.
+    pub parked: Option<Run>,
     /// Timeline pan, in eighths of the window, back from the end.
     pub pan: u64,
     /// Bumped on every new run, so caches know the trace was replaced.
@@ -123,6 +133,7 @@ pub struct PanelAreas {
     pub interleaving: Rect,
     pub timeline: Rect,
     pub output: Rect,
+    pub state: Rect,
 }
 
 pub enum Screen {
@@ -216,9 +227,12 @@ impl App {
             focus: Panel::Lesson,
             show_text: true,
             text_replaces_code: false,
-            scroll: [0; 5],
+            scroll: [0; 6],
+            selected_actor: 0,
             code_scrolled: false,
             zoom: 0,
+            zoom_max: 0,
+            parked: None,
             pan: 0,
             generation: 0,
             cache: ViewCache::default(),
@@ -459,29 +473,48 @@ impl App {
             }
             KeyCode::Char('m') => {
                 let knobs = ls.run.knobs().clone();
+                if !stepped {
+                    // Back to the stepped run the student left, where they left it.
+                    if let Some(run) = ls.parked.take() {
+                        ls.run = run;
+                        ls.playing = false;
+                        ls.generation += 1;
+                        self.status = Some(Status::Info(
+                            "STEP: back where you were; you are the scheduler".into(),
+                        ));
+                        return;
+                    }
+                }
                 let start = if stepped {
                     Start::Live {
                         speed: ls.live_speed,
                     }
                 } else {
-                    Start::Stepped(Origin::Seed(0))
-                };
-                let start = match start {
-                    Start::Stepped(_) => {
-                        let seed = self.next_seed();
-                        Start::Stepped(Origin::Seed(seed))
-                    }
-                    s => s,
+                    let seed = self.next_seed();
+                    Start::Stepped(Origin::Seed(seed))
                 };
                 let Screen::Lesson(ls) = &mut self.screen else {
                     return;
                 };
-                status = Some(match restart(ls, knobs, start) {
-                    Ok(()) if stepped => {
+                let parked = if stepped {
+                    Run::new(&ls.lesson, knobs.clone(), start.clone()).ok()
+                } else {
+                    None
+                };
+                status = Some(match parked {
+                    Some(live) => {
+                        let old = std::mem::replace(&mut ls.run, live);
+                        ls.parked = Some(old);
+                        ls.playing = false;
+                        ls.generation += 1;
+                        ls.pan = 0;
+                        ls.zoom = 0;
                         Status::Info("LIVE: real threads on real cores; m goes back to STEP".into())
                     }
-                    Ok(()) => Status::Info("STEP: you are the scheduler now".into()),
-                    Err(e) => Status::Refused(e),
+                    None => match restart(ls, knobs, start) {
+                        Ok(()) => Status::Info("STEP: you are the scheduler now".into()),
+                        Err(e) => Status::Refused(e),
+                    },
                 });
             }
             KeyCode::Char('l') => status = Some(toggle_knob(ls, "lock")),
@@ -545,6 +578,17 @@ impl App {
                     ls.focus = Panel::Interleaving;
                 }
             }
+            KeyCode::Up if ls.focus == Panel::State => {
+                ls.selected_actor = ls.selected_actor.saturating_sub(1);
+            }
+            KeyCode::Down if ls.focus == Panel::State => {
+                let n = ls.run.program().actors.len();
+                ls.selected_actor = (ls.selected_actor + 1).min(n.saturating_sub(1));
+            }
+            KeyCode::Enter if ls.focus == Panel::State => {
+                let a = ls.selected_actor as ActorId;
+                status = command(ls, Command::StepActor(a));
+            }
             KeyCode::Up => scroll(ls, ls.focus, 1, true),
             KeyCode::Down => scroll(ls, ls.focus, 1, false),
             KeyCode::PageUp => scroll(ls, ls.focus, 10, true),
@@ -561,7 +605,15 @@ impl App {
                     ls.code_scrolled = false;
                 }
             }
-            KeyCode::Char(']') | KeyCode::Char('z') => ls.zoom = (ls.zoom + 1).min(40),
+            KeyCode::Char(']') | KeyCode::Char('z') => {
+                if ls.zoom < ls.zoom_max {
+                    ls.zoom += 1;
+                } else {
+                    status = Some(Status::Info(
+                        "zoomed in as far as it goes: a column is one step".into(),
+                    ));
+                }
+            }
             KeyCode::Char('[') | KeyCode::Char('Z') => {
                 ls.zoom = ls.zoom.saturating_sub(1);
                 if ls.zoom == 0 {
@@ -574,7 +626,7 @@ impl App {
             self.status = Some(s);
         } else if matches!(
             k.code,
-            KeyCode::Char('s' | '.' | 'b' | 'e' | '0'..='9') | KeyCode::Backspace
+            KeyCode::Char('s' | '.' | 'b' | 'e' | '0'..='9') | KeyCode::Backspace | KeyCode::Enter
         ) {
             // A step that worked clears an old refusal.
             self.status = None;
@@ -669,6 +721,7 @@ impl App {
             (a.interleaving, Panel::Interleaving),
             (a.timeline, Panel::Timeline),
             (a.output, Panel::Output),
+            (a.state, Panel::State),
         ]
         .into_iter()
         .find(|(r, _)| r.contains(at))
@@ -700,7 +753,7 @@ fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
                 ls.pan.saturating_sub(by as u64)
             };
         }
-        Panel::Code | Panel::Lesson => {
+        Panel::Code | Panel::Lesson | Panel::State => {
             ls.code_scrolled |= p == Panel::Code;
             // Code and text scroll from the top: "up" shows earlier lines.
             ls.scroll[i] = if up {
@@ -768,13 +821,18 @@ fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str) -> Status {
 
 fn restart(ls: &mut LessonScreen, knobs: Knobs, start: Start) -> Result<(), String> {
     let run = Run::new(&ls.lesson, knobs.clone(), start).map_err(|e| e.to_string())?;
+    // A parked stepped run was for other knobs or another start: it is gone.
+    ls.parked = None;
     // The old run (and any live threads) stops when it is dropped here.
     ls.run = run;
     ls.code = ls.lesson.code(&knobs);
     ls.playing = false;
     ls.generation += 1;
     let text_scroll = ls.scroll[panel_index(Panel::Lesson)];
-    ls.scroll = [0; 5];
+    ls.scroll = [0; 6];
+    ls.selected_actor = ls
+        .selected_actor
+        .min(ls.run.program().actors.len().saturating_sub(1));
     // The text is the same lesson's: a re-run keeps the reader's place.
     ls.scroll[panel_index(Panel::Lesson)] = text_scroll;
     ls.code_scrolled = false;

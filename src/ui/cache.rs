@@ -227,6 +227,25 @@ impl ViewCache {
     }
 }
 
+/// The deepest zoom at which a column still covers at least one step (or 100 ns
+/// of a live run).
+pub fn max_zoom(trace: &Trace, width: usize, axis: Axis) -> u32 {
+    let total: u64 = match axis {
+        Axis::Steps => trace.events.len() as u64,
+        Axis::Time => trace.events.last().map(|e| e.t_ns + 1).unwrap_or(0),
+    };
+    let min_window = match axis {
+        Axis::Steps => width as u64,
+        Axis::Time => width as u64 * 100,
+    }
+    .max(1);
+    if total <= min_window {
+        0
+    } else {
+        (total / min_window).ilog2().min(62)
+    }
+}
+
 /// One pass over the events up to the window's end: replay the states and keep,
 /// per column, "ran here" or the state the column ends in.
 pub fn summarise(trace: &Trace, width: usize, zoom: u32, pan: u64, axis: Axis) -> TimelineSummary {

@@ -4,6 +4,7 @@ mod app;
 mod cache;
 mod highlight;
 mod prose;
+mod state_panel;
 mod theme;
 mod view;
 

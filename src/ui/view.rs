@@ -6,9 +6,9 @@ use super::highlight::python_line;
 use super::theme::Theme;
 use crate::i18n::Msg;
 use crate::lesson::Lang;
-use crate::program::{ActorId, GilModel, Instr, Program};
+use crate::program::{ActorId, Program};
 use crate::sim::Ending;
-use crate::trace::{ActorState, BlockedOn, Mode};
+use crate::trace::{ActorState, Mode};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -331,7 +331,7 @@ fn layout(area: Rect, needs: Needs) -> Areas {
     }
 }
 
-fn panel_block<'a>(title: String, focused: bool, th: &Theme) -> Block<'a> {
+pub(super) fn panel_block<'a>(title: String, focused: bool, th: &Theme) -> Block<'a> {
     Block::bordered()
         .borders(Borders::ALL)
         .title(Span::styled(
@@ -364,11 +364,7 @@ fn lesson(
     ls.cache.refresh_state(gen_, ls.run.trace(), stepped);
     let nactors = program.actors.len() as u16;
     let gil = ls.run.config().gil;
-    let state_rows = program.vars.len() as u16
-        + 1
-        + program.locks.len() as u16
-        + if gil.has_gil() { 1 } else { 0 }
-        + nactors;
+    let state_rows = super::state_panel::rows_wanted(&program, gil.has_gil());
     let code_lines = ls.code.lines().count() as u16;
     let a = layout(
         area,
@@ -390,6 +386,7 @@ fn lesson(
         interleaving: a.inter,
         timeline: a.timeline,
         output: a.output,
+        state: a.state,
     };
     header(f, a.header, ls, th, lang);
     info(f, a.info, ls, th);
@@ -401,7 +398,7 @@ fn lesson(
     }
     timeline_panel(f, a.timeline, ls, th);
     interleaving_panel(f, a.inter, ls, th);
-    state_panel(f, a.state, ls, th);
+    super::state_panel::draw(f, a.state, ls, th, lang);
     output_panel(f, a.output, ls, th);
     status_line(f, a.status, th, status);
     footer(f, a.footer, ls, th);
@@ -674,11 +671,23 @@ fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) 
     let focused = ls.focus == Panel::Timeline;
     let live = ls.run.mode() == Mode::Live;
     let axis = if live { Axis::Time } else { Axis::Steps };
+    let trace = ls.run.trace();
+    let labw = trace
+        .actor_labels
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(area.width.saturating_sub(2) as usize / 3) as u16;
+    let bar_w = area.width.saturating_sub(2 + labw + 1) as usize;
+    // Zooming in stops where a column shows a single step.
+    ls.zoom_max = super::cache::max_zoom(trace, bar_w, axis);
+    ls.zoom = ls.zoom.min(ls.zoom_max);
     let title = format!(
         " timeline · {} · [ ] zoom{} ",
         if live { "time" } else { "events" },
         if ls.zoom > 0 {
-            format!(" ×{}", 1u64 << ls.zoom.min(63))
+            format!(" ×{}", 1u64 << ls.zoom)
         } else {
             String::new()
         }
@@ -691,12 +700,7 @@ fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) 
     }
     let trace = ls.run.trace();
     let labels = &trace.actor_labels;
-    let labw = labels
-        .iter()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(inner.width as usize / 3) as u16;
+    let labw = labw.min(inner.width / 3);
     let bar_x = inner.x + labw + 1;
     let bar_w = inner.width.saturating_sub(labw + 1) as usize;
     ls.cache
@@ -706,7 +710,13 @@ fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) 
     let rows = (inner.height - 1) as usize;
     for (a, label) in labels.iter().enumerate().take(rows) {
         let y = inner.y + a as u16;
-        buf.set_stringn(inner.x, y, label, labw as usize, th.actor(a));
+        buf.set_stringn(
+            inner.x,
+            y,
+            fit_label(label, labw as usize),
+            labw as usize,
+            th.actor(a),
+        );
         for col in 0..bar_w.min(sum.width) {
             let (ch, st) = th.state_cell(a, sum.cell(a, col));
             buf.set_string(bar_x + col as u16, y, ch, st);
@@ -770,7 +780,7 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
             buf.set_stringn(
                 x,
                 inner.y,
-                fit(&actor.name, room),
+                fit_name(&actor.name, room),
                 room,
                 th.actor(a).add_modifier(
                     ratatui::style::Modifier::BOLD | ratatui::style::Modifier::UNDERLINED,
@@ -815,6 +825,53 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
     }
 }
 
+/// A name in at most `width` columns that never cuts a number: the tail that
+/// identifies it (`(pid 4242)`, `-10`) stays whole and the name before it is
+/// elided.
+pub(super) fn fit_name(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= width {
+        return text.into();
+    }
+    let tail_start = if text.ends_with(')') && text.contains(" (pid ") {
+        text.rfind(" (").unwrap_or(text.len())
+    } else {
+        let digits = text.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        // Keep the separator with the number: `P…-10`, not `Pr…10`.
+        if digits < text.len() && text[..digits].ends_with(['-', ' ']) {
+            digits - 1
+        } else {
+            digits
+        }
+    };
+    let (head, tail) = text.split_at(tail_start);
+    let tail_w = tail.chars().count();
+    if tail.is_empty() || tail_w + 2 > width {
+        return fit(text, width);
+    }
+    let keep = width - tail_w - 1;
+    let head: String = head.chars().take(keep).collect();
+    format!("{head}…{tail}").into()
+}
+
+/// A timeline label (`Process-1 (pid 1001, simulated)`) in `width` columns:
+/// whole; without `, simulated` (the panel's title says it); with the name
+/// elided before its PID; or the name alone. Never a torn PID.
+fn fit_label(label: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if label.chars().count() <= width {
+        return label.into();
+    }
+    let short = match (label.find(", "), label.ends_with(')')) {
+        (Some(i), true) => format!("{})", &label[..i]),
+        _ => label.to_string(),
+    };
+    let name = label.split(" (").next().unwrap_or(label);
+    let tail = short.len() - name.len();
+    if short.chars().count() <= width || width >= tail + 5 {
+        return fit_name(&short, width).into_owned().into();
+    }
+    fit_name(name, width).into_owned().into()
+}
+
 /// `text` in at most `width` columns, ending in `…` when it had to be cut.
 fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     if text.chars().count() <= width {
@@ -825,167 +882,6 @@ fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
         cut.push('…');
     }
     cut.into()
-}
-
-fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
-    let program = ls.run.program();
-    let cache = &ls.cache;
-    let over = ls.run.is_over();
-    let mut lines: Vec<Line> = Vec::new();
-    for (i, v) in program.vars.iter().enumerate() {
-        let now = match ls.run.sim() {
-            Some(sim) => sim.vars().get(i).copied().unwrap_or(v.init),
-            None => cache.vars.get(i).map(|x| x.1).unwrap_or(v.init),
-        };
-        let expected = program
-            .expected
-            .iter()
-            .find(|(id, _)| *id as usize == i)
-            .map(|x| x.1);
-        let mut spans = vec![
-            Span::styled(format!("{} ", v.name), th.title()),
-            Span::styled(
-                format!("{now}"),
-                match expected {
-                    Some(e) if over && e != now => th.bad(),
-                    Some(e) if over && e == now => th.good(),
-                    _ => th.title(),
-                },
-            ),
-        ];
-        if let Some(e) = expected {
-            spans.push(Span::styled(
-                format!("   a correct run gives {e}"),
-                th.dim(),
-            ));
-        }
-        lines.push(Line::from(spans));
-    }
-    lines.push(Line::from(vec![
-        Span::raw("lost updates: "),
-        Span::styled(
-            cache.lost.to_string(),
-            if cache.lost > 0 {
-                th.bad()
-            } else {
-                Style::new()
-            },
-        ),
-    ]));
-    let replay = cache.replay.as_ref();
-    let states: Vec<ActorState> = (0..program.actors.len())
-        .map(|a| {
-            replay
-                .map(|r| r.state(a as ActorId))
-                .unwrap_or(ActorState::NotStarted)
-        })
-        .collect();
-    let name = |a: usize| {
-        program
-            .actors
-            .get(a)
-            .map(|x| x.name.as_str())
-            .unwrap_or("?")
-    };
-    for (l, lock) in program.locks.iter().enumerate() {
-        let holder = replay.and_then(|r| r.lock_holder(l as u16));
-        let waiters: Vec<&str> = states
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s == ActorState::Blocked(BlockedOn::Lock(l as u16)))
-            .map(|(a, _)| name(a))
-            .collect();
-        let mut spans = vec![Span::styled(format!("{} ", lock.name), th.title())];
-        match holder {
-            Some(h) => {
-                spans.push(Span::raw("held by "));
-                spans.push(Span::styled(
-                    name(h as usize).to_string(),
-                    th.actor(h as usize),
-                ));
-            }
-            None => spans.push(Span::raw("free")),
-        }
-        if !waiters.is_empty() {
-            spans.push(Span::styled(
-                format!(" · waiting: {}", waiters.join(", ")),
-                th.warn(),
-            ));
-        }
-        lines.push(Line::from(spans));
-    }
-    let gil = ls.run.config().gil;
-    if gil.has_gil() {
-        let nproc = program.process_count() as u16;
-        for p in 0..nproc {
-            let holder = replay.and_then(|r| r.gil_holder(p));
-            let label = if nproc > 1 {
-                format!("GIL (process {p}) ")
-            } else {
-                "GIL ".to_string()
-            };
-            let mut spans = vec![Span::styled(label, th.title())];
-            match holder {
-                Some(h) => spans.push(Span::styled(
-                    name(h as usize).to_string(),
-                    th.actor(h as usize),
-                )),
-                None => spans.push(Span::raw("free")),
-            }
-            spans.push(Span::styled(format!("  ({})", model_words(gil)), th.dim()));
-            lines.push(Line::from(spans));
-        }
-    }
-    let uses_tls = program.actors.iter().any(|x| {
-        x.code
-            .iter()
-            .any(|i| matches!(i, Instr::TlsSet { .. } | Instr::TlsGet(_)))
-    });
-    for (a, s) in states.iter().enumerate() {
-        let what = match s {
-            ActorState::Blocked(BlockedOn::Lock(l)) => format!(
-                "blocked on {}",
-                program
-                    .locks
-                    .get(*l as usize)
-                    .map(|x| x.name.as_str())
-                    .unwrap_or("a lock")
-            ),
-            ActorState::Blocked(BlockedOn::Join(t)) => {
-                format!("in join, waits for {}", name(*t as usize))
-            }
-            ActorState::Done(code) => format!("done (exit code {code})"),
-            other => other.label().to_string(),
-        };
-        let style = match s {
-            ActorState::Blocked(_) => th.bad(),
-            _ => th.dim(),
-        };
-        let mut spans = vec![
-            Span::styled(format!("{a} {}", name(a)), th.actor(a)),
-            Span::styled(format!(": {what}"), style),
-        ];
-        // A thread-local lesson shows each thread's own `local()` dictionary.
-        if uses_tls && let Some(r) = replay {
-            spans.push(Span::styled(
-                format!("  local {}", r.tls_text(program, a as ActorId)),
-                th.title(),
-            ));
-        }
-        lines.push(Line::from(spans));
-    }
-    f.render_widget(
-        Paragraph::new(lines).block(panel_block(" state ".into(), false, th)),
-        area,
-    );
-}
-
-fn model_words(g: GilModel) -> &'static str {
-    match g {
-        GilModel::Classic => "classic: may switch at any instruction",
-        GilModel::Modern => "modern: switches only at calls and loop back-edges",
-        GilModel::Free => "no GIL",
-    }
 }
 
 fn output_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
@@ -1087,6 +983,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "0-9",
         "step actor N (0 = MainThread); says why if it cannot run",
+    ),
+    (
+        "Enter",
+        "in the state panel (Tab to it, ↑↓ choose): step any actor",
     ),
     ("b  ⌫", "step back one step (replays the schedule so far)"),
     ("e", "run to the end"),
@@ -1203,4 +1103,33 @@ fn knobs(
         ),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_name;
+
+    #[test]
+    fn a_timeline_label_never_tears_a_pid() {
+        use super::fit_label;
+        let l = "Process-1 (pid 1001, simulated)";
+        assert_eq!(fit_label(l, 40), l);
+        assert_eq!(fit_label(l, 20), "Process-1 (pid 1001)");
+        assert_eq!(fit_label(l, 17), "Proce… (pid 1001)");
+        assert_eq!(fit_label(l, 12), "Process-1");
+        assert_eq!(fit_label("MainThread", 6), "MainT…");
+    }
+
+    #[test]
+    fn a_cut_name_keeps_its_number_whole() {
+        assert_eq!(
+            fit_name("MainProcess (pid 12345)", 17),
+            "Main…(pid 12345)".replace("…(", "… (")
+        );
+        assert_eq!(fit_name("Process-10", 5), "P…-10");
+        assert_eq!(fit_name("Process-10", 10), "Process-10");
+        assert_eq!(fit_name("MainProcess", 5), "Main…");
+        // No room for the number: the plain cut, never a torn number.
+        assert_eq!(fit_name("Process-12345", 4), "Pro…");
+    }
 }

@@ -1,0 +1,312 @@
+//! The state panel: shared variables, locks, and every actor grouped by process
+//! with its GIL. Focusable and scrollable; Enter steps the selected actor.
+
+use super::app::{LessonScreen, Panel, panel_index};
+use super::theme::Theme;
+use super::view::panel_block;
+use crate::i18n::Msg;
+use crate::lesson::Lang;
+use crate::program::{ActorId, GilModel, Instr, Program};
+use crate::trace::{ActorState, BlockedOn};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// How many rows the panel would like: everything it has to say.
+pub fn rows_wanted(program: &Program, has_gil: bool) -> u16 {
+    let nproc = program.process_count().max(1);
+    let threaded = (0..nproc)
+        .filter(|&p| {
+            program
+                .actors
+                .iter()
+                .filter(|a| a.process as usize == p)
+                .count()
+                > 1
+        })
+        .count();
+    let heads = if nproc == 1 {
+        usize::from(has_gil)
+    } else {
+        threaded + usize::from(has_gil && threaded > 0)
+    };
+    (program.vars.len() + 1 + program.locks.len() + heads + program.actors.len()) as u16
+}
+
+pub fn draw(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
+    let focused = ls.focus == Panel::State;
+    let (lines, selected_row) = lines(ls, th, lang, focused);
+    let title = if focused {
+        format!(
+            " {} · ↑↓ {} · Enter {} ",
+            Msg::StatePanel.get(lang),
+            Msg::Choose.get(lang),
+            Msg::StepIt.get(lang)
+        )
+    } else {
+        format!(" {} ", Msg::StatePanel.get(lang))
+    };
+    let block = panel_block(title, focused, th);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let h = inner.height as usize;
+    let i = panel_index(Panel::State);
+    let max_top = lines.len().saturating_sub(h);
+    // The selected actor stays in view.
+    if let Some(r) = selected_row {
+        if r < ls.scroll[i] {
+            ls.scroll[i] = r;
+        } else if h > 0 && r >= ls.scroll[i] + h {
+            ls.scroll[i] = r + 1 - h;
+        }
+    }
+    ls.scroll[i] = ls.scroll[i].min(max_top);
+    let top = ls.scroll[i];
+    let shown: Vec<Line> = lines.into_iter().skip(top).take(h).collect();
+    f.render_widget(Paragraph::new(shown), inner);
+    if top < max_top && h > 0 {
+        f.buffer_mut().set_string(
+            inner.right().saturating_sub(1),
+            inner.bottom() - 1,
+            "↓",
+            th.key(),
+        );
+    }
+    if top > 0 {
+        f.buffer_mut()
+            .set_string(inner.right().saturating_sub(1), inner.y, "↑", th.key());
+    }
+}
+
+/// The panel's lines, and the row of the selected actor.
+fn lines(
+    ls: &LessonScreen,
+    th: &Theme,
+    lang: Lang,
+    focused: bool,
+) -> (Vec<Line<'static>>, Option<usize>) {
+    let program = ls.run.program().clone();
+    let program = program.as_ref();
+    let cache = &ls.cache;
+    let over = ls.run.is_over();
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for (i, v) in program.vars.iter().enumerate() {
+        let now = match ls.run.sim() {
+            Some(sim) => sim.vars().get(i).copied().unwrap_or(v.init),
+            None => cache.vars.get(i).map(|x| x.1).unwrap_or(v.init),
+        };
+        let expected = program
+            .expected
+            .iter()
+            .find(|(id, _)| *id as usize == i)
+            .map(|x| x.1);
+        let mut spans = vec![
+            Span::styled(format!("{} ", v.name), th.title()),
+            Span::styled(
+                format!("{now}"),
+                match expected {
+                    Some(e) if over && e != now => th.bad(),
+                    Some(e) if over && e == now => th.good(),
+                    _ => th.title(),
+                },
+            ),
+        ];
+        if let Some(e) = expected {
+            spans.push(Span::styled(
+                format!("   {}", Msg::CorrectRunGives.fill(lang, &[&e])),
+                th.dim(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::from(vec![
+        Span::raw(format!("{}: ", Msg::LostUpdates.get(lang))),
+        Span::styled(
+            cache.lost.to_string(),
+            if cache.lost > 0 {
+                th.bad()
+            } else {
+                Style::new()
+            },
+        ),
+    ]));
+    let replay = cache.replay.as_ref();
+    let states: Vec<ActorState> = (0..program.actors.len())
+        .map(|a| {
+            replay
+                .map(|r| r.state(a as ActorId))
+                .unwrap_or(ActorState::NotStarted)
+        })
+        .collect();
+    let name = |a: usize| {
+        program
+            .actors
+            .get(a)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| "?".into())
+    };
+    for (l, lock) in program.locks.iter().enumerate() {
+        let holder = replay.and_then(|r| r.lock_holder(l as u16));
+        let waiters: Vec<String> = states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == ActorState::Blocked(BlockedOn::Lock(l as u16)))
+            .map(|(a, _)| name(a))
+            .collect();
+        let mut spans = vec![Span::styled(format!("{} ", lock.name), th.title())];
+        match holder {
+            Some(h) => {
+                spans.push(Span::raw(format!("{} ", Msg::HeldBy.get(lang))));
+                spans.push(Span::styled(name(h as usize), th.actor(h as usize)));
+            }
+            None => spans.push(Span::raw(Msg::LockFree.get(lang))),
+        }
+        if !waiters.is_empty() {
+            spans.push(Span::styled(
+                format!(" · {}: {}", Msg::Waiting.get(lang), waiters.join(", ")),
+                th.warn(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    let gil = ls.run.config().gil;
+    let nproc = program.process_count();
+    let uses_tls = program.actors.iter().any(|x| {
+        x.code
+            .iter()
+            .any(|i| matches!(i, Instr::TlsSet { .. } | Instr::TlsGet(_)))
+    });
+    let mut selected_row = None;
+    for p in 0..nproc.max(1) {
+        let members: Vec<usize> = (0..program.actors.len())
+            .filter(|&a| program.actors[a].process as usize == p)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        // A process with several threads gets a line of its own, with its GIL;
+        // a single-threaded one is just its actor (its GIL is never contended).
+        let grouped = nproc > 1 && members.len() > 1;
+        let mut head: Vec<Span<'static>> = Vec::new();
+        if grouped {
+            head.push(Span::styled(
+                Msg::ProcessGroup.fill(lang, &[&p, &name(members[0])]),
+                th.title(),
+            ));
+        }
+        if gil.has_gil() && (nproc <= 1 || grouped) {
+            let holder = replay.and_then(|r| r.gil_holder(p as u16));
+            if !head.is_empty() {
+                head.push(Span::raw(" · "));
+            }
+            head.push(Span::styled("GIL ", th.title()));
+            match holder {
+                Some(h) => head.push(Span::styled(name(h as usize), th.actor(h as usize))),
+                None => head.push(Span::raw(Msg::GilNotHeld.get(lang))),
+            }
+            if nproc <= 1 {
+                head.push(Span::styled(
+                    format!("  ({})", model_words(gil, lang)),
+                    th.dim(),
+                ));
+            }
+        }
+        if !head.is_empty() {
+            lines.push(Line::from(head));
+        }
+        let indent = if grouped { "  " } else { "" };
+        for a in members {
+            if focused && a == ls.selected_actor {
+                selected_row = Some(lines.len());
+            }
+            let mut line = actor_line(program, &states, a, th, lang, indent);
+            // A thread-local lesson shows each thread's own `local()` dictionary.
+            if uses_tls && let Some(r) = replay {
+                line.spans.push(Span::styled(
+                    format!("  local {}", r.tls_text(program, a as ActorId)),
+                    th.title(),
+                ));
+            }
+            if focused && a == ls.selected_actor {
+                line = line.style(th.selected());
+            }
+            lines.push(line);
+        }
+    }
+    if gil.has_gil() && nproc > 1 && program.actors.len() > nproc {
+        lines.push(Line::styled(
+            format!("({})", model_words(gil, lang)),
+            th.dim(),
+        ));
+    }
+    (lines, selected_row)
+}
+
+fn actor_line(
+    program: &Program,
+    states: &[ActorState],
+    a: usize,
+    th: &Theme,
+    lang: Lang,
+    indent: &str,
+) -> Line<'static> {
+    let name = |a: usize| {
+        program
+            .actors
+            .get(a)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| "?".into())
+    };
+    let s = states[a];
+    let what = match s {
+        ActorState::Blocked(BlockedOn::Lock(l)) => Msg::BlockedOnLock.fill(
+            lang,
+            &[&program
+                .locks
+                .get(l as usize)
+                .map(|x| x.name.as_str())
+                .unwrap_or("?")],
+        ),
+        ActorState::Blocked(BlockedOn::Join(t)) => {
+            Msg::InJoinWaitsFor.fill(lang, &[&name(t as usize)])
+        }
+        ActorState::Done(code) => Msg::DoneExit.fill(lang, &[&code]),
+        other => state_words(other, lang).to_string(),
+    };
+    let style = match s {
+        ActorState::Blocked(_) => th.bad(),
+        _ => th.dim(),
+    };
+    Line::from(vec![
+        Span::styled(format!("{indent}{a} {}", name(a)), th.actor(a)),
+        Span::styled(format!(": {what}"), style),
+    ])
+}
+
+/// An actor's state in words.
+pub fn state_words(s: ActorState, lang: Lang) -> &'static str {
+    let m = match s {
+        ActorState::NotStarted => Msg::StNotStarted,
+        ActorState::Running => Msg::StRunning,
+        ActorState::Ready => Msg::StReady,
+        ActorState::WaitingGil => Msg::StWaitingGil,
+        ActorState::Blocked(BlockedOn::Lock(_)) => Msg::StBlockedLock,
+        ActorState::Blocked(BlockedOn::Join(_)) => Msg::StBlockedJoin,
+        ActorState::Blocked(BlockedOn::Queue(_)) => Msg::StBlockedQueue,
+        ActorState::Blocked(BlockedOn::Pipe(_)) => Msg::StBlockedPipe,
+        ActorState::Sleeping => Msg::StSleeping,
+        ActorState::Done(_) => Msg::StDone,
+    };
+    m.get(lang)
+}
+
+fn model_words(g: GilModel, lang: Lang) -> &'static str {
+    match g {
+        GilModel::Classic => Msg::GilClassicWords,
+        GilModel::Modern => Msg::GilModernWords,
+        GilModel::Free => Msg::GilFreeWords,
+    }
+    .get(lang)
+}
