@@ -72,6 +72,9 @@ pub struct Run {
     program: Arc<Program>,
     cfg: EngineConfig,
     engine: Engine,
+    /// The longest schedule this stepped run has been through whose start is the
+    /// schedule so far: after stepping back, stepping on (and `>`) replays it.
+    horizon: Vec<ActorId>,
 }
 
 /// A lesson whose knobs produce no program (a scenario error).
@@ -97,6 +100,7 @@ impl Run {
             program,
             cfg,
             engine,
+            horizon: Vec::new(),
         })
     }
 
@@ -250,18 +254,19 @@ impl Run {
             };
             // The old live run stops (and joins its threads) when it is dropped here.
             self.engine = Self::engine(&self.program, self.cfg, start);
+            self.horizon.clear();
             return Outcome::Done;
         }
         let Engine::Stepped { sim, sched, origin } = &mut self.engine else {
             return Outcome::Refused("a live run cannot be stepped; switch to STEP mode".into());
         };
         let r = match cmd {
-            Command::Step => advance(sim, sched, origin, None),
-            Command::StepActor(a) => advance(sim, sched, origin, Some(a)),
+            Command::Step => step_on(sim, sched, origin, &mut self.horizon, None),
+            Command::StepActor(a) => step_on(sim, sched, origin, &mut self.horizon, Some(a)),
             Command::RunToEnd => {
                 let mut r = Ok(());
                 while sim.ending() == Ending::Running && r.is_ok() {
-                    r = advance(sim, sched, origin, None);
+                    r = step_on(sim, sched, origin, &mut self.horizon, None);
                 }
                 r
             }
@@ -330,6 +335,31 @@ fn advance(
     }
 }
 
+/// One step that keeps to the horizon: without a chosen actor, the horizon's next
+/// pick if there is one; a different pick starts a new horizon from here.
+fn step_on(
+    sim: &mut Sim,
+    sched: &mut RandomScheduler,
+    origin: &Origin,
+    horizon: &mut Vec<ActorId>,
+    manual: Option<ActorId>,
+) -> Result<(), Refusal> {
+    let i = sim.steps();
+    let ahead = horizon.get(i).copied();
+    let pick = manual.or(ahead);
+    advance(sim, sched, origin, pick)?;
+    let Some(&done) = sim.schedule().get(i) else {
+        return Ok(());
+    };
+    if ahead != Some(done) {
+        horizon.truncate(i);
+        horizon.push(done);
+    } else if horizon.len() <= i {
+        horizon.push(done);
+    }
+    Ok(())
+}
+
 fn rebuild(
     program: &Arc<Program>,
     cfg: EngineConfig,
@@ -345,4 +375,71 @@ fn rebuild(
         advance(&mut sim, &mut sched, origin, Some(a))?;
     }
     Ok((sim, sched))
+}
+
+/// Moving through a stepped run: to a step, to an event, and a look ahead.
+impl Run {
+    /// Steps forwards, or replays back, until `done` holds of the simulator or the
+    /// run ends.
+    fn seek(&mut self, back: bool, done: impl Fn(&Sim) -> bool) -> Outcome {
+        let Engine::Stepped { sim, sched, origin } = &mut self.engine else {
+            return Outcome::Refused("a live run cannot be stepped; switch to STEP mode".into());
+        };
+        if back {
+            let picks = sim.schedule().to_vec();
+            let mut fresh = Sim::new(self.program.clone(), self.cfg);
+            let mut fresh_sched = RandomScheduler::new(match origin {
+                Origin::Seed(s) => *s,
+                Origin::Schedule(_) => 0,
+            });
+            for &a in &picks {
+                if done(&fresh) {
+                    break;
+                }
+                if let Err(e) = advance(&mut fresh, &mut fresh_sched, origin, Some(a)) {
+                    return Outcome::Refused(e.to_string());
+                }
+            }
+            **sim = fresh;
+            *sched = fresh_sched;
+            return Outcome::Done;
+        }
+        while !done(sim) && sim.ending() == Ending::Running {
+            if let Err(e) = step_on(sim, sched, origin, &mut self.horizon, None) {
+                return Outcome::Refused(e.to_string());
+            }
+        }
+        Outcome::Done
+    }
+
+    /// Goes to the moment after step `n` (0 is the start).
+    pub fn go_to_step(&mut self, n: usize) -> Outcome {
+        let now = self.sim().map(|s| s.steps()).unwrap_or(0);
+        self.seek(n < now, |s| s.steps() >= n)
+    }
+
+    /// Goes to the moment where event `seq` is the newest one.
+    pub fn go_to_event(&mut self, seq: usize) -> Outcome {
+        let len = self.trace().len();
+        self.seek(seq + 1 < len, |s| s.trace().len() > seq)
+    }
+
+    /// The run as it will go on from here, played on a copy to its end or at
+    /// most `cap` more steps; `None` for a live run.
+    pub fn future(&self, cap: usize) -> Option<Trace> {
+        let Engine::Stepped { sim, origin, .. } = &self.engine else {
+            return None;
+        };
+        let (mut copy, mut sched) =
+            rebuild(&self.program, self.cfg, origin, sim.schedule()).ok()?;
+        let mut horizon = self.horizon.clone();
+        for _ in 0..cap {
+            if copy.ending() != Ending::Running
+                || step_on(&mut copy, &mut sched, origin, &mut horizon, None).is_err()
+            {
+                break;
+            }
+        }
+        Some(copy.into_trace())
+    }
 }

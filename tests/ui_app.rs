@@ -563,3 +563,81 @@ fn going_live_and_back_keeps_the_stepped_run() {
     assert!(s.contains("step 6"), "back where it was:\n{s}");
     assert!(s.contains("back where you were"), "{s}");
 }
+
+#[test]
+fn the_jump_keys_go_to_the_lost_update_and_back() {
+    let mut a = lesson(true);
+    // The tutorial's run, then back to the start: `>` follows that same run.
+    keys(&mut a, NARRATED);
+    key(&mut a, KeyCode::Home);
+    // From the start, `>` stops at each moment; one of them is the overwritten
+    // write, and there the row is marked and explained.
+    let mut found = None;
+    for i in 0..30 {
+        keys(&mut a, ">");
+        let s = text(render(&mut a, 120, 40).backend().buffer());
+        if s.contains("overwrote a write it never read") {
+            found = Some((i, s));
+            break;
+        }
+    }
+    let (_, s) = found.expect("> reaches the lost update");
+    assert!(s.contains("! red row: this store overwrote"), "{s}");
+    let step_here: String = s
+        .split("· step ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("a step number")
+        .to_string();
+    // `<` goes to an earlier moment, `>` comes back to the same step.
+    keys(&mut a, "<");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(!s.contains(&format!("· step {step_here} ")), "{s}");
+    keys(&mut a, ">");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains(&format!("· step {step_here} ")), "{s}");
+}
+
+#[test]
+fn colon_goes_to_a_step_and_home_and_end_to_the_ends() {
+    let mut a = lesson(true);
+    keys(&mut a, NARRATED);
+    key(&mut a, KeyCode::Home);
+    keys(&mut a, ":12");
+    key(&mut a, KeyCode::Enter);
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("· step 12 "), "{s}");
+    key(&mut a, KeyCode::End);
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("finished"), "{s}");
+    // End followed the tutorial's run, not a new one.
+    assert!(s.contains("balance -8"), "{s}");
+    key(&mut a, KeyCode::Home);
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("· step 0 "), "{s}");
+    // The timeline at the end marks the lost update with `!`.
+    key(&mut a, KeyCode::End);
+    let b = render(&mut a, 120, 40).backend().buffer().clone();
+    let (_, y) = find(&b, "timeline").expect("timeline");
+    let marked = (y..b.area.height)
+        .any(|y| (0..60).any(|x| b[(x, y)].symbol() == "!" && b[(x, y)].bg == Color::Red));
+    assert!(marked, "{}", text(&b));
+}
+
+#[test]
+fn several_commands_between_two_frames_show_what_one_per_frame_shows() {
+    // `0000 1` then `b 2` with no frame between: the screen must say t2 ran.
+    let mut one = lesson(false);
+    keys(&mut one, "00001");
+    render(&mut one, 120, 40);
+    keys(&mut one, "b");
+    render(&mut one, 120, 40);
+    keys(&mut one, "2");
+    let per_frame = text(render(&mut one, 120, 40).backend().buffer());
+    let mut batch = lesson(false);
+    keys(&mut batch, "00001");
+    render(&mut batch, 120, 40);
+    keys(&mut batch, "b2");
+    let batched = text(render(&mut batch, 120, 40).backend().buffer());
+    assert_eq!(per_frame, batched);
+}

@@ -1,10 +1,12 @@
 //! The one event model both engines write and every view reads.
 
 mod analysis;
+mod moments;
 mod rows;
 mod state;
 
 pub use analysis::{LostUpdate, lost_updates};
+pub use moments::{Moment, MomentKind, moments};
 pub use rows::{Row, rows};
 pub use state::{ActorState, BlockedOn, StateReplay};
 

@@ -6,6 +6,7 @@ use crate::catalog::Catalog;
 use crate::lesson::{KnobKind, KnobValue, Knobs, Lang, Lesson};
 use crate::program::ActorId;
 use crate::run::{Command, Origin, Outcome, Run, Start};
+use crate::trace::{MomentKind, moments};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
@@ -61,7 +62,14 @@ impl Panel {
 pub enum Overlay {
     None,
     Help,
-    Knobs { selected: usize, typing: String },
+    Knobs {
+        selected: usize,
+        typing: String,
+    },
+    /// `:` then a step number.
+    GoTo {
+        typing: String,
+    },
 }
 
 /// What the status line says.
@@ -101,6 +109,8 @@ pub struct LessonScreen {
     pub zoom: u32,
     /// The deepest useful zoom, as of the last draw.
     pub zoom_max: u32,
+    /// The moment `>` or `<` last went to, and the trace length there.
+    pub at_moment: Option<(usize, usize)>,
     /// The stepped run put aside while a live one runs; `m` comes back to it.
     pub parked: Option<Run>,
     /// Timeline pan, in eighths of the window, back from the end.
@@ -232,6 +242,7 @@ impl App {
             code_scrolled: false,
             zoom: 0,
             zoom_max: 0,
+            at_moment: None,
             parked: None,
             pan: 0,
             generation: 0,
@@ -362,6 +373,11 @@ impl App {
                 self.knob_key(k, selected, typing);
                 return;
             }
+            Overlay::GoTo { typing } => {
+                self.goto_key(k, typing);
+                self.after_change();
+                return;
+            }
             Overlay::None => {}
         }
         match &mut self.screen {
@@ -448,7 +464,24 @@ impl App {
                     )));
                 }
             }
-            KeyCode::Char('b') | KeyCode::Backspace => status = command(ls, Command::StepBack),
+            KeyCode::Char('b') | KeyCode::Backspace => {
+                status = command(ls, Command::StepBack);
+                // The trace was replaced, not grown: nothing derived from it holds.
+                ls.generation += 1;
+            }
+            KeyCode::Char('>') => status = Some(jump(ls, true)),
+            KeyCode::Char('<') => status = Some(jump(ls, false)),
+            KeyCode::Char(':') if stepped => {
+                self.overlay = Overlay::GoTo {
+                    typing: String::new(),
+                }
+            }
+            KeyCode::Home if stepped => {
+                ls.playing = false;
+                status = outcome_status(ls.run.go_to_step(0));
+                ls.generation += 1;
+            }
+            KeyCode::End if stepped => status = command(ls, Command::RunToEnd),
             KeyCode::Char('e') => {
                 status = command(ls, Command::RunToEnd);
             }
@@ -626,11 +659,46 @@ impl App {
             self.status = Some(s);
         } else if matches!(
             k.code,
-            KeyCode::Char('s' | '.' | 'b' | 'e' | '0'..='9') | KeyCode::Backspace | KeyCode::Enter
+            KeyCode::Char('s' | '.' | 'b' | 'e' | '0'..='9')
+                | KeyCode::Backspace
+                | KeyCode::Enter
+                | KeyCode::Home
+                | KeyCode::End
         ) {
             // A step that worked clears an old refusal.
             self.status = None;
         }
+    }
+
+    fn goto_key(&mut self, k: KeyEvent, mut typing: String) {
+        let Screen::Lesson(ls) = &mut self.screen else {
+            self.overlay = Overlay::None;
+            return;
+        };
+        match k.code {
+            KeyCode::Char(c) if c.is_ascii_digit() && typing.len() < 12 => typing.push(c),
+            KeyCode::Backspace => {
+                typing.pop();
+            }
+            KeyCode::Enter => {
+                self.overlay = Overlay::None;
+                let Ok(n) = typing.parse::<usize>() else {
+                    self.status = Some(Status::Refused("type a step number, then Enter".into()));
+                    return;
+                };
+                ls.playing = false;
+                self.status = outcome_status(ls.run.go_to_step(n))
+                    .or_else(|| Some(Status::Info(format!("at step {}", n.min(steps_of(ls))))));
+                ls.generation += 1;
+                return;
+            }
+            KeyCode::Esc => {
+                self.overlay = Overlay::None;
+                return;
+            }
+            _ => {}
+        }
+        self.overlay = Overlay::GoTo { typing };
     }
 
     fn knob_key(&mut self, k: KeyEvent, selected: usize, mut typing: String) {
@@ -770,6 +838,76 @@ fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
             };
         }
     }
+}
+
+fn steps_of(ls: &LessonScreen) -> usize {
+    ls.run.sim().map(|s| s.steps()).unwrap_or(0)
+}
+
+fn outcome_status(o: Outcome) -> Option<Status> {
+    match o {
+        Outcome::Done => None,
+        Outcome::Refused(why) => Some(Status::Refused(why)),
+    }
+}
+
+/// How far `>` looks ahead for the next moment.
+const LOOKAHEAD_STEPS: usize = 5_000_000;
+
+/// `>` and `<`: to the next or the previous moment worth seeing.
+fn jump(ls: &mut LessonScreen, forward: bool) -> Status {
+    ls.playing = false;
+    let len = ls.run.trace().len();
+    let found = if forward {
+        let Some(future) = ls.run.future(LOOKAHEAD_STEPS) else {
+            return Status::Refused("a live run cannot be stepped; switch to STEP mode".into());
+        };
+        moments(&future).into_iter().find(|m| m.seq >= len)
+    } else {
+        // At a moment, the one before it; elsewhere, the last one behind.
+        let before = match ls.at_moment {
+            Some((seq, at_len)) if at_len == len => seq,
+            _ => len.saturating_sub(1),
+        };
+        moments(ls.run.trace())
+            .into_iter()
+            .rev()
+            .find(|m| m.seq < before)
+    };
+    let Some(m) = found else {
+        return Status::Info(if forward {
+            "no moment ahead: from here the run goes on to its end without one".into()
+        } else {
+            "no moment before this one: Home goes to the start".into()
+        });
+    };
+    if let Outcome::Refused(why) = ls.run.go_to_event(m.seq) {
+        return Status::Refused(why);
+    }
+    ls.generation += 1;
+    ls.at_moment = Some((m.seq, ls.run.trace().len()));
+    // The interleaving shows the moment as its newest row.
+    ls.scroll[panel_index(Panel::Interleaving)] = 0;
+    let who = ls
+        .run
+        .program()
+        .actors
+        .get(m.actor as usize)
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+    let what = match m.kind {
+        MomentKind::OverwrittenWrite => format!("{who} overwrote a write it never read"),
+        MomentKind::Waits => format!("{who} has to wait"),
+        MomentKind::Deadlock => "deadlock: every thread waits for another".to_string(),
+        MomentKind::Ended => format!("{who} was ended before its last line"),
+        MomentKind::Raised => format!("{who} raised an exception"),
+        MomentKind::Started => format!("{who} started another actor"),
+        MomentKind::Exited => format!("{who} reached its end"),
+    };
+    Status::Info(format!(
+        "step {}: {what} · > next  < previous",
+        steps_of(ls)
+    ))
 }
 
 fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {

@@ -70,6 +70,8 @@ pub struct ViewCache {
     /// Each actor's latest event's instruction (where live markers go).
     pub last_pc: Vec<Option<Pc>>,
     pub lost: usize,
+    /// Each overwritten write: (event index, actor), for the timeline's marks.
+    pub lost_at: Vec<(usize, ActorId)>,
     pub vars: Vec<(String, Value)>,
     rows_key: Option<RowsKey>,
     pub rows: Vec<Row>,
@@ -136,7 +138,9 @@ impl ViewCache {
                 *slot = Some(e.pc);
             }
         }
-        self.lost = lost_updates(p, &trace.events).len();
+        let lost = lost_updates(p, &trace.events);
+        self.lost = lost.len();
+        self.lost_at = lost.iter().map(|l| (l.seq, l.actor)).collect();
         // A stepped run's variables come from the simulator itself.
         if !append_only {
             self.vars = trace.final_vars();

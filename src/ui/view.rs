@@ -37,6 +37,20 @@ pub fn draw(app: &mut App, f: &mut Frame) {
     match app.overlay.clone() {
         Overlay::None => {}
         Overlay::Help => help(f, area, app),
+        Overlay::GoTo { typing } => {
+            let th = &app.theme;
+            let r = centered(area, 44, 3);
+            f.render_widget(Clear, r);
+            let line = Line::from(vec![
+                Span::styled(" go to step ", th.title()),
+                Span::styled(format!("{typing}▏"), th.key()),
+                Span::styled("  Enter go · Esc cancel", th.dim()),
+            ]);
+            f.render_widget(
+                Paragraph::new(line).block(Block::bordered().border_style(th.focus_border())),
+                r,
+            );
+        }
         Overlay::Knobs { selected, typing } => {
             if let Screen::Lesson(ls) = &app.screen {
                 knobs(f, area, ls, selected, &typing, &app.theme, app.lang);
@@ -740,6 +754,19 @@ fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) 
     if let Some(c) = sum.cursor {
         buf.set_string(bar_x + c as u16, y, "▲", th.title());
     }
+    // An overwritten write: `!` on its actor's row, in the column it falls in.
+    let span = sum.end.saturating_sub(sum.start).max(1);
+    for &(seq, actor) in &ls.cache.lost_at {
+        let at = match axis {
+            Axis::Steps => seq as u64,
+            Axis::Time => trace.events.get(seq).map(|e| e.t_ns).unwrap_or(0),
+        };
+        if at < sum.start || at >= sum.end || actor as usize >= rows {
+            continue;
+        }
+        let col = ((at - sum.start) * bar_w as u64 / span) as u16;
+        buf.set_string(bar_x + col, inner.y + actor, "!", th.lost_row());
+    }
 }
 
 fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
@@ -795,6 +822,23 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
             "nothing has run yet: s steps, 0-9 step one actor",
             inner.width as usize,
             th.dim(),
+        );
+    }
+    // The first time a marked row is on screen, the panel's last line says what it means.
+    let any_lost = rows[start..end].iter().any(|r| r.lost_update);
+    let legend_y = (any_lost && visible > 2).then(|| inner.bottom() - 1);
+    let start = if legend_y.is_some() && end - start >= visible {
+        start + 1
+    } else {
+        start
+    };
+    if let Some(y) = legend_y {
+        buf.set_stringn(
+            inner.x,
+            y,
+            "! red row: this store overwrote another actor's write it never read",
+            inner.width as usize,
+            th.warn(),
         );
     }
     for (i, row) in rows[start..end].iter().enumerate() {
@@ -989,7 +1033,13 @@ pub const HELP: &[(&str, &str)] = &[
         "in the state panel (Tab to it, ↑↓ choose): step any actor",
     ),
     ("b  ⌫", "step back one step (replays the schedule so far)"),
-    ("e", "run to the end"),
+    ("e  End", "run to the end"),
+    ("Home", "back to the start"),
+    (
+        ">  <",
+        "next / previous moment: a lost write, a wait, a start or an end",
+    ),
+    (":", "go to a step by its number"),
     ("r", "reset: same seed, back to the start"),
     ("n", "new seed: another random schedule"),
     ("l", "toggle the lock knob (re-runs from the start)"),
@@ -1011,9 +1061,29 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl-C", "quit"),
 ];
 
+/// What each timeline glyph and the `!` mean, drawn with the glyphs themselves.
+fn legend_line(th: &Theme) -> Line<'static> {
+    use crate::trace::BlockedOn;
+    let mut spans = vec![Span::styled(" timeline: ", th.dim())];
+    for (state, what) in [
+        (ActorState::Running, "runs  "),
+        (ActorState::Ready, "ready  "),
+        (ActorState::WaitingGil, "GIL wait  "),
+        (ActorState::Blocked(BlockedOn::Lock(0)), "blocked  "),
+        (ActorState::Sleeping, "sleeps  "),
+    ] {
+        let (ch, st) = th.state_cell(0, state);
+        spans.push(Span::styled(ch.to_string(), st));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    spans.push(Span::styled("!", th.lost_row()));
+    spans.push(Span::raw(" lost write"));
+    Line::from(spans)
+}
+
 fn help(f: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
-    let h = HELP.len() as u16 + 4;
+    let h = HELP.len() as u16 + 5;
     let r = centered(area, 76, h);
     f.render_widget(Clear, r);
     let mut lines: Vec<Line> = HELP
@@ -1030,6 +1100,7 @@ fn help(f: &mut Frame, area: Rect, app: &App) {
         " Markers in the code show each actor's next step, numbered like the keys.",
         th.dim(),
     ));
+    lines.push(legend_line(th));
     f.render_widget(
         Paragraph::new(lines).block(
             Block::bordered()

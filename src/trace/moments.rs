@@ -1,0 +1,71 @@
+//! The moments worth jumping to in a run: an overwritten write, a wait, a
+//! deadlock, an exception or a signal, a process or thread starting or ending.
+
+use super::{EventKind, Trace, lost_updates};
+use crate::program::{ActorId, Instr};
+
+/// What makes a moment worth a jump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MomentKind {
+    /// A store that wipes out another actor's store it never read.
+    OverwrittenWrite,
+    /// An actor must wait: a held lock, an empty queue, a pipe, a join.
+    Waits,
+    Deadlock,
+    /// An uncaught exception or a signal ended a process.
+    Ended,
+    /// `raise` in the program.
+    Raised,
+    /// A thread or process starts, or `os.fork()` returns twice.
+    Started,
+    /// An actor reaches its end.
+    Exited,
+}
+
+/// One moment: the event at `seq` and who made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Moment {
+    pub seq: usize,
+    pub actor: ActorId,
+    pub kind: MomentKind,
+}
+
+/// Every moment of `trace`, in order.
+pub fn moments(trace: &Trace) -> Vec<Moment> {
+    let p = &trace.program;
+    let mut out: Vec<Moment> = lost_updates(p, &trace.events)
+        .into_iter()
+        .map(|l| Moment {
+            seq: l.seq,
+            actor: l.actor,
+            kind: MomentKind::OverwrittenWrite,
+        })
+        .collect();
+    let mut deadlock_seen = false;
+    for (seq, e) in trace.events.iter().enumerate() {
+        let kind = match e.kind {
+            EventKind::Block => Some(MomentKind::Waits),
+            EventKind::Deadlock if !deadlock_seen => {
+                deadlock_seen = true;
+                Some(MomentKind::Deadlock)
+            }
+            EventKind::Ended => Some(MomentKind::Ended),
+            EventKind::Exec => match p.instr(e.actor, e.pc) {
+                Some(Instr::Start(_) | Instr::Fork(_)) => Some(MomentKind::Started),
+                Some(Instr::Exit(_)) => Some(MomentKind::Exited),
+                Some(Instr::Raise(_)) => Some(MomentKind::Raised),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            out.push(Moment {
+                seq,
+                actor: e.actor,
+                kind,
+            });
+        }
+    }
+    out.sort_by_key(|m| m.seq);
+    out
+}
