@@ -641,3 +641,110 @@ fn several_commands_between_two_frames_show_what_one_per_frame_shows() {
     let batched = text(render(&mut batch, 120, 40).backend().buffer());
     assert_eq!(per_frame, batched);
 }
+
+fn zh_app() -> App {
+    App::new(
+        catalog(),
+        Lang::Zh,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+        },
+    )
+}
+
+#[test]
+fn under_lang_zh_the_screen_chrome_is_chinese() {
+    let mut a = zh_app();
+    a.open("balance-race").expect("opens");
+    a.set_knob("iterations", "1").expect("knob");
+    keys(&mut a, NARRATED);
+    let t = render(&mut a, 120, 40);
+    let s = wide_text(t.backend().buffer());
+    for zh in [
+        "单步",
+        "已结束",
+        "种子",
+        "调度",
+        "课文",
+        "交错执行",
+        "状态",
+        "时间线",
+        "输出",
+        "帮助",
+        "返回",
+    ] {
+        assert!(s.contains(zh), "{zh} missing:\n{s}");
+    }
+    // Outside the code, the program's names and the interleaving's instructions,
+    // none of the screen's own English words is left.
+    for en in [
+        " paused",
+        "finished",
+        "schedule:",
+        " lesson ",
+        " state ",
+        " output ",
+        "timeline",
+        "interleaving",
+        " help ",
+        "new seed",
+        "lost updates",
+        "not started",
+        "ready",
+    ] {
+        assert!(!s.contains(en), "English {en:?} left under --lang zh:\n{s}");
+    }
+    insta::assert_snapshot!("lesson_zh_120x40_narrated", t.backend());
+}
+
+#[test]
+fn l_switches_the_language_inside_the_app() {
+    let mut a = lesson(false);
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("new seed"), "{s}");
+    keys(&mut a, "L");
+    let s = wide_text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("新种子"), "{s}");
+    assert!(s.contains("看起来是一步") || s.contains("课文"), "{s}");
+    keys(&mut a, "L");
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains("new seed"), "{s}");
+}
+
+#[test]
+fn every_key_in_the_help_does_something() {
+    // Each key the help lists changes the screen or the status line when pressed
+    // on a fresh lesson (or opens something), so the help never lists a dead key.
+    use interleave::ui::HELP;
+    for (keys_text, _) in HELP {
+        for k in keys_text.split_whitespace() {
+            let code = match k {
+                "space" => KeyCode::Char(' '),
+                "Enter" => KeyCode::Enter,
+                "End" => KeyCode::End,
+                "Home" => KeyCode::Home,
+                "Tab" => KeyCode::Tab,
+                "Esc" => KeyCode::Esc,
+                "⌫" => KeyCode::Backspace,
+                "0-9" => KeyCode::Char('1'),
+                "wheel" | "Ctrl-C" => continue,
+                k if k.chars().count() == 1 => KeyCode::Char(k.chars().next().unwrap_or(' ')),
+                other => panic!("the help lists a key no test knows: {other}"),
+            };
+            let mut a = lesson(false);
+            // A state worth acting on: a few steps in, the state panel focused for Enter.
+            keys(&mut a, "0000 11");
+            if code == KeyCode::Enter {
+                for _ in 0..3 {
+                    key(&mut a, KeyCode::Tab);
+                }
+            }
+            let before = text(render(&mut a, 120, 40).backend().buffer());
+            key(&mut a, code);
+            let after = text(render(&mut a, 120, 40).backend().buffer());
+            assert_ne!(before, after, "key {k:?} from the help did nothing");
+        }
+    }
+}

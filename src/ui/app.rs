@@ -3,6 +3,7 @@
 use super::cache::ViewCache;
 use super::theme::Theme;
 use crate::catalog::Catalog;
+use crate::i18n::Msg;
 use crate::lesson::{KnobKind, KnobValue, Knobs, Lang, Lesson};
 use crate::program::ActorId;
 use crate::run::{Command, Origin, Outcome, Run, Start};
@@ -250,9 +251,7 @@ impl App {
             areas: PanelAreas::default(),
         }));
         self.overlay = Overlay::None;
-        self.status = Some(Status::Info(
-            "paused at the start: press s to step, space to play, ? for every key".into(),
-        ));
+        self.status = Some(Status::Info(Msg::SPausedAtStart.get(self.lang).into()));
         Ok(())
     }
 
@@ -264,7 +263,7 @@ impl App {
         };
         let mut knobs = ls.run.knobs().clone();
         knobs.set(&ls.lesson.knobs, name, text)?;
-        let status = rerun(ls, knobs, &format!("{name}={text}"));
+        let status = rerun(ls, knobs, &format!("{name}={text}"), self.lang);
         self.status = Some(status);
         Ok(())
     }
@@ -408,8 +407,18 @@ impl App {
                 }
             }
             KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Char('L') => self.switch_lang(),
             _ => {}
         }
+    }
+
+    /// English ↔ Chinese, for every string on the screen.
+    fn switch_lang(&mut self) {
+        self.lang = match self.lang {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        };
+        self.status = Some(Status::Info(Msg::SLang.get(self.lang).into()));
     }
 
     fn lesson_key(&mut self, k: KeyEvent) {
@@ -417,6 +426,7 @@ impl App {
             return;
         };
         let stepped = ls.run.sim().is_some();
+        let lang = self.lang;
         let mut status: Option<Status> = None;
         let command = |ls: &mut LessonScreen, c: Command| {
             ls.playing = false;
@@ -435,9 +445,7 @@ impl App {
             KeyCode::Char(' ') => {
                 if stepped {
                     if ls.run.is_over() {
-                        status = Some(Status::Info(
-                            "the run has ended: r runs it again, n with a new seed".into(),
-                        ));
+                        status = Some(Status::Info(Msg::SRunEnded.get(lang).into()));
                     } else {
                         ls.playing = !ls.playing;
                         ls.play_budget = 0.0;
@@ -445,11 +453,9 @@ impl App {
                 } else if ls.run.is_over() {
                     ls.run.command(Command::Reset);
                     ls.generation += 1;
-                    status = Some(Status::Info("running again, live".into()));
+                    status = Some(Status::Info(Msg::SRunningAgainLive.get(lang).into()));
                 } else {
-                    status = Some(Status::Info(
-                        "a live run plays by itself; m switches to STEP mode".into(),
-                    ));
+                    status = Some(Status::Info(Msg::SLivePlaysItself.get(lang).into()));
                 }
             }
             KeyCode::Char('s') | KeyCode::Char('.') => status = command(ls, Command::Step),
@@ -458,9 +464,9 @@ impl App {
                 if (a as usize) < ls.run.program().actors.len() {
                     status = command(ls, Command::StepActor(a as ActorId));
                 } else {
-                    status = Some(Status::Refused(format!(
-                        "there is no actor {a}: this lesson has actors 0 to {}",
-                        ls.run.program().actors.len().saturating_sub(1)
+                    status = Some(Status::Refused(Msg::SNoActor.fill(
+                        lang,
+                        &[&a, &ls.run.program().actors.len().saturating_sub(1)],
                     )));
                 }
             }
@@ -469,8 +475,12 @@ impl App {
                 // The trace was replaced, not grown: nothing derived from it holds.
                 ls.generation += 1;
             }
-            KeyCode::Char('>') => status = Some(jump(ls, true)),
-            KeyCode::Char('<') => status = Some(jump(ls, false)),
+            KeyCode::Char('>') => status = Some(jump(ls, true, lang)),
+            KeyCode::Char('<') => status = Some(jump(ls, false, lang)),
+            KeyCode::Char('L') => {
+                self.switch_lang();
+                return;
+            }
             KeyCode::Char(':') if stepped => {
                 self.overlay = Overlay::GoTo {
                     typing: String::new(),
@@ -489,7 +499,7 @@ impl App {
                 ls.playing = false;
                 ls.run.command(Command::Reset);
                 ls.generation += 1;
-                status = Some(Status::Info("reset: same seed, back to the start".into()));
+                status = Some(Status::Info(Msg::SReset.get(lang).into()));
             }
             KeyCode::Char('n') => {
                 let seed = self.next_seed();
@@ -499,7 +509,7 @@ impl App {
                 let knobs = ls.run.knobs().clone();
                 status = Some(
                     match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
-                        Ok(()) => Status::Info(format!("new seed {seed}: back to the start")),
+                        Ok(()) => Status::Info(Msg::SNewSeed.fill(lang, &[&seed])),
                         Err(e) => Status::Refused(e),
                     },
                 );
@@ -512,9 +522,7 @@ impl App {
                         ls.run = run;
                         ls.playing = false;
                         ls.generation += 1;
-                        self.status = Some(Status::Info(
-                            "STEP: back where you were; you are the scheduler".into(),
-                        ));
+                        self.status = Some(Status::Info(Msg::SStepBack.get(lang).into()));
                         return;
                     }
                 }
@@ -542,20 +550,20 @@ impl App {
                         ls.generation += 1;
                         ls.pan = 0;
                         ls.zoom = 0;
-                        Status::Info("LIVE: real threads on real cores; m goes back to STEP".into())
+                        Status::Info(Msg::SLive.get(lang).into())
                     }
                     None => match restart(ls, knobs, start) {
-                        Ok(()) => Status::Info("STEP: you are the scheduler now".into()),
+                        Ok(()) => Status::Info(Msg::SStep.get(lang).into()),
                         Err(e) => Status::Refused(e),
                     },
                 });
             }
-            KeyCode::Char('l') => status = Some(toggle_knob(ls, "lock")),
-            KeyCode::Char('g') => status = Some(toggle_knob(ls, "gil")),
-            KeyCode::Char('t') => status = Some(toggle_knob(ls, "granularity")),
+            KeyCode::Char('l') => status = Some(toggle_knob(ls, "lock", lang)),
+            KeyCode::Char('g') => status = Some(toggle_knob(ls, "gil", lang)),
+            KeyCode::Char('t') => status = Some(toggle_knob(ls, "granularity", lang)),
             KeyCode::Char('k') => {
                 if ls.lesson.knobs.is_empty() {
-                    status = Some(Status::Info("this lesson has no knobs".into()));
+                    status = Some(Status::Info(Msg::SNoKnobs.get(lang).into()));
                 } else {
                     self.overlay = Overlay::Knobs {
                         selected: 0,
@@ -572,10 +580,9 @@ impl App {
                     } else {
                         ls.play_level.saturating_sub(1)
                     };
-                    status = Some(Status::Info(format!(
-                        "play speed: {} steps a second",
-                        PLAY_RATES[ls.play_level]
-                    )));
+                    status = Some(Status::Info(
+                        Msg::SPlaySpeed.fill(lang, &[&PLAY_RATES[ls.play_level]]),
+                    ));
                 } else {
                     let speed = if up {
                         (ls.live_speed * 2.0).min(64.0)
@@ -585,9 +592,7 @@ impl App {
                     ls.live_speed = speed;
                     let knobs = ls.run.knobs().clone();
                     status = Some(match restart(ls, knobs, Start::Live { speed }) {
-                        Ok(()) => Status::Info(format!(
-                            "live speed ×{speed}: sleeps pass {speed} times as fast; re-running from the start"
-                        )),
+                        Ok(()) => Status::Info(Msg::SLiveSpeed.fill(lang, &[&speed, &speed])),
                         Err(e) => Status::Refused(e),
                     });
                 }
@@ -642,12 +647,13 @@ impl App {
                 if ls.zoom < ls.zoom_max {
                     ls.zoom += 1;
                 } else {
-                    status = Some(Status::Info(
-                        "zoomed in as far as it goes: a column is one step".into(),
-                    ));
+                    status = Some(Status::Info(Msg::SZoomMax.get(lang).into()));
                 }
             }
             KeyCode::Char('[') | KeyCode::Char('Z') => {
+                if ls.zoom == 0 {
+                    status = Some(Status::Info(Msg::SZoomMin.get(lang).into()));
+                }
                 ls.zoom = ls.zoom.saturating_sub(1);
                 if ls.zoom == 0 {
                     ls.pan = 0;
@@ -683,12 +689,15 @@ impl App {
             KeyCode::Enter => {
                 self.overlay = Overlay::None;
                 let Ok(n) = typing.parse::<usize>() else {
-                    self.status = Some(Status::Refused("type a step number, then Enter".into()));
+                    self.status = Some(Status::Refused(Msg::STypeStep.get(self.lang).into()));
                     return;
                 };
                 ls.playing = false;
-                self.status = outcome_status(ls.run.go_to_step(n))
-                    .or_else(|| Some(Status::Info(format!("at step {}", n.min(steps_of(ls))))));
+                self.status = outcome_status(ls.run.go_to_step(n)).or_else(|| {
+                    Some(Status::Info(
+                        Msg::SAtStep.fill(self.lang, &[&n.min(steps_of(ls))]),
+                    ))
+                });
                 ls.generation += 1;
                 return;
             }
@@ -764,7 +773,7 @@ impl App {
         {
             let mut knobs = ls.run.knobs().clone();
             knobs.put(&spec.name, v.clone());
-            self.status = Some(rerun(ls, knobs, &format!("{}={v}", spec.name)));
+            self.status = Some(rerun(ls, knobs, &format!("{}={v}", spec.name), self.lang));
         }
         self.overlay = Overlay::Knobs {
             selected: sel,
@@ -855,12 +864,12 @@ fn outcome_status(o: Outcome) -> Option<Status> {
 const LOOKAHEAD_STEPS: usize = 5_000_000;
 
 /// `>` and `<`: to the next or the previous moment worth seeing.
-fn jump(ls: &mut LessonScreen, forward: bool) -> Status {
+fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
     ls.playing = false;
     let len = ls.run.trace().len();
     let found = if forward {
         let Some(future) = ls.run.future(LOOKAHEAD_STEPS) else {
-            return Status::Refused("a live run cannot be stepped; switch to STEP mode".into());
+            return Status::Refused(Msg::SLiveCannotStep.get(lang).into());
         };
         moments(&future).into_iter().find(|m| m.seq >= len)
     } else {
@@ -875,11 +884,15 @@ fn jump(ls: &mut LessonScreen, forward: bool) -> Status {
             .find(|m| m.seq < before)
     };
     let Some(m) = found else {
-        return Status::Info(if forward {
-            "no moment ahead: from here the run goes on to its end without one".into()
-        } else {
-            "no moment before this one: Home goes to the start".into()
-        });
+        return Status::Info(
+            if forward {
+                Msg::SNoMomentAhead
+            } else {
+                Msg::SNoMomentBefore
+            }
+            .get(lang)
+            .into(),
+        );
     };
     if let Outcome::Refused(why) = ls.run.go_to_event(m.seq) {
         return Status::Refused(why);
@@ -896,18 +909,16 @@ fn jump(ls: &mut LessonScreen, forward: bool) -> Status {
         .map(|a| a.name.clone())
         .unwrap_or_default();
     let what = match m.kind {
-        MomentKind::OverwrittenWrite => format!("{who} overwrote a write it never read"),
-        MomentKind::Waits => format!("{who} has to wait"),
-        MomentKind::Deadlock => "deadlock: every thread waits for another".to_string(),
-        MomentKind::Ended => format!("{who} was ended before its last line"),
-        MomentKind::Raised => format!("{who} raised an exception"),
-        MomentKind::Started => format!("{who} started another actor"),
-        MomentKind::Exited => format!("{who} reached its end"),
-    };
-    Status::Info(format!(
-        "step {}: {what} · > next  < previous",
-        steps_of(ls)
-    ))
+        MomentKind::OverwrittenWrite => Msg::MOverwrote,
+        MomentKind::Waits => Msg::MWaits,
+        MomentKind::Deadlock => Msg::MDeadlock,
+        MomentKind::Ended => Msg::MEnded,
+        MomentKind::Raised => Msg::MRaised,
+        MomentKind::Started => Msg::MStarted,
+        MomentKind::Exited => Msg::MExited,
+    }
+    .fill(lang, &[&who]);
+    Status::Info(Msg::SMoment.fill(lang, &[&steps_of(ls), &what]))
 }
 
 fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
@@ -925,9 +936,9 @@ fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
 }
 
 /// Flips a knob the lesson may have (`lock`, `gil`, `granularity`).
-fn toggle_knob(ls: &mut LessonScreen, name: &str) -> Status {
+fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> Status {
     let Some(spec) = ls.lesson.knob(name).cloned() else {
-        return Status::Refused(format!("this lesson has no `{name}` knob"));
+        return Status::Refused(Msg::SNoKnob.fill(lang, &[&name]));
     };
     let cur = ls
         .run
@@ -938,11 +949,11 @@ fn toggle_knob(ls: &mut LessonScreen, name: &str) -> Status {
     let v = spec.next(&cur);
     let mut knobs = ls.run.knobs().clone();
     knobs.put(name, v.clone());
-    rerun(ls, knobs, &format!("{name}={v}"))
+    rerun(ls, knobs, &format!("{name}={v}"), lang)
 }
 
 /// Starts again from the beginning with new knobs, in the same mode.
-fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str) -> Status {
+fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str, lang: Lang) -> Status {
     let start = match ls.run.origin() {
         Some(Origin::Seed(s)) => Start::Stepped(Origin::Seed(*s)),
         // A schedule was made for the old program; the new one gets the seed-0 scheduler.
@@ -952,7 +963,7 @@ fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str) -> Status {
         },
     };
     match restart(ls, knobs, start) {
-        Ok(()) => Status::Info(format!("{what}: re-running from the start")),
+        Ok(()) => Status::Info(Msg::SRerun.fill(lang, &[&what])),
         Err(e) => Status::Refused(e),
     }
 }

@@ -24,7 +24,7 @@ pub const MIN_HEIGHT: u16 = 24;
 pub fn draw(app: &mut App, f: &mut Frame) {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        too_small(f.buffer_mut(), area, &app.theme);
+        too_small(f.buffer_mut(), area, &app.theme, app.lang);
         return;
     }
     match &mut app.screen {
@@ -40,11 +40,11 @@ pub fn draw(app: &mut App, f: &mut Frame) {
         Overlay::GoTo { typing } => {
             let th = &app.theme;
             let r = centered(area, 44, 3);
-            f.render_widget(Clear, r);
+            clear_under(f, r);
             let line = Line::from(vec![
-                Span::styled(" go to step ", th.title()),
+                Span::styled(Msg::GoToStep.get(app.lang), th.title()),
                 Span::styled(format!("{typing}▏"), th.key()),
-                Span::styled("  Enter go · Esc cancel", th.dim()),
+                Span::styled(Msg::GoToKeys.get(app.lang), th.dim()),
             ]);
             f.render_widget(
                 Paragraph::new(line).block(Block::bordered().border_style(th.focus_border())),
@@ -68,14 +68,11 @@ fn app_view(app: &App) -> BrowserView<'_> {
 }
 
 /// One line, cut to fit: never garbage, never a panic, at any size.
-fn too_small(buf: &mut Buffer, area: Rect, th: &Theme) {
+fn too_small(buf: &mut Buffer, area: Rect, th: &Theme, lang: Lang) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let msg = format!(
-        "enlarge the terminal to at least {MIN_WIDTH}×{MIN_HEIGHT} (now {}×{})",
-        area.width, area.height
-    );
+    let msg = Msg::TooSmall.fill(lang, &[&MIN_WIDTH, &MIN_HEIGHT, &area.width, &area.height]);
     let y = area.y + area.height / 2;
     buf.set_stringn(area.x, y, &msg, area.width as usize, th.warn());
 }
@@ -92,7 +89,7 @@ fn keys_lines<'a>(th: &Theme, keys: &[(&'a str, &'a str)], area: Rect) -> Vec<Li
         let mut used = 0usize;
         let mut n = 0;
         for (k, label) in rest {
-            let len = k.chars().count() + label.chars().count() + 3;
+            let len = display_width(k) + display_width(label) + 3;
             if used + len > area.width as usize {
                 break;
             }
@@ -105,13 +102,18 @@ fn keys_lines<'a>(th: &Theme, keys: &[(&'a str, &'a str)], area: Rect) -> Vec<Li
     out
 }
 
+/// Columns a text takes on screen: two for a CJK character.
+pub(super) fn display_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
 fn keys_line<'a>(th: &Theme, keys: &[(&'a str, &'a str)], width: u16) -> Line<'a> {
     let mut spans = Vec::new();
     let mut used = 0usize;
     // `? help` is always shown, so a person can find the rest.
     let help_len = "? help".len() + 2;
     for (i, (k, label)) in keys.iter().enumerate() {
-        let len = k.chars().count() + label.chars().count() + 3;
+        let len = display_width(k) + display_width(label) + 3;
         let last = i + 1 == keys.len();
         if used + len + if last { 0 } else { help_len } > width as usize && *k != "?" {
             continue;
@@ -138,15 +140,9 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
         Paragraph::new(vec![
             Line::from(vec![
                 Span::styled(" interleave ", th.mode(false)),
-                Span::styled(
-                    "  the classic Python concurrency lessons, run for real",
-                    th.title(),
-                ),
+                Span::styled(Msg::BrowserTagline.get(app.lang), th.title()),
             ]),
-            Line::styled(
-                " Pick a lesson: it runs on real threads (LIVE) or one step at a time (STEP).",
-                th.dim(),
-            ),
+            Line::styled(Msg::BrowserHint.get(app.lang), th.dim()),
         ]),
         head,
     );
@@ -154,7 +150,7 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
     let idw = lessons.iter().map(|l| l.id.len()).max().unwrap_or(0);
     let titlew = lessons
         .iter()
-        .map(|l| l.title.get(app.lang).chars().count())
+        .map(|l| display_width(l.title.get(app.lang)))
         .max()
         .unwrap_or(0);
     let inner = list.height.saturating_sub(2) as usize;
@@ -168,7 +164,7 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
             let done = app.finished.contains(&l.id);
             let mark = if done { "✓" } else { " " };
             let title = l.title.get(app.lang);
-            let pad = titlew.saturating_sub(title.chars().count());
+            let pad = titlew.saturating_sub(display_width(title));
             let line = Line::from(vec![
                 Span::styled(format!(" {mark} "), th.good()),
                 Span::styled(format!("{:<idw$}  ", l.id), th.title()),
@@ -185,7 +181,7 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
     f.render_widget(
         Paragraph::new(lines).block(
             Block::bordered()
-                .title(" lessons (✓ = finished) ")
+                .title(Msg::LessonsTitle.get(app.lang))
                 .border_style(th.border()),
         ),
         list,
@@ -203,11 +199,13 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
         );
     }
     status_line(f, status, th, app.status.as_ref());
+    let l = app.lang;
     let keys = [
-        ("↑↓", "choose"),
-        ("Enter", "open"),
-        ("?", "help"),
-        ("q", "quit"),
+        ("↑↓", Msg::KChoose.get(l)),
+        ("Enter", Msg::KOpen.get(l)),
+        ("L", Msg::KLang.get(l)),
+        ("?", Msg::KHelp.get(l)),
+        ("q", Msg::KQuit.get(l)),
     ];
     f.render_widget(Paragraph::new(keys_line(th, &keys, foot.width)), foot);
 }
@@ -346,6 +344,12 @@ fn layout(area: Rect, needs: Needs) -> Areas {
 }
 
 pub(super) fn panel_block<'a>(title: String, focused: bool, th: &Theme) -> Block<'a> {
+    // The focused panel is marked by a character too, so focus shows without colour.
+    let title = if focused {
+        format!("▶{}", title.strip_prefix(' ').unwrap_or(&title))
+    } else {
+        title
+    };
     Block::bordered()
         .borders(Borders::ALL)
         .title(Span::styled(
@@ -387,7 +391,7 @@ fn lesson(
             state_rows,
             show_text: ls.show_text,
             code_lines,
-            footer_rows: footer_rows(ls, area.width),
+            footer_rows: footer_rows(ls, area.width, lang),
         },
     );
     ls.text_replaces_code = a.code.is_none();
@@ -403,19 +407,19 @@ fn lesson(
         state: a.state,
     };
     header(f, a.header, ls, th, lang);
-    info(f, a.info, ls, th);
+    info(f, a.info, ls, th, lang);
     if let Some(r) = a.code {
-        code_panel(f, r, ls, th);
+        code_panel(f, r, ls, th, lang);
     }
     if let Some(r) = a.text {
         text_panel(f, r, ls, th, lang);
     }
-    timeline_panel(f, a.timeline, ls, th);
-    interleaving_panel(f, a.inter, ls, th);
+    timeline_panel(f, a.timeline, ls, th, lang);
+    interleaving_panel(f, a.inter, ls, th, lang);
     super::state_panel::draw(f, a.state, ls, th, lang);
-    output_panel(f, a.output, ls, th);
+    output_panel(f, a.output, ls, th, lang);
     status_line(f, a.status, th, status);
-    footer(f, a.footer, ls, th);
+    footer(f, a.footer, ls, th, lang);
 }
 
 /// The lesson's own text: what the program shows, then what was measured on CPython.
@@ -468,7 +472,7 @@ fn text_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang
 
 fn header(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
     let live = ls.run.mode() == Mode::Live;
-    let mode = if live { " LIVE " } else { " STEP " };
+    let mode = if live { Msg::ModeLive } else { Msg::ModeStep }.get(lang);
     let line = Line::from(vec![
         Span::styled(mode, th.mode(live)),
         Span::styled(format!(" {} ", ls.lesson.title.get(lang)), th.title()),
@@ -477,32 +481,37 @@ fn header(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) 
     f.render_widget(Paragraph::new(line), area);
 }
 
-fn info(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
+fn info(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
     let trace = ls.run.trace();
     let ending = match ls.run.ending() {
-        Ending::Running if ls.playing => Span::styled("playing", th.good()),
-        Ending::Running if ls.run.mode() == Mode::Live => Span::styled("running", th.good()),
-        Ending::Running => Span::styled("paused", th.warn()),
-        Ending::Finished => Span::styled("finished", th.title()),
-        Ending::Deadlock => Span::styled("DEADLOCK", th.bad()),
+        Ending::Running if ls.playing => Span::styled(Msg::Playing.get(lang), th.good()),
+        Ending::Running if ls.run.mode() == Mode::Live => {
+            Span::styled(Msg::Running.get(lang), th.good())
+        }
+        Ending::Running => Span::styled(Msg::Paused.get(lang), th.warn()),
+        Ending::Finished => Span::styled(Msg::Finished.get(lang), th.title()),
+        Ending::Deadlock => Span::styled(Msg::Deadlock.get(lang), th.bad()),
     };
     let mut spans = vec![Span::raw(" "), ending, Span::raw(" · ")];
     match ls.run.sim() {
         Some(sim) => {
             let origin = match ls.run.origin() {
-                Some(crate::run::Origin::Seed(s)) => format!("seed {s}"),
-                Some(crate::run::Origin::Schedule(_)) => "pasted schedule".to_string(),
+                Some(crate::run::Origin::Seed(s)) => Msg::SeedN.fill(lang, &[s]),
+                Some(crate::run::Origin::Schedule(_)) => Msg::PastedSchedule.get(lang).to_string(),
                 None => String::new(),
             };
             ls.cache
                 .refresh_schedule(ls.generation, trace.len(), sim.schedule());
             let sched = &ls.cache.schedule;
-            spans.push(Span::raw(format!("{origin} · step {} · ", sim.steps())));
-            spans.push(Span::styled("schedule: ", th.dim()));
+            spans.push(Span::raw(format!(
+                "{origin} · {} · ",
+                Msg::StepN.fill(lang, &[&sim.steps()])
+            )));
+            spans.push(Span::styled(Msg::ScheduleLabel.get(lang), th.dim()));
             let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
             let room = (area.width as usize).saturating_sub(used);
             let shown = if sched.is_empty() {
-                "(none yet)".to_string()
+                Msg::NoneYet.get(lang).to_string()
             } else if sched.chars().count() > room {
                 // The newest part matters most while stepping; the start is elided.
                 let tail: String = sched
@@ -525,11 +534,9 @@ fn info(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
                 .last()
                 .map(|e| e.t_ns as f64 / 1e6)
                 .unwrap_or(0.0);
-            spans.push(Span::raw(format!(
-                "speed ×{} · {ms:.1} ms · {} events",
-                ls.live_speed,
-                trace.len()
-            )));
+            spans.push(Span::raw(
+                Msg::LiveInfo.fill(lang, &[&ls.live_speed, &format!("{ms:.1}"), &trace.len()]),
+            ));
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -573,7 +580,7 @@ fn marker_spans(th: &Theme, nactors: usize, here: &[usize]) -> Vec<Span<'static>
         .collect()
 }
 
-fn code_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
+fn code_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
     let program = ls.run.program().clone();
     let pcs = current_pcs(ls);
     let n = program.actors.len();
@@ -581,7 +588,7 @@ fn code_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
     let inner_h = area.height.saturating_sub(2) as usize;
     let (title, lines, follow) = if ls.dis_view {
         let (lines, follow) = dis_lines(&program, &pcs, th, last_actor(ls));
-        (" bytecode (dis) · d: python ".to_string(), lines, follow)
+        (Msg::DisTitle.get(lang).to_string(), lines, follow)
     } else {
         let cur_lines: Vec<Option<u32>> = (0..n)
             .map(|a| pcs[a].map(|pc| program.line(a as ActorId, pc)))
@@ -604,7 +611,7 @@ fn code_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
             })
             .collect();
         (
-            " code · d: bytecode ".to_string(),
+            Msg::CodeTitle.get(lang).to_string(),
             lines,
             follow.saturating_sub(1),
         )
@@ -681,7 +688,7 @@ fn dis_lines(
     (out, follow)
 }
 
-fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
+fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
     let focused = ls.focus == Panel::Timeline;
     let live = ls.run.mode() == Mode::Live;
     let axis = if live { Axis::Time } else { Axis::Steps };
@@ -697,14 +704,16 @@ fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) 
     // Zooming in stops where a column shows a single step.
     ls.zoom_max = super::cache::max_zoom(trace, bar_w, axis);
     ls.zoom = ls.zoom.min(ls.zoom_max);
-    let title = format!(
-        " timeline · {} · [ ] zoom{} ",
-        if live { "time" } else { "events" },
-        if ls.zoom > 0 {
-            format!(" ×{}", 1u64 << ls.zoom)
-        } else {
-            String::new()
-        }
+    let title = Msg::TimelineTitle.fill(
+        lang,
+        &[
+            &if live { Msg::AxisTime } else { Msg::AxisEvents }.get(lang),
+            &if ls.zoom > 0 {
+                format!(" ×{}", 1u64 << ls.zoom)
+            } else {
+                String::new()
+            },
+        ],
     );
     let block = panel_block(title, focused, th);
     let inner = block.inner(area);
@@ -769,10 +778,18 @@ fn timeline_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) 
     }
 }
 
-fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
+fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
     let focused = ls.focus == Panel::Interleaving;
     let g = ls.run.config().granularity;
-    let block = panel_block(format!(" interleaving · {} steps ", g.name()), focused, th);
+    let steps = match g {
+        crate::program::Granularity::Bytecode => Msg::BytecodeSteps,
+        crate::program::Granularity::Line => Msg::LineSteps,
+    };
+    let block = panel_block(
+        Msg::InterleavingTitle.fill(lang, &[&steps.get(lang)]),
+        focused,
+        th,
+    );
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height < 2 || inner.width < 8 {
@@ -819,7 +836,7 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
         buf.set_stringn(
             inner.x,
             inner.y + 1,
-            "nothing has run yet: s steps, 0-9 step one actor",
+            Msg::NothingYet.get(lang),
             inner.width as usize,
             th.dim(),
         );
@@ -836,7 +853,7 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
         buf.set_stringn(
             inner.x,
             y,
-            "! red row: this store overwrote another actor's write it never read",
+            Msg::RedRowLegend.get(lang),
             inner.width as usize,
             th.warn(),
         );
@@ -928,7 +945,7 @@ fn fit(text: &str, width: usize) -> std::borrow::Cow<'_, str> {
     cut.into()
 }
 
-fn output_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
+fn output_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
     let focused = ls.focus == Panel::Output;
     let out = &ls.run.trace().output;
     let inner_h = area.height.saturating_sub(2) as usize;
@@ -941,13 +958,13 @@ fn output_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme) {
         .map(|o| Line::styled(o.text.clone(), th.actor(o.actor as usize)))
         .collect();
     f.render_widget(
-        Paragraph::new(lines).block(panel_block(" output ".into(), focused, th)),
+        Paragraph::new(lines).block(panel_block(Msg::OutputTitle.get(lang).into(), focused, th)),
         area,
     );
 }
 
 /// The keys the footer shows for the lesson screen as it is now.
-fn footer_keys(ls: &LessonScreen) -> Vec<(String, &'static str)> {
+fn footer_keys(ls: &LessonScreen, lang: Lang) -> Vec<(String, &'static str)> {
     let stepped = ls.run.mode() == Mode::Stepped;
     let n = ls.run.program().actors.len();
     let actors = if n > 1 {
@@ -956,54 +973,72 @@ fn footer_keys(ls: &LessonScreen) -> Vec<(String, &'static str)> {
         "0".to_string()
     };
     let mut keys: Vec<(String, &'static str)> = Vec::new();
-    let mut key = |k: &str, what: &'static str| keys.push((k.to_string(), what));
+    let mut key = |k: &str, what: Msg| keys.push((k.to_string(), what.get(lang)));
     if stepped {
-        key("space", if ls.playing { "pause" } else { "play" });
-        key("s", "step");
-        key(&actors, "step actor");
-        key("b", "back");
-        key("e", "end");
+        key("space", if ls.playing { Msg::KPause } else { Msg::KPlay });
+        key("s", Msg::KStep);
+        key(&actors, Msg::KStepActor);
+        key("b", Msg::KBack);
+        key("e", Msg::KEnd);
+        key("> <", Msg::KMoment);
     } else if ls.run.is_over() {
-        key("space", "run again");
+        key("space", Msg::KRunAgain);
     }
     if ls.lesson.knob("lock").is_some() {
-        key("l", "lock");
+        key("l", Msg::KLock);
     }
     if ls.lesson.knob("gil").is_some() {
-        key("g", "GIL");
+        key("g", Msg::KGil);
     }
-    key("m", if stepped { "live" } else { "step mode" });
-    key("k", "knobs");
+    key("m", if stepped { Msg::KLive } else { Msg::KStepMode });
+    key("k", Msg::KKnobs);
     key(
         "i",
         if ls.show_text {
-            "hide text"
+            Msg::KHideText
         } else {
-            "lesson text"
+            Msg::KLessonText
         },
     );
     if stepped {
-        key("r", "reset");
-        key("n", "new seed");
+        key("r", Msg::KReset);
+        key("n", Msg::KNewSeed);
     }
-    key("?", "help");
-    key("q", "back");
+    key("L", Msg::KLang);
+    key("?", Msg::KHelp);
+    key("q", Msg::KLeave);
     keys
 }
 
 /// How many rows the footer needs to show every key at this width.
-fn footer_rows(ls: &LessonScreen, width: u16) -> u16 {
-    let need: usize = footer_keys(ls)
+fn footer_rows(ls: &LessonScreen, width: u16, lang: Lang) -> u16 {
+    let need: usize = footer_keys(ls, lang)
         .iter()
-        .map(|(k, what)| k.chars().count() + what.chars().count() + 3)
+        .map(|(k, what)| display_width(k) + display_width(what) + 3)
         .sum();
     if need > width as usize { 2 } else { 1 }
 }
 
-fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
-    let owned = footer_keys(ls);
+fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
+    let owned = footer_keys(ls, lang);
     let keys: Vec<(&str, &str)> = owned.iter().map(|(k, w)| (k.as_str(), *w)).collect();
     f.render_widget(Paragraph::new(keys_lines(th, &keys, area)), area);
+}
+
+/// Clears the place of an overlay. A wide character just left of it would spill
+/// its second half over the overlay's border, so it goes too.
+fn clear_under(f: &mut Frame, r: Rect) {
+    f.render_widget(Clear, r);
+    if r.x == 0 {
+        return;
+    }
+    let buf = f.buffer_mut();
+    for y in r.top()..r.bottom() {
+        let cell = &mut buf[(r.x - 1, y)];
+        if display_width(cell.symbol()) > 1 {
+            cell.set_symbol(" ");
+        }
+    }
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -1018,66 +1053,52 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 /// Every key, grouped; the footer shows the ones that matter most.
-pub const HELP: &[(&str, &str)] = &[
-    (
-        "space",
-        "play / pause (STEP: the scheduler steps on its own)",
-    ),
-    ("s  .", "step once: the scheduler picks who runs"),
-    (
-        "0-9",
-        "step actor N (0 = MainThread); says why if it cannot run",
-    ),
-    (
-        "Enter",
-        "in the state panel (Tab to it, ↑↓ choose): step any actor",
-    ),
-    ("b  ⌫", "step back one step (replays the schedule so far)"),
-    ("e  End", "run to the end"),
-    ("Home", "back to the start"),
-    (
-        ">  <",
-        "next / previous moment: a lost write, a wait, a start or an end",
-    ),
-    (":", "go to a step by its number"),
-    ("r", "reset: same seed, back to the start"),
-    ("n", "new seed: another random schedule"),
-    ("l", "toggle the lock knob (re-runs from the start)"),
-    ("g", "cycle the GIL model: classic, modern, free"),
-    ("t", "toggle step size: bytecode / whole Python line"),
-    ("m", "switch LIVE (real threads) / STEP (you schedule)"),
-    ("+  -", "speed up / slow down (play rate, or live sleeps)"),
-    ("k", "knob editor: every knob of the lesson"),
-    ("d", "code panel: Python / bytecode (dis)"),
-    ("i", "show / hide the lesson's text"),
-    ("Tab", "focus the next panel; ↑↓ PgUp PgDn End scroll it"),
-    ("[  ]", "timeline zoom out / in; ←→ pan when focused"),
-    (
-        "wheel",
-        "scroll the panel under the mouse (Shift+drag selects text)",
-    ),
-    ("?", "this help; any key closes it"),
-    ("q  Esc", "back to the lessons (quit from the list)"),
-    ("Ctrl-C", "quit"),
+pub const HELP: &[(&str, Msg)] = &[
+    ("space", Msg::HSpace),
+    ("s  .", Msg::HStep),
+    ("0-9", Msg::HDigits),
+    ("Enter", Msg::HEnter),
+    ("b  ⌫", Msg::HBack),
+    ("e  End", Msg::HEnd),
+    ("Home", Msg::HHome),
+    (">  <", Msg::HMoments),
+    (":", Msg::HGoTo),
+    ("r", Msg::HReset),
+    ("n", Msg::HNewSeed),
+    ("l", Msg::HLock),
+    ("g", Msg::HGil),
+    ("t", Msg::HGranularity),
+    ("m", Msg::HMode),
+    ("+  -", Msg::HSpeed),
+    ("k", Msg::HKnobs),
+    ("d", Msg::HDis),
+    ("i", Msg::HText),
+    ("L", Msg::HLang),
+    ("Tab", Msg::HTab),
+    ("[  ]", Msg::HZoom),
+    ("wheel", Msg::HWheel),
+    ("?", Msg::HHelp),
+    ("q  Esc", Msg::HLeave),
+    ("Ctrl-C", Msg::HQuit),
 ];
 
 /// What each timeline glyph and the `!` mean, drawn with the glyphs themselves.
-fn legend_line(th: &Theme) -> Line<'static> {
+fn legend_line(th: &Theme, lang: Lang) -> Line<'static> {
     use crate::trace::BlockedOn;
-    let mut spans = vec![Span::styled(" timeline: ", th.dim())];
+    let mut spans = vec![Span::styled(Msg::LTimeline.get(lang), th.dim())];
     for (state, what) in [
-        (ActorState::Running, "runs  "),
-        (ActorState::Ready, "ready  "),
-        (ActorState::WaitingGil, "GIL wait  "),
-        (ActorState::Blocked(BlockedOn::Lock(0)), "blocked  "),
-        (ActorState::Sleeping, "sleeps  "),
+        (ActorState::Running, Msg::LRuns),
+        (ActorState::Ready, Msg::LReady),
+        (ActorState::WaitingGil, Msg::LGilWait),
+        (ActorState::Blocked(BlockedOn::Lock(0)), Msg::LBlocked),
+        (ActorState::Sleeping, Msg::LSleeps),
     ] {
         let (ch, st) = th.state_cell(0, state);
         spans.push(Span::styled(ch.to_string(), st));
-        spans.push(Span::raw(format!(" {what}")));
+        spans.push(Span::raw(format!(" {}  ", what.get(lang))));
     }
     spans.push(Span::styled("!", th.lost_row()));
-    spans.push(Span::raw(" lost write"));
+    spans.push(Span::raw(format!(" {}", Msg::LLostWrite.get(lang))));
     Line::from(spans)
 }
 
@@ -1085,26 +1106,24 @@ fn help(f: &mut Frame, area: Rect, app: &App) {
     let th = &app.theme;
     let h = HELP.len() as u16 + 5;
     let r = centered(area, 76, h);
-    f.render_widget(Clear, r);
+    clear_under(f, r);
+    let lang = app.lang;
     let mut lines: Vec<Line> = HELP
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
                 Span::styled(format!(" {k:<8}"), th.key()),
-                Span::raw(what.to_string()),
+                Span::raw(what.get(lang)),
             ])
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        " Markers in the code show each actor's next step, numbered like the keys.",
-        th.dim(),
-    ));
-    lines.push(legend_line(th));
+    lines.push(Line::styled(Msg::HMarkers.get(lang), th.dim()));
+    lines.push(legend_line(th, lang));
     f.render_widget(
         Paragraph::new(lines).block(
             Block::bordered()
-                .title(" keys · any key closes ")
+                .title(Msg::HelpTitle.get(lang))
                 .border_style(th.focus_border()),
         ),
         r,
@@ -1123,7 +1142,7 @@ fn knobs(
     let specs = &ls.lesson.knobs;
     let h = specs.len() as u16 + 7;
     let r = centered(area, 76, h);
-    f.render_widget(Clear, r);
+    clear_under(f, r);
     let namew = specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
     let mut lines: Vec<Line> = specs
         .iter()
@@ -1159,17 +1178,17 @@ fn knobs(
     lines.push(keys_line(
         th,
         &[
-            ("↑↓", "choose"),
-            ("←→ Enter", "change"),
-            ("digits Enter", "set a number"),
-            ("Esc", "close"),
+            ("↑↓", Msg::KChoose.get(lang)),
+            ("←→ Enter", Msg::KChange.get(lang)),
+            ("digits Enter", Msg::KSetNumber.get(lang)),
+            ("Esc", Msg::KClose.get(lang)),
         ],
         r.width.saturating_sub(2),
     ));
     f.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::bordered()
-                .title(" knobs · a change re-runs from the start ")
+                .title(Msg::KnobsTitle.get(lang))
                 .border_style(th.focus_border()),
         ),
         r,
