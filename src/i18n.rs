@@ -100,6 +100,10 @@ messages! {
     KLang => ("中文", "English"),
     // The help overlay.
     HelpTitle => (" keys · any key closes ", " 按键 · 按任意键关闭 "),
+    HelpTitleScroll => (
+        " keys · ↑↓ more · any other key closes ",
+        " 按键 · ↑↓ 查看更多 · 按其他键关闭 "
+    ),
     HSpace => ("play / pause (STEP: the scheduler steps on its own)", "播放 / 暂停（单步模式：调度器自己一步步走）"),
     HStep => ("step once: the scheduler picks who runs", "走一步：由调度器决定谁运行"),
     HDigits => ("step actor N (0 = MainThread); says why if it cannot run", "让第 N 个执行者走一步（0 = 主线程）；不能走时会说明原因"),
@@ -163,6 +167,12 @@ messages! {
     ),
     SRerun => ("{}: re-running from the start", "{}：从头重新运行"),
     SZoomMax => ("zoomed in as far as it goes: a column is one step", "已放到最大：每一列就是一步"),
+    SCopied => ("copied: {}", "已复制：{}"),
+    HCopy => (
+        "copy the command line that replays this run (to paste in slides)",
+        "复制能重放这次运行的命令行（可以贴到幻灯片里）"
+    ),
+    KCopy => ("copy run", "复制运行"),
     SZoomMin => ("the whole run is in view: ] zooms in", "整个运行都已显示：按 ] 放大"),
     SNoActor => ("there is no actor {}: this lesson has actors 0 to {}", "没有第 {} 个执行者：本课的执行者编号是 0 到 {}"),
     SNoKnob => ("this lesson has no `{}` knob", "本课没有 `{}` 旋钮"),

@@ -138,6 +138,14 @@ fn help_overlay_lists_the_keys_and_any_key_closes_it() {
     key(&mut a, KeyCode::Char('?'));
     let t = render(&mut a, 80, 24);
     insta::assert_snapshot!("help_overlay", t.backend());
+    // Taller than 24 rows: ↓ scrolls to the last keys and the legend.
+    assert!(!text(t.backend().buffer()).contains("Ctrl-C"));
+    for _ in 0..20 {
+        key(&mut a, KeyCode::Down);
+    }
+    let s = text(render(&mut a, 80, 24).backend().buffer());
+    assert!(s.contains("Ctrl-C"), "{s}");
+    assert!(s.contains("timeline: "), "the legend:\n{s}");
     key(&mut a, KeyCode::Char('q'));
     let s = text(render(&mut a, 80, 24).backend().buffer());
     assert!(!s.contains("any key closes"));
@@ -747,4 +755,24 @@ fn every_key_in_the_help_does_something() {
             assert_ne!(before, after, "key {k:?} from the help did nothing");
         }
     }
+}
+
+#[test]
+fn c_copies_the_command_line_that_replays_the_run() {
+    let mut a = lesson(false);
+    keys(&mut a, "c");
+    assert_eq!(
+        a.clipboard.as_deref(),
+        Some("interleave balance-race --set iterations=1 --seed 374487")
+    );
+    keys(&mut a, "0000 11");
+    a.clipboard = None;
+    keys(&mut a, "c");
+    let line = a.clipboard.clone().expect("copied");
+    assert_eq!(
+        line,
+        "interleave balance-race --set iterations=1 --schedule '0x4 1x2'"
+    );
+    let s = text(render(&mut a, 120, 40).backend().buffer());
+    assert!(s.contains(&format!("copied: {line}")), "{s}");
 }

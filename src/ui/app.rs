@@ -173,6 +173,10 @@ pub struct App {
     pub status: Option<Status>,
     pub finished: BTreeSet<String>,
     pub quit: bool,
+    /// Text for the terminal's clipboard; the loop sends it (OSC 52) and clears it.
+    pub clipboard: Option<String>,
+    /// Lines the help overlay is scrolled down (the draw clamps it).
+    pub help_scroll: usize,
     seed_state: u64,
     state_file: Option<PathBuf>,
 }
@@ -200,6 +204,8 @@ impl App {
             status: None,
             finished,
             quit: false,
+            clipboard: None,
+            help_scroll: 0,
             seed_state: opts.seed,
             state_file: opts.state_file,
         }
@@ -364,8 +370,19 @@ impl App {
         }
         match self.overlay.clone() {
             Overlay::Help => {
-                // Any key closes the help; q and Esc do not also leave the lesson.
-                self.overlay = Overlay::None;
+                // ↑↓ scroll a help taller than the screen; any other key closes it,
+                // and q and Esc do not also leave the lesson.
+                match k.code {
+                    KeyCode::Up | KeyCode::PageUp => {
+                        self.help_scroll = self
+                            .help_scroll
+                            .saturating_sub(if k.code == KeyCode::Up { 1 } else { 10 });
+                    }
+                    KeyCode::Down | KeyCode::PageDown => {
+                        self.help_scroll += if k.code == KeyCode::Down { 1 } else { 10 };
+                    }
+                    _ => self.overlay = Overlay::None,
+                }
                 return;
             }
             Overlay::Knobs { selected, typing } => {
@@ -406,7 +423,10 @@ impl App {
                     }
                 }
             }
-            KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Char('?') => {
+                self.overlay = Overlay::Help;
+                self.help_scroll = 0;
+            }
             KeyCode::Char('L') => self.switch_lang(),
             _ => {}
         }
@@ -441,7 +461,10 @@ impl App {
                 self.status = None;
                 return;
             }
-            KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Char('?') => {
+                self.overlay = Overlay::Help;
+                self.help_scroll = 0;
+            }
             KeyCode::Char(' ') => {
                 if stepped {
                     if ls.run.is_over() {
@@ -480,6 +503,11 @@ impl App {
             KeyCode::Char('L') => {
                 self.switch_lang();
                 return;
+            }
+            KeyCode::Char('c') => {
+                let line = replay_command(ls);
+                status = Some(Status::Info(Msg::SCopied.fill(lang, &[&line])));
+                self.clipboard = Some(line);
             }
             KeyCode::Char(':') if stepped => {
                 self.overlay = Overlay::GoTo {
@@ -847,6 +875,25 @@ fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
             };
         }
     }
+}
+
+/// The command line that opens this run again exactly: the lesson, every knob
+/// that differs from its default, and the seed, the schedule so far, or `--live`.
+pub fn replay_command(ls: &LessonScreen) -> String {
+    let mut parts = vec!["interleave".to_string(), ls.lesson.id.clone()];
+    let defaults = ls.lesson.default_knobs();
+    for (name, v) in ls.run.knobs().iter() {
+        if defaults.get(name) != Some(v) {
+            parts.push(format!("--set {name}={v}"));
+        }
+    }
+    match (ls.run.origin(), ls.run.schedule()) {
+        (_, Some(s)) if !s.0.is_empty() => parts.push(format!("--schedule '{s}'")),
+        (Some(Origin::Seed(seed)), _) => parts.push(format!("--seed {seed}")),
+        (Some(Origin::Schedule(s)), _) => parts.push(format!("--schedule '{s}'")),
+        (None, _) => parts.push("--live".into()),
+    }
+    parts.join(" ")
 }
 
 fn steps_of(ls: &LessonScreen) -> usize {

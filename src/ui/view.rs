@@ -1074,6 +1074,7 @@ pub const HELP: &[(&str, Msg)] = &[
     ("d", Msg::HDis),
     ("i", Msg::HText),
     ("L", Msg::HLang),
+    ("c", Msg::HCopy),
     ("Tab", Msg::HTab),
     ("[  ]", Msg::HZoom),
     ("wheel", Msg::HWheel),
@@ -1102,8 +1103,9 @@ fn legend_line(th: &Theme, lang: Lang) -> Line<'static> {
     Line::from(spans)
 }
 
-fn help(f: &mut Frame, area: Rect, app: &App) {
-    let th = &app.theme;
+fn help(f: &mut Frame, area: Rect, app: &mut App) {
+    let th = app.theme;
+    let th = &th;
     let h = HELP.len() as u16 + 5;
     let r = centered(area, 76, h);
     clear_under(f, r);
@@ -1120,14 +1122,28 @@ fn help(f: &mut Frame, area: Rect, app: &App) {
     lines.push(Line::raw(""));
     lines.push(Line::styled(Msg::HMarkers.get(lang), th.dim()));
     lines.push(legend_line(th, lang));
+    let inner_h = r.height.saturating_sub(2) as usize;
+    let max_top = lines.len().saturating_sub(inner_h);
+    app.help_scroll = app.help_scroll.min(max_top);
+    let top = app.help_scroll;
+    let title = if max_top > 0 {
+        Msg::HelpTitleScroll.get(lang)
+    } else {
+        Msg::HelpTitle.get(lang)
+    };
+    let shown: Vec<Line> = lines.into_iter().skip(top).take(inner_h).collect();
     f.render_widget(
-        Paragraph::new(lines).block(
+        Paragraph::new(shown).block(
             Block::bordered()
-                .title(Msg::HelpTitle.get(lang))
+                .title(title)
                 .border_style(th.focus_border()),
         ),
         r,
     );
+    if top < max_top {
+        f.buffer_mut()
+            .set_string(r.right() - 2, r.bottom() - 2, "↓", th.key());
+    }
 }
 
 fn knobs(
