@@ -173,6 +173,17 @@ messages! {
         "复制能重放这次运行的命令行（可以贴到幻灯片里）"
     ),
     KCopy => ("copy run", "复制运行"),
+    KPresent => ("present", "演示模式"),
+    KFullLayout => ("all panels", "全部面板"),
+    HPresent => (
+        "presenter mode: code and interleaving large, for a projector",
+        "演示模式：代码和交错执行放大，适合投影"
+    ),
+    SPresent => (
+        "presenter mode: P brings back every panel",
+        "演示模式：按 P 恢复所有面板"
+    ),
+    SFullLayout => ("every panel is back", "所有面板都回来了"),
     SZoomMin => ("the whole run is in view: ] zooms in", "整个运行都已显示：按 ] 放大"),
     SNoActor => ("there is no actor {}: this lesson has actors 0 to {}", "没有第 {} 个执行者：本课的执行者编号是 0 到 {}"),
     SNoKnob => ("this lesson has no `{}` knob", "本课没有 `{}` 旋钮"),

@@ -776,3 +776,34 @@ fn c_copies_the_command_line_that_replays_the_run() {
     let s = text(render(&mut a, 120, 40).backend().buffer());
     assert!(s.contains(&format!("copied: {line}")), "{s}");
 }
+
+#[test]
+fn presenter_mode_keeps_code_and_interleaving_and_drops_the_rest() {
+    let mut a = lesson(true);
+    keys(&mut a, NARRATED);
+    keys(&mut a, "P");
+    let t = render(&mut a, 80, 24);
+    let s = text(t.backend().buffer());
+    for shown in [
+        "lesson · i: hide",
+        "code · d: bytecode",
+        "interleaving",
+        "state",
+        "balance -8",
+    ] {
+        assert!(s.contains(shown), "{shown}:\n{s}");
+    }
+    for gone in ["timeline", "output"] {
+        assert!(!s.contains(gone), "{gone} in presenter mode:\n{s}");
+    }
+    insta::assert_snapshot!("present_80x24_narrated", t.backend());
+    // Tab never lands on a panel that is not there.
+    for _ in 0..8 {
+        key(&mut a, KeyCode::Tab);
+        let s = text(render(&mut a, 80, 24).backend().buffer());
+        assert!(s.contains('▶'), "focus on a hidden panel:\n{s}");
+    }
+    keys(&mut a, "P");
+    let s = text(render(&mut a, 80, 24).backend().buffer());
+    assert!(s.contains("timeline"), "{s}");
+}

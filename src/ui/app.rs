@@ -94,6 +94,8 @@ pub struct LessonScreen {
     pub live_speed: f64,
     pub dis_view: bool,
     pub focus: Panel,
+    /// Presenter mode (a copy of the app's, for the layout and Tab order).
+    pub present: bool,
     /// Whether the lesson's text is on screen (it is when a lesson opens).
     pub show_text: bool,
     /// Whether the lesson text takes the code panel's place (short terminals);
@@ -130,6 +132,7 @@ impl LessonScreen {
             .filter(|p| match p {
                 Panel::Lesson => self.show_text,
                 Panel::Code => !(self.show_text && self.text_replaces_code),
+                Panel::Timeline | Panel::Output => !self.present,
                 _ => true,
             })
             .collect()
@@ -177,6 +180,8 @@ pub struct App {
     pub clipboard: Option<String>,
     /// Lines the help overlay is scrolled down (the draw clamps it).
     pub help_scroll: usize,
+    /// Presenter mode: a layout for a projector (`--present`, or P).
+    pub present: bool,
     seed_state: u64,
     state_file: Option<PathBuf>,
 }
@@ -206,6 +211,7 @@ impl App {
             quit: false,
             clipboard: None,
             help_scroll: 0,
+            present: false,
             seed_state: opts.seed,
             state_file: opts.state_file,
         }
@@ -242,6 +248,7 @@ impl App {
             live_speed: DEFAULT_LIVE_SPEED,
             dis_view: false,
             focus: Panel::Lesson,
+            present: self.present,
             show_text: true,
             text_replaces_code: false,
             scroll: [0; 6],
@@ -503,6 +510,22 @@ impl App {
             KeyCode::Char('L') => {
                 self.switch_lang();
                 return;
+            }
+            KeyCode::Char('P') => {
+                self.present = !self.present;
+                ls.present = self.present;
+                if !ls.shown_panels().contains(&ls.focus) {
+                    ls.focus = Panel::Interleaving;
+                }
+                status = Some(Status::Info(
+                    if self.present {
+                        Msg::SPresent
+                    } else {
+                        Msg::SFullLayout
+                    }
+                    .get(lang)
+                    .into(),
+                ));
             }
             KeyCode::Char('c') => {
                 let line = replay_command(ls);

@@ -31,6 +31,7 @@ pub fn draw(app: &mut App, f: &mut Frame) {
         Screen::Browser => browser(f, area, app_view(app)),
         Screen::Lesson(ls) => {
             let th = app.theme;
+            ls.present = app.present;
             lesson(f, area, ls, &th, app.status.as_ref(), app.lang);
         }
     }
@@ -108,19 +109,26 @@ pub(super) fn display_width(s: &str) -> usize {
 }
 
 fn keys_line<'a>(th: &Theme, keys: &[(&'a str, &'a str)], width: u16) -> Line<'a> {
+    let len = |(k, label): &(&str, &str)| display_width(k) + display_width(label) + 3;
+    // `?` (help) and `q` (back, quit) are always shown: from them a person finds
+    // the rest and gets out. Other keys fill what room is left, in order.
+    let essential = |k: &str| k == "?" || k == "q";
+    let mut room = (width as usize).saturating_sub(
+        keys.iter()
+            .filter(|(k, _)| essential(k))
+            .map(len)
+            .sum::<usize>(),
+    );
     let mut spans = Vec::new();
-    let mut used = 0usize;
-    // `? help` is always shown, so a person can find the rest.
-    let help_len = "? help".len() + 2;
-    for (i, (k, label)) in keys.iter().enumerate() {
-        let len = display_width(k) + display_width(label) + 3;
-        let last = i + 1 == keys.len();
-        if used + len + if last { 0 } else { help_len } > width as usize && *k != "?" {
-            continue;
+    for key in keys {
+        if !essential(key.0) {
+            if len(key) > room {
+                continue;
+            }
+            room -= len(key);
         }
-        spans.push(Span::styled(format!(" {k}"), th.key()));
-        spans.push(Span::raw(format!(" {label} ")));
-        used += len;
+        spans.push(Span::styled(format!(" {}", key.0), th.key()));
+        spans.push(Span::raw(format!(" {} ", key.1)));
     }
     Line::from(spans)
 }
@@ -244,10 +252,11 @@ struct Areas {
     text: Option<Rect>,
     /// The code, unless the text took its place.
     code: Option<Rect>,
-    timeline: Rect,
+    /// No timeline and no output in presenter mode.
+    timeline: Option<Rect>,
     inter: Rect,
     state: Rect,
-    output: Rect,
+    output: Option<Rect>,
     status: Rect,
     footer: Rect,
 }
@@ -277,6 +286,7 @@ struct Needs {
     show_text: bool,
     code_lines: u16,
     footer_rows: u16,
+    present: bool,
 }
 
 fn layout(area: Rect, needs: Needs) -> Areas {
@@ -286,7 +296,11 @@ fn layout(area: Rect, needs: Needs) -> Areas {
         show_text,
         code_lines,
         footer_rows,
+        present,
     } = needs;
+    if present {
+        return present_layout(area, state_rows, show_text, footer_rows);
+    }
     let [header, info, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -334,10 +348,50 @@ fn layout(area: Rect, needs: Needs) -> Areas {
         info,
         text,
         code,
-        timeline,
+        timeline: Some(timeline),
         inter,
         state,
-        output,
+        output: Some(output),
+        status,
+        footer,
+    }
+}
+
+/// Presenter mode, for a projector: the lesson text across the top, then the
+/// code and the interleaving side by side as large as the screen allows, and a
+/// short state strip; no timeline, no output panel.
+fn present_layout(area: Rect, state_rows: u16, show_text: bool, footer_rows: u16) -> Areas {
+    let [header, info, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(footer_rows),
+    ])
+    .areas(area);
+    let text_h = if show_text {
+        (body.height / 4).clamp(3, 10)
+    } else {
+        0
+    };
+    let state_h = (state_rows + 2).min(body.height / 4).max(3);
+    let [text, mid, state] = Layout::vertical([
+        Constraint::Length(text_h),
+        Constraint::Min(0),
+        Constraint::Length(state_h),
+    ])
+    .areas(body);
+    let [code, inter] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(mid);
+    Areas {
+        header,
+        info,
+        text: show_text.then_some(text),
+        code: Some(code),
+        timeline: None,
+        inter,
+        state,
+        output: None,
         status,
         footer,
     }
@@ -392,6 +446,7 @@ fn lesson(
             show_text: ls.show_text,
             code_lines,
             footer_rows: footer_rows(ls, area.width, lang),
+            present: ls.present,
         },
     );
     ls.text_replaces_code = a.code.is_none();
@@ -402,8 +457,8 @@ fn lesson(
         lesson: a.text.unwrap_or_default(),
         code: a.code.unwrap_or_default(),
         interleaving: a.inter,
-        timeline: a.timeline,
-        output: a.output,
+        timeline: a.timeline.unwrap_or_default(),
+        output: a.output.unwrap_or_default(),
         state: a.state,
     };
     header(f, a.header, ls, th, lang);
@@ -414,10 +469,14 @@ fn lesson(
     if let Some(r) = a.text {
         text_panel(f, r, ls, th, lang);
     }
-    timeline_panel(f, a.timeline, ls, th, lang);
+    if let Some(r) = a.timeline {
+        timeline_panel(f, r, ls, th, lang);
+    }
     interleaving_panel(f, a.inter, ls, th, lang);
     super::state_panel::draw(f, a.state, ls, th, lang);
-    output_panel(f, a.output, ls, th, lang);
+    if let Some(r) = a.output {
+        output_panel(f, r, ls, th, lang);
+    }
     status_line(f, a.status, th, status);
     footer(f, a.footer, ls, th, lang);
 }
@@ -1005,6 +1064,14 @@ fn footer_keys(ls: &LessonScreen, lang: Lang) -> Vec<(String, &'static str)> {
         key("n", Msg::KNewSeed);
     }
     key("L", Msg::KLang);
+    key(
+        "P",
+        if ls.present {
+            Msg::KFullLayout
+        } else {
+            Msg::KPresent
+        },
+    );
     key("?", Msg::KHelp);
     key("q", Msg::KLeave);
     keys
@@ -1075,6 +1142,7 @@ pub const HELP: &[(&str, Msg)] = &[
     ("i", Msg::HText),
     ("L", Msg::HLang),
     ("c", Msg::HCopy),
+    ("P", Msg::HPresent),
     ("Tab", Msg::HTab),
     ("[  ]", Msg::HZoom),
     ("wheel", Msg::HWheel),
