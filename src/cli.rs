@@ -555,7 +555,8 @@ fn follow_schedule(
                 .map(|(k, x)| format!("{k} = {}", x.name))
                 .collect();
             return Err(Usage(format!(
-                "the schedule names actor {a} (token {}), but this run has {actors}: {}",
+                "the schedule cannot be followed: there is no actor {a} (token {}); \
+                 this run has {}",
                 i + 1,
                 names.join(", ")
             )));

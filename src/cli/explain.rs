@@ -53,11 +53,14 @@ enum Block {
     Verbatim(String),
 }
 
-/// Joins two pieces of one paragraph: a space between words, nothing between
-/// Chinese characters (Chinese is written without spaces).
+/// Joins two lines of one paragraph: a space between words, nothing between two
+/// Chinese characters (Chinese is written without spaces; the lessons put one
+/// between Chinese and Latin text).
 fn join(into: &mut String, piece: &str) {
     let wide = |c: Option<char>| c.is_some_and(|c| c.width().unwrap_or(0) > 1);
-    if !into.is_empty() && !(wide(into.chars().last()) || wide(piece.chars().next())) {
+    let last = into.chars().last();
+    let after_cjk_mark = last.is_some_and(|c| closing(c) || "：".contains(c));
+    if !into.is_empty() && !(wide(last) && (wide(piece.chars().next()) || after_cjk_mark)) {
         into.push(' ');
     }
     into.push_str(piece);
@@ -134,6 +137,8 @@ fn pieces(text: &str) -> Vec<&str> {
         let wide = |c: char| c.width().unwrap_or(0) > 1;
         let breaks = match next {
             None => true,
+            // Closing punctuation never starts a line, and opening never ends one.
+            Some(n) if closing(n) || opening(c) => false,
             Some(n) => (c == ' ' && n != ' ') || wide(c) || wide(n),
         };
         if breaks {
@@ -142,6 +147,14 @@ fn pieces(text: &str) -> Vec<&str> {
         }
     }
     out
+}
+
+fn closing(c: char) -> bool {
+    "，。、；：！？）」』】》〉”’…".contains(c)
+}
+
+fn opening(c: char) -> bool {
+    "（「『【《〈“‘".contains(c)
 }
 
 fn wrap_into(out: &mut String, text: &str, first: &str, hang: &str, width: usize) {

@@ -350,3 +350,54 @@ fn deadlock(out: &mut String, r: &Report) {
         let _ = writeln!(out, "  {me} {holds}{waits}{by}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::run::{Origin, Run, Start};
+
+    /// The rows the report prints are the rows the whole table has at those places,
+    /// for every lesson, at both granularities.
+    #[test]
+    fn printed_rows_are_the_whole_tables_rows() {
+        let catalog = Catalog::embedded().expect("lessons load");
+        for l in catalog.lessons() {
+            for g in ["line", "bytecode"] {
+                let mut sets = vec![format!("granularity={g}")];
+                if l.knob("iterations").is_some() {
+                    sets.push("iterations=300".into());
+                }
+                let Ok(knobs) = crate::cli::knobs_from(l, &sets) else {
+                    continue;
+                };
+                for seed in [1, 7] {
+                    let run = Run::new(l, knobs.clone(), Start::Stepped(Origin::Seed(seed)))
+                        .expect("builds");
+                    let t = run.finish_stepped().expect("ends");
+                    let gran = knobs.engine().granularity;
+                    let code = l.code(&knobs);
+                    let all = rows(&t, gran, &code, 0..t.events.len());
+                    let first_lost = lost_updates(&t.program, &t.events).first().map(|x| x.seq);
+                    let shape = TableShape::of(&t, gran, &code, first_lost);
+                    assert_eq!(shape.rows, all.len(), "{} {g} seed {seed}", l.id);
+                    let want_first = all.iter().position(|r| r.lost_update);
+                    if first_lost.is_some() {
+                        assert_eq!(shape.first_lost_row, want_first, "{} {g}", l.id);
+                    }
+                    let shown = chosen(shape.rows, shape.first_lost_row);
+                    let got: Vec<(usize, Row)> = shape
+                        .windows(&t, gran, &code, &shown)
+                        .into_iter()
+                        .flat_map(|(first, rs)| {
+                            rs.into_iter().enumerate().map(move |(k, r)| (first + k, r))
+                        })
+                        .collect();
+                    let want: Vec<(usize, Row)> =
+                        shown.iter().map(|&i| (i, all[i].clone())).collect();
+                    assert_eq!(got, want, "{} {g} seed {seed}", l.id);
+                }
+            }
+        }
+    }
+}
