@@ -14,7 +14,7 @@ use crate::export::{Replay, Report, perfetto_json, text_report, write_jsonl};
 use crate::lesson::{Lang, Lesson};
 use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, Program};
-use crate::run::{Origin, Run, Start};
+use crate::run::{Origin, Start};
 use crate::sim::{Ending, RandomScheduler, Schedule, ScheduleError, Sim};
 use crate::trace::{Mode, Trace};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -330,7 +330,7 @@ fn check_live_flags(args: &RunArgs) -> Result<(), Fail> {
 
 /// What a finished run gives the report.
 struct Done {
-    trace: Held,
+    trace: Trace,
     replay: Replay,
     mode: Mode,
     /// False when a live run was stopped at the timeout.
@@ -360,21 +360,22 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
         let deadlock = sim.ending() == Ending::Deadlock;
         let schedule = Schedule(sim.schedule().to_vec());
         Done {
-            trace: Held::Own(sim.into_trace()),
+            trace: sim.into_trace(),
             replay: Replay::Schedule(schedule),
             mode: Mode::Stepped,
             finished: true,
             deadlock,
         }
     } else {
+        // The engine directly (as `Run` does on run-to-end): the same picks, the
+        // same trace, and nothing copied.
         let seed = args.start.seed.unwrap_or_else(fresh_seed);
-        let mut run = Run::new(lesson, knobs.clone(), Start::Stepped(Origin::Seed(seed)))
-            .map_err(|e| Usage(e.to_string()))?;
-        run.command(crate::run::Command::RunToEnd);
-        let deadlock = run.ending() == Ending::Deadlock;
-        let schedule = run.schedule().unwrap_or_default();
+        let mut sim = Sim::new(program.clone(), knobs.engine());
+        sim.run_random(&mut RandomScheduler::new(seed));
+        let deadlock = sim.ending() == Ending::Deadlock;
+        let schedule = Schedule(sim.schedule().to_vec());
         Done {
-            trace: Held::Run(Box::new(run)),
+            trace: sim.into_trace(),
             replay: Replay::Seed(seed, schedule),
             mode: Mode::Stepped,
             finished: true,
@@ -385,7 +386,7 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
     let report = Report {
         lesson,
         knobs: &knobs,
-        trace: done.trace.trace(),
+        trace: &done.trace,
         mode: done.mode,
         replay: done.replay.clone(),
         wall_ms,
@@ -421,22 +422,6 @@ fn write_report(report: &Report, format: Format) -> Result<(), Fail> {
         // A closed pipe (`| head`) is not an error of ours.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Fail::Internal(format!("cannot write the report: {e}"))),
-    }
-}
-
-/// A finished run's trace: owned, or still inside the stepped run (a long trace
-/// is not copied).
-enum Held {
-    Own(Trace),
-    Run(Box<Run>),
-}
-
-impl Held {
-    fn trace(&self) -> &Trace {
-        match self {
-            Held::Own(t) => t,
-            Held::Run(r) => r.trace(),
-        }
     }
 }
 
@@ -478,7 +463,7 @@ fn live(program: Arc<Program>, knobs: &crate::lesson::Knobs, args: &RunArgs) -> 
     let trace = c.finish();
     let deadlock = !trace.deadlock().is_empty();
     Ok(Done {
-        trace: Held::Own(trace),
+        trace,
         replay: Replay::Live,
         mode: Mode::Live,
         finished,

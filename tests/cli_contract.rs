@@ -33,11 +33,22 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn a_finished_run_is_0_bad_input_2_a_deadlock_3() {
-    let o = interleave(&["run", "balance-race", "--seed", "7", "--set", "iterations=10"]);
+    let o = interleave(&[
+        "run",
+        "balance-race",
+        "--seed",
+        "7",
+        "--set",
+        "iterations=10",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = interleave(&["run", "no-such-lesson"]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("unknown lesson `no-such-lesson`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown lesson `no-such-lesson`"),
+        "{}",
+        stderr(&o)
+    );
     // Seed 1 of the deadlock lesson ends in the cycle (its report names it).
     let o = interleave(&["run", "deadlock", "--seed", "1"]);
     assert!(stdout(&o).contains("DEADLOCK"), "{}", stdout(&o));
@@ -77,9 +88,15 @@ fn every_numeric_flag_is_range_checked() {
         (&["--schedule", "0x99999999999999999999"], "not a number"),
         (&["--schedule", "7x2"], "there is no actor 7"),
         // Followed step by step: refused at the sixth step, never expanded.
-        (&["--schedule", "0x99999999"], "cannot be followed at token 1"),
+        (
+            &["--schedule", "0x99999999"],
+            "cannot be followed at token 1",
+        ),
         (&["--set", "iterations=0"], "must be from"),
-        (&["--set", "iterations=99999999999999999999"], "whole number"),
+        (
+            &["--set", "iterations=99999999999999999999"],
+            "whole number",
+        ),
     ] {
         let mut all = vec!["run", "balance-race"];
         all.extend_from_slice(args);
@@ -186,7 +203,9 @@ fn wait_until(mut ready: impl FnMut() -> bool) -> bool {
 }
 
 fn dir_is_empty(d: &Path) -> bool {
-    std::fs::read_dir(d).map(|mut r| r.next().is_none()).unwrap_or(false)
+    std::fs::read_dir(d)
+        .map(|mut r| r.next().is_none())
+        .unwrap_or(false)
 }
 
 #[test]
@@ -235,7 +254,8 @@ fn after_sigint_or_sigterm_a_live_run_leaves_no_worker_and_no_temp_dir() {
         assert!(
             dir_is_empty(tmp.path()),
             "round {i}: left behind: {:?}",
-            std::fs::read_dir(tmp.path()).map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>())
+            std::fs::read_dir(tmp.path())
+                .map(|r| r.flatten().map(|e| e.path()).collect::<Vec<_>>())
         );
     }
 }
@@ -249,8 +269,12 @@ fn lesson_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn builtin(name: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons").join(name))
-        .expect("a built-in lesson")
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("lessons")
+            .join(name),
+    )
+    .expect("a built-in lesson")
 }
 
 /// `check --lessons DIR`, given up on (and failed) if it hangs.
@@ -275,8 +299,11 @@ fn check_dir(dir: &Path) -> Output {
 fn a_fifo_a_device_or_a_huge_file_is_refused_without_reading_it() {
     let d = tempfile::tempdir().expect("a temp dir");
     let fifo = d.path().join("x.toml");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR)
-        .expect("mkfifo");
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .expect("mkfifo");
     let o = check_dir(d.path());
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
@@ -346,7 +373,10 @@ fn explain_prints_the_lessons_text_in_either_language_wrapped_to_80() {
     assert!(out.starts_with("balance-race — "), "{out}");
     assert!(out.contains("LOAD_GLOBAL balance reads the value"), "{out}");
     assert!(out.contains("\nNotes\n"), "{out}");
-    assert!(out.contains(" (knob `gil`):\n- gil-classic is CPython 3.9"), "{out}");
+    assert!(
+        out.contains(" (knob `gil`):\n- gil-classic is CPython 3.9"),
+        "{out}"
+    );
     // Nothing is run: no interleaving table.
     assert!(!out.contains("== interleaving"), "{out}");
     let width = unicode_width::UnicodeWidthStr::width;
@@ -357,7 +387,11 @@ fn explain_prints_the_lessons_text_in_either_language_wrapped_to_80() {
     let out = stdout(&o);
     assert!(out.contains("看起来是一步"), "{out}");
     // No line starts with closing punctuation.
-    assert!(!out.lines().any(|l| l.starts_with(['，', '。', '；', '）', '”'])), "{out}");
+    assert!(
+        !out.lines()
+            .any(|l| l.starts_with(['，', '。', '；', '）', '”'])),
+        "{out}"
+    );
     assert!(out.contains("\n说明\n"), "{out}");
     assert!(out.lines().all(|l| width(l) <= 80), "{out}");
 

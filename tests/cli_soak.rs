@@ -112,8 +112,15 @@ fn every_lesson_live_many_times_leaves_nothing_behind() {
     for i in 0..rounds {
         round(&catalog);
         let u = settled(baseline);
-        assert!(children().is_empty(), "round {i}: children left: {:?}", children());
-        assert_eq!(u.fds, baseline.fds, "round {i}: open files {u:?} vs {baseline:?}");
+        assert!(
+            children().is_empty(),
+            "round {i}: children left: {:?}",
+            children()
+        );
+        assert_eq!(
+            u.fds, baseline.fds,
+            "round {i}: open files {u:?} vs {baseline:?}"
+        );
         assert_eq!(
             u.threads, baseline.threads,
             "round {i}: threads {u:?} vs {baseline:?}"
