@@ -13,29 +13,26 @@ use std::time::{Duration, Instant};
 
 const RUNS: usize = 15;
 
-/// Wall time and peak RSS (KB) of one run of `cmd`, its output thrown away.
-fn once(cmd: &mut Command) -> (Duration, i64) {
+/// Wall time of one run of `cmd`, its output thrown away.
+fn once(cmd: &mut Command) -> Duration {
     let t0 = Instant::now();
-    let mut child = cmd
+    let status = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("starts");
-    let pid = child.id() as i32;
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child and fills `status` and `usage`.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = t0.elapsed();
-    if r != pid {
-        let _ = child.wait();
-    }
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{cmd:?} failed: {status}"
-    );
-    (wall, usage.ru_maxrss)
+    assert!(status.success(), "{cmd:?} failed: {status}");
+    wall
+}
+
+/// The largest peak RSS (KB) of any child waited for so far.
+fn children_peak_kb() -> i64 {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: fills `usage`.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -75,31 +72,28 @@ fn main() {
     let script = dir.path().join("balance.py");
     std::fs::write(&script, &code).expect("writes the program");
 
-    let mut ours = Vec::new();
-    let mut peak = 0;
-    for _ in 0..RUNS {
-        let (t, rss) = once(Command::new(bin).args(["run", "balance-race", "--seed", "7"]));
-        ours.push(t);
-        peak = peak.max(rss);
-    }
-    let ours = median(ours);
+    // CPython first: the children's peak RSS is a running maximum.
+    let Some(py) = python311() else {
+        println!("CPython 3.11 not found (set INTERLEAVE_PYTHON): no ratio");
+        return;
+    };
+    let theirs = median(
+        (0..RUNS)
+            .map(|_| once(Command::new(&py).arg(&script)))
+            .collect(),
+    );
+    let py_peak = children_peak_kb();
+    let ours = median(
+        (0..RUNS)
+            .map(|_| once(Command::new(bin).args(["run", "balance-race", "--seed", "7"])))
+            .collect(),
+    );
+    let peak = children_peak_kb();
     println!(
         "interleave run balance-race --seed 7 (text): median {:.1} ms over {RUNS} runs, peak RSS {:.1} MB",
         ours.as_secs_f64() * 1e3,
         peak as f64 / 1024.0
     );
-    let Some(py) = python311() else {
-        println!("CPython 3.11 not found (set INTERLEAVE_PYTHON): no ratio");
-        return;
-    };
-    let mut theirs = Vec::new();
-    let mut py_peak = 0;
-    for _ in 0..RUNS {
-        let (t, rss) = once(Command::new(&py).arg(&script));
-        theirs.push(t);
-        py_peak = py_peak.max(rss);
-    }
-    let theirs = median(theirs);
     println!(
         "{} {} (the lesson's program): median {:.1} ms over {RUNS} runs, peak RSS {:.1} MB",
         py.display(),
