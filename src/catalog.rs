@@ -1,6 +1,6 @@
 //! Every lesson the playground knows: the embedded ones, overridden by `--lessons DIR`.
 
-use crate::lesson::{Knobs, Lesson, LessonError};
+use crate::lesson::{KnobKind, KnobValue, Knobs, Lesson, LessonError};
 use crate::program::Program;
 use crate::scenarios;
 
@@ -61,6 +61,36 @@ impl Catalog {
 
     pub fn get(&self, id: &str) -> Option<&Lesson> {
         self.lessons.iter().find(|l| l.id == id)
+    }
+
+    /// Builds every lesson at each limit of each of its knobs (an int knob's min
+    /// and max, every option, on and off), the others at their defaults: a lesson
+    /// file may only offer values its scenario can run.
+    pub fn check_knob_ranges(&self) -> Result<(), LessonError> {
+        for l in &self.lessons {
+            for spec in &l.knobs {
+                let values: Vec<KnobValue> = match &spec.kind {
+                    KnobKind::Bool { .. } => vec![KnobValue::Bool(false), KnobValue::Bool(true)],
+                    KnobKind::Int { min, max, .. } => {
+                        vec![KnobValue::Int(*min), KnobValue::Int(*max)]
+                    }
+                    KnobKind::Choice { options, .. } => {
+                        options.iter().cloned().map(KnobValue::Choice).collect()
+                    }
+                };
+                for v in values {
+                    let mut knobs = l.default_knobs();
+                    knobs.put(&spec.name, v.clone());
+                    if let Err(e) = scenarios::build(l, &knobs) {
+                        return Err(l.scenario_error(format!(
+                            "knob `{}` offers {v}, but scenario `{}` cannot run it: {e}",
+                            spec.name, l.scenario
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The lesson `id`, or an error that lists the ones there are.

@@ -1,27 +1,65 @@
 //! The command line: (none) = playground, `list`, `run`, `check`, and the hidden `worker`.
+//!
+//! The contract (README, "The command line"): exit code 0 when the run finished,
+//! 1 for an internal error, 2 for bad input, 3 when the run ended in a deadlock
+//! (stepped or live), 4 when a live run was stopped at `--timeout`, 128 + N after
+//! signal N (130 for SIGINT, 143 for SIGTERM). A closed pipe on stdout is not an
+//! error. Every text that reaches the terminal is free of control characters.
+
+mod explain;
+mod signals;
 
 use crate::catalog::Catalog;
 use crate::export::{Replay, Report, perfetto_json, text_report, write_jsonl};
 use crate::lesson::{Lang, Lesson};
-use crate::run::{Origin, Run, Start};
-use crate::sim::Schedule;
-use crate::trace::Mode;
+use crate::live::{Collector, LiveRun};
+use crate::program::{ActorId, Program};
+use crate::run::{Origin, Start};
+use crate::sim::{Ending, RandomScheduler, Schedule, ScheduleError, Sim};
+use crate::trace::{Mode, Trace};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::{IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+pub use crate::lesson::escape;
+pub use explain::{explain_text, wrap_paragraphs};
+
+/// Exit codes, as the README lists them.
+pub mod exit {
+    pub const FINISHED: u8 = 0;
+    pub const INTERNAL: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const DEADLOCK: u8 = 3;
+    pub const TIMEOUT: u8 = 4;
+}
+
+/// Longest schedule string, in steps (as `Schedule::parse` allows).
+pub const MAX_SCHEDULE_STEPS: u64 = 100_000_000;
+/// Longest `--timeout`: a week. Longer is a typo, and `Instant + 1e19 s` overflows.
+pub const MAX_TIMEOUT_S: f64 = 7.0 * 24.0 * 3600.0;
+/// `--speed` range: a sleep of the lessons' longest (60 s) stays between 60 ms and
+/// 100 minutes.
+pub const MIN_SPEED: f64 = 0.01;
+pub const MAX_SPEED: f64 = 1000.0;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "interleave",
     version,
     about = "Watch the classic Python concurrency lessons run for real",
-    after_help = "Without a subcommand, opens the playground (LESSON opens that lesson directly)."
+    after_help = "Without a subcommand, opens the playground (LESSON opens that lesson directly, \
+                  with --seed, --schedule, --set and --live as `run` takes them).\n\n\
+                  Exit codes: 0 finished, 1 internal error, 2 bad input, 3 deadlock, \
+                  4 live run stopped at --timeout, 130/143 after SIGINT/SIGTERM."
 )]
 pub struct Cli {
     /// Open this lesson directly.
     pub lesson: Option<String>,
+    #[command(flatten)]
+    pub start: StartArgs,
     /// Read lessons from this folder too (same id: it replaces the built-in one).
     #[arg(long, global = true, value_name = "DIR")]
     pub lessons: Option<PathBuf>,
@@ -67,9 +105,9 @@ pub enum Cmd {
     Worker,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct RunArgs {
-    pub lesson: String,
+/// How a run starts: knobs, and a seed, a schedule or live.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct StartArgs {
     /// Set a knob, e.g. `--set lock=on` (repeatable).
     #[arg(long = "set", value_name = "KNOB=VALUE")]
     pub set: Vec<String>,
@@ -82,87 +120,173 @@ pub struct RunArgs {
     /// Run on real threads and processes.
     #[arg(long)]
     pub live: bool,
-    /// Live: how much faster sleeps pass (2 = twice as fast).
+}
+
+impl StartArgs {
+    fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.seed.is_none() && self.schedule.is_none() && !self.live
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    pub lesson: String,
+    #[command(flatten)]
+    pub start: StartArgs,
+    /// Live: how much faster sleeps pass (2 = twice as fast), 0.01 to 1000.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
-    /// Live: stop a run that has not ended after this many seconds.
+    /// Live: stop a run that has not ended after this many seconds (at most a week).
     #[arg(long, default_value_t = 60.0)]
     pub timeout: f64,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Print the lesson's explanation and notes (in --lang) instead of running it.
+    #[arg(long)]
+    pub explain: bool,
 }
 
-/// Bad input: a one-line message and exit code 2.
-struct Usage(String);
+/// Why a command did not do its work.
+enum Fail {
+    /// Bad input: a one-line message and exit code 2.
+    Usage(String),
+    /// Our fault or the machine's: a one-line message and exit code 1.
+    Internal(String),
+}
+
+use Fail::Usage;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { 0 });
         }
     };
     match dispatch(cli) {
-        Ok(code) => code,
-        Err(Usage(msg)) => {
-            eprintln!("interleave: {msg}");
-            ExitCode::from(2)
+        Ok(code) => ExitCode::from(code),
+        Err(Fail::Usage(msg)) => {
+            eprintln!("interleave: {}", escape(&msg));
+            ExitCode::from(exit::BAD_INPUT)
+        }
+        Err(Fail::Internal(msg)) => {
+            eprintln!("interleave: {}", escape(&msg));
+            ExitCode::from(exit::INTERNAL)
         }
     }
 }
 
-fn dispatch(cli: Cli) -> Result<ExitCode, Usage> {
+fn dispatch(cli: Cli) -> Result<u8, Fail> {
     if let Some(Cmd::Worker) = cli.command {
         // A worker starts fast: it needs no lessons, only the job on its stdin.
         if std::io::stdin().is_terminal() {
             return Err(Usage("`worker` is started by the playground itself".into()));
         }
         let code = crate::live::worker::main();
-        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+        return Ok(code.clamp(0, 255) as u8);
+    }
+    if cli.command.is_some() && (cli.lesson.is_some() || !cli.start.is_empty()) {
+        return Err(Usage(
+            "a lesson and --set/--seed/--schedule/--live go after the subcommand, \
+             e.g. `interleave run LESSON --seed 7`"
+                .into(),
+        ));
     }
     let catalog =
         Catalog::with_overrides(cli.lessons.as_deref()).map_err(|e| Usage(e.to_string()))?;
     let lang: Lang = cli.lang.into();
     match cli.command {
-        None => playground(&catalog, cli.lesson.as_deref(), lang),
-        Some(Cmd::List) => {
-            list(&catalog, lang);
-            Ok(ExitCode::SUCCESS)
-        }
+        None => playground(&catalog, cli.lesson.as_deref(), &cli.start, lang),
+        Some(Cmd::List) => print_out(&list(&catalog, lang)),
         Some(Cmd::Check) => {
-            println!(
-                "{} lessons are well formed and build their programs",
+            catalog
+                .check_knob_ranges()
+                .map_err(|e| Usage(e.to_string()))?;
+            print_out(&format!(
+                "{} lessons are well formed and build their programs at every knob's limits\n",
                 catalog.lessons().len()
-            );
-            Ok(ExitCode::SUCCESS)
+            ))
         }
         Some(Cmd::Run(args)) => run(&catalog, args, lang),
-        Some(Cmd::Worker) => unreachable!("handled above"),
+        Some(Cmd::Worker) => Err(Fail::Internal("the worker is handled above".into())),
     }
 }
 
-fn list(catalog: &Catalog, lang: Lang) {
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn print_out(text: &str) -> Result<u8, Fail> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(exit::FINISHED),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit::FINISHED),
+        Err(e) => Err(Fail::Internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+fn list(catalog: &Catalog, lang: Lang) -> String {
     let w = catalog
         .lessons()
         .iter()
         .map(|l| l.id.len())
         .max()
         .unwrap_or(0);
+    let mut s = String::new();
     for l in catalog.lessons() {
-        println!(
-            "{:<w$}  {}  [{}]",
+        // Lesson texts are checked for control characters when they are loaded.
+        s.push_str(&format!(
+            "{:<w$}  {}  [{}]\n",
             l.id,
             l.title.get(lang),
             l.concepts.join(", ")
-        );
+        ));
     }
+    s
 }
 
-fn playground(catalog: &Catalog, lesson: Option<&str>, lang: Lang) -> Result<ExitCode, Usage> {
-    if let Some(id) = lesson {
-        catalog.find(id).map_err(Usage)?;
-    }
+fn playground(
+    catalog: &Catalog,
+    lesson: Option<&str>,
+    start: &StartArgs,
+    lang: Lang,
+) -> Result<u8, Fail> {
+    let prepared = match lesson {
+        Some(id) => {
+            let l = catalog.find(id).map_err(Usage)?;
+            let knobs = knobs_from(l, &start.set).map_err(Usage)?;
+            let program = Arc::new(crate::scenarios::build(l, &knobs).map_err(Usage)?);
+            let how = match (&start.schedule, start.seed, start.live) {
+                (_, _, true) => Start::Live { speed: 1.0 },
+                (Some(s), _, _) => {
+                    // Followed once here, so that a schedule that cannot be followed
+                    // is refused before the screen opens.
+                    follow_schedule(&program, knobs.engine(), s)?;
+                    let sch = Schedule::parse(s).map_err(|e| Usage(e.to_string()))?;
+                    Start::Stepped(Origin::Schedule(sch))
+                }
+                (None, Some(seed), _) => Start::Stepped(Origin::Seed(seed)),
+                (None, None, false) if start.set.is_empty() => {
+                    return open_playground(catalog, Some((id, None)), lang);
+                }
+                (None, None, false) => Start::Stepped(Origin::Seed(fresh_seed())),
+            };
+            Some((id, Some((knobs, how))))
+        }
+        None if !start.is_empty() => {
+            return Err(Usage(
+                "--set, --seed, --schedule and --live need a lesson: `interleave LESSON --seed 7`"
+                    .into(),
+            ));
+        }
+        None => None,
+    };
+    open_playground(catalog, prepared, lang)
+}
+
+fn open_playground(
+    catalog: &Catalog,
+    open: Option<(&str, Option<crate::ui::Prepared>)>,
+    lang: Lang,
+) -> Result<u8, Fail> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(Usage(
             "the playground needs a terminal (stdin and stdout); to run a lesson without one, \
@@ -170,8 +294,9 @@ fn playground(catalog: &Catalog, lesson: Option<&str>, lang: Lang) -> Result<Exi
                 .into(),
         ));
     }
-    crate::ui::run_playground(catalog, lesson, lang).map_err(|e| Usage(format!("{e:#}")))?;
-    Ok(ExitCode::SUCCESS)
+    let code = crate::ui::run_playground(catalog, open, lang)
+        .map_err(|e| Fail::Internal(format!("{e:#}")))?;
+    Ok(code)
 }
 
 /// Knobs from `--set` arguments, checked against the lesson.
@@ -186,74 +311,259 @@ pub fn knobs_from(lesson: &Lesson, sets: &[String]) -> Result<crate::lesson::Kno
     Ok(knobs)
 }
 
-fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<ExitCode, Usage> {
-    let lesson = catalog.find(&args.lesson).map_err(Usage)?;
-    let knobs = knobs_from(lesson, &args.set).map_err(Usage)?;
-    if !(args.speed.is_finite() && args.speed > 0.0) {
+/// `--speed` and `--timeout`, checked before anything starts.
+fn check_live_flags(args: &RunArgs) -> Result<(), Fail> {
+    if !(args.speed.is_finite() && (MIN_SPEED..=MAX_SPEED).contains(&args.speed)) {
         return Err(Usage(format!(
-            "--speed must be above 0, not {}",
+            "--speed must be from {MIN_SPEED} to {MAX_SPEED}, not {}",
             args.speed
         )));
     }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= MAX_TIMEOUT_S) {
         return Err(Usage(format!(
-            "--timeout must be above 0, not {}",
+            "--timeout must be above 0 and at most {MAX_TIMEOUT_S} seconds (a week), not {}",
             args.timeout
         )));
     }
-    let t0 = Instant::now();
-    let (trace, replay, mode, finished) = if args.live {
-        let program = crate::scenarios::build(lesson, &knobs).map_err(Usage)?;
-        let (trace, finished) =
-            crate::live::LiveRun::start(std::sync::Arc::new(program), knobs.engine(), args.speed)
-                .wait(Duration::from_secs_f64(args.timeout));
-        (trace, Replay::Live, Mode::Live, finished)
-    } else {
-        let origin = match (&args.schedule, args.seed) {
-            (Some(s), _) => Origin::Schedule(Schedule::parse(s).map_err(|e| Usage(e.to_string()))?),
-            (None, Some(seed)) => Origin::Seed(seed),
-            (None, None) => Origin::Seed(fresh_seed()),
-        };
-        let mut run = Run::new(lesson, knobs.clone(), Start::Stepped(origin.clone()))
-            .map_err(|e| Usage(e.to_string()))?;
-        let out = run.command(crate::run::Command::RunToEnd);
-        if let (crate::run::Outcome::Refused(why), Origin::Schedule(_)) = (out, &origin) {
-            return Err(Usage(format!("the schedule cannot be followed: {why}")));
+    Ok(())
+}
+
+/// What a finished run gives the report.
+struct Done {
+    trace: Trace,
+    replay: Replay,
+    mode: Mode,
+    /// False when a live run was stopped at the timeout.
+    finished: bool,
+    deadlock: bool,
+}
+
+fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
+    let lesson = catalog.find(&args.lesson).map_err(Usage)?;
+    if args.explain {
+        if !args.start.is_empty() {
+            return Err(Usage(
+                "--explain prints the lesson's text and runs nothing".into(),
+            ));
         }
-        let schedule = run.schedule().unwrap_or_default();
-        let trace = run.trace().clone();
-        let replay = match origin {
-            Origin::Seed(s) => Replay::Seed(s, schedule),
-            Origin::Schedule(_) => Replay::Schedule(schedule),
-        };
-        (trace, replay, Mode::Stepped, true)
+        return print_out(&explain_text(lesson, lang, explain::width()));
+    }
+    let knobs = knobs_from(lesson, &args.start.set).map_err(Usage)?;
+    check_live_flags(&args)?;
+    signals::exit_codes().map_err(|e| Fail::Internal(format!("signals: {e}")))?;
+    let program = Arc::new(crate::scenarios::build(lesson, &knobs).map_err(Usage)?);
+    let t0 = Instant::now();
+    let done = if args.start.live {
+        live(program, &knobs, &args)?
+    } else if let Some(s) = &args.start.schedule {
+        let sim = follow_schedule(&program, knobs.engine(), s)?;
+        let deadlock = sim.ending() == Ending::Deadlock;
+        let schedule = Schedule(sim.schedule().to_vec());
+        Done {
+            trace: sim.into_trace(),
+            replay: Replay::Schedule(schedule),
+            mode: Mode::Stepped,
+            finished: true,
+            deadlock,
+        }
+    } else {
+        // The engine directly (as `Run` does on run-to-end): the same picks, the
+        // same trace, and nothing copied.
+        let seed = args.start.seed.unwrap_or_else(fresh_seed);
+        let mut sim = Sim::new(program.clone(), knobs.engine());
+        sim.run_random(&mut RandomScheduler::new(seed));
+        let deadlock = sim.ending() == Ending::Deadlock;
+        let schedule = Schedule(sim.schedule().to_vec());
+        Done {
+            trace: sim.into_trace(),
+            replay: Replay::Seed(seed, schedule),
+            mode: Mode::Stepped,
+            finished: true,
+            deadlock,
+        }
     };
     let wall_ms = t0.elapsed().as_secs_f64() * 1e3;
     let report = Report {
         lesson,
         knobs: &knobs,
-        trace: &trace,
-        mode,
-        replay,
+        trace: &done.trace,
+        mode: done.mode,
+        replay: done.replay.clone(),
         wall_ms,
         lang,
-        finished,
+        finished: done.finished,
     };
+    write_report(&report, args.format)?;
+    Ok(if done.deadlock {
+        exit::DEADLOCK
+    } else if !done.finished {
+        exit::TIMEOUT
+    } else {
+        exit::FINISHED
+    })
+}
+
+fn write_report(report: &Report, format: Format) -> Result<(), Fail> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let written = match args.format {
-        Format::Text => out.write_all(text_report(&report).as_bytes()),
-        Format::Jsonl => write_jsonl(&report, &mut out),
-        Format::Perfetto => serde_json::to_writer(&mut out, &perfetto_json(&trace))
-            .map_err(std::io::Error::other)
+    let written = match format {
+        Format::Text => out.write_all(text_report(report).as_bytes()),
+        Format::Jsonl => write_jsonl(report, &mut out),
+        Format::Perfetto => serde_json::to_writer(&mut out, &perfetto_json(report.trace))
+            .map_err(|e| match e.io_error_kind() {
+                // The pipe error inside serde's error keeps its kind.
+                Some(kind) => io::Error::new(kind, e),
+                None => io::Error::other(e),
+            })
             .and_then(|_| out.write_all(b"\n")),
     };
-    match written {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+    match written.and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
         // A closed pipe (`| head`) is not an error of ours.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(Usage(format!("cannot write the report: {e}"))),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Fail::Internal(format!("cannot write the report: {e}"))),
     }
+}
+
+/// A live run, stopped at the timeout or by a signal. After SIGINT or SIGTERM,
+/// every worker is killed and reaped and the run's temporary folder removed before
+/// the process exits with 128 + the signal.
+fn live(program: Arc<Program>, knobs: &crate::lesson::Knobs, args: &RunArgs) -> Result<Done, Fail> {
+    let signals = signals::catch().map_err(|e| Fail::Internal(format!("signals: {e}")))?;
+    let mut run = LiveRun::start(program.clone(), knobs.engine(), args.speed);
+    let mut c = Collector::new(program);
+    let deadline = Instant::now() + Duration::from_secs_f64(args.timeout);
+    let mut finished = false;
+    let mut caught = None;
+    while !finished {
+        let left = deadline.saturating_duration_since(Instant::now());
+        crossbeam::select! {
+            recv(run.receiver()) -> m => match m {
+                Ok(m) => finished = c.take(m),
+                Err(_) => break,
+            },
+            recv(signals) -> s => {
+                caught = s.ok();
+                break;
+            }
+            default(left) => break,
+        }
+    }
+    run.stop();
+    while let Ok(m) = run.receiver().try_recv() {
+        c.take(m);
+    }
+    // Dropping the run removes its temporary folder (shared memory, ticket.json).
+    drop(run);
+    if let Some(sig) = caught {
+        eprintln!("interleave: stopped by signal {sig}; every worker was reaped");
+        signals::exit_after(sig);
+    }
+    signals::immediate();
+    let trace = c.finish();
+    let deadlock = !trace.deadlock().is_empty();
+    Ok(Done {
+        trace,
+        replay: Replay::Live,
+        mode: Mode::Live,
+        finished,
+        deadlock,
+    })
+}
+
+/// A schedule string's tokens, `(actor, count)`, read without expanding them, so
+/// that `0x99999999` costs nothing until it is followed.
+pub fn schedule_tokens(s: &str) -> Result<Vec<(ActorId, u64)>, ScheduleError> {
+    let mut out = Vec::new();
+    let mut total: u64 = 0;
+    for (i, tok) in s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty())
+        .enumerate()
+    {
+        let err = |reason| ScheduleError {
+            token: i + 1,
+            text: escape(tok),
+            reason,
+        };
+        let (actor, count) = tok.split_once('x').unwrap_or((tok, "1"));
+        let actor: ActorId = actor
+            .parse()
+            .map_err(|_| err("the actor is not a number"))?;
+        let count: u64 = count
+            .parse()
+            .map_err(|_| err("the count is not a number"))?;
+        if count == 0 {
+            return Err(err("a count must be at least 1"));
+        }
+        total = total.saturating_add(count);
+        if total > MAX_SCHEDULE_STEPS {
+            return Err(err("the schedule is longer than 100 million steps"));
+        }
+        out.push((actor, count));
+    }
+    if out.is_empty() {
+        return Err(ScheduleError {
+            token: 0,
+            text: String::new(),
+            reason: "the schedule is empty",
+        });
+    }
+    Ok(out)
+}
+
+/// Runs a schedule string step by step (as `Run` does with `Origin::Schedule`:
+/// past its end the scheduler of seed 0 goes on), refusing it at the first step
+/// that cannot be taken. The string is never expanded: only steps actually taken
+/// cost memory.
+fn follow_schedule(
+    program: &Arc<Program>,
+    cfg: crate::program::EngineConfig,
+    s: &str,
+) -> Result<Sim, Fail> {
+    if s.split(|c: char| c.is_whitespace() || c == ',')
+        .all(str::is_empty)
+    {
+        return Err(Usage(
+            "the schedule is empty: give ACTOR or ACTORxCOUNT tokens, e.g. `1x4 2 1x2`".into(),
+        ));
+    }
+    let tokens = schedule_tokens(s).map_err(|e| Usage(e.to_string()))?;
+    let actors = program.actors.len();
+    let mut sim = Sim::new(program.clone(), cfg);
+    for (i, &(a, count)) in tokens.iter().enumerate() {
+        if a as usize >= actors {
+            let names: Vec<String> = program
+                .actors
+                .iter()
+                .enumerate()
+                .map(|(k, x)| format!("{k} = {}", x.name))
+                .collect();
+            return Err(Usage(format!(
+                "the schedule cannot be followed: there is no actor {a} (token {}); \
+                 this run has {}",
+                i + 1,
+                names.join(", ")
+            )));
+        }
+        for k in 0..count {
+            if let Err(why) = sim.step(a) {
+                return Err(Usage(format!(
+                    "the schedule cannot be followed at token {} (`{a}x{count}`), step {} of it: {why}",
+                    i + 1,
+                    k + 1
+                )));
+            }
+        }
+    }
+    let mut sched = RandomScheduler::new(0);
+    while sim.ending() == Ending::Running {
+        match sched.pick_steppable(&sim) {
+            Some(a) => sim.step_checked(a),
+            None => break,
+        }
+    }
+    Ok(sim)
 }
 
 /// A seed for a run that was not given one; it is printed with the report.

@@ -223,13 +223,14 @@ fn every_deadlocking_seed_reports_the_cycle_and_a_consistent_order_never_deadloc
 }
 
 #[test]
-fn run_deadlock_prints_the_cycle_and_exits_0() {
+fn run_deadlock_prints_the_cycle_and_exits_3() {
     for seed in ["1", "7"] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_interleave"))
             .args(["run", "deadlock", "--seed", seed])
             .output()
             .expect("the binary runs");
-        assert!(out.status.success(), "{out:?}");
+        // Exit code 3: the run ended in a deadlock (README, the CLI's contract).
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             text.contains("DEADLOCK: no thread can ever run again"),

@@ -3,7 +3,8 @@
 
 use super::{Replay, Report};
 use crate::lesson::Lang;
-use crate::trace::{EventKind, Row, StateReplay, lost_updates, rows};
+use crate::program::Granularity;
+use crate::trace::{EventKind, Row, StateReplay, Trace, lost_updates, rows};
 use std::fmt::Write as _;
 
 /// Rows shown before and after the elided middle of a long table.
@@ -52,19 +53,22 @@ pub fn text_report(r: &Report) -> String {
     }
 
     let code = r.lesson.code(r.knobs);
-    let all = rows(t, cfg.granularity, &code, 0..t.events.len());
+    let lost = lost_updates(p, &t.events);
+    let first_lost = lost.first().map(|l| l.seq);
+    let shape = TableShape::of(t, cfg.granularity, &code, first_lost);
     let _ = writeln!(
         out,
         "\n== {} ({} events, {} rows, {} steps) ==",
         heading(lang, "interleaving"),
         t.events.len(),
-        all.len(),
+        shape.rows,
         cfg.granularity.name()
     );
-    table(&mut out, &t.actor_labels, &all);
+    let shown = chosen(shape.rows, shape.first_lost_row);
+    let windows = shape.windows(t, cfg.granularity, &code, &shown);
+    table(&mut out, &t.actor_labels, &windows, !lost.is_empty());
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "shared state"));
-    let lost = lost_updates(p, &t.events);
     for (i, (name, v)) in t.final_vars().iter().enumerate() {
         let expected = p
             .expected
@@ -122,7 +126,11 @@ pub fn text_report(r: &Report) -> String {
     out
 }
 
-fn table(out: &mut String, labels: &[String], rows: &[Row]) {
+/// The rows a table shows, as runs of consecutive rows: (number of the first row,
+/// the rows).
+type Windows = Vec<(usize, Vec<Row>)>;
+
+fn table(out: &mut String, labels: &[String], windows: &Windows, any_lost: bool) {
     let n = labels.len().max(1);
     let width = (108 / n).clamp(22, 48);
     let mut header = format!("{:>7}  ", "#");
@@ -131,27 +139,28 @@ fn table(out: &mut String, labels: &[String], rows: &[Row]) {
     }
     out.push_str(header.trim_end());
     out.push('\n');
-    let shown = chosen(rows);
     let mut last: Option<usize> = None;
-    for i in shown {
-        if let Some(prev) = last
-            && i > prev + 1
-        {
-            let _ = writeln!(out, "{:>7}  … {} rows elided …", "", i - prev - 1);
+    for (first, rows) in windows {
+        for (k, row) in rows.iter().enumerate() {
+            let i = first + k;
+            if let Some(prev) = last
+                && i > prev + 1
+            {
+                let _ = writeln!(out, "{:>7}  … {} rows elided …", "", i - prev - 1);
+            }
+            last = Some(i);
+            let mark = if row.lost_update { "!" } else { " " };
+            // A row has one actor's cell; its text may run on over the empty columns.
+            let _ = writeln!(
+                out,
+                "{:>6}{mark}  {}{}",
+                i + 1,
+                " ".repeat(row.actor as usize * width),
+                row.text
+            );
         }
-        last = Some(i);
-        let row = &rows[i];
-        let mark = if row.lost_update { "!" } else { " " };
-        // A row has one actor's cell; its text may run on over the empty columns.
-        let _ = writeln!(
-            out,
-            "{:>6}{mark}  {}{}",
-            i + 1,
-            " ".repeat(row.actor as usize * width),
-            row.text
-        );
     }
-    if rows.iter().any(|r| r.lost_update) {
+    if any_lost {
         let _ = writeln!(
             out,
             "{:>7}  ! = this write wipes out another thread's write it never read",
@@ -160,14 +169,106 @@ fn table(out: &mut String, labels: &[String], rows: &[Row]) {
     }
 }
 
+/// How many rows the whole table has and which row holds the first lost update,
+/// found without formatting a row: a long run has millions and the report prints
+/// about sixty, so only those are formatted (by `trace::rows`, on their events).
+struct TableShape {
+    rows: usize,
+    first_lost_row: Option<usize>,
+}
+
+/// Calls `visit(row, first event)` for every row `trace::rows` would make, in
+/// order, and returns how many there are. It mirrors how `rows` joins events: at
+/// line granularity, an actor's consecutive events on one line make one row, unless
+/// the row says "blocked".
+fn walk_rows(t: &Trace, g: Granularity, code: &str, mut visit: impl FnMut(usize, usize)) -> usize {
+    let p = &t.program;
+    let blocked_line: Vec<bool> = code.lines().map(|l| l.contains("blocked")).collect();
+    // (actor, line, end, may be joined) of the last row.
+    let mut last: Option<(u16, u32, usize, bool)> = None;
+    let mut n = 0;
+    for (seq, e) in t.events.iter().enumerate() {
+        if matches!(e.kind, EventKind::GilTake | EventKind::GilDrop) {
+            continue;
+        }
+        let line = p.line(e.actor, e.pc);
+        let joinable = g == Granularity::Line && e.kind == EventKind::Exec;
+        if joinable
+            && let Some((actor, l, end, open)) = &mut last
+            && *actor == e.actor
+            && *l == line
+            && *end == seq
+            && *open
+        {
+            *end = seq + 1;
+            continue;
+        }
+        let says_blocked = e.kind == EventKind::Block
+            || (joinable
+                && blocked_line
+                    .get(line.saturating_sub(1) as usize)
+                    .copied()
+                    .unwrap_or(false));
+        last = Some((e.actor, line, seq + 1, !says_blocked));
+        visit(n, seq);
+        n += 1;
+    }
+    n
+}
+
+impl TableShape {
+    fn of(t: &Trace, g: Granularity, code: &str, first_lost: Option<usize>) -> TableShape {
+        let mut first_lost_row = None;
+        let rows = walk_rows(t, g, code, |row, start| {
+            if first_lost.is_some_and(|s| s >= start) {
+                first_lost_row = Some(row);
+            }
+        });
+        TableShape {
+            rows,
+            first_lost_row,
+        }
+    }
+
+    /// The rows `shown` (sorted), formatted, as runs of consecutive rows.
+    fn windows(&self, t: &Trace, g: Granularity, code: &str, shown: &[usize]) -> Windows {
+        // Consecutive runs of shown rows: (first row, last row).
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &i in shown {
+            match runs.last_mut() {
+                Some((_, b)) if *b + 1 == i => *b = i,
+                _ => runs.push((i, i)),
+            }
+        }
+        // The first event of each run's first row and of the row after its last.
+        let mut bounds: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); runs.len()];
+        walk_rows(t, g, code, |row, start| {
+            for (k, &(a, b)) in runs.iter().enumerate() {
+                if row == a {
+                    bounds[k].0 = Some(start);
+                }
+                if row == b + 1 {
+                    bounds[k].1 = Some(start);
+                }
+            }
+        });
+        runs.iter()
+            .zip(bounds)
+            .filter_map(|(&(a, _), (start, end))| {
+                let range = start?..end.unwrap_or(t.events.len());
+                Some((a, rows(t, g, code, range)))
+            })
+            .collect()
+    }
+}
+
 /// Which rows a long table shows: the start, the first lost update, the end.
-fn chosen(rows: &[Row]) -> Vec<usize> {
-    let n = rows.len();
+fn chosen(n: usize, first_lost: Option<usize>) -> Vec<usize> {
     if n <= HEAD_ROWS + TAIL_ROWS + 10 {
         return (0..n).collect();
     }
     let mut keep: Vec<usize> = (0..HEAD_ROWS).chain(n - TAIL_ROWS..n).collect();
-    if let Some(first) = rows.iter().position(|r| r.lost_update) {
+    if let Some(first) = first_lost {
         keep.extend(first.saturating_sub(AROUND_LOST)..(first + AROUND_LOST + 1).min(n));
     }
     keep.sort_unstable();
@@ -247,5 +348,56 @@ fn deadlock(out: &mut String, r: &Report) {
             format!("holds {}, ", held.join(" and "))
         };
         let _ = writeln!(out, "  {me} {holds}{waits}{by}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::run::{Origin, Run, Start};
+
+    /// The rows the report prints are the rows the whole table has at those places,
+    /// for every lesson, at both granularities.
+    #[test]
+    fn printed_rows_are_the_whole_tables_rows() {
+        let catalog = Catalog::embedded().expect("lessons load");
+        for l in catalog.lessons() {
+            for g in ["line", "bytecode"] {
+                let mut sets = vec![format!("granularity={g}")];
+                if l.knob("iterations").is_some() {
+                    sets.push("iterations=300".into());
+                }
+                let Ok(knobs) = crate::cli::knobs_from(l, &sets) else {
+                    continue;
+                };
+                for seed in [1, 7] {
+                    let run = Run::new(l, knobs.clone(), Start::Stepped(Origin::Seed(seed)))
+                        .expect("builds");
+                    let t = run.finish_stepped().expect("ends");
+                    let gran = knobs.engine().granularity;
+                    let code = l.code(&knobs);
+                    let all = rows(&t, gran, &code, 0..t.events.len());
+                    let first_lost = lost_updates(&t.program, &t.events).first().map(|x| x.seq);
+                    let shape = TableShape::of(&t, gran, &code, first_lost);
+                    assert_eq!(shape.rows, all.len(), "{} {g} seed {seed}", l.id);
+                    let want_first = all.iter().position(|r| r.lost_update);
+                    if first_lost.is_some() {
+                        assert_eq!(shape.first_lost_row, want_first, "{} {g}", l.id);
+                    }
+                    let shown = chosen(shape.rows, shape.first_lost_row);
+                    let got: Vec<(usize, Row)> = shape
+                        .windows(&t, gran, &code, &shown)
+                        .into_iter()
+                        .flat_map(|(first, rs)| {
+                            rs.into_iter().enumerate().map(move |(k, r)| (first + k, r))
+                        })
+                        .collect();
+                    let want: Vec<(usize, Row)> =
+                        shown.iter().map(|&i| (i, all[i].clone())).collect();
+                    assert_eq!(got, want, "{} {g} seed {seed}", l.id);
+                }
+            }
+        }
     }
 }

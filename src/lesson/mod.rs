@@ -118,7 +118,7 @@ struct RawLesson {
     title: Spanned<Text>,
     summary: Spanned<Text>,
     explanation: Spanned<Text>,
-    notes: Option<Text>,
+    notes: Option<Spanned<Text>>,
     code: Spanned<String>,
     #[serde(default, rename = "knob")]
     knobs: Vec<Spanned<RawKnob>>,
@@ -149,6 +149,15 @@ impl Lesson {
                 reason,
             }
         };
+        if text.len() > MAX_LESSON_BYTES {
+            return Err(err_at(
+                0,
+                format!(
+                    "the file is {} bytes; a lesson file is at most {MAX_LESSON_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
         let raw: RawLesson = toml::from_str(text).map_err(|e| {
             let at = e.span().map(|s| s.start).unwrap_or(0);
             err_at(at, e.message().trim().to_string())
@@ -177,6 +186,7 @@ impl Lesson {
                 ));
             }
         }
+        check_printable(&raw).map_err(|(at, r)| err_at(at, r))?;
         if raw.code.get_ref().trim().is_empty() {
             return Err(err_at(raw.code.span().start, "code is empty".into()));
         }
@@ -201,7 +211,7 @@ impl Lesson {
             concepts: raw.concepts,
             summary: raw.summary.into_inner(),
             explanation: raw.explanation.into_inner(),
-            notes: raw.notes.unwrap_or_default(),
+            notes: raw.notes.map(Spanned::into_inner).unwrap_or_default(),
             scenario: raw.scenario.get_ref().clone(),
             scenario_span: raw.scenario.span(),
             knobs,
@@ -286,7 +296,10 @@ impl Lesson {
         self.knobs.iter().find(|k| k.name == name)
     }
 
-    /// Reads every `*.toml` lesson in a folder, in name order.
+    /// Reads every `*.toml` lesson in a folder, in name order. Lesson folders are
+    /// untrusted: only regular files are read (a FIFO or a device named `x.toml`
+    /// is refused, never opened for a blocking read), each at most
+    /// [`MAX_LESSON_BYTES`], at most [`MAX_LESSON_FILES`] of them.
     pub fn load_dir(dir: &Path) -> Result<Vec<Lesson>, LessonError> {
         let io_err = |reason: String| LessonError {
             file: dir.display().to_string(),
@@ -298,21 +311,158 @@ impl Lesson {
             .map_err(|e| io_err(format!("cannot read the lessons folder: {e}")))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .take(MAX_LESSON_FILES + 1)
             .collect();
+        if paths.len() > MAX_LESSON_FILES {
+            return Err(io_err(format!(
+                "more than {MAX_LESSON_FILES} lesson files in one folder"
+            )));
+        }
         paths.sort();
         paths
             .iter()
             .map(|p| {
-                let text = std::fs::read_to_string(p).map_err(|e| LessonError {
-                    file: p.display().to_string(),
+                let name = p.display().to_string();
+                let text = read_lesson_file(p).map_err(|reason| LessonError {
+                    file: name.clone(),
                     line: 1,
                     column: 1,
-                    reason: format!("cannot read: {e}"),
+                    reason,
                 })?;
-                Lesson::parse(&p.display().to_string(), &text)
+                Lesson::parse(&name, &text)
             })
             .collect()
     }
+}
+
+/// Largest lesson file read, in bytes (the biggest built-in one is ~11 KB).
+pub const MAX_LESSON_BYTES: usize = 256 * 1024;
+/// Most lesson files read from one folder.
+pub const MAX_LESSON_FILES: usize = 1000;
+
+/// Reads one lesson file: a regular file (after symlinks) of at most
+/// [`MAX_LESSON_BYTES`]. The file is opened without blocking and checked through
+/// the open handle, so a FIFO cannot hang the read and a file swapped after a
+/// check is still checked.
+fn read_lesson_file(p: &Path) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(p)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let meta = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(
+            "not a regular file (a lesson is a .toml file, not a FIFO, device or folder)".into(),
+        );
+    }
+    if meta.len() > MAX_LESSON_BYTES as u64 {
+        return Err(format!(
+            "the file is {} bytes; a lesson file is at most {MAX_LESSON_BYTES}",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // A file that grows while it is read still stops at the cap.
+    f.take(MAX_LESSON_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() > MAX_LESSON_BYTES {
+        return Err(format!(
+            "the file grew past {MAX_LESSON_BYTES} bytes while it was read"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))
+}
+
+/// Refuses control characters (and bidirectional overrides) in every text that
+/// reaches a terminal: an escape sequence in a title would otherwise be sent to
+/// the student's terminal raw. Line breaks (and tabs) are allowed only in the
+/// multi-line texts. Returns the offset to report and the reason.
+fn check_printable(raw: &RawLesson) -> Result<(), (usize, String)> {
+    let bad = |s: &str, multiline: bool| {
+        s.chars()
+            .find(|&c| is_unsafe(c) && !(multiline && (c == '\n' || c == '\t')))
+    };
+    let complain = |what: &str, c: char| {
+        format!(
+            "{what} contains the control character {}; lesson texts are shown on a terminal",
+            c.escape_unicode()
+        )
+    };
+    let one_line = [("title", &raw.title)];
+    for (what, t) in one_line {
+        for s in [&t.get_ref().en, &t.get_ref().zh] {
+            if let Some(c) = bad(s, false) {
+                return Err((t.span().start, complain(what, c)));
+            }
+        }
+    }
+    let mut texts = vec![("summary", &raw.summary), ("explanation", &raw.explanation)];
+    if let Some(n) = &raw.notes {
+        texts.push(("notes", n));
+    }
+    for (what, t) in texts {
+        for s in [&t.get_ref().en, &t.get_ref().zh] {
+            if let Some(c) = bad(s, true) {
+                return Err((t.span().start, complain(what, c)));
+            }
+        }
+    }
+    if let Some(c) = bad(raw.code.get_ref(), true) {
+        return Err((raw.code.span().start, complain("code", c)));
+    }
+    for c in &raw.concepts {
+        if let Some(ch) = bad(c, false) {
+            return Err((0, complain("a concept", ch)));
+        }
+    }
+    for k in &raw.knobs {
+        let r = k.get_ref();
+        let mut words: Vec<(&str, &str)> =
+            vec![("a knob's help", &r.help.en), ("a knob's help", &r.help.zh)];
+        if let Some(u) = &r.unit {
+            words.push(("a knob's unit", u));
+        }
+        for o in r.options.iter().flatten() {
+            words.push(("a knob's option", o));
+        }
+        if let toml::Value::String(d) = &r.default {
+            words.push(("a knob's default", d));
+        }
+        for (what, w) in words {
+            if let Some(c) = bad(w, false) {
+                return Err((k.span().start, complain(what, c)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `s` with every character that could move the cursor, change colours or reorder
+/// text on a terminal (controls, bidirectional overrides) written as an escape,
+/// for echoing what a person typed or what a file holds in a message.
+pub fn escape(s: &str) -> String {
+    if !s.chars().any(is_unsafe) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Characters a terminal acts on instead of showing: C0 and C1 controls, DEL, and
+/// the bidirectional embeddings, overrides and isolates.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `?{lock=on}    lock.acquire()` → `("lock=on", "    lock.acquire()")`.
@@ -394,6 +544,15 @@ fn parse_knob(k: &RawKnob) -> Result<KnobSpec, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_what_a_terminal_would_act_on() {
+        assert_eq!(escape("plain 中文"), "plain 中文");
+        assert_eq!(escape("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(escape("x\ny\r"), "x\\u{a}y\\u{d}");
+        assert_eq!(escape("\u{202e}abc"), "\\u{202e}abc");
+        assert_eq!(escape("\u{9b}31m"), "\\u{9b}31m");
+    }
 
     const GOOD: &str = r#"
 id = "demo"

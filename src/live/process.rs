@@ -81,42 +81,31 @@ impl Host {
         let bytes = serde_json::to_vec(&job).map_err(io::Error::other)?;
         let (read, write) = pipe()?;
         use std::os::unix::process::CommandExt;
-        let mut child = Command::new(worker_exe()?)
-            .arg("worker")
+        let mut cmd = Command::new(worker_exe()?);
+        cmd.arg("worker")
             .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::from(write))
             .stderr(Stdio::null())
             // One process group for every worker, so that a stop reaches them all.
-            .process_group(0)
-            .spawn()?;
+            .process_group(0);
+        let child = spawn_with_job(cmd, &bytes)?;
         let main = Pid::from_raw(child.id() as i32);
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(&bytes)?;
-        }
+        // The child is reaped with waitpid (by PID and group); `Child` is not waited on.
+        drop(child);
         let finished = Arc::new(AtomicBool::new(false));
         let fin = finished.clone();
         let reader = std::thread::Builder::new()
             .name("process-events".into())
-            .spawn(move || {
-                let mut r = BufReader::with_capacity(64 * 1024, std::fs::File::from(read));
-                while let Ok(Some(f)) = Frame::read(&mut r) {
-                    let m = match f {
-                        Frame::Events(evs) => LiveMsg::Events(evs),
-                        Frame::Output { actor, index, text } => {
-                            LiveMsg::Output { index, actor, text }
-                        }
-                        Frame::Label { actor, pid } => LiveMsg::Label { actor, pid },
-                    };
-                    if tx.send(m).is_err() {
-                        break;
-                    }
-                }
-                // Every write end is closed: every worker has exited.
+            .spawn(move || read_events(read, main, &tx, &fin));
+        let reader = match reader {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = killpg(main, Signal::SIGKILL);
                 reap_group(main);
-                fin.store(true, Ordering::SeqCst);
-                let _ = tx.send(LiveMsg::Finished);
-            })?;
+                return Err(e);
+            }
+        };
         Ok(Host {
             main,
             reader: Some(reader),
@@ -140,6 +129,107 @@ impl Drop for Host {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Forwards the workers' frames until every write end of the event pipe is
+/// closed; a frame that cannot be read stops the run with a message saying so
+/// (otherwise the run would look hung). Then every worker is reaped.
+fn read_events(read: OwnedFd, main: Pid, tx: &Sender<LiveMsg>, fin: &AtomicBool) {
+    let mut r = BufReader::with_capacity(64 * 1024, std::fs::File::from(read));
+    loop {
+        let m = match Frame::read(&mut r) {
+            Ok(None) => break,
+            Ok(Some(Frame::Events(evs))) => LiveMsg::Events(evs),
+            Ok(Some(Frame::Output { actor, index, text })) => {
+                LiveMsg::Output { index, actor, text }
+            }
+            Ok(Some(Frame::Label { actor, pid })) => LiveMsg::Label { actor, pid },
+            Err(e) => {
+                let _ = killpg(main, Signal::SIGKILL);
+                let _ = tx.send(LiveMsg::Output {
+                    index: UNLINKED,
+                    actor: 0,
+                    text: format!(
+                        "interleave: the worker processes sent a corrupt frame ({e}); \
+                         the run was stopped"
+                    ),
+                });
+                break;
+            }
+        };
+        if tx.send(m).is_err() {
+            break;
+        }
+    }
+    // Every write end is closed (every worker has exited), or the run was stopped.
+    reap_group(main);
+    fin.store(true, Ordering::SeqCst);
+    let _ = tx.send(LiveMsg::Finished);
+}
+
+/// The output index of a message of ours (not a line the program printed): it
+/// matches no print event, so it shows after the program's own output.
+pub const UNLINKED: u64 = u64::MAX;
+
+/// Starts `cmd` with `job` written to its stdin. The child is started by one
+/// long-lived thread (see [`spawn_held`]); if the job cannot be written, the
+/// child is killed and reaped before the error is returned.
+pub fn spawn_with_job(cmd: Command, job: &[u8]) -> io::Result<std::process::Child> {
+    let mut child = spawn_held(cmd)?;
+    let written = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(job),
+        None => Err(io::Error::other("the worker has no stdin")),
+    };
+    if let Err(e) = written {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(io::Error::new(
+            e.kind(),
+            format!("cannot send the job to the worker: {e}"),
+        ));
+    }
+    Ok(child)
+}
+
+type SpawnRequest = (Command, Sender<io::Result<std::process::Child>>);
+
+/// Spawns on a thread that lives as long as this process. A worker asks the kernel
+/// to kill it when its parent dies (`PR_SET_PDEATHSIG`), and for the kernel the
+/// parent is the *thread* that started it: a child started by a short-lived thread
+/// (a playground thread, a lesson's thread inside a worker) would be killed when
+/// that thread ends.
+fn spawn_held(cmd: Command) -> io::Result<std::process::Child> {
+    static SPAWNER: std::sync::Mutex<Option<(u32, Sender<SpawnRequest>)>> =
+        std::sync::Mutex::new(None);
+    let me = std::process::id();
+    let tx = {
+        let mut slot = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            // A forked child inherits the slot but not the thread behind it.
+            Some((pid, tx)) if *pid == me => tx.clone(),
+            _ => {
+                let (tx, rx) = crossbeam::channel::unbounded::<SpawnRequest>();
+                std::thread::Builder::new()
+                    .name("spawner".into())
+                    .spawn(move || {
+                        for (mut cmd, reply) in rx {
+                            let child = cmd.spawn();
+                            // The parent's copies of the child's pipe ends close here.
+                            drop(cmd);
+                            let _ = reply.send(child);
+                        }
+                    })?;
+                *slot = Some((me, tx.clone()));
+                tx
+            }
+        }
+    };
+    let (reply_tx, reply_rx) = crossbeam::channel::bounded(1);
+    tx.send((cmd, reply_tx))
+        .map_err(|_| io::Error::other("the spawner thread is gone"))?;
+    reply_rx
+        .recv()
+        .map_err(|_| io::Error::other("the spawner thread is gone"))?
 }
 
 /// Reaps the main worker and any worker of its group that became our child

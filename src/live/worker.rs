@@ -22,30 +22,25 @@ use std::time::Duration;
 const LOCK_POLL: Duration = Duration::from_micros(20);
 /// Where the event pipe is: the worker's stdout.
 const EVENT_FD: i32 = 1;
+/// A worker's exit code when its event pipe cannot be written.
+pub const EXIT_NO_PIPE: i32 = 3;
 
 /// Entry point of `interleave worker`: reads a [`Job`] on stdin, runs it, and
 /// exits with the code Python would.
 pub fn main() -> i32 {
     die_with_parent();
     let mut input = Vec::new();
-    if std::io::stdin().read_to_end(&mut input).is_err() {
-        return 2;
+    if let Err(e) = std::io::stdin().read_to_end(&mut input) {
+        return fail(0, &format!("cannot read the job: {e}"));
     }
-    let job: Job = match serde_json::from_slice(&input) {
+    let mut job: Job = match serde_json::from_slice(&input) {
         Ok(j) => j,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "interleave worker: bad job: {e}");
-            return 2;
-        }
+        Err(e) => return fail(0, &format!("bad job: {e}")),
     };
     let mem = match SharedMem::open(&job.shm, &job.program) {
         Ok(m) => m,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "interleave worker: shared memory: {e}");
-            return 2;
-        }
+        Err(e) => return fail(job.actor, &format!("shared memory: {e}")),
     };
-    let mut job = job;
     if job.queue_fds.is_empty() && !job.program.queues.is_empty() {
         // The main process makes the queues' pipes; every child inherits them.
         match job
@@ -56,10 +51,7 @@ pub fn main() -> i32 {
             .collect()
         {
             Ok(fds) => job.queue_fds = fds,
-            Err(e) => {
-                let _ = writeln!(std::io::stderr(), "interleave worker: pipe: {e}");
-                return 2;
-            }
+            Err(e) => return fail(job.actor, &format!("pipe: {e}")),
         }
     }
     if job.conn_fds.is_empty() && !job.program.pipes.is_empty() {
@@ -67,15 +59,28 @@ pub fn main() -> i32 {
         for _ in &job.program.pipes {
             match socket_pair() {
                 Ok([a, b]) => job.conn_fds.extend([a, b]),
-                Err(e) => {
-                    let _ = writeln!(std::io::stderr(), "interleave worker: socketpair: {e}");
-                    return 2;
-                }
+                Err(e) => return fail(job.actor, &format!("socketpair: {e}")),
             }
         }
     }
     let first = job.actor;
     Worker::new(Arc::new(Proc::new(job, mem))).run(first)
+}
+
+/// A worker that cannot start says why, on stderr and on the event pipe (where the
+/// playground shows it as output), and exits with code 2.
+fn fail(actor: ActorId, why: &str) -> i32 {
+    let text = format!("interleave worker: {why}");
+    let _ = writeln!(std::io::stderr(), "{text}");
+    let _ = write_frame(
+        EVENT_FD,
+        &Frame::Output {
+            actor,
+            index: super::process::UNLINKED,
+            text,
+        },
+    );
+    2
 }
 
 /// A pipe that children inherit (no close-on-exec), as `multiprocessing.Queue`
@@ -152,6 +157,26 @@ fn read_item(fd: i32) -> Option<Value> {
         got += n as usize;
     }
     Some(Value::from_le_bytes(b))
+}
+
+/// Queues one item: its 8 bytes in one write (a pipe write this small is atomic).
+fn put_item(fd: i32, v: Value) -> std::io::Result<()> {
+    loop {
+        // SAFETY: writes the 8 bytes of the live array.
+        let n = unsafe { libc::write(fd, v.to_le_bytes().as_ptr().cast(), 8) };
+        if n == 8 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if n < 0 && e.kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        return Err(if n < 0 {
+            e
+        } else {
+            std::io::Error::other(format!("a queue item was cut short ({n} of 8 bytes)"))
+        });
+    }
 }
 
 /// Whether a read of `fd` would not block.
@@ -235,9 +260,17 @@ impl Proc {
         }
     }
 
+    /// Sends a frame to the playground. If the event pipe is gone, nobody can see
+    /// this run any more: the process says why on stderr and exits.
     fn send(&self, frame: &Frame) {
         let _one_at_a_time = self.pipe.lock();
-        let _ = write_frame(EVENT_FD, frame);
+        if let Err(e) = write_frame(EVENT_FD, frame) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "interleave worker: cannot write to the event pipe: {e}"
+            );
+            std::process::exit(EXIT_NO_PIPE);
+        }
     }
 }
 
@@ -390,7 +423,7 @@ impl Worker {
         1
     }
 
-    fn start_worker(&mut self, t: ActorId) -> Option<Pid> {
+    fn start_worker(&mut self, t: ActorId) -> std::io::Result<Pid> {
         let job = Job {
             program: self.p.job.program.clone(),
             actor: t,
@@ -408,21 +441,16 @@ impl Worker {
             switch_interval_ns: self.p.job.switch_interval_ns,
             conn_fds: self.conns.clone(),
         };
-        let bytes = serde_json::to_vec(&job).ok()?;
-        let exe = std::env::current_exe().ok()?;
-        let mut child = Command::new(exe)
-            .arg("worker")
+        let bytes = serde_json::to_vec(&job).map_err(std::io::Error::other)?;
+        let mut cmd = Command::new(super::process::worker_exe()?);
+        cmd.arg("worker")
             .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .ok()?;
-        if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(&bytes);
-        }
+            .stderr(Stdio::inherit());
+        let child = super::process::spawn_with_job(cmd, &bytes)?;
         // The child is reaped with waitpid by PID; `Child` is not waited on.
-        Some(Pid::from_raw(child.id() as i32))
+        Ok(Pid::from_raw(child.id() as i32))
     }
 
     /// Takes this process's GIL, if it has one, and says so on the timeline.
@@ -562,12 +590,21 @@ impl Worker {
                 }
                 Instr::Start(t) => {
                     match self.start_worker(t) {
-                        Some(pid) => self.children.push(ChildProc {
+                        Ok(pid) => self.children.push(ChildProc {
                             actor: t,
                             pid,
                             exit: None,
                         }),
-                        None => {
+                        Err(e) => {
+                            // Said on the row of the process that could not start.
+                            let name = self.program().actors[t as usize].name.clone();
+                            self.p.send(&Frame::Output {
+                                actor: t,
+                                index: super::process::UNLINKED,
+                                text: format!(
+                                    "interleave: cannot start process {name} (a worker): {e}"
+                                ),
+                            });
                             self.children.push(ChildProc {
                                 actor: t,
                                 pid: Pid::from_raw(0),
@@ -744,8 +781,9 @@ impl Worker {
                     }
                     let v = stack.pop().unwrap_or(0);
                     let fd = self.p.job.queue_fds[q as usize][1];
-                    // SAFETY: writes the 8 bytes of `v`; a pipe write this small is atomic.
-                    unsafe { libc::write(fd, v.to_le_bytes().as_ptr().cast(), 8) };
+                    if let Err(e) = put_item(fd, v) {
+                        break self.raise(actor, pc, &format!("OSError: {e}"));
+                    }
                     v
                 }
                 Instr::QueueGet { q, block } => {

@@ -11,7 +11,9 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let locked = knobs.bool("lock");
     let tickets = knobs.int("tickets", 1);
     let buyers = u16::try_from(knobs.int("buyers", 10))
-        .map_err(|_| "buyers must be between 1 and 32".to_string())?;
+        .ok()
+        .filter(|n| (1..=32).contains(n))
+        .ok_or_else(|| "buyers must be between 1 and 32".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let file = b.shared_var("ticket.json", 0);
     b.expect(file, (tickets - buyers as i64).max(0));

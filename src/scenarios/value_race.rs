@@ -6,7 +6,9 @@ use crate::program::{ActorKind, BinOp, Instr, Program, ProgramBuilder};
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let locked = knobs.bool("lock");
     let nprocs = u16::try_from(knobs.int("processes", 10))
-        .map_err(|_| "processes must be between 1 and 64".to_string())?;
+        .ok()
+        .filter(|n| (1..=64).contains(n))
+        .ok_or_else(|| "processes must be between 1 and 64".to_string())?;
     let iterations = u32::try_from(knobs.int("iterations", 50))
         .map_err(|_| "iterations must fit in 32 bits".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));

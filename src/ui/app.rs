@@ -268,6 +268,15 @@ impl App {
         Ok(())
     }
 
+    /// Opens a lesson on a prepared run (`interleave LESSON --seed 7 --set k=v`).
+    pub fn open_at(&mut self, id: &str, knobs: Knobs, start: Start) -> Result<(), String> {
+        self.open(id)?;
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return Err("no lesson is open".into());
+        };
+        restart(ls, knobs, start)
+    }
+
     /// Sets a knob of the open lesson as a person would in the knob editor, and
     /// re-runs from the start.
     pub fn set_knob(&mut self, name: &str, text: &str) -> Result<(), String> {

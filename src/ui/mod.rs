@@ -22,8 +22,17 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
-/// Opens the playground on the lesson browser, or on `lesson`.
-pub fn run_playground(catalog: &Catalog, lesson: Option<&str>, lang: Lang) -> anyhow::Result<()> {
+/// A prepared run to open a lesson on: its knobs, and a seed, a schedule or live.
+pub type Prepared = (crate::lesson::Knobs, crate::run::Start);
+
+/// Opens the playground on the lesson browser, or on a lesson (on a prepared run
+/// when one is given, as `interleave LESSON --seed 7` asks). Returns the exit
+/// code: 0, or 128 + the signal that ended it.
+pub fn run_playground(
+    catalog: &Catalog,
+    open: Option<(&str, Option<Prepared>)>,
+    lang: Lang,
+) -> anyhow::Result<u8> {
     let mut app = App::new(
         catalog.clone(),
         lang,
@@ -33,8 +42,12 @@ pub fn run_playground(catalog: &Catalog, lesson: Option<&str>, lang: Lang) -> an
             state_file: state_file(),
         },
     );
-    if let Some(id) = lesson {
-        app.open(id).map_err(anyhow::Error::msg)?;
+    match open {
+        Some((id, None)) => app.open(id).map_err(anyhow::Error::msg)?,
+        Some((id, Some((knobs, start)))) => {
+            app.open_at(id, knobs, start).map_err(anyhow::Error::msg)?
+        }
+        None => {}
     }
     let signals = signal_channel()?;
     // Mouse capture is ours to undo; ratatui's hook (installed by init, which
@@ -50,16 +63,20 @@ pub fn run_playground(catalog: &Catalog, lesson: Option<&str>, lang: Lang) -> an
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     let _ = std::io::stdout().flush();
-    // Dropping the app stops a live run and joins its threads.
+    // Dropping the app stops a live run, joins its threads, reaps its workers and
+    // removes its temporary folder.
     drop(app);
-    result
+    Ok(match result? {
+        Some(sig) => 128u8.saturating_add(sig as u8),
+        None => 0,
+    })
 }
 
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
-    signals: &Receiver<()>,
-) -> anyhow::Result<()> {
+    signals: &Receiver<i32>,
+) -> anyhow::Result<Option<i32>> {
     let input = input_channel();
     let ticker = channel::tick(Duration::from_secs_f64(1.0 / app::FPS));
     let mut dirty = true;
@@ -78,16 +95,16 @@ fn event_loop(
             recv(input) -> ev => match ev {
                 Ok(Ok(ev)) => dirty |= app.handle(ev),
                 Ok(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
-                Err(_) => return Ok(()),
+                Err(_) => return Ok(None),
             },
-            recv(signals) -> _ => return Ok(()),
+            recv(signals) -> sig => return Ok(sig.ok()),
             recv(tick) -> _ => dirty |= app.tick(),
         }
         if let Some(text) = app.clipboard.take() {
             copy_to_clipboard(&text);
         }
         if app.quit {
-            return Ok(());
+            return Ok(None);
         }
     }
 }
@@ -143,12 +160,13 @@ fn input_channel() -> Receiver<std::io::Result<crossterm::event::Event>> {
 
 static SIGNAL_FD: AtomicI32 = AtomicI32::new(-1);
 
-extern "C" fn on_signal(_: libc::c_int) {
+extern "C" fn on_signal(sig: libc::c_int) {
     let fd = SIGNAL_FD.load(Ordering::Relaxed);
     if fd >= 0 {
-        // write(2) is async-signal-safe; the loop does the restoring.
+        let b = [sig as u8];
+        // SAFETY: write(2) is async-signal-safe; the loop does the restoring.
         unsafe {
-            libc::write(fd, b"x".as_ptr().cast(), 1);
+            libc::write(fd, b.as_ptr().cast(), 1);
         }
     }
 }
@@ -156,7 +174,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 /// SIGTERM, SIGHUP and SIGINT end the loop like `q` does, so the terminal is
 /// restored and live threads are stopped. A handler (not a blocked mask) keeps
 /// child processes' signals as they were: handlers reset on exec.
-fn signal_channel() -> anyhow::Result<Receiver<()>> {
+fn signal_channel() -> anyhow::Result<Receiver<i32>> {
     let (r, w): (OwnedFd, OwnedFd) = nix::unistd::pipe()?;
     SIGNAL_FD.store(w.as_raw_fd(), Ordering::Relaxed);
     std::mem::forget(w);
@@ -178,8 +196,9 @@ fn signal_channel() -> anyhow::Result<Receiver<()>> {
         .spawn(move || {
             let mut b = [0u8; 1];
             let file = std::fs::File::from(r);
-            let _ = std::io::Read::read(&mut &file, &mut b);
-            let _ = tx.send(());
+            if let Ok(1) = std::io::Read::read(&mut &file, &mut b) {
+                let _ = tx.send(b[0] as i32);
+            }
         })?;
     Ok(rx)
 }
