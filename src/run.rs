@@ -194,6 +194,17 @@ impl Run {
         }
     }
 
+    /// The lesson's verdict on the run so far (final once [`Run::is_over`]).
+    pub fn verdict(&self, lang: crate::lesson::Lang) -> Option<crate::trace::Verdict> {
+        crate::trace::verdict(
+            &self.lesson,
+            &self.knobs,
+            self.trace(),
+            self.is_over(),
+            lang,
+        )
+    }
+
     /// A live run's message channel, to wait on in `select!`.
     pub fn live_receiver(&self) -> Option<&Receiver<LiveMsg>> {
         match &self.engine {

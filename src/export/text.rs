@@ -3,7 +3,9 @@
 
 use super::{Replay, Report};
 use crate::lesson::Lang;
-use crate::trace::{EventKind, Row, StateReplay, lost_updates, rows};
+use crate::trace::{
+    EventKind, Row, StateReplay, missing_explained, overwrite_legend, overwritten_explained, rows,
+};
 use std::fmt::Write as _;
 
 /// Rows shown before and after the elided middle of a long table.
@@ -30,7 +32,6 @@ fn heading(lang: Lang, en: &'static str) -> &'static str {
 /// Renders the whole report.
 pub fn text_report(r: &Report) -> String {
     let t = r.trace;
-    let p = &t.program;
     let lang = r.lang;
     let mut out = String::new();
     let cfg = r.knobs.engine();
@@ -61,29 +62,22 @@ pub fn text_report(r: &Report) -> String {
         all.len(),
         cfg.granularity.name()
     );
-    table(&mut out, &t.actor_labels, &all);
+    table(&mut out, &t.actor_labels, &all, lang);
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "shared state"));
-    let lost = lost_updates(p, &t.events);
-    for (i, (name, v)) in t.final_vars().iter().enumerate() {
-        let expected = p
-            .expected
-            .iter()
-            .find(|(var, _)| *var as usize == i)
-            .map(|(_, e)| *e);
-        let lost_here = lost.iter().filter(|l| l.var as usize == i).count();
+    let verdict = r.verdict();
+    for (name, v) in t.final_vars() {
         let mut line = format!("{name} = {v}");
-        if let Some(e) = expected {
-            line.push_str(&format!("   (a correct run gives {e}"));
-            if lost_here > 0 {
-                line.push_str(&format!(
-                    "; {lost_here} lost update{}",
-                    if lost_here == 1 { "" } else { "s" }
-                ));
-            }
-            line.push(')');
+        let expected = verdict
+            .as_ref()
+            .and_then(|vd| vd.expected.iter().find(|(n, _)| *n == name));
+        if let Some((_, e)) = expected {
+            line.push_str(&format!("   (a correct run gives {e})"));
         }
         let _ = writeln!(out, "{line}");
+    }
+    if let Some(vd) = &verdict {
+        verdict_lines(&mut out, vd, lang);
     }
     thread_locals(&mut out, r);
     deadlock(&mut out, r);
@@ -122,7 +116,24 @@ pub fn text_report(r: &Report) -> String {
     out
 }
 
-fn table(out: &mut String, labels: &[String], rows: &[Row]) {
+/// The verdict and the two figures, each with what it means.
+fn verdict_lines(out: &mut String, vd: &crate::trace::Verdict, lang: Lang) {
+    let mark = match (vd.correct, lang) {
+        (true, Lang::En) => "CORRECT",
+        (false, Lang::En) => "WRONG",
+        (true, Lang::Zh) => "正确",
+        (false, Lang::Zh) => "错误",
+    };
+    let _ = writeln!(out, "verdict: {mark} ({}): {}", vd.criterion, vd.why);
+    if let Some(m) = &vd.missing {
+        let _ = writeln!(out, "{}", missing_explained(lang, m));
+    }
+    if vd.overwritten > 0 || vd.missing.is_some() {
+        let _ = writeln!(out, "{}", overwritten_explained(lang, vd.overwritten));
+    }
+}
+
+fn table(out: &mut String, labels: &[String], rows: &[Row], lang: Lang) {
     let n = labels.len().max(1);
     let width = (108 / n).clamp(22, 48);
     let mut header = format!("{:>7}  ", "#");
@@ -146,17 +157,13 @@ fn table(out: &mut String, labels: &[String], rows: &[Row]) {
         let _ = writeln!(
             out,
             "{:>6}{mark}  {}{}",
-            i + 1,
+            row.number,
             " ".repeat(row.actor as usize * width),
             row.text
         );
     }
     if rows.iter().any(|r| r.lost_update) {
-        let _ = writeln!(
-            out,
-            "{:>7}  ! = this write wipes out another thread's write it never read",
-            ""
-        );
+        let _ = writeln!(out, "{:>7}  {}", "", overwrite_legend(lang));
     }
 }
 
@@ -233,7 +240,7 @@ fn deadlock(out: &mut String, r: &Report) {
             Some(crate::program::Instr::Join(a)) => {
                 format!("waits for {} to finish", t.actor_labels[a as usize])
             }
-            _ => "waits".into(),
+            _ => crate::trace::forever(p, e),
         };
         let is_join = matches!(p.instr(e.actor, e.pc), Some(crate::program::Instr::Join(_)));
         let by = if e.value >= 0 && !is_join {

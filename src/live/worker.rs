@@ -465,7 +465,14 @@ impl Worker {
                 std::thread::sleep(LOCK_POLL);
             }
         });
-        self.rec(actor, EventKind::Wake, pc, -1);
+        self.woke(actor, pc, -1);
+    }
+
+    /// Records that a blocked actor goes on, and sends it at once: the process
+    /// watchdog must never see a stale block (see `watchdog::forward_processes`).
+    fn woke(&mut self, actor: ActorId, pc: u32, by: Value) {
+        self.rec(actor, EventKind::Wake, pc, by);
+        self.flush();
     }
 
     /// Gives the GIL to the thread that asked for it, if one did.
@@ -591,7 +598,7 @@ impl Worker {
                         }
                         let _ = self.blocking(actor, pc, |_| h.join());
                         if running {
-                            self.rec(actor, EventKind::Wake, pc, t as Value);
+                            self.woke(actor, pc, t as Value);
                         }
                     }
                     t as Value
@@ -602,7 +609,7 @@ impl Worker {
                         self.rec(actor, EventKind::Block, pc, t as Value);
                         self.flush();
                         self.blocking(actor, pc, |w| w.reap(t, true));
-                        self.rec(actor, EventKind::Wake, pc, t as Value);
+                        self.woke(actor, pc, t as Value);
                     }
                     t as Value
                 }
@@ -767,7 +774,7 @@ impl Worker {
                         break self.raise(actor, pc, "EOFError");
                     };
                     if waits {
-                        self.rec(actor, EventKind::Wake, pc, -1);
+                        self.woke(actor, pc, -1);
                     }
                     if self.program().queues[q as usize].maxsize > 0 {
                         let sem =
@@ -820,7 +827,7 @@ impl Worker {
                         read_item(fd)
                     };
                     if waits {
-                        self.rec(actor, EventKind::Wake, pc, -1);
+                        self.woke(actor, pc, -1);
                     }
                     match got {
                         Some(v) => {

@@ -8,6 +8,8 @@ use std::ops::Range;
 /// One row of the interleaving table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
+    /// The row's number in the whole run, from 1: the screen and the CLI both show it.
+    pub number: usize,
     /// The events the row stands for.
     pub events: Range<usize>,
     pub actor: ActorId,
@@ -30,27 +32,32 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
         .map(|l| l.seq)
         .collect();
     let mut stacks: Vec<Vec<Value>> = vec![Vec::new(); p.actors.len()];
-    // Operand stacks are rebuilt from the start so the first row shows its operands.
-    for e in &trace.events[..range.start.min(trace.events.len())] {
+    let mut joiner = Joiner::default();
+    // Operand stacks are rebuilt from the start so the first row shows its operands,
+    // and rows are counted so that every row keeps its number in any window.
+    for (seq, e) in trace.events[..range.start.min(trace.events.len())]
+        .iter()
+        .enumerate()
+    {
         let _ = note(p, &mut stacks, e, false);
+        if !is_gil(e) {
+            joiner.next(p, granularity, seq, e);
+        }
     }
     let mut out: Vec<Row> = Vec::new();
     let end = range.end.min(trace.events.len());
     for seq in range.start.min(end)..end {
         let e = &trace.events[seq];
-        if matches!(e.kind, EventKind::GilTake | EventKind::GilDrop) {
+        if is_gil(e) {
             continue;
         }
         let line = p.line(e.actor, e.pc);
         let comment = note(p, &mut stacks, e, true);
         let is_lost = lost.binary_search(&seq).is_ok();
-        let joinable = granularity == Granularity::Line && e.kind == EventKind::Exec;
-        if joinable
+        let joins = joiner.next(p, granularity, seq, e);
+        if joins
             && let Some(last) = out.last_mut()
-            && last.actor == e.actor
-            && last.line == line
             && last.events.end == seq
-            && !last.text.contains("blocked")
         {
             last.events.end = seq + 1;
             if let Some(c) = comment {
@@ -75,6 +82,7 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
             push_comment(&mut text, &c);
         }
         out.push(Row {
+            number: joiner.rows,
             events: seq..seq + 1,
             actor: e.actor,
             line,
@@ -83,6 +91,71 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
         });
     }
     out
+}
+
+fn is_gil(e: &Event) -> bool {
+    matches!(e.kind, EventKind::GilTake | EventKind::GilDrop)
+}
+
+/// Decides which events make one row, and counts the rows.
+#[derive(Default)]
+struct Joiner {
+    /// The open row: its actor, line, the event after its last, and whether it
+    /// is a row of executed code (a blocked or woken note stands alone).
+    last: Option<(ActorId, u32, usize, bool)>,
+    rows: usize,
+}
+
+impl Joiner {
+    /// Takes event `seq` in; true when it joins the open row, false when it starts
+    /// a new one.
+    fn next(&mut self, p: &Program, g: Granularity, seq: usize, e: &Event) -> bool {
+        let line = p.line(e.actor, e.pc);
+        let exec = e.kind == EventKind::Exec;
+        let joins = g == Granularity::Line
+            && exec
+            && self
+                .last
+                .is_some_and(|(a, l, end, code)| a == e.actor && l == line && end == seq && code);
+        if !joins {
+            self.rows += 1;
+        }
+        self.last = Some((e.actor, line, seq + 1, exec));
+        joins
+    }
+}
+
+/// What a deadlocked actor waits for, forever (`e` is its `Deadlock` event).
+pub fn forever(p: &Program, e: &Event) -> String {
+    let name = |a: Value| {
+        usize::try_from(a)
+            .ok()
+            .and_then(|a| p.actors.get(a))
+            .map_or("?", |x| x.name.as_str())
+    };
+    match p.instr(e.actor, e.pc) {
+        Some(Instr::PipeRecv { conn, .. }) => format!(
+            "waits forever in {}.recv(): nobody left can send, yet the other end is still \
+             open, so no EOFError comes",
+            p.conn_name(conn)
+        ),
+        Some(Instr::QueueGet { .. }) => {
+            "waits forever in get(): the queue is empty and nobody left can put".into()
+        }
+        Some(Instr::QueuePut { .. }) => {
+            "waits forever in put(): the queue is full and nobody left can get".into()
+        }
+        Some(Instr::Join(t)) => format!("waits forever for {} to finish", name(t as Value)),
+        Some(Instr::Acquire(l)) if e.value >= 0 => format!(
+            "waits forever for {}, held by {}",
+            p.locks
+                .get(l as usize)
+                .map_or("a lock", |x| x.name.as_str()),
+            name(e.value)
+        ),
+        _ if e.value >= 0 => format!("waits for {} forever", name(e.value)),
+        _ => "waits forever".into(),
+    }
 }
 
 fn push_comment(text: &mut String, c: &str) {
@@ -139,13 +212,7 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             return Some(format!("woken by {}", name(e.value as ActorId)));
         }
         EventKind::Wake => return Some("wakes up".into()),
-        EventKind::Deadlock if e.value >= 0 => {
-            return Some(format!(
-                "DEADLOCK: waits for {} forever",
-                name(e.value as ActorId)
-            ));
-        }
-        EventKind::Deadlock => return Some("DEADLOCK".into()),
+        EventKind::Deadlock => return Some(format!("DEADLOCK: {}", forever(p, e))),
         EventKind::GilTake | EventKind::GilDrop => return None,
         EventKind::Ended if e.value < 0 => {
             return Some(format!("killed by a signal (exit code {})", e.value));
