@@ -66,7 +66,11 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
             last.lost_update |= is_lost;
             continue;
         }
+        // An actor's end is not its last line run again (a worker's exit is not
+        // another `print`): it shows as the end alone.
+        let ends = matches!(p.instr(e.actor, e.pc), Some(Instr::Exit(_)));
         let head = match (e.kind, granularity) {
+            (EventKind::Exec, Granularity::Line) if ends => String::new(),
             (EventKind::Exec, Granularity::Line) => lines
                 .get(line.saturating_sub(1) as usize)
                 .map(|l| l.trim().to_string())
