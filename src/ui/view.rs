@@ -751,8 +751,31 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         }
         lines.push(Line::from(spans));
     }
+    // The lesson's verdict once the run is over, and the two figures (trace::verdict).
+    let verdict = if over {
+        ls.run.verdict(crate::lesson::Lang::En)
+    } else {
+        None
+    };
+    let mut verdict_lines: Vec<Line> = Vec::new();
+    if let Some(vd) = &verdict {
+        verdict_lines.push(Line::styled(
+            format!(
+                "{}: {}",
+                if vd.correct { "correct" } else { "wrong" },
+                vd.why
+            ),
+            if vd.correct { th.good() } else { th.bad() },
+        ));
+        if let Some(m) = vd.missing.as_ref().filter(|m| m.value != 0) {
+            verdict_lines.push(Line::styled(
+                format!("missing effect: {} {}", m.value, m.unit),
+                th.bad(),
+            ));
+        }
+    }
     lines.push(Line::from(vec![
-        Span::raw("lost updates: "),
+        Span::raw("overwritten writes (rows marked !): "),
         Span::styled(
             cache.lost.to_string(),
             if cache.lost > 0 {
@@ -864,6 +887,7 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         }
         lines.push(Line::from(spans));
     }
+    lines.extend(verdict_lines);
     f.render_widget(
         Paragraph::new(lines).block(panel_block(" state ".into(), false, th)),
         area,
