@@ -453,3 +453,38 @@ fn a_verdict_before_the_end_is_not_a_correct_run() {
     assert!(!vd.correct);
     assert!(vd.why.starts_with("so far"), "{}", vd.why);
 }
+
+/// `print(output.decode())` of tr's output shows tr's newline as a blank line,
+/// stepped and live, as CPython does.
+#[test]
+fn the_blank_line_after_trs_output_is_shown() {
+    let run = stepped("subprocess", &[], Origin::Seed(1));
+    let text = report_text(&run);
+    assert!(text.contains("HELLO FROM PYTHON\n\nExit code: 0"), "{text}");
+    assert!(text.contains("hello, world\nExit code: 0"), "{text}");
+    let (t, finished) = live_run("subprocess", &[]);
+    assert!(finished);
+    let out: Vec<&str> = t.output.iter().map(|o| o.text.as_str()).collect();
+    assert!(out.contains(&"HELLO FROM PYTHON\n"), "{out:?}");
+    assert!(out.contains(&"hello, world"), "{out:?}");
+}
+
+/// A live run's elapsed time goes on between events and stops at the end.
+#[test]
+fn the_live_elapsed_time_stops_when_the_run_ends() {
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
+    let l = lesson("thread-local");
+    let mut run = Run::new(&l, l.default_knobs(), Start::Live { speed: 1.0 }).expect("it builds");
+    for _ in 0..3000 {
+        run.poll();
+        if run.is_over() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(run.is_over(), "thread-local ends live");
+    let a = run.live_elapsed_ms().expect("a live run");
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(run.live_elapsed_ms(), Some(a));
+}

@@ -847,13 +847,21 @@ impl Worker {
                         self.program().str(input).to_string(),
                     );
                     let (code, out) = self.blocking(actor, pc, |_| run_program(&argv, &input));
-                    self.captured = out.trim_end_matches('\n').to_string();
+                    // Kept whole: print(output.decode()) shows the program's last
+                    // newline as a blank line, as CPython does.
+                    self.captured = out;
                     stack.push(code as Value);
                     code as Value
                 }
                 Instr::PrintCaptured { skip_empty } if skip_empty && self.captured.is_empty() => 0,
-                Instr::PrintCaptured { .. } => {
-                    let text = self.captured.clone();
+                Instr::PrintCaptured { skip_empty } => {
+                    // A program writing to the terminal itself ends its own line;
+                    // print() of what it wrote adds one more.
+                    let text = match skip_empty {
+                        true => self.captured.strip_suffix('\n').unwrap_or(&self.captured),
+                        false => &self.captured,
+                    }
+                    .to_string();
                     let index = self.say(actor, text);
                     index as Value
                 }

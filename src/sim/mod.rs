@@ -742,7 +742,14 @@ impl Sim {
                 sim_code as Value
             }
             Instr::PrintCaptured { skip_empty } => {
-                let text = self.procs[self.process[ai] as usize].captured.clone();
+                let captured = &self.procs[self.process[ai] as usize].captured;
+                // As the live worker: the program's own last newline ends its line
+                // on the terminal; print() of it shows a blank line after it.
+                let text = match skip_empty {
+                    true => captured.strip_suffix('\n').unwrap_or(captured),
+                    false => captured,
+                }
+                .to_string();
                 if skip_empty && text.is_empty() {
                     0
                 } else {

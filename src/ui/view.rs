@@ -843,7 +843,8 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
                     name(h as usize).to_string(),
                     th.actor(h as usize),
                 )),
-                None => spans.push(Span::raw("free")),
+                // "free" would read as the no-GIL model's name.
+                None => spans.push(Span::raw("not held")),
             }
             spans.push(Span::styled(format!("  ({})", model_words(gil)), th.dim()));
             lines.push(Line::from(spans));
