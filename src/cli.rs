@@ -244,7 +244,7 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<ExitCode, Usage> 
     let written = match args.format {
         Format::Text => out.write_all(text_report(&report).as_bytes()),
         Format::Jsonl => write_jsonl(&report, &mut out),
-        Format::Perfetto => serde_json::to_writer(&mut out, &perfetto_json(&trace))
+        Format::Perfetto => serde_json::to_writer(&mut out, &perfetto_json(&report))
             .map_err(std::io::Error::other)
             .and_then(|_| out.write_all(b"\n")),
     };

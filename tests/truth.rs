@@ -488,3 +488,61 @@ fn the_live_elapsed_time_stops_when_the_run_ends() {
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(run.live_elapsed_ms(), Some(a));
 }
+
+fn perfetto(id: &str, s: &[&str], t: &Trace) -> Vec<serde_json::Value> {
+    let l = lesson(id);
+    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+    let r = Report {
+        lesson: &l,
+        knobs: &knobs,
+        trace: t,
+        mode: interleave::trace::Mode::Live,
+        replay: Replay::Live,
+        wall_ms: 0.0,
+        lang: Lang::En,
+        finished: true,
+    };
+    let v = interleave::export::perfetto_json(&r);
+    v["traceEvents"]
+        .as_array()
+        .expect("a list of events")
+        .clone()
+}
+
+/// Perfetto shows named processes with their real PIDs, slices named by the
+/// code, overwritten writes as instants, and flows from a send to its recv.
+#[test]
+fn perfetto_names_processes_code_races_and_hand_overs() {
+    let (t, finished) = live_run("pipe", &[]);
+    assert!(finished);
+    let evs = perfetto("pipe", &[], &t);
+    let procs: Vec<&serde_json::Value> =
+        evs.iter().filter(|e| e["name"] == "process_name").collect();
+    assert_eq!(procs.len(), 2);
+    for (e, label) in procs.iter().zip(&t.actor_labels) {
+        let pid = e["pid"].as_i64().expect("a pid");
+        assert!(label.contains(&format!("(pid {pid})")), "{label} vs {pid}");
+        assert!(pid > 1, "a real PID, not a process number");
+    }
+    assert!(
+        evs.iter()
+            .any(|e| e["ph"] == "X" && e["name"] == "conn.send(42)"),
+        "slices are named by the code"
+    );
+    let starts = evs.iter().filter(|e| e["ph"] == "s").count();
+    let ends = evs.iter().filter(|e| e["ph"] == "f").count();
+    assert_eq!(
+        (starts, ends),
+        (2, 2),
+        "42 and 43 each go from a send to a recv"
+    );
+    let run = stepped("value-race", &[], Origin::Seed(3));
+    let t = run.trace();
+    let evs = perfetto("value-race", &[], t);
+    let marks = evs
+        .iter()
+        .filter(|e| e["name"] == "overwritten write")
+        .count();
+    assert_eq!(marks, lost_updates(&t.program, &t.events).len());
+    assert!(marks > 0);
+}
