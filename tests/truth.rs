@@ -546,3 +546,24 @@ fn perfetto_names_processes_code_races_and_hand_overs() {
     assert_eq!(marks, lost_updates(&t.program, &t.events).len());
     assert!(marks > 0);
 }
+
+/// A process terminated before it could run still shows its PID; the pool's stop
+/// signal is named for what it is.
+#[test]
+fn a_terminated_process_has_its_pid_and_the_pools_stop_signal_is_explained() {
+    let (t, finished) = live_run("process", &["terminate=on"]);
+    assert!(finished);
+    let p2 = t
+        .actor_labels
+        .iter()
+        .find(|l| l.starts_with("Process-2"))
+        .expect("Process-2 is an actor");
+    assert!(p2.contains("(pid "), "{p2}");
+    let run = stepped("pool", &["tasks=2", "size=2"], Origin::Seed(1));
+    let text = report_text(&run);
+    assert!(!text.contains("got -1"), "{text}");
+    assert!(
+        text.contains("got None (the pool's signal to stop)"),
+        "{text}"
+    );
+}

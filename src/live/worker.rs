@@ -421,8 +421,12 @@ impl Worker {
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(&bytes);
         }
+        // The parent names the child's PID at once: a child terminated before it
+        // could say it itself still shows its PID.
+        let pid = child.id() as i32;
+        self.p.send(&Frame::Label { actor: t, pid });
         // The child is reaped with waitpid by PID; `Child` is not waited on.
-        Some(Pid::from_raw(child.id() as i32))
+        Some(Pid::from_raw(pid))
     }
 
     /// Takes this process's GIL, if it has one, and says so on the timeline.

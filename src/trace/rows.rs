@@ -176,6 +176,9 @@ fn push_comment(text: &mut String, c: &str) {
 /// A queued value as the student wrote it: a letter for the lessons that send
 /// letters, otherwise the number.
 fn show(v: Value) -> String {
+    if v == crate::program::NONE {
+        return "None (the pool's signal to stop)".into();
+    }
     match u8::try_from(v) {
         Ok(c) if c.is_ascii_uppercase() => format!("'{}'", c as char),
         _ => v.to_string(),
@@ -242,7 +245,12 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             let rhs = st.pop().unwrap_or(0);
             let lhs = st.pop().unwrap_or(0);
             st.push(e.value);
-            describe.then(|| format!("{lhs} {op} {rhs} = {}", e.value))
+            // A comparison with None is Python's `is not None` test.
+            describe.then(|| match rhs {
+                crate::program::NONE if e.value == 0 => "it is None".to_string(),
+                crate::program::NONE => "a task, not None".to_string(),
+                _ => format!("{lhs} {op} {rhs} = {}", e.value),
+            })
         }
         Instr::StoreGlobal(v) => {
             st.pop();
