@@ -186,7 +186,7 @@ fn the_row_that_loses_an_update_is_marked() {
     keys(&mut a, "0000 11111 222222 11111");
     let b = render(&mut a, 160, 48).backend().buffer().clone();
     // The mark on the interleaving's row (the state panel's legend has one too).
-    let (x, y) = (0..b.area.height)
+    let (_, y) = (0..b.area.height)
         .flat_map(|y| (0..b.area.width).map(move |x| (x, y)))
         .find(|&(x, y)| b[(x, y)].symbol() == "!" && b[(x, y)].bg == Color::Red)
         .expect("a lost-update mark");

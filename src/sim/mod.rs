@@ -741,22 +741,13 @@ impl Sim {
                 self.actors[ai].stack.push(sim_code as Value);
                 sim_code as Value
             }
-            Instr::PrintCaptured { skip_empty } => {
-                let captured = &self.procs[self.process[ai] as usize].captured;
-                // As the live worker: the program's own last newline ends its line
-                // on the terminal; print() of it shows a blank line after it.
-                let text = match skip_empty {
-                    true => captured.strip_suffix('\n').unwrap_or(captured),
-                    false => captured,
-                }
-                .to_string();
-                if skip_empty && text.is_empty() {
-                    0
-                } else {
+            Instr::PrintCaptured { skip_empty } => match self.captured_text(a, skip_empty) {
+                Some(text) => {
                     cost = PRINT_NS;
                     self.print(a, text)
                 }
-            }
+                None => 0,
+            },
             Instr::PipeClose(c) => {
                 self.pipe_close(self.process[ai], c);
                 c as Value
@@ -785,6 +776,20 @@ impl Sim {
         rt.pc = next;
         rt.last = Some(ins);
         true
+    }
+
+    /// What printing the last program's output shows, if anything. As the live
+    /// worker: the program's own last newline ends its line on the terminal;
+    /// print() of it shows a blank line after it.
+    fn captured_text(&self, a: ActorId, skip_empty: bool) -> Option<String> {
+        let captured = &self.procs[self.process[a as usize] as usize].captured;
+        if skip_empty && captured.is_empty() {
+            return None;
+        }
+        Some(match skip_empty {
+            true => captured.strip_suffix('\n').unwrap_or(captured).to_string(),
+            false => captured.clone(),
+        })
     }
 
     /// An uncaught exception: its message is printed and the thread ends with

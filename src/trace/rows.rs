@@ -173,6 +173,39 @@ fn push_comment(text: &mut String, c: &str) {
     text.push_str(c);
 }
 
+/// What a row of an event that is not an executed instruction says: blocked,
+/// woken, deadlocked, ended.
+fn event_note(p: &Program, e: &Event) -> Option<String> {
+    let name = |a: ActorId| {
+        p.actors
+            .get(a as usize)
+            .map(|x| x.name.as_str())
+            .unwrap_or("?")
+    };
+    Some(match e.kind {
+        EventKind::Block => match p.instr(e.actor, e.pc) {
+            Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
+            Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
+            Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
+            Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
+            Some(Instr::Acquire(l)) => format!(
+                "blocked: {} is held",
+                p.locks
+                    .get(l as usize)
+                    .map(|l| l.name.as_str())
+                    .unwrap_or("lock")
+            ),
+            _ => "blocked".into(),
+        },
+        EventKind::Wake if e.value >= 0 => format!("woken by {}", name(e.value as ActorId)),
+        EventKind::Wake => "wakes up".into(),
+        EventKind::Deadlock => format!("DEADLOCK: {}", forever(p, e)),
+        EventKind::Exec | EventKind::GilTake | EventKind::GilDrop => return None,
+        EventKind::Ended if e.value < 0 => format!("killed by a signal (exit code {})", e.value),
+        EventKind::Ended => format!("ends by an exception (exit code {})", e.value),
+    })
+}
+
 /// A queued value as the student wrote it: a letter for the lessons that send
 /// letters, otherwise the number.
 fn show(v: Value) -> String {
@@ -189,43 +222,12 @@ fn show(v: Value) -> String {
 /// or wrote (the rows before a window only need the stacks, and formatting a
 /// million notes nobody reads is most of the cost).
 fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Option<String> {
-    let name = |a: ActorId| {
-        p.actors
-            .get(a as usize)
-            .map(|x| x.name.as_str())
-            .unwrap_or("?")
-    };
-    let st = &mut stacks[e.actor as usize];
     match e.kind {
         EventKind::Exec => {}
         _ if !describe => return None,
-        EventKind::Block => {
-            return Some(match p.instr(e.actor, e.pc) {
-                Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
-                Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
-                Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
-                Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
-                Some(Instr::Acquire(l)) => format!(
-                    "blocked: {} is held",
-                    p.locks
-                        .get(l as usize)
-                        .map(|l| l.name.as_str())
-                        .unwrap_or("lock")
-                ),
-                _ => "blocked".into(),
-            });
-        }
-        EventKind::Wake if e.value >= 0 => {
-            return Some(format!("woken by {}", name(e.value as ActorId)));
-        }
-        EventKind::Wake => return Some("wakes up".into()),
-        EventKind::Deadlock => return Some(format!("DEADLOCK: {}", forever(p, e))),
-        EventKind::GilTake | EventKind::GilDrop => return None,
-        EventKind::Ended if e.value < 0 => {
-            return Some(format!("killed by a signal (exit code {})", e.value));
-        }
-        EventKind::Ended => return Some(format!("ends by an exception (exit code {})", e.value)),
+        _ => return event_note(p, e),
     }
+    let st = &mut stacks[e.actor as usize];
     let var = |v: u16| {
         p.vars
             .get(v as usize)

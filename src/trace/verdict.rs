@@ -180,7 +180,6 @@ pub fn verdict(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::catalog::Catalog;
 
     #[test]

@@ -751,29 +751,8 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         }
         lines.push(Line::from(spans));
     }
-    // The lesson's verdict once the run is over, and the two figures (trace::verdict).
-    let verdict = if over {
-        ls.run.verdict(crate::lesson::Lang::En)
-    } else {
-        None
-    };
-    let mut verdict_lines: Vec<Line> = Vec::new();
-    if let Some(vd) = &verdict {
-        verdict_lines.push(Line::styled(
-            format!(
-                "{}: {}",
-                if vd.correct { "correct" } else { "wrong" },
-                vd.why
-            ),
-            if vd.correct { th.good() } else { th.bad() },
-        ));
-        if let Some(m) = vd.missing.as_ref().filter(|m| m.value != 0) {
-            verdict_lines.push(Line::styled(
-                format!("missing effect: {} {}", m.value, m.unit),
-                th.bad(),
-            ));
-        }
-    }
+    // The lesson's verdict once the run is over (trace::verdict), after the actors.
+    let verdict_lines = verdict_lines(ls, over, th);
     lines.push(Line::from(vec![
         Span::raw("overwritten writes (rows marked !): "),
         Span::styled(
@@ -893,6 +872,31 @@ fn state_panel(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme) {
         Paragraph::new(lines).block(panel_block(" state ".into(), false, th)),
         area,
     );
+}
+
+/// The verdict, green or red with its reason, and the missing effect.
+fn verdict_lines(ls: &LessonScreen, over: bool, th: &Theme) -> Vec<Line<'static>> {
+    let Some(vd) = over
+        .then(|| ls.run.verdict(crate::lesson::Lang::En))
+        .flatten()
+    else {
+        return Vec::new();
+    };
+    let mut out = vec![Line::styled(
+        format!(
+            "{}: {}",
+            if vd.correct { "correct" } else { "wrong" },
+            vd.why
+        ),
+        if vd.correct { th.good() } else { th.bad() },
+    )];
+    if let Some(m) = vd.missing.as_ref().filter(|m| m.value != 0) {
+        out.push(Line::styled(
+            format!("missing effect: {} {}", m.value, m.unit),
+            th.bad(),
+        ));
+    }
+    out
 }
 
 fn model_words(g: GilModel) -> &'static str {
