@@ -567,3 +567,26 @@ fn a_terminated_process_has_its_pid_and_the_pools_stop_signal_is_explained() {
         "{text}"
     );
 }
+
+/// The GIL lab names its unnamed threads as the CPython its GIL model stands for.
+#[test]
+fn gil_lab_threads_are_named_as_their_cpython_names_them() {
+    let names = |gil: &str| {
+        let l = lesson("gil");
+        let knobs = knobs_from(&l, &sets(&[&format!("gil={gil}")])).expect("valid");
+        let p = interleave::scenarios::build(&l, &knobs).expect("builds");
+        p.actors.iter().map(|a| a.name.clone()).collect::<Vec<_>>()
+    };
+    let classic = names("gil-classic");
+    assert!(classic.contains(&"Thread-1".to_string()), "{classic:?}");
+    assert!(classic.contains(&"Thread-3".to_string()), "{classic:?}");
+    let modern = names("gil-modern");
+    assert!(
+        modern.contains(&"Thread-1 (count)".to_string()),
+        "{modern:?}"
+    );
+    assert!(
+        modern.contains(&"Thread-3 (probe)".to_string()),
+        "{modern:?}"
+    );
+}
