@@ -366,10 +366,12 @@ fn a_pipe_whose_child_end_the_parent_keeps_open_never_reaches_eof() {
     let l = catalog.find("pipe").expect("the lesson exists");
     let knobs = knobs_from(l, &["close=off".to_string()]).expect("valid knobs");
     let program = Arc::new(interleave::scenarios::build(l, &knobs).expect("builds"));
-    let (t, finished) =
-        LiveRun::start(program, knobs.engine(), 1.0).wait(Duration::from_secs(20));
+    let (t, finished) = LiveRun::start(program, knobs.engine(), 1.0).wait(Duration::from_secs(20));
     // The parent's recv() would wait for ever: the watchdog says so and ends the run.
-    assert!(finished, "the stuck run is reported, not left to the timeout");
+    assert!(
+        finished,
+        "the stuck run is reported, not left to the timeout"
+    );
     assert!(!t.deadlock().is_empty(), "live, the parent waits forever");
     assert_eq!(output(&t), PIPE_OUT[..2].to_vec());
     assert_eq!(our_children(), Vec::<i32>::new());

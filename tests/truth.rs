@@ -590,3 +590,18 @@ fn gil_lab_threads_are_named_as_their_cpython_names_them() {
         "{modern:?}"
     );
 }
+
+/// value-race's `counter.value += 1` adds the constant 1, as CPython's dis shows
+/// (`LOAD_CONST 1`), not a local.
+#[test]
+fn value_race_adds_the_constant_one() {
+    let run = stepped(
+        "value-race",
+        &["processes=1", "iterations=1", "granularity=bytecode"],
+        Origin::Seed(1),
+    );
+    let text = report_text(&run);
+    assert!(text.contains("LOAD_CONST 1"), "{text}");
+    assert!(!text.contains("LOAD_FAST 1"), "{text}");
+    assert!(text.contains("STORE_ATTR counter.value"), "{text}");
+}
