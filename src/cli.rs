@@ -409,7 +409,7 @@ fn write_report(report: &Report, format: Format) -> Result<(), Fail> {
     let written = match format {
         Format::Text => out.write_all(text_report(report).as_bytes()),
         Format::Jsonl => write_jsonl(report, &mut out),
-        Format::Perfetto => serde_json::to_writer(&mut out, &perfetto_json(report.trace))
+        Format::Perfetto => serde_json::to_writer(&mut out, &perfetto_json(report))
             .map_err(|e| match e.io_error_kind() {
                 // The pipe error inside serde's error keeps its kind.
                 Some(kind) => io::Error::new(kind, e),

@@ -62,6 +62,8 @@ enum Engine {
         finished: bool,
         speed: f64,
         started: Instant,
+        /// Milliseconds from the start to the end, once the run has ended.
+        ended_ms: Option<f64>,
     },
 }
 
@@ -123,6 +125,7 @@ impl Run {
                     finished: false,
                     speed,
                     started: Instant::now(),
+                    ended_ms: None,
                 }
             }
         }
@@ -198,6 +201,17 @@ impl Run {
         }
     }
 
+    /// The lesson's verdict on the run so far (final once [`Run::is_over`]).
+    pub fn verdict(&self, lang: crate::lesson::Lang) -> Option<crate::trace::Verdict> {
+        crate::trace::verdict(
+            &self.lesson,
+            &self.knobs,
+            self.trace(),
+            self.is_over(),
+            lang,
+        )
+    }
+
     /// A live run's message channel, to wait on in `select!`.
     pub fn live_receiver(&self) -> Option<&Receiver<LiveMsg>> {
         match &self.engine {
@@ -213,6 +227,8 @@ impl Run {
             collector,
             finished,
             run,
+            started,
+            ended_ms,
             ..
         } = &mut self.engine
         else {
@@ -228,6 +244,9 @@ impl Run {
         if any {
             collector.sort();
         }
+        if *finished && ended_ms.is_none() {
+            *ended_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+        }
         if *finished && let Some(mut r) = run.take() {
             r.stop();
             while let Ok(m) = rx.try_recv() {
@@ -238,9 +257,13 @@ impl Run {
         any
     }
 
-    /// Milliseconds since a live run started.
+    /// Milliseconds since a live run started: it goes on between events (a run
+    /// stuck in a wait still shows its time passing) and stops when the run ends.
     pub fn live_elapsed_ms(&self) -> Option<f64> {
         match &self.engine {
+            Engine::Live {
+                ended_ms: Some(ms), ..
+            } => Some(*ms),
             Engine::Live { started, .. } => Some(started.elapsed().as_secs_f64() * 1e3),
             _ => None,
         }

@@ -317,10 +317,13 @@ fn the_text_report_shows_output_table_state_and_replay() {
         s.contains("STORE_GLOBAL balance  # wrote balance = 5"),
         "{s}"
     );
+    assert!(s.contains("balance = -8   (a correct run gives 0)"), "{s}");
     assert!(
-        s.contains("balance = -8   (a correct run gives 0; 1 lost update)"),
+        s.contains("verdict: WRONG (balance == 0): balance is -8"),
         "{s}"
     );
+    assert!(s.contains("missing effect: 8 of balance"), "{s}");
+    assert!(s.contains("overwritten writes: 1: "), "{s}");
     assert!(
         s.contains("schedule: 0x4 1x5 2x6 1x5 2x4 1x4 2x4 0x5"),
         "{s}"

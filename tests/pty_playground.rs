@@ -100,7 +100,7 @@ fn a_student_steps_the_race_flips_the_lock_and_quits_cleanly() {
     }
     let s = screen.wait_for("step 37 ");
     assert!(s.contains("balance -8"), "{s}");
-    assert!(s.contains("lost updates: 1"), "{s}");
+    assert!(s.contains("overwritten writes (rows marked !): 1"), "{s}");
     assert!(s.contains("0x4 1x5 2x6 1x5 2x4 1x4 2x4 0x5"), "{s}");
 
     send("l");
@@ -108,7 +108,7 @@ fn a_student_steps_the_race_flips_the_lock_and_quits_cleanly() {
     send("e");
     let s = screen.wait_for("finished");
     assert!(s.contains("balance 0"), "{s}");
-    assert!(s.contains("lost updates: 0"), "{s}");
+    assert!(s.contains("overwritten writes (rows marked !): 0"), "{s}");
 
     send("q");
     screen.wait_for("lessons (✓ = finished)");

@@ -51,11 +51,23 @@ pub fn write_jsonl(r: &Report, out: &mut dyn Write) -> io::Result<()> {
         "final": finals,
         "output": t.output.iter().map(|o| o.text.clone()).collect::<Vec<_>>(),
         "events": t.events.len(),
-        "lost_updates": lost_updates(p, &t.events).len(),
+        "overwritten_writes": lost_updates(p, &t.events).len(),
         "finished": r.finished,
         "deadlock": !t.deadlock().is_empty(),
         "wall_ms": (r.wall_ms * 1000.0).round() / 1000.0,
     });
+    if let Some(v) = r.verdict() {
+        s["verdict"] = json!({"correct": v.correct, "why": v.why, "criterion": v.criterion});
+        let expected: Map<String, Value> = v
+            .expected
+            .iter()
+            .map(|(k, x)| (k.clone(), json!(x)))
+            .collect();
+        s["expected"] = Value::Object(expected);
+        if let Some(m) = v.missing {
+            s["missing_effect"] = json!({"value": m.value, "unit": m.unit});
+        }
+    }
     match &r.replay {
         Replay::Seed(seed, sch) => {
             s["seed"] = json!(seed);

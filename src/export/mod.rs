@@ -51,6 +51,12 @@ impl Report<'_> {
         s
     }
 
+    /// The lesson's verdict on this run.
+    pub fn verdict(&self) -> Option<crate::trace::Verdict> {
+        let over = self.finished;
+        crate::trace::verdict(self.lesson, self.knobs, self.trace, over, self.lang)
+    }
+
     pub fn schedule(&self) -> Option<&Schedule> {
         match &self.replay {
             Replay::Seed(_, s) | Replay::Schedule(s) => Some(s),

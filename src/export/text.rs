@@ -4,7 +4,10 @@
 use super::{Replay, Report};
 use crate::lesson::Lang;
 use crate::program::Granularity;
-use crate::trace::{EventKind, Row, StateReplay, Trace, lost_updates, rows};
+use crate::trace::{
+    EventKind, Row, StateReplay, Trace, lost_updates, missing_explained, overwrite_legend,
+    overwritten_explained, rows,
+};
 use std::fmt::Write as _;
 
 /// Rows shown before and after the elided middle of a long table.
@@ -66,28 +69,22 @@ pub fn text_report(r: &Report) -> String {
     );
     let shown = chosen(shape.rows, shape.first_lost_row);
     let windows = shape.windows(t, cfg.granularity, &code, &shown);
-    table(&mut out, &t.actor_labels, &windows, !lost.is_empty());
+    table(&mut out, &t.actor_labels, &windows, !lost.is_empty(), lang);
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "shared state"));
-    for (i, (name, v)) in t.final_vars().iter().enumerate() {
-        let expected = p
-            .expected
-            .iter()
-            .find(|(var, _)| *var as usize == i)
-            .map(|(_, e)| *e);
-        let lost_here = lost.iter().filter(|l| l.var as usize == i).count();
+    let verdict = r.verdict();
+    for (name, v) in t.final_vars() {
         let mut line = format!("{name} = {v}");
-        if let Some(e) = expected {
-            line.push_str(&format!("   (a correct run gives {e}"));
-            if lost_here > 0 {
-                line.push_str(&format!(
-                    "; {lost_here} lost update{}",
-                    if lost_here == 1 { "" } else { "s" }
-                ));
-            }
-            line.push(')');
+        let expected = verdict
+            .as_ref()
+            .and_then(|vd| vd.expected.iter().find(|(n, _)| *n == name));
+        if let Some((_, e)) = expected {
+            line.push_str(&format!("   (a correct run gives {e})"));
         }
         let _ = writeln!(out, "{line}");
+    }
+    if let Some(vd) = &verdict {
+        verdict_lines(&mut out, vd, lang);
     }
     thread_locals(&mut out, r);
     deadlock(&mut out, r);
@@ -126,11 +123,28 @@ pub fn text_report(r: &Report) -> String {
     out
 }
 
+/// The verdict and the two figures, each with what it means.
+fn verdict_lines(out: &mut String, vd: &crate::trace::Verdict, lang: Lang) {
+    let mark = match (vd.correct, lang) {
+        (true, Lang::En) => "CORRECT",
+        (false, Lang::En) => "WRONG",
+        (true, Lang::Zh) => "正确",
+        (false, Lang::Zh) => "错误",
+    };
+    let _ = writeln!(out, "verdict: {mark} ({}): {}", vd.criterion, vd.why);
+    if let Some(m) = &vd.missing {
+        let _ = writeln!(out, "{}", missing_explained(lang, m));
+    }
+    if vd.overwritten > 0 || vd.missing.is_some() {
+        let _ = writeln!(out, "{}", overwritten_explained(lang, vd.overwritten));
+    }
+}
+
 /// The rows a table shows, as runs of consecutive rows: (number of the first row,
 /// the rows).
 type Windows = Vec<(usize, Vec<Row>)>;
 
-fn table(out: &mut String, labels: &[String], windows: &Windows, any_lost: bool) {
+fn table(out: &mut String, labels: &[String], windows: &Windows, any_lost: bool, lang: Lang) {
     let n = labels.len().max(1);
     let width = (108 / n).clamp(22, 48);
     let mut header = format!("{:>7}  ", "#");
@@ -154,18 +168,14 @@ fn table(out: &mut String, labels: &[String], windows: &Windows, any_lost: bool)
             let _ = writeln!(
                 out,
                 "{:>6}{mark}  {}{}",
-                i + 1,
+                row.number,
                 " ".repeat(row.actor as usize * width),
                 row.text
             );
         }
     }
     if any_lost {
-        let _ = writeln!(
-            out,
-            "{:>7}  ! = this write wipes out another thread's write it never read",
-            ""
-        );
+        let _ = writeln!(out, "{:>7}  {}", "", overwrite_legend(lang));
     }
 }
 
@@ -334,7 +344,7 @@ fn deadlock(out: &mut String, r: &Report) {
             Some(crate::program::Instr::Join(a)) => {
                 format!("waits for {} to finish", t.actor_labels[a as usize])
             }
-            _ => "waits".into(),
+            _ => crate::trace::forever(p, e),
         };
         let is_join = matches!(p.instr(e.actor, e.pc), Some(crate::program::Instr::Join(_)));
         let by = if e.value >= 0 && !is_join {

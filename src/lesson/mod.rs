@@ -3,8 +3,10 @@
 //! Lessons are data. Loading one reads TOML and nothing else: no command, no code.
 
 mod knobs;
+pub mod verdict;
 
 pub use knobs::{KnobKind, KnobSpec, KnobValue, Knobs};
+pub use verdict::VerdictSpec;
 
 use serde::Deserialize;
 use std::fmt;
@@ -69,6 +71,8 @@ pub struct Lesson {
     /// The scenario that builds this lesson's program.
     pub scenario: String,
     pub knobs: Vec<KnobSpec>,
+    /// What a correct run is (the lesson file's `[verdict]`), if it says.
+    pub verdict: Option<VerdictSpec>,
     code: String,
     /// Where the lesson came from (`embedded:balance-race.toml` or a path).
     pub source: String,
@@ -122,6 +126,7 @@ struct RawLesson {
     code: Spanned<String>,
     #[serde(default, rename = "knob")]
     knobs: Vec<Spanned<RawKnob>>,
+    verdict: Option<Spanned<verdict::RawVerdict>>,
 }
 
 #[derive(Deserialize)]
@@ -204,8 +209,16 @@ impl Lesson {
             knobs.push(spec);
         }
 
+        let verdict = match raw.verdict {
+            Some(v) => {
+                let at = v.span().start;
+                Some(VerdictSpec::from_raw(v.into_inner()).map_err(|r| err_at(at, r))?)
+            }
+            None => None,
+        };
         let lesson = Lesson {
             id: id.clone(),
+            verdict,
             order: raw.order.unwrap_or(1000),
             title: raw.title.into_inner(),
             concepts: raw.concepts,

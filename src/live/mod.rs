@@ -129,8 +129,14 @@ impl LiveRun {
             .collect();
         if shared.program.uses_processes() {
             // Every process, the main one included, is a real worker process.
-            let host =
-                process::Host::start(shared.program.clone(), cfg, shared.speed, shared.tx.clone());
+            // The workers' messages pass through a watchdog that notices a run
+            // in which every live actor is blocked for good.
+            let (wtx, wrx) = unbounded();
+            match watchdog::forward_processes(shared.program.clone(), wrx, shared.tx.clone()) {
+                Ok(h) => shared.handles.lock().push(h),
+                Err(_) => return LiveRun::failed(shared, rx, "cannot start the watchdog"),
+            }
+            let host = process::Host::start(shared.program.clone(), cfg, shared.speed, wtx);
             let host = match host {
                 Ok(h) => Some(h),
                 Err(e) => {
@@ -152,6 +158,21 @@ impl LiveRun {
             spawn(&shared, a);
         }
         watchdog::start(&shared);
+        LiveRun {
+            shared,
+            rx,
+            host: None,
+        }
+    }
+
+    /// A run that could not start: it says why and has finished.
+    fn failed(shared: Arc<Shared>, rx: Receiver<LiveMsg>, why: &str) -> LiveRun {
+        let _ = shared.tx.send(LiveMsg::Output {
+            index: 0,
+            actor: 0,
+            text: format!("interleave: {why}"),
+        });
+        let _ = shared.tx.send(LiveMsg::Finished);
         LiveRun {
             shared,
             rx,

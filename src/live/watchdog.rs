@@ -126,3 +126,173 @@ fn report(sh: &Shared, waits: &[Wait]) {
     let _g = sh.done_lock.lock();
     sh.done_cond.notify_all();
 }
+
+/// How long a process lesson must stay still, every live actor blocked, before the
+/// forwarder calls it stuck for good (twice this is the longest it takes).
+const PROCESS_LOOK: Duration = Duration::from_millis(200);
+
+/// What the forwarder knows of one actor of a process lesson, from its events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seen {
+    /// Nobody has started it.
+    Unstarted,
+    /// Started by its parent; its own first events have not arrived yet.
+    Starting,
+    Running,
+    Sleeping,
+    /// Blocked at this pc, waiting for this actor (−1: for data or a slot).
+    Blocked(Pc, Value),
+    Done,
+}
+
+/// Follows a process lesson's events: who is blocked on what.
+struct ProcessWatch {
+    program: Arc<crate::program::Program>,
+    seen: Vec<Seen>,
+    holder: Vec<Option<ActorId>>,
+    last_t_ns: u64,
+}
+
+impl ProcessWatch {
+    fn new(program: Arc<crate::program::Program>) -> Self {
+        let seen = program
+            .actors
+            .iter()
+            .map(|a| {
+                if a.autostart {
+                    Seen::Starting
+                } else {
+                    Seen::Unstarted
+                }
+            })
+            .collect();
+        ProcessWatch {
+            holder: vec![None; program.locks.len()],
+            seen,
+            program,
+            last_t_ns: 0,
+        }
+    }
+
+    fn take(&mut self, e: &Event) {
+        use crate::program::Instr;
+        let a = e.actor as usize;
+        if a >= self.seen.len() {
+            return;
+        }
+        self.last_t_ns = self.last_t_ns.max(e.t_ns);
+        let me = &mut self.seen[a];
+        match e.kind {
+            EventKind::Exec => {
+                *me = Seen::Running;
+                match self.program.instr(e.actor, e.pc) {
+                    Some(Instr::Exit(_) | Instr::Raise(_)) => self.seen[a] = Seen::Done,
+                    Some(Instr::Sleep(_)) => self.seen[a] = Seen::Sleeping,
+                    Some(Instr::Start(t) | Instr::Fork(t)) => {
+                        if let Some(s) = self.seen.get_mut(t as usize)
+                            && *s == Seen::Unstarted
+                        {
+                            *s = Seen::Starting;
+                        }
+                    }
+                    Some(Instr::Acquire(l)) => self.holder[l as usize] = Some(e.actor),
+                    Some(Instr::Release(l)) => self.holder[l as usize] = None,
+                    _ => {}
+                }
+            }
+            EventKind::Block => {
+                let on = match self.program.instr(e.actor, e.pc) {
+                    Some(Instr::Join(t)) => t as Value,
+                    Some(Instr::Acquire(l)) => self
+                        .holder
+                        .get(l as usize)
+                        .copied()
+                        .flatten()
+                        .map_or(-1, |h| h as Value),
+                    _ => -1,
+                };
+                *me = Seen::Blocked(e.pc, on);
+            }
+            EventKind::Wake => *me = Seen::Running,
+            EventKind::Ended => *me = Seen::Done,
+            EventKind::GilTake | EventKind::GilDrop => {
+                if matches!(*me, Seen::Unstarted | Seen::Starting) {
+                    *me = Seen::Running;
+                }
+            }
+            EventKind::Deadlock => {}
+        }
+    }
+
+    /// Every live actor and what it waits for, when all of them are blocked:
+    /// nobody is left who could release or feed anybody.
+    fn stuck(&self) -> Option<Vec<Wait>> {
+        let mut waits = Vec::new();
+        for (a, s) in self.seen.iter().enumerate() {
+            match *s {
+                Seen::Unstarted | Seen::Done => {}
+                Seen::Blocked(pc, on) => waits.push((a as ActorId, pc, on)),
+                Seen::Starting | Seen::Running | Seen::Sleeping => return None,
+            }
+        }
+        (!waits.is_empty()).then_some(waits)
+    }
+}
+
+/// Stands between a process lesson's workers and whoever watches the run: passes
+/// every message on, and when every live actor has been blocked, with nothing
+/// arriving, for two looks in a row, reports them as a deadlock and ends the run
+/// (the watcher then stops the workers).
+pub(super) fn forward_processes(
+    program: Arc<crate::program::Program>,
+    from: crossbeam::channel::Receiver<LiveMsg>,
+    to: crossbeam::channel::Sender<LiveMsg>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("process-watchdog".into())
+        .spawn(move || {
+            let mut watch = ProcessWatch::new(program);
+            let mut still = 0;
+            let mut last_msg = std::time::Instant::now();
+            loop {
+                match from.recv_timeout(PROCESS_LOOK) {
+                    Ok(m) => {
+                        still = 0;
+                        last_msg = std::time::Instant::now();
+                        if let LiveMsg::Events(evs) = &m {
+                            evs.iter().for_each(|e| watch.take(e));
+                        }
+                        let end = matches!(m, LiveMsg::Finished);
+                        if to.send(m).is_err() || end {
+                            return;
+                        }
+                    }
+                    Err(crossbeam::channel::RecvTimeoutError::Timeout) => {
+                        let Some(waits) = watch.stuck() else {
+                            still = 0;
+                            continue;
+                        };
+                        still += 1;
+                        if still < 2 {
+                            continue;
+                        }
+                        let t_ns = watch.last_t_ns + last_msg.elapsed().as_nanos() as u64;
+                        let events = waits
+                            .iter()
+                            .map(|&(actor, pc, value)| Event {
+                                t_ns,
+                                value,
+                                pc,
+                                actor,
+                                kind: EventKind::Deadlock,
+                            })
+                            .collect();
+                        let _ = to.send(LiveMsg::Events(events));
+                        let _ = to.send(LiveMsg::Finished);
+                        return;
+                    }
+                    Err(crossbeam::channel::RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        })
+}

@@ -449,8 +449,12 @@ impl Worker {
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
         let child = super::process::spawn_with_job(cmd, &bytes)?;
+        // The parent names the child's PID at once: a child terminated before it
+        // could say it itself still shows its PID.
+        let pid = child.id() as i32;
+        self.p.send(&Frame::Label { actor: t, pid });
         // The child is reaped with waitpid by PID; `Child` is not waited on.
-        Ok(Pid::from_raw(child.id() as i32))
+        Ok(Pid::from_raw(pid))
     }
 
     /// Takes this process's GIL, if it has one, and says so on the timeline.
@@ -493,7 +497,14 @@ impl Worker {
                 std::thread::sleep(LOCK_POLL);
             }
         });
-        self.rec(actor, EventKind::Wake, pc, -1);
+        self.woke(actor, pc, -1);
+    }
+
+    /// Records that a blocked actor goes on, and sends it at once: the process
+    /// watchdog must never see a stale block (see `watchdog::forward_processes`).
+    fn woke(&mut self, actor: ActorId, pc: u32, by: Value) {
+        self.rec(actor, EventKind::Wake, pc, by);
+        self.flush();
     }
 
     /// Gives the GIL to the thread that asked for it, if one did.
@@ -628,7 +639,7 @@ impl Worker {
                         }
                         let _ = self.blocking(actor, pc, |_| h.join());
                         if running {
-                            self.rec(actor, EventKind::Wake, pc, t as Value);
+                            self.woke(actor, pc, t as Value);
                         }
                     }
                     t as Value
@@ -639,7 +650,7 @@ impl Worker {
                         self.rec(actor, EventKind::Block, pc, t as Value);
                         self.flush();
                         self.blocking(actor, pc, |w| w.reap(t, true));
-                        self.rec(actor, EventKind::Wake, pc, t as Value);
+                        self.woke(actor, pc, t as Value);
                     }
                     t as Value
                 }
@@ -805,7 +816,7 @@ impl Worker {
                         break self.raise(actor, pc, "EOFError");
                     };
                     if waits {
-                        self.rec(actor, EventKind::Wake, pc, -1);
+                        self.woke(actor, pc, -1);
                     }
                     if self.program().queues[q as usize].maxsize > 0 {
                         let sem =
@@ -858,7 +869,7 @@ impl Worker {
                         read_item(fd)
                     };
                     if waits {
-                        self.rec(actor, EventKind::Wake, pc, -1);
+                        self.woke(actor, pc, -1);
                     }
                     match got {
                         Some(v) => {
@@ -878,13 +889,21 @@ impl Worker {
                         self.program().str(input).to_string(),
                     );
                     let (code, out) = self.blocking(actor, pc, |_| run_program(&argv, &input));
-                    self.captured = out.trim_end_matches('\n').to_string();
+                    // Kept whole: print(output.decode()) shows the program's last
+                    // newline as a blank line, as CPython does.
+                    self.captured = out;
                     stack.push(code as Value);
                     code as Value
                 }
                 Instr::PrintCaptured { skip_empty } if skip_empty && self.captured.is_empty() => 0,
-                Instr::PrintCaptured { .. } => {
-                    let text = self.captured.clone();
+                Instr::PrintCaptured { skip_empty } => {
+                    // A program writing to the terminal itself ends its own line;
+                    // print() of what it wrote adds one more.
+                    let text = match skip_empty {
+                        true => self.captured.strip_suffix('\n').unwrap_or(&self.captured),
+                        false => &self.captured,
+                    }
+                    .to_string();
                     let index = self.say(actor, text);
                     index as Value
                 }

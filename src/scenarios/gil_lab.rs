@@ -46,6 +46,12 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let probe = knobs.bool("probe");
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let main = b.declare("MainThread", ActorKind::Main, 0);
+    // Unnamed threads are named as the CPython the GIL model stands for names them:
+    // `Thread-1` up to 3.9 (gil-classic), `Thread-1 (count)` from 3.10.
+    let python = match knobs.choice("gil") {
+        Some("gil-classic") => "3.6-3.9",
+        _ => "3.10-3.13",
+    };
     let ws: Vec<_> = (0..workers)
         .map(|i| {
             if processes {
@@ -54,7 +60,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
                 b.declare_process(&format!("Process-{}", i + 1), i + 1)
             } else {
                 let name = crate::scenarios::threads::default_thread_name(
-                    "3.10-3.13",
+                    python,
                     u32::from(i) + 1,
                     "count",
                 );
@@ -66,8 +72,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         // CPython numbers threads, not processes: the probe is the first thread
         // made after the worker threads, if there are any.
         let made_before = if processes { 0 } else { u32::from(workers) };
-        let name =
-            crate::scenarios::threads::default_thread_name("3.10-3.13", made_before + 1, "probe");
+        let name = crate::scenarios::threads::default_thread_name(python, made_before + 1, "probe");
         b.declare(&name, ActorKind::Thread, 0)
     });
     let lines = CountLines {

@@ -2,7 +2,7 @@
 //! two mistakes CPython refuses.
 
 use crate::lesson::{Knobs, Lesson};
-use crate::program::{ActorKind, BinOp, Instr, Program, ProgramBuilder};
+use crate::program::{ActorKind, BinOp, Instr, NONE, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let size_knob = knobs.choice("size").unwrap_or("4").to_string();
@@ -57,7 +57,8 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         })
         .emit(Instr::StoreFast(task))
         .emit(Instr::LoadFast(task))
-        .emit(Instr::LoadConst(-1))
+        // `if task is None: break`, as CPython's worker loop does.
+        .emit(Instr::LoadConst(NONE))
         .emit(Instr::BinaryOp(BinOp::Gt))
         .pop_jump_if_false(exit)
         .emit(Instr::Call(call));
@@ -119,9 +120,9 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     }
     let close = b.line("p.close()")?;
     for _ in &workers {
-        // close(): every worker gets a "no more tasks" sentinel.
+        // close(): every worker gets None, CPython's "no more tasks" sentinel.
         m.at(close)
-            .emit(Instr::LoadConst(-1))
+            .emit(Instr::LoadConst(NONE))
             .emit(Instr::QueuePut {
                 q: taskq,
                 block: true,

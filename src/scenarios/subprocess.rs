@@ -76,7 +76,9 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let (tr, input, upper) = (
         b.string(&argv(&["tr", "a-z", "A-Z"])),
         b.string("hello from python\n"),
-        b.string("HELLO FROM PYTHON"),
+        // tr's output ends with the newline of its input, and print() adds its
+        // own: CPython shows a blank line after it.
+        b.string("HELLO FROM PYTHON\n"),
     );
     m.at(b.line("output, err = p.communicate(b'hello from python\\n')")?)
         .emit(Instr::RunProgram {

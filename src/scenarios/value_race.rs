@@ -30,7 +30,6 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let call = b.string("add");
     for &p in &procs {
         let mut a = b.code(p);
-        let one = a.local("1", 1);
         let i = a.local("i", 0);
         a.at(b.line("def add(counter, lock):")?)
             .emit(Instr::Call(call));
@@ -40,7 +39,12 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         if let Some(w) = with_line {
             a.at(w).emit(Instr::Acquire(lock));
         }
-        a.at(inc_line).update_global(counter, BinOp::Add, one);
+        // `counter.value += 1`: the 1 is a constant, as in CPython's dis.
+        a.at(inc_line)
+            .emit(Instr::LoadGlobal(counter))
+            .emit(Instr::LoadConst(1))
+            .emit(Instr::BinaryOp(BinOp::Add))
+            .emit(Instr::StoreGlobal(counter));
         if let Some(w) = with_line {
             a.at(w).emit(Instr::Release(lock));
         }

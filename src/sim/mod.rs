@@ -184,6 +184,9 @@ pub struct Sim {
     /// Per pipe end: what waits to be received there, and which processes hold
     /// a copy of it open.
     conns: Vec<process::ConnRt>,
+    /// Wakes an instruction caused (a put waking a getter), recorded after the
+    /// instruction's own event so the waker's row comes first, once.
+    pending_wakes: Vec<(ActorId, Value)>,
     /// Tests turn the fast path of [`Sim::exec_plain`] off, to compare it with `exec`.
     #[cfg(test)]
     exec_only: bool,
@@ -234,6 +237,7 @@ impl Sim {
             procs: process::ProcRt::all(&program, nproc),
             queues: vec![Default::default(); program.queues.len()],
             conns: process::ConnRt::all(&program, nproc),
+            pending_wakes: Vec::new(),
             #[cfg(test)]
             exec_only: false,
             cfg,
@@ -642,9 +646,10 @@ impl Sim {
             }
             Instr::Release(l) => {
                 self.locks[l as usize] = None;
+                // The event names the release itself; the pc moves on after it.
+                self.event(a, EventKind::Exec, l as Value);
                 self.actors[ai].pc = next;
                 self.actors[ai].last = Some(ins);
-                self.event(a, EventKind::Exec, l as Value);
                 self.now += cost;
                 self.wake_where(a, |i| i == Instr::Acquire(l));
                 return true;
@@ -736,15 +741,13 @@ impl Sim {
                 self.actors[ai].stack.push(sim_code as Value);
                 sim_code as Value
             }
-            Instr::PrintCaptured { skip_empty } => {
-                let text = self.procs[self.process[ai] as usize].captured.clone();
-                if skip_empty && text.is_empty() {
-                    0
-                } else {
+            Instr::PrintCaptured { skip_empty } => match self.captured_text(a, skip_empty) {
+                Some(text) => {
                     cost = PRINT_NS;
                     self.print(a, text)
                 }
-            }
+                None => 0,
+            },
             Instr::PipeClose(c) => {
                 self.pipe_close(self.process[ai], c);
                 c as Value
@@ -766,12 +769,27 @@ impl Sim {
             }
         };
         self.event(a, EventKind::Exec, value);
+        self.flush_wakes();
         self.now += cost;
         self.cpu_ns += cost;
         let rt = &mut self.actors[ai];
         rt.pc = next;
         rt.last = Some(ins);
         true
+    }
+
+    /// What printing the last program's output shows, if anything. As the live
+    /// worker: the program's own last newline ends its line on the terminal;
+    /// print() of it shows a blank line after it.
+    fn captured_text(&self, a: ActorId, skip_empty: bool) -> Option<String> {
+        let captured = &self.procs[self.process[a as usize] as usize].captured;
+        if skip_empty && captured.is_empty() {
+            return None;
+        }
+        Some(match skip_empty {
+            true => captured.strip_suffix('\n').unwrap_or(captured).to_string(),
+            false => captured.clone(),
+        })
     }
 
     /// An uncaught exception: its message is printed and the thread ends with
@@ -824,7 +842,18 @@ impl Sim {
         self.note_exit(a, code);
         self.actors[a as usize].status = Status::Done(code);
         self.drop_gil(a);
+        self.flush_wakes();
         self.wake_where(a, |i| i == Instr::Join(a));
+    }
+
+    /// Records the wakes the last instruction caused (see `pending_wakes`).
+    fn flush_wakes(&mut self) {
+        if self.pending_wakes.is_empty() {
+            return;
+        }
+        for (w, by) in std::mem::take(&mut self.pending_wakes) {
+            self.event(w, EventKind::Wake, by);
+        }
     }
 
     /// Wakes every blocked actor whose pending instruction matches.

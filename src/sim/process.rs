@@ -144,7 +144,7 @@ impl Sim {
             .collect();
         for w in waiters {
             self.actors[w].status = Status::Ready;
-            self.event(w as ActorId, EventKind::Wake, -1);
+            self.pending_wakes.push((w as ActorId, -1));
         }
     }
 
@@ -251,7 +251,7 @@ impl Sim {
         });
         if let Some(w) = w {
             self.actors[w].status = Status::Ready;
-            self.event(w as ActorId, EventKind::Wake, by as Value);
+            self.pending_wakes.push((w as ActorId, by as Value));
         }
     }
 

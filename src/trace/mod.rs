@@ -4,11 +4,15 @@ mod analysis;
 mod moments;
 mod rows;
 mod state;
+mod verdict;
 
 pub use analysis::{LostUpdate, lost_updates};
 pub use moments::{Moment, MomentKind, moments};
-pub use rows::{Row, rows};
+pub use rows::{Row, forever, rows};
 pub use state::{ActorState, BlockedOn, StateReplay};
+pub use verdict::{
+    Missing, Verdict, missing_explained, overwrite_legend, overwritten_explained, verdict,
+};
 
 use crate::program::{ActorId, Pc, Program, Value};
 use std::sync::Arc;

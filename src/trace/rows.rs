@@ -8,6 +8,8 @@ use std::ops::Range;
 /// One row of the interleaving table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
+    /// The row's number in the whole run, from 1: the screen and the CLI both show it.
+    pub number: usize,
     /// The events the row stands for.
     pub events: Range<usize>,
     pub actor: ActorId,
@@ -30,27 +32,32 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
         .map(|l| l.seq)
         .collect();
     let mut stacks: Vec<Vec<Value>> = vec![Vec::new(); p.actors.len()];
-    // Operand stacks are rebuilt from the start so the first row shows its operands.
-    for e in &trace.events[..range.start.min(trace.events.len())] {
+    let mut joiner = Joiner::default();
+    // Operand stacks are rebuilt from the start so the first row shows its operands,
+    // and rows are counted so that every row keeps its number in any window.
+    for (seq, e) in trace.events[..range.start.min(trace.events.len())]
+        .iter()
+        .enumerate()
+    {
         let _ = note(p, &mut stacks, e, false);
+        if !is_gil(e) {
+            joiner.next(p, granularity, seq, e);
+        }
     }
     let mut out: Vec<Row> = Vec::new();
     let end = range.end.min(trace.events.len());
     for seq in range.start.min(end)..end {
         let e = &trace.events[seq];
-        if matches!(e.kind, EventKind::GilTake | EventKind::GilDrop) {
+        if is_gil(e) {
             continue;
         }
         let line = p.line(e.actor, e.pc);
         let comment = note(p, &mut stacks, e, true);
         let is_lost = lost.binary_search(&seq).is_ok();
-        let joinable = granularity == Granularity::Line && e.kind == EventKind::Exec;
-        if joinable
+        let joins = joiner.next(p, granularity, seq, e);
+        if joins
             && let Some(last) = out.last_mut()
-            && last.actor == e.actor
-            && last.line == line
             && last.events.end == seq
-            && !last.text.contains("blocked")
         {
             last.events.end = seq + 1;
             if let Some(c) = comment {
@@ -59,7 +66,11 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
             last.lost_update |= is_lost;
             continue;
         }
+        // An actor's end is not its last line run again (a worker's exit is not
+        // another `print`): it shows as the end alone.
+        let ends = matches!(p.instr(e.actor, e.pc), Some(Instr::Exit(_)));
         let head = match (e.kind, granularity) {
+            (EventKind::Exec, Granularity::Line) if ends => String::new(),
             (EventKind::Exec, Granularity::Line) => lines
                 .get(line.saturating_sub(1) as usize)
                 .map(|l| l.trim().to_string())
@@ -75,6 +86,7 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
             push_comment(&mut text, &c);
         }
         out.push(Row {
+            number: joiner.rows,
             events: seq..seq + 1,
             actor: e.actor,
             line,
@@ -83,6 +95,71 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
         });
     }
     out
+}
+
+fn is_gil(e: &Event) -> bool {
+    matches!(e.kind, EventKind::GilTake | EventKind::GilDrop)
+}
+
+/// Decides which events make one row, and counts the rows.
+#[derive(Default)]
+struct Joiner {
+    /// The open row: its actor, line, the event after its last, and whether it
+    /// is a row of executed code (a blocked or woken note stands alone).
+    last: Option<(ActorId, u32, usize, bool)>,
+    rows: usize,
+}
+
+impl Joiner {
+    /// Takes event `seq` in; true when it joins the open row, false when it starts
+    /// a new one.
+    fn next(&mut self, p: &Program, g: Granularity, seq: usize, e: &Event) -> bool {
+        let line = p.line(e.actor, e.pc);
+        let exec = e.kind == EventKind::Exec;
+        let joins = g == Granularity::Line
+            && exec
+            && self
+                .last
+                .is_some_and(|(a, l, end, code)| a == e.actor && l == line && end == seq && code);
+        if !joins {
+            self.rows += 1;
+        }
+        self.last = Some((e.actor, line, seq + 1, exec));
+        joins
+    }
+}
+
+/// What a deadlocked actor waits for, forever (`e` is its `Deadlock` event).
+pub fn forever(p: &Program, e: &Event) -> String {
+    let name = |a: Value| {
+        usize::try_from(a)
+            .ok()
+            .and_then(|a| p.actors.get(a))
+            .map_or("?", |x| x.name.as_str())
+    };
+    match p.instr(e.actor, e.pc) {
+        Some(Instr::PipeRecv { conn, .. }) => format!(
+            "waits forever in {}.recv(): nobody left can send, yet the other end is still \
+             open, so no EOFError comes",
+            p.conn_name(conn)
+        ),
+        Some(Instr::QueueGet { .. }) => {
+            "waits forever in get(): the queue is empty and nobody left can put".into()
+        }
+        Some(Instr::QueuePut { .. }) => {
+            "waits forever in put(): the queue is full and nobody left can get".into()
+        }
+        Some(Instr::Join(t)) => format!("waits forever for {} to finish", name(t as Value)),
+        Some(Instr::Acquire(l)) if e.value >= 0 => format!(
+            "waits forever for {}, held by {}",
+            p.locks
+                .get(l as usize)
+                .map_or("a lock", |x| x.name.as_str()),
+            name(e.value)
+        ),
+        _ if e.value >= 0 => format!("waits for {} forever", name(e.value)),
+        _ => "waits forever".into(),
+    }
 }
 
 fn push_comment(text: &mut String, c: &str) {
@@ -96,9 +173,45 @@ fn push_comment(text: &mut String, c: &str) {
     text.push_str(c);
 }
 
+/// What a row of an event that is not an executed instruction says: blocked,
+/// woken, deadlocked, ended.
+fn event_note(p: &Program, e: &Event) -> Option<String> {
+    let name = |a: ActorId| {
+        p.actors
+            .get(a as usize)
+            .map(|x| x.name.as_str())
+            .unwrap_or("?")
+    };
+    Some(match e.kind {
+        EventKind::Block => match p.instr(e.actor, e.pc) {
+            Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
+            Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
+            Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
+            Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
+            Some(Instr::Acquire(l)) => format!(
+                "blocked: {} is held",
+                p.locks
+                    .get(l as usize)
+                    .map(|l| l.name.as_str())
+                    .unwrap_or("lock")
+            ),
+            _ => "blocked".into(),
+        },
+        EventKind::Wake if e.value >= 0 => format!("woken by {}", name(e.value as ActorId)),
+        EventKind::Wake => "wakes up".into(),
+        EventKind::Deadlock => format!("DEADLOCK: {}", forever(p, e)),
+        EventKind::Exec | EventKind::GilTake | EventKind::GilDrop => return None,
+        EventKind::Ended if e.value < 0 => format!("killed by a signal (exit code {})", e.value),
+        EventKind::Ended => format!("ends by an exception (exit code {})", e.value),
+    })
+}
+
 /// A queued value as the student wrote it: a letter for the lessons that send
 /// letters, otherwise the number.
 fn show(v: Value) -> String {
+    if v == crate::program::NONE {
+        return "None (the pool's signal to stop)".into();
+    }
     match u8::try_from(v) {
         Ok(c) if c.is_ascii_uppercase() => format!("'{}'", c as char),
         _ => v.to_string(),
@@ -109,49 +222,12 @@ fn show(v: Value) -> String {
 /// or wrote (the rows before a window only need the stacks, and formatting a
 /// million notes nobody reads is most of the cost).
 fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Option<String> {
-    let name = |a: ActorId| {
-        p.actors
-            .get(a as usize)
-            .map(|x| x.name.as_str())
-            .unwrap_or("?")
-    };
-    let st = &mut stacks[e.actor as usize];
     match e.kind {
         EventKind::Exec => {}
         _ if !describe => return None,
-        EventKind::Block => {
-            return Some(match p.instr(e.actor, e.pc) {
-                Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
-                Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
-                Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
-                Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
-                Some(Instr::Acquire(l)) => format!(
-                    "blocked: {} is held",
-                    p.locks
-                        .get(l as usize)
-                        .map(|l| l.name.as_str())
-                        .unwrap_or("lock")
-                ),
-                _ => "blocked".into(),
-            });
-        }
-        EventKind::Wake if e.value >= 0 => {
-            return Some(format!("woken by {}", name(e.value as ActorId)));
-        }
-        EventKind::Wake => return Some("wakes up".into()),
-        EventKind::Deadlock if e.value >= 0 => {
-            return Some(format!(
-                "DEADLOCK: waits for {} forever",
-                name(e.value as ActorId)
-            ));
-        }
-        EventKind::Deadlock => return Some("DEADLOCK".into()),
-        EventKind::GilTake | EventKind::GilDrop => return None,
-        EventKind::Ended if e.value < 0 => {
-            return Some(format!("killed by a signal (exit code {})", e.value));
-        }
-        EventKind::Ended => return Some(format!("ends by an exception (exit code {})", e.value)),
+        _ => return event_note(p, e),
     }
+    let st = &mut stacks[e.actor as usize];
     let var = |v: u16| {
         p.vars
             .get(v as usize)
@@ -171,7 +247,12 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             let rhs = st.pop().unwrap_or(0);
             let lhs = st.pop().unwrap_or(0);
             st.push(e.value);
-            describe.then(|| format!("{lhs} {op} {rhs} = {}", e.value))
+            // A comparison with None is Python's `is not None` test.
+            describe.then(|| match rhs {
+                crate::program::NONE if e.value == 0 => "it is None".to_string(),
+                crate::program::NONE => "a task, not None".to_string(),
+                _ => format!("{lhs} {op} {rhs} = {}", e.value),
+            })
         }
         Instr::StoreGlobal(v) => {
             st.pop();

@@ -59,6 +59,9 @@ pub struct StateReplay {
     last_running: Option<ActorId>,
     /// Per actor: its `threading.local()` dictionary, (attribute, value).
     tls: Vec<Vec<(StrId, Value)>>,
+    /// Per actor: the instruction it is at, as far as the events tell (the last
+    /// one it executed, or the one it is blocked in).
+    at_pc: Vec<Option<crate::program::Pc>>,
 }
 
 impl StateReplay {
@@ -81,6 +84,7 @@ impl StateReplay {
             locks: vec![None; program.locks.len()],
             last_running: None,
             tls: vec![Vec::new(); program.actors.len()],
+            at_pc: vec![None; program.actors.len()],
         }
     }
 
@@ -92,6 +96,12 @@ impl StateReplay {
             self.states[prev as usize] = ActorState::Ready;
         }
         let a = e.actor as usize;
+        if matches!(
+            e.kind,
+            EventKind::Exec | EventKind::Block | EventKind::Wake | EventKind::Deadlock
+        ) {
+            self.at_pc[a] = Some(e.pc);
+        }
         match e.kind {
             EventKind::Exec => {
                 self.states[a] = ActorState::Running;
@@ -177,6 +187,13 @@ impl StateReplay {
         (0..self.states.len() as ActorId)
             .map(|a| self.state(a))
             .collect()
+    }
+
+    /// The instruction an actor is at as far as its events tell: the one it is
+    /// blocked (or deadlocked) in, otherwise the last one it executed. A live run's
+    /// code markers come from here.
+    pub fn position(&self, actor: ActorId) -> Option<crate::program::Pc> {
+        self.at_pc.get(actor as usize).copied().flatten()
     }
 
     pub fn lock_holder(&self, lock: LockId) -> Option<ActorId> {

@@ -94,6 +94,9 @@ pub struct LessonScreen {
     pub live_speed: f64,
     pub dis_view: bool,
     pub focus: Panel,
+    /// The verdict for (generation, trace length, language), once the run is over.
+    #[allow(clippy::type_complexity)]
+    pub verdict: Option<((u64, usize, Lang), Option<crate::trace::Verdict>)>,
     /// Presenter mode (a copy of the app's, for the layout and Tab order).
     pub present: bool,
     /// Whether the lesson's text is on screen (it is when a lesson opens).
@@ -248,6 +251,7 @@ impl App {
             live_speed: DEFAULT_LIVE_SPEED,
             dis_view: false,
             focus: Panel::Lesson,
+            verdict: None,
             present: self.present,
             show_text: true,
             text_replaces_code: false,

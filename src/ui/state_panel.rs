@@ -32,11 +32,19 @@ pub fn rows_wanted(program: &Program, has_gil: bool) -> u16 {
     } else {
         threaded + usize::from(has_gil && threaded > 0)
     };
-    (program.vars.len() + 1 + program.locks.len() + heads + program.actors.len()) as u16
+    // The verdict and the missing effect take two more once the run is over.
+    (program.vars.len() + 3 + program.locks.len() + heads + program.actors.len()) as u16
 }
 
 pub fn draw(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
     let focused = ls.focus == Panel::State;
+    // The verdict is worked out once per trace length, not every frame.
+    let key = (ls.generation, ls.run.trace().len(), lang);
+    if ls.verdict.as_ref().map(|v| v.0) != Some(key) {
+        let over = ls.run.is_over();
+        let vd = over.then(|| ls.run.verdict(lang)).flatten();
+        ls.verdict = Some((key, vd));
+    }
     let (lines, selected_row) = lines(ls, th, lang, focused);
     let title = if focused {
         format!(
@@ -120,6 +128,28 @@ fn lines(
             ));
         }
         lines.push(Line::from(spans));
+    }
+    // The lesson's verdict once the run is over: green or red, with the reason.
+    if let Some((_, Some(vd))) = &ls.verdict {
+        lines.push(Line::styled(
+            format!(
+                "{}: {}",
+                if vd.correct {
+                    Msg::VerdictRight
+                } else {
+                    Msg::VerdictWrong
+                }
+                .get(lang),
+                vd.why
+            ),
+            if vd.correct { th.good() } else { th.bad() },
+        ));
+        if let Some(m) = vd.missing.as_ref().filter(|m| m.value != 0) {
+            lines.push(Line::styled(
+                Msg::MissingEffect.fill(lang, &[&m.value, &m.unit]),
+                th.bad(),
+            ));
+        }
     }
     lines.push(Line::from(vec![
         Span::raw(format!("{}: ", Msg::LostUpdates.get(lang))),

@@ -615,7 +615,7 @@ fn current_pcs(ls: &LessonScreen) -> Vec<Option<u32>> {
             }
             match ls.run.sim() {
                 Some(sim) => Some(sim.pc(a as ActorId)),
-                None => ls.cache.last_pc.get(a).copied().flatten(),
+                None => replay.and_then(|r| r.position(a as ActorId)),
             }
         })
         .collect()
@@ -868,7 +868,7 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
     let start = end.saturating_sub(visible);
     let numw = rows
         .get(end.saturating_sub(1))
-        .map(|r| r.events.start.to_string().len())
+        .map(|r| r.number.to_string().len())
         .unwrap_or(1)
         .max(2);
     let colw = ((inner.width as usize).saturating_sub(numw + 2) / n).max(1);
@@ -932,7 +932,7 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
         buf.set_stringn(
             inner.x,
             y,
-            format!("{:>numw$}{mark}", row.events.start),
+            format!("{:>numw$}{mark}", row.number),
             numw + 1,
             base.patch(th.dim()).patch(base),
         );

@@ -1,0 +1,607 @@
+//! Every label and number a student reads is true: the instruction a row names is
+//! the one the actor ran, the verdict follows the lesson's criterion, the figures
+//! count what they say, and a run stuck for good says so.
+
+use interleave::catalog::Catalog;
+use interleave::cli::knobs_from;
+use interleave::export::{Replay, Report, text_report, write_jsonl};
+use interleave::lesson::{Lang, Lesson};
+use interleave::live::LiveRun;
+use interleave::program::{Instr, Pc, Program};
+use interleave::run::{Command, Origin, Run, Start};
+use interleave::trace::{EventKind, StateReplay, Trace, lost_updates, rows, verdict};
+use std::sync::Arc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_interleave");
+
+fn lesson(id: &str) -> Lesson {
+    Catalog::embedded()
+        .expect("the built-in lessons load")
+        .find(id)
+        .expect("the lesson exists")
+        .clone()
+}
+
+fn sets(s: &[&str]) -> Vec<String> {
+    s.iter().map(|x| x.to_string()).collect()
+}
+
+fn stepped(id: &str, s: &[&str], origin: Origin) -> Run {
+    let l = lesson(id);
+    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+    let mut run = Run::new(&l, knobs, Start::Stepped(origin)).expect("it builds");
+    run.command(Command::RunToEnd);
+    run
+}
+
+fn report_text(run: &Run) -> String {
+    let r = Report {
+        lesson: run.lesson(),
+        knobs: run.knobs(),
+        trace: run.trace(),
+        mode: run.mode(),
+        replay: Replay::Live,
+        wall_ms: 0.0,
+        lang: Lang::En,
+        finished: run.is_over(),
+    };
+    text_report(&r)
+}
+
+fn summary(run: &Run) -> serde_json::Value {
+    let r = Report {
+        lesson: run.lesson(),
+        knobs: run.knobs(),
+        trace: run.trace(),
+        mode: run.mode(),
+        replay: Replay::Live,
+        wall_ms: 0.0,
+        lang: Lang::En,
+        finished: run.is_over(),
+    };
+    let mut out = Vec::new();
+    write_jsonl(&r, &mut out).expect("writes to memory");
+    let text = String::from_utf8(out).expect("utf-8");
+    serde_json::from_str(text.lines().last().expect("a summary line")).expect("json")
+}
+
+/// Where an actor may go after executing `ins` at `pc`.
+fn successors(ins: Instr, pc: Pc) -> Vec<Pc> {
+    match ins {
+        Instr::ForRange { exit, .. } => vec![pc + 1, exit],
+        Instr::JumpBackward(t) => vec![t],
+        Instr::PopJumpIfFalse(t) => vec![pc + 1, t],
+        Instr::PipeRecv { eof, .. } => vec![pc + 1, eof],
+        _ => vec![pc + 1],
+    }
+}
+
+/// Every event an actor records names the instruction at its pc: the first one
+/// is at 0, each executed instruction is followed by one the code can go to, and
+/// a blocked instruction is tried again at the same pc.
+fn check_pcs(t: &Trace, what: &str) {
+    let p = &t.program;
+    // Per actor: where it may be next (None: anywhere it starts).
+    let mut next: Vec<Option<Vec<Pc>>> = vec![Some(vec![0]); p.actors.len()];
+    for (seq, e) in t.events.iter().enumerate() {
+        let a = e.actor as usize;
+        match e.kind {
+            EventKind::Exec | EventKind::Block => {
+                let ins = p.instr(e.actor, e.pc).unwrap_or_else(|| {
+                    panic!(
+                        "{what}: event {seq} of actor {a} has no instruction at {}",
+                        e.pc
+                    )
+                });
+                if let Some(allowed) = &next[a] {
+                    assert!(
+                        allowed.contains(&e.pc),
+                        "{what}: event {seq} ({:?}) of {} is at pc {} ({}), but the actor can \
+                         only be at {allowed:?}",
+                        e.kind,
+                        p.actors[a].name,
+                        e.pc,
+                        p.dis(e.actor, ins),
+                    );
+                }
+                next[a] = Some(if e.kind == EventKind::Block {
+                    vec![e.pc]
+                } else {
+                    successors(ins, e.pc)
+                });
+            }
+            // A wake names no instruction (a live sleeper wakes at its sleep).
+            EventKind::Deadlock => {
+                if let Some(allowed) = &next[a] {
+                    assert!(
+                        allowed.contains(&e.pc) || e.pc == u32::MAX,
+                        "{what}: {:?} event {seq} of {} at pc {}",
+                        e.kind,
+                        p.actors[a].name,
+                        e.pc
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Each lesson, with knobs that keep a stepped run short.
+const LESSONS: &[(&str, &[&str])] = &[
+    ("balance-race", &["iterations=200", "granularity=bytecode"]),
+    (
+        "balance-race",
+        &["iterations=50", "lock=on", "granularity=line"],
+    ),
+    ("value-race", &["iterations=20", "processes=4"]),
+    ("value-race", &["iterations=20", "processes=4", "lock=on"]),
+    ("tickets", &["granularity=bytecode"]),
+    ("tickets", &["lock=on", "buyers=5"]),
+    ("deadlock", &["granularity=bytecode"]),
+    ("deadlock", &["consistent-order=on"]),
+    ("fork", &["granularity=bytecode"]),
+    ("process", &["terminate=on", "daemon=on"]),
+    ("pool", &["tasks=4", "size=2"]),
+    ("queue", &["granularity=bytecode"]),
+    ("queue", &["nowait=on", "maxsize=1"]),
+    ("pipe", &[]),
+    ("pipe", &["close=off", "granularity=bytecode"]),
+    ("subprocess", &["granularity=bytecode"]),
+    ("threads", &["loops=3", "granularity=bytecode"]),
+    ("thread-local", &["main-reads=on"]),
+    ("gil", &["n=25000", "probe=on"]),
+];
+
+fn count(t: &Trace, text: &str) -> i64 {
+    t.output.iter().filter(|o| o.text.contains(text)).count() as i64
+}
+
+fn var(t: &Trace, name: &str) -> i64 {
+    t.final_vars()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|x| x.1)
+        .expect("the variable exists")
+}
+
+/// The lesson's criterion, written again here from the lesson's story.
+fn criterion(id: &str, run: &Run) -> Option<bool> {
+    let t = run.trace();
+    let k = run.knobs();
+    let deadlock = !t.deadlock().is_empty();
+    Some(match id {
+        "balance-race" => var(t, "balance") == 0,
+        "value-race" => var(t, "counter.value") == k.int("processes", 0) * k.int("iterations", 0),
+        "tickets" => {
+            let sold = count(t, "got a ticket");
+            let tickets = k.int("tickets", 0);
+            sold <= tickets && var(t, "ticket.json") == tickets - sold
+        }
+        "deadlock" => !deadlock && count(t, "both threads finished") == 1,
+        "pipe" => !deadlock && count(t, "parent got 42") == 1 && count(t, "child got 43") == 1,
+        "queue" => count(t, "Get ") == 3,
+        "thread-local" => count(t, "AttributeError") == 0,
+        _ => return None,
+    })
+}
+
+/// The consistency check over every lesson and several seeds, stepped: each
+/// event's instruction is the one at the actor's pc, the final state the report
+/// shows is the engine's, and the verdict agrees with the lesson's criterion.
+#[test]
+fn every_lesson_and_seed_tells_the_truth_stepped() {
+    for &(id, s) in LESSONS {
+        for seed in 1..=4 {
+            let what = format!("{id} {s:?} seed {seed}");
+            let run = stepped(id, s, Origin::Seed(seed));
+            assert!(run.is_over(), "{what} ended");
+            let t = run.trace();
+            check_pcs(t, &what);
+            // What the report shows is what the simulator holds.
+            let sim = run.sim().expect("a stepped run");
+            let p = &t.program;
+            for (i, (name, v)) in t.final_vars().iter().enumerate() {
+                let main_sees = p.vars[i].shared || p.actors.iter().all(|a| a.process == 0);
+                if main_sees || !p.actors.iter().any(|a| a.process != 0) {
+                    assert_eq!(*v, sim.vars()[i], "{what}: {name}");
+                }
+            }
+            let vd = run.verdict(Lang::En).expect("every lesson has a verdict");
+            if let Some(want) = criterion(id, &run) {
+                assert_eq!(vd.correct, want, "{what}: {}", vd.why);
+            }
+            assert_eq!(vd.overwritten, lost_updates(p, &t.events).len());
+            // The screen's window of rows numbers them as the whole table does.
+            let code = run.lesson().code(run.knobs());
+            let g = run.config().granularity;
+            let all = rows(t, g, &code, 0..t.len());
+            for (i, r) in all.iter().enumerate() {
+                assert_eq!(r.number, i + 1, "{what}");
+            }
+            let from = t.len() / 2;
+            let window = rows(t, g, &code, from..t.len());
+            if let Some(first) = window.get(1) {
+                let same = all.iter().find(|r| r.events.start == first.events.start);
+                assert_eq!(same.map(|r| r.number), Some(first.number), "{what}");
+            }
+        }
+    }
+}
+
+/// `lock.release()` is a row of its own, named as such, and leaves the lock free.
+#[test]
+fn the_release_is_labelled_as_the_release_and_frees_the_lock() {
+    let run = stepped(
+        "balance-race",
+        &["iterations=1", "lock=on"],
+        Origin::Seed(1),
+    );
+    let text = report_text(&run);
+    assert_eq!(text.matches("CALL lock.release").count(), 2, "{text}");
+    let t = run.trace();
+    let end = StateReplay::at(&t.program, &t.events, t.len());
+    assert_eq!(end.lock_holder(0), None, "nobody holds the lock at the end");
+    // Two rows in a row of one thread never name the same jump.
+    let lines: Vec<&str> = text.lines().collect();
+    for w in lines.windows(2) {
+        assert!(
+            !(w[0].contains("JUMP_BACKWARD")
+                && w[0].trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+                    == w[1].trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')),
+            "{text}"
+        );
+    }
+    let run = stepped("deadlock", &["consistent-order=on"], Origin::Seed(1));
+    let text = report_text(&run);
+    assert!(text.contains("lock_b.release()  # released"), "{text}");
+    assert!(text.contains("lock_a.release()  # released"), "{text}");
+    assert_eq!(text.matches("# released").count(), 4, "{text}");
+    assert!(!text.contains("ends (exit code 0), ends"), "{text}");
+}
+
+/// The waker's row is shown once, and the wake comes right after it.
+#[test]
+fn a_put_or_a_send_is_one_row_and_wakes_after_it() {
+    for (id, s) in [("queue", &["granularity=line"][..]), ("pipe", &[][..])] {
+        for seed in 1..=5 {
+            let run = stepped(id, s, Origin::Seed(seed));
+            let t = run.trace();
+            let evs: Vec<_> = t
+                .events
+                .iter()
+                .filter(|e| !matches!(e.kind, EventKind::GilTake | EventKind::GilDrop))
+                .collect();
+            for w in evs.windows(2) {
+                if w[1].kind == EventKind::Wake && w[1].value >= 0 {
+                    assert_eq!(w[0].actor as i64, w[1].value, "{id} seed {seed}");
+                    assert_eq!(w[0].kind, EventKind::Exec, "{id} seed {seed}");
+                }
+            }
+            let text = report_text(&run);
+            for (i, l) in text.lines().enumerate() {
+                if l.ends_with("q.put(value)") || l.ends_with("conn.send(42)") {
+                    panic!("{id} seed {seed}: row {i} names the put without its value:\n{text}");
+                }
+            }
+        }
+    }
+}
+
+/// Oversold tickets are a wrong run, with both figures and the reason.
+#[test]
+fn an_oversold_ticket_sale_is_wrong_and_says_why() {
+    let run = stepped("tickets", &[], Origin::Seed(3));
+    let t = run.trace();
+    let sold = count(t, "got a ticket");
+    assert!(sold > 1, "seed 3 oversells");
+    let vd = run.verdict(Lang::En).expect("a verdict");
+    assert!(!vd.correct);
+    assert!(
+        vd.why.contains(&format!("{sold} buyer(s) got a ticket")),
+        "{}",
+        vd.why
+    );
+    assert_eq!(vd.missing.as_ref().map(|m| m.value), Some(sold - 1));
+    assert!(
+        vd.overwritten > 0,
+        "each sale after the first wrote over another"
+    );
+    let j = summary(&run);
+    assert_eq!(j["verdict"]["correct"], false);
+    assert_eq!(j["expected"]["ticket.json"], 0);
+    assert_eq!(j["final"]["ticket.json"], 0);
+    let text = report_text(&run);
+    assert!(text.contains("verdict: WRONG"), "{text}");
+    assert!(
+        text.contains(&format!("missing effect: {}", sold - 1)),
+        "{text}"
+    );
+    let run = stepped("tickets", &["lock=on"], Origin::Seed(3));
+    let vd = run.verdict(Lang::En).expect("a verdict");
+    assert!(vd.correct, "{}", vd.why);
+    assert_eq!(summary(&run)["verdict"]["correct"], true);
+}
+
+/// The missing effect counts increments; overwritten writes count rows with `!`.
+#[test]
+fn the_two_figures_count_different_things() {
+    let run = stepped("value-race", &[], Origin::Seed(3));
+    let t = run.trace();
+    let counter = var(t, "counter.value");
+    let vd = run.verdict(Lang::En).expect("a verdict");
+    let m = vd.missing.expect("value-race has a missing effect");
+    assert_eq!(m.value, 10 * 50 - counter);
+    assert_eq!(m.unit, "increments");
+    let bangs = report_text(&run)
+        .lines()
+        .filter(|l| l.len() > 7 && &l[6..7] == "!")
+        .count();
+    assert!(bangs > 0);
+    assert_eq!(vd.overwritten, lost_updates(&t.program, &t.events).len());
+    let text = report_text(&run);
+    assert!(
+        text.contains(&format!("missing effect: {} increments", m.value)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("overwritten writes: {}", vd.overwritten)),
+        "{text}"
+    );
+    // The balance race's tutorial schedule: one overwritten write, balance off by 8.
+    let s = interleave::sim::Schedule::parse("0x4 1x5 2x6 1 1x4 2x4 1x4 2x4 0x5").unwrap();
+    let run = stepped("balance-race", &["iterations=1"], Origin::Schedule(s));
+    let vd = run.verdict(Lang::En).expect("a verdict");
+    assert!(!vd.correct);
+    assert!(vd.why.contains("balance is -8"), "{}", vd.why);
+    assert_eq!(vd.overwritten, 1);
+    assert_eq!(vd.missing.map(|m| m.value), Some(8));
+}
+
+fn live_run(id: &str, s: &[&str]) -> (Trace, bool) {
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
+    let l = lesson(id);
+    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+    let program: Program = interleave::scenarios::build(&l, &knobs).expect("it builds");
+    LiveRun::start(Arc::new(program), knobs.engine(), 4.0).wait(Duration::from_secs(30))
+}
+
+/// A process program blocked for good ends as a deadlock, as threads do, naming
+/// where each process waits.
+#[test]
+fn a_live_process_run_stuck_for_good_is_reported() {
+    for (id, s) in [
+        ("pipe", &["close=off"][..]),
+        ("queue", &["nowait=on", "maxsize=1"][..]),
+    ] {
+        let (t, finished) = live_run(id, s);
+        assert!(
+            finished,
+            "{id} {s:?} ended instead of hanging to the timeout"
+        );
+        let dl = t.deadlock();
+        assert!(!dl.is_empty(), "{id} {s:?}: a deadlock is reported");
+        check_pcs(&t, id);
+        let end = StateReplay::at(&t.program, &t.events, t.len());
+        for e in dl {
+            // The marker of a stuck actor is on the call it is stuck in.
+            assert_eq!(end.position(e.actor), Some(e.pc), "{id}");
+            let ins = t.program.instr(e.actor, e.pc);
+            assert!(
+                matches!(
+                    ins,
+                    Some(Instr::PipeRecv { .. } | Instr::QueuePut { .. } | Instr::Join(_))
+                ),
+                "{id}: stuck in {ins:?}"
+            );
+        }
+    }
+    // A run that ends by itself is not called stuck.
+    let (t, finished) = live_run("pipe", &[]);
+    assert!(finished);
+    assert!(t.deadlock().is_empty());
+    check_pcs(&t, "pipe live");
+}
+
+/// Live thread lessons keep the same truth: instructions follow the code, and a
+/// deadlocked thread's marker is on the acquire it waits in, not the line before.
+#[test]
+fn live_thread_runs_follow_the_code_and_mark_where_threads_wait() {
+    for (id, s) in [
+        ("deadlock", &[][..]),
+        ("balance-race", &["iterations=2000", "lock=on"][..]),
+        ("thread-local", &[][..]),
+        ("threads", &["loops=3", "sleep=0"][..]),
+    ] {
+        let (t, finished) = live_run(id, s);
+        assert!(finished, "{id}");
+        check_pcs(&t, id);
+        if id == "deadlock" {
+            let end = StateReplay::at(&t.program, &t.events, t.len());
+            let dl = t.deadlock();
+            assert!(!dl.is_empty(), "the napping threads deadlock");
+            for e in dl {
+                assert_eq!(end.position(e.actor), Some(e.pc));
+                let ins = t.program.instr(e.actor, e.pc);
+                assert!(
+                    matches!(ins, Some(Instr::Acquire(_) | Instr::Join(_))),
+                    "{ins:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The playground's verdict before the end says it is not final.
+#[test]
+fn a_verdict_before_the_end_is_not_a_correct_run() {
+    let l = lesson("balance-race");
+    let knobs = knobs_from(&l, &sets(&["iterations=3"])).expect("valid");
+    let mut run = Run::new(&l, knobs, Start::Stepped(Origin::Seed(1))).expect("builds");
+    run.command(Command::Step);
+    let vd = verdict(
+        run.lesson(),
+        run.knobs(),
+        run.trace(),
+        run.is_over(),
+        Lang::En,
+    )
+    .expect("a verdict");
+    assert!(!vd.over);
+    assert!(!vd.correct);
+    assert!(vd.why.starts_with("so far"), "{}", vd.why);
+}
+
+/// `print(output.decode())` of tr's output shows tr's newline as a blank line,
+/// stepped and live, as CPython does.
+#[test]
+fn the_blank_line_after_trs_output_is_shown() {
+    let run = stepped("subprocess", &[], Origin::Seed(1));
+    let text = report_text(&run);
+    assert!(text.contains("HELLO FROM PYTHON\n\nExit code: 0"), "{text}");
+    assert!(text.contains("hello, world\nExit code: 0"), "{text}");
+    let (t, finished) = live_run("subprocess", &[]);
+    assert!(finished);
+    let out: Vec<&str> = t.output.iter().map(|o| o.text.as_str()).collect();
+    assert!(out.contains(&"HELLO FROM PYTHON\n"), "{out:?}");
+    assert!(out.contains(&"hello, world"), "{out:?}");
+}
+
+/// A live run's elapsed time goes on between events and stops at the end.
+#[test]
+fn the_live_elapsed_time_stops_when_the_run_ends() {
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
+    let l = lesson("thread-local");
+    let mut run = Run::new(&l, l.default_knobs(), Start::Live { speed: 1.0 }).expect("it builds");
+    for _ in 0..3000 {
+        run.poll();
+        if run.is_over() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(run.is_over(), "thread-local ends live");
+    let a = run.live_elapsed_ms().expect("a live run");
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(run.live_elapsed_ms(), Some(a));
+}
+
+fn perfetto(id: &str, s: &[&str], t: &Trace) -> Vec<serde_json::Value> {
+    let l = lesson(id);
+    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+    let r = Report {
+        lesson: &l,
+        knobs: &knobs,
+        trace: t,
+        mode: interleave::trace::Mode::Live,
+        replay: Replay::Live,
+        wall_ms: 0.0,
+        lang: Lang::En,
+        finished: true,
+    };
+    let v = interleave::export::perfetto_json(&r);
+    v["traceEvents"]
+        .as_array()
+        .expect("a list of events")
+        .clone()
+}
+
+/// Perfetto shows named processes with their real PIDs, slices named by the
+/// code, overwritten writes as instants, and flows from a send to its recv.
+#[test]
+fn perfetto_names_processes_code_races_and_hand_overs() {
+    let (t, finished) = live_run("pipe", &[]);
+    assert!(finished);
+    let evs = perfetto("pipe", &[], &t);
+    let procs: Vec<&serde_json::Value> =
+        evs.iter().filter(|e| e["name"] == "process_name").collect();
+    assert_eq!(procs.len(), 2);
+    for (e, label) in procs.iter().zip(&t.actor_labels) {
+        let pid = e["pid"].as_i64().expect("a pid");
+        assert!(label.contains(&format!("(pid {pid})")), "{label} vs {pid}");
+        assert!(pid > 1, "a real PID, not a process number");
+    }
+    assert!(
+        evs.iter()
+            .any(|e| e["ph"] == "X" && e["name"] == "conn.send(42)"),
+        "slices are named by the code"
+    );
+    let starts = evs.iter().filter(|e| e["ph"] == "s").count();
+    let ends = evs.iter().filter(|e| e["ph"] == "f").count();
+    assert_eq!(
+        (starts, ends),
+        (2, 2),
+        "42 and 43 each go from a send to a recv"
+    );
+    let run = stepped("value-race", &[], Origin::Seed(3));
+    let t = run.trace();
+    let evs = perfetto("value-race", &[], t);
+    let marks = evs
+        .iter()
+        .filter(|e| e["name"] == "overwritten write")
+        .count();
+    assert_eq!(marks, lost_updates(&t.program, &t.events).len());
+    assert!(marks > 0);
+}
+
+/// A process terminated before it could run still shows its PID; the pool's stop
+/// signal is named for what it is.
+#[test]
+fn a_terminated_process_has_its_pid_and_the_pools_stop_signal_is_explained() {
+    let (t, finished) = live_run("process", &["terminate=on"]);
+    assert!(finished);
+    let p2 = t
+        .actor_labels
+        .iter()
+        .find(|l| l.starts_with("Process-2"))
+        .expect("Process-2 is an actor");
+    assert!(p2.contains("(pid "), "{p2}");
+    let run = stepped("pool", &["tasks=2", "size=2"], Origin::Seed(1));
+    let text = report_text(&run);
+    assert!(!text.contains("got -1"), "{text}");
+    assert!(
+        text.contains("got None (the pool's signal to stop)"),
+        "{text}"
+    );
+}
+
+/// The GIL lab names its unnamed threads as the CPython its GIL model stands for.
+#[test]
+fn gil_lab_threads_are_named_as_their_cpython_names_them() {
+    let names = |gil: &str| {
+        let l = lesson("gil");
+        let knobs = knobs_from(&l, &sets(&[&format!("gil={gil}")])).expect("valid");
+        let p = interleave::scenarios::build(&l, &knobs).expect("builds");
+        p.actors.iter().map(|a| a.name.clone()).collect::<Vec<_>>()
+    };
+    let classic = names("gil-classic");
+    assert!(classic.contains(&"Thread-1".to_string()), "{classic:?}");
+    assert!(classic.contains(&"Thread-3".to_string()), "{classic:?}");
+    let modern = names("gil-modern");
+    assert!(
+        modern.contains(&"Thread-1 (count)".to_string()),
+        "{modern:?}"
+    );
+    assert!(
+        modern.contains(&"Thread-3 (probe)".to_string()),
+        "{modern:?}"
+    );
+}
+
+/// value-race's `counter.value += 1` adds the constant 1, as CPython's dis shows
+/// (`LOAD_CONST 1`), not a local.
+#[test]
+fn value_race_adds_the_constant_one() {
+    let run = stepped(
+        "value-race",
+        &["processes=1", "iterations=1", "granularity=bytecode"],
+        Origin::Seed(1),
+    );
+    let text = report_text(&run);
+    assert!(text.contains("LOAD_CONST 1"), "{text}");
+    assert!(!text.contains("LOAD_FAST 1"), "{text}");
+    assert!(text.contains("STORE_ATTR counter.value"), "{text}");
+}
