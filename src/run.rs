@@ -4,7 +4,7 @@ use crate::lesson::{Knobs, Lesson};
 use crate::live::{Collector, LiveMsg, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::scenarios;
-use crate::sim::{Ending, RandomScheduler, Refusal, Schedule, Sim};
+use crate::sim::{Calibration, Ending, Refusal, Schedule, SchedulerKind, Seeded, Sim};
 use crate::trace::{Mode, Trace};
 use crossbeam::channel::Receiver;
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use std::time::Instant;
 /// Where a stepped run's scheduler picks come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// A seeded random scheduler that behaves like the GIL model.
+    /// A seeded scheduler: timed (like a typical CPython run) or uniform, as the
+    /// lesson's `scheduler` knob says.
     Seed(u64),
     /// A pasted schedule string; past its end, the scheduler of seed 0 goes on.
     Schedule(Schedule),
@@ -52,7 +53,7 @@ pub enum Outcome {
 enum Engine {
     Stepped {
         sim: Box<Sim>,
-        sched: RandomScheduler,
+        sched: Seeded,
         origin: Origin,
     },
     Live {
@@ -90,7 +91,7 @@ impl Run {
     pub fn new(lesson: &Lesson, knobs: Knobs, start: Start) -> Result<Run, BuildError> {
         let program = Arc::new(scenarios::build(lesson, &knobs).map_err(BuildError)?);
         let cfg = knobs.engine();
-        let engine = Self::engine(&program, cfg, start);
+        let engine = Self::engine(&program, cfg, &knobs, start);
         Ok(Run {
             lesson: lesson.clone(),
             knobs,
@@ -100,14 +101,11 @@ impl Run {
         })
     }
 
-    fn engine(program: &Arc<Program>, cfg: EngineConfig, start: Start) -> Engine {
+    fn engine(program: &Arc<Program>, cfg: EngineConfig, knobs: &Knobs, start: Start) -> Engine {
         match start {
             Start::Stepped(origin) => Engine::Stepped {
                 sim: Box::new(Sim::new(program.clone(), cfg)),
-                sched: RandomScheduler::new(match &origin {
-                    Origin::Seed(s) => *s,
-                    Origin::Schedule(_) => 0,
-                }),
+                sched: seeded(knobs, cfg, &origin),
                 origin,
             },
             Start::Live { speed } => {
@@ -249,7 +247,7 @@ impl Run {
                 Engine::Live { speed, .. } => Start::Live { speed: *speed },
             };
             // The old live run stops (and joins its threads) when it is dropped here.
-            self.engine = Self::engine(&self.program, self.cfg, start);
+            self.engine = Self::engine(&self.program, self.cfg, &self.knobs, start);
             return Outcome::Done;
         }
         let Engine::Stepped { sim, sched, origin } = &mut self.engine else {
@@ -271,7 +269,8 @@ impl Run {
                     return Outcome::Refused("already at the start".into());
                 }
                 let prefix = sim.schedule()[..steps - 1].to_vec();
-                match rebuild(&self.program, self.cfg, origin, &prefix) {
+                let fresh = seeded(&self.knobs, self.cfg, origin);
+                match rebuild(&self.program, self.cfg, fresh, origin, &prefix) {
                     Ok((s, r)) => {
                         **sim = s;
                         *sched = r;
@@ -300,11 +299,30 @@ impl Run {
     }
 }
 
-/// One step: the origin's pick (or `manual`), keeping the random scheduler in step
+/// The scheduler a lesson's `scheduler` knob asks for (timed unless it says
+/// `uniform`), calibrated for its `python` knob or GIL model; a schedule string's
+/// run goes on with seed 0 past its end.
+pub fn seeded(knobs: &Knobs, cfg: EngineConfig, origin: &Origin) -> Seeded {
+    let kind = knobs
+        .choice("scheduler")
+        .and_then(SchedulerKind::parse)
+        .unwrap_or_default();
+    let seed = match origin {
+        Origin::Seed(s) => *s,
+        Origin::Schedule(_) => 0,
+    };
+    Seeded::new(
+        kind,
+        seed,
+        Calibration::for_run(knobs.choice("python"), cfg),
+    )
+}
+
+/// One step: the origin's pick (or `manual`), keeping the seeded scheduler in step
 /// so that stepping back and forth again gives the same picks.
 fn advance(
     sim: &mut Sim,
-    sched: &mut RandomScheduler,
+    sched: &mut Seeded,
     origin: &Origin,
     manual: Option<ActorId>,
 ) -> Result<(), Refusal> {
@@ -333,14 +351,11 @@ fn advance(
 fn rebuild(
     program: &Arc<Program>,
     cfg: EngineConfig,
+    mut sched: Seeded,
     origin: &Origin,
     steps: &[ActorId],
-) -> Result<(Sim, RandomScheduler), Refusal> {
+) -> Result<(Sim, Seeded), Refusal> {
     let mut sim = Sim::new(program.clone(), cfg);
-    let mut sched = RandomScheduler::new(match origin {
-        Origin::Seed(s) => *s,
-        Origin::Schedule(_) => 0,
-    });
     for &a in steps {
         advance(&mut sim, &mut sched, origin, Some(a))?;
     }
