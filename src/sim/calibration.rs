@@ -149,10 +149,10 @@ pub struct Calibration {
     pub store_global_ns: u64,
     pub fast_ns: u64,
     pub binary_ns: u64,
-    /// `Thread.start()` until the new thread runs its first line.
-    pub thread_first_line_ns: u64,
-    /// `Thread.start()` until it returns (it waits for the thread to have started).
-    pub thread_start_returns_ns: u64,
+    /// `Thread.start()` until the new OS thread asks for the GIL. (Measured:
+    /// start() until the thread's first line, 50–80 µs on an idle machine, which
+    /// also holds the thread's bootstrap under the GIL.)
+    pub thread_spawn_ns: u64,
     /// `Process.start()` (a fork) until the child runs its first line.
     pub process_first_line_ns: u64,
     /// `Process.start()` until it returns in the parent.
@@ -164,7 +164,8 @@ pub struct Calibration {
     pub print_pipe_ns: u64,
     /// How late `time.sleep(0.001)` returns on an idle machine.
     pub sleep_late_ns: u64,
-    /// A thread blocked on a lock or a join runs again this long after the release.
+    /// A thread blocked on a lock, a join or an event asks for the GIL again this
+    /// long after the release (a futex wake-up).
     pub thread_wake_ns: u64,
     /// `q.put()` in one process until `q.get()` returns in another.
     pub queue_handoff_ns: u64,
@@ -172,6 +173,14 @@ pub struct Calibration {
     pub pipe_handoff_ns: u64,
     /// Thread to thread GIL hand-off after a drop request.
     pub gil_handoff_ns: u64,
+    /// Half of `counter.value += 1` on a `multiprocessing.Value` (its lock, then
+    /// the read or the write). A process that finds the lock taken by another
+    /// sleeps on it and wakes `thread_wake_ns` later.
+    pub value_access_ns: u64,
+    /// Cores of the machine measured on; a process woken while the others keep
+    /// them all busy waits `core_wait_ns` (median) for one.
+    pub cores: u32,
+    pub core_wait_ns: u64,
     /// Out of 100 GIL hand-offs with several waiters, how many go to the thread that
     /// has waited longest (the rest to a waiter at random).
     pub gil_fifo_pct: u32,
@@ -199,17 +208,19 @@ impl Calibration {
             store_global_ns: s(14),
             fast_ns: s(4),
             binary_ns: s(12),
-            thread_first_line_ns: 80_000,
-            thread_start_returns_ns: 110_000,
-            process_first_line_ns: 3_800_000,
-            process_start_returns_ns: 1_500_000,
-            print_tty_ns: 45_000,
+            thread_spawn_ns: 30_000,
+            process_first_line_ns: 3_000_000,
+            process_start_returns_ns: 1_150_000,
+            print_tty_ns: 40_000,
             print_pipe_ns: 2_500,
             sleep_late_ns: super::SLEEP_LATE_NS,
-            thread_wake_ns: 30_000,
+            thread_wake_ns: 12_000,
             queue_handoff_ns: 160_000,
             pipe_handoff_ns: 120_000,
             gil_handoff_ns: 20_000,
+            value_access_ns: 1_000,
+            cores: 2,
+            core_wait_ns: 200_000,
             gil_fifo_pct: 50,
         }
     }

@@ -22,6 +22,16 @@ use rand::{RngExt, SeedableRng};
 
 const NOT_WAITING: u64 = u64::MAX;
 
+/// The 64 quantiles (per mille of the median) of a log-normal spread with σ = 0.5:
+/// how much a slow operation's time varies around its median from run to run.
+/// A table, not `exp`, so that every machine draws the same numbers.
+const SPREAD: [u64; 64] = [
+    299, 370, 414, 449, 479, 505, 529, 552, 573, 594, 613, 632, 651, 669, 687, 705, 722, 740, 757,
+    775, 792, 809, 827, 844, 862, 879, 897, 915, 934, 952, 971, 990, 1010, 1030, 1050, 1071, 1093,
+    1115, 1137, 1161, 1185, 1210, 1236, 1263, 1291, 1321, 1352, 1384, 1419, 1455, 1494, 1536, 1581,
+    1631, 1685, 1745, 1812, 1890, 1980, 2089, 2227, 2413, 2701, 3349,
+];
+
 /// One process's GIL as the scheduler sees it.
 #[derive(Clone, Copy, Debug)]
 struct Gil {
@@ -48,6 +58,9 @@ pub struct TimedScheduler {
     wait_since: Vec<u64>,
     last: Vec<Option<Instr>>,
     gils: Vec<Gil>,
+    /// Per variable in shared memory (`multiprocessing.Value`): until when its
+    /// lock is held, and by whom; `None` for the others.
+    shared: Vec<Option<(u64, ActorId)>>,
     /// Trace events and steps already accounted for.
     seen_events: usize,
     seen_steps: usize,
@@ -69,6 +82,7 @@ impl TimedScheduler {
             wait_since: Vec::new(),
             last: Vec::new(),
             gils: Vec::new(),
+            shared: Vec::new(),
             seen_events: 0,
             seen_steps: 0,
             fast: None,
@@ -95,6 +109,12 @@ impl TimedScheduler {
         self.clock = vec![0; n];
         self.wait_since = vec![NOT_WAITING; n];
         self.last = vec![None; n];
+        self.shared = sim
+            .program()
+            .vars
+            .iter()
+            .map(|v| v.shared.then_some((0, 0)))
+            .collect();
         let procs = (0..n as ActorId)
             .map(|a| sim.process_of(a) as usize + 1)
             .max()
@@ -110,15 +130,76 @@ impl TimedScheduler {
         self.ready = true;
     }
 
-    /// `base` ns with seeded jitter: mostly 0.7–1.3 times, now and then (one in
-    /// twenty) 2–6 times, as a busy machine does.
+    /// `base` ns with seeded jitter: log-normal around the median (half of the
+    /// draws within 0.7–1.4 times), and now and then (one in thirty) 2–6 times more,
+    /// as on a machine where something else wanted the CPU.
     fn jit(&mut self, base: u64) -> u64 {
-        let k = self.rng.random_range(700..1300u64);
-        let v = base * k / 1000;
-        if self.rng.random_range(0..20u32) == 0 {
+        let v = base * SPREAD[self.rng.random_range(0..SPREAD.len())] / 1000;
+        if self.rng.random_range(0..30u32) == 0 {
             v * self.rng.random_range(2..=6u64)
         } else {
             v
+        }
+    }
+
+    /// `base` ns give or take 15 % (one in thirty 2–6 times): for work that
+    /// varies little, like a fork.
+    fn jit_narrow(&mut self, base: u64) -> u64 {
+        let v = base * self.rng.random_range(850..1150u64) / 1000;
+        if self.rng.random_range(0..30u32) == 0 {
+            v * self.rng.random_range(2..=6u64)
+        } else {
+            v
+        }
+    }
+
+    /// What an instruction without side effects costs `a`; reading or writing a
+    /// `multiprocessing.Value` goes through its lock.
+    #[inline(always)]
+    fn cost(&mut self, a: ActorId, ins: Instr) -> u64 {
+        match ins {
+            Instr::LoadGlobal(g) | Instr::StoreGlobal(g)
+                if self.shared.get(g as usize).is_some_and(|s| s.is_some()) =>
+            {
+                self.value_cost(a, g as usize)
+            }
+            _ => self.cal.plain_ns(ins),
+        }
+    }
+
+    /// A `multiprocessing.Value` access: if another process holds its lock at this
+    /// moment, `a` sleeps on the lock and wakes a futex wake-up after its release.
+    #[cold]
+    fn value_cost(&mut self, a: ActorId, g: usize) -> u64 {
+        let t = self.clock[a as usize];
+        let own = self.cal.value_access_ns;
+        let (held_until, by) = self.shared[g].unwrap_or((0, a));
+        let cost = if held_until > t && by != a {
+            held_until - t + self.jit(self.cal.thread_wake_ns) + own
+        } else {
+            own
+        };
+        self.shared[g] = Some((t + cost, a));
+        cost
+    }
+
+    /// A process made runnable waits for a core when the other processes keep
+    /// both busy.
+    fn core_wait(&mut self, sim: &Sim, p: u16) -> u64 {
+        let n = sim.actor_count() as ActorId;
+        let mut busy = 0;
+        let mut seen = u64::MAX;
+        for a in 0..n {
+            let q = sim.process_of(a);
+            if q != p && q as u64 != seen && sim.wants_to_run(a) {
+                busy += 1;
+                seen = q as u64;
+            }
+        }
+        if busy >= self.cal.cores {
+            self.jit(self.cal.core_wait_ns)
+        } else {
+            0
         }
     }
 
@@ -136,7 +217,7 @@ impl TimedScheduler {
                 self.seen_steps += 1;
                 self.seen_events = events;
                 let ai = a as usize;
-                self.clock[ai] += self.cal.plain_ns(ins);
+                self.clock[ai] += self.cost(a, ins);
                 self.last[ai] = Some(ins);
                 if let Some(next) = sim.program().instr(a, sim.pc(a))
                     && is_plain(next)
@@ -194,7 +275,7 @@ impl TimedScheduler {
                     };
                     self.take_gil(sim, a);
                     if is_plain(ins) {
-                        self.clock[a as usize] += self.cal.plain_ns(ins);
+                        self.clock[a as usize] += self.cost(a, ins);
                     } else {
                         self.effect(sim, a, ins);
                     }
@@ -202,12 +283,12 @@ impl TimedScheduler {
                 }
                 EventKind::Wake if e.value >= 0 => {
                     let by = e.value as usize;
-                    let latency = if sim.process_of(by as ActorId) == sim.process_of(a) {
-                        self.cal.thread_wake_ns
+                    let t = if sim.process_of(by as ActorId) == sim.process_of(a) {
+                        self.jit(self.cal.thread_wake_ns)
                     } else {
-                        self.cal.queue_handoff_ns
+                        self.jit(self.cal.queue_handoff_ns) + self.core_wait(sim, sim.process_of(a))
                     };
-                    let t = self.clock.get(by).copied().unwrap_or(0) + self.jit(latency);
+                    let t = self.clock.get(by).copied().unwrap_or(0) + t;
                     let w = a as usize;
                     self.clock[w] = self.clock[w].max(t);
                     self.wait_since[w] = self.clock[w];
@@ -280,19 +361,19 @@ impl TimedScheduler {
             Instr::Start(t) | Instr::Fork(t) => {
                 let ti = t as usize;
                 if sim.process_of(t) != sim.process_of(a) {
-                    self.clock[ti] = self.clock[ai] + self.jit(self.cal.process_first_line_ns);
-                    self.clock[ai] += self.jit(self.cal.process_start_returns_ns);
+                    let wait = self.core_wait(sim, sim.process_of(t));
+                    self.clock[ti] =
+                        self.clock[ai] + self.jit_narrow(self.cal.process_first_line_ns) + wait;
+                    self.clock[ai] += self.jit_narrow(self.cal.process_start_returns_ns);
                 } else {
                     // start() waits, without the GIL, for the new thread to signal
                     // that it runs; then the starter wants the GIL back. Any thread
                     // that waits for the GIL may take it in between.
                     let start = self.clock[ai];
-                    let first = start + self.jit(self.cal.thread_first_line_ns);
+                    let first = start + self.jit(self.cal.thread_spawn_ns);
                     self.clock[ti] = first;
                     self.wait_since[ti] = first;
-                    let back = self.jit(self.cal.thread_start_returns_ns);
-                    let woken = first + self.jit(self.cal.thread_wake_ns);
-                    self.clock[ai] = (start + back).max(woken);
+                    self.clock[ai] = first + self.jit(self.cal.thread_wake_ns);
                     self.release_gil(sim, a, start);
                 }
             }
@@ -307,11 +388,14 @@ impl TimedScheduler {
                 self.clock[ai] += base + us as u64 * 1_000 + self.jit(self.cal.sleep_late_ns);
                 self.release_gil(sim, a, start);
             }
-            Instr::QueuePut { .. } | Instr::QueueGet { .. } => {
+            Instr::QueuePut { .. } | Instr::PipeSend(_) => {
                 self.clock[ai] += self.jit(self.cal.print_pipe_ns * 4);
             }
-            Instr::PipeSend(_) | Instr::PipeRecv { .. } => {
-                self.clock[ai] += self.jit(self.cal.print_pipe_ns * 3);
+            Instr::QueueGet { .. } | Instr::PipeRecv { .. } => {
+                // What came through the pipe is unpickled and the work goes on,
+                // once this process has a core.
+                let wait = self.core_wait(sim, sim.process_of(a));
+                self.clock[ai] += self.jit(self.cal.print_pipe_ns * 4) + wait;
             }
             Instr::RunProgram { .. } => {
                 self.clock[ai] += self.jit(self.cal.process_first_line_ns);

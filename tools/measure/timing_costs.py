@@ -57,6 +57,19 @@ def call_iter_ns():
     return best
 
 
+def value_incr_ns():
+    # counter.value += 1 on a multiprocessing.Value: lock, read, unlock, lock, write, unlock.
+    c = mp.Value("i", 0)
+    best = None
+    for _ in range(5):
+        t = pc()
+        for i in range(20000):
+            c.value += 1
+        d = (pc() - t) / 20000 * 1e9
+        best = d if best is None else min(best, d)
+    return best
+
+
 def countdown_ns():
     best = None
     for _ in range(5):
@@ -206,6 +219,7 @@ if __name__ == "__main__":
     out["balance_iter_ns"] = balance_iter_ns()
     out["call_iter_ns"] = call_iter_ns()
     out["countdown_turn_ns"] = countdown_ns()
+    out["value_incr_ns"] = value_incr_ns()
     out["thread_first_line_ns"], out["thread_start_returns_ns"] = thread_start()
     (
         out["process_first_line_ns"],
