@@ -543,16 +543,21 @@ fn stepped_cpu_bound_threads_do_not_speed_up_but_processes_and_free_threads_do()
                 .unwrap_or(f64::NAN);
             assert!(want.contains(&ratio), "{sets:?} seed {seed}: {speed_up}");
             assert_eq!(late.len(), 10);
-            late.sort_by(f64::total_cmp);
-            let median = late[5];
             if convoy {
                 // Next to CPU-bound threads the I/O thread waits for the GIL: about
                 // one switch interval (5 ms), more when another thread gets it first.
+                // The first probe always runs next to them; with the timed scheduler
+                // the later ones may outlast these short countdowns (each print to
+                // the terminal costs the probe the GIL too, as on CPython) and then
+                // wake on time.
                 assert!(
-                    (3.0..=25.0).contains(&median),
+                    (3.0..=25.0).contains(&late[0]),
                     "{sets:?} seed {seed}: {late:?}"
                 );
-            } else {
+            }
+            late.sort_by(f64::total_cmp);
+            let median = late[5];
+            if !convoy {
                 assert!(median < 0.5, "{sets:?} seed {seed}: {late:?}");
             }
         }

@@ -492,11 +492,13 @@ impl TimedScheduler {
             return best.map(|c| (c, u64::MAX));
         };
         let hc = self.clock[h as usize];
-        if waiters.is_empty() {
+        // Threads that want the GIL, even if the holder may not let go right now
+        // (under gil-modern the simulator refuses them until a call or back-edge).
+        let due = self.drop_request(sim, p, h);
+        if due == u64::MAX {
             return Some(((hc, 0, h), u64::MAX));
         }
-        let due = self.drop_request(sim, p, h);
-        if hc < due || !self.at_check(sim, h) {
+        if hc < due || waiters.is_empty() || !self.at_check(sim, h) {
             let again = if hc < due { due } else { 0 };
             return Some(((hc, 0, h), again));
         }
