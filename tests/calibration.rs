@@ -5,35 +5,48 @@
 
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
-use interleave::run::{Command, Origin, Run, Start};
-use interleave::sim::Ending;
+use interleave::run::{Origin, seeded};
+use interleave::sim::{Ending, Sim};
 use interleave::trace::Trace;
+use std::sync::Arc;
 
 const SEEDS: u64 = 200;
 
-/// `f` of the finished trace of every seed 1..=SEEDS of a lesson with these knobs.
-fn per_seed<T: Send>(
+/// `f` of the finished trace of every seed 1..=`seeds` of a lesson with these
+/// knobs, run as `interleave run --seed N` runs it (the lesson's own scheduler).
+fn per_seed_n<T: Send>(
     lesson: &str,
     sets: &[&str],
+    seeds: u64,
     f: impl Fn(&Trace, Ending) -> T + Sync,
 ) -> Vec<T> {
     let catalog = Catalog::embedded().expect("the built-in lessons load");
     let l = catalog.find(lesson).expect("the lesson exists").clone();
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let knobs = knobs_from(&l, &sets).expect("valid knobs");
+    let program = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
+    let cfg = knobs.engine();
     let one = |seed: u64| {
-        let mut run = Run::new(&l, knobs.clone(), Start::Stepped(Origin::Seed(seed)))
-            .expect("the scenario builds");
-        run.command(Command::RunToEnd);
-        f(run.trace(), run.ending())
+        let mut sim = Sim::new(program.clone(), cfg);
+        let mut sched = seeded(&knobs, cfg, &Origin::Seed(seed));
+        sim.run_seeded(&mut sched);
+        f(sim.trace(), sim.ending())
     };
     let one = &one;
     std::thread::scope(|s| {
-        let odd = s.spawn(move || (1..=SEEDS).step_by(2).map(one).collect::<Vec<_>>());
-        let even: Vec<T> = (2..=SEEDS).step_by(2).map(one).collect();
+        let odd = s.spawn(move || (1..=seeds).step_by(2).map(one).collect::<Vec<_>>());
+        let even: Vec<T> = (2..=seeds).step_by(2).map(one).collect();
         let odd = odd.join().expect("the seeds' thread ends");
         odd.into_iter().chain(even).collect()
     })
+}
+
+fn per_seed<T: Send>(
+    lesson: &str,
+    sets: &[&str],
+    f: impl Fn(&Trace, Ending) -> T + Sync,
+) -> Vec<T> {
+    per_seed_n(lesson, sets, SEEDS, f)
 }
 
 fn var(t: &Trace, name: &str) -> i64 {

@@ -484,8 +484,10 @@ fn stepped_worker_processes_speed_up_and_the_probe_next_to_them_is_on_time() {
             .strip_suffix('x')
             .and_then(|r| r.parse().ok())
             .unwrap_or(f64::NAN);
-        // Starting a process costs the parent a little virtual time.
-        assert!((1.95..=2.00).contains(&ratio), "seed {seed}: {speed_up}");
+        // Starting a process costs virtual time as a fork does on CPython (the
+        // child's first line 3 ms after start()): a little less than 2x for these
+        // short countdowns (80 ms each).
+        assert!((1.85..=2.00).contains(&ratio), "seed {seed}: {speed_up}");
         // The workers have GILs of their own: nobody in the probe's process wants
         // its GIL (CPython 3.6-3.13 measured 0.10-0.15 ms).
         assert_eq!(late.len(), 10);

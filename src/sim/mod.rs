@@ -31,6 +31,11 @@ pub const WORK_UNIT_NS: u64 = 40;
 /// How late `time.sleep()` returns with nobody else wanting the CPU: the median of
 /// `time.sleep(0.001)` on CPython 3.6–3.13 (85 µs, tools/measure/timing_costs.py).
 pub const SLEEP_LATE_NS: u64 = 85_000;
+/// `Process.start()` (a fork) until the child runs its first line, and until
+/// start() returns in the parent: CPython 3.13 on an idle 2-core machine
+/// (tools/measure/timing_costs.py; 3.6–3.12 under load took longer).
+pub const PROCESS_FIRST_LINE_NS: u64 = 3_000_000;
+pub const PROCESS_START_RETURNS_NS: u64 = 1_150_000;
 /// Virtual cost of a `print` (a write to the terminal).
 pub const PRINT_NS: u64 = 2_000;
 /// The most instructions one line-granularity step executes, so that a line that
@@ -589,7 +594,15 @@ impl Sim {
         match ins {
             Some(Instr::Start(t)) => {
                 let t = t as usize;
-                self.own_clock[t] = self.own_clock[t].max(self.own_clock[ai]);
+                // A fork: the child runs its first line a while later, and start()
+                // takes the parent a while to return.
+                let (first, back) = if self.process[t] != self.process[ai] {
+                    (PROCESS_FIRST_LINE_NS, PROCESS_START_RETURNS_NS)
+                } else {
+                    (0, 0)
+                };
+                self.own_clock[t] = self.own_clock[t].max(self.own_clock[ai] + first);
+                self.own_clock[ai] += back;
             }
             Some(Instr::Join(t)) if done => {
                 self.own_clock[ai] = self.own_clock[ai].max(self.own_clock[t as usize]);
