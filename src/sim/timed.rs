@@ -265,8 +265,7 @@ impl TimedScheduler {
         self.seen_steps = steps;
         let events = &sim.trace().events;
         let from = self.seen_events.min(events.len());
-        for i in from..events.len() {
-            let e = events[i];
+        for &e in &events[from..] {
             let a = e.actor;
             match e.kind {
                 EventKind::Exec => {
