@@ -8,7 +8,7 @@ use interleave::cli::knobs_from;
 use interleave::lesson::Lesson;
 use interleave::live::EventBuffer;
 use interleave::program::Program;
-use interleave::sim::{RandomScheduler, Sim};
+use interleave::sim::{Calibration, RandomScheduler, SchedulerKind, Seeded, Sim};
 use interleave::trace::{Event, EventKind};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -23,10 +23,18 @@ fn balance(sets: &[&str]) -> (Arc<Program>, interleave::program::EngineConfig) {
     (Arc::new(p), knobs.engine())
 }
 
+/// A run with the default scheduler (timed), as `interleave run` does it.
 fn run_to_end(p: &Arc<Program>, cfg: interleave::program::EngineConfig, seed: u64) -> Sim {
     let mut sim = Sim::new(p.clone(), cfg);
-    let mut sched = RandomScheduler::new(seed);
-    sim.run_random(&mut sched);
+    let mut sched = Seeded::new(SchedulerKind::Timed, seed, Calibration::for_run(None, cfg));
+    sim.run_seeded(&mut sched);
+    sim
+}
+
+/// The same with the uniform scheduler (the default before the timed one).
+fn run_uniform(p: &Arc<Program>, cfg: interleave::program::EngineConfig, seed: u64) -> Sim {
+    let mut sim = Sim::new(p.clone(), cfg);
+    sim.run_random(&mut RandomScheduler::new(seed));
     sim
 }
 
@@ -47,6 +55,14 @@ fn simulator(c: &mut Criterion) {
             |b, _| b.iter(|| black_box(run_to_end(&p, cfg, 1).steps())),
         );
     }
+    let (p, cfg) = balance(&["lock=off"]);
+    let steps = run_uniform(&p, cfg, 1).steps() as u64;
+    g.throughput(Throughput::Elements(steps));
+    g.bench_with_input(
+        BenchmarkId::new("balance-race run to end", "default, scheduler=uniform"),
+        &(),
+        |b, _| b.iter(|| black_box(run_uniform(&p, cfg, 1).steps())),
+    );
     g.finish();
 }
 

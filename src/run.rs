@@ -4,7 +4,7 @@ use crate::lesson::{Knobs, Lesson};
 use crate::live::{Collector, LiveMsg, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::scenarios;
-use crate::sim::{Ending, RandomScheduler, Refusal, Schedule, Sim};
+use crate::sim::{Calibration, Ending, Refusal, Schedule, SchedulerKind, Seeded, Sim};
 use crate::trace::{Mode, Trace};
 use crossbeam::channel::Receiver;
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use std::time::Instant;
 /// Where a stepped run's scheduler picks come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// A seeded random scheduler that behaves like the GIL model.
+    /// A seeded scheduler: timed (like a typical CPython run) or uniform, as the
+    /// lesson's `scheduler` knob says.
     Seed(u64),
     /// A pasted schedule string; past its end, the scheduler of seed 0 goes on.
     Schedule(Schedule),
@@ -52,7 +53,7 @@ pub enum Outcome {
 enum Engine {
     Stepped {
         sim: Box<Sim>,
-        sched: RandomScheduler,
+        sched: Seeded,
         origin: Origin,
     },
     Live {
@@ -95,7 +96,7 @@ impl Run {
     pub fn new(lesson: &Lesson, knobs: Knobs, start: Start) -> Result<Run, BuildError> {
         let program = Arc::new(scenarios::build(lesson, &knobs).map_err(BuildError)?);
         let cfg = knobs.engine();
-        let engine = Self::engine(&program, cfg, start);
+        let engine = Self::engine(&program, cfg, &knobs, start);
         Ok(Run {
             lesson: lesson.clone(),
             knobs,
@@ -106,14 +107,11 @@ impl Run {
         })
     }
 
-    fn engine(program: &Arc<Program>, cfg: EngineConfig, start: Start) -> Engine {
+    fn engine(program: &Arc<Program>, cfg: EngineConfig, knobs: &Knobs, start: Start) -> Engine {
         match start {
             Start::Stepped(origin) => Engine::Stepped {
                 sim: Box::new(Sim::new(program.clone(), cfg)),
-                sched: RandomScheduler::new(match &origin {
-                    Origin::Seed(s) => *s,
-                    Origin::Schedule(_) => 0,
-                }),
+                sched: seeded(knobs, cfg, &origin),
                 origin,
             },
             Start::Live { speed } => {
@@ -276,7 +274,7 @@ impl Run {
                 Engine::Live { speed, .. } => Start::Live { speed: *speed },
             };
             // The old live run stops (and joins its threads) when it is dropped here.
-            self.engine = Self::engine(&self.program, self.cfg, start);
+            self.engine = Self::engine(&self.program, self.cfg, &self.knobs, start);
             self.horizon.clear();
             return Outcome::Done;
         }
@@ -299,7 +297,8 @@ impl Run {
                     return Outcome::Refused("already at the start".into());
                 }
                 let prefix = sim.schedule()[..steps - 1].to_vec();
-                match rebuild(&self.program, self.cfg, origin, &prefix) {
+                let fresh = seeded(&self.knobs, self.cfg, origin);
+                match rebuild(&self.program, self.cfg, fresh, origin, &prefix) {
                     Ok((s, r)) => {
                         **sim = s;
                         *sched = r;
@@ -328,11 +327,30 @@ impl Run {
     }
 }
 
-/// One step: the origin's pick (or `manual`), keeping the random scheduler in step
+/// The scheduler a lesson's `scheduler` knob asks for (timed unless it says
+/// `uniform`), calibrated for its `python` knob or GIL model; a schedule string's
+/// run goes on with seed 0 past its end.
+pub fn seeded(knobs: &Knobs, cfg: EngineConfig, origin: &Origin) -> Seeded {
+    let kind = knobs
+        .choice("scheduler")
+        .and_then(SchedulerKind::parse)
+        .unwrap_or_default();
+    let seed = match origin {
+        Origin::Seed(s) => *s,
+        Origin::Schedule(_) => 0,
+    };
+    Seeded::new(
+        kind,
+        seed,
+        Calibration::for_run(knobs.choice("python"), cfg),
+    )
+}
+
+/// One step: the origin's pick (or `manual`), keeping the seeded scheduler in step
 /// so that stepping back and forth again gives the same picks.
 fn advance(
     sim: &mut Sim,
-    sched: &mut RandomScheduler,
+    sched: &mut Seeded,
     origin: &Origin,
     manual: Option<ActorId>,
 ) -> Result<(), Refusal> {
@@ -362,7 +380,7 @@ fn advance(
 /// pick if there is one; a different pick starts a new horizon from here.
 fn step_on(
     sim: &mut Sim,
-    sched: &mut RandomScheduler,
+    sched: &mut Seeded,
     origin: &Origin,
     horizon: &mut Vec<ActorId>,
     manual: Option<ActorId>,
@@ -386,14 +404,11 @@ fn step_on(
 fn rebuild(
     program: &Arc<Program>,
     cfg: EngineConfig,
+    mut sched: Seeded,
     origin: &Origin,
     steps: &[ActorId],
-) -> Result<(Sim, RandomScheduler), Refusal> {
+) -> Result<(Sim, Seeded), Refusal> {
     let mut sim = Sim::new(program.clone(), cfg);
-    let mut sched = RandomScheduler::new(match origin {
-        Origin::Seed(s) => *s,
-        Origin::Schedule(_) => 0,
-    });
     for &a in steps {
         advance(&mut sim, &mut sched, origin, Some(a))?;
     }
@@ -411,10 +426,7 @@ impl Run {
         if back {
             let picks = sim.schedule().to_vec();
             let mut fresh = Sim::new(self.program.clone(), self.cfg);
-            let mut fresh_sched = RandomScheduler::new(match origin {
-                Origin::Seed(s) => *s,
-                Origin::Schedule(_) => 0,
-            });
+            let mut fresh_sched = seeded(&self.knobs, self.cfg, origin);
             for &a in &picks {
                 if done(&fresh) {
                     break;
@@ -453,8 +465,14 @@ impl Run {
         let Engine::Stepped { sim, origin, .. } = &self.engine else {
             return None;
         };
-        let (mut copy, mut sched) =
-            rebuild(&self.program, self.cfg, origin, sim.schedule()).ok()?;
+        let (mut copy, mut sched) = rebuild(
+            &self.program,
+            self.cfg,
+            seeded(&self.knobs, self.cfg, origin),
+            origin,
+            sim.schedule(),
+        )
+        .ok()?;
         let mut horizon = self.horizon.clone();
         for _ in 0..cap {
             if copy.ending() != Ending::Running

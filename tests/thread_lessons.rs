@@ -485,8 +485,10 @@ fn stepped_worker_processes_speed_up_and_the_probe_next_to_them_is_on_time() {
             .strip_suffix('x')
             .and_then(|r| r.parse().ok())
             .unwrap_or(f64::NAN);
-        // Starting a process costs the parent a little virtual time.
-        assert!((1.95..=2.00).contains(&ratio), "seed {seed}: {speed_up}");
+        // Starting a process costs virtual time as a fork does on CPython (the
+        // child's first line 3 ms after start()): a little less than 2x for these
+        // short countdowns (80 ms each).
+        assert!((1.85..=2.00).contains(&ratio), "seed {seed}: {speed_up}");
         // The workers have GILs of their own: nobody in the probe's process wants
         // its GIL (CPython 3.6-3.13 measured 0.10-0.15 ms).
         assert_eq!(late.len(), 10);
@@ -544,16 +546,21 @@ fn stepped_cpu_bound_threads_do_not_speed_up_but_processes_and_free_threads_do()
                 .unwrap_or(f64::NAN);
             assert!(want.contains(&ratio), "{sets:?} seed {seed}: {speed_up}");
             assert_eq!(late.len(), 10);
-            late.sort_by(f64::total_cmp);
-            let median = late[5];
             if convoy {
                 // Next to CPU-bound threads the I/O thread waits for the GIL: about
                 // one switch interval (5 ms), more when another thread gets it first.
+                // The first probe always runs next to them; with the timed scheduler
+                // the later ones may outlast these short countdowns (each print to
+                // the terminal costs the probe the GIL too, as on CPython) and then
+                // wake on time.
                 assert!(
-                    (3.0..=25.0).contains(&median),
+                    (3.0..=25.0).contains(&late[0]),
                     "{sets:?} seed {seed}: {late:?}"
                 );
-            } else {
+            }
+            late.sort_by(f64::total_cmp);
+            let median = late[5];
+            if !convoy {
                 assert!(median < 0.5, "{sets:?} seed {seed}: {late:?}");
             }
         }

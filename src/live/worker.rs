@@ -802,7 +802,8 @@ impl Worker {
                     let waits = !readable(fd);
                     if waits {
                         if !block {
-                            break self.raise(actor, pc, "_queue.Empty");
+                            let class = self.program().queues[q as usize].empty_class.clone();
+                            break self.raise(actor, pc, &class);
                         }
                         self.rec(actor, EventKind::Block, pc, q as Value);
                         self.flush();

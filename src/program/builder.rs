@@ -76,8 +76,17 @@ impl ProgramBuilder {
         self.program.queues.push(super::Queue {
             name: name.to_string(),
             maxsize,
+            empty_class: "_queue.Empty".to_string(),
         });
         (self.program.queues.len() - 1) as super::QueueId
+    }
+
+    /// The class name an empty queue's `get_nowait()` raises (it depends on the
+    /// CPython version).
+    pub fn queue_empty_class(&mut self, q: super::QueueId, class: &str) {
+        if let Some(queue) = self.program.queues.get_mut(q as usize) {
+            queue.empty_class = class.to_string();
+        }
     }
 
     /// `a, b = Pipe()`: returns the two ends.

@@ -487,6 +487,14 @@ pub struct Queue {
     pub name: String,
     /// 0 means unbounded, as in Python.
     pub maxsize: u32,
+    /// The exception class `get_nowait()` raises on an empty queue, as the
+    /// lesson's CPython prints it (`_queue.Empty` from 3.7 on, `queue.Empty` on 3.6).
+    #[serde(default = "queue_empty_class")]
+    pub empty_class: String,
+}
+
+fn queue_empty_class() -> String {
+    "_queue.Empty".to_string()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -7,11 +7,11 @@ use crate::program::{ActorKind, BinOp, Instr, NONE, Program, ProgramBuilder};
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let size_knob = knobs.choice("size").unwrap_or("4").to_string();
     let size: u16 = if size_knob == "cores" {
-        // Pool() asks the OS, as os.cpu_count() does; a seeded replay then
-        // depends on the machine, which the lesson says.
-        std::thread::available_parallelism()
-            .map(|n| n.get().min(16) as u16)
-            .unwrap_or(1)
+        // Pool() asks the OS: os.process_cpu_count() on 3.13, os.cpu_count()
+        // before; a seeded replay then depends on the machine, which the lesson says.
+        crate::sim::PyVersion::parse(knobs.choice("python").unwrap_or("3.13"))
+            .unwrap_or(crate::sim::PyVersion::V3_13)
+            .pool_default_size()
     } else {
         size_knob
             .parse()

@@ -19,6 +19,9 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .ok_or_else(|| format!("delay must be seconds from 0 to 60, not {delay}"))?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let q = b.queue("q", maxsize);
+    let python = crate::sim::PyVersion::parse(knobs.choice("python").unwrap_or("3.13"))
+        .unwrap_or(crate::sim::PyVersion::V3_13);
+    b.queue_empty_class(q, python.queue_empty());
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let pw = b.declare_process("Process-1", 1);
     let pr = b.declare_process("Process-2", 2);

@@ -4,13 +4,17 @@
 //! same schedule gives the same trace byte for byte, and stepping back is replaying
 //! a shorter schedule.
 
+pub mod calibration;
 mod process;
 mod schedule;
 mod scheduler;
+mod timed;
 
+pub use calibration::{Calibration, PyVersion};
 pub use process::{SIM_PID_BASE, process_raise_text, sim_pid};
 pub use schedule::{Schedule, ScheduleError};
-pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler};
+pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler, SchedulerKind, Seeded};
+pub use timed::TimedScheduler;
 
 use crate::program::{
     ActorId, EngineConfig, Granularity, Instr, LockId, NONE, Pc, Program, StrId, Value,
@@ -24,6 +28,14 @@ use std::sync::Arc;
 pub const INSTR_NS: u64 = 25;
 /// Virtual cost of one unit of CPU work (one turn of a `while n > 0: n -= 1` loop).
 pub const WORK_UNIT_NS: u64 = 40;
+/// How late `time.sleep()` returns with nobody else wanting the CPU: the median of
+/// `time.sleep(0.001)` on CPython 3.6–3.13 (85 µs, tools/measure/timing_costs.py).
+pub const SLEEP_LATE_NS: u64 = 85_000;
+/// `Process.start()` (a fork) until the child runs its first line, and until
+/// start() returns in the parent: CPython 3.13 on an idle 2-core machine
+/// (tools/measure/timing_costs.py; 3.6–3.12 under load took longer).
+pub const PROCESS_FIRST_LINE_NS: u64 = 3_000_000;
+pub const PROCESS_START_RETURNS_NS: u64 = 1_150_000;
 /// Virtual cost of a `print` (a write to the terminal).
 pub const PRINT_NS: u64 = 2_000;
 /// The most instructions one line-granularity step executes, so that a line that
@@ -586,7 +598,15 @@ impl Sim {
         match ins {
             Some(Instr::Start(t)) => {
                 let t = t as usize;
-                self.own_clock[t] = self.own_clock[t].max(self.own_clock[ai]);
+                // A fork: the child runs its first line a while later, and start()
+                // takes the parent a while to return.
+                let (first, back) = if self.process[t] != self.process[ai] {
+                    (PROCESS_FIRST_LINE_NS, PROCESS_START_RETURNS_NS)
+                } else {
+                    (0, 0)
+                };
+                self.own_clock[t] = self.own_clock[t].max(self.own_clock[ai] + first);
+                self.own_clock[ai] += back;
             }
             Some(Instr::Join(t)) if done => {
                 self.own_clock[ai] = self.own_clock[ai].max(self.own_clock[t as usize]);
@@ -597,9 +617,9 @@ impl Sim {
             Some(Instr::Release(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
             _ => {}
         }
-        // A sleeper's time passes without the GIL.
+        // A sleeper's time passes without the GIL, and it wakes a little late.
         if let Some(Instr::Sleep(us)) = ins {
-            self.own_clock[ai] += us as u64 * 1_000;
+            self.own_clock[ai] += us as u64 * 1_000 + SLEEP_LATE_NS;
         }
         went_on
     }
@@ -956,6 +976,21 @@ impl Sim {
             match sched.pick_steppable(self) {
                 Some(a) => self.step_unchecked(a),
                 None => break,
+            }
+        }
+    }
+
+    /// Runs with a seeded scheduler of either kind to the end.
+    pub fn run_seeded(&mut self, sched: &mut Seeded) {
+        match sched {
+            Seeded::Uniform(s) => self.run_random(s),
+            Seeded::Timed(s) => {
+                while self.ending == Ending::Running {
+                    match s.pick_steppable(self) {
+                        Some(a) => self.step_unchecked(a),
+                        None => break,
+                    }
+                }
             }
         }
     }

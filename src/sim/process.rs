@@ -231,7 +231,8 @@ impl Sim {
             if block {
                 self.block(a, q as Value);
             } else {
-                self.raise_in_process(a, "_queue.Empty");
+                let class = self.program.queues[q as usize].empty_class.clone();
+                self.raise_in_process(a, &class);
             }
             return None;
         };

@@ -1,6 +1,8 @@
-//! Who runs next: a seeded random scheduler that behaves like the chosen GIL model,
-//! and a replayer for schedule strings.
+//! Who runs next: the seeded schedulers (timed, the default, and uniform) and a
+//! replayer for schedule strings.
 
+use super::calibration::Calibration;
+use super::timed::TimedScheduler;
 use super::{Refusal, Sim};
 use crate::program::{ActorId, GilModel};
 use rand::rngs::Xoshiro256PlusPlus;
@@ -159,5 +161,82 @@ impl RandomScheduler {
             self.rng.random_range(0..count)
         };
         (0..n).filter(|&a| ok(a)).nth(k)
+    }
+}
+
+/// Which seeded scheduler a stepped run uses: the lessons' `scheduler` knob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SchedulerKind {
+    /// Per-operation costs calibrated against CPython: a seed looks like a typical
+    /// CPython run.
+    #[default]
+    Timed,
+    /// Every actor that may run is as likely as any other: rare interleavings show
+    /// often.
+    Uniform,
+}
+
+impl SchedulerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SchedulerKind::Timed => "timed",
+            SchedulerKind::Uniform => "uniform",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [SchedulerKind::Timed, SchedulerKind::Uniform]
+            .into_iter()
+            .find(|k| k.name() == s)
+    }
+}
+
+/// A seeded scheduler of either kind, behind one type.
+pub enum Seeded {
+    Timed(Box<TimedScheduler>),
+    Uniform(RandomScheduler),
+}
+
+impl Seeded {
+    pub fn new(kind: SchedulerKind, seed: u64, cal: Calibration) -> Self {
+        match kind {
+            SchedulerKind::Timed => Seeded::Timed(Box::new(TimedScheduler::new(seed, cal))),
+            SchedulerKind::Uniform => Seeded::Uniform(RandomScheduler::new(seed)),
+        }
+    }
+
+    pub fn kind(&self) -> SchedulerKind {
+        match self {
+            Seeded::Timed(_) => SchedulerKind::Timed,
+            Seeded::Uniform(_) => SchedulerKind::Uniform,
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        match self {
+            Seeded::Timed(s) => s.seed(),
+            Seeded::Uniform(s) => s.seed(),
+        }
+    }
+
+    /// The next actor; it can always step (`Sim::step_checked` may take it).
+    #[inline(always)]
+    pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
+        match self {
+            Seeded::Timed(s) => s.pick_steppable(sim),
+            Seeded::Uniform(s) => s.pick_steppable(sim),
+        }
+    }
+}
+
+impl Scheduler for Seeded {
+    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
+        Ok(self.pick_steppable(sim))
+    }
+}
+
+impl Scheduler for TimedScheduler {
+    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
+        Ok(self.pick_steppable(sim))
     }
 }
