@@ -79,7 +79,7 @@ fn a_prepared_run_opens_where_the_command_line_says_and_sigterm_is_143() {
     writer.flush().expect("flushes");
     let s = wait_for("finished");
     assert!(s.contains("balance -8"), "{s}");
-    assert!(s.contains("lost updates: 1"), "{s}");
+    assert!(s.contains("overwritten writes (rows marked !): 1"), "{s}");
 
     let pid = child.process_id().expect("a pid") as i32;
     // SAFETY: signals our own child.
