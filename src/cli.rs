@@ -62,6 +62,8 @@ pub enum Cmd {
     Run(RunArgs),
     /// Check lesson files (the built-in ones and those of --lessons).
     Check,
+    /// Every outcome of a lesson, each with a schedule that replays it.
+    Explore(crate::explore::cli::ExploreArgs),
     /// Internal: a child process of a live process lesson.
     #[command(hide = true)]
     Worker,
@@ -138,6 +140,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Usage> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::Run(args)) => run(&catalog, args, lang),
+        Some(Cmd::Explore(args)) => crate::explore::cli::main(&catalog, args).map_err(Usage),
         Some(Cmd::Worker) => unreachable!("handled above"),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod explore;
 pub mod export;
 pub mod lesson;
 pub mod live;
