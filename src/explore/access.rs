@@ -22,39 +22,69 @@ pub enum Obj {
     Gil(u16),
 }
 
-/// The objects a step read and wrote.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The objects a step read and wrote, one bit per object of an [`Objects`] table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Access {
-    /// (object, written)
-    pub items: Vec<(Obj, bool)>,
-    /// Conflicts with every other step: time, processes, signals.
+    pub reads: u64,
+    pub writes: u64,
+    /// Conflicts with every other step: time, processes, signals, or more objects
+    /// than the table holds.
     pub global: bool,
 }
 
 impl Access {
-    fn add(&mut self, o: Obj, write: bool) {
-        match self.items.iter_mut().find(|(x, _)| *x == o) {
-            Some((_, w)) => *w |= write,
-            None => self.items.push((o, write)),
-        }
-    }
-
     /// Whether the two steps may not commute.
     #[inline]
     pub fn conflicts(&self, other: &Access) -> bool {
-        if self.global || other.global {
-            return true;
-        }
-        self.items.iter().any(|&(o, w)| {
-            other
-                .items
-                .iter()
-                .any(|&(p, v)| o == p && (w || v))
-        })
+        self.global
+            || other.global
+            || self.writes & (other.reads | other.writes) != 0
+            || other.writes & self.reads != 0
     }
 
     pub fn is_empty(&self) -> bool {
-        !self.global && self.items.is_empty()
+        !self.global && self.reads | self.writes == 0
+    }
+
+    /// Whether the step wrote `o`.
+    pub fn writes_obj(&self, objects: &Objects, o: Obj) -> bool {
+        objects.bit(o).is_some_and(|b| self.writes & b != 0)
+    }
+}
+
+/// The objects a search has met, numbered for [`Access`]'s bits.
+#[derive(Clone, Debug, Default)]
+pub struct Objects {
+    seen: Vec<Obj>,
+}
+
+impl Objects {
+    fn bit(&self, o: Obj) -> Option<u64> {
+        self.index(o).map(|i| 1u64 << i)
+    }
+
+    /// The bit number of an object met so far.
+    pub fn index(&self, o: Obj) -> Option<usize> {
+        self.seen.iter().position(|x| *x == o)
+    }
+
+    fn add(&mut self, acc: &mut Access, o: Obj, write: bool) {
+        let bit = match self.bit(o) {
+            Some(b) => b,
+            None if self.seen.len() < 64 => {
+                self.seen.push(o);
+                1u64 << (self.seen.len() - 1)
+            }
+            None => {
+                acc.global = true;
+                return;
+            }
+        };
+        if write {
+            acc.writes |= bit;
+        } else {
+            acc.reads |= bit;
+        }
     }
 }
 
@@ -72,7 +102,14 @@ pub fn time_matters(program: &Program) -> bool {
 /// `pc0` is where the actor stood before the step. It errs on the side of more:
 /// an event's pc may already be the next instruction's (a release records it
 /// so), and both are counted.
-pub fn step_access(sim: &Sim, a: ActorId, from: usize, pc0: crate::program::Pc, time: bool) -> Access {
+pub fn step_access(
+    sim: &Sim,
+    a: ActorId,
+    from: usize,
+    pc0: crate::program::Pc,
+    time: bool,
+    objects: &mut Objects,
+) -> Access {
     let p = sim.program();
     let mut acc = Access {
         global: time,
@@ -84,7 +121,7 @@ pub fn step_access(sim: &Sim, a: ActorId, from: usize, pc0: crate::program::Pc, 
     let multi = p.process_count() > 1;
     let proc_ = sim.process_of(a);
     if sim.config().gil == GilModel::Modern {
-        acc.add(Obj::Gil(proc_), true);
+        objects.add(&mut acc, Obj::Gil(proc_), true);
     }
     let pcs = sim.trace().events[from..]
         .iter()
@@ -107,22 +144,22 @@ pub fn step_access(sim: &Sim, a: ActorId, from: usize, pc0: crate::program::Pc, 
         };
         match ins {
             crate::program::local_instr!() | Instr::Work(_) | Instr::TlsSet { .. } => {}
-            Instr::LoadGlobal(g) | Instr::FileRead(g) => acc.add(var(g), false),
-            Instr::StoreGlobal(g) | Instr::FileWrite(g) => acc.add(var(g), true),
-            Instr::Acquire(l) | Instr::Release(l) => acc.add(Obj::Lock(l), true),
+            Instr::LoadGlobal(g) | Instr::FileRead(g) => objects.add(&mut acc, var(g), false),
+            Instr::StoreGlobal(g) | Instr::FileWrite(g) => objects.add(&mut acc, var(g), true),
+            Instr::Acquire(l) | Instr::Release(l) => objects.add(&mut acc, Obj::Lock(l), true),
             Instr::Start(t) if p.actors[t as usize].process == proc_ => {
-                acc.add(Obj::Actor(t), true)
+                objects.add(&mut acc, Obj::Actor(t), true)
             }
-            Instr::Join(t) => acc.add(Obj::Actor(t), false),
-            Instr::Exit(_) if !multi => acc.add(Obj::Actor(a), true),
-            Instr::Print { .. } | Instr::PrintCaptured { .. } => acc.add(Obj::Output, true),
+            Instr::Join(t) => objects.add(&mut acc, Obj::Actor(t), false),
+            Instr::Exit(_) if !multi => objects.add(&mut acc, Obj::Actor(a), true),
+            Instr::Print { .. } | Instr::PrintCaptured { .. } => objects.add(&mut acc, Obj::Output, true),
             // These may end the thread with a printed exception.
             Instr::TlsGet(_) | Instr::Raise(_) => {
-                acc.add(Obj::Output, true);
-                acc.add(Obj::Actor(a), true);
+                objects.add(&mut acc, Obj::Output, true);
+                objects.add(&mut acc, Obj::Actor(a), true);
             }
             Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } if !multi => {
-                acc.add(Obj::Queue(q), true)
+                objects.add(&mut acc, Obj::Queue(q), true)
             }
             _ => acc.global = true,
         }

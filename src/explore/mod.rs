@@ -13,7 +13,7 @@ mod report;
 mod sample;
 mod states;
 
-pub use access::{Access, Obj, step_access};
+pub use access::{Access, Obj, Objects, step_access};
 pub use report::{text as text_report, write_jsonl};
 pub use states::{enumerate_all, enumerate_tree};
 
@@ -78,6 +78,8 @@ pub enum Stop {
     /// The preemption bound cut this many branches off.
     PreemptionBound { bound: u32, pruned: u64 },
     Cancelled,
+    /// The program is beyond what the search takes.
+    Unsupported(String),
 }
 
 impl Stop {
@@ -98,6 +100,7 @@ impl Stop {
                 if *pruned == 1 { "" } else { "es" }
             ),
             Stop::Cancelled => "incomplete: cancelled".into(),
+            Stop::Unsupported(why) => format!("not searched: {why}"),
         }
     }
 }
@@ -148,6 +151,9 @@ pub struct Limits {
     pub max_executions: u64,
     /// Stop after this long.
     pub max_time: Duration,
+    /// After DPOR, search the cached states for the fewest preemptions each
+    /// outcome needs (and so prove every witness minimal).
+    pub fewest: bool,
     /// States the witness pass may cache before it gives up on proving the
     /// witnesses minimal.
     pub max_states: usize,
@@ -159,6 +165,7 @@ impl Default for Limits {
             max_preemptions: None,
             max_executions: 10_000_000,
             max_time: Duration::from_secs(60),
+            fewest: true,
             max_states: 2_000_000,
         }
     }
@@ -187,7 +194,7 @@ pub fn exhaustive(
     let mut ex = dpor::run(program, cfg, limits, ctl, t0);
     // The fewest preemptions per outcome: a search over states that charges one
     // per preemption. It also proves the outcome set when it finishes.
-    if !ctl.cancelled() {
+    if limits.fewest && !ctl.cancelled() {
         let left = limits.max_time.saturating_sub(t0.elapsed());
         if let Some(best) = states::fewest_preemptions(program, cfg, limits.max_states, left, ctl) {
             ex.minimal = merge_witnesses(&mut ex, best, limits.max_preemptions);
@@ -241,16 +248,32 @@ pub fn count_preemptions(program: &Arc<Program>, cfg: EngineConfig, s: &[ActorId
 /// Folds finished runs into outcomes.
 #[derive(Default)]
 pub(crate) struct Tally {
-    pub map: HashMap<OutcomeKey, Found>,
+    found: Vec<Found>,
+    /// A hash of each outcome, so that a run that ends as an earlier one costs no
+    /// allocation.
+    index: HashMap<u64, usize>,
+}
+
+/// A hash of what [`OutcomeKey::of`] would give, without building it.
+fn outcome_hash(sim: &Sim) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    sim.vars().hash(&mut h);
+    for o in &sim.trace().output {
+        o.text.hash(&mut h);
+    }
+    (sim.ending() == Ending::Deadlock).hash(&mut h);
+    h.finish()
 }
 
 impl Tally {
     /// Counts one run; its witness is kept if it has fewer preemptions (then the
     /// lower seed) than the one so far.
     pub fn add(&mut self, sim: &Sim, seed: Option<u64>, preemptions: u32) {
-        let key = OutcomeKey::of(sim);
-        match self.map.get_mut(&key) {
-            Some(f) => {
+        let h = outcome_hash(sim);
+        match self.index.get(&h) {
+            Some(&i) => {
+                let f = &mut self.found[i];
                 f.count += 1;
                 if (preemptions, seed) < (f.preemptions, f.seed) {
                     f.preemptions = preemptions;
@@ -259,23 +282,21 @@ impl Tally {
                 }
             }
             None => {
-                self.map.insert(
-                    key.clone(),
-                    Found {
-                        key,
-                        count: 1,
-                        schedule: Schedule(sim.schedule().to_vec()),
-                        seed,
-                        preemptions,
-                    },
-                );
+                self.index.insert(h, self.found.len());
+                self.found.push(Found {
+                    key: OutcomeKey::of(sim),
+                    count: 1,
+                    schedule: Schedule(sim.schedule().to_vec()),
+                    seed,
+                    preemptions,
+                });
             }
         }
     }
 
     pub fn merge(&mut self, other: Tally) {
-        for (k, f) in other.map {
-            match self.map.get_mut(&k) {
+        for f in other.found {
+            match self.found.iter_mut().find(|g| g.key == f.key) {
                 Some(g) => {
                     g.count += f.count;
                     if (f.preemptions, f.seed) < (g.preemptions, g.seed) {
@@ -284,16 +305,15 @@ impl Tally {
                         g.schedule = f.schedule;
                     }
                 }
-                None => {
-                    self.map.insert(k, f);
-                }
+                None => self.found.push(f),
             }
         }
+        self.index.clear();
     }
 
     /// Most common first, then in outcome order.
     pub fn into_sorted(self) -> Vec<Found> {
-        let mut v: Vec<Found> = self.map.into_values().collect();
+        let mut v = self.found;
         v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
         v
     }

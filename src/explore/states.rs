@@ -37,6 +37,7 @@ pub fn enumerate_tree(
         for a in steppable(&sim) {
             let mut next = sim.clone();
             next.step_checked(a);
+            next.clear_events();
             stack.push(next);
         }
     }
@@ -63,6 +64,7 @@ pub fn enumerate_all(
         for a in steppable(&sim) {
             let mut next = sim.clone();
             next.step_checked(a);
+            next.clear_events();
             if seen.insert(next.fingerprint(time)) {
                 if seen.len() > max_states {
                     return None;
@@ -116,6 +118,7 @@ pub fn fewest_preemptions(
             let cost = live_prev.is_some_and(|q| q != a) as u32;
             let mut next = sim.clone();
             next.step_checked(a);
+            next.clear_events();
             let nk = key(&next, Some(a));
             if dist.get(&nk).is_some_and(|&d| d <= k + cost) {
                 continue;

@@ -973,6 +973,12 @@ impl Sim {
         h.finish()
     }
 
+    /// Drops the events recorded so far (the output stays): for a search that
+    /// reads each step's events once, so that copying the simulator stays cheap.
+    pub fn clear_events(&mut self) {
+        self.trace.events.clear();
+    }
+
     /// Replays `schedule` from the start: how stepping back works.
     pub fn replay(
         program: Arc<Program>,
