@@ -152,7 +152,9 @@ pub fn step_access(
             }
             Instr::Join(t) => objects.add(&mut acc, Obj::Actor(t), false),
             Instr::Exit(_) if !multi => objects.add(&mut acc, Obj::Actor(a), true),
-            Instr::Print { .. } | Instr::PrintCaptured { .. } => objects.add(&mut acc, Obj::Output, true),
+            Instr::Print { .. } | Instr::PrintCaptured { .. } => {
+                objects.add(&mut acc, Obj::Output, true)
+            }
             // These may end the thread with a printed exception.
             Instr::TlsGet(_) | Instr::Raise(_) => {
                 objects.add(&mut acc, Obj::Output, true);

@@ -36,7 +36,7 @@ pub struct ExploreArgs {
     #[arg(long, default_value_t = 10_000_000, requires = "exhaustive")]
     pub budget: u64,
     /// Exhaustive: stop after this many seconds.
-    #[arg(long, default_value_t = 60.0, requires = "exhaustive")]
+    #[arg(long, default_value_t = 10.0, requires = "exhaustive")]
     pub time_limit: f64,
     #[arg(long, value_enum, default_value_t = ExploreFormat::Text)]
     pub format: ExploreFormat,
@@ -60,7 +60,10 @@ pub fn main(catalog: &Catalog, args: ExploreArgs) -> Result<ExitCode, String> {
         super::sample(&program, cfg, args.first_seed..end, &ctl)
     } else {
         if !(args.time_limit.is_finite() && args.time_limit > 0.0) {
-            return Err(format!("--time-limit must be above 0, not {}", args.time_limit));
+            return Err(format!(
+                "--time-limit must be above 0, not {}",
+                args.time_limit
+            ));
         }
         let limits = Limits {
             max_preemptions: args.max_preemptions,

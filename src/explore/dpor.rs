@@ -76,7 +76,9 @@ impl Node {
             _ => 0,
         };
         Node {
-            snapshot: depth.is_multiple_of(SNAPSHOT_EVERY).then(|| Box::new(sim.clone())),
+            snapshot: depth
+                .is_multiple_of(SNAPSHOT_EVERY)
+                .then(|| Box::new(sim.clone())),
             enabled,
             prev,
             preemptions,
@@ -176,8 +178,10 @@ pub fn run(
         outcomes: s.tally.into_sorted(),
         executions: s.executions,
         elapsed: t0.elapsed(),
+        counts: stop.clone(),
         stop,
         minimal: false,
+        max_preemptions: None,
     }
 }
 
@@ -187,7 +191,9 @@ impl Search<'_> {
         while let Some(d) = self.stack.len().checked_sub(1) {
             iter += 1;
             if iter.is_multiple_of(1024) {
-                self.ctl.executions.store(self.executions, Ordering::Relaxed);
+                self.ctl
+                    .executions
+                    .store(self.executions, Ordering::Relaxed);
                 if self.ctl.cancelled() {
                     return Stop::Cancelled;
                 }
@@ -220,7 +226,9 @@ impl Search<'_> {
             }
             self.take(d, p, k);
         }
-        self.ctl.executions.store(self.executions, Ordering::Relaxed);
+        self.ctl
+            .executions
+            .store(self.executions, Ordering::Relaxed);
         match (self.limits.max_preemptions, self.pruned) {
             (Some(bound), pruned) if pruned > 0 => Stop::PreemptionBound { bound, pruned },
             _ => Stop::Complete,
@@ -418,7 +426,8 @@ impl Search<'_> {
         for &k in &firsts {
             let a = step_at(k).actor as usize;
             let c = clock_at(k);
-            let after_another = (0..self.n).any(|r| r != a && first_idx[r] != 0 && c[r] >= first_idx[r]);
+            let after_another =
+                (0..self.n).any(|r| r != a && first_idx[r] != 0 && c[r] >= first_idx[r]);
             if !after_another {
                 initials |= bit(a as ActorId);
             }

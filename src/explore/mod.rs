@@ -76,7 +76,10 @@ pub enum Stop {
     /// The time budget ran out.
     Time(Duration),
     /// The preemption bound cut this many branches off.
-    PreemptionBound { bound: u32, pruned: u64 },
+    PreemptionBound {
+        bound: u32,
+        pruned: u64,
+    },
     Cancelled,
     /// The program is beyond what the search takes.
     Unsupported(String),
@@ -92,7 +95,10 @@ impl Stop {
         match self {
             Stop::Complete => "complete".into(),
             Stop::Budget(n) => format!("incomplete: stopped after {n} executions (--budget)"),
-            Stop::Time(d) => format!("incomplete: stopped after {:.1} s (--time-limit)", d.as_secs_f64()),
+            Stop::Time(d) => format!(
+                "incomplete: stopped after {:.1} s (--time-limit)",
+                d.as_secs_f64()
+            ),
             Stop::PreemptionBound { bound, pruned } => format!(
                 "incomplete: at most {bound} preemption{} per run; {pruned} branch{} with more \
                  were not explored",
@@ -122,6 +128,12 @@ pub struct Exploration {
     pub executions: u64,
     pub elapsed: Duration,
     pub stop: Stop,
+    /// Whether the counts are complete: every run made (sampled), every
+    /// interleaving class explored (exhaustive).
+    pub counts: Stop,
+    /// The preemption bound of an exhaustive search: outcomes are those of runs
+    /// with at most this many preemptions.
+    pub max_preemptions: Option<u32>,
     /// Whether every witness has the fewest preemptions any run of the program
     /// needs for its outcome (a state-caching search checked it).
     pub minimal: bool,
@@ -182,8 +194,16 @@ pub fn sample(
     sample::run(program, cfg, seeds, ctl)
 }
 
-/// Explores every interleaving up to partial-order equivalence (DPOR), then
-/// makes each witness one with the fewest preemptions.
+/// Every outcome of every interleaving, with at most `limits.max_preemptions`
+/// preemptions if given.
+///
+/// Two searches, each a check on the other. First, state caching: every state
+/// the program can reach is visited once, in order of the preemptions needed to
+/// reach it (a 0-1 breadth-first search), which gives the outcome set and, for
+/// each outcome, a witness with the fewest preemptions. Then DPOR explores the
+/// interleavings one per equivalence class (steps that touch nothing in common
+/// reordered are the same run), which gives the counts. The outcome set is
+/// complete when either search finishes.
 pub fn exhaustive(
     program: &Arc<Program>,
     cfg: EngineConfig,
@@ -191,39 +211,55 @@ pub fn exhaustive(
     ctl: &Control,
 ) -> Exploration {
     let t0 = Instant::now();
+    let best = if limits.fewest {
+        states::fewest_preemptions(program, cfg, limits.max_states, limits.max_time, ctl)
+    } else {
+        None
+    };
     let mut ex = dpor::run(program, cfg, limits, ctl, t0);
-    // The fewest preemptions per outcome: a search over states that charges one
-    // per preemption. It also proves the outcome set when it finishes.
-    if limits.fewest && !ctl.cancelled() {
-        let left = limits.max_time.saturating_sub(t0.elapsed());
-        if let Some(best) = states::fewest_preemptions(program, cfg, limits.max_states, left, ctl) {
-            ex.minimal = merge_witnesses(&mut ex, best, limits.max_preemptions);
-        }
+    ex.counts = ex.stop.clone();
+    ex.max_preemptions = limits.max_preemptions;
+    if let Some(best) = best {
+        merge_fewest(&mut ex, best, limits.max_preemptions);
     }
     ex.elapsed = t0.elapsed();
     ex
 }
 
-/// Replaces witnesses by ones with fewer preemptions; true if every outcome got its
-/// proven-fewest one.
-fn merge_witnesses(
+/// Takes the state search's outcomes and witnesses into DPOR's result: its set
+/// is complete, and its witnesses have the fewest preemptions.
+fn merge_fewest(
     ex: &mut Exploration,
     best: HashMap<OutcomeKey, (Schedule, u32)>,
     bound: Option<u32>,
-) -> bool {
+) {
     let mut all = true;
     for f in &mut ex.outcomes {
         match best.get(&f.key) {
-            Some((s, k)) if *k <= f.preemptions => {
+            Some((s, k)) => {
                 f.schedule = s.clone();
                 f.preemptions = *k;
             }
-            Some(_) => {}
             None => all = false,
         }
     }
-    let _ = bound;
-    all
+    for (key, (schedule, k)) in best {
+        if bound.is_some_and(|b| k > b) || ex.outcomes.iter().any(|f| f.key == key) {
+            continue;
+        }
+        // An outcome the DPOR search did not reach before its limit.
+        ex.outcomes.push(Found {
+            key,
+            count: 0,
+            schedule,
+            seed: None,
+            preemptions: k,
+        });
+    }
+    ex.outcomes
+        .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    ex.minimal = all;
+    ex.stop = Stop::Complete;
 }
 
 /// Preemptions a schedule makes: steps that switch away from an actor that could

@@ -20,7 +20,12 @@ fn knob_args(knobs: &Knobs) -> String {
 
 /// What a student sees of an outcome: the variables, the output, a deadlock.
 fn describe(f: &Found) -> String {
-    let mut parts: Vec<String> = f.key.vars.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+    let mut parts: Vec<String> = f
+        .key
+        .vars
+        .iter()
+        .map(|(n, v)| format!("{n} = {v}"))
+        .collect();
     if !f.key.output.is_empty() {
         let out = f.key.output.join(" / ");
         let shown: String = if out.chars().count() > OUTPUT_CHARS {
@@ -78,7 +83,11 @@ pub fn text(lesson: &Lesson, knobs: &Knobs, ex: &Exploration) -> String {
             share * 100.0,
             bar(share)
         );
-        let fewest = if ex.minimal { "the fewest possible" } else { "fewest seen" };
+        let fewest = if ex.minimal {
+            "the fewest possible"
+        } else {
+            "fewest seen"
+        };
         let replay = match f.seed {
             Some(s) => format!(
                 "interleave run {}{} --seed {s}",
@@ -102,15 +111,36 @@ pub fn text(lesson: &Lesson, knobs: &Knobs, ex: &Exploration) -> String {
             let _ = writeln!(out, "     schedule: {}", f.schedule);
         }
     }
+    let bound = match ex.max_preemptions {
+        Some(k) => format!(
+            " of runs with at most {k} preemption{}",
+            if k == 1 { "" } else { "s" }
+        ),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
-        "\n{} distinct outcome{} in {} {runs}, {:.3} s; {}",
+        "\n{} distinct outcome{}{bound}, {}; {} {runs}, {:.3} s",
         ex.outcomes.len(),
         if ex.outcomes.len() == 1 { "" } else { "s" },
+        ex.stop.describe(),
         ex.executions,
         ex.elapsed.as_secs_f64(),
-        ex.stop.describe()
     );
+    if ex.counts != ex.stop {
+        let _ = writeln!(
+            out,
+            "the counts are {}; the outcome set is complete (every reachable state was visited)",
+            ex.counts.describe()
+        );
+    }
+    if ex.method == Method::Exhaustive {
+        let _ = writeln!(
+            out,
+            "count: interleavings that end so, one per class of runs that differ only in the \
+             order of steps touching nothing in common"
+        );
+    }
     out
 }
 
@@ -158,6 +188,9 @@ pub fn write_jsonl(
         "elapsed_ms": ex.elapsed.as_secs_f64() * 1e3,
         "complete": ex.stop.is_complete(),
         "stop": ex.stop.describe(),
+        "counts_complete": ex.counts.is_complete(),
+        "counts_stop": ex.counts.describe(),
+        "max_preemptions": ex.max_preemptions,
         "fewest_preemptions_proven": ex.minimal,
     });
     writeln!(w, "{summary}")

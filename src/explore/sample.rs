@@ -40,17 +40,20 @@ pub fn run(
         executions += n;
     }
     ctl.executions.store(executions, Ordering::Relaxed);
+    let stop = if ctl.cancelled() {
+        Stop::Cancelled
+    } else {
+        Stop::Complete
+    };
     Exploration {
         method: Method::Sampled,
         outcomes: tally.into_sorted(),
         executions,
         elapsed: t0.elapsed(),
-        stop: if ctl.cancelled() {
-            Stop::Cancelled
-        } else {
-            Stop::Complete
-        },
+        counts: stop.clone(),
+        stop,
         minimal: false,
+        max_preemptions: None,
     }
 }
 

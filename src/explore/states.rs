@@ -15,30 +15,35 @@ fn steppable(sim: &Sim) -> impl Iterator<Item = ActorId> + '_ {
     (0..sim.actor_count() as ActorId).filter(|&a| sim.can_step(a))
 }
 
-/// Every interleaving, one by one, with how many end in each outcome; `None` when
-/// there are more than `max_runs`.
+/// Every interleaving, one by one: for each outcome, how many interleavings end
+/// in it and the fewest preemptions any of them makes; `None` when there are
+/// more than `max_runs`.
 pub fn enumerate_tree(
     program: &Arc<Program>,
     cfg: EngineConfig,
     max_runs: u64,
-) -> Option<BTreeMap<OutcomeKey, u64>> {
-    let mut out = BTreeMap::new();
+) -> Option<BTreeMap<OutcomeKey, (u64, u32)>> {
+    let mut out: BTreeMap<OutcomeKey, (u64, u32)> = BTreeMap::new();
     let mut runs = 0u64;
-    let mut stack = vec![Sim::new(program.clone(), cfg)];
-    while let Some(sim) = stack.pop() {
+    let mut stack = vec![(Sim::new(program.clone(), cfg), None::<ActorId>, 0u32)];
+    while let Some((sim, prev, k)) = stack.pop() {
         if sim.ending() != Ending::Running {
             runs += 1;
             if runs > max_runs {
                 return None;
             }
-            *out.entry(OutcomeKey::of(&sim)).or_insert(0) += 1;
+            let e = out.entry(OutcomeKey::of(&sim)).or_insert((0, k));
+            e.0 += 1;
+            e.1 = e.1.min(k);
             continue;
         }
+        let live_prev = prev.filter(|&q| sim.can_step(q));
         for a in steppable(&sim) {
             let mut next = sim.clone();
             next.step_checked(a);
             next.clear_events();
-            stack.push(next);
+            let cost = live_prev.is_some_and(|q| q != a) as u32;
+            stack.push((next, Some(a), k + cost));
         }
     }
     Some(out)
