@@ -38,9 +38,19 @@ fn dpor_rate(c: &mut Criterion) {
         let (p, cfg) = balance(&[it, "gil=free", "lock=off"]);
         let n = explore::exhaustive(&p, cfg, &dpor_only(), &Control::default()).executions;
         g.throughput(Throughput::Elements(n));
-        g.bench_function(format!("balance-race {it} gil=free ({n} interleavings)"), |b| {
-            b.iter(|| black_box(explore::exhaustive(&p, cfg, &dpor_only(), &Control::default())))
-        });
+        g.bench_function(
+            format!("balance-race {it} gil=free ({n} interleavings)"),
+            |b| {
+                b.iter(|| {
+                    black_box(explore::exhaustive(
+                        &p,
+                        cfg,
+                        &dpor_only(),
+                        &Control::default(),
+                    ))
+                })
+            },
+        );
     }
     g.finish();
 }
