@@ -100,6 +100,8 @@ pub enum Cmd {
     Run(RunArgs),
     /// Check lesson files (the built-in ones and those of --lessons).
     Check,
+    /// Every outcome of a lesson, each with a schedule that replays it.
+    Explore(crate::explore::cli::ExploreArgs),
     /// Internal: a child process of a live process lesson.
     #[command(hide = true)]
     Worker,
@@ -209,6 +211,9 @@ fn dispatch(cli: Cli) -> Result<u8, Fail> {
             ))
         }
         Some(Cmd::Run(args)) => run(&catalog, args, lang),
+        Some(Cmd::Explore(args)) => crate::explore::cli::main(&catalog, args)
+            .map(|_| exit::FINISHED)
+            .map_err(Usage),
         Some(Cmd::Worker) => Err(Fail::Internal("the worker is handled above".into())),
     }
 }

@@ -995,6 +995,54 @@ impl Sim {
         }
     }
 
+    /// A hash of everything that decides how the run can go on from here and what
+    /// it ends with (not the trace, the schedule or the clocks a program never
+    /// reads): two states with the same fingerprint have the same futures. The
+    /// explorer (`src/explore/`) caches states by it. `with_time`: the program
+    /// sleeps or reads a clock, so the virtual time is part of the state.
+    pub fn fingerprint(&self, with_time: bool) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for rt in &self.actors {
+            rt.pc.hash(&mut h);
+            rt.stack.hash(&mut h);
+            rt.locals.hash(&mut h);
+            rt.tls.hash(&mut h);
+            match rt.status {
+                Status::NotStarted => 0u64.hash(&mut h),
+                Status::Ready => 1u64.hash(&mut h),
+                Status::Blocked => 2u64.hash(&mut h),
+                Status::Sleeping(u) => (3u64, u).hash(&mut h),
+                Status::Done(c) => (4u64, c).hash(&mut h),
+            }
+            // All the GIL models ask of the last instruction.
+            rt.last
+                .map(|i| self.cfg.gil.may_switch_after(i))
+                .hash(&mut h);
+        }
+        self.vars.hash(&mut h);
+        self.locks.hash(&mut h);
+        self.gil.hash(&mut h);
+        (self.ending as u8).hash(&mut h);
+        self.queues.hash(&mut h);
+        if self.procs.len() > 1 || !self.conns.is_empty() {
+            format!("{:?}{:?}", self.procs, self.conns).hash(&mut h);
+        }
+        if with_time || self.clocked {
+            (self.now, self.cpu_ns, &self.own_clock, &self.gil_busy).hash(&mut h);
+        }
+        for o in &self.trace.output {
+            (o.actor, &o.text).hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// Drops the events recorded so far (the output stays): for a search that
+    /// reads each step's events once, so that copying the simulator stays cheap.
+    pub fn clear_events(&mut self) {
+        self.trace.events.clear();
+    }
+
     /// Replays `schedule` from the start: how stepping back works.
     pub fn replay(
         program: Arc<Program>,

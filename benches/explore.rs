@@ -1,0 +1,106 @@
+//! The explorer's speed: DPOR interleavings per second, the time to every outcome
+//! of balance-race at 1, 2 and 3 iterations (gil=free), and sampled runs per second.
+//!
+//! Targets (issue 14): iterations=2 every outcome ≤ 1 s, iterations=3 ≤ 10 s,
+//! ≥ 200 000 interleavings/s at iterations=1.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use interleave::catalog::Catalog;
+use interleave::cli::knobs_from;
+use interleave::explore::{self, Control, Limits};
+use interleave::program::{EngineConfig, Program};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn balance(sets: &[&str]) -> (Arc<Program>, EngineConfig) {
+    let cat = Catalog::embedded().expect("lessons load");
+    let l = cat.find("balance-race").expect("balance-race exists");
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let knobs = knobs_from(l, &sets).expect("valid knobs");
+    let p = interleave::scenarios::build(l, &knobs).expect("builds");
+    (Arc::new(p), knobs.engine())
+}
+
+fn dpor_only() -> Limits {
+    Limits {
+        fewest: false,
+        max_time: Duration::from_secs(120),
+        ..Limits::default()
+    }
+}
+
+/// DPOR alone: interleavings explored per second.
+fn dpor_rate(c: &mut Criterion) {
+    let mut g = c.benchmark_group("explore dpor");
+    g.sample_size(10);
+    for it in ["iterations=1", "iterations=2"] {
+        let (p, cfg) = balance(&[it, "gil=free", "lock=off"]);
+        let n = explore::exhaustive(&p, cfg, &dpor_only(), &Control::default()).executions;
+        g.throughput(Throughput::Elements(n));
+        g.bench_function(
+            format!("balance-race {it} gil=free ({n} interleavings)"),
+            |b| {
+                b.iter(|| {
+                    black_box(explore::exhaustive(
+                        &p,
+                        cfg,
+                        &dpor_only(),
+                        &Control::default(),
+                    ))
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+/// `interleave explore --exhaustive` as the command runs it: every outcome with
+/// its fewest-preemption witness.
+fn every_outcome(c: &mut Criterion) {
+    let mut g = c.benchmark_group("explore every outcome");
+    g.sample_size(10);
+    for it in ["iterations=1", "iterations=2"] {
+        let (p, cfg) = balance(&[it, "gil=free", "lock=off"]);
+        g.bench_function(format!("balance-race {it} gil=free"), |b| {
+            b.iter(|| {
+                let ex = explore::exhaustive(&p, cfg, &Limits::default(), &Control::default());
+                assert!(ex.stop.is_complete());
+                black_box(ex)
+            })
+        });
+    }
+    g.finish();
+    // Too long for criterion's repetitions: timed once, reported the same way.
+    let (p, cfg) = balance(&["iterations=3", "gil=free", "lock=off"]);
+    let limits = Limits {
+        max_time: Duration::from_secs(10),
+        ..Limits::default()
+    };
+    let t = Instant::now();
+    let ex = explore::exhaustive(&p, cfg, &limits, &Control::default());
+    println!(
+        "explore every outcome/balance-race iterations=3 gil=free: {} outcomes, {} in {:.2} s \
+         ({} DPOR interleavings, counts {})",
+        ex.outcomes.len(),
+        ex.stop.describe(),
+        t.elapsed().as_secs_f64(),
+        ex.executions,
+        ex.counts.describe()
+    );
+}
+
+/// Sampled mode: seeded runs per second on every core.
+fn sampled(c: &mut Criterion) {
+    let mut g = c.benchmark_group("explore sampled");
+    g.sample_size(10);
+    let (p, cfg) = balance(&["iterations=1", "gil=free", "lock=off"]);
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("balance-race iterations=1 gil=free, 10 000 seeds", |b| {
+        b.iter(|| black_box(explore::sample(&p, cfg, 0..10_000, &Control::default())))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, dpor_rate, every_outcome, sampled);
+criterion_main!(benches);

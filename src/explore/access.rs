@@ -1,0 +1,170 @@
+//! What one simulator step touched that another actor's step could conflict with:
+//! the dependence relation partial-order reduction reorders by.
+
+use crate::program::{ActorId, GilModel, Instr, Program};
+use crate::sim::Sim;
+use crate::trace::EventKind;
+
+/// Something two actors' steps can both touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Obj {
+    /// A variable: shared ones by index, a process's own copy by (process, index).
+    Var(u32),
+    Lock(u16),
+    /// An actor's life: started, finished (what `join` and `start` touch).
+    Actor(u16),
+    Queue(u16),
+    /// A `Pipe()`: both ends.
+    Pipe(u16),
+    /// The printed output: prints are ordered.
+    Output,
+    /// A process's GIL, where the model lets the holder refuse a switch.
+    Gil(u16),
+}
+
+/// The objects a step read and wrote, one bit per object of an [`Objects`] table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    pub reads: u64,
+    pub writes: u64,
+    /// Conflicts with every other step: time, processes, signals, or more objects
+    /// than the table holds.
+    pub global: bool,
+}
+
+impl Access {
+    /// Whether the two steps may not commute.
+    #[inline]
+    pub fn conflicts(&self, other: &Access) -> bool {
+        self.global
+            || other.global
+            || self.writes & (other.reads | other.writes) != 0
+            || other.writes & self.reads != 0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.global && self.reads | self.writes == 0
+    }
+
+    /// Whether the step wrote `o`.
+    pub fn writes_obj(&self, objects: &Objects, o: Obj) -> bool {
+        objects.bit(o).is_some_and(|b| self.writes & b != 0)
+    }
+}
+
+/// The objects a search has met, numbered for [`Access`]'s bits.
+#[derive(Clone, Debug, Default)]
+pub struct Objects {
+    seen: Vec<Obj>,
+}
+
+impl Objects {
+    fn bit(&self, o: Obj) -> Option<u64> {
+        self.index(o).map(|i| 1u64 << i)
+    }
+
+    /// The bit number of an object met so far.
+    pub fn index(&self, o: Obj) -> Option<usize> {
+        self.seen.iter().position(|x| *x == o)
+    }
+
+    fn add(&mut self, acc: &mut Access, o: Obj, write: bool) {
+        let bit = match self.bit(o) {
+            Some(b) => b,
+            None if self.seen.len() < 64 => {
+                self.seen.push(o);
+                1u64 << (self.seen.len() - 1)
+            }
+            None => {
+                acc.global = true;
+                return;
+            }
+        };
+        if write {
+            acc.writes |= bit;
+        } else {
+            acc.reads |= bit;
+        }
+    }
+}
+
+/// Whether steps of this program depend on time (sleeps and clocks): then every
+/// step is treated as conflicting with every other.
+pub fn time_matters(program: &Program) -> bool {
+    program.actors.iter().any(|a| {
+        a.code
+            .iter()
+            .any(|i| matches!(i, Instr::Sleep(_) | Instr::Clock { .. }))
+    })
+}
+
+/// What actor `a`'s last step did, read from the events it appended from `from` on;
+/// `pc0` is where the actor stood before the step. It errs on the side of more:
+/// an event's pc may already be the next instruction's (a release records it
+/// so), and both are counted.
+pub fn step_access(
+    sim: &Sim,
+    a: ActorId,
+    from: usize,
+    pc0: crate::program::Pc,
+    time: bool,
+    objects: &mut Objects,
+) -> Access {
+    let p = sim.program();
+    let mut acc = Access {
+        global: time,
+        ..Access::default()
+    };
+    if time {
+        return acc;
+    }
+    let multi = p.process_count() > 1;
+    let proc_ = sim.process_of(a);
+    if sim.config().gil == GilModel::Modern {
+        objects.add(&mut acc, Obj::Gil(proc_), true);
+    }
+    let pcs = sim.trace().events[from..]
+        .iter()
+        .filter(|e| e.actor == a && matches!(e.kind, EventKind::Exec | EventKind::Block))
+        .flat_map(|e| [e.pc, e.pc.wrapping_sub(1)]);
+    for (k, pc) in std::iter::once(pc0).chain(pcs).enumerate() {
+        let Some(ins) = p.instr(a, pc) else {
+            continue;
+        };
+        // The instruction before an event's pc counts only if it is a release.
+        if k > 0 && k % 2 == 0 && !matches!(ins, Instr::Release(_)) {
+            continue;
+        }
+        let var = |g: u16| {
+            if p.vars.get(g as usize).is_some_and(|v| v.shared) || !multi {
+                Obj::Var(g as u32)
+            } else {
+                Obj::Var(((proc_ as u32 + 1) << 16) | g as u32)
+            }
+        };
+        match ins {
+            crate::program::local_instr!() | Instr::Work(_) | Instr::TlsSet { .. } => {}
+            Instr::LoadGlobal(g) | Instr::FileRead(g) => objects.add(&mut acc, var(g), false),
+            Instr::StoreGlobal(g) | Instr::FileWrite(g) => objects.add(&mut acc, var(g), true),
+            Instr::Acquire(l) | Instr::Release(l) => objects.add(&mut acc, Obj::Lock(l), true),
+            Instr::Start(t) if p.actors[t as usize].process == proc_ => {
+                objects.add(&mut acc, Obj::Actor(t), true)
+            }
+            Instr::Join(t) => objects.add(&mut acc, Obj::Actor(t), false),
+            Instr::Exit(_) if !multi => objects.add(&mut acc, Obj::Actor(a), true),
+            Instr::Print { .. } | Instr::PrintCaptured { .. } => {
+                objects.add(&mut acc, Obj::Output, true)
+            }
+            // These may end the thread with a printed exception.
+            Instr::TlsGet(_) | Instr::Raise(_) => {
+                objects.add(&mut acc, Obj::Output, true);
+                objects.add(&mut acc, Obj::Actor(a), true);
+            }
+            Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } if !multi => {
+                objects.add(&mut acc, Obj::Queue(q), true)
+            }
+            _ => acc.global = true,
+        }
+    }
+    acc
+}

@@ -1,0 +1,278 @@
+//! The explorer: every outcome a program can reach, each with a witness that
+//! replays it, held against brute-force enumeration of every interleaving.
+
+use interleave::catalog::Catalog;
+use interleave::explore::{self, Control, Limits, OutcomeKey, Stop};
+use interleave::program::{EngineConfig, Program};
+use interleave::run::{Origin, Run, Start};
+use interleave::sim::Sim;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+fn build(lesson: &str, sets: &[&str]) -> (Arc<Program>, EngineConfig) {
+    let catalog = Catalog::embedded().expect("the embedded lessons load");
+    let l = catalog.get(lesson).expect("the lesson exists");
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let knobs = interleave::cli::knobs_from(l, &sets).expect("valid knobs");
+    let p = interleave::scenarios::build(l, &knobs).expect("it builds");
+    (Arc::new(p), knobs.engine())
+}
+
+/// DPOR alone, without the state search that completes and corrects it.
+fn dpor_only() -> Limits {
+    Limits {
+        fewest: false,
+        ..Limits::default()
+    }
+}
+
+fn dpor_set(p: &Arc<Program>, cfg: EngineConfig) -> BTreeSet<OutcomeKey> {
+    let ex = explore::exhaustive(p, cfg, &dpor_only(), &Control::default());
+    assert_eq!(ex.stop, Stop::Complete);
+    ex.outcomes.into_iter().map(|f| f.key).collect()
+}
+
+fn balances(set: &BTreeSet<OutcomeKey>) -> Vec<i64> {
+    let mut v: Vec<i64> = set
+        .iter()
+        .map(|k| {
+            assert_eq!(
+                k.output,
+                vec![k.vars[0].1.to_string()],
+                "main prints the balance"
+            );
+            k.vars[0].1
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn one_iteration_without_a_lock_reaches_all_seven_balances() {
+    let (p, cfg) = build("balance-race", &["iterations=1", "gil=free", "lock=off"]);
+    let brute = explore::enumerate_all(&p, cfg, 5_000_000).expect("small enough");
+    assert_eq!(balances(&brute), vec![-8, -5, -3, 0, 3, 5, 8]);
+    assert_eq!(dpor_set(&p, cfg), brute);
+    // Whole lines as steps: few enough interleavings to run every one of them.
+    let (p, cfg) = build(
+        "balance-race",
+        &["iterations=1", "gil=free", "lock=off", "granularity=line"],
+    );
+    let tree = explore::enumerate_tree(&p, cfg, 5_000_000).expect("small enough");
+    let ex = explore::exhaustive(&p, cfg, &dpor_only(), &Control::default());
+    let found: BTreeSet<OutcomeKey> = ex.outcomes.iter().map(|f| f.key.clone()).collect();
+    assert_eq!(found, tree.keys().cloned().collect());
+    // The reduction is real: far fewer runs than interleavings.
+    let interleavings: u64 = tree.values().map(|(n, _)| n).sum();
+    assert!(
+        ex.executions * 10 < interleavings,
+        "{} of {interleavings}",
+        ex.executions
+    );
+}
+
+#[test]
+fn dpor_finds_what_brute_force_finds_in_every_gil_model_and_with_the_lock() {
+    for sets in [
+        &["iterations=1", "gil=free", "lock=on"][..],
+        &["iterations=1", "gil=gil-classic", "lock=off"],
+        &["iterations=1", "gil=gil-modern", "lock=off"],
+        &["iterations=1", "gil=gil-modern", "lock=on"],
+        &["iterations=2", "gil=gil-modern", "lock=off"],
+        &[
+            "iterations=1",
+            "gil=gil-modern",
+            "lock=off",
+            "granularity=line",
+        ],
+    ] {
+        let (p, cfg) = build("balance-race", sets);
+        let brute = explore::enumerate_all(&p, cfg, 5_000_000).expect("small enough");
+        assert_eq!(dpor_set(&p, cfg), brute, "{sets:?}");
+    }
+}
+
+#[test]
+fn two_iterations_match_the_state_enumeration_and_the_lock_leaves_only_zero() {
+    for (lock, want) in [("lock=off", None), ("lock=on", Some(vec![0]))] {
+        let (p, cfg) = build("balance-race", &["iterations=2", "gil=free", lock]);
+        let all = explore::enumerate_all(&p, cfg, 5_000_000).expect("small enough");
+        let found = dpor_set(&p, cfg);
+        assert_eq!(found, all, "{lock}");
+        match want {
+            Some(w) => assert_eq!(balances(&found), w),
+            None => assert!(balances(&found).len() > 7, "{:?}", balances(&found)),
+        }
+    }
+}
+
+#[test]
+fn the_lock_leaves_only_the_correct_balance() {
+    let (p, cfg) = build("balance-race", &["iterations=1", "gil=free", "lock=on"]);
+    assert_eq!(balances(&dpor_set(&p, cfg)), vec![0]);
+}
+
+#[test]
+fn deadlock_outcomes_match_brute_force_and_a_consistent_order_has_none() {
+    for (order, can_deadlock) in [
+        ("consistent-order=off", true),
+        ("consistent-order=on", false),
+    ] {
+        for nap in ["nap=on", "nap=off"] {
+            let always = can_deadlock && nap == "nap=on";
+            let (p, cfg) = build("deadlock", &[order, nap]);
+            let brute: BTreeSet<OutcomeKey> = explore::enumerate_tree(&p, cfg, 5_000_000)
+                .expect("small enough")
+                .into_keys()
+                .collect();
+            let found = dpor_set(&p, cfg);
+            assert_eq!(found, brute, "{order} {nap}");
+            assert_eq!(
+                found.iter().any(|k| k.deadlock),
+                can_deadlock,
+                "{order} {nap}"
+            );
+            // The nap makes the deadlock certain: each thread holds its first lock
+            // before the other one wakes.
+            assert_eq!(found.iter().all(|k| k.deadlock), always, "{order} {nap}");
+        }
+    }
+}
+
+/// Every witness replays to its outcome, and has the fewest preemptions of any
+/// interleaving that ends so.
+#[test]
+fn witnesses_replay_and_have_the_fewest_preemptions() {
+    for sets in [
+        &["iterations=1", "gil=free", "lock=off", "granularity=line"][..],
+        &[
+            "iterations=2",
+            "gil=gil-modern",
+            "lock=off",
+            "granularity=line",
+        ],
+    ] {
+        let (p, cfg) = build("balance-race", sets);
+        let tree = explore::enumerate_tree(&p, cfg, 5_000_000).expect("small enough");
+        let ex = explore::exhaustive(&p, cfg, &Limits::default(), &Control::default());
+        assert!(ex.minimal && ex.stop.is_complete());
+        assert_eq!(ex.outcomes.len(), tree.len());
+        for f in &ex.outcomes {
+            let sim = Sim::replay(p.clone(), cfg, &f.schedule.0).expect("the witness replays");
+            assert_eq!(OutcomeKey::of(&sim), f.key);
+            assert_eq!(
+                explore::count_preemptions(&p, cfg, &f.schedule.0),
+                Some(f.preemptions)
+            );
+            assert_eq!(f.preemptions, tree[&f.key].1, "{sets:?} {:?}", f.key);
+        }
+        let zero: Vec<_> = ex.outcomes.iter().filter(|f| f.preemptions == 0).collect();
+        assert!(!zero.is_empty(), "a run without preemptions ends somehow");
+    }
+}
+
+#[test]
+fn a_preemption_bound_keeps_the_outcomes_that_need_no_more() {
+    let (p, cfg) = build(
+        "balance-race",
+        &["iterations=1", "gil=free", "lock=off", "granularity=line"],
+    );
+    let tree = explore::enumerate_tree(&p, cfg, 5_000_000).expect("small enough");
+    for k in 0..5 {
+        let limits = Limits {
+            max_preemptions: Some(k),
+            ..Limits::default()
+        };
+        let ex = explore::exhaustive(&p, cfg, &limits, &Control::default());
+        let want: BTreeSet<&OutcomeKey> = tree
+            .iter()
+            .filter(|(_, v)| v.1 <= k)
+            .map(|(o, _)| o)
+            .collect();
+        let got: BTreeSet<&OutcomeKey> = ex.outcomes.iter().map(|f| &f.key).collect();
+        assert_eq!(got, want, "bound {k}");
+        assert!(ex.outcomes.iter().all(|f| f.preemptions <= k));
+    }
+}
+
+#[test]
+fn a_budget_or_a_cancel_says_incomplete() {
+    let (p, cfg) = build("balance-race", &["iterations=2", "gil=free", "lock=off"]);
+    let limits = Limits {
+        max_executions: 10,
+        fewest: false,
+        ..Limits::default()
+    };
+    let ex = explore::exhaustive(&p, cfg, &limits, &Control::default());
+    assert_eq!(ex.stop, Stop::Budget(10));
+    assert!(ex.stop.describe().starts_with("incomplete"));
+    let ctl = Control::default();
+    ctl.cancel.store(true, Ordering::Relaxed);
+    let ex = explore::exhaustive(&p, cfg, &Limits::default(), &ctl);
+    assert!(!ex.stop.is_complete());
+}
+
+/// Seed s in the sampler ends as `interleave run --seed s` does.
+#[test]
+fn sampled_seeds_reproduce_their_runs() {
+    let catalog = Catalog::embedded().expect("the embedded lessons load");
+    let l = catalog.get("balance-race").expect("the lesson exists");
+    let sets = vec!["iterations=1".to_string(), "gil=free".to_string()];
+    let knobs = interleave::cli::knobs_from(l, &sets).expect("valid knobs");
+    let (p, cfg) = build("balance-race", &["iterations=1", "gil=free"]);
+    let ex = explore::sample(&p, cfg, 0..400, &Control::default());
+    assert_eq!(ex.executions, 400);
+    assert_eq!(ex.outcomes.iter().map(|f| f.count).sum::<u64>(), 400);
+    let again = explore::sample(&p, cfg, 0..400, &Control::default());
+    assert_eq!(ex.outcomes, again.outcomes);
+    for f in &ex.outcomes {
+        let seed = f.seed.expect("a sampled witness has a seed");
+        let trace = Run::new(l, knobs.clone(), Start::Stepped(Origin::Seed(seed)))
+            .expect("it builds")
+            .finish_stepped()
+            .expect("it runs");
+        let vars: Vec<(String, i64)> = trace.final_vars();
+        assert_eq!(vars, f.key.vars, "seed {seed}");
+        let sim = Sim::replay(p.clone(), cfg, &f.schedule.0).expect("the schedule replays");
+        assert_eq!(OutcomeKey::of(&sim), f.key);
+    }
+}
+
+#[test]
+fn the_command_prints_one_json_line_per_outcome_then_a_summary() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_interleave"))
+        .args([
+            "explore",
+            "balance-race",
+            "--set",
+            "iterations=1",
+            "--set",
+            "gil=free",
+            "--exhaustive",
+            "--format",
+            "jsonl",
+        ])
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let (summary, outcomes) = lines.split_last().expect("lines");
+    assert_eq!(outcomes.len(), 7);
+    assert!(outcomes.iter().all(|o| o["kind"] == "outcome"
+        && o["final"]["balance"].is_i64()
+        && o["schedule"].is_string()
+        && o["preemptions"].is_u64()));
+    assert_eq!(summary["kind"], "summary");
+    assert_eq!(summary["distinct"], 7);
+    assert_eq!(summary["complete"], true);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_interleave"))
+        .args(["explore", "balance-race", "--runs", "0"])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(bad.status.code(), Some(2));
+}
