@@ -66,6 +66,10 @@ pub struct Cli {
     /// Language of lesson texts.
     #[arg(long, global = true, value_enum, default_value_t = LangArg::En)]
     pub lang: LangArg,
+    /// Open the playground in presenter mode: code and interleaving large, for a
+    /// projector (P switches it inside).
+    #[arg(long)]
+    pub present: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -199,7 +203,15 @@ fn dispatch(cli: Cli) -> Result<u8, Fail> {
         Catalog::with_overrides(cli.lessons.as_deref()).map_err(|e| Usage(e.to_string()))?;
     let lang: Lang = cli.lang.into();
     match cli.command {
-        None => playground(&catalog, cli.lesson.as_deref(), &cli.start, lang),
+        None => playground(
+            &catalog,
+            cli.lesson.as_deref(),
+            &cli.start,
+            crate::ui::Look {
+                lang,
+                present: cli.present,
+            },
+        ),
         Some(Cmd::List) => print_out(&list(&catalog, lang)),
         Some(Cmd::Check) => {
             catalog
@@ -252,7 +264,7 @@ fn playground(
     catalog: &Catalog,
     lesson: Option<&str>,
     start: &StartArgs,
-    lang: Lang,
+    look: crate::ui::Look,
 ) -> Result<u8, Fail> {
     let prepared = match lesson {
         Some(id) => {
@@ -270,7 +282,7 @@ fn playground(
                 }
                 (None, Some(seed), _) => Start::Stepped(Origin::Seed(seed)),
                 (None, None, false) if start.set.is_empty() => {
-                    return open_playground(catalog, Some((id, None)), lang);
+                    return open_playground(catalog, Some((id, None)), look);
                 }
                 (None, None, false) => Start::Stepped(Origin::Seed(fresh_seed())),
             };
@@ -284,13 +296,13 @@ fn playground(
         }
         None => None,
     };
-    open_playground(catalog, prepared, lang)
+    open_playground(catalog, prepared, look)
 }
 
 fn open_playground(
     catalog: &Catalog,
     open: Option<(&str, Option<crate::ui::Prepared>)>,
-    lang: Lang,
+    look: crate::ui::Look,
 ) -> Result<u8, Fail> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(Usage(
@@ -299,7 +311,7 @@ fn open_playground(
                 .into(),
         ));
     }
-    let code = crate::ui::run_playground(catalog, open, lang)
+    let code = crate::ui::run_playground(catalog, open, look)
         .map_err(|e| Fail::Internal(format!("{e:#}")))?;
     Ok(code)
 }

@@ -22,6 +22,14 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
+/// How the playground looks when it opens.
+#[derive(Clone, Copy, Debug)]
+pub struct Look {
+    pub lang: Lang,
+    /// Presenter mode (`--present`).
+    pub present: bool,
+}
+
 /// A prepared run to open a lesson on: its knobs, and a seed, a schedule or live.
 pub type Prepared = (crate::lesson::Knobs, crate::run::Start);
 
@@ -31,17 +39,19 @@ pub type Prepared = (crate::lesson::Knobs, crate::run::Start);
 pub fn run_playground(
     catalog: &Catalog,
     open: Option<(&str, Option<Prepared>)>,
-    lang: Lang,
+    look: Look,
 ) -> anyhow::Result<u8> {
     let mut app = App::new(
         catalog.clone(),
-        lang,
+        look.lang,
         AppOptions {
             theme: Theme::from_env(),
             seed: fresh_seed(),
             state_file: state_file(),
         },
     );
+    // Set before a lesson opens: the lesson screen takes it from the app.
+    app.present = look.present;
     match open {
         Some((id, None)) => app.open(id).map_err(anyhow::Error::msg)?,
         Some((id, Some((knobs, start)))) => {
