@@ -468,6 +468,13 @@ impl App {
         let stepped = ls.run.sim().is_some();
         let lang = self.lang;
         let mut status: Option<Status> = None;
+        // Moving around the screen first; then what changes the run.
+        if let Some(st) = view_key(ls, k, stepped, lang) {
+            if st.is_some() {
+                self.status = st;
+            }
+            return;
+        }
         let command = |ls: &mut LessonScreen, c: Command| {
             ls.playing = false;
             match ls.run.command(c) {
@@ -485,34 +492,9 @@ impl App {
                 self.overlay = Overlay::Help;
                 self.help_scroll = 0;
             }
-            KeyCode::Char(' ') => {
-                if stepped {
-                    if ls.run.is_over() {
-                        status = Some(Status::Info(Msg::SRunEnded.get(lang).into()));
-                    } else {
-                        ls.playing = !ls.playing;
-                        ls.play_budget = 0.0;
-                    }
-                } else if ls.run.is_over() {
-                    ls.run.command(Command::Reset);
-                    ls.generation += 1;
-                    status = Some(Status::Info(Msg::SRunningAgainLive.get(lang).into()));
-                } else {
-                    status = Some(Status::Info(Msg::SLivePlaysItself.get(lang).into()));
-                }
-            }
+            KeyCode::Char(' ') => status = play_key(ls, stepped, lang),
             KeyCode::Char('s') | KeyCode::Char('.') => status = command(ls, Command::Step),
-            KeyCode::Char(c @ '0'..='9') => {
-                let a = c as u16 - '0' as u16;
-                if (a as usize) < ls.run.program().actors.len() {
-                    status = command(ls, Command::StepActor(a as ActorId));
-                } else {
-                    status = Some(Status::Refused(Msg::SNoActor.fill(
-                        lang,
-                        &[&a, &ls.run.program().actors.len().saturating_sub(1)],
-                    )));
-                }
-            }
+            KeyCode::Char(c @ '0'..='9') => status = step_digit(ls, c, lang),
             KeyCode::Char('b') | KeyCode::Backspace => {
                 status = command(ls, Command::StepBack);
                 // The trace was replaced, not grown: nothing derived from it holds.
@@ -524,22 +506,7 @@ impl App {
                 self.switch_lang();
                 return;
             }
-            KeyCode::Char('P') => {
-                self.present = !self.present;
-                ls.present = self.present;
-                if !ls.shown_panels().contains(&ls.focus) {
-                    ls.focus = Panel::Interleaving;
-                }
-                status = Some(Status::Info(
-                    if self.present {
-                        Msg::SPresent
-                    } else {
-                        Msg::SFullLayout
-                    }
-                    .get(lang)
-                    .into(),
-                ));
-            }
+            KeyCode::Char('P') => status = Some(self.toggle_present(lang)),
             KeyCode::Char('c') => {
                 let line = replay_command(ls);
                 status = Some(Status::Info(Msg::SCopied.fill(lang, &[&line])));
@@ -565,62 +532,9 @@ impl App {
                 ls.generation += 1;
                 status = Some(Status::Info(Msg::SReset.get(lang).into()));
             }
-            KeyCode::Char('n') => {
-                let seed = self.next_seed();
-                let Screen::Lesson(ls) = &mut self.screen else {
-                    return;
-                };
-                let knobs = ls.run.knobs().clone();
-                status = Some(
-                    match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
-                        Ok(()) => Status::Info(Msg::SNewSeed.fill(lang, &[&seed])),
-                        Err(e) => Status::Refused(e),
-                    },
-                );
-            }
+            KeyCode::Char('n') => status = self.new_seed(lang),
             KeyCode::Char('m') => {
-                let knobs = ls.run.knobs().clone();
-                if !stepped {
-                    // Back to the stepped run the student left, where they left it.
-                    if let Some(run) = ls.parked.take() {
-                        ls.run = run;
-                        ls.playing = false;
-                        ls.generation += 1;
-                        self.status = Some(Status::Info(Msg::SStepBack.get(lang).into()));
-                        return;
-                    }
-                }
-                let start = if stepped {
-                    Start::Live {
-                        speed: ls.live_speed,
-                    }
-                } else {
-                    let seed = self.next_seed();
-                    Start::Stepped(Origin::Seed(seed))
-                };
-                let Screen::Lesson(ls) = &mut self.screen else {
-                    return;
-                };
-                let parked = if stepped {
-                    Run::new(&ls.lesson, knobs.clone(), start.clone()).ok()
-                } else {
-                    None
-                };
-                status = Some(match parked {
-                    Some(live) => {
-                        let old = std::mem::replace(&mut ls.run, live);
-                        ls.parked = Some(old);
-                        ls.playing = false;
-                        ls.generation += 1;
-                        ls.pan = 0;
-                        ls.zoom = 0;
-                        Status::Info(Msg::SLive.get(lang).into())
-                    }
-                    None => match restart(ls, knobs, start) {
-                        Ok(()) => Status::Info(Msg::SStep.get(lang).into()),
-                        Err(e) => Status::Refused(e),
-                    },
-                });
+                status = self.switch_mode(stepped, lang);
             }
             KeyCode::Char('l') => status = Some(toggle_knob(ls, "lock", lang)),
             KeyCode::Char('g') => status = Some(toggle_knob(ls, "gil", lang)),
@@ -635,93 +549,17 @@ impl App {
                     };
                 }
             }
-            KeyCode::Char('d') => ls.dis_view = !ls.dis_view,
             KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Char('-') => {
-                let up = k.code != KeyCode::Char('-');
-                if stepped {
-                    ls.play_level = if up {
-                        (ls.play_level + 1).min(PLAY_RATES.len() - 1)
-                    } else {
-                        ls.play_level.saturating_sub(1)
-                    };
-                    status = Some(Status::Info(
-                        Msg::SPlaySpeed.fill(lang, &[&PLAY_RATES[ls.play_level]]),
-                    ));
-                } else {
-                    let speed = if up {
-                        (ls.live_speed * 2.0).min(64.0)
-                    } else {
-                        (ls.live_speed / 2.0).max(1.0 / 64.0)
-                    };
-                    ls.live_speed = speed;
-                    let knobs = ls.run.knobs().clone();
-                    status = Some(match restart(ls, knobs, Start::Live { speed }) {
-                        Ok(()) => Status::Info(Msg::SLiveSpeed.fill(lang, &[&speed, &speed])),
-                        Err(e) => Status::Refused(e),
-                    });
-                }
-            }
-            KeyCode::Tab | KeyCode::BackTab => {
-                let shown = ls.shown_panels();
-                let i = shown.iter().position(|p| *p == ls.focus).unwrap_or(0);
-                let n = shown.len();
-                let j = if k.code == KeyCode::Tab {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                };
-                ls.focus = shown[j];
-            }
-            KeyCode::Char('i') => {
-                ls.show_text = !ls.show_text;
-                if ls.show_text {
-                    ls.focus = Panel::Lesson;
-                } else if ls.focus == Panel::Lesson {
-                    ls.focus = Panel::Interleaving;
-                }
-            }
-            KeyCode::Up if ls.focus == Panel::State => {
-                ls.selected_actor = ls.selected_actor.saturating_sub(1);
-            }
-            KeyCode::Down if ls.focus == Panel::State => {
-                let n = ls.run.program().actors.len();
-                ls.selected_actor = (ls.selected_actor + 1).min(n.saturating_sub(1));
+                status = Some(change_speed(
+                    ls,
+                    k.code != KeyCode::Char('-'),
+                    stepped,
+                    lang,
+                ));
             }
             KeyCode::Enter if ls.focus == Panel::State => {
                 let a = ls.selected_actor as ActorId;
                 status = command(ls, Command::StepActor(a));
-            }
-            KeyCode::Up => scroll(ls, ls.focus, 1, true),
-            KeyCode::Down => scroll(ls, ls.focus, 1, false),
-            KeyCode::PageUp => scroll(ls, ls.focus, 10, true),
-            KeyCode::PageDown => scroll(ls, ls.focus, 10, false),
-            KeyCode::Left if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, true),
-            KeyCode::Right if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, false),
-            KeyCode::End => {
-                let i = panel_index(ls.focus);
-                ls.scroll[i] = 0;
-                if ls.focus == Panel::Timeline {
-                    ls.pan = 0;
-                }
-                if ls.focus == Panel::Code {
-                    ls.code_scrolled = false;
-                }
-            }
-            KeyCode::Char(']') | KeyCode::Char('z') => {
-                if ls.zoom < ls.zoom_max {
-                    ls.zoom += 1;
-                } else {
-                    status = Some(Status::Info(Msg::SZoomMax.get(lang).into()));
-                }
-            }
-            KeyCode::Char('[') | KeyCode::Char('Z') => {
-                if ls.zoom == 0 {
-                    status = Some(Status::Info(Msg::SZoomMin.get(lang).into()));
-                }
-                ls.zoom = ls.zoom.saturating_sub(1);
-                if ls.zoom == 0 {
-                    ls.pan = 0;
-                }
             }
             _ => {}
         }
@@ -738,6 +576,90 @@ impl App {
             // A step that worked clears an old refusal.
             self.status = None;
         }
+    }
+
+    /// P: presenter mode on or off.
+    fn toggle_present(&mut self, lang: Lang) -> Status {
+        self.present = !self.present;
+        if let Screen::Lesson(ls) = &mut self.screen {
+            ls.present = self.present;
+            if !ls.shown_panels().contains(&ls.focus) {
+                ls.focus = Panel::Interleaving;
+            }
+        }
+        Status::Info(
+            if self.present {
+                Msg::SPresent
+            } else {
+                Msg::SFullLayout
+            }
+            .get(lang)
+            .into(),
+        )
+    }
+
+    /// n: the same knobs with the next seed, from the start.
+    fn new_seed(&mut self, lang: Lang) -> Option<Status> {
+        let seed = self.next_seed();
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return None;
+        };
+        let knobs = ls.run.knobs().clone();
+        Some(
+            match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
+                Ok(()) => Status::Info(Msg::SNewSeed.fill(lang, &[&seed])),
+                Err(e) => Status::Refused(e),
+            },
+        )
+    }
+
+    /// `m`: a live run of the same knobs, keeping the stepped run aside; from a
+    /// live run, back to that stepped run where it was (or a fresh one).
+    fn switch_mode(&mut self, stepped: bool, lang: Lang) -> Option<Status> {
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return None;
+        };
+        let knobs = ls.run.knobs().clone();
+        if !stepped {
+            // Back to the stepped run the student left, where they left it.
+            if let Some(run) = ls.parked.take() {
+                ls.run = run;
+                ls.playing = false;
+                ls.generation += 1;
+                return Some(Status::Info(Msg::SStepBack.get(lang).into()));
+            }
+        }
+        let start = if stepped {
+            Start::Live {
+                speed: ls.live_speed,
+            }
+        } else {
+            let seed = self.next_seed();
+            Start::Stepped(Origin::Seed(seed))
+        };
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return None;
+        };
+        let parked = if stepped {
+            Run::new(&ls.lesson, knobs.clone(), start.clone()).ok()
+        } else {
+            None
+        };
+        Some(match parked {
+            Some(live) => {
+                let old = std::mem::replace(&mut ls.run, live);
+                ls.parked = Some(old);
+                ls.playing = false;
+                ls.generation += 1;
+                ls.pan = 0;
+                ls.zoom = 0;
+                Status::Info(Msg::SLive.get(lang).into())
+            }
+            None => match restart(ls, knobs, start) {
+                Ok(()) => Status::Info(Msg::SStep.get(lang).into()),
+                Err(e) => Status::Refused(e),
+            },
+        })
     }
 
     fn goto_key(&mut self, k: KeyEvent, mut typing: String) {
@@ -930,6 +852,137 @@ pub fn replay_command(ls: &LessonScreen) -> String {
         (None, _) => parts.push("--live".into()),
     }
     parts.join(" ")
+}
+
+/// Keys that move around the screen (focus, scrolling, zoom, the text and dis
+/// views) without changing the run: `None` if `k` is not one of them, else the
+/// status to show, if any.
+fn view_key(
+    ls: &mut LessonScreen,
+    k: KeyEvent,
+    stepped: bool,
+    lang: Lang,
+) -> Option<Option<Status>> {
+    let mut status = None;
+    match k.code {
+        KeyCode::Tab | KeyCode::BackTab => {
+            let shown = ls.shown_panels();
+            let i = shown.iter().position(|p| *p == ls.focus).unwrap_or(0);
+            let n = shown.len();
+            let j = if k.code == KeyCode::Tab {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
+            ls.focus = shown[j];
+        }
+        KeyCode::Char('i') => {
+            ls.show_text = !ls.show_text;
+            if ls.show_text {
+                ls.focus = Panel::Lesson;
+            } else if ls.focus == Panel::Lesson {
+                ls.focus = Panel::Interleaving;
+            }
+        }
+        KeyCode::Up if ls.focus == Panel::State => {
+            ls.selected_actor = ls.selected_actor.saturating_sub(1);
+        }
+        KeyCode::Down if ls.focus == Panel::State => {
+            let n = ls.run.program().actors.len();
+            ls.selected_actor = (ls.selected_actor + 1).min(n.saturating_sub(1));
+        }
+        KeyCode::Up => scroll(ls, ls.focus, 1, true),
+        KeyCode::Down => scroll(ls, ls.focus, 1, false),
+        KeyCode::PageUp => scroll(ls, ls.focus, 10, true),
+        KeyCode::PageDown => scroll(ls, ls.focus, 10, false),
+        KeyCode::Left if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, true),
+        KeyCode::Right if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, false),
+        KeyCode::End if !stepped => {
+            let i = panel_index(ls.focus);
+            ls.scroll[i] = 0;
+            if ls.focus == Panel::Timeline {
+                ls.pan = 0;
+            }
+            if ls.focus == Panel::Code {
+                ls.code_scrolled = false;
+            }
+        }
+        KeyCode::Char(']') | KeyCode::Char('z') => {
+            if ls.zoom < ls.zoom_max {
+                ls.zoom += 1;
+            } else {
+                status = Some(Status::Info(Msg::SZoomMax.get(lang).into()));
+            }
+        }
+        KeyCode::Char('[') | KeyCode::Char('Z') => {
+            if ls.zoom == 0 {
+                status = Some(Status::Info(Msg::SZoomMin.get(lang).into()));
+            }
+            ls.zoom = ls.zoom.saturating_sub(1);
+            if ls.zoom == 0 {
+                ls.pan = 0;
+            }
+        }
+        KeyCode::Char('d') => ls.dis_view = !ls.dis_view,
+        _ => return None,
+    }
+    Some(status)
+}
+
+/// `+` and `-`: the play rate of a stepped run, or how fast a live run's sleeps
+/// pass (which re-runs it).
+fn change_speed(ls: &mut LessonScreen, up: bool, stepped: bool, lang: Lang) -> Status {
+    if stepped {
+        ls.play_level = if up {
+            (ls.play_level + 1).min(PLAY_RATES.len() - 1)
+        } else {
+            ls.play_level.saturating_sub(1)
+        };
+        return Status::Info(Msg::SPlaySpeed.fill(lang, &[&PLAY_RATES[ls.play_level]]));
+    }
+    let speed = if up {
+        (ls.live_speed * 2.0).min(64.0)
+    } else {
+        (ls.live_speed / 2.0).max(1.0 / 64.0)
+    };
+    ls.live_speed = speed;
+    let knobs = ls.run.knobs().clone();
+    match restart(ls, knobs, Start::Live { speed }) {
+        Ok(()) => Status::Info(Msg::SLiveSpeed.fill(lang, &[&speed, &speed])),
+        Err(e) => Status::Refused(e),
+    }
+}
+
+/// Space: play or pause a stepped run; run a finished live run again.
+fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<Status> {
+    if stepped {
+        if ls.run.is_over() {
+            return Some(Status::Info(Msg::SRunEnded.get(lang).into()));
+        } else {
+            ls.playing = !ls.playing;
+            ls.play_budget = 0.0;
+        }
+    } else if ls.run.is_over() {
+        ls.run.command(Command::Reset);
+        ls.generation += 1;
+        return Some(Status::Info(Msg::SRunningAgainLive.get(lang).into()));
+    } else {
+        return Some(Status::Info(Msg::SLivePlaysItself.get(lang).into()));
+    }
+    None
+}
+
+/// A digit: one step of that actor, or why there is no such actor.
+fn step_digit(ls: &mut LessonScreen, c: char, lang: Lang) -> Option<Status> {
+    let a = c as u16 - '0' as u16;
+    let n = ls.run.program().actors.len();
+    if (a as usize) >= n {
+        return Some(Status::Refused(
+            Msg::SNoActor.fill(lang, &[&a, &n.saturating_sub(1)]),
+        ));
+    }
+    ls.playing = false;
+    outcome_status(ls.run.command(Command::StepActor(a as ActorId)))
 }
 
 fn steps_of(ls: &LessonScreen) -> usize {

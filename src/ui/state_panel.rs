@@ -3,7 +3,7 @@
 
 use super::app::{LessonScreen, Panel, panel_index};
 use super::theme::Theme;
-use super::view::panel_block;
+use super::view::{panel_block, scroll_marks};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::{ActorId, GilModel, Instr, Program};
@@ -74,18 +74,7 @@ pub fn draw(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: 
     let top = ls.scroll[i];
     let shown: Vec<Line> = lines.into_iter().skip(top).take(h).collect();
     f.render_widget(Paragraph::new(shown), inner);
-    if top < max_top && h > 0 {
-        f.buffer_mut().set_string(
-            inner.right().saturating_sub(1),
-            inner.bottom() - 1,
-            "↓",
-            th.key(),
-        );
-    }
-    if top > 0 {
-        f.buffer_mut()
-            .set_string(inner.right().saturating_sub(1), inner.y, "↑", th.key());
-    }
+    scroll_marks(f, inner, top, max_top, th);
 }
 
 /// The panel's lines, and the row of the selected actor.
@@ -98,70 +87,7 @@ fn lines(
     let program = ls.run.program().clone();
     let program = program.as_ref();
     let cache = &ls.cache;
-    let over = ls.run.is_over();
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    for (i, v) in program.vars.iter().enumerate() {
-        let now = match ls.run.sim() {
-            Some(sim) => sim.vars().get(i).copied().unwrap_or(v.init),
-            None => cache.vars.get(i).map(|x| x.1).unwrap_or(v.init),
-        };
-        let expected = program
-            .expected
-            .iter()
-            .find(|(id, _)| *id as usize == i)
-            .map(|x| x.1);
-        let mut spans = vec![
-            Span::styled(format!("{} ", v.name), th.title()),
-            Span::styled(
-                format!("{now}"),
-                match expected {
-                    Some(e) if over && e != now => th.bad(),
-                    Some(e) if over && e == now => th.good(),
-                    _ => th.title(),
-                },
-            ),
-        ];
-        if let Some(e) = expected {
-            spans.push(Span::styled(
-                format!("   {}", Msg::CorrectRunGives.fill(lang, &[&e])),
-                th.dim(),
-            ));
-        }
-        lines.push(Line::from(spans));
-    }
-    // The lesson's verdict once the run is over: green or red, with the reason.
-    if let Some((_, Some(vd))) = &ls.verdict {
-        lines.push(Line::styled(
-            format!(
-                "{}: {}",
-                if vd.correct {
-                    Msg::VerdictRight
-                } else {
-                    Msg::VerdictWrong
-                }
-                .get(lang),
-                vd.why
-            ),
-            if vd.correct { th.good() } else { th.bad() },
-        ));
-        if let Some(m) = vd.missing.as_ref().filter(|m| m.value != 0) {
-            lines.push(Line::styled(
-                Msg::MissingEffect.fill(lang, &[&m.value, &m.unit]),
-                th.bad(),
-            ));
-        }
-    }
-    lines.push(Line::from(vec![
-        Span::raw(format!("{}: ", Msg::LostUpdates.get(lang))),
-        Span::styled(
-            cache.lost.to_string(),
-            if cache.lost > 0 {
-                th.bad()
-            } else {
-                Style::new()
-            },
-        ),
-    ]));
+    let mut lines = shared_lines(ls, program, th, lang);
     let replay = cache.replay.as_ref();
     let states: Vec<ActorState> = (0..program.actors.len())
         .map(|a| {
@@ -177,30 +103,7 @@ fn lines(
             .map(|x| x.name.clone())
             .unwrap_or_else(|| "?".into())
     };
-    for (l, lock) in program.locks.iter().enumerate() {
-        let holder = replay.and_then(|r| r.lock_holder(l as u16));
-        let waiters: Vec<String> = states
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s == ActorState::Blocked(BlockedOn::Lock(l as u16)))
-            .map(|(a, _)| name(a))
-            .collect();
-        let mut spans = vec![Span::styled(format!("{} ", lock.name), th.title())];
-        match holder {
-            Some(h) => {
-                spans.push(Span::raw(format!("{} ", Msg::HeldBy.get(lang))));
-                spans.push(Span::styled(name(h as usize), th.actor(h as usize)));
-            }
-            None => spans.push(Span::raw(Msg::LockFree.get(lang))),
-        }
-        if !waiters.is_empty() {
-            spans.push(Span::styled(
-                format!(" · {}: {}", Msg::Waiting.get(lang), waiters.join(", ")),
-                th.warn(),
-            ));
-        }
-        lines.push(Line::from(spans));
-    }
+    lines.extend(lock_lines(program, replay, &states, th, lang));
     let gil = ls.run.config().gil;
     let nproc = program.process_count();
     let uses_tls = program.actors.iter().any(|x| {
@@ -272,6 +175,125 @@ fn lines(
         ));
     }
     (lines, selected_row)
+}
+
+/// The shared variables with what a correct run gives, the verdict once the run
+/// is over, and the count of overwritten writes.
+fn shared_lines(
+    ls: &LessonScreen,
+    program: &Program,
+    th: &Theme,
+    lang: Lang,
+) -> Vec<Line<'static>> {
+    let cache = &ls.cache;
+    let over = ls.run.is_over();
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for (i, v) in program.vars.iter().enumerate() {
+        let now = match ls.run.sim() {
+            Some(sim) => sim.vars().get(i).copied().unwrap_or(v.init),
+            None => cache.vars.get(i).map(|x| x.1).unwrap_or(v.init),
+        };
+        let expected = program
+            .expected
+            .iter()
+            .find(|(id, _)| *id as usize == i)
+            .map(|x| x.1);
+        let mut spans = vec![
+            Span::styled(format!("{} ", v.name), th.title()),
+            Span::styled(
+                format!("{now}"),
+                match expected {
+                    Some(e) if over && e != now => th.bad(),
+                    Some(e) if over && e == now => th.good(),
+                    _ => th.title(),
+                },
+            ),
+        ];
+        if let Some(e) = expected {
+            spans.push(Span::styled(
+                format!("   {}", Msg::CorrectRunGives.fill(lang, &[&e])),
+                th.dim(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    // The lesson's verdict once the run is over: green or red, with the reason.
+    if let Some((_, Some(vd))) = &ls.verdict {
+        lines.push(Line::styled(
+            format!(
+                "{}: {}",
+                if vd.correct {
+                    Msg::VerdictRight
+                } else {
+                    Msg::VerdictWrong
+                }
+                .get(lang),
+                vd.why
+            ),
+            if vd.correct { th.good() } else { th.bad() },
+        ));
+        if let Some(m) = vd.missing.as_ref().filter(|m| m.value != 0) {
+            lines.push(Line::styled(
+                Msg::MissingEffect.fill(lang, &[&m.value, &m.unit]),
+                th.bad(),
+            ));
+        }
+    }
+    lines.push(Line::from(vec![
+        Span::raw(format!("{}: ", Msg::LostUpdates.get(lang))),
+        Span::styled(
+            cache.lost.to_string(),
+            if cache.lost > 0 {
+                th.bad()
+            } else {
+                Style::new()
+            },
+        ),
+    ]));
+    lines
+}
+
+/// Each lock: who holds it and who waits for it.
+fn lock_lines(
+    program: &Program,
+    replay: Option<&crate::trace::StateReplay>,
+    states: &[ActorState],
+    th: &Theme,
+    lang: Lang,
+) -> Vec<Line<'static>> {
+    let name = |a: usize| {
+        program
+            .actors
+            .get(a)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| "?".into())
+    };
+    let mut out = Vec::new();
+    for (l, lock) in program.locks.iter().enumerate() {
+        let holder = replay.and_then(|r| r.lock_holder(l as u16));
+        let waiters: Vec<String> = states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == ActorState::Blocked(BlockedOn::Lock(l as u16)))
+            .map(|(a, _)| name(a))
+            .collect();
+        let mut spans = vec![Span::styled(format!("{} ", lock.name), th.title())];
+        match holder {
+            Some(h) => {
+                spans.push(Span::raw(format!("{} ", Msg::HeldBy.get(lang))));
+                spans.push(Span::styled(name(h as usize), th.actor(h as usize)));
+            }
+            None => spans.push(Span::raw(Msg::LockFree.get(lang))),
+        }
+        if !waiters.is_empty() {
+            spans.push(Span::styled(
+                format!(" · {}: {}", Msg::Waiting.get(lang), waiters.join(", ")),
+                th.warn(),
+            ));
+        }
+        out.push(Line::from(spans));
+    }
+    out
 }
 
 fn actor_line(

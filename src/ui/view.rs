@@ -507,25 +507,27 @@ fn text_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang
     let max_top = lines.len().saturating_sub(inner.height as usize);
     ls.scroll[i] = ls.scroll[i].min(max_top);
     let top = ls.scroll[i];
-    let more_below = top < max_top;
     let shown: Vec<Line> = lines
         .into_iter()
         .skip(top)
         .take(inner.height as usize)
         .collect();
     f.render_widget(Paragraph::new(shown), inner);
-    // Where the text goes on: an arrow in the corner, as a reader expects.
-    if more_below && inner.height > 0 {
-        f.buffer_mut().set_string(
-            inner.right().saturating_sub(1),
-            inner.bottom() - 1,
-            "↓",
-            th.key(),
-        );
+    scroll_marks(f, inner, top, max_top, th);
+}
+
+/// Where a scrolled text goes on: an arrow in the corner, as a reader expects.
+pub(super) fn scroll_marks(f: &mut Frame, inner: Rect, top: usize, max_top: usize, th: &Theme) {
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let x = inner.right() - 1;
+    if top < max_top {
+        f.buffer_mut()
+            .set_string(x, inner.bottom() - 1, "↓", th.key());
     }
     if top > 0 {
-        f.buffer_mut()
-            .set_string(inner.right().saturating_sub(1), inner.y, "↑", th.key());
+        f.buffer_mut().set_string(x, inner.y, "↑", th.key());
     }
 }
 
