@@ -14,12 +14,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn balance(sets: &[&str]) -> (Arc<Program>, EngineConfig) {
+    let (p, cfg, _) = balance_knobs(sets);
+    (p, cfg)
+}
+
+fn balance_knobs(sets: &[&str]) -> (Arc<Program>, EngineConfig, interleave::lesson::Knobs) {
     let cat = Catalog::embedded().expect("lessons load");
     let l = cat.find("balance-race").expect("balance-race exists");
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let knobs = knobs_from(l, &sets).expect("valid knobs");
     let p = interleave::scenarios::build(l, &knobs).expect("builds");
-    (Arc::new(p), knobs.engine())
+    let cfg = knobs.engine();
+    (Arc::new(p), cfg, knobs)
 }
 
 fn dpor_only() -> Limits {
@@ -94,10 +100,18 @@ fn every_outcome(c: &mut Criterion) {
 fn sampled(c: &mut Criterion) {
     let mut g = c.benchmark_group("explore sampled");
     g.sample_size(10);
-    let (p, cfg) = balance(&["iterations=1", "gil=free", "lock=off"]);
+    let (p, cfg, knobs) = balance_knobs(&["iterations=1", "gil=free", "lock=off"]);
     g.throughput(Throughput::Elements(10_000));
     g.bench_function("balance-race iterations=1 gil=free, 10 000 seeds", |b| {
-        b.iter(|| black_box(explore::sample(&p, cfg, 0..10_000, &Control::default())))
+        b.iter(|| {
+            black_box(explore::sample(
+                &p,
+                cfg,
+                &knobs,
+                0..10_000,
+                &Control::default(),
+            ))
+        })
     });
     g.finish();
 }

@@ -222,10 +222,10 @@ fn sampled_seeds_reproduce_their_runs() {
     let sets = vec!["iterations=1".to_string(), "gil=free".to_string()];
     let knobs = interleave::cli::knobs_from(l, &sets).expect("valid knobs");
     let (p, cfg) = build("balance-race", &["iterations=1", "gil=free"]);
-    let ex = explore::sample(&p, cfg, 0..400, &Control::default());
+    let ex = explore::sample(&p, cfg, &knobs, 0..400, &Control::default());
     assert_eq!(ex.executions, 400);
     assert_eq!(ex.outcomes.iter().map(|f| f.count).sum::<u64>(), 400);
-    let again = explore::sample(&p, cfg, 0..400, &Control::default());
+    let again = explore::sample(&p, cfg, &knobs, 0..400, &Control::default());
     assert_eq!(ex.outcomes, again.outcomes);
     for f in &ex.outcomes {
         let seed = f.seed.expect("a sampled witness has a seed");

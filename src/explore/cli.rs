@@ -57,7 +57,7 @@ pub fn main(catalog: &Catalog, args: ExploreArgs) -> Result<ExitCode, String> {
             .first_seed
             .checked_add(n)
             .ok_or("--first-seed + --runs is past the last seed")?;
-        super::sample(&program, cfg, args.first_seed..end, &ctl)
+        super::sample(&program, cfg, &knobs, args.first_seed..end, &ctl)
     } else {
         if !(args.time_limit.is_finite() && args.time_limit > 0.0) {
             return Err(format!(

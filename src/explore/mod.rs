@@ -188,10 +188,11 @@ impl Default for Limits {
 pub fn sample(
     program: &Arc<Program>,
     cfg: EngineConfig,
+    knobs: &crate::lesson::Knobs,
     seeds: std::ops::Range<u64>,
     ctl: &Control,
 ) -> Exploration {
-    sample::run(program, cfg, seeds, ctl)
+    sample::run(program, cfg, knobs, seeds, ctl)
 }
 
 /// Every outcome of every interleaving, with at most `limits.max_preemptions`

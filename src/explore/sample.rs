@@ -3,8 +3,10 @@
 //! is the same however many threads share the work.
 
 use super::{Control, Exploration, Method, Stop, Tally};
+use crate::lesson::Knobs;
 use crate::program::{ActorId, EngineConfig, Program};
-use crate::sim::{Ending, RandomScheduler, Sim};
+use crate::run::{Origin, seeded};
+use crate::sim::{Ending, Sim};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -15,6 +17,7 @@ const CHUNK: u64 = 64;
 pub fn run(
     program: &Arc<Program>,
     cfg: EngineConfig,
+    knobs: &Knobs,
     seeds: std::ops::Range<u64>,
     ctl: &Control,
 ) -> Exploration {
@@ -26,7 +29,7 @@ pub fn run(
         .min(seeds.end.saturating_sub(seeds.start).div_ceil(CHUNK).max(1) as usize);
     let tallies: Vec<(Tally, u64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
-            .map(|_| scope.spawn(|| worker(program, cfg, &next, seeds.end, ctl)))
+            .map(|_| scope.spawn(|| worker(program, cfg, knobs, &next, seeds.end, ctl)))
             .collect();
         handles
             .into_iter()
@@ -60,6 +63,7 @@ pub fn run(
 fn worker(
     program: &Arc<Program>,
     cfg: EngineConfig,
+    knobs: &Knobs,
     next: &AtomicU64,
     end: u64,
     ctl: &Control,
@@ -76,7 +80,7 @@ fn worker(
         }
         let stop = (start + CHUNK).min(end);
         for seed in start..stop {
-            let (sim, preemptions) = one(program, cfg, seed);
+            let (sim, preemptions) = one(program, cfg, knobs, seed);
             tally.add(&sim, Some(seed), preemptions);
         }
         runs += stop - start;
@@ -85,10 +89,11 @@ fn worker(
     (tally, runs)
 }
 
-/// The run of one seed, as `interleave run --seed` makes it, and its preemptions.
-pub fn one(program: &Arc<Program>, cfg: EngineConfig, seed: u64) -> (Sim, u32) {
+/// The run of one seed, as `interleave run --seed` makes it (with the scheduler
+/// the lesson's `scheduler` knob names), and its preemptions.
+pub fn one(program: &Arc<Program>, cfg: EngineConfig, knobs: &Knobs, seed: u64) -> (Sim, u32) {
     let mut sim = Sim::new(program.clone(), cfg);
-    let mut sched = RandomScheduler::new(seed);
+    let mut sched = seeded(knobs, cfg, &Origin::Seed(seed));
     let mut prev: Option<ActorId> = None;
     let mut preemptions = 0;
     while sim.ending() == Ending::Running {
