@@ -96,13 +96,7 @@ fn lines(
                 .unwrap_or(ActorState::NotStarted)
         })
         .collect();
-    let name = |a: usize| {
-        program
-            .actors
-            .get(a)
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| "?".into())
-    };
+    let name = |a: usize| actor_name(program, a);
     lines.extend(lock_lines(program, replay, &states, th, lang));
     let gil = ls.run.config().gil;
     let nproc = program.process_count();
@@ -261,13 +255,7 @@ fn lock_lines(
     th: &Theme,
     lang: Lang,
 ) -> Vec<Line<'static>> {
-    let name = |a: usize| {
-        program
-            .actors
-            .get(a)
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| "?".into())
-    };
+    let name = |a: usize| actor_name(program, a);
     let mut out = Vec::new();
     for (l, lock) in program.locks.iter().enumerate() {
         let holder = replay.and_then(|r| r.lock_holder(l as u16));
@@ -296,6 +284,15 @@ fn lock_lines(
     out
 }
 
+/// An actor's name, or `?` for an id the program does not have.
+fn actor_name(program: &Program, a: usize) -> String {
+    program
+        .actors
+        .get(a)
+        .map(|x| x.name.clone())
+        .unwrap_or_else(|| "?".into())
+}
+
 fn actor_line(
     program: &Program,
     states: &[ActorState],
@@ -304,13 +301,7 @@ fn actor_line(
     lang: Lang,
     indent: &str,
 ) -> Line<'static> {
-    let name = |a: usize| {
-        program
-            .actors
-            .get(a)
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| "?".into())
-    };
+    let name = |a: usize| actor_name(program, a);
     let s = states[a];
     let what = match s {
         ActorState::Blocked(BlockedOn::Lock(l)) => Msg::BlockedOnLock.fill(
