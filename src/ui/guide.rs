@@ -13,21 +13,46 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-/// The guide box's title and lines, or nothing when there is nothing to show.
-pub fn guide(
-    ls: &LessonScreen,
-    cols: usize,
-    th: &Theme,
-    lang: Lang,
-) -> Option<(String, Vec<Line<'static>>)> {
+/// What the guide box shows: a title, then lines that may be cut short when
+/// the box is small (`head`), then lines that must stay (`tail`: what to do, the
+/// hint, the tour's keys).
+pub struct Guide {
+    pub title: String,
+    pub head: Vec<Line<'static>>,
+    pub tail: Vec<Line<'static>>,
+}
+
+impl Guide {
+    /// The lines for a box with `rows` inner rows: the tail whole where it fits,
+    /// the head cut to the rest.
+    pub fn fit(self, rows: usize) -> Vec<Line<'static>> {
+        let tail_n = self.tail.len().min(rows);
+        let head_n = rows - tail_n;
+        let mut out: Vec<Line<'static>> = self.head.into_iter().take(head_n).collect();
+        out.extend(self.tail.into_iter().take(tail_n));
+        out
+    }
+
+    pub fn rows(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+}
+
+/// The guide box, or nothing when there is nothing to show.
+pub fn guide(ls: &LessonScreen, cols: usize, th: &Theme, lang: Lang) -> Option<Guide> {
     let mut lines = prediction_lines(ls, cols, th, lang);
     let tour = &ls.lesson.tour;
     if !ls.tour.on || tour.is_empty() {
         if lines.is_empty() {
             return None;
         }
-        return Some((format!(" {} ", Msg::PredictTitle.get(lang)), lines));
+        return Some(Guide {
+            title: format!(" {} ", Msg::PredictTitle.get(lang)),
+            head: lines,
+            tail: Vec::new(),
+        });
     }
+    let mut tail = Vec::new();
     if !lines.is_empty() {
         lines.push(Line::raw(""));
     }
@@ -35,14 +60,14 @@ pub fn guide(
         Some(step) => {
             lines.extend(render(step.text.get(lang), cols, th));
             let todo = format!("{}{}", Msg::TourDo.get(lang), step.todo.get(lang));
-            lines.extend(
+            tail.extend(
                 render(&todo, cols, th)
                     .into_iter()
                     .map(|l| l.patch_style(th.key())),
             );
             if ls.tour.hint {
                 let hint = format!("{}{}", Msg::TourHint.get(lang), step.hint.get(lang));
-                lines.extend(
+                tail.extend(
                     render(&hint, cols, th)
                         .into_iter()
                         .map(|l| l.patch_style(th.warn())),
@@ -56,8 +81,12 @@ pub fn guide(
             Msg::TourDoneTitle.get(lang).to_string()
         }
     };
-    lines.push(Line::styled(Msg::TourKeys.get(lang), th.dim()));
-    Some((format!(" {title} "), lines))
+    tail.push(Line::styled(Msg::TourKeys.get(lang), th.dim()));
+    Some(Guide {
+        title: format!(" {title} "),
+        head: lines,
+        tail,
+    })
 }
 
 /// What the student predicted and, once the run is over, what it showed.

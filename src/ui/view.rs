@@ -399,8 +399,9 @@ fn present_layout(area: Rect, state_rows: u16, show_text: bool, footer_rows: u16
         Constraint::Length(footer_rows),
     ])
     .areas(area);
+    // The tour's step and what to do sit here: room for a few lines of each.
     let text_h = if show_text {
-        (body.height / 4).clamp(3, 10)
+        (body.height / 3).clamp(5, 12)
     } else {
         0
     };
@@ -513,19 +514,21 @@ fn lesson(
 
 /// The lesson's own text: what the program shows, then what was measured on CPython.
 fn text_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
-    // The tour and the prediction go first, in a box of their own.
+    // The tour and the prediction go first, in a box of their own; in presenter
+    // mode they have the whole strip.
     let area = match super::guide::guide(ls, area.width.saturating_sub(3) as usize, th, lang) {
-        Some((title, lines)) => {
-            let room = if area.height >= 12 {
-                area.height * 3 / 5
-            } else {
+        Some(g) => {
+            let room = if ls.present || area.height < 12 {
                 area.height
+            } else {
+                area.height * 3 / 5
             };
-            let h = (lines.len() as u16 + 2).min(room);
-            let [g, rest] =
+            let h = (g.rows() as u16 + 2).min(room);
+            let [gr, rest] =
                 Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
-            let block = panel_block(title, false, th).border_style(th.key());
-            f.render_widget(Paragraph::new(lines).block(block), g);
+            let block = panel_block(g.title.clone(), false, th).border_style(th.key());
+            let lines = g.fit(h.saturating_sub(2) as usize);
+            f.render_widget(Paragraph::new(lines).block(block), gr);
             if rest.height < 3 {
                 return;
             }
