@@ -28,7 +28,7 @@ pub(super) struct ProcRt {
     /// uses the simulator's `vars`; shared variables always live there).
     vars: Vec<Value>,
     ppid: Value,
-    exitcode: Option<i32>,
+    pub(super) exitcode: Option<i32>,
     pub(super) kill_pending: bool,
     /// What the last `communicate()` captured (simulated).
     pub(super) captured: String,

@@ -149,7 +149,9 @@ pub fn forever(p: &Program, e: &Event) -> String {
         Some(Instr::QueuePut { .. }) => {
             "waits forever in put(): the queue is full and nobody left can get".into()
         }
-        Some(Instr::Join(t)) => format!("waits forever for {} to finish", name(t as Value)),
+        Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
+            format!("waits forever for {} to finish", name(t as Value))
+        }
         Some(Instr::Acquire(l)) if e.value >= 0 => format!(
             "waits forever for {}, held by {}",
             p.locks
@@ -184,7 +186,9 @@ fn event_note(p: &Program, e: &Event) -> Option<String> {
     };
     Some(match e.kind {
         EventKind::Block => match p.instr(e.actor, e.pc) {
-            Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
+            Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
+                format!("blocked: waits for {} to finish", name(t))
+            }
             Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
             Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
             Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
