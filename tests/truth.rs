@@ -1019,3 +1019,65 @@ fn a_pool_worker_ends_on_the_pools_loop_not_on_a_print() {
         );
     }
 }
+
+/// Issue 10.13: the programs subprocess runs are processes on the timeline:
+/// stepped, simulated processes with PIDs; live, the real children's PIDs, each
+/// different from the parent's and from each other.
+#[test]
+fn subprocess_programs_are_processes_on_the_timeline() {
+    let run = stepped("subprocess", &[], Origin::Seed(1));
+    let t = run.trace();
+    let label = |t: &Trace, name: &str| {
+        t.actor_labels
+            .iter()
+            .find(|l| l.starts_with(&format!("{name} (pid ")))
+            .cloned()
+            .unwrap_or_else(|| panic!("an actor {name}: {:?}", t.actor_labels))
+    };
+    assert_eq!(label(t, "echo"), "echo (pid 1001, simulated)");
+    assert_eq!(label(t, "tr"), "tr (pid 1002, simulated)");
+    // The program's row prints what call() lets it write to the terminal.
+    let echo = t.program.actor_id("echo").expect("echo");
+    let hello = t
+        .output
+        .iter()
+        .find(|o| o.text == "hello, world")
+        .expect("printed");
+    assert_eq!(hello.actor, echo);
+    for s in [&[][..], &["command=kill"][..]] {
+        let (t, finished) = live_run("subprocess", s);
+        assert!(finished);
+        check_pcs(&t, "subprocess live");
+        let pid = |l: String| -> i64 {
+            l.split("(pid ")
+                .nth(1)
+                .and_then(|r| r.trim_end_matches(')').parse().ok())
+                .unwrap_or_else(|| panic!("a real PID in {l}"))
+        };
+        let name = if s.is_empty() { "echo" } else { "sh" };
+        let (main, prog, tr) = (
+            pid(label(&t, "MainProcess")),
+            pid(label(&t, name)),
+            pid(label(&t, "tr")),
+        );
+        assert!(
+            main != prog && prog != tr && main != tr,
+            "{main} {prog} {tr}"
+        );
+        assert!(prog > 1 && tr > 1);
+        // Each program's row runs (its exec) and ends with its exit code.
+        let states = StateReplay::at(&t.program, &t.events, t.len()).states();
+        let code = if s.is_empty() { 0 } else { -15 };
+        let a = t.program.actor_id(name).expect("actor") as usize;
+        assert_eq!(
+            states[a],
+            interleave::trace::ActorState::Done(code),
+            "{name} ended"
+        );
+        assert!(
+            t.events
+                .iter()
+                .any(|e| e.actor as usize == a && e.kind == EventKind::Exec)
+        );
+    }
+}
