@@ -39,7 +39,7 @@ SETUPS = {
 # What each interpreter runs: the program's code objects, every instruction as dis
 # prints it, grouped by the line it belongs to.
 PROBE = r'''
-import dis, json, sys, types
+import dis, json, re, sys, types
 src = sys.stdin.read()
 code = compile(src, "<lesson>", "exec")
 lines = {}
@@ -55,7 +55,9 @@ def walk(co):
         if n is None:
             continue
         arg = "" if ins.arg is None else str(ins.arg)
-        lines.setdefault(n, []).append([ins.opname, arg, ins.argrepr])
+        # A code object's address changes from run to run; the listing must not.
+        what = re.sub(r" at 0x[0-9a-f]+", "", ins.argrepr)
+        lines.setdefault(n, []).append([ins.opname, arg, what])
     for c in co.co_consts:
         if isinstance(c, types.CodeType):
             walk(c)
