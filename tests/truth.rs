@@ -1081,3 +1081,15 @@ fn subprocess_programs_are_processes_on_the_timeline() {
         );
     }
 }
+
+/// `p.is_alive()` is a bool: its row says True or False, as Python prints it.
+#[test]
+fn is_alive_rows_say_true_or_false() {
+    let run = stepped("process", &["terminate=on"], Origin::Seed(1));
+    let text = report_text(&run);
+    assert!(text.contains("print(q.is_alive())  # → True"), "{text}");
+    assert!(
+        text.contains("p.is_alive(), p.exitcode)  # → 1001, → False, → 0"),
+        "{text}"
+    );
+}

@@ -761,24 +761,10 @@ impl Sim {
             },
             Instr::RunProgram {
                 sim_output, child, ..
-            } => {
-                // The program is a process of its own: started here, then waited for.
-                let ci = child as usize;
-                if self.actors[ci].status == Status::NotStarted {
-                    self.start_process(a, child);
-                    self.actors[ci].status = Status::Ready;
-                }
-                if !matches!(self.actors[ci].status, Status::Done(_)) {
-                    return self.block(a, child as Value);
-                }
-                let text = self.program.str(sim_output).to_string();
-                self.procs[self.process[ai] as usize].captured = text;
-                let code = self.procs[self.process[ci] as usize]
-                    .exitcode
-                    .map_or(NONE, |c| c as Value);
-                self.actors[ai].stack.push(code);
-                code
-            }
+            } => match self.run_program(a, child, sim_output) {
+                Some(code) => code,
+                None => return false,
+            },
             Instr::PrintCaptured { skip_empty } => match self.captured_text(a, skip_empty) {
                 Some(text) => {
                     cost = PRINT_NS;

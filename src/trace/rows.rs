@@ -302,6 +302,18 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             st.push(e.value);
             describe.then(|| format!("got {}", show(e.value)))
         }
+        // is_alive() returns a bool: Python shows True or False, not 1 or 0.
+        Instr::ProcAlive(_) => {
+            st.push(e.value);
+            describe.then(|| {
+                if e.value != 0 {
+                    "→ True"
+                } else {
+                    "→ False"
+                }
+                .to_string()
+            })
+        }
         crate::program::pid_instr!() | Instr::RunProgram { .. } => {
             st.push(e.value);
             describe.then(|| match e.value {
