@@ -1093,3 +1093,27 @@ fn is_alive_rows_say_true_or_false() {
         "{text}"
     );
 }
+
+/// The text report of a live run says what the run ran on: processes for a
+/// process lesson, threads for a thread lesson.
+#[test]
+fn a_live_report_names_processes_or_threads() {
+    for (id, on) in [("fork", "real processes"), ("thread-local", "real threads")] {
+        let (t, finished) = live_run(id, &[]);
+        assert!(finished, "{id}");
+        let l = lesson(id);
+        let knobs = l.default_knobs();
+        let r = Report {
+            lesson: &l,
+            knobs: &knobs,
+            trace: &t,
+            mode: interleave::trace::Mode::Live,
+            replay: Replay::Live,
+            wall_ms: 1.0,
+            lang: Lang::En,
+            finished: true,
+        };
+        let text = text_report(&r);
+        assert!(text.contains(&format!("live run on {on}:")), "{id}: {text}");
+    }
+}

@@ -302,23 +302,14 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             st.push(e.value);
             describe.then(|| format!("got {}", show(e.value)))
         }
-        // is_alive() returns a bool: Python shows True or False, not 1 or 0.
-        Instr::ProcAlive(_) => {
+        ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
-            describe.then(|| {
-                if e.value != 0 {
-                    "→ True"
-                } else {
-                    "→ False"
-                }
-                .to_string()
-            })
-        }
-        crate::program::pid_instr!() | Instr::RunProgram { .. } => {
-            st.push(e.value);
-            describe.then(|| match e.value {
-                crate::program::NONE => "→ None".to_string(),
-                v => format!("→ {v}"),
+            describe.then(|| match (ins, e.value) {
+                // is_alive() returns a bool: Python shows True or False, not 1 or 0.
+                (Instr::ProcAlive(_), 0) => "→ False".to_string(),
+                (Instr::ProcAlive(_), _) => "→ True".to_string(),
+                (_, crate::program::NONE) => "→ None".to_string(),
+                (_, v) => format!("→ {v}"),
             })
         }
         Instr::TlsSet { attr, text } => {
