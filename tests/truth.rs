@@ -6,7 +6,7 @@ use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::export::{Replay, Report, text_report, write_jsonl};
 use interleave::lesson::{Lang, Lesson};
-use interleave::live::LiveRun;
+use interleave::live::{Collector, LiveRun};
 use interleave::program::{Instr, Pc, Program};
 use interleave::run::{Command, Origin, Run, Start};
 use interleave::trace::{EventKind, StateReplay, Trace, lost_updates, rows, verdict};
@@ -168,8 +168,10 @@ fn var(t: &Trace, name: &str) -> i64 {
 
 /// The lesson's criterion, written again here from the lesson's story.
 fn criterion(id: &str, run: &Run) -> Option<bool> {
-    let t = run.trace();
-    let k = run.knobs();
+    criterion_of(id, run.trace(), run.knobs())
+}
+
+fn criterion_of(id: &str, t: &Trace, k: &interleave::lesson::Knobs) -> Option<bool> {
     let deadlock = !t.deadlock().is_empty();
     Some(match id {
         "balance-race" => var(t, "balance") == 0,
@@ -604,4 +606,514 @@ fn value_race_adds_the_constant_one() {
     assert!(text.contains("LOAD_CONST 1"), "{text}");
     assert!(!text.contains("LOAD_FAST 1"), "{text}");
     assert!(text.contains("STORE_ATTR counter.value"), "{text}");
+}
+
+/// Each lesson live, with knobs that keep a run short.
+const LIVE: &[(&str, &[&str])] = &[
+    ("balance-race", &["iterations=2000"]),
+    ("balance-race", &["iterations=2000", "lock=on", "gil=free"]),
+    ("value-race", &["iterations=50", "processes=4"]),
+    ("value-race", &["iterations=50", "processes=4", "lock=on"]),
+    ("tickets", &["lock=on", "buyers=5"]),
+    ("deadlock", &["consistent-order=on"]),
+    ("fork", &[]),
+    ("process", &["terminate=on"]),
+    ("pool", &["tasks=2", "size=2", "seconds=0.1"]),
+    ("queue", &[]),
+    ("pipe", &[]),
+    ("subprocess", &[]),
+    ("threads", &["loops=3", "sleep=0"]),
+    ("thread-local", &["main-reads=on"]),
+    ("gil", &["n=25000"]),
+];
+
+/// The consistency check, live: events follow the code, the values the state
+/// panel shows (the trace's final values) are what the threads left in memory
+/// and what the program itself printed, and the verdict agrees with the lesson.
+#[test]
+fn every_lesson_tells_the_truth_live() {
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
+    for &(id, s) in LIVE {
+        let what = format!("{id} {s:?} live");
+        let l = lesson(id);
+        let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+        let program = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
+        let run = LiveRun::start(program.clone(), knobs.engine(), 4.0);
+        let mut c = Collector::new(program);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut finished = false;
+        while !finished {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match run.receiver().recv_timeout(left) {
+                Ok(m) => finished = c.take(m),
+                Err(_) => break,
+            }
+        }
+        assert!(finished, "{what} ended");
+        let memory = run.memory();
+        drop(run);
+        let t = c.finish();
+        check_pcs(&t, &what);
+        let shown = t.final_vars();
+        if let Some(mem) = memory {
+            let values: Vec<i64> = shown.iter().map(|x| x.1).collect();
+            assert_eq!(values, mem, "{what}: the state panel against memory");
+        }
+        // The program prints its variable last: the panel shows the same.
+        let printed = |name: &str| {
+            let last = t.output.last().map(|o| o.text.trim().to_string());
+            assert_eq!(last, Some(var(&t, name).to_string()), "{what}: {name}");
+        };
+        match id {
+            "balance-race" => printed("balance"),
+            "value-race" => printed("counter.value"),
+            _ => {}
+        }
+        let vd = verdict(&l, &knobs, &t, true, Lang::En).expect("every lesson has a verdict");
+        if let Some(want) = criterion_of(id, &t, &knobs) {
+            assert_eq!(vd.correct, want, "{what}: {}", vd.why);
+        }
+        assert_eq!(
+            vd.overwritten,
+            lost_updates(&t.program, &t.events).len(),
+            "{what}"
+        );
+    }
+}
+
+/// One CPython instruction of a listing: its name and the texts `dis` may print it
+/// as (`OPNAME arg (what)`, or `OPNAME what` for an index into a table).
+struct CpyIns {
+    op: String,
+    forms: Vec<String>,
+}
+
+const TABLE_OPS: &[&str] = &[
+    "LOAD_CONST",
+    "LOAD_FAST",
+    "STORE_FAST",
+    "LOAD_GLOBAL",
+    "STORE_GLOBAL",
+    "LOAD_NAME",
+    "STORE_NAME",
+    "LOAD_ATTR",
+    "STORE_ATTR",
+    "LOAD_DEREF",
+    "STORE_DEREF",
+    "LOAD_METHOD",
+    "RETURN_CONST",
+    "LOAD_FAST_CHECK",
+];
+
+/// The view's rows that stand for a CPython instruction moving a value.
+const VALUE_OPS: &[&str] = &["LOAD_", "STORE_", "BINARY_", "INPLACE_", "COMPARE_OP"];
+
+fn cpython_line(ins: &serde_json::Value, decl: &toml::Value) -> Vec<CpyIns> {
+    let splits = decl
+        .get("split")
+        .and_then(|s| s.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    // A line CPython compiles to nothing (a comment, `else:`) has no entry.
+    for i in ins.as_array().into_iter().flatten() {
+        let f = |k: usize| i[k].as_str().unwrap_or("").to_string();
+        let (op, arg, what) = (f(0), f(1), f(2));
+        if let Some(s) = splits
+            .iter()
+            .find(|s| s["op"].as_str() == Some(op.as_str()))
+        {
+            let into = s["into"].as_array().expect("split.into");
+            for (o, w) in into.iter().zip(what.split(", ")) {
+                let o = o.as_str().unwrap_or("");
+                out.push(CpyIns {
+                    op: o.to_string(),
+                    forms: vec![format!("{o} {w}")],
+                });
+            }
+            continue;
+        }
+        let mut forms = vec![match (arg.is_empty(), what.is_empty()) {
+            (true, _) => op.clone(),
+            (false, true) => format!("{op} {arg}"),
+            (false, false) => format!("{op} {arg} ({what})"),
+        }];
+        if TABLE_OPS.contains(&op.as_str()) && !what.is_empty() {
+            forms.push(format!("{op} {what}"));
+        }
+        out.push(CpyIns { op, forms });
+    }
+    out
+}
+
+/// Compares one line of the view with CPython's; gives what differs.
+fn compare_line(lesson: &str, view: &[String], cpy: &[CpyIns], decl: &toml::Value) -> Vec<String> {
+    let list = |k: &str| {
+        decl.get(k)
+            .and_then(|s| s.as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let high: Vec<String> = decl["high_level"]["words"]
+        .as_array()
+        .expect("high_level.words")
+        .iter()
+        .filter_map(|w| w.as_str().map(str::to_string))
+        .collect();
+    let hidden: Vec<String> = list("hidden")
+        .iter()
+        .flat_map(|h| h["ops"].as_array().cloned().unwrap_or_default())
+        .filter_map(|o| o.as_str().map(str::to_string))
+        .collect();
+    let folds: Vec<toml::Value> = list("fold")
+        .into_iter()
+        .filter(|f| {
+            f["lessons"].as_array().is_some_and(|l| {
+                l.iter()
+                    .any(|x| x.as_str() == Some(lesson) || x.as_str() == Some("*"))
+            })
+        })
+        .collect();
+    let mut used = vec![false; cpy.len()];
+    let mut at = 0;
+    let mut diffs = Vec::new();
+    let mut has_call = false;
+    let mut has_value = false;
+    for v in view {
+        let first = v.split(' ').next().unwrap_or("");
+        if high.iter().any(|h| h == first) {
+            has_call = true;
+            continue;
+        }
+        let fold = folds.iter().find(|f| {
+            let want = f["view"].as_str().unwrap_or("");
+            match want.strip_suffix('*') {
+                Some(prefix) => v.starts_with(prefix),
+                None => want == v,
+            }
+        });
+        if let Some(f) = fold {
+            has_value = true;
+            for c in f["cpython"].as_array().expect("fold.cpython") {
+                let c = c.as_str().unwrap_or("");
+                for j in 0..cpy.len() {
+                    if cpy[j].forms.iter().any(|x| x == c) {
+                        used[j] = true;
+                    }
+                }
+            }
+            continue;
+        }
+        if !VALUE_OPS.iter().any(|p| first.starts_with(p)) {
+            continue;
+        }
+        has_value = true;
+        // The same row under the names a declared alias allows.
+        let mut names = vec![v.clone()];
+        for a in list("alias") {
+            if a["view"].as_str() == Some(first) {
+                for c in a["cpython"].as_array().into_iter().flatten() {
+                    names.push(format!("{}{}", c.as_str().unwrap_or(""), &v[first.len()..]));
+                }
+            }
+        }
+        match (at..cpy.len()).find(|&j| !used[j] && cpy[j].forms.iter().any(|x| names.contains(x)))
+        {
+            Some(j) => {
+                used[j] = true;
+                at = j + 1;
+            }
+            None => diffs.push(format!(
+                "the view shows `{v}`, CPython does not (here, in this order)"
+            )),
+        }
+    }
+    if has_value && !has_call {
+        for (j, c) in cpy.iter().enumerate() {
+            if !used[j] && !hidden.contains(&c.op) {
+                diffs.push(format!("CPython has `{}`, the view does not", c.forms[0]));
+            }
+        }
+    }
+    diffs
+}
+
+/// Whether the declarations say the view draws code that is not the lesson's on
+/// this line.
+fn not_lesson(decl: &toml::Value, lesson: &str, code: &[String], line: u32) -> bool {
+    let text = code.get((line as usize).wrapping_sub(1)).map(|l| l.trim());
+    decl.get("not_lesson_code")
+        .and_then(|x| x.as_array())
+        .into_iter()
+        .flatten()
+        .any(|n| {
+            n["lessons"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x.as_str() == Some(lesson)))
+                && n["line"].as_str().map(str::trim) == text
+        })
+}
+
+/// Issue 10.14: the bytecode view is what `dis` prints for the lesson's code on
+/// the CPython the lesson stands for, apart from what tools/measure/dis/declared.toml
+/// declares, with its reason. The listings were written by
+/// tools/measure/dis_listings.py from the pyenv interpreters; this test reads them.
+#[test]
+fn the_bytecode_view_is_what_dis_prints() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/measure/dis");
+    let decl: toml::Value =
+        toml::from_str(&std::fs::read_to_string(dir.join("declared.toml")).expect("declared.toml"))
+            .expect("declared.toml parses");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the listings folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 13, "a listing per lesson: {files:?}");
+    let mut problems = Vec::new();
+    let mut compared = 0;
+    for f in files {
+        let data: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&f).expect("reads")).expect("json");
+        let id = data["lesson"].as_str().expect("lesson id");
+        let l = lesson(id);
+        for listing in data["listings"].as_array().expect("listings") {
+            let s: Vec<String> = listing["knobs"]
+                .as_object()
+                .expect("knobs")
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
+            let knobs = knobs_from(&l, &s).expect("valid knobs");
+            let what = format!("{id} {s:?} (CPython {})", listing["python"]);
+            assert_eq!(
+                l.code(&knobs),
+                listing["code"].as_str().unwrap_or(""),
+                "{what}: the lesson's code changed; run tools/measure/dis_listings.py"
+            );
+            let p = interleave::scenarios::build(&l, &knobs).expect("it builds");
+            let code: Vec<String> = l.code(&knobs).lines().map(str::to_string).collect();
+            let want_minor: u8 = listing["python"]
+                .as_str()
+                .and_then(|v| v.split('.').nth(1))
+                .and_then(|m| m.parse().ok())
+                .expect("a version");
+            assert_eq!(p.dis_minor, want_minor, "{what}: the view's CPython");
+            let mut seen = std::collections::HashSet::new();
+            for (a, actor) in p.actors.iter().enumerate() {
+                let mut by_line: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+                for (pc, ins) in actor.code.iter().enumerate() {
+                    by_line
+                        .entry(actor.lines[pc])
+                        .or_default()
+                        .push(p.dis(a as u16, *ins));
+                }
+                for (line, view) in by_line {
+                    if !seen.insert((line, view.clone())) || not_lesson(&decl, id, &code, line) {
+                        continue;
+                    }
+                    let cpy = cpython_line(&listing["lines"][line.to_string()], &decl);
+                    compared += 1;
+                    for d in compare_line(id, &view, &cpy, &decl) {
+                        problems.push(format!("{what} line {line} ({}): {d}", actor.name));
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 100, "{compared} lines compared");
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// Issue 10.12: a process terminated before it reached its code still has a bar
+/// on the timeline, where the signal ended it, stepped and live.
+#[test]
+fn a_terminated_process_has_a_bar_on_the_timeline() {
+    use interleave::ui::{App, AppOptions, Theme, draw};
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
+    for live in [false, true] {
+        let mut a = App::new(
+            Catalog::embedded().expect("lessons"),
+            Lang::En,
+            AppOptions {
+                theme: Theme { color: false },
+                seed: 1,
+                state_file: None,
+            },
+        );
+        let l = lesson("process");
+        let knobs = knobs_from(&l, &sets(&["terminate=on"])).expect("valid");
+        if live {
+            a.open_at("process", knobs, Start::Live { speed: 4.0 })
+                .expect("opens");
+            for _ in 0..3000 {
+                a.tick();
+                if !a.animating() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert!(!a.animating(), "the live run ended");
+        } else {
+            a.open_at("process", knobs, Start::Stepped(Origin::Seed(1)))
+                .expect("opens");
+            a.handle(crossterm::event::Event::Key(
+                crossterm::event::KeyEvent::new(
+                    crossterm::event::KeyCode::Char('e'),
+                    crossterm::event::KeyModifiers::NONE,
+                ),
+            ));
+        }
+        let mut t =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 60)).expect("terminal");
+        t.draw(|f| draw(&mut a, f)).expect("draws");
+        let b = t.backend().buffer().clone();
+        let rows: Vec<String> = (0..b.area.height)
+            .map(|y| (0..b.area.width).map(|x| b[(x, y)].symbol()).collect())
+            .collect();
+        let row = rows
+            .iter()
+            .find(|r| r.contains("Process-2 (pid") && r.contains('│'))
+            .unwrap_or_else(|| panic!("a timeline row for Process-2:\n{}", rows.join("\n")));
+        assert!(
+            row.contains('█'),
+            "live {live}: Process-2 ran somewhere: {row}"
+        );
+    }
+}
+
+/// Issue 10.12: a pool worker that got the pool's stop signal ends in the pool's
+/// loop, not on the task's `print` line (which would read as if it printed).
+#[test]
+fn a_pool_worker_ends_on_the_pools_loop_not_on_a_print() {
+    let l = lesson("pool");
+    let knobs = knobs_from(&l, &sets(&["tasks=2", "size=2"])).expect("valid");
+    let p = interleave::scenarios::build(&l, &knobs).expect("builds");
+    let code: Vec<String> = l.code(&knobs).lines().map(str::to_string).collect();
+    let workers: Vec<_> = p
+        .actors
+        .iter()
+        .filter(|a| a.name.starts_with("ForkPoolWorker"))
+        .collect();
+    assert_eq!(workers.len(), 2);
+    for w in workers {
+        let at = w
+            .code
+            .iter()
+            .position(|i| matches!(i, Instr::Exit(_)))
+            .expect("a worker ends");
+        let line = &code[w.lines[at] as usize - 1];
+        assert!(!line.contains("print"), "{} ends on `{line}`", w.name);
+        assert!(
+            line.contains("def long_time_task"),
+            "{} ends on `{line}`",
+            w.name
+        );
+    }
+}
+
+/// Issue 10.13: the programs subprocess runs are processes on the timeline:
+/// stepped, simulated processes with PIDs; live, the real children's PIDs, each
+/// different from the parent's and from each other.
+#[test]
+fn subprocess_programs_are_processes_on_the_timeline() {
+    let run = stepped("subprocess", &[], Origin::Seed(1));
+    let t = run.trace();
+    let label = |t: &Trace, name: &str| {
+        t.actor_labels
+            .iter()
+            .find(|l| l.starts_with(&format!("{name} (pid ")))
+            .cloned()
+            .unwrap_or_else(|| panic!("an actor {name}: {:?}", t.actor_labels))
+    };
+    assert_eq!(label(t, "echo"), "echo (pid 1001, simulated)");
+    assert_eq!(label(t, "tr"), "tr (pid 1002, simulated)");
+    // The program's row prints what call() lets it write to the terminal.
+    let echo = t.program.actor_id("echo").expect("echo");
+    let hello = t
+        .output
+        .iter()
+        .find(|o| o.text == "hello, world")
+        .expect("printed");
+    assert_eq!(hello.actor, echo);
+    for s in [&[][..], &["command=kill"][..]] {
+        let (t, finished) = live_run("subprocess", s);
+        assert!(finished);
+        check_pcs(&t, "subprocess live");
+        let pid = |l: String| -> i64 {
+            l.split("(pid ")
+                .nth(1)
+                .and_then(|r| r.trim_end_matches(')').parse().ok())
+                .unwrap_or_else(|| panic!("a real PID in {l}"))
+        };
+        let name = if s.is_empty() { "echo" } else { "sh" };
+        let (main, prog, tr) = (
+            pid(label(&t, "MainProcess")),
+            pid(label(&t, name)),
+            pid(label(&t, "tr")),
+        );
+        assert!(
+            main != prog && prog != tr && main != tr,
+            "{main} {prog} {tr}"
+        );
+        assert!(prog > 1 && tr > 1);
+        // Each program's row runs (its exec) and ends with its exit code.
+        let states = StateReplay::at(&t.program, &t.events, t.len()).states();
+        let code = if s.is_empty() { 0 } else { -15 };
+        let a = t.program.actor_id(name).expect("actor") as usize;
+        assert_eq!(
+            states[a],
+            interleave::trace::ActorState::Done(code),
+            "{name} ended"
+        );
+        assert!(
+            t.events
+                .iter()
+                .any(|e| e.actor as usize == a && e.kind == EventKind::Exec)
+        );
+    }
+}
+
+/// `p.is_alive()` is a bool: its row says True or False, as Python prints it.
+#[test]
+fn is_alive_rows_say_true_or_false() {
+    let run = stepped("process", &["terminate=on"], Origin::Seed(1));
+    let text = report_text(&run);
+    assert!(text.contains("print(q.is_alive())  # → True"), "{text}");
+    assert!(
+        text.contains("p.is_alive(), p.exitcode)  # → 1001, → False, → 0"),
+        "{text}"
+    );
+}
+
+/// The text report of a live run says what the run ran on: processes for a
+/// process lesson, threads for a thread lesson.
+#[test]
+fn a_live_report_names_processes_or_threads() {
+    for (id, on) in [("fork", "real processes"), ("thread-local", "real threads")] {
+        let (t, finished) = live_run(id, &[]);
+        assert!(finished, "{id}");
+        let l = lesson(id);
+        let knobs = l.default_knobs();
+        let r = Report {
+            lesson: &l,
+            knobs: &knobs,
+            trace: &t,
+            mode: interleave::trace::Mode::Live,
+            replay: Replay::Live,
+            wall_ms: 1.0,
+            lang: Lang::En,
+            finished: true,
+        };
+        let text = text_report(&r);
+        assert!(text.contains(&format!("live run on {on}:")), "{id}: {text}");
+    }
 }

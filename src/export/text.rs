@@ -99,9 +99,15 @@ pub fn text_report(r: &Report) -> String {
         }
         Replay::Schedule(_) => {}
         Replay::Live => {
+            // A process lesson runs on worker processes (real PIDs), not threads.
+            let on = if t.program.uses_processes() {
+                "real processes"
+            } else {
+                "real threads"
+            };
             let _ = writeln!(
                 out,
-                "live run on real threads: {:.1} ms wall time; a live run is not replayable, \
+                "live run on {on}: {:.1} ms wall time; a live run is not replayable, \
                  its trace is what happened",
                 r.wall_ms
             );

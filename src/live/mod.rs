@@ -189,6 +189,21 @@ impl LiveRun {
         &self.shared.program
     }
 
+    /// The shared variables as the threads left them in memory, for a program of
+    /// threads (`None` for one of processes: those live in the workers).
+    pub fn memory(&self) -> Option<Vec<Value>> {
+        if self.host.is_some() || self.shared.program.uses_processes() {
+            return None;
+        }
+        Some(
+            self.shared
+                .vars
+                .iter()
+                .map(|v| v.load(Ordering::SeqCst))
+                .collect(),
+        )
+    }
+
     /// Asks every thread to stop and waits for them all.
     pub fn stop(&mut self) {
         if let Some(h) = &mut self.host {

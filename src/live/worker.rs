@@ -94,11 +94,10 @@ fn inheritable_pipe() -> std::io::Result<[i32; 2]> {
     Ok(fds)
 }
 
-/// Runs an external program with `input` on its stdin and its stdout captured;
-/// returns the exit code as Python's subprocess reports it (−N for signal N) and
-/// what it printed. A program that cannot start is exit code 127, as in a shell.
-fn run_program(argv: &str, input: &str) -> (i32, String) {
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
+/// Starts an external program with its stdin and stdout on pipes (`None` when it
+/// cannot start: the caller reports exit code 127, as a shell does).
+fn spawn_program(argv: &str) -> Option<std::process::Child> {
+    use std::os::unix::process::CommandExt;
     let words: Vec<&str> = argv.split('\u{1f}').collect();
     let mut cmd = Command::new(words[0]);
     cmd.args(&words[1..])
@@ -112,9 +111,13 @@ fn run_program(argv: &str, input: &str) -> (i32, String) {
             Ok(())
         });
     }
-    let Ok(mut child) = cmd.spawn() else {
-        return (127, String::new());
-    };
+    cmd.spawn().ok()
+}
+
+/// Feeds a started program its input, waits for it: its exit code as Python
+/// reports it (−N for signal N) and what it wrote.
+fn finish_program(mut child: std::process::Child, input: &str) -> (i32, String) {
+    use std::os::unix::process::ExitStatusExt;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input.as_bytes());
     }
@@ -455,6 +458,55 @@ impl Worker {
         self.p.send(&Frame::Label { actor: t, pid });
         // The child is reaped with waitpid by PID; `Child` is not waited on.
         Ok(Pid::from_raw(pid))
+    }
+
+    /// `subprocess`: runs the real program as the process actor `child` and
+    /// writes that actor's rows, since the program cannot: its real PID, the exec,
+    /// what it printed to the terminal, its end. Gives its exit code.
+    fn run_program(
+        &mut self,
+        actor: ActorId,
+        pc: u32,
+        argv: u16,
+        input: u16,
+        child: ActorId,
+    ) -> i32 {
+        let (argv, input) = (
+            self.program().str(argv).to_string(),
+            self.program().str(input).to_string(),
+        );
+        let code: Vec<Instr> = self.program().actors[child as usize].code.clone();
+        let (status, out) = self.blocking(actor, pc, |w| {
+            let Some(p) = spawn_program(&argv) else {
+                return (127, String::new());
+            };
+            w.p.send(&Frame::Label {
+                actor: child,
+                pid: p.id() as i32,
+            });
+            w.rec(child, EventKind::Exec, 0, p.id() as Value);
+            w.flush();
+            finish_program(p, &input)
+        });
+        for (at, ins) in code.iter().enumerate().skip(1) {
+            match ins {
+                // What call() lets the program write to the terminal.
+                Instr::Print { .. } if !out.is_empty() => {
+                    let text = out.strip_suffix('\n').unwrap_or(&out).to_string();
+                    let index = self.say(child, text);
+                    self.rec(child, EventKind::Exec, at as u32, index as Value);
+                }
+                Instr::Exit(_) if status >= 0 => {
+                    self.rec(child, EventKind::Exec, at as u32, status as Value);
+                }
+                Instr::Exit(_) => self.rec(child, EventKind::Ended, u32::MAX, status as Value),
+                _ => {}
+            }
+        }
+        // Kept whole: print(output.decode()) shows the program's last newline as a
+        // blank line, as CPython does.
+        self.captured = out;
+        status
     }
 
     /// Takes this process's GIL, if it has one, and says so on the timeline.
@@ -884,15 +936,10 @@ impl Worker {
                         }
                     }
                 }
-                Instr::RunProgram { argv, input, .. } => {
-                    let (argv, input) = (
-                        self.program().str(argv).to_string(),
-                        self.program().str(input).to_string(),
-                    );
-                    let (code, out) = self.blocking(actor, pc, |_| run_program(&argv, &input));
-                    // Kept whole: print(output.decode()) shows the program's last
-                    // newline as a blank line, as CPython does.
-                    self.captured = out;
+                Instr::RunProgram {
+                    argv, input, child, ..
+                } => {
+                    let code = self.run_program(actor, pc, argv, input, child);
                     stack.push(code as Value);
                     code as Value
                 }

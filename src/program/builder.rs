@@ -20,7 +20,10 @@ impl ProgramBuilder {
     /// `source` is the Python code exactly as the student sees it.
     pub fn new(source: &str) -> Self {
         ProgramBuilder {
-            program: Program::default(),
+            program: Program {
+                dis_minor: super::dis_minor(None, None),
+                ..Program::default()
+            },
             source: source.lines().map(str::to_string).collect(),
             pending: Vec::new(),
         }

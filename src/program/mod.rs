@@ -37,13 +37,17 @@ pub enum BinOp {
     Mul,
     /// `a > b` (CPython's `COMPARE_OP >`): 1 or 0.
     Gt,
+    /// `x += b`: the same sum, written in place (CPython's dis tells it apart).
+    IAdd,
+    /// `x -= b`.
+    ISub,
 }
 
 impl BinOp {
     pub fn apply(self, a: Value, b: Value) -> Value {
         match self {
-            BinOp::Add => a.wrapping_add(b),
-            BinOp::Sub => a.wrapping_sub(b),
+            BinOp::Add | BinOp::IAdd => a.wrapping_add(b),
+            BinOp::Sub | BinOp::ISub => a.wrapping_sub(b),
             BinOp::Mul => a.wrapping_mul(b),
             BinOp::Gt => (a > b) as Value,
         }
@@ -54,6 +58,37 @@ impl BinOp {
             BinOp::Sub => "-",
             BinOp::Mul => "*",
             BinOp::Gt => ">",
+            BinOp::IAdd => "+=",
+            BinOp::ISub => "-=",
+        }
+    }
+
+    /// The instruction as CPython 3.`minor`'s `dis` prints it (checked against
+    /// tools/measure/dis/*.json, which tools/measure/dis_listings.py writes).
+    pub fn dis(self, minor: u8) -> String {
+        let old = match self {
+            BinOp::Add => "BINARY_ADD",
+            BinOp::Sub => "BINARY_SUBTRACT",
+            BinOp::Mul => "BINARY_MULTIPLY",
+            BinOp::IAdd => "INPLACE_ADD",
+            BinOp::ISub => "INPLACE_SUBTRACT",
+            BinOp::Gt => "",
+        };
+        // NB_* operator numbers of 3.11+ (Include/opcode.h).
+        let nb = match self {
+            BinOp::Add => 0,
+            BinOp::Sub => 10,
+            BinOp::Mul => 5,
+            BinOp::IAdd => 13,
+            BinOp::ISub => 23,
+            BinOp::Gt => 0,
+        };
+        match (self, minor) {
+            (BinOp::Gt, ..=11) => "COMPARE_OP 4 (>)".to_string(),
+            (BinOp::Gt, 12) => "COMPARE_OP 68 (>)".to_string(),
+            (BinOp::Gt, _) => "COMPARE_OP 148 (bool(>))".to_string(),
+            (_, ..=10) => old.to_string(),
+            _ => format!("BINARY_OP {nb} ({})", self.symbol()),
         }
     }
 }
@@ -218,14 +253,18 @@ pub enum Instr {
     PipeClose(ConnId),
     /// `subprocess.call(argv)` or `Popen(argv, …).communicate(input)`: runs an
     /// external program (`argv` words separated by U+001F) with `input` on its
-    /// stdin, keeps what it prints for [`Instr::PrintCaptured`], and pushes its exit
-    /// code (−N for signal N). The simulator cannot run programs: it pretends the
-    /// program printed `sim_output` and exited with `sim_code`.
+    /// stdin as the process actor `child`, waits for it, keeps what it wrote to
+    /// the pipe for [`Instr::PrintCaptured`], and pushes its exit code (−N for
+    /// signal N). The child's own code stands for the program: `CALL exec …`, a
+    /// `print` of what it writes to the terminal (`call()` only), its exit. Live,
+    /// the program really runs and its rows carry its real PID; the simulator
+    /// cannot run programs: its child prints `sim_output` and exits with `sim_code`.
     RunProgram {
         argv: StrId,
         input: StrId,
         sim_output: StrId,
         sim_code: i8,
+        child: ActorId,
     },
     /// Prints what the last program run wrote: `print(output.decode())`, or, with
     /// `skip_empty`, the program's own output to the shared terminal.
@@ -517,6 +556,31 @@ pub struct Program {
     /// What each shared variable should hold at the end of a correct run, if the
     /// lesson knows (the state panel shows it next to the real value).
     pub expected: Vec<(VarId, Value)>,
+    /// The CPython 3.x whose `dis` the bytecode view follows (see
+    /// [`dis_minor`]): the lesson's `python` knob, else its `gil` knob, else 3.13.
+    #[serde(default = "newest_minor")]
+    pub dis_minor: u8,
+}
+
+fn newest_minor() -> u8 {
+    13
+}
+
+/// The CPython 3.x a lesson's bytecode view stands for, from its knobs: the
+/// `python` knob (a range such as `3.10-3.13` stands for its newest), else the
+/// `gil` knob (gil-classic is CPython ≤ 3.9; gil-modern and free are 3.13), else
+/// 3.13. tools/measure/dis_listings.py picks the interpreter the same way.
+pub fn dis_minor(python: Option<&str>, gil: Option<&str>) -> u8 {
+    if let Some(v) = python {
+        let newest = v.rsplit('-').next().unwrap_or(v);
+        if let Some(m) = newest.strip_prefix("3.").and_then(|m| m.parse().ok()) {
+            return m;
+        }
+    }
+    match gil {
+        Some("gil-classic") => 9,
+        _ => newest_minor(),
+    }
 }
 
 impl Program {
@@ -618,6 +682,7 @@ impl Program {
         };
         match instr {
             Instr::Nop(s) => format!("CALL {}", self.str(s)),
+            Instr::LoadConst(NONE) => "LOAD_CONST None".to_string(),
             Instr::LoadConst(v) => format!("LOAD_CONST {v}"),
             Instr::LoadFast(l) => format!("LOAD_FAST {}", local(l)),
             Instr::StoreFast(l) => format!("STORE_FAST {}", local(l)),
@@ -629,11 +694,12 @@ impl Program {
             }
             Instr::LoadGlobal(v) => format!("LOAD_GLOBAL {}", var(v)),
             Instr::StoreGlobal(v) => format!("STORE_GLOBAL {}", var(v)),
-            Instr::BinaryOp(BinOp::Gt) => "COMPARE_OP >".to_string(),
-            Instr::BinaryOp(op) => format!("BINARY_OP {}", op.symbol()),
+            Instr::BinaryOp(op) => op.dis(self.dis_minor),
             Instr::ForRange { limit, .. } => format!("FOR_ITER range({limit})"),
+            Instr::JumpBackward(t) if self.dis_minor <= 10 => format!("JUMP_ABSOLUTE to {t}"),
             Instr::JumpBackward(t) => format!("JUMP_BACKWARD to {t}"),
             Instr::Call(s) => format!("CALL {}", self.str(s)),
+            Instr::Return if self.dis_minor >= 12 => "RETURN_CONST None".to_string(),
             Instr::Return => "RETURN_VALUE".to_string(),
             Instr::Acquire(l) => format!("CALL {}.acquire", lock(l)),
             Instr::Release(l) => format!("CALL {}.release", lock(l)),
@@ -732,6 +798,7 @@ impl Program {
                     | Instr::ProcAlive(t)
                     | Instr::ProcExitCode(t)
                     | Instr::Terminate(t)
+                    | Instr::RunProgram { child: t, .. }
                         if t as usize >= self.actors.len() || t as usize == ai =>
                     {
                         return bad("bad thread reference");

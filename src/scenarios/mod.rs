@@ -50,5 +50,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
                 ids.join(", ")
             )
         })?;
-    f(lesson, knobs)
+    let mut program = f(lesson, knobs)?;
+    program.dis_minor = crate::program::dis_minor(knobs.choice("python"), knobs.choice("gil"));
+    Ok(program)
 }

@@ -72,7 +72,8 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
             .print(done_fmt, 1)
             .emit(Instr::Return)
             .emit(Instr::JumpBackward(head));
-        a.place(exit).emit(Instr::Exit(0));
+        // The worker ends in the pool's loop (it got None), not in a print.
+        a.at(def_line).place(exit).emit(Instr::Exit(0));
         b.finish(a)?;
     }
 

@@ -79,7 +79,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         a.at(decrement)
             .emit(Instr::LoadFast(data))
             .emit(Instr::LoadConst(1))
-            .emit(Instr::BinaryOp(BinOp::Sub))
+            .emit(Instr::BinaryOp(BinOp::ISub))
             .emit(Instr::StoreFast(data));
         a.at(slow_write).emit(Instr::Sleep(WRITE_US));
         a.at(dump)

@@ -43,7 +43,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         a.at(inc_line)
             .emit(Instr::LoadGlobal(counter))
             .emit(Instr::LoadConst(1))
-            .emit(Instr::BinaryOp(BinOp::Add))
+            .emit(Instr::BinaryOp(BinOp::IAdd))
             .emit(Instr::StoreGlobal(counter));
         if let Some(w) = with_line {
             a.at(w).emit(Instr::Release(lock));

@@ -340,10 +340,12 @@ impl Sim {
             }
             Status::Blocked => {
                 return Err(match self.program.instr(a, rt.pc) {
-                    Some(Instr::Join(t)) => Refusal::BlockedOnJoin {
-                        actor: self.name(a),
-                        target: self.name(t),
-                    },
+                    Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
+                        Refusal::BlockedOnJoin {
+                            actor: self.name(a),
+                            target: self.name(t),
+                        }
+                    }
                     Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
                         Refusal::BlockedOnQueue {
                             actor: self.name(a),
@@ -608,7 +610,13 @@ impl Sim {
                 self.own_clock[t] = self.own_clock[t].max(self.own_clock[ai] + first);
                 self.own_clock[ai] += back;
             }
-            Some(Instr::Join(t)) if done => {
+            // A program run by subprocess starts as a process does, and is waited for.
+            Some(Instr::RunProgram { child, .. }) if !done => {
+                let first = self.own_clock[ai] + PROCESS_FIRST_LINE_NS;
+                let t = child as usize;
+                self.own_clock[t] = self.own_clock[t].max(first);
+            }
+            Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) if done => {
                 self.own_clock[ai] = self.own_clock[ai].max(self.own_clock[t as usize]);
             }
             Some(Instr::Acquire(l)) if done => {
@@ -752,15 +760,11 @@ impl Sim {
                 None => return false,
             },
             Instr::RunProgram {
-                sim_output,
-                sim_code,
-                ..
-            } => {
-                let text = self.program.str(sim_output).to_string();
-                self.procs[self.process[ai] as usize].captured = text;
-                self.actors[ai].stack.push(sim_code as Value);
-                sim_code as Value
-            }
+                sim_output, child, ..
+            } => match self.run_program(a, child, sim_output) {
+                Some(code) => code,
+                None => return false,
+            },
             Instr::PrintCaptured { skip_empty } => match self.captured_text(a, skip_empty) {
                 Some(text) => {
                     cost = PRINT_NS;
@@ -863,7 +867,9 @@ impl Sim {
         self.actors[a as usize].status = Status::Done(code);
         self.drop_gil(a);
         self.flush_wakes();
-        self.wake_where(a, |i| i == Instr::Join(a));
+        self.wake_where(a, |i| {
+            i == Instr::Join(a) || matches!(i, Instr::RunProgram { child, .. } if child == a)
+        });
     }
 
     /// Records the wakes the last instruction caused (see `pending_wakes`).
@@ -941,7 +947,7 @@ impl Sim {
         for w in blocked {
             let waits_for = match self.program.instr(w, self.actors[w as usize].pc) {
                 Some(Instr::Acquire(l)) => self.locks[l as usize].map(|h| h as Value),
-                Some(Instr::Join(t)) => Some(t as Value),
+                Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => Some(t as Value),
                 _ => None,
             };
             self.event(w, EventKind::Deadlock, waits_for.unwrap_or(-1));

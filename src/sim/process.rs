@@ -2,7 +2,9 @@
 //! an exit code, and a signal takes effect when the target next runs.
 
 use super::{Sim, Status};
-use crate::program::{ActorId, ActorKind, ConnId, Instr, NONE, Program, QueueId, Value, VarId};
+use crate::program::{
+    ActorId, ActorKind, ConnId, Instr, NONE, Program, QueueId, StrId, Value, VarId,
+};
 use crate::trace::EventKind;
 
 /// Simulated PIDs are this plus the process number, so a student can tell them
@@ -205,6 +207,32 @@ impl Sim {
             }
             _ => 0,
         }
+    }
+
+    /// `subprocess`: the program is a process of its own, started here and then
+    /// waited for; once it has ended, its exit code (`None` while `a` waits).
+    pub(super) fn run_program(
+        &mut self,
+        a: ActorId,
+        child: ActorId,
+        output: StrId,
+    ) -> Option<Value> {
+        let ci = child as usize;
+        if self.actors[ci].status == Status::NotStarted {
+            self.start_process(a, child);
+            self.actors[ci].status = Status::Ready;
+        }
+        if !matches!(self.actors[ci].status, Status::Done(_)) {
+            self.block(a, child as Value);
+            return None;
+        }
+        let text = self.program.str(output).to_string();
+        self.procs[self.process[a as usize] as usize].captured = text;
+        let code = self.procs[self.process[ci] as usize]
+            .exitcode
+            .map_or(NONE, |c| c as Value);
+        self.actors[a as usize].stack.push(code);
+        Some(code)
     }
 
     /// `q.put(v)`: the value on top of the stack goes in, unless the queue is full.

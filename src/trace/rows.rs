@@ -149,7 +149,9 @@ pub fn forever(p: &Program, e: &Event) -> String {
         Some(Instr::QueuePut { .. }) => {
             "waits forever in put(): the queue is full and nobody left can get".into()
         }
-        Some(Instr::Join(t)) => format!("waits forever for {} to finish", name(t as Value)),
+        Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
+            format!("waits forever for {} to finish", name(t as Value))
+        }
         Some(Instr::Acquire(l)) if e.value >= 0 => format!(
             "waits forever for {}, held by {}",
             p.locks
@@ -184,7 +186,9 @@ fn event_note(p: &Program, e: &Event) -> Option<String> {
     };
     Some(match e.kind {
         EventKind::Block => match p.instr(e.actor, e.pc) {
-            Some(Instr::Join(t)) => format!("blocked: waits for {} to finish", name(t)),
+            Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
+                format!("blocked: waits for {} to finish", name(t))
+            }
             Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
             Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
             Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
@@ -298,11 +302,14 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             st.push(e.value);
             describe.then(|| format!("got {}", show(e.value)))
         }
-        crate::program::pid_instr!() | Instr::RunProgram { .. } => {
+        ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
-            describe.then(|| match e.value {
-                crate::program::NONE => "→ None".to_string(),
-                v => format!("→ {v}"),
+            describe.then(|| match (ins, e.value) {
+                // is_alive() returns a bool: Python shows True or False, not 1 or 0.
+                (Instr::ProcAlive(_), 0) => "→ False".to_string(),
+                (Instr::ProcAlive(_), _) => "→ True".to_string(),
+                (_, crate::program::NONE) => "→ None".to_string(),
+                (_, v) => format!("→ {v}"),
             })
         }
         Instr::TlsSet { attr, text } => {

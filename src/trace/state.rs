@@ -144,6 +144,13 @@ impl StateReplay {
             EventKind::Block => {
                 self.states[a] = match program.instr(e.actor, e.pc) {
                     Some(Instr::Join(t)) => ActorState::Blocked(BlockedOn::Join(t)),
+                    // subprocess starts the program's process, then waits for it.
+                    Some(Instr::RunProgram { child: t, .. }) => {
+                        if let Some(s @ ActorState::NotStarted) = self.states.get_mut(t as usize) {
+                            *s = ActorState::Ready;
+                        }
+                        ActorState::Blocked(BlockedOn::Join(t))
+                    }
                     Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
                         ActorState::Blocked(BlockedOn::Queue(q))
                     }

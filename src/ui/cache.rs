@@ -306,7 +306,10 @@ pub fn summarise(trace: &Trace, width: usize, zoom: u32, pan: u64, axis: Axis) -
         while i < stop {
             let e = &events[i];
             replay.apply(p, e);
-            if e.kind == EventKind::Exec
+            // Ending by a signal is a step the process takes too (the kernel
+            // delivers it while the process runs): a process terminated before it
+            // reached its code still shows where it ran.
+            if matches!(e.kind, EventKind::Exec | EventKind::Ended)
                 && let Some(r) = ran.get_mut(e.actor as usize)
             {
                 *r = true;

@@ -27,3 +27,14 @@ print("Thread() (no target).name =", repr(t5.name))
 print("repr(Thread(target=loop)) =", repr(threading.Thread(target=loop)))
 print("threading.get_ident() type:", type(threading.get_ident()).__name__)
 print("has threading.get_native_id:", hasattr(threading, "get_native_id"))
+# Issue 10.15: only unnamed threads use up a number of the counter.
+fresh = r'''
+import threading
+def loop(): pass
+a = threading.Thread(target=loop, name='LoopThread')
+b = threading.Thread(target=loop)
+print(repr(a.name), repr(b.name))
+'''
+import subprocess, sys
+print("a named thread, then an unnamed one (fresh interpreter):",
+      subprocess.run([sys.executable, "-c", fresh], stdout=subprocess.PIPE).stdout.decode().strip())
