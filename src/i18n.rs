@@ -214,7 +214,7 @@ messages! {
     PredictTitle => ("predict, then run", "先预测，再运行"),
     PredictKeys => ("1–{} answer · Esc skip (p asks again)", "1–{} 作答 · Esc 跳过（按 p 再答）"),
     PredictYou => ("you predicted: {}", "你的预测：{}"),
-    PredictShown => ("this run showed: {}", "这次运行显示：{}"),
+    PredictShown => ("this run fits answer {}", "这次运行符合答案 {}"),
     PredictNoneShown => ("none of the answers", "没有一个答案"),
     PredictMatch => ("the run showed what you predicted", "运行结果和你的预测一致"),
     PredictMiss => ("the run did not show what you predicted", "运行结果和你的预测不一致"),

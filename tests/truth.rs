@@ -947,6 +947,7 @@ fn a_terminated_process_has_a_bar_on_the_timeline() {
                 theme: Theme { color: false },
                 seed: 1,
                 state_file: None,
+                predict: false,
             },
         );
         let l = lesson("process");

@@ -103,27 +103,32 @@ fn prediction_lines(ls: &LessonScreen, cols: usize, th: &Theme, lang: Lang) -> V
         out.extend(render(&wait, cols, th));
         return out;
     };
-    let you = Msg::PredictYou.fill(lang, &[&choice.text.get(lang)]);
-    out.extend(render(&you, cols, th));
-    let shown: Vec<&str> = pr
-        .shown
-        .iter()
-        .filter_map(|i| predict.choices.get(i - 1))
-        .map(|c| c.text.get(lang))
-        .collect();
+    let shown: Vec<String> = pr.shown.iter().map(|i| i.to_string()).collect();
     let shown = if shown.is_empty() {
         Msg::PredictNoneShown.get(lang).to_string()
     } else {
-        shown.join(" · ")
+        shown.join(", ")
     };
-    out.extend(render(&Msg::PredictShown.fill(lang, &[&shown]), cols, th));
     let (mark, verdict, style) = if matched {
         ("✓ ", Msg::PredictMatch, th.good())
     } else {
         ("✗ ", Msg::PredictMiss, th.bad())
     };
-    out.push(Line::styled(format!("{mark}{}", verdict.get(lang)), style));
-    out.extend(render(choice.explain.get(lang), cols, th));
+    let head = format!(
+        "{mark}{} · {}",
+        verdict.get(lang),
+        Msg::PredictShown.fill(lang, &[&shown])
+    );
+    out.extend(render(&head, cols, th).into_iter().map(|l| l.patch_style(style)));
+    let you = Msg::PredictYou.fill(lang, &[&choice.text.get(lang)]);
+    out.extend(render(&you, cols, th));
+    // The why, kept short: the tour's step must still fit under it.
+    let why = render(choice.explain.get(lang), cols, th);
+    let cut = why.len() > 3;
+    out.extend(why.into_iter().take(3));
+    if cut && let Some(last) = out.last_mut() {
+        last.spans.push(Span::raw("…"));
+    }
     out
 }
 
