@@ -54,8 +54,11 @@ fn every_shell_gets_a_script_that_names_every_subcommand_and_flag() {
         if shell == "bash" {
             assert!(!script.contains("worker"), "the hidden worker is offered");
         }
-        // The lesson arguments complete to the lessons' ids.
-        assert!(script.contains("balance-race"), "{shell}: no lesson ids");
+        // The lesson arguments complete to the lessons' ids (clap_complete writes
+        // positional values for bash and zsh only).
+        if ["bash", "zsh"].contains(&shell) {
+            assert!(script.contains("balance-race"), "{shell}: no lesson ids");
+        }
     }
     let bad = interleave(&["completions", "tcsh"]);
     assert_eq!(bad.status.code(), Some(2));
@@ -107,9 +110,9 @@ fn the_man_page_is_roff_with_every_subcommand_and_flag() {
     assert!(o.status.success(), "{o:?}");
     let page = stdout(&o);
     assert!(
-        page.starts_with(".TH interleave 1"),
+        page.contains("\n.TH interleave 1 "),
         "{}",
-        &page[..80.min(page.len())]
+        &page[..200.min(page.len())]
     );
     assert!(page.contains("\n.SH NAME\n"), "no NAME section");
     assert!(page.contains("\n.SH SYNOPSIS\n"));
@@ -130,14 +133,26 @@ fn the_man_page_is_roff_with_every_subcommand_and_flag() {
         !page.contains("INTERLEAVE WORKER"),
         "the hidden worker is documented"
     );
-    // Every line is a request, a comment or text that does not start with a
-    // control character (`.` or `'`) by accident.
-    for line in page.lines() {
-        if let Some(first) = line.chars().next() {
-            if first == '\'' {
-                panic!("a text line starts with a quote: {line}");
-            }
-        }
+    assert!(
+        !page.contains("interleave\\-run(1)"),
+        "the page points at pages that do not exist"
+    );
+    // groff, where the machine has it, reads the page without a warning.
+    let groff = Command::new("groff")
+        .args(["-man", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    if let Ok(mut g) = groff {
+        use std::io::Write;
+        g.stdin
+            .take()
+            .expect("stdin")
+            .write_all(page.as_bytes())
+            .expect("groff reads");
+        let o = g.wait_with_output().expect("groff ends");
+        assert!(o.status.success(), "{o:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), "", "groff warns");
     }
 }
 

@@ -17,7 +17,26 @@ pub fn command(catalog: &Catalog) -> clap::Command {
         .map(|l| PossibleValue::new(l.id.clone()).help(l.title.en.clone()))
         .collect();
     let lessons = move |a: clap::Arg| a.value_parser(PossibleValuesParser::new(ids.clone()));
-    let mut cmd = Cli::command().mut_arg("lesson", lessons.clone());
+    // The same command without the hidden `worker` (some generators offer hidden
+    // subcommands): clap cannot remove one, so the command is put together again.
+    let full = Cli::command();
+    let mut cmd = clap::Command::new(full.get_name().to_string());
+    if let Some(v) = full.get_version() {
+        cmd = cmd.version(v.to_string());
+    }
+    if let Some(a) = full.get_about() {
+        cmd = cmd.about(a.clone());
+    }
+    if let Some(a) = full.get_after_help() {
+        cmd = cmd.after_help(a.clone());
+    }
+    for a in full.get_arguments().filter(|a| !a.is_hide_set()) {
+        cmd = cmd.arg(a.clone());
+    }
+    for s in full.get_subcommands().filter(|s| !s.is_hide_set()) {
+        cmd = cmd.subcommand(s.clone());
+    }
+    cmd = cmd.mut_arg("lesson", lessons.clone());
     for sub in ["run", "explore"] {
         let lessons = lessons.clone();
         cmd = cmd.mut_subcommand(sub, move |s| s.mut_arg("lesson", lessons));
@@ -37,10 +56,19 @@ pub fn completions(catalog: &Catalog, shell: clap_complete::Shell) -> Vec<u8> {
 /// it, then one section per subcommand with its synopsis and options, then exit
 /// status, environment and files.
 pub fn man(catalog: &Catalog) -> io::Result<Vec<u8>> {
-    let cmd = command(catalog);
+    let cmd = command(catalog).disable_help_subcommand(true);
     let mut out = Vec::new();
-    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+    let man = clap_mangen::Man::new(cmd.clone());
+    // clap_mangen's own page, less its list of subcommands: it points at pages
+    // (interleave-run(1)) that do not exist, because each has a section here.
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    man.render_extra_section(&mut out)?;
+    man.render_version_section(&mut out)?;
+    for sub in cmd.get_subcommands() {
         let name = format!("interleave {}", sub.get_name());
         let page = clap_mangen::Man::new(sub.clone().name(name.clone()).bin_name(name.clone()));
         let mut part = Vec::new();
@@ -49,11 +77,16 @@ pub fn man(catalog: &Catalog) -> io::Result<Vec<u8>> {
         if sub.get_arguments().any(|a| !a.is_hide_set()) {
             page.render_options_section(&mut part)?;
         }
-        // The subcommand's own sections become subsections of one section for it.
-        let part = String::from_utf8_lossy(&part).replace("\n.SH ", "\n.SS ");
-        let part = part
-            .strip_prefix(".SH ")
-            .map_or(part.clone(), |p| format!(".SS {p}"));
+        // The subcommand's own sections become subsections of one section for it;
+        // the string definitions each rendered part starts with are there once.
+        let part: String = String::from_utf8_lossy(&part)
+            .lines()
+            .filter(|l| !l.starts_with(".ie \\n(.g .ds Aq") && !l.starts_with(".el .ds Aq"))
+            .map(|l| match l.strip_prefix(".SH ") {
+                Some(rest) => format!(".SS {rest}\n"),
+                None => format!("{l}\n"),
+            })
+            .collect();
         Roff::new()
             .control("SH", [name.to_uppercase().as_str()])
             .to_writer(&mut out)?;
