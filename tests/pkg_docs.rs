@@ -53,7 +53,10 @@ fn read(rel: &str) -> String {
 #[test]
 fn the_parser_refuses_every_field_it_does_not_know() {
     let f = file_fields().expect("the lesson structs can be walked");
-    assert!(f.fields.contains("title") && f.fields.contains("knob.name"), "{f:?}");
+    assert!(
+        f.fields.contains("title") && f.fields.contains("knob.name"),
+        "{f:?}"
+    );
     assert!(
         f.lenient.is_empty(),
         "these tables accept fields nobody documents; give their structs \
@@ -111,7 +114,9 @@ fn the_walk_sees_a_field_a_struct_gains() {
     // The check above is only as good as the walk: a table of the real parser
     // (here [[knob]]) shows each of its fields, and an unknown one is refused.
     let f = file_fields().expect("walk");
-    for k in ["name", "kind", "default", "min", "max", "unit", "options", "help"] {
+    for k in [
+        "name", "kind", "default", "min", "max", "unit", "options", "help",
+    ] {
         assert!(f.fields.contains(&format!("knob.{k}")), "knob.{k}: {f:?}");
     }
     let good = read("docs/lessons.md");

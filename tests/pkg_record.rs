@@ -28,7 +28,7 @@ struct Screen {
 }
 
 impl Screen {
-    fn formatted(&self) -> Vec<u8> {
+    fn formatted(&self) -> String {
         self.parser
             .lock()
             .map(|p| p.screen().contents_formatted())
@@ -55,7 +55,7 @@ impl Screen {
     }
 
     /// Waits until nothing has changed for half a second, and returns the screen.
-    fn settled(&self) -> Vec<u8> {
+    fn settled(&self) -> String {
         let start = Instant::now();
         let mut last = self.formatted();
         let mut since = Instant::now();
@@ -175,6 +175,10 @@ fn a_recorded_session_replays_to_the_screens_the_terminal_showed() {
     screen.settled();
     send("e");
     screen.wait_for("finished");
+    let finished = screen.settled();
+    // `q` leaves the lesson for the list, and `q` there quits.
+    send("q");
+    screen.wait_for("lessons (");
     let before_quit = screen.settled();
     send("q");
     let start = Instant::now();
@@ -220,17 +224,18 @@ fn a_recorded_session_replays_to_the_screens_the_terminal_showed() {
         .collect();
     assert_eq!(resizes, ["110x32"]);
 
-    // Everything up to the `q` reproduces the last screen of the lesson, colours
-    // and all; the whole file reproduces the terminal as it was left.
+    // Everything up to the last `q` reproduces the last screen the playground
+    // showed, colours and all; the whole file reproduces the terminal as it was
+    // left.
     let q = events
         .iter()
         .rposition(|e| e.1 == "i")
         .expect("the q is recorded");
     let lesson = replay(&header, &events[..q]);
     assert!(lesson.screen().alternate_screen());
-    assert_eq!(lesson.screen().size(), (32, 110));
+    assert_eq!(lesson.screen().size(), (nz(32), nz(110)));
     assert!(
-        lesson.screen().contents().contains("finished"),
+        lesson.screen().contents().contains("lessons ("),
         "{}",
         lesson.screen().contents()
     );
@@ -238,7 +243,21 @@ fn a_recorded_session_replays_to_the_screens_the_terminal_showed() {
         lesson.screen().contents_formatted() == before_quit,
         "replayed:\n{}\nthe terminal showed:\n{}",
         lesson.screen().contents(),
-        String::from_utf8_lossy(&before_quit)
+        before_quit
+    );
+    // And up to the first `q`, the lesson's last screen, at the new size.
+    let first_q = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.1 == "i")
+        .map(|(i, _)| i)
+        .nth(3)
+        .expect("four keys");
+    let ran = replay(&header, &events[..first_q]);
+    assert!(
+        ran.screen().contents_formatted() == finished,
+        "replayed:\n{}\nthe terminal showed:\n{finished}",
+        ran.screen().contents()
     );
     let end = replay(&header, &events);
     assert!(
