@@ -103,14 +103,16 @@ fn init_terminal(record: Option<Recorder>) -> anyhow::Result<Term> {
     }));
     crossterm::terminal::enable_raw_mode()?;
     let mut out = Tee::new(std::io::stdout(), record);
-    crossterm::execute!(
+    let term = crossterm::execute!(
         out,
         crossterm::terminal::EnterAlternateScreen,
         EnableMouseCapture
-    )?;
-    Ok(ratatui::Terminal::new(
-        ratatui::backend::CrosstermBackend::new(out),
-    )?)
+    )
+    .and_then(|_| ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(out)));
+    if term.is_err() {
+        ratatui::restore();
+    }
+    Ok(term?)
 }
 
 fn event_loop(
