@@ -257,10 +257,10 @@ fn the_wheel_installs_a_working_interleave_into_a_fresh_venv() {
     });
     while rx.try_recv().is_err() && Instant::now() < watch_until {
         for p in descendants(pid) {
-            if let Ok(e) = std::fs::read_link(format!("/proc/{p}/exe")) {
-                if !seen.contains(&e) {
-                    seen.push(e);
-                }
+            if let Ok(e) = std::fs::read_link(format!("/proc/{p}/exe"))
+                && !seen.contains(&e)
+            {
+                seen.push(e);
             }
         }
         std::thread::sleep(Duration::from_millis(5));
