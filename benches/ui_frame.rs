@@ -22,6 +22,7 @@ fn app() -> App {
             theme: Theme { color: true },
             seed: 11,
             state_file: None,
+            predict: false,
         },
     )
 }

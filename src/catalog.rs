@@ -102,7 +102,89 @@ impl Catalog {
     }
 }
 
-/// A lesson is usable when its scenario builds a program from its default knobs.
+/// A lesson is usable when its scenario builds a program from its default knobs,
+/// and its tour and prediction ask only about what its programs have.
 fn check(l: &Lesson) -> Result<Program, LessonError> {
-    scenarios::build(l, &Knobs::defaults(&l.knobs)).map_err(|e| l.scenario_error(e))
+    let program =
+        scenarios::build(l, &Knobs::defaults(&l.knobs)).map_err(|e| l.scenario_error(e))?;
+    check_guides(l, &program).map_err(|e| l.scenario_error(e))?;
+    Ok(program)
+}
+
+/// Names a run check may read besides shared variables and knobs.
+pub const RUN_NAMES: &[&str] = &[
+    "steps",
+    "overwritten",
+    "over",
+    "finished",
+    "deadlock",
+    "live",
+];
+
+/// Every tour check and prediction check names real variables, knobs, actors
+/// and locks: each tour step against the program its knobs build (the knobs the
+/// steps before it set, and its own).
+fn check_guides(l: &Lesson, defaults: &Program) -> Result<(), String> {
+    let mut knobs = Knobs::defaults(&l.knobs);
+    for (i, step) in l.tour.iter().enumerate() {
+        for (name, v) in &step.set {
+            knobs.put(name, v.clone());
+        }
+        let p = scenarios::build(l, &knobs)
+            .map_err(|e| format!("tour step {}: its knobs do not build: {e}", i + 1))?;
+        check_expr(l, &p, &step.check)
+            .map_err(|e| format!("tour step {} check `{}`: {e}", i + 1, step.check_text))?;
+    }
+    if let Some(pr) = &l.predict {
+        for (i, c) in pr.choices.iter().enumerate() {
+            check_expr(l, defaults, &c.check)
+                .map_err(|e| format!("predict choice {} check `{}`: {e}", i + 1, c.check_text))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_expr(l: &Lesson, p: &Program, e: &crate::lesson::verdict::Expr) -> Result<(), String> {
+    let mut names = Vec::new();
+    e.names(&mut names);
+    for n in names {
+        let known = p.vars.iter().any(|v| v.name == n)
+            || RUN_NAMES.contains(&n.as_str())
+            || l.knob(&n.replace('_', "-")).is_some();
+        if !known {
+            return Err(format!(
+                "`{n}` is no variable, knob or run figure of this lesson"
+            ));
+        }
+    }
+    let mut calls = Vec::new();
+    e.calls(&mut calls);
+    let actor = |a: &str| {
+        if p.actors.iter().any(|x| x.name == a) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = p.actors.iter().map(|x| x.name.as_str()).collect();
+            Err(format!(
+                "no actor is named `{a}`; there are {}",
+                names.join(", ")
+            ))
+        }
+    };
+    for (f, args) in calls {
+        match (f, args) {
+            ("blocked" | "done" | "started" | "steps_of", [a]) => actor(a)?,
+            ("holds", [a, lock]) => {
+                actor(a)?;
+                if !p.locks.iter().any(|x| x.name == *lock) {
+                    return Err(format!("no lock is named `{lock}`"));
+                }
+            }
+            ("knob", [k, v]) => {
+                let spec = l.knob(k).ok_or_else(|| format!("no knob is named `{k}`"))?;
+                spec.parse(v)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -35,6 +35,7 @@ fn app_with(catalog: Catalog, color: bool) -> App {
             theme: Theme { color },
             seed: 7,
             state_file: None,
+            predict: false,
         },
     )
 }
@@ -479,7 +480,11 @@ fn a_lesson_opens_with_its_text_which_scrolls_and_hides() {
     }
     assert!(seen_heading, "the notes' heading scrolled past");
     let s = text(render(&mut a, 120, 40).backend().buffer());
-    assert!(s.contains("not a"), "the last note:\n{s}");
+    assert!(
+        s.contains("The tutorial says / CPython does"),
+        "the tutorials' errata come after the notes:\n{s}"
+    );
+    assert!(s.contains("threading.Lock()."), "the last erratum:\n{s}");
     assert!(!s.contains('↓'), "nothing more below:\n{s}");
     key(&mut a, KeyCode::Char('i'));
     let s = text(render(&mut a, 120, 40).backend().buffer());
@@ -511,6 +516,7 @@ fn under_lang_zh_the_lesson_text_is_chinese_and_wrapped_by_display_width() {
             theme: Theme { color: false },
             seed: 7,
             state_file: None,
+            predict: false,
         },
     );
     a.open("balance-race").expect("opens");
@@ -661,6 +667,7 @@ fn zh_app() -> App {
             theme: Theme { color: false },
             seed: 7,
             state_file: None,
+            predict: false,
         },
     )
 }

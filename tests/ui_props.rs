@@ -86,6 +86,7 @@ proptest! {
             theme: Theme { color: true },
             seed: 3,
             state_file: None,
+            predict: false,
         });
         let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         term.draw(|f| draw(&mut app, f)).expect("the browser draws");

@@ -4,10 +4,12 @@
 
 mod fields;
 mod knobs;
+pub mod tour;
 pub mod verdict;
 
 pub use fields::FieldSet;
 pub use knobs::{KnobKind, KnobSpec, KnobValue, Knobs};
+pub use tour::{Choice, Erratum, Predict, TourKey, TourStep};
 pub use verdict::VerdictSpec;
 
 use serde::Deserialize;
@@ -75,6 +77,14 @@ pub struct Lesson {
     pub knobs: Vec<KnobSpec>,
     /// What a correct run is (the lesson file's `[verdict]`), if it says.
     pub verdict: Option<VerdictSpec>,
+    /// The guided tour (`[[tour]]`), in order.
+    pub tour: Vec<TourStep>,
+    /// What the tour showed, said at its end (`tour_end`).
+    pub tour_end: Text,
+    /// The question asked before the first run (`[predict]`).
+    pub predict: Option<Predict>,
+    /// Where the classic tutorials are wrong for today's CPython (`[[errata]]`).
+    pub errata: Vec<Erratum>,
     code: String,
     /// Where the lesson came from (`embedded:balance-race.toml` or a path).
     pub source: String,
@@ -135,6 +145,12 @@ struct RawLesson {
     #[serde(default, rename = "knob")]
     knobs: Vec<Spanned<RawKnob>>,
     verdict: Option<Spanned<verdict::RawVerdict>>,
+    #[serde(default)]
+    tour: Vec<Spanned<tour::RawStep>>,
+    tour_end: Option<Spanned<Text>>,
+    predict: Option<Spanned<tour::RawPredict>>,
+    #[serde(default)]
+    errata: Vec<Spanned<Erratum>>,
 }
 
 #[derive(Deserialize)]
@@ -224,9 +240,43 @@ impl Lesson {
             }
             None => None,
         };
+        let mut steps = Vec::new();
+        for (i, st) in raw.tour.into_iter().enumerate() {
+            let at = st.span().start;
+            steps.push(tour::step(st.into_inner(), &knobs, i + 1).map_err(|r| err_at(at, r))?);
+        }
+        let tour_end = match raw.tour_end {
+            Some(t) => {
+                tour::both("tour_end", t.get_ref()).map_err(|r| err_at(t.span().start, r))?;
+                t.into_inner()
+            }
+            None if !steps.is_empty() => {
+                return Err(err_at(
+                    0,
+                    "a lesson with a tour needs `tour_end`: what the tour showed".into(),
+                ));
+            }
+            None => Text::default(),
+        };
+        let predict = match raw.predict {
+            Some(p) => {
+                let at = p.span().start;
+                Some(tour::predict(p.into_inner()).map_err(|r| err_at(at, r))?)
+            }
+            None => None,
+        };
+        let mut errata = Vec::new();
+        for e in raw.errata {
+            tour::erratum(e.get_ref()).map_err(|r| err_at(e.span().start, r))?;
+            errata.push(e.into_inner());
+        }
         let lesson = Lesson {
             id: id.clone(),
             verdict,
+            tour: steps,
+            tour_end,
+            predict,
+            errata,
             order: raw.order.unwrap_or(1000),
             title: raw.title.into_inner(),
             concepts: raw.concepts,

@@ -35,7 +35,34 @@ pub enum Expr {
     Bin(Op, Box<Expr>, Box<Expr>),
     Min(Box<Expr>, Box<Expr>),
     Max(Box<Expr>, Box<Expr>),
+    /// A question about the run so far, with quoted arguments:
+    /// `blocked('t1')`, `holds('t1', 'lock')` (tour checks; see [`CALLS`]).
+    Call(String, Vec<String>),
 }
+
+/// The questions a check may ask of a run, with how many arguments each takes.
+/// Actor names are the program's (`t1`, `Process-1`, `MainThread`).
+pub const CALLS: &[(&str, usize, &str)] = &[
+    (
+        "blocked",
+        1,
+        "the actor waits: for a lock, a queue, a pipe, a join, a sleep",
+    ),
+    ("done", 1, "the actor has ended"),
+    ("started", 1, "the actor has run at least one step"),
+    ("holds", 2, "the actor holds the lock named second"),
+    ("steps_of", 1, "how many steps the actor has taken"),
+    (
+        "printer",
+        1,
+        "the actor that printed the first line containing the text (-1: nobody)",
+    ),
+    (
+        "knob",
+        2,
+        "the knob has the value named second (`knob('gil', 'free')`)",
+    ),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -57,6 +84,12 @@ pub trait Env {
     fn name(&self, name: &str) -> Option<Num>;
     /// How many output lines contain `text`.
     fn printed(&self, text: &str) -> Num;
+    /// The answer to a question of [`CALLS`]; `None` if this environment cannot
+    /// answer it (a verdict is about the final state only) or an argument names
+    /// nobody.
+    fn call(&self, _name: &str, _args: &[String]) -> Option<Num> {
+        None
+    }
 }
 
 impl Expr {
@@ -79,6 +112,9 @@ impl Expr {
                 .name(n)
                 .ok_or_else(|| format!("the verdict names `{n}`, which is not known"))?,
             Expr::Printed(t) => env.printed(t),
+            Expr::Call(f, args) => env
+                .call(f, args)
+                .ok_or_else(|| format!("`{f}({})` cannot be answered here", args.join(", ")))?,
             Expr::Neg(e) => e.eval(env)?.wrapping_neg(),
             Expr::Not(e) => (e.eval(env)? == 0) as Num,
             Expr::Min(a, b) => a.eval(env)?.min(b.eval(env)?),
@@ -112,7 +148,7 @@ impl Expr {
     pub fn names(&self, out: &mut Vec<String>) {
         match self {
             Expr::Name(n) => out.push(n.clone()),
-            Expr::Num(_) | Expr::Printed(_) => {}
+            Expr::Num(_) | Expr::Printed(_) | Expr::Call(..) => {}
             Expr::Neg(e) | Expr::Not(e) => e.names(out),
             Expr::Bin(_, a, b) | Expr::Min(a, b) | Expr::Max(a, b) => {
                 a.names(out);
@@ -323,8 +359,59 @@ impl Parser {
                     Expr::Max(a, b)
                 })
             }
+            // A question only when a `(` follows: `done` alone may be a name.
+            Tok::Ident(f)
+                if CALLS.iter().any(|(c, _, _)| *c == f)
+                    && matches!(self.peek(), Some(Tok::Sym("("))) =>
+            {
+                self.call(f)
+            }
             Tok::Ident(n) => Ok(Expr::Name(n)),
             other => Err(format!("unexpected `{}`", other.text())),
+        }
+    }
+}
+
+impl Parser {
+    /// `name('a', 'b')`: the arguments are quoted texts, as many as [`CALLS`] says.
+    fn call(&mut self, f: String) -> Result<Expr, String> {
+        let want = CALLS.iter().find(|(c, _, _)| *c == f).map_or(0, |c| c.1);
+        self.expect_sym("(")?;
+        let mut args = Vec::new();
+        loop {
+            match self.peek().cloned() {
+                Some(Tok::Str(s)) => {
+                    self.at += 1;
+                    args.push(s);
+                }
+                _ => return Err(format!("{f}() takes quoted names, e.g. {f}('t1')")),
+            }
+            if !self.eat_sym(",") {
+                break;
+            }
+        }
+        self.expect_sym(")")?;
+        if args.len() != want {
+            return Err(format!(
+                "{f}() takes {want} quoted argument(s), not {}",
+                args.len()
+            ));
+        }
+        Ok(Expr::Call(f, args))
+    }
+}
+
+impl Expr {
+    /// Every question the expression asks, with its arguments.
+    pub fn calls<'a>(&'a self, out: &mut Vec<(&'a str, &'a [String])>) {
+        match self {
+            Expr::Call(f, a) => out.push((f, a)),
+            Expr::Num(_) | Expr::Printed(_) | Expr::Name(_) => {}
+            Expr::Neg(e) | Expr::Not(e) => e.calls(out),
+            Expr::Bin(_, a, b) | Expr::Min(a, b) | Expr::Max(a, b) => {
+                a.calls(out);
+                b.calls(out);
+            }
         }
     }
 }

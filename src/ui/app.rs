@@ -1,10 +1,12 @@
 //! The playground's state and its update step: events in, state changes out, no I/O.
 
 use super::cache::ViewCache;
+use super::progress::{Prediction, Progress};
 use super::theme::Theme;
+use super::tour::TourState;
 use crate::catalog::Catalog;
 use crate::i18n::Msg;
-use crate::lesson::{KnobKind, KnobValue, Knobs, Lang, Lesson};
+use crate::lesson::{KnobKind, KnobValue, Knobs, Lang, Lesson, TourKey};
 use crate::program::ActorId;
 use crate::run::{Command, Origin, Outcome, Run, Start};
 use crate::trace::{MomentKind, moments};
@@ -12,7 +14,6 @@ use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// Live runs start with sleeps at their real length.
@@ -71,6 +72,8 @@ pub enum Overlay {
     GoTo {
         typing: String,
     },
+    /// The lesson's question before the first run (`p` asks it again).
+    Predict,
 }
 
 /// What the status line says.
@@ -125,6 +128,10 @@ pub struct LessonScreen {
     pub generation: u64,
     pub cache: ViewCache,
     pub areas: PanelAreas,
+    /// Where the student is in the lesson's tour.
+    pub tour: TourState,
+    /// The student's answer to the lesson's question, as progress records it.
+    pub prediction: Option<Prediction>,
 }
 
 impl LessonScreen {
@@ -164,8 +171,10 @@ pub struct AppOptions {
     pub theme: Theme,
     /// The seed of the first stepped run; later "new seed"s follow from it.
     pub seed: u64,
-    /// Where finished lessons are remembered; `None` keeps them in memory only.
+    /// Where progress is remembered (`progress.json`); `None` keeps it in memory only.
     pub state_file: Option<PathBuf>,
+    /// Ask a lesson's question when it opens, until the student has answered it.
+    pub predict: bool,
 }
 
 /// The whole playground.
@@ -177,7 +186,8 @@ pub struct App {
     pub overlay: Overlay,
     pub browser_selected: usize,
     pub status: Option<Status>,
-    pub finished: BTreeSet<String>,
+    /// What the student has done, kept between sessions.
+    pub progress: Progress,
     pub quit: bool,
     /// Text for the terminal's clipboard; the loop sends it (OSC 52) and clears it.
     pub clipboard: Option<String>,
@@ -187,21 +197,12 @@ pub struct App {
     pub present: bool,
     seed_state: u64,
     state_file: Option<PathBuf>,
+    ask_predictions: bool,
 }
 
 impl App {
     pub fn new(catalog: Catalog, lang: Lang, opts: AppOptions) -> App {
-        let finished = opts
-            .state_file
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .map(|s| {
-                s.lines()
-                    .map(|l| l.trim().to_string())
-                    .filter(|l| !l.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let progress = Progress::load(opts.state_file.as_deref());
         App {
             catalog,
             lang,
@@ -210,13 +211,14 @@ impl App {
             overlay: Overlay::None,
             browser_selected: 0,
             status: None,
-            finished,
+            progress,
             quit: false,
             clipboard: None,
             help_scroll: 0,
             present: false,
             seed_state: opts.seed,
             state_file: opts.state_file,
+            ask_predictions: opts.predict,
         }
     }
 
@@ -241,6 +243,7 @@ impl App {
         if let Some(i) = self.catalog.lessons().iter().position(|l| l.id == id) {
             self.browser_selected = i;
         }
+        let tour = TourState::new(&lesson);
         self.screen = Screen::Lesson(Box::new(LessonScreen {
             code: lesson.code(&knobs),
             run,
@@ -266,10 +269,39 @@ impl App {
             generation: 0,
             cache: ViewCache::default(),
             areas: PanelAreas::default(),
+            tour,
+            prediction: None,
         }));
         self.overlay = Overlay::None;
         self.status = Some(Status::Info(Msg::SPausedAtStart.get(self.lang).into()));
+        let asked = self
+            .progress
+            .lesson(id)
+            .is_some_and(|l| l.prediction.is_some());
+        let l = self.progress.lesson_mut(id);
+        if !l.seen {
+            l.seen = true;
+            self.progress.save(self.state_file.as_deref());
+        }
+        if self.ask_predictions
+            && !asked
+            && self.catalog.find(id).is_ok_and(|l| l.predict.is_some())
+        {
+            self.overlay = Overlay::Predict;
+        }
+        self.sync_prediction();
         Ok(())
+    }
+
+    /// Copies the progress record's prediction to the lesson screen that shows it.
+    fn sync_prediction(&mut self) {
+        if let Screen::Lesson(ls) = &mut self.screen {
+            let pr = self
+                .progress
+                .lesson(&ls.lesson.id)
+                .and_then(|l| l.prediction.as_ref());
+            super::guide::sync(ls, pr);
+        }
     }
 
     /// Opens a lesson on a prepared run (`interleave LESSON --seed 7 --set k=v`).
@@ -337,6 +369,10 @@ impl App {
             }
         }
         if changed {
+            if let Screen::Lesson(ls) = &mut self.screen {
+                let done = observe_tour(ls, None);
+                self.tour_progress(done);
+            }
             self.after_change();
         }
         changed
@@ -347,17 +383,11 @@ impl App {
         let Screen::Lesson(ls) = &self.screen else {
             return;
         };
-        if ls.run.is_over() && !self.finished.contains(&ls.lesson.id) {
-            self.finished.insert(ls.lesson.id.clone());
-            if let Some(p) = &self.state_file {
-                let text: String = self.finished.iter().map(|id| format!("{id}\n")).collect();
-                // Remembering progress is a convenience; a read-only home must not stop the lesson.
-                if let Some(dir) = p.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                let _ = std::fs::write(p, text);
-            }
+        if ls.run.is_over() && !self.progress.finished(&ls.lesson.id) {
+            self.progress.lesson_mut(&ls.lesson.id).finished = true;
+            self.progress.save(self.state_file.as_deref());
         }
+        self.judge_prediction();
     }
 
     /// Takes one terminal event; true if the screen should be redrawn.
@@ -414,13 +444,213 @@ impl App {
                 self.after_change();
                 return;
             }
+            Overlay::Predict => {
+                self.predict_key(k);
+                return;
+            }
             Overlay::None => {}
         }
         match &mut self.screen {
             Screen::Browser => self.browser_key(k),
-            Screen::Lesson(_) => self.lesson_key(k),
+            Screen::Lesson(ls) => {
+                let before = run_mark(ls);
+                // A tour key moves the tour itself (`U` must not be undone at once
+                // by a check that still holds).
+                if !self.tour_key(k) {
+                    self.lesson_key(k);
+                    // A move is a key that changed the run, or one the run refused.
+                    let refused = matches!(self.status, Some(Status::Refused(_)));
+                    if let Screen::Lesson(ls) = &mut self.screen {
+                        let moved = (refused || run_mark(ls) != before)
+                            .then(|| tour_key_of(k))
+                            .flatten();
+                        let done = observe_tour(ls, moved);
+                        self.tour_progress(done);
+                    }
+                }
+            }
         }
         self.after_change();
+    }
+
+    /// The prediction overlay: a digit picks an answer, Esc skips the question.
+    fn predict_key(&mut self, k: KeyEvent) {
+        let Screen::Lesson(ls) = &self.screen else {
+            self.overlay = Overlay::None;
+            return;
+        };
+        let n = ls.lesson.predict.as_ref().map_or(0, |p| p.choices.len());
+        let id = ls.lesson.id.clone();
+        let choice = match k.code {
+            KeyCode::Char(c @ '1'..='9') if (c as usize - '0' as usize) <= n => {
+                Some(c as usize - '0' as usize)
+            }
+            KeyCode::Esc | KeyCode::Char('q') => None,
+            _ => return,
+        };
+        self.overlay = Overlay::None;
+        self.progress.lesson_mut(&id).prediction = Some(Prediction {
+            choice,
+            shown: Vec::new(),
+            matched: None,
+        });
+        self.progress.save(self.state_file.as_deref());
+        self.sync_prediction();
+        let lang = self.lang;
+        self.status = Some(Status::Info(match choice {
+            Some(c) => Msg::SPredicted.fill(lang, &[&c]),
+            None => Msg::SPredictSkipped.get(lang).into(),
+        }));
+        // A run that has already ended is judged at once.
+        self.judge_prediction();
+    }
+
+    /// Tour keys: T shows or hides the tour, D does the current step for the
+    /// student, U goes back a step. True if the key was one of them.
+    fn tour_key(&mut self, k: KeyEvent) -> bool {
+        let lang = self.lang;
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return false;
+        };
+        if ls.lesson.tour.is_empty() && matches!(k.code, KeyCode::Char('T' | 'D' | 'U')) {
+            self.status = Some(Status::Info(Msg::SNoTour.get(lang).into()));
+            return true;
+        }
+        match k.code {
+            KeyCode::Char('T') => {
+                ls.tour.on = !ls.tour.on;
+                if ls.tour.on {
+                    ls.show_text = true;
+                }
+            }
+            KeyCode::Char('U') if ls.tour.on => {
+                ls.tour.back();
+                self.status = Some(Status::Info(
+                    Msg::STourStep.fill(lang, &[&(ls.tour.step + 1)]),
+                ));
+            }
+            KeyCode::Char('D') if ls.tour.on => self.tour_do(),
+            KeyCode::Char('p') => {
+                if ls.lesson.predict.is_some() {
+                    self.overlay = Overlay::Predict;
+                } else {
+                    self.status = Some(Status::Info(Msg::SNoPredict.get(lang).into()));
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// `D`: sets the current step's knobs and presses its keys, as the student
+    /// would have.
+    fn tour_do(&mut self) {
+        let lang = self.lang;
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return;
+        };
+        let Some(step) = ls.lesson.tour.get(ls.tour.step).cloned() else {
+            self.status = Some(Status::Info(Msg::STourDone.get(lang).into()));
+            return;
+        };
+        if !step.set.is_empty() {
+            let mut knobs = ls.run.knobs().clone();
+            for (name, v) in &step.set {
+                knobs.put(name, v.clone());
+            }
+            let seed = match ls.run.origin() {
+                Some(Origin::Seed(s)) => *s,
+                _ => 0,
+            };
+            if let Err(e) = restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
+                self.status = Some(Status::Refused(e));
+                return;
+            }
+            ls.tour.restart_step();
+        }
+        for key in step.keys {
+            let code = match key {
+                TourKey::Char(c) => KeyCode::Char(c),
+                TourKey::Enter => KeyCode::Enter,
+                TourKey::Home => KeyCode::Home,
+                TourKey::End => KeyCode::End,
+                TourKey::Tab => KeyCode::Tab,
+            };
+            let Screen::Lesson(ls) = &mut self.screen else {
+                return;
+            };
+            let before = run_mark(ls);
+            self.lesson_key(KeyEvent::new(code, KeyModifiers::NONE));
+            if let Screen::Lesson(ls) = &mut self.screen {
+                let moved = (run_mark(ls) != before).then_some(key);
+                let done = observe_tour(ls, moved);
+                self.tour_progress(done);
+            }
+        }
+        if let Screen::Lesson(ls) = &mut self.screen {
+            let done = observe_tour(ls, None);
+            self.tour_progress(done);
+        }
+    }
+
+    /// Remembers a tour step just done and says so.
+    fn tour_progress(&mut self, done: Option<usize>) {
+        let Some(n) = done else {
+            return;
+        };
+        let Screen::Lesson(ls) = &self.screen else {
+            return;
+        };
+        let total = ls.lesson.tour.len();
+        let id = ls.lesson.id.clone();
+        let l = self.progress.lesson_mut(&id);
+        if !l.tour_done.contains(&n) {
+            l.tour_done.push(n);
+            l.tour_done.sort_unstable();
+        }
+        l.tour_complete |= n == total;
+        self.progress.save(self.state_file.as_deref());
+        let lang = self.lang;
+        self.status = Some(Status::Info(if n == total {
+            Msg::STourDone.get(lang).into()
+        } else {
+            Msg::STourStepDone.fill(lang, &[&n, &(n + 1)])
+        }));
+    }
+
+    /// Once a run is over, compares the student's answer with what it showed.
+    fn judge_prediction(&mut self) {
+        let Screen::Lesson(ls) = &self.screen else {
+            return;
+        };
+        if !ls.run.is_over() {
+            return;
+        }
+        let Some(predict) = &ls.lesson.predict else {
+            return;
+        };
+        let id = ls.lesson.id.clone();
+        let Some(pr) = self.progress.lesson(&id).and_then(|l| l.prediction.clone()) else {
+            return;
+        };
+        if pr.matched.is_some() || pr.choice.is_none() {
+            return;
+        }
+        let shown: Vec<usize> = predict
+            .choices
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| super::tour::check(ls, &c.check) == Some(true))
+            .map(|(i, _)| i + 1)
+            .collect();
+        let matched = pr.choice.is_some_and(|c| shown.contains(&c));
+        self.progress.lesson_mut(&id).prediction = Some(Prediction {
+            choice: pr.choice,
+            shown,
+            matched: Some(matched),
+        });
+        self.progress.save(self.state_file.as_deref());
+        self.sync_prediction();
     }
 
     fn browser_key(&mut self, k: KeyEvent) {
@@ -1072,6 +1302,43 @@ fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
 }
 
 /// Flips a knob the lesson may have (`lock`, `gil`, `granularity`).
+/// What tells a key that changed the run from one that only moved the view.
+fn run_mark(ls: &LessonScreen) -> (u64, usize, String, bool) {
+    (
+        ls.generation,
+        ls.run.trace().len(),
+        ls.run.knobs().summary(),
+        ls.run.sim().is_some(),
+    )
+}
+
+/// The tour key a terminal key is, if the tour can name it.
+fn tour_key_of(k: KeyEvent) -> Option<TourKey> {
+    Some(match k.code {
+        KeyCode::Char(c) => TourKey::Char(c),
+        KeyCode::Enter => TourKey::Enter,
+        KeyCode::Home => TourKey::Home,
+        KeyCode::End => TourKey::End,
+        KeyCode::Tab => TourKey::Tab,
+        _ => return None,
+    })
+}
+
+/// Brings the screen's derived state up to date and moves the tour on if its
+/// step is done. Returns the step just done (1-based).
+fn observe_tour(ls: &mut LessonScreen, moved: Option<TourKey>) -> Option<usize> {
+    if !ls.tour.on || ls.tour.done(&ls.lesson) {
+        return None;
+    }
+    let stepped = ls.run.sim().is_some();
+    ls.cache
+        .refresh_state(ls.generation, ls.run.trace(), stepped);
+    let mut t = std::mem::take(&mut ls.tour);
+    let done = t.observe(ls, moved);
+    ls.tour = t;
+    done
+}
+
 fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> Status {
     let Some(spec) = ls.lesson.knob(name).cloned() else {
         return Status::Refused(Msg::SNoKnob.fill(lang, &[&name]));

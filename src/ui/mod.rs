@@ -2,10 +2,13 @@
 
 mod app;
 mod cache;
+mod guide;
 mod highlight;
+pub mod progress;
 mod prose;
 mod state_panel;
 mod theme;
+mod tour;
 mod view;
 
 pub use app::{App, AppOptions, Overlay, Panel, Screen, Status};
@@ -55,6 +58,7 @@ pub fn run_playground(
             theme: Theme::from_env(),
             seed: fresh_seed(),
             state_file: state_file(),
+            predict: true,
         },
     );
     // Set before a lesson opens: the lesson screen takes it from the app.
@@ -251,7 +255,7 @@ fn signal_channel() -> anyhow::Result<Receiver<i32>> {
     Ok(rx)
 }
 
-/// Where finished lessons are remembered between sessions.
+/// Where progress is remembered between sessions.
 fn state_file() -> Option<std::path::PathBuf> {
     let base = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
@@ -259,7 +263,7 @@ fn state_file() -> Option<std::path::PathBuf> {
         .or_else(|| {
             std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state"))
         })?;
-    Some(base.join("interleave").join("finished"))
+    Some(base.join("interleave").join("progress.json"))
 }
 
 fn fresh_seed() -> u64 {

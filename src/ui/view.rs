@@ -57,6 +57,11 @@ pub fn draw(app: &mut App, f: &mut Frame) {
                 knobs(f, area, ls, selected, &typing, &app.theme, app.lang);
             }
         }
+        Overlay::Predict => {
+            if let Screen::Lesson(ls) = &app.screen {
+                super::guide::predict_overlay(f, area, ls, &app.theme, app.lang);
+            }
+        }
     }
 }
 
@@ -66,6 +71,30 @@ struct BrowserView<'a> {
 
 fn app_view(app: &App) -> BrowserView<'_> {
     BrowserView { app }
+}
+
+/// A lesson's tour and prediction as the list shows them: `tour 3/8 · ✓ 2 `.
+fn list_progress(app: &App, l: &crate::lesson::Lesson) -> String {
+    let Some(p) = app.progress.lesson(&l.id) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    if !l.tour.is_empty() && !p.tour_done.is_empty() {
+        let n = if p.tour_complete {
+            l.tour.len()
+        } else {
+            p.tour_done.len()
+        };
+        out.push_str(&Msg::ListTour.fill(app.lang, &[&n, &l.tour.len()]));
+        out.push_str("  ");
+    }
+    if let Some(pr) = &p.prediction
+        && let (Some(c), Some(m)) = (pr.choice, pr.matched)
+    {
+        // The answer given and whether the run showed it: `✓2`, `✗1`.
+        out.push_str(&format!("{}{c}  ", if m { "✓" } else { "✗" }));
+    }
+    out
 }
 
 /// One line, cut to fit: never garbage, never a panic, at any size.
@@ -169,7 +198,7 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
         .skip(first)
         .take(inner)
         .map(|(i, l)| {
-            let done = app.finished.contains(&l.id);
+            let done = app.progress.finished(&l.id);
             let mark = if done { "✓" } else { " " };
             let title = l.title.get(app.lang);
             let pad = titlew.saturating_sub(display_width(title));
@@ -177,6 +206,7 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
                 Span::styled(format!(" {mark} "), th.good()),
                 Span::styled(format!("{:<idw$}  ", l.id), th.title()),
                 Span::raw(format!("{title}{}  ", " ".repeat(pad))),
+                Span::styled(list_progress(app, l), th.good()),
                 Span::styled(l.concepts.join(", "), th.dim()),
             ]);
             if i == app.browser_selected {
@@ -483,6 +513,26 @@ fn lesson(
 
 /// The lesson's own text: what the program shows, then what was measured on CPython.
 fn text_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
+    // The tour and the prediction go first, in a box of their own.
+    let area = match super::guide::guide(ls, area.width.saturating_sub(3) as usize, th, lang) {
+        Some((title, lines)) => {
+            let room = if area.height >= 12 {
+                area.height * 3 / 5
+            } else {
+                area.height
+            };
+            let h = (lines.len() as u16 + 2).min(room);
+            let [g, rest] =
+                Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(area);
+            let block = panel_block(title, false, th).border_style(th.key());
+            f.render_widget(Paragraph::new(lines).block(block), g);
+            if rest.height < 3 {
+                return;
+            }
+            rest
+        }
+        None => area,
+    };
     let focused = ls.focus == Panel::Lesson;
     let block = panel_block(
         format!(
@@ -503,6 +553,7 @@ fn text_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang
         lines.push(Line::styled(Msg::MeasuredHeading.get(lang), th.heading()));
         lines.extend(super::prose::render(notes, cols, th));
     }
+    lines.extend(super::guide::errata_lines(&ls.lesson, cols, th, lang));
     let i = panel_index(Panel::Lesson);
     let max_top = lines.len().saturating_sub(inner.height as usize);
     ls.scroll[i] = ls.scroll[i].min(max_top);
@@ -1096,7 +1147,7 @@ fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) 
 
 /// Clears the place of an overlay. A wide character just left of it would spill
 /// its second half over the overlay's border, so it goes too.
-fn clear_under(f: &mut Frame, r: Rect) {
+pub(super) fn clear_under(f: &mut Frame, r: Rect) {
     f.render_widget(Clear, r);
     if r.x == 0 {
         return;
@@ -1110,7 +1161,7 @@ fn clear_under(f: &mut Frame, r: Rect) {
     }
 }
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(
@@ -1142,6 +1193,8 @@ pub const HELP: &[(&str, Msg)] = &[
     ("k", Msg::HKnobs),
     ("d", Msg::HDis),
     ("i", Msg::HText),
+    ("T  D  U", Msg::HTour),
+    ("p", Msg::HPredict),
     ("L", Msg::HLang),
     ("c", Msg::HCopy),
     ("P", Msg::HPresent),

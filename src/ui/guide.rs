@@ -1,0 +1,172 @@
+//! What guides a student on the lesson screen, drawn above the lesson's text:
+//! the tour's current step, and the prediction with what the run showed; the
+//! question itself as an overlay; and the tutorials' errata under the notes.
+
+use super::app::LessonScreen;
+use super::progress::Prediction;
+use super::prose::render;
+use super::theme::Theme;
+use crate::i18n::Msg;
+use crate::lesson::{Lang, Lesson};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+/// The guide box's title and lines, or nothing when there is nothing to show.
+pub fn guide(
+    ls: &LessonScreen,
+    cols: usize,
+    th: &Theme,
+    lang: Lang,
+) -> Option<(String, Vec<Line<'static>>)> {
+    let mut lines = prediction_lines(ls, cols, th, lang);
+    let tour = &ls.lesson.tour;
+    if !ls.tour.on || tour.is_empty() {
+        if lines.is_empty() {
+            return None;
+        }
+        return Some((format!(" {} ", Msg::PredictTitle.get(lang)), lines));
+    }
+    if !lines.is_empty() {
+        lines.push(Line::raw(""));
+    }
+    let title = match tour.get(ls.tour.step) {
+        Some(step) => {
+            lines.extend(render(step.text.get(lang), cols, th));
+            let todo = format!("{}{}", Msg::TourDo.get(lang), step.todo.get(lang));
+            lines.extend(
+                render(&todo, cols, th)
+                    .into_iter()
+                    .map(|l| l.patch_style(th.key())),
+            );
+            if ls.tour.hint {
+                let hint = format!("{}{}", Msg::TourHint.get(lang), step.hint.get(lang));
+                lines.extend(
+                    render(&hint, cols, th)
+                        .into_iter()
+                        .map(|l| l.patch_style(th.warn())),
+                );
+            }
+            Msg::TourTitle.fill(lang, &[&(ls.tour.step + 1), &tour.len()])
+        }
+        None => {
+            lines.push(Line::styled(Msg::TourSeen.get(lang), th.heading()));
+            lines.extend(render(ls.lesson.tour_end.get(lang), cols, th));
+            Msg::TourDoneTitle.get(lang).to_string()
+        }
+    };
+    lines.push(Line::styled(Msg::TourKeys.get(lang), th.dim()));
+    Some((format!(" {title} "), lines))
+}
+
+/// What the student predicted and, once the run is over, what it showed.
+fn prediction_lines(ls: &LessonScreen, cols: usize, th: &Theme, lang: Lang) -> Vec<Line<'static>> {
+    let (Some(predict), Some(pr)) = (&ls.lesson.predict, &ls.prediction) else {
+        return Vec::new();
+    };
+    let Some(choice) = pr.choice.and_then(|c| predict.choices.get(c - 1)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let Some(matched) = pr.matched else {
+        let wait = Msg::PredictWait.fill(lang, &[&choice.text.get(lang)]);
+        out.extend(render(&wait, cols, th));
+        return out;
+    };
+    let you = Msg::PredictYou.fill(lang, &[&choice.text.get(lang)]);
+    out.extend(render(&you, cols, th));
+    let shown: Vec<&str> = pr
+        .shown
+        .iter()
+        .filter_map(|i| predict.choices.get(i - 1))
+        .map(|c| c.text.get(lang))
+        .collect();
+    let shown = if shown.is_empty() {
+        Msg::PredictNoneShown.get(lang).to_string()
+    } else {
+        shown.join(" · ")
+    };
+    out.extend(render(&Msg::PredictShown.fill(lang, &[&shown]), cols, th));
+    let (mark, verdict, style) = if matched {
+        ("✓ ", Msg::PredictMatch, th.good())
+    } else {
+        ("✗ ", Msg::PredictMiss, th.bad())
+    };
+    out.push(Line::styled(format!("{mark}{}", verdict.get(lang)), style));
+    out.extend(render(choice.explain.get(lang), cols, th));
+    out
+}
+
+/// The tutorials' errata, for the end of the lesson text.
+pub fn errata_lines(lesson: &Lesson, cols: usize, th: &Theme, lang: Lang) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if lesson.errata.is_empty() {
+        return out;
+    }
+    out.push(Line::raw(""));
+    out.push(Line::styled(Msg::ErrataHeading.get(lang), th.heading()));
+    for e in &lesson.errata {
+        let said = format!(
+            "- {}{}",
+            Msg::ErrataTutorial.get(lang),
+            e.tutorial.get(lang)
+        );
+        out.extend(
+            render(&said, cols, th)
+                .into_iter()
+                .map(|l| l.patch_style(th.dim())),
+        );
+        let does = format!("  {}{}", Msg::ErrataCpython.get(lang), e.cpython.get(lang));
+        out.extend(render(&does, cols, th));
+    }
+    out
+}
+
+/// The question before the first run, over the lesson screen.
+pub fn predict_overlay(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
+    let Some(p) = &ls.lesson.predict else {
+        return;
+    };
+    let w = area.width.saturating_sub(4).min(78);
+    let cols = w.saturating_sub(3) as usize;
+    let mut lines = render(p.question.get(lang), cols, th);
+    lines.push(Line::raw(""));
+    for (i, c) in p.choices.iter().enumerate() {
+        let mut first = true;
+        for l in render(c.text.get(lang), cols.saturating_sub(4), th) {
+            let lead = if first {
+                format!(" {} ", i + 1)
+            } else {
+                "    ".into()
+            };
+            let mut spans = vec![Span::styled(lead, th.key())];
+            if first {
+                spans.push(Span::raw(" "));
+            }
+            spans.extend(l.spans);
+            lines.push(Line::from(spans));
+            first = false;
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        Msg::PredictKeys.fill(lang, &[&p.choices.len()]),
+        th.dim(),
+    ));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = super::view::centered(area, w, h);
+    super::view::clear_under(f, r);
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!(" {} ", Msg::PredictTitle.get(lang)),
+            th.title(),
+        ))
+        .border_style(th.focus_border());
+    f.render_widget(Paragraph::new(lines).block(block), r);
+}
+
+/// Keeps the screen's copy of the prediction in step with the progress record.
+pub fn sync(ls: &mut LessonScreen, pr: Option<&Prediction>) {
+    ls.prediction = pr.cloned();
+}
