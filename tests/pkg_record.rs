@@ -162,6 +162,10 @@ fn a_recorded_session_replays_to_the_screens_the_terminal_showed() {
         keys.push(s.to_string());
     };
     screen.wait_for("pasted schedule");
+    // The lesson asks for a prediction before the first run: the student answers.
+    screen.wait_for("predict, then run");
+    screen.settled();
+    send("2");
     screen.settled();
     send("s");
     screen.settled();
@@ -251,8 +255,8 @@ fn a_recorded_session_replays_to_the_screens_the_terminal_showed() {
         .enumerate()
         .filter(|(_, e)| e.1 == "i")
         .map(|(i, _)| i)
-        .nth(3)
-        .expect("four keys");
+        .nth(4)
+        .expect("five keys");
     let ran = replay(&header, &events[..first_q]);
     assert!(
         ran.screen().contents_formatted() == finished,
