@@ -7,6 +7,8 @@
 //! error. Every text that reaches the terminal is free of control characters.
 
 mod explain;
+mod new_lesson;
+mod shell;
 mod signals;
 
 use crate::catalog::Catalog;
@@ -70,6 +72,10 @@ pub struct Cli {
     /// projector (P switches it inside).
     #[arg(long)]
     pub present: bool,
+    /// Record the playground session to FILE as asciicast v2 (what the screen
+    /// showed, the keys pressed and the resizes), for `asciinema play FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -106,6 +112,17 @@ pub enum Cmd {
     Check,
     /// Every outcome of a lesson, each with a schedule that replays it.
     Explore(crate::explore::cli::ExploreArgs),
+    /// Print a completion script for a shell, e.g.
+    /// `interleave completions bash > ~/.local/share/bash-completion/completions/interleave`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `interleave man | man -l -`.
+    Man,
+    /// Write a commented lesson file to start from: ID.toml in the current folder
+    /// (`--output -` prints it instead). `interleave --lessons . check` accepts it.
+    NewLesson(NewLessonArgs),
     /// Internal: a child process of a live process lesson.
     #[command(hide = true)]
     Worker,
@@ -150,6 +167,16 @@ pub struct RunArgs {
     /// Print the lesson's explanation and notes (in --lang) instead of running it.
     #[arg(long)]
     pub explain: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct NewLessonArgs {
+    /// The lesson's id: lowercase letters, digits and dashes.
+    pub id: String,
+    /// Where to write it (default: ID.toml; `-` for stdout). An existing file is
+    /// never overwritten.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Why a command did not do its work.
@@ -199,6 +226,14 @@ fn dispatch(cli: Cli) -> Result<u8, Fail> {
                 .into(),
         ));
     }
+    if cli.command.is_some() && cli.record.is_some() {
+        return Err(Usage(
+            "--record is for the playground: `interleave LESSON --record FILE.cast`".into(),
+        ));
+    }
+    if let Some(Cmd::NewLesson(args)) = &cli.command {
+        return new_lesson(args);
+    }
     let catalog =
         Catalog::with_overrides(cli.lessons.as_deref()).map_err(|e| Usage(e.to_string()))?;
     let lang: Lang = cli.lang.into();
@@ -211,6 +246,7 @@ fn dispatch(cli: Cli) -> Result<u8, Fail> {
                 lang,
                 present: cli.present,
             },
+            cli.record.as_deref(),
         ),
         Some(Cmd::List) => print_out(&list(&catalog, lang)),
         Some(Cmd::Check) => {
@@ -226,18 +262,64 @@ fn dispatch(cli: Cli) -> Result<u8, Fail> {
         Some(Cmd::Explore(args)) => crate::explore::cli::main(&catalog, args)
             .map(|_| exit::FINISHED)
             .map_err(Usage),
-        Some(Cmd::Worker) => Err(Fail::Internal("the worker is handled above".into())),
+        Some(Cmd::Completions { shell }) => print_out_bytes(&shell::completions(&catalog, shell)),
+        Some(Cmd::Man) => match shell::man(&catalog) {
+            Ok(page) => print_out_bytes(&page),
+            Err(e) => Err(Fail::Internal(format!("cannot write the man page: {e}"))),
+        },
+        Some(Cmd::Worker | Cmd::NewLesson(_)) => {
+            Err(Fail::Internal("handled before the catalog is read".into()))
+        }
     }
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is not an error.
 fn print_out(text: &str) -> Result<u8, Fail> {
+    print_out_bytes(text.as_bytes())
+}
+
+fn print_out_bytes(bytes: &[u8]) -> Result<u8, Fail> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    match out.write_all(bytes).and_then(|_| out.flush()) {
         Ok(()) => Ok(exit::FINISHED),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit::FINISHED),
         Err(e) => Err(Fail::Internal(format!("cannot write to stdout: {e}"))),
     }
+}
+
+/// `new-lesson ID`: the skeleton to ID.toml (never over an existing file) or stdout.
+fn new_lesson(args: &NewLessonArgs) -> Result<u8, Fail> {
+    let text = new_lesson::skeleton(&args.id).map_err(Usage)?;
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.toml", args.id)));
+    if path.as_os_str() == "-" {
+        return print_out(&text);
+    }
+    let shown = escape(&path.display().to_string());
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => Usage(format!(
+                "{shown} exists already; a new lesson never overwrites a file"
+            )),
+            _ => Usage(format!("cannot create {shown}: {e}")),
+        })?;
+    file.write_all(text.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(|e| Fail::Internal(format!("cannot write {shown}: {e}")))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| ".".to_string(), |d| escape(&d.display().to_string()));
+    print_out(&format!(
+        "wrote {shown}; check it with `interleave --lessons {dir} check`, \
+         open it with `interleave --lessons {dir} {}`\n",
+        args.id
+    ))
 }
 
 fn list(catalog: &Catalog, lang: Lang) -> String {
@@ -265,6 +347,7 @@ fn playground(
     lesson: Option<&str>,
     start: &StartArgs,
     look: crate::ui::Look,
+    record: Option<&std::path::Path>,
 ) -> Result<u8, Fail> {
     let prepared = match lesson {
         Some(id) => {
@@ -282,7 +365,7 @@ fn playground(
                 }
                 (None, Some(seed), _) => Start::Stepped(Origin::Seed(seed)),
                 (None, None, false) if start.set.is_empty() => {
-                    return open_playground(catalog, Some((id, None)), look);
+                    return open_playground(catalog, Some((id, None)), look, record);
                 }
                 (None, None, false) => Start::Stepped(Origin::Seed(fresh_seed())),
             };
@@ -296,13 +379,14 @@ fn playground(
         }
         None => None,
     };
-    open_playground(catalog, prepared, look)
+    open_playground(catalog, prepared, look, record)
 }
 
 fn open_playground(
     catalog: &Catalog,
     open: Option<(&str, Option<crate::ui::Prepared>)>,
     look: crate::ui::Look,
+    record: Option<&std::path::Path>,
 ) -> Result<u8, Fail> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(Usage(
@@ -311,8 +395,32 @@ fn open_playground(
                 .into(),
         ));
     }
-    let code = crate::ui::run_playground(catalog, open, look)
+    let recorder = match record {
+        Some(path) => {
+            let (w, h) = crossterm::terminal::size()
+                .map_err(|e| Fail::Internal(format!("cannot read the terminal's size: {e}")))?;
+            let r = crate::record::Recorder::create(path, w, h).map_err(|e| {
+                Usage(format!(
+                    "cannot write the recording {}: {e}",
+                    escape(&path.display().to_string())
+                ))
+            })?;
+            Some(r)
+        }
+        None => None,
+    };
+    let code = crate::ui::run_playground(catalog, open, look, recorder.clone())
         .map_err(|e| Fail::Internal(format!("{e:#}")))?;
+    if let Some(r) = recorder {
+        // The session is over and the terminal given back: a recording that could
+        // not be written completely says so.
+        r.finish().map_err(|e| {
+            Fail::Internal(format!(
+                "the recording {} is incomplete: {e}",
+                escape(&r.path().display().to_string())
+            ))
+        })?;
+    }
     Ok(code)
 }
 

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod lesson;
 pub mod live;
 pub mod program;
+pub mod record;
 pub mod run;
 pub mod scenarios;
 pub mod sim;

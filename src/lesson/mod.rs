@@ -2,10 +2,12 @@
 //!
 //! Lessons are data. Loading one reads TOML and nothing else: no command, no code.
 
+mod fields;
 mod knobs;
 pub mod tour;
 pub mod verdict;
 
+pub use fields::FieldSet;
 pub use knobs::{KnobKind, KnobSpec, KnobValue, Knobs};
 pub use tour::{Choice, Erratum, Predict, TourKey, TourStep};
 pub use verdict::VerdictSpec;
@@ -120,6 +122,12 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
         .map(|i| before[i + 1..].chars().count() + 1)
         .unwrap_or(before.chars().count() + 1);
     (line, col)
+}
+
+/// Every field a lesson file may have, read from the structs below (the
+/// reference, docs/lessons.md, is checked against it).
+pub fn file_fields() -> Result<FieldSet, String> {
+    fields::of::<RawLesson>()
 }
 
 #[derive(Deserialize)]

@@ -18,6 +18,7 @@ pub use view::{HELP, MIN_HEIGHT, MIN_WIDTH, draw};
 
 use crate::catalog::Catalog;
 use crate::lesson::Lang;
+use crate::record::{Recorder, Tee};
 use crossbeam::channel::{self, Receiver};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use std::io::Write;
@@ -36,13 +37,19 @@ pub struct Look {
 /// A prepared run to open a lesson on: its knobs, and a seed, a schedule or live.
 pub type Prepared = (crate::lesson::Knobs, crate::run::Start);
 
+/// The terminal the playground draws on: stdout, through a writer that copies
+/// everything into the `--record` file when there is one.
+type Term = ratatui::Terminal<ratatui::backend::CrosstermBackend<Tee<std::io::Stdout>>>;
+
 /// Opens the playground on the lesson browser, or on a lesson (on a prepared run
 /// when one is given, as `interleave LESSON --seed 7` asks). Returns the exit
-/// code: 0, or 128 + the signal that ended it.
+/// code: 0, or 128 + the signal that ended it. With a recorder, everything
+/// written to the terminal, every key and every resize is recorded.
 pub fn run_playground(
     catalog: &Catalog,
     open: Option<(&str, Option<Prepared>)>,
     look: Look,
+    record: Option<Recorder>,
 ) -> anyhow::Result<u8> {
     let mut app = App::new(
         catalog.clone(),
@@ -71,12 +78,16 @@ pub fn run_playground(
         let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
         prev(info);
     }));
-    let mut terminal = ratatui::init();
-    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
-    let result = event_loop(&mut terminal, &mut app, &signals);
-    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
-    let _ = std::io::stdout().flush();
+    let mut terminal = init_terminal(record.clone())?;
+    let result = event_loop(&mut terminal, &mut app, &signals, record.as_ref());
+    let _ = crossterm::execute!(
+        terminal.backend_mut(),
+        DisableMouseCapture,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = terminal.backend_mut().flush();
     // Dropping the app stops a live run, joins its threads, reaps its workers and
     // removes its temporary folder.
     drop(app);
@@ -86,10 +97,33 @@ pub fn run_playground(
     })
 }
 
+/// What `ratatui::init` does (raw mode, the alternate screen, a panic hook that
+/// restores both), on our writer, with mouse capture.
+fn init_terminal(record: Option<Recorder>) -> anyhow::Result<Term> {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        ratatui::restore();
+        prev(info);
+    }));
+    crossterm::terminal::enable_raw_mode()?;
+    let mut out = Tee::new(std::io::stdout(), record);
+    let term = crossterm::execute!(
+        out,
+        crossterm::terminal::EnterAlternateScreen,
+        EnableMouseCapture
+    )
+    .and_then(|_| ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(out)));
+    if term.is_err() {
+        ratatui::restore();
+    }
+    Ok(term?)
+}
+
 fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut Term,
     app: &mut App,
     signals: &Receiver<i32>,
+    record: Option<&Recorder>,
 ) -> anyhow::Result<Option<i32>> {
     let input = input_channel();
     let ticker = channel::tick(Duration::from_secs_f64(1.0 / app::FPS));
@@ -107,7 +141,12 @@ fn event_loop(
         };
         crossbeam::select! {
             recv(input) -> ev => match ev {
-                Ok(Ok(ev)) => dirty |= app.handle(ev),
+                Ok(Ok(ev)) => {
+                    if let Some(r) = record {
+                        r.event(&ev);
+                    }
+                    dirty |= app.handle(ev);
+                }
                 Ok(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
                 Err(_) => return Ok(None),
             },
@@ -115,7 +154,7 @@ fn event_loop(
             recv(tick) -> _ => dirty |= app.tick(),
         }
         if let Some(text) = app.clipboard.take() {
-            copy_to_clipboard(&text);
+            copy_to_clipboard(terminal.backend_mut(), &text);
         }
         if app.quit {
             return Ok(None);
@@ -125,9 +164,8 @@ fn event_loop(
 
 /// Puts `text` on the clipboard of the terminal (and of the machine running it,
 /// over ssh too) with OSC 52; terminals that do not know it ignore it.
-fn copy_to_clipboard(text: &str) {
+fn copy_to_clipboard(out: &mut impl Write, text: &str) {
     let seq = format!("\x1b]52;c;{}\x07", base64(text.as_bytes()));
-    let mut out = std::io::stdout();
     let _ = out.write_all(seq.as_bytes());
     let _ = out.flush();
 }
