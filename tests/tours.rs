@@ -126,7 +126,7 @@ fn the_question_comes_first_and_the_run_is_compared_with_the_answer() {
     assert!(matches!(a.overlay, Overlay::Predict), "asked on opening");
     let s = screen(&mut a, 100, 32);
     assert!(s.contains("predict, then run"), "{s}");
-    assert!(s.contains("What does one run"), "{s}");
+    assert!(s.contains("print(balance) show?"), "{s}");
     key(&mut a, KeyCode::Char('2')); // "a number other than 0"
     assert!(matches!(a.overlay, Overlay::None));
     key(&mut a, KeyCode::Char('e')); // run to the end: default knobs, 3.11 model: 0
