@@ -141,9 +141,11 @@ fn start_order(t: &Trace) -> String {
         .collect()
 }
 
-/// CPython 3.6–3.13, Pool(4) with 5 tasks on a terminal, 30 runs each: tasks
-/// started in the order 0123 in 12–17 of 30 runs; 6–9 different orders per
-/// version; task 0 started first in 24–28 of 30.
+/// CPython 3.6–3.13, Pool(4) with 5 tasks of 0.1 s on a terminal, two sessions
+/// (30 and 40 runs per version): tasks started in the order 0123 in 22–63 % of a
+/// version's runs (38 % of all 320 in the second), task 0 first in 57–100 %, 4–11
+/// different orders per version (RESULTS.md §14). The band for 0123 is that spread,
+/// rounded out to 20–65 %.
 #[test]
 fn pool_start_orders_vary_as_cpythons_do() {
     let orders = per_seed("pool", &["size=4", "seconds=0.1"], |t, _| start_order(t));
@@ -158,17 +160,57 @@ fn pool_start_orders_vary_as_cpythons_do() {
     );
     let pct = |n: usize| n * 100 / SEEDS as usize;
     assert!(
-        (25..=75).contains(&pct(in_order)),
-        "0123 in {in_order} of {SEEDS}; CPython: 40-57 % (band 25-75 %)"
+        (20..=65).contains(&pct(in_order)),
+        "0123 in {in_order} of {SEEDS}; CPython: 22-63 % (band 20-65 %)"
     );
     assert!(
-        (60..=98).contains(&pct(zero_first)),
-        "task 0 first in {zero_first} of {SEEDS}; CPython: 80-93 % (band 60-98 %)"
+        (57..=100).contains(&pct(zero_first)),
+        "task 0 first in {zero_first} of {SEEDS}; CPython: 57-100 % (band 57-100 %)"
     );
     assert!(
         distinct.len() >= 5,
         "only {distinct:?}; CPython: 6-9 orders in 30 runs"
     );
+}
+
+/// CPython 3.6–3.13, Pool(4), 5 tasks of 0.1 s, on a terminal, 20 runs per version
+/// and mistake (tools/measure/timing_pool_value.py): the workers printed 0–5 `Run
+/// task` lines before the exit handler terminated them, at least one in 260 of 320
+/// runs (81 %; 3.13: 40 of 40), four or more in 192. The handler terminates them
+/// 3–103 ms after the error, by version (pool_mistake_exit.py).
+#[test]
+fn pool_mistakes_let_the_workers_start_tasks_before_they_are_terminated() {
+    for python in ["python=3.13", "python=3.9", "python=3.6"] {
+        for mistake in ["mistake=join-before-close", "mistake=apply-after-close"] {
+            let runs = per_seed_n(
+                "pool",
+                &["size=4", "seconds=0.1", mistake, python],
+                50,
+                |t, e| {
+                    let out = lines(t);
+                    let started = out.iter().filter(|l| l.starts_with("Run task ")).count();
+                    let error = out
+                        .iter()
+                        .any(|l| l.contains("ValueError: Pool") || l.ends_with("AssertionError"));
+                    (started, error, e == Ending::Finished)
+                },
+            );
+            let some = runs.iter().filter(|r| r.0 >= 1).count();
+            println!(
+                "pool {python} {mistake}: Run task lines {:?}",
+                runs.iter().map(|r| r.0).collect::<Vec<_>>()
+            );
+            assert!(
+                runs.iter().all(|r| r.0 <= 5 && r.1 && r.2),
+                "{python} {mistake}: {runs:?}"
+            );
+            assert!(
+                some * 100 >= runs.len() * 80,
+                "{python} {mistake}: a `Run task` line in {some} of {}; CPython: 81 % of runs (band: 80 % and up)",
+                runs.len()
+            );
+        }
+    }
 }
 
 /// CPython 3.10 and 3.11 on a terminal, the deadlock lesson without the nap:

@@ -2,16 +2,21 @@
 //! two mistakes CPython refuses.
 
 use crate::lesson::{Knobs, Lesson};
-use crate::program::{ActorKind, BinOp, Instr, NONE, Program, ProgramBuilder};
+use crate::program::{ActorId, ActorKind, BinOp, Instr, NONE, Program, ProgramBuilder, QueueId};
+use crate::sim::PyVersion;
+
+/// What `Pool(n)` does after it forked its workers (starting its handler threads),
+/// in virtual ns: long enough that the last worker waits for tasks when it returns.
+const POOL_SETUP_NS: u32 = 3_000_000;
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let size_knob = knobs.choice("size").unwrap_or("4").to_string();
+    let python =
+        PyVersion::parse(knobs.choice("python").unwrap_or("3.13")).unwrap_or(PyVersion::V3_13);
     let size: u16 = if size_knob == "cores" {
         // Pool() asks the OS: os.process_cpu_count() on 3.13, os.cpu_count()
         // before; a seeded replay then depends on the machine, which the lesson says.
-        crate::sim::PyVersion::parse(knobs.choice("python").unwrap_or("3.13"))
-            .unwrap_or(crate::sim::PyVersion::V3_13)
-            .pool_default_size()
+        python.pool_default_size()
     } else {
         size_knob
             .parse()
@@ -37,45 +42,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .map(|i| b.declare_process(&format!("ForkPoolWorker-{i}"), i))
         .collect();
 
-    let def_line = b.line("def long_time_task(name):")?;
-    let run_line = b.line("print('Run task %s (%s)...' % (name, os.getpid()))")?;
-    let sleep_line = b.line(&format!("time.sleep({seconds})"))?;
-    let done_line = b.line("print('Task %s done.' % name)")?;
-    let call = b.string("long_time_task");
-    let run_fmt = b.string("Run task {} ({})...");
-    let done_fmt = b.string("Task {} done.");
-    for &w in &workers {
-        let mut a = b.code(w);
-        let task = a.local("name", 0);
-        let exit = a.label();
-        // The pool's own loop (not in the lesson's code): take a task, run it.
-        a.at(def_line);
-        let head = a.here();
-        a.emit(Instr::QueueGet {
-            q: taskq,
-            block: true,
-        })
-        .emit(Instr::StoreFast(task))
-        .emit(Instr::LoadFast(task))
-        // `if task is None: break`, as CPython's worker loop does.
-        .emit(Instr::LoadConst(NONE))
-        .emit(Instr::BinaryOp(BinOp::Gt))
-        .pop_jump_if_false(exit)
-        .emit(Instr::Call(call));
-        a.at(run_line)
-            .emit(Instr::LoadFast(task))
-            .emit(Instr::GetPid)
-            .print(run_fmt, 2);
-        a.at(sleep_line).emit(Instr::Sleep(sleep_us));
-        a.at(done_line)
-            .emit(Instr::LoadFast(task))
-            .print(done_fmt, 1)
-            .emit(Instr::Return)
-            .emit(Instr::JumpBackward(head));
-        // The worker ends in the pool's loop (it got None), not in a print.
-        a.at(def_line).place(exit).emit(Instr::Exit(0));
-        b.finish(a)?;
-    }
+    worker_code(&mut b, &workers, taskq, &seconds, sleep_us)?;
 
     let mut m = b.code(main);
     let parent_fmt = b.string("Parent process {}.");
@@ -90,6 +57,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     for &w in &workers {
         m.at(pool_line).emit(Instr::Start(w));
     }
+    // The rest of Pool(): it starts its three handler threads. Measured, Pool(4)
+    // returned after all four workers were waiting for tasks in 11 of 12 runs
+    // (tools/measure/pool_startup.py), so the tasks find them all waiting and
+    // race for them, as in CPython.
+    m.emit(Instr::Work(POOL_SETUP_NS / crate::sim::WORK_UNIT_NS as u32));
     let apply = b.line("p.apply_async(long_time_task, args=(i,))")?;
     for i in 0..tasks {
         m.at(apply)
@@ -103,17 +75,27 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     m.at(b.line("print('Waiting for all subprocesses done...')")?)
         .print(waiting, 0);
     // An uncaught ValueError ends the main process with exit code 1; on its way
-    // out, multiprocessing terminates the pool's (daemonic) workers.
+    // out, multiprocessing's exit handler terminates the pool's (daemonic) workers,
+    // but only after it has stopped the pool's handler threads: the workers
+    // meanwhile take their tasks and print `Run task`. The wait comes before the
+    // traceback here, so that, as in CPython's output, the ValueError is the last
+    // line and the `Run task` lines come before it.
     let fail = |m: &mut crate::program::ActorBuilder, msg, line| {
-        m.at(line).print(msg, 0);
+        m.at(line)
+            .emit(Instr::Sleep(python.pool_exit_terminate_us()))
+            .print(msg, 0);
         for &w in &workers {
             m.emit(Instr::Terminate(w));
         }
         m.emit(Instr::Exit(1));
     };
     if mistake == "join-before-close" {
-        let msg =
-            b.string("Traceback (most recent call last): … ValueError: Pool is still running");
+        // 3.6 checked the order with an `assert` (tools/measure/mp_pool.py).
+        let msg = b.string(if python == PyVersion::V3_6 {
+            "Traceback (most recent call last): … AssertionError"
+        } else {
+            "Traceback (most recent call last): … ValueError: Pool is still running"
+        });
         let line = b.line("p.join()  # before close()")?;
         fail(&mut m, msg, line);
         b.finish(m)?;
@@ -145,4 +127,55 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .print(done, 0)
         .emit(Instr::Exit(0));
     b.build_with(m)
+}
+
+/// Each worker's loop: CPython's pool worker takes a task (None ends it) and runs
+/// `long_time_task` on it.
+fn worker_code(
+    b: &mut ProgramBuilder,
+    workers: &[ActorId],
+    taskq: QueueId,
+    seconds: &str,
+    sleep_us: u32,
+) -> Result<(), String> {
+    let def_line = b.line("def long_time_task(name):")?;
+    let run_line = b.line("print('Run task %s (%s)...' % (name, os.getpid()))")?;
+    let sleep_line = b.line(&format!("time.sleep({seconds})"))?;
+    let done_line = b.line("print('Task %s done.' % name)")?;
+    let call = b.string("long_time_task");
+    let run_fmt = b.string("Run task {} ({})...");
+    let done_fmt = b.string("Task {} done.");
+    for &w in workers {
+        let mut a = b.code(w);
+        let task = a.local("name", 0);
+        let exit = a.label();
+        // The pool's own loop (not in the lesson's code): take a task, run it.
+        a.at(def_line);
+        let head = a.here();
+        a.emit(Instr::QueueGet {
+            q: taskq,
+            block: true,
+        })
+        .emit(Instr::StoreFast(task))
+        .emit(Instr::LoadFast(task))
+        // `if task is None: break`, as CPython's worker loop does.
+        .emit(Instr::LoadConst(NONE))
+        .emit(Instr::BinaryOp(BinOp::Gt))
+        .pop_jump_if_false(exit)
+        .emit(Instr::Call(call));
+        a.at(run_line)
+            .emit(Instr::LoadFast(task))
+            .emit(Instr::GetPid)
+            .print(run_fmt, 2);
+        a.at(sleep_line).emit(Instr::Sleep(sleep_us));
+        a.at(done_line)
+            .emit(Instr::LoadFast(task))
+            .print(done_fmt, 1)
+            .emit(Instr::Return)
+            .emit(Instr::JumpBackward(head));
+        // The worker ends in the pool's loop (it got None), not in a print.
+        a.at(def_line).place(exit).emit(Instr::Exit(0));
+        b.finish(a)?;
+    }
+    Ok(())
 }

@@ -3,14 +3,13 @@
 use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorKind, BinOp, Instr, Program, ProgramBuilder};
 
-/// The name CPython gives the first unnamed `Thread(target=loop)`: 3.10 added the
+/// The name CPython gives the `n`th unnamed `Thread(target=...)` on the `python`
+/// knob's version (one, like `3.9`, or a range, like `3.6-3.9`): 3.10 added the
 /// target's name in brackets (measured on 3.6–3.13, see the lesson's notes).
 pub fn default_thread_name(python: &str, n: u32, target: &str) -> String {
-    if python.starts_with("3.6") {
-        format!("Thread-{n}")
-    } else {
-        format!("Thread-{n} ({target})")
-    }
+    crate::sim::PyVersion::parse(python)
+        .unwrap_or(crate::sim::PyVersion::V3_13)
+        .thread_name(n, target)
 }
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {

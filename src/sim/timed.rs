@@ -15,12 +15,17 @@
 
 use super::calibration::{Calibration, classic_checks_after, is_plain};
 use super::{Sim, WORK_UNIT_NS};
-use crate::program::{ActorId, GilModel, Instr};
+use crate::program::{ActorId, GilModel, Instr, Pc};
 use crate::trace::EventKind;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
 const NOT_WAITING: u64 = u64::MAX;
+
+/// Marks in [`TimedScheduler::plan`]: an instruction the fast path leaves to the
+/// slow one, and a plain access to a `multiprocessing.Value` (costed when it runs).
+const NOT_PLAIN: u64 = u64::MAX;
+const VALUE_ACCESS: u64 = u64::MAX - 1;
 
 /// The 64 quantiles (per mille of the median) of a log-normal spread with σ = 0.5:
 /// how much a slow operation's time varies around its median from run to run.
@@ -64,9 +69,17 @@ pub struct TimedScheduler {
     /// Trace events and steps already accounted for.
     seen_events: usize,
     seen_steps: usize,
+    /// Per actor and pc, what its instruction costs when it is plain (an actor's
+    /// code never changes, so this is worked out once): the fast path's only look-up.
+    plan: Vec<Box<[u64]>>,
     /// The fast path: `fast` goes on without a new decision while its clock stays
-    /// before `horizon` and it executes plain instructions.
-    fast: Option<(ActorId, Instr)>,
+    /// before `horizon` and it executes plain instructions. `fast_pc` is the
+    /// instruction picked and `fast_cost` its entry in `plan`; `fast_charged` the
+    /// last one the fast path charged (its `last` is written when the path ends).
+    fast: Option<ActorId>,
+    fast_pc: Pc,
+    fast_cost: u64,
+    fast_charged: Option<Pc>,
     horizon: u64,
     pending: Option<Pending>,
 }
@@ -85,7 +98,11 @@ impl TimedScheduler {
             shared: Vec::new(),
             seen_events: 0,
             seen_steps: 0,
+            plan: Vec::new(),
             fast: None,
+            fast_pc: 0,
+            fast_cost: NOT_PLAIN,
+            fast_charged: None,
             horizon: 0,
             pending: None,
         }
@@ -109,6 +126,15 @@ impl TimedScheduler {
         self.clock = vec![0; n];
         self.wait_since = vec![NOT_WAITING; n];
         self.last = vec![None; n];
+        let prog = sim.program();
+        self.plan = (0..n as ActorId)
+            .map(|a| {
+                (0..)
+                    .map_while(|pc| prog.instr(a, pc))
+                    .map(|ins| self.planned_cost(prog, ins))
+                    .collect()
+            })
+            .collect();
         self.shared = sim
             .program()
             .vars
@@ -153,9 +179,21 @@ impl TimedScheduler {
         }
     }
 
+    /// The `plan` entry of an instruction: its fixed cost, or a mark.
+    fn planned_cost(&self, prog: &crate::program::Program, ins: Instr) -> u64 {
+        match ins {
+            _ if !is_plain(ins) => NOT_PLAIN,
+            Instr::LoadGlobal(g) | Instr::StoreGlobal(g)
+                if prog.vars.get(g as usize).is_some_and(|v| v.shared) =>
+            {
+                VALUE_ACCESS
+            }
+            _ => self.cal.plain_ns(ins),
+        }
+    }
+
     /// What an instruction without side effects costs `a`; reading or writing a
     /// `multiprocessing.Value` goes through its lock.
-    #[inline(always)]
     fn cost(&mut self, a: ActorId, ins: Instr) -> u64 {
         match ins {
             Instr::LoadGlobal(g) | Instr::StoreGlobal(g)
@@ -206,7 +244,7 @@ impl TimedScheduler {
     /// The next actor; it can always step (`Sim::step_checked` may take it).
     #[inline(always)]
     pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
-        if let Some((a, ins)) = self.fast {
+        if let Some(a) = self.fast {
             let events = sim.trace().events.len();
             // Our pick was taken, it executed one plain instruction and nothing
             // else happened: charge it and go on if nothing is due.
@@ -217,13 +255,17 @@ impl TimedScheduler {
                 self.seen_steps += 1;
                 self.seen_events = events;
                 let ai = a as usize;
-                self.clock[ai] += self.cost(a, ins);
-                self.last[ai] = Some(ins);
-                if let Some(next) = sim.program().instr(a, sim.pc(a))
-                    && is_plain(next)
-                    && self.clock[ai] < self.horizon
-                {
-                    self.fast = Some((a, next));
+                let cost = match self.fast_cost {
+                    VALUE_ACCESS => self.value_cost_at(sim, a, self.fast_pc),
+                    c => c,
+                };
+                self.clock[ai] += cost;
+                self.fast_charged = Some(self.fast_pc);
+                let pc = sim.pc(a);
+                let next = self.plan[ai].get(pc as usize).copied().unwrap_or(NOT_PLAIN);
+                if next != NOT_PLAIN && self.clock[ai] < self.horizon {
+                    self.fast_pc = pc;
+                    self.fast_cost = next;
                     return Some(a);
                 }
             }
@@ -231,20 +273,36 @@ impl TimedScheduler {
         self.pick_slow(sim)
     }
 
+    /// The cost of the `multiprocessing.Value` access at `pc`.
+    #[cold]
+    fn value_cost_at(&mut self, sim: &Sim, a: ActorId, pc: Pc) -> u64 {
+        match sim.program().instr(a, pc) {
+            Some(ins) => self.cost(a, ins),
+            None => 0,
+        }
+    }
+
     #[inline(never)]
     fn pick_slow(&mut self, sim: &Sim) -> Option<ActorId> {
         if !self.ready {
             self.init(sim);
         }
+        // The fast path leaves who ran last to now.
+        if let (Some(a), Some(pc)) = (self.fast, self.fast_charged.take()) {
+            self.last[a as usize] = sim.program().instr(a, pc);
+        }
         self.catch_up(sim);
         let (a, start, horizon) = self.decide(sim)?;
         self.pending = Some(Pending { actor: a, start });
         self.horizon = horizon;
-        self.fast = sim
-            .program()
-            .instr(a, sim.pc(a))
-            .filter(|&i| is_plain(i) && start == self.clock[a as usize])
-            .map(|i| (a, i));
+        let pc = sim.pc(a);
+        let cost = self.plan[a as usize]
+            .get(pc as usize)
+            .copied()
+            .unwrap_or(NOT_PLAIN);
+        self.fast = (cost != NOT_PLAIN && start == self.clock[a as usize]).then_some(a);
+        self.fast_pc = pc;
+        self.fast_cost = cost;
         if self.fast.is_some() {
             // The fast path skips `catch_up`, so the hand-off is applied now.
             self.apply_pending(sim, a);
