@@ -317,10 +317,19 @@ fn the_playground_opens_an_outcome_where_it_leaves_the_common_run() {
     let at = first_difference(&rare.schedule, &common.schedule);
     assert!(at > 0 && at < rare.schedule.0.len());
     assert_eq!(ls.run.sim().expect("stepped").steps(), at);
-    assert_eq!(ls.run.sim().expect("stepped").schedule(), &rare.schedule.0[..at]);
+    assert_eq!(
+        ls.run.sim().expect("stepped").schedule(),
+        &rare.schedule.0[..at]
+    );
     ls.run.command(Command::RunToEnd);
     let sim = ls.run.sim().expect("stepped");
-    let vars: Vec<_> = sim.program().vars.iter().map(|v| v.name.clone()).zip(sim.vars().iter().copied()).collect();
+    let vars: Vec<_> = sim
+        .program()
+        .vars
+        .iter()
+        .map(|v| v.name.clone())
+        .zip(sim.vars().iter().copied())
+        .collect();
     assert_eq!(vars, rare.key.vars, "the run ends in the chosen outcome");
 }
 

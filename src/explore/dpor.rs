@@ -77,13 +77,15 @@ impl Node {
             _ => 0,
         };
         Node {
-            snapshot: depth.is_multiple_of(SNAPSHOT_EVERY).then(|| match spare.pop() {
-                Some(mut b) => {
-                    b.copy_from(sim);
-                    b
-                }
-                None => Box::new(sim.clone()),
-            }),
+            snapshot: depth
+                .is_multiple_of(SNAPSHOT_EVERY)
+                .then(|| match spare.pop() {
+                    Some(mut b) => {
+                        b.copy_from(sim);
+                        b
+                    }
+                    None => Box::new(sim.clone()),
+                }),
             enabled,
             prev,
             preemptions,

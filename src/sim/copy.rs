@@ -218,7 +218,9 @@ mod tests {
                 let live: Vec<_> = (0..sim.actor_count() as u16)
                     .filter(|&x| sim.can_step(x))
                     .collect();
-                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (!live.is_empty()).then(|| live[(rng >> 33) as usize % live.len()])
             };
             // b wanders off on its own, then takes a's state.

@@ -227,12 +227,23 @@ fn bar(share: f64) -> String {
     format!("{s:<BAR$}")
 }
 
-/// Cuts `s` to `w` characters, with an ellipsis where it was cut.
+/// Cuts `s` to `w` cells of the terminal (Chinese characters take two), with an
+/// ellipsis where it was cut.
 fn cut(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
+    use unicode_width::UnicodeWidthChar;
+    if unicode_width::UnicodeWidthStr::width(s) <= w {
         return s.to_string();
     }
-    let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+    let mut t = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw + 1 > w {
+            break;
+        }
+        used += cw;
+        t.push(c);
+    }
     t.push('…');
     t
 }
@@ -279,7 +290,7 @@ pub fn draw(f: &mut Frame, area: Rect, v: &ExploreView, th: &Theme, lang: Lang) 
             o.count,
             share * 100.0
         );
-        let room_left = inner.saturating_sub(head.chars().count());
+        let room_left = inner.saturating_sub(unicode_width::UnicodeWidthStr::width(head.as_str()));
         let style = if sel { th.selected() } else { th.title() };
         lines.push(Line::from(vec![
             Span::styled(head, style),
