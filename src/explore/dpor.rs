@@ -57,6 +57,7 @@ struct Node {
 }
 
 impl Node {
+    #[allow(clippy::vec_box)]
     fn new(
         sim: &Sim,
         depth: usize,
@@ -136,6 +137,8 @@ struct Search<'a> {
     /// Sleep and explored lists of nodes popped off the stack, for the next ones.
     spare: Vec<Vec<(ActorId, Access)>>,
     /// Snapshots of nodes popped off the stack, for the next ones to copy into.
+    /// Boxed, as in `Node`: moving a snapshot between the two moves a pointer.
+    #[allow(clippy::vec_box)]
     spare_sims: Vec<Box<Sim>>,
 }
 
