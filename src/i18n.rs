@@ -268,6 +268,41 @@ messages! {
         "新式 GIL：只在函数调用和循环回跳处切换"
     ),
     GilFreeWords => ("no GIL", "没有 GIL"),
+    // The explore view (src/ui/explore_view.rs).
+    HExplore => (
+        "every outcome this program can end in, each with a run that shows it",
+        "这个程序所有可能的结局，每个都附一次能重现它的运行"
+    ),
+    XTitle => (" every outcome — {} ({}) ", " 所有结局 — {}（{}） "),
+    XRunning => (
+        "searching every interleaving… {} explored so far",
+        "正在搜索所有交错……已探索 {} 个"
+    ),
+    XSummary => (
+        "{} outcomes, {} interleavings explored",
+        "{} 种结局，探索了 {} 个交错"
+    ),
+    XComplete => ("complete: no other outcome is possible", "完整：不可能有别的结局"),
+    XCancelled => ("incomplete: cancelled", "不完整：已取消"),
+    XIncomplete => ("{}", "不完整（{}）"),
+    XPrints => ("prints {}", "打印 {}"),
+    XDeadlock => ("DEADLOCK", "死锁"),
+    XNothing => ("no shared variables, nothing printed", "没有共享变量，也没有输出"),
+    XNone => ("no run ended before the search stopped", "搜索停止前没有一次运行结束"),
+    XWitness => (
+        "run: {} · {} preemptions",
+        "运行：{} · {} 次抢占"
+    ),
+    XSeed => ("run: seed {} · {} preemptions", "运行：种子 {} · {} 次抢占"),
+    XKeys => (
+        "↑↓ choose · Enter open this run stepped · Esc close",
+        "↑↓ 选择 · Enter 单步打开这次运行 · Esc 关闭"
+    ),
+    XKeysRunning => ("Esc cancel the search", "Esc 取消搜索"),
+    XOpened => (
+        "outcome {}: its run, at step {}, where it leaves the most common run",
+        "结局 {}：它的运行，停在第 {} 步，从这里与最常见的运行分开"
+    ),
 }
 
 impl Msg {

@@ -276,3 +276,89 @@ fn the_command_prints_one_json_line_per_outcome_then_a_summary() {
         .expect("the binary runs");
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `x` in the playground: the explore view lists every outcome; Enter on the
+/// rarest opens its run stepped, at the step where it leaves the most common
+/// run, and played to its end the run ends in that outcome.
+#[test]
+fn the_playground_opens_an_outcome_where_it_leaves_the_common_run() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use interleave::lesson::Lang;
+    use interleave::run::Command;
+    use interleave::ui::explore_view::first_difference;
+    use interleave::ui::{App, AppOptions, Screen, Theme};
+    let mut a = App::new(
+        Catalog::embedded().expect("lessons"),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+        },
+    );
+    let press = |a: &mut App, code: KeyCode| {
+        a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    };
+    a.open("balance-race").expect("opens");
+    a.set_knob("iterations", "1").expect("knob");
+    a.set_knob("gil", "free").expect("knob");
+    press(&mut a, KeyCode::Char('x'));
+    let v = a.explore.as_mut().expect("x opens the explore view");
+    v.wait();
+    let outs = v.result.as_ref().expect("the search ends").outcomes.clone();
+    assert_eq!(outs.len(), 7, "the seven balances of the unlocked race");
+    let (common, rare) = (&outs[0], &outs[6]);
+    press(&mut a, KeyCode::End);
+    press(&mut a, KeyCode::Enter);
+    assert!(a.explore.is_none(), "Enter closes the view");
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson stays open")
+    };
+    let at = first_difference(&rare.schedule, &common.schedule);
+    assert!(at > 0 && at < rare.schedule.0.len());
+    assert_eq!(ls.run.sim().expect("stepped").steps(), at);
+    assert_eq!(
+        ls.run.sim().expect("stepped").schedule(),
+        &rare.schedule.0[..at]
+    );
+    ls.run.command(Command::RunToEnd);
+    let sim = ls.run.sim().expect("stepped");
+    let vars: Vec<_> = sim
+        .program()
+        .vars
+        .iter()
+        .map(|v| v.name.clone())
+        .zip(sim.vars().iter().copied())
+        .collect();
+    assert_eq!(vars, rare.key.vars, "the run ends in the chosen outcome");
+}
+
+/// The API a tour's last step calls: every outcome at small knobs, or `None`
+/// when the search cannot finish in time.
+#[test]
+fn all_outcomes_is_complete_at_small_knobs_and_none_past_the_budget() {
+    let catalog = Catalog::embedded().expect("lessons");
+    let l = catalog.get("balance-race").expect("lesson");
+    let knobs = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        interleave::cli::knobs_from(l, &sets).expect("knobs")
+    };
+    let all = explore::all_outcomes(
+        l,
+        &knobs(&["iterations=1", "gil=free", "lock=off"]),
+        std::time::Duration::from_secs(30),
+    )
+    .expect("complete at one iteration");
+    let mut balances: Vec<i64> = all.iter().map(|f| f.key.vars[0].1).collect();
+    balances.sort();
+    assert_eq!(balances, vec![-8, -5, -3, 0, 3, 5, 8]);
+    assert!(
+        explore::all_outcomes(
+            l,
+            &knobs(&["iterations=100000", "gil=free", "lock=off"]),
+            std::time::Duration::from_millis(200),
+        )
+        .is_none(),
+        "a long race does not finish in 0.2 s"
+    );
+}

@@ -57,12 +57,14 @@ struct Node {
 }
 
 impl Node {
+    #[allow(clippy::vec_box)]
     fn new(
         sim: &Sim,
         depth: usize,
         prev: Option<ActorId>,
         preemptions: u32,
         sleep: Vec<(ActorId, Access)>,
+        spare: &mut Vec<Box<Sim>>,
     ) -> Node {
         let enabled = (0..sim.actor_count() as ActorId)
             .filter(|&a| sim.can_step(a))
@@ -78,7 +80,13 @@ impl Node {
         Node {
             snapshot: depth
                 .is_multiple_of(SNAPSHOT_EVERY)
-                .then(|| Box::new(sim.clone())),
+                .then(|| match spare.pop() {
+                    Some(mut b) => {
+                        b.copy_from(sim);
+                        b
+                    }
+                    None => Box::new(sim.clone()),
+                }),
             enabled,
             prev,
             preemptions,
@@ -128,6 +136,10 @@ struct Search<'a> {
     scratch_clock: Vec<u32>,
     /// Sleep and explored lists of nodes popped off the stack, for the next ones.
     spare: Vec<Vec<(ActorId, Access)>>,
+    /// Snapshots of nodes popped off the stack, for the next ones to copy into.
+    /// Boxed, as in `Node`: moving a snapshot between the two moves a pointer.
+    #[allow(clippy::vec_box)]
+    spare_sims: Vec<Box<Sim>>,
 }
 
 pub fn run(
@@ -139,6 +151,8 @@ pub fn run(
 ) -> Exploration {
     let sim = Sim::new(program.clone(), cfg);
     let n = sim.actor_count();
+    let mut spare_sims = Vec::new();
+    let root = Node::new(&sim, 0, None, 0, Vec::new(), &mut spare_sims);
     let mut s = Search {
         limits,
         ctl,
@@ -146,7 +160,7 @@ pub fn run(
         time: time_matters(program),
         objects: Objects::default(),
         n,
-        stack: vec![Node::new(&sim, 0, None, 0, Vec::new())],
+        stack: vec![root],
         path: Vec::new(),
         clocks: Vec::new(),
         cur: sim,
@@ -163,6 +177,7 @@ pub fn run(
         globals: Vec::new(),
         scratch_clock: Vec::new(),
         spare: Vec::new(),
+        spare_sims,
     };
     let stop = if s.n > 64 {
         Stop::Unsupported(format!("{} actors; the search takes up to 64", s.n))
@@ -209,6 +224,7 @@ impl Search<'_> {
                 if let Some(node) = self.stack.pop() {
                     self.spare.push(node.sleep);
                     self.spare.push(node.explored);
+                    self.spare_sims.extend(node.snapshot);
                 }
                 continue;
             };
@@ -243,7 +259,7 @@ impl Search<'_> {
         }
         let s = d - d % SNAPSHOT_EVERY;
         if let Some(snap) = &self.stack[s].snapshot {
-            self.cur.clone_from(snap);
+            self.cur.copy_from(snap);
         }
         for step in &self.path[s..d] {
             self.cur.step_checked(step.actor);
@@ -282,7 +298,14 @@ impl Search<'_> {
             self.spare.push(sleep);
             return;
         }
-        let mut child = Node::new(&self.cur, d + 1, Some(p), preemptions, sleep);
+        let mut child = Node::new(
+            &self.cur,
+            d + 1,
+            Some(p),
+            preemptions,
+            sleep,
+            &mut self.spare_sims,
+        );
         child.explored = self.spare.pop().unwrap_or_default();
         child.explored.clear();
         if child.backtrack == 0 {
@@ -290,6 +313,7 @@ impl Search<'_> {
             // already explored.
             self.spare.push(child.sleep);
             self.spare.push(child.explored);
+            self.spare_sims.extend(child.snapshot);
             return;
         }
         self.stack.push(child);

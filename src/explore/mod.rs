@@ -288,13 +288,13 @@ pub(crate) struct Tally {
     found: Vec<Found>,
     /// A hash of each outcome, so that a run that ends as an earlier one costs no
     /// allocation.
-    index: HashMap<u64, usize>,
+    index: HashMap<u64, usize, crate::sim::BuildStateHasher>,
 }
 
 /// A hash of what [`OutcomeKey::of`] would give, without building it.
 fn outcome_hash(sim: &Sim) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = crate::sim::StateHasher::default();
     sim.vars().hash(&mut h);
     for o in &sim.trace().output {
         o.text.hash(&mut h);
@@ -354,4 +354,22 @@ impl Tally {
         v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
         v
     }
+}
+
+/// Every outcome a lesson's program can end in at these knobs, each with a
+/// fewest-preemption witness, most common first; `None` when the search cannot
+/// finish within `budget` (or the program does not build). What a tour's last
+/// step shows: "these are all the values this program can print".
+pub fn all_outcomes(
+    lesson: &crate::lesson::Lesson,
+    knobs: &crate::lesson::Knobs,
+    budget: Duration,
+) -> Option<Vec<Found>> {
+    let program = Arc::new(crate::scenarios::build(lesson, knobs).ok()?);
+    let limits = Limits {
+        max_time: budget,
+        ..Limits::default()
+    };
+    let ex = exhaustive(&program, knobs.engine(), &limits, &Control::default());
+    ex.stop.is_complete().then_some(ex.outcomes)
 }

@@ -6,7 +6,7 @@
 use super::access::time_matters;
 use super::{Control, OutcomeKey};
 use crate::program::{ActorId, EngineConfig, Program};
-use crate::sim::{Ending, Schedule, Sim};
+use crate::sim::{BuildStateHasher, Ending, Schedule, Sim};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -98,17 +98,21 @@ pub fn fewest_preemptions(
         (sim.fingerprint(time), prev.filter(|&q| sim.can_step(q)))
     };
     let root = Sim::new(program.clone(), cfg);
-    let mut dist: HashMap<(u64, Option<ActorId>), u32> = HashMap::new();
+    let mut dist: HashMap<(u64, Option<ActorId>), u32, BuildStateHasher> = HashMap::default();
     dist.insert(key(&root, None), 0);
     let mut queue: VecDeque<(Sim, Option<ActorId>, u32)> = VecDeque::from([(root, None, 0)]);
     let mut best: HashMap<OutcomeKey, (Schedule, u32)> = HashMap::new();
     let mut popped = 0u64;
+    // States done with, for the next ones to be copied into (no allocation).
+    let mut spare: Vec<Sim> = Vec::new();
+    let mut enabled: Vec<ActorId> = Vec::new();
     while let Some((sim, prev, k)) = queue.pop_front() {
         popped += 1;
         if popped.is_multiple_of(1024) && (ctl.cancelled() || t0.elapsed() > max_time) {
             return None;
         }
         if dist.get(&key(&sim, prev)).is_some_and(|&d| d < k) {
+            spare.push(sim);
             continue;
         }
         if sim.ending() != Ending::Running {
@@ -116,16 +120,26 @@ pub fn fewest_preemptions(
             if best.get(&o).is_none_or(|(_, b)| k < *b) {
                 best.insert(o, (Schedule(sim.schedule().to_vec()), k));
             }
+            spare.push(sim);
             continue;
         }
         let live_prev = prev.filter(|&q| sim.can_step(q));
-        for a in steppable(&sim) {
+        enabled.clear();
+        enabled.extend(steppable(&sim));
+        for &a in &enabled {
             let cost = live_prev.is_some_and(|q| q != a) as u32;
-            let mut next = sim.clone();
+            let mut next = match spare.pop() {
+                Some(mut s) => {
+                    s.copy_from(&sim);
+                    s
+                }
+                None => sim.clone(),
+            };
             next.step_checked(a);
             next.clear_events();
             let nk = key(&next, Some(a));
             if dist.get(&nk).is_some_and(|&d| d <= k + cost) {
+                spare.push(next);
                 continue;
             }
             dist.insert(nk, k + cost);
@@ -138,6 +152,7 @@ pub fn fewest_preemptions(
                 queue.push_back((next, Some(a), k + cost));
             }
         }
+        spare.push(sim);
     }
     Some(best)
 }

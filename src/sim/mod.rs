@@ -5,12 +5,14 @@
 //! a shorter schedule.
 
 pub mod calibration;
+mod copy;
 mod process;
 mod schedule;
 mod scheduler;
 mod timed;
 
 pub use calibration::{Calibration, PyVersion};
+pub use copy::{BuildStateHasher, StateHasher};
 pub use process::{SIM_PID_BASE, process_raise_text, sim_pid};
 pub use schedule::{Schedule, ScheduleError};
 pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler, SchedulerKind, Seeded};
@@ -1008,7 +1010,7 @@ impl Sim {
     /// sleeps or reads a clock, so the virtual time is part of the state.
     pub fn fingerprint(&self, with_time: bool) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = StateHasher::default();
         for rt in &self.actors {
             rt.pc.hash(&mut h);
             rt.stack.hash(&mut h);

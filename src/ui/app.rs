@@ -195,6 +195,8 @@ pub struct App {
     pub help_scroll: usize,
     /// Presenter mode: a layout for a projector (`--present`, or P).
     pub present: bool,
+    /// The explore view (`x`), over the lesson screen while open.
+    pub explore: Option<Box<super::explore_view::ExploreView>>,
     seed_state: u64,
     state_file: Option<PathBuf>,
     ask_predictions: bool,
@@ -216,6 +218,7 @@ impl App {
             clipboard: None,
             help_scroll: 0,
             present: false,
+            explore: None,
             seed_state: opts.seed,
             state_file: opts.state_file,
             ask_predictions: opts.predict,
@@ -328,18 +331,19 @@ impl App {
 
     /// Whether the loop should tick (animation or a live run in flight).
     pub fn animating(&self) -> bool {
-        match &self.screen {
+        (match &self.screen {
             Screen::Lesson(ls) => ls.playing || ls.run.live_receiver().is_some(),
             Screen::Browser => false,
-        }
+        }) || self.explore.as_ref().is_some_and(|e| e.running())
     }
 
     /// One animation tick; true if the screen changed.
     pub fn tick(&mut self) -> bool {
+        let explored = self.explore.as_mut().is_some_and(|e| e.poll());
         let Screen::Lesson(ls) = &mut self.screen else {
-            return false;
+            return explored;
         };
-        let mut changed = false;
+        let mut changed = explored;
         if ls.run.live_receiver().is_some() {
             changed |= ls.run.poll();
         }
@@ -416,6 +420,18 @@ impl App {
             && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'))
         {
             self.quit = true;
+            return;
+        }
+        if self.explore.is_some() {
+            super::explore_view::key(self, k);
+            self.after_change();
+            return;
+        }
+        if k.code == KeyCode::Char('x')
+            && self.overlay == Overlay::None
+            && matches!(self.screen, Screen::Lesson(_))
+        {
+            super::explore_view::open(self);
             return;
         }
         match self.overlay.clone() {

@@ -2,6 +2,7 @@
 
 mod app;
 mod cache;
+pub mod explore_view;
 mod guide;
 mod highlight;
 pub mod progress;

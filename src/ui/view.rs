@@ -63,6 +63,9 @@ pub fn draw(app: &mut App, f: &mut Frame) {
             }
         }
     }
+    if let Some(v) = &app.explore {
+        super::explore_view::draw(f, area, v, &app.theme, app.lang);
+    }
 }
 
 struct BrowserView<'a> {
@@ -1200,6 +1203,7 @@ pub const HELP: &[(&str, Msg)] = &[
     ("p", Msg::HPredict),
     ("L", Msg::HLang),
     ("c", Msg::HCopy),
+    ("x", Msg::HExplore),
     ("P", Msg::HPresent),
     ("Tab", Msg::HTab),
     ("[  ]", Msg::HZoom),
