@@ -240,6 +240,16 @@ messages! {
         "新式 GIL：只在函数调用和循环回跳处切换"
     ),
     GilFreeWords => ("no GIL", "没有 GIL"),
+    SJobRunning => (
+        "running to the end: {} events, {} events/s",
+        "运行到结尾：{} 个事件，每秒 {} 个"
+    ),
+    SJobEta => (", about {} s left", "，大约还剩 {} 秒"),
+    SJobCancelHint => (" (Esc stops)", "（Esc 停止）"),
+    SJobCancelled => (
+        "stopped at step {} (e goes on)",
+        "已停在第 {} 步（按 e 继续）"
+    ),
 }
 
 impl Msg {

@@ -1,6 +1,7 @@
 //! The playground's state and its update step: events in, state changes out, no I/O.
 
 use super::cache::ViewCache;
+use super::jobs::Job;
 use super::theme::Theme;
 use crate::catalog::Catalog;
 use crate::i18n::Msg;
@@ -125,6 +126,8 @@ pub struct LessonScreen {
     pub generation: u64,
     pub cache: ViewCache,
     pub areas: PanelAreas,
+    /// A run to the end under way, a slice per tick (`ui/jobs.rs`).
+    pub job: Option<Job>,
 }
 
 impl LessonScreen {
@@ -266,6 +269,7 @@ impl App {
             generation: 0,
             cache: ViewCache::default(),
             areas: PanelAreas::default(),
+            job: None,
         }));
         self.overlay = Overlay::None;
         self.status = Some(Status::Info(Msg::SPausedAtStart.get(self.lang).into()));
@@ -294,6 +298,12 @@ impl App {
         Ok(())
     }
 
+    /// Whether a long job (run to the end) is under way: the loop gives it
+    /// slice after slice between keys.
+    pub fn busy(&self) -> bool {
+        matches!(&self.screen, Screen::Lesson(ls) if ls.job.is_some())
+    }
+
     /// Whether the loop should tick (animation or a live run in flight).
     pub fn animating(&self) -> bool {
         match &self.screen {
@@ -307,6 +317,16 @@ impl App {
         let Screen::Lesson(ls) = &mut self.screen else {
             return false;
         };
+        if let Some(job) = &mut ls.job {
+            self.status = match job.slice(&mut ls.run) {
+                None => Some(Status::Info(job.progress(&ls.run, self.lang))),
+                Some(o) => {
+                    ls.job = None;
+                    outcome_status(o)
+                }
+            };
+            return true;
+        }
         let mut changed = false;
         if ls.run.live_receiver().is_some() {
             changed |= ls.run.poll();
@@ -468,6 +488,14 @@ impl App {
         let stepped = ls.run.sim().is_some();
         let lang = self.lang;
         let mut status: Option<Status> = None;
+        // Esc stops a run to the end where it is; other keys work as ever.
+        if ls.job.is_some() && k.code == KeyCode::Esc {
+            ls.job = None;
+            self.status = Some(Status::Info(
+                Msg::SJobCancelled.fill(lang, &[&steps_of(ls)]),
+            ));
+            return;
+        }
         // Moving around the screen first; then what changes the run.
         if let Some(st) = view_key(ls, k, stepped, lang) {
             if st.is_some() {
@@ -522,10 +550,8 @@ impl App {
                 status = outcome_status(ls.run.go_to_step(0));
                 ls.generation += 1;
             }
-            KeyCode::End if stepped => status = command(ls, Command::RunToEnd),
-            KeyCode::Char('e') => {
-                status = command(ls, Command::RunToEnd);
-            }
+            KeyCode::End if stepped => status = start_job(ls, lang),
+            KeyCode::Char('e') => status = start_job(ls, lang),
             KeyCode::Char('r') => {
                 ls.playing = false;
                 ls.run.command(Command::Reset);
@@ -983,6 +1009,18 @@ fn step_digit(ls: &mut LessonScreen, c: char, lang: Lang) -> Option<Status> {
     }
     ls.playing = false;
     outcome_status(ls.run.command(Command::StepActor(a as ActorId)))
+}
+
+/// `e` and End: run to the end in slices between keys (`ui/jobs.rs`).
+fn start_job(ls: &mut LessonScreen, lang: Lang) -> Option<Status> {
+    ls.playing = false;
+    if ls.run.sim().is_none() {
+        return outcome_status(ls.run.command(Command::RunToEnd));
+    }
+    let job = Job::run_to_end(&ls.run);
+    let status = Status::Info(job.progress(&ls.run, lang));
+    ls.job = Some(job);
+    Some(status)
 }
 
 fn steps_of(ls: &LessonScreen) -> usize {
