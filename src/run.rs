@@ -510,7 +510,7 @@ impl Stepped {
     /// checkpoint. Only events and steps the scheduler has read are dropped.
     fn keep_memory_flat(&mut self) {
         let steps = self.sim.steps();
-        if steps % CHECKPOINT_STEPS != 0 {
+        if !steps.is_multiple_of(CHECKPOINT_STEPS) {
             return;
         }
         let here = self.checkpoints.partition_point(|c| c.sim.steps() < steps);
@@ -593,7 +593,7 @@ impl Stepped {
                 ),
             };
             self.tip = (sim.trace().base, Box::new(sim.trace().prefix_or_start()));
-            self.sim = Box::new(sim);
+            *self.sim = sim;
             self.sched = sched;
             while !done(&self.sim)
                 && self.sim.steps() < self.horizon.end
