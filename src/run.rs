@@ -323,6 +323,24 @@ impl Run {
         }
     }
 
+    /// Steps on towards the end, at most `n` steps: `None` while the run goes on.
+    pub fn run_steps(&mut self, n: usize) -> Option<Outcome> {
+        let Engine::Stepped(st) = &mut self.engine else {
+            return Some(Outcome::Refused(
+                "a live run cannot be stepped; switch to STEP mode".into(),
+            ));
+        };
+        for _ in 0..n {
+            if st.sim.ending() != Ending::Running {
+                return Some(Outcome::Done);
+            }
+            if let Err(e) = st.step_on(None) {
+                return Some(Outcome::Refused(e.to_string()));
+            }
+        }
+        (st.sim.ending() != Ending::Running).then_some(Outcome::Done)
+    }
+
     /// The step count of the run's end, when this run has been there before.
     pub fn known_end_steps(&self) -> Option<usize> {
         match &self.engine {

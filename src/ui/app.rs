@@ -1017,7 +1017,10 @@ fn start_job(ls: &mut LessonScreen, lang: Lang) -> Option<Status> {
     if ls.run.sim().is_none() {
         return outcome_status(ls.run.command(Command::RunToEnd));
     }
-    let job = Job::run_to_end(&ls.run);
+    let mut job = Job::run_to_end(&ls.run);
+    if let Some(o) = job.first(&mut ls.run) {
+        return outcome_status(o);
+    }
     let status = Status::Info(job.progress(&ls.run, lang));
     ls.job = Some(job);
     Some(status)

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 /// How long one slice of work may hold the loop.
 pub const SLICE: Duration = Duration::from_millis(20);
+/// Steps a run to the end takes at once, before it goes on in slices (a few
+/// milliseconds).
+pub const FIRST_STEPS: usize = 100_000;
 /// How often the screen is redrawn while a job runs (a key redraws at once).
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
@@ -31,6 +34,12 @@ impl Job {
             from_events: run.trace().total_len(),
             from_steps: run.sim().map_or(0, |s| s.steps()),
         }
+    }
+
+    /// The first stretch, taken at once with the key: a short run ends in it
+    /// (the same steps whatever the machine), and only a longer one becomes a job.
+    pub fn first(&mut self, run: &mut Run) -> Option<Outcome> {
+        run.run_steps(FIRST_STEPS)
     }
 
     /// One slice of the work; the outcome once the job is over.
