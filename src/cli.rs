@@ -12,7 +12,7 @@ mod shell;
 mod signals;
 
 use crate::catalog::Catalog;
-use crate::export::{Replay, Report, perfetto_json, text_report, write_jsonl};
+use crate::export::{JsonlStream, Replay, Report, perfetto_json, text_report, write_jsonl};
 use crate::lesson::{Lang, Lesson};
 use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, Program};
@@ -478,6 +478,10 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
     signals::exit_codes().map_err(|e| Fail::Internal(format!("signals: {e}")))?;
     let program = Arc::new(crate::scenarios::build(lesson, &knobs).map_err(Usage)?);
     let t0 = Instant::now();
+    if !args.start.live && args.start.schedule.is_none() && matches!(args.format, Format::Jsonl) {
+        let seed = args.start.seed.unwrap_or_else(fresh_seed);
+        return stream_jsonl(lesson, &knobs, program, seed, lang);
+    }
     let done = if args.start.live {
         live(program, &knobs, &args)?
     } else if let Some(s) = &args.start.schedule {
@@ -548,6 +552,85 @@ fn write_report(report: &Report, format: Format) -> Result<(), Fail> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Fail::Internal(format!("cannot write the report: {e}"))),
     }
+}
+
+/// Events a streamed run writes at a time before it drops them.
+const STREAM_CHUNK: usize = 1 << 16;
+/// Steps a streamed run keeps for its schedule string; a longer run's summary
+/// gives its seed alone (which replays it).
+const STREAM_SCHEDULE_STEPS: usize = 16 << 20;
+
+/// `run --format jsonl` of a seeded stepped run, written while it runs: every
+/// stretch of events is written, then dropped (the trace's prefix keeps what they
+/// add up to: the variables, the overwritten writes), so a run at any knob value
+/// takes the same memory. The lines are those `write_jsonl` gives.
+fn stream_jsonl(
+    lesson: &Lesson,
+    knobs: &crate::lesson::Knobs,
+    program: Arc<Program>,
+    seed: u64,
+    lang: Lang,
+) -> Result<u8, Fail> {
+    let t0 = Instant::now();
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let mut stream = JsonlStream::new(&mut lock);
+    let mut sim = Sim::new(program, knobs.engine());
+    let mut sched = RandomScheduler::new(seed);
+    let mut schedule: Vec<ActorId> = Vec::new();
+    let mut written = Ok(());
+    let mut stuck = false;
+    while sim.ending() == Ending::Running && !stuck && written.is_ok() {
+        while sim.trace().events.len() < STREAM_CHUNK && sim.ending() == Ending::Running {
+            match sched.pick_steppable(&sim) {
+                Some(a) => sim.step_checked(a),
+                None => {
+                    stuck = true;
+                    break;
+                }
+            }
+        }
+        written = stream.events(sim.trace());
+        if schedule.len() + sim.schedule().len() <= STREAM_SCHEDULE_STEPS {
+            schedule.extend_from_slice(sim.schedule());
+        } else {
+            schedule = Vec::new();
+            schedule.shrink_to_fit();
+        }
+        if sim.ending() == Ending::Running && !stuck {
+            // The uniform scheduler reads no events: all of them may go.
+            let t = sim.trace();
+            let mut prefix = t.prefix_or_start();
+            t.absorb_into(&mut prefix, 0, t.events.len());
+            let (n, steps) = (t.events.len(), sim.steps());
+            sim.forget(n, Box::new(prefix), steps);
+        }
+    }
+    let deadlock = sim.ending() == Ending::Deadlock;
+    let report = Report {
+        lesson,
+        knobs,
+        trace: sim.trace(),
+        mode: Mode::Stepped,
+        replay: Replay::Seed(seed, Schedule(schedule)),
+        wall_ms: t0.elapsed().as_secs_f64() * 1e3,
+        lang,
+        finished: true,
+    };
+    match written
+        .and_then(|_| stream.summary(&report))
+        .and_then(|_| lock.flush())
+    {
+        Ok(()) => {}
+        // A closed pipe (`| head`) is not an error of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(exit::FINISHED),
+        Err(e) => return Err(Fail::Internal(format!("cannot write the report: {e}"))),
+    }
+    Ok(if deadlock {
+        exit::DEADLOCK
+    } else {
+        exit::FINISHED
+    })
 }
 
 /// A live run, stopped at the timeout or by a signal. After SIGINT or SIGTERM,

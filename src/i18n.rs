@@ -303,6 +303,16 @@ messages! {
         "outcome {}: its run, at step {}, where it leaves the most common run",
         "结局 {}：它的运行，停在第 {} 步，从这里与最常见的运行分开"
     ),
+    SJobRunning => (
+        "running to the end: {} events, {} events/s",
+        "运行到结尾：{} 个事件，每秒 {} 个"
+    ),
+    SJobEta => (", about {} s left", "，大约还剩 {} 秒"),
+    SJobCancelHint => (" (Esc stops)", "（Esc 停止）"),
+    SJobCancelled => (
+        "stopped at step {} (e goes on)",
+        "已停在第 {} 步（按 e 继续）"
+    ),
 }
 
 impl Msg {

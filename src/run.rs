@@ -5,7 +5,7 @@ use crate::live::{Collector, LiveMsg, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::scenarios;
 use crate::sim::{Calibration, Ending, Refusal, Schedule, SchedulerKind, Seeded, Sim};
-use crate::trace::{Mode, Trace};
+use crate::trace::{Mode, Prefix, Trace};
 use crossbeam::channel::Receiver;
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,11 +51,7 @@ pub enum Outcome {
 }
 
 enum Engine {
-    Stepped {
-        sim: Box<Sim>,
-        sched: Seeded,
-        origin: Origin,
-    },
+    Stepped(Box<Stepped>),
     Live {
         run: Option<LiveRun>,
         rx: Receiver<LiveMsg>,
@@ -75,9 +71,6 @@ pub struct Run {
     program: Arc<Program>,
     cfg: EngineConfig,
     engine: Engine,
-    /// The longest schedule this stepped run has been through whose start is the
-    /// schedule so far: after stepping back, stepping on (and `>`) replays it.
-    horizon: Vec<ActorId>,
 }
 
 /// A lesson whose knobs produce no program (a scenario error).
@@ -103,17 +96,16 @@ impl Run {
             program,
             cfg,
             engine,
-            horizon: Vec::new(),
         })
     }
 
     fn engine(program: &Arc<Program>, cfg: EngineConfig, knobs: &Knobs, start: Start) -> Engine {
         match start {
-            Start::Stepped(origin) => Engine::Stepped {
-                sim: Box::new(Sim::new(program.clone(), cfg)),
-                sched: seeded(knobs, cfg, &origin),
+            Start::Stepped(origin) => Engine::Stepped(Box::new(Stepped::new(
+                Sim::new(program.clone(), cfg),
+                seeded(knobs, cfg, &origin),
                 origin,
-            },
+            ))),
             Start::Live { speed } => {
                 let run = LiveRun::start(program.clone(), cfg, speed);
                 Engine::Live {
@@ -144,7 +136,7 @@ impl Run {
 
     pub fn mode(&self) -> Mode {
         match self.engine {
-            Engine::Stepped { .. } => Mode::Stepped,
+            Engine::Stepped(_) => Mode::Stepped,
             Engine::Live { .. } => Mode::Live,
         }
     }
@@ -152,7 +144,7 @@ impl Run {
     /// Everything recorded so far.
     pub fn trace(&self) -> &Trace {
         match &self.engine {
-            Engine::Stepped { sim, .. } => sim.trace(),
+            Engine::Stepped(st) => st.sim.trace(),
             Engine::Live { collector, .. } => &collector.trace,
         }
     }
@@ -160,34 +152,37 @@ impl Run {
     /// The simulator, for views that show its live state (stepped runs only).
     pub fn sim(&self) -> Option<&Sim> {
         match &self.engine {
-            Engine::Stepped { sim, .. } => Some(sim),
+            Engine::Stepped(st) => Some(&st.sim),
             Engine::Live { .. } => None,
         }
     }
 
     pub fn origin(&self) -> Option<&Origin> {
         match &self.engine {
-            Engine::Stepped { origin, .. } => Some(origin),
+            Engine::Stepped(st) => Some(&st.origin),
             Engine::Live { .. } => None,
         }
     }
 
-    /// The schedule so far, as a string that replays it.
+    /// The schedule so far, as a string that replays it (`None` once a long run
+    /// has forgotten its first steps: its seed replays it).
     pub fn schedule(&self) -> Option<Schedule> {
-        self.sim().map(|s| Schedule(s.schedule().to_vec()))
+        self.sim()
+            .filter(|s| s.steps_base() == 0)
+            .map(|s| Schedule(s.schedule().to_vec()))
     }
 
     /// Whether the run has ended (finished or deadlocked).
     pub fn is_over(&self) -> bool {
         match &self.engine {
-            Engine::Stepped { sim, .. } => sim.ending() != Ending::Running,
+            Engine::Stepped(st) => st.sim.ending() != Ending::Running,
             Engine::Live { finished, .. } => *finished,
         }
     }
 
     pub fn ending(&self) -> Ending {
         match &self.engine {
-            Engine::Stepped { sim, .. } => sim.ending(),
+            Engine::Stepped(st) => st.sim.ending(),
             // The live watchdog ends a deadlocked run and leaves the cycle last.
             Engine::Live {
                 finished: true,
@@ -270,42 +265,32 @@ impl Run {
     pub fn command(&mut self, cmd: Command) -> Outcome {
         if let Command::Reset = cmd {
             let start = match &self.engine {
-                Engine::Stepped { origin, .. } => Start::Stepped(origin.clone()),
+                Engine::Stepped(st) => Start::Stepped(st.origin.clone()),
                 Engine::Live { speed, .. } => Start::Live { speed: *speed },
             };
             // The old live run stops (and joins its threads) when it is dropped here.
             self.engine = Self::engine(&self.program, self.cfg, &self.knobs, start);
-            self.horizon.clear();
             return Outcome::Done;
         }
-        let Engine::Stepped { sim, sched, origin } = &mut self.engine else {
+        let Engine::Stepped(st) = &mut self.engine else {
             return Outcome::Refused("a live run cannot be stepped; switch to STEP mode".into());
         };
         let r = match cmd {
-            Command::Step => step_on(sim, sched, origin, &mut self.horizon, None),
-            Command::StepActor(a) => step_on(sim, sched, origin, &mut self.horizon, Some(a)),
+            Command::Step => st.step_on(None),
+            Command::StepActor(a) => st.step_on(Some(a)),
             Command::RunToEnd => {
                 let mut r = Ok(());
-                while sim.ending() == Ending::Running && r.is_ok() {
-                    r = step_on(sim, sched, origin, &mut self.horizon, None);
+                while st.sim.ending() == Ending::Running && r.is_ok() {
+                    r = st.step_on(None);
                 }
                 r
             }
             Command::StepBack => {
-                let steps = sim.steps();
+                let steps = st.sim.steps();
                 if steps == 0 {
                     return Outcome::Refused("already at the start".into());
                 }
-                let prefix = sim.schedule()[..steps - 1].to_vec();
-                let fresh = seeded(&self.knobs, self.cfg, origin);
-                match rebuild(&self.program, self.cfg, fresh, origin, &prefix) {
-                    Ok((s, r)) => {
-                        **sim = s;
-                        *sched = r;
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
-                }
+                st.restore(&self.knobs, self.cfg, &self.program, steps - 1)
             }
             Command::Reset => unreachable!("handled above"),
         };
@@ -315,13 +300,62 @@ impl Run {
         }
     }
 
+    /// Steps on towards the end until `deadline`: `None` while the run goes on,
+    /// else how it ended (run-to-end in slices, `ui/jobs.rs`).
+    pub fn run_for(&mut self, deadline: Instant) -> Option<Outcome> {
+        let Engine::Stepped(st) = &mut self.engine else {
+            return Some(Outcome::Refused(
+                "a live run cannot be stepped; switch to STEP mode".into(),
+            ));
+        };
+        loop {
+            for _ in 0..4096 {
+                if st.sim.ending() != Ending::Running {
+                    return Some(Outcome::Done);
+                }
+                if let Err(e) = st.step_on(None) {
+                    return Some(Outcome::Refused(e.to_string()));
+                }
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+        }
+    }
+
+    /// Steps on towards the end, at most `n` steps: `None` while the run goes on.
+    pub fn run_steps(&mut self, n: usize) -> Option<Outcome> {
+        let Engine::Stepped(st) = &mut self.engine else {
+            return Some(Outcome::Refused(
+                "a live run cannot be stepped; switch to STEP mode".into(),
+            ));
+        };
+        for _ in 0..n {
+            if st.sim.ending() != Ending::Running {
+                return Some(Outcome::Done);
+            }
+            if let Err(e) = st.step_on(None) {
+                return Some(Outcome::Refused(e.to_string()));
+            }
+        }
+        (st.sim.ending() != Ending::Running).then_some(Outcome::Done)
+    }
+
+    /// The step count of the run's end, when this run has been there before.
+    pub fn known_end_steps(&self) -> Option<usize> {
+        match &self.engine {
+            Engine::Stepped(st) => st.known_end.filter(|&e| e > st.sim.steps()),
+            _ => None,
+        }
+    }
+
     /// Runs a stepped run to its end and gives back the trace.
     pub fn finish_stepped(mut self) -> Result<Trace, String> {
         if let Outcome::Refused(why) = self.command(Command::RunToEnd) {
             return Err(why);
         }
         match self.engine {
-            Engine::Stepped { sim, .. } => Ok(sim.into_trace()),
+            Engine::Stepped(st) => Ok(st.sim.into_trace()),
             Engine::Live { .. } => Err("not a stepped run".into()),
         }
     }
@@ -347,13 +381,14 @@ pub fn seeded(knobs: &Knobs, cfg: EngineConfig, origin: &Origin) -> Seeded {
 }
 
 /// One step: the origin's pick (or `manual`), keeping the seeded scheduler in step
-/// so that stepping back and forth again gives the same picks.
+/// so that stepping back and forth again gives the same picks. Gives back the
+/// origin's pick (what the step would have been without `manual`).
 fn advance(
     sim: &mut Sim,
     sched: &mut Seeded,
     origin: &Origin,
     manual: Option<ActorId>,
-) -> Result<(), Refusal> {
+) -> Result<Option<ActorId>, Refusal> {
     if sim.ending() != Ending::Running {
         return Err(Refusal::Finished);
     }
@@ -366,53 +401,230 @@ fn advance(
         _ => (sched.pick_steppable(sim), true),
     };
     match (manual, pick) {
-        (Some(a), _) => sim.step(a),
-        (None, Some(a)) if checked => {
-            sim.step_checked(a);
-            Ok(())
+        (Some(a), _) => sim.step(a)?,
+        (None, Some(a)) if checked => sim.step_checked(a),
+        (None, Some(a)) => sim.step(a)?,
+        (None, None) => return Err(Refusal::Finished),
+    }
+    Ok(pick)
+}
+
+/// How often a stepped run keeps a copy of the simulator, in steps: a step back
+/// replays at most this many steps (plus [`RESTORE_MARGIN`]).
+const CHECKPOINT_STEPS: usize = 1 << 18;
+/// A stepped run keeps at most about this many events in memory (24 bytes each);
+/// past it, the oldest are dropped down to [`KEEP_EVENTS`] at a checkpoint. The
+/// default runs of every lesson stay under it.
+const WINDOW_EVENTS: usize = 4_000_000;
+/// Events kept behind the newest after a drop: rows for the interleaving.
+const KEEP_EVENTS: usize = 1 << 16;
+/// A step back starts replaying at least this many steps before its target, so
+/// the interleaving has rows behind the new moment.
+const RESTORE_MARGIN: usize = 4096;
+
+/// The simulator at one step, with its scheduler: a step back starts here.
+struct Checkpoint {
+    sim: Sim,
+    sched: Seeded,
+}
+
+/// The run this stepped run has been through, as far as it went (its "horizon"):
+/// after stepping back, stepping on (and `>`, End) follows it. Only the choices
+/// the origin would not have made are kept (the student's own steps), so a run
+/// of any length costs nothing here until someone steps by hand.
+#[derive(Default)]
+struct Horizon {
+    /// (step, actor), sorted by step.
+    overrides: Vec<(usize, ActorId)>,
+    /// Steps the horizon covers.
+    end: usize,
+}
+
+impl Horizon {
+    /// The student's own pick at step `i`, if the horizon has one.
+    fn at(&self, i: usize) -> Option<ActorId> {
+        if i >= self.end {
+            return None;
         }
-        (None, Some(a)) => sim.step(a),
-        (None, None) => Err(Refusal::Finished),
+        self.overrides
+            .binary_search_by_key(&i, |o| o.0)
+            .ok()
+            .map(|k| self.overrides[k].1)
+    }
+
+    /// Step `i` took `took` where the origin picked `default`; true if that left
+    /// the horizon (which then ends here).
+    fn record(&mut self, i: usize, took: ActorId, default: Option<ActorId>) -> bool {
+        let before = (i < self.end).then(|| self.at(i).or(default)).flatten();
+        if before == Some(took) {
+            return false;
+        }
+        let left = i < self.end;
+        let keep = self.overrides.partition_point(|o| o.0 < i);
+        self.overrides.truncate(keep);
+        if default != Some(took) {
+            self.overrides.push((i, took));
+        }
+        self.end = i + 1;
+        left
     }
 }
 
-/// One step that keeps to the horizon: without a chosen actor, the horizon's next
-/// pick if there is one; a different pick starts a new horizon from here.
-fn step_on(
-    sim: &mut Sim,
-    sched: &mut Seeded,
-    origin: &Origin,
-    horizon: &mut Vec<ActorId>,
-    manual: Option<ActorId>,
-) -> Result<(), Refusal> {
-    let i = sim.steps();
-    let ahead = horizon.get(i).copied();
-    let pick = manual.or(ahead);
-    advance(sim, sched, origin, pick)?;
-    let Some(&done) = sim.schedule().get(i) else {
-        return Ok(());
-    };
-    if ahead != Some(done) {
-        horizon.truncate(i);
-        horizon.push(done);
-    } else if horizon.len() <= i {
-        horizon.push(done);
-    }
-    Ok(())
+/// A stepped run: the simulator now, how it got here, and copies to go back to.
+struct Stepped {
+    sim: Box<Sim>,
+    sched: Seeded,
+    origin: Origin,
+    horizon: Horizon,
+    checkpoints: Vec<Checkpoint>,
+    /// The step count at which the horizon's run ends, once it has been there.
+    known_end: Option<usize>,
+    /// What the events before event number `tip.0` add up to: the next
+    /// checkpoint's prefix, brought up to date once per checkpoint.
+    tip: (usize, Box<Prefix>),
 }
 
-fn rebuild(
-    program: &Arc<Program>,
-    cfg: EngineConfig,
-    mut sched: Seeded,
-    origin: &Origin,
-    steps: &[ActorId],
-) -> Result<(Sim, Seeded), Refusal> {
-    let mut sim = Sim::new(program.clone(), cfg);
-    for &a in steps {
-        advance(&mut sim, &mut sched, origin, Some(a))?;
+impl Stepped {
+    fn new(sim: Sim, sched: Seeded, origin: Origin) -> Stepped {
+        let tip = (0, Box::new(sim.trace().prefix_or_start()));
+        Stepped {
+            sim: Box::new(sim),
+            sched,
+            origin,
+            horizon: Horizon::default(),
+            checkpoints: Vec::new(),
+            known_end: None,
+            tip,
+        }
     }
-    Ok((sim, sched))
+
+    /// One step that keeps to the horizon: without a chosen actor, the horizon's
+    /// next pick if there is one; a different pick starts a new horizon here.
+    fn step_on(&mut self, manual: Option<ActorId>) -> Result<(), Refusal> {
+        self.keep_memory_flat();
+        let i = self.sim.steps();
+        let ahead = self.horizon.at(i);
+        let default = advance(
+            &mut self.sim,
+            &mut self.sched,
+            &self.origin,
+            manual.or(ahead),
+        )?;
+        if let Some(took) = self.sim.pick_at(i)
+            && self.horizon.record(i, took, default)
+        {
+            // The checkpoints past here were of the old horizon.
+            self.checkpoints.retain(|c| c.sim.steps() <= i);
+            self.known_end = None;
+        }
+        if self.sim.ending() != Ending::Running {
+            self.known_end = Some(self.sim.steps());
+        }
+        Ok(())
+    }
+
+    /// Before a step: every [`CHECKPOINT_STEPS`] steps, a checkpoint; when the
+    /// events kept pass [`WINDOW_EVENTS`], the oldest are dropped back to a
+    /// checkpoint. Only events and steps the scheduler has read are dropped.
+    fn keep_memory_flat(&mut self) {
+        let steps = self.sim.steps();
+        if !steps.is_multiple_of(CHECKPOINT_STEPS) {
+            return;
+        }
+        let here = self.checkpoints.partition_point(|c| c.sim.steps() < steps);
+        match self.checkpoints.get(here) {
+            // A replay passing a checkpoint it made before: the prefix is that one's.
+            Some(c) if c.sim.steps() == steps => {
+                let t = c.sim.trace();
+                self.tip = (t.base, Box::new(t.prefix_or_start()));
+            }
+            _ => {
+                let c = self.checkpoint();
+                self.checkpoints.truncate(here);
+                self.checkpoints.push(c);
+            }
+        }
+        let trace = self.sim.trace();
+        if trace.events.len() < WINDOW_EVENTS {
+            return;
+        }
+        let newest = trace.total_len().saturating_sub(KEEP_EVENTS);
+        let Some(c) = self.checkpoints[..=here.min(self.checkpoints.len() - 1)]
+            .iter()
+            .rev()
+            .find(|c| c.sim.trace().base <= newest && c.sim.trace().base > trace.base)
+        else {
+            return;
+        };
+        let n = c.sim.trace().base - trace.base;
+        let prefix = Box::new(c.sim.trace().prefix_or_start());
+        let step = c.sim.steps_base();
+        self.sim.forget(n, prefix, step);
+        self.sched.forget_events(n);
+    }
+
+    /// A copy of the simulator and its scheduler as they are now, without the
+    /// events and steps the scheduler has read.
+    fn checkpoint(&mut self) -> Checkpoint {
+        let seen = self.sched.seen_events(&self.sim);
+        let seen_steps = self.sched.seen_steps(&self.sim);
+        let trace = self.sim.trace();
+        let (at, pre) = &mut self.tip;
+        trace.absorb_into(pre, at.saturating_sub(trace.base), seen);
+        *at = trace.base + seen.min(trace.events.len());
+        let mut sched = self.sched.clone();
+        sched.forget_events(seen);
+        let sim = self.sim.checkpoint_copy(seen, pre.clone(), seen_steps);
+        Checkpoint { sim, sched }
+    }
+
+    /// Goes to the moment after step `n` of the horizon, from the nearest
+    /// checkpoint at least [`RESTORE_MARGIN`] steps before it.
+    fn restore(
+        &mut self,
+        knobs: &Knobs,
+        cfg: EngineConfig,
+        program: &Arc<Program>,
+        n: usize,
+    ) -> Result<(), Refusal> {
+        self.restore_until(knobs, cfg, program, |s| s.steps() >= n)
+    }
+
+    /// Replays the horizon from the start (a checkpoint) until `done` holds,
+    /// the horizon ends or the run ends. `done` must turn true once and stay so.
+    fn restore_until(
+        &mut self,
+        knobs: &Knobs,
+        cfg: EngineConfig,
+        program: &Arc<Program>,
+        done: impl Fn(&Sim) -> bool,
+    ) -> Result<(), Refusal> {
+        // From the last checkpoint where `done` does not hold yet; from the one
+        // before if that leaves too few rows behind the new moment.
+        let mut k = self.checkpoints.partition_point(|c| !done(&c.sim));
+        loop {
+            let (sim, sched) = match k.checked_sub(1).map(|i| &self.checkpoints[i]) {
+                Some(c) => (c.sim.clone(), c.sched.clone()),
+                None => (
+                    Sim::new(program.clone(), cfg),
+                    seeded(knobs, cfg, &self.origin),
+                ),
+            };
+            self.tip = (sim.trace().base, Box::new(sim.trace().prefix_or_start()));
+            *self.sim = sim;
+            self.sched = sched;
+            while !done(&self.sim)
+                && self.sim.steps() < self.horizon.end
+                && self.sim.ending() == Ending::Running
+            {
+                self.step_on(None)?;
+            }
+            if self.sim.trace().len() >= RESTORE_MARGIN || k <= 1 {
+                return Ok(());
+            }
+            k -= 1;
+        }
+    }
 }
 
 /// Moving through a stepped run: to a step, to an event, and a look ahead.
@@ -420,27 +632,17 @@ impl Run {
     /// Steps forwards, or replays back, until `done` holds of the simulator or the
     /// run ends.
     fn seek(&mut self, back: bool, done: impl Fn(&Sim) -> bool) -> Outcome {
-        let Engine::Stepped { sim, sched, origin } = &mut self.engine else {
+        let Engine::Stepped(st) = &mut self.engine else {
             return Outcome::Refused("a live run cannot be stepped; switch to STEP mode".into());
         };
         if back {
-            let picks = sim.schedule().to_vec();
-            let mut fresh = Sim::new(self.program.clone(), self.cfg);
-            let mut fresh_sched = seeded(&self.knobs, self.cfg, origin);
-            for &a in &picks {
-                if done(&fresh) {
-                    break;
-                }
-                if let Err(e) = advance(&mut fresh, &mut fresh_sched, origin, Some(a)) {
-                    return Outcome::Refused(e.to_string());
-                }
-            }
-            **sim = fresh;
-            *sched = fresh_sched;
-            return Outcome::Done;
+            return match st.restore_until(&self.knobs, self.cfg, &self.program, done) {
+                Ok(()) => Outcome::Done,
+                Err(e) => Outcome::Refused(e.to_string()),
+            };
         }
-        while !done(sim) && sim.ending() == Ending::Running {
-            if let Err(e) = step_on(sim, sched, origin, &mut self.horizon, None) {
+        while !done(&st.sim) && st.sim.ending() == Ending::Running {
+            if let Err(e) = st.step_on(None) {
                 return Outcome::Refused(e.to_string());
             }
         }
@@ -453,34 +655,36 @@ impl Run {
         self.seek(n < now, |s| s.steps() >= n)
     }
 
-    /// Goes to the moment where event `seq` is the newest one.
+    /// Goes to the moment where event `seq` (an index into the trace's events
+    /// now) is the newest one.
     pub fn go_to_event(&mut self, seq: usize) -> Outcome {
-        let len = self.trace().len();
-        self.seek(seq + 1 < len, |s| s.trace().len() > seq)
+        let t = self.trace();
+        let (len, abs) = (t.len(), t.base + seq);
+        self.seek(seq + 1 < len, |s| s.trace().total_len() > abs)
     }
 
-    /// The run as it will go on from here, played on a copy to its end or at
-    /// most `cap` more steps; `None` for a live run.
+    /// The run as it will go on from here, played on a copy to its end, at most
+    /// `cap` more steps or [`LOOKAHEAD_EVENTS`] more events; `None` for a live run.
     pub fn future(&self, cap: usize) -> Option<Trace> {
-        let Engine::Stepped { sim, origin, .. } = &self.engine else {
+        let Engine::Stepped(st) = &self.engine else {
             return None;
         };
-        let (mut copy, mut sched) = rebuild(
-            &self.program,
-            self.cfg,
-            seeded(&self.knobs, self.cfg, origin),
-            origin,
-            sim.schedule(),
-        )
-        .ok()?;
-        let mut horizon = self.horizon.clone();
+        let mut sim = st.sim.clone();
+        let mut sched = st.sched.clone();
+        let limit = sim.trace().len() + LOOKAHEAD_EVENTS;
+        sim.reserve_events(LOOKAHEAD_EVENTS.min(cap.saturating_mul(2)));
         for _ in 0..cap {
-            if copy.ending() != Ending::Running
-                || step_on(&mut copy, &mut sched, origin, &mut horizon, None).is_err()
-            {
+            if sim.ending() != Ending::Running || sim.trace().len() >= limit {
+                break;
+            }
+            let ahead = st.horizon.at(sim.steps());
+            if advance(&mut sim, &mut sched, &st.origin, ahead).is_err() {
                 break;
             }
         }
-        Some(copy.into_trace())
+        Some(sim.into_trace())
     }
 }
+
+/// How many events `>` looks ahead at most (24 bytes each).
+const LOOKAHEAD_EVENTS: usize = 4_000_000;

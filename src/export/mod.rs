@@ -4,7 +4,7 @@ mod jsonl;
 mod perfetto;
 mod text;
 
-pub use jsonl::write_jsonl;
+pub use jsonl::{JsonlStream, write_jsonl};
 pub use perfetto::perfetto_json;
 pub use text::text_report;
 

@@ -119,6 +119,7 @@ impl Sim {
             ending,
             trace,
             schedule,
+            steps_base,
             procs,
             queues,
             conns,
@@ -151,6 +152,11 @@ impl Sim {
             self.trace.actor_labels.clone_from(&trace.actor_labels);
         }
         self.schedule.clone_from(schedule);
+        self.steps_base = *steps_base;
+        self.trace.base = trace.base;
+        if trace.prefix.is_some() || self.trace.prefix.is_some() {
+            self.trace.prefix.clone_from(&trace.prefix);
+        }
         self.procs.clone_from(procs);
         self.queues.clone_from(queues);
         self.conns.clone_from(conns);

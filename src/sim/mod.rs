@@ -189,7 +189,10 @@ pub struct Sim {
     lock_clock: Vec<u64>,
     ending: Ending,
     trace: Trace,
+    /// The actor chosen at every step from step `steps_base` on (a long run in the
+    /// playground forgets the older ones: [`Sim::forget`]).
     schedule: Vec<ActorId>,
+    steps_base: usize,
     /// Per simulated process: its own copy of the non-shared variables (process 0
     /// uses `vars`), its PID, parent and exit code.
     procs: Vec<process::ProcRt>,
@@ -248,6 +251,7 @@ impl Sim {
             },
             trace: Trace::new(program.clone()),
             schedule: Vec::new(),
+            steps_base: 0,
             procs: process::ProcRt::all(&program, nproc),
             queues: vec![Default::default(); program.queues.len()],
             conns: process::ConnRt::all(&program, nproc),
@@ -273,12 +277,64 @@ impl Sim {
     pub fn into_trace(self) -> Trace {
         self.trace
     }
-    /// The actor chosen at every step so far.
+    /// The actor chosen at every step so far (from step [`Sim::steps_base`] on).
     pub fn schedule(&self) -> &[ActorId] {
         &self.schedule
     }
+    /// Steps taken since the start of the run.
     pub fn steps(&self) -> usize {
-        self.schedule.len()
+        self.steps_base + self.schedule.len()
+    }
+    /// The first step `schedule()` still holds.
+    pub fn steps_base(&self) -> usize {
+        self.steps_base
+    }
+    /// The actor chosen at step `i` of the run, if it is still kept.
+    pub fn pick_at(&self, i: usize) -> Option<ActorId> {
+        self.schedule.get(i.checked_sub(self.steps_base)?).copied()
+    }
+
+    /// Makes room for `n` more events at once (a look ahead of known size).
+    pub fn reserve_events(&mut self, n: usize) {
+        self.trace.events.reserve_exact(n);
+    }
+
+    /// Forgets the oldest `events` kept events (`prefix` is what all the
+    /// forgotten ones add up to) and the steps before step `step`: how a long run
+    /// keeps its memory flat.
+    pub fn forget(&mut self, events: usize, prefix: Box<crate::trace::Prefix>, step: usize) {
+        self.trace.drop_front(events, prefix);
+        let n = step
+            .saturating_sub(self.steps_base)
+            .min(self.schedule.len());
+        self.schedule.drain(..n);
+        self.steps_base += n;
+    }
+
+    /// A copy of the simulator that keeps only the events from `events` on (an
+    /// index into the trace's events; `prefix` adds up the ones before) and the
+    /// steps from step `step` on: a checkpoint.
+    pub fn checkpoint_copy(
+        &mut self,
+        events: usize,
+        prefix: Box<crate::trace::Prefix>,
+        step: usize,
+    ) -> Sim {
+        let trace = self.trace.copy_from(events, prefix);
+        let keep = step
+            .saturating_sub(self.steps_base)
+            .min(self.schedule.len());
+        let schedule = self.schedule[keep..].to_vec();
+        // Clone everything else without the two long vectors.
+        let old_events = std::mem::take(&mut self.trace.events);
+        let old_schedule = std::mem::take(&mut self.schedule);
+        let mut copy = self.clone();
+        self.trace.events = old_events;
+        self.schedule = old_schedule;
+        copy.trace = trace;
+        copy.schedule = schedule;
+        copy.steps_base = self.steps_base + keep;
+        copy
     }
     pub fn now_ns(&self) -> u64 {
         self.now
@@ -846,7 +902,7 @@ impl Sim {
     }
 
     fn print(&mut self, a: ActorId, text: String) -> Value {
-        let seq = self.trace.events.len() as u64;
+        let seq = self.trace.total_len() as u64;
         let idx = self.trace.output.len() as Value;
         self.trace.output.push(OutputLine {
             seq,

@@ -46,6 +46,7 @@ impl Scheduler for ReplayScheduler<'_> {
 /// switch interval (±20%, seeded) is up while another thread waits; then the GIL
 /// passes at the holder's next allowed switch point to a random waiter. Threads of
 /// different processes interleave in bursts, since each process has its own GIL.
+#[derive(Clone)]
 pub struct RandomScheduler {
     rng: Xoshiro256PlusPlus,
     current: Option<ActorId>,
@@ -192,6 +193,7 @@ impl SchedulerKind {
 }
 
 /// A seeded scheduler of either kind, behind one type.
+#[derive(Clone)]
 pub enum Seeded {
     Timed(Box<TimedScheduler>),
     Uniform(RandomScheduler),
@@ -202,6 +204,30 @@ impl Seeded {
         match kind {
             SchedulerKind::Timed => Seeded::Timed(Box::new(TimedScheduler::new(seed, cal))),
             SchedulerKind::Uniform => Seeded::Uniform(RandomScheduler::new(seed)),
+        }
+    }
+
+    /// How many of the simulator's kept events the scheduler has read (the
+    /// uniform one reads none, so any may be dropped).
+    pub fn seen_events(&self, sim: &crate::sim::Sim) -> usize {
+        match self {
+            Seeded::Timed(t) => t.seen_events(),
+            Seeded::Uniform(_) => sim.trace().events.len(),
+        }
+    }
+
+    /// The first step whose pick the scheduler still reads from the simulator.
+    pub fn seen_steps(&self, sim: &crate::sim::Sim) -> usize {
+        match self {
+            Seeded::Timed(t) => t.seen_steps(),
+            Seeded::Uniform(_) => sim.steps(),
+        }
+    }
+
+    /// The simulator dropped its `n` oldest kept events.
+    pub fn forget_events(&mut self, n: usize) {
+        if let Seeded::Timed(t) = self {
+            t.forget_events(n);
         }
     }
 

@@ -54,6 +54,7 @@ struct Pending {
     start: u64,
 }
 
+#[derive(Clone)]
 pub struct TimedScheduler {
     rng: Xoshiro256PlusPlus,
     seed: u64,
@@ -241,6 +242,22 @@ impl TimedScheduler {
         }
     }
 
+    /// How many of the simulator's kept events the scheduler has taken in: a
+    /// long run may drop those (`Sim::forget`), never the others.
+    pub fn seen_events(&self) -> usize {
+        self.seen_events
+    }
+
+    /// The first step the scheduler has not taken in yet.
+    pub fn seen_steps(&self) -> usize {
+        self.seen_steps
+    }
+
+    /// The simulator dropped its `n` oldest kept events.
+    pub fn forget_events(&mut self, n: usize) {
+        self.seen_events = self.seen_events.saturating_sub(n);
+    }
+
     /// The next actor; it can always step (`Sim::step_checked` may take it).
     #[inline(always)]
     pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
@@ -313,11 +330,11 @@ impl TimedScheduler {
     /// Takes in every step since the last look: their costs, wake-ups, the GIL.
     fn catch_up(&mut self, sim: &Sim) {
         let steps = sim.steps();
-        if steps > self.seen_steps {
-            let first = sim.schedule()[self.seen_steps];
-            if self.fast.is_none() {
-                self.apply_pending(sim, first);
-            }
+        if steps > self.seen_steps
+            && let Some(first) = sim.pick_at(self.seen_steps)
+            && self.fast.is_none()
+        {
+            self.apply_pending(sim, first);
         }
         self.pending = None;
         self.seen_steps = steps;

@@ -19,41 +19,59 @@ pub struct LostUpdate {
 /// holds a number is read and written like a variable (the ticket sale); a
 /// variable that is not shared is a separate copy in every process.
 pub fn lost_updates(program: &Program, events: &[Event]) -> Vec<LostUpdate> {
-    let nvars = program.vars.len();
-    let nactors = program.actors.len();
-    let nproc = program.process_count();
-    // Where a variable lives: shared ones once, the others once per process.
-    let home = |a: ActorId, v: VarId| {
-        let shared = program.vars.get(v as usize).is_some_and(|x| x.shared);
-        let p = if shared {
-            0
-        } else {
-            program
-                .actors
-                .get(a as usize)
-                .map_or(0, |x| x.process as usize)
-        };
-        p * nvars + v as usize
-    };
-    let mut last_store: Vec<Option<(usize, ActorId)>> = vec![None; nvars * nproc];
-    let mut last_load: Vec<Option<usize>> = vec![None; nvars * nactors];
+    let mut scan = LostScan::new(program);
     let mut out = Vec::new();
     for (seq, e) in events.iter().enumerate() {
-        if e.kind != EventKind::Exec {
-            continue;
+        if let Some(l) = scan.feed(program, seq, e) {
+            out.push(l);
         }
+    }
+    out
+}
+
+/// [`lost_updates`] one event at a time, so that a run too long to keep can be
+/// scanned as it goes (the trace's prefix, `Trace::evict`).
+#[derive(Clone, Debug)]
+pub struct LostScan {
+    nvars: usize,
+    last_store: Vec<Option<(usize, ActorId)>>,
+    last_load: Vec<Option<usize>>,
+    /// Lost updates found so far.
+    pub count: usize,
+}
+
+impl LostScan {
+    pub fn new(program: &Program) -> Self {
+        let nvars = program.vars.len();
+        LostScan {
+            nvars,
+            last_store: vec![None; nvars * program.process_count()],
+            last_load: vec![None; nvars * program.actors.len()],
+            count: 0,
+        }
+    }
+
+    /// Takes in event number `seq`; the lost update it makes, if any.
+    pub fn feed(&mut self, program: &Program, seq: usize, e: &Event) -> Option<LostUpdate> {
+        if e.kind != EventKind::Exec {
+            return None;
+        }
+        let nvars = self.nvars;
         match program.instr(e.actor, e.pc) {
             Some(Instr::LoadGlobal(v) | Instr::FileRead(v)) => {
-                last_load[e.actor as usize * nvars + v as usize] = Some(seq);
+                self.last_load[e.actor as usize * nvars + v as usize] = Some(seq);
+                None
             }
             Some(Instr::StoreGlobal(v) | Instr::FileWrite(v)) => {
-                let loaded = last_load[e.actor as usize * nvars + v as usize];
-                let at = home(e.actor, v);
-                if let (Some(load), Some((store, by))) = (loaded, last_store[at])
+                let loaded = self.last_load[e.actor as usize * nvars + v as usize];
+                let at = home(program, e.actor, v);
+                let mut out = None;
+                if let (Some(load), Some((store, by))) = (loaded, self.last_store[at])
                     && by != e.actor
                     && store > load
                 {
-                    out.push(LostUpdate {
+                    self.count += 1;
+                    out = Some(LostUpdate {
                         seq,
                         actor: e.actor,
                         var: v,
@@ -61,10 +79,25 @@ pub fn lost_updates(program: &Program, events: &[Event]) -> Vec<LostUpdate> {
                         overwritten_actor: by,
                     });
                 }
-                last_store[at] = Some((seq, e.actor));
+                self.last_store[at] = Some((seq, e.actor));
+                out
             }
-            _ => {}
+            _ => None,
         }
     }
-    out
+}
+
+/// Where a variable lives: shared ones once, the others once per process.
+fn home(program: &Program, a: ActorId, v: VarId) -> usize {
+    let nvars = program.vars.len();
+    let shared = program.vars.get(v as usize).is_some_and(|x| x.shared);
+    let p = if shared {
+        0
+    } else {
+        program
+            .actors
+            .get(a as usize)
+            .map_or(0, |x| x.process as usize)
+    };
+    p * nvars + v as usize
 }

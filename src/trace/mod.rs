@@ -6,7 +6,7 @@ mod rows;
 mod state;
 mod verdict;
 
-pub use analysis::{LostUpdate, lost_updates};
+pub use analysis::{LostScan, LostUpdate, lost_updates};
 pub use moments::{Moment, MomentKind, moments};
 pub use rows::{Row, forever, rows};
 pub use state::{ActorState, BlockedOn, StateReplay};
@@ -98,6 +98,12 @@ impl Mode {
 
 /// An append-only record of one run. Events are in global order; their index is
 /// their sequence number.
+///
+/// A long run keeps only a window of its newest events: `events[0]` is event
+/// number `base` of the run, and what the events before it add up to (the
+/// variables, the actors' states, the overwritten writes) is kept in `prefix`.
+/// Only a stepped run in the playground drops events (`Trace::evict`); `base` is
+/// 0 everywhere else.
 #[derive(Clone, Debug)]
 pub struct Trace {
     pub program: Arc<Program>,
@@ -105,6 +111,54 @@ pub struct Trace {
     pub output: Vec<OutputLine>,
     /// What each actor is called on screen (live process actors add their PID).
     pub actor_labels: Vec<String>,
+    /// The run's number of the first event kept.
+    pub base: usize,
+    /// What the dropped events before `base` add up to.
+    pub prefix: Option<Box<Prefix>>,
+}
+
+/// The sum of a trace's dropped events: enough to go on as if they were there.
+#[derive(Clone, Debug)]
+pub struct Prefix {
+    /// Every variable as the last store left it (see [`Trace::final_vars`]).
+    pub vars: Vec<Value>,
+    pub state: StateReplay,
+    pub lost: LostScan,
+}
+
+impl Prefix {
+    pub fn new(p: &Program) -> Self {
+        Prefix {
+            vars: p.vars.iter().map(|v| v.init).collect(),
+            state: StateReplay::new(p),
+            lost: LostScan::new(p),
+        }
+    }
+
+    /// Takes in event number `seq`.
+    fn absorb(&mut self, p: &Program, seq: usize, e: &Event) {
+        self.state.apply(p, e);
+        self.lost.feed(p, seq, e);
+        if let Some(v) = stored_var(p, e) {
+            self.vars[v] = e.value;
+        }
+    }
+}
+
+/// The main process's variable an event stores, if it stores one.
+fn stored_var(p: &Program, e: &Event) -> Option<usize> {
+    if e.kind != EventKind::Exec {
+        return None;
+    }
+    match p.instr(e.actor, e.pc) {
+        Some(crate::program::Instr::StoreGlobal(v) | crate::program::Instr::FileWrite(v))
+            // Another process's own copy of a variable is not the main one's.
+            if p.actors[e.actor as usize].process == 0 || p.vars[v as usize].shared =>
+        {
+            Some(v as usize)
+        }
+        _ => None,
+    }
 }
 
 /// The event buffer of one dropped trace, kept for the next run.
@@ -144,7 +198,74 @@ impl Trace {
             events: spare_events(),
             output: Vec::new(),
             actor_labels,
+            base: 0,
+            prefix: None,
         }
+    }
+
+    /// Events in the whole run, the dropped ones included.
+    pub fn total_len(&self) -> usize {
+        self.base + self.events.len()
+    }
+
+    /// Adds the kept events `from..to` (indices into `events`) to `pre`.
+    pub fn absorb_into(&self, pre: &mut Prefix, from: usize, to: usize) {
+        let to = to.min(self.events.len());
+        for (i, e) in self.events[from.min(to)..to].iter().enumerate() {
+            pre.absorb(&self.program, self.base + from + i, e);
+        }
+    }
+
+    /// Drops the oldest `n` events kept; `prefix` is what they and the ones
+    /// dropped before add up to.
+    pub fn drop_front(&mut self, n: usize, prefix: Box<Prefix>) {
+        let n = n.min(self.events.len());
+        self.events.drain(..n);
+        self.base += n;
+        self.prefix = Some(prefix);
+    }
+
+    /// A copy that keeps the events from `from` on (an index into `events`),
+    /// `prefix` being what the events before add up to: a checkpoint's trace.
+    pub fn copy_from(&self, from: usize, prefix: Box<Prefix>) -> Trace {
+        let from = from.min(self.events.len());
+        Trace {
+            program: self.program.clone(),
+            events: self.events[from..].to_vec(),
+            output: self.output.clone(),
+            actor_labels: self.actor_labels.clone(),
+            base: self.base + from,
+            prefix: Some(prefix),
+        }
+    }
+
+    /// What the dropped events add up to (nothing dropped: the start).
+    pub fn prefix_or_start(&self) -> Prefix {
+        match &self.prefix {
+            Some(pre) => (**pre).clone(),
+            None => Prefix::new(&self.program),
+        }
+    }
+
+    /// The actors' states before the first event kept.
+    pub fn state_at_base(&self) -> StateReplay {
+        match &self.prefix {
+            Some(pre) => pre.state.clone(),
+            None => StateReplay::new(&self.program),
+        }
+    }
+
+    /// Overwritten writes in the whole run, the dropped events' included.
+    pub fn lost_total(&self) -> usize {
+        let p = &self.program;
+        let mut scan = match &self.prefix {
+            Some(pre) => pre.lost.clone(),
+            None => LostScan::new(p),
+        };
+        for (i, e) in self.events.iter().enumerate() {
+            scan.feed(p, self.base + i, e);
+        }
+        scan.count
     }
 
     pub fn len(&self) -> usize {
@@ -163,16 +284,13 @@ impl Trace {
     /// Final value of every shared variable, as the last store left it.
     pub fn final_vars(&self) -> Vec<(String, Value)> {
         let p = &self.program;
-        let mut vals: Vec<Value> = p.vars.iter().map(|v| v.init).collect();
+        let mut vals: Vec<Value> = match &self.prefix {
+            Some(pre) => pre.vars.clone(),
+            None => p.vars.iter().map(|v| v.init).collect(),
+        };
         for e in &self.events {
-            if e.kind == EventKind::Exec
-                && let Some(
-                    crate::program::Instr::StoreGlobal(v) | crate::program::Instr::FileWrite(v),
-                ) = p.instr(e.actor, e.pc)
-                // Another process's own copy of a variable is not the main one's.
-                && (p.actors[e.actor as usize].process == 0 || p.vars[v as usize].shared)
-            {
-                vals[v as usize] = e.value;
+            if let Some(v) = stored_var(p, e) {
+                vals[v] = e.value;
             }
         }
         p.vars.iter().map(|v| v.name.clone()).zip(vals).collect()

@@ -1,7 +1,7 @@
 //! Whether a run was correct, by the lesson's own criterion, and the two figures
 //! that say how it went wrong: the missing effect and the overwritten writes.
 
-use super::{Trace, lost_updates};
+use super::Trace;
 use crate::lesson::verdict::{Env, Num, fill};
 use crate::lesson::{KnobValue, Knobs, Lang, Lesson};
 use crate::program::Value;
@@ -119,7 +119,7 @@ pub fn verdict(
         finished: over && !deadlock,
         deadlock,
     };
-    let overwritten = lost_updates(&trace.program, &trace.events).len();
+    let overwritten = trace.lost_total();
     let broken = |why: String| Verdict {
         correct: false,
         why,

@@ -2,6 +2,7 @@
 
 use super::cache::ViewCache;
 use super::progress::{Prediction, Progress};
+use super::jobs::Job;
 use super::theme::Theme;
 use super::tour::TourState;
 use crate::catalog::Catalog;
@@ -132,6 +133,8 @@ pub struct LessonScreen {
     pub tour: TourState,
     /// The student's answer to the lesson's question, as progress records it.
     pub prediction: Option<Prediction>,
+    /// A run to the end under way, a slice per tick (`ui/jobs.rs`).
+    pub job: Option<Job>,
 }
 
 impl LessonScreen {
@@ -274,6 +277,7 @@ impl App {
             areas: PanelAreas::default(),
             tour,
             prediction: None,
+            job: None,
         }));
         self.overlay = Overlay::None;
         self.status = Some(Status::Info(Msg::SPausedAtStart.get(self.lang).into()));
@@ -329,6 +333,12 @@ impl App {
         Ok(())
     }
 
+    /// Whether a long job (run to the end) is under way: the loop gives it
+    /// slice after slice between keys.
+    pub fn busy(&self) -> bool {
+        matches!(&self.screen, Screen::Lesson(ls) if ls.job.is_some())
+    }
+
     /// Whether the loop should tick (animation or a live run in flight).
     pub fn animating(&self) -> bool {
         (match &self.screen {
@@ -344,6 +354,22 @@ impl App {
             return explored;
         };
         let mut changed = explored;
+        if let Some(job) = &mut ls.job {
+            self.status = match job.slice(&mut ls.run) {
+                None => Some(Status::Info(job.progress(&ls.run, self.lang))),
+                Some(o) => {
+                    ls.job = None;
+                    outcome_status(o)
+                }
+            };
+            if ls.job.is_none() {
+                // The run reached its end (or was stopped): the tour may move on.
+                let done = observe_tour(ls, None);
+                self.tour_progress(done);
+                self.after_change();
+            }
+            return true;
+        }
         if ls.run.live_receiver().is_some() {
             changed |= ls.run.poll();
         }
@@ -714,6 +740,14 @@ impl App {
         let stepped = ls.run.sim().is_some();
         let lang = self.lang;
         let mut status: Option<Status> = None;
+        // Esc stops a run to the end where it is; other keys work as ever.
+        if ls.job.is_some() && k.code == KeyCode::Esc {
+            ls.job = None;
+            self.status = Some(Status::Info(
+                Msg::SJobCancelled.fill(lang, &[&steps_of(ls)]),
+            ));
+            return;
+        }
         // Moving around the screen first; then what changes the run.
         if let Some(st) = view_key(ls, k, stepped, lang) {
             if st.is_some() {
@@ -768,10 +802,8 @@ impl App {
                 status = outcome_status(ls.run.go_to_step(0));
                 ls.generation += 1;
             }
-            KeyCode::End if stepped => status = command(ls, Command::RunToEnd),
-            KeyCode::Char('e') => {
-                status = command(ls, Command::RunToEnd);
-            }
+            KeyCode::End if stepped => status = start_job(ls, lang),
+            KeyCode::Char('e') => status = start_job(ls, lang),
             KeyCode::Char('r') => {
                 ls.playing = false;
                 ls.run.command(Command::Reset);
@@ -1229,6 +1261,21 @@ fn step_digit(ls: &mut LessonScreen, c: char, lang: Lang) -> Option<Status> {
     }
     ls.playing = false;
     outcome_status(ls.run.command(Command::StepActor(a as ActorId)))
+}
+
+/// `e` and End: run to the end in slices between keys (`ui/jobs.rs`).
+fn start_job(ls: &mut LessonScreen, lang: Lang) -> Option<Status> {
+    ls.playing = false;
+    if ls.run.sim().is_none() {
+        return outcome_status(ls.run.command(Command::RunToEnd));
+    }
+    let mut job = Job::run_to_end(&ls.run);
+    if let Some(o) = job.first(&mut ls.run) {
+        return outcome_status(o);
+    }
+    let status = Status::Info(job.progress(&ls.run, lang));
+    ls.job = Some(job);
+    Some(status)
 }
 
 fn steps_of(ls: &LessonScreen) -> usize {

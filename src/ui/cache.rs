@@ -104,7 +104,7 @@ impl ViewCache {
     pub fn refresh_state(&mut self, generation: u64, trace: &Trace, append_only: bool) {
         let key = Key {
             generation,
-            len: trace.len(),
+            len: trace.total_len(),
         };
         if self.state_key == Some(key) || self.hold {
             return;
@@ -113,15 +113,21 @@ impl ViewCache {
         // Stepped traces only grow within a generation, so the replay can go on
         // from where it stopped; anything else replays from the start.
         let resume = match (self.state_key, &self.replay) {
-            (Some(k), Some(_)) if append_only && k.generation == generation && k.len <= key.len => {
-                Some(k.len)
+            // (A long run drops its oldest events: resume only if none unseen went.)
+            (Some(k), Some(_))
+                if append_only
+                    && k.generation == generation
+                    && k.len <= key.len
+                    && k.len >= trace.base =>
+            {
+                Some(k.len - trace.base)
             }
             _ => None,
         };
         let from = match resume {
             Some(n) => n,
             None => {
-                self.replay = Some(StateReplay::new(p));
+                self.replay = Some(trace.state_at_base());
                 self.last_pc = vec![None; p.actors.len()];
                 0
             }
@@ -161,7 +167,7 @@ impl ViewCache {
         let key = RowsKey {
             key: Key {
                 generation,
-                len: trace.len(),
+                len: trace.total_len(),
             },
             granularity,
             want,
@@ -201,7 +207,7 @@ impl ViewCache {
         let key = TimelineKey {
             key: Key {
                 generation,
-                len: trace.len(),
+                len: trace.total_len(),
             },
             width,
             zoom,
@@ -291,7 +297,7 @@ pub fn summarise(trace: &Trace, width: usize, zoom: u32, pan: u64, axis: Axis) -
         Axis::Steps => (x as usize).min(events.len()),
         Axis::Time => events.partition_point(|e| e.t_ns < x),
     };
-    let mut replay = StateReplay::new(p);
+    let mut replay = trace.state_at_base();
     let first = index_of(start);
     for e in &events[..first] {
         replay.apply(p, e);

@@ -6,6 +6,7 @@ pub mod explore_view;
 mod guide;
 mod highlight;
 pub mod progress;
+mod jobs;
 mod prose;
 mod state_panel;
 mod theme;
@@ -129,13 +130,19 @@ fn event_loop(
     let input = input_channel();
     let ticker = channel::tick(Duration::from_secs_f64(1.0 / app::FPS));
     let mut dirty = true;
+    let mut last_draw = std::time::Instant::now();
     loop {
         if dirty {
             terminal.draw(|f| draw(app, f))?;
             dirty = false;
+            last_draw = std::time::Instant::now();
         }
         // Nothing ticks while nothing animates: a paused screen sleeps in select.
-        let tick = if app.animating() {
+        // A long job (`ui/jobs.rs`) ticks at once, a slice at a time, so keys and
+        // signals are answered between slices.
+        let tick = if app.busy() {
+            channel::after(Duration::ZERO)
+        } else if app.animating() {
             ticker.clone()
         } else {
             channel::never()
@@ -152,7 +159,11 @@ fn event_loop(
                 Err(_) => return Ok(None),
             },
             recv(signals) -> sig => return Ok(sig.ok()),
-            recv(tick) -> _ => dirty |= app.tick(),
+            recv(tick) -> _ => {
+                let changed = app.tick();
+                // While a job runs, its progress is drawn a few times a second.
+                dirty |= changed && (!app.busy() || last_draw.elapsed() >= jobs::PROGRESS_EVERY);
+            }
         }
         if let Some(text) = app.clipboard.take() {
             copy_to_clipboard(terminal.backend_mut(), &text);

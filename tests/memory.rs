@@ -1,0 +1,174 @@
+//! Long stepped runs in the playground keep their memory flat: a run is its
+//! schedule's choices plus checkpoints of the simulator, and only a window of its
+//! newest events is kept. What the student sees (the final variables, the
+//! overwritten writes, the output, the step count, stepping back) is the same as
+//! for a run that kept every event.
+
+use interleave::catalog::Catalog;
+use interleave::cli::knobs_from;
+use interleave::lesson::Lesson;
+use interleave::run::{Command, Origin, Outcome, Run, Start};
+use interleave::sim::{Ending, Sim};
+use std::sync::Arc;
+
+fn lesson(id: &str) -> Lesson {
+    Catalog::embedded()
+        .expect("the built-in lessons load")
+        .find(id)
+        .expect("the lesson exists")
+        .clone()
+}
+
+fn run(id: &str, sets: &[&str], seed: u64) -> Run {
+    let l = lesson(id);
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let knobs = knobs_from(&l, &sets).expect("knobs are valid");
+    Run::new(&l, knobs, Start::Stepped(Origin::Seed(seed))).expect("the scenario builds")
+}
+
+/// The same run on a bare simulator that keeps every event.
+fn full(run: &Run, seed: u64) -> Sim {
+    let mut sim = Sim::new(Arc::clone(run.program()), run.config());
+    let mut sched = interleave::run::seeded(run.knobs(), run.config(), &Origin::Seed(seed));
+    sim.run_seeded(&mut sched);
+    sim
+}
+
+/// 300 000 iterations: 7.2 M events, past the window, so the oldest are dropped.
+const LONG: &str = "iterations=300000";
+
+#[test]
+fn a_long_run_keeps_a_window_and_still_adds_up_like_the_whole_run() {
+    for (sets, seed) in [
+        (vec![LONG], 3),
+        (vec![LONG, "gil=free", "scheduler=uniform"], 5),
+    ] {
+        let mut r = run("balance-race", &sets, seed);
+        assert_eq!(r.command(Command::RunToEnd), Outcome::Done);
+        let whole = full(&r, seed);
+        let (t, w) = (r.trace(), whole.trace());
+        assert!(t.base > 0, "{sets:?}: nothing was dropped");
+        assert!(
+            t.events.len() <= 4_000_000,
+            "{sets:?}: {} kept",
+            t.events.len()
+        );
+        assert_eq!(t.total_len(), w.len(), "{sets:?}");
+        assert_eq!(&w.events[t.base..], &t.events[..], "{sets:?}: the window");
+        assert_eq!(t.final_vars(), w.final_vars(), "{sets:?}");
+        assert_eq!(t.lost_total(), w.lost_total(), "{sets:?}");
+        assert_eq!(t.output, w.output, "{sets:?}");
+        assert_eq!(r.sim().map(|s| s.steps()), Some(whole.steps()));
+        assert_eq!(r.ending(), whole.ending());
+        // A long run no longer has its whole schedule; its seed replays it.
+        assert!(r.schedule().is_none());
+    }
+}
+
+#[test]
+fn stepping_back_in_a_long_run_lands_where_a_replay_does() {
+    let seed = 9;
+    let mut r = run("balance-race", &[LONG], seed);
+    r.command(Command::RunToEnd);
+    let whole = full(&r, seed);
+    let end = whole.steps();
+    // One copy of the whole trace, cut shorter at each target (in falling order).
+    let mut cut = whole.trace().clone();
+    for target in [end - 1, end - 300_000, 1_234_567, 262_145, 262_144, 100, 0] {
+        assert_eq!(r.go_to_step(target), Outcome::Done);
+        let sim = r.sim().expect("stepped");
+        assert_eq!(sim.steps(), target);
+        let at = sim.trace().total_len();
+        let t = sim.trace();
+        // The events up to here are the whole run's, and there are rows behind.
+        assert_eq!(
+            &whole.trace().events[t.base..at],
+            &t.events[..],
+            "at {target}"
+        );
+        assert!(
+            t.events.len() >= 4096.min(at),
+            "at {target}: {} rows",
+            t.events.len()
+        );
+        cut.events.truncate(at);
+        assert_eq!(t.final_vars(), cut.final_vars(), "at {target}");
+        assert_eq!(t.lost_total(), cut.lost_total(), "at {target}");
+    }
+    // Back at the end by the horizon, not by new picks.
+    assert_eq!(r.command(Command::RunToEnd), Outcome::Done);
+    assert_eq!(r.trace().total_len(), whole.trace().len());
+    assert_eq!(r.trace().final_vars(), whole.trace().final_vars());
+}
+
+#[test]
+fn a_step_by_hand_in_a_long_run_is_remembered_after_stepping_back() {
+    let mut r = run("balance-race", &[LONG], 4);
+    assert_eq!(r.go_to_step(3_000_000), Outcome::Done);
+    // Step whichever thread the scheduler would not have.
+    let mut probe = run("balance-race", &[LONG], 4);
+    probe.go_to_step(3_000_000);
+    probe.command(Command::Step);
+    let default = *probe.sim().unwrap().schedule().last().unwrap();
+    let other = if default == 1 { 2 } else { 1 };
+    assert_eq!(r.command(Command::StepActor(other)), Outcome::Done);
+    r.command(Command::Step);
+    let after: Vec<_> = r.trace().events[r.trace().len() - 20..].to_vec();
+    let vars = r.trace().final_vars();
+    r.go_to_step(10);
+    r.go_to_step(3_000_002);
+    assert_eq!(r.sim().unwrap().pick_at(3_000_000), Some(other));
+    assert_eq!(&r.trace().events[r.trace().len() - 20..], &after[..]);
+    assert_eq!(r.trace().final_vars(), vars);
+    assert_ne!(other, default);
+}
+
+/// The child of [`a_long_run_stays_under_300_mb`]: runs the long run and prints
+/// its peak resident memory.
+#[test]
+#[ignore = "started by a_long_run_stays_under_300_mb in a process of its own"]
+fn long_run_child() {
+    let its: &str = &std::env::var("INTERLEAVE_MEMORY_ITERATIONS").unwrap_or("1000000".into());
+    let set = format!("iterations={its}");
+    let mut r = run("balance-race", &[&set], 1);
+    r.command(Command::RunToEnd);
+    assert_ne!(r.ending(), Ending::Running);
+    let events = r.trace().total_len();
+    r.command(Command::StepBack);
+    r.go_to_step(12_345);
+    let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM");
+    assert_eq!(r.sim().map(|s| s.steps()), Some(12_345));
+    println!("{hwm} events={events}");
+}
+
+/// 1 M iterations (24 M events) in the playground's run took 3.4 GB before; a
+/// run of any length now stays under 300 MB (the bench `memory` does 10 M).
+#[test]
+fn a_long_run_stays_under_300_mb() {
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--ignored", "--exact", "long_run_child", "--nocapture"])
+        .output()
+        .expect("the child runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("VmHWM:"))
+        .expect("the child reports its peak");
+    let kb: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .expect("a number of kB");
+    let events: u64 = line
+        .rsplit("events=")
+        .next()
+        .and_then(|x| x.trim().parse().ok())
+        .expect("events");
+    assert!(events > 20_000_000, "the run was short: {events}");
+    assert!(kb < 300 * 1024, "peak {kb} kB for {events} events");
+}
