@@ -1,8 +1,8 @@
 //! The playground's state and its update step: events in, state changes out, no I/O.
 
 use super::cache::ViewCache;
-use super::progress::{Prediction, Progress};
 use super::jobs::Job;
+use super::progress::{Prediction, Progress};
 use super::theme::Theme;
 use super::tour::TourState;
 use crate::catalog::Catalog;
@@ -1369,7 +1369,7 @@ fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
 fn run_mark(ls: &LessonScreen) -> (u64, usize, String, bool) {
     (
         ls.generation,
-        ls.run.trace().len(),
+        ls.run.trace().total_len(),
         ls.run.knobs().summary(),
         ls.run.sim().is_some(),
     )

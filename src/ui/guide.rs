@@ -119,7 +119,11 @@ fn prediction_lines(ls: &LessonScreen, cols: usize, th: &Theme, lang: Lang) -> V
         verdict.get(lang),
         Msg::PredictShown.fill(lang, &[&shown])
     );
-    out.extend(render(&head, cols, th).into_iter().map(|l| l.patch_style(style)));
+    out.extend(
+        render(&head, cols, th)
+            .into_iter()
+            .map(|l| l.patch_style(style)),
+    );
     let you = Msg::PredictYou.fill(lang, &[&choice.text.get(lang)]);
     out.extend(render(&you, cols, th));
     // The why, kept short: the tour's step must still fit under it.

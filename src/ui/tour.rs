@@ -118,7 +118,7 @@ impl Env for RunNow<'_> {
         let trace = run.trace();
         let deadlock = !trace.deadlock().is_empty();
         match name {
-            "steps" => return Some(trace.len() as Num),
+            "steps" => return Some(trace.total_len() as Num),
             "overwritten" => return Some(self.ls.cache.lost as Num),
             "over" => return Some(run.is_over() as Num),
             "finished" => return Some((run.is_over() && !deadlock) as Num),
