@@ -294,6 +294,7 @@ fn the_playground_opens_an_outcome_where_it_leaves_the_common_run() {
             theme: Theme { color: false },
             seed: 7,
             state_file: None,
+            predict: false,
         },
     );
     let press = |a: &mut App, code: KeyCode| {
