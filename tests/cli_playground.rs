@@ -74,6 +74,10 @@ fn a_prepared_run_opens_where_the_command_line_says_and_sigterm_is_143() {
     };
     let s = wait_for("pasted schedule");
     assert!(s.contains("iterations=1") || s.contains("range(1)"), "{s}");
+    // A fresh home: the lesson's question comes first; Esc skips it.
+    writer.write_all(b"\x1b").expect("types");
+    writer.flush().expect("flushes");
+    wait_for("question skipped");
     // Run to the end: the pasted schedule is followed, and the table ends at −8.
     writer.write_all(b"e").expect("types");
     writer.flush().expect("flushes");

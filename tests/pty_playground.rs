@@ -79,6 +79,9 @@ fn a_student_steps_the_race_flips_the_lock_and_quits_cleanly() {
     };
 
     screen.wait_for("paused at the start");
+    // A fresh home: the lesson's question comes first; Esc skips it.
+    send("\x1b");
+    screen.wait_for("question skipped");
     // One iteration per thread, as the tutorials step it: knob editor, second knob.
     send("k");
     screen.wait_for("knobs · a change re-runs");

@@ -143,7 +143,11 @@ impl LessonScreen {
         Panel::ALL
             .into_iter()
             .filter(|p| match p {
-                Panel::Lesson => self.show_text,
+                // In presenter mode the tour has the text's whole strip.
+                Panel::Lesson => {
+                    self.show_text
+                        && !(self.present && self.tour.on && !self.lesson.tour.is_empty())
+                }
                 Panel::Code => !(self.show_text && self.text_replaces_code),
                 Panel::Timeline | Panel::Output => !self.present,
                 _ => true,
@@ -653,10 +657,15 @@ impl App {
         l.tour_complete |= n == total;
         self.progress.save(self.state_file.as_deref());
         let lang = self.lang;
-        self.status = Some(Status::Info(if n == total {
+        let done = if n == total {
             Msg::STourDone.get(lang).into()
         } else {
             Msg::STourStepDone.fill(lang, &[&n, &(n + 1)])
+        };
+        // What the key itself did stays in front.
+        self.status = Some(Status::Info(match self.status.take() {
+            Some(Status::Info(before)) => format!("{before} · {done}"),
+            _ => done,
         }));
     }
 
