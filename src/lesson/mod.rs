@@ -240,36 +240,19 @@ impl Lesson {
             }
             None => None,
         };
-        let mut steps = Vec::new();
-        for (i, st) in raw.tour.into_iter().enumerate() {
-            let at = st.span().start;
-            steps.push(tour::step(st.into_inner(), &knobs, i + 1).map_err(|r| err_at(at, r))?);
-        }
-        let tour_end = match raw.tour_end {
-            Some(t) => {
-                tour::both("tour_end", t.get_ref()).map_err(|r| err_at(t.span().start, r))?;
-                t.into_inner()
-            }
-            None if !steps.is_empty() => {
-                return Err(err_at(
-                    0,
-                    "a lesson with a tour needs `tour_end`: what the tour showed".into(),
-                ));
-            }
-            None => Text::default(),
-        };
-        let predict = match raw.predict {
-            Some(p) => {
-                let at = p.span().start;
-                Some(tour::predict(p.into_inner()).map_err(|r| err_at(at, r))?)
-            }
-            None => None,
-        };
-        let mut errata = Vec::new();
-        for e in raw.errata {
-            tour::erratum(e.get_ref()).map_err(|r| err_at(e.span().start, r))?;
-            errata.push(e.into_inner());
-        }
+        let Guides {
+            steps,
+            tour_end,
+            predict,
+            errata,
+        } = guides(
+            raw.tour,
+            raw.tour_end,
+            raw.predict,
+            raw.errata,
+            &knobs,
+            &err_at,
+        )?;
         let lesson = Lesson {
             id: id.clone(),
             verdict,
@@ -290,17 +273,22 @@ impl Lesson {
             source: file.to_string(),
             raw: text.to_string(),
         };
-        // Every conditional line must name a declared knob and a value it can take.
-        let code_start = raw.code.span().start;
-        for (i, line) in lesson.code.lines().enumerate() {
+        lesson.check_conditions(text, raw.code.span().start)?;
+        Ok(lesson)
+    }
+
+    /// Every conditional code line must name a declared knob and a value it can
+    /// take; `code_start` is where the code starts in the file's `text`.
+    fn check_conditions(&self, text: &str, code_start: usize) -> Result<(), LessonError> {
+        for (i, line) in self.code.lines().enumerate() {
             if let Some((cond, _)) = split_condition(line) {
                 let (name, value) = cond.split_once('=').unwrap_or((cond, ""));
-                let spec = lesson.knobs.iter().find(|k| k.name == name);
+                let spec = self.knobs.iter().find(|k| k.name == name);
                 let ok = spec.is_some_and(|s| s.parse(value).is_ok());
                 if !ok {
                     let (l, _) = position(text, code_start);
                     return Err(LessonError {
-                        file: file.to_string(),
+                        file: self.source.clone(),
                         line: l + i + 1,
                         column: 1,
                         reason: format!(
@@ -310,7 +298,7 @@ impl Lesson {
                 }
             }
         }
-        Ok(lesson)
+        Ok(())
     }
 
     /// An error pointing at the lesson's `scenario` value (for a scenario that
@@ -404,6 +392,60 @@ impl Lesson {
             })
             .collect()
     }
+}
+
+/// A lesson's tour, its end, its question and its errata, parsed and checked.
+struct Guides {
+    steps: Vec<TourStep>,
+    tour_end: Text,
+    predict: Option<Predict>,
+    errata: Vec<Erratum>,
+}
+
+fn guides(
+    tour: Vec<Spanned<tour::RawStep>>,
+    tour_end: Option<Spanned<Text>>,
+    predict: Option<Spanned<tour::RawPredict>>,
+    errata_raw: Vec<Spanned<Erratum>>,
+    knobs: &[KnobSpec],
+    err_at: &dyn Fn(usize, String) -> LessonError,
+) -> Result<Guides, LessonError> {
+    let mut steps = Vec::new();
+    for (i, st) in tour.into_iter().enumerate() {
+        let at = st.span().start;
+        steps.push(tour::step(st.into_inner(), knobs, i + 1).map_err(|r| err_at(at, r))?);
+    }
+    let tour_end = match tour_end {
+        Some(t) => {
+            tour::both("tour_end", t.get_ref()).map_err(|r| err_at(t.span().start, r))?;
+            t.into_inner()
+        }
+        None if !steps.is_empty() => {
+            return Err(err_at(
+                0,
+                "a lesson with a tour needs `tour_end`: what the tour showed".into(),
+            ));
+        }
+        None => Text::default(),
+    };
+    let predict = match predict {
+        Some(p) => {
+            let at = p.span().start;
+            Some(tour::predict(p.into_inner()).map_err(|r| err_at(at, r))?)
+        }
+        None => None,
+    };
+    let mut errata = Vec::new();
+    for e in errata_raw {
+        tour::erratum(e.get_ref()).map_err(|r| err_at(e.span().start, r))?;
+        errata.push(e.into_inner());
+    }
+    Ok(Guides {
+        steps,
+        tour_end,
+        predict,
+        errata,
+    })
 }
 
 /// Largest lesson file read, in bytes (the biggest built-in one is ~11 KB).

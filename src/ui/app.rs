@@ -806,19 +806,10 @@ impl App {
                     typing: String::new(),
                 }
             }
-            KeyCode::Home if stepped => {
-                ls.playing = false;
-                status = outcome_status(ls.run.go_to_step(0));
-                ls.generation += 1;
-            }
+            KeyCode::Home if stepped => status = go_home(ls),
             KeyCode::End if stepped => status = start_job(ls, lang),
             KeyCode::Char('e') => status = start_job(ls, lang),
-            KeyCode::Char('r') => {
-                ls.playing = false;
-                ls.run.command(Command::Reset);
-                ls.generation += 1;
-                status = Some(Status::Info(Msg::SReset.get(lang).into()));
-            }
+            KeyCode::Char('r') => status = Some(reset(ls, lang)),
             KeyCode::Char('n') => status = self.new_seed(lang),
             KeyCode::Char('m') => {
                 status = self.switch_mode(stepped, lang);
@@ -826,15 +817,14 @@ impl App {
             KeyCode::Char('l') => status = Some(toggle_knob(ls, "lock", lang)),
             KeyCode::Char('g') => status = Some(toggle_knob(ls, "gil", lang)),
             KeyCode::Char('t') => status = Some(toggle_knob(ls, "granularity", lang)),
+            KeyCode::Char('k') if ls.lesson.knobs.is_empty() => {
+                status = Some(Status::Info(Msg::SNoKnobs.get(lang).into()));
+            }
             KeyCode::Char('k') => {
-                if ls.lesson.knobs.is_empty() {
-                    status = Some(Status::Info(Msg::SNoKnobs.get(lang).into()));
-                } else {
-                    self.overlay = Overlay::Knobs {
-                        selected: 0,
-                        typing: String::new(),
-                    };
-                }
+                self.overlay = Overlay::Knobs {
+                    selected: 0,
+                    typing: String::new(),
+                };
             }
             KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Char('-') => {
                 status = Some(change_speed(
@@ -1374,6 +1364,22 @@ fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
 }
 
 /// Flips a knob the lesson may have (`lock`, `gil`, `granularity`).
+/// Home: back to the start of a stepped run.
+fn go_home(ls: &mut LessonScreen) -> Option<Status> {
+    ls.playing = false;
+    let status = outcome_status(ls.run.go_to_step(0));
+    ls.generation += 1;
+    status
+}
+
+/// r: the same seed, from the start.
+fn reset(ls: &mut LessonScreen, lang: Lang) -> Status {
+    ls.playing = false;
+    ls.run.command(Command::Reset);
+    ls.generation += 1;
+    Status::Info(Msg::SReset.get(lang).into())
+}
+
 /// What tells a key that changed the run from one that only moved the view.
 fn run_mark(ls: &LessonScreen) -> (u64, usize, String, bool) {
     (
