@@ -591,12 +591,40 @@ pub(super) fn scroll_marks(f: &mut Frame, inner: Rect, top: usize, max_top: usiz
 fn header(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
     let live = ls.run.mode() == Mode::Live;
     let mode = if live { Msg::ModeLive } else { Msg::ModeStep }.get(lang);
+    let title = format!(" {} ", ls.lesson.title.get(lang));
+    let room = (area.width as usize).saturating_sub(display_width(mode) + display_width(&title));
+    let knobs = fit_words(&ls.run.knobs().summary(), room.saturating_sub(1));
     let line = Line::from(vec![
         Span::styled(mode, th.mode(live)),
-        Span::styled(format!(" {} ", ls.lesson.title.get(lang)), th.title()),
-        Span::styled(format!(" {}", ls.run.knobs().summary()), th.dim()),
+        Span::styled(title, th.title()),
+        Span::styled(format!(" {knobs}"), th.dim()),
     ]);
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// The space-separated words of `text` that fit in `width` columns, whole words only;
+/// "…" marks that some were left out (the knob editor, `k`, shows them all).
+fn fit_words(text: &str, width: usize) -> String {
+    if display_width(text) <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for word in text.split(' ') {
+        let next = if out.is_empty() {
+            word.to_string()
+        } else {
+            format!("{out} {word}")
+        };
+        if display_width(&next) + 2 > width {
+            break;
+        }
+        out = next;
+    }
+    if out.is_empty() {
+        "…".to_string()
+    } else {
+        format!("{out} …")
+    }
 }
 
 fn info(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
@@ -626,11 +654,11 @@ fn info(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang
                 Msg::StepN.fill(lang, &[&sim.steps()])
             )));
             spans.push(Span::styled(Msg::ScheduleLabel.get(lang), th.dim()));
-            let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+            let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
             let room = (area.width as usize).saturating_sub(used);
             let shown = if sched.is_empty() {
                 Msg::NoneYet.get(lang).to_string()
-            } else if sched.chars().count() > room {
+            } else if display_width(sched) > room {
                 // The newest part matters most while stepping; the start is elided.
                 let tail: String = sched
                     .chars()
@@ -1344,6 +1372,19 @@ fn knobs(
 #[cfg(test)]
 mod tests {
     use super::fit_name;
+
+    #[test]
+    fn the_header_cuts_knobs_whole() {
+        use super::fit_words;
+        let k = "lock=off iterations=100000 gil=gil-classic scheduler=timed";
+        assert_eq!(fit_words(k, 80), k);
+        assert_eq!(
+            fit_words(k, 44),
+            "lock=off iterations=100000 gil=gil-classic …"
+        );
+        assert_eq!(fit_words(k, 43), "lock=off iterations=100000 …");
+        assert_eq!(fit_words(k, 5), "…");
+    }
 
     #[test]
     fn a_timeline_label_never_tears_a_pid() {
