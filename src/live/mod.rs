@@ -12,8 +12,8 @@ pub use gil::Gil;
 
 use crate::program::{ActorId, EngineConfig, Instr, Program, Value};
 use crate::sim::{fill_format_with, raise_text, uncaught_text};
-use crate::trace::{Event, EventKind, OutputLine, Trace};
-use crossbeam::channel::{Receiver, Sender, unbounded};
+use crate::trace::{Event, EventKind, OutputLine, Prefix, Trace};
+use crossbeam::channel::{Receiver, SendTimeoutError, Sender, bounded};
 use gil::Taken;
 use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
 use parking_lot::{Condvar, Mutex, RawMutex};
@@ -44,6 +44,23 @@ const CHUNK: usize = 4096;
 const FLUSH_NS: u64 = 20_000_000;
 /// How often a blocked thread looks up to see whether the run is being stopped.
 const POLL: Duration = Duration::from_millis(10);
+/// Messages a run's channel holds before a sender waits: 256 full batches of
+/// [`CHUNK`] events are 25 MB. A run that records faster than its watcher takes
+/// the events in waits for it, instead of piling them up in memory (a balance
+/// race at 10 M iterations used to fill 22 GB this way).
+const CHANNEL_MESSAGES: usize = 256;
+/// Messages [`Collector::drain`] takes in at once, so that a run refilling the
+/// channel as it empties cannot keep the screen from drawing.
+const DRAIN_MESSAGES: usize = 2 * CHANNEL_MESSAGES;
+/// A live trace keeps at most this many events (48 MB); past it, the oldest are
+/// added up into the trace's prefix and dropped, down to [`KEEP_EVENTS`].
+pub const WINDOW_EVENTS: usize = 1 << 21;
+/// Events kept after a drop: the screen's rows, the timeline and the exports
+/// of a long run show the newest million.
+pub const KEEP_EVENTS: usize = 1 << 20;
+/// Events at the end of the sorted part that a late batch may still move
+/// (see [`Collector::sort`]); those before are in their final place.
+const SORT_MARGIN: usize = CHUNK * 8;
 /// Units of CPU work between two looks at the GIL's drop request (a countdown loop
 /// has a back-edge every unit; looking every unit would only cost time).
 const WORK_SLICE: u32 = 256;
@@ -60,6 +77,9 @@ struct Shared {
     done_cond: Condvar,
     gils: Vec<Gil>,
     stop: AtomicBool,
+    /// Set when the watcher stops reading (a stop, a drop): a sender waiting
+    /// for room in the channel gives up then.
+    closed: Arc<AtomicBool>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     tx: Sender<LiveMsg>,
     outputs: AtomicU64,
@@ -84,7 +104,7 @@ pub struct LiveRun {
 impl LiveRun {
     /// Starts the program's first threads. `speed` scales sleeps (2.0 = twice as fast).
     pub fn start(program: Arc<Program>, cfg: EngineConfig, speed: f64) -> LiveRun {
-        let (tx, rx) = unbounded();
+        let (tx, rx) = bounded(CHANNEL_MESSAGES);
         let nproc = program.process_count();
         let interval = Duration::from_nanos(cfg.switch_interval_ns.max(1));
         let shared = Arc::new(Shared {
@@ -103,6 +123,7 @@ impl LiveRun {
             done_cond: Condvar::new(),
             gils: (0..nproc).map(|_| Gil::new(interval)).collect(),
             stop: AtomicBool::new(false),
+            closed: Arc::new(AtomicBool::new(false)),
             handles: Mutex::new(Vec::new()),
             tx,
             outputs: AtomicU64::new(0),
@@ -131,12 +152,24 @@ impl LiveRun {
             // Every process, the main one included, is a real worker process.
             // The workers' messages pass through a watchdog that notices a run
             // in which every live actor is blocked for good.
-            let (wtx, wrx) = unbounded();
-            match watchdog::forward_processes(shared.program.clone(), wrx, shared.tx.clone()) {
+            let (wtx, wrx) = bounded(CHANNEL_MESSAGES);
+            let watch = watchdog::forward_processes(
+                shared.program.clone(),
+                wrx,
+                shared.tx.clone(),
+                shared.closed.clone(),
+            );
+            match watch {
                 Ok(h) => shared.handles.lock().push(h),
                 Err(_) => return LiveRun::failed(shared, rx, "cannot start the watchdog"),
             }
-            let host = process::Host::start(shared.program.clone(), cfg, shared.speed, wtx);
+            let host = process::Host::start(
+                shared.program.clone(),
+                cfg,
+                shared.speed,
+                wtx,
+                shared.closed.clone(),
+            );
             let host = match host {
                 Ok(h) => Some(h),
                 Err(e) => {
@@ -206,6 +239,8 @@ impl LiveRun {
 
     /// Asks every thread to stop and waits for them all.
     pub fn stop(&mut self) {
+        // Nobody reads the channel while the threads are joined below.
+        self.shared.closed.store(true, Ordering::SeqCst);
         if let Some(h) = &mut self.host {
             h.stop();
         }
@@ -257,11 +292,39 @@ impl Drop for LiveRun {
 }
 
 /// Gathers a live run's messages into a trace in time order.
+///
+/// A long run keeps a window of its newest events: past [`WINDOW_EVENTS`], the
+/// oldest are added up into the trace's [`Prefix`] (the variables as the last
+/// store left them, the actors' states, the overwritten writes) and dropped, as
+/// a long stepped run does, so that its memory stays flat however long it runs.
 #[derive(Clone, Debug)]
 pub struct Collector {
     pub trace: Trace,
-    outputs: Vec<(u64, ActorId, String)>,
+    outputs: Vec<Printed>,
+    /// Events `..sorted_upto` of the window are in time order.
     sorted_upto: usize,
+}
+
+/// A line the program printed, and once known for good, the number of the
+/// event that printed it.
+#[derive(Clone, Debug)]
+struct Printed {
+    index: u64,
+    actor: ActorId,
+    text: String,
+    seq: Option<u64>,
+}
+
+impl Printed {
+    fn printed_by(&self, p: &Program, e: &Event) -> bool {
+        e.actor == self.actor
+            && e.kind == EventKind::Exec
+            && e.value == self.index as Value
+            && matches!(
+                p.instr(e.actor, e.pc),
+                Some(Instr::Print { .. } | Instr::Raise(_) | Instr::PrintCaptured { .. })
+            )
+    }
 }
 
 impl Collector {
@@ -277,11 +340,19 @@ impl Collector {
     pub fn take(&mut self, m: LiveMsg) -> bool {
         match m {
             LiveMsg::Events(evs) => {
+                if self.trace.events.len() + evs.len() > WINDOW_EVENTS {
+                    self.drop_oldest();
+                }
                 self.trace.events.extend_from_slice(&evs);
                 false
             }
             LiveMsg::Output { index, actor, text } => {
-                self.outputs.push((index, actor, text));
+                self.outputs.push(Printed {
+                    index,
+                    actor,
+                    text,
+                    seq: None,
+                });
                 self.link_outputs();
                 false
             }
@@ -299,54 +370,78 @@ impl Collector {
         }
     }
 
+    /// Takes in what has arrived, at most [`DRAIN_MESSAGES`] messages, and puts
+    /// it in order: (whether anything arrived, whether the run has finished).
+    pub fn drain(&mut self, rx: &Receiver<LiveMsg>) -> (bool, bool) {
+        let (mut any, mut finished) = (false, false);
+        for m in rx.try_iter().take(DRAIN_MESSAGES) {
+            any = true;
+            finished |= self.take(m);
+        }
+        if any {
+            self.sort();
+        }
+        (any, finished)
+    }
+
     /// Puts the events that have arrived in time order. Batches from different
     /// threads arrive out of order; a release sorts before an acquire stamped with
     /// the same nanosecond, since it really happened first.
     pub fn sort(&mut self) {
-        let from = self.sorted_upto.saturating_sub(CHUNK * 8);
+        let from = self.sorted_upto.saturating_sub(SORT_MARGIN);
         self.trace.events[from..].sort_by_key(|e| (e.t_ns, order_rank(e)));
         self.sorted_upto = self.trace.events.len();
         self.link_outputs();
     }
 
+    /// Adds the oldest events up into the prefix and drops them, keeping the
+    /// newest [`KEEP_EVENTS`].
+    fn drop_oldest(&mut self) {
+        self.sort();
+        let n = self.trace.events.len().saturating_sub(KEEP_EVENTS);
+        if n == 0 {
+            return;
+        }
+        let mut prefix = match self.trace.prefix.take() {
+            Some(pre) => pre,
+            None => Box::new(Prefix::new(&self.trace.program)),
+        };
+        self.trace.absorb_into(&mut prefix, 0, n);
+        self.trace.drop_front(n, prefix);
+        self.sorted_upto -= n;
+    }
+
+    /// Finds the event that printed each line. A line's number is for good once
+    /// its event is in the part of the window no late batch can move; until its
+    /// event has arrived, a line shows at the end.
     fn link_outputs(&mut self) {
-        let program = self.trace.program.clone();
-        self.trace.output = self
-            .outputs
-            .iter()
-            .map(|(index, actor, text)| {
-                let seq = self
-                    .trace
-                    .events
-                    .iter()
-                    .position(|e| {
-                        e.actor == *actor
-                            && e.kind == EventKind::Exec
-                            && e.value == *index as Value
-                            && matches!(
-                                program.instr(e.actor, e.pc),
-                                Some(
-                                    Instr::Print { .. }
-                                        | Instr::Raise(_)
-                                        | Instr::PrintCaptured { .. }
-                                )
-                            )
-                    })
-                    .unwrap_or(self.trace.events.len()) as u64;
-                OutputLine {
-                    seq,
-                    actor: *actor,
-                    text: text.clone(),
+        let t = &self.trace;
+        let settled = self.sorted_upto.saturating_sub(SORT_MARGIN);
+        let mut output = Vec::with_capacity(self.outputs.len());
+        for o in &mut self.outputs {
+            let seq = match o.seq {
+                Some(seq) => seq,
+                None => {
+                    let at = t.events.iter().rposition(|e| o.printed_by(&t.program, e));
+                    if let Some(i) = at.filter(|&i| i < settled) {
+                        o.seq = Some((t.base + i) as u64);
+                    }
+                    at.map_or(t.total_len(), |i| t.base + i) as u64
                 }
-            })
-            .collect();
-        self.trace.output.sort_by_key(|o| o.seq);
+            };
+            output.push(OutputLine {
+                seq,
+                actor: o.actor,
+                text: o.text.clone(),
+            });
+        }
+        output.sort_by_key(|o| o.seq);
+        self.trace.output = output;
     }
 
     pub fn finish(mut self) -> Trace {
         self.sorted_upto = 0;
-        self.trace.events.sort_by_key(|e| (e.t_ns, order_rank(e)));
-        self.link_outputs();
+        self.sort();
         self.trace
     }
 }
@@ -373,7 +468,7 @@ fn spawn(sh: &Arc<Shared>, a: ActorId) {
             // The OS would not give us a thread: the actor ends at once.
             sh.done[a as usize].store(true, Ordering::SeqCst);
             if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
-                let _ = sh.tx.send(LiveMsg::Finished);
+                send(sh, LiveMsg::Finished);
             }
         }
     }
@@ -446,7 +541,7 @@ impl<'a> Recorder<'a> {
     fn flush(&mut self) {
         let chunk = self.buf.take();
         if !chunk.is_empty() {
-            let _ = self.sh.tx.send(LiveMsg::Events(chunk));
+            send(self.sh, LiveMsg::Events(chunk));
         }
     }
 }
@@ -454,12 +549,32 @@ impl<'a> Recorder<'a> {
 /// Sends a line the program printed; its index goes in the event that printed it.
 fn say(sh: &Shared, a: ActorId, text: String) -> Value {
     let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
-    let _ = sh.tx.send(LiveMsg::Output {
-        index,
-        actor: a,
-        text,
-    });
+    send(
+        sh,
+        LiveMsg::Output {
+            index,
+            actor: a,
+            text,
+        },
+    );
     index as Value
+}
+
+/// Sends a message to the run's watcher, waiting while the channel is full.
+fn send(sh: &Shared, m: LiveMsg) -> bool {
+    send_while_open(&sh.tx, m, &sh.closed)
+}
+
+/// Sends `m`, waiting while the channel is full, until `closed` says nobody
+/// reads it any more (the message is dropped then). False if it was not sent.
+pub(crate) fn send_while_open(tx: &Sender<LiveMsg>, mut m: LiveMsg, closed: &AtomicBool) -> bool {
+    loop {
+        match tx.send_timeout(m, POLL) {
+            Ok(()) => return true,
+            Err(SendTimeoutError::Timeout(back)) if !closed.load(Ordering::Relaxed) => m = back,
+            Err(_) => return false,
+        }
+    }
 }
 
 /// Whether the run is being stopped.
@@ -729,7 +844,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
         sh.done_cond.notify_all();
     }
     if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
-        let _ = sh.tx.send(LiveMsg::Finished);
+        send(sh, LiveMsg::Finished);
     }
 }
 
