@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// What a live run sends to whoever watches it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum LiveMsg {
     /// A batch of one actor's events, in that actor's order.
     Events(Vec<Event>),
@@ -59,8 +59,12 @@ pub const WINDOW_EVENTS: usize = 1 << 21;
 /// of a long run show the newest million.
 pub const KEEP_EVENTS: usize = 1 << 20;
 /// Events at the end of the sorted part that a late batch may still move
-/// (see [`Collector::sort`]); those before are in their final place.
-const SORT_MARGIN: usize = CHUNK * 8;
+/// (see [`Collector::sort`]); those before are in their final place. A batch is
+/// late by what its thread recorded before sending it (at most [`CHUNK`] events
+/// or [`FLUSH_NS`]) and by what other threads sent meanwhile; a worker
+/// process's frames also wait in the pipe and two channels. 256 K events cover
+/// both with room to spare, and sorting them again costs about a millisecond.
+const SORT_MARGIN: usize = 1 << 18;
 /// Units of CPU work between two looks at the GIL's drop request (a countdown loop
 /// has a back-edge every unit; looking every unit would only cost time).
 const WORK_SLICE: u32 = 256;
@@ -303,6 +307,9 @@ pub struct Collector {
     outputs: Vec<Printed>,
     /// Events `..sorted_upto` of the window are in time order.
     sorted_upto: usize,
+    /// Past `window` events, the oldest are dropped down to `keep`.
+    window: usize,
+    keep: usize,
 }
 
 /// A line the program printed, and once known for good, the number of the
@@ -329,10 +336,19 @@ impl Printed {
 
 impl Collector {
     pub fn new(program: Arc<Program>) -> Self {
+        Self::with_window(program, WINDOW_EVENTS, KEEP_EVENTS)
+    }
+
+    /// A collector that keeps at most `window` events, dropping the oldest down
+    /// to `keep` (and never the newest [`SORT_MARGIN`], which a late batch may
+    /// still move): tests compare a small window with a run kept whole.
+    pub fn with_window(program: Arc<Program>, window: usize, keep: usize) -> Self {
         Collector {
             trace: Trace::new(program),
             outputs: Vec::new(),
             sorted_upto: 0,
+            window: window.max(1),
+            keep: keep.min(window),
         }
     }
 
@@ -340,7 +356,7 @@ impl Collector {
     pub fn take(&mut self, m: LiveMsg) -> bool {
         match m {
             LiveMsg::Events(evs) => {
-                if self.trace.events.len() + evs.len() > WINDOW_EVENTS {
+                if self.trace.events.len() + evs.len() > self.window {
                     self.drop_oldest();
                 }
                 self.trace.events.extend_from_slice(&evs);
@@ -395,10 +411,12 @@ impl Collector {
     }
 
     /// Adds the oldest events up into the prefix and drops them, keeping the
-    /// newest [`KEEP_EVENTS`].
+    /// newest `keep` and the ones a late batch may still move.
     fn drop_oldest(&mut self) {
         self.sort();
-        let n = self.trace.events.len().saturating_sub(KEEP_EVENTS);
+        // Only events no late batch can move any more are dropped.
+        let n = (self.trace.events.len().saturating_sub(self.keep))
+            .min(self.sorted_upto.saturating_sub(SORT_MARGIN));
         if n == 0 {
             return;
         }
@@ -968,6 +986,62 @@ mod tests {
         assert!(finished);
         assert_eq!(trace.final_vars(), vec![("x".to_string(), 4000)]);
         assert!(trace.events.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
+    }
+
+    /// A live run's messages taken in twice, by a collector with a small window
+    /// and one that keeps every event, sorted at the same moments: the window is
+    /// the whole run's newest events, and what the dropped ones add up to (the
+    /// variables, the overwritten writes, the actors' states, the printed lines'
+    /// places) is the whole run's.
+    #[test]
+    fn a_small_window_adds_up_like_the_whole_run() {
+        let p = Arc::new(counter_program(false, 100_000));
+        let cfg = EngineConfig {
+            gil: crate::program::GilModel::Free,
+            ..Default::default()
+        };
+        let run = LiveRun::start(p.clone(), cfg, 1.0);
+        let window = SORT_MARGIN + 100_000;
+        let mut small = Collector::with_window(p.clone(), window, SORT_MARGIN + 30_000);
+        let mut whole = Collector::with_window(p.clone(), usize::MAX, usize::MAX);
+        let mut finished = false;
+        let mut peak = 0;
+        while !finished {
+            let m = run.receiver().recv_timeout(Duration::from_secs(60));
+            let m = m.expect("a message within a minute");
+            whole.take(m.clone());
+            finished = small.take(m);
+            whole.sort();
+            small.sort();
+            peak = peak.max(small.trace.events.len());
+        }
+        drop(run);
+        let (s, w) = (small.trace, whole.trace);
+        assert!(s.base > 0, "nothing was dropped from {} events", w.len());
+        assert!(peak <= window, "{peak} events kept");
+        assert_eq!(s.total_len(), w.len());
+        assert_eq!(&w.events[s.base..], &s.events[..]);
+        assert_eq!(s.final_vars(), w.final_vars());
+        assert_eq!(s.lost_total(), w.lost_total());
+        assert_eq!(s.output, w.output);
+        let mut at_base = StateReplayCheck::new(&p);
+        at_base.feed(&w.events[..s.base]);
+        assert_eq!(format!("{:?}", s.state_at_base()), at_base.show());
+    }
+
+    /// The actors' states after some events, as a string to compare.
+    struct StateReplayCheck<'a>(&'a Program, crate::trace::StateReplay);
+
+    impl<'a> StateReplayCheck<'a> {
+        fn new(p: &'a Program) -> Self {
+            StateReplayCheck(p, crate::trace::StateReplay::new(p))
+        }
+        fn feed(&mut self, events: &[Event]) {
+            events.iter().for_each(|e| self.1.apply(self.0, e));
+        }
+        fn show(&self) -> String {
+            format!("{:?}", self.1)
+        }
     }
 
     #[test]
