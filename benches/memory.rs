@@ -167,10 +167,7 @@ fn live(iterations: u64) {
     let (p, knobs) = program(400_000);
     let run = LiveRun::start(p.clone(), knobs.engine(), 1.0);
     let mut msgs: Vec<LiveMsg> = Vec::new();
-    loop {
-        let Ok(m) = run.receiver().recv_timeout(Duration::from_secs(600)) else {
-            break;
-        };
+    while let Ok(m) = run.receiver().recv_timeout(Duration::from_secs(600)) {
         let end = matches!(m, LiveMsg::Finished);
         msgs.push(m);
         if end {
