@@ -295,7 +295,7 @@ fn live_child(id: &str, sets: &[&str]) -> (u64, u64, u64) {
 
 /// The largest live runs the test budget allows (see `benches/memory.rs` for the
 /// knobs' own maximum, 10 M iterations): 1 M iterations of balance-race are
-/// 24 M events, twelve windows' worth, and 32 processes of value-race at 100 000
+/// 24 M events, twenty-four windows' worth, and 32 processes of value-race at 100 000
 /// iterations 19 M. A window's memory does not grow with the run: once the first
 /// window has been dropped, every later one reuses the same memory, so the peak
 /// of a run ten times longer is the same (measured: see the bench).

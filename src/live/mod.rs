@@ -52,12 +52,14 @@ const CHANNEL_MESSAGES: usize = 256;
 /// Messages [`Collector::drain`] takes in at once, so that a run refilling the
 /// channel as it empties cannot keep the screen from drawing.
 const DRAIN_MESSAGES: usize = 2 * CHANNEL_MESSAGES;
-/// A live trace keeps at most this many events (48 MB); past it, the oldest are
-/// added up into the trace's prefix and dropped, down to [`KEEP_EVENTS`].
-pub const WINDOW_EVENTS: usize = 1 << 21;
+/// A live trace keeps at most this many events (24 MB); past it, the oldest are
+/// added up into the trace's prefix and dropped, down to [`KEEP_EVENTS`]. The
+/// screen walks the window each time it refreshes a live run's panels (4 times
+/// a second), so the window is kept smaller than a stepped run's.
+pub const WINDOW_EVENTS: usize = 1 << 20;
 /// Events kept after a drop: the screen's rows, the timeline and the exports
-/// of a long run show the newest million.
-pub const KEEP_EVENTS: usize = 1 << 20;
+/// of a long run show at least the newest half million.
+pub const KEEP_EVENTS: usize = 1 << 19;
 /// Events at the end of the sorted part that a late batch may still move
 /// (see [`Collector::sort`]); those before are in their final place. A batch is
 /// late by what its thread recorded before sending it (at most [`CHUNK`] events

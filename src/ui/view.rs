@@ -652,9 +652,10 @@ fn info(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang
                 .last()
                 .map(|e| e.t_ns as f64 / 1e6)
                 .unwrap_or(0.0);
-            spans.push(Span::raw(
-                Msg::LiveInfo.fill(lang, &[&ls.live_speed, &format!("{ms:.1}"), &trace.len()]),
-            ));
+            spans.push(Span::raw(Msg::LiveInfo.fill(
+                lang,
+                &[&ls.live_speed, &format!("{ms:.1}"), &trace.total_len()],
+            )));
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
