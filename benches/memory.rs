@@ -1,6 +1,7 @@
 //! A long stepped run in the playground: its peak memory, what a step back
 //! costs anywhere in it, and what recording costs per event next to the bare
-//! simulator.
+//! simulator. Before it, a long live run: what recording and taking in its
+//! events cost, and its peak memory (measured first, so that the peak is its own).
 //!
 //! `cargo bench --bench memory` (balance-race at its largest knob value,
 //! 10 000 000 iterations; `INTERLEAVE_BENCH_ITERATIONS` for another). Targets
@@ -46,6 +47,10 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000_000);
+    live(iterations);
+    if std::env::var_os("INTERLEAVE_BENCH_LIVE_ONLY").is_some() {
+        return;
+    }
 
     // Recording cost: the bare simulator (every event kept in one vector, as the
     // CLI runs it) and the playground's run (window + checkpoints) on 1 M.
@@ -115,4 +120,123 @@ fn main() {
         "peak RSS: {:.1} MB (target ≤ 300 MB)",
         peak_kb() as f64 / 1024.0
     );
+}
+
+/// CPU time of this process so far (every thread), in ns.
+fn cpu_ns() -> u64 {
+    // SAFETY: getrusage only writes the struct we pass it; zeroed is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// The live half (issue 13): a thread's record of one event; taking a run's
+/// events in with the window (now) and keeping them all (before); a whole live
+/// run at `iterations` taken in as the playground does, and its peak memory.
+fn live(iterations: u64) {
+    use interleave::live::{Collector, EventBuffer, LiveMsg, LiveRun};
+    use interleave::trace::EventKind;
+    use std::hint::black_box;
+
+    let n = 20_000_000u64;
+    let mut buf = EventBuffer::new(Instant::now(), 1);
+    let t0 = Instant::now();
+    for i in 0..n {
+        if buf.rec(EventKind::Exec, black_box(3), black_box(i as i64)) {
+            black_box(buf.take());
+        }
+    }
+    println!(
+        "live: a thread records one event in {:.1} ns",
+        t0.elapsed().as_nanos() as f64 / n as f64
+    );
+
+    let lesson = Catalog::embedded()
+        .expect("lessons")
+        .find("balance-race")
+        .expect("balance-race")
+        .clone();
+    let program = |its: u64| {
+        let knobs = knobs_from(&lesson, &[format!("iterations={its}")]).expect("knobs");
+        let p = interleave::scenarios::build(&lesson, &knobs).expect("builds");
+        (Arc::new(p), knobs)
+    };
+    // The whole run, taken in as `Run::poll` does.
+    let (p, knobs) = program(iterations);
+    let (wall0, cpu0) = (Instant::now(), cpu_ns());
+    let run = LiveRun::start(p.clone(), knobs.engine(), 1.0);
+    let mut c = Collector::new(p);
+    let mut finished = false;
+    while !finished {
+        match run.receiver().recv_timeout(Duration::from_secs(3600)) {
+            Ok(m) => finished = c.take(m),
+            Err(_) => break,
+        }
+        finished |= c.drain(run.receiver()).1;
+    }
+    drop(run);
+    let t = c.finish();
+    let (wall, cpu) = (wall0.elapsed(), cpu_ns() - cpu0);
+    let total = t.total_len();
+    println!(
+        "live run, {iterations} iterations: {total} events ({} kept) in {:.1} s wall, {:.1} s CPU: {:.1} ns/event wall, {:.1} ns/event CPU; balance = {}",
+        t.events.len(),
+        wall.as_secs_f64(),
+        cpu as f64 / 1e9,
+        wall.as_nanos() as f64 / total as f64,
+        cpu as f64 / total as f64,
+        t.final_vars()[0].1
+    );
+    println!(
+        "live peak RSS: {:.1} MB (target ≤ 300 MB)",
+        peak_kb() as f64 / 1024.0
+    );
+    // One live run's messages, taken in again and again by the two collectors
+    // (after the peak above: keeping every event is what took memory before).
+    let (p, knobs) = program(200_000);
+    let run = LiveRun::start(p.clone(), knobs.engine(), 1.0);
+    let mut msgs: Vec<LiveMsg> = Vec::new();
+    while let Ok(m) = run.receiver().recv_timeout(Duration::from_secs(600)) {
+        let end = matches!(m, LiveMsg::Finished);
+        msgs.push(m);
+        if end {
+            break;
+        }
+    }
+    drop(run);
+    let events: usize = msgs
+        .iter()
+        .map(|m| match m {
+            LiveMsg::Events(e) => e.len(),
+            _ => 0,
+        })
+        .sum();
+    for (name, window) in [
+        ("every event kept (before)", usize::MAX),
+        ("window (now)", 0),
+    ] {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let mut c = match window {
+                0 => Collector::new(p.clone()),
+                w => Collector::with_window(p.clone(), w, w),
+            };
+            let copy = msgs.clone();
+            let t0 = Instant::now();
+            for (i, m) in copy.into_iter().enumerate() {
+                c.take(m);
+                // The playground sorts what arrived on every tick, about every 64 batches.
+                if i % 64 == 0 {
+                    c.sort();
+                }
+            }
+            let t = c.finish();
+            best = best.min(t0.elapsed().as_nanos() as f64 / events as f64);
+            black_box(t.final_vars());
+        }
+        println!("live: taking in {events} events, {name}: {best:.1} ns/event (best of 3)");
+    }
+    drop(msgs);
 }

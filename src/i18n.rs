@@ -313,6 +313,11 @@ messages! {
         "stopped at step {} (e goes on)",
         "已停在第 {} 步（按 e 继续）"
     ),
+    // A long run keeps only its newest events (issue 13).
+    InterleavingTitleDropped => (
+        " interleaving · {} · … {} earlier events not kept, rows count from there ",
+        " 交错执行 · {} · … 之前的 {} 个事件未保留，行号从这里数起 "
+    ),
 }
 
 impl Msg {

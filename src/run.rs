@@ -227,16 +227,9 @@ impl Run {
         else {
             return false;
         };
-        let mut any = false;
-        while let Ok(m) = rx.try_recv() {
-            any = true;
-            if collector.take(m) {
-                *finished = true;
-            }
-        }
-        if any {
-            collector.sort();
-        }
+        // At most a channel's worth at a time: the screen draws between.
+        let (any, fin) = collector.drain(rx);
+        *finished |= fin;
         if *finished && ended_ms.is_none() {
             *ended_ms = Some(started.elapsed().as_secs_f64() * 1e3);
         }

@@ -63,10 +63,19 @@ pub fn text_report(r: &Report) -> String {
         out,
         "\n== {} ({} events, {} rows, {} steps) ==",
         heading(lang, "interleaving"),
-        t.events.len(),
+        t.total_len(),
         shape.rows,
         cfg.granularity.name()
     );
+    if t.base > 0 {
+        // A long live run keeps only its newest events.
+        let _ = writeln!(
+            out,
+            "… {} earlier events not kept: the rows are those of the last {} events, counted from there",
+            t.base,
+            t.events.len()
+        );
+    }
     let shown = chosen(shape.rows, shape.first_lost_row);
     let windows = shape.windows(t, cfg.granularity, &code, &shown);
     table(&mut out, &t.actor_labels, &windows, !lost.is_empty(), lang);

@@ -12,8 +12,8 @@ pub use gil::Gil;
 
 use crate::program::{ActorId, EngineConfig, Instr, Program, Value};
 use crate::sim::{fill_format_with, raise_text, uncaught_text};
-use crate::trace::{Event, EventKind, OutputLine, Trace};
-use crossbeam::channel::{Receiver, Sender, unbounded};
+use crate::trace::{Event, EventKind, OutputLine, Prefix, Trace};
+use crossbeam::channel::{Receiver, SendTimeoutError, Sender, bounded};
 use gil::Taken;
 use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
 use parking_lot::{Condvar, Mutex, RawMutex};
@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// What a live run sends to whoever watches it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum LiveMsg {
     /// A batch of one actor's events, in that actor's order.
     Events(Vec<Event>),
@@ -44,6 +44,29 @@ const CHUNK: usize = 4096;
 const FLUSH_NS: u64 = 20_000_000;
 /// How often a blocked thread looks up to see whether the run is being stopped.
 const POLL: Duration = Duration::from_millis(10);
+/// Messages a run's channel holds before a sender waits: 256 full batches of
+/// [`CHUNK`] events are 25 MB. A run that records faster than its watcher takes
+/// the events in waits for it, instead of piling them up in memory (a balance
+/// race at 10 M iterations used to fill 22 GB this way).
+const CHANNEL_MESSAGES: usize = 256;
+/// Messages [`Collector::drain`] takes in at once, so that a run refilling the
+/// channel as it empties cannot keep the screen from drawing.
+const DRAIN_MESSAGES: usize = 2 * CHANNEL_MESSAGES;
+/// A live trace keeps at most this many events (24 MB); past it, the oldest are
+/// added up into the trace's prefix and dropped, down to [`KEEP_EVENTS`]. The
+/// screen walks the window each time it refreshes a live run's panels (4 times
+/// a second), so the window is kept smaller than a stepped run's.
+pub const WINDOW_EVENTS: usize = 1 << 20;
+/// Events kept after a drop: the screen's rows, the timeline and the exports
+/// of a long run show at least the newest half million.
+pub const KEEP_EVENTS: usize = 1 << 19;
+/// Events at the end of the sorted part that a late batch may still move
+/// (see [`Collector::sort`]); those before are in their final place. A batch is
+/// late by what its thread recorded before sending it (at most [`CHUNK`] events
+/// or [`FLUSH_NS`]) and by what other threads sent meanwhile; a worker
+/// process's frames also wait in the pipe and two channels. 256 K events cover
+/// both with room to spare, and sorting them again costs about a millisecond.
+const SORT_MARGIN: usize = 1 << 18;
 /// Units of CPU work between two looks at the GIL's drop request (a countdown loop
 /// has a back-edge every unit; looking every unit would only cost time).
 const WORK_SLICE: u32 = 256;
@@ -60,6 +83,9 @@ struct Shared {
     done_cond: Condvar,
     gils: Vec<Gil>,
     stop: AtomicBool,
+    /// Set when the watcher stops reading (a stop, a drop): a sender waiting
+    /// for room in the channel gives up then.
+    closed: Arc<AtomicBool>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     tx: Sender<LiveMsg>,
     outputs: AtomicU64,
@@ -84,7 +110,7 @@ pub struct LiveRun {
 impl LiveRun {
     /// Starts the program's first threads. `speed` scales sleeps (2.0 = twice as fast).
     pub fn start(program: Arc<Program>, cfg: EngineConfig, speed: f64) -> LiveRun {
-        let (tx, rx) = unbounded();
+        let (tx, rx) = bounded(CHANNEL_MESSAGES);
         let nproc = program.process_count();
         let interval = Duration::from_nanos(cfg.switch_interval_ns.max(1));
         let shared = Arc::new(Shared {
@@ -103,6 +129,7 @@ impl LiveRun {
             done_cond: Condvar::new(),
             gils: (0..nproc).map(|_| Gil::new(interval)).collect(),
             stop: AtomicBool::new(false),
+            closed: Arc::new(AtomicBool::new(false)),
             handles: Mutex::new(Vec::new()),
             tx,
             outputs: AtomicU64::new(0),
@@ -131,12 +158,24 @@ impl LiveRun {
             // Every process, the main one included, is a real worker process.
             // The workers' messages pass through a watchdog that notices a run
             // in which every live actor is blocked for good.
-            let (wtx, wrx) = unbounded();
-            match watchdog::forward_processes(shared.program.clone(), wrx, shared.tx.clone()) {
+            let (wtx, wrx) = bounded(CHANNEL_MESSAGES);
+            let watch = watchdog::forward_processes(
+                shared.program.clone(),
+                wrx,
+                shared.tx.clone(),
+                shared.closed.clone(),
+            );
+            match watch {
                 Ok(h) => shared.handles.lock().push(h),
                 Err(_) => return LiveRun::failed(shared, rx, "cannot start the watchdog"),
             }
-            let host = process::Host::start(shared.program.clone(), cfg, shared.speed, wtx);
+            let host = process::Host::start(
+                shared.program.clone(),
+                cfg,
+                shared.speed,
+                wtx,
+                shared.closed.clone(),
+            );
             let host = match host {
                 Ok(h) => Some(h),
                 Err(e) => {
@@ -206,6 +245,8 @@ impl LiveRun {
 
     /// Asks every thread to stop and waits for them all.
     pub fn stop(&mut self) {
+        // Nobody reads the channel while the threads are joined below.
+        self.shared.closed.store(true, Ordering::SeqCst);
         if let Some(h) = &mut self.host {
             h.stop();
         }
@@ -257,19 +298,59 @@ impl Drop for LiveRun {
 }
 
 /// Gathers a live run's messages into a trace in time order.
+///
+/// A long run keeps a window of its newest events: past [`WINDOW_EVENTS`], the
+/// oldest are added up into the trace's [`Prefix`] (the variables as the last
+/// store left them, the actors' states, the overwritten writes) and dropped, as
+/// a long stepped run does, so that its memory stays flat however long it runs.
 #[derive(Clone, Debug)]
 pub struct Collector {
     pub trace: Trace,
-    outputs: Vec<(u64, ActorId, String)>,
+    outputs: Vec<Printed>,
+    /// Events `..sorted_upto` of the window are in time order.
     sorted_upto: usize,
+    /// Past `window` events, the oldest are dropped down to `keep`.
+    window: usize,
+    keep: usize,
+}
+
+/// A line the program printed, and once known for good, the number of the
+/// event that printed it.
+#[derive(Clone, Debug)]
+struct Printed {
+    index: u64,
+    actor: ActorId,
+    text: String,
+    seq: Option<u64>,
+}
+
+impl Printed {
+    fn printed_by(&self, p: &Program, e: &Event) -> bool {
+        e.actor == self.actor
+            && e.kind == EventKind::Exec
+            && e.value == self.index as Value
+            && matches!(
+                p.instr(e.actor, e.pc),
+                Some(Instr::Print { .. } | Instr::Raise(_) | Instr::PrintCaptured { .. })
+            )
+    }
 }
 
 impl Collector {
     pub fn new(program: Arc<Program>) -> Self {
+        Self::with_window(program, WINDOW_EVENTS, KEEP_EVENTS)
+    }
+
+    /// A collector that keeps at most `window` events, dropping the oldest down
+    /// to `keep` (and never the newest [`SORT_MARGIN`], which a late batch may
+    /// still move): tests compare a small window with a run kept whole.
+    pub fn with_window(program: Arc<Program>, window: usize, keep: usize) -> Self {
         Collector {
             trace: Trace::new(program),
             outputs: Vec::new(),
             sorted_upto: 0,
+            window: window.max(1),
+            keep: keep.min(window),
         }
     }
 
@@ -277,11 +358,19 @@ impl Collector {
     pub fn take(&mut self, m: LiveMsg) -> bool {
         match m {
             LiveMsg::Events(evs) => {
+                if self.trace.events.len() + evs.len() > self.window {
+                    self.drop_oldest();
+                }
                 self.trace.events.extend_from_slice(&evs);
                 false
             }
             LiveMsg::Output { index, actor, text } => {
-                self.outputs.push((index, actor, text));
+                self.outputs.push(Printed {
+                    index,
+                    actor,
+                    text,
+                    seq: None,
+                });
                 self.link_outputs();
                 false
             }
@@ -299,54 +388,80 @@ impl Collector {
         }
     }
 
+    /// Takes in what has arrived, at most [`DRAIN_MESSAGES`] messages, and puts
+    /// it in order: (whether anything arrived, whether the run has finished).
+    pub fn drain(&mut self, rx: &Receiver<LiveMsg>) -> (bool, bool) {
+        let (mut any, mut finished) = (false, false);
+        for m in rx.try_iter().take(DRAIN_MESSAGES) {
+            any = true;
+            finished |= self.take(m);
+        }
+        if any {
+            self.sort();
+        }
+        (any, finished)
+    }
+
     /// Puts the events that have arrived in time order. Batches from different
     /// threads arrive out of order; a release sorts before an acquire stamped with
     /// the same nanosecond, since it really happened first.
     pub fn sort(&mut self) {
-        let from = self.sorted_upto.saturating_sub(CHUNK * 8);
+        let from = self.sorted_upto.saturating_sub(SORT_MARGIN);
         self.trace.events[from..].sort_by_key(|e| (e.t_ns, order_rank(e)));
         self.sorted_upto = self.trace.events.len();
         self.link_outputs();
     }
 
+    /// Adds the oldest events up into the prefix and drops them, keeping the
+    /// newest `keep` and the ones a late batch may still move.
+    fn drop_oldest(&mut self) {
+        self.sort();
+        // Only events no late batch can move any more are dropped.
+        let n = (self.trace.events.len().saturating_sub(self.keep))
+            .min(self.sorted_upto.saturating_sub(SORT_MARGIN));
+        if n == 0 {
+            return;
+        }
+        let mut prefix = match self.trace.prefix.take() {
+            Some(pre) => pre,
+            None => Box::new(Prefix::new(&self.trace.program)),
+        };
+        self.trace.absorb_into(&mut prefix, 0, n);
+        self.trace.drop_front(n, prefix);
+        self.sorted_upto -= n;
+    }
+
+    /// Finds the event that printed each line. A line's number is for good once
+    /// its event is in the part of the window no late batch can move; until its
+    /// event has arrived, a line shows at the end.
     fn link_outputs(&mut self) {
-        let program = self.trace.program.clone();
-        self.trace.output = self
-            .outputs
-            .iter()
-            .map(|(index, actor, text)| {
-                let seq = self
-                    .trace
-                    .events
-                    .iter()
-                    .position(|e| {
-                        e.actor == *actor
-                            && e.kind == EventKind::Exec
-                            && e.value == *index as Value
-                            && matches!(
-                                program.instr(e.actor, e.pc),
-                                Some(
-                                    Instr::Print { .. }
-                                        | Instr::Raise(_)
-                                        | Instr::PrintCaptured { .. }
-                                )
-                            )
-                    })
-                    .unwrap_or(self.trace.events.len()) as u64;
-                OutputLine {
-                    seq,
-                    actor: *actor,
-                    text: text.clone(),
+        let t = &self.trace;
+        let settled = self.sorted_upto.saturating_sub(SORT_MARGIN);
+        let mut output = Vec::with_capacity(self.outputs.len());
+        for o in &mut self.outputs {
+            let seq = match o.seq {
+                Some(seq) => seq,
+                None => {
+                    let at = t.events.iter().rposition(|e| o.printed_by(&t.program, e));
+                    if let Some(i) = at.filter(|&i| i < settled) {
+                        o.seq = Some((t.base + i) as u64);
+                    }
+                    at.map_or(t.total_len(), |i| t.base + i) as u64
                 }
-            })
-            .collect();
-        self.trace.output.sort_by_key(|o| o.seq);
+            };
+            output.push(OutputLine {
+                seq,
+                actor: o.actor,
+                text: o.text.clone(),
+            });
+        }
+        output.sort_by_key(|o| o.seq);
+        self.trace.output = output;
     }
 
     pub fn finish(mut self) -> Trace {
         self.sorted_upto = 0;
-        self.trace.events.sort_by_key(|e| (e.t_ns, order_rank(e)));
-        self.link_outputs();
+        self.sort();
         self.trace
     }
 }
@@ -373,7 +488,7 @@ fn spawn(sh: &Arc<Shared>, a: ActorId) {
             // The OS would not give us a thread: the actor ends at once.
             sh.done[a as usize].store(true, Ordering::SeqCst);
             if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
-                let _ = sh.tx.send(LiveMsg::Finished);
+                send(sh, LiveMsg::Finished);
             }
         }
     }
@@ -446,7 +561,7 @@ impl<'a> Recorder<'a> {
     fn flush(&mut self) {
         let chunk = self.buf.take();
         if !chunk.is_empty() {
-            let _ = self.sh.tx.send(LiveMsg::Events(chunk));
+            send(self.sh, LiveMsg::Events(chunk));
         }
     }
 }
@@ -454,12 +569,32 @@ impl<'a> Recorder<'a> {
 /// Sends a line the program printed; its index goes in the event that printed it.
 fn say(sh: &Shared, a: ActorId, text: String) -> Value {
     let index = sh.outputs.fetch_add(1, Ordering::SeqCst);
-    let _ = sh.tx.send(LiveMsg::Output {
-        index,
-        actor: a,
-        text,
-    });
+    send(
+        sh,
+        LiveMsg::Output {
+            index,
+            actor: a,
+            text,
+        },
+    );
     index as Value
+}
+
+/// Sends a message to the run's watcher, waiting while the channel is full.
+fn send(sh: &Shared, m: LiveMsg) -> bool {
+    send_while_open(&sh.tx, m, &sh.closed)
+}
+
+/// Sends `m`, waiting while the channel is full, until `closed` says nobody
+/// reads it any more (the message is dropped then). False if it was not sent.
+pub(crate) fn send_while_open(tx: &Sender<LiveMsg>, mut m: LiveMsg, closed: &AtomicBool) -> bool {
+    loop {
+        match tx.send_timeout(m, POLL) {
+            Ok(()) => return true,
+            Err(SendTimeoutError::Timeout(back)) if !closed.load(Ordering::Relaxed) => m = back,
+            Err(_) => return false,
+        }
+    }
 }
 
 /// Whether the run is being stopped.
@@ -729,7 +864,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
         sh.done_cond.notify_all();
     }
     if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
-        let _ = sh.tx.send(LiveMsg::Finished);
+        send(sh, LiveMsg::Finished);
     }
 }
 
@@ -853,6 +988,62 @@ mod tests {
         assert!(finished);
         assert_eq!(trace.final_vars(), vec![("x".to_string(), 4000)]);
         assert!(trace.events.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
+    }
+
+    /// A live run's messages taken in twice, by a collector with a small window
+    /// and one that keeps every event, sorted at the same moments: the window is
+    /// the whole run's newest events, and what the dropped ones add up to (the
+    /// variables, the overwritten writes, the actors' states, the printed lines'
+    /// places) is the whole run's.
+    #[test]
+    fn a_small_window_adds_up_like_the_whole_run() {
+        let p = Arc::new(counter_program(false, 100_000));
+        let cfg = EngineConfig {
+            gil: crate::program::GilModel::Free,
+            ..Default::default()
+        };
+        let run = LiveRun::start(p.clone(), cfg, 1.0);
+        let window = SORT_MARGIN + 100_000;
+        let mut small = Collector::with_window(p.clone(), window, SORT_MARGIN + 30_000);
+        let mut whole = Collector::with_window(p.clone(), usize::MAX, usize::MAX);
+        let mut finished = false;
+        let mut peak = 0;
+        while !finished {
+            let m = run.receiver().recv_timeout(Duration::from_secs(60));
+            let m = m.expect("a message within a minute");
+            whole.take(m.clone());
+            finished = small.take(m);
+            whole.sort();
+            small.sort();
+            peak = peak.max(small.trace.events.len());
+        }
+        drop(run);
+        let (s, w) = (small.trace, whole.trace);
+        assert!(s.base > 0, "nothing was dropped from {} events", w.len());
+        assert!(peak <= window, "{peak} events kept");
+        assert_eq!(s.total_len(), w.len());
+        assert_eq!(&w.events[s.base..], &s.events[..]);
+        assert_eq!(s.final_vars(), w.final_vars());
+        assert_eq!(s.lost_total(), w.lost_total());
+        assert_eq!(s.output, w.output);
+        let mut at_base = StateReplayCheck::new(&p);
+        at_base.feed(&w.events[..s.base]);
+        assert_eq!(format!("{:?}", s.state_at_base()), at_base.show());
+    }
+
+    /// The actors' states after some events, as a string to compare.
+    struct StateReplayCheck<'a>(&'a Program, crate::trace::StateReplay);
+
+    impl<'a> StateReplayCheck<'a> {
+        fn new(p: &'a Program) -> Self {
+            StateReplayCheck(p, crate::trace::StateReplay::new(p))
+        }
+        fn feed(&mut self, events: &[Event]) {
+            events.iter().for_each(|e| self.1.apply(self.0, e));
+        }
+        fn show(&self) -> String {
+            format!("{:?}", self.1)
+        }
     }
 
     #[test]

@@ -53,6 +53,7 @@ impl Host {
         cfg: EngineConfig,
         speed: f64,
         tx: Sender<LiveMsg>,
+        closed: Arc<AtomicBool>,
     ) -> io::Result<Host> {
         let main_actor = program
             .actors
@@ -97,7 +98,7 @@ impl Host {
         let fin = finished.clone();
         let reader = std::thread::Builder::new()
             .name("process-events".into())
-            .spawn(move || read_events(read, main, &tx, &fin));
+            .spawn(move || read_events(read, main, &tx, &fin, &closed));
         let reader = match reader {
             Ok(r) => r,
             Err(e) => {
@@ -134,7 +135,19 @@ impl Drop for Host {
 /// Forwards the workers' frames until every write end of the event pipe is
 /// closed; a frame that cannot be read stops the run with a message saying so
 /// (otherwise the run would look hung). Then every worker is reaped.
-fn read_events(read: OwnedFd, main: Pid, tx: &Sender<LiveMsg>, fin: &AtomicBool) {
+///
+/// A frame is read only once the one before has room in the channel, so workers
+/// that record faster than the playground takes their events in wait in their
+/// `write()` to the pipe: nothing piles up, in them or here. `closed` says the
+/// playground has stopped reading.
+fn read_events(
+    read: OwnedFd,
+    main: Pid,
+    tx: &Sender<LiveMsg>,
+    fin: &AtomicBool,
+    closed: &AtomicBool,
+) {
+    let send = |m| super::send_while_open(tx, m, closed);
     let mut r = BufReader::with_capacity(64 * 1024, std::fs::File::from(read));
     loop {
         let m = match Frame::read(&mut r) {
@@ -146,7 +159,7 @@ fn read_events(read: OwnedFd, main: Pid, tx: &Sender<LiveMsg>, fin: &AtomicBool)
             Ok(Some(Frame::Label { actor, pid })) => LiveMsg::Label { actor, pid },
             Err(e) => {
                 let _ = killpg(main, Signal::SIGKILL);
-                let _ = tx.send(LiveMsg::Output {
+                send(LiveMsg::Output {
                     index: UNLINKED,
                     actor: 0,
                     text: format!(
@@ -157,14 +170,16 @@ fn read_events(read: OwnedFd, main: Pid, tx: &Sender<LiveMsg>, fin: &AtomicBool)
                 break;
             }
         };
-        if tx.send(m).is_err() {
+        if !send(m) {
+            // Nobody reads any more: the workers are being stopped.
+            let _ = killpg(main, Signal::SIGKILL);
             break;
         }
     }
     // Every write end is closed (every worker has exited), or the run was stopped.
     reap_group(main);
     fin.store(true, Ordering::SeqCst);
-    let _ = tx.send(LiveMsg::Finished);
+    send(LiveMsg::Finished);
 }
 
 /// The output index of a message of ours (not a line the program printed): it

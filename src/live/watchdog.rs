@@ -116,7 +116,7 @@ fn report(sh: &Shared, waits: &[Wait]) {
             kind: EventKind::Deadlock,
         })
         .collect();
-    let _ = sh.tx.send(LiveMsg::Events(events));
+    super::send(sh, LiveMsg::Events(events));
     // The threads give their locks back, record nothing more, and end; the last
     // one to end says the run has finished.
     sh.stop.store(true, Ordering::SeqCst);
@@ -247,6 +247,7 @@ pub(super) fn forward_processes(
     program: Arc<crate::program::Program>,
     from: crossbeam::channel::Receiver<LiveMsg>,
     to: crossbeam::channel::Sender<LiveMsg>,
+    closed: Arc<std::sync::atomic::AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("process-watchdog".into())
@@ -263,7 +264,7 @@ pub(super) fn forward_processes(
                             evs.iter().for_each(|e| watch.take(e));
                         }
                         let end = matches!(m, LiveMsg::Finished);
-                        if to.send(m).is_err() || end {
+                        if !super::send_while_open(&to, m, &closed) || end {
                             return;
                         }
                     }
@@ -287,8 +288,8 @@ pub(super) fn forward_processes(
                                 kind: EventKind::Deadlock,
                             })
                             .collect();
-                        let _ = to.send(LiveMsg::Events(events));
-                        let _ = to.send(LiveMsg::Finished);
+                        super::send_while_open(&to, LiveMsg::Events(events), &closed);
+                        super::send_while_open(&to, LiveMsg::Finished, &closed);
                         return;
                     }
                     Err(crossbeam::channel::RecvTimeoutError::Disconnected) => return,

@@ -145,7 +145,12 @@ impl ViewCache {
             }
         }
         let lost = lost_updates(p, &trace.events);
-        self.lost = lost.len();
+        // The whole run's count: a long run's dropped events are in its prefix.
+        self.lost = if trace.base > 0 {
+            trace.lost_total()
+        } else {
+            lost.len()
+        };
         self.lost_at = lost.iter().map(|l| (l.seq, l.actor)).collect();
         // A stepped run's variables come from the simulator itself.
         if !append_only {

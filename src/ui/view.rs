@@ -680,9 +680,10 @@ fn info(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang
                 .last()
                 .map(|e| e.t_ns as f64 / 1e6)
                 .unwrap_or(0.0);
-            spans.push(Span::raw(
-                Msg::LiveInfo.fill(lang, &[&ls.live_speed, &format!("{ms:.1}"), &trace.len()]),
-            ));
+            spans.push(Span::raw(Msg::LiveInfo.fill(
+                lang,
+                &[&ls.live_speed, &format!("{ms:.1}"), &trace.total_len()],
+            )));
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -931,11 +932,14 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
         crate::program::Granularity::Bytecode => Msg::BytecodeSteps,
         crate::program::Granularity::Line => Msg::LineSteps,
     };
-    let block = panel_block(
-        Msg::InterleavingTitle.fill(lang, &[&steps.get(lang)]),
-        focused,
-        th,
-    );
+    // A long run keeps a window of its newest events: the title says so.
+    let dropped = ls.run.trace().base;
+    let title = if dropped > 0 {
+        Msg::InterleavingTitleDropped.fill(lang, &[&steps.get(lang), &dropped])
+    } else {
+        Msg::InterleavingTitle.fill(lang, &[&steps.get(lang)])
+    };
+    let block = panel_block(title, focused, th);
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height < 2 || inner.width < 8 {
