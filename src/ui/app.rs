@@ -483,6 +483,11 @@ impl App {
             }
             Overlay::Knobs { selected, typing } => {
                 self.knob_key(k, selected, typing);
+                // A knob set in the editor may be what the tour's step asked for.
+                if let Screen::Lesson(ls) = &mut self.screen {
+                    let done = observe_tour(ls, None);
+                    self.tour_progress(done);
+                }
                 return;
             }
             Overlay::GoTo { typing } => {
