@@ -313,6 +313,11 @@ messages! {
         "stopped at step {} (e goes on)",
         "已停在第 {} 步（按 e 继续）"
     ),
+    // A moment for `>`/`<`: a pool worker takes its next task.
+    MTaskReused => (
+        "{} takes another task: the same worker process, the same PID",
+        "{} 又领到一个任务：还是同一个工作进程，同一个 PID"
+    ),
 }
 
 impl Msg {

@@ -821,3 +821,50 @@ fn presenter_mode_keeps_code_and_interleaving_and_drops_the_rest() {
     let s = text(render(&mut a, 80, 24).backend().buffer());
     assert!(s.contains("timeline"), "{s}");
 }
+
+/// Presses `>` until the status names a task reusing a worker, or the run has
+/// no moment ahead; returns the worker named each time.
+fn reuse_moments(a: &mut App) -> Vec<String> {
+    let mut found = Vec::new();
+    for _ in 0..200 {
+        keys(a, ">");
+        let s = text(render(a, 120, 40).backend().buffer());
+        if s.contains("no moment ahead") {
+            return found;
+        }
+        if let Some(at) = s.find(" takes another task: the same worker process") {
+            let who = s[..at].rsplit(' ').next().unwrap_or_default().to_string();
+            found.push(who);
+        }
+    }
+    panic!("`>` never ran out of moments");
+}
+
+#[test]
+fn the_jump_keys_stop_where_a_pool_task_reuses_a_worker() {
+    let mut a = app_with(Catalog::embedded().expect("lessons"), false);
+    a.open("pool").expect("opens");
+    a.set_knob("size", "4").expect("knob");
+    a.set_knob("tasks", "5").expect("knob");
+    // Four workers, five tasks: only task 4 runs in a worker that ran one before.
+    let first = reuse_moments(&mut a);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].starts_with("ForkPoolWorker-"), "{first:?}");
+    // Two workers, five tasks: tasks 2, 3 and 4 reuse a worker.
+    a.set_knob("size", "2").expect("knob");
+    let second = reuse_moments(&mut a);
+    assert_eq!(second.len(), 3, "{second:?}");
+    // In Chinese, the same moment has its own words.
+    a.set_knob("size", "4").expect("knob");
+    keys(&mut a, "L");
+    let mut seen = false;
+    for _ in 0..200 {
+        keys(&mut a, ">");
+        let s = wide_text(render(&mut a, 120, 40).backend().buffer());
+        if s.contains("又领到一个任务") {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the moment is labelled in Chinese");
+}

@@ -1349,6 +1349,7 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
         MomentKind::Raised => Msg::MRaised,
         MomentKind::Started => Msg::MStarted,
         MomentKind::Exited => Msg::MExited,
+        MomentKind::TaskReused => Msg::MTaskReused,
     }
     .fill(lang, &[&who]);
     Status::Info(Msg::SMoment.fill(lang, &[&steps_of(ls), &what]))
