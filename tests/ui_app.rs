@@ -920,7 +920,7 @@ fn english_left(screen: &str, lesson: &interleave::lesson::Lesson) -> Vec<String
     // An instruction's name is code: LOAD_GLOBAL, STORE_GLOBAL, RETURN_CONST.
     let opcode = |w: &str| w.chars().all(|c| c.is_ascii_uppercase());
     // A timeline glyph repeated along a row (`gggg`: waits for the GIL).
-    let glyphs = |w: &str| w.chars().all(|c| Some(c) == w.chars().next());
+    let glyphs = |w: &str| w.chars().all(|c| w.starts_with(c));
     let mut out = Vec::new();
     for word in screen.split(|c: char| !c.is_ascii_alphabetic()) {
         if word.len() >= 4

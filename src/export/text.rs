@@ -381,6 +381,15 @@ fn deadlock(out: &mut String, r: &Report) {
     }
 }
 
+/// The run's mode as the header names it.
+fn mode_name(name: &'static str, lang: Lang) -> &'static str {
+    match name {
+        "stepped" => Msg::TStepped.get(lang),
+        "live" => Msg::TLive.get(lang),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,7 +426,7 @@ mod tests {
                     }
                     let shown = chosen(shape.rows, shape.first_lost_row);
                     let got: Vec<(usize, Row)> = shape
-                        .windows(&t, gran, &code, &shown)
+                        .windows(&t, gran, &code, &shown, Lang::En)
                         .into_iter()
                         .flat_map(|(first, rs)| {
                             rs.into_iter().enumerate().map(move |(k, r)| (first + k, r))
@@ -429,14 +438,5 @@ mod tests {
                 }
             }
         }
-    }
-}
-
-/// The run's mode as the header names it.
-fn mode_name(name: &'static str, lang: Lang) -> &'static str {
-    match name {
-        "stepped" => Msg::TStepped.get(lang),
-        "live" => Msg::TLive.get(lang),
-        other => other,
     }
 }

@@ -280,10 +280,7 @@ fn note(
             st.pop();
             describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &e.value]))
         }
-        Instr::StoreFast(_) => {
-            st.pop();
-            None
-        }
+        Instr::StoreFast(_) => st.pop().and(None),
         Instr::Print { nargs, .. } => {
             let at = st.len().saturating_sub(nargs as usize);
             st.truncate(at);
