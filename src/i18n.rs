@@ -318,6 +318,142 @@ messages! {
         " interleaving · {} · … {} earlier events not kept, rows count from there ",
         " 交错执行 · {} · … 之前的 {} 个事件未保留，行号从这里数起 "
     ),
+    // A moment for `>`/`<`: a pool worker takes its next task.
+    MTaskReused => (
+        "{} takes another task: the same worker process, the same PID",
+        "{} 又领到一个任务：还是同一个工作进程，同一个 PID"
+    ),
+    // The interleaving's notes (src/trace/rows.rs); names and values stay as written.
+    RRead => ("read {} = {}", "读到 {} = {}"),
+    RWrote => ("wrote {} = {}", "写入 {} = {}"),
+    RIsNone => ("it is None", "它是 None"),
+    RNotNone => ("a task, not None", "是一个任务，不是 None"),
+    RFalse => ("false", "条件为假"),
+    RTrue => ("true", "条件为真"),
+    RSent => ("sent {}", "发送了 {}"),
+    REof => (
+        "EOFError: nobody holds the other end any more",
+        "EOFError：另一端已经没有人持有了"
+    ),
+    RReceived => ("received {}", "收到 {}"),
+    RPut => ("put {}", "放入 {}"),
+    RGot => ("got {}", "取出 {}"),
+    RLocal => ("this thread's local.{} = {}", "本线程的 local.{} = {}"),
+    RAcquired => ("acquired", "拿到了锁"),
+    RReleased => ("released", "释放了锁"),
+    REnds => ("ends (exit code {})", "结束（退出码 {}）"),
+    RPoolStop => ("None (the pool's signal to stop)", "None（进程池让工作进程停下的信号）"),
+    RAnd => (", ", "，"),
+    RBlockedJoin => ("blocked: waits for {} to finish", "阻塞：等待 {} 结束"),
+    RBlockedEmpty => ("blocked: the queue is empty", "阻塞：队列是空的"),
+    RBlockedRecv => ("blocked: nothing to receive yet", "阻塞：还没有可以接收的东西"),
+    RBlockedFull => ("blocked: the queue is full", "阻塞：队列已满"),
+    RBlockedLock => ("blocked: {} is held", "阻塞：{} 已被别人持有"),
+    RBlocked => ("blocked", "阻塞"),
+    RWokenBy => ("woken by {}", "被 {} 唤醒"),
+    RWakes => ("wakes up", "醒来"),
+    RDeadlock => ("DEADLOCK: {}", "死锁：{}"),
+    RKilled => ("killed by a signal (exit code {})", "被信号杀死（退出码 {}）"),
+    RException => ("ends by an exception (exit code {})", "因异常结束（退出码 {}）"),
+    RForeverRecv => (
+        "waits forever in {}.recv(): nobody left can send, yet the other end is still open, so no EOFError comes",
+        "永远等在 {}.recv() 里：已经没有人能发送，但另一端仍然开着，所以也不会出现 EOFError"
+    ),
+    RForeverGet => (
+        "waits forever in get(): the queue is empty and nobody left can put",
+        "永远等在 get() 里：队列是空的，也没有人能再放入"
+    ),
+    RForeverPut => (
+        "waits forever in put(): the queue is full and nobody left can get",
+        "永远等在 put() 里：队列已满，也没有人能再取出"
+    ),
+    RForeverJoin => ("waits forever for {} to finish", "永远等待 {} 结束"),
+    RForeverLock => ("waits forever for {}, held by {}", "永远等待 {}，它被 {} 持有"),
+    RALock => ("a lock", "一把锁"),
+    RForeverFor => ("waits for {} forever", "永远等待 {}"),
+    RForever => ("waits forever", "永远等待"),
+    // Why the simulator refuses a step (src/sim), and the run's own refusals.
+    XNoSuchActor => ("there is no actor {}", "没有编号为 {} 的执行者"),
+    XNotStarted => ("{} has not been started yet", "{} 还没有被启动"),
+    XDone => ("{} has finished", "{} 已经结束了"),
+    XBlockedOnLock => (
+        "{} is blocked: it waits for {}, held by {}",
+        "{} 被阻塞：它在等 {}，这把锁被 {} 持有"
+    ),
+    XBlockedOnJoin => (
+        "{} is blocked in join: it waits for {} to finish",
+        "{} 阻塞在 join 里：它在等 {} 结束"
+    ),
+    XQueueFull => (
+        "{} is blocked: {} is full; it waits for a get",
+        "{} 被阻塞：{} 已满，它在等别人取走一项"
+    ),
+    XQueueEmpty => (
+        "{} is blocked: {} is empty; it waits for another process to put or send something",
+        "{} 被阻塞：{} 是空的，它在等另一个进程放入或发送点什么"
+    ),
+    XSleeping => (
+        "{} is sleeping until t={} ms; step the others first",
+        "{} 在睡眠，直到 t={} 毫秒；请先让其他执行者走"
+    ),
+    XGilHeld => (
+        "{} waits for the GIL: {} holds it and, under {}, may only let go at a call or a loop back-edge",
+        "{} 在等 GIL：{} 持有它，而在 {} 下只能在函数调用或循环回跳处放手"
+    ),
+    XFinished => ("the run has finished", "运行已经结束了"),
+    SAlreadyAtStart => ("already at the start", "已经在开头了"),
+    // The CLI's text report (src/export/text.rs).
+    TStepped => ("stepped", "单步模拟"),
+    TNotKept => (
+        "… {} earlier events not kept: the rows are those of the last {} events, counted from there",
+        "… 之前的 {} 个事件未保留：下面的行是最后 {} 个事件，从那里数起"
+    ),
+    TLive => ("live", "实时运行"),
+    TNothingPrinted => ("(nothing printed)", "（什么都没有打印）"),
+    TTableSize => ("({} events, {} rows, {} steps)", "（{} 个事件，{} 行，按 {} 单步）"),
+    TCorrectGives => ("   (a correct run gives {})", "   （正确的运行得到 {}）"),
+    TStopped => (
+        "the run did not end in time and was stopped",
+        "运行没有按时结束，已被停下"
+    ),
+    TSeed => ("seed: {}", "种子：{}"),
+    TRealProcesses => ("real processes", "真实的进程"),
+    TRealThreads => ("real threads", "真实的线程"),
+    TLiveRun => (
+        "live run on {}: {} ms wall time; a live run is not replayable, its trace is what happened",
+        "在{}上实时运行：实际耗时 {} 毫秒；实时运行无法重放，它的轨迹就是实际发生的事"
+    ),
+    TSchedule => ("schedule: {}", "调度：{}"),
+    TScheduleLong => (
+        "schedule: {} characters long; `--format jsonl` carries it whole",
+        "调度：长 {} 个字符；`--format jsonl` 会完整给出"
+    ),
+    TAgain => ("again: {}", "再运行一次：{}"),
+    TVerdict => ("verdict: {} ({}): {}", "判定：{}（{}）：{}"),
+    TElided => ("… {} rows elided …", "… 省略了 {} 行 …"),
+    TThreadLocals => (
+        "threading.local(), one dictionary per thread:",
+        "threading.local()，每个线程一个字典："
+    ),
+    TDeadlock => ("DEADLOCK: no thread can ever run again", "死锁：再也没有线程能运行"),
+    TWaitsFor => ("waits for {}", "等待 {}"),
+    THeldBy => (" (held by {})", "（被 {} 持有）"),
+    THolds => ("holds {}, ", "持有 {}，"),
+    TAnd => (" and ", " 和 "),
+    // Why an exploration stopped short (src/explore), inside "incomplete (…)".
+    XStopBudget => (
+        "incomplete: stopped after {} executions (--budget)",
+        "执行 {} 次后停下（--budget）"
+    ),
+    XStopTime => (
+        "incomplete: stopped after {} s (--time-limit)",
+        "{} 秒后停下（--time-limit）"
+    ),
+    XStopBound => (
+        "incomplete: at most {} preemptions per run; {} branches with more were not explored",
+        "每次运行最多抢占 {} 次；抢占更多的 {} 个分支没有探索"
+    ),
+    XStopUnsupported => ("not searched: {}", "没有搜索：{}"),
 }
 
 impl Msg {
@@ -351,7 +487,12 @@ mod tests {
     use super::*;
 
     fn has_cjk(s: &str) -> bool {
-        s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+        // CJK ideographs, or CJK and full-width punctuation (a Chinese comma).
+        s.chars().any(|c| {
+            ('\u{4e00}'..='\u{9fff}').contains(&c)
+                || ('\u{3000}'..='\u{303f}').contains(&c)
+                || ('\u{ff00}'..='\u{ffef}').contains(&c)
+        })
     }
 
     #[test]

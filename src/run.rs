@@ -1,6 +1,7 @@
 //! One handle in front of both engines: start a run, send it commands, read its trace.
 
-use crate::lesson::{Knobs, Lesson};
+use crate::i18n::Msg;
+use crate::lesson::{Knobs, Lang, Lesson};
 use crate::live::{Collector, LiveMsg, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::scenarios;
@@ -71,6 +72,8 @@ pub struct Run {
     program: Arc<Program>,
     cfg: EngineConfig,
     engine: Engine,
+    /// The language of the refusals it gives (English unless told).
+    lang: Lang,
 }
 
 /// A lesson whose knobs produce no program (a scenario error).
@@ -96,7 +99,13 @@ impl Run {
             program,
             cfg,
             engine,
+            lang: Lang::En,
         })
+    }
+
+    /// Says why a command was refused in `lang` from now on.
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
     }
 
     fn engine(program: &Arc<Program>, cfg: EngineConfig, knobs: &Knobs, start: Start) -> Engine {
@@ -266,7 +275,7 @@ impl Run {
             return Outcome::Done;
         }
         let Engine::Stepped(st) = &mut self.engine else {
-            return Outcome::Refused("a live run cannot be stepped; switch to STEP mode".into());
+            return Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into());
         };
         let r = match cmd {
             Command::Step => st.step_on(None),
@@ -281,7 +290,7 @@ impl Run {
             Command::StepBack => {
                 let steps = st.sim.steps();
                 if steps == 0 {
-                    return Outcome::Refused("already at the start".into());
+                    return Outcome::Refused(Msg::SAlreadyAtStart.get(self.lang).into());
                 }
                 st.restore(&self.knobs, self.cfg, &self.program, steps - 1)
             }
@@ -289,7 +298,7 @@ impl Run {
         };
         match r {
             Ok(()) => Outcome::Done,
-            Err(e) => Outcome::Refused(e.to_string()),
+            Err(e) => Outcome::Refused(e.text(self.lang)),
         }
     }
 
@@ -297,9 +306,7 @@ impl Run {
     /// else how it ended (run-to-end in slices, `ui/jobs.rs`).
     pub fn run_for(&mut self, deadline: Instant) -> Option<Outcome> {
         let Engine::Stepped(st) = &mut self.engine else {
-            return Some(Outcome::Refused(
-                "a live run cannot be stepped; switch to STEP mode".into(),
-            ));
+            return Some(Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into()));
         };
         loop {
             for _ in 0..4096 {
@@ -307,7 +314,7 @@ impl Run {
                     return Some(Outcome::Done);
                 }
                 if let Err(e) = st.step_on(None) {
-                    return Some(Outcome::Refused(e.to_string()));
+                    return Some(Outcome::Refused(e.text(self.lang)));
                 }
             }
             if Instant::now() >= deadline {
@@ -319,16 +326,14 @@ impl Run {
     /// Steps on towards the end, at most `n` steps: `None` while the run goes on.
     pub fn run_steps(&mut self, n: usize) -> Option<Outcome> {
         let Engine::Stepped(st) = &mut self.engine else {
-            return Some(Outcome::Refused(
-                "a live run cannot be stepped; switch to STEP mode".into(),
-            ));
+            return Some(Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into()));
         };
         for _ in 0..n {
             if st.sim.ending() != Ending::Running {
                 return Some(Outcome::Done);
             }
             if let Err(e) = st.step_on(None) {
-                return Some(Outcome::Refused(e.to_string()));
+                return Some(Outcome::Refused(e.text(self.lang)));
             }
         }
         (st.sim.ending() != Ending::Running).then_some(Outcome::Done)
@@ -626,17 +631,17 @@ impl Run {
     /// run ends.
     fn seek(&mut self, back: bool, done: impl Fn(&Sim) -> bool) -> Outcome {
         let Engine::Stepped(st) = &mut self.engine else {
-            return Outcome::Refused("a live run cannot be stepped; switch to STEP mode".into());
+            return Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into());
         };
         if back {
             return match st.restore_until(&self.knobs, self.cfg, &self.program, done) {
                 Ok(()) => Outcome::Done,
-                Err(e) => Outcome::Refused(e.to_string()),
+                Err(e) => Outcome::Refused(e.text(self.lang)),
             };
         }
         while !done(&st.sim) && st.sim.ending() == Ending::Running {
             if let Err(e) = st.step_on(None) {
-                return Outcome::Refused(e.to_string());
+                return Outcome::Refused(e.text(self.lang));
             }
         }
         Outcome::Done

@@ -1,127 +1,51 @@
 //! Run-to-end on the knob's largest run, in the real binary in a pseudo-terminal:
 //! progress in the status line, Esc stops it, and `q` is answered in the middle.
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+#[path = "common/pty.rs"]
+mod pty;
 
-/// Long enough for a slow CI machine; a pass takes well under a second per step.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-struct Screen {
-    parser: Arc<Mutex<vt100::Parser>>,
-}
-
-impl Screen {
-    fn text(&self) -> String {
-        self.parser
-            .lock()
-            .map(|p| p.screen().contents())
-            .unwrap_or_default()
-    }
-
-    /// Waits until the screen shows `what`; fails with the screen if it never does.
-    fn wait_for(&self, what: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.text();
-            if s.contains(what) {
-                return s;
-            }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "the screen never showed `{what}`:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
+use pty::Pty;
 
 #[test]
 fn a_long_run_to_the_end_shows_progress_stops_on_esc_and_q_still_quits() {
-    let pty = native_pty_system();
-    let pair = pty
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("a pseudo-terminal");
     let home = tempfile::tempdir().expect("temp home");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_interleave"));
     // The knob's largest value: 240 M steps, far more than this test waits for.
-    cmd.args([
-        "balance-race",
-        "--seed",
-        "1",
-        "--set",
-        "iterations=10000000",
-    ]);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", home.path());
-    cmd.env("XDG_STATE_HOME", home.path());
+    let mut cmd = pty::command(
+        &[
+            "balance-race",
+            "--seed",
+            "1",
+            "--set",
+            "iterations=10000000",
+        ],
+        home.path(),
+    );
     cmd.env_remove("NO_COLOR");
-    let mut child = pair.slave.spawn_command(cmd).expect("starts");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut writer = pair.master.take_writer().expect("writer");
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(40), nz(120), 0)));
-    let feed = parser.clone();
-    let pump = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut p) = feed.lock() {
-                p.process(&buf[..n]);
-            }
-        }
-    });
-    let screen = Screen { parser };
-    let mut send = |s: &str| {
-        writer.write_all(s.as_bytes()).expect("types");
-        writer.flush().expect("flushes");
-    };
+    let mut screen = Pty::spawn(cmd, 40, 120);
 
     screen.wait_for("paused at the start");
     // A fresh home: the lesson's question comes first; Esc skips it.
-    send("\x1b");
+    screen.send("\x1b");
     screen.wait_for("question skipped");
-    send("e");
+    screen.send("e");
     let s = screen.wait_for("running to the end:");
     assert!(s.contains("events/s") && s.contains("(Esc stops)"), "{s}");
     // Esc stops it where it is, somewhere short of the end.
-    send("\x1b");
+    screen.send("\x1b");
     let s = screen.wait_for("stopped at step");
     assert!(!s.contains("finished"), "{s}");
     // Again, and `q` in the middle of it: back to the lesson list, then out.
-    send("e");
+    screen.send("e");
     screen.wait_for("running to the end:");
-    send("q");
+    screen.send("q");
     screen.wait_for("lessons (✓ = finished)");
-    send("q");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("waits") {
-            break st;
-        }
-        assert!(start.elapsed() < PATIENCE, "the playground did not quit");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    screen.send("q");
+    let status = screen.wait_exit();
     assert!(status.success(), "exit status {status:?}");
-    drop(pair.master);
-    let _ = pump.join();
-    let p = screen.parser.lock().expect("parser");
+    let p = screen.finish();
     assert!(
         !p.screen().alternate_screen(),
         "left in the alternate screen"
     );
     assert!(!p.screen().hide_cursor(), "the cursor was left hidden");
-}
-
-fn nz(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n).expect("a size above zero")
 }

@@ -2,76 +2,13 @@
 //! written as asciicast v2, and replaying the file's output reproduces what the
 //! terminal showed, before the student quit and after.
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+#[path = "common/pty.rs"]
+mod pty;
+
+use portable_pty::native_pty_system;
+use pty::{PATIENCE, Pty, nz, size};
+use std::io::Read;
 use std::time::{Duration, Instant};
-
-const PATIENCE: Duration = Duration::from_secs(30);
-
-fn nz(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n).expect("a size above zero")
-}
-
-fn size(rows: u16, cols: u16) -> PtySize {
-    PtySize {
-        rows,
-        cols,
-        pixel_width: 0,
-        pixel_height: 0,
-    }
-}
-
-/// The terminal side: everything the playground wrote, parsed as a terminal would.
-struct Screen {
-    parser: Arc<Mutex<vt100::Parser>>,
-}
-
-impl Screen {
-    fn formatted(&self) -> String {
-        self.parser
-            .lock()
-            .map(|p| p.screen().contents_formatted())
-            .unwrap_or_default()
-    }
-
-    fn text(&self) -> String {
-        self.parser
-            .lock()
-            .map(|p| p.screen().contents())
-            .unwrap_or_default()
-    }
-
-    fn wait_for(&self, what: &str) {
-        let start = Instant::now();
-        while !self.text().contains(what) {
-            assert!(
-                start.elapsed() < PATIENCE,
-                "the screen never showed `{what}`:\n{}",
-                self.text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits until nothing has changed for half a second, and returns the screen.
-    fn settled(&self) -> String {
-        let start = Instant::now();
-        let mut last = self.formatted();
-        let mut since = Instant::now();
-        loop {
-            std::thread::sleep(Duration::from_millis(50));
-            let now = self.formatted();
-            if now != last {
-                last = now;
-                since = Instant::now();
-            } else if since.elapsed() > Duration::from_millis(500) {
-                return last;
-            }
-            assert!(start.elapsed() < PATIENCE, "the screen never settled");
-        }
-    }
-}
 
 /// One event of the recording: time, kind, data.
 type Event = (f64, String, String);
@@ -120,84 +57,49 @@ fn replay(header: &serde_json::Value, events: &[Event]) -> vt100::Parser {
 fn a_recorded_session_replays_to_the_screens_the_terminal_showed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cast = dir.path().join("lesson.cast");
-    let pty = native_pty_system();
-    let pair = pty.openpty(size(30, 100)).expect("a pseudo-terminal");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_interleave"));
-    for a in [
+    let mut args: Vec<std::ffi::OsString> = [
         "balance-race",
         "--set",
         "iterations=1",
         "--schedule",
         "0x4 1x5 2x6 1x5 2x4 1x4 2x4 0x5",
         "--record",
-    ] {
-        cmd.arg(a);
-    }
-    cmd.arg(&cast);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", dir.path());
-    cmd.env("XDG_STATE_HOME", dir.path());
-    let mut child = pair.slave.spawn_command(cmd).expect("starts");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut writer = pair.master.take_writer().expect("writer");
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(nz(30), nz(100), 0)));
-    let feed = parser.clone();
-    let pump = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut p) = feed.lock() {
-                p.process(&buf[..n]);
-            }
-        }
-    });
-    let screen = Screen { parser };
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.push(cast.clone().into());
+    let cmd = pty::command(&args, dir.path());
+    let mut screen = Pty::spawn(cmd, 30, 100);
     let mut keys = Vec::new();
-    let mut send = |s: &str| {
-        writer.write_all(s.as_bytes()).expect("types");
-        writer.flush().expect("flushes");
+    let mut send = |screen: &mut Pty, s: &str| {
+        screen.send(s);
         keys.push(s.to_string());
     };
     screen.wait_for("pasted schedule");
     // The lesson asks for a prediction before the first run: the student answers.
     screen.wait_for("predict, then run");
     screen.settled();
-    send("2");
+    send(&mut screen, "2");
     screen.settled();
-    send("s");
+    send(&mut screen, "s");
     screen.settled();
-    send("s");
+    send(&mut screen, "s");
     screen.settled();
     // The classroom's projector is wider: the terminal is resized mid-session.
-    pair.master.resize(size(32, 110)).expect("resizes");
-    if let Ok(mut p) = screen.parser.lock() {
-        p.screen_mut().set_size(nz(32), nz(110));
-    }
+    screen.resize(32, 110);
     screen.settled();
-    send("e");
+    send(&mut screen, "e");
     screen.wait_for("finished");
     let finished = screen.settled();
     // `q` leaves the lesson for the list, and `q` there quits.
-    send("q");
+    send(&mut screen, "q");
     screen.wait_for("lessons (");
     let before_quit = screen.settled();
-    send("q");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("waits") {
-            break st;
-        }
-        assert!(start.elapsed() < PATIENCE, "the playground did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    send(&mut screen, "q");
+    let status = screen.wait_exit();
     assert!(status.success(), "{status:?}");
-    drop(writer);
-    drop(pair.master);
-    let _ = pump.join();
-    let after_quit = screen.formatted();
+    let after_quit = screen.finish().screen().contents_formatted();
 
     let (header, events) = read_cast(&cast);
     assert_eq!(header["version"], 2, "{header}");
@@ -275,7 +177,7 @@ fn a_recorded_session_replays_to_the_screens_the_terminal_showed() {
 fn a_recording_that_cannot_be_created_is_refused_before_the_screen_opens() {
     let pty = native_pty_system();
     let pair = pty.openpty(size(24, 80)).expect("a pseudo-terminal");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_interleave"));
+    let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_interleave"));
     for a in ["balance-race", "--record", "/nonexistent-dir/x.cast"] {
         cmd.arg(a);
     }

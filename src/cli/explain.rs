@@ -1,6 +1,8 @@
-//! `interleave run LESSON --explain`: the lesson's explanation and notes, rewrapped
-//! to the terminal's width (or 80 columns) with their paragraphs and lists kept.
+//! `interleave run LESSON --explain`: the lesson's explanation, its notes and the
+//! tutorials' errata, rewrapped to the terminal's width (or 80 columns) with their
+//! paragraphs and lists kept.
 
+use crate::i18n::Msg;
 use crate::lesson::{Lang, Lesson};
 use unicode_width::UnicodeWidthChar;
 
@@ -38,7 +40,29 @@ pub fn explain_text(lesson: &Lesson, lang: Lang, width: usize) -> String {
         out.push_str("\n\n");
         out.push_str(&wrap_paragraphs(notes, width));
     }
+    errata_into(&mut out, lesson, lang, width);
     out
+}
+
+/// "The tutorial says / CPython does", one item per erratum, after the notes.
+fn errata_into(out: &mut String, lesson: &Lesson, lang: Lang, width: usize) {
+    if lesson.errata.is_empty() {
+        return;
+    }
+    let heading = Msg::ErrataHeading.get(lang);
+    out.push('\n');
+    out.push_str(heading);
+    out.push('\n');
+    out.push_str(&"-".repeat(display_width(heading).min(width)));
+    out.push('\n');
+    let width = width.max(20);
+    for e in &lesson.errata {
+        out.push('\n');
+        let said = format!("{}{}", Msg::ErrataTutorial.get(lang), e.tutorial.get(lang));
+        wrap_into(out, &said, "- ", "  ", width);
+        let does = format!("{}{}", Msg::ErrataCpython.get(lang), e.cpython.get(lang));
+        wrap_into(out, &does, "  ", "  ", width);
+    }
 }
 
 fn display_width(s: &str) -> usize {
@@ -202,6 +226,46 @@ mod tests {
         assert!(paras[1].lines().nth(1).unwrap().starts_with("  "), "{w}");
         assert!(paras[1].contains("\n- second"), "{w}");
         assert!(w.contains("    code = kept(as, is)   # long line\n"), "{w}");
+    }
+
+    #[test]
+    fn the_errata_follow_the_notes_in_both_languages() {
+        let cat = crate::catalog::Catalog::embedded().expect("lessons");
+        let l = cat.find("balance-race").expect("balance-race");
+        let en = explain_text(l, Lang::En, 80);
+        let notes = en.find("\nNotes\n").expect("notes");
+        let errata = en
+            .find("\nThe tutorial says / CPython does\n")
+            .expect("the errata heading");
+        assert!(notes < errata, "{en}");
+        let joined = en[errata..].replace("\n  ", " ");
+        assert!(
+            joined.contains(
+                "- the tutorial says: Python's GIL switches threads every 100 bytecodes."
+            ),
+            "{en}"
+        );
+        assert!(joined.contains("CPython does: That was Python 2's"), "{en}");
+        assert!(joined.contains("0.005 s on 3.6 to 3.13"), "{en}");
+        assert_eq!(en.matches("- the tutorial says: ").count(), l.errata.len());
+        assert!(widest(&en) <= 80, "{en}");
+
+        let zh = explain_text(l, Lang::Zh, 80);
+        let errata = zh
+            .find("\n教程里说 / CPython 实际上\n")
+            .expect("zh heading");
+        assert!(zh.find("\n说明\n").expect("zh notes") < errata, "{zh}");
+        let joined = zh[errata..].replace("\n  ", "");
+        assert!(
+            joined.contains("- 教程说：Python 的 GIL 每执行 100 条字节码"),
+            "{zh}"
+        );
+        assert!(joined.contains("CPython 实际：那是 Python 2 的"), "{zh}");
+        assert!(widest(&zh) <= 80, "{zh}");
+        assert!(
+            !zh.lines().any(|l| l.trim_start().starts_with(['，', '。'])),
+            "{zh}"
+        );
     }
 
     #[test]

@@ -109,6 +109,23 @@ impl Stop {
             Stop::Unsupported(why) => format!("not searched: {why}"),
         }
     }
+
+    /// [`Stop::describe`] in `lang`; in Chinese without the "incomplete" the
+    /// screen already says around it.
+    pub fn describe_in(&self, lang: crate::lesson::Lang) -> String {
+        use crate::i18n::Msg;
+        if lang == crate::lesson::Lang::En {
+            return self.describe();
+        }
+        match self {
+            Stop::Complete => Msg::XComplete.get(lang).into(),
+            Stop::Budget(n) => Msg::XStopBudget.fill(lang, &[n]),
+            Stop::Time(d) => Msg::XStopTime.fill(lang, &[&format!("{:.1}", d.as_secs_f64())]),
+            Stop::PreemptionBound { bound, pruned } => Msg::XStopBound.fill(lang, &[bound, pruned]),
+            Stop::Cancelled => Msg::XCancelled.get(lang).into(),
+            Stop::Unsupported(why) => Msg::XStopUnsupported.fill(lang, &[why]),
+        }
+    }
 }
 
 /// How the outcomes were found.

@@ -2,11 +2,12 @@
 //! shared state, and how to replay the run.
 
 use super::{Replay, Report};
+use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::Granularity;
 use crate::trace::{
     EventKind, Row, StateReplay, Trace, lost_updates, missing_explained, overwrite_legend,
-    overwritten_explained, rows,
+    overwritten_explained, rows_in,
 };
 use std::fmt::Write as _;
 
@@ -43,13 +44,13 @@ pub fn text_report(r: &Report) -> String {
         "== {} — {} ({}, {}) ==",
         r.lesson.id,
         r.lesson.title.get(lang),
-        r.mode.name(),
+        mode_name(r.mode.name(), lang),
         r.knobs.summary()
     );
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "output"));
     if t.output.is_empty() {
-        let _ = writeln!(out, "(nothing printed)");
+        let _ = writeln!(out, "{}", Msg::TNothingPrinted.get(lang));
     }
     for o in &t.output {
         let _ = writeln!(out, "{}", o.text);
@@ -61,23 +62,23 @@ pub fn text_report(r: &Report) -> String {
     let shape = TableShape::of(t, cfg.granularity, &code, first_lost);
     let _ = writeln!(
         out,
-        "\n== {} ({} events, {} rows, {} steps) ==",
+        "\n== {} {} ==",
         heading(lang, "interleaving"),
-        t.total_len(),
-        shape.rows,
-        cfg.granularity.name()
+        Msg::TTableSize.fill(
+            lang,
+            &[&t.total_len(), &shape.rows, &cfg.granularity.name()]
+        )
     );
     if t.base > 0 {
         // A long live run keeps only its newest events.
         let _ = writeln!(
             out,
-            "… {} earlier events not kept: the rows are those of the last {} events, counted from there",
-            t.base,
-            t.events.len()
+            "{}",
+            Msg::TNotKept.fill(lang, &[&t.base, &t.events.len()])
         );
     }
     let shown = chosen(shape.rows, shape.first_lost_row);
-    let windows = shape.windows(t, cfg.granularity, &code, &shown);
+    let windows = shape.windows(t, cfg.granularity, &code, &shown, lang);
     table(&mut out, &t.actor_labels, &windows, !lost.is_empty(), lang);
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "shared state"));
@@ -88,7 +89,7 @@ pub fn text_report(r: &Report) -> String {
             .as_ref()
             .and_then(|vd| vd.expected.iter().find(|(n, _)| *n == name));
         if let Some((_, e)) = expected {
-            line.push_str(&format!("   (a correct run gives {e})"));
+            line.push_str(&Msg::TCorrectGives.fill(lang, &[e]));
         }
         let _ = writeln!(out, "{line}");
     }
@@ -98,43 +99,38 @@ pub fn text_report(r: &Report) -> String {
     thread_locals(&mut out, r);
     deadlock(&mut out, r);
     if !r.finished {
-        let _ = writeln!(out, "the run did not end in time and was stopped");
+        let _ = writeln!(out, "{}", Msg::TStopped.get(lang));
     }
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "replay"));
     match &r.replay {
         Replay::Seed(seed, _) => {
-            let _ = writeln!(out, "seed: {seed}");
+            let _ = writeln!(out, "{}", Msg::TSeed.fill(lang, &[seed]));
         }
         Replay::Schedule(_) => {}
         Replay::Live => {
             // A process lesson runs on worker processes (real PIDs), not threads.
             let on = if t.program.uses_processes() {
-                "real processes"
+                Msg::TRealProcesses
             } else {
-                "real threads"
+                Msg::TRealThreads
             };
             let _ = writeln!(
                 out,
-                "live run on {on}: {:.1} ms wall time; a live run is not replayable, \
-                 its trace is what happened",
-                r.wall_ms
+                "{}",
+                Msg::TLiveRun.fill(lang, &[&on.get(lang), &format!("{:.1}", r.wall_ms)])
             );
         }
     }
     if let Some(s) = r.schedule() {
         let s = s.to_string();
         if s.len() <= MAX_SCHEDULE_CHARS {
-            let _ = writeln!(out, "schedule: {s}");
+            let _ = writeln!(out, "{}", Msg::TSchedule.fill(lang, &[&s]));
         } else {
-            let _ = writeln!(
-                out,
-                "schedule: {} characters long; `--format jsonl` carries it whole",
-                s.len()
-            );
+            let _ = writeln!(out, "{}", Msg::TScheduleLong.fill(lang, &[&s.len()]));
         }
     }
-    let _ = writeln!(out, "again: {}", r.command_line());
+    let _ = writeln!(out, "{}", Msg::TAgain.fill(lang, &[&r.command_line()]));
     out
 }
 
@@ -146,7 +142,11 @@ fn verdict_lines(out: &mut String, vd: &crate::trace::Verdict, lang: Lang) {
         (true, Lang::Zh) => "正确",
         (false, Lang::Zh) => "错误",
     };
-    let _ = writeln!(out, "verdict: {mark} ({}): {}", vd.criterion, vd.why);
+    let _ = writeln!(
+        out,
+        "{}",
+        Msg::TVerdict.fill(lang, &[&mark, &vd.criterion, &vd.why])
+    );
     if let Some(m) = &vd.missing {
         let _ = writeln!(out, "{}", missing_explained(lang, m));
     }
@@ -175,7 +175,12 @@ fn table(out: &mut String, labels: &[String], windows: &Windows, any_lost: bool,
             if let Some(prev) = last
                 && i > prev + 1
             {
-                let _ = writeln!(out, "{:>7}  … {} rows elided …", "", i - prev - 1);
+                let _ = writeln!(
+                    out,
+                    "{:>7}  {}",
+                    "",
+                    Msg::TElided.fill(lang, &[&(i - prev - 1)])
+                );
             }
             last = Some(i);
             let mark = if row.lost_update { "!" } else { " " };
@@ -256,7 +261,14 @@ impl TableShape {
     }
 
     /// The rows `shown` (sorted), formatted, as runs of consecutive rows.
-    fn windows(&self, t: &Trace, g: Granularity, code: &str, shown: &[usize]) -> Windows {
+    fn windows(
+        &self,
+        t: &Trace,
+        g: Granularity,
+        code: &str,
+        shown: &[usize],
+        lang: Lang,
+    ) -> Windows {
         // Consecutive runs of shown rows: (first row, last row).
         let mut runs: Vec<(usize, usize)> = Vec::new();
         for &i in shown {
@@ -281,7 +293,7 @@ impl TableShape {
             .zip(bounds)
             .filter_map(|(&(a, _), (start, end))| {
                 let range = start?..end.unwrap_or(t.events.len());
-                Some((a, rows(t, g, code, range)))
+                Some((a, rows_in(t, g, code, range, lang)))
             })
             .collect()
     }
@@ -324,7 +336,7 @@ fn thread_locals(out: &mut String, r: &Report) {
         return;
     }
     let state = StateReplay::at(p, &t.events, t.events.len());
-    let _ = writeln!(out, "threading.local(), one dictionary per thread:");
+    let _ = writeln!(out, "{}", Msg::TThreadLocals.get(r.lang));
     for a in 0..p.actors.len() as u16 {
         let _ = writeln!(
             out,
@@ -344,7 +356,8 @@ fn deadlock(out: &mut String, r: &Report) {
         return;
     }
     let state = StateReplay::at(p, &t.events, t.events.len());
-    let _ = writeln!(out, "DEADLOCK: no thread can ever run again");
+    let lang = r.lang;
+    let _ = writeln!(out, "{}", Msg::TDeadlock.get(lang));
     for e in dl {
         debug_assert_eq!(e.kind, EventKind::Deadlock);
         let me = &t.actor_labels[e.actor as usize];
@@ -354,25 +367,34 @@ fn deadlock(out: &mut String, r: &Report) {
             .collect();
         let waits = match p.instr(e.actor, e.pc) {
             Some(crate::program::Instr::Acquire(l)) => {
-                format!("waits for {}", p.locks[l as usize].name)
+                Msg::TWaitsFor.fill(lang, &[&p.locks[l as usize].name])
             }
             Some(crate::program::Instr::Join(a)) => {
-                format!("waits for {} to finish", t.actor_labels[a as usize])
+                Msg::RForeverJoin.fill(lang, &[&t.actor_labels[a as usize]])
             }
-            _ => crate::trace::forever(p, e),
+            _ => crate::trace::forever_in(p, e, lang),
         };
         let is_join = matches!(p.instr(e.actor, e.pc), Some(crate::program::Instr::Join(_)));
         let by = if e.value >= 0 && !is_join {
-            format!(" (held by {})", t.actor_labels[e.value as usize])
+            Msg::THeldBy.fill(lang, &[&t.actor_labels[e.value as usize]])
         } else {
             String::new()
         };
         let holds = if held.is_empty() {
             String::new()
         } else {
-            format!("holds {}, ", held.join(" and "))
+            Msg::THolds.fill(lang, &[&held.join(Msg::TAnd.get(lang))])
         };
         let _ = writeln!(out, "  {me} {holds}{waits}{by}");
+    }
+}
+
+/// The run's mode as the header names it.
+fn mode_name(name: &'static str, lang: Lang) -> &'static str {
+    match name {
+        "stepped" => Msg::TStepped.get(lang),
+        "live" => Msg::TLive.get(lang),
+        other => other,
     }
 }
 
@@ -402,7 +424,7 @@ mod tests {
                     let t = run.finish_stepped().expect("ends");
                     let gran = knobs.engine().granularity;
                     let code = l.code(&knobs);
-                    let all = rows(&t, gran, &code, 0..t.events.len());
+                    let all = rows_in(&t, gran, &code, 0..t.events.len(), Lang::En);
                     let first_lost = lost_updates(&t.program, &t.events).first().map(|x| x.seq);
                     let shape = TableShape::of(&t, gran, &code, first_lost);
                     assert_eq!(shape.rows, all.len(), "{} {g} seed {seed}", l.id);
@@ -412,7 +434,7 @@ mod tests {
                     }
                     let shown = chosen(shape.rows, shape.first_lost_row);
                     let got: Vec<(usize, Row)> = shape
-                        .windows(&t, gran, &code, &shown)
+                        .windows(&t, gran, &code, &shown, Lang::En)
                         .into_iter()
                         .flat_map(|(first, rs)| {
                             rs.into_iter().enumerate().map(move |(k, r)| (first + k, r))

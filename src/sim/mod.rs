@@ -18,6 +18,8 @@ pub use schedule::{Schedule, ScheduleError};
 pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler, SchedulerKind, Seeded};
 pub use timed::TimedScheduler;
 
+use crate::i18n::Msg;
+use crate::lesson::Lang;
 use crate::program::{
     ActorId, EngineConfig, Granularity, Instr, LockId, NONE, Pc, Program, StrId, Value,
 };
@@ -101,48 +103,40 @@ pub enum Refusal {
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(Lang::En))
+    }
+}
+
+impl Refusal {
+    /// Why, in `lang`: the names stay as the program has them.
+    pub fn text(&self, lang: Lang) -> String {
         match self {
-            Refusal::NoSuchActor(a) => write!(f, "there is no actor {a}"),
-            Refusal::NotStarted(a) => write!(f, "{a} has not been started yet"),
-            Refusal::Done(a) => write!(f, "{a} has finished"),
+            Refusal::NoSuchActor(a) => Msg::XNoSuchActor.fill(lang, &[a]),
+            Refusal::NotStarted(a) => Msg::XNotStarted.fill(lang, &[a]),
+            Refusal::Done(a) => Msg::XDone.fill(lang, &[a]),
             Refusal::BlockedOnLock {
                 actor,
                 lock,
                 holder,
-            } => write!(
-                f,
-                "{actor} is blocked: it waits for {lock}, held by {holder}"
-            ),
+            } => Msg::XBlockedOnLock.fill(lang, &[actor, lock, holder]),
             Refusal::BlockedOnJoin { actor, target } => {
-                write!(
-                    f,
-                    "{actor} is blocked in join: it waits for {target} to finish"
-                )
+                Msg::XBlockedOnJoin.fill(lang, &[actor, target])
             }
-            Refusal::BlockedOnQueue { actor, queue, full } => write!(
-                f,
-                "{actor} is blocked: {queue} is {}",
-                if *full {
-                    "full; it waits for a get"
-                } else {
-                    "empty; it waits for another process to put or send something"
-                }
-            ),
-            Refusal::Sleeping { actor, until_ns } => write!(
-                f,
-                "{actor} is sleeping until t={:.3} ms; step the others first",
-                *until_ns as f64 / 1e6
-            ),
+            Refusal::BlockedOnQueue { actor, queue, full } => if *full {
+                Msg::XQueueFull
+            } else {
+                Msg::XQueueEmpty
+            }
+            .fill(lang, &[actor, queue]),
+            Refusal::Sleeping { actor, until_ns } => {
+                Msg::XSleeping.fill(lang, &[actor, &format!("{:.3}", *until_ns as f64 / 1e6)])
+            }
             Refusal::GilHeld {
                 actor,
                 holder,
                 model,
-            } => write!(
-                f,
-                "{actor} waits for the GIL: {holder} holds it and, under {model}, may only \
-                 let go at a call or a loop back-edge"
-            ),
-            Refusal::Finished => write!(f, "the run has finished"),
+            } => Msg::XGilHeld.fill(lang, &[actor, holder, model]),
+            Refusal::Finished => Msg::XFinished.get(lang).into(),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The moments worth jumping to in a run: an overwritten write, a wait, a
-//! deadlock, an exception or a signal, a process or thread starting or ending.
+//! deadlock, an exception or a signal, a process or thread starting or ending,
+//! a worker process taking another task.
 
 use super::{EventKind, Trace, lost_updates};
-use crate::program::{ActorId, Instr};
+use crate::program::{ActorId, ActorKind, Instr};
 
 /// What makes a moment worth a jump.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +21,9 @@ pub enum MomentKind {
     Started,
     /// An actor reaches its end.
     Exited,
+    /// A worker process starts a task after it ran an earlier one: a pool reuses
+    /// its processes (same process, same PID).
+    TaskReused,
 }
 
 /// One moment: the event at `seq` and who made it.
@@ -42,6 +46,10 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
         })
         .collect();
     let mut deadlock_seen = false;
+    // Per actor: it has run a task (called a function with an argument it took
+    // from a queue), and it has taken another item from a queue since.
+    let mut ran_task = vec![false; p.actors.len()];
+    let mut took = vec![false; p.actors.len()];
     for (seq, e) in trace.events.iter().enumerate() {
         let kind = match e.kind {
             EventKind::Block => Some(MomentKind::Waits),
@@ -54,6 +62,13 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                 Some(Instr::Start(_) | Instr::Fork(_)) => Some(MomentKind::Started),
                 Some(Instr::Exit(_)) => Some(MomentKind::Exited),
                 Some(Instr::Raise(_)) => Some(MomentKind::Raised),
+                Some(Instr::QueueGet { .. }) => {
+                    if let Some(t) = took.get_mut(e.actor as usize) {
+                        *t = true;
+                    }
+                    None
+                }
+                Some(Instr::Call(_)) => task_call(p, e.actor, &mut ran_task, &mut took),
                 _ => None,
             },
             _ => None,
@@ -68,4 +83,23 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
     }
     out.sort_by_key(|m| m.seq);
     out
+}
+
+/// A call by a process that took its argument from a queue is a task; the second
+/// such call in the same process is the moment a task reuses a worker.
+fn task_call(
+    p: &crate::program::Program,
+    actor: ActorId,
+    ran_task: &mut [bool],
+    took: &mut [bool],
+) -> Option<MomentKind> {
+    let i = actor as usize;
+    let is_process = p.actors.get(i).is_some_and(|a| a.kind == ActorKind::Main);
+    if !is_process || !took.get(i).copied().unwrap_or(false) {
+        return None;
+    }
+    took[i] = false;
+    let again = ran_task[i];
+    ran_task[i] = true;
+    again.then_some(MomentKind::TaskReused)
 }

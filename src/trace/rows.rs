@@ -2,6 +2,8 @@
 //! with the values each row read and wrote.
 
 use super::{Event, EventKind, Trace, lost_updates};
+use crate::i18n::Msg;
+use crate::lesson::Lang;
 use crate::program::{ActorId, Granularity, Instr, Program, Value};
 use std::ops::Range;
 
@@ -25,6 +27,17 @@ pub struct Row {
 /// consecutive events of one actor on one Python line make one row; at `Bytecode`,
 /// every event is a row. GIL hand-overs are left to the timeline.
 pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<usize>) -> Vec<Row> {
+    rows_in(trace, granularity, code, range, Lang::En)
+}
+
+/// [`rows`], with the notes in `lang` (the code and the names stay as written).
+pub fn rows_in(
+    trace: &Trace,
+    granularity: Granularity,
+    code: &str,
+    range: Range<usize>,
+    lang: Lang,
+) -> Vec<Row> {
     let p = &trace.program;
     let lines: Vec<&str> = code.lines().collect();
     let lost: Vec<usize> = lost_updates(p, &trace.events)
@@ -39,7 +52,7 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
         .iter()
         .enumerate()
     {
-        let _ = note(p, &mut stacks, e, false);
+        let _ = note(p, &mut stacks, e, false, lang);
         if !is_gil(e) {
             joiner.next(p, granularity, seq, e);
         }
@@ -52,7 +65,7 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
             continue;
         }
         let line = p.line(e.actor, e.pc);
-        let comment = note(p, &mut stacks, e, true);
+        let comment = note(p, &mut stacks, e, true, lang);
         let is_lost = lost.binary_search(&seq).is_ok();
         let joins = joiner.next(p, granularity, seq, e);
         if joins
@@ -61,7 +74,7 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
         {
             last.events.end = seq + 1;
             if let Some(c) = comment {
-                push_comment(&mut last.text, &c);
+                push_comment(&mut last.text, &c, lang);
             }
             last.lost_update |= is_lost;
             continue;
@@ -83,7 +96,7 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
         };
         let mut text = head;
         if let Some(c) = comment {
-            push_comment(&mut text, &c);
+            push_comment(&mut text, &c, lang);
         }
         out.push(Row {
             number: joiner.rows,
@@ -131,6 +144,11 @@ impl Joiner {
 
 /// What a deadlocked actor waits for, forever (`e` is its `Deadlock` event).
 pub fn forever(p: &Program, e: &Event) -> String {
+    forever_in(p, e, Lang::En)
+}
+
+/// [`forever`] in `lang`.
+pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
     let name = |a: Value| {
         usize::try_from(a)
             .ok()
@@ -138,35 +156,29 @@ pub fn forever(p: &Program, e: &Event) -> String {
             .map_or("?", |x| x.name.as_str())
     };
     match p.instr(e.actor, e.pc) {
-        Some(Instr::PipeRecv { conn, .. }) => format!(
-            "waits forever in {}.recv(): nobody left can send, yet the other end is still \
-             open, so no EOFError comes",
-            p.conn_name(conn)
-        ),
-        Some(Instr::QueueGet { .. }) => {
-            "waits forever in get(): the queue is empty and nobody left can put".into()
-        }
-        Some(Instr::QueuePut { .. }) => {
-            "waits forever in put(): the queue is full and nobody left can get".into()
-        }
+        Some(Instr::PipeRecv { conn, .. }) => Msg::RForeverRecv.fill(lang, &[&p.conn_name(conn)]),
+        Some(Instr::QueueGet { .. }) => Msg::RForeverGet.get(lang).into(),
+        Some(Instr::QueuePut { .. }) => Msg::RForeverPut.get(lang).into(),
         Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
-            format!("waits forever for {} to finish", name(t as Value))
+            Msg::RForeverJoin.fill(lang, &[&name(t as Value)])
         }
-        Some(Instr::Acquire(l)) if e.value >= 0 => format!(
-            "waits forever for {}, held by {}",
-            p.locks
-                .get(l as usize)
-                .map_or("a lock", |x| x.name.as_str()),
-            name(e.value)
+        Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
+            lang,
+            &[
+                &p.locks
+                    .get(l as usize)
+                    .map_or(Msg::RALock.get(lang), |x| x.name.as_str()),
+                &name(e.value),
+            ],
         ),
-        _ if e.value >= 0 => format!("waits for {} forever", name(e.value)),
-        _ => "waits forever".into(),
+        _ if e.value >= 0 => Msg::RForeverFor.fill(lang, &[&name(e.value)]),
+        _ => Msg::RForever.get(lang).into(),
     }
 }
 
-fn push_comment(text: &mut String, c: &str) {
+fn push_comment(text: &mut String, c: &str, lang: Lang) {
     if text.contains("  # ") {
-        text.push_str(", ");
+        text.push_str(Msg::RAnd.get(lang));
     } else if text.is_empty() {
         // A row that is only a note (blocked, woken, deadlock).
     } else {
@@ -177,7 +189,7 @@ fn push_comment(text: &mut String, c: &str) {
 
 /// What a row of an event that is not an executed instruction says: blocked,
 /// woken, deadlocked, ended.
-fn event_note(p: &Program, e: &Event) -> Option<String> {
+fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
     let name = |a: ActorId| {
         p.actors
             .get(a as usize)
@@ -187,34 +199,34 @@ fn event_note(p: &Program, e: &Event) -> Option<String> {
     Some(match e.kind {
         EventKind::Block => match p.instr(e.actor, e.pc) {
             Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
-                format!("blocked: waits for {} to finish", name(t))
+                Msg::RBlockedJoin.fill(lang, &[&name(t)])
             }
-            Some(Instr::QueueGet { .. }) => "blocked: the queue is empty".into(),
-            Some(Instr::PipeRecv { .. }) => "blocked: nothing to receive yet".into(),
-            Some(Instr::QueuePut { .. }) => "blocked: the queue is full".into(),
-            Some(Instr::Acquire(l)) => format!(
-                "blocked: {} is held",
-                p.locks
+            Some(Instr::QueueGet { .. }) => Msg::RBlockedEmpty.get(lang).into(),
+            Some(Instr::PipeRecv { .. }) => Msg::RBlockedRecv.get(lang).into(),
+            Some(Instr::QueuePut { .. }) => Msg::RBlockedFull.get(lang).into(),
+            Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
+                lang,
+                &[&p.locks
                     .get(l as usize)
                     .map(|l| l.name.as_str())
-                    .unwrap_or("lock")
+                    .unwrap_or("lock")],
             ),
-            _ => "blocked".into(),
+            _ => Msg::RBlocked.get(lang).into(),
         },
-        EventKind::Wake if e.value >= 0 => format!("woken by {}", name(e.value as ActorId)),
-        EventKind::Wake => "wakes up".into(),
-        EventKind::Deadlock => format!("DEADLOCK: {}", forever(p, e)),
+        EventKind::Wake if e.value >= 0 => Msg::RWokenBy.fill(lang, &[&name(e.value as ActorId)]),
+        EventKind::Wake => Msg::RWakes.get(lang).into(),
+        EventKind::Deadlock => Msg::RDeadlock.fill(lang, &[&forever_in(p, e, lang)]),
         EventKind::Exec | EventKind::GilTake | EventKind::GilDrop => return None,
-        EventKind::Ended if e.value < 0 => format!("killed by a signal (exit code {})", e.value),
-        EventKind::Ended => format!("ends by an exception (exit code {})", e.value),
+        EventKind::Ended if e.value < 0 => Msg::RKilled.fill(lang, &[&e.value]),
+        EventKind::Ended => Msg::RException.fill(lang, &[&e.value]),
     })
 }
 
 /// A queued value as the student wrote it: a letter for the lessons that send
 /// letters, otherwise the number.
-fn show(v: Value) -> String {
+fn show(v: Value, lang: Lang) -> String {
     if v == crate::program::NONE {
-        return "None (the pool's signal to stop)".into();
+        return Msg::RPoolStop.get(lang).into();
     }
     match u8::try_from(v) {
         Ok(c) if c.is_ascii_uppercase() => format!("'{}'", c as char),
@@ -225,11 +237,17 @@ fn show(v: Value) -> String {
 /// Applies an event to the operand stacks and, when `describe`, says what it read
 /// or wrote (the rows before a window only need the stacks, and formatting a
 /// million notes nobody reads is most of the cost).
-fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Option<String> {
+fn note(
+    p: &Program,
+    stacks: &mut [Vec<Value>],
+    e: &Event,
+    describe: bool,
+    lang: Lang,
+) -> Option<String> {
     match e.kind {
         EventKind::Exec => {}
         _ if !describe => return None,
-        _ => return event_note(p, e),
+        _ => return event_note(p, e, lang),
     }
     let st = &mut stacks[e.actor as usize];
     let var = |v: u16| {
@@ -245,7 +263,7 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
         }
         Instr::LoadGlobal(v) => {
             st.push(e.value);
-            describe.then(|| format!("read {} = {}", var(v), e.value))
+            describe.then(|| Msg::RRead.fill(lang, &[&var(v), &e.value]))
         }
         Instr::BinaryOp(op) => {
             let rhs = st.pop().unwrap_or(0);
@@ -253,19 +271,16 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             st.push(e.value);
             // A comparison with None is Python's `is not None` test.
             describe.then(|| match rhs {
-                crate::program::NONE if e.value == 0 => "it is None".to_string(),
-                crate::program::NONE => "a task, not None".to_string(),
+                crate::program::NONE if e.value == 0 => Msg::RIsNone.get(lang).to_string(),
+                crate::program::NONE => Msg::RNotNone.get(lang).to_string(),
                 _ => format!("{lhs} {op} {rhs} = {}", e.value),
             })
         }
         Instr::StoreGlobal(v) => {
             st.pop();
-            describe.then(|| format!("wrote {} = {}", var(v), e.value))
+            describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &e.value]))
         }
-        Instr::StoreFast(_) => {
-            st.pop();
-            None
-        }
+        Instr::StoreFast(_) => st.pop().and(None),
         Instr::Print { nargs, .. } => {
             let at = st.len().saturating_sub(nargs as usize);
             st.truncate(at);
@@ -273,34 +288,42 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
         }
         Instr::FileRead(v) => {
             st.push(e.value);
-            describe.then(|| format!("read {} = {}", var(v), e.value))
+            describe.then(|| Msg::RRead.fill(lang, &[&var(v), &e.value]))
         }
         Instr::FileWrite(v) => {
             st.pop();
-            describe.then(|| format!("wrote {} = {}", var(v), e.value))
+            describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &e.value]))
         }
         Instr::PopJumpIfFalse(_) => {
             st.pop();
-            describe.then(|| if e.value == 0 { "false" } else { "true" }.to_string())
+            describe.then(|| {
+                if e.value == 0 {
+                    Msg::RFalse
+                } else {
+                    Msg::RTrue
+                }
+                .get(lang)
+                .to_string()
+            })
         }
         Instr::PipeSend(_) => {
             st.pop();
-            describe.then(|| format!("sent {}", show(e.value)))
+            describe.then(|| Msg::RSent.fill(lang, &[&show(e.value, lang)]))
         }
         Instr::PipeRecv { .. } if e.value == crate::program::NONE => {
-            describe.then(|| "EOFError: nobody holds the other end any more".into())
+            describe.then(|| Msg::REof.get(lang).into())
         }
         Instr::PipeRecv { .. } => {
             st.push(e.value);
-            describe.then(|| format!("received {}", show(e.value)))
+            describe.then(|| Msg::RReceived.fill(lang, &[&show(e.value, lang)]))
         }
         Instr::QueuePut { .. } => {
             st.pop();
-            describe.then(|| format!("put {}", show(e.value)))
+            describe.then(|| Msg::RPut.fill(lang, &[&show(e.value, lang)]))
         }
         Instr::QueueGet { .. } => {
             st.push(e.value);
-            describe.then(|| format!("got {}", show(e.value)))
+            describe.then(|| Msg::RGot.fill(lang, &[&show(e.value, lang)]))
         }
         ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
@@ -319,16 +342,16 @@ fn note(p: &Program, stacks: &mut [Vec<Value>], e: &Event, describe: bool) -> Op
             } else {
                 e.value.to_string()
             };
-            describe.then(|| format!("this thread's local.{} = {v}", p.str(attr)))
+            describe.then(|| Msg::RLocal.fill(lang, &[&p.str(attr), &v]))
         }
         Instr::TlsGet(_) | Instr::Clock { .. } => {
             st.push(e.value);
             None
         }
         _ if !describe => None,
-        Instr::Acquire(_) => Some("acquired".into()),
-        Instr::Release(_) => Some("released".into()),
-        Instr::Exit(code) => Some(format!("ends (exit code {code})")),
+        Instr::Acquire(_) => Some(Msg::RAcquired.get(lang).into()),
+        Instr::Release(_) => Some(Msg::RReleased.get(lang).into()),
+        Instr::Exit(code) => Some(Msg::REnds.fill(lang, &[&code])),
         _ => None,
     }
 }

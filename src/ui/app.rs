@@ -353,6 +353,7 @@ impl App {
 
     /// One animation tick; true if the screen changed.
     pub fn tick(&mut self) -> bool {
+        self.run_speaks_lang();
         let explored = self.explore.as_mut().is_some_and(|e| e.poll());
         let Screen::Lesson(ls) = &mut self.screen else {
             return explored;
@@ -426,6 +427,7 @@ impl App {
 
     /// Takes one terminal event; true if the screen should be redrawn.
     pub fn handle(&mut self, ev: Event) -> bool {
+        self.run_speaks_lang();
         match ev {
             Event::Key(k) if k.kind != KeyEventKind::Release => {
                 self.key(k);
@@ -483,6 +485,11 @@ impl App {
             }
             Overlay::Knobs { selected, typing } => {
                 self.knob_key(k, selected, typing);
+                // A knob set in the editor may be what the tour's step asked for.
+                if let Screen::Lesson(ls) = &mut self.screen {
+                    let done = observe_tour(ls, None);
+                    self.tour_progress(done);
+                }
                 return;
             }
             Overlay::GoTo { typing } => {
@@ -730,6 +737,17 @@ impl App {
             }
             KeyCode::Char('L') => self.switch_lang(),
             _ => {}
+        }
+    }
+
+    /// The run gives its refusals in the screen's language (the runs are made in
+    /// several places; this is before every key and tick).
+    fn run_speaks_lang(&mut self) {
+        if let Screen::Lesson(ls) = &mut self.screen {
+            ls.run.set_lang(self.lang);
+            if let Some(p) = &mut ls.parked {
+                p.set_lang(self.lang);
+            }
         }
     }
 
@@ -1344,6 +1362,7 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
         MomentKind::Raised => Msg::MRaised,
         MomentKind::Started => Msg::MStarted,
         MomentKind::Exited => Msg::MExited,
+        MomentKind::TaskReused => Msg::MTaskReused,
     }
     .fill(lang, &[&who]);
     Status::Info(Msg::SMoment.fill(lang, &[&steps_of(ls), &what]))

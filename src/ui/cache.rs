@@ -1,8 +1,9 @@
 //! What the views derive from a trace, computed once per trace length and reused
 //! across frames: a frame never walks every event.
 
+use crate::lesson::Lang;
 use crate::program::{ActorId, Granularity, Pc, Value};
-use crate::trace::{ActorState, EventKind, Row, StateReplay, Trace, lost_updates, rows};
+use crate::trace::{ActorState, EventKind, Row, StateReplay, Trace, lost_updates, rows_in};
 use std::time::{Duration, Instant};
 
 /// The key a derived value was computed for: a new run bumps the generation, and
@@ -59,6 +60,7 @@ struct RowsKey {
     key: Key,
     granularity: Granularity,
     want: usize,
+    lang: Lang,
 }
 
 /// Derived values of one lesson screen's trace.
@@ -168,6 +170,7 @@ impl ViewCache {
         granularity: Granularity,
         code: &str,
         want: usize,
+        lang: Lang,
     ) {
         let key = RowsKey {
             key: Key {
@@ -176,10 +179,14 @@ impl ViewCache {
             },
             granularity,
             want,
+            lang,
         };
         let held = self.hold
             && self.rows_key.is_some_and(|k| {
-                k.key.generation == generation && k.want == want && k.granularity == granularity
+                k.key.generation == generation
+                    && k.want == want
+                    && k.granularity == granularity
+                    && k.lang == lang
             });
         if self.rows_key == Some(key) || held {
             return;
@@ -190,7 +197,7 @@ impl ViewCache {
         let mut span = want.saturating_mul(4).saturating_add(16);
         loop {
             let start = len.saturating_sub(span);
-            self.rows = rows(trace, granularity, code, start..len);
+            self.rows = rows_in(trace, granularity, code, start..len, lang);
             if self.rows.len() >= want || start == 0 {
                 break;
             }

@@ -258,7 +258,7 @@ fn summary(v: &ExploreView, lang: Lang) -> String {
     let how = match &ex.stop {
         Stop::Complete => Msg::XComplete.get(lang).to_string(),
         Stop::Cancelled => Msg::XCancelled.get(lang).to_string(),
-        other => Msg::XIncomplete.fill(lang, &[&other.describe()]),
+        other => Msg::XIncomplete.fill(lang, &[&other.describe_in(lang)]),
     };
     format!("{head} · {how}")
 }

@@ -53,11 +53,43 @@ fn join_line(s: &mut String, line: &str) {
     s.push_str(line);
 }
 
-/// A piece that wrapping keeps whole: a word, a space, or one wide character.
+/// A piece that wrapping keeps whole: a word, a space, or one wide character,
+/// with the CJK punctuation that may not be parted from it (as parts, each
+/// inline code or not).
 struct Piece {
-    text: String,
-    code: bool,
+    parts: Vec<(String, bool)>,
     space: bool,
+}
+
+impl Piece {
+    fn new(text: String, code: bool, space: bool) -> Piece {
+        Piece {
+            parts: vec![(text, code)],
+            space,
+        }
+    }
+
+    fn first(&self) -> Option<char> {
+        self.parts.first().and_then(|(t, _)| t.chars().next())
+    }
+
+    fn last(&self) -> Option<char> {
+        self.parts.last().and_then(|(t, _)| t.chars().last())
+    }
+
+    fn width(&self) -> usize {
+        self.parts.iter().map(|(t, _)| width(t)).sum()
+    }
+}
+
+/// Punctuation that closes: a line may not start with it (CJK line breaking).
+fn closing(c: char) -> bool {
+    "，。、；：？！）」』】》〉”’…・％,.;:?!)]}".contains(c)
+}
+
+/// Punctuation that opens: a line may not end with it.
+fn opening(c: char) -> bool {
+    "（「『【《〈“‘([{".contains(c)
 }
 
 fn pieces(text: &str) -> Vec<Piece> {
@@ -66,11 +98,7 @@ fn pieces(text: &str) -> Vec<Piece> {
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut Vec<Piece>, code: bool| {
         if !word.is_empty() {
-            out.push(Piece {
-                text: std::mem::take(word),
-                code,
-                space: false,
-            });
+            out.push(Piece::new(std::mem::take(word), code, false));
         }
     };
     for c in text.chars() {
@@ -79,23 +107,32 @@ fn pieces(text: &str) -> Vec<Piece> {
             code = !code;
         } else if c == ' ' {
             flush(&mut word, &mut out, code);
-            out.push(Piece {
-                text: " ".into(),
-                code,
-                space: true,
-            });
+            out.push(Piece::new(" ".into(), code, true));
         } else if c.width().unwrap_or(0) > 1 {
             flush(&mut word, &mut out, code);
-            out.push(Piece {
-                text: c.to_string(),
-                code,
-                space: false,
-            });
+            out.push(Piece::new(c.to_string(), code, false));
         } else {
             word.push(c);
         }
     }
     flush(&mut word, &mut out, code);
+    glue(out)
+}
+
+/// Joins closing punctuation to the piece before it and opening punctuation to
+/// the piece after it, so that no line starts with `，` or ends with `（`.
+fn glue(pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    for p in pieces {
+        let after_opening = out.last().and_then(Piece::last).is_some_and(opening);
+        let joins = !p.space
+            && out.last().is_some_and(|l| !l.space)
+            && (after_opening || p.first().is_some_and(closing));
+        match out.last_mut() {
+            Some(last) if joins => last.parts.extend(p.parts),
+            _ => out.push(p),
+        }
+    }
     out
 }
 
@@ -121,12 +158,12 @@ fn wrap_one(
     let mut space: Option<Span<'static>> = None;
     for p in pieces(text) {
         if p.space {
-            if !fresh {
-                space = Some(styled(p.text, p.code, code));
+            if !fresh && let Some((t, c)) = p.parts.into_iter().next() {
+                space = Some(styled(t, c, code));
             }
             continue;
         }
-        let w = width(&p.text) + usize::from(space.is_some());
+        let w = p.width() + usize::from(space.is_some());
         if used + w > cols && !fresh {
             lines.push(Line::from(std::mem::take(&mut cur)));
             cur.push(Span::raw(" ".repeat(indent)));
@@ -137,30 +174,45 @@ fn wrap_one(
             cur.push(sp);
             used += 1;
         }
-        // A word longer than a whole line is cut where the line ends.
-        let mut text = p.text;
-        while used + width(&text) > cols {
-            let mut head = String::new();
-            let mut hw = 0;
-            for c in text.chars() {
-                let cw = c.width().unwrap_or(0);
-                if used + hw + cw > cols {
+        for (mut text, is_code) in p.parts {
+            // A word longer than a whole line is cut where the line ends.
+            while used + width(&text) > cols {
+                let mut head = String::new();
+                let mut hw = 0;
+                for c in text.chars() {
+                    let cw = c.width().unwrap_or(0);
+                    if used + hw + cw > cols {
+                        break;
+                    }
+                    head.push(c);
+                    hw += cw;
+                }
+                // Even a cut word keeps its punctuation on the right side.
+                while head.chars().count() > 1
+                    && (head.chars().last().is_some_and(opening)
+                        || text[head.len()..].chars().next().is_some_and(closing))
+                {
+                    head.pop();
+                }
+                if head.is_empty() && used > indent {
+                    // Nothing more fits here: the rest goes on the next line.
+                    lines.push(Line::from(std::mem::take(&mut cur)));
+                    cur.push(Span::raw(" ".repeat(indent)));
+                    used = indent;
+                    continue;
+                }
+                if head.is_empty() {
                     break;
                 }
-                head.push(c);
-                hw += cw;
+                text = text[head.len()..].to_string();
+                cur.push(styled(head, is_code, code));
+                lines.push(Line::from(std::mem::take(&mut cur)));
+                cur.push(Span::raw(" ".repeat(indent)));
+                used = indent;
             }
-            if head.is_empty() {
-                break;
-            }
-            text = text[head.len()..].to_string();
-            cur.push(styled(head, p.code, code));
-            lines.push(Line::from(std::mem::take(&mut cur)));
-            cur.push(Span::raw(" ".repeat(indent)));
-            used = indent;
+            used += width(&text);
+            cur.push(styled(text, is_code, code));
         }
-        used += width(&text);
-        cur.push(styled(text, p.code, code));
         fresh = false;
     }
     lines.push(Line::from(cur));
@@ -245,6 +297,51 @@ mod tests {
         for l in render("全局变量 `balance` 被两个线程同时修改", 10, &th) {
             assert!(l.width() <= 10, "{l:?} is wider than 10 columns");
         }
+    }
+
+    #[test]
+    fn no_line_starts_with_closing_or_ends_with_opening_cjk_punctuation() {
+        let th = Theme::plain();
+        let text = "两个线程（t1 和 t2）同时修改「balance」，结果：丢失了一次更新。\
+                    为什么？因为读、算、写是三步！《教程》里的表格【见下】说明了这一点；\
+                    打开 `lock` 之后，就不会再这样了。";
+        let starts = "，。、；：？！）」』】》";
+        let ends = "（「『【《";
+        // Even where a piece with its punctuation is wider than the line.
+        for cols in 4..14 {
+            for l in plain(&render(text, cols, &th)) {
+                assert!(width(&l) <= cols, "{l:?} is wider than {cols}");
+            }
+        }
+        // The widest piece that keeps its punctuation, 「balance」，, is 13 columns.
+        for cols in 14..40 {
+            let lines = plain(&render(text, cols, &th));
+            for l in &lines {
+                assert!(width(l) <= cols, "{l:?} is wider than {cols}");
+                let first = l.chars().next().unwrap_or(' ');
+                let last = l.chars().last().unwrap_or(' ');
+                assert!(
+                    !starts.contains(first),
+                    "{cols} columns: {l:?} starts with {first}\n{lines:#?}"
+                );
+                assert!(
+                    !ends.contains(last),
+                    "{cols} columns: {l:?} ends with {last}\n{lines:#?}"
+                );
+            }
+            // Nothing is lost or added but the breaks.
+            assert_eq!(
+                lines.concat().replace(' ', ""),
+                text.replace(['`', ' '], "")
+            );
+        }
+        // Punctuation after inline code keeps the code's style apart.
+        let lines = render("打开 `lock`，再运行", 12, &th);
+        let spans: Vec<&str> = lines
+            .iter()
+            .flat_map(|l| l.spans.iter().map(|s| s.content.as_ref()))
+            .collect();
+        assert!(spans.contains(&"lock"), "{spans:?}");
     }
 
     #[test]

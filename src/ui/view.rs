@@ -952,7 +952,7 @@ fn interleaving_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &The
     let want = visible + ls.scroll[si];
     let trace = ls.run.trace();
     ls.cache
-        .refresh_rows(ls.generation, trace, g, &ls.code, want);
+        .refresh_rows(ls.generation, trace, g, &ls.code, want, lang);
     let rows = &ls.cache.rows;
     ls.scroll[si] = ls.scroll[si].min(rows.len().saturating_sub(visible));
     let end = rows.len() - ls.scroll[si];
