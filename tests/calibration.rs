@@ -6,6 +6,7 @@
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::run::{Origin, seeded};
+use interleave::sim::Schedule;
 use interleave::sim::{Ending, Sim};
 use interleave::trace::Trace;
 use std::sync::Arc;
@@ -298,4 +299,68 @@ fn gil_lab_processes_print_cpythons_figures() {
             "{late:?}; CPython: median 0.10-0.15 ms next to processes"
         );
     }
+}
+
+/// The schedule of seed `seed` of a lesson, run by the library as the playground
+/// runs it (the lesson's own scheduler).
+fn library_schedule(lesson: &str, sets: &[&str], seed: u64) -> Vec<u16> {
+    let catalog = Catalog::embedded().expect("the built-in lessons load");
+    let l = catalog.find(lesson).expect("the lesson exists").clone();
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let knobs = knobs_from(&l, &sets).expect("valid knobs");
+    let program = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
+    let cfg = knobs.engine();
+    let mut sim = Sim::new(program, cfg);
+    sim.run_seeded(&mut seeded(&knobs, cfg, &Origin::Seed(seed)));
+    sim.schedule().to_vec()
+}
+
+/// `interleave run LESSON --seed N ARGS`'s standard output.
+fn cli_run(lesson: &str, sets: &[&str], seed: u64, args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_interleave"));
+    cmd.args(["run", lesson, "--seed", &seed.to_string()]);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    let out = cmd.args(args).output().expect("the binary runs");
+    assert!(out.status.success(), "{lesson} {sets:?} {args:?}: {out:?}");
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// `interleave run` ran the uniform scheduler whatever the lesson's `scheduler`
+/// knob said (and its jsonl summary said `scheduler: timed`): the text report and
+/// the streamed jsonl (more than one chunk of events here) now run the scheduler
+/// they name, the same picks as the playground's run of that seed.
+#[test]
+fn the_cli_runs_the_scheduler_it_names() {
+    let mut schedules = Vec::new();
+    for kind in ["timed", "uniform"] {
+        let set = format!("scheduler={kind}");
+        let sets = ["gil=gil-classic", "iterations=20000", set.as_str()];
+        let lib = library_schedule("balance-race", &sets, 3);
+        let jsonl = cli_run("balance-race", &sets, 3, &["--format", "jsonl"]);
+        let summary: serde_json::Value = jsonl
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .expect("a summary line");
+        assert_eq!(summary["knobs"]["scheduler"], kind, "{summary}");
+        let events = summary["events"].as_u64().expect("an event count");
+        assert!(events > 1 << 16, "{events} events: one chunk only");
+        let streamed = summary["schedule"].as_str().expect("a schedule string");
+        let streamed = Schedule::parse(streamed).expect("it parses").0;
+        assert!(streamed == lib, "{kind}: the jsonl run took other steps");
+        let text = cli_run("balance-race", &sets, 3, &[]);
+        let printed = text
+            .lines()
+            .find_map(|l| l.strip_prefix("schedule: "))
+            .expect("a schedule line");
+        let printed = Schedule::parse(printed).expect("it parses").0;
+        assert!(printed == lib, "{kind}: the text run took other steps");
+        schedules.push(lib);
+    }
+    assert!(
+        schedules[0] != schedules[1],
+        "timed and uniform picked alike"
+    );
 }
