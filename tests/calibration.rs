@@ -94,24 +94,59 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// CPython 3.6–3.13, 10 processes × 50 increments, no lock: 500 in 393 of 400 runs
-/// on a terminal; the short runs ended at 350, 400 or 450 (a whole process's 50
-/// increments lost when two overlapped).
+/// Whether a low is a whole number of batches of 50 lost (give or take 10): a
+/// process preempted between its read and its write while others ran all of
+/// theirs.
+fn whole_batches(v: i64) -> bool {
+    v <= 460 && (v % 50 <= 10 || v % 50 >= 40)
+}
+
+/// CPython 3.8, 3.11 and 3.13, 10 processes × 50 increments, no lock, 240 runs
+/// each on a terminal (tools/measure/value_race_lows.py, load 9–13 on 2 cores):
+/// 500 in 682 of 720 runs (92.5–96.3 % per version); 38 short, 34 of them whole
+/// batches lost (450 ×17, 451, 457, 400 ×8, 404, 350 ×5, 359, 250), the rest 490,
+/// 435, 322, 310; 5–9 distinct values per version.
 #[test]
 fn value_race_mostly_ends_at_500_with_lows_like_cpythons() {
     let ends = per_seed("value-race", &[], |t, _| var(t, "counter.value"));
-    let short: Vec<i64> = ends.iter().copied().filter(|&v| v < 500).collect();
-    println!("value-race: {} of {SEEDS} short: {short:?}", short.len());
+    let short: Vec<i64> = {
+        let mut s: Vec<i64> = ends.iter().copied().filter(|&v| v < 500).collect();
+        s.sort_unstable();
+        s
+    };
+    let whole: Vec<i64> = short
+        .iter()
+        .copied()
+        .filter(|&v| whole_batches(v))
+        .collect();
+    let mut levels: Vec<i64> = whole.iter().map(|v| (v + 10) / 50 * 50).collect();
+    levels.dedup();
+    println!(
+        "value-race: {} of {SEEDS} short, {} of them whole batches {levels:?}: {short:?}",
+        short.len(),
+        whole.len()
+    );
     let med = median(ends.iter().map(|&v| v as f64).collect());
     assert!(med >= 450.0, "median {med}; CPython's is 500");
+    let n = SEEDS as usize;
     assert!(
-        !short.is_empty() && short.len() <= SEEDS as usize * 15 / 100,
-        "{} of {SEEDS} seeds short; CPython: 7 of 400 runs (band: at least one, at most 15 %)",
+        (n * 3 / 100..=n * 15 / 100).contains(&short.len()),
+        "{} of {SEEDS} seeds short; CPython: 38 of 720 runs, 3.75-7.5 % per version (band 3-15 %)",
         short.len()
     );
     assert!(
-        short.iter().all(|&v| v >= 250),
-        "lows {short:?}; CPython's lowest of 400 was 350 (band: 250 and up)"
+        whole.len() * 100 >= short.len() * 45,
+        "{} of {} lows are whole batches of 50 lost; CPython: 34 of 38 (band: 45 % and up)",
+        whole.len(),
+        short.len()
+    );
+    assert!(
+        levels.len() >= 2,
+        "whole-batch lows at {levels:?}; CPython's: 450, 400, 350 (band: at least two levels)"
+    );
+    assert!(
+        short.iter().all(|&v| v >= 200),
+        "lows {short:?}; CPython's lowest of 720 was 250 (band: 200 and up)"
     );
 }
 
