@@ -324,6 +324,18 @@ fn gil_lab_the_io_thread_is_as_late_as_on_cpython() {
 #[test]
 fn gil_lab_processes_print_cpythons_figures() {
     let runs = per_seed("gil", &["run-as=processes"], |t, _| lab(t));
+    let ups: Vec<f64> = runs.iter().map(|(_, up)| *up).collect();
+    let meds: Vec<f64> = runs.iter().map(|(late, _)| median(late.clone())).collect();
+    let range = |xs: &[f64]| {
+        let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lo, hi)
+    };
+    println!(
+        "gil lab processes: speed-up {:?}, probe median {:?} ms",
+        range(&ups),
+        range(&meds)
+    );
     for (late, up) in &runs {
         assert!(
             (1.4..=2.0).contains(up),
