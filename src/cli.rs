@@ -16,8 +16,8 @@ use crate::export::{JsonlStream, Replay, Report, perfetto_json, text_report, wri
 use crate::lesson::{Lang, Lesson};
 use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, Program};
-use crate::run::{Origin, Start};
-use crate::sim::{Ending, RandomScheduler, Schedule, ScheduleError, Sim};
+use crate::run::{Origin, Start, seeded};
+use crate::sim::{Ending, Schedule, ScheduleError, Sim};
 use crate::trace::{Mode, Trace};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{self, IsTerminal, Write};
@@ -359,7 +359,7 @@ fn playground(
                 (Some(s), _, _) => {
                     // Followed once here, so that a schedule that cannot be followed
                     // is refused before the screen opens.
-                    follow_schedule(&program, knobs.engine(), s)?;
+                    follow_schedule(&program, &knobs, s)?;
                     let sch = Schedule::parse(s).map_err(|e| Usage(e.to_string()))?;
                     Start::Stepped(Origin::Schedule(sch))
                 }
@@ -485,7 +485,7 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
     let done = if args.start.live {
         live(program, &knobs, &args)?
     } else if let Some(s) = &args.start.schedule {
-        let sim = follow_schedule(&program, knobs.engine(), s)?;
+        let sim = follow_schedule(&program, &knobs, s)?;
         let deadlock = sim.ending() == Ending::Deadlock;
         let schedule = Schedule(sim.schedule().to_vec());
         Done {
@@ -497,10 +497,12 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
         }
     } else {
         // The engine directly (as `Run` does on run-to-end): the same picks, the
-        // same trace, and nothing copied.
+        // same trace, and nothing copied; the lesson's own scheduler (timed unless
+        // its `scheduler` knob says uniform).
         let seed = args.start.seed.unwrap_or_else(fresh_seed);
-        let mut sim = Sim::new(program.clone(), knobs.engine());
-        sim.run_random(&mut RandomScheduler::new(seed));
+        let cfg = knobs.engine();
+        let mut sim = Sim::new(program.clone(), cfg);
+        sim.run_seeded(&mut seeded(&knobs, cfg, &Origin::Seed(seed)));
         let deadlock = sim.ending() == Ending::Deadlock;
         let schedule = Schedule(sim.schedule().to_vec());
         Done {
@@ -575,9 +577,14 @@ fn stream_jsonl(
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     let mut stream = JsonlStream::new(&mut lock);
-    let mut sim = Sim::new(program, knobs.engine());
-    let mut sched = RandomScheduler::new(seed);
+    let cfg = knobs.engine();
+    let mut sim = Sim::new(program, cfg);
+    let mut sched = seeded(knobs, cfg, &Origin::Seed(seed));
     let mut schedule: Vec<ActorId> = Vec::new();
+    // Steps of the run already copied into `schedule` (the simulator may still keep
+    // some of them for the scheduler to read).
+    let mut copied = 0;
+    let mut keep_schedule = true;
     let mut written = Ok(());
     let mut stuck = false;
     while sim.ending() == Ending::Running && !stuck && written.is_ok() {
@@ -591,19 +598,25 @@ fn stream_jsonl(
             }
         }
         written = stream.events(sim.trace());
-        if schedule.len() + sim.schedule().len() <= STREAM_SCHEDULE_STEPS {
-            schedule.extend_from_slice(sim.schedule());
+        let new = &sim.schedule()[copied - sim.steps_base()..];
+        if keep_schedule && schedule.len() + new.len() <= STREAM_SCHEDULE_STEPS {
+            schedule.extend_from_slice(new);
         } else {
+            keep_schedule = false;
             schedule = Vec::new();
             schedule.shrink_to_fit();
         }
+        copied = sim.steps();
         if sim.ending() == Ending::Running && !stuck {
-            // The uniform scheduler reads no events: all of them may go.
+            // Only what the scheduler has read may go (the timed one reads every
+            // event and pick; the uniform one none).
             let t = sim.trace();
+            let n = sched.seen_events(&sim).min(t.events.len());
             let mut prefix = t.prefix_or_start();
-            t.absorb_into(&mut prefix, 0, t.events.len());
-            let (n, steps) = (t.events.len(), sim.steps());
+            t.absorb_into(&mut prefix, 0, n);
+            let steps = sched.seen_steps(&sim);
             sim.forget(n, Box::new(prefix), steps);
+            sched.forget_events(n);
         }
     }
     let deadlock = sim.ending() == Ending::Deadlock;
@@ -726,9 +739,10 @@ pub fn schedule_tokens(s: &str) -> Result<Vec<(ActorId, u64)>, ScheduleError> {
 /// cost memory.
 fn follow_schedule(
     program: &Arc<Program>,
-    cfg: crate::program::EngineConfig,
+    knobs: &crate::lesson::Knobs,
     s: &str,
 ) -> Result<Sim, Fail> {
+    let cfg = knobs.engine();
     if s.split(|c: char| c.is_whitespace() || c == ',')
         .all(str::is_empty)
     {
@@ -764,7 +778,7 @@ fn follow_schedule(
             }
         }
     }
-    let mut sched = RandomScheduler::new(0);
+    let mut sched = seeded(knobs, cfg, &Origin::Schedule(Schedule(Vec::new())));
     while sim.ending() == Ending::Running {
         match sched.pick_steppable(&sim) {
             Some(a) => sim.step_checked(a),

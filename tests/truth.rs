@@ -326,10 +326,11 @@ fn an_oversold_ticket_sale_is_wrong_and_says_why() {
     assert_eq!(summary(&run)["verdict"]["correct"], true);
 }
 
-/// The missing effect counts increments; overwritten writes count rows with `!`.
+/// The missing effect counts increments; overwritten writes count rows with `!`
+/// (seed 38: one write wipes out a whole batch of 50).
 #[test]
 fn the_two_figures_count_different_things() {
-    let run = stepped("value-race", &[], Origin::Seed(3));
+    let run = stepped("value-race", &[], Origin::Seed(38));
     let t = run.trace();
     let counter = var(t, "counter.value");
     let vd = run.verdict(Lang::En).expect("a verdict");
@@ -538,7 +539,7 @@ fn perfetto_names_processes_code_races_and_hand_overs() {
         (2, 2),
         "42 and 43 each go from a send to a recv"
     );
-    let run = stepped("value-race", &[], Origin::Seed(3));
+    let run = stepped("value-race", &[], Origin::Seed(38));
     let t = run.trace();
     let evs = perfetto("value-race", &[], t);
     let marks = evs

@@ -197,6 +197,14 @@ pub struct Calibration {
     /// Out of 100 GIL hand-offs with several waiters, how many go to the thread that
     /// has waited longest (the rest to a waiter at random).
     pub gil_fifo_pct: u32,
+    /// A process that reads or writes a `multiprocessing.Value` loses its core to
+    /// the OS (its time slice is up on a busy machine) right after one access in
+    /// this many, and runs again `preempt_pause_ns` (median, jittered) later.
+    /// After a read, the update it was making wipes out every increment the other
+    /// processes made meanwhile: CPython's lows of whole batches of 50
+    /// (tools/measure/value_race_lows.py; RESULTS.md, section 14).
+    pub value_preempt_one_in: u32,
+    pub preempt_pause_ns: u64,
 }
 
 impl Calibration {
@@ -235,6 +243,8 @@ impl Calibration {
             cores: 2,
             core_wait_ns: 200_000,
             gil_fifo_pct: 50,
+            value_preempt_one_in: 8_000,
+            preempt_pause_ns: 2_500_000,
         }
     }
 

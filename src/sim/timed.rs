@@ -219,7 +219,17 @@ impl TimedScheduler {
             own
         };
         self.shared[g] = Some((t + cost, a));
-        cost
+        // The OS may take the core away right after the access (the Value's lock
+        // is free again): the process runs again a time slice or more later.
+        if self
+            .rng
+            .random_range(0..self.cal.value_preempt_one_in.max(1))
+            == 0
+        {
+            cost + self.jit(self.cal.preempt_pause_ns)
+        } else {
+            cost
+        }
     }
 
     /// A process made runnable waits for a core when the other processes keep
