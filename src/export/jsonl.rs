@@ -110,6 +110,7 @@ impl<'a> JsonlStream<'a> {
                 }
             }
             Replay::Schedule(sch) => s["schedule"] = json!(sch.to_string()),
+            Replay::Given(sch) => s["schedule"] = json!(sch),
             Replay::Live => {}
         }
         serde_json::to_writer(&mut *out, &s)?;

@@ -5,8 +5,8 @@ mod perfetto;
 mod text;
 
 pub use jsonl::{JsonlStream, write_jsonl};
-pub use perfetto::perfetto_json;
-pub use text::text_report;
+pub use perfetto::{PerfettoStream, PerfettoWriter, perfetto_json};
+pub use text::{TextStream, text_report};
 
 use crate::lesson::{Knobs, Lang, Lesson};
 use crate::sim::Schedule;
@@ -19,6 +19,9 @@ pub enum Replay {
     Seed(u64, Schedule),
     /// A stepped run from a schedule string.
     Schedule(Schedule),
+    /// A stepped run from a schedule string whose whole schedule was too long
+    /// to keep: the string given, which replays it (seed 0 goes on past its end).
+    Given(String),
     /// A live run cannot be replayed; its trace is what happened.
     Live,
 }
@@ -46,6 +49,7 @@ impl Report<'_> {
         match &self.replay {
             Replay::Seed(seed, _) => s.push_str(&format!(" --seed {seed}")),
             Replay::Schedule(sch) => s.push_str(&format!(" --schedule '{sch}'")),
+            Replay::Given(sch) => s.push_str(&format!(" --schedule '{sch}'")),
             Replay::Live => s.push_str(" --live"),
         }
         s
@@ -60,7 +64,67 @@ impl Report<'_> {
     pub fn schedule(&self) -> Option<&Schedule> {
         match &self.replay {
             Replay::Seed(_, s) | Replay::Schedule(s) => Some(s),
-            Replay::Live => None,
+            Replay::Given(_) | Replay::Live => None,
         }
     }
+}
+
+/// The schedule of a run that is too long to keep, step by step: the steps
+/// while there are at most `cap`, and always the length of its string
+/// (`Schedule`'s `Display`, actors with run lengths: `0x4 1 2x3`).
+pub struct ScheduleKeeper {
+    steps: Vec<crate::program::ActorId>,
+    cap: usize,
+    kept: bool,
+    /// The string's length without the open run, and the open run.
+    chars: usize,
+    run: Option<(crate::program::ActorId, usize)>,
+}
+
+impl ScheduleKeeper {
+    pub fn new(cap: usize) -> ScheduleKeeper {
+        ScheduleKeeper {
+            steps: Vec::new(),
+            cap,
+            kept: true,
+            chars: 0,
+            run: None,
+        }
+    }
+
+    /// Takes in the next steps.
+    pub fn extend(&mut self, steps: &[crate::program::ActorId]) {
+        for &a in steps {
+            match &mut self.run {
+                Some((b, n)) if *b == a => *n += 1,
+                _ => {
+                    // A finished run and the space after it.
+                    self.chars += self.run.map_or(0, |r| token_chars(r) + 1);
+                    self.run = Some((a, 1));
+                }
+            }
+        }
+        if self.kept && self.steps.len() + steps.len() <= self.cap {
+            self.steps.extend_from_slice(steps);
+        } else {
+            self.kept = false;
+            self.steps = Vec::new();
+        }
+    }
+
+    /// The length of the schedule's string.
+    pub fn chars(&self) -> usize {
+        self.chars + self.run.map_or(0, token_chars)
+    }
+
+    /// The whole schedule, if it was short enough to keep.
+    pub fn schedule(self) -> Option<Schedule> {
+        self.kept.then_some(Schedule(self.steps))
+    }
+}
+
+/// The characters one run of a schedule string takes: `2`, `0x17`.
+fn token_chars((a, n): (crate::program::ActorId, usize)) -> usize {
+    let digits = |x: usize| x.checked_ilog10().map_or(1, |d| d as usize + 1);
+    digits(a as usize) + if n > 1 { 1 + digits(n) } else { 0 }
 }

@@ -1044,6 +1044,19 @@ impl Sim {
         }
     }
 
+    /// [`Sim::run_random`] until the trace keeps `events` events or the run
+    /// ends: a long run a stretch at a time. True when the scheduler had no
+    /// actor to pick while the run had not ended.
+    pub fn run_random_until(&mut self, sched: &mut RandomScheduler, events: usize) -> bool {
+        while self.ending == Ending::Running && self.trace.events.len() < events {
+            match sched.pick_steppable(self) {
+                Some(a) => self.step_unchecked(a),
+                None => return true,
+            }
+        }
+        false
+    }
+
     /// Runs with a seeded scheduler of either kind to the end.
     pub fn run_seeded(&mut self, sched: &mut Seeded) {
         match sched {

@@ -8,7 +8,7 @@ mod verdict;
 
 pub use analysis::{LostScan, LostUpdate, lost_updates};
 pub use moments::{Moment, MomentKind, moments};
-pub use rows::{Row, forever, rows};
+pub use rows::{Row, RowStream, forever, rows};
 pub use state::{ActorState, BlockedOn, StateReplay};
 pub use verdict::{
     Missing, Verdict, missing_explained, overwrite_legend, overwritten_explained, verdict,

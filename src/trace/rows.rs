@@ -1,7 +1,7 @@
 //! The interleaving as the tutorials draw it: one row per step, in global order,
 //! with the values each row read and wrote.
 
-use super::{Event, EventKind, Trace, lost_updates};
+use super::{Event, EventKind, LostScan, Trace};
 use crate::program::{ActorId, Granularity, Instr, Program, Value};
 use std::ops::Range;
 
@@ -26,35 +26,89 @@ pub struct Row {
 /// every event is a row. GIL hand-overs are left to the timeline.
 pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<usize>) -> Vec<Row> {
     let p = &trace.program;
-    let lines: Vec<&str> = code.lines().collect();
-    let lost: Vec<usize> = lost_updates(p, &trace.events)
-        .into_iter()
-        .map(|l| l.seq)
-        .collect();
-    let mut stacks: Vec<Vec<Value>> = vec![Vec::new(); p.actors.len()];
-    let mut joiner = Joiner::default();
-    // Operand stacks are rebuilt from the start so the first row shows its operands,
-    // and rows are counted so that every row keeps its number in any window.
-    for (seq, e) in trace.events[..range.start.min(trace.events.len())]
-        .iter()
-        .enumerate()
-    {
-        let _ = note(p, &mut stacks, e, false);
-        if !is_gil(e) {
-            joiner.next(p, granularity, seq, e);
-        }
-    }
+    let mut stream = RowStream::new(p, granularity, code);
     let mut out: Vec<Row> = Vec::new();
     let end = range.end.min(trace.events.len());
-    for seq in range.start.min(end)..end {
-        let e = &trace.events[seq];
-        if is_gil(e) {
-            continue;
+    let start = range.start.min(end);
+    // Operand stacks are rebuilt from the start so the first row shows its operands,
+    // and rows are counted so that every row keeps its number in any window.
+    for (seq, e) in trace.events[..end].iter().enumerate() {
+        stream.feed(p, seq, e, seq >= start, &mut out);
+    }
+    out
+}
+
+/// [`rows`] one event at a time, for a run too long to keep (the headless
+/// report): the operand stacks, the row count and the overwritten writes carry
+/// on from event to event, so a row made late in a run keeps its number, its
+/// operands and its `!` without the events before it.
+pub struct RowStream {
+    /// The code's lines, trimmed.
+    lines: Vec<String>,
+    granularity: Granularity,
+    stacks: Vec<Vec<Value>>,
+    joiner: Joiner,
+    lost: LostScan,
+    /// Only counts rows and finds overwritten writes: no operand stacks, no text.
+    counting: bool,
+}
+
+impl RowStream {
+    pub fn new(p: &Program, granularity: Granularity, code: &str) -> Self {
+        RowStream {
+            lines: code.lines().map(|l| l.trim().to_string()).collect(),
+            granularity,
+            stacks: vec![Vec::new(); p.actors.len()],
+            joiner: Joiner::default(),
+            lost: LostScan::new(p),
+            counting: false,
         }
-        let line = p.line(e.actor, e.pc);
-        let comment = note(p, &mut stacks, e, true);
-        let is_lost = lost.binary_search(&seq).is_ok();
-        let joins = joiner.next(p, granularity, seq, e);
+    }
+
+    /// A stream that only counts rows and finds overwritten writes: it never
+    /// describes a row.
+    pub fn counter(p: &Program, granularity: Granularity) -> Self {
+        RowStream {
+            counting: true,
+            ..RowStream::new(p, granularity, "")
+        }
+    }
+
+    /// Rows begun so far.
+    pub fn rows_begun(&self) -> usize {
+        self.joiner.rows
+    }
+
+    /// Whether event `seq` would begin a new row (false for a GIL hand-over,
+    /// which makes none).
+    pub fn begins_row(&self, p: &Program, seq: usize, e: &Event) -> bool {
+        !is_gil(e) && !self.joiner.joins(p, self.granularity, seq, e)
+    }
+
+    /// Takes in event number `seq` of the run. When `describe`, the row it
+    /// makes is pushed on `out`, or the row it joins (`out`'s last) grows.
+    /// True when the event is an overwritten write (its row's `!`).
+    pub fn feed(
+        &mut self,
+        p: &Program,
+        seq: usize,
+        e: &Event,
+        describe: bool,
+        out: &mut Vec<Row>,
+    ) -> bool {
+        let is_lost = self.lost.feed(p, seq, e).is_some();
+        if is_gil(e) {
+            return is_lost;
+        }
+        if self.counting {
+            self.joiner.next(p, self.granularity, seq, e);
+            return is_lost;
+        }
+        let comment = note(p, &mut self.stacks, e, describe);
+        let joins = self.joiner.next(p, self.granularity, seq, e);
+        if !describe {
+            return is_lost;
+        }
         if joins
             && let Some(last) = out.last_mut()
             && last.events.end == seq
@@ -64,16 +118,18 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
                 push_comment(&mut last.text, &c);
             }
             last.lost_update |= is_lost;
-            continue;
+            return is_lost;
         }
+        let line = p.line(e.actor, e.pc);
         // An actor's end is not its last line run again (a worker's exit is not
         // another `print`): it shows as the end alone.
         let ends = matches!(p.instr(e.actor, e.pc), Some(Instr::Exit(_)));
-        let head = match (e.kind, granularity) {
+        let head = match (e.kind, self.granularity) {
             (EventKind::Exec, Granularity::Line) if ends => String::new(),
-            (EventKind::Exec, Granularity::Line) => lines
+            (EventKind::Exec, Granularity::Line) => self
+                .lines
                 .get(line.saturating_sub(1) as usize)
-                .map(|l| l.trim().to_string())
+                .cloned()
                 .unwrap_or_default(),
             (EventKind::Exec, Granularity::Bytecode) => p
                 .instr(e.actor, e.pc)
@@ -86,15 +142,15 @@ pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<us
             push_comment(&mut text, &c);
         }
         out.push(Row {
-            number: joiner.rows,
+            number: self.joiner.rows,
             events: seq..seq + 1,
             actor: e.actor,
             line,
             text,
             lost_update: is_lost,
         });
+        is_lost
     }
-    out
 }
 
 fn is_gil(e: &Event) -> bool {
@@ -111,20 +167,25 @@ struct Joiner {
 }
 
 impl Joiner {
+    /// Whether event `seq` (not a GIL hand-over) would join the open row.
+    fn joins(&self, p: &Program, g: Granularity, seq: usize, e: &Event) -> bool {
+        let line = p.line(e.actor, e.pc);
+        g == Granularity::Line
+            && e.kind == EventKind::Exec
+            && self
+                .last
+                .is_some_and(|(a, l, end, code)| a == e.actor && l == line && end == seq && code)
+    }
+
     /// Takes event `seq` in; true when it joins the open row, false when it starts
     /// a new one.
     fn next(&mut self, p: &Program, g: Granularity, seq: usize, e: &Event) -> bool {
-        let line = p.line(e.actor, e.pc);
-        let exec = e.kind == EventKind::Exec;
-        let joins = g == Granularity::Line
-            && exec
-            && self
-                .last
-                .is_some_and(|(a, l, end, code)| a == e.actor && l == line && end == seq && code);
+        let joins = self.joins(p, g, seq, e);
         if !joins {
             self.rows += 1;
         }
-        self.last = Some((e.actor, line, seq + 1, exec));
+        let line = p.line(e.actor, e.pc);
+        self.last = Some((e.actor, line, seq + 1, e.kind == EventKind::Exec));
         joins
     }
 }
