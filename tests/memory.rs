@@ -172,3 +172,92 @@ fn a_long_run_stays_under_300_mb() {
     assert!(events > 20_000_000, "the run was short: {events}");
     assert!(kb < 300 * 1024, "peak {kb} kB for {events} events");
 }
+
+/// `interleave run` at `iterations` in `format` (and `extra` flags), in a
+/// child: its peak resident memory in kB (from `wait4`) and its whole output.
+fn cli_peak(iterations: u32, format: &str, extra: &[&str]) -> (i64, Vec<u8>) {
+    use std::io::Read;
+    let set = format!("iterations={iterations}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_interleave"))
+        .args(["run", "balance-race", "--set", &set, "--format", format])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_end(&mut out)
+        .expect("reads the report");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, which std has not reaped.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "waits for the child");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{format} {extra:?}: status {status}"
+    );
+    (usage.ru_maxrss, out)
+}
+
+/// The headless run writes its report while it runs, in every format, with or
+/// without a schedule given: ten times the events take no more memory (a
+/// report that kept its events, as the text report and Perfetto did, grew by
+/// 24 bytes an event and more), and what is written is whole.
+#[test]
+fn the_headless_report_streams_in_every_format() {
+    let (small, large) = (20_000, 200_000);
+    for (format, extra) in [
+        ("text", &["--seed", "1"][..]),
+        ("jsonl", &["--seed", "1"][..]),
+        ("perfetto", &["--seed", "1"][..]),
+        ("text", &["--schedule", "0x4"][..]),
+    ] {
+        let (kb_small, _) = cli_peak(small, format, extra);
+        let (kb_large, out) = cli_peak(large, format, extra);
+        let text = String::from_utf8_lossy(&out);
+        eprintln!("{format} {extra:?}: peak {kb_small} kB at {small}, {kb_large} kB at {large}");
+        assert!(
+            kb_large < kb_small + 16 * 1024,
+            "{format} {extra:?}: peak {kb_small} kB at {small} iterations, {kb_large} kB at {large}"
+        );
+        assert!(kb_large < 300 * 1024, "{format}: {kb_large} kB");
+        match format {
+            "text" => {
+                assert!(text.contains("rows elided"), "{text}");
+                assert!(text.contains("\nbalance = "), "{text}");
+                // Row numbers count the whole run: the last rows are past 4 million.
+                let last = text
+                    .lines()
+                    .filter_map(|l| {
+                        l.trim_start()
+                            .split(' ')
+                            .next()?
+                            .trim_end_matches('!')
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .max()
+                    .expect("numbered rows");
+                assert!(last > 4_000_000, "last row {last}");
+            }
+            "jsonl" => {
+                let lines: Vec<&str> = text.lines().collect();
+                let summary = lines.last().expect("a summary");
+                assert!(
+                    summary.contains(&format!("\"events\":{}", lines.len() - 1)),
+                    "{summary}"
+                );
+            }
+            _ => {
+                assert!(text.starts_with(r#"{"displayTimeUnit":"ns","traceEvents":[{"#));
+                assert!(text.ends_with("}]}\n"));
+                assert!(text.contains("overwritten write") || text.contains("\"X\""));
+            }
+        }
+    }
+}

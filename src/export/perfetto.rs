@@ -118,10 +118,14 @@ impl PerfettoStream {
     pub fn head(&self, t: &Trace, emit: &mut Emit) -> io::Result<()> {
         let p = &t.program;
         for (i, &n) in self.pid_of.iter().enumerate() {
-            emit(json!({"ph":"M","name":"process_name","pid":n,"args":{"name":process_name(p, i as u16)}}))?;
+            emit(
+                json!({"ph":"M","name":"process_name","pid":n,"args":{"name":process_name(p, i as u16)}}),
+            )?;
         }
         for (a, label) in t.actor_labels.iter().enumerate() {
-            emit(json!({"ph":"M","name":"thread_name","pid":self.pid(p, a),"tid":a,"args":{"name":label}}))?;
+            emit(
+                json!({"ph":"M","name":"thread_name","pid":self.pid(p, a),"tid":a,"args":{"name":label}}),
+            )?;
         }
         Ok(())
     }
@@ -149,7 +153,9 @@ impl PerfettoStream {
             let lost = self.lost.feed(p, seq, e).is_some();
             if e.kind != EventKind::Exec {
                 self.close(p, a, emit)?;
-                emit(json!({"ph":"i","s":"t","name":e.kind.name(),"pid":pid,"tid":a,"ts":us(e.t_ns),"args":{"value":e.value}}))?;
+                emit(
+                    json!({"ph":"i","s":"t","name":e.kind.name(),"pid":pid,"tid":a,"ts":us(e.t_ns),"args":{"value":e.value}}),
+                )?;
                 continue;
             }
             let line = p.line(e.actor, e.pc);
@@ -161,9 +167,11 @@ impl PerfettoStream {
                 }
             }
             if lost {
-                emit(json!({"ph":"i","s":"p","name":"overwritten write","cat":"race",
+                emit(
+                    json!({"ph":"i","s":"p","name":"overwritten write","cat":"race",
                     "pid":pid,"tid":a,"ts":us(e.t_ns),
-                    "args":{"wrote":e.value,"means":"this write wiped out another's write it never read"}}))?;
+                    "args":{"wrote":e.value,"means":"this write wiped out another's write it never read"}}),
+                )?;
             }
             match hand_over(p.instr(e.actor, e.pc)) {
                 Some((true, ch)) => {
@@ -212,7 +220,8 @@ impl<'a> PerfettoWriter<'a> {
             stream: PerfettoStream::new(t, code),
             first: true,
         };
-        w.out.write_all(br#"{"displayTimeUnit":"ns","traceEvents":["#)?;
+        w.out
+            .write_all(br#"{"displayTimeUnit":"ns","traceEvents":["#)?;
         let PerfettoWriter { out, stream, first } = &mut w;
         stream.head(t, &mut |v| write_one(out, first, &v))?;
         Ok(w)

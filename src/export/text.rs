@@ -35,7 +35,11 @@ fn heading(lang: Lang, en: &'static str) -> &'static str {
 
 /// Renders the whole report of a run whose trace holds all its events.
 pub fn text_report(r: &Report) -> String {
-    let mut table = TextStream::new(r.trace, r.knobs.engine().granularity, &r.lesson.code(r.knobs));
+    let mut table = TextStream::new(
+        r.trace,
+        r.knobs.engine().granularity,
+        &r.lesson.code(r.knobs),
+    );
     table.events(r.trace);
     table.report(r)
 }
