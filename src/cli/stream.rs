@@ -4,7 +4,9 @@
 //! the rows the text report prints are formatted.
 
 use super::{Fail, Format, Usage, exit};
-use crate::export::{JsonlStream, PerfettoWriter, Replay, Report, ScheduleKeeper, TextStream};
+use crate::export::{
+    JsonlStream, MAX_SCHEDULE_CHARS, PerfettoWriter, Replay, Report, ScheduleKeeper, TextStream,
+};
 use crate::lesson::{Knobs, Lang, Lesson};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::sim::{Ending, RandomScheduler, Schedule, Sim};
@@ -99,6 +101,8 @@ impl Steps {
 fn drop_front(sim: &mut Sim, n: usize) {
     let t = sim.trace();
     let mut prefix = t.prefix_or_start();
+    // The report formats its own rows (`TextStream`).
+    prefix.rows = None;
     t.absorb_into(&mut prefix, 0, n);
     let steps = sim.steps();
     sim.forget(n, Box::new(prefix), steps);
@@ -179,7 +183,13 @@ pub(super) fn run(
         },
     };
     let mut steps = Steps::new(&picks);
-    let mut keeper = ScheduleKeeper::new(SCHEDULE_STEPS);
+    // Each format keeps as much of the schedule as it writes: the text report
+    // prints a short one, jsonl carries one of up to SCHEDULE_STEPS steps.
+    let mut keeper = match format {
+        Format::Text => ScheduleKeeper::new(SCHEDULE_STEPS, MAX_SCHEDULE_CHARS),
+        Format::Jsonl => ScheduleKeeper::new(SCHEDULE_STEPS, usize::MAX),
+        Format::Perfetto => ScheduleKeeper::new(0, 0),
+    };
     let out = loop {
         let limit = sim.trace().len() + CHUNK;
         let stuck = steps.run(&mut sim, limit, false)?;
@@ -193,7 +203,7 @@ pub(super) fn run(
         drop_front(&mut sim, n);
     };
     let deadlock = sim.ending() == Ending::Deadlock;
-    let chars = keeper.chars();
+    let chars = (keeper.chars(), keeper.total_steps() <= SCHEDULE_STEPS);
     let replay = match (picks, keeper.schedule()) {
         (Picks::Seed(s), sch) => Replay::Seed(s, sch.unwrap_or(Schedule(Vec::new()))),
         (Picks::Given(_), Some(sch)) => Replay::Schedule(sch),

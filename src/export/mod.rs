@@ -6,7 +6,7 @@ mod text;
 
 pub use jsonl::{JsonlStream, write_jsonl};
 pub use perfetto::{PerfettoStream, PerfettoWriter, perfetto_json};
-pub use text::{TextStream, text_report};
+pub use text::{MAX_SCHEDULE_CHARS, TextStream, text_report};
 
 use crate::lesson::{Knobs, Lang, Lesson};
 use crate::sim::Schedule;
@@ -70,23 +70,28 @@ impl Report<'_> {
 }
 
 /// The schedule of a run that is too long to keep, step by step: the steps
-/// while there are at most `cap`, and always the length of its string
-/// (`Schedule`'s `Display`, actors with run lengths: `0x4 1 2x3`).
+/// while there are at most `max_steps` and their string is at most `max_chars`
+/// long, and always the string's length (`Schedule`'s `Display`, actors with
+/// run lengths: `0x4 1 2x3`) and the number of steps.
 pub struct ScheduleKeeper {
     steps: Vec<crate::program::ActorId>,
-    cap: usize,
+    max_steps: usize,
+    max_chars: usize,
     kept: bool,
+    total: usize,
     /// The string's length without the open run, and the open run.
     chars: usize,
     run: Option<(crate::program::ActorId, usize)>,
 }
 
 impl ScheduleKeeper {
-    pub fn new(cap: usize) -> ScheduleKeeper {
+    pub fn new(max_steps: usize, max_chars: usize) -> ScheduleKeeper {
         ScheduleKeeper {
             steps: Vec::new(),
-            cap,
+            max_steps,
+            max_chars,
             kept: true,
+            total: 0,
             chars: 0,
             run: None,
         }
@@ -104,7 +109,8 @@ impl ScheduleKeeper {
                 }
             }
         }
-        if self.kept && self.steps.len() + steps.len() <= self.cap {
+        self.total += steps.len();
+        if self.kept && self.total <= self.max_steps && self.chars() <= self.max_chars {
             self.steps.extend_from_slice(steps);
         } else {
             self.kept = false;
@@ -115,6 +121,11 @@ impl ScheduleKeeper {
     /// The length of the schedule's string.
     pub fn chars(&self) -> usize {
         self.chars + self.run.map_or(0, token_chars)
+    }
+
+    /// Steps taken in all.
+    pub fn total_steps(&self) -> usize {
+        self.total
     }
 
     /// The whole schedule, if it was short enough to keep.

@@ -18,7 +18,7 @@ const TAIL_ROWS: usize = 20;
 /// Rows shown on each side of the first lost update.
 const AROUND_LOST: usize = 6;
 /// Longest schedule string printed in the text report.
-const MAX_SCHEDULE_CHARS: usize = 4000;
+pub const MAX_SCHEDULE_CHARS: usize = 4000;
 
 fn heading(lang: Lang, en: &'static str) -> &'static str {
     if lang == Lang::En {
@@ -63,8 +63,9 @@ pub struct TextStream {
     describing: bool,
     /// The rows formatted, in order; a row's index is its number − 1.
     shown: Vec<Row>,
-    /// The schedule string's length, when the run was too long to keep it.
-    pub schedule_chars: Option<usize>,
+    /// For a run that did not keep its whole schedule (a streamed one): the
+    /// schedule string's length, and whether `--format jsonl` would carry it.
+    pub schedule_chars: Option<(usize, bool)>,
 }
 
 /// How far the formatting stays behind the counting, in rows: more than the
@@ -242,24 +243,24 @@ fn render(r: &Report, table_of: &TextStream, rows: usize, windows: &Windows) -> 
         }
     }
     if let Replay::Given(_) = &r.replay {
-        let n = table_of.schedule_chars.unwrap_or(0);
+        let n = table_of.schedule_chars.map_or(0, |c| c.0);
         let _ = writeln!(
             out,
             "schedule: {n} characters long; the schedule given replays it"
         );
     } else if let Some(s) = r.schedule() {
-        let n = table_of
+        let (n, whole) = table_of
             .schedule_chars
-            .unwrap_or_else(|| s.to_string().len());
-        if s.0.is_empty() && n > 0 {
-            let _ = writeln!(out, "schedule: {n} characters long; the seed replays it");
-        } else if n <= MAX_SCHEDULE_CHARS {
+            .unwrap_or_else(|| (s.to_string().len(), true));
+        if n <= MAX_SCHEDULE_CHARS {
             let _ = writeln!(out, "schedule: {s}");
-        } else {
+        } else if whole {
             let _ = writeln!(
                 out,
                 "schedule: {n} characters long; `--format jsonl` carries it whole"
             );
+        } else {
+            let _ = writeln!(out, "schedule: {n} characters long; the seed replays it");
         }
     }
     let _ = writeln!(out, "again: {}", r.command_line());

@@ -1,7 +1,7 @@
 //! The interleaving as the tutorials draw it: one row per step, in global order,
 //! with the values each row read and wrote.
 
-use super::{Event, EventKind, LostScan, Trace};
+use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::program::{ActorId, Granularity, Instr, Program, Value};
 use std::ops::Range;
 
@@ -26,16 +26,54 @@ pub struct Row {
 /// every event is a row. GIL hand-overs are left to the timeline.
 pub fn rows(trace: &Trace, granularity: Granularity, code: &str, range: Range<usize>) -> Vec<Row> {
     let p = &trace.program;
-    let mut stream = RowStream::new(p, granularity, code);
+    // A trace that dropped its oldest events goes on from what they added up to,
+    // so its rows keep their numbers, operands and `!` in the whole run.
+    let mut stream = match &trace.prefix {
+        Some(pre) => RowStream::resume(p, granularity, code, pre),
+        None => RowStream::new(p, granularity, code),
+    };
     let mut out: Vec<Row> = Vec::new();
     let end = range.end.min(trace.events.len());
     let start = range.start.min(end);
+    let base = trace.base;
     // Operand stacks are rebuilt from the start so the first row shows its operands,
     // and rows are counted so that every row keeps its number in any window.
-    for (seq, e) in trace.events[..end].iter().enumerate() {
-        stream.feed(p, seq, e, seq >= start, &mut out);
+    for (i, e) in trace.events[..end].iter().enumerate() {
+        stream.feed(p, base + i, e, i >= start, &mut out);
+    }
+    for row in &mut out {
+        row.events = row.events.start - base..row.events.end - base;
     }
     out
+}
+
+/// Where the rows stand after the events a trace dropped (its prefix): how
+/// many there are at each granularity, the open row, and the operand stacks.
+#[derive(Clone, Debug)]
+pub struct RowsAt {
+    line: Joiner,
+    bytecode: Joiner,
+    stacks: Vec<Vec<Value>>,
+}
+
+impl RowsAt {
+    pub fn new(p: &Program) -> Self {
+        RowsAt {
+            line: Joiner::default(),
+            bytecode: Joiner::default(),
+            stacks: vec![Vec::new(); p.actors.len()],
+        }
+    }
+
+    /// Takes in event number `seq` of the run.
+    pub fn absorb(&mut self, p: &Program, seq: usize, e: &Event) {
+        if is_gil(e) {
+            return;
+        }
+        let _ = note(p, &mut self.stacks, e, false);
+        self.line.next(p, Granularity::Line, seq, e);
+        self.bytecode.next(p, Granularity::Bytecode, seq, e);
+    }
 }
 
 /// [`rows`] one event at a time, for a run too long to keep (the headless
@@ -63,6 +101,20 @@ impl RowStream {
             lost: LostScan::new(p),
             counting: false,
         }
+    }
+
+    /// A stream that goes on after the events `pre` adds up to.
+    pub fn resume(p: &Program, granularity: Granularity, code: &str, pre: &Prefix) -> Self {
+        let mut s = RowStream::new(p, granularity, code);
+        s.lost = pre.lost.clone();
+        if let Some(rows) = &pre.rows {
+            s.stacks = rows.stacks.clone();
+            s.joiner = match granularity {
+                Granularity::Line => rows.line.clone(),
+                Granularity::Bytecode => rows.bytecode.clone(),
+            };
+        }
+        s
     }
 
     /// A stream that only counts rows and finds overwritten writes: it never
@@ -158,7 +210,7 @@ fn is_gil(e: &Event) -> bool {
 }
 
 /// Decides which events make one row, and counts the rows.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 struct Joiner {
     /// The open row: its actor, line, the event after its last, and whether it
     /// is a row of executed code (a blocked or woken note stands alone).
