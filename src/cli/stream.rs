@@ -21,6 +21,10 @@ const CHUNK: usize = 1 << 16;
 /// seed, or the schedule given, which replays it.
 const SCHEDULE_STEPS: usize = 16 << 20;
 
+/// Longest schedule string the jsonl summary carries (its runs take at most
+/// 8 bytes per 2 characters while the run goes).
+const SCHEDULE_CHARS: usize = 16 << 20;
+
 /// Where a stepped run's picks come from.
 pub(super) enum Picks {
     /// The seeded scheduler.
@@ -184,10 +188,11 @@ pub(super) fn run(
     };
     let mut steps = Steps::new(&picks);
     // Each format keeps as much of the schedule as it writes: the text report
-    // prints a short one, jsonl carries one of up to SCHEDULE_STEPS steps.
+    // prints a short one, jsonl carries one of up to SCHEDULE_STEPS steps and
+    // SCHEDULE_CHARS characters.
     let mut keeper = match format {
-        Format::Text => ScheduleKeeper::new(SCHEDULE_STEPS, MAX_SCHEDULE_CHARS),
-        Format::Jsonl => ScheduleKeeper::new(SCHEDULE_STEPS, usize::MAX),
+        Format::Text => ScheduleKeeper::new(usize::MAX, MAX_SCHEDULE_CHARS),
+        Format::Jsonl => ScheduleKeeper::new(SCHEDULE_STEPS, SCHEDULE_CHARS),
         Format::Perfetto => ScheduleKeeper::new(0, 0),
     };
     let out = loop {
@@ -203,11 +208,13 @@ pub(super) fn run(
         drop_front(&mut sim, n);
     };
     let deadlock = sim.ending() == Ending::Deadlock;
-    let chars = (keeper.chars(), keeper.total_steps() <= SCHEDULE_STEPS);
-    let replay = match (picks, keeper.schedule()) {
-        (Picks::Seed(s), sch) => Replay::Seed(s, sch.unwrap_or(Schedule(Vec::new()))),
-        (Picks::Given(_), Some(sch)) => Replay::Schedule(sch),
-        (Picks::Given(tokens), None) => Replay::Given(given_text(&tokens)),
+    let schedule = keeper.report(SCHEDULE_STEPS);
+    let replay = match picks {
+        Picks::Seed(s) => Replay::Seed(s, Schedule(Vec::new())),
+        Picks::Given(tokens) => Replay::Given(match &schedule.text {
+            Some(whole) => whole.clone(),
+            None => given_text(&tokens),
+        }),
     };
     let report = Report {
         lesson,
@@ -221,10 +228,13 @@ pub(super) fn run(
     };
     let out = out.and_then(|_| match sink {
         Sink::Text(mut s) => {
-            s.schedule_chars = Some(chars);
+            s.schedule = Some(schedule);
             io::stdout().write_all(s.report(&report).as_bytes())
         }
-        Sink::Jsonl(s) => s.summary(&report),
+        Sink::Jsonl(mut s) => {
+            s.schedule = Some(schedule);
+            s.summary(&report)
+        }
         Sink::Perfetto(w) => w.finish(sim.trace()),
     });
     written(out.and_then(|_| lock.flush()))?;

@@ -69,58 +69,68 @@ impl Report<'_> {
     }
 }
 
-/// The schedule of a run that is too long to keep, step by step: the steps
-/// while there are at most `max_steps` and their string is at most `max_chars`
-/// long, and always the string's length (`Schedule`'s `Display`, actors with
-/// run lengths: `0x4 1 2x3`) and the number of steps.
+/// The schedule of a run that is too long to keep, step by step, as runs of
+/// one actor (`Schedule`'s `Display`: `0x4 1 2x3`): kept while it has at most
+/// `max_steps` steps and its string at most `max_chars` characters; the
+/// string's length and the number of steps always.
 pub struct ScheduleKeeper {
-    steps: Vec<crate::program::ActorId>,
+    /// (actor, steps): a run within the knobs has far fewer than 2^32 steps.
+    runs: Vec<(crate::program::ActorId, u32)>,
     max_steps: usize,
     max_chars: usize,
     kept: bool,
     total: usize,
-    /// The string's length without the open run, and the open run.
+    /// The string's length without the last run.
     chars: usize,
-    run: Option<(crate::program::ActorId, usize)>,
+}
+
+/// What a streamed run's report says about its schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamedSchedule {
+    /// The schedule string's length.
+    pub chars: usize,
+    /// Whether `--format jsonl` carries it (it has at most 16 Mi steps).
+    pub whole: bool,
+    /// The string, if it was kept.
+    pub text: Option<String>,
 }
 
 impl ScheduleKeeper {
     pub fn new(max_steps: usize, max_chars: usize) -> ScheduleKeeper {
         ScheduleKeeper {
-            steps: Vec::new(),
+            runs: Vec::new(),
             max_steps,
             max_chars,
             kept: true,
             total: 0,
             chars: 0,
-            run: None,
         }
     }
 
     /// Takes in the next steps.
     pub fn extend(&mut self, steps: &[crate::program::ActorId]) {
         for &a in steps {
-            match &mut self.run {
-                Some((b, n)) if *b == a => *n += 1,
-                _ => {
+            match self.runs.last_mut() {
+                Some((b, n)) if *b == a => *n = n.saturating_add(1),
+                last => {
                     // A finished run and the space after it.
-                    self.chars += self.run.map_or(0, |r| token_chars(r) + 1);
-                    self.run = Some((a, 1));
+                    self.chars += last.map_or(0, |r| token_chars(*r) + 1);
+                    if !self.kept {
+                        self.runs.clear();
+                    }
+                    self.runs.push((a, 1));
                 }
             }
         }
         self.total += steps.len();
-        if self.kept && self.total <= self.max_steps && self.chars() <= self.max_chars {
-            self.steps.extend_from_slice(steps);
-        } else {
+        if self.total > self.max_steps || self.chars() > self.max_chars {
             self.kept = false;
-            self.steps = Vec::new();
         }
     }
 
     /// The length of the schedule's string.
     pub fn chars(&self) -> usize {
-        self.chars + self.run.map_or(0, token_chars)
+        self.chars + self.runs.last().map_or(0, |r| token_chars(*r))
     }
 
     /// Steps taken in all.
@@ -128,14 +138,29 @@ impl ScheduleKeeper {
         self.total
     }
 
-    /// The whole schedule, if it was short enough to keep.
-    pub fn schedule(self) -> Option<Schedule> {
-        self.kept.then_some(Schedule(self.steps))
+    /// What the report says: the string if it was kept.
+    pub fn report(&self, whole_steps: usize) -> StreamedSchedule {
+        let text = self.kept.then(|| {
+            let words: Vec<String> = self
+                .runs
+                .iter()
+                .map(|&(a, n)| match n {
+                    1 => a.to_string(),
+                    _ => format!("{a}x{n}"),
+                })
+                .collect();
+            words.join(" ")
+        });
+        StreamedSchedule {
+            chars: self.chars(),
+            whole: self.total <= whole_steps,
+            text,
+        }
     }
 }
 
 /// The characters one run of a schedule string takes: `2`, `0x17`.
-fn token_chars((a, n): (crate::program::ActorId, usize)) -> usize {
+fn token_chars((a, n): (crate::program::ActorId, u32)) -> usize {
     let digits = |x: usize| x.checked_ilog10().map_or(1, |d| d as usize + 1);
-    digits(a as usize) + if n > 1 { 1 + digits(n) } else { 0 }
+    digits(a as usize) + if n > 1 { 1 + digits(n as usize) } else { 0 }
 }

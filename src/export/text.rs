@@ -63,9 +63,8 @@ pub struct TextStream {
     describing: bool,
     /// The rows formatted, in order; a row's index is its number − 1.
     shown: Vec<Row>,
-    /// For a run that did not keep its whole schedule (a streamed one): the
-    /// schedule string's length, and whether `--format jsonl` would carry it.
-    pub schedule_chars: Option<(usize, bool)>,
+    /// A streamed run's schedule (it keeps no `Schedule`).
+    pub schedule: Option<super::StreamedSchedule>,
 }
 
 /// How far the formatting stays behind the counting, in rows: more than the
@@ -87,7 +86,7 @@ impl TextStream {
             lag_at: t.base,
             describing: false,
             shown: Vec::new(),
-            schedule_chars: None,
+            schedule: None,
         }
     }
 
@@ -242,29 +241,48 @@ fn render(r: &Report, table_of: &TextStream, rows: usize, windows: &Windows) -> 
             );
         }
     }
-    if let Replay::Given(_) = &r.replay {
-        let n = table_of.schedule_chars.map_or(0, |c| c.0);
-        let _ = writeln!(
-            out,
-            "schedule: {n} characters long; the schedule given replays it"
-        );
-    } else if let Some(s) = r.schedule() {
-        let (n, whole) = table_of
-            .schedule_chars
-            .unwrap_or_else(|| (s.to_string().len(), true));
-        if n <= MAX_SCHEDULE_CHARS {
+    match (&table_of.schedule, r.schedule()) {
+        (Some(st), _) => streamed_schedule(&mut out, st, &r.replay),
+        (None, Some(s)) => {
+            let n = s.to_string().len();
+            if n <= MAX_SCHEDULE_CHARS {
+                let _ = writeln!(out, "schedule: {s}");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "schedule: {n} characters long; `--format jsonl` carries it whole"
+                );
+            }
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(out, "again: {}", r.command_line());
+    out
+}
+
+/// The schedule line of a streamed run, as `Schedule`'s would read.
+fn streamed_schedule(out: &mut String, st: &super::StreamedSchedule, replay: &Replay) {
+    let n = st.chars;
+    match (&st.text, replay) {
+        (Some(s), _) if n <= MAX_SCHEDULE_CHARS => {
             let _ = writeln!(out, "schedule: {s}");
-        } else if whole {
+        }
+        (_, Replay::Given(_)) => {
+            let _ = writeln!(
+                out,
+                "schedule: {n} characters long; the schedule given replays it"
+            );
+        }
+        _ if st.whole => {
             let _ = writeln!(
                 out,
                 "schedule: {n} characters long; `--format jsonl` carries it whole"
             );
-        } else {
+        }
+        _ => {
             let _ = writeln!(out, "schedule: {n} characters long; the seed replays it");
         }
     }
-    let _ = writeln!(out, "again: {}", r.command_line());
-    out
 }
 
 /// The verdict and the two figures, each with what it means.
