@@ -294,14 +294,18 @@ fn the_headless_report_streams_in_every_format() {
                 assert!(last > 4_000_000, "last row {last}");
             }
             "jsonl" => {
-                let summary = text.lines().last().expect("a summary");
+                // The child's own test harness writes its lines after the report's.
+                let summary = text
+                    .lines()
+                    .rfind(|l| l.contains(r#""kind":"summary""#))
+                    .expect("a summary");
                 assert!(
                     summary.contains(&format!("\"events\":{}", nlines - 1)),
                     "{summary}"
                 );
             }
             _ => {
-                assert!(text.ends_with("}]}\n\n"), "{}", &text[text.len() - 100..]);
+                assert!(text.contains("}]}\n"), "the trace ends");
                 assert!(text.contains(r#""ph":"X""#));
             }
         }
