@@ -192,6 +192,8 @@ fn a_long_run_stays_under_300_mb() {
 /// started the child too, and the test harness's grows with the other tests.
 #[test]
 #[ignore = "started by the_headless_report_streams_in_every_format"]
+// The child is reaped by `wait4`, which std's `Child` does not see.
+#[allow(clippy::zombie_processes)]
 fn cli_peak_child() {
     use std::io::Read;
     let Ok(args) = std::env::var("INTERLEAVE_PEAK_ARGS") else {
