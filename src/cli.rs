@@ -10,14 +10,15 @@ mod explain;
 mod new_lesson;
 mod shell;
 mod signals;
+mod stream;
 
 use crate::catalog::Catalog;
-use crate::export::{JsonlStream, Replay, Report, perfetto_json, text_report, write_jsonl};
+use crate::export::{Replay, Report, perfetto_json, text_report, write_jsonl};
 use crate::lesson::{Lang, Lesson};
 use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, Program};
-use crate::run::{Origin, Start, seeded};
-use crate::sim::{Ending, Schedule, ScheduleError, Sim};
+use crate::run::{Origin, Start};
+use crate::sim::{Schedule, ScheduleError};
 use crate::trace::{Mode, Trace};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{self, IsTerminal, Write};
@@ -359,7 +360,8 @@ fn playground(
                 (Some(s), _, _) => {
                     // Followed once here, so that a schedule that cannot be followed
                     // is refused before the screen opens.
-                    follow_schedule(&program, &knobs, s)?;
+                    let tokens = given_tokens(&program, s)?;
+                    stream::check_given(&program, &knobs, &tokens)?;
                     let sch = Schedule::parse(s).map_err(|e| Usage(e.to_string()))?;
                     Start::Stepped(Origin::Schedule(sch))
                 }
@@ -477,42 +479,19 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
     check_live_flags(&args)?;
     signals::exit_codes().map_err(|e| Fail::Internal(format!("signals: {e}")))?;
     let program = Arc::new(crate::scenarios::build(lesson, &knobs).map_err(Usage)?);
-    let t0 = Instant::now();
-    if !args.start.live && args.start.schedule.is_none() && matches!(args.format, Format::Jsonl) {
-        let seed = args.start.seed.unwrap_or_else(fresh_seed);
-        return stream_jsonl(lesson, &knobs, program, seed, lang);
+    if !args.start.live {
+        let picks = match &args.start.schedule {
+            Some(s) => {
+                let tokens = given_tokens(&program, s)?;
+                stream::check_given(&program, &knobs, &tokens)?;
+                stream::Picks::Given(tokens)
+            }
+            None => stream::Picks::Seed(args.start.seed.unwrap_or_else(fresh_seed)),
+        };
+        return stream::run(lesson, &knobs, program, picks, args.format, lang);
     }
-    let done = if args.start.live {
-        live(program, &knobs, &args)?
-    } else if let Some(s) = &args.start.schedule {
-        let sim = follow_schedule(&program, &knobs, s)?;
-        let deadlock = sim.ending() == Ending::Deadlock;
-        let schedule = Schedule(sim.schedule().to_vec());
-        Done {
-            trace: sim.into_trace(),
-            replay: Replay::Schedule(schedule),
-            mode: Mode::Stepped,
-            finished: true,
-            deadlock,
-        }
-    } else {
-        // The engine directly (as `Run` does on run-to-end): the same picks, the
-        // same trace, and nothing copied; the lesson's own scheduler (timed unless
-        // its `scheduler` knob says uniform).
-        let seed = args.start.seed.unwrap_or_else(fresh_seed);
-        let cfg = knobs.engine();
-        let mut sim = Sim::new(program.clone(), cfg);
-        sim.run_seeded(&mut seeded(&knobs, cfg, &Origin::Seed(seed)));
-        let deadlock = sim.ending() == Ending::Deadlock;
-        let schedule = Schedule(sim.schedule().to_vec());
-        Done {
-            trace: sim.into_trace(),
-            replay: Replay::Seed(seed, schedule),
-            mode: Mode::Stepped,
-            finished: true,
-            deadlock,
-        }
-    };
+    let t0 = Instant::now();
+    let done = live(program, &knobs, &args)?;
     let wall_ms = t0.elapsed().as_secs_f64() * 1e3;
     let report = Report {
         lesson,
@@ -554,96 +533,6 @@ fn write_report(report: &Report, format: Format) -> Result<(), Fail> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Fail::Internal(format!("cannot write the report: {e}"))),
     }
-}
-
-/// Events a streamed run writes at a time before it drops them.
-const STREAM_CHUNK: usize = 1 << 16;
-/// Steps a streamed run keeps for its schedule string; a longer run's summary
-/// gives its seed alone (which replays it).
-const STREAM_SCHEDULE_STEPS: usize = 16 << 20;
-
-/// `run --format jsonl` of a seeded stepped run, written while it runs: every
-/// stretch of events is written, then dropped (the trace's prefix keeps what they
-/// add up to: the variables, the overwritten writes), so a run at any knob value
-/// takes the same memory. The lines are those `write_jsonl` gives.
-fn stream_jsonl(
-    lesson: &Lesson,
-    knobs: &crate::lesson::Knobs,
-    program: Arc<Program>,
-    seed: u64,
-    lang: Lang,
-) -> Result<u8, Fail> {
-    let t0 = Instant::now();
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    let mut stream = JsonlStream::new(&mut lock);
-    let cfg = knobs.engine();
-    let mut sim = Sim::new(program, cfg);
-    let mut sched = seeded(knobs, cfg, &Origin::Seed(seed));
-    let mut schedule: Vec<ActorId> = Vec::new();
-    // Steps of the run already copied into `schedule` (the simulator may still keep
-    // some of them for the scheduler to read).
-    let mut copied = 0;
-    let mut keep_schedule = true;
-    let mut written = Ok(());
-    let mut stuck = false;
-    while sim.ending() == Ending::Running && !stuck && written.is_ok() {
-        while sim.trace().events.len() < STREAM_CHUNK && sim.ending() == Ending::Running {
-            match sched.pick_steppable(&sim) {
-                Some(a) => sim.step_checked(a),
-                None => {
-                    stuck = true;
-                    break;
-                }
-            }
-        }
-        written = stream.events(sim.trace());
-        let new = &sim.schedule()[copied - sim.steps_base()..];
-        if keep_schedule && schedule.len() + new.len() <= STREAM_SCHEDULE_STEPS {
-            schedule.extend_from_slice(new);
-        } else {
-            keep_schedule = false;
-            schedule = Vec::new();
-            schedule.shrink_to_fit();
-        }
-        copied = sim.steps();
-        if sim.ending() == Ending::Running && !stuck {
-            // Only what the scheduler has read may go (the timed one reads every
-            // event and pick; the uniform one none).
-            let t = sim.trace();
-            let n = sched.seen_events(&sim).min(t.events.len());
-            let mut prefix = t.prefix_or_start();
-            t.absorb_into(&mut prefix, 0, n);
-            let steps = sched.seen_steps(&sim);
-            sim.forget(n, Box::new(prefix), steps);
-            sched.forget_events(n);
-        }
-    }
-    let deadlock = sim.ending() == Ending::Deadlock;
-    let report = Report {
-        lesson,
-        knobs,
-        trace: sim.trace(),
-        mode: Mode::Stepped,
-        replay: Replay::Seed(seed, Schedule(schedule)),
-        wall_ms: t0.elapsed().as_secs_f64() * 1e3,
-        lang,
-        finished: true,
-    };
-    match written
-        .and_then(|_| stream.summary(&report))
-        .and_then(|_| lock.flush())
-    {
-        Ok(()) => {}
-        // A closed pipe (`| head`) is not an error of ours.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(exit::FINISHED),
-        Err(e) => return Err(Fail::Internal(format!("cannot write the report: {e}"))),
-    }
-    Ok(if deadlock {
-        exit::DEADLOCK
-    } else {
-        exit::FINISHED
-    })
 }
 
 /// A live run, stopped at the timeout or by a signal. After SIGINT or SIGTERM,
@@ -733,16 +622,11 @@ pub fn schedule_tokens(s: &str) -> Result<Vec<(ActorId, u64)>, ScheduleError> {
     Ok(out)
 }
 
-/// Runs a schedule string step by step (as `Run` does with `Origin::Schedule`:
-/// past its end the scheduler of seed 0 goes on), refusing it at the first step
-/// that cannot be taken. The string is never expanded: only steps actually taken
-/// cost memory.
-fn follow_schedule(
-    program: &Arc<Program>,
-    knobs: &crate::lesson::Knobs,
-    s: &str,
-) -> Result<Sim, Fail> {
-    let cfg = knobs.engine();
+/// A schedule string's tokens, refused when it is empty or names an actor the
+/// run does not have. The string is never expanded; `stream::check_given`
+/// follows it (as `Run` does with `Origin::Schedule`: past its end the scheduler
+/// of seed 0 goes on) with a bounded window of events.
+fn given_tokens(program: &Arc<Program>, s: &str) -> Result<Vec<(ActorId, u64)>, Fail> {
     if s.split(|c: char| c.is_whitespace() || c == ',')
         .all(str::is_empty)
     {
@@ -752,8 +636,7 @@ fn follow_schedule(
     }
     let tokens = schedule_tokens(s).map_err(|e| Usage(e.to_string()))?;
     let actors = program.actors.len();
-    let mut sim = Sim::new(program.clone(), cfg);
-    for (i, &(a, count)) in tokens.iter().enumerate() {
+    for (i, &(a, _)) in tokens.iter().enumerate() {
         if a as usize >= actors {
             let names: Vec<String> = program
                 .actors
@@ -768,24 +651,8 @@ fn follow_schedule(
                 names.join(", ")
             )));
         }
-        for k in 0..count {
-            if let Err(why) = sim.step(a) {
-                return Err(Usage(format!(
-                    "the schedule cannot be followed at token {} (`{a}x{count}`), step {} of it: {why}",
-                    i + 1,
-                    k + 1
-                )));
-            }
-        }
     }
-    let mut sched = seeded(knobs, cfg, &Origin::Schedule(Schedule(Vec::new())));
-    while sim.ending() == Ending::Running {
-        match sched.pick_steppable(&sim) {
-            Some(a) => sim.step_checked(a),
-            None => break,
-        }
-    }
-    Ok(sim)
+    Ok(tokens)
 }
 
 /// A seed for a run that was not given one; it is printed with the report.

@@ -428,6 +428,14 @@ messages! {
         "schedule: {} characters long; `--format jsonl` carries it whole",
         "调度：长 {} 个字符；`--format jsonl` 会完整给出"
     ),
+    TScheduleLongGiven => (
+        "schedule: {} characters long; the schedule given replays it",
+        "调度：长 {} 个字符；给定的调度就能重放它"
+    ),
+    TScheduleLongSeed => (
+        "schedule: {} characters long; the seed replays it",
+        "调度：长 {} 个字符；用种子就能重放它"
+    ),
     TAgain => ("again: {}", "再运行一次：{}"),
     TVerdict => ("verdict: {} ({}): {}", "判定：{}（{}）：{}"),
     TElided => ("… {} rows elided …", "… 省略了 {} 行 …"),

@@ -9,6 +9,7 @@ use interleave::cli::knobs_from;
 use interleave::lesson::Lesson;
 use interleave::run::{Command, Origin, Outcome, Run, Start};
 use interleave::sim::{Ending, Sim};
+use interleave::trace::rows;
 use std::sync::Arc;
 
 fn lesson(id: &str) -> Lesson {
@@ -60,6 +61,17 @@ fn a_long_run_keeps_a_window_and_still_adds_up_like_the_whole_run() {
         assert_eq!(t.output, w.output, "{sets:?}");
         assert_eq!(r.sim().map(|s| s.steps()), Some(whole.steps()));
         assert_eq!(r.ending(), whole.ending());
+        // The newest rows carry the whole run's numbers (past 7 million), operands
+        // and marks, as the interleaving shows them.
+        let code = r.lesson().code(r.knobs());
+        let g = r.config().granularity;
+        let mut mine = rows(t, g, &code, t.len() - 40..t.len());
+        let theirs = rows(w, g, &code, w.len() - 40..w.len());
+        for row in &mut mine {
+            row.events = row.events.start + t.base..row.events.end + t.base;
+        }
+        assert_eq!(mine, theirs, "{sets:?}: the newest rows");
+        assert!(mine.last().is_some_and(|row| row.number > 4_000_000));
         // A long run no longer has its whole schedule; its seed replays it.
         assert!(r.schedule().is_none());
     }
@@ -319,5 +331,134 @@ fn live_runs_stay_under_300_mb() {
             workers_kb < 300 * 1024,
             "{id}: a worker's peak {workers_kb} kB"
         );
+    }
+}
+
+/// The child of [`cli_peak`]: runs `interleave run` with the arguments in
+/// `INTERLEAVE_PEAK_ARGS` (split on `|`) and prints its peak resident memory
+/// (from `wait4`), the lines it wrote, then the last 64 KiB of its output. A
+/// process of its own, because `wait4` counts the memory of the process that
+/// started the child too, and the test harness's grows with the other tests.
+#[test]
+#[ignore = "started by the_headless_report_streams_in_every_format"]
+// The child is reaped by `wait4`, which std's `Child` does not see.
+#[allow(clippy::zombie_processes)]
+fn cli_peak_child() {
+    use std::io::Read;
+    let Ok(args) = std::env::var("INTERLEAVE_PEAK_ARGS") else {
+        return;
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_interleave"))
+        .args(args.split('|'))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut pipe = child.stdout.take().expect("piped");
+    let (mut lines, mut tail) = (0usize, Vec::new());
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = pipe.read(&mut buf).expect("reads the report");
+        if n == 0 {
+            break;
+        }
+        lines += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        tail.extend_from_slice(&buf[..n]);
+        let cut = tail.len().saturating_sub(1 << 16);
+        tail.drain(..cut);
+    }
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, which std has not reaped.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "waits for the child");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{args}: status {status}"
+    );
+    println!("peak={} lines={lines}", usage.ru_maxrss);
+    println!("{}", String::from_utf8_lossy(&tail));
+}
+
+/// `interleave run balance-race` at `iterations` in `format` (and `extra`
+/// flags): its peak resident memory in kB, the lines it wrote, and the end of
+/// its output.
+fn cli_peak(iterations: u32, format: &str, extra: &[&str]) -> (i64, usize, String) {
+    let set = format!("iterations={iterations}");
+    let mut args = vec!["run", "balance-race", "--set", &set, "--format", format];
+    args.extend_from_slice(extra);
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--ignored", "--exact", "cli_peak_child", "--nocapture"])
+        .env("INTERLEAVE_PEAK_ARGS", args.join("|"))
+        .output()
+        .expect("the child runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "child failed: {text}");
+    let (head, rest) = text
+        .split_once("peak=")
+        .and_then(|(_, r)| r.split_once('\n'))
+        .expect("the child reports its peak");
+    let mut it = head.split(" lines=");
+    let kb = it.next().and_then(|k| k.parse().ok()).expect("kB");
+    let lines = it.next().and_then(|n| n.parse().ok()).expect("lines");
+    (kb, lines, rest.to_string())
+}
+
+/// The headless run writes its report while it runs, in every format, with or
+/// without a schedule given: ten times the events take no more memory (a
+/// report that kept its events, as the text report and Perfetto did, grew by
+/// 24 bytes an event and more), and what is written is whole.
+#[test]
+fn the_headless_report_streams_in_every_format() {
+    let (small, large) = (20_000, 200_000);
+    for (format, extra) in [
+        ("text", &["--seed", "1"][..]),
+        ("jsonl", &["--seed", "1"][..]),
+        ("perfetto", &["--seed", "1"][..]),
+        ("text", &["--schedule", "0x4"][..]),
+    ] {
+        let (kb_small, _, _) = cli_peak(small, format, extra);
+        let (kb_large, nlines, text) = cli_peak(large, format, extra);
+        eprintln!("{format} {extra:?}: peak {kb_small} kB at {small}, {kb_large} kB at {large}");
+        assert!(
+            kb_large < kb_small + 16 * 1024,
+            "{format} {extra:?}: peak {kb_small} kB at {small} iterations, {kb_large} kB at {large}"
+        );
+        assert!(kb_large < 300 * 1024, "{format}: {kb_large} kB");
+        match format {
+            "text" => {
+                assert!(text.contains("rows elided"), "{text}");
+                assert!(text.contains("\nbalance = "), "{text}");
+                // Row numbers count the whole run: the last rows are past 4 million.
+                let last = text
+                    .lines()
+                    .filter_map(|l| {
+                        l.trim_start()
+                            .split(' ')
+                            .next()?
+                            .trim_end_matches('!')
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .max()
+                    .expect("numbered rows");
+                assert!(last > 4_000_000, "last row {last}");
+            }
+            "jsonl" => {
+                // The child's own test harness writes its lines after the report's.
+                let summary = text
+                    .lines()
+                    .rfind(|l| l.contains(r#""kind":"summary""#))
+                    .expect("a summary");
+                assert!(
+                    summary.contains(&format!("\"events\":{}", nlines - 1)),
+                    "{summary}"
+                );
+            }
+            _ => {
+                assert!(text.contains("}]}\n"), "the trace ends");
+                assert!(text.contains(r#""ph":"X""#));
+            }
+        }
     }
 }

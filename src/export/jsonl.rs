@@ -19,6 +19,8 @@ pub struct JsonlStream<'a> {
     out: io::BufWriter<&'a mut dyn Write>,
     /// The run's number of the next event to write.
     next: usize,
+    /// A streamed run's schedule (it keeps no `Schedule`).
+    pub schedule: Option<super::StreamedSchedule>,
     next_output: usize,
 }
 
@@ -28,6 +30,7 @@ impl<'a> JsonlStream<'a> {
             out: io::BufWriter::new(out),
             next: 0,
             next_output: 0,
+            schedule: None,
         }
     }
 
@@ -102,6 +105,13 @@ impl<'a> JsonlStream<'a> {
             }
         }
         match &r.replay {
+            Replay::Seed(seed, _) if self.schedule.is_some() => {
+                s["seed"] = json!(seed);
+                // A run too long to keep its schedule string is replayed by its seed.
+                if let Some(text) = self.schedule.as_ref().and_then(|st| st.text.as_ref()) {
+                    s["schedule"] = json!(text);
+                }
+            }
             Replay::Seed(seed, sch) => {
                 s["seed"] = json!(seed);
                 // A run too long to keep its schedule string is replayed by its seed.
@@ -110,6 +120,7 @@ impl<'a> JsonlStream<'a> {
                 }
             }
             Replay::Schedule(sch) => s["schedule"] = json!(sch.to_string()),
+            Replay::Given(sch) => s["schedule"] = json!(sch),
             Replay::Live => {}
         }
         serde_json::to_writer(&mut *out, &s)?;

@@ -5,8 +5,8 @@ mod perfetto;
 mod text;
 
 pub use jsonl::{JsonlStream, write_jsonl};
-pub use perfetto::perfetto_json;
-pub use text::text_report;
+pub use perfetto::{PerfettoStream, PerfettoWriter, perfetto_json};
+pub use text::{MAX_SCHEDULE_CHARS, TextStream, text_report};
 
 use crate::lesson::{Knobs, Lang, Lesson};
 use crate::sim::Schedule;
@@ -19,6 +19,9 @@ pub enum Replay {
     Seed(u64, Schedule),
     /// A stepped run from a schedule string.
     Schedule(Schedule),
+    /// A stepped run from a schedule string whose whole schedule was too long
+    /// to keep: the string given, which replays it (seed 0 goes on past its end).
+    Given(String),
     /// A live run cannot be replayed; its trace is what happened.
     Live,
 }
@@ -46,6 +49,7 @@ impl Report<'_> {
         match &self.replay {
             Replay::Seed(seed, _) => s.push_str(&format!(" --seed {seed}")),
             Replay::Schedule(sch) => s.push_str(&format!(" --schedule '{sch}'")),
+            Replay::Given(sch) => s.push_str(&format!(" --schedule '{sch}'")),
             Replay::Live => s.push_str(" --live"),
         }
         s
@@ -60,7 +64,103 @@ impl Report<'_> {
     pub fn schedule(&self) -> Option<&Schedule> {
         match &self.replay {
             Replay::Seed(_, s) | Replay::Schedule(s) => Some(s),
-            Replay::Live => None,
+            Replay::Given(_) | Replay::Live => None,
         }
     }
+}
+
+/// The schedule of a run that is too long to keep, step by step, as runs of
+/// one actor (`Schedule`'s `Display`: `0x4 1 2x3`): kept while it has at most
+/// `max_steps` steps and its string at most `max_chars` characters; the
+/// string's length and the number of steps always.
+pub struct ScheduleKeeper {
+    /// (actor, steps): a run within the knobs has far fewer than 2^32 steps.
+    runs: Vec<(crate::program::ActorId, u32)>,
+    max_steps: usize,
+    max_chars: usize,
+    kept: bool,
+    total: usize,
+    /// The string's length without the last run.
+    chars: usize,
+}
+
+/// What a streamed run's report says about its schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamedSchedule {
+    /// The schedule string's length.
+    pub chars: usize,
+    /// Whether `--format jsonl` carries it (it has at most 16 Mi steps).
+    pub whole: bool,
+    /// The string, if it was kept.
+    pub text: Option<String>,
+}
+
+impl ScheduleKeeper {
+    pub fn new(max_steps: usize, max_chars: usize) -> ScheduleKeeper {
+        ScheduleKeeper {
+            runs: Vec::new(),
+            max_steps,
+            max_chars,
+            kept: true,
+            total: 0,
+            chars: 0,
+        }
+    }
+
+    /// Takes in the next steps.
+    pub fn extend(&mut self, steps: &[crate::program::ActorId]) {
+        for &a in steps {
+            match self.runs.last_mut() {
+                Some((b, n)) if *b == a => *n = n.saturating_add(1),
+                last => {
+                    // A finished run and the space after it.
+                    self.chars += last.map_or(0, |r| token_chars(*r) + 1);
+                    if !self.kept {
+                        self.runs.clear();
+                    }
+                    self.runs.push((a, 1));
+                }
+            }
+        }
+        self.total += steps.len();
+        if self.total > self.max_steps || self.chars() > self.max_chars {
+            self.kept = false;
+        }
+    }
+
+    /// The length of the schedule's string.
+    pub fn chars(&self) -> usize {
+        self.chars + self.runs.last().map_or(0, |r| token_chars(*r))
+    }
+
+    /// Steps taken in all.
+    pub fn total_steps(&self) -> usize {
+        self.total
+    }
+
+    /// What the report says: the string if it was kept.
+    pub fn report(&self, whole_steps: usize) -> StreamedSchedule {
+        let text = self.kept.then(|| {
+            let words: Vec<String> = self
+                .runs
+                .iter()
+                .map(|&(a, n)| match n {
+                    1 => a.to_string(),
+                    _ => format!("{a}x{n}"),
+                })
+                .collect();
+            words.join(" ")
+        });
+        StreamedSchedule {
+            chars: self.chars(),
+            whole: self.total <= whole_steps,
+            text,
+        }
+    }
+}
+
+/// The characters one run of a schedule string takes: `2`, `0x17`.
+fn token_chars((a, n): (crate::program::ActorId, u32)) -> usize {
+    let digits = |x: usize| x.checked_ilog10().map_or(1, |d| d as usize + 1);
+    digits(a as usize) + if n > 1 { 1 + digits(n as usize) } else { 0 }
 }

@@ -4,12 +4,14 @@
 use super::{Replay, Report};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
-use crate::program::Granularity;
+use crate::program::{Granularity, Program};
 use crate::trace::{
-    EventKind, Row, StateReplay, Trace, lost_updates, missing_explained, overwrite_legend,
-    overwritten_explained, rows_in,
+    EventKind, Row, RowStream, StateReplay, Trace, missing_explained, overwrite_legend,
+    overwritten_explained,
 };
+use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Rows shown before and after the elided middle of a long table.
 const HEAD_ROWS: usize = 30;
@@ -17,7 +19,7 @@ const TAIL_ROWS: usize = 20;
 /// Rows shown on each side of the first lost update.
 const AROUND_LOST: usize = 6;
 /// Longest schedule string printed in the text report.
-const MAX_SCHEDULE_CHARS: usize = 4000;
+pub const MAX_SCHEDULE_CHARS: usize = 4000;
 
 fn heading(lang: Lang, en: &'static str) -> &'static str {
     if lang == Lang::En {
@@ -32,10 +34,142 @@ fn heading(lang: Lang, en: &'static str) -> &'static str {
     }
 }
 
-/// Renders the whole report.
+/// Renders the whole report of a run whose trace holds all its events.
 pub fn text_report(r: &Report) -> String {
+    let mut table = TextStream::new(
+        r.trace,
+        r.knobs.engine().granularity,
+        &r.lesson.code(r.knobs),
+        r.lang,
+    );
+    table.events(r.trace);
+    table.report(r)
+}
+
+/// The text report of a run too long to keep, made while it runs: every
+/// stretch of new events goes through [`TextStream::events`], which counts the
+/// rows, finds the first overwritten write and formats the rows the report
+/// prints; only the events from [`TextStream::keep_from`] on are read again.
+pub struct TextStream {
+    program: Arc<Program>,
+    /// Counts the rows and finds the first overwritten write, as events come.
+    lead: RowStream,
+    lead_at: usize,
+    /// Where the last [`LAG_ROWS`] rows the lead counted begin.
+    starts: VecDeque<usize>,
+    first_lost_row: Option<usize>,
+    /// Follows [`LAG_ROWS`] rows behind the lead and formats the rows shown.
+    lag: RowStream,
+    lag_at: usize,
+    /// Whether the lag's open row is one the report may show.
+    describing: bool,
+    /// The rows formatted, in order; a row's index is its number − 1.
+    shown: Vec<Row>,
+    /// A streamed run's schedule (it keeps no `Schedule`).
+    pub schedule: Option<super::StreamedSchedule>,
+}
+
+/// How far the formatting stays behind the counting, in rows: more than the
+/// rows shown after the first overwritten write and at the end, so it reaches
+/// each of them once it knows whether it is shown.
+const LAG_ROWS: usize = TAIL_ROWS + AROUND_LOST + 2;
+
+impl TextStream {
+    /// A table starting at event `t.base` of the run.
+    pub fn new(t: &Trace, g: Granularity, code: &str, lang: Lang) -> TextStream {
+        let p = &t.program;
+        TextStream {
+            program: t.program.clone(),
+            lead: RowStream::counter(p, g),
+            lead_at: t.base,
+            starts: VecDeque::with_capacity(LAG_ROWS + 1),
+            first_lost_row: None,
+            lag: RowStream::new(p, g, code).in_lang(lang),
+            lag_at: t.base,
+            describing: false,
+            shown: Vec::new(),
+            schedule: None,
+        }
+    }
+
+    /// Takes in the events of `t` not taken yet (the run's numbering: `t` may
+    /// have dropped events up to [`TextStream::keep_from`]).
+    pub fn events(&mut self, t: &Trace) {
+        let p = &*self.program;
+        let mut none = Vec::new();
+        for seq in self.lead_at.max(t.base)..t.total_len() {
+            let e = &t.events[seq - t.base];
+            if self.lead.begins_row(p, seq, e) {
+                if self.starts.len() == LAG_ROWS {
+                    self.starts.pop_front();
+                }
+                self.starts.push_back(seq);
+            }
+            if self.lead.feed(p, seq, e, false, &mut none) && self.first_lost_row.is_none() {
+                self.first_lost_row = Some(self.lead.rows_begun().saturating_sub(1));
+            }
+        }
+        self.lead_at = self.lead_at.max(t.total_len());
+        if self.starts.len() == LAG_ROWS {
+            self.follow(t, self.starts[0], None);
+        }
+    }
+
+    /// The first event of the run the stream still reads: the ones before it
+    /// may be dropped.
+    pub fn keep_from(&self) -> usize {
+        self.lag_at
+    }
+
+    /// Formats up to event `to`, `rows` being the table's length once known.
+    fn follow(&mut self, t: &Trace, to: usize, rows: Option<usize>) {
+        let p = &*self.program;
+        let first_lost = self.first_lost_row;
+        let wanted = |r: usize| {
+            r < HEAD_ROWS + TAIL_ROWS + 10
+                || first_lost.is_some_and(|f| r + AROUND_LOST >= f && r <= f + AROUND_LOST)
+                || rows.is_some_and(|n| r + TAIL_ROWS >= n)
+        };
+        for seq in self.lag_at.max(t.base)..to.min(t.total_len()) {
+            let e = &t.events[seq - t.base];
+            if self.lag.begins_row(p, seq, e) {
+                self.describing = wanted(self.lag.rows_begun());
+            }
+            self.lag.feed(p, seq, e, self.describing, &mut self.shown);
+        }
+        self.lag_at = self.lag_at.max(to);
+    }
+
+    /// The whole report, once the run is over and `r.trace` holds its last events.
+    pub fn report(mut self, r: &Report) -> String {
+        let (rows, windows) = self.finish(r.trace);
+        render(r, &self, rows, &windows)
+    }
+
+    /// Takes in the last events of `t`: the table's length and the rows shown.
+    fn finish(&mut self, t: &Trace) -> (usize, Windows) {
+        let rows = self.lead.rows_begun();
+        self.follow(t, t.total_len(), Some(rows));
+        // Consecutive runs of the rows shown: (index of the first, its rows).
+        let mut windows: Windows = Vec::new();
+        let mut formatted = std::mem::take(&mut self.shown).into_iter().peekable();
+        for i in chosen(rows, self.first_lost_row) {
+            while formatted.next_if(|row| row.number <= i).is_some() {}
+            let Some(row) = formatted.next_if(|row| row.number == i + 1) else {
+                continue;
+            };
+            match windows.last_mut() {
+                Some((first, run)) if *first + run.len() == i => run.push(row),
+                _ => windows.push((i, vec![row])),
+            }
+        }
+        (rows, windows)
+    }
+}
+
+/// Renders the report around its table.
+fn render(r: &Report, table_of: &TextStream, rows: usize, windows: &Windows) -> String {
     let t = r.trace;
-    let p = &t.program;
     let lang = r.lang;
     let mut out = String::new();
     let cfg = r.knobs.engine();
@@ -56,30 +190,23 @@ pub fn text_report(r: &Report) -> String {
         let _ = writeln!(out, "{}", o.text);
     }
 
-    let code = r.lesson.code(r.knobs);
-    let lost = lost_updates(p, &t.events);
-    let first_lost = lost.first().map(|l| l.seq);
-    let shape = TableShape::of(t, cfg.granularity, &code, first_lost);
     let _ = writeln!(
         out,
         "\n== {} {} ==",
         heading(lang, "interleaving"),
-        Msg::TTableSize.fill(
-            lang,
-            &[&t.total_len(), &shape.rows, &cfg.granularity.name()]
-        )
+        Msg::TTableSize.fill(lang, &[&t.total_len(), &rows, &cfg.granularity.name()])
     );
-    if t.base > 0 {
-        // A long live run keeps only its newest events.
+    if t.base > 0 && r.mode == crate::trace::Mode::Live {
+        // A long live run keeps only its newest events (a stepped report streams
+        // and numbers the rows in the whole run).
         let _ = writeln!(
             out,
             "{}",
             Msg::TNotKept.fill(lang, &[&t.base, &t.events.len()])
         );
     }
-    let shown = chosen(shape.rows, shape.first_lost_row);
-    let windows = shape.windows(t, cfg.granularity, &code, &shown, lang);
-    table(&mut out, &t.actor_labels, &windows, !lost.is_empty(), lang);
+    let any_lost = table_of.first_lost_row.is_some();
+    table(&mut out, &t.actor_labels, windows, any_lost, lang);
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "shared state"));
     let verdict = r.verdict();
@@ -107,7 +234,7 @@ pub fn text_report(r: &Report) -> String {
         Replay::Seed(seed, _) => {
             let _ = writeln!(out, "{}", Msg::TSeed.fill(lang, &[seed]));
         }
-        Replay::Schedule(_) => {}
+        Replay::Schedule(_) | Replay::Given(_) => {}
         Replay::Live => {
             // A process lesson runs on worker processes (real PIDs), not threads.
             let on = if t.program.uses_processes() {
@@ -122,16 +249,32 @@ pub fn text_report(r: &Report) -> String {
             );
         }
     }
-    if let Some(s) = r.schedule() {
-        let s = s.to_string();
-        if s.len() <= MAX_SCHEDULE_CHARS {
-            let _ = writeln!(out, "{}", Msg::TSchedule.fill(lang, &[&s]));
-        } else {
-            let _ = writeln!(out, "{}", Msg::TScheduleLong.fill(lang, &[&s.len()]));
+    match (&table_of.schedule, r.schedule()) {
+        (Some(st), _) => streamed_schedule(&mut out, st, &r.replay, lang),
+        (None, Some(s)) => {
+            let s = s.to_string();
+            if s.len() <= MAX_SCHEDULE_CHARS {
+                let _ = writeln!(out, "{}", Msg::TSchedule.fill(lang, &[&s]));
+            } else {
+                let _ = writeln!(out, "{}", Msg::TScheduleLong.fill(lang, &[&s.len()]));
+            }
         }
+        (None, None) => {}
     }
     let _ = writeln!(out, "{}", Msg::TAgain.fill(lang, &[&r.command_line()]));
     out
+}
+
+/// The schedule line of a streamed run, as `Schedule`'s would read.
+fn streamed_schedule(out: &mut String, st: &super::StreamedSchedule, replay: &Replay, lang: Lang) {
+    let n = st.chars;
+    let line = match (&st.text, replay) {
+        (Some(s), _) if n <= MAX_SCHEDULE_CHARS => Msg::TSchedule.fill(lang, &[s]),
+        (_, Replay::Given(_)) => Msg::TScheduleLongGiven.fill(lang, &[&n]),
+        _ if st.whole => Msg::TScheduleLong.fill(lang, &[&n]),
+        _ => Msg::TScheduleLongSeed.fill(lang, &[&n]),
+    };
+    let _ = writeln!(out, "{line}");
 }
 
 /// The verdict and the two figures, each with what it means.
@@ -199,106 +342,6 @@ fn table(out: &mut String, labels: &[String], windows: &Windows, any_lost: bool,
     }
 }
 
-/// How many rows the whole table has and which row holds the first lost update,
-/// found without formatting a row: a long run has millions and the report prints
-/// about sixty, so only those are formatted (by `trace::rows`, on their events).
-struct TableShape {
-    rows: usize,
-    first_lost_row: Option<usize>,
-}
-
-/// Calls `visit(row, first event)` for every row `trace::rows` would make, in
-/// order, and returns how many there are. It mirrors how `rows` joins events: at
-/// line granularity, an actor's consecutive events on one line make one row, unless
-/// the row says "blocked".
-fn walk_rows(t: &Trace, g: Granularity, code: &str, mut visit: impl FnMut(usize, usize)) -> usize {
-    let p = &t.program;
-    let blocked_line: Vec<bool> = code.lines().map(|l| l.contains("blocked")).collect();
-    // (actor, line, end, may be joined) of the last row.
-    let mut last: Option<(u16, u32, usize, bool)> = None;
-    let mut n = 0;
-    for (seq, e) in t.events.iter().enumerate() {
-        if matches!(e.kind, EventKind::GilTake | EventKind::GilDrop) {
-            continue;
-        }
-        let line = p.line(e.actor, e.pc);
-        let joinable = g == Granularity::Line && e.kind == EventKind::Exec;
-        if joinable
-            && let Some((actor, l, end, open)) = &mut last
-            && *actor == e.actor
-            && *l == line
-            && *end == seq
-            && *open
-        {
-            *end = seq + 1;
-            continue;
-        }
-        let says_blocked = e.kind == EventKind::Block
-            || (joinable
-                && blocked_line
-                    .get(line.saturating_sub(1) as usize)
-                    .copied()
-                    .unwrap_or(false));
-        last = Some((e.actor, line, seq + 1, !says_blocked));
-        visit(n, seq);
-        n += 1;
-    }
-    n
-}
-
-impl TableShape {
-    fn of(t: &Trace, g: Granularity, code: &str, first_lost: Option<usize>) -> TableShape {
-        let mut first_lost_row = None;
-        let rows = walk_rows(t, g, code, |row, start| {
-            if first_lost.is_some_and(|s| s >= start) {
-                first_lost_row = Some(row);
-            }
-        });
-        TableShape {
-            rows,
-            first_lost_row,
-        }
-    }
-
-    /// The rows `shown` (sorted), formatted, as runs of consecutive rows.
-    fn windows(
-        &self,
-        t: &Trace,
-        g: Granularity,
-        code: &str,
-        shown: &[usize],
-        lang: Lang,
-    ) -> Windows {
-        // Consecutive runs of shown rows: (first row, last row).
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        for &i in shown {
-            match runs.last_mut() {
-                Some((_, b)) if *b + 1 == i => *b = i,
-                _ => runs.push((i, i)),
-            }
-        }
-        // The first event of each run's first row and of the row after its last.
-        let mut bounds: Vec<(Option<usize>, Option<usize>)> = vec![(None, None); runs.len()];
-        walk_rows(t, g, code, |row, start| {
-            for (k, &(a, b)) in runs.iter().enumerate() {
-                if row == a {
-                    bounds[k].0 = Some(start);
-                }
-                if row == b + 1 {
-                    bounds[k].1 = Some(start);
-                }
-            }
-        });
-        runs.iter()
-            .zip(bounds)
-            .filter_map(|(&(a, _), (start, end))| {
-                let range = start?..end.unwrap_or(t.events.len());
-                Some((a, rows_in(t, g, code, range, lang)))
-            })
-            .collect()
-    }
-}
-
 /// Which rows a long table shows: the start, the first lost update, the end.
 fn chosen(n: usize, first_lost: Option<usize>) -> Vec<usize> {
     if n <= HEAD_ROWS + TAIL_ROWS + 10 {
@@ -323,6 +366,15 @@ fn clip(s: &str, width: usize) -> String {
     }
 }
 
+/// The actors' states after the trace's last event.
+fn state_at_end(t: &Trace) -> StateReplay {
+    let mut state = t.state_at_base();
+    for e in &t.events {
+        state.apply(&t.program, e);
+    }
+    state
+}
+
 /// Each thread's own `threading.local()` dictionary, for programs that use one.
 fn thread_locals(out: &mut String, r: &Report) {
     let t = r.trace;
@@ -335,7 +387,7 @@ fn thread_locals(out: &mut String, r: &Report) {
     if !uses_tls {
         return;
     }
-    let state = StateReplay::at(p, &t.events, t.events.len());
+    let state = state_at_end(t);
     let _ = writeln!(out, "{}", Msg::TThreadLocals.get(r.lang));
     for a in 0..p.actors.len() as u16 {
         let _ = writeln!(
@@ -355,7 +407,7 @@ fn deadlock(out: &mut String, r: &Report) {
     if dl.is_empty() {
         return;
     }
-    let state = StateReplay::at(p, &t.events, t.events.len());
+    let state = state_at_end(t);
     let lang = r.lang;
     let _ = writeln!(out, "{}", Msg::TDeadlock.get(lang));
     for e in dl {
@@ -403,9 +455,11 @@ mod tests {
     use super::*;
     use crate::catalog::Catalog;
     use crate::run::{Origin, Run, Start};
+    use crate::trace::{Prefix, rows};
 
-    /// The rows the report prints are the rows the whole table has at those places,
-    /// for every lesson, at both granularities.
+    /// The rows the report prints are the rows the whole table has at those
+    /// places, for every lesson, at both granularities, when the events come a
+    /// stretch at a time and the ones the report no longer reads are dropped.
     #[test]
     fn printed_rows_are_the_whole_tables_rows() {
         let catalog = Catalog::embedded().expect("lessons load");
@@ -424,25 +478,38 @@ mod tests {
                     let t = run.finish_stepped().expect("ends");
                     let gran = knobs.engine().granularity;
                     let code = l.code(&knobs);
-                    let all = rows_in(&t, gran, &code, 0..t.events.len(), Lang::En);
-                    let first_lost = lost_updates(&t.program, &t.events).first().map(|x| x.seq);
-                    let shape = TableShape::of(&t, gran, &code, first_lost);
-                    assert_eq!(shape.rows, all.len(), "{} {g} seed {seed}", l.id);
-                    let want_first = all.iter().position(|r| r.lost_update);
-                    if first_lost.is_some() {
-                        assert_eq!(shape.first_lost_row, want_first, "{} {g}", l.id);
-                    }
-                    let shown = chosen(shape.rows, shape.first_lost_row);
-                    let got: Vec<(usize, Row)> = shape
-                        .windows(&t, gran, &code, &shown, Lang::En)
+                    let all = rows(&t, gran, &code, 0..t.events.len());
+                    let first_lost = all.iter().position(|r| r.lost_update);
+                    let want: Vec<(usize, Row)> = chosen(all.len(), first_lost)
                         .into_iter()
-                        .flat_map(|(first, rs)| {
-                            rs.into_iter().enumerate().map(move |(k, r)| (first + k, r))
-                        })
+                        .map(|i| (i, all[i].clone()))
                         .collect();
-                    let want: Vec<(usize, Row)> =
-                        shown.iter().map(|&i| (i, all[i].clone())).collect();
-                    assert_eq!(got, want, "{} {g} seed {seed}", l.id);
+                    for stretch in [97, 1 << 20] {
+                        let mut table = TextStream::new(&t, gran, &code, Lang::En);
+                        let (mut from, mut to) = (0, 0);
+                        let window = |from: usize, to: usize| {
+                            let mut w = t.copy_from(from, Box::new(Prefix::new(&t.program)));
+                            w.events.truncate(to - from);
+                            w
+                        };
+                        while to < t.len() {
+                            to = (to + stretch).min(t.len());
+                            table.events(&window(from, to));
+                            from = table.keep_from();
+                        }
+                        let (n, windows) = table.finish(&window(from, to));
+                        assert_eq!(n, all.len(), "{} {g} seed {seed}", l.id);
+                        let got: Vec<(usize, Row)> = windows
+                            .into_iter()
+                            .flat_map(|(first, rs)| {
+                                rs.into_iter().enumerate().map(move |(k, r)| (first + k, r))
+                            })
+                            .collect();
+                        assert_eq!(got, want, "{} {g} seed {seed} stretch {stretch}", l.id);
+                        if stretch == 97 && t.len() > 2000 {
+                            assert!(from > 0, "{}: the report kept every event", l.id);
+                        }
+                    }
                 }
             }
         }

@@ -277,7 +277,12 @@ impl LiveRun {
         let deadline = Instant::now() + timeout;
         let mut finished = false;
         while !finished {
+            // A run whose threads send faster than we take in would keep the
+            // channel full, and a receive with no time left still succeeds.
             let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
             match self.rx.recv_timeout(left) {
                 Ok(m) => finished = c.take(m),
                 Err(_) => break,

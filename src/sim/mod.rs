@@ -1038,6 +1038,37 @@ impl Sim {
         }
     }
 
+    /// [`Sim::run_random`] until the trace keeps `events` events or the run
+    /// ends: a long run a stretch at a time. True when the scheduler had no
+    /// actor to pick while the run had not ended.
+    pub fn run_random_until(&mut self, sched: &mut RandomScheduler, events: usize) -> bool {
+        while self.ending == Ending::Running && self.trace.events.len() < events {
+            match sched.pick_steppable(self) {
+                Some(a) => self.step_unchecked(a),
+                None => return true,
+            }
+        }
+        false
+    }
+
+    /// Runs with a seeded scheduler of either kind until the trace keeps `events`
+    /// events or the run ends. True when the scheduler found nobody to pick
+    /// although the run had not ended.
+    pub fn run_seeded_until(&mut self, sched: &mut Seeded, events: usize) -> bool {
+        match sched {
+            Seeded::Uniform(s) => self.run_random_until(s, events),
+            Seeded::Timed(s) => {
+                while self.ending == Ending::Running && self.trace.events.len() < events {
+                    match s.pick_steppable(self) {
+                        Some(a) => self.step_unchecked(a),
+                        None => return true,
+                    }
+                }
+                false
+            }
+        }
+    }
+
     /// Runs with a seeded scheduler of either kind to the end.
     pub fn run_seeded(&mut self, sched: &mut Seeded) {
         match sched {

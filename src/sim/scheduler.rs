@@ -224,6 +224,14 @@ impl Seeded {
         }
     }
 
+    /// Takes in the steps taken since the scheduler last looked (steps it did
+    /// not pick: a schedule given), so that their events may be dropped.
+    pub fn catch_up(&mut self, sim: &crate::sim::Sim) {
+        if let Seeded::Timed(t) = self {
+            t.catch_up(sim);
+        }
+    }
+
     /// The simulator dropped its `n` oldest kept events.
     pub fn forget_events(&mut self, n: usize) {
         if let Seeded::Timed(t) = self {

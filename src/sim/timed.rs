@@ -338,7 +338,7 @@ impl TimedScheduler {
     }
 
     /// Takes in every step since the last look: their costs, wake-ups, the GIL.
-    fn catch_up(&mut self, sim: &Sim) {
+    pub(crate) fn catch_up(&mut self, sim: &Sim) {
         let steps = sim.steps();
         if steps > self.seen_steps
             && let Some(first) = sim.pick_at(self.seen_steps)

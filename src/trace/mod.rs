@@ -8,7 +8,7 @@ mod verdict;
 
 pub use analysis::{LostScan, LostUpdate, lost_updates};
 pub use moments::{Moment, MomentKind, moments};
-pub use rows::{Row, forever, forever_in, rows, rows_in};
+pub use rows::{Row, RowStream, RowsAt, forever, forever_in, rows, rows_in};
 pub use state::{ActorState, BlockedOn, StateReplay};
 pub use verdict::{
     Missing, Verdict, missing_explained, overwrite_legend, overwritten_explained, verdict,
@@ -124,6 +124,10 @@ pub struct Prefix {
     pub vars: Vec<Value>,
     pub state: StateReplay,
     pub lost: LostScan,
+    /// Where the rows stand, so that row numbers and operands go on from here
+    /// (`None` where nobody draws rows of the window: the headless report
+    /// keeps its own).
+    pub rows: Option<RowsAt>,
 }
 
 impl Prefix {
@@ -132,6 +136,7 @@ impl Prefix {
             vars: p.vars.iter().map(|v| v.init).collect(),
             state: StateReplay::new(p),
             lost: LostScan::new(p),
+            rows: Some(RowsAt::new(p)),
         }
     }
 
@@ -139,6 +144,9 @@ impl Prefix {
     fn absorb(&mut self, p: &Program, seq: usize, e: &Event) {
         self.state.apply(p, e);
         self.lost.feed(p, seq, e);
+        if let Some(rows) = &mut self.rows {
+            rows.absorb(p, seq, e);
+        }
         if let Some(v) = stored_var(p, e) {
             self.vars[v] = e.value;
         }

@@ -1,7 +1,7 @@
 //! The interleaving as the tutorials draw it: one row per step, in global order,
 //! with the values each row read and wrote.
 
-use super::{Event, EventKind, Trace, lost_updates};
+use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::{ActorId, Granularity, Instr, Program, Value};
@@ -39,35 +39,152 @@ pub fn rows_in(
     lang: Lang,
 ) -> Vec<Row> {
     let p = &trace.program;
-    let lines: Vec<&str> = code.lines().collect();
-    let lost: Vec<usize> = lost_updates(p, &trace.events)
-        .into_iter()
-        .map(|l| l.seq)
-        .collect();
-    let mut stacks: Vec<Vec<Value>> = vec![Vec::new(); p.actors.len()];
-    let mut joiner = Joiner::default();
-    // Operand stacks are rebuilt from the start so the first row shows its operands,
-    // and rows are counted so that every row keeps its number in any window.
-    for (seq, e) in trace.events[..range.start.min(trace.events.len())]
-        .iter()
-        .enumerate()
-    {
-        let _ = note(p, &mut stacks, e, false, lang);
-        if !is_gil(e) {
-            joiner.next(p, granularity, seq, e);
-        }
+    // A trace that dropped its oldest events goes on from what they added up to,
+    // so its rows keep their numbers, operands and `!` in the whole run.
+    let mut stream = match &trace.prefix {
+        Some(pre) => RowStream::resume(p, granularity, code, pre),
+        None => RowStream::new(p, granularity, code),
     }
+    .in_lang(lang);
     let mut out: Vec<Row> = Vec::new();
     let end = range.end.min(trace.events.len());
-    for seq in range.start.min(end)..end {
-        let e = &trace.events[seq];
-        if is_gil(e) {
-            continue;
+    let start = range.start.min(end);
+    let base = trace.base;
+    // Operand stacks are rebuilt from the start so the first row shows its operands,
+    // and rows are counted so that every row keeps its number in any window.
+    for (i, e) in trace.events[..end].iter().enumerate() {
+        stream.feed(p, base + i, e, i >= start, &mut out);
+    }
+    for row in &mut out {
+        row.events = row.events.start - base..row.events.end - base;
+    }
+    out
+}
+
+/// Where the rows stand after the events a trace dropped (its prefix): how
+/// many there are at each granularity, the open row, and the operand stacks.
+#[derive(Clone, Debug)]
+pub struct RowsAt {
+    line: Joiner,
+    bytecode: Joiner,
+    stacks: Vec<Vec<Value>>,
+}
+
+impl RowsAt {
+    pub fn new(p: &Program) -> Self {
+        RowsAt {
+            line: Joiner::default(),
+            bytecode: Joiner::default(),
+            stacks: vec![Vec::new(); p.actors.len()],
         }
-        let line = p.line(e.actor, e.pc);
-        let comment = note(p, &mut stacks, e, true, lang);
-        let is_lost = lost.binary_search(&seq).is_ok();
-        let joins = joiner.next(p, granularity, seq, e);
+    }
+
+    /// Takes in event number `seq` of the run.
+    pub fn absorb(&mut self, p: &Program, seq: usize, e: &Event) {
+        if is_gil(e) {
+            return;
+        }
+        let _ = note(p, &mut self.stacks, e, false, Lang::En);
+        self.line.next(p, Granularity::Line, seq, e);
+        self.bytecode.next(p, Granularity::Bytecode, seq, e);
+    }
+}
+
+/// [`rows`] one event at a time, for a run too long to keep (the headless
+/// report): the operand stacks, the row count and the overwritten writes carry
+/// on from event to event, so a row made late in a run keeps its number, its
+/// operands and its `!` without the events before it.
+pub struct RowStream {
+    /// The code's lines, trimmed.
+    lines: Vec<String>,
+    granularity: Granularity,
+    stacks: Vec<Vec<Value>>,
+    joiner: Joiner,
+    lost: LostScan,
+    /// Only counts rows and finds overwritten writes: no operand stacks, no text.
+    counting: bool,
+    /// The language of the notes.
+    lang: Lang,
+}
+
+impl RowStream {
+    pub fn new(p: &Program, granularity: Granularity, code: &str) -> Self {
+        RowStream {
+            lines: code.lines().map(|l| l.trim().to_string()).collect(),
+            granularity,
+            stacks: vec![Vec::new(); p.actors.len()],
+            joiner: Joiner::default(),
+            lost: LostScan::new(p),
+            counting: false,
+            lang: Lang::En,
+        }
+    }
+
+    /// The same stream, its notes in `lang` (the code and the names stay as written).
+    pub fn in_lang(mut self, lang: Lang) -> Self {
+        self.lang = lang;
+        self
+    }
+
+    /// A stream that goes on after the events `pre` adds up to.
+    pub fn resume(p: &Program, granularity: Granularity, code: &str, pre: &Prefix) -> Self {
+        let mut s = RowStream::new(p, granularity, code);
+        s.lost = pre.lost.clone();
+        if let Some(rows) = &pre.rows {
+            s.stacks = rows.stacks.clone();
+            s.joiner = match granularity {
+                Granularity::Line => rows.line.clone(),
+                Granularity::Bytecode => rows.bytecode.clone(),
+            };
+        }
+        s
+    }
+
+    /// A stream that only counts rows and finds overwritten writes: it never
+    /// describes a row.
+    pub fn counter(p: &Program, granularity: Granularity) -> Self {
+        RowStream {
+            counting: true,
+            ..RowStream::new(p, granularity, "")
+        }
+    }
+
+    /// Rows begun so far.
+    pub fn rows_begun(&self) -> usize {
+        self.joiner.rows
+    }
+
+    /// Whether event `seq` would begin a new row (false for a GIL hand-over,
+    /// which makes none).
+    pub fn begins_row(&self, p: &Program, seq: usize, e: &Event) -> bool {
+        !is_gil(e) && !self.joiner.joins(p, self.granularity, seq, e)
+    }
+
+    /// Takes in event number `seq` of the run. When `describe`, the row it
+    /// makes is pushed on `out`, or the row it joins (`out`'s last) grows.
+    /// True when the event is an overwritten write (its row's `!`).
+    pub fn feed(
+        &mut self,
+        p: &Program,
+        seq: usize,
+        e: &Event,
+        describe: bool,
+        out: &mut Vec<Row>,
+    ) -> bool {
+        let is_lost = self.lost.feed(p, seq, e).is_some();
+        if is_gil(e) {
+            return is_lost;
+        }
+        if self.counting {
+            self.joiner.next(p, self.granularity, seq, e);
+            return is_lost;
+        }
+        let lang = self.lang;
+        let comment = note(p, &mut self.stacks, e, describe, lang);
+        let joins = self.joiner.next(p, self.granularity, seq, e);
+        if !describe {
+            return is_lost;
+        }
         if joins
             && let Some(last) = out.last_mut()
             && last.events.end == seq
@@ -77,16 +194,18 @@ pub fn rows_in(
                 push_comment(&mut last.text, &c, lang);
             }
             last.lost_update |= is_lost;
-            continue;
+            return is_lost;
         }
+        let line = p.line(e.actor, e.pc);
         // An actor's end is not its last line run again (a worker's exit is not
         // another `print`): it shows as the end alone.
         let ends = matches!(p.instr(e.actor, e.pc), Some(Instr::Exit(_)));
-        let head = match (e.kind, granularity) {
+        let head = match (e.kind, self.granularity) {
             (EventKind::Exec, Granularity::Line) if ends => String::new(),
-            (EventKind::Exec, Granularity::Line) => lines
+            (EventKind::Exec, Granularity::Line) => self
+                .lines
                 .get(line.saturating_sub(1) as usize)
-                .map(|l| l.trim().to_string())
+                .cloned()
                 .unwrap_or_default(),
             (EventKind::Exec, Granularity::Bytecode) => p
                 .instr(e.actor, e.pc)
@@ -99,15 +218,15 @@ pub fn rows_in(
             push_comment(&mut text, &c, lang);
         }
         out.push(Row {
-            number: joiner.rows,
+            number: self.joiner.rows,
             events: seq..seq + 1,
             actor: e.actor,
             line,
             text,
             lost_update: is_lost,
         });
+        is_lost
     }
-    out
 }
 
 fn is_gil(e: &Event) -> bool {
@@ -115,7 +234,7 @@ fn is_gil(e: &Event) -> bool {
 }
 
 /// Decides which events make one row, and counts the rows.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 struct Joiner {
     /// The open row: its actor, line, the event after its last, and whether it
     /// is a row of executed code (a blocked or woken note stands alone).
@@ -124,20 +243,25 @@ struct Joiner {
 }
 
 impl Joiner {
+    /// Whether event `seq` (not a GIL hand-over) would join the open row.
+    fn joins(&self, p: &Program, g: Granularity, seq: usize, e: &Event) -> bool {
+        let line = p.line(e.actor, e.pc);
+        g == Granularity::Line
+            && e.kind == EventKind::Exec
+            && self
+                .last
+                .is_some_and(|(a, l, end, code)| a == e.actor && l == line && end == seq && code)
+    }
+
     /// Takes event `seq` in; true when it joins the open row, false when it starts
     /// a new one.
     fn next(&mut self, p: &Program, g: Granularity, seq: usize, e: &Event) -> bool {
-        let line = p.line(e.actor, e.pc);
-        let exec = e.kind == EventKind::Exec;
-        let joins = g == Granularity::Line
-            && exec
-            && self
-                .last
-                .is_some_and(|(a, l, end, code)| a == e.actor && l == line && end == seq && code);
+        let joins = self.joins(p, g, seq, e);
         if !joins {
             self.rows += 1;
         }
-        self.last = Some((e.actor, line, seq + 1, exec));
+        let line = p.line(e.actor, e.pc);
+        self.last = Some((e.actor, line, seq + 1, e.kind == EventKind::Exec));
         joins
     }
 }
