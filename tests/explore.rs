@@ -363,3 +363,133 @@ fn all_outcomes_is_complete_at_small_knobs_and_none_past_the_budget() {
         "a long race does not finish in 0.2 s"
     );
 }
+
+// ---- live → stepped ----
+
+use interleave::explore::replay::{self, replay_config};
+use interleave::live::LiveRun;
+use interleave::live::record::{Entry, Op, Recording, ThreadLog};
+use interleave::sim::Ending;
+use std::time::Duration;
+
+fn log(entries: &[(Op, u64)]) -> ThreadLog {
+    ThreadLog {
+        entries: entries
+            .iter()
+            .map(|&(op, v)| Entry::new(op, 0, v))
+            .collect(),
+        overflowed: false,
+    }
+}
+
+/// balance-race, one iteration: t1 (+5) and t2 (+8) both read 0; t2 writes 8,
+/// then t1 writes 5 over it without having seen it (a lost update); t1 takes its 5
+/// back out, t2 its 8: the balance ends at −8.
+fn one_lost_update() -> Recording {
+    use Op::*;
+    Recording {
+        logs: vec![
+            log(&[(Load, 4), (Print, 0)]),
+            log(&[(Load, 0), (Store, 2), (Load, 2), (Store, 3)]),
+            log(&[(Load, 0), (Store, 1), (Load, 3), (Store, 4)]),
+        ],
+        unsupported: None,
+    }
+}
+
+#[test]
+fn a_recorded_run_replays_stepped_with_its_reads_and_its_lost_update() {
+    let (p, cfg) = build(
+        "balance-race",
+        &["iterations=1", "gil=gil-modern", "lock=off"],
+    );
+    let rec = one_lost_update();
+    assert_eq!(rec.lost_updates(), 1);
+    let s = replay::schedule(&p, cfg, &rec).expect("the record can be followed");
+    let sim = Sim::replay(p.clone(), replay_config(cfg), &s.0).expect("the schedule replays");
+    assert_eq!(sim.ending(), Ending::Finished);
+    assert_eq!(sim.vars(), &[-8]);
+    let out: Vec<&str> = sim.trace().output.iter().map(|o| o.text.as_str()).collect();
+    assert_eq!(out, ["-8"]);
+    assert_eq!(sim.trace().lost_total(), 1);
+    // gil-modern would refuse the switch between t1's read and its write.
+    assert_eq!(replay::replay_sets(cfg), [("gil", "free")]);
+
+    // A record the program cannot have made is refused, never followed blindly.
+    let mut bad = one_lost_update();
+    bad.logs[1].entries[1] = Entry::new(Op::Store, 0, 1);
+    assert!(replay::schedule(&p, cfg, &bad).is_err());
+    let mut short = one_lost_update();
+    short.logs[2].entries.pop();
+    assert!(replay::schedule(&p, cfg, &short).is_err());
+    let mut long = one_lost_update();
+    long.logs[1].overflowed = true;
+    let why = replay::schedule(&p, cfg, &long).expect_err("an overflowed log");
+    assert!(why.contains("run too long"), "{why}");
+}
+
+/// Many live runs, with real threads racing on real cores: each one's stepped
+/// replay ends with the same balance, prints the same and loses as many updates.
+#[test]
+fn live_runs_replay_stepped_to_the_same_end_and_lost_updates() {
+    let mut raced = 0;
+    for gil in ["free", "gil-modern", "gil-classic"] {
+        let sets = ["iterations=20000", &format!("gil={gil}"), "lock=off"];
+        let (p, cfg) = build("balance-race", &sets);
+        for _ in 0..6 {
+            let (trace, finished, rec) =
+                LiveRun::start(p.clone(), cfg, 1.0).wait_recorded(Duration::from_secs(60));
+            assert!(finished, "a 20000-iteration live run ends");
+            let s = replay::schedule(&p, cfg, &rec).expect("a finished live run replays");
+            let sim = Sim::replay(p.clone(), replay_config(cfg), &s.0).expect("it replays");
+            assert_eq!(sim.ending(), Ending::Finished);
+            let live_final: Vec<i64> = trace.final_vars().into_iter().map(|(_, v)| v).collect();
+            assert_eq!(sim.vars(), &live_final[..], "gil={gil}: the same balance");
+            let text = |o: &[interleave::trace::OutputLine]| -> Vec<String> {
+                o.iter().map(|l| l.text.clone()).collect()
+            };
+            assert_eq!(text(&sim.trace().output), text(&trace.output));
+            assert_eq!(
+                sim.trace().lost_total(),
+                rec.lost_updates(),
+                "gil={gil}: the same lost updates"
+            );
+            raced += (rec.lost_updates() > 0) as u32;
+        }
+    }
+    eprintln!("{raced} of 18 live runs lost an update");
+}
+
+#[test]
+fn the_live_summary_carries_a_schedule_that_replays_it() {
+    let exe = env!("CARGO_BIN_EXE_interleave");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(exe)
+            .args(args)
+            .env("XDG_STATE_HOME", std::env::temp_dir())
+            .output()
+            .expect("the binary runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let last = text.lines().last().unwrap_or("").to_string();
+        serde_json::from_str::<serde_json::Value>(&last).expect("a json summary")
+    };
+    let knobs = ["--set", "iterations=2000", "--set", "gil=gil-modern"];
+    let mut live_args = vec!["run", "balance-race", "--live", "--format", "jsonl"];
+    live_args.extend(knobs);
+    let live = run(&live_args);
+    let schedule = live["schedule"].as_str().expect("a schedule");
+    assert_eq!(live["schedule_knobs"], serde_json::json!({"gil": "free"}));
+    let mut args = vec![
+        "run",
+        "balance-race",
+        "--format",
+        "jsonl",
+        "--schedule",
+        schedule,
+    ];
+    args.extend(["--set", "iterations=2000", "--set", "gil=free"]);
+    let stepped = run(&args);
+    assert_eq!(stepped["final"], live["final"]);
+    assert_eq!(stepped["output"], live["output"]);
+    assert_eq!(stepped["overwritten_writes"], live["overwritten_writes"]);
+}

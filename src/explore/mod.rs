@@ -9,6 +9,7 @@
 mod access;
 pub mod cli;
 mod dpor;
+pub mod replay;
 mod report;
 mod sample;
 mod states;
