@@ -313,6 +313,25 @@ messages! {
         "stopped at step {} (e goes on)",
         "已停在第 {} 步（按 e 继续）"
     ),
+    KReplay => ("replay stepped", "单步重放"),
+    HReplay => (
+        "after a live run: replay it stepped (the same reads and writes), at its first lost update",
+        "实时运行结束后：单步重放它（读写完全相同），停在第一次丢失更新处"
+    ),
+    RReplayLost => (
+        "the live run, replayed stepped{}: the same reads and writes; at step {}, its first lost update",
+        "单步重放的实时运行{}：读写完全相同；停在第 {} 步，第一次丢失更新处"
+    ),
+    RReplayClean => (
+        "the live run, replayed stepped{}: the same reads and writes; it lost no update",
+        "单步重放的实时运行{}：读写完全相同；没有丢失更新"
+    ),
+    RReplayGilFree => (" (gil=free: a live thread switched where gil-modern would not)", "（gil=free：实时线程在 gil-modern 不允许的地方切换了）"),
+    RReplayNone => ("no stepped replay: {}", "无法单步重放：{}"),
+    RReplayNotYet => (
+        "R replays a live run stepped once it has ended",
+        "实时运行结束后，按 R 可以单步重放它"
+    ),
 }
 
 impl Msg {

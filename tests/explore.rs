@@ -493,3 +493,82 @@ fn the_live_summary_carries_a_schedule_that_replays_it() {
     assert_eq!(stepped["output"], live["output"]);
     assert_eq!(stepped["overwritten_writes"], live["overwritten_writes"]);
 }
+
+/// The playground: after a live run, `R` opens its stepped replay at the store
+/// that makes its first lost update, and that replay ends where the live run did.
+#[test]
+fn after_a_live_run_r_opens_its_replay_at_the_first_lost_update() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use interleave::lesson::Lang;
+    use interleave::run::Command;
+    use interleave::trace::Mode;
+    use interleave::ui::{App, AppOptions, Screen, Status, Theme};
+    let mut a = App::new(
+        Catalog::embedded().expect("lessons"),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+            predict: false,
+        },
+    );
+    let press = |a: &mut App, code: KeyCode| {
+        a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    };
+    a.open("balance-race").expect("opens");
+    a.set_knob("iterations", "20000").expect("knob");
+    a.set_knob("gil", "free").expect("knob");
+    let mut lost = 0;
+    // Live runs until one loses an update (each run is a fresh race; a few
+    // suffice on two cores), at most 20.
+    for i in 0..20 {
+        if i > 0 {
+            // Back to stepped, then live again: a new run.
+            press(&mut a, KeyCode::Char('m'));
+        }
+        press(&mut a, KeyCode::Char('m'));
+        let Screen::Lesson(ls) = &mut a.screen else {
+            panic!("the lesson stays open")
+        };
+        assert_eq!(ls.run.mode(), Mode::Live);
+        for _ in 0..6000 {
+            ls.run.poll();
+            if ls.run.is_over() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let rec = ls
+            .run
+            .live_recording()
+            .expect("a finished live run recorded");
+        lost = rec.lost_updates();
+        if lost > 0 {
+            break;
+        }
+    }
+    let Screen::Lesson(ls) = &a.screen else {
+        panic!("the lesson stays open")
+    };
+    let live_final = ls.run.trace().final_vars();
+    press(&mut a, KeyCode::Char('R'));
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson stays open")
+    };
+    assert_eq!(ls.run.mode(), Mode::Stepped, "R opens the replay stepped");
+    let Some(Status::Info(said)) = &a.status else {
+        panic!("R says what it opened: {:?}", a.status)
+    };
+    if lost > 0 {
+        assert!(said.contains("first lost update"), "{said}");
+        let at = ls.run.sim().expect("stepped").steps();
+        assert!(at > 0);
+        assert_eq!(ls.run.trace().lost_total(), 1, "it stops at the first");
+    } else {
+        assert!(said.contains("it lost no update"), "{said}");
+    }
+    ls.run.command(Command::RunToEnd);
+    assert_eq!(ls.run.trace().final_vars(), live_final);
+    assert_eq!(ls.run.trace().lost_total(), lost);
+}

@@ -464,6 +464,14 @@ impl App {
             super::explore_view::open(self);
             return;
         }
+        if k.code == KeyCode::Char('R')
+            && self.overlay == Overlay::None
+            && matches!(&self.screen, Screen::Lesson(ls) if ls.run.mode() == crate::trace::Mode::Live)
+        {
+            super::explore_view::replay_live(self);
+            self.after_change();
+            return;
+        }
         match self.overlay.clone() {
             Overlay::Help => {
                 // ↑↓ scroll a help taller than the screen; any other key closes it,

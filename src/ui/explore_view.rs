@@ -385,3 +385,72 @@ mod tests {
         assert_eq!(first_difference(&a, &Schedule(vec![0, 1])), 2);
     }
 }
+
+/// `R` after a live run: opens its stepped replay (the same reads and writes,
+/// `explore::replay`), at the step that makes its first lost update.
+pub fn replay_live(app: &mut App) {
+    let lang = app.lang;
+    let Screen::Lesson(ls) = &app.screen else {
+        return;
+    };
+    let Some(rec) = ls.run.live_recording() else {
+        app.status = Some(Status::Info(Msg::RReplayNotYet.get(lang).into()));
+        return;
+    };
+    let (program, cfg) = (ls.run.program().clone(), ls.run.config());
+    let schedule = match explore::replay::schedule(&program, cfg, rec) {
+        Ok(s) => s,
+        Err(why) => {
+            app.status = Some(Status::Refused(Msg::RReplayNone.fill(lang, &[&why])));
+            return;
+        }
+    };
+    let sets = explore::replay::replay_sets(cfg);
+    let mut knobs = ls.run.knobs().clone();
+    for (k, v) in &sets {
+        if let Err(e) = knobs.set(&ls.lesson.knobs, k, v) {
+            app.status = Some(Status::Refused(Msg::RReplayNone.fill(lang, &[&e])));
+            return;
+        }
+    }
+    let at = first_lost_update(&program, explore::replay::replay_config(cfg), &schedule);
+    let id = ls.lesson.id.clone();
+    if let Err(e) = app.open_at(&id, knobs, Start::Stepped(Origin::Schedule(schedule))) {
+        app.status = Some(Status::Refused(e));
+        return;
+    }
+    if let Screen::Lesson(ls) = &mut app.screen
+        && let Some(at) = at
+    {
+        ls.run.go_to_step(at);
+        ls.generation += 1;
+    }
+    let gil = if sets.contains(&("gil", "free")) {
+        Msg::RReplayGilFree.get(lang)
+    } else {
+        ""
+    };
+    app.status = Some(Status::Info(match at {
+        Some(at) => Msg::RReplayLost.fill(lang, &[&gil, &at]),
+        None => Msg::RReplayClean.fill(lang, &[&gil]),
+    }));
+}
+
+/// The steps up to and including the store that makes the schedule's first lost
+/// update, if it makes one.
+fn first_lost_update(program: &Arc<Program>, cfg: EngineConfig, s: &Schedule) -> Option<usize> {
+    let mut sim = crate::sim::Sim::new(program.clone(), cfg);
+    let mut scan = crate::trace::LostScan::new(program);
+    let mut fed = 0;
+    for (i, &a) in s.0.iter().enumerate() {
+        sim.step(a).ok()?;
+        let events = &sim.trace().events;
+        for (j, e) in events.iter().enumerate().skip(fed) {
+            if scan.feed(program, j, e).is_some() {
+                return Some(i + 1);
+            }
+        }
+        fed = events.len();
+    }
+    None
+}
