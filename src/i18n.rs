@@ -328,6 +328,15 @@ messages! {
     ),
     RReplayGilFree => (" (gil=free: a live thread switched where gil-modern would not)", "（gil=free：实时线程在 gil-modern 不允许的地方切换了）"),
     RReplayNone => ("no stepped replay: {}", "无法单步重放：{}"),
+    TourAllOutcomes => (
+        "These are all the ways this program can end, at these knobs ({}):",
+        "在当前旋钮下，这个程序所有可能的结局（共 {} 种）："
+    ),
+    TourAllPending => (
+        "Finding every way this program can end…",
+        "正在找出这个程序所有可能的结局……"
+    ),
+    TourAllMore => ("… and {} more (x lists them all)", "……还有 {} 种（按 x 可以全部列出）"),
     RReplayNotYet => (
         "R replays a live run stepped once it has ended",
         "实时运行结束后，按 R 可以单步重放它"

@@ -353,6 +353,13 @@ fn all_outcomes_is_complete_at_small_knobs_and_none_past_the_budget() {
     let mut balances: Vec<i64> = all.iter().map(|f| f.key.vars[0].1).collect();
     balances.sort();
     assert_eq!(balances, vec![-8, -5, -3, 0, 3, 5, 8]);
+    let two = explore::all_outcomes(
+        l,
+        &knobs(&["iterations=2", "gil=free", "lock=off"]),
+        std::time::Duration::from_secs(60),
+    )
+    .expect("complete at two iterations");
+    assert_eq!(two.len(), 23);
     assert!(
         explore::all_outcomes(
             l,
@@ -571,4 +578,168 @@ fn after_a_live_run_r_opens_its_replay_at_the_first_lost_update() {
     ls.run.command(Command::RunToEnd);
     assert_eq!(ls.run.trace().final_vars(), live_final);
     assert_eq!(ls.run.trace().lost_total(), lost);
+}
+
+/// Once DPOR has explored every class of interleavings the search stops, says
+/// complete and counts each class once, however long its time limit; a search cut
+/// short counts less and says why, while the state search still completes the
+/// outcome set.
+#[test]
+fn an_exhausted_search_stops_at_once_and_says_complete() {
+    let (p, cfg) = build("balance-race", &["iterations=2", "gil=free", "lock=off"]);
+    let hour = Limits {
+        max_time: Duration::from_secs(3600),
+        ..Limits::default()
+    };
+    let ctl = Control::default();
+    let ex = explore::exhaustive(&p, cfg, &hour, &ctl);
+    assert_eq!(ex.stop, Stop::Complete);
+    assert_eq!(ex.counts, Stop::Complete);
+    assert!(ex.minimal);
+    assert_eq!(ex.outcomes.len(), 23);
+    let dpor = explore::exhaustive(&p, cfg, &dpor_only(), &Control::default());
+    assert_eq!(ex.executions, dpor.executions, "every class counted once");
+    assert_eq!(ctl.executions.load(Ordering::Relaxed), ex.executions);
+    assert_eq!(
+        ex.outcomes.iter().map(|f| f.count).sum::<u64>(),
+        ex.executions
+    );
+
+    let cut = Limits {
+        max_executions: 1000,
+        ..hour
+    };
+    let ex = explore::exhaustive(&p, cfg, &cut, &Control::default());
+    assert_eq!(ex.counts, Stop::Budget(1000));
+    assert_eq!(
+        ex.stop,
+        Stop::Complete,
+        "the state search completes the set"
+    );
+    assert_eq!(ex.outcomes.len(), 23);
+}
+
+/// The knobs a lesson's tour leaves: its defaults, then every step's `set`.
+fn tour_knobs(l: &interleave::lesson::Lesson) -> interleave::lesson::Knobs {
+    let mut knobs = interleave::cli::knobs_from(l, &[]).expect("the defaults are valid");
+    for step in &l.tour {
+        for (k, v) in &step.set {
+            knobs.put(k, v.clone());
+        }
+    }
+    knobs
+}
+
+/// Where it is feasible at the knobs a tour leaves, the tour ends on every
+/// outcome the program can reach, each with a run that reaches it.
+#[test]
+fn tours_end_on_every_outcome_where_the_search_is_feasible() {
+    let catalog = Catalog::embedded().expect("lessons");
+    let feasible = [
+        "fork",
+        "process",
+        "pipe",
+        "subprocess",
+        "threads",
+        "deadlock",
+        "thread-local",
+        "balance-race",
+        "queue",
+    ];
+    for id in feasible {
+        let l = catalog.get(id).expect("the lesson exists");
+        assert!(!l.tour.is_empty(), "{id} has a tour");
+        let knobs = tour_knobs(l);
+        let outs = explore::all_outcomes(l, &knobs, Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{id}: every outcome at {}", knobs.summary()));
+        assert!(!outs.is_empty(), "{id}");
+        let p = Arc::new(interleave::scenarios::build(l, &knobs).expect("builds"));
+        for f in &outs {
+            let sim = Sim::replay(p.clone(), knobs.engine(), &f.schedule.0).expect("replays");
+            assert_eq!(OutcomeKey::of(&sim), f.key, "{id}: the witness reaches it");
+        }
+        let set: BTreeSet<OutcomeKey> = outs.into_iter().map(|f| f.key).collect();
+        let brute = explore::enumerate_all(&p, knobs.engine(), 5_000_000)
+            .unwrap_or_else(|| panic!("{id}: few enough states to visit every one"));
+        assert_eq!(
+            set, brute,
+            "{id}: the same outcomes as visiting every state"
+        );
+        if id == "balance-race" {
+            // The tour ends with the lock on: only the correct balance is left.
+            assert_eq!(balances(&set), vec![0]);
+        }
+    }
+}
+
+/// The playground: the tour's end box lists every outcome, found off the key
+/// path, once the tour has ended.
+#[test]
+fn the_tour_end_box_lists_every_outcome() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use interleave::lesson::Lang;
+    use interleave::ui::explore_view::tour_outcomes_pending;
+    use interleave::ui::{App, AppOptions, Screen, Theme, draw};
+    use ratatui::{Terminal, backend::TestBackend};
+    let mut a = App::new(
+        Catalog::embedded().expect("lessons"),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+            predict: false,
+        },
+    );
+    a.open("balance-race").expect("opens");
+    a.set_knob("iterations", "1").expect("knob");
+    a.set_knob("gil", "free").expect("knob");
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson is open")
+    };
+    ls.tour.on = true;
+    ls.tour.step = ls.lesson.tour.len();
+    // Any key: the search starts after it, on a thread.
+    a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char('s'),
+        KeyModifiers::NONE,
+    )));
+    for _ in 0..3000 {
+        a.tick();
+        if !tour_outcomes_pending() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut t = Terminal::new(TestBackend::new(160, 60)).expect("test terminal");
+    t.draw(|f| draw(&mut a, f)).expect("draws");
+    let b = t.backend().buffer();
+    let screen: String = (0..b.area.height)
+        .map(|y| {
+            (0..b.area.width)
+                .map(|x| b[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        screen.contains("These are all the ways this program can end"),
+        "{screen}"
+    );
+    let Screen::Lesson(ls) = &a.screen else {
+        panic!("the lesson is open")
+    };
+    let lines = interleave::ui::explore_view::tour_outcome_lines(ls, Lang::En);
+    assert_eq!(
+        lines[0],
+        "These are all the ways this program can end, at these knobs (7):"
+    );
+    for v in [-8, -5, -3, 0, 3, 5, 8] {
+        assert!(
+            lines[1].contains(&format!("• balance = {v} · prints {v}")),
+            "balance {v}: {lines:?}"
+        );
+    }
+    let zh = interleave::ui::explore_view::tour_outcome_lines(ls, Lang::Zh);
+    assert!(zh[0].contains("所有可能的结局（共 7 种）"), "{zh:?}");
 }

@@ -3,7 +3,7 @@
 //! run stepped, at the step where it leaves the most common one. The search runs
 //! on a thread of its own, with progress; Esc cancels it.
 
-use super::app::{App, Screen, Status};
+use super::app::{App, LessonScreen, Screen, Status};
 use super::theme::Theme;
 use crate::explore::{self, Control, Exploration, Found, Limits, Stop};
 use crate::i18n::Msg;
@@ -453,4 +453,107 @@ fn first_lost_update(program: &Arc<Program>, cfg: EngineConfig, s: &Schedule) ->
         fed = events.len();
     }
     None
+}
+
+/// How long the search behind a tour's end box may take before the box shows
+/// nothing: the lessons it is for finish in well under a second.
+const TOUR_BUDGET: Duration = Duration::from_secs(3);
+/// Outcomes the tour's end box lists at most.
+const TOUR_SHOWN: usize = 12;
+
+/// The searches behind tours' end boxes, by lesson and knobs: on a thread until
+/// done, then every outcome (or `None`: not feasible at these knobs).
+enum TourSlot {
+    Pending(JoinHandle<Option<Vec<Found>>>),
+    Done(Option<Vec<Found>>),
+}
+
+static TOUR_OUTCOMES: std::sync::Mutex<Vec<(String, TourSlot)>> = std::sync::Mutex::new(Vec::new());
+
+fn tour_key(ls: &LessonScreen) -> String {
+    format!("{} {}", ls.lesson.id, ls.run.knobs().summary())
+}
+
+fn tour_ended(ls: &LessonScreen) -> bool {
+    ls.tour.on && !ls.lesson.tour.is_empty() && ls.tour.step >= ls.lesson.tour.len()
+}
+
+/// After a change: once the tour has ended, starts the search for every outcome
+/// at the run's knobs (once per lesson and knobs), off the key path.
+pub fn tour_outcomes_start(ls: &LessonScreen) {
+    if !tour_ended(ls) {
+        return;
+    }
+    let key = tour_key(ls);
+    let Ok(mut slots) = TOUR_OUTCOMES.lock() else {
+        return;
+    };
+    if slots.iter().any(|(k, _)| *k == key) {
+        return;
+    }
+    let (lesson, knobs) = (ls.lesson.clone(), ls.run.knobs().clone());
+    let spawned = std::thread::Builder::new()
+        .name("tour outcomes".into())
+        .spawn(move || explore::all_outcomes(&lesson, &knobs, TOUR_BUDGET));
+    let slot = match spawned {
+        Ok(h) => TourSlot::Pending(h),
+        Err(_) => TourSlot::Done(None),
+    };
+    slots.push((key, slot));
+}
+
+/// Takes in the searches that have ended; true if one has (the box changed).
+pub fn tour_outcomes_poll() -> bool {
+    let Ok(mut slots) = TOUR_OUTCOMES.lock() else {
+        return false;
+    };
+    let mut changed = false;
+    for (_, slot) in slots.iter_mut() {
+        if matches!(slot, TourSlot::Pending(h) if h.is_finished()) {
+            let TourSlot::Pending(h) = std::mem::replace(slot, TourSlot::Done(None)) else {
+                continue;
+            };
+            *slot = TourSlot::Done(h.join().ok().flatten());
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Whether a search for a tour's end box is under way (the screen ticks).
+pub fn tour_outcomes_pending() -> bool {
+    TOUR_OUTCOMES
+        .lock()
+        .is_ok_and(|s| s.iter().any(|(_, x)| matches!(x, TourSlot::Pending(_))))
+}
+
+/// The lines the tour's end box adds: every outcome of the program at these
+/// knobs, or that they are being found; nothing where the search is not feasible.
+pub fn tour_outcome_lines(ls: &LessonScreen, lang: Lang) -> Vec<String> {
+    if !tour_ended(ls) {
+        return Vec::new();
+    }
+    let key = tour_key(ls);
+    let Ok(slots) = TOUR_OUTCOMES.lock() else {
+        return Vec::new();
+    };
+    match slots.iter().find(|(k, _)| *k == key).map(|(_, s)| s) {
+        Some(TourSlot::Pending(_)) => vec![Msg::TourAllPending.get(lang).into()],
+        Some(TourSlot::Done(Some(outs))) if !outs.is_empty() => {
+            // One paragraph, so that a small box still shows most of them.
+            let mut all: Vec<String> = outs
+                .iter()
+                .take(TOUR_SHOWN)
+                .map(|f| format!("• {}", describe(f, lang)))
+                .collect();
+            if outs.len() > TOUR_SHOWN {
+                all.push(Msg::TourAllMore.fill(lang, &[&(outs.len() - TOUR_SHOWN)]));
+            }
+            vec![
+                Msg::TourAllOutcomes.fill(lang, &[&outs.len()]),
+                all.join("   "),
+            ]
+        }
+        _ => Vec::new(),
+    }
 }
