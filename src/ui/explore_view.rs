@@ -329,63 +329,6 @@ pub fn draw(f: &mut Frame, area: Rect, v: &ExploreView, th: &Theme, lang: Lang) 
     );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::catalog::Catalog;
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-
-    fn balance(sets: &[&str]) -> (Arc<Program>, EngineConfig, Knobs) {
-        let cat = Catalog::embedded().expect("lessons");
-        let l = cat.find("balance-race").expect("balance-race");
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        let knobs = crate::cli::knobs_from(l, &sets).expect("knobs");
-        let p = Arc::new(crate::scenarios::build(l, &knobs).expect("builds"));
-        (p, knobs.engine(), knobs)
-    }
-
-    fn screen(v: &ExploreView, lang: Lang) -> Terminal<TestBackend> {
-        let mut t = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
-        t.draw(|f| draw(f, f.area(), v, &Theme::plain(), lang))
-            .expect("draw");
-        t
-    }
-
-    /// The seven balances of the unlocked race, most common first, each with a
-    /// share, a schedule and its fewest preemptions.
-    #[test]
-    fn the_view_lists_every_outcome_with_its_witness() {
-        let (p, cfg, knobs) = balance(&["iterations=1", "gil=free", "lock=off"]);
-        let mut v = ExploreView::start(p, cfg, "balance-race", knobs);
-        v.wait();
-        assert_eq!(v.outcomes().len(), 7);
-        let t = screen(&v, Lang::En);
-        insta::assert_snapshot!("explore_view_balance_race", t.backend());
-        let t = screen(&v, Lang::Zh);
-        insta::assert_snapshot!("explore_view_balance_race_zh", t.backend());
-    }
-
-    /// With the lock on, the view shows one outcome: balance = 0.
-    #[test]
-    fn with_the_lock_one_outcome_remains() {
-        let (p, cfg, knobs) = balance(&["iterations=1", "gil=free", "lock=on"]);
-        let mut v = ExploreView::start(p, cfg, "balance-race", knobs);
-        v.wait();
-        let outs = v.outcomes();
-        assert_eq!(outs.len(), 1);
-        assert_eq!(outs[0].key.vars, vec![("balance".to_string(), 0)]);
-    }
-
-    #[test]
-    fn runs_part_at_their_first_different_step() {
-        let a = Schedule(vec![0, 1, 1, 2, 1]);
-        assert_eq!(first_difference(&a, &Schedule(vec![0, 1, 2])), 2);
-        assert_eq!(first_difference(&a, &a.clone()), 5);
-        assert_eq!(first_difference(&a, &Schedule(vec![0, 1])), 2);
-    }
-}
-
 /// `R` after a live run: opens its stepped replay (the same reads and writes,
 /// `explore::replay`), at the step that makes its first lost update.
 pub fn replay_live(app: &mut App) {
@@ -555,5 +498,62 @@ pub fn tour_outcome_lines(ls: &LessonScreen, lang: Lang) -> Vec<String> {
             ]
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn balance(sets: &[&str]) -> (Arc<Program>, EngineConfig, Knobs) {
+        let cat = Catalog::embedded().expect("lessons");
+        let l = cat.find("balance-race").expect("balance-race");
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let knobs = crate::cli::knobs_from(l, &sets).expect("knobs");
+        let p = Arc::new(crate::scenarios::build(l, &knobs).expect("builds"));
+        (p, knobs.engine(), knobs)
+    }
+
+    fn screen(v: &ExploreView, lang: Lang) -> Terminal<TestBackend> {
+        let mut t = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+        t.draw(|f| draw(f, f.area(), v, &Theme::plain(), lang))
+            .expect("draw");
+        t
+    }
+
+    /// The seven balances of the unlocked race, most common first, each with a
+    /// share, a schedule and its fewest preemptions.
+    #[test]
+    fn the_view_lists_every_outcome_with_its_witness() {
+        let (p, cfg, knobs) = balance(&["iterations=1", "gil=free", "lock=off"]);
+        let mut v = ExploreView::start(p, cfg, "balance-race", knobs);
+        v.wait();
+        assert_eq!(v.outcomes().len(), 7);
+        let t = screen(&v, Lang::En);
+        insta::assert_snapshot!("explore_view_balance_race", t.backend());
+        let t = screen(&v, Lang::Zh);
+        insta::assert_snapshot!("explore_view_balance_race_zh", t.backend());
+    }
+
+    /// With the lock on, the view shows one outcome: balance = 0.
+    #[test]
+    fn with_the_lock_one_outcome_remains() {
+        let (p, cfg, knobs) = balance(&["iterations=1", "gil=free", "lock=on"]);
+        let mut v = ExploreView::start(p, cfg, "balance-race", knobs);
+        v.wait();
+        let outs = v.outcomes();
+        assert_eq!(outs.len(), 1);
+        assert_eq!(outs[0].key.vars, vec![("balance".to_string(), 0)]);
+    }
+
+    #[test]
+    fn runs_part_at_their_first_different_step() {
+        let a = Schedule(vec![0, 1, 1, 2, 1]);
+        assert_eq!(first_difference(&a, &Schedule(vec![0, 1, 2])), 2);
+        assert_eq!(first_difference(&a, &a.clone()), 5);
+        assert_eq!(first_difference(&a, &Schedule(vec![0, 1])), 2);
     }
 }
