@@ -743,3 +743,23 @@ fn the_tour_end_box_lists_every_outcome() {
     let zh = interleave::ui::explore_view::tour_outcome_lines(ls, Lang::Zh);
     assert!(zh[0].contains("所有可能的结局（共 7 种）"), "{zh:?}");
 }
+
+/// A live run that deadlocks replays stepped into the same deadlock: each thread
+/// takes the lock it took live and waits for the one it waited for.
+#[test]
+fn a_live_deadlock_replays_stepped_as_a_deadlock() {
+    let (p, cfg) = build("deadlock", &[]);
+    for _ in 0..4 {
+        let (trace, finished, rec) =
+            LiveRun::start(p.clone(), cfg, 1.0).wait_recorded(Duration::from_secs(60));
+        assert!(finished, "the watchdog ends a deadlocked run");
+        let s = replay::schedule(&p, cfg, &rec).expect("a finished live run replays");
+        let sim = Sim::replay(p.clone(), replay_config(cfg), &s.0).expect("it replays");
+        let live_deadlock = !trace.deadlock().is_empty();
+        assert_eq!(sim.ending() == Ending::Deadlock, live_deadlock);
+        let text = |o: &[interleave::trace::OutputLine]| -> Vec<String> {
+            o.iter().map(|l| l.text.clone()).collect()
+        };
+        assert_eq!(text(&sim.trace().output), text(&trace.output));
+    }
+}
