@@ -116,5 +116,68 @@ fn sampled(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, dpor_rate, every_outcome, sampled);
+/// What live → stepped recording costs a live thread per shared operation: a
+/// load or store through the variable's version, plus its entry in the thread's
+/// log, beside the plain atomic load or store it replaces (target: ≤ 50 ns an
+/// event, with the event's own timestamp and record).
+fn live_record(c: &mut Criterion) {
+    use interleave::live::EventBuffer;
+    use interleave::live::record::{Entry, Op, ThreadLog, Version};
+    use interleave::trace::EventKind;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    const OPS: u64 = 100_000;
+    let mut g = c.benchmark_group("live record");
+    g.throughput(Throughput::Elements(OPS));
+    let x = AtomicI64::new(0);
+    g.bench_function("plain load + store, 100 000 ops", |b| {
+        b.iter(|| {
+            for i in 0..OPS / 2 {
+                let v = x.load(Ordering::Relaxed);
+                x.store(black_box(v + i as i64), Ordering::Relaxed);
+            }
+        })
+    });
+    let ver = Version::default();
+    g.bench_function(
+        "versioned load + store with log entries, 100 000 ops",
+        |b| {
+            b.iter(|| {
+                let mut log = ThreadLog::default();
+                for i in 0..OPS / 2 {
+                    let (v, seen) = ver.load(&x);
+                    log.push(Entry::new(Op::Load, 0, seen));
+                    let made = ver.store(&x, black_box(v + i as i64));
+                    log.push(Entry::new(Op::Store, 0, made));
+                }
+                black_box(log)
+            })
+        },
+    );
+    let t0 = Instant::now();
+    g.bench_function(
+        "whole event: timestamped record + versioned op + entry",
+        |b| {
+            b.iter(|| {
+                let mut buf = EventBuffer::new(t0, 1);
+                let mut log = ThreadLog::default();
+                for i in 0..OPS / 2 {
+                    let (v, seen) = ver.load(&x);
+                    log.push(Entry::new(Op::Load, 0, seen));
+                    if buf.rec(EventKind::Exec, 1, v) {
+                        black_box(buf.take());
+                    }
+                    let made = ver.store(&x, black_box(v + i as i64));
+                    log.push(Entry::new(Op::Store, 0, made));
+                    if buf.rec(EventKind::Exec, 2, v) {
+                        black_box(buf.take());
+                    }
+                }
+                black_box((log, buf.take()))
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, dpor_rate, every_outcome, sampled, live_record);
 criterion_main!(benches);

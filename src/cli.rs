@@ -541,7 +541,7 @@ fn write_report(report: &Report, format: Format) -> Result<(), Fail> {
 fn live(program: Arc<Program>, knobs: &crate::lesson::Knobs, args: &RunArgs) -> Result<Done, Fail> {
     let signals = signals::catch().map_err(|e| Fail::Internal(format!("signals: {e}")))?;
     let mut run = LiveRun::start(program.clone(), knobs.engine(), args.speed);
-    let mut c = Collector::new(program);
+    let mut c = Collector::new(program.clone());
     let deadline = Instant::now() + Duration::from_secs_f64(args.timeout);
     let mut finished = false;
     let mut caught = None;
@@ -563,6 +563,7 @@ fn live(program: Arc<Program>, knobs: &crate::lesson::Knobs, args: &RunArgs) -> 
     while let Ok(m) = run.receiver().try_recv() {
         c.take(m);
     }
+    let recording = run.recording();
     // Dropping the run removes its temporary folder (shared memory, ticket.json).
     drop(run);
     if let Some(sig) = caught {
@@ -572,9 +573,25 @@ fn live(program: Arc<Program>, knobs: &crate::lesson::Knobs, args: &RunArgs) -> 
     signals::immediate();
     let trace = c.finish();
     let deadlock = !trace.deadlock().is_empty();
+    let replay = if program.uses_processes() {
+        Replay::Live
+    } else {
+        let cfg = knobs.engine();
+        let schedule = if finished {
+            crate::explore::replay::schedule(&program, cfg, &recording)
+        } else {
+            Err("the run was stopped before it ended".into())
+        };
+        Replay::Recorded(crate::export::LiveReplay {
+            schedule,
+            sets: crate::explore::replay::replay_sets(cfg),
+            lost_updates: (finished && recording.unavailable().is_none())
+                .then(|| recording.lost_updates()),
+        })
+    };
     Ok(Done {
         trace,
-        replay: Replay::Live,
+        replay,
         mode: Mode::Live,
         finished,
         deadlock,

@@ -462,6 +462,34 @@ messages! {
         "每次运行最多抢占 {} 次；抢占更多的 {} 个分支没有探索"
     ),
     XStopUnsupported => ("not searched: {}", "没有搜索：{}"),
+    KReplay => ("replay stepped", "单步重放"),
+    HReplay => (
+        "after a live run: replay it stepped (the same reads and writes), at its first lost update",
+        "实时运行结束后：单步重放它（读写完全相同），停在第一次丢失更新处"
+    ),
+    RReplayLost => (
+        "the live run, replayed stepped{}: the same reads and writes; at step {}, its first lost update",
+        "单步重放的实时运行{}：读写完全相同；停在第 {} 步，第一次丢失更新处"
+    ),
+    RReplayClean => (
+        "the live run, replayed stepped{}: the same reads and writes; it lost no update",
+        "单步重放的实时运行{}：读写完全相同；没有丢失更新"
+    ),
+    RReplayGilFree => (" (gil=free: a live thread switched where gil-modern would not)", "（gil=free：实时线程在 gil-modern 不允许的地方切换了）"),
+    RReplayNone => ("no stepped replay: {}", "无法单步重放：{}"),
+    TourAllOutcomes => (
+        "These are all the ways this program can end, at these knobs ({}):",
+        "在当前旋钮下，这个程序所有可能的结局（共 {} 种）："
+    ),
+    TourAllPending => (
+        "Finding every way this program can end…",
+        "正在找出这个程序所有可能的结局……"
+    ),
+    TourAllMore => ("… and {} more (x lists them all)", "……还有 {} 种（按 x 可以全部列出）"),
+    RReplayNotYet => (
+        "R replays a live run stepped once it has ended",
+        "实时运行结束后，按 R 可以单步重放它"
+    ),
 }
 
 impl Msg {

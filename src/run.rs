@@ -62,6 +62,8 @@ enum Engine {
         started: Instant,
         /// Milliseconds from the start to the end, once the run has ended.
         ended_ms: Option<f64>,
+        /// What a stepped replay needs, once the run has ended (live/record.rs).
+        recording: Option<Box<crate::live::record::Recording>>,
     },
 }
 
@@ -125,6 +127,7 @@ impl Run {
                     speed,
                     started: Instant::now(),
                     ended_ms: None,
+                    recording: None,
                 }
             }
         }
@@ -231,6 +234,7 @@ impl Run {
             run,
             started,
             ended_ms,
+            recording,
             ..
         } = &mut self.engine
         else {
@@ -244,12 +248,23 @@ impl Run {
         }
         if *finished && let Some(mut r) = run.take() {
             r.stop();
+            *recording = Some(Box::new(r.recording()));
             while let Ok(m) = rx.try_recv() {
                 collector.take(m);
             }
             collector.sort();
         }
         any
+    }
+
+    /// What a finished live run recorded for its stepped replay.
+    pub fn live_recording(&self) -> Option<&crate::live::record::Recording> {
+        match &self.engine {
+            Engine::Live {
+                recording: Some(r), ..
+            } => Some(r),
+            _ => None,
+        }
     }
 
     /// Milliseconds since a live run started: it goes on between events (a run

@@ -353,6 +353,13 @@ fn all_outcomes_is_complete_at_small_knobs_and_none_past_the_budget() {
     let mut balances: Vec<i64> = all.iter().map(|f| f.key.vars[0].1).collect();
     balances.sort();
     assert_eq!(balances, vec![-8, -5, -3, 0, 3, 5, 8]);
+    let two = explore::all_outcomes(
+        l,
+        &knobs(&["iterations=2", "gil=free", "lock=off"]),
+        std::time::Duration::from_secs(60),
+    )
+    .expect("complete at two iterations");
+    assert_eq!(two.len(), 23);
     assert!(
         explore::all_outcomes(
             l,
@@ -362,4 +369,397 @@ fn all_outcomes_is_complete_at_small_knobs_and_none_past_the_budget() {
         .is_none(),
         "a long race does not finish in 0.2 s"
     );
+}
+
+// ---- live → stepped ----
+
+use interleave::explore::replay::{self, replay_config};
+use interleave::live::LiveRun;
+use interleave::live::record::{Entry, Op, Recording, ThreadLog};
+use interleave::sim::Ending;
+use std::time::Duration;
+
+fn log(entries: &[(Op, u64)]) -> ThreadLog {
+    ThreadLog {
+        entries: entries
+            .iter()
+            .map(|&(op, v)| Entry::new(op, 0, v))
+            .collect(),
+        overflowed: false,
+    }
+}
+
+/// balance-race, one iteration: t1 (+5) and t2 (+8) both read 0; t2 writes 8,
+/// then t1 writes 5 over it without having seen it (a lost update); t1 takes its 5
+/// back out, t2 its 8: the balance ends at −8.
+fn one_lost_update() -> Recording {
+    use Op::*;
+    Recording {
+        logs: vec![
+            log(&[(Load, 4), (Print, 0)]),
+            log(&[(Load, 0), (Store, 2), (Load, 2), (Store, 3)]),
+            log(&[(Load, 0), (Store, 1), (Load, 3), (Store, 4)]),
+        ],
+        unsupported: None,
+    }
+}
+
+#[test]
+fn a_recorded_run_replays_stepped_with_its_reads_and_its_lost_update() {
+    let (p, cfg) = build(
+        "balance-race",
+        &["iterations=1", "gil=gil-modern", "lock=off"],
+    );
+    let rec = one_lost_update();
+    assert_eq!(rec.lost_updates(), 1);
+    let s = replay::schedule(&p, cfg, &rec).expect("the record can be followed");
+    let sim = Sim::replay(p.clone(), replay_config(cfg), &s.0).expect("the schedule replays");
+    assert_eq!(sim.ending(), Ending::Finished);
+    assert_eq!(sim.vars(), &[-8]);
+    let out: Vec<&str> = sim.trace().output.iter().map(|o| o.text.as_str()).collect();
+    assert_eq!(out, ["-8"]);
+    assert_eq!(sim.trace().lost_total(), 1);
+    // gil-modern would refuse the switch between t1's read and its write.
+    assert_eq!(replay::replay_sets(cfg), [("gil", "free")]);
+
+    // A record the program cannot have made is refused, never followed blindly.
+    let mut bad = one_lost_update();
+    bad.logs[1].entries[1] = Entry::new(Op::Store, 0, 1);
+    assert!(replay::schedule(&p, cfg, &bad).is_err());
+    let mut short = one_lost_update();
+    short.logs[2].entries.pop();
+    assert!(replay::schedule(&p, cfg, &short).is_err());
+    let mut long = one_lost_update();
+    long.logs[1].overflowed = true;
+    let why = replay::schedule(&p, cfg, &long).expect_err("an overflowed log");
+    assert!(why.contains("run too long"), "{why}");
+}
+
+/// Many live runs, with real threads racing on real cores: each one's stepped
+/// replay ends with the same balance, prints the same and loses as many updates.
+#[test]
+fn live_runs_replay_stepped_to_the_same_end_and_lost_updates() {
+    let mut raced = 0;
+    for gil in ["free", "gil-modern", "gil-classic"] {
+        let sets = ["iterations=20000", &format!("gil={gil}"), "lock=off"];
+        let (p, cfg) = build("balance-race", &sets);
+        for _ in 0..6 {
+            let (trace, finished, rec) =
+                LiveRun::start(p.clone(), cfg, 1.0).wait_recorded(Duration::from_secs(60));
+            assert!(finished, "a 20000-iteration live run ends");
+            let s = replay::schedule(&p, cfg, &rec).expect("a finished live run replays");
+            let sim = Sim::replay(p.clone(), replay_config(cfg), &s.0).expect("it replays");
+            assert_eq!(sim.ending(), Ending::Finished);
+            let live_final: Vec<i64> = trace.final_vars().into_iter().map(|(_, v)| v).collect();
+            assert_eq!(sim.vars(), &live_final[..], "gil={gil}: the same balance");
+            let text = |o: &[interleave::trace::OutputLine]| -> Vec<String> {
+                o.iter().map(|l| l.text.clone()).collect()
+            };
+            assert_eq!(text(&sim.trace().output), text(&trace.output));
+            assert_eq!(
+                sim.trace().lost_total(),
+                rec.lost_updates(),
+                "gil={gil}: the same lost updates"
+            );
+            raced += (rec.lost_updates() > 0) as u32;
+        }
+    }
+    eprintln!("{raced} of 18 live runs lost an update");
+}
+
+#[test]
+fn the_live_summary_carries_a_schedule_that_replays_it() {
+    let exe = env!("CARGO_BIN_EXE_interleave");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(exe)
+            .args(args)
+            .env("XDG_STATE_HOME", std::env::temp_dir())
+            .output()
+            .expect("the binary runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let last = text.lines().last().unwrap_or("").to_string();
+        serde_json::from_str::<serde_json::Value>(&last).expect("a json summary")
+    };
+    let knobs = ["--set", "iterations=2000", "--set", "gil=gil-modern"];
+    let mut live_args = vec!["run", "balance-race", "--live", "--format", "jsonl"];
+    live_args.extend(knobs);
+    let live = run(&live_args);
+    let schedule = live["schedule"].as_str().expect("a schedule");
+    assert_eq!(live["schedule_knobs"], serde_json::json!({"gil": "free"}));
+    let mut args = vec![
+        "run",
+        "balance-race",
+        "--format",
+        "jsonl",
+        "--schedule",
+        schedule,
+    ];
+    args.extend(["--set", "iterations=2000", "--set", "gil=free"]);
+    let stepped = run(&args);
+    assert_eq!(stepped["final"], live["final"]);
+    assert_eq!(stepped["output"], live["output"]);
+    assert_eq!(stepped["overwritten_writes"], live["overwritten_writes"]);
+}
+
+/// The playground: after a live run, `R` opens its stepped replay at the store
+/// that makes its first lost update, and that replay ends where the live run did.
+#[test]
+fn after_a_live_run_r_opens_its_replay_at_the_first_lost_update() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use interleave::lesson::Lang;
+    use interleave::run::Command;
+    use interleave::trace::Mode;
+    use interleave::ui::{App, AppOptions, Screen, Status, Theme};
+    let mut a = App::new(
+        Catalog::embedded().expect("lessons"),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+            predict: false,
+        },
+    );
+    let press = |a: &mut App, code: KeyCode| {
+        a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    };
+    a.open("balance-race").expect("opens");
+    a.set_knob("iterations", "20000").expect("knob");
+    a.set_knob("gil", "free").expect("knob");
+    let mut lost = 0;
+    // Live runs until one loses an update (each run is a fresh race; a few
+    // suffice on two cores), at most 20.
+    for i in 0..20 {
+        if i > 0 {
+            // Back to stepped, then live again: a new run.
+            press(&mut a, KeyCode::Char('m'));
+        }
+        press(&mut a, KeyCode::Char('m'));
+        let Screen::Lesson(ls) = &mut a.screen else {
+            panic!("the lesson stays open")
+        };
+        assert_eq!(ls.run.mode(), Mode::Live);
+        for _ in 0..6000 {
+            ls.run.poll();
+            if ls.run.is_over() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let rec = ls
+            .run
+            .live_recording()
+            .expect("a finished live run recorded");
+        lost = rec.lost_updates();
+        if lost > 0 {
+            break;
+        }
+    }
+    let Screen::Lesson(ls) = &a.screen else {
+        panic!("the lesson stays open")
+    };
+    let live_final = ls.run.trace().final_vars();
+    press(&mut a, KeyCode::Char('R'));
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson stays open")
+    };
+    assert_eq!(ls.run.mode(), Mode::Stepped, "R opens the replay stepped");
+    let Some(Status::Info(said)) = &a.status else {
+        panic!("R says what it opened: {:?}", a.status)
+    };
+    if lost > 0 {
+        assert!(said.contains("first lost update"), "{said}");
+        let at = ls.run.sim().expect("stepped").steps();
+        assert!(at > 0);
+        assert_eq!(ls.run.trace().lost_total(), 1, "it stops at the first");
+    } else {
+        assert!(said.contains("it lost no update"), "{said}");
+    }
+    ls.run.command(Command::RunToEnd);
+    assert_eq!(ls.run.trace().final_vars(), live_final);
+    assert_eq!(ls.run.trace().lost_total(), lost);
+}
+
+/// Once DPOR has explored every class of interleavings the search stops, says
+/// complete and counts each class once, however long its time limit; a search cut
+/// short counts less and says why, while the state search still completes the
+/// outcome set.
+#[test]
+fn an_exhausted_search_stops_at_once_and_says_complete() {
+    let (p, cfg) = build("balance-race", &["iterations=2", "gil=free", "lock=off"]);
+    let hour = Limits {
+        max_time: Duration::from_secs(3600),
+        ..Limits::default()
+    };
+    let ctl = Control::default();
+    let ex = explore::exhaustive(&p, cfg, &hour, &ctl);
+    assert_eq!(ex.stop, Stop::Complete);
+    assert_eq!(ex.counts, Stop::Complete);
+    assert!(ex.minimal);
+    assert_eq!(ex.outcomes.len(), 23);
+    let dpor = explore::exhaustive(&p, cfg, &dpor_only(), &Control::default());
+    assert_eq!(ex.executions, dpor.executions, "every class counted once");
+    assert_eq!(ctl.executions.load(Ordering::Relaxed), ex.executions);
+    assert_eq!(
+        ex.outcomes.iter().map(|f| f.count).sum::<u64>(),
+        ex.executions
+    );
+
+    let cut = Limits {
+        max_executions: 1000,
+        ..hour
+    };
+    let ex = explore::exhaustive(&p, cfg, &cut, &Control::default());
+    assert_eq!(ex.counts, Stop::Budget(1000));
+    assert_eq!(
+        ex.stop,
+        Stop::Complete,
+        "the state search completes the set"
+    );
+    assert_eq!(ex.outcomes.len(), 23);
+}
+
+/// The knobs a lesson's tour leaves: its defaults, then every step's `set`.
+fn tour_knobs(l: &interleave::lesson::Lesson) -> interleave::lesson::Knobs {
+    let mut knobs = interleave::cli::knobs_from(l, &[]).expect("the defaults are valid");
+    for step in &l.tour {
+        for (k, v) in &step.set {
+            knobs.put(k, v.clone());
+        }
+    }
+    knobs
+}
+
+/// Where it is feasible at the knobs a tour leaves, the tour ends on every
+/// outcome the program can reach, each with a run that reaches it.
+#[test]
+fn tours_end_on_every_outcome_where_the_search_is_feasible() {
+    let catalog = Catalog::embedded().expect("lessons");
+    let feasible = [
+        "fork",
+        "process",
+        "pipe",
+        "subprocess",
+        "threads",
+        "deadlock",
+        "thread-local",
+        "balance-race",
+        "queue",
+    ];
+    for id in feasible {
+        let l = catalog.get(id).expect("the lesson exists");
+        assert!(!l.tour.is_empty(), "{id} has a tour");
+        let knobs = tour_knobs(l);
+        let outs = explore::all_outcomes(l, &knobs, Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{id}: every outcome at {}", knobs.summary()));
+        assert!(!outs.is_empty(), "{id}");
+        let p = Arc::new(interleave::scenarios::build(l, &knobs).expect("builds"));
+        for f in &outs {
+            let sim = Sim::replay(p.clone(), knobs.engine(), &f.schedule.0).expect("replays");
+            assert_eq!(OutcomeKey::of(&sim), f.key, "{id}: the witness reaches it");
+        }
+        let set: BTreeSet<OutcomeKey> = outs.into_iter().map(|f| f.key).collect();
+        let brute = explore::enumerate_all(&p, knobs.engine(), 5_000_000)
+            .unwrap_or_else(|| panic!("{id}: few enough states to visit every one"));
+        assert_eq!(
+            set, brute,
+            "{id}: the same outcomes as visiting every state"
+        );
+        if id == "balance-race" {
+            // The tour ends with the lock on: only the correct balance is left.
+            assert_eq!(balances(&set), vec![0]);
+        }
+    }
+}
+
+/// The playground: the tour's end box lists every outcome, found off the key
+/// path, once the tour has ended.
+#[test]
+fn the_tour_end_box_lists_every_outcome() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use interleave::lesson::Lang;
+    use interleave::ui::explore_view::tour_outcomes_pending;
+    use interleave::ui::{App, AppOptions, Screen, Theme, draw};
+    use ratatui::{Terminal, backend::TestBackend};
+    let mut a = App::new(
+        Catalog::embedded().expect("lessons"),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+            predict: false,
+        },
+    );
+    a.open("balance-race").expect("opens");
+    a.set_knob("iterations", "1").expect("knob");
+    a.set_knob("gil", "free").expect("knob");
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson is open")
+    };
+    ls.tour.on = true;
+    ls.tour.step = ls.lesson.tour.len();
+    // Any key: the search starts after it, on a thread.
+    a.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char('s'),
+        KeyModifiers::NONE,
+    )));
+    for _ in 0..3000 {
+        a.tick();
+        if !tour_outcomes_pending() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut t = Terminal::new(TestBackend::new(160, 60)).expect("test terminal");
+    t.draw(|f| draw(&mut a, f)).expect("draws");
+    let b = t.backend().buffer();
+    let screen: String = (0..b.area.height)
+        .map(|y| {
+            (0..b.area.width)
+                .map(|x| b[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        screen.contains("These are all the ways this program can end"),
+        "{screen}"
+    );
+    let Screen::Lesson(ls) = &a.screen else {
+        panic!("the lesson is open")
+    };
+    let lines = interleave::ui::explore_view::tour_outcome_lines(ls, Lang::En);
+    assert_eq!(
+        lines[0],
+        "These are all the ways this program can end, at these knobs (7):"
+    );
+    for v in [-8, -5, -3, 0, 3, 5, 8] {
+        assert!(
+            lines[1].contains(&format!("• balance = {v} · prints {v}")),
+            "balance {v}: {lines:?}"
+        );
+    }
+    let zh = interleave::ui::explore_view::tour_outcome_lines(ls, Lang::Zh);
+    assert!(zh[0].contains("所有可能的结局（共 7 种）"), "{zh:?}");
+}
+
+/// A live run that deadlocks replays stepped into the same deadlock: each thread
+/// takes the lock it took live and waits for the one it waited for.
+#[test]
+fn a_live_deadlock_replays_stepped_as_a_deadlock() {
+    let (p, cfg) = build("deadlock", &[]);
+    for _ in 0..4 {
+        let (trace, finished, rec) =
+            LiveRun::start(p.clone(), cfg, 1.0).wait_recorded(Duration::from_secs(60));
+        assert!(finished, "the watchdog ends a deadlocked run");
+        let s = replay::schedule(&p, cfg, &rec).expect("a finished live run replays");
+        let sim = Sim::replay(p.clone(), replay_config(cfg), &s.0).expect("it replays");
+        let live_deadlock = !trace.deadlock().is_empty();
+        assert_eq!(sim.ending() == Ending::Deadlock, live_deadlock);
+        let text = |o: &[interleave::trace::OutputLine]| -> Vec<String> {
+            o.iter().map(|l| l.text.clone()).collect()
+        };
+        assert_eq!(text(&sim.trace().output), text(&trace.output));
+    }
 }

@@ -9,6 +9,7 @@
 mod access;
 pub mod cli;
 mod dpor;
+pub mod replay;
 mod report;
 mod sample;
 mod states;
@@ -229,8 +230,10 @@ pub fn exhaustive(
     ctl: &Control,
 ) -> Exploration {
     let t0 = Instant::now();
+    // The state search gets half the time at most, so that one too big for it
+    // cannot leave DPOR none: DPOR stops as soon as it has explored every class.
     let best = if limits.fewest {
-        states::fewest_preemptions(program, cfg, limits.max_states, limits.max_time, ctl)
+        states::fewest_preemptions(program, cfg, limits.max_states, limits.max_time / 2, ctl)
     } else {
         None
     };
@@ -385,6 +388,9 @@ pub fn all_outcomes(
     let program = Arc::new(crate::scenarios::build(lesson, knobs).ok()?);
     let limits = Limits {
         max_time: budget,
+        // A tour's search that cannot finish gives up before it holds much
+        // memory (the state search keeps every state it has not yet expanded).
+        max_states: 300_000,
         ..Limits::default()
     };
     let ex = exhaustive(&program, knobs.engine(), &limits, &Control::default());

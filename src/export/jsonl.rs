@@ -122,6 +122,25 @@ impl<'a> JsonlStream<'a> {
             Replay::Schedule(sch) => s["schedule"] = json!(sch.to_string()),
             Replay::Given(sch) => s["schedule"] = json!(sch),
             Replay::Live => {}
+            Replay::Recorded(rec) => {
+                match &rec.schedule {
+                    Ok(sch) => {
+                        s["schedule"] = json!(sch.to_string());
+                        let sets: Map<String, Value> = rec
+                            .sets
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), json!(v)))
+                            .collect();
+                        s["schedule_knobs"] = Value::Object(sets);
+                    }
+                    Err(why) => s["replay_unavailable"] = json!(why),
+                }
+                // Which write each read saw is known: the count is exact, where
+                // the trace's order of timestamps can be off by a few.
+                if let Some(n) = rec.lost_updates {
+                    s["overwritten_writes"] = json!(n);
+                }
+            }
         }
         serde_json::to_writer(&mut *out, &s)?;
         out.write_all(b"\n")?;

@@ -24,6 +24,20 @@ pub enum Replay {
     Given(String),
     /// A live run cannot be replayed; its trace is what happened.
     Live,
+    /// A live run of threads that recorded which write each read saw.
+    Recorded(LiveReplay),
+}
+
+/// What a live run's record gives its report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveReplay {
+    /// The schedule that replays it stepped, or why there is none.
+    pub schedule: Result<Schedule, String>,
+    /// Knobs to set over the run's own to follow the schedule
+    /// (`explore::replay::replay_sets`).
+    pub sets: Vec<(&'static str, &'static str)>,
+    /// Its lost updates, counted from the record (exact), when it is complete.
+    pub lost_updates: Option<usize>,
 }
 
 /// Everything a report about one run needs.
@@ -50,7 +64,23 @@ impl Report<'_> {
             Replay::Seed(seed, _) => s.push_str(&format!(" --seed {seed}")),
             Replay::Schedule(sch) => s.push_str(&format!(" --schedule '{sch}'")),
             Replay::Given(sch) => s.push_str(&format!(" --schedule '{sch}'")),
-            Replay::Live => s.push_str(" --live"),
+            Replay::Live | Replay::Recorded(..) => s.push_str(" --live"),
+        }
+        s
+    }
+
+    /// `--set` arguments for the run's knobs, with `over` set over them.
+    pub fn knob_args(&self, over: &[(&str, &str)]) -> String {
+        let mut s = String::new();
+        for (name, v) in self.knobs.iter() {
+            let v = over
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map_or_else(|| v.to_string(), |(_, o)| o.to_string());
+            s.push_str(&format!(" --set {name}={v}"));
+        }
+        for (k, v) in over.iter().filter(|(k, _)| self.knobs.get(k).is_none()) {
+            s.push_str(&format!(" --set {k}={v}"));
         }
         s
     }
@@ -64,7 +94,10 @@ impl Report<'_> {
     pub fn schedule(&self) -> Option<&Schedule> {
         match &self.replay {
             Replay::Seed(_, s) | Replay::Schedule(s) => Some(s),
-            Replay::Given(_) | Replay::Live => None,
+            Replay::Recorded(LiveReplay {
+                schedule: Ok(s), ..
+            }) => Some(s),
+            Replay::Given(_) | Replay::Live | Replay::Recorded(_) => None,
         }
     }
 }

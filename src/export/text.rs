@@ -235,6 +235,30 @@ fn render(r: &Report, table_of: &TextStream, rows: usize, windows: &Windows) -> 
             let _ = writeln!(out, "{}", Msg::TSeed.fill(lang, &[seed]));
         }
         Replay::Schedule(_) | Replay::Given(_) => {}
+        Replay::Recorded(rec) => {
+            let _ = writeln!(
+                out,
+                "live run on real threads: {:.1} ms wall time",
+                r.wall_ms
+            );
+            if let Some(n) = rec.lost_updates {
+                let _ = writeln!(out, "lost updates, from which write each read saw: {n}");
+            }
+            match &rec.schedule {
+                Ok(_) => {
+                    let _ = writeln!(
+                        out,
+                        "replay it stepped (the same reads, writes and lost updates): \
+                         interleave run {}{} --schedule S, with S the schedule below",
+                        r.lesson.id,
+                        r.knob_args(&rec.sets)
+                    );
+                }
+                Err(why) => {
+                    let _ = writeln!(out, "replay unavailable: {why}");
+                }
+            }
+        }
         Replay::Live => {
             // A process lesson runs on worker processes (real PIDs), not threads.
             let on = if t.program.uses_processes() {

@@ -5,6 +5,7 @@
 mod gil;
 pub mod ipc;
 pub mod process;
+pub mod record;
 mod watchdog;
 pub mod worker;
 
@@ -97,6 +98,11 @@ struct Shared {
     started: Vec<AtomicBool>,
     /// … and a count of every unblocking, so it can tell a still picture.
     progress: AtomicU64,
+    /// What a stepped replay needs (record.rs): a version beside each variable,
+    /// a count beside each lock, and the logs of the threads that have ended.
+    versions: Vec<record::Version>,
+    lock_counts: Vec<record::LockCount>,
+    logs: Mutex<Vec<(ActorId, record::ThreadLog)>>,
 }
 
 /// A running (or finished) live run. Dropping it stops every thread it started.
@@ -142,6 +148,9 @@ impl LiveRun {
                 .map(|_| AtomicBool::new(false))
                 .collect(),
             progress: AtomicU64::new(0),
+            versions: program.vars.iter().map(|_| Default::default()).collect(),
+            lock_counts: program.locks.iter().map(|_| Default::default()).collect(),
+            logs: Mutex::new(Vec::new()),
             t0: Instant::now(),
             speed: if speed.is_finite() && speed > 0.0 {
                 speed
@@ -243,6 +252,22 @@ impl LiveRun {
         )
     }
 
+    /// What a stepped replay of this run needs (record.rs); complete once every
+    /// thread has ended.
+    pub fn recording(&self) -> record::Recording {
+        if self.host.is_some() || self.shared.program.uses_processes() {
+            return record::Recording {
+                logs: Vec::new(),
+                unsupported: Some("a program of processes: its workers do not record".into()),
+            };
+        }
+        let done = self.shared.logs.lock().clone();
+        record::Recording {
+            logs: record::gather(self.shared.program.actors.len(), done),
+            unsupported: None,
+        }
+    }
+
     /// Asks every thread to stop and waits for them all.
     pub fn stop(&mut self) {
         // Nobody reads the channel while the threads are joined below.
@@ -272,7 +297,13 @@ impl LiveRun {
 
     /// Runs to the end (or until `timeout`) and returns the merged trace.
     /// `None` means the run did not end in time and was stopped.
-    pub fn wait(mut self, timeout: Duration) -> (Trace, bool) {
+    pub fn wait(self, timeout: Duration) -> (Trace, bool) {
+        let (trace, finished, _) = self.wait_recorded(timeout);
+        (trace, finished)
+    }
+
+    /// [`LiveRun::wait`], and what a stepped replay of the run needs.
+    pub fn wait_recorded(mut self, timeout: Duration) -> (Trace, bool, record::Recording) {
         let mut c = Collector::new(self.shared.program.clone());
         let deadline = Instant::now() + timeout;
         let mut finished = false;
@@ -292,7 +323,8 @@ impl LiveRun {
         while let Ok(m) = self.rx.try_recv() {
             c.take(m);
         }
-        (c.finish(), finished)
+        let rec = self.recording();
+        (c.finish(), finished, rec)
     }
 }
 
@@ -615,6 +647,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
         .has_gil()
         .then(|| &sh.gils[actor.process as usize]);
     let mut r = Recorder::new(sh, a);
+    let mut log = record::ThreadLog::default();
     let mut pc: u32 = 0;
     let mut stack: Vec<Value> = Vec::with_capacity(8);
     let mut locals = actor.locals.clone();
@@ -663,13 +696,15 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 }
                 Instr::LoadGlobal(g) => {
                     // A real read of shared memory; the write is a separate step.
-                    let v = sh.vars[g as usize].load(Ordering::Relaxed);
+                    let (v, ver) = sh.versions[g as usize].load(&sh.vars[g as usize]);
+                    log.push(record::Entry::new(record::Op::Load, g, ver));
                     stack.push(v);
                     v
                 }
                 Instr::StoreGlobal(g) => {
                     let v = stack.pop().unwrap_or(0);
-                    sh.vars[g as usize].store(v, Ordering::Relaxed);
+                    let ver = sh.versions[g as usize].store(&sh.vars[g as usize], v);
+                    log.push(record::Entry::new(record::Op::Store, g, ver));
                     v
                 }
                 Instr::Acquire(l) => {
@@ -704,6 +739,8 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                             break 'run;
                         }
                     }
+                    let n = sh.lock_counts[l as usize].bump();
+                    log.push(record::Entry::new(record::Op::Acquire, l, n));
                     l as Value
                 }
                 Instr::Release(l) => {
@@ -754,7 +791,9 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                         &actor.name,
                         &sh.program.strings,
                     );
-                    say(sh, a, text)
+                    let index = say(sh, a, text);
+                    log.push(record::Entry::new(record::Op::Print, 0, index as u64));
+                    index
                 }
                 Instr::Sleep(us) => {
                     r.rec(EventKind::Exec, pc, us as Value);
@@ -810,6 +849,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                     } else {
                         let msg = crate::program::tls_missing_message(sh.program.str(attr));
                         let index = say(sh, a, uncaught_text(&sh.program, a, &msg));
+                        log.push(record::Entry::new(record::Op::Print, 0, index as u64));
                         r.rec(EventKind::Exec, pc, index);
                         exit_code = 1;
                         break;
@@ -826,6 +866,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 }
                 Instr::Raise(msg) => {
                     let index = say(sh, a, raise_text(&actor.name, sh.program.str(msg)));
+                    log.push(record::Entry::new(record::Op::Print, 0, index as u64));
                     r.rec(EventKind::Exec, pc, index);
                     exit_code = 1;
                     break;
@@ -863,6 +904,7 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
     }
     release(&mut r, pc, false);
     r.flush();
+    sh.logs.lock().push((a, log));
     {
         let _g = sh.done_lock.lock();
         sh.done[a as usize].store(true, Ordering::SeqCst);

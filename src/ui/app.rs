@@ -349,12 +349,14 @@ impl App {
             Screen::Lesson(ls) => ls.playing || ls.run.live_receiver().is_some(),
             Screen::Browser => false,
         }) || self.explore.as_ref().is_some_and(|e| e.running())
+            || super::explore_view::tour_outcomes_pending()
     }
 
     /// One animation tick; true if the screen changed.
     pub fn tick(&mut self) -> bool {
         self.run_speaks_lang();
-        let explored = self.explore.as_mut().is_some_and(|e| e.poll());
+        let explored = self.explore.as_mut().is_some_and(|e| e.poll())
+            | super::explore_view::tour_outcomes_poll();
         let Screen::Lesson(ls) = &mut self.screen else {
             return explored;
         };
@@ -423,6 +425,9 @@ impl App {
             self.progress.save(self.state_file.as_deref());
         }
         self.judge_prediction();
+        if let Screen::Lesson(ls) = &self.screen {
+            super::explore_view::tour_outcomes_start(ls);
+        }
     }
 
     /// Takes one terminal event; true if the screen should be redrawn.
@@ -464,6 +469,14 @@ impl App {
             && matches!(self.screen, Screen::Lesson(_))
         {
             super::explore_view::open(self);
+            return;
+        }
+        if k.code == KeyCode::Char('R')
+            && self.overlay == Overlay::None
+            && matches!(self.screen, Screen::Lesson(_))
+        {
+            super::explore_view::replay_live(self);
+            self.after_change();
             return;
         }
         match self.overlay.clone() {

@@ -3,7 +3,7 @@
 //! run stepped, at the step where it leaves the most common one. The search runs
 //! on a thread of its own, with progress; Esc cancels it.
 
-use super::app::{App, Screen, Status};
+use super::app::{App, LessonScreen, Screen, Status};
 use super::theme::Theme;
 use crate::explore::{self, Control, Exploration, Found, Limits, Stop};
 use crate::i18n::Msg;
@@ -327,6 +327,178 @@ pub fn draw(f: &mut Frame, area: Rect, v: &ExploreView, th: &Theme, lang: Lang) 
         ),
         r,
     );
+}
+
+/// `R` after a live run: opens its stepped replay (the same reads and writes,
+/// `explore::replay`), at the step that makes its first lost update.
+pub fn replay_live(app: &mut App) {
+    let lang = app.lang;
+    let Screen::Lesson(ls) = &app.screen else {
+        return;
+    };
+    let Some(rec) = ls.run.live_recording() else {
+        app.status = Some(Status::Info(Msg::RReplayNotYet.get(lang).into()));
+        return;
+    };
+    let (program, cfg) = (ls.run.program().clone(), ls.run.config());
+    let schedule = match explore::replay::schedule(&program, cfg, rec) {
+        Ok(s) => s,
+        Err(why) => {
+            app.status = Some(Status::Refused(Msg::RReplayNone.fill(lang, &[&why])));
+            return;
+        }
+    };
+    let sets = explore::replay::replay_sets(cfg);
+    let mut knobs = ls.run.knobs().clone();
+    for (k, v) in &sets {
+        if let Err(e) = knobs.set(&ls.lesson.knobs, k, v) {
+            app.status = Some(Status::Refused(Msg::RReplayNone.fill(lang, &[&e])));
+            return;
+        }
+    }
+    let at = first_lost_update(&program, explore::replay::replay_config(cfg), &schedule);
+    let id = ls.lesson.id.clone();
+    if let Err(e) = app.open_at(&id, knobs, Start::Stepped(Origin::Schedule(schedule))) {
+        app.status = Some(Status::Refused(e));
+        return;
+    }
+    if let Screen::Lesson(ls) = &mut app.screen
+        && let Some(at) = at
+    {
+        ls.run.go_to_step(at);
+        ls.generation += 1;
+    }
+    let gil = if sets.contains(&("gil", "free")) {
+        Msg::RReplayGilFree.get(lang)
+    } else {
+        ""
+    };
+    app.status = Some(Status::Info(match at {
+        Some(at) => Msg::RReplayLost.fill(lang, &[&gil, &at]),
+        None => Msg::RReplayClean.fill(lang, &[&gil]),
+    }));
+}
+
+/// The steps up to and including the store that makes the schedule's first lost
+/// update, if it makes one.
+fn first_lost_update(program: &Arc<Program>, cfg: EngineConfig, s: &Schedule) -> Option<usize> {
+    let mut sim = crate::sim::Sim::new(program.clone(), cfg);
+    let mut scan = crate::trace::LostScan::new(program);
+    let mut fed = 0;
+    for (i, &a) in s.0.iter().enumerate() {
+        sim.step(a).ok()?;
+        let events = &sim.trace().events;
+        for (j, e) in events.iter().enumerate().skip(fed) {
+            if scan.feed(program, j, e).is_some() {
+                return Some(i + 1);
+            }
+        }
+        fed = events.len();
+    }
+    None
+}
+
+/// How long the search behind a tour's end box may take before the box shows
+/// nothing: the lessons it is for finish in well under a second.
+const TOUR_BUDGET: Duration = Duration::from_secs(3);
+/// Outcomes the tour's end box lists at most.
+const TOUR_SHOWN: usize = 12;
+
+/// The searches behind tours' end boxes, by lesson and knobs: on a thread until
+/// done, then every outcome (or `None`: not feasible at these knobs).
+enum TourSlot {
+    Pending(JoinHandle<Option<Vec<Found>>>),
+    Done(Option<Vec<Found>>),
+}
+
+static TOUR_OUTCOMES: std::sync::Mutex<Vec<(String, TourSlot)>> = std::sync::Mutex::new(Vec::new());
+
+fn tour_key(ls: &LessonScreen) -> String {
+    format!("{} {}", ls.lesson.id, ls.run.knobs().summary())
+}
+
+fn tour_ended(ls: &LessonScreen) -> bool {
+    ls.tour.on && !ls.lesson.tour.is_empty() && ls.tour.step >= ls.lesson.tour.len()
+}
+
+/// After a change: once the tour has ended, starts the search for every outcome
+/// at the run's knobs (once per lesson and knobs), off the key path.
+pub fn tour_outcomes_start(ls: &LessonScreen) {
+    if !tour_ended(ls) {
+        return;
+    }
+    let key = tour_key(ls);
+    let Ok(mut slots) = TOUR_OUTCOMES.lock() else {
+        return;
+    };
+    if slots.iter().any(|(k, _)| *k == key) {
+        return;
+    }
+    let (lesson, knobs) = (ls.lesson.clone(), ls.run.knobs().clone());
+    let spawned = std::thread::Builder::new()
+        .name("tour outcomes".into())
+        .spawn(move || explore::all_outcomes(&lesson, &knobs, TOUR_BUDGET));
+    let slot = match spawned {
+        Ok(h) => TourSlot::Pending(h),
+        Err(_) => TourSlot::Done(None),
+    };
+    slots.push((key, slot));
+}
+
+/// Takes in the searches that have ended; true if one has (the box changed).
+pub fn tour_outcomes_poll() -> bool {
+    let Ok(mut slots) = TOUR_OUTCOMES.lock() else {
+        return false;
+    };
+    let mut changed = false;
+    for (_, slot) in slots.iter_mut() {
+        if matches!(slot, TourSlot::Pending(h) if h.is_finished()) {
+            let TourSlot::Pending(h) = std::mem::replace(slot, TourSlot::Done(None)) else {
+                continue;
+            };
+            *slot = TourSlot::Done(h.join().ok().flatten());
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Whether a search for a tour's end box is under way (the screen ticks).
+pub fn tour_outcomes_pending() -> bool {
+    TOUR_OUTCOMES
+        .lock()
+        .is_ok_and(|s| s.iter().any(|(_, x)| matches!(x, TourSlot::Pending(_))))
+}
+
+/// The lines the tour's end box adds: every outcome of the program at these
+/// knobs, or that they are being found; nothing where the search is not feasible.
+pub fn tour_outcome_lines(ls: &LessonScreen, lang: Lang) -> Vec<String> {
+    if !tour_ended(ls) {
+        return Vec::new();
+    }
+    let key = tour_key(ls);
+    let Ok(slots) = TOUR_OUTCOMES.lock() else {
+        return Vec::new();
+    };
+    match slots.iter().find(|(k, _)| *k == key).map(|(_, s)| s) {
+        Some(TourSlot::Pending(_)) => vec![Msg::TourAllPending.get(lang).into()],
+        Some(TourSlot::Done(Some(outs))) if !outs.is_empty() => {
+            // One paragraph, so that a small box still shows most of them.
+            let mut all: Vec<String> = outs
+                .iter()
+                .take(TOUR_SHOWN)
+                .map(|f| format!("• {}", describe(f, lang)))
+                .collect();
+            if outs.len() > TOUR_SHOWN {
+                all.push(Msg::TourAllMore.fill(lang, &[&(outs.len() - TOUR_SHOWN)]));
+            }
+            vec![
+                Msg::TourAllOutcomes.fill(lang, &[&outs.len()]),
+                all.join("   "),
+            ]
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

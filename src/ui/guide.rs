@@ -78,6 +78,9 @@ pub fn guide(ls: &LessonScreen, cols: usize, th: &Theme, lang: Lang) -> Option<G
         None => {
             lines.push(Line::styled(Msg::TourSeen.get(lang), th.heading()));
             lines.extend(render(ls.lesson.tour_end.get(lang), cols, th));
+            for l in super::explore_view::tour_outcome_lines(ls, lang) {
+                lines.extend(render(&l, cols, th));
+            }
             Msg::TourDoneTitle.get(lang).to_string()
         }
     };

@@ -1133,6 +1133,9 @@ fn footer_keys(ls: &LessonScreen, lang: Lang) -> Vec<(String, &'static str)> {
         key("> <", Msg::KMoment);
     } else if ls.run.is_over() {
         key("space", Msg::KRunAgain);
+        if ls.run.live_recording().is_some() {
+            key("R", Msg::KReplay);
+        }
     }
     if ls.lesson.knob("lock").is_some() {
         key("l", Msg::KLock);
@@ -1236,6 +1239,7 @@ pub const HELP: &[(&str, Msg)] = &[
     ("L", Msg::HLang),
     ("c", Msg::HCopy),
     ("x", Msg::HExplore),
+    ("R", Msg::HReplay),
     ("P", Msg::HPresent),
     ("Tab", Msg::HTab),
     ("[  ]", Msg::HZoom),

@@ -1,0 +1,196 @@
+//! Live → stepped: from what a live run recorded (`live::record`), a schedule
+//! whose stepped run reads every shared variable from the same write, writes each
+//! variable in the same order, acquires each lock in the same order and prints in
+//! the same order, so it ends in the same state with the same lost updates.
+//!
+//! The schedule is a topological order of the recorded constraints, found by
+//! stepping the simulator itself: an actor may take its next step when that step
+//! keeps to the record (a load when its write is the latest, a store when every
+//! load of the previous write has been made, an acquisition or a print in its
+//! turn). The same actor goes on while it may, so the string stays short.
+//!
+//! The stepped model of the replay steps by bytecode, and has no GIL where the
+//! run's had one that refuses switches (gil-modern): a live thread switched where
+//! it did, and the stepped gil-modern would not let it. gil-classic lets a switch
+//! happen after any instruction, so it stays.
+
+use crate::live::record::{Entry, Op, Recording};
+use crate::program::{ActorId, EngineConfig, GilModel, Granularity, Instr, Program};
+use crate::sim::{Ending, Schedule, Sim};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The engine settings of a replay: the run's, with bytecode steps, and without
+/// the GIL where the run's model lets a thread refuse a switch (gil-modern).
+pub fn replay_config(cfg: EngineConfig) -> EngineConfig {
+    EngineConfig {
+        gil: if cfg.gil == GilModel::Modern {
+            GilModel::Free
+        } else {
+            cfg.gil
+        },
+        granularity: Granularity::Bytecode,
+        ..cfg
+    }
+}
+
+/// The knobs to set, over the run's own, to follow a replay's schedule:
+/// `--set K=V` for each.
+pub fn replay_sets(cfg: EngineConfig) -> Vec<(&'static str, &'static str)> {
+    let mut v = Vec::new();
+    if cfg.gil == GilModel::Modern {
+        v.push(("gil", "free"));
+    }
+    if cfg.granularity != Granularity::Bytecode {
+        v.push(("granularity", "bytecode"));
+    }
+    v
+}
+
+/// Where the replay stands against the record.
+struct Follow<'a> {
+    logs: Vec<&'a [Entry]>,
+    /// Per actor, how many of its entries the replay has made.
+    cursor: Vec<usize>,
+    /// Per variable, the version of its latest store, and the loads of it made.
+    version: Vec<u64>,
+    reads: Vec<u32>,
+    /// Loads of each (variable, version) in the record.
+    readers: HashMap<(u16, u64), u32>,
+    /// Per lock, acquisitions so far.
+    acquired: Vec<u64>,
+}
+
+/// Why the record and the program part ways.
+const MISMATCH: &str = "the record does not match the program";
+
+impl<'a> Follow<'a> {
+    fn new(program: &Program, rec: &'a Recording) -> Follow<'a> {
+        let mut readers = HashMap::new();
+        for log in &rec.logs {
+            for e in log.entries.iter().filter(|e| e.op() == Op::Load) {
+                *readers.entry((e.obj(), e.version())).or_insert(0) += 1;
+            }
+        }
+        let n = program.actors.len();
+        Follow {
+            logs: (0..n)
+                .map(|a| rec.logs.get(a).map_or(&[][..], |l| &l.entries[..]))
+                .collect(),
+            cursor: vec![0; n],
+            version: vec![0; program.vars.len()],
+            reads: vec![0; program.vars.len()],
+            readers,
+            acquired: vec![0; program.locks.len()],
+        }
+    }
+
+    /// The entry actor `a`'s next instruction must make, if it makes one.
+    fn expects(&self, sim: &Sim, a: ActorId) -> Option<(Op, u16)> {
+        match sim.program().instr(a, sim.pc(a))? {
+            Instr::LoadGlobal(g) => Some((Op::Load, g)),
+            Instr::StoreGlobal(g) => Some((Op::Store, g)),
+            Instr::Acquire(l) => Some((Op::Acquire, l)),
+            Instr::Print { .. } | Instr::Raise(_) => Some((Op::Print, 0)),
+            Instr::TlsGet(attr) if !sim.tls(a).iter().any(|(k, _)| *k == attr) => {
+                Some((Op::Print, 0))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `a` may step now and keep to the record.
+    fn may_step(&self, sim: &Sim, a: ActorId) -> Result<bool, String> {
+        if !sim.can_step(a) {
+            return Ok(false);
+        }
+        let Some((op, obj)) = self.expects(sim, a) else {
+            return Ok(true);
+        };
+        let ai = a as usize;
+        let Some(&e) = self.logs[ai].get(self.cursor[ai]) else {
+            // Live, it waited for this lock until the run ended (a deadlock): it
+            // may wait for it here too, never take it.
+            if op == Op::Acquire {
+                return Ok(sim.lock_holder(obj).is_some());
+            }
+            return Err(format!("{MISMATCH}: an actor did more than it recorded"));
+        };
+        if e.op() != op || (op != Op::Print && e.obj() != obj) {
+            return Err(format!("{MISMATCH}: an actor took another path"));
+        }
+        let (o, v) = (obj as usize, e.version());
+        Ok(match op {
+            Op::Load => self.version[o] == v,
+            Op::Store => {
+                let before = v.wrapping_sub(1);
+                self.version[o] == before
+                    && self.reads[o] >= self.readers.get(&(obj, before)).copied().unwrap_or(0)
+            }
+            Op::Acquire => self.acquired[o] == v && sim.lock_holder(obj).is_none(),
+            Op::Print => sim.trace().output.len() as u64 == v,
+        })
+    }
+
+    /// Counts the step `a` just took, which made `made` (if anything).
+    fn took(&mut self, a: ActorId, made: Option<(Op, u16)>) {
+        let Some((op, obj)) = made else {
+            return;
+        };
+        let o = obj as usize;
+        match op {
+            Op::Load => self.reads[o] += 1,
+            Op::Store => {
+                self.version[o] += 1;
+                self.reads[o] = 0;
+            }
+            Op::Acquire => self.acquired[o] += 1,
+            Op::Print => {}
+        }
+        self.cursor[a as usize] += 1;
+    }
+}
+
+/// A schedule that replays the recorded live run stepped (with [`replay_config`]),
+/// or why there is none.
+pub fn schedule(
+    program: &Arc<Program>,
+    cfg: EngineConfig,
+    rec: &Recording,
+) -> Result<Schedule, String> {
+    if let Some(why) = rec.unavailable() {
+        return Err(why);
+    }
+    let mut sim = Sim::new(program.clone(), replay_config(cfg));
+    let mut f = Follow::new(program, rec);
+    let n = sim.actor_count() as ActorId;
+    let mut prev: ActorId = 0;
+    while sim.ending() == Ending::Running {
+        let mut pick = None;
+        for a in std::iter::once(prev).chain(0..n) {
+            if f.may_step(&sim, a)? {
+                pick = Some(a);
+                break;
+            }
+        }
+        let Some(a) = pick else {
+            return Err(
+                "the stepped model cannot follow this run (no actor may take its next step)".into(),
+            );
+        };
+        let made = f.expects(&sim, a);
+        let pc = sim.pc(a);
+        sim.step_checked(a);
+        sim.clear_events();
+        // An acquisition that blocked stays on its instruction: it made nothing yet.
+        f.took(a, made.filter(|m| m.0 != Op::Acquire || sim.pc(a) != pc));
+        prev = a;
+        if sim.steps() as u64 > crate::cli::MAX_SCHEDULE_STEPS {
+            return Err("run too long: its replay would pass 100 million steps".into());
+        }
+    }
+    if (0..n as usize).any(|a| f.cursor[a] != f.logs[a].len()) {
+        return Err(format!("{MISMATCH}: the replay ended before the record"));
+    }
+    Ok(Schedule(sim.schedule().to_vec()))
+}
