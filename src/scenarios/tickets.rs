@@ -8,9 +8,9 @@ const NETWORK_US: u32 = 100_000;
 const WRITE_US: u32 = 200_000;
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let locked = knobs.bool("lock");
-    let tickets = knobs.int("tickets", 1);
-    let buyers = u16::try_from(knobs.int("buyers", 10))
+    let locked = knobs.bool("lock")?;
+    let tickets = knobs.int("tickets")?;
+    let buyers = u16::try_from(knobs.int("buyers")?)
         .ok()
         .filter(|n| (1..=32).contains(n))
         .ok_or_else(|| "buyers must be between 1 and 32".to_string())?;

@@ -184,14 +184,11 @@ fn event_loop(
                 Err(channel::TryRecvError::Disconnected) => return Ok(None),
                 Err(channel::TryRecvError::Empty) => {}
             },
-            i if i == from_tick => {
-                if tick.try_recv().is_ok() {
-                    let changed = app.tick();
-                    // While a job runs, its progress is drawn a few times a second.
-                    dirty |=
-                        changed && (!app.busy() || last_draw.elapsed() >= jobs::PROGRESS_EVERY);
-                    live_held = changed && app.live_receiver().is_some();
-                }
+            i if i == from_tick && tick.try_recv().is_ok() => {
+                let changed = app.tick();
+                // While a job runs, its progress is drawn a few times a second.
+                dirty |= changed && (!app.busy() || last_draw.elapsed() >= jobs::PROGRESS_EVERY);
+                live_held = changed && app.live_receiver().is_some();
             }
             i if i == from_live => {
                 dirty |= app.tick();
