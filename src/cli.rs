@@ -583,7 +583,7 @@ fn stream_jsonl(
     while sim.ending() == Ending::Running && !stuck && written.is_ok() {
         while sim.trace().events.len() < STREAM_CHUNK && sim.ending() == Ending::Running {
             match sched.pick_steppable(&sim) {
-                Some(a) => sim.step_checked(a),
+                Some(a) => sim.step_unchecked(a),
                 None => {
                     stuck = true;
                     break;
@@ -767,7 +767,7 @@ fn follow_schedule(
     let mut sched = RandomScheduler::new(0);
     while sim.ending() == Ending::Running {
         match sched.pick_steppable(&sim) {
-            Some(a) => sim.step_checked(a),
+            Some(a) => sim.step_unchecked(a),
             None => break,
         }
     }

@@ -10,8 +10,8 @@ pub mod worker;
 
 pub use gil::Gil;
 
+use crate::program::pytext::{fill_format, raise_text, uncaught_text};
 use crate::program::{ActorId, EngineConfig, Instr, Program, Value};
-use crate::sim::{fill_format_with, raise_text, uncaught_text};
 use crate::trace::{Event, EventKind, OutputLine, Trace};
 use crossbeam::channel::{Receiver, Sender, unbounded};
 use gil::Taken;
@@ -608,12 +608,8 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 Instr::Print { fmt, nargs } => {
                     let at = stack.len().saturating_sub(nargs as usize);
                     let args: Vec<Value> = stack.drain(at..).collect();
-                    let text = fill_format_with(
-                        sh.program.str(fmt),
-                        &args,
-                        &actor.name,
-                        &sh.program.strings,
-                    );
+                    let text =
+                        fill_format(sh.program.str(fmt), &args, &actor.name, &sh.program.strings);
                     say(sh, a, text)
                 }
                 Instr::Sleep(us) => {

@@ -9,7 +9,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .map_err(|_| "iterations must fit in 32 bits".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let balance = b.var("balance", 0);
-    b.expect(balance, 0);
+    b.expect_final(balance, 0);
     let lock = b.lock("lock");
 
     let main = b.declare("MainThread", ActorKind::Main, 0);

@@ -16,7 +16,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .ok_or_else(|| "buyers must be between 1 and 32".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let file = b.shared_var("ticket.json", 0);
-    b.expect(file, (tickets - buyers as i64).max(0));
+    b.expect_final(file, (tickets - buyers as i64).max(0));
     let lock = b.lock("lock");
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let procs: Vec<_> = (1..=buyers)

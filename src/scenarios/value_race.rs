@@ -13,7 +13,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .map_err(|_| "iterations must fit in 32 bits".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let counter = b.shared_var("counter.value", 0);
-    b.expect(counter, nprocs as i64 * iterations as i64);
+    b.expect_final(counter, nprocs as i64 * iterations as i64);
     let lock = b.lock("lock");
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let procs: Vec<_> = (1..=nprocs)
