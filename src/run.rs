@@ -415,7 +415,7 @@ fn advance(
     };
     match (manual, pick) {
         (Some(a), _) => sim.step(a)?,
-        (None, Some(a)) if checked => sim.step_checked(a),
+        (None, Some(a)) if checked => sim.step_unchecked(a),
         (None, Some(a)) => sim.step(a)?,
         (None, None) => return Err(Refusal::Finished),
     }

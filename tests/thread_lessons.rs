@@ -416,14 +416,14 @@ fn the_gil_lab_prints_its_measurements() {
 
 #[test]
 fn print_formats_show_strings_milliseconds_and_ratios() {
-    use interleave::sim::fill_format_with;
+    use interleave::program::pytext::fill_format;
     let strings = vec!["student".to_string(), "Alice".to_string()];
     assert_eq!(
-        fill_format_with("Hello, {s} (in {thread})", &[1], "Thread-A", &strings),
+        fill_format("Hello, {s} (in {thread})", &[1], "Thread-A", &strings),
         "Hello, Alice (in Thread-A)"
     );
     assert_eq!(
-        fill_format_with(
+        fill_format(
             "{ms} ms, {} turns, {ratio}x",
             &[5_250_000, 7, 3, 2],
             "t",
@@ -432,7 +432,7 @@ fn print_formats_show_strings_milliseconds_and_ratios() {
         "5.2 ms, 7 turns, 1.50x"
     );
     // Missing values leave the hole as written instead of inventing a number.
-    assert_eq!(fill_format_with("{ratio}x", &[3], "t", &[]), "{ratio}x");
+    assert_eq!(fill_format("{ratio}x", &[3], "t", &[]), "{ratio}x");
 }
 
 #[test]

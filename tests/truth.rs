@@ -175,10 +175,13 @@ fn criterion_of(id: &str, t: &Trace, k: &interleave::lesson::Knobs) -> Option<bo
     let deadlock = !t.deadlock().is_empty();
     Some(match id {
         "balance-race" => var(t, "balance") == 0,
-        "value-race" => var(t, "counter.value") == k.int("processes", 0) * k.int("iterations", 0),
+        "value-race" => {
+            let n = |name| k.int(name).expect("value-race declares it");
+            var(t, "counter.value") == n("processes") * n("iterations")
+        }
         "tickets" => {
             let sold = count(t, "got a ticket");
-            let tickets = k.int("tickets", 0);
+            let tickets = k.int("tickets").expect("tickets declares it");
             sold <= tickets && var(t, "ticket.json") == tickets - sold
         }
         "deadlock" => !deadlock && count(t, "both threads finished") == 1,

@@ -262,7 +262,7 @@ impl Search<'_> {
             self.cur.copy_from(snap);
         }
         for step in &self.path[s..d] {
-            self.cur.step_checked(step.actor);
+            self.cur.step_unchecked(step.actor);
         }
         self.cur.clear_events();
         self.cur_depth = d;
@@ -273,7 +273,7 @@ impl Search<'_> {
         self.restore(d);
         let from = self.cur.trace().events.len();
         let pc0 = self.cur.pc(p);
-        self.cur.step_checked(p);
+        self.cur.step_unchecked(p);
         self.cur_depth = d + 1;
         let access = step_access(&self.cur, p, from, pc0, self.time, &mut self.objects);
         self.cur.clear_events();

@@ -180,7 +180,7 @@ pub fn schedule(
         };
         let made = f.expects(&sim, a);
         let pc = sim.pc(a);
-        sim.step_checked(a);
+        sim.step_unchecked(a);
         sim.clear_events();
         // An acquisition that blocked stays on its instruction: it made nothing yet.
         f.took(a, made.filter(|m| m.0 != Op::Acquire || sim.pc(a) != pc));

@@ -103,7 +103,7 @@ pub fn one(program: &Arc<Program>, cfg: EngineConfig, knobs: &Knobs, seed: u64) 
         if prev.is_some_and(|q| q != a && sim.can_step(q)) {
             preemptions += 1;
         }
-        sim.step_checked(a);
+        sim.step_unchecked(a);
         prev = Some(a);
     }
     (sim, preemptions)

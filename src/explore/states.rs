@@ -40,7 +40,7 @@ pub fn enumerate_tree(
         let live_prev = prev.filter(|&q| sim.can_step(q));
         for a in steppable(&sim) {
             let mut next = sim.clone();
-            next.step_checked(a);
+            next.step_unchecked(a);
             next.clear_events();
             let cost = live_prev.is_some_and(|q| q != a) as u32;
             stack.push((next, Some(a), k + cost));
@@ -68,7 +68,7 @@ pub fn enumerate_all(
         }
         for a in steppable(&sim) {
             let mut next = sim.clone();
-            next.step_checked(a);
+            next.step_unchecked(a);
             next.clear_events();
             if seen.insert(next.fingerprint(time)) {
                 if seen.len() > max_states {
@@ -135,7 +135,7 @@ pub fn fewest_preemptions(
                 }
                 None => sim.clone(),
             };
-            next.step_checked(a);
+            next.step_unchecked(a);
             next.clear_events();
             let nk = key(&next, Some(a));
             if dist.get(&nk).is_some_and(|&d| d <= k + cost) {

@@ -134,17 +134,63 @@ impl Knobs {
         self.values.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
-    pub fn bool(&self, name: &str) -> bool {
-        matches!(self.get(name), Some(KnobValue::Bool(true)))
-    }
-
-    pub fn int(&self, name: &str, fallback: i64) -> i64 {
-        match self.get(name) {
-            Some(KnobValue::Int(i)) => *i,
-            _ => fallback,
+    /// A knob the lesson must declare, as a scenario reads it: a knob the lesson
+    /// leaves out, or declares with another kind, is an error (which `check` and
+    /// loading the lesson report), never a silent default.
+    fn declared(&self, name: &str, kind: &str) -> Result<&KnobValue, String> {
+        let v = self.get(name).ok_or_else(|| {
+            format!(
+                "the scenario reads knob `{name}` ({kind}), which the lesson does not declare; \
+                 add a [[knob]] named `{name}` with its default to the lesson file"
+            )
+        })?;
+        let matches = matches!(
+            (v, kind),
+            (KnobValue::Bool(_), "on/off")
+                | (KnobValue::Int(_), "a whole number")
+                | (KnobValue::Choice(_), "a choice")
+        );
+        if matches {
+            Ok(v)
+        } else {
+            Err(format!(
+                "the scenario reads knob `{name}` as {kind}, but the lesson declares it as {}",
+                match v {
+                    KnobValue::Bool(_) => "on/off",
+                    KnobValue::Int(_) => "a whole number",
+                    KnobValue::Choice(_) => "a choice",
+                }
+            ))
         }
     }
 
+    /// An on/off knob the lesson declares.
+    pub fn bool(&self, name: &str) -> Result<bool, String> {
+        Ok(matches!(
+            self.declared(name, "on/off")?,
+            KnobValue::Bool(true)
+        ))
+    }
+
+    /// A whole-number knob the lesson declares.
+    pub fn int(&self, name: &str) -> Result<i64, String> {
+        match self.declared(name, "a whole number")? {
+            KnobValue::Int(i) => Ok(*i),
+            _ => Err(format!("knob `{name}` is not a whole number")),
+        }
+    }
+
+    /// A choice knob the lesson declares.
+    pub fn option(&self, name: &str) -> Result<&str, String> {
+        match self.declared(name, "a choice")? {
+            KnobValue::Choice(c) => Ok(c),
+            _ => Err(format!("knob `{name}` is not a choice")),
+        }
+    }
+
+    /// One of the shared engine knobs a lesson may leave out (`python`, `gil`,
+    /// `granularity`, `scheduler`): then CPython's defaults hold. Scenario knobs
+    /// are read with `bool`, `int` and `option`.
     pub fn choice(&self, name: &str) -> Option<&str> {
         match self.get(name) {
             Some(KnobValue::Choice(c)) => Some(c),
@@ -191,10 +237,10 @@ impl Knobs {
                 .choice("granularity")
                 .and_then(Granularity::parse)
                 .unwrap_or(d.granularity),
-            switch_interval_ns: self
-                .int("switch-interval", (d.switch_interval_ns / 1000) as i64)
-                .max(1) as u64
-                * 1000,
+            switch_interval_ns: match self.get("switch-interval") {
+                Some(KnobValue::Int(us)) => (*us).max(1) as u64 * 1000,
+                _ => d.switch_interval_ns,
+            },
         }
     }
 

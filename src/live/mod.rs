@@ -11,8 +11,8 @@ pub mod worker;
 
 pub use gil::Gil;
 
+use crate::program::pytext::{fill_format, raise_text, uncaught_text};
 use crate::program::{ActorId, EngineConfig, Instr, Program, Value};
-use crate::sim::{fill_format_with, raise_text, uncaught_text};
 use crate::trace::{Event, EventKind, OutputLine, Prefix, Trace};
 use crossbeam::channel::{Receiver, SendTimeoutError, Sender, bounded};
 use gil::Taken;
@@ -785,12 +785,8 @@ fn run_actor(sh: &Arc<Shared>, a: ActorId) {
                 Instr::Print { fmt, nargs } => {
                     let at = stack.len().saturating_sub(nargs as usize);
                     let args: Vec<Value> = stack.drain(at..).collect();
-                    let text = fill_format_with(
-                        sh.program.str(fmt),
-                        &args,
-                        &actor.name,
-                        &sh.program.strings,
-                    );
+                    let text =
+                        fill_format(sh.program.str(fmt), &args, &actor.name, &sh.program.strings);
                     let index = say(sh, a, text);
                     log.push(record::Entry::new(record::Op::Print, 0, index as u64));
                     index

@@ -5,8 +5,8 @@
 
 use super::gil::Gil;
 use super::ipc::{self, EVENTS_PER_FRAME, Frame, Job, PARENT_ENV, SharedMem, write_frame};
+use crate::program::pytext::raise_text;
 use crate::program::{ActorId, ActorKind, Instr, NONE, Program, Value};
-use crate::sim::raise_text;
 use crate::trace::{Event, EventKind};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -419,7 +419,7 @@ impl Worker {
     /// An uncaught exception ends the process: its traceback, then exit code 1.
     fn raise(&mut self, actor: ActorId, pc: u32, exception: &str) -> i32 {
         let name = &self.program().actors[actor as usize].name;
-        let text = crate::sim::process_raise_text(name, exception);
+        let text = crate::program::pytext::process_raise_text(name, exception);
         let index = self.say(actor, text);
         self.rec(actor, EventKind::Exec, pc, index as Value);
         self.rec(actor, EventKind::Ended, pc, 1);
@@ -710,7 +710,7 @@ impl Worker {
                     let at = stack.len().saturating_sub(nargs as usize);
                     let args: Vec<Value> = stack.drain(at..).collect();
                     let name = &self.program().actors[actor as usize].name;
-                    let text = crate::sim::fill_format_with(
+                    let text = crate::program::pytext::fill_format(
                         self.program().str(fmt),
                         &args,
                         name,
@@ -751,7 +751,8 @@ impl Worker {
                     }
                     None => {
                         let msg = crate::program::tls_missing_message(self.program().str(attr));
-                        let text = crate::sim::uncaught_text(self.program(), actor, &msg);
+                        let text =
+                            crate::program::pytext::uncaught_text(self.program(), actor, &msg);
                         let index = self.say(actor, text);
                         self.rec(actor, EventKind::Exec, pc, index as Value);
                         break 1;

@@ -108,7 +108,7 @@ impl ProgramBuilder {
     }
 
     /// Says what a correct run leaves in `var`.
-    pub fn expect(&mut self, var: VarId, value: Value) {
+    pub fn expect_final(&mut self, var: VarId, value: Value) {
         self.program.expected.push((var, value));
     }
 

@@ -1,6 +1,7 @@
 //! The instruction set both engines run: per-actor instruction lists tagged with Python lines.
 
 mod builder;
+pub mod pytext;
 
 pub use builder::{ActorBuilder, Label, ProgramBuilder};
 

@@ -4,12 +4,12 @@ use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorKind, BinOp, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let locked = knobs.bool("lock");
-    let iterations = u32::try_from(knobs.int("iterations", 100_000))
+    let locked = knobs.bool("lock")?;
+    let iterations = u32::try_from(knobs.int("iterations")?)
         .map_err(|_| "iterations must fit in 32 bits".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let balance = b.var("balance", 0);
-    b.expect(balance, 0);
+    b.expect_final(balance, 0);
     let lock = b.lock("lock");
 
     let main = b.declare("MainThread", ActorKind::Main, 0);

@@ -4,8 +4,8 @@ use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let consistent = knobs.bool("consistent-order");
-    let nap = knobs.bool("nap");
+    let consistent = knobs.bool("consistent-order")?;
+    let nap = knobs.bool("nap")?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let lock_a = b.lock("lock_a");
     let lock_b = b.lock("lock_b");

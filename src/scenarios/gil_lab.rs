@@ -3,6 +3,9 @@
 //! thread that measures how late it wakes up.
 
 use crate::lesson::{Knobs, Lesson};
+
+/// Lessons name this scenario `gil`.
+pub const ID: &str = "gil";
 use crate::program::{ActorBuilder, ActorKind, BinOp, Instr, LocalId, Program, ProgramBuilder};
 
 /// Countdown turns per CPU_WORK instruction: about 1 ms of virtual time, so that a
@@ -37,13 +40,13 @@ fn count(a: &mut ActorBuilder, l: &CountLines, call: u16, chunks: LocalId, n: u3
 }
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let workers = u16::try_from(knobs.int("workers", 2))
+    let workers = u16::try_from(knobs.int("workers")?)
         .ok()
         .filter(|w| (1..=64).contains(w))
         .ok_or("workers must be from 1 to 64")?;
-    let n = u32::try_from(knobs.int("n", 20_000_000)).map_err(|_| "n must fit in 32 bits")?;
-    let processes = knobs.choice("run-as") == Some("processes");
-    let probe = knobs.bool("probe");
+    let n = u32::try_from(knobs.int("n")?).map_err(|_| "n must fit in 32 bits")?;
+    let processes = knobs.option("run-as")? == "processes";
+    let probe = knobs.bool("probe")?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let main = b.declare("MainThread", ActorKind::Main, 0);
     // Unnamed threads are named as the CPython the GIL model stands for names them:

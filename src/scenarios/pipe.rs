@@ -4,7 +4,7 @@ use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let close_in_parent = knobs.bool("close");
+    let close_in_parent = knobs.bool("close")?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let (parent_conn, child_conn) = b.pipe("parent_conn", "child_conn");
     let main = b.declare("MainProcess", ActorKind::Main, 0);

@@ -10,7 +10,7 @@ use crate::sim::PyVersion;
 const POOL_SETUP_NS: u32 = 3_000_000;
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let size_knob = knobs.choice("size").unwrap_or("4").to_string();
+    let size_knob = knobs.option("size")?.to_string();
     let python =
         PyVersion::parse(knobs.choice("python").unwrap_or("3.13")).unwrap_or(PyVersion::V3_13);
     let size: u16 = if size_knob == "cores" {
@@ -25,15 +25,15 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
             .ok_or_else(|| format!("pool size must be `cores` or 1 to 16, not {size_knob}"))?
     };
     let tasks =
-        u32::try_from(knobs.int("tasks", 5)).map_err(|_| "tasks must be 0 or more".to_string())?;
-    let seconds = knobs.choice("seconds").unwrap_or("0.5").to_string();
+        u32::try_from(knobs.int("tasks")?).map_err(|_| "tasks must be 0 or more".to_string())?;
+    let seconds = knobs.option("seconds")?.to_string();
     let sleep_us = seconds
         .parse::<f64>()
         .ok()
         .filter(|s| (0.0..=60.0).contains(s))
         .map(|s| (s * 1e6) as u32)
         .ok_or_else(|| format!("seconds must be from 0 to 60, not {seconds}"))?;
-    let mistake = knobs.choice("mistake").unwrap_or("none").to_string();
+    let mistake = knobs.option("mistake")?.to_string();
 
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let taskq = b.queue("pool tasks", 0);

@@ -5,9 +5,9 @@ use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let terminate = knobs.bool("terminate");
-    let daemon = knobs.bool("daemon");
-    let subclass = knobs.choice("style") == Some("subclass");
+    let terminate = knobs.bool("terminate")?;
+    let daemon = knobs.bool("daemon")?;
+    let subclass = knobs.option("style")? == "subclass";
     // CPython names a process after its class and a counter shared by all classes.
     let p_name = if subclass { "Worker-1" } else { "Process-1" };
     let d_name = if terminate { "Process-3" } else { "Process-2" };

@@ -7,10 +7,10 @@ use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
 const LETTERS: [char; 3] = ['A', 'B', 'C'];
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let nowait = knobs.bool("nowait");
-    let maxsize = u32::try_from(knobs.int("maxsize", 0))
+    let nowait = knobs.bool("nowait")?;
+    let maxsize = u32::try_from(knobs.int("maxsize")?)
         .map_err(|_| "maxsize must be 0 or more".to_string())?;
-    let delay = knobs.choice("delay").unwrap_or("0.1").to_string();
+    let delay = knobs.option("delay")?.to_string();
     let delay_us = delay
         .parse::<f64>()
         .ok()

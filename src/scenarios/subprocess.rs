@@ -10,7 +10,7 @@ fn argv(words: &[&str]) -> String {
 }
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let command = knobs.choice("command").unwrap_or("echo").to_string();
+    let command = knobs.option("command")?.to_string();
     // What the program is, how the lesson shows it, and what it does.
     let (words, shown, call_line, out, code): (&[&str], &str, &str, &str, i8) =
         match command.as_str() {

@@ -4,8 +4,8 @@ use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let bind = knobs.bool("bind");
-    let main_reads = knobs.bool("main-reads");
+    let bind = knobs.bool("bind")?;
+    let main_reads = knobs.bool("main-reads")?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let main = b.declare("MainThread", ActorKind::Main, 0);
     let students = [("t1", "Alice", "Thread-A"), ("t2", "Bob", "Thread-B")];

@@ -13,9 +13,9 @@ pub fn default_thread_name(python: &str, n: u32, target: &str) -> String {
 }
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let loops = u32::try_from(knobs.int("loops", 5)).map_err(|_| "loops must be positive")?;
-    let sleep_ms = u32::try_from(knobs.int("sleep", 1000)).map_err(|_| "sleep must be positive")?;
-    let name = if knobs.bool("named") {
+    let loops = u32::try_from(knobs.int("loops")?).map_err(|_| "loops must be positive")?;
+    let sleep_ms = u32::try_from(knobs.int("sleep")?).map_err(|_| "sleep must be positive")?;
+    let name = if knobs.bool("named")? {
         "LoopThread".to_string()
     } else {
         default_thread_name(knobs.choice("python").unwrap_or("3.10-3.13"), 1, "loop")
@@ -62,7 +62,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let thread_call = b.string("threading.Thread");
     let mut m = b.code(main);
     m.at(b.nth_line(running, 1)?).print(running_fmt, 0);
-    let make = if knobs.bool("named") {
+    let make = if knobs.bool("named")? {
         "t = threading.Thread(target=loop, name='LoopThread')"
     } else {
         "t = threading.Thread(target=loop)"

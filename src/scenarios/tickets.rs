@@ -8,15 +8,15 @@ const NETWORK_US: u32 = 100_000;
 const WRITE_US: u32 = 200_000;
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let locked = knobs.bool("lock");
-    let tickets = knobs.int("tickets", 1);
-    let buyers = u16::try_from(knobs.int("buyers", 10))
+    let locked = knobs.bool("lock")?;
+    let tickets = knobs.int("tickets")?;
+    let buyers = u16::try_from(knobs.int("buyers")?)
         .ok()
         .filter(|n| (1..=32).contains(n))
         .ok_or_else(|| "buyers must be between 1 and 32".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let file = b.shared_var("ticket.json", 0);
-    b.expect(file, (tickets - buyers as i64).max(0));
+    b.expect_final(file, (tickets - buyers as i64).max(0));
     let lock = b.lock("lock");
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let procs: Vec<_> = (1..=buyers)

@@ -4,16 +4,16 @@ use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorKind, BinOp, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
-    let locked = knobs.bool("lock");
-    let nprocs = u16::try_from(knobs.int("processes", 10))
+    let locked = knobs.bool("lock")?;
+    let nprocs = u16::try_from(knobs.int("processes")?)
         .ok()
         .filter(|n| (1..=64).contains(n))
         .ok_or_else(|| "processes must be between 1 and 64".to_string())?;
-    let iterations = u32::try_from(knobs.int("iterations", 50))
+    let iterations = u32::try_from(knobs.int("iterations")?)
         .map_err(|_| "iterations must fit in 32 bits".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let counter = b.shared_var("counter.value", 0);
-    b.expect(counter, nprocs as i64 * iterations as i64);
+    b.expect_final(counter, nprocs as i64 * iterations as i64);
     let lock = b.lock("lock");
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let procs: Vec<_> = (1..=nprocs)

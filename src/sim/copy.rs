@@ -232,17 +232,17 @@ mod tests {
             // b wanders off on its own, then takes a's state.
             for _ in 0..40 {
                 if let Some(x) = pick(&a) {
-                    a.step_checked(x);
+                    a.step_unchecked(x);
                 }
                 if let Some(x) = pick(&b) {
-                    b.step_checked(x);
+                    b.step_unchecked(x);
                 }
             }
             b.copy_from(&a);
             let mut c = a.clone();
             while let Some(x) = pick(&c) {
-                c.step_checked(x);
-                b.step_checked(x);
+                c.step_unchecked(x);
+                b.step_unchecked(x);
             }
             assert_eq!(b.schedule(), c.schedule(), "{lesson}");
             assert_eq!(b.vars(), c.vars(), "{lesson}");

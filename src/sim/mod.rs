@@ -11,9 +11,10 @@ mod schedule;
 mod scheduler;
 mod timed;
 
+use crate::program::pytext::{fill_format, raise_text, uncaught_text};
 pub use calibration::{Calibration, PyVersion};
 pub use copy::{BuildStateHasher, StateHasher};
-pub use process::{SIM_PID_BASE, process_raise_text, sim_pid};
+pub use process::{SIM_PID_BASE, sim_pid};
 pub use schedule::{Schedule, ScheduleError};
 pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler, SchedulerKind, Seeded};
 pub use timed::TimedScheduler;
@@ -481,19 +482,14 @@ impl Sim {
     #[inline]
     pub fn step(&mut self, a: ActorId) -> Result<(), Refusal> {
         self.check(a)?;
-        self.step_checked(a);
+        self.step_unchecked(a);
         Ok(())
     }
 
-    /// [`Sim::step`] for an actor already known to be able to step (a random
-    /// scheduler's pick): the hot path of a long run.
-    pub fn step_checked(&mut self, a: ActorId) {
-        self.step_unchecked(a);
-    }
-
-    /// The body of [`Sim::step_checked`], inlined into the long-run loop.
+    /// [`Sim::step`] without its check, for an actor already known to be able to
+    /// step (a random scheduler's pick): the hot path of a long run.
     #[inline(always)]
-    fn step_unchecked(&mut self, a: ActorId) {
+    pub fn step_unchecked(&mut self, a: ActorId) {
         debug_assert!(self.can_step(a));
         if let Status::Sleeping(until) = self.actors[a as usize].status {
             self.advance_to(until);
@@ -887,7 +883,7 @@ impl Sim {
         let rt = &mut self.actors[a as usize];
         let at = rt.stack.len().saturating_sub(nargs as usize);
         let args: Vec<Value> = rt.stack.drain(at..).collect();
-        fill_format_with(
+        fill_format(
             self.program.str(fmt),
             &args,
             &self.program.actors[a as usize].name,
@@ -1017,15 +1013,6 @@ impl Sim {
     /// Who holds a lock now.
     pub fn lock_holder(&self, l: LockId) -> Option<ActorId> {
         self.locks.get(l as usize).copied().flatten()
-    }
-
-    /// Runs with a scheduler until the run ends or the scheduler stops choosing.
-    pub fn run(&mut self, sched: &mut dyn Scheduler) -> Result<(), Refusal> {
-        while self.ending == Ending::Running {
-            let Some(a) = sched.pick(self)? else { break };
-            self.step(a)?;
-        }
-        Ok(())
     }
 
     /// Runs with the seeded scheduler to the end: its picks need no second check.
@@ -1198,93 +1185,6 @@ fn gil_hold(busy: &mut Vec<(u64, u64)>, start: u64, spent: u64) {
             i += 1;
         }
     }
-}
-
-pub fn raise_text(actor: &str, message: &str) -> String {
-    format!("Exception in thread {actor}: {message}")
-}
-
-/// What CPython prints for an uncaught exception: a thread's starts with
-/// `Exception in thread NAME`, the main thread's is the traceback's last line.
-pub fn uncaught_text(program: &Program, a: ActorId, message: &str) -> String {
-    match program.actors.get(a as usize) {
-        Some(actor) if actor.kind == crate::program::ActorKind::Thread => {
-            raise_text(&actor.name, message)
-        }
-        _ => message.to_string(),
-    }
-}
-
-/// Fills the `{}` holes of a print format with values, in order (`None` for
-/// [`crate::program::NONE`]), `{bool}` holes with `True`/`False`, `{chr}` holes
-/// with the character of that code, and `{thread}`
-/// with the printing thread's name.
-pub fn fill_format(fmt: &str, args: &[Value], thread: &str) -> String {
-    fill_format_with(fmt, args, thread, &[])
-}
-
-/// [`fill_format`] with three more holes: `{s}` shows a value as the program
-/// string it names, `{ms}` shows nanoseconds as milliseconds, and `{ratio}` takes
-/// two values and shows the first divided by the second (a speed-up).
-pub fn fill_format_with(fmt: &str, args: &[Value], thread: &str, strings: &[String]) -> String {
-    let fmt = fmt.replace("{thread}", thread);
-    let mut fmt = fmt;
-    let mut args = args.to_vec();
-    // `{bool}` and `{chr}` holes are filled in place first, keeping argument order.
-    loop {
-        let hole = [("{bool}", true), ("{chr}", false)]
-            .into_iter()
-            .filter_map(|(h, is_bool)| fmt.find(h).map(|i| (i, h.len(), is_bool)))
-            .min();
-        let Some((i, len, is_bool)) = hole else { break };
-        let n = fmt[..i].matches("{}").count();
-        let Some(&v) = args.get(n) else { break };
-        let text = if is_bool {
-            (if v != 0 { "True" } else { "False" }).to_string()
-        } else {
-            u32::try_from(v)
-                .ok()
-                .and_then(char::from_u32)
-                .map(String::from)
-                .unwrap_or_default()
-        };
-        fmt.replace_range(i..i + len, &text);
-        args.remove(n);
-    }
-    let mut out = String::with_capacity(fmt.len() + 8);
-    let mut args = args.into_iter();
-    let mut rest = fmt.as_str();
-    const HOLES: [&str; 4] = ["{}", "{s}", "{ms}", "{ratio}"];
-    while let Some((i, hole)) = HOLES
-        .iter()
-        .filter_map(|h| rest.find(h).map(|i| (i, *h)))
-        .min_by_key(|&(i, _)| i)
-    {
-        out.push_str(&rest[..i]);
-        let text = match hole {
-            "{s}" => args.next().map(|v| {
-                usize::try_from(v)
-                    .ok()
-                    .and_then(|i| strings.get(i))
-                    .cloned()
-                    .unwrap_or_else(|| v.to_string())
-            }),
-            "{ms}" => args.next().map(|v| format!("{:.1}", v as f64 / 1e6)),
-            "{ratio}" => match (args.next(), args.next()) {
-                (Some(a), Some(b)) if b != 0 => Some(format!("{:.2}", a as f64 / b as f64)),
-                (Some(_), Some(_)) => Some("inf".to_string()),
-                _ => None,
-            },
-            _ => args.next().map(|v| match v {
-                crate::program::NONE => "None".to_string(),
-                v => v.to_string(),
-            }),
-        };
-        out.push_str(text.as_deref().unwrap_or(hole));
-        rest = &rest[i + hole.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

@@ -18,12 +18,6 @@ pub fn sim_pid(process: u16) -> Value {
     SIM_PID_BASE + process as Value
 }
 
-/// What CPython prints when a process's target raises (the traceback's middle
-/// lines are left out).
-pub fn process_raise_text(process: &str, exception: &str) -> String {
-    format!("Process {process}: Traceback (most recent call last): … {exception}")
-}
-
 #[derive(Clone, Debug)]
 pub(super) struct ProcRt {
     /// The process's own copy of every variable (unused for process 0, which
@@ -287,7 +281,10 @@ impl Sim {
     /// An uncaught exception in a process's target: Python prints the process's
     /// name and the traceback, whose last line is the exception; exit code 1.
     fn raise_in_process(&mut self, a: ActorId, exception: &str) {
-        let text = process_raise_text(&self.program.actors[a as usize].name, exception);
+        let text = crate::program::pytext::process_raise_text(
+            &self.program.actors[a as usize].name,
+            exception,
+        );
         let idx = self.print(a, text);
         self.event(a, EventKind::Exec, idx);
         self.event(a, EventKind::Ended, 1);

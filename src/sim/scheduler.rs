@@ -104,7 +104,7 @@ impl Scheduler for RandomScheduler {
 }
 
 impl RandomScheduler {
-    /// The next actor; it can always step (`Sim::step_checked` may take it).
+    /// The next actor; it can always step (`Sim::step_unchecked` may take it).
     #[inline(always)]
     pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
         let gil = sim.config().gil != GilModel::Free;
@@ -253,7 +253,7 @@ impl Seeded {
         }
     }
 
-    /// The next actor; it can always step (`Sim::step_checked` may take it).
+    /// The next actor; it can always step (`Sim::step_unchecked` may take it).
     #[inline(always)]
     pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
         match self {

@@ -268,7 +268,7 @@ impl TimedScheduler {
         self.seen_events = self.seen_events.saturating_sub(n);
     }
 
-    /// The next actor; it can always step (`Sim::step_checked` may take it).
+    /// The next actor; it can always step (`Sim::step_unchecked` may take it).
     #[inline(always)]
     pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
         if let Some(a) = self.fast {

@@ -2,6 +2,7 @@
 
 use super::cache::ViewCache;
 use super::jobs::Job;
+use super::keymap::{self, Action};
 use super::progress::{Prediction, Progress};
 use super::theme::Theme;
 use super::tour::TourState;
@@ -352,6 +353,24 @@ impl App {
             || super::explore_view::tour_outcomes_pending()
     }
 
+    /// A live run's channel while the run is in flight, for the loop to wait on:
+    /// `tick` drains it.
+    pub fn live_receiver(&self) -> Option<&crossbeam::channel::Receiver<crate::live::LiveMsg>> {
+        match &self.screen {
+            Screen::Lesson(ls) => ls.run.live_receiver(),
+            Screen::Browser => None,
+        }
+    }
+
+    /// Whether the loop must tick at the frame rate: a stepped run playing, an
+    /// exploration running. A live run wakes the loop through its channel instead.
+    pub fn frame_ticks(&self) -> bool {
+        (match &self.screen {
+            Screen::Lesson(ls) => ls.playing && ls.run.live_receiver().is_none(),
+            Screen::Browser => false,
+        }) || self.explore.as_ref().is_some_and(|e| e.running())
+    }
+
     /// One animation tick; true if the screen changed.
     pub fn tick(&mut self) -> bool {
         self.run_speaks_lang();
@@ -464,14 +483,14 @@ impl App {
             self.after_change();
             return;
         }
-        if k.code == KeyCode::Char('x')
+        if keymap::lookup(keymap::LESSON, k.code) == Some(Action::Explore)
             && self.overlay == Overlay::None
             && matches!(self.screen, Screen::Lesson(_))
         {
             super::explore_view::open(self);
             return;
         }
-        if k.code == KeyCode::Char('R')
+        if keymap::lookup(keymap::LESSON, k.code) == Some(Action::ReplayLive)
             && self.overlay == Overlay::None
             && matches!(self.screen, Screen::Lesson(_))
         {
@@ -578,25 +597,31 @@ impl App {
         let Screen::Lesson(ls) = &mut self.screen else {
             return false;
         };
-        if ls.lesson.tour.is_empty() && matches!(k.code, KeyCode::Char('T' | 'D' | 'U')) {
+        let action = keymap::lookup(keymap::LESSON, k.code);
+        if ls.lesson.tour.is_empty()
+            && matches!(
+                action,
+                Some(Action::Tour | Action::TourDo | Action::TourUndo)
+            )
+        {
             self.status = Some(Status::Info(Msg::SNoTour.get(lang).into()));
             return true;
         }
-        match k.code {
-            KeyCode::Char('T') => {
+        match action {
+            Some(Action::Tour) => {
                 ls.tour.on = !ls.tour.on;
                 if ls.tour.on {
                     ls.show_text = true;
                 }
             }
-            KeyCode::Char('U') if ls.tour.on => {
+            Some(Action::TourUndo) if ls.tour.on => {
                 ls.tour.back();
                 self.status = Some(Status::Info(
                     Msg::STourStep.fill(lang, &[&(ls.tour.step + 1)]),
                 ));
             }
-            KeyCode::Char('D') if ls.tour.on => self.tour_do(),
-            KeyCode::Char('p') => {
+            Some(Action::TourDo) if ls.tour.on => self.tour_do(),
+            Some(Action::Predict) => {
                 if ls.lesson.predict.is_some() {
                     self.overlay = Overlay::Predict;
                 } else {
@@ -726,17 +751,20 @@ impl App {
 
     fn browser_key(&mut self, k: KeyEvent) {
         let n = self.catalog.lessons().len();
-        match k.code {
-            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
-            KeyCode::Up | KeyCode::Char('k') => {
+        let Some(action) = keymap::lookup(keymap::BROWSER, k.code) else {
+            return;
+        };
+        match action {
+            Action::Leave => self.quit = true,
+            Action::Choose { up: true } => {
                 self.browser_selected = self.browser_selected.saturating_sub(1)
             }
-            KeyCode::Down | KeyCode::Char('j') if self.browser_selected + 1 < n => {
+            Action::Choose { up: false } if self.browser_selected + 1 < n => {
                 self.browser_selected += 1;
             }
-            KeyCode::Home => self.browser_selected = 0,
-            KeyCode::End => self.browser_selected = n.saturating_sub(1),
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char(' ') => {
+            Action::First => self.browser_selected = 0,
+            Action::Last => self.browser_selected = n.saturating_sub(1),
+            Action::Open => {
                 if let Some(l) = self.catalog.lessons().get(self.browser_selected) {
                     let id = l.id.clone();
                     if let Err(e) = self.open(&id) {
@@ -744,11 +772,11 @@ impl App {
                     }
                 }
             }
-            KeyCode::Char('?') => {
+            Action::Help => {
                 self.overlay = Overlay::Help;
                 self.help_scroll = 0;
             }
-            KeyCode::Char('L') => self.switch_lang(),
+            Action::Lang => self.switch_lang(),
             _ => {}
         }
     }
@@ -788,8 +816,11 @@ impl App {
             ));
             return;
         }
+        let Some(action) = keymap::lookup(keymap::LESSON, k.code) else {
+            return;
+        };
         // Moving around the screen first; then what changes the run.
-        if let Some(st) = view_key(ls, k, stepped, lang) {
+        if let Some(st) = view_key(ls, action, stepped, lang) {
             if st.is_some() {
                 self.status = st;
             }
@@ -802,70 +833,57 @@ impl App {
                 Outcome::Refused(why) => Some(Status::Refused(why)),
             }
         };
-        match k.code {
-            KeyCode::Char('q') | KeyCode::Esc => {
+        match action {
+            Action::Leave => {
                 self.screen = Screen::Browser;
                 self.status = None;
                 return;
             }
-            KeyCode::Char('?') => {
+            Action::Help => {
                 self.overlay = Overlay::Help;
                 self.help_scroll = 0;
             }
-            KeyCode::Char(' ') => status = play_key(ls, stepped, lang),
-            KeyCode::Char('s') | KeyCode::Char('.') => status = command(ls, Command::Step),
-            KeyCode::Char(c @ '0'..='9') => status = step_digit(ls, c, lang),
-            KeyCode::Char('b') | KeyCode::Backspace => {
+            Action::PlayPause => status = play_key(ls, stepped, lang),
+            Action::Step => status = command(ls, Command::Step),
+            Action::StepActor(n) => status = step_digit(ls, n, lang),
+            Action::Back => {
                 status = command(ls, Command::StepBack);
                 // The trace was replaced, not grown: nothing derived from it holds.
                 ls.generation += 1;
             }
-            KeyCode::Char('>') => status = Some(jump(ls, true, lang)),
-            KeyCode::Char('<') => status = Some(jump(ls, false, lang)),
-            KeyCode::Char('L') => {
+            Action::Moment { forward } => status = Some(jump(ls, forward, lang)),
+            Action::Lang => {
                 self.switch_lang();
                 return;
             }
-            KeyCode::Char('P') => status = Some(self.toggle_present(lang)),
-            KeyCode::Char('c') => {
+            Action::Present => status = Some(self.toggle_present(lang)),
+            Action::Copy => {
                 let line = replay_command(ls);
                 status = Some(Status::Info(Msg::SCopied.fill(lang, &[&line])));
                 self.clipboard = Some(line);
             }
-            KeyCode::Char(':') if stepped => {
+            Action::GoTo if stepped => {
                 self.overlay = Overlay::GoTo {
                     typing: String::new(),
                 }
             }
-            KeyCode::Home if stepped => status = go_home(ls),
-            KeyCode::End if stepped => status = start_job(ls, lang),
-            KeyCode::Char('e') => status = start_job(ls, lang),
-            KeyCode::Char('r') => status = Some(reset(ls, lang)),
-            KeyCode::Char('n') => status = self.new_seed(lang),
-            KeyCode::Char('m') => {
-                status = self.switch_mode(stepped, lang);
-            }
-            KeyCode::Char('l') => status = Some(toggle_knob(ls, "lock", lang)),
-            KeyCode::Char('g') => status = Some(toggle_knob(ls, "gil", lang)),
-            KeyCode::Char('t') => status = Some(toggle_knob(ls, "granularity", lang)),
-            KeyCode::Char('k') if ls.lesson.knobs.is_empty() => {
+            Action::Home if stepped => status = go_home(ls),
+            Action::End | Action::RunToEnd => status = start_job(ls, lang),
+            Action::Reset => status = Some(reset(ls, lang)),
+            Action::NewSeed => status = self.new_seed(lang),
+            Action::SwitchMode => status = self.switch_mode(stepped, lang),
+            Action::ToggleKnob(name) => status = Some(toggle_knob(ls, name, lang)),
+            Action::Knobs if ls.lesson.knobs.is_empty() => {
                 status = Some(Status::Info(Msg::SNoKnobs.get(lang).into()));
             }
-            KeyCode::Char('k') => {
+            Action::Knobs => {
                 self.overlay = Overlay::Knobs {
                     selected: 0,
                     typing: String::new(),
                 };
             }
-            KeyCode::Char('+') | KeyCode::Char('=') | KeyCode::Char('-') => {
-                status = Some(change_speed(
-                    ls,
-                    k.code != KeyCode::Char('-'),
-                    stepped,
-                    lang,
-                ));
-            }
-            KeyCode::Enter if ls.focus == Panel::State => {
+            Action::Speed { up } => status = Some(change_speed(ls, up, stepped, lang)),
+            Action::StepSelected if ls.focus == Panel::State => {
                 let a = ls.selected_actor as ActorId;
                 status = command(ls, Command::StepActor(a));
             }
@@ -874,12 +892,14 @@ impl App {
         if let Some(s) = status {
             self.status = Some(s);
         } else if matches!(
-            k.code,
-            KeyCode::Char('s' | '.' | 'b' | 'e' | '0'..='9')
-                | KeyCode::Backspace
-                | KeyCode::Enter
-                | KeyCode::Home
-                | KeyCode::End
+            action,
+            Action::Step
+                | Action::StepActor(_)
+                | Action::Back
+                | Action::RunToEnd
+                | Action::End
+                | Action::Home
+                | Action::StepSelected
         ) {
             // A step that worked clears an old refusal.
             self.status = None;
@@ -1167,24 +1187,20 @@ pub fn replay_command(ls: &LessonScreen) -> String {
 /// status to show, if any.
 fn view_key(
     ls: &mut LessonScreen,
-    k: KeyEvent,
+    action: Action,
     stepped: bool,
     lang: Lang,
 ) -> Option<Option<Status>> {
     let mut status = None;
-    match k.code {
-        KeyCode::Tab | KeyCode::BackTab => {
+    match action {
+        Action::Focus { next } => {
             let shown = ls.shown_panels();
             let i = shown.iter().position(|p| *p == ls.focus).unwrap_or(0);
             let n = shown.len();
-            let j = if k.code == KeyCode::Tab {
-                (i + 1) % n
-            } else {
-                (i + n - 1) % n
-            };
+            let j = if next { (i + 1) % n } else { (i + n - 1) % n };
             ls.focus = shown[j];
         }
-        KeyCode::Char('i') => {
+        Action::Text => {
             ls.show_text = !ls.show_text;
             if ls.show_text {
                 ls.focus = Panel::Lesson;
@@ -1192,20 +1208,16 @@ fn view_key(
                 ls.focus = Panel::Interleaving;
             }
         }
-        KeyCode::Up if ls.focus == Panel::State => {
+        Action::Scroll { up: true, by: 1 } if ls.focus == Panel::State => {
             ls.selected_actor = ls.selected_actor.saturating_sub(1);
         }
-        KeyCode::Down if ls.focus == Panel::State => {
+        Action::Scroll { up: false, by: 1 } if ls.focus == Panel::State => {
             let n = ls.run.program().actors.len();
             ls.selected_actor = (ls.selected_actor + 1).min(n.saturating_sub(1));
         }
-        KeyCode::Up => scroll(ls, ls.focus, 1, true),
-        KeyCode::Down => scroll(ls, ls.focus, 1, false),
-        KeyCode::PageUp => scroll(ls, ls.focus, 10, true),
-        KeyCode::PageDown => scroll(ls, ls.focus, 10, false),
-        KeyCode::Left if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, true),
-        KeyCode::Right if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, false),
-        KeyCode::End if !stepped => {
+        Action::Scroll { up, by } => scroll(ls, ls.focus, by.into(), up),
+        Action::Pan { left } if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, left),
+        Action::End if !stepped => {
             let i = panel_index(ls.focus);
             ls.scroll[i] = 0;
             if ls.focus == Panel::Timeline {
@@ -1215,14 +1227,14 @@ fn view_key(
                 ls.code_scrolled = false;
             }
         }
-        KeyCode::Char(']') | KeyCode::Char('z') => {
+        Action::Zoom { zoom_in: true } => {
             if ls.zoom < ls.zoom_max {
                 ls.zoom += 1;
             } else {
                 status = Some(Status::Info(Msg::SZoomMax.get(lang).into()));
             }
         }
-        KeyCode::Char('[') | KeyCode::Char('Z') => {
+        Action::Zoom { zoom_in: false } => {
             if ls.zoom == 0 {
                 status = Some(Status::Info(Msg::SZoomMin.get(lang).into()));
             }
@@ -1231,7 +1243,7 @@ fn view_key(
                 ls.pan = 0;
             }
         }
-        KeyCode::Char('d') => ls.dis_view = !ls.dis_view,
+        Action::Dis => ls.dis_view = !ls.dis_view,
         _ => return None,
     }
     Some(status)
@@ -1281,8 +1293,7 @@ fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<Status> 
 }
 
 /// A digit: one step of that actor, or why there is no such actor.
-fn step_digit(ls: &mut LessonScreen, c: char, lang: Lang) -> Option<Status> {
-    let a = c as u16 - '0' as u16;
+fn step_digit(ls: &mut LessonScreen, a: u8, lang: Lang) -> Option<Status> {
     let n = ls.run.program().actors.len();
     if (a as usize) >= n {
         return Some(Status::Refused(

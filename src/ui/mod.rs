@@ -6,6 +6,7 @@ pub mod explore_view;
 mod guide;
 mod highlight;
 mod jobs;
+pub mod keymap;
 pub mod progress;
 mod prose;
 mod state_panel;
@@ -121,6 +122,9 @@ fn init_terminal(record: Option<Recorder>) -> anyhow::Result<Term> {
     Ok(term?)
 }
 
+/// Waits, without polling, on terminal input, signals, a live run's channel and a
+/// frame tick that exists only while something animates, and does the I/O the
+/// app asks for (drawing, the clipboard).
 fn event_loop(
     terminal: &mut Term,
     app: &mut App,
@@ -128,9 +132,13 @@ fn event_loop(
     record: Option<&Recorder>,
 ) -> anyhow::Result<Option<i32>> {
     let input = input_channel();
-    let ticker = channel::tick(Duration::from_secs_f64(1.0 / app::FPS));
+    let frame = Duration::from_secs_f64(1.0 / app::FPS);
+    let ticker = channel::tick(frame);
     let mut dirty = true;
     let mut last_draw = std::time::Instant::now();
+    // A live run's news was taken in this frame: the rest waits for the frame's end,
+    // so a run that sends all the time is drawn at the frame rate, not per event.
+    let mut live_held = false;
     loop {
         if dirty {
             terminal.draw(|f| draw(app, f))?;
@@ -139,16 +147,28 @@ fn event_loop(
         }
         // Nothing ticks while nothing animates: a paused screen sleeps in select.
         // A long job (`ui/jobs.rs`) ticks at once, a slice at a time, so keys and
-        // signals are answered between slices.
+        // signals are answered between slices. A live run wakes the loop when it
+        // sends something, and not otherwise.
+        let live = app.live_receiver().filter(|_| !app.busy()).cloned();
         let tick = if app.busy() {
             channel::after(Duration::ZERO)
-        } else if app.animating() {
+        } else if app.frame_ticks() {
             ticker.clone()
+        } else if live.is_some() && live_held {
+            channel::after(frame.saturating_sub(last_draw.elapsed()))
         } else {
             channel::never()
         };
-        crossbeam::select! {
-            recv(input) -> ev => match ev {
+        let live = live.filter(|_| !live_held).unwrap_or_else(channel::never);
+        let mut sel = channel::Select::new();
+        let from_input = sel.recv(&input);
+        let from_signals = sel.recv(signals);
+        let from_tick = sel.recv(&tick);
+        let from_live = sel.recv(&live);
+        // `ready` only says which one has news; each is taken with try_recv (the
+        // live channel by the run itself, in `tick`).
+        match sel.ready() {
+            i if i == from_input => match input.try_recv() {
                 Ok(Ok(ev)) => {
                     if let Some(r) = record {
                         r.event(&ev);
@@ -156,14 +176,27 @@ fn event_loop(
                     dirty |= app.handle(ev);
                 }
                 Ok(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
-                Err(_) => return Ok(None),
+                Err(channel::TryRecvError::Disconnected) => return Ok(None),
+                Err(channel::TryRecvError::Empty) => {}
             },
-            recv(signals) -> sig => return Ok(sig.ok()),
-            recv(tick) -> _ => {
+            i if i == from_signals => match signals.try_recv() {
+                Ok(sig) => return Ok(Some(sig)),
+                Err(channel::TryRecvError::Disconnected) => return Ok(None),
+                Err(channel::TryRecvError::Empty) => {}
+            },
+            i if i == from_tick && tick.try_recv().is_ok() => {
                 let changed = app.tick();
                 // While a job runs, its progress is drawn a few times a second.
                 dirty |= changed && (!app.busy() || last_draw.elapsed() >= jobs::PROGRESS_EVERY);
+                live_held = changed && app.live_receiver().is_some();
             }
+            i if i == from_live => {
+                dirty |= app.tick();
+                // Held even when nothing came (a channel whose senders are gone
+                // is always "ready"): at worst the loop wakes once a frame.
+                live_held = true;
+            }
+            _ => {}
         }
         if let Some(text) = app.clipboard.take() {
             copy_to_clipboard(terminal.backend_mut(), &text);

@@ -3,6 +3,7 @@
 use super::app::{App, LessonScreen, Overlay, Panel, PanelAreas, Screen, Status, panel_index};
 use super::cache::Axis;
 use super::highlight::python_line;
+use super::keymap;
 use super::theme::Theme;
 use crate::i18n::Msg;
 use crate::lesson::Lang;
@@ -240,14 +241,11 @@ fn browser(f: &mut Frame, area: Rect, v: BrowserView<'_>) {
         );
     }
     status_line(f, status, th, app.status.as_ref());
-    let l = app.lang;
-    let keys = [
-        ("↑↓", Msg::KChoose.get(l)),
-        ("Enter", Msg::KOpen.get(l)),
-        ("L", Msg::KLang.get(l)),
-        ("?", Msg::KHelp.get(l)),
-        ("q", Msg::KQuit.get(l)),
-    ];
+    let owned = keymap::footer(keymap::BROWSER, &keymap::FooterState::default());
+    let keys: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, what)| (k.as_str(), what.get(app.lang)))
+        .collect();
     f.render_widget(Paragraph::new(keys_line(th, &keys, foot.width)), foot);
 }
 
@@ -1115,60 +1113,21 @@ fn output_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, la
 
 /// The keys the footer shows for the lesson screen as it is now.
 fn footer_keys(ls: &LessonScreen, lang: Lang) -> Vec<(String, &'static str)> {
-    let stepped = ls.run.mode() == Mode::Stepped;
-    let n = ls.run.program().actors.len();
-    let actors = if n > 1 {
-        format!("0-{}", (n - 1).min(9))
-    } else {
-        "0".to_string()
+    let state = keymap::FooterState {
+        stepped: ls.run.mode() == Mode::Stepped,
+        playing: ls.playing,
+        over: ls.run.is_over(),
+        has_lock: ls.lesson.knob("lock").is_some(),
+        has_gil: ls.lesson.knob("gil").is_some(),
+        show_text: ls.show_text,
+        present: ls.present,
+        actors: ls.run.program().actors.len(),
+        replayable: ls.run.is_over() && ls.run.live_recording().is_some(),
     };
-    let mut keys: Vec<(String, &'static str)> = Vec::new();
-    let mut key = |k: &str, what: Msg| keys.push((k.to_string(), what.get(lang)));
-    if stepped {
-        key("space", if ls.playing { Msg::KPause } else { Msg::KPlay });
-        key("s", Msg::KStep);
-        key(&actors, Msg::KStepActor);
-        key("b", Msg::KBack);
-        key("e", Msg::KEnd);
-        key("> <", Msg::KMoment);
-    } else if ls.run.is_over() {
-        key("space", Msg::KRunAgain);
-        if ls.run.live_recording().is_some() {
-            key("R", Msg::KReplay);
-        }
-    }
-    if ls.lesson.knob("lock").is_some() {
-        key("l", Msg::KLock);
-    }
-    if ls.lesson.knob("gil").is_some() {
-        key("g", Msg::KGil);
-    }
-    key("m", if stepped { Msg::KLive } else { Msg::KStepMode });
-    key("k", Msg::KKnobs);
-    key(
-        "i",
-        if ls.show_text {
-            Msg::KHideText
-        } else {
-            Msg::KLessonText
-        },
-    );
-    if stepped {
-        key("r", Msg::KReset);
-        key("n", Msg::KNewSeed);
-    }
-    key("L", Msg::KLang);
-    key(
-        "P",
-        if ls.present {
-            Msg::KFullLayout
-        } else {
-            Msg::KPresent
-        },
-    );
-    key("?", Msg::KHelp);
-    key("q", Msg::KLeave);
-    keys
+    keymap::footer(keymap::LESSON, &state)
+        .into_iter()
+        .map(|(k, what)| (k, what.get(lang)))
+        .collect()
 }
 
 /// How many rows the footer needs to show every key at this width.
@@ -1213,41 +1172,18 @@ pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-/// Every key, grouped; the footer shows the ones that matter most.
-pub const HELP: &[(&str, Msg)] = &[
-    ("space", Msg::HSpace),
-    ("s  .", Msg::HStep),
-    ("0-9", Msg::HDigits),
-    ("Enter", Msg::HEnter),
-    ("b  ⌫", Msg::HBack),
-    ("e  End", Msg::HEnd),
-    ("Home", Msg::HHome),
-    (">  <", Msg::HMoments),
-    (":", Msg::HGoTo),
-    ("r", Msg::HReset),
-    ("n", Msg::HNewSeed),
-    ("l", Msg::HLock),
-    ("g", Msg::HGil),
-    ("t", Msg::HGranularity),
-    ("m", Msg::HMode),
-    ("+  -", Msg::HSpeed),
-    ("k", Msg::HKnobs),
-    ("d", Msg::HDis),
-    ("i", Msg::HText),
-    ("T  D  U", Msg::HTour),
-    ("p", Msg::HPredict),
-    ("L", Msg::HLang),
-    ("c", Msg::HCopy),
-    ("x", Msg::HExplore),
-    ("R", Msg::HReplay),
-    ("P", Msg::HPresent),
-    ("Tab", Msg::HTab),
-    ("[  ]", Msg::HZoom),
-    ("wheel", Msg::HWheel),
-    ("?", Msg::HHelp),
-    ("q  Esc", Msg::HLeave),
-    ("Ctrl-C", Msg::HQuit),
-];
+/// Every key of the lesson screen, grouped, as the help lists them: the keymap's rows.
+pub const HELP: &[(&str, Msg)] = &help_rows::<{ keymap::LESSON.len() }>();
+
+const fn help_rows<const N: usize>() -> [(&'static str, Msg); N] {
+    let mut out = [("", Msg::HHelp); N];
+    let mut i = 0;
+    while i < N {
+        out[i] = (keymap::LESSON[i].label, keymap::LESSON[i].help);
+        i += 1;
+    }
+    out
+}
 
 /// What each timeline glyph and the `!` mean, drawn with the glyphs themselves.
 fn legend_line(th: &Theme, lang: Lang) -> Line<'static> {
