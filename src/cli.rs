@@ -168,6 +168,22 @@ pub struct RunArgs {
     /// Print the lesson's explanation and notes (in --lang) instead of running it.
     #[arg(long)]
     pub explain: bool,
+    /// Which engine runs the lesson: ours (stepped, or live with --live), or a real
+    /// CPython running the lesson's own code (thread lessons), stepped by --seed or
+    /// --schedule, or on its own with --live.
+    #[arg(long, value_enum, default_value_t = EngineArg::Builtin)]
+    pub engine: EngineArg,
+    /// The interpreter for `--engine cpython` (default: the first python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineArg {
+    /// The simulator (stepped) and real threads and processes (live).
+    Builtin,
+    /// The lesson's own Python on a real CPython, under interleave's tracer.
+    Cpython,
 }
 
 #[derive(clap::Args, Debug)]
@@ -476,6 +492,12 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
         return print_out(&explain_text(lesson, lang, explain::width()));
     }
     let knobs = knobs_from(lesson, &args.start.set).map_err(Usage)?;
+    if args.engine == EngineArg::Cpython {
+        return crate::cpython::cli::run(lesson, &knobs, &args, lang).map_err(|e| match e {
+            crate::cpython::SessionError::Usage(m) => Usage(m),
+            crate::cpython::SessionError::Internal(m) => Fail::Internal(m),
+        });
+    }
     check_live_flags(&args)?;
     signals::exit_codes().map_err(|e| Fail::Internal(format!("signals: {e}")))?;
     let program = Arc::new(crate::scenarios::build(lesson, &knobs).map_err(Usage)?);

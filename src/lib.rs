@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod cpython;
 pub mod explore;
 pub mod export;
 pub mod i18n;

@@ -1,0 +1,374 @@
+# interleave's tracer: runs one Python program on this interpreter and reports, step by
+# step, what its threads do, over a pipe to the playground (the controller).
+#
+#   python3 tracer.py PROGRAM.py
+#
+# Environment:
+#   INTERLEAVE_EVENTS_FD   fd to write events to (one line each, tab-separated)
+#   INTERLEAVE_COMMANDS_FD fd to read commands from (controlled mode)
+#   INTERLEAVE_MODE        free (run on its own, recorded) | controlled (every step waits)
+#   INTERLEAVE_GRANULARITY bytecode (a step is one opcode) | line (one source line)
+#
+# Events, tracer -> controller ("T" is a thread's index: 0 is MainThread, then the
+# threads in the order they were started):
+#   hello VERSION PID              at start
+#   new T                          T was just started: expect it to stop soon
+#   thread T NAME                  T runs, with this name
+#   at T LINE OP ARG               T stands before a step (OP is "" by lines)
+#   read T NAME VALUE              T's step read a global
+#   wrote T NAME VALUE             T's last step wrote a global
+#   out T TEXT                     T wrote TEXT to stdout
+#   blocked T lock L | join U      T cannot go on until lock L is free / U is done
+#   acquired T L / released T L    lock L changed hands
+#   done T                         T's function returned (or raised)
+#   final NAME VALUE               a global's value at the end of the main program
+#   exit CODE                      the main program ended
+#   refuse MESSAGE                 this interpreter cannot run the program so
+# Commands, controller -> tracer (controlled mode):
+#   go T                           T runs its next step (or, blocked, tries again)
+#
+# Only code in PROGRAM.py is stepped; the standard library runs between steps.
+import _thread
+import dis
+import os
+import sys
+import threading
+import time
+import types
+
+MODE = os.environ.get('INTERLEAVE_MODE', 'free')
+GRANULARITY = os.environ.get('INTERLEAVE_GRANULARITY', 'bytecode')
+CONTROLLED = MODE == 'controlled'
+_events = os.fdopen(int(os.environ.get('INTERLEAVE_EVENTS_FD', '2')), 'w', encoding='utf-8')
+_write_lock = _thread.allocate_lock()
+_clock = getattr(time, 'perf_counter_ns', None) or (lambda: int(time.perf_counter() * 1e9))
+_t0 = _clock()
+
+
+def _clean(value):
+    text = str(value)
+    return text.replace('\\', '\\\\').replace('\t', '\\t').replace('\n', '\\n').replace('\r', '\\r')
+
+
+def emit(*fields):
+    line = '\t'.join(_clean(f) for f in fields) + '\t' + str(_clock() - _t0) + '\n'
+    with _write_lock:
+        _events.write(line)
+        _events.flush()
+
+
+def show(value):
+    """A global's value as the state panel shows it: simple values only."""
+    if isinstance(value, (bool, int, float, str, type(None))):
+        text = repr(value)
+    elif isinstance(value, (list, tuple, dict, set)) and len(value) <= 8:
+        text = repr(value)
+    else:
+        return None
+    return text if len(text) <= 80 else text[:77] + '...'
+
+
+# --- threads: an index each, a gate each -------------------------------------------
+_index = {}          # thread ident -> index
+_gates = {}          # index -> a lock used as a gate (acquired by the thread to wait)
+_next_index = [1]
+_index[threading.get_ident()] = 0
+
+
+def me():
+    return _index.get(threading.get_ident(), -1)
+
+
+def _gate(t):
+    g = _gates.get(t)
+    if g is None:
+        g = _gates[t] = _thread.allocate_lock()
+        g.acquire()
+    return g
+
+
+def wait_turn(t):
+    if CONTROLLED:
+        _gate(t).acquire()
+
+
+def _commands():
+    fd = int(os.environ.get('INTERLEAVE_COMMANDS_FD', '0'))
+    with os.fdopen(fd, 'r', encoding='utf-8') as commands:
+        for line in commands:
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == 'go':
+                _gate(int(parts[1])).release()
+    # The controller is gone: let everyone run to the end rather than hang.
+    for g in list(_gates.values()):
+        if g.locked():
+            g.release()
+
+
+# --- stepping: settrace (3.7-3.11) or sys.monitoring (3.12+) ------------------------
+_program_file = None
+_info = {}           # code -> {offset: (line, opname, argname)}
+_pending_write = {}  # thread index -> global name its last step stores
+
+
+def _code_info(code):
+    info = _info.get(code)
+    if info is None:
+        info = {}
+        line = code.co_firstlineno
+        for ins in dis.get_instructions(code):
+            pos = getattr(ins, 'positions', None)
+            if pos is not None and pos.lineno is not None:
+                line = pos.lineno
+            elif isinstance(ins.starts_line, int) and not isinstance(ins.starts_line, bool):
+                line = ins.starts_line
+            arg = ins.argval if ins.opname in _GLOBAL_OPS else ''
+            info[ins.offset] = (line, ins.opname, arg)
+        _info[code] = info
+    return info
+
+
+_GLOBAL_OPS = {'LOAD_GLOBAL', 'STORE_GLOBAL', 'LOAD_NAME', 'STORE_NAME'}
+
+
+def _step(code, globals_, line, opname, arg):
+    """The thread stands before a step: report it, wait for its turn, and report
+    what the step reads."""
+    t = me()
+    if t < 0:
+        return
+    name = _pending_write.pop(t, None)
+    if name is not None and name in globals_:
+        v = show(globals_[name])
+        if v is not None:
+            emit('wrote', t, name, v)
+    emit('at', t, line, opname, arg)
+    wait_turn(t)
+    if opname in ('LOAD_GLOBAL', 'LOAD_NAME') and arg in globals_:
+        v = show(globals_[arg])
+        if v is not None:
+            emit('read', t, arg, v)
+    elif opname in ('STORE_GLOBAL', 'STORE_NAME') and (opname == 'STORE_GLOBAL' or code is _main_code):
+        _pending_write[t] = arg
+
+
+_main_code = None
+_main_globals = None
+
+
+def _local_trace(frame, event, arg):
+    code = frame.f_code
+    if event == 'opcode':
+        line, opname, name = _code_info(code).get(frame.f_lasti, (frame.f_lineno, '?', ''))
+        _step(code, frame.f_globals, line, opname, name)
+    elif event == 'line' and GRANULARITY == 'line':
+        _step(code, frame.f_globals, frame.f_lineno, '', '')
+    return _local_trace
+
+
+def _global_trace(frame, event, arg):
+    if frame.f_code.co_filename != _program_file:
+        return None
+    if GRANULARITY == 'bytecode':
+        frame.f_trace_opcodes = True
+        frame.f_trace_lines = False
+    return _local_trace
+
+
+def _all_codes(code):
+    yield code
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            yield from _all_codes(c)
+
+
+def _install_monitoring(top):
+    """3.12+: sys.settrace instruments a code object lazily, and the first call of it
+    misses its opcode events; sys.monitoring, set on every code object of the program
+    before it runs, has no such gap."""
+    mon = sys.monitoring
+    tool = mon.DEBUGGER_ID
+    mon.use_tool_id(tool, 'interleave')
+    if GRANULARITY == 'bytecode':
+        event = mon.events.INSTRUCTION
+
+        def on_instruction(code, offset):
+            line, opname, name = _code_info(code).get(offset, (0, '?', ''))
+            _step(code, _main_globals, line, opname, name)
+        mon.register_callback(tool, event, on_instruction)
+    else:
+        event = mon.events.LINE
+
+        def on_line(code, line):
+            _step(code, _main_globals, line, '', '')
+        mon.register_callback(tool, event, on_line)
+    for code in _all_codes(top):
+        mon.set_local_events(tool, code, event)
+
+
+def _start_tracing():
+    if not hasattr(sys, 'monitoring'):
+        sys.settrace(_global_trace)
+
+
+# --- the library calls a step can block in ------------------------------------------
+_RealThread = threading.Thread
+_lock_ids = [0]
+
+
+def _lock_factory():
+    """threading.Lock(): a reporting lock when the program asks, the plain one when the
+    standard library does (its Events and Conditions are not the program's steps)."""
+    if sys._getframe(1).f_code.co_filename == _program_file:
+        return TracedLock()
+    return _thread.allocate_lock()
+
+
+class TracedLock:
+    """threading.Lock, reporting who holds it and who waits (controlled mode waits for
+    the controller before each retry, so the order of acquisitions is its choice)."""
+
+    def __init__(self):
+        self._lock = _thread.allocate_lock()
+        _lock_ids[0] += 1
+        self.id = 'L%d' % _lock_ids[0]
+
+    def acquire(self, blocking=True, timeout=-1):
+        t = me()
+        while True:
+            if self._lock.acquire(False):
+                emit('acquired', t, self.id)
+                return True
+            if not blocking:
+                return False
+            if not CONTROLLED:
+                if timeout < 0:
+                    emit('blocked', t, 'lock', self.id)
+                got = self._lock.acquire(True, timeout)
+                if got:
+                    emit('acquired', t, self.id)
+                return got
+            emit('blocked', t, 'lock', self.id)
+            wait_turn(t)
+
+    def release(self):
+        self._lock.release()
+        emit('released', me(), self.id)
+
+    def locked(self):
+        return self._lock.locked()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+class Thread(_RealThread):
+    def start(self):
+        t = _next_index[0]
+        _next_index[0] += 1
+        self._interleave_index = t
+        emit('new', t)
+        _RealThread.start(self)
+
+    def run(self):
+        t = self._interleave_index
+        _index[threading.get_ident()] = t
+        emit('thread', t, self.name)
+        _start_tracing()
+        try:
+            _RealThread.run(self)
+        finally:
+            sys.settrace(None)
+            emit('done', t)
+
+    def join(self, timeout=None):
+        t = me()
+        target = getattr(self, '_interleave_index', None)
+        if target is not None and self.is_alive() and timeout is None:
+            emit('blocked', t, 'join', target)
+            wait_turn(t)
+        _RealThread.join(self, timeout)
+
+
+class _Stdout:
+    def __init__(self, real):
+        self._real = real
+
+    def write(self, text):
+        if text:
+            emit('out', me(), text)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def main():
+    global _program_file, _main_code, _main_globals
+    if len(sys.argv) != 2:
+        sys.stderr.write('usage: tracer.py PROGRAM.py\n')
+        return 2
+    path = os.path.abspath(sys.argv[1])
+    with open(path, encoding='utf-8') as f:
+        source = f.read()
+    _program_file = path
+    code = compile(source, path, 'exec')
+    _main_code = code
+    module = types.ModuleType('__main__')
+    module.__file__ = path
+    module.__builtins__ = __builtins__
+    sys.modules['__main__'] = module
+    _main_globals = module.__dict__
+    sys.argv = [path]
+    threading.Thread = Thread
+    threading.Lock = _lock_factory
+    sys.stdout = _Stdout(sys.stdout)
+    emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid())
+    if sys.version_info < (3, 7) and GRANULARITY == 'bytecode':
+        emit('refuse', 'CPython %d.%d.%d cannot be stepped by bytecode (frame.f_trace_opcodes is 3.7+): '
+             'use granularity=line or a newer interpreter' % sys.version_info[:3])
+        return 2
+    if CONTROLLED:
+        reader = _RealThread(target=_commands, daemon=True, name='interleave-commands')
+        reader.start()
+    emit('thread', 0, threading.current_thread().name)
+    if hasattr(sys, 'monitoring'):
+        _install_monitoring(code)
+    _start_tracing()
+    status = 0
+    try:
+        exec(code, module.__dict__)
+    except SystemExit as e:
+        status = e.code if isinstance(e.code, int) else 1
+    except BaseException:
+        sys.settrace(None)
+        import traceback
+        traceback.print_exc()
+        status = 1
+    sys.settrace(None)
+    name = _pending_write.pop(0, None)
+    if name is not None and name in module.__dict__:
+        v = show(module.__dict__[name])
+        if v is not None:
+            emit('wrote', 0, name, v)
+    emit('done', 0)
+    # Like the interpreter at exit: wait for the threads that are still running.
+    for th in threading.enumerate():
+        if th is not threading.current_thread() and not th.daemon and th.name != 'interleave-commands':
+            _RealThread.join(th)
+    for name, value in list(module.__dict__.items()):
+        if not name.startswith('__') and not isinstance(value, (types.ModuleType, types.FunctionType, type)):
+            v = show(value)
+            if v is not None:
+                emit('final', name, v)
+    emit('exit', status)
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,46 @@
+//! The cost of the cpython engine: the round trip of one controlled step (the thread
+//! reports where it stands, waits, we say go) and the events per second of a free
+//! run, for every CPython 3.8+ under pyenv, on balance-race's own code.
+//!
+//! `cargo bench --bench cpython`. Target (issue 17): ≤ 50 µs a controlled step.
+
+use interleave::catalog::Catalog;
+use interleave::cpython::{Drive, Granularity, Session, pyenv_pythons};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let catalog = match Catalog::embedded() {
+        Ok(c) => c,
+        Err(e) => panic!("the built-in lessons load: {e}"),
+    };
+    let lesson = catalog.find("balance-race").expect("balance-race exists");
+    for python in pyenv_pythons().into_iter().rev() {
+        let name = python.to_string_lossy().to_string();
+        if ["/3.6.", "/3.7."].iter().any(|v| name.contains(v)) {
+            continue;
+        }
+        for (drive, iterations) in [(Drive::Seed(1), 500), (Drive::Free, 5_000)] {
+            let knobs = interleave::cli::knobs_from(lesson, &[format!("iterations={iterations}")])
+                .expect("the knob is in range");
+            let source = lesson.code(&knobs);
+            let t0 = Instant::now();
+            let session = Session::start(&python, &source, &drive, Granularity::Bytecode)
+                .expect("the interpreter starts");
+            let out = session
+                .run(drive.clone(), Duration::from_secs(600))
+                .expect("the run ends");
+            let wall = t0.elapsed().as_secs_f64();
+            let steps = out.steps.len() as f64;
+            match drive {
+                Drive::Free => println!(
+                    "{name}: free, {iterations} iterations: {steps} steps in {wall:.2} s = {:.0} steps/s",
+                    steps / wall
+                ),
+                _ => println!(
+                    "{name}: controlled, {iterations} iterations: {steps} steps in {wall:.2} s = {:.1} µs a step",
+                    wall * 1e6 / steps
+                ),
+            }
+        }
+    }
+}

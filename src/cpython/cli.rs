@@ -1,0 +1,214 @@
+//! `interleave run LESSON --engine cpython`: the lesson's own code on a real CPython,
+//! printed as a text report or as JSON lines.
+
+use super::{Drive, Ending, Granularity, Outcome, Session, SessionError, find_python};
+use crate::cli::{Format, RunArgs};
+use crate::lesson::{Knobs, Lang, Lesson};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Longest interleaving the text report prints in full; longer ones keep both ends.
+const SHOWN_STEPS: usize = 200;
+
+pub fn run(lesson: &Lesson, knobs: &Knobs, args: &RunArgs, lang: Lang) -> Result<u8, SessionError> {
+    let usage = |m: String| SessionError::Usage(m);
+    let program = crate::scenarios::build(lesson, knobs).map_err(usage)?;
+    if program.actors.iter().any(|a| a.process != 0) {
+        return Err(usage(format!(
+            "`--engine cpython` runs thread lessons for now; {} starts processes",
+            lesson.id
+        )));
+    }
+    if matches!(args.format, Format::Perfetto) {
+        return Err(usage("`--engine cpython` prints text or jsonl".into()));
+    }
+    let python = find_python(args.python.as_deref()).map_err(usage)?;
+    let drive = match (&args.start.schedule, args.start.seed, args.start.live) {
+        (_, _, true) => Drive::Free,
+        (Some(s), _, _) => Drive::Schedule(
+            crate::sim::Schedule::parse(s)
+                .map_err(|e| usage(e.to_string()))?
+                .0,
+        ),
+        (None, Some(seed), _) => Drive::Seed(seed),
+        (None, None, false) => Drive::Seed(rand::random()),
+    };
+    let granularity = match knobs.engine().granularity {
+        crate::program::Granularity::Bytecode => Granularity::Bytecode,
+        crate::program::Granularity::Line => Granularity::Line,
+    };
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 604_800.0) {
+        return Err(usage(
+            "--timeout must be between 0 and 604800 seconds".into(),
+        ));
+    }
+    let source = lesson.code(knobs);
+    let session = Session::start(&python, &source, &drive, granularity)?;
+    let outcome = session.run(drive.clone(), Duration::from_secs_f64(args.timeout))?;
+    let text = match args.format {
+        Format::Jsonl => jsonl(&outcome, &drive),
+        _ => report(lesson, lang, &python, &outcome, &drive),
+    };
+    let mut out = std::io::stdout().lock();
+    use std::io::Write as _;
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(SessionError::Internal(format!("writing the report: {e}")));
+    }
+    Ok(match outcome.ending {
+        Ending::Finished { .. } => 0,
+        Ending::Deadlock => 3,
+        Ending::TimedOut => 4,
+    })
+}
+
+fn how(drive: &Drive) -> String {
+    match drive {
+        Drive::Free => "free: the real GIL and the real timing decide".into(),
+        Drive::Seed(s) => format!("controlled by seed {s}"),
+        Drive::Schedule(_) => "controlled by a schedule".into(),
+    }
+}
+
+fn report(
+    lesson: &Lesson,
+    lang: Lang,
+    python: &std::path::Path,
+    o: &Outcome,
+    drive: &Drive,
+) -> String {
+    let mut s = String::new();
+    let name = |t: u16| {
+        o.threads
+            .get(t as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("thread {t}"))
+    };
+    let _ = writeln!(
+        s,
+        "{} — CPython {} ({}), pid {}, {}",
+        lesson.title.get(lang),
+        o.version,
+        python.display(),
+        o.pid,
+        how(drive)
+    );
+    let _ = writeln!(
+        s,
+        "Traced: every step of the program's own code is reported{}; this slows the program and changes how often races show.",
+        if matches!(drive, Drive::Free) {
+            ""
+        } else {
+            " and waits for its turn"
+        }
+    );
+    let _ = writeln!(s, "\ninterleaving ({} steps):", o.steps.len());
+    let width = o
+        .threads
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(4);
+    let shown = |i: usize| {
+        o.steps.len() <= SHOWN_STEPS || i < SHOWN_STEPS / 2 || i >= o.steps.len() - SHOWN_STEPS / 2
+    };
+    for (i, st) in o.steps.iter().enumerate() {
+        if !shown(i) {
+            if i == SHOWN_STEPS / 2 {
+                let _ = writeln!(s, "  … {} steps not shown …", o.steps.len() - SHOWN_STEPS);
+            }
+            continue;
+        }
+        let what = if st.op.is_empty() {
+            String::new()
+        } else {
+            format!("{} {}", st.op, st.arg)
+        };
+        let note = if st.note.is_empty() {
+            String::new()
+        } else {
+            format!("  # {}", st.note)
+        };
+        let _ = writeln!(
+            s,
+            "{:>6}  {:<width$}  line {:>3}  {}{}",
+            i + 1,
+            name(st.thread),
+            st.line,
+            what.trim_end(),
+            note
+        );
+    }
+    let _ = writeln!(s, "\noutput:");
+    for (t, line) in &o.output {
+        let _ = writeln!(s, "  {:<width$}  {line}", name(*t));
+    }
+    if !o.stderr.is_empty() {
+        let _ = writeln!(s, "\nstderr:");
+        for line in o.stderr.lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    if !o.finals.is_empty() {
+        let finals: Vec<String> = o.finals.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+        let _ = writeln!(s, "\nglobals at the end: {}", finals.join(", "));
+    }
+    let ending = match o.ending {
+        Ending::Finished { exit } => format!("finished, exit code {exit}"),
+        Ending::Deadlock => "DEADLOCK: no thread can take a step, and not all are done".into(),
+        Ending::TimedOut => "stopped at --timeout".into(),
+    };
+    let _ = writeln!(s, "\nending: {ending}");
+    if !matches!(drive, Drive::Free) {
+        let _ = writeln!(
+            s,
+            "schedule: {}\nreplay: interleave run {} --engine cpython --python {} --schedule '{}'",
+            super::schedule_string(&o.schedule),
+            lesson.id,
+            python.display(),
+            super::schedule_string(&o.schedule)
+        );
+    }
+    s
+}
+
+fn jsonl(o: &Outcome, drive: &Drive) -> String {
+    use serde_json::json;
+    let mut s = String::new();
+    for st in &o.steps {
+        let _ = writeln!(
+            s,
+            "{}",
+            json!({"kind": "step", "thread": st.thread, "line": st.line, "op": st.op, "arg": st.arg, "note": st.note})
+        );
+    }
+    for (t, line) in &o.output {
+        let _ = writeln!(
+            s,
+            "{}",
+            json!({"kind": "output", "thread": t, "text": line})
+        );
+    }
+    let ending = match o.ending {
+        Ending::Finished { .. } => "finished",
+        Ending::Deadlock => "deadlock",
+        Ending::TimedOut => "timeout",
+    };
+    let finals: serde_json::Map<String, serde_json::Value> = o
+        .finals
+        .iter()
+        .map(|(n, v)| (n.clone(), json!(v)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "{}",
+        json!({
+            "kind": "summary", "engine": "cpython", "version": o.version, "pid": o.pid,
+            "threads": o.threads, "steps": o.steps.len(), "ending": ending,
+            "final": finals, "stderr": o.stderr,
+            "schedule": (!matches!(drive, Drive::Free)).then(|| super::schedule_string(&o.schedule)),
+        })
+    );
+    s
+}

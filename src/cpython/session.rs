@@ -1,0 +1,490 @@
+//! One run of a program under the tracer: the child process, the two pipes, and the
+//! controller loop that reads events and answers with `go`.
+
+use super::{Drive, Ending, Granularity, Outcome, Picker, Step, ThreadState, Wait};
+use crossbeam::channel::{Receiver, RecvTimeoutError, bounded};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why a run could not be done.
+#[derive(Debug)]
+pub enum SessionError {
+    /// Bad input: an interpreter that is too old, a schedule that cannot be followed.
+    Usage(String),
+    /// The machine's fault: a pipe, a temp file, a process.
+    Internal(String),
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::Usage(s) | SessionError::Internal(s) => f.write_str(s),
+        }
+    }
+}
+
+fn internal(what: &str) -> impl Fn(std::io::Error) -> SessionError + '_ {
+    move |e| SessionError::Internal(format!("{what}: {e}"))
+}
+
+/// The file descriptors the tracer finds its pipes on.
+const EVENTS_FD: i32 = 3;
+const COMMANDS_FD: i32 = 4;
+
+/// A running program under the tracer. Dropping it kills and reaps the child.
+pub struct Session {
+    child: Child,
+    events: Receiver<String>,
+    commands: std::fs::File,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    // Keeps the program and the tracer on disk while the child runs.
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Session {
+    /// Starts `python` on `source` under the tracer.
+    pub fn start(
+        python: &Path,
+        source: &str,
+        drive: &Drive,
+        granularity: Granularity,
+    ) -> Result<Session, SessionError> {
+        let dir = tempfile::Builder::new()
+            .prefix("interleave-cpython-")
+            .tempdir()
+            .map_err(internal("a temporary folder"))?;
+        let program = dir.path().join("program.py");
+        let tracer = dir.path().join("tracer.py");
+        std::fs::write(&program, source).map_err(internal("writing the program"))?;
+        std::fs::write(&tracer, super::TRACER).map_err(internal("writing the tracer"))?;
+        let (ev_r, ev_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| SessionError::Internal(format!("a pipe: {e}")))?;
+        let (cmd_r, cmd_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| SessionError::Internal(format!("a pipe: {e}")))?;
+        let mode = if matches!(drive, Drive::Free) {
+            "free"
+        } else {
+            "controlled"
+        };
+        let mut cmd = Command::new(python);
+        cmd.arg(&tracer)
+            .arg(&program)
+            .env("INTERLEAVE_EVENTS_FD", EVENTS_FD.to_string())
+            .env("INTERLEAVE_COMMANDS_FD", COMMANDS_FD.to_string())
+            .env("INTERLEAVE_MODE", mode)
+            .env(
+                "INTERLEAVE_GRANULARITY",
+                match granularity {
+                    Granularity::Bytecode => "bytecode",
+                    Granularity::Line => "line",
+                },
+            )
+            .env_remove("PYTHONSTARTUP")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let (ew, cr) = (ev_w.as_raw_fd(), cmd_r.as_raw_fd());
+        // SAFETY: between fork and exec only async-signal-safe calls: dup2 puts the two
+        // pipe ends on the fds the tracer reads (dup2 clears close-on-exec on the copy),
+        // and prctl makes the child die with us.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(ew, EVENTS_FD) < 0 || libc::dup2(cr, COMMANDS_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| SessionError::Usage(format!("cannot start {}: {e}", python.display())))?;
+        drop(ev_w);
+        drop(cmd_r);
+        let stderr = child.stderr.take().map(|mut s| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = s.read_to_string(&mut text);
+                text
+            })
+        });
+        Ok(Session {
+            child,
+            events: read_lines(ev_r),
+            commands: std::fs::File::from(cmd_w),
+            stderr,
+            _dir: dir,
+        })
+    }
+
+    /// Drives the run to its end, or until `limit` has passed.
+    pub fn run(mut self, drive: Drive, limit: Duration) -> Result<Outcome, SessionError> {
+        let free = matches!(drive, Drive::Free);
+        let mut c = Controller::new(Picker::new(drive), free);
+        let deadline = Instant::now() + limit;
+        let ending = loop {
+            let line = match self
+                .events
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(l) => l,
+                Err(RecvTimeoutError::Timeout) => break Ending::TimedOut,
+                Err(RecvTimeoutError::Disconnected) => {
+                    let exit = self.child.wait().ok().and_then(|s| s.code()).unwrap_or(1);
+                    if c.version.is_empty() {
+                        let err = self
+                            .stderr
+                            .take()
+                            .and_then(|h| h.join().ok())
+                            .unwrap_or_default();
+                        return Err(SessionError::Usage(format!(
+                            "the interpreter could not run interleave's tracer (exit code {exit}): {}",
+                            err.lines().last().unwrap_or("no message")
+                        )));
+                    }
+                    break Ending::Finished {
+                        exit: c.exit.unwrap_or(exit),
+                    };
+                }
+            };
+            c.take(&line)?;
+            if c.exit.is_some() {
+                continue;
+            }
+            if c.settled() {
+                if c.stuck() {
+                    break Ending::Deadlock;
+                }
+                if !free && let Some(t) = c.next()? {
+                    writeln!(self.commands, "go {t}")
+                        .and_then(|_| self.commands.flush())
+                        .map_err(internal("telling the program to go on"))?;
+                }
+            }
+        };
+        if !matches!(ending, Ending::Finished { .. }) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        c.flush_output();
+        Ok(Outcome {
+            version: c.version,
+            pid: c.pid,
+            threads: c.names,
+            steps: c.steps,
+            output: c.output,
+            finals: c.finals,
+            stderr,
+            ending,
+            schedule: c.schedule,
+        })
+    }
+}
+
+/// Lines from the events pipe, on a thread, so the controller can wait with a limit.
+fn read_lines(fd: OwnedFd) -> Receiver<String> {
+    let (tx, rx) = bounded(1024);
+    std::thread::spawn(move || {
+        let reader = BufReader::new(std::fs::File::from(fd));
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Undoes the tracer's escapes: `\\`, `\t`, `\n`, `\r`.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The controller's picture of the program, built from its events.
+struct Controller {
+    picker: Picker,
+    free: bool,
+    /// Where each controlled thread stands, until it is let go.
+    standing: BTreeMap<u16, Step>,
+    version: String,
+    pid: u32,
+    names: Vec<String>,
+    states: BTreeMap<u16, ThreadState>,
+    holders: BTreeMap<String, u16>,
+    steps: Vec<Step>,
+    pending: BTreeMap<u16, String>,
+    output: Vec<(u16, String)>,
+    finals: Vec<(String, String)>,
+    schedule: Vec<u16>,
+    exit: Option<i32>,
+}
+
+impl Controller {
+    fn new(picker: Picker, free: bool) -> Self {
+        Controller {
+            picker,
+            free,
+            standing: BTreeMap::new(),
+            version: String::new(),
+            pid: 0,
+            names: Vec::new(),
+            states: BTreeMap::new(),
+            holders: BTreeMap::new(),
+            steps: Vec::new(),
+            pending: BTreeMap::new(),
+            output: Vec::new(),
+            finals: Vec::new(),
+            schedule: Vec::new(),
+            exit: None,
+        }
+    }
+
+    fn take(&mut self, line: &str) -> Result<(), SessionError> {
+        let f: Vec<String> = line.split('\t').map(unescape).collect();
+        let bad =
+            || SessionError::Internal(format!("the tracer said something unexpected: {line:?}"));
+        let thread = |i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok()).ok_or_else(bad);
+        let field = |i: usize| f.get(i).cloned().ok_or_else(bad);
+        match f[0].as_str() {
+            "hello" => {
+                self.version = field(1)?;
+                self.pid = field(2)?.parse().map_err(|_| bad())?;
+            }
+            "new" => {
+                self.states.insert(thread(1)? as u16, ThreadState::Starting);
+            }
+            "thread" => {
+                let t = thread(1)? as usize;
+                if self.names.len() <= t {
+                    self.names.resize(t + 1, String::new());
+                }
+                self.names[t] = field(2)?;
+                self.states.entry(t as u16).or_insert(ThreadState::Starting);
+            }
+            "at" => {
+                let t = thread(1)? as u16;
+                self.states.insert(t, ThreadState::At);
+                let step = Step {
+                    thread: t,
+                    line: field(2)?.parse().unwrap_or(0),
+                    op: field(3)?,
+                    arg: field(4)?,
+                    note: String::new(),
+                };
+                // A free thread takes its step now; a controlled one when we say go,
+                // and the order of the go's is the order of the steps.
+                if self.free {
+                    self.steps.push(step);
+                } else {
+                    self.standing.insert(t, step);
+                }
+            }
+            "read" | "wrote" => {
+                let t = thread(1)? as u16;
+                let arrow = if f[0] == "read" { "→" } else { "←" };
+                let note = format!("{} {arrow} {}", field(2)?, field(3)?);
+                // A read is reported once the step is let go, a write at the thread's
+                // next stop before it is reported: both belong to its last step taken.
+                if let Some(s) = self.steps.iter_mut().rev().find(|s| s.thread == t) {
+                    if s.note.is_empty() {
+                        s.note = note;
+                    } else {
+                        s.note = format!("{}, {note}", s.note);
+                    }
+                }
+            }
+            "out" => {
+                let t = thread(1)?;
+                let t = if t < 0 { 0 } else { t as u16 };
+                let text = field(2)?;
+                let buf = self.pending.entry(t).or_default();
+                buf.push_str(&text);
+                while let Some(i) = buf.find('\n') {
+                    let line: String = buf.drain(..=i).collect();
+                    self.output
+                        .push((t, line.trim_end_matches('\n').to_string()));
+                }
+            }
+            "blocked" => {
+                let t = thread(1)? as u16;
+                let what = field(3)?;
+                let wait = if f[2] == "lock" {
+                    Wait::Lock(what)
+                } else {
+                    Wait::Join(what.parse().map_err(|_| bad())?)
+                };
+                self.states.insert(t, ThreadState::Blocked(wait));
+            }
+            "acquired" => {
+                let t = thread(1)?;
+                self.holders.insert(field(2)?, t as u16);
+                // A free run's blocked thread has the lock now and runs on.
+                if let Some(ThreadState::Blocked(_)) = self.states.get(&(t as u16)) {
+                    self.states.insert(t as u16, ThreadState::Running);
+                }
+            }
+            "released" => {
+                self.holders.remove(&field(2)?);
+            }
+            "done" => {
+                self.states.insert(thread(1)? as u16, ThreadState::Done);
+            }
+            "final" => self.finals.push((field(1)?, field(2)?)),
+            "exit" => self.exit = Some(field(1)?.parse().unwrap_or(1)),
+            "refuse" => return Err(SessionError::Usage(field(1)?)),
+            _ => return Err(bad()),
+        }
+        Ok(())
+    }
+
+    /// Every thread we know of has stopped: before a step, blocked, or done.
+    fn settled(&self) -> bool {
+        !self.states.is_empty()
+            && self.states.values().all(|s| {
+                matches!(
+                    s,
+                    ThreadState::At | ThreadState::Blocked(_) | ThreadState::Done
+                )
+            })
+    }
+
+    fn can_go(&self, t: u16) -> bool {
+        match self.states.get(&t) {
+            Some(ThreadState::At) => true,
+            Some(ThreadState::Blocked(Wait::Lock(l))) => !self.holders.contains_key(l),
+            Some(ThreadState::Blocked(Wait::Join(u))) => {
+                self.states.get(u) == Some(&ThreadState::Done)
+            }
+            _ => false,
+        }
+    }
+
+    /// Settled, not all done, and no thread can take a step.
+    fn stuck(&self) -> bool {
+        self.states.values().any(|s| *s != ThreadState::Done)
+            && !self.states.keys().any(|&t| self.can_go(t))
+    }
+
+    /// Lets the next thread go, if one can.
+    fn next(&mut self) -> Result<Option<u16>, SessionError> {
+        let ready: Vec<u16> = self
+            .states
+            .keys()
+            .copied()
+            .filter(|&t| self.can_go(t))
+            .collect();
+        if ready.is_empty() {
+            return Ok(None);
+        }
+        let why = |t: u16| match self.states.get(&t) {
+            Some(ThreadState::Blocked(Wait::Lock(l))) => format!("it waits for lock {l}"),
+            Some(ThreadState::Blocked(Wait::Join(u))) => {
+                format!("it waits in join() for thread {u}")
+            }
+            Some(ThreadState::Done) => "it is done".into(),
+            None => "there is no such thread".into(),
+            _ => "it is not stopped".into(),
+        };
+        let t = self.picker.pick(&ready, why).map_err(SessionError::Usage)?;
+        if let Some(step) = self.standing.remove(&t) {
+            self.steps.push(step);
+        }
+        self.states.insert(t, ThreadState::Running);
+        self.schedule.push(t);
+        Ok(Some(t))
+    }
+
+    fn flush_output(&mut self) {
+        for (t, rest) in std::mem::take(&mut self.pending) {
+            if !rest.is_empty() {
+                self.output.push((t, rest));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_come_back() {
+        assert_eq!(unescape(r"a\tb\\n\nc"), "a\tb\\n\nc");
+    }
+
+    #[test]
+    fn the_controller_sees_a_deadlock() {
+        let mut c = Controller::new(Picker::new(Drive::Seed(1)), false);
+        for l in [
+            "hello\t3.13.0\t42\t0",
+            "thread\t0\tMainThread\t0",
+            "new\t1\t0",
+            "thread\t1\tt1\t0",
+            "acquired\t0\tL1\t0",
+            "acquired\t1\tL2\t0",
+            "blocked\t0\tlock\tL2\t0",
+            "blocked\t1\tlock\tL1\t0",
+        ] {
+            c.take(l).unwrap();
+        }
+        assert!(c.settled());
+        assert!(c.stuck());
+        // Once L1 is free, the thread waiting for it can go.
+        c.take("released\t1\tL1\t0").unwrap();
+        assert!(!c.stuck());
+        assert!(c.can_go(1) && !c.can_go(0));
+    }
+
+    #[test]
+    fn reads_and_writes_land_on_their_steps() {
+        let mut c = Controller::new(Picker::new(Drive::Seed(1)), false);
+        let go = |c: &mut Controller| assert_eq!(c.next().unwrap(), Some(0));
+        c.take("thread\t0\tMainThread\t0").unwrap();
+        c.take("at\t0\t3\tLOAD_GLOBAL\tbalance\t0").unwrap();
+        go(&mut c);
+        c.take("read\t0\tbalance\t0\t0").unwrap();
+        c.take("at\t0\t3\tSTORE_GLOBAL\tbalance\t0").unwrap();
+        go(&mut c);
+        c.take("wrote\t0\tbalance\t5\t0").unwrap();
+        c.take("at\t0\t4\tLOAD_CONST\t\t0").unwrap();
+        go(&mut c);
+        c.take("out\t0\t5\t0").unwrap();
+        c.take("out\t0\t\\n\t0").unwrap();
+        let notes: Vec<&str> = c.steps.iter().map(|s| s.note.as_str()).collect();
+        assert_eq!(notes, ["balance → 0", "balance ← 5", ""]);
+        assert_eq!(c.output, [(0, "5".to_string())]);
+    }
+}

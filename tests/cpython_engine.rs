@@ -1,0 +1,251 @@
+//! `--engine cpython`: the lesson's own code on every real CPython under pyenv,
+//! stepped by us. What a student reads: the output, the globals at the end, the
+//! ending, and a schedule that replays the run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_interleave");
+
+/// The pyenv interpreters the engine supports (3.8+), oldest first. CI has them and
+/// must run these tests; elsewhere, without pyenv, there is nothing to test against.
+fn pythons() -> Vec<(String, PathBuf)> {
+    let mut found: Vec<(String, PathBuf)> = interleave::cpython::pyenv_pythons()
+        .into_iter()
+        .filter_map(|p| {
+            let v = p
+                .parent()?
+                .parent()?
+                .file_name()?
+                .to_string_lossy()
+                .to_string();
+            let minor: u32 = v.split('.').nth(1)?.parse().ok()?;
+            (minor >= 8).then_some((v, p))
+        })
+        .collect();
+    found.reverse();
+    if found.is_empty() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the CPython interpreters under pyenv"
+        );
+        eprintln!("no CPython 3.8+ under pyenv: nothing to run against");
+    }
+    found
+}
+
+struct Ran {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn run(args: &[&str]) -> Ran {
+    let o = Command::new(BIN)
+        .args(["run"])
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    Ran {
+        code: o.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&o.stdout).into_owned(),
+        err: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn cpython(lesson: &str, python: &Path, extra: &[&str]) -> Ran {
+    let p = python.to_string_lossy().to_string();
+    let mut args = vec![
+        lesson,
+        "--engine",
+        "cpython",
+        "--python",
+        &p,
+        "--timeout",
+        "60",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn line_after<'a>(out: &'a str, prefix: &str) -> Option<&'a str> {
+    out.lines().find_map(|l| l.strip_prefix(prefix))
+}
+
+#[test]
+fn a_real_cpython_loses_an_update_when_we_step_it() {
+    for (v, py) in pythons() {
+        let mut lost = None;
+        for seed in 1..=30 {
+            let r = cpython(
+                "balance-race",
+                &py,
+                &["--set", "iterations=1", "--seed", &seed.to_string()],
+            );
+            assert_eq!(r.code, 0, "{v} seed {seed}: {}{}", r.out, r.err);
+            assert!(r.out.contains(&format!("CPython {v}")), "{v}: {}", r.out);
+            let balance = line_after(&r.out, "globals at the end: balance = ").unwrap_or("?");
+            if balance != "0" {
+                lost = Some((seed, balance.to_string()));
+                break;
+            }
+        }
+        let (seed, balance) = lost.unwrap_or_else(|| panic!("{v}: 30 seeds and no update lost"));
+        assert!(
+            ["-8", "-5", "-3", "3", "5", "8"].contains(&balance.as_str()),
+            "{v} seed {seed}: balance {balance} is not a value this program can reach"
+        );
+    }
+}
+
+#[test]
+fn a_seed_and_its_schedule_replay_the_same_run() {
+    for (v, py) in pythons().into_iter().rev().take(2) {
+        let a = cpython(
+            "balance-race",
+            &py,
+            &["--set", "iterations=2", "--seed", "11"],
+        );
+        let b = cpython(
+            "balance-race",
+            &py,
+            &["--set", "iterations=2", "--seed", "11"],
+        );
+        let interleaving = |r: &Ran| {
+            r.out
+                .lines()
+                .skip_while(|l| !l.starts_with("interleaving"))
+                .take_while(|l| !l.starts_with("replay:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            interleaving(&a),
+            interleaving(&b),
+            "{v}: the same seed, another run"
+        );
+        let schedule =
+            line_after(&a.out, "schedule: ").expect("a controlled run prints its schedule");
+        let c = cpython(
+            "balance-race",
+            &py,
+            &["--set", "iterations=2", "--schedule", schedule],
+        );
+        assert_eq!(c.code, 0, "{v}: {}", c.err);
+        assert_eq!(
+            interleaving(&a),
+            interleaving(&c),
+            "{v}: the schedule did not replay the run"
+        );
+    }
+}
+
+#[test]
+fn with_the_lock_every_stepped_run_ends_at_zero() {
+    for (v, py) in pythons().into_iter().rev().take(3) {
+        for seed in 1..=4 {
+            let r = cpython(
+                "balance-race",
+                &py,
+                &[
+                    "--set",
+                    "iterations=2",
+                    "--set",
+                    "lock=on",
+                    "--seed",
+                    &seed.to_string(),
+                ],
+            );
+            assert_eq!(r.code, 0, "{v}: {}", r.err);
+            assert_eq!(
+                line_after(&r.out, "globals at the end: balance = "),
+                Some("0"),
+                "{v} seed {seed}"
+            );
+            assert!(r.out.contains("output:\n  MainThread"), "{v}: {}", r.out);
+        }
+    }
+}
+
+#[test]
+fn the_deadlock_is_seen_stepped_and_free() {
+    let Some((v, py)) = pythons().pop() else {
+        return;
+    };
+    let r = cpython("deadlock", &py, &["--seed", "1"]);
+    assert_eq!(r.code, 3, "{v}: {}{}", r.out, r.err);
+    assert!(r.out.contains("DEADLOCK"), "{}", r.out);
+    assert!(
+        r.out.contains("t1 holds lock_a") && r.out.contains("t2 holds lock_b"),
+        "{}",
+        r.out
+    );
+    // Free: the real GIL and the nap make the cycle; we see every thread blocked.
+    let r = cpython("deadlock", &py, &["--live"]);
+    assert_eq!(r.code, 3, "{v}: {}{}", r.out, r.err);
+    assert!(
+        !r.out.contains("schedule:"),
+        "a free run has no schedule: {}",
+        r.out
+    );
+}
+
+#[test]
+fn what_cannot_run_says_why() {
+    let r = run(&[
+        "balance-race",
+        "--engine",
+        "cpython",
+        "--python",
+        "/nonexistent/python3",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.err
+            .contains("no Python interpreter at /nonexistent/python3"),
+        "{}",
+        r.err
+    );
+    let Some((_, py)) = pythons().pop() else {
+        return;
+    };
+    let p = py.to_string_lossy().to_string();
+    let r = run(&["fork", "--engine", "cpython", "--python", &p]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("thread lessons for now"), "{}", r.err);
+    // A schedule that names a thread that cannot go.
+    let r = run(&[
+        "balance-race",
+        "--engine",
+        "cpython",
+        "--python",
+        &p,
+        "--schedule",
+        "2",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.out);
+    assert!(
+        r.err
+            .contains("schedule step 1: thread 2 cannot take a step now"),
+        "{}",
+        r.err
+    );
+    // 3.6 has no opcode tracing.
+    if let Some(old) = interleave::cpython::pyenv_pythons()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("/3.6."))
+    {
+        let o = old.to_string_lossy().to_string();
+        let r = run(&[
+            "balance-race",
+            "--engine",
+            "cpython",
+            "--python",
+            &o,
+            "--seed",
+            "1",
+        ]);
+        assert_eq!(r.code, 2);
+        assert!(r.err.contains("cannot be stepped by bytecode"), "{}", r.err);
+    }
+}
