@@ -404,6 +404,8 @@ messages! {
     SAlreadyAtStart => ("already at the start", "已经在开头了"),
     // The CLI's text report (src/export/text.rs).
     TStepped => ("stepped", "单步模拟"),
+    // The deadlock section: a thread in join() waits for one that never ends.
+    TWaitsJoin => ("waits for {} to finish", "等待 {} 结束"),
     TNotKept => (
         "… {} earlier events not kept: the rows are those of the last {} events, counted from there",
         "… 之前的 {} 个事件未保留：下面的行是最后 {} 个事件，从那里数起"

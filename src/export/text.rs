@@ -446,7 +446,7 @@ fn deadlock(out: &mut String, r: &Report) {
                 Msg::TWaitsFor.fill(lang, &[&p.locks[l as usize].name])
             }
             Some(crate::program::Instr::Join(a)) => {
-                Msg::RForeverJoin.fill(lang, &[&t.actor_labels[a as usize]])
+                Msg::TWaitsJoin.fill(lang, &[&t.actor_labels[a as usize]])
             }
             _ => crate::trace::forever_in(p, e, lang),
         };
