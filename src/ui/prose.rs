@@ -5,6 +5,8 @@
 use super::theme::Theme;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use unicode_width::UnicodeWidthChar;
 
 /// One block of a lesson text as its file writes it.
@@ -227,8 +229,36 @@ fn styled(text: String, is_code: bool, code: Style) -> Span<'static> {
     }
 }
 
+/// How many wrapped texts the memo of [`render`] keeps: a screen shows a handful
+/// (explanation, notes, errata, a tour step and its hint), a width or language
+/// change makes a few more.
+const MEMO_CAP: usize = 64;
+
+thread_local! {
+    /// Wrapped texts by (text, width, colour). Wrapping is a frame's largest cost
+    /// when nothing else changed, and a text's lines depend on nothing else.
+    static MEMO: RefCell<HashMap<(String, usize, bool), Vec<Line<'static>>>> =
+        RefCell::new(HashMap::new());
+}
+
 /// A lesson text as screen lines `cols` wide.
 pub fn render(text: &str, cols: usize, th: &Theme) -> Vec<Line<'static>> {
+    let key = (text.to_string(), cols, th.color);
+    if let Some(lines) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+        return lines;
+    }
+    let lines = wrap_text(text, cols, th);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_CAP {
+            m.clear();
+        }
+        m.insert(key, lines.clone());
+    });
+    lines
+}
+
+fn wrap_text(text: &str, cols: usize, th: &Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     for b in blocks(text) {
         match b {
