@@ -12,29 +12,33 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
+use unicode_width::UnicodeWidthStr;
 
 /// What the guide box shows: a title, then lines that may be cut short when
-/// the box is small (`head`), then lines that must stay (`tail`: what to do, the
-/// hint, the tour's keys).
+/// the box is small (`head`), then lines that should stay (`tail`: what to do,
+/// the hint), then the tour's keys, which stay whatever the size.
 pub struct Guide {
     pub title: String,
     pub head: Vec<Line<'static>>,
     pub tail: Vec<Line<'static>>,
+    pub keys: Vec<Line<'static>>,
 }
 
 impl Guide {
-    /// The lines for a box with `rows` inner rows: the tail whole where it fits,
-    /// the head cut to the rest.
+    /// The lines for a box with `rows` inner rows: the keys first, then as much
+    /// of the tail as fits, the head cut to the rest.
     pub fn fit(self, rows: usize) -> Vec<Line<'static>> {
-        let tail_n = self.tail.len().min(rows);
-        let head_n = rows - tail_n;
+        let keys_n = self.keys.len().min(rows);
+        let tail_n = self.tail.len().min(rows - keys_n);
+        let head_n = rows - keys_n - tail_n;
         let mut out: Vec<Line<'static>> = self.head.into_iter().take(head_n).collect();
         out.extend(self.tail.into_iter().take(tail_n));
+        out.extend(self.keys.into_iter().take(keys_n));
         out
     }
 
     pub fn rows(&self) -> usize {
-        self.head.len() + self.tail.len()
+        self.head.len() + self.tail.len() + self.keys.len()
     }
 }
 
@@ -50,6 +54,7 @@ pub fn guide(ls: &LessonScreen, cols: usize, th: &Theme, lang: Lang) -> Option<G
             title: format!(" {} ", Msg::PredictTitle.get(lang)),
             head: lines,
             tail: Vec::new(),
+            keys: Vec::new(),
         });
     }
     let mut tail = Vec::new();
@@ -84,12 +89,40 @@ pub fn guide(ls: &LessonScreen, cols: usize, th: &Theme, lang: Lang) -> Option<G
             Msg::TourDoneTitle.get(lang).to_string()
         }
     };
-    tail.push(Line::styled(Msg::TourKeys.get(lang), th.dim()));
+    // A narrow box shows every key: the list wraps between its items.
+    let keys = pack_items(Msg::TourKeys.get(lang), cols)
+        .into_iter()
+        .map(|l| Line::styled(l, th.dim()))
+        .collect();
     Some(Guide {
         title: format!(" {title} "),
         head: lines,
         tail,
+        keys,
     })
+}
+
+/// A " · "-separated list as lines at most `cols` wide, breaking only between
+/// items (an item wider than a line gets a line of its own).
+fn pack_items(text: &str, cols: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for item in text.split(" · ") {
+        let joined = if line.is_empty() {
+            item.to_string()
+        } else {
+            format!("{line} · {item}")
+        };
+        if line.is_empty() || UnicodeWidthStr::width(joined.as_str()) <= cols {
+            line = joined;
+        } else {
+            out.push(std::mem::replace(&mut line, item.to_string()));
+        }
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
 }
 
 /// What the student predicted and, once the run is over, what it showed.
@@ -210,4 +243,23 @@ pub fn predict_overlay(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme,
 /// Keeps the screen's copy of the prediction in step with the progress record.
 pub fn sync(ls: &mut LessonScreen, pr: Option<&Prediction>) {
     ls.prediction = pr.cloned();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pack_items;
+
+    #[test]
+    fn a_key_list_breaks_between_items_only() {
+        let text = "D do it for me · U back a step · T hide the tour";
+        assert_eq!(pack_items(text, 80), vec![text.to_string()]);
+        assert_eq!(
+            pack_items(text, 34),
+            vec!["D do it for me · U back a step", "T hide the tour"]
+        );
+        assert_eq!(
+            pack_items("D 替我做 · U 退回一步", 12),
+            vec!["D 替我做", "U 退回一步"]
+        );
+    }
 }

@@ -519,7 +519,8 @@ fn text_panel(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang
     // mode they have the whole strip.
     let area = match super::guide::guide(ls, area.width.saturating_sub(3) as usize, th, lang) {
         Some(g) => {
-            let room = if ls.present || area.height < 12 {
+            // A hint is what the student needs now: the lesson's text gives way.
+            let room = if ls.present || ls.tour.hint || area.height < 12 {
                 area.height
             } else {
                 area.height * 3 / 5
