@@ -367,6 +367,13 @@ fn playground(
     record: Option<&std::path::Path>,
 ) -> Result<u8, Fail> {
     let prepared = match lesson {
+        Some(id) if id.ends_with(".py") => {
+            return Err(Usage(format!(
+                "the playground opens lessons; a Python file runs headless for now: \
+                 `interleave run {} --seed 1` steps it on a real CPython",
+                crate::lesson::escape(id)
+            )));
+        }
         Some(id) => {
             let l = catalog.find(id).map_err(Usage)?;
             let knobs = knobs_from(l, &start.set).map_err(Usage)?;
@@ -471,6 +478,13 @@ fn check_live_flags(args: &RunArgs) -> Result<(), Fail> {
     Ok(())
 }
 
+fn cpython_fail(e: crate::cpython::SessionError) -> Fail {
+    match e {
+        crate::cpython::SessionError::Usage(m) => Usage(m),
+        crate::cpython::SessionError::Internal(m) => Fail::Internal(m),
+    }
+}
+
 /// What a finished run gives the report.
 struct Done {
     trace: Trace,
@@ -482,6 +496,16 @@ struct Done {
 }
 
 fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
+    if args.lesson.ends_with(".py") {
+        // A student's own program: only a real interpreter can run it.
+        if args.explain {
+            return Err(Usage(
+                "--explain prints a lesson's text; a Python file has none".into(),
+            ));
+        }
+        let path = std::path::Path::new(&args.lesson);
+        return crate::cpython::cli::run_file(path, &args).map_err(cpython_fail);
+    }
     let lesson = catalog.find(&args.lesson).map_err(Usage)?;
     if args.explain {
         if !args.start.is_empty() {
@@ -493,10 +517,7 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
     }
     let knobs = knobs_from(lesson, &args.start.set).map_err(Usage)?;
     if args.engine == EngineArg::Cpython {
-        return crate::cpython::cli::run(lesson, &knobs, &args, lang).map_err(|e| match e {
-            crate::cpython::SessionError::Usage(m) => Usage(m),
-            crate::cpython::SessionError::Internal(m) => Fail::Internal(m),
-        });
+        return crate::cpython::cli::run(lesson, &knobs, &args, lang).map_err(cpython_fail);
     }
     check_live_flags(&args)?;
     signals::exit_codes().map_err(|e| Fail::Internal(format!("signals: {e}")))?;

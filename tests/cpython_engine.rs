@@ -249,3 +249,92 @@ fn what_cannot_run_says_why() {
         assert!(r.err.contains("cannot be stepped by bytecode"), "{}", r.err);
     }
 }
+
+/// The tutorial's race as a student would type it into their own file.
+const STUDENT_RACE: &str = "import threading
+
+balance = 0
+
+def change_it(n):
+    global balance
+    balance = balance + n
+    balance = balance - n
+
+def run_thread(n):
+    for i in range(2):
+        change_it(n)
+
+t1 = threading.Thread(target=run_thread, args=(5,))
+t2 = threading.Thread(target=run_thread, args=(8,))
+t1.start()
+t2.start()
+t1.join()
+t2.join()
+print(balance)
+";
+
+fn student_file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write the student's file");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_students_own_file_runs_stepped_and_replays_from_its_schedule() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let race = student_file(dir.path(), "race.py", STUDENT_RACE);
+    for (v, py) in pythons() {
+        // One thread at a time, lowest first: no update can be lost.
+        let serial = cpython(&race, &py, &["--schedule", "0"]);
+        assert_eq!(serial.code, 0, "{v}: {}", serial.err);
+        assert!(
+            serial.out.contains("race.py — CPython"),
+            "{v}: {}",
+            serial.out
+        );
+        assert_eq!(
+            line_after(&serial.out, "globals at the end: "),
+            Some("balance = 0"),
+            "{v}"
+        );
+        let seeded = cpython(&race, &py, &["--seed", "5"]);
+        assert_eq!(seeded.code, 0, "{v}: {}", seeded.err);
+        let schedule = line_after(&seeded.out, "schedule: ")
+            .expect("a schedule")
+            .to_string();
+        let again = cpython(&race, &py, &["--schedule", &schedule]);
+        assert_eq!(
+            line_after(&again.out, "globals at the end: "),
+            line_after(&seeded.out, "globals at the end: "),
+            "{v}: the schedule replays the seeded run"
+        );
+    }
+}
+
+#[test]
+fn a_students_file_with_a_syntax_error_or_a_fork_is_refused_clearly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = student_file(dir.path(), "bad.py", "x = (\nprint(x)\n");
+    let fork = student_file(
+        dir.path(),
+        "fork.py",
+        "import os\npid = os.fork()\nprint(pid)\n",
+    );
+    for (v, py) in pythons() {
+        let r = cpython(&bad, &py, &["--seed", "1"]);
+        assert_eq!(r.code, 2, "{v}: {}", r.err);
+        // Where CPython puts the error: line 1 on 3.10+, line 2 (EOF) on 3.8 and 3.9.
+        assert!(
+            (r.err.contains("bad.py:1:") || r.err.contains("bad.py:2:"))
+                && r.err.contains("SyntaxError"),
+            "{v}: {}",
+            r.err
+        );
+        let r = cpython(&fork, &py, &["--seed", "1"]);
+        assert_eq!(r.code, 2, "{v}: {}", r.err);
+        assert!(r.err.contains("starts processes"), "{v}: {}", r.err);
+    }
+    let r = run(&[&dir.path().join("missing.py").to_string_lossy()]);
+    assert_eq!(r.code, 2);
+    assert!(r.err.contains("missing.py"), "{}", r.err);
+}

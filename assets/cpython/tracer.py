@@ -308,6 +308,15 @@ class _Stdout:
         return getattr(self._real, name)
 
 
+def _refuse_child():
+    # Straight to the fd: another thread of the parent may have held the write lock
+    # at the fork, and the child has no thread left to release it.
+    line = 'refuse\tthis program starts processes (os.fork or multiprocessing); ' \
+           'the cpython engine follows threads only, for now\t0\n'
+    os.write(_events.fileno(), line.encode('utf-8'))
+    os._exit(2)
+
+
 def main():
     global _program_file, _main_code, _main_globals
     if len(sys.argv) != 2:
@@ -317,7 +326,12 @@ def main():
     with open(path, encoding='utf-8') as f:
         source = f.read()
     _program_file = path
-    code = compile(source, path, 'exec')
+    emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid())
+    try:
+        code = compile(source, path, 'exec')
+    except SyntaxError as e:
+        emit('refuse', '%s:%s:%s: %s: %s' % (sys.argv[1], e.lineno, e.offset, type(e).__name__, e.msg))
+        return 2
     _main_code = code
     module = types.ModuleType('__main__')
     module.__file__ = path
@@ -328,7 +342,9 @@ def main():
     threading.Thread = Thread
     threading.Lock = _lock_factory
     sys.stdout = _Stdout(sys.stdout)
-    emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid())
+    if hasattr(os, 'register_at_fork'):
+        # Only threads are followed: a child process would share our pipes.
+        os.register_at_fork(after_in_child=_refuse_child)
     if sys.version_info < (3, 7) and GRANULARITY == 'bytecode':
         emit('refuse', 'CPython %d.%d.%d cannot be stepped by bytecode (frame.f_trace_opcodes is 3.7+): '
              'use granularity=line or a newer interpreter' % sys.version_info[:3])

@@ -5,6 +5,7 @@ use super::{Drive, Ending, Granularity, Outcome, Session, SessionError, find_pyt
 use crate::cli::{Format, RunArgs};
 use crate::lesson::{Knobs, Lang, Lesson};
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Longest interleaving the text report prints in full; longer ones keep both ends.
@@ -19,8 +20,73 @@ pub fn run(lesson: &Lesson, knobs: &Knobs, args: &RunArgs, lang: Lang) -> Result
             lesson.id
         )));
     }
+    let granularity = match knobs.engine().granularity {
+        crate::program::Granularity::Bytecode => Granularity::Bytecode,
+        crate::program::Granularity::Line => Granularity::Line,
+    };
+    let (python, drive) = prepare(args)?;
+    let source = lesson.code(knobs);
+    let session = Session::start(&python, &source, &drive, granularity)?;
+    let outcome = session.run(drive.clone(), Duration::from_secs_f64(args.timeout))?;
+    let title = lesson.title.get(lang);
+    finish(args, &outcome, &drive, || {
+        report(title, &lesson.id, &python, &outcome, &drive)
+    })
+}
+
+/// Largest Python file `interleave run FILE.py` reads: a teaching program is small.
+const MAX_FILE: u64 = 1 << 20;
+
+/// `interleave run FILE.py`: any small Python program of the student's, on a real
+/// CPython, with its threads stepped as a lesson's are.
+pub fn run_file(path: &Path, args: &RunArgs) -> Result<u8, SessionError> {
+    let usage = |m: String| SessionError::Usage(m);
+    let shown = crate::lesson::escape(&path.display().to_string());
+    let meta = std::fs::metadata(path).map_err(|e| usage(format!("{shown}: {e}")))?;
+    if !meta.is_file() {
+        return Err(usage(format!("{shown} is not a regular file")));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(usage(format!(
+            "{shown} is {} bytes; a program to step is at most {MAX_FILE}",
+            meta.len()
+        )));
+    }
+    let mut granularity = Granularity::Bytecode;
+    for set in &args.start.set {
+        granularity = match set.replace(' ', "").as_str() {
+            "granularity=bytecode" => Granularity::Bytecode,
+            "granularity=line" => Granularity::Line,
+            _ => {
+                return Err(usage(format!(
+                    "a Python file takes one knob, granularity=bytecode|line, not `{}`",
+                    crate::lesson::escape(set)
+                )));
+            }
+        };
+    }
+    let (python, drive) = prepare(args)?;
+    let session = Session::start_file(&python, path, &drive, granularity)?;
+    let outcome = session.run(drive.clone(), Duration::from_secs_f64(args.timeout))?;
+    let title = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| shown.clone());
+    finish(args, &outcome, &drive, || {
+        report(&title, &shown, &python, &outcome, &drive)
+    })
+}
+
+/// The interpreter and the drive the flags ask for, checked.
+fn prepare(args: &RunArgs) -> Result<(PathBuf, Drive), SessionError> {
+    let usage = |m: String| SessionError::Usage(m);
     if matches!(args.format, Format::Perfetto) {
         return Err(usage("`--engine cpython` prints text or jsonl".into()));
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 604_800.0) {
+        return Err(usage(
+            "--timeout must be between 0 and 604800 seconds".into(),
+        ));
     }
     let python = find_python(args.python.as_deref()).map_err(usage)?;
     let drive = match (&args.start.schedule, args.start.seed, args.start.live) {
@@ -33,21 +99,19 @@ pub fn run(lesson: &Lesson, knobs: &Knobs, args: &RunArgs, lang: Lang) -> Result
         (None, Some(seed), _) => Drive::Seed(seed),
         (None, None, false) => Drive::Seed(rand::random()),
     };
-    let granularity = match knobs.engine().granularity {
-        crate::program::Granularity::Bytecode => Granularity::Bytecode,
-        crate::program::Granularity::Line => Granularity::Line,
-    };
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 604_800.0) {
-        return Err(usage(
-            "--timeout must be between 0 and 604800 seconds".into(),
-        ));
-    }
-    let source = lesson.code(knobs);
-    let session = Session::start(&python, &source, &drive, granularity)?;
-    let outcome = session.run(drive.clone(), Duration::from_secs_f64(args.timeout))?;
+    Ok((python, drive))
+}
+
+/// Prints the report in the chosen format; the exit code says how the run ended.
+fn finish(
+    args: &RunArgs,
+    o: &Outcome,
+    drive: &Drive,
+    text: impl FnOnce() -> String,
+) -> Result<u8, SessionError> {
     let text = match args.format {
-        Format::Jsonl => jsonl(&outcome, &drive),
-        _ => report(lesson, lang, &python, &outcome, &drive),
+        Format::Jsonl => jsonl(o, drive),
+        _ => text(),
     };
     let mut out = std::io::stdout().lock();
     use std::io::Write as _;
@@ -56,7 +120,7 @@ pub fn run(lesson: &Lesson, knobs: &Knobs, args: &RunArgs, lang: Lang) -> Result
     {
         return Err(SessionError::Internal(format!("writing the report: {e}")));
     }
-    Ok(match outcome.ending {
+    Ok(match o.ending {
         Ending::Finished { .. } => 0,
         Ending::Deadlock => 3,
         Ending::TimedOut => 4,
@@ -72,8 +136,8 @@ fn how(drive: &Drive) -> String {
 }
 
 fn report(
-    lesson: &Lesson,
-    lang: Lang,
+    title: &str,
+    replay_id: &str,
     python: &std::path::Path,
     o: &Outcome,
     drive: &Drive,
@@ -88,7 +152,7 @@ fn report(
     let _ = writeln!(
         s,
         "{} — CPython {} ({}), pid {}, {}",
-        lesson.title.get(lang),
+        title,
         o.version,
         python.display(),
         o.pid,
@@ -165,7 +229,7 @@ fn report(
             s,
             "schedule: {}\nreplay: interleave run {} --engine cpython --python {} --schedule '{}'",
             super::schedule_string(&o.schedule),
-            lesson.id,
+            replay_id,
             python.display(),
             super::schedule_string(&o.schedule)
         );

@@ -66,8 +66,33 @@ impl Session {
             .tempdir()
             .map_err(internal("a temporary folder"))?;
         let program = dir.path().join("program.py");
-        let tracer = dir.path().join("tracer.py");
         std::fs::write(&program, source).map_err(internal("writing the program"))?;
+        Session::spawn(python, &program, dir, drive, granularity)
+    }
+
+    /// Starts `python` on the program in the file `program`, under the tracer: a
+    /// student's own file runs where it is, so its errors name it.
+    pub fn start_file(
+        python: &Path,
+        program: &Path,
+        drive: &Drive,
+        granularity: Granularity,
+    ) -> Result<Session, SessionError> {
+        let dir = tempfile::Builder::new()
+            .prefix("interleave-cpython-")
+            .tempdir()
+            .map_err(internal("a temporary folder"))?;
+        Session::spawn(python, program, dir, drive, granularity)
+    }
+
+    fn spawn(
+        python: &Path,
+        program: &Path,
+        dir: tempfile::TempDir,
+        drive: &Drive,
+        granularity: Granularity,
+    ) -> Result<Session, SessionError> {
+        let tracer = dir.path().join("tracer.py");
         std::fs::write(&tracer, super::TRACER).map_err(internal("writing the tracer"))?;
         let (ev_r, ev_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| SessionError::Internal(format!("a pipe: {e}")))?;
@@ -80,7 +105,7 @@ impl Session {
         };
         let mut cmd = Command::new(python);
         cmd.arg(&tracer)
-            .arg(&program)
+            .arg(program)
             .env("INTERLEAVE_EVENTS_FD", EVENTS_FD.to_string())
             .env("INTERLEAVE_COMMANDS_FD", COMMANDS_FD.to_string())
             .env("INTERLEAVE_MODE", mode)
