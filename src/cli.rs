@@ -504,7 +504,7 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
             ));
         }
         let path = std::path::Path::new(&args.lesson);
-        return crate::cpython::cli::run_file(path, &args).map_err(cpython_fail);
+        return crate::cpython::cli::run_file(path, &args, lang).map_err(cpython_fail);
     }
     let lesson = catalog.find(&args.lesson).map_err(Usage)?;
     if args.explain {

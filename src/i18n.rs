@@ -248,6 +248,32 @@ messages! {
     GilNotHeld => ("not held", "无人持有"),
     BlockedOnLock => ("blocked on {}", "阻塞在 {} 上"),
     InJoinWaitsFor => ("in join, waits for {}", "在 join 中，等待 {} 结束"),
+    CpyHeader => ("{} — CPython {} ({}), pid {}, {}", "{} —— CPython {}（{}），pid {}，{}"),
+    CpyFree => (
+        "free: the real GIL and the real timing decide",
+        "自由运行：由真实的 GIL 和真实的时序决定"
+    ),
+    CpySeed => ("controlled by seed {}", "由种子 {} 控制"),
+    CpySchedule => ("controlled by a schedule", "由调度串控制"),
+    CpyTraced => (
+        "Traced: every step of the program's own code is reported{}; this slows the program and changes how often races show.",
+        "已跟踪：程序自身代码的每一步都会上报{}；这会让程序变慢，也会改变竞争出现的频率。"
+    ),
+    CpyWaits => (" and waits for its turn", "并等待轮到它"),
+    CpyInterleaving => ("interleaving ({} steps):", "交错（{} 步）："),
+    CpyNotShown => ("  … {} steps not shown …", "  …… 省略了 {} 步 ……"),
+    CpyLine => ("line", "行"),
+    CpyOutput => ("output:", "输出："),
+    CpyGlobals => ("globals at the end: {}", "结束时的全局变量：{}"),
+    CpyEnding => ("ending: {}", "结局：{}"),
+    CpyFinished => ("finished, exit code {}", "已结束，退出码 {}"),
+    CpyDeadlock => (
+        "DEADLOCK: no thread can take a step, and not all are done",
+        "死锁：没有线程能再走一步，而且并非都已结束"
+    ),
+    CpyTimedOut => ("stopped at --timeout", "在 --timeout 时被停止"),
+    CpySchedLine => ("schedule: {}", "调度：{}"),
+    CpyReplay => ("replay: {}", "重放：{}"),
     DoneExit => ("done (exit code {})", "已结束（退出码 {}）"),
     StNotStarted => ("not started", "未启动"),
     StRunning => ("running", "运行中"),

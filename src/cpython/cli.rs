@@ -3,6 +3,7 @@
 
 use super::{Drive, Ending, Granularity, Outcome, Session, SessionError, find_python};
 use crate::cli::{Format, RunArgs};
+use crate::i18n::Msg;
 use crate::lesson::{Knobs, Lang, Lesson};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -28,9 +29,13 @@ pub fn run(lesson: &Lesson, knobs: &Knobs, args: &RunArgs, lang: Lang) -> Result
     let source = lesson.code(knobs);
     let session = Session::start(&python, &source, &drive, granularity)?;
     let outcome = session.run(drive.clone(), Duration::from_secs_f64(args.timeout))?;
-    let title = lesson.title.get(lang);
+    let named = Named {
+        title: lesson.title.get(lang),
+        replay_id: &lesson.id,
+        lang,
+    };
     finish(args, &outcome, &drive, || {
-        report(title, &lesson.id, &python, &outcome, &drive)
+        report(&named, &python, &outcome, &drive)
     })
 }
 
@@ -39,7 +44,7 @@ const MAX_FILE: u64 = 1 << 20;
 
 /// `interleave run FILE.py`: any small Python program of the student's, on a real
 /// CPython, with its threads stepped as a lesson's are.
-pub fn run_file(path: &Path, args: &RunArgs) -> Result<u8, SessionError> {
+pub fn run_file(path: &Path, args: &RunArgs, lang: Lang) -> Result<u8, SessionError> {
     let usage = |m: String| SessionError::Usage(m);
     let shown = crate::lesson::escape(&path.display().to_string());
     let meta = std::fs::metadata(path).map_err(|e| usage(format!("{shown}: {e}")))?;
@@ -72,8 +77,13 @@ pub fn run_file(path: &Path, args: &RunArgs) -> Result<u8, SessionError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| shown.clone());
+    let named = Named {
+        title: &title,
+        replay_id: &shown,
+        lang,
+    };
     finish(args, &outcome, &drive, || {
-        report(&title, &shown, &python, &outcome, &drive)
+        report(&named, &python, &outcome, &drive)
     })
 }
 
@@ -127,21 +137,23 @@ fn finish(
     })
 }
 
-fn how(drive: &Drive) -> String {
+fn how(drive: &Drive, lang: Lang) -> String {
     match drive {
-        Drive::Free => "free: the real GIL and the real timing decide".into(),
-        Drive::Seed(s) => format!("controlled by seed {s}"),
-        Drive::Schedule(_) => "controlled by a schedule".into(),
+        Drive::Free => Msg::CpyFree.get(lang).to_string(),
+        Drive::Seed(s) => Msg::CpySeed.fill(lang, &[s]),
+        Drive::Schedule(_) => Msg::CpySchedule.get(lang).to_string(),
     }
 }
 
-fn report(
-    title: &str,
-    replay_id: &str,
-    python: &std::path::Path,
-    o: &Outcome,
-    drive: &Drive,
-) -> String {
+/// What the report names: the run's title, and what `interleave run` takes to replay it.
+struct Named<'a> {
+    title: &'a str,
+    replay_id: &'a str,
+    lang: Lang,
+}
+
+fn report(n: &Named, python: &std::path::Path, o: &Outcome, drive: &Drive) -> String {
+    let lang = n.lang;
     let mut s = String::new();
     let name = |t: u16| {
         o.threads
@@ -149,25 +161,27 @@ fn report(
             .cloned()
             .unwrap_or_else(|| format!("thread {t}"))
     };
+    let header = Msg::CpyHeader.fill(
+        lang,
+        &[
+            &n.title,
+            &o.version,
+            &python.display(),
+            &o.pid,
+            &how(drive, lang),
+        ],
+    );
+    let waits = if matches!(drive, Drive::Free) {
+        ""
+    } else {
+        Msg::CpyWaits.get(lang)
+    };
+    let _ = writeln!(s, "{header}\n{}", Msg::CpyTraced.fill(lang, &[&waits]));
     let _ = writeln!(
         s,
-        "{} — CPython {} ({}), pid {}, {}",
-        title,
-        o.version,
-        python.display(),
-        o.pid,
-        how(drive)
+        "\n{}",
+        Msg::CpyInterleaving.fill(lang, &[&o.steps.len()])
     );
-    let _ = writeln!(
-        s,
-        "Traced: every step of the program's own code is reported{}; this slows the program and changes how often races show.",
-        if matches!(drive, Drive::Free) {
-            ""
-        } else {
-            " and waits for its turn"
-        }
-    );
-    let _ = writeln!(s, "\ninterleaving ({} steps):", o.steps.len());
     let width = o
         .threads
         .iter()
@@ -177,10 +191,12 @@ fn report(
     let shown = |i: usize| {
         o.steps.len() <= SHOWN_STEPS || i < SHOWN_STEPS / 2 || i >= o.steps.len() - SHOWN_STEPS / 2
     };
+    let line_word = Msg::CpyLine.get(lang);
     for (i, st) in o.steps.iter().enumerate() {
         if !shown(i) {
             if i == SHOWN_STEPS / 2 {
-                let _ = writeln!(s, "  … {} steps not shown …", o.steps.len() - SHOWN_STEPS);
+                let hidden = o.steps.len() - SHOWN_STEPS;
+                let _ = writeln!(s, "{}", Msg::CpyNotShown.fill(lang, &[&hidden]));
             }
             continue;
         }
@@ -196,7 +212,7 @@ fn report(
         };
         let _ = writeln!(
             s,
-            "{:>6}  {:<width$}  line {:>3}  {}{}",
+            "{:>6}  {:<width$}  {line_word} {:>3}  {}{}",
             i + 1,
             name(st.thread),
             st.line,
@@ -204,7 +220,7 @@ fn report(
             note
         );
     }
-    let _ = writeln!(s, "\noutput:");
+    let _ = writeln!(s, "\n{}", Msg::CpyOutput.get(lang));
     for (t, line) in &o.output {
         let _ = writeln!(s, "  {:<width$}  {line}", name(*t));
     }
@@ -216,23 +232,23 @@ fn report(
     }
     if !o.finals.is_empty() {
         let finals: Vec<String> = o.finals.iter().map(|(n, v)| format!("{n} = {v}")).collect();
-        let _ = writeln!(s, "\nglobals at the end: {}", finals.join(", "));
+        let _ = writeln!(s, "\n{}", Msg::CpyGlobals.fill(lang, &[&finals.join(", ")]));
     }
     let ending = match o.ending {
-        Ending::Finished { exit } => format!("finished, exit code {exit}"),
-        Ending::Deadlock => "DEADLOCK: no thread can take a step, and not all are done".into(),
-        Ending::TimedOut => "stopped at --timeout".into(),
+        Ending::Finished { exit } => Msg::CpyFinished.fill(lang, &[&exit]),
+        Ending::Deadlock => Msg::CpyDeadlock.get(lang).to_string(),
+        Ending::TimedOut => Msg::CpyTimedOut.get(lang).to_string(),
     };
-    let _ = writeln!(s, "\nending: {ending}");
+    let _ = writeln!(s, "\n{}", Msg::CpyEnding.fill(lang, &[&ending]));
     if !matches!(drive, Drive::Free) {
-        let _ = writeln!(
-            s,
-            "schedule: {}\nreplay: interleave run {} --engine cpython --python {} --schedule '{}'",
-            super::schedule_string(&o.schedule),
-            replay_id,
+        let sched = super::schedule_string(&o.schedule);
+        let replay = format!(
+            "interleave run {} --engine cpython --python {} --schedule '{sched}'",
+            n.replay_id,
             python.display(),
-            super::schedule_string(&o.schedule)
         );
+        let _ = writeln!(s, "{}", Msg::CpySchedLine.fill(lang, &[&sched]));
+        let _ = writeln!(s, "{}", Msg::CpyReplay.fill(lang, &[&replay]));
     }
     s
 }
