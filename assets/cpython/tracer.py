@@ -26,6 +26,7 @@
 #   refuse MESSAGE                 this interpreter cannot run the program so
 # Commands, controller -> tracer (controlled mode):
 #   go T                           T runs its next step (or, blocked, tries again)
+#   end                            every thread is done: nobody waits any more
 #
 # Only code in PROGRAM.py is stepped; the standard library runs between steps.
 import _thread
@@ -79,30 +80,75 @@ def me():
     return _index.get(threading.get_ident(), -1)
 
 
+_gates_lock = _thread.allocate_lock()
+
+
 def _gate(t):
-    g = _gates.get(t)
-    if g is None:
-        g = _gates[t] = _thread.allocate_lock()
-        g.acquire()
-    return g
+    with _gates_lock:
+        g = _gates.get(t)
+        if g is None:
+            g = _gates[t] = _thread.allocate_lock()
+            g.acquire()
+        return g
 
 
-def wait_turn(t):
-    if CONTROLLED:
-        _gate(t).acquire()
+# Controlled mode passes a token: the thread that took the last step reads the
+# controller's next command itself. When the command is its own index it goes on with
+# no thread switch at all; otherwise it opens that thread's gate, hands it the token
+# and waits at its own gate.
+_token = [0]
+_all_free = [False]
+_command_fd = int(os.environ.get('INTERLEAVE_COMMANDS_FD', '0'))
+_command_buf = [b'']
 
 
-def _commands():
-    fd = int(os.environ.get('INTERLEAVE_COMMANDS_FD', '0'))
-    with os.fdopen(fd, 'r', encoding='utf-8') as commands:
-        for line in commands:
-            parts = line.split()
-            if len(parts) == 2 and parts[0] == 'go':
-                _gate(int(parts[1])).release()
-    # The controller is gone: let everyone run to the end rather than hang.
+def _read_command():
+    while b'\n' not in _command_buf[0]:
+        chunk = os.read(_command_fd, 4096)
+        if not chunk:
+            return ''
+        _command_buf[0] += chunk
+    line, _, rest = _command_buf[0].partition(b'\n')
+    _command_buf[0] = rest
+    return line.decode('utf-8')
+
+
+def _dispatch(t):
+    """t holds the token: carry out the next command. True when t itself goes on."""
+    parts = _read_command().split()
+    if len(parts) == 2 and parts[0] == 'go':
+        u = int(parts[1])
+        if u == t:
+            return True
+        _token[0] = u
+        _gate(u).release()
+        return False
+    # `end` (every thread is done), or the controller is gone: nobody waits any more.
+    _all_free[0] = True
     for g in list(_gates.values()):
         if g.locked():
             g.release()
+    return True
+
+
+def runner(t):
+    """Whether t holds the token. Asked before t reports a stop: once it has, the
+    token may be handed to t for its next step, and that arrives through its gate."""
+    return _token[0] == t
+
+
+def wait_turn(t, was_runner):
+    if not CONTROLLED or _all_free[0]:
+        return
+    if was_runner and _dispatch(t):
+        return
+    _gate(t).acquire()
+
+
+def hand_over(t, was_runner):
+    """t is done: it passes the next command on before it leaves."""
+    if CONTROLLED and not _all_free[0] and was_runner:
+        _dispatch(t)
 
 
 # --- stepping: settrace (3.7-3.11) or sys.monitoring (3.12+) ------------------------
@@ -142,8 +188,9 @@ def _step(code, globals_, line, opname, arg):
         v = show(globals_[name])
         if v is not None:
             emit('wrote', t, name, v)
+    was_runner = runner(t)
     emit('at', t, line, opname, arg)
-    wait_turn(t)
+    wait_turn(t, was_runner)
     if opname in ('LOAD_GLOBAL', 'LOAD_NAME') and arg in globals_:
         v = show(globals_[arg])
         if v is not None:
@@ -248,8 +295,9 @@ class TracedLock:
                 if got:
                     emit('acquired', t, self.id)
                 return got
+            was_runner = runner(t)
             emit('blocked', t, 'lock', self.id)
-            wait_turn(t)
+            wait_turn(t, was_runner)
 
     def release(self):
         self._lock.release()
@@ -262,6 +310,9 @@ class TracedLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+_finished = set()    # indices of the threads that have reported `done`
 
 
 class Thread(_RealThread):
@@ -281,14 +332,20 @@ class Thread(_RealThread):
             _RealThread.run(self)
         finally:
             sys.settrace(None)
+            was_runner = runner(t)
+            _finished.add(t)
             emit('done', t)
+            hand_over(t, was_runner)
 
     def join(self, timeout=None):
         t = me()
         target = getattr(self, '_interleave_index', None)
-        if target is not None and self.is_alive() and timeout is None:
+        # Done by our count, not is_alive(): a thread that has reported `done` may
+        # still be leaving, and whether join() waits must not depend on that timing.
+        if target is not None and target not in _finished and timeout is None:
+            was_runner = runner(t)
             emit('blocked', t, 'join', target)
-            wait_turn(t)
+            wait_turn(t, was_runner)
         _RealThread.join(self, timeout)
 
 
@@ -349,9 +406,6 @@ def main():
         emit('refuse', 'CPython %d.%d.%d cannot be stepped by bytecode (frame.f_trace_opcodes is 3.7+): '
              'use granularity=line or a newer interpreter' % sys.version_info[:3])
         return 2
-    if CONTROLLED:
-        reader = _RealThread(target=_commands, daemon=True, name='interleave-commands')
-        reader.start()
     emit('thread', 0, threading.current_thread().name)
     if hasattr(sys, 'monitoring'):
         _install_monitoring(code)
@@ -372,10 +426,12 @@ def main():
         v = show(module.__dict__[name])
         if v is not None:
             emit('wrote', 0, name, v)
+    was_runner = runner(0)
     emit('done', 0)
+    hand_over(0, was_runner)
     # Like the interpreter at exit: wait for the threads that are still running.
     for th in threading.enumerate():
-        if th is not threading.current_thread() and not th.daemon and th.name != 'interleave-commands':
+        if th is not threading.current_thread() and not th.daemon:
             _RealThread.join(th)
     for name, value in list(module.__dict__.items()):
         if not name.startswith('__') and not isinstance(value, (types.ModuleType, types.FunctionType, type)):

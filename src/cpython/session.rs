@@ -2,10 +2,9 @@
 //! controller loop that reads events and answers with `go`.
 
 use super::{Drive, Ending, Granularity, Outcome, Picker, Step, ThreadState, Wait};
-use crossbeam::channel::{Receiver, RecvTimeoutError, bounded};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -39,7 +38,7 @@ const COMMANDS_FD: i32 = 4;
 /// A running program under the tracer. Dropping it kills and reaps the child.
 pub struct Session {
     child: Child,
-    events: Receiver<String>,
+    events: Events,
     commands: std::fs::File,
     stderr: Option<std::thread::JoinHandle<String>>,
     // Keeps the program and the tracer on disk while the child runs.
@@ -147,7 +146,7 @@ impl Session {
         });
         Ok(Session {
             child,
-            events: read_lines(ev_r),
+            events: Events::new(ev_r),
             commands: std::fs::File::from(cmd_w),
             stderr,
             _dir: dir,
@@ -159,14 +158,12 @@ impl Session {
         let free = matches!(drive, Drive::Free);
         let mut c = Controller::new(Picker::new(drive), free);
         let deadline = Instant::now() + limit;
+        let mut ended = false;
         let ending = loop {
-            let line = match self
-                .events
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(l) => l,
-                Err(RecvTimeoutError::Timeout) => break Ending::TimedOut,
-                Err(RecvTimeoutError::Disconnected) => {
+            let line = match self.events.next_line(deadline) {
+                Next::Line(l) => l,
+                Next::Timeout => break Ending::TimedOut,
+                Next::Closed => {
                     let exit = self.child.wait().ok().and_then(|s| s.code()).unwrap_or(1);
                     if c.version.is_empty() {
                         let err = self
@@ -192,8 +189,18 @@ impl Session {
                 if c.stuck() {
                     break Ending::Deadlock;
                 }
-                if !free && let Some(t) = c.next()? {
-                    writeln!(self.commands, "go {t}")
+                if !free {
+                    // The thread that took the last step reads this; `end` frees the
+                    // last one to finish, which waits for a command before it leaves.
+                    let command = match c.next()? {
+                        Some(t) => format!("go {t}"),
+                        None if !ended => {
+                            ended = true;
+                            "end".to_string()
+                        }
+                        None => continue,
+                    };
+                    writeln!(self.commands, "{command}")
                         .and_then(|_| self.commands.flush())
                         .map_err(internal("telling the program to go on"))?;
                 }
@@ -223,19 +230,71 @@ impl Session {
     }
 }
 
-/// Lines from the events pipe, on a thread, so the controller can wait with a limit.
-fn read_lines(fd: OwnedFd) -> Receiver<String> {
-    let (tx, rx) = bounded(1024);
-    std::thread::spawn(move || {
-        let reader = BufReader::new(std::fs::File::from(fd));
-        for line in reader.lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
+/// What waiting for the tracer's next event gave.
+enum Next {
+    Line(String),
+    Timeout,
+    /// The tracer closed the pipe: the program is over.
+    Closed,
+}
+
+/// The events pipe, read on the controller's own thread: a step's round trip wakes
+/// one thread of ours, not two.
+struct Events {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+    /// Where the unread part of `buf` starts.
+    pos: usize,
+    closed: bool,
+}
+
+impl Events {
+    fn new(fd: OwnedFd) -> Events {
+        Events {
+            fd,
+            buf: Vec::new(),
+            pos: 0,
+            closed: false,
+        }
+    }
+
+    /// The next whole line, waiting at most until `deadline`.
+    fn next_line(&mut self, deadline: Instant) -> Next {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        loop {
+            if let Some(n) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
+                let line = String::from_utf8_lossy(&self.buf[self.pos..self.pos + n]).into_owned();
+                self.pos += n + 1;
+                return Next::Line(line);
+            }
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+            if self.closed {
+                return Next::Closed;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Next::Timeout;
+            }
+            let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                Ok(_) => {}
+                Err(_) => {
+                    self.closed = true;
+                    continue;
+                }
+            }
+            let mut chunk = [0u8; 65536];
+            match nix::unistd::read(&self.fd, &mut chunk) {
+                Ok(0) => self.closed = true,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+                Err(_) => self.closed = true,
             }
         }
-    });
-    rx
+    }
 }
 
 /// Undoes the tracer's escapes: `\\`, `\t`, `\n`, `\r`.
