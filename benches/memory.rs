@@ -67,6 +67,7 @@ fn main() {
         r.trace().events.len()
     );
 
+    frame_after_a_step(&r);
     let (backs, jumps) = step_backs(&mut r, steps);
     let n = backs.len();
     println!(
@@ -81,7 +82,6 @@ fn main() {
         "one step forward again after a step back: median {:.3} ms",
         ms(jumps[jumps.len() / 2])
     );
-    frame_after_a_step(&mut r);
     // Measured before the recording comparison below, whose bare simulator
     // keeps all of its 24 M events (576 MB).
     println!(
@@ -134,7 +134,7 @@ fn median_of(mut v: Vec<Duration>) -> Duration {
 fn step_backs(r: &mut Run, steps: usize) -> (Vec<(Duration, Duration)>, Vec<Duration>) {
     const INTERVAL: usize = 1 << 15;
     let mut backs = Vec::new();
-    let mut timed_back = |r: &mut Run| {
+    let timed_back = |r: &mut Run| {
         let (t0, c0) = (Instant::now(), thread_cpu());
         r.command(Command::StepBack);
         (t0.elapsed(), thread_cpu() - c0)
@@ -165,27 +165,30 @@ fn step_backs(r: &mut Run, steps: usize) -> (Vec<(Duration, Duration)>, Vec<Dura
     (backs, jumps)
 }
 
-/// What the screen derives after one more step at the end of the long run:
-/// the state panel's values (`ViewCache::refresh_state`) and the timeline's
-/// summary (`summarise`, 200 columns, the whole window), each walking the
-/// events kept.
-fn frame_after_a_step(r: &mut Run) {
+/// What the screen derives after one more step late in the long run, with
+/// the event window full (millions kept): the state panel's values
+/// (`ViewCache::refresh_state`, which goes on from the step before) and the
+/// timeline's summary (`summarise`, 200 columns, the whole window), each of
+/// which walks the events kept. Measured at the end of the run: the trace
+/// without its last event stands for the step before.
+fn frame_after_a_step(r: &Run) {
     use interleave::ui::{Axis, ViewCache, summarise};
-    r.command(Command::RunToEnd);
-    r.command(Command::StepBack);
+    let full = r.trace();
+    let mut before = full.clone();
+    before.events.pop();
     let mut cache = ViewCache::default();
-    cache.refresh_state(1, r.trace(), true);
-    r.command(Command::Step);
+    cache.refresh_state(1, &before, true);
+    drop(before);
     let t0 = Instant::now();
-    cache.refresh_state(1, r.trace(), true);
+    cache.refresh_state(1, full, true);
     let state = t0.elapsed();
     let t0 = Instant::now();
-    let s = summarise(r.trace(), 200, 0, 0, Axis::Steps);
+    let s = summarise(full, 200, 0, 0, Axis::Steps);
     let timeline = t0.elapsed();
     std::hint::black_box(s);
     println!(
-        "after one step at the end ({} events kept): state panel {:.1} ms, timeline summary {:.1} ms",
-        r.trace().events.len(),
+        "the screen after one step at the end ({} events kept): state panel {:.1} ms, timeline summary {:.1} ms",
+        full.events.len(),
         ms(state),
         ms(timeline)
     );
