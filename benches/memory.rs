@@ -47,7 +47,9 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10_000_000);
-    live(iterations);
+    if std::env::var_os("INTERLEAVE_BENCH_STEPPED_ONLY").is_none() {
+        live(iterations);
+    }
     if std::env::var_os("INTERLEAVE_BENCH_LIVE_ONLY").is_some() {
         return;
     }
@@ -65,32 +67,16 @@ fn main() {
         r.trace().events.len()
     );
 
-    let mut backs = Vec::new();
-    for _ in 0..5 {
-        let t0 = Instant::now();
-        r.command(Command::StepBack);
-        backs.push(t0.elapsed());
-    }
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
-    let mut jumps = Vec::new();
-    for _ in 0..20 {
-        let target = rng.random_range(0..steps);
-        r.go_to_step(target);
-        // A step back from a random moment: what `b` costs there.
-        let t0 = Instant::now();
-        r.command(Command::StepBack);
-        backs.push(t0.elapsed());
-        let t0 = Instant::now();
-        r.go_to_step(target);
-        jumps.push(t0.elapsed());
-    }
-    backs.sort();
-    jumps.sort();
+    frame_after_a_step(&r);
+    let (backs, jumps) = step_backs(&mut r, steps);
+    let n = backs.len();
     println!(
-        "step back ({} tries, anywhere in the run): median {:.1} ms, worst {:.1} ms (target ≤ 50 ms)",
-        backs.len(),
-        ms(backs[backs.len() / 2]),
-        ms(backs[backs.len() - 1])
+        "step back ({n} tries: random moments, and just past and just before checkpoints): \
+         median {:.1} ms wall / {:.1} ms CPU, worst {:.1} ms wall / {:.1} ms CPU (target ≤ 50 ms)",
+        ms(backs[n / 2].0),
+        ms(median_of(backs.iter().map(|b| b.1).collect())),
+        ms(backs[n - 1].0),
+        ms(backs.iter().map(|b| b.1).max().unwrap_or_default()),
     );
     println!(
         "one step forward again after a step back: median {:.3} ms",
@@ -121,6 +107,91 @@ fn main() {
         windowed.as_nanos() as f64 / small.trace().total_len() as f64,
     );
     drop(small);
+}
+
+/// CPU time of the calling thread so far.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we pass it.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn median_of(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Steps back from the end, from random moments, and from the moments a step
+/// back costs most: just past a checkpoint (it replays from the one before, so
+/// that rows stay behind the new moment) and just before one (a whole
+/// interval). The checkpoint interval is `run.rs`'s `CHECKPOINT_STEPS`.
+/// Gives (wall, this thread's CPU) per step back, sorted by wall, and the times
+/// of going forward again.
+fn step_backs(r: &mut Run, steps: usize) -> (Vec<(Duration, Duration)>, Vec<Duration>) {
+    const INTERVAL: usize = 1 << 15;
+    let mut backs = Vec::new();
+    let timed_back = |r: &mut Run| {
+        let (t0, c0) = (Instant::now(), thread_cpu());
+        r.command(Command::StepBack);
+        (t0.elapsed(), thread_cpu() - c0)
+    };
+    for _ in 0..5 {
+        backs.push(timed_back(r));
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(7);
+    let mut targets: Vec<usize> = (0..30).map(|_| rng.random_range(1..steps)).collect();
+    for _ in 0..10 {
+        let k = rng.random_range(1..steps / INTERVAL);
+        targets.extend([k * INTERVAL + 2, k * INTERVAL + 4000, (k + 1) * INTERVAL]);
+    }
+    // Latest first: each target is reached by going back (a replay from a
+    // checkpoint), not by stepping on through the run.
+    targets.sort_unstable_by(|a, b| b.cmp(a));
+    let mut jumps = Vec::new();
+    for target in targets.into_iter().filter(|&t| t <= steps) {
+        r.go_to_step(target);
+        // A step back from this moment: what `b` costs there.
+        backs.push(timed_back(r));
+        let t0 = Instant::now();
+        r.go_to_step(target);
+        jumps.push(t0.elapsed());
+    }
+    backs.sort();
+    jumps.sort();
+    (backs, jumps)
+}
+
+/// What the screen derives after one more step late in the long run, with
+/// the event window full (millions kept): the state panel's values
+/// (`ViewCache::refresh_state`, which goes on from the step before) and the
+/// timeline's summary (`summarise`, 200 columns, the whole window), each of
+/// which walks the events kept. Measured at the end of the run: the trace
+/// without its last event stands for the step before.
+fn frame_after_a_step(r: &Run) {
+    use interleave::ui::{Axis, ViewCache, summarise};
+    let full = r.trace();
+    let mut before = full.clone();
+    before.events.pop();
+    let mut cache = ViewCache::default();
+    cache.refresh_state(1, &before, true);
+    drop(before);
+    let t0 = Instant::now();
+    cache.refresh_state(1, full, true);
+    let state = t0.elapsed();
+    let t0 = Instant::now();
+    let s = summarise(full, 200, 0, 0, Axis::Steps);
+    let timeline = t0.elapsed();
+    std::hint::black_box(s);
+    println!(
+        "the screen after one step at the end ({} events kept): state panel {:.1} ms, timeline summary {:.1} ms",
+        full.events.len(),
+        ms(state),
+        ms(timeline)
+    );
 }
 
 /// CPU time of this process so far (every thread), in ns.

@@ -518,6 +518,10 @@ messages! {
         "R replays a live run stepped once it has ended",
         "实时运行结束后，按 R 可以单步重放它"
     ),
+    SCopyTooLong => (
+        "nothing copied: steps were picked by hand, and this run's schedule has more than {} runs, too long for a command line (step back before your first own step to copy its seed)",
+        "没有复制：有些步骤是手动选的，而这次运行的调度超过 {} 段，命令行放不下（退回到你第一次手动选步之前，就能复制它的种子）"
+    ),
 }
 
 impl Msg {

@@ -49,7 +49,7 @@ fn the_tutorials_narrated_interleaving_ends_at_minus_8() {
     let s = Schedule::parse("0x4 1x5 2x6 1 1x4 2x4 1x4 2x4 0x5").unwrap();
     let (run, t) = stepped(
         &["iterations=1", "gil=gil-classic", "granularity=bytecode"],
-        Origin::Schedule(s),
+        Origin::Schedule(s.into()),
     );
     assert!(run.is_over());
     assert_eq!(balance(&t), -8);
@@ -123,7 +123,10 @@ fn without_the_lock_the_classic_gil_loses_an_update_and_the_schedule_replays_it(
         .schedule()
         .expect("a stepped run has a schedule")
         .to_string();
-    let (_, again) = stepped(&sets, Origin::Schedule(Schedule::parse(&schedule).unwrap()));
+    let (_, again) = stepped(
+        &sets,
+        Origin::Schedule(Schedule::parse(&schedule).unwrap().into()),
+    );
     assert_eq!(
         again.events, t.events,
         "the schedule string replays the same trace"

@@ -7,7 +7,7 @@
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::lesson::Lesson;
-use interleave::run::{Command, Origin, Outcome, Run, Start};
+use interleave::run::{Command, Origin, Outcome, Replayable, Run, Runs, Start};
 use interleave::sim::{Ending, Sim};
 use interleave::trace::rows;
 use std::sync::Arc;
@@ -133,6 +133,55 @@ fn a_step_by_hand_in_a_long_run_is_remembered_after_stepping_back() {
     assert_eq!(&r.trace().events[r.trace().len() - 20..], &after[..]);
     assert_eq!(r.trace().final_vars(), vars);
     assert_ne!(other, default);
+}
+
+/// `c` in the playground copies what `Run::replayable` gives: after the oldest
+/// steps were dropped, a run nobody stepped by hand is its seed; once a step was
+/// picked by hand, the seed no longer replays it, and the schedule of every
+/// step (run-length encoded, a few hundred runs) does, to the same events.
+#[test]
+fn the_command_copied_after_steps_were_dropped_replays_this_run() {
+    let mut r = run("balance-race", &[LONG], 4);
+    assert_eq!(r.go_to_step(6_000_000), Outcome::Done);
+    assert!(
+        r.sim().is_some_and(|s| s.steps_base() > 0),
+        "nothing dropped"
+    );
+    assert_eq!(r.replayable(), Replayable::Origin(Origin::Seed(4)));
+    let mut probe = run("balance-race", &[LONG], 4);
+    probe.go_to_step(6_000_000);
+    probe.command(Command::Step);
+    let default = probe.sim().and_then(|s| s.pick_at(6_000_000));
+    let other = if default == Some(1) { 2 } else { 1 };
+    assert_eq!(r.command(Command::StepActor(other)), Outcome::Done);
+    for _ in 0..50 {
+        r.command(Command::Step);
+    }
+    let steps = r.sim().map_or(0, |s| s.steps());
+    let Replayable::Steps(copied) = r.replayable() else {
+        panic!(
+            "a run stepped by hand copies its schedule: {:?}",
+            r.replayable()
+        );
+    };
+    assert_eq!(copied.len(), steps);
+    let text = copied.to_string();
+    assert!(text.len() < 20_000, "{} characters", text.len());
+    // Pasted back (`interleave balance-race --set iterations=300000 --schedule '…'`).
+    let tokens = interleave::cli::schedule_tokens(&text).expect("the string reads back");
+    let again = Start::Stepped(Origin::Schedule(Runs::from_tokens(&tokens)));
+    let mut pasted = Run::new(r.lesson(), r.knobs().clone(), again).expect("builds");
+    assert_eq!(pasted.go_to_step(steps), Outcome::Done);
+    let (a, b) = (r.trace(), pasted.trace());
+    assert_eq!(a.total_len(), b.total_len());
+    let n = a.len().min(b.len()).min(5_000);
+    assert_eq!(&a.events[a.len() - n..], &b.events[b.len() - n..]);
+    assert_eq!(a.final_vars(), b.final_vars());
+    assert_eq!(a.lost_total(), b.lost_total());
+    assert_eq!(pasted.sim().and_then(|s| s.pick_at(6_000_000)), Some(other));
+    // Back before the step by hand, the seed replays it again.
+    r.go_to_step(5_999_999);
+    assert_eq!(r.replayable(), Replayable::Origin(Origin::Seed(4)));
 }
 
 /// The child of [`a_long_run_stays_under_300_mb`]: runs the long run and prints

@@ -357,7 +357,11 @@ fn the_two_figures_count_different_things() {
     );
     // The balance race's tutorial schedule: one overwritten write, balance off by 8.
     let s = interleave::sim::Schedule::parse("0x4 1x5 2x6 1 1x4 2x4 1x4 2x4 0x5").unwrap();
-    let run = stepped("balance-race", &["iterations=1"], Origin::Schedule(s));
+    let run = stepped(
+        "balance-race",
+        &["iterations=1"],
+        Origin::Schedule(s.into()),
+    );
     let vd = run.verdict(Lang::En).expect("a verdict");
     assert!(!vd.correct);
     assert!(vd.why.contains("balance is -8"), "{}", vd.why);

@@ -61,7 +61,7 @@ impl Steps {
     fn new(picks: &Picks, knobs: &Knobs, cfg: EngineConfig) -> Steps {
         let (tokens, origin) = match picks {
             Picks::Seed(s) => (Vec::new(), Origin::Seed(*s)),
-            Picks::Given(t) => (t.clone(), Origin::Schedule(Schedule(Vec::new()))),
+            Picks::Given(t) => (t.clone(), Origin::Schedule(crate::run::Runs::default())),
         };
         Steps {
             tokens,

@@ -58,6 +58,9 @@ pub struct TextStream {
     /// Where the last [`LAG_ROWS`] rows the lead counted begin.
     starts: VecDeque<usize>,
     first_lost_row: Option<usize>,
+    /// The overwritten writes the lead found that the lag has not reached: the
+    /// lag takes their `!` from here instead of scanning a second time.
+    lost_ahead: VecDeque<usize>,
     /// Follows [`LAG_ROWS`] rows behind the lead and formats the rows shown.
     lag: RowStream,
     lag_at: usize,
@@ -84,6 +87,7 @@ impl TextStream {
             lead_at: t.base,
             starts: VecDeque::with_capacity(LAG_ROWS + 1),
             first_lost_row: None,
+            lost_ahead: VecDeque::new(),
             lag: RowStream::new(p, g, code).in_lang(lang),
             lag_at: t.base,
             describing: false,
@@ -96,17 +100,20 @@ impl TextStream {
     /// have dropped events up to [`TextStream::keep_from`]).
     pub fn events(&mut self, t: &Trace) {
         let p = &*self.program;
-        let mut none = Vec::new();
         for seq in self.lead_at.max(t.base)..t.total_len() {
             let e = &t.events[seq - t.base];
-            if self.lead.begins_row(p, seq, e) {
+            let (begins, lost) = self.lead.count(p, seq, e);
+            if begins {
                 if self.starts.len() == LAG_ROWS {
                     self.starts.pop_front();
                 }
                 self.starts.push_back(seq);
             }
-            if self.lead.feed(p, seq, e, false, &mut none) && self.first_lost_row.is_none() {
-                self.first_lost_row = Some(self.lead.rows_begun().saturating_sub(1));
+            if lost {
+                self.lost_ahead.push_back(seq);
+                if self.first_lost_row.is_none() {
+                    self.first_lost_row = Some(self.lead.rows_begun().saturating_sub(1));
+                }
             }
         }
         self.lead_at = self.lead_at.max(t.total_len());
@@ -135,7 +142,12 @@ impl TextStream {
             if self.lag.begins_row(p, seq, e) {
                 self.describing = wanted(self.lag.rows_begun());
             }
-            self.lag.feed(p, seq, e, self.describing, &mut self.shown);
+            let lost = self.lost_ahead.front() == Some(&seq);
+            if lost {
+                self.lost_ahead.pop_front();
+            }
+            self.lag
+                .feed_known(p, seq, e, self.describing, &mut self.shown, lost);
         }
         self.lag_at = self.lag_at.max(to);
     }

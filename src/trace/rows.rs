@@ -172,6 +172,31 @@ impl RowStream {
         out: &mut Vec<Row>,
     ) -> bool {
         let is_lost = self.lost.feed(p, seq, e).is_some();
+        self.feed_known(p, seq, e, describe, out, is_lost)
+    }
+
+    /// Counts event number `seq` in: whether it begins a row, and whether it is
+    /// an overwritten write (what [`RowStream::begins_row`] and a counting
+    /// stream's [`RowStream::feed`] give, in one look at the event).
+    pub fn count(&mut self, p: &Program, seq: usize, e: &Event) -> (bool, bool) {
+        let is_lost = self.lost.feed(p, seq, e).is_some();
+        if is_gil(e) {
+            return (false, is_lost);
+        }
+        (!self.joiner.next(p, self.granularity, seq, e), is_lost)
+    }
+
+    /// [`RowStream::feed`] of an event whose `!` is known already (a stream
+    /// ahead of this one scanned it): the stream's own scan is left alone.
+    pub fn feed_known(
+        &mut self,
+        p: &Program,
+        seq: usize,
+        e: &Event,
+        describe: bool,
+        out: &mut Vec<Row>,
+        is_lost: bool,
+    ) -> bool {
         if is_gil(e) {
             return is_lost;
         }

@@ -10,7 +10,7 @@ use crate::catalog::Catalog;
 use crate::i18n::Msg;
 use crate::lesson::{KnobKind, KnobValue, Knobs, Lang, Lesson, TourKey};
 use crate::program::ActorId;
-use crate::run::{Command, Origin, Outcome, Run, Start};
+use crate::run::{Command, Origin, Outcome, Replayable, Run, Start};
 use crate::trace::{MomentKind, moments};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
@@ -857,11 +857,16 @@ impl App {
                 return;
             }
             Action::Present => status = Some(self.toggle_present(lang)),
-            Action::Copy => {
-                let line = replay_command(ls);
-                status = Some(Status::Info(Msg::SCopied.fill(lang, &[&line])));
-                self.clipboard = Some(line);
-            }
+            Action::Copy => match replay_command(ls) {
+                Some(line) => {
+                    status = Some(Status::Info(Msg::SCopied.fill(lang, &[&line])));
+                    self.clipboard = Some(line);
+                }
+                None => {
+                    let most = crate::run::TAKEN_RUNS;
+                    status = Some(Status::Refused(Msg::SCopyTooLong.fill(lang, &[&most])));
+                }
+            },
             Action::GoTo if stepped => {
                 self.overlay = Overlay::GoTo {
                     typing: String::new(),
@@ -1164,8 +1169,10 @@ fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
 }
 
 /// The command line that opens this run again exactly: the lesson, every knob
-/// that differs from its default, and the seed, the schedule so far, or `--live`.
-pub fn replay_command(ls: &LessonScreen) -> String {
+/// that differs from its default, and the seed or the schedule given (while no
+/// step was picked by hand), the schedule so far (once one was), or `--live`;
+/// `None` when that schedule is too long to keep.
+pub fn replay_command(ls: &LessonScreen) -> Option<String> {
     let mut parts = vec!["interleave".to_string(), ls.lesson.id.clone()];
     let defaults = ls.lesson.default_knobs();
     for (name, v) in ls.run.knobs().iter() {
@@ -1173,13 +1180,15 @@ pub fn replay_command(ls: &LessonScreen) -> String {
             parts.push(format!("--set {name}={v}"));
         }
     }
-    match (ls.run.origin(), ls.run.schedule()) {
-        (_, Some(s)) if !s.0.is_empty() => parts.push(format!("--schedule '{s}'")),
-        (Some(Origin::Seed(seed)), _) => parts.push(format!("--seed {seed}")),
-        (Some(Origin::Schedule(s)), _) => parts.push(format!("--schedule '{s}'")),
-        (None, _) => parts.push("--live".into()),
+    match ls.run.replayable() {
+        Replayable::Origin(Origin::Seed(seed)) => parts.push(format!("--seed {seed}")),
+        Replayable::Origin(Origin::Schedule(s)) | Replayable::Steps(s) => {
+            parts.push(format!("--schedule '{s}'"))
+        }
+        Replayable::TooLong => return None,
+        Replayable::Live => parts.push("--live".into()),
     }
-    parts.join(" ")
+    Some(parts.join(" "))
 }
 
 /// Keys that move around the screen (focus, scrolling, zoom, the text and dis

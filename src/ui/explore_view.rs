@@ -185,7 +185,7 @@ fn open_outcome(app: &mut App) {
         return;
     };
     let at = first_difference(&chosen.schedule, &common.schedule);
-    let start = Start::Stepped(Origin::Schedule(chosen.schedule.clone()));
+    let start = Start::Stepped(Origin::Schedule((&chosen.schedule).into()));
     let lang = app.lang;
     if let Err(e) = app.open_at(&v.lesson, v.knobs.clone(), start) {
         app.status = Some(Status::Refused(e));
@@ -358,7 +358,11 @@ pub fn replay_live(app: &mut App) {
     }
     let at = first_lost_update(&program, explore::replay::replay_config(cfg), &schedule);
     let id = ls.lesson.id.clone();
-    if let Err(e) = app.open_at(&id, knobs, Start::Stepped(Origin::Schedule(schedule))) {
+    if let Err(e) = app.open_at(
+        &id,
+        knobs,
+        Start::Stepped(Origin::Schedule(schedule.into())),
+    ) {
         app.status = Some(Status::Refused(e));
         return;
     }
