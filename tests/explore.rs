@@ -509,7 +509,7 @@ fn after_a_live_run_r_opens_its_replay_at_the_first_lost_update() {
     use interleave::lesson::Lang;
     use interleave::run::Command;
     use interleave::trace::Mode;
-    use interleave::ui::{App, AppOptions, Screen, Status, Theme};
+    use interleave::ui::{App, AppOptions, Screen, StatusLine as Status, Theme};
     let mut a = App::new(
         Catalog::embedded().expect("lessons"),
         Lang::En,

@@ -11,7 +11,7 @@ use crate::i18n::Msg;
 use crate::lesson::{KnobKind, KnobValue, Knobs, Lang, Lesson, TourKey};
 use crate::program::ActorId;
 use crate::run::{Command, Origin, Outcome, Run, Start};
-use crate::trace::{MomentKind, moments};
+use crate::trace::{Mode, MomentKind, moments};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
@@ -80,7 +80,7 @@ pub enum Overlay {
 
 /// What the status line says.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
+pub enum StatusLine {
     Info(String),
     /// A step that could not be taken, and why.
     Refused(String),
@@ -193,7 +193,7 @@ pub struct App {
     pub screen: Screen,
     pub overlay: Overlay,
     pub browser_selected: usize,
-    pub status: Option<Status>,
+    pub status: Option<StatusLine>,
     /// What the student has done, kept between sessions.
     pub progress: Progress,
     pub quit: bool,
@@ -285,7 +285,7 @@ impl App {
             job: None,
         }));
         self.overlay = Overlay::None;
-        self.status = Some(Status::Info(Msg::SPausedAtStart.get(self.lang).into()));
+        self.status = Some(StatusLine::Info(Msg::SPausedAtStart.get(self.lang).into()));
         let asked = self
             .progress
             .lesson(id)
@@ -382,7 +382,7 @@ impl App {
         let mut changed = explored;
         if let Some(job) = &mut ls.job {
             self.status = match job.slice(&mut ls.run) {
-                None => Some(Status::Info(job.progress(&ls.run, self.lang))),
+                None => Some(StatusLine::Info(job.progress(&ls.run, self.lang))),
                 Some(o) => {
                     ls.job = None;
                     outcome_status(o)
@@ -402,7 +402,7 @@ impl App {
         if ls.playing {
             if ls.run.live_receiver().is_some() {
                 // A live run plays by itself; nothing to step.
-            } else if ls.run.is_over() || ls.run.sim().is_none() {
+            } else if ls.run.is_over() || ls.run.mode() == Mode::Live {
                 ls.playing = false;
                 changed = true;
             } else {
@@ -413,7 +413,7 @@ impl App {
                     if let Outcome::Refused(why) = ls.run.command(Command::Step) {
                         ls.playing = false;
                         if !ls.run.is_over() {
-                            self.status = Some(Status::Refused(why));
+                            self.status = Some(StatusLine::Refused(why));
                         }
                         break;
                     }
@@ -544,7 +544,7 @@ impl App {
                 if !self.tour_key(k) {
                     self.lesson_key(k);
                     // A move is a key that changed the run, or one the run refused.
-                    let refused = matches!(self.status, Some(Status::Refused(_)));
+                    let refused = matches!(self.status, Some(StatusLine::Refused(_)));
                     if let Screen::Lesson(ls) = &mut self.screen {
                         let moved = (refused || run_mark(ls) != before)
                             .then(|| tour_key_of(k))
@@ -582,7 +582,7 @@ impl App {
         self.progress.save(self.state_file.as_deref());
         self.sync_prediction();
         let lang = self.lang;
-        self.status = Some(Status::Info(match choice {
+        self.status = Some(StatusLine::Info(match choice {
             Some(c) => Msg::SPredicted.fill(lang, &[&c]),
             None => Msg::SPredictSkipped.get(lang).into(),
         }));
@@ -604,7 +604,7 @@ impl App {
                 Some(Action::Tour | Action::TourDo | Action::TourUndo)
             )
         {
-            self.status = Some(Status::Info(Msg::SNoTour.get(lang).into()));
+            self.status = Some(StatusLine::Info(Msg::SNoTour.get(lang).into()));
             return true;
         }
         match action {
@@ -616,7 +616,7 @@ impl App {
             }
             Some(Action::TourUndo) if ls.tour.on => {
                 ls.tour.back();
-                self.status = Some(Status::Info(
+                self.status = Some(StatusLine::Info(
                     Msg::STourStep.fill(lang, &[&(ls.tour.step + 1)]),
                 ));
             }
@@ -625,7 +625,7 @@ impl App {
                 if ls.lesson.predict.is_some() {
                     self.overlay = Overlay::Predict;
                 } else {
-                    self.status = Some(Status::Info(Msg::SNoPredict.get(lang).into()));
+                    self.status = Some(StatusLine::Info(Msg::SNoPredict.get(lang).into()));
                 }
             }
             _ => return false,
@@ -641,7 +641,7 @@ impl App {
             return;
         };
         let Some(step) = ls.lesson.tour.get(ls.tour.step).cloned() else {
-            self.status = Some(Status::Info(Msg::STourDone.get(lang).into()));
+            self.status = Some(StatusLine::Info(Msg::STourDone.get(lang).into()));
             return;
         };
         if !step.set.is_empty() {
@@ -654,7 +654,7 @@ impl App {
                 _ => 0,
             };
             if let Err(e) = restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
-                self.status = Some(Status::Refused(e));
+                self.status = Some(StatusLine::Refused(e));
                 return;
             }
             ls.tour.restart_step();
@@ -708,8 +708,8 @@ impl App {
             Msg::STourStepDone.fill(lang, &[&n, &(n + 1)])
         };
         // What the key itself did stays in front.
-        self.status = Some(Status::Info(match self.status.take() {
-            Some(Status::Info(before)) => format!("{before} · {done}"),
+        self.status = Some(StatusLine::Info(match self.status.take() {
+            Some(StatusLine::Info(before)) => format!("{before} · {done}"),
             _ => done,
         }));
     }
@@ -768,7 +768,7 @@ impl App {
                 if let Some(l) = self.catalog.lessons().get(self.browser_selected) {
                     let id = l.id.clone();
                     if let Err(e) = self.open(&id) {
-                        self.status = Some(Status::Refused(e));
+                        self.status = Some(StatusLine::Refused(e));
                     }
                 }
             }
@@ -798,20 +798,20 @@ impl App {
             Lang::En => Lang::Zh,
             Lang::Zh => Lang::En,
         };
-        self.status = Some(Status::Info(Msg::SLang.get(self.lang).into()));
+        self.status = Some(StatusLine::Info(Msg::SLang.get(self.lang).into()));
     }
 
     fn lesson_key(&mut self, k: KeyEvent) {
         let Screen::Lesson(ls) = &mut self.screen else {
             return;
         };
-        let stepped = ls.run.sim().is_some();
+        let stepped = ls.run.mode() == Mode::Stepped;
         let lang = self.lang;
-        let mut status: Option<Status> = None;
+        let mut status: Option<StatusLine> = None;
         // Esc stops a run to the end where it is; other keys work as ever.
         if ls.job.is_some() && k.code == KeyCode::Esc {
             ls.job = None;
-            self.status = Some(Status::Info(
+            self.status = Some(StatusLine::Info(
                 Msg::SJobCancelled.fill(lang, &[&steps_of(ls)]),
             ));
             return;
@@ -830,7 +830,7 @@ impl App {
             ls.playing = false;
             match ls.run.command(c) {
                 Outcome::Done => None,
-                Outcome::Refused(why) => Some(Status::Refused(why)),
+                Outcome::Refused(why) => Some(StatusLine::Refused(why)),
             }
         };
         match action {
@@ -859,7 +859,7 @@ impl App {
             Action::Present => status = Some(self.toggle_present(lang)),
             Action::Copy => {
                 let line = replay_command(ls);
-                status = Some(Status::Info(Msg::SCopied.fill(lang, &[&line])));
+                status = Some(StatusLine::Info(Msg::SCopied.fill(lang, &[&line])));
                 self.clipboard = Some(line);
             }
             Action::GoTo if stepped => {
@@ -874,7 +874,7 @@ impl App {
             Action::SwitchMode => status = self.switch_mode(stepped, lang),
             Action::ToggleKnob(name) => status = Some(toggle_knob(ls, name, lang)),
             Action::Knobs if ls.lesson.knobs.is_empty() => {
-                status = Some(Status::Info(Msg::SNoKnobs.get(lang).into()));
+                status = Some(StatusLine::Info(Msg::SNoKnobs.get(lang).into()));
             }
             Action::Knobs => {
                 self.overlay = Overlay::Knobs {
@@ -907,7 +907,7 @@ impl App {
     }
 
     /// P: presenter mode on or off.
-    fn toggle_present(&mut self, lang: Lang) -> Status {
+    fn toggle_present(&mut self, lang: Lang) -> StatusLine {
         self.present = !self.present;
         if let Screen::Lesson(ls) = &mut self.screen {
             ls.present = self.present;
@@ -915,7 +915,7 @@ impl App {
                 ls.focus = Panel::Interleaving;
             }
         }
-        Status::Info(
+        StatusLine::Info(
             if self.present {
                 Msg::SPresent
             } else {
@@ -927,7 +927,7 @@ impl App {
     }
 
     /// n: the same knobs with the next seed, from the start.
-    fn new_seed(&mut self, lang: Lang) -> Option<Status> {
+    fn new_seed(&mut self, lang: Lang) -> Option<StatusLine> {
         let seed = self.next_seed();
         let Screen::Lesson(ls) = &mut self.screen else {
             return None;
@@ -935,15 +935,15 @@ impl App {
         let knobs = ls.run.knobs().clone();
         Some(
             match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
-                Ok(()) => Status::Info(Msg::SNewSeed.fill(lang, &[&seed])),
-                Err(e) => Status::Refused(e),
+                Ok(()) => StatusLine::Info(Msg::SNewSeed.fill(lang, &[&seed])),
+                Err(e) => StatusLine::Refused(e),
             },
         )
     }
 
     /// `m`: a live run of the same knobs, keeping the stepped run aside; from a
     /// live run, back to that stepped run where it was (or a fresh one).
-    fn switch_mode(&mut self, stepped: bool, lang: Lang) -> Option<Status> {
+    fn switch_mode(&mut self, stepped: bool, lang: Lang) -> Option<StatusLine> {
         let Screen::Lesson(ls) = &mut self.screen else {
             return None;
         };
@@ -954,7 +954,7 @@ impl App {
                 ls.run = run;
                 ls.playing = false;
                 ls.generation += 1;
-                return Some(Status::Info(Msg::SStepBack.get(lang).into()));
+                return Some(StatusLine::Info(Msg::SStepBack.get(lang).into()));
             }
         }
         let start = if stepped {
@@ -981,11 +981,11 @@ impl App {
                 ls.generation += 1;
                 ls.pan = 0;
                 ls.zoom = 0;
-                Status::Info(Msg::SLive.get(lang).into())
+                StatusLine::Info(Msg::SLive.get(lang).into())
             }
             None => match restart(ls, knobs, start) {
-                Ok(()) => Status::Info(Msg::SStep.get(lang).into()),
-                Err(e) => Status::Refused(e),
+                Ok(()) => StatusLine::Info(Msg::SStep.get(lang).into()),
+                Err(e) => StatusLine::Refused(e),
             },
         })
     }
@@ -1003,12 +1003,12 @@ impl App {
             KeyCode::Enter => {
                 self.overlay = Overlay::None;
                 let Ok(n) = typing.parse::<usize>() else {
-                    self.status = Some(Status::Refused(Msg::STypeStep.get(self.lang).into()));
+                    self.status = Some(StatusLine::Refused(Msg::STypeStep.get(self.lang).into()));
                     return;
                 };
                 ls.playing = false;
                 self.status = outcome_status(ls.run.go_to_step(n)).or_else(|| {
-                    Some(Status::Info(
+                    Some(StatusLine::Info(
                         Msg::SAtStep.fill(self.lang, &[&n.min(steps_of(ls))]),
                     ))
                 });
@@ -1072,7 +1072,7 @@ impl App {
                     typing.clear();
                 }
                 Err(e) => {
-                    self.status = Some(Status::Refused(e));
+                    self.status = Some(StatusLine::Refused(e));
                     typing.clear();
                 }
             },
@@ -1190,7 +1190,7 @@ fn view_key(
     action: Action,
     stepped: bool,
     lang: Lang,
-) -> Option<Option<Status>> {
+) -> Option<Option<StatusLine>> {
     let mut status = None;
     match action {
         Action::Focus { next } => {
@@ -1231,12 +1231,12 @@ fn view_key(
             if ls.zoom < ls.zoom_max {
                 ls.zoom += 1;
             } else {
-                status = Some(Status::Info(Msg::SZoomMax.get(lang).into()));
+                status = Some(StatusLine::Info(Msg::SZoomMax.get(lang).into()));
             }
         }
         Action::Zoom { zoom_in: false } => {
             if ls.zoom == 0 {
-                status = Some(Status::Info(Msg::SZoomMin.get(lang).into()));
+                status = Some(StatusLine::Info(Msg::SZoomMin.get(lang).into()));
             }
             ls.zoom = ls.zoom.saturating_sub(1);
             if ls.zoom == 0 {
@@ -1251,14 +1251,14 @@ fn view_key(
 
 /// `+` and `-`: the play rate of a stepped run, or how fast a live run's sleeps
 /// pass (which re-runs it).
-fn change_speed(ls: &mut LessonScreen, up: bool, stepped: bool, lang: Lang) -> Status {
+fn change_speed(ls: &mut LessonScreen, up: bool, stepped: bool, lang: Lang) -> StatusLine {
     if stepped {
         ls.play_level = if up {
             (ls.play_level + 1).min(PLAY_RATES.len() - 1)
         } else {
             ls.play_level.saturating_sub(1)
         };
-        return Status::Info(Msg::SPlaySpeed.fill(lang, &[&PLAY_RATES[ls.play_level]]));
+        return StatusLine::Info(Msg::SPlaySpeed.fill(lang, &[&PLAY_RATES[ls.play_level]]));
     }
     let speed = if up {
         (ls.live_speed * 2.0).min(64.0)
@@ -1268,16 +1268,16 @@ fn change_speed(ls: &mut LessonScreen, up: bool, stepped: bool, lang: Lang) -> S
     ls.live_speed = speed;
     let knobs = ls.run.knobs().clone();
     match restart(ls, knobs, Start::Live { speed }) {
-        Ok(()) => Status::Info(Msg::SLiveSpeed.fill(lang, &[&speed, &speed])),
-        Err(e) => Status::Refused(e),
+        Ok(()) => StatusLine::Info(Msg::SLiveSpeed.fill(lang, &[&speed, &speed])),
+        Err(e) => StatusLine::Refused(e),
     }
 }
 
 /// Space: play or pause a stepped run; run a finished live run again.
-fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<Status> {
+fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<StatusLine> {
     if stepped {
         if ls.run.is_over() {
-            return Some(Status::Info(Msg::SRunEnded.get(lang).into()));
+            return Some(StatusLine::Info(Msg::SRunEnded.get(lang).into()));
         } else {
             ls.playing = !ls.playing;
             ls.play_budget = 0.0;
@@ -1285,18 +1285,18 @@ fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<Status> 
     } else if ls.run.is_over() {
         ls.run.command(Command::Reset);
         ls.generation += 1;
-        return Some(Status::Info(Msg::SRunningAgainLive.get(lang).into()));
+        return Some(StatusLine::Info(Msg::SRunningAgainLive.get(lang).into()));
     } else {
-        return Some(Status::Info(Msg::SLivePlaysItself.get(lang).into()));
+        return Some(StatusLine::Info(Msg::SLivePlaysItself.get(lang).into()));
     }
     None
 }
 
 /// A digit: one step of that actor, or why there is no such actor.
-fn step_digit(ls: &mut LessonScreen, a: u8, lang: Lang) -> Option<Status> {
+fn step_digit(ls: &mut LessonScreen, a: u8, lang: Lang) -> Option<StatusLine> {
     let n = ls.run.program().actors.len();
     if (a as usize) >= n {
-        return Some(Status::Refused(
+        return Some(StatusLine::Refused(
             Msg::SNoActor.fill(lang, &[&a, &n.saturating_sub(1)]),
         ));
     }
@@ -1305,28 +1305,28 @@ fn step_digit(ls: &mut LessonScreen, a: u8, lang: Lang) -> Option<Status> {
 }
 
 /// `e` and End: run to the end in slices between keys (`ui/jobs.rs`).
-fn start_job(ls: &mut LessonScreen, lang: Lang) -> Option<Status> {
+fn start_job(ls: &mut LessonScreen, lang: Lang) -> Option<StatusLine> {
     ls.playing = false;
-    if ls.run.sim().is_none() {
+    if ls.run.mode() == Mode::Live {
         return outcome_status(ls.run.command(Command::RunToEnd));
     }
     let mut job = Job::run_to_end(&ls.run);
     if let Some(o) = job.first(&mut ls.run) {
         return outcome_status(o);
     }
-    let status = Status::Info(job.progress(&ls.run, lang));
+    let status = StatusLine::Info(job.progress(&ls.run, lang));
     ls.job = Some(job);
     Some(status)
 }
 
 fn steps_of(ls: &LessonScreen) -> usize {
-    ls.run.sim().map(|s| s.steps()).unwrap_or(0)
+    super::stepped::steps(&ls.run)
 }
 
-fn outcome_status(o: Outcome) -> Option<Status> {
+fn outcome_status(o: Outcome) -> Option<StatusLine> {
     match o {
         Outcome::Done => None,
-        Outcome::Refused(why) => Some(Status::Refused(why)),
+        Outcome::Refused(why) => Some(StatusLine::Refused(why)),
     }
 }
 
@@ -1334,12 +1334,12 @@ fn outcome_status(o: Outcome) -> Option<Status> {
 const LOOKAHEAD_STEPS: usize = 5_000_000;
 
 /// `>` and `<`: to the next or the previous moment worth seeing.
-fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
+fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> StatusLine {
     ls.playing = false;
     let len = ls.run.trace().len();
     let found = if forward {
         let Some(future) = ls.run.future(LOOKAHEAD_STEPS) else {
-            return Status::Refused(Msg::SLiveCannotStep.get(lang).into());
+            return StatusLine::Refused(Msg::SLiveCannotStep.get(lang).into());
         };
         moments(&future).into_iter().find(|m| m.seq >= len)
     } else {
@@ -1354,7 +1354,7 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
             .find(|m| m.seq < before)
     };
     let Some(m) = found else {
-        return Status::Info(
+        return StatusLine::Info(
             if forward {
                 Msg::SNoMomentAhead
             } else {
@@ -1365,7 +1365,7 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
         );
     };
     if let Outcome::Refused(why) = ls.run.go_to_event(m.seq) {
-        return Status::Refused(why);
+        return StatusLine::Refused(why);
     }
     ls.generation += 1;
     ls.at_moment = Some((m.seq, ls.run.trace().len()));
@@ -1389,7 +1389,7 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
         MomentKind::TaskReused => Msg::MTaskReused,
     }
     .fill(lang, &[&who]);
-    Status::Info(Msg::SMoment.fill(lang, &[&steps_of(ls), &what]))
+    StatusLine::Info(Msg::SMoment.fill(lang, &[&steps_of(ls), &what]))
 }
 
 fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
@@ -1408,7 +1408,7 @@ fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
 
 /// Flips a knob the lesson may have (`lock`, `gil`, `granularity`).
 /// Home: back to the start of a stepped run.
-fn go_home(ls: &mut LessonScreen) -> Option<Status> {
+fn go_home(ls: &mut LessonScreen) -> Option<StatusLine> {
     ls.playing = false;
     let status = outcome_status(ls.run.go_to_step(0));
     ls.generation += 1;
@@ -1416,11 +1416,11 @@ fn go_home(ls: &mut LessonScreen) -> Option<Status> {
 }
 
 /// r: the same seed, from the start.
-fn reset(ls: &mut LessonScreen, lang: Lang) -> Status {
+fn reset(ls: &mut LessonScreen, lang: Lang) -> StatusLine {
     ls.playing = false;
     ls.run.command(Command::Reset);
     ls.generation += 1;
-    Status::Info(Msg::SReset.get(lang).into())
+    StatusLine::Info(Msg::SReset.get(lang).into())
 }
 
 /// What tells a key that changed the run from one that only moved the view.
@@ -1429,7 +1429,7 @@ fn run_mark(ls: &LessonScreen) -> (u64, usize, String, bool) {
         ls.generation,
         ls.run.trace().total_len(),
         ls.run.knobs().summary(),
-        ls.run.sim().is_some(),
+        ls.run.mode() == Mode::Stepped,
     )
 }
 
@@ -1451,7 +1451,7 @@ fn observe_tour(ls: &mut LessonScreen, moved: Option<TourKey>) -> Option<usize> 
     if !ls.tour.on || ls.tour.done(&ls.lesson) {
         return None;
     }
-    let stepped = ls.run.sim().is_some();
+    let stepped = ls.run.mode() == Mode::Stepped;
     ls.cache
         .refresh_state(ls.generation, ls.run.trace(), stepped);
     let mut t = std::mem::take(&mut ls.tour);
@@ -1460,9 +1460,9 @@ fn observe_tour(ls: &mut LessonScreen, moved: Option<TourKey>) -> Option<usize> 
     done
 }
 
-fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> Status {
+fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> StatusLine {
     let Some(spec) = ls.lesson.knob(name).cloned() else {
-        return Status::Refused(Msg::SNoKnob.fill(lang, &[&name]));
+        return StatusLine::Refused(Msg::SNoKnob.fill(lang, &[&name]));
     };
     let cur = ls
         .run
@@ -1477,7 +1477,7 @@ fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> Status {
 }
 
 /// Starts again from the beginning with new knobs, in the same mode.
-fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str, lang: Lang) -> Status {
+fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str, lang: Lang) -> StatusLine {
     let start = match ls.run.origin() {
         Some(Origin::Seed(s)) => Start::Stepped(Origin::Seed(*s)),
         // A schedule was made for the old program; the new one gets the seed-0 scheduler.
@@ -1487,8 +1487,8 @@ fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str, lang: Lang) -> Status 
         },
     };
     match restart(ls, knobs, start) {
-        Ok(()) => Status::Info(Msg::SRerun.fill(lang, &[&what])),
-        Err(e) => Status::Refused(e),
+        Ok(()) => StatusLine::Info(Msg::SRerun.fill(lang, &[&what])),
+        Err(e) => StatusLine::Refused(e),
     }
 }
 

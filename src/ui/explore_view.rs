@@ -3,7 +3,7 @@
 //! run stepped, at the step where it leaves the most common one. The search runs
 //! on a thread of its own, with progress; Esc cancels it.
 
-use super::app::{App, LessonScreen, Screen, Status};
+use super::app::{App, LessonScreen, Screen, StatusLine as Status};
 use super::theme::Theme;
 use crate::explore::{self, Control, Exploration, Found, Limits, Stop};
 use crate::i18n::Msg;

@@ -10,11 +10,12 @@ pub mod keymap;
 pub mod progress;
 mod prose;
 mod state_panel;
+mod stepped;
 mod theme;
 mod tour;
 mod view;
 
-pub use app::{App, AppOptions, Overlay, Panel, Screen, Status};
+pub use app::{App, AppOptions, Overlay, Panel, Screen, StatusLine};
 pub use cache::{Axis, TimelineSummary, ViewCache, summarise};
 pub use theme::Theme;
 pub use view::{HELP, MIN_HEIGHT, MIN_WIDTH, draw};

@@ -183,9 +183,10 @@ fn shared_lines(
     let over = ls.run.is_over();
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, v) in program.vars.iter().enumerate() {
-        let now = match ls.run.sim() {
-            Some(sim) => sim.vars().get(i).copied().unwrap_or(v.init),
-            None => cache.vars.get(i).map(|x| x.1).unwrap_or(v.init),
+        let now = if ls.run.mode() == crate::trace::Mode::Stepped {
+            super::stepped::var(&ls.run, i).unwrap_or(v.init)
+        } else {
+            cache.vars.get(i).map(|x| x.1).unwrap_or(v.init)
         };
         let expected = program
             .expected

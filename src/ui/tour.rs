@@ -110,9 +110,10 @@ impl Env for RunNow<'_> {
         let run = &self.ls.run;
         if let Some(i) = self.program.vars.iter().position(|v| v.name == name) {
             let init = self.program.vars[i].init;
-            return Some(match run.sim() {
-                Some(sim) => sim.vars().get(i).copied().unwrap_or(init),
-                None => self.ls.cache.vars.get(i).map(|x| x.1).unwrap_or(init),
+            return Some(if run.mode() == crate::trace::Mode::Stepped {
+                super::stepped::var(run, i).unwrap_or(init)
+            } else {
+                self.ls.cache.vars.get(i).map(|x| x.1).unwrap_or(init)
             });
         }
         let trace = run.trace();
@@ -123,7 +124,7 @@ impl Env for RunNow<'_> {
             "over" => return Some(run.is_over() as Num),
             "finished" => return Some((run.is_over() && !deadlock) as Num),
             "deadlock" => return Some(deadlock as Num),
-            "live" => return Some(run.sim().is_none() as Num),
+            "live" => return Some((run.mode() == crate::trace::Mode::Live) as Num),
             _ => {}
         }
         match run.knobs().get(&name.replace('_', "-"))? {

@@ -1,6 +1,6 @@
 //! Drawing: the browser, the lesson screen's panels, the overlays, the too-small note.
 
-use super::app::{App, LessonScreen, Overlay, Panel, PanelAreas, Screen, Status, panel_index};
+use super::app::{App, LessonScreen, Overlay, Panel, PanelAreas, Screen, StatusLine, panel_index};
 use super::cache::Axis;
 use super::highlight::python_line;
 use super::keymap;
@@ -8,7 +8,7 @@ use super::theme::Theme;
 use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::{ActorId, Program};
-use crate::sim::Ending;
+use crate::run::Ending;
 use crate::trace::{ActorState, Mode};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -263,10 +263,10 @@ fn unwrap_paragraphs(text: &str) -> String {
         .join("\n\n")
 }
 
-fn status_line(f: &mut Frame, area: Rect, th: &Theme, status: Option<&Status>) {
+fn status_line(f: &mut Frame, area: Rect, th: &Theme, status: Option<&StatusLine>) {
     let line = match status {
-        Some(Status::Info(s)) => Line::styled(format!(" {s}"), th.title()),
-        Some(Status::Refused(s)) => Line::from(vec![
+        Some(StatusLine::Info(s)) => Line::styled(format!(" {s}"), th.title()),
+        Some(StatusLine::Refused(s)) => Line::from(vec![
             Span::styled(" ✗ ", th.bad()),
             Span::styled(s.clone(), th.warn()),
         ]),
@@ -458,7 +458,7 @@ fn lesson(
     area: Rect,
     ls: &mut LessonScreen,
     th: &Theme,
-    status: Option<&Status>,
+    status: Option<&StatusLine>,
     lang: Lang,
 ) {
     let program = ls.run.program().clone();
@@ -699,9 +699,9 @@ fn current_pcs(ls: &LessonScreen) -> Vec<Option<u32>> {
             if matches!(st, ActorState::NotStarted | ActorState::Done(_)) {
                 return None;
             }
-            match ls.run.sim() {
-                Some(sim) => Some(sim.pc(a as ActorId)),
-                None => replay.and_then(|r| r.position(a as ActorId)),
+            match ls.run.mode() {
+                Mode::Stepped => super::stepped::pc(&ls.run, a as ActorId),
+                Mode::Live => replay.and_then(|r| r.position(a as ActorId)),
             }
         })
         .collect()
