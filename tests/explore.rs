@@ -712,7 +712,7 @@ fn the_tour_end_box_lists_every_outcome() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let mut t = Terminal::new(TestBackend::new(160, 60)).expect("test terminal");
-    t.draw(|f| draw(&mut a, f)).expect("draws");
+    t.draw(|f| draw(&a, f)).expect("draws");
     let b = t.backend().buffer();
     let screen: String = (0..b.area.height)
         .map(|y| {

@@ -89,10 +89,10 @@ proptest! {
             predict: false,
         });
         let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-        term.draw(|f| draw(&mut app, f)).expect("the browser draws");
+        term.draw(|f| draw(&app, f)).expect("the browser draws");
         app.open("balance-race").expect("opens");
         app.set_knob("iterations", "2").expect("knob");
-        term.draw(|f| draw(&mut app, f)).expect("draw");
+        term.draw(|f| draw(&app, f)).expect("draw");
         for i in inputs {
             match i {
                 Input::Key(k) => {
@@ -122,7 +122,7 @@ proptest! {
                 app.open("balance-race").expect("opens");
                 app.set_knob("iterations", "2").expect("knob");
             }
-            term.draw(|f| draw(&mut app, f)).expect("draw");
+            term.draw(|f| draw(&app, f)).expect("draw");
         }
     }
 }

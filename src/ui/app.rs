@@ -16,6 +16,7 @@ use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
 /// Live runs start with sleeps at their real length.
@@ -98,28 +99,32 @@ pub struct LessonScreen {
     play_budget: f64,
     pub live_speed: f64,
     pub dis_view: bool,
-    pub focus: Panel,
-    /// The verdict for (generation, trace length, language), once the run is over.
+    /// The focused panel (the draw moves it to the lesson text when its panel is
+    /// not on screen).
+    pub focus: Cell<Panel>,
+    /// The verdict for (generation, trace length, language), once the run is over
+    /// (worked out by the state panel's draw).
     #[allow(clippy::type_complexity)]
-    pub verdict: Option<((u64, usize, Lang), Option<crate::trace::Verdict>)>,
+    pub verdict: RefCell<Option<((u64, usize, Lang), Option<crate::trace::Verdict>)>>,
     /// Presenter mode (a copy of the app's, for the layout and Tab order).
     pub present: bool,
     /// Whether the lesson's text is on screen (it is when a lesson opens).
     pub show_text: bool,
     /// Whether the lesson text takes the code panel's place (short terminals);
     /// set by the last draw.
-    pub text_replaces_code: bool,
+    pub text_replaces_code: Cell<bool>,
     /// Lines scrolled up from the newest, per panel in `Panel::ALL` order (lesson
     /// and code: lines from the top).
-    pub scroll: [usize; 6],
+    pub scroll: Scroll,
     /// The actor that Enter steps when the state panel has focus.
     pub selected_actor: usize,
     /// Whether the code panel was scrolled by hand (else it follows the markers).
     pub code_scrolled: bool,
-    /// Timeline zoom: the window shows 1/2^zoom of the run.
-    pub zoom: u32,
+    /// Timeline zoom: the window shows 1/2^zoom of the run (the draw holds it at
+    /// `zoom_max`).
+    pub zoom: Cell<u32>,
     /// The deepest useful zoom, as of the last draw.
-    pub zoom_max: u32,
+    pub zoom_max: Cell<u32>,
     /// The moment `>` or `<` last went to, and the trace length there.
     pub at_moment: Option<(usize, usize)>,
     /// The stepped run put aside while a live one runs; `m` comes back to it.
@@ -128,8 +133,10 @@ pub struct LessonScreen {
     pub pan: u64,
     /// Bumped on every new run, so caches know the trace was replaced.
     pub generation: u64,
-    pub cache: ViewCache,
-    pub areas: PanelAreas,
+    /// What the panels derive from the trace, kept between frames; the draw fills it.
+    pub cache: RefCell<ViewCache>,
+    /// Where each panel was drawn last (the mouse wheel scrolls what it is over).
+    pub areas: Cell<PanelAreas>,
     /// Where the student is in the lesson's tour.
     pub tour: TourState,
     /// The student's answer to the lesson's question, as progress records it.
@@ -149,11 +156,32 @@ impl LessonScreen {
                     self.show_text
                         && !(self.present && self.tour.on && !self.lesson.tour.is_empty())
                 }
-                Panel::Code => !(self.show_text && self.text_replaces_code),
+                Panel::Code => !(self.show_text && self.text_replaces_code.get()),
                 Panel::Timeline | Panel::Output => !self.present,
                 _ => true,
             })
             .collect()
+    }
+}
+
+/// Lines scrolled per panel: up from the newest (interleaving, output), down from
+/// the top (lesson text, code, state). Keys move it; the draw clamps it to what
+/// the panel holds at its size.
+#[derive(Debug, Default)]
+pub struct Scroll([Cell<usize>; 6]);
+
+impl Scroll {
+    pub fn get(&self, p: Panel) -> usize {
+        self.0[panel_index(p)].get()
+    }
+    pub fn set(&self, p: Panel, v: usize) {
+        self.0[panel_index(p)].set(v);
+    }
+    /// Holds the panel's scroll at `max` and gives it back.
+    pub fn clamp(&self, p: Panel, max: usize) -> usize {
+        let v = self.get(p).min(max);
+        self.set(p, v);
+        v
     }
 }
 
@@ -200,7 +228,7 @@ pub struct App {
     /// Text for the terminal's clipboard; the loop sends it (OSC 52) and clears it.
     pub clipboard: Option<String>,
     /// Lines the help overlay is scrolled down (the draw clamps it).
-    pub help_scroll: usize,
+    pub help_scroll: Cell<usize>,
     /// Presenter mode: a layout for a projector (`--present`, or P).
     pub present: bool,
     /// The explore view (`x`), over the lesson screen while open.
@@ -224,7 +252,7 @@ impl App {
             progress,
             quit: false,
             clipboard: None,
-            help_scroll: 0,
+            help_scroll: Cell::new(0),
             present: false,
             explore: None,
             seed_state: opts.seed,
@@ -264,22 +292,22 @@ impl App {
             play_budget: 0.0,
             live_speed: DEFAULT_LIVE_SPEED,
             dis_view: false,
-            focus: Panel::Lesson,
-            verdict: None,
+            focus: Cell::new(Panel::Lesson),
+            verdict: RefCell::new(None),
             present: self.present,
             show_text: true,
-            text_replaces_code: false,
-            scroll: [0; 6],
+            text_replaces_code: Cell::new(false),
+            scroll: Scroll::default(),
             selected_actor: 0,
             code_scrolled: false,
-            zoom: 0,
-            zoom_max: 0,
+            zoom: Cell::new(0),
+            zoom_max: Cell::new(0),
             at_moment: None,
             parked: None,
             pan: 0,
             generation: 0,
-            cache: ViewCache::default(),
-            areas: PanelAreas::default(),
+            cache: RefCell::new(ViewCache::default()),
+            areas: Cell::new(PanelAreas::default()),
             tour,
             prediction: None,
             job: None,
@@ -504,12 +532,16 @@ impl App {
                 // and q and Esc do not also leave the lesson.
                 match k.code {
                     KeyCode::Up | KeyCode::PageUp => {
-                        self.help_scroll = self
-                            .help_scroll
-                            .saturating_sub(if k.code == KeyCode::Up { 1 } else { 10 });
+                        self.help_scroll.set(
+                            self.help_scroll
+                                .get()
+                                .saturating_sub(if k.code == KeyCode::Up { 1 } else { 10 }),
+                        );
                     }
                     KeyCode::Down | KeyCode::PageDown => {
-                        self.help_scroll += if k.code == KeyCode::Down { 1 } else { 10 };
+                        self.help_scroll.set(
+                            self.help_scroll.get() + if k.code == KeyCode::Down { 1 } else { 10 },
+                        );
                     }
                     _ => self.overlay = Overlay::None,
                 }
@@ -774,7 +806,7 @@ impl App {
             }
             Action::Help => {
                 self.overlay = Overlay::Help;
-                self.help_scroll = 0;
+                self.help_scroll.set(0);
             }
             Action::Lang => self.switch_lang(),
             _ => {}
@@ -841,7 +873,7 @@ impl App {
             }
             Action::Help => {
                 self.overlay = Overlay::Help;
-                self.help_scroll = 0;
+                self.help_scroll.set(0);
             }
             Action::PlayPause => status = play_key(ls, stepped, lang),
             Action::Step => status = command(ls, Command::Step),
@@ -883,7 +915,7 @@ impl App {
                 };
             }
             Action::Speed { up } => status = Some(change_speed(ls, up, stepped, lang)),
-            Action::StepSelected if ls.focus == Panel::State => {
+            Action::StepSelected if ls.focus.get() == Panel::State => {
                 let a = ls.selected_actor as ActorId;
                 status = command(ls, Command::StepActor(a));
             }
@@ -911,8 +943,8 @@ impl App {
         self.present = !self.present;
         if let Screen::Lesson(ls) = &mut self.screen {
             ls.present = self.present;
-            if !ls.shown_panels().contains(&ls.focus) {
-                ls.focus = Panel::Interleaving;
+            if !ls.shown_panels().contains(&ls.focus.get()) {
+                ls.focus.set(Panel::Interleaving);
             }
         }
         StatusLine::Info(
@@ -980,7 +1012,7 @@ impl App {
                 ls.playing = false;
                 ls.generation += 1;
                 ls.pan = 0;
-                ls.zoom = 0;
+                ls.zoom.set(0);
                 StatusLine::Info(Msg::SLive.get(lang).into())
             }
             None => match restart(ls, knobs, start) {
@@ -1105,7 +1137,7 @@ impl App {
             _ => return false,
         };
         let at = Position::new(m.column, m.row);
-        let a = ls.areas;
+        let a = ls.areas.get();
         let panel = [
             (a.lesson, Panel::Lesson),
             (a.code, Panel::Code),
@@ -1132,10 +1164,10 @@ pub fn panel_index(p: Panel) -> usize {
 }
 
 fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
-    let i = panel_index(p);
+    let now = ls.scroll.get(p);
     match p {
         Panel::Timeline => {
-            if ls.zoom == 0 {
+            if ls.zoom.get() == 0 {
                 return;
             }
             ls.pan = if up {
@@ -1147,18 +1179,24 @@ fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
         Panel::Code | Panel::Lesson | Panel::State => {
             ls.code_scrolled |= p == Panel::Code;
             // Code and text scroll from the top: "up" shows earlier lines.
-            ls.scroll[i] = if up {
-                ls.scroll[i].saturating_sub(by)
-            } else {
-                ls.scroll[i].saturating_add(by)
-            };
+            ls.scroll.set(
+                p,
+                if up {
+                    now.saturating_sub(by)
+                } else {
+                    now.saturating_add(by)
+                },
+            );
         }
         _ => {
-            ls.scroll[i] = if up {
-                ls.scroll[i].saturating_add(by)
-            } else {
-                ls.scroll[i].saturating_sub(by)
-            };
+            ls.scroll.set(
+                p,
+                if up {
+                    now.saturating_add(by)
+                } else {
+                    now.saturating_sub(by)
+                },
+            );
         }
     }
 }
@@ -1195,51 +1233,53 @@ fn view_key(
     match action {
         Action::Focus { next } => {
             let shown = ls.shown_panels();
-            let i = shown.iter().position(|p| *p == ls.focus).unwrap_or(0);
+            let i = shown.iter().position(|p| *p == ls.focus.get()).unwrap_or(0);
             let n = shown.len();
             let j = if next { (i + 1) % n } else { (i + n - 1) % n };
-            ls.focus = shown[j];
+            ls.focus.set(shown[j]);
         }
         Action::Text => {
             ls.show_text = !ls.show_text;
             if ls.show_text {
-                ls.focus = Panel::Lesson;
-            } else if ls.focus == Panel::Lesson {
-                ls.focus = Panel::Interleaving;
+                ls.focus.set(Panel::Lesson);
+            } else if ls.focus.get() == Panel::Lesson {
+                ls.focus.set(Panel::Interleaving);
             }
         }
-        Action::Scroll { up: true, by: 1 } if ls.focus == Panel::State => {
+        Action::Scroll { up: true, by: 1 } if ls.focus.get() == Panel::State => {
             ls.selected_actor = ls.selected_actor.saturating_sub(1);
         }
-        Action::Scroll { up: false, by: 1 } if ls.focus == Panel::State => {
+        Action::Scroll { up: false, by: 1 } if ls.focus.get() == Panel::State => {
             let n = ls.run.program().actors.len();
             ls.selected_actor = (ls.selected_actor + 1).min(n.saturating_sub(1));
         }
-        Action::Scroll { up, by } => scroll(ls, ls.focus, by.into(), up),
-        Action::Pan { left } if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, left),
+        Action::Scroll { up, by } => scroll(ls, ls.focus.get(), by.into(), up),
+        Action::Pan { left } if ls.focus.get() == Panel::Timeline => {
+            scroll(ls, Panel::Timeline, 1, left)
+        }
         Action::End if !stepped => {
-            let i = panel_index(ls.focus);
-            ls.scroll[i] = 0;
-            if ls.focus == Panel::Timeline {
+            let focus = ls.focus.get();
+            ls.scroll.set(focus, 0);
+            if focus == Panel::Timeline {
                 ls.pan = 0;
             }
-            if ls.focus == Panel::Code {
+            if focus == Panel::Code {
                 ls.code_scrolled = false;
             }
         }
         Action::Zoom { zoom_in: true } => {
-            if ls.zoom < ls.zoom_max {
-                ls.zoom += 1;
+            if ls.zoom.get() < ls.zoom_max.get() {
+                ls.zoom.set(ls.zoom.get() + 1);
             } else {
                 status = Some(StatusLine::Info(Msg::SZoomMax.get(lang).into()));
             }
         }
         Action::Zoom { zoom_in: false } => {
-            if ls.zoom == 0 {
+            if ls.zoom.get() == 0 {
                 status = Some(StatusLine::Info(Msg::SZoomMin.get(lang).into()));
             }
-            ls.zoom = ls.zoom.saturating_sub(1);
-            if ls.zoom == 0 {
+            ls.zoom.set(ls.zoom.get().saturating_sub(1));
+            if ls.zoom.get() == 0 {
                 ls.pan = 0;
             }
         }
@@ -1370,7 +1410,7 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> StatusLine {
     ls.generation += 1;
     ls.at_moment = Some((m.seq, ls.run.trace().len()));
     // The interleaving shows the moment as its newest row.
-    ls.scroll[panel_index(Panel::Interleaving)] = 0;
+    ls.scroll.set(Panel::Interleaving, 0);
     let who = ls
         .run
         .program()
@@ -1453,6 +1493,7 @@ fn observe_tour(ls: &mut LessonScreen, moved: Option<TourKey>) -> Option<usize> 
     }
     let stepped = ls.run.mode() == Mode::Stepped;
     ls.cache
+        .get_mut()
         .refresh_state(ls.generation, ls.run.trace(), stepped);
     let mut t = std::mem::take(&mut ls.tour);
     let done = t.observe(ls, moved);
@@ -1501,15 +1542,15 @@ fn restart(ls: &mut LessonScreen, knobs: Knobs, start: Start) -> Result<(), Stri
     ls.code = ls.lesson.code(&knobs);
     ls.playing = false;
     ls.generation += 1;
-    let text_scroll = ls.scroll[panel_index(Panel::Lesson)];
-    ls.scroll = [0; 6];
+    let text_scroll = ls.scroll.get(Panel::Lesson);
+    ls.scroll = Scroll::default();
     ls.selected_actor = ls
         .selected_actor
         .min(ls.run.program().actors.len().saturating_sub(1));
     // The text is the same lesson's: a re-run keeps the reader's place.
-    ls.scroll[panel_index(Panel::Lesson)] = text_scroll;
+    ls.scroll.set(Panel::Lesson, text_scroll);
     ls.code_scrolled = false;
     ls.pan = 0;
-    ls.zoom = 0;
+    ls.zoom.set(0);
     Ok(())
 }

@@ -2,16 +2,26 @@
 
 mod app;
 mod cache;
+mod code_panel;
 pub mod explore_view;
+mod footer;
+mod goto_prompt;
 mod guide;
+mod header;
+mod help;
 mod highlight;
+mod interleaving;
 mod jobs;
 pub mod keymap;
+mod knob_editor;
+mod lesson_text;
+mod output;
 pub mod progress;
 mod prose;
 mod state_panel;
 mod stepped;
 mod theme;
+mod timeline;
 mod tour;
 mod view;
 
