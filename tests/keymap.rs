@@ -37,8 +37,8 @@ fn balance_only() -> Catalog {
     Catalog::from_lessons(vec![l]).expect("catalog")
 }
 
-fn press(a: &mut App, code: KeyCode) {
-    a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+fn press(a: &mut App, code: KeyCode) -> interleave::ui::Effect {
+    a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
 fn screen(a: &mut App) -> String {
@@ -89,9 +89,9 @@ fn effective(states: &mut dyn FnMut() -> Vec<App>) -> Vec<KeyCode> {
     for code in candidates() {
         for mut a in states() {
             let before = screen(&mut a);
-            press(&mut a, code);
+            let effect = press(&mut a, code);
             // Quitting and copying show nowhere on the screen.
-            if screen(&mut a) != before || a.quit || a.clipboard.is_some() {
+            if screen(&mut a) != before || a.quit || effect.copy.is_some() {
                 seen.push(code);
                 break;
             }
@@ -172,8 +172,8 @@ fn every_key_that_acts_on_the_list_is_in_its_footer_and_every_listed_key_acts() 
             .map(|i| {
                 let mut a = app(embedded());
                 match i {
-                    1 => press(&mut a, KeyCode::Down),
-                    2 => press(&mut a, KeyCode::End),
+                    1 => _ = press(&mut a, KeyCode::Down),
+                    2 => _ = press(&mut a, KeyCode::End),
                     _ => {}
                 }
                 a

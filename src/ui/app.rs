@@ -225,8 +225,6 @@ pub struct App {
     /// What the student has done, kept between sessions.
     pub progress: Progress,
     pub quit: bool,
-    /// Text for the terminal's clipboard; the loop sends it (OSC 52) and clears it.
-    pub clipboard: Option<String>,
     /// Lines the help overlay is scrolled down (the draw clamps it).
     pub help_scroll: Cell<usize>,
     /// Presenter mode: a layout for a projector (`--present`, or P).
@@ -236,6 +234,20 @@ pub struct App {
     seed_state: u64,
     state_file: Option<PathBuf>,
     ask_predictions: bool,
+    /// What the loop must do, gathered since the last effect was handed over.
+    pending: Effect,
+}
+
+/// What an update asks of the loop, which does all the I/O: the app only changes
+/// its state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effect {
+    /// The screen changed: draw it.
+    pub redraw: bool,
+    /// Text for the terminal's clipboard (OSC 52).
+    pub copy: Option<String>,
+    /// The progress record changed: write it to the state file.
+    pub save_progress: bool,
 }
 
 impl App {
@@ -251,7 +263,7 @@ impl App {
             status: None,
             progress,
             quit: false,
-            clipboard: None,
+            pending: Effect::default(),
             help_scroll: Cell::new(0),
             present: false,
             explore: None,
@@ -259,6 +271,23 @@ impl App {
             state_file: opts.state_file,
             ask_predictions: opts.predict,
         }
+    }
+
+    /// Where the progress record is written (`None`: kept in memory only).
+    pub fn state_file(&self) -> Option<&std::path::Path> {
+        self.state_file.as_deref()
+    }
+
+    /// Hands over what the loop must do since the last effect (for what happened
+    /// outside `handle`, `update` and `tick`: opening a lesson).
+    pub fn take_effect(&mut self) -> Effect {
+        std::mem::take(&mut self.pending)
+    }
+
+    fn effect(&mut self, redraw: bool) -> Effect {
+        let mut e = self.take_effect();
+        e.redraw |= redraw;
+        e
     }
 
     /// The next seed for a stepped run: a fixed sequence from the first seed, so a
@@ -321,7 +350,7 @@ impl App {
         let l = self.progress.lesson_mut(id);
         if !l.seen {
             l.seen = true;
-            self.progress.save(self.state_file.as_deref());
+            self.pending.save_progress = true;
         }
         if self.ask_predictions
             && !asked
@@ -400,7 +429,14 @@ impl App {
     }
 
     /// One animation tick; true if the screen changed.
-    pub fn tick(&mut self) -> bool {
+    /// One animation tick (a job's slice, a live run's news, a playing run's
+    /// steps); the effect's `redraw` says whether the screen changed.
+    pub fn tick(&mut self) -> Effect {
+        let changed = self.tick_changed();
+        self.effect(changed)
+    }
+
+    fn tick_changed(&mut self) -> bool {
         self.run_speaks_lang();
         let explored = self.explore.as_mut().is_some_and(|e| e.poll())
             | super::explore_view::tour_outcomes_poll();
@@ -469,7 +505,7 @@ impl App {
         };
         if ls.run.is_over() && !self.progress.finished(&ls.lesson.id) {
             self.progress.lesson_mut(&ls.lesson.id).finished = true;
-            self.progress.save(self.state_file.as_deref());
+            self.pending.save_progress = true;
         }
         self.judge_prediction();
         if let Screen::Lesson(ls) = &self.screen {
@@ -477,10 +513,12 @@ impl App {
         }
     }
 
-    /// Takes one terminal event; true if the screen should be redrawn.
-    pub fn handle(&mut self, ev: Event) -> bool {
+    /// Takes one terminal event: the keymap of what is on screen (the lesson, the
+    /// list, or the overlay over them) turns a key into an action, and the action is
+    /// carried out as [`App::update`] does. Gives back what the loop must do.
+    pub fn handle(&mut self, ev: Event) -> Effect {
         self.run_speaks_lang();
-        match ev {
+        let redraw = match ev {
             Event::Key(k) if k.kind != KeyEventKind::Release => {
                 self.key(k);
                 true
@@ -488,6 +526,36 @@ impl App {
             Event::Mouse(m) => self.mouse(m),
             Event::Resize(..) => true,
             _ => false,
+        };
+        self.effect(redraw)
+    }
+
+    /// Carries out one action where the app is now, as its first key in the keymap
+    /// of what is on screen would. No I/O: the effect says what the loop must do.
+    pub fn update(&mut self, action: Action) -> Effect {
+        self.run_speaks_lang();
+        let code = self
+            .keymap()
+            .iter()
+            .flat_map(|r| r.keys.iter())
+            .find(|(_, a)| *a == action)
+            .map(|(k, _)| *k);
+        self.act(Some(action), code);
+        self.effect(true)
+    }
+
+    /// The keymap of what has the keys now: an overlay, else the screen.
+    pub fn keymap(&self) -> &'static [keymap::Row] {
+        if self.explore.is_some() {
+            return keymap::EXPLORE;
+        }
+        match (&self.overlay, &self.screen) {
+            (Overlay::Help, _) => keymap::HELP_OVERLAY,
+            (Overlay::Knobs { .. }, _) => keymap::KNOB_EDITOR,
+            (Overlay::GoTo { .. }, _) => keymap::GO_TO,
+            (Overlay::Predict, _) => keymap::PREDICTION,
+            (Overlay::None, Screen::Browser) => keymap::BROWSER,
+            (Overlay::None, Screen::Lesson(_)) => keymap::LESSON,
         }
     }
 
@@ -503,25 +571,35 @@ impl App {
         if k.modifiers.contains(KeyModifiers::CONTROL)
             && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'))
         {
+            self.act(Some(Action::Quit), None);
+            return;
+        }
+        let action = keymap::lookup(self.keymap(), k.code).or_else(|| {
+            (self.overlay == Overlay::Help && self.explore.is_none()).then_some(keymap::HELP_OTHERS)
+        });
+        self.act(action, Some(k.code));
+    }
+
+    /// One action (or a key no keymap binds, which a few places still notice) in
+    /// the context it came from; `code` is the key that asked for it, for the tour.
+    fn act(&mut self, action: Option<Action>, code: Option<KeyCode>) {
+        if action == Some(Action::Quit) {
             self.quit = true;
             return;
         }
         if self.explore.is_some() {
-            super::explore_view::key(self, k);
+            if let Some(a) = action {
+                super::explore_view::key(self, a);
+            }
             self.after_change();
             return;
         }
-        if keymap::lookup(keymap::LESSON, k.code) == Some(Action::Explore)
-            && self.overlay == Overlay::None
-            && matches!(self.screen, Screen::Lesson(_))
-        {
+        let on_lesson = self.overlay == Overlay::None && matches!(self.screen, Screen::Lesson(_));
+        if on_lesson && action == Some(Action::Explore) {
             super::explore_view::open(self);
             return;
         }
-        if keymap::lookup(keymap::LESSON, k.code) == Some(Action::ReplayLive)
-            && self.overlay == Overlay::None
-            && matches!(self.screen, Screen::Lesson(_))
-        {
+        if on_lesson && action == Some(Action::ReplayLive) {
             super::explore_view::replay_live(self);
             self.after_change();
             return;
@@ -530,25 +608,19 @@ impl App {
             Overlay::Help => {
                 // ↑↓ scroll a help taller than the screen; any other key closes it,
                 // and q and Esc do not also leave the lesson.
-                match k.code {
-                    KeyCode::Up | KeyCode::PageUp => {
-                        self.help_scroll.set(
-                            self.help_scroll
-                                .get()
-                                .saturating_sub(if k.code == KeyCode::Up { 1 } else { 10 }),
-                        );
-                    }
-                    KeyCode::Down | KeyCode::PageDown => {
-                        self.help_scroll.set(
-                            self.help_scroll.get() + if k.code == KeyCode::Down { 1 } else { 10 },
-                        );
-                    }
+                match action {
+                    Some(Action::Scroll { up: true, by }) => self
+                        .help_scroll
+                        .set(self.help_scroll.get().saturating_sub(by.into())),
+                    Some(Action::Scroll { up: false, by }) => self
+                        .help_scroll
+                        .set(self.help_scroll.get() + usize::from(by)),
                     _ => self.overlay = Overlay::None,
                 }
                 return;
             }
             Overlay::Knobs { selected, typing } => {
-                self.knob_key(k, selected, typing);
+                self.knob_key(action, selected, typing);
                 // A knob set in the editor may be what the tour's step asked for.
                 if let Screen::Lesson(ls) = &mut self.screen {
                     let done = observe_tour(ls, None);
@@ -557,29 +629,29 @@ impl App {
                 return;
             }
             Overlay::GoTo { typing } => {
-                self.goto_key(k, typing);
+                self.goto_key(action, typing);
                 self.after_change();
                 return;
             }
             Overlay::Predict => {
-                self.predict_key(k);
+                self.predict_key(action);
                 return;
             }
             Overlay::None => {}
         }
         match &mut self.screen {
-            Screen::Browser => self.browser_key(k),
+            Screen::Browser => self.browser_key(action),
             Screen::Lesson(ls) => {
                 let before = run_mark(ls);
                 // A tour key moves the tour itself (`U` must not be undone at once
                 // by a check that still holds).
-                if !self.tour_key(k) {
-                    self.lesson_key(k);
+                if !self.tour_key(action) {
+                    self.lesson_key(action, code);
                     // A move is a key that changed the run, or one the run refused.
                     let refused = matches!(self.status, Some(StatusLine::Refused(_)));
                     if let Screen::Lesson(ls) = &mut self.screen {
                         let moved = (refused || run_mark(ls) != before)
-                            .then(|| tour_key_of(k))
+                            .then(|| code.and_then(tour_key_of))
                             .flatten();
                         let done = observe_tour(ls, moved);
                         self.tour_progress(done);
@@ -591,18 +663,16 @@ impl App {
     }
 
     /// The prediction overlay: a digit picks an answer, Esc skips the question.
-    fn predict_key(&mut self, k: KeyEvent) {
+    fn predict_key(&mut self, action: Option<Action>) {
         let Screen::Lesson(ls) = &self.screen else {
             self.overlay = Overlay::None;
             return;
         };
         let n = ls.lesson.predict.as_ref().map_or(0, |p| p.choices.len());
         let id = ls.lesson.id.clone();
-        let choice = match k.code {
-            KeyCode::Char(c @ '1'..='9') if (c as usize - '0' as usize) <= n => {
-                Some(c as usize - '0' as usize)
-            }
-            KeyCode::Esc | KeyCode::Char('q') => None,
+        let choice = match action {
+            Some(Action::Answer(c)) if usize::from(c) <= n => Some(usize::from(c)),
+            Some(Action::Close) => None,
             _ => return,
         };
         self.overlay = Overlay::None;
@@ -611,7 +681,7 @@ impl App {
             shown: Vec::new(),
             matched: None,
         });
-        self.progress.save(self.state_file.as_deref());
+        self.pending.save_progress = true;
         self.sync_prediction();
         let lang = self.lang;
         self.status = Some(StatusLine::Info(match choice {
@@ -624,12 +694,11 @@ impl App {
 
     /// Tour keys: T shows or hides the tour, D does the current step for the
     /// student, U goes back a step. True if the key was one of them.
-    fn tour_key(&mut self, k: KeyEvent) -> bool {
+    fn tour_key(&mut self, action: Option<Action>) -> bool {
         let lang = self.lang;
         let Screen::Lesson(ls) = &mut self.screen else {
             return false;
         };
-        let action = keymap::lookup(keymap::LESSON, k.code);
         if ls.lesson.tour.is_empty()
             && matches!(
                 action,
@@ -703,7 +772,7 @@ impl App {
                 return;
             };
             let before = run_mark(ls);
-            self.lesson_key(KeyEvent::new(code, KeyModifiers::NONE));
+            self.lesson_key(keymap::lookup(keymap::LESSON, code), Some(code));
             if let Screen::Lesson(ls) = &mut self.screen {
                 let moved = (run_mark(ls) != before).then_some(key);
                 let done = observe_tour(ls, moved);
@@ -732,7 +801,7 @@ impl App {
             l.tour_done.sort_unstable();
         }
         l.tour_complete |= n == total;
-        self.progress.save(self.state_file.as_deref());
+        self.pending.save_progress = true;
         let lang = self.lang;
         let done = if n == total {
             Msg::STourDone.get(lang).into()
@@ -777,13 +846,13 @@ impl App {
             shown,
             matched: Some(matched),
         });
-        self.progress.save(self.state_file.as_deref());
+        self.pending.save_progress = true;
         self.sync_prediction();
     }
 
-    fn browser_key(&mut self, k: KeyEvent) {
+    fn browser_key(&mut self, action: Option<Action>) {
         let n = self.catalog.lessons().len();
-        let Some(action) = keymap::lookup(keymap::BROWSER, k.code) else {
+        let Some(action) = action else {
             return;
         };
         match action {
@@ -833,7 +902,7 @@ impl App {
         self.status = Some(StatusLine::Info(Msg::SLang.get(self.lang).into()));
     }
 
-    fn lesson_key(&mut self, k: KeyEvent) {
+    fn lesson_key(&mut self, action: Option<Action>, code: Option<KeyCode>) {
         let Screen::Lesson(ls) = &mut self.screen else {
             return;
         };
@@ -841,14 +910,14 @@ impl App {
         let lang = self.lang;
         let mut status: Option<StatusLine> = None;
         // Esc stops a run to the end where it is; other keys work as ever.
-        if ls.job.is_some() && k.code == KeyCode::Esc {
+        if ls.job.is_some() && code == Some(KeyCode::Esc) {
             ls.job = None;
             self.status = Some(StatusLine::Info(
                 Msg::SJobCancelled.fill(lang, &[&steps_of(ls)]),
             ));
             return;
         }
-        let Some(action) = keymap::lookup(keymap::LESSON, k.code) else {
+        let Some(action) = action else {
             return;
         };
         // Moving around the screen first; then what changes the run.
@@ -892,7 +961,7 @@ impl App {
             Action::Copy => {
                 let line = replay_command(ls);
                 status = Some(StatusLine::Info(Msg::SCopied.fill(lang, &[&line])));
-                self.clipboard = Some(line);
+                self.pending.copy = Some(line);
             }
             Action::GoTo if stepped => {
                 self.overlay = Overlay::GoTo {
@@ -1022,17 +1091,17 @@ impl App {
         })
     }
 
-    fn goto_key(&mut self, k: KeyEvent, mut typing: String) {
+    fn goto_key(&mut self, action: Option<Action>, mut typing: String) {
         let Screen::Lesson(ls) = &mut self.screen else {
             self.overlay = Overlay::None;
             return;
         };
-        match k.code {
-            KeyCode::Char(c) if c.is_ascii_digit() && typing.len() < 12 => typing.push(c),
-            KeyCode::Backspace => {
+        match action {
+            Some(Action::Type(d)) if typing.len() < 12 => typing.push(char::from(b'0' + d)),
+            Some(Action::Erase) => {
                 typing.pop();
             }
-            KeyCode::Enter => {
+            Some(Action::Confirm) => {
                 self.overlay = Overlay::None;
                 let Ok(n) = typing.parse::<usize>() else {
                     self.status = Some(StatusLine::Refused(Msg::STypeStep.get(self.lang).into()));
@@ -1047,7 +1116,7 @@ impl App {
                 ls.generation += 1;
                 return;
             }
-            KeyCode::Esc => {
+            Some(Action::Close) => {
                 self.overlay = Overlay::None;
                 return;
             }
@@ -1056,7 +1125,7 @@ impl App {
         self.overlay = Overlay::GoTo { typing };
     }
 
-    fn knob_key(&mut self, k: KeyEvent, selected: usize, mut typing: String) {
+    fn knob_key(&mut self, action: Option<Action>, selected: usize, mut typing: String) {
         let Screen::Lesson(ls) = &mut self.screen else {
             self.overlay = Overlay::None;
             return;
@@ -1074,31 +1143,29 @@ impl App {
             .unwrap_or_else(|| spec.default_value());
         let mut sel = selected;
         let mut apply: Option<KnobValue> = None;
-        match k.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('k') => {
+        match action {
+            Some(Action::Close) => {
                 self.overlay = Overlay::None;
                 return;
             }
-            KeyCode::Up => {
+            Some(Action::Choose { up: true }) => {
                 sel = sel.saturating_sub(1);
                 typing.clear();
             }
-            KeyCode::Down | KeyCode::Tab => {
+            Some(Action::Choose { up: false }) => {
                 sel = (sel + 1).min(n.saturating_sub(1));
                 typing.clear();
             }
             // Twelve digits is past every knob's range; more would only overflow.
-            KeyCode::Char(c)
-                if c.is_ascii_digit()
-                    && matches!(spec.kind, KnobKind::Int { .. })
-                    && typing.len() < 12 =>
+            Some(Action::Type(d))
+                if matches!(spec.kind, KnobKind::Int { .. }) && typing.len() < 12 =>
             {
-                typing.push(c);
+                typing.push(char::from(b'0' + d));
             }
-            KeyCode::Backspace => {
+            Some(Action::Erase) => {
                 typing.pop();
             }
-            KeyCode::Enter if !typing.is_empty() => match spec.parse(&typing) {
+            Some(Action::Confirm) if !typing.is_empty() => match spec.parse(&typing) {
                 Ok(v) => {
                     apply = Some(v);
                     typing.clear();
@@ -1108,10 +1175,10 @@ impl App {
                     typing.clear();
                 }
             },
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char(' ') => {
+            Some(Action::Confirm | Action::Change { forward: true }) => {
                 apply = Some(spec.next(&current))
             }
-            KeyCode::Left => apply = Some(previous(&spec.kind, &current)),
+            Some(Action::Change { forward: false }) => apply = Some(previous(&spec.kind, &current)),
             _ => {}
         }
         if let Some(v) = apply
@@ -1474,8 +1541,8 @@ fn run_mark(ls: &LessonScreen) -> (u64, usize, String, bool) {
 }
 
 /// The tour key a terminal key is, if the tour can name it.
-fn tour_key_of(k: KeyEvent) -> Option<TourKey> {
-    Some(match k.code {
+fn tour_key_of(code: KeyCode) -> Option<TourKey> {
+    Some(match code {
         KeyCode::Char(c) => TourKey::Char(c),
         KeyCode::Enter => TourKey::Enter,
         KeyCode::Home => TourKey::Home,

@@ -2,6 +2,7 @@
 
 use super::app::LessonScreen;
 use super::footer::keys_line;
+use super::keymap;
 use super::theme::Theme;
 use super::view::{centered, clear_under};
 use crate::i18n::Msg;
@@ -57,16 +58,13 @@ pub fn draw(
         lines.push(Line::styled(format!(" {}", s.help.get(lang)), th.dim()));
     }
     lines.push(Line::raw(""));
-    lines.push(keys_line(
-        th,
-        &[
-            ("↑↓", Msg::KChoose.get(lang)),
-            ("←→ Enter", Msg::KChange.get(lang)),
-            ("digits Enter", Msg::KSetNumber.get(lang)),
-            ("Esc", Msg::KClose.get(lang)),
-        ],
-        r.width.saturating_sub(2),
-    ));
+    // The editor's keys, from its keymap.
+    let owned = keymap::footer(keymap::KNOB_EDITOR, &keymap::FooterState::default());
+    let keys: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, what)| (k.as_str(), what.get(lang)))
+        .collect();
+    lines.push(keys_line(th, &keys, r.width.saturating_sub(2)));
     f.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(
             Block::bordered()
