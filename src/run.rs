@@ -2,12 +2,13 @@
 
 use crate::i18n::Msg;
 use crate::lesson::{Knobs, Lang, Lesson};
-use crate::live::{Collector, LiveMsg, LiveRun};
+/// The engines' words the screen, the CLI and the exports use, given by `Run` so
+/// that they need not import the engines.
+pub use crate::live::LiveMsg;
+use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::scenarios;
 use crate::sim::{Calibration, Refusal, SchedulerKind, Seeded, Sim};
-/// The simulator's words the screen, the CLI and the exports use, given by `Run`
-/// so that they need not import the simulator.
 pub use crate::sim::{Ending, Schedule};
 use crate::trace::{Mode, Prefix, Trace};
 use crossbeam::channel::Receiver;

@@ -412,7 +412,7 @@ impl App {
 
     /// A live run's channel while the run is in flight, for the loop to wait on:
     /// `tick` drains it.
-    pub fn live_receiver(&self) -> Option<&crossbeam::channel::Receiver<crate::live::LiveMsg>> {
+    pub fn live_receiver(&self) -> Option<&crossbeam::channel::Receiver<crate::run::LiveMsg>> {
         match &self.screen {
             Screen::Lesson(ls) => ls.run.live_receiver(),
             Screen::Browser => None,
