@@ -51,10 +51,10 @@ fn frame(c: &mut Criterion) {
     let mut a = million_event_app();
     let mut term = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     // The first draw fills the caches, as the first frame after a step does.
-    term.draw(|f| draw(&mut a, f)).expect("draw");
+    term.draw(|f| draw(&a, f)).expect("draw");
     c.bench_function("lesson frame 200x60, 1M events", |b| {
         b.iter(|| {
-            term.draw(|f| draw(&mut a, f)).expect("draw");
+            term.draw(|f| draw(&a, f)).expect("draw");
         })
     });
     {
@@ -67,7 +67,7 @@ fn frame(c: &mut Criterion) {
                 if let Screen::Lesson(ls) = &mut a.screen {
                     ls.generation += 1;
                 }
-                term.draw(|f| draw(&mut a, f)).expect("draw");
+                term.draw(|f| draw(&a, f)).expect("draw");
             })
         });
         g.finish();
@@ -86,9 +86,9 @@ fn frame(c: &mut Criterion) {
 fn first_frame(c: &mut Criterion) {
     c.bench_function("start to first frame (browser, 120x40)", |b| {
         b.iter(|| {
-            let mut a = app();
+            let a = app();
             let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
-            term.draw(|f| draw(&mut a, f)).expect("draw");
+            term.draw(|f| draw(&a, f)).expect("draw");
         })
     });
     c.bench_function("start to first frame (lesson, 120x40)", |b| {
@@ -96,7 +96,7 @@ fn first_frame(c: &mut Criterion) {
             let mut a = app();
             a.open("balance-race").expect("opens");
             let mut term = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
-            term.draw(|f| draw(&mut a, f)).expect("draw");
+            term.draw(|f| draw(&a, f)).expect("draw");
         })
     });
 }

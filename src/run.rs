@@ -2,10 +2,14 @@
 
 use crate::i18n::Msg;
 use crate::lesson::{Knobs, Lang, Lesson};
-use crate::live::{Collector, LiveMsg, LiveRun};
+/// The engines' words the screen, the CLI and the exports use, given by `Run` so
+/// that they need not import the engines.
+pub use crate::live::LiveMsg;
+use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::scenarios;
-use crate::sim::{Calibration, Ending, Refusal, Schedule, SchedulerKind, Seeded, Sim};
+use crate::sim::{Calibration, Refusal, SchedulerKind, Seeded, Sim};
+pub use crate::sim::{Ending, Schedule};
 use crate::trace::{Mode, Prefix, Trace};
 use crossbeam::channel::Receiver;
 use std::sync::Arc;
@@ -259,7 +263,8 @@ impl Run {
         )
     }
 
-    /// A live run's message channel, to wait on in `select!`.
+    /// A live run's message channel while it is in flight, for a loop to wait on
+    /// (the playground's `Select`); `poll` drains it.
     pub fn live_receiver(&self) -> Option<&Receiver<LiveMsg>> {
         match &self.engine {
             Engine::Live { rx, finished, .. } if !finished => Some(rx),

@@ -509,7 +509,7 @@ fn after_a_live_run_r_opens_its_replay_at_the_first_lost_update() {
     use interleave::lesson::Lang;
     use interleave::run::Command;
     use interleave::trace::Mode;
-    use interleave::ui::{App, AppOptions, Screen, Status, Theme};
+    use interleave::ui::{App, AppOptions, Screen, StatusLine as Status, Theme};
     let mut a = App::new(
         Catalog::embedded().expect("lessons"),
         Lang::En,
@@ -712,7 +712,7 @@ fn the_tour_end_box_lists_every_outcome() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let mut t = Terminal::new(TestBackend::new(160, 60)).expect("test terminal");
-    t.draw(|f| draw(&mut a, f)).expect("draws");
+    t.draw(|f| draw(&a, f)).expect("draws");
     let b = t.backend().buffer();
     let screen: String = (0..b.area.height)
         .map(|y| {

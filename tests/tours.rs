@@ -23,8 +23,12 @@ fn app(seed: u64, predict: bool, state: Option<std::path::PathBuf>) -> App {
     )
 }
 
+/// A key, and the progress file written as the playground's loop writes it.
 fn key(a: &mut App, code: KeyCode) {
-    a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    let e = a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    if e.save_progress {
+        a.progress.save(a.state_file());
+    }
 }
 
 fn screen(a: &mut App, w: u16, h: u16) -> String {
@@ -129,7 +133,11 @@ fn the_question_comes_first_and_the_run_is_compared_with_the_answer() {
     assert!(matches!(a.overlay, Overlay::None));
     key(&mut a, KeyCode::Char('e')); // run to the end, a slice per tick
     for _ in 0..10_000 {
-        if !a.tick() {
+        let e = a.tick();
+        if e.save_progress {
+            a.progress.save(a.state_file());
+        }
+        if !e.redraw {
             break;
         }
     }

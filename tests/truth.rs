@@ -983,7 +983,7 @@ fn a_terminated_process_has_a_bar_on_the_timeline() {
         }
         let mut t =
             ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 60)).expect("terminal");
-        t.draw(|f| draw(&mut a, f)).expect("draws");
+        t.draw(|f| draw(&a, f)).expect("draws");
         let b = t.backend().buffer().clone();
         let rows: Vec<String> = (0..b.area.height)
             .map(|y| (0..b.area.width).map(|x| b[(x, y)].symbol()).collect())

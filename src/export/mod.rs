@@ -9,7 +9,7 @@ pub use perfetto::{PerfettoStream, PerfettoWriter, perfetto_json};
 pub use text::{MAX_SCHEDULE_CHARS, TextStream, text_report};
 
 use crate::lesson::{Knobs, Lang, Lesson};
-use crate::sim::Schedule;
+use crate::run::Schedule;
 use crate::trace::{Mode, Trace};
 
 /// How a run can be replayed.

@@ -228,7 +228,7 @@ impl LiveRun {
         }
     }
 
-    /// Where events and output arrive; `select!` on it.
+    /// Where events and output arrive: a loop waits on it beside its other channels.
     pub fn receiver(&self) -> &Receiver<LiveMsg> {
         &self.rx
     }
@@ -296,7 +296,7 @@ impl LiveRun {
     }
 
     /// Runs to the end (or until `timeout`) and returns the merged trace.
-    /// `None` means the run did not end in time and was stopped.
+    /// The flag is false when the run did not end in time and was stopped.
     pub fn wait(self, timeout: Duration) -> (Trace, bool) {
         let (trace, finished, _) = self.wait_recorded(timeout);
         (trace, finished)

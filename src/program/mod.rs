@@ -188,10 +188,10 @@ pub enum Instr {
     Work(u32),
     // -- thread lessons (threads, thread-local, deadlock, gil) --
     /// `local.attr = value`: pops a value into this thread's own `threading.local()`
-    /// dictionary; `text` says the value is a string id (shown as a string).
+    /// dictionary; `value_is_str` says the value is a string id (shown quoted).
     TlsSet {
         attr: StrId,
-        text: bool,
+        value_is_str: bool,
     },
     /// `local.attr`: pushes this thread's value, or raises CPython's
     /// `AttributeError` when this thread never set it.

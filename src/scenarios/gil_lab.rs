@@ -6,7 +6,9 @@ use crate::lesson::{Knobs, Lesson};
 
 /// Lessons name this scenario `gil`.
 pub const ID: &str = "gil";
-use crate::program::{ActorBuilder, ActorKind, BinOp, Instr, LocalId, Program, ProgramBuilder};
+use crate::program::{
+    ActorBuilder, ActorId, ActorKind, BinOp, Instr, LocalId, Program, ProgramBuilder,
+};
 
 /// Countdown turns per CPU_WORK instruction: about 1 ms of virtual time, so that a
 /// stepped run can switch threads inside a long countdown (the loop's back-edge is a
@@ -55,29 +57,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         Some("gil-classic") => "3.6-3.9",
         _ => "3.10-3.13",
     };
-    let ws: Vec<_> = (0..workers)
-        .map(|i| {
-            if processes {
-                // Each worker process has its own interpreter, so its own GIL; live,
-                // it is a real child process.
-                b.declare_process(&format!("Process-{}", i + 1), i + 1)
-            } else {
-                let name = crate::scenarios::threads::default_thread_name(
-                    python,
-                    u32::from(i) + 1,
-                    "count",
-                );
-                b.declare(&name, ActorKind::Thread, 0)
-            }
-        })
-        .collect();
-    let io = probe.then(|| {
-        // CPython numbers threads, not processes: the probe is the first thread
-        // made after the worker threads, if there are any.
-        let made_before = if processes { 0 } else { u32::from(workers) };
-        let name = crate::scenarios::threads::default_thread_name(python, made_before + 1, "probe");
-        b.declare(&name, ActorKind::Thread, 0)
-    });
+    let (ws, io) = declare_workers(&mut b, workers, processes, probe, python);
     let lines = CountLines {
         call: 0,
         while_: b.line("while n > 0:")?,
@@ -97,31 +77,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     }
 
     if let Some(io) = io {
-        let mut a = b.code(io);
-        let i = a.local("i", 0);
-        let t = a.local("t", 0);
-        let late = a.local("late", 0);
-        let for_line = b.line(&format!("for i in range({PROBES}):"))?;
-        let exit = a.label();
-        a.at(for_line);
-        let head = a.for_range(i, PROBES, exit);
-        a.at(b.line("t = time.perf_counter()")?)
-            .emit(Instr::Clock { cpu: false })
-            .emit(Instr::StoreFast(t));
-        a.at(b.line("time.sleep(0.001)")?).emit(Instr::Sleep(1000));
-        a.at(b.line("late = time.perf_counter() - t - 0.001")?)
-            .emit(Instr::Clock { cpu: false })
-            .emit(Instr::LoadFast(t))
-            .emit(Instr::BinaryOp(BinOp::Sub))
-            .emit(Instr::LoadConst(1_000_000))
-            .emit(Instr::BinaryOp(BinOp::Sub))
-            .emit(Instr::StoreFast(late));
-        let fmt = b.string("I/O thread woke up {ms} ms late");
-        a.at(b.line("print('I/O thread woke up %.1f ms late' % (late * 1000))")?)
-            .emit(Instr::LoadFast(late))
-            .print(fmt, 1);
-        a.at(for_line).end_loop(head, exit).emit(Instr::Exit(0));
-        b.finish(a)?;
+        io_probe(&mut b, io)?;
     }
 
     let mut m = b.code(main);
@@ -150,19 +106,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .emit(Instr::LoadFast(t0))
         .emit(Instr::BinaryOp(BinOp::Sub))
         .emit(Instr::StoreFast(seq));
-    let (make_line, make_call) = if processes {
-        (
-            format!("workers = [mp.Process(target=count, args=({n},)) for i in range({workers})]"),
-            "multiprocessing.Process",
-        )
-    } else {
-        (
-            format!(
-                "workers = [threading.Thread(target=count, args=({n},)) for i in range({workers})]"
-            ),
-            "threading.Thread",
-        )
-    };
+    let (make_line, make_call) = workers_line(processes, n, workers);
     let make_call = b.string(make_call);
     m.at(b.line(&make_line)?).emit(Instr::Nop(make_call));
     if let Some(io) = io {
@@ -196,6 +140,64 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     if let Some(io) = io {
         m.at(b.line("io.join()")?).emit(Instr::Join(io));
     }
+    report(&mut b, &mut m, seq, wall, used)?;
+    b.build_with(m)
+}
+
+/// The line that makes the workers, and the call it makes.
+fn workers_line(processes: bool, n: u32, workers: u16) -> (String, &'static str) {
+    if processes {
+        (
+            format!("workers = [mp.Process(target=count, args=({n},)) for i in range({workers})]"),
+            "multiprocessing.Process",
+        )
+    } else {
+        (
+            format!(
+                "workers = [threading.Thread(target=count, args=({n},)) for i in range({workers})]"
+            ),
+            "threading.Thread",
+        )
+    }
+}
+
+/// The I/O thread: sleeps 1 ms, `PROBES` times, and prints how late it woke up.
+fn io_probe(b: &mut ProgramBuilder, io: ActorId) -> Result<(), String> {
+    let mut a = b.code(io);
+    let i = a.local("i", 0);
+    let t = a.local("t", 0);
+    let late = a.local("late", 0);
+    let for_line = b.line(&format!("for i in range({PROBES}):"))?;
+    let exit = a.label();
+    a.at(for_line);
+    let head = a.for_range(i, PROBES, exit);
+    a.at(b.line("t = time.perf_counter()")?)
+        .emit(Instr::Clock { cpu: false })
+        .emit(Instr::StoreFast(t));
+    a.at(b.line("time.sleep(0.001)")?).emit(Instr::Sleep(1000));
+    a.at(b.line("late = time.perf_counter() - t - 0.001")?)
+        .emit(Instr::Clock { cpu: false })
+        .emit(Instr::LoadFast(t))
+        .emit(Instr::BinaryOp(BinOp::Sub))
+        .emit(Instr::LoadConst(1_000_000))
+        .emit(Instr::BinaryOp(BinOp::Sub))
+        .emit(Instr::StoreFast(late));
+    let fmt = b.string("I/O thread woke up {ms} ms late");
+    a.at(b.line("print('I/O thread woke up %.1f ms late' % (late * 1000))")?)
+        .emit(Instr::LoadFast(late))
+        .print(fmt, 1);
+    a.at(for_line).end_loop(head, exit).emit(Instr::Exit(0));
+    b.finish(a)
+}
+
+/// The three lines the main thread prints at the end.
+fn report(
+    b: &mut ProgramBuilder,
+    m: &mut ActorBuilder,
+    seq: LocalId,
+    wall: LocalId,
+    used: LocalId,
+) -> Result<(), String> {
     let seq_fmt = b.string("one after another: {ms} ms");
     let par_fmt = b.string("at the same time:  {ms} ms wall, {ms} ms CPU");
     let up_fmt = b.string("speed-up: {ratio}x");
@@ -213,5 +215,39 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .emit(Instr::LoadFast(wall))
         .print(up_fmt, 2)
         .emit(Instr::Exit(0));
-    b.build_with(m)
+    Ok(())
+}
+
+/// The worker threads or processes, and the I/O thread if there is one.
+fn declare_workers(
+    b: &mut ProgramBuilder,
+    workers: u16,
+    processes: bool,
+    probe: bool,
+    python: &str,
+) -> (Vec<ActorId>, Option<ActorId>) {
+    let ws: Vec<_> = (0..workers)
+        .map(|i| {
+            if processes {
+                // Each worker process has its own interpreter, so its own GIL; live,
+                // it is a real child process.
+                b.declare_process(&format!("Process-{}", i + 1), i + 1)
+            } else {
+                let name = crate::scenarios::threads::default_thread_name(
+                    python,
+                    u32::from(i) + 1,
+                    "count",
+                );
+                b.declare(&name, ActorKind::Thread, 0)
+            }
+        })
+        .collect();
+    let io = probe.then(|| {
+        // CPython numbers threads, not processes: the probe is the first thread
+        // made after the worker threads, if there are any.
+        let made_before = if processes { 0 } else { u32::from(workers) };
+        let name = crate::scenarios::threads::default_thread_name(python, made_before + 1, "probe");
+        b.declare(&name, ActorKind::Thread, 0)
+    });
+    (ws, io)
 }

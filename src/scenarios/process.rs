@@ -2,7 +2,7 @@
 //! exitcode, terminate, daemon.
 
 use crate::lesson::{Knobs, Lesson};
-use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
+use crate::program::{ActorBuilder, ActorId, ActorKind, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let terminate = knobs.bool("terminate")?;
@@ -72,64 +72,83 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .emit(Instr::ProcExitCode(p))
         .print(attrs, 3);
     if let Some(q) = q {
-        let ctor = b.string("Process(target=time.sleep)");
-        m.at(b.line("q = Process(target=time.sleep, args=(10,))")?)
-            .emit(Instr::Nop(ctor));
-        m.at(b.line("q.start()")?).emit(Instr::Start(q));
-        m.at(b.line("q.terminate()")?).emit(Instr::Terminate(q));
-        let alive = b.string("{bool}");
-        m.at(b.line("print(q.is_alive())")?)
-            .emit(Instr::ProcAlive(q))
-            .print(alive, 1);
-        m.at(b.line("q.join()")?).emit(Instr::Join(q));
-        let after = b.string("Process-2 {bool} {}");
-        m.at(b.line("print(q.name, q.is_alive(), q.exitcode)")?)
-            .emit(Instr::ProcAlive(q))
-            .emit(Instr::ProcExitCode(q))
-            .print(after, 2);
-
-        let sleep = b.string("time.sleep");
-        let mut s = b.code(q);
-        s.at(b.line("q = Process(target=time.sleep, args=(10,))")?)
-            .emit(Instr::Call(sleep))
-            .emit(Instr::Sleep(10_000_000))
-            .emit(Instr::Exit(0));
-        b.finish(s)?;
+        terminated_child(&mut b, &mut m, q)?;
     }
     if let Some(d) = d {
-        let ctor = b.string("Process(target=run_daemon)");
-        m.at(b.line("d = Process(target=run_daemon)")?)
-            .emit(Instr::Nop(ctor));
-        let flag = b.string("d.daemon = True");
-        m.at(b.line("d.daemon = True")?).emit(Instr::Nop(flag));
-        m.at(b.line("d.start()")?).emit(Instr::Start(d));
-        m.at(b.line("time.sleep(1)")?).emit(Instr::Sleep(1_000_000));
-        let ends = b.string(&format!("Parent process ends. {d_name} {{bool}}"));
-        m.at(b.line("print('Parent process ends.', d.name, d.is_alive())")?)
-            .emit(Instr::ProcAlive(d))
-            .print(ends, 1);
-        // multiprocessing's atexit handler: SIGTERM to every daemonic child still
-        // alive, then a join, so the daemon never reaches its last line.
-        m.at(b.line("# on exit, multiprocessing terminates daemonic children, then joins them")?)
-            .emit(Instr::Terminate(d))
-            .emit(Instr::Join(d));
-
-        let call = b.string("run_daemon");
-        let starts = b.string("Daemon child starts ({})...");
-        let done = b.string("Daemon child ends.");
-        let mut s = b.code(d);
-        s.at(b.line("def run_daemon():")?).emit(Instr::Call(call));
-        s.at(b.line("print('Daemon child starts (%s)...' % os.getpid())")?)
-            .emit(Instr::GetPid)
-            .print(starts, 1);
-        s.at(b.line("time.sleep(10)")?)
-            .emit(Instr::Sleep(10_000_000));
-        s.at(b.line("print('Daemon child ends.')")?)
-            .print(done, 0)
-            .emit(Instr::Return)
-            .emit(Instr::Exit(0));
-        b.finish(s)?;
+        daemon_child(&mut b, &mut m, d, d_name)?;
     }
     m.emit(Instr::Exit(0));
     b.build_with(m)
+}
+
+/// `q`: a child started on `time.sleep(10)`, terminated at once, then joined.
+fn terminated_child(
+    b: &mut ProgramBuilder,
+    m: &mut ActorBuilder,
+    q: ActorId,
+) -> Result<(), String> {
+    let ctor = b.string("Process(target=time.sleep)");
+    m.at(b.line("q = Process(target=time.sleep, args=(10,))")?)
+        .emit(Instr::Nop(ctor));
+    m.at(b.line("q.start()")?).emit(Instr::Start(q));
+    m.at(b.line("q.terminate()")?).emit(Instr::Terminate(q));
+    let alive = b.string("{bool}");
+    m.at(b.line("print(q.is_alive())")?)
+        .emit(Instr::ProcAlive(q))
+        .print(alive, 1);
+    m.at(b.line("q.join()")?).emit(Instr::Join(q));
+    let after = b.string("Process-2 {bool} {}");
+    m.at(b.line("print(q.name, q.is_alive(), q.exitcode)")?)
+        .emit(Instr::ProcAlive(q))
+        .emit(Instr::ProcExitCode(q))
+        .print(after, 2);
+
+    let sleep = b.string("time.sleep");
+    let mut s = b.code(q);
+    s.at(b.line("q = Process(target=time.sleep, args=(10,))")?)
+        .emit(Instr::Call(sleep))
+        .emit(Instr::Sleep(10_000_000))
+        .emit(Instr::Exit(0));
+    b.finish(s)
+}
+
+/// `d`: a daemonic child that the parent's exit terminates before its last line.
+fn daemon_child(
+    b: &mut ProgramBuilder,
+    m: &mut ActorBuilder,
+    d: ActorId,
+    d_name: &str,
+) -> Result<(), String> {
+    let ctor = b.string("Process(target=run_daemon)");
+    m.at(b.line("d = Process(target=run_daemon)")?)
+        .emit(Instr::Nop(ctor));
+    let flag = b.string("d.daemon = True");
+    m.at(b.line("d.daemon = True")?).emit(Instr::Nop(flag));
+    m.at(b.line("d.start()")?).emit(Instr::Start(d));
+    m.at(b.line("time.sleep(1)")?).emit(Instr::Sleep(1_000_000));
+    let ends = b.string(&format!("Parent process ends. {d_name} {{bool}}"));
+    m.at(b.line("print('Parent process ends.', d.name, d.is_alive())")?)
+        .emit(Instr::ProcAlive(d))
+        .print(ends, 1);
+    // multiprocessing's atexit handler: SIGTERM to every daemonic child still
+    // alive, then a join, so the daemon never reaches its last line.
+    m.at(b.line("# on exit, multiprocessing terminates daemonic children, then joins them")?)
+        .emit(Instr::Terminate(d))
+        .emit(Instr::Join(d));
+
+    let call = b.string("run_daemon");
+    let starts = b.string("Daemon child starts ({})...");
+    let done = b.string("Daemon child ends.");
+    let mut s = b.code(d);
+    s.at(b.line("def run_daemon():")?).emit(Instr::Call(call));
+    s.at(b.line("print('Daemon child starts (%s)...' % os.getpid())")?)
+        .emit(Instr::GetPid)
+        .print(starts, 1);
+    s.at(b.line("time.sleep(10)")?)
+        .emit(Instr::Sleep(10_000_000));
+    s.at(b.line("print('Daemon child ends.')")?)
+        .print(done, 0)
+        .emit(Instr::Return)
+        .emit(Instr::Exit(0));
+    b.finish(s)
 }

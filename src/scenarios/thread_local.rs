@@ -34,7 +34,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         if let Some(line) = set_line {
             a.at(line).emit(Instr::LoadFast(name)).emit(Instr::TlsSet {
                 attr: student,
-                text: true,
+                value_is_str: true,
             });
         }
         a.at(call_line).emit(Instr::Call(process_student));

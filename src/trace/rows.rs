@@ -484,9 +484,9 @@ fn note(
                 (_, v) => format!("→ {v}"),
             })
         }
-        Instr::TlsSet { attr, text } => {
+        Instr::TlsSet { attr, value_is_str } => {
             st.pop();
-            let v = if text {
+            let v = if value_is_str {
                 format!("'{}'", p.str(e.value as u16))
             } else {
                 e.value.to_string()

@@ -222,10 +222,12 @@ impl StateReplay {
             .tls(actor)
             .iter()
             .map(|&(attr, v)| {
-                let text = program
-                    .actors
-                    .get(actor as usize)
-                    .is_some_and(|x| x.code.contains(&Instr::TlsSet { attr, text: true }));
+                let text = program.actors.get(actor as usize).is_some_and(|x| {
+                    x.code.contains(&Instr::TlsSet {
+                        attr,
+                        value_is_str: true,
+                    })
+                });
                 let shown = if text {
                     format!("'{}'", program.str(v as StrId))
                 } else {

@@ -11,11 +11,12 @@ use crate::i18n::Msg;
 use crate::lesson::{KnobKind, KnobValue, Knobs, Lang, Lesson, TourKey};
 use crate::program::ActorId;
 use crate::run::{Command, Origin, Outcome, Replayable, Run, Start};
-use crate::trace::{MomentKind, moments};
+use crate::trace::{Mode, MomentKind, moments};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
 /// Live runs start with sleeps at their real length.
@@ -80,7 +81,7 @@ pub enum Overlay {
 
 /// What the status line says.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
+pub enum StatusLine {
     Info(String),
     /// A step that could not be taken, and why.
     Refused(String),
@@ -98,28 +99,32 @@ pub struct LessonScreen {
     play_budget: f64,
     pub live_speed: f64,
     pub dis_view: bool,
-    pub focus: Panel,
-    /// The verdict for (generation, trace length, language), once the run is over.
+    /// The focused panel (the draw moves it to the lesson text when its panel is
+    /// not on screen).
+    pub focus: Cell<Panel>,
+    /// The verdict for (generation, trace length, language), once the run is over
+    /// (worked out by the state panel's draw).
     #[allow(clippy::type_complexity)]
-    pub verdict: Option<((u64, usize, Lang), Option<crate::trace::Verdict>)>,
+    pub verdict: RefCell<Option<((u64, usize, Lang), Option<crate::trace::Verdict>)>>,
     /// Presenter mode (a copy of the app's, for the layout and Tab order).
     pub present: bool,
     /// Whether the lesson's text is on screen (it is when a lesson opens).
     pub show_text: bool,
     /// Whether the lesson text takes the code panel's place (short terminals);
     /// set by the last draw.
-    pub text_replaces_code: bool,
+    pub text_replaces_code: Cell<bool>,
     /// Lines scrolled up from the newest, per panel in `Panel::ALL` order (lesson
     /// and code: lines from the top).
-    pub scroll: [usize; 6],
+    pub scroll: Scroll,
     /// The actor that Enter steps when the state panel has focus.
     pub selected_actor: usize,
     /// Whether the code panel was scrolled by hand (else it follows the markers).
     pub code_scrolled: bool,
-    /// Timeline zoom: the window shows 1/2^zoom of the run.
-    pub zoom: u32,
+    /// Timeline zoom: the window shows 1/2^zoom of the run (the draw holds it at
+    /// `zoom_max`).
+    pub zoom: Cell<u32>,
     /// The deepest useful zoom, as of the last draw.
-    pub zoom_max: u32,
+    pub zoom_max: Cell<u32>,
     /// The moment `>` or `<` last went to, and the trace length there.
     pub at_moment: Option<(usize, usize)>,
     /// The stepped run put aside while a live one runs; `m` comes back to it.
@@ -128,8 +133,10 @@ pub struct LessonScreen {
     pub pan: u64,
     /// Bumped on every new run, so caches know the trace was replaced.
     pub generation: u64,
-    pub cache: ViewCache,
-    pub areas: PanelAreas,
+    /// What the panels derive from the trace, kept between frames; the draw fills it.
+    pub cache: RefCell<ViewCache>,
+    /// Where each panel was drawn last (the mouse wheel scrolls what it is over).
+    pub areas: Cell<PanelAreas>,
     /// Where the student is in the lesson's tour.
     pub tour: TourState,
     /// The student's answer to the lesson's question, as progress records it.
@@ -149,11 +156,32 @@ impl LessonScreen {
                     self.show_text
                         && !(self.present && self.tour.on && !self.lesson.tour.is_empty())
                 }
-                Panel::Code => !(self.show_text && self.text_replaces_code),
+                Panel::Code => !(self.show_text && self.text_replaces_code.get()),
                 Panel::Timeline | Panel::Output => !self.present,
                 _ => true,
             })
             .collect()
+    }
+}
+
+/// Lines scrolled per panel: up from the newest (interleaving, output), down from
+/// the top (lesson text, code, state). Keys move it; the draw clamps it to what
+/// the panel holds at its size.
+#[derive(Debug, Default)]
+pub struct Scroll([Cell<usize>; 6]);
+
+impl Scroll {
+    pub fn get(&self, p: Panel) -> usize {
+        self.0[panel_index(p)].get()
+    }
+    pub fn set(&self, p: Panel, v: usize) {
+        self.0[panel_index(p)].set(v);
+    }
+    /// Holds the panel's scroll at `max` and gives it back.
+    pub fn clamp(&self, p: Panel, max: usize) -> usize {
+        let v = self.get(p).min(max);
+        self.set(p, v);
+        v
     }
 }
 
@@ -193,14 +221,12 @@ pub struct App {
     pub screen: Screen,
     pub overlay: Overlay,
     pub browser_selected: usize,
-    pub status: Option<Status>,
+    pub status: Option<StatusLine>,
     /// What the student has done, kept between sessions.
     pub progress: Progress,
     pub quit: bool,
-    /// Text for the terminal's clipboard; the loop sends it (OSC 52) and clears it.
-    pub clipboard: Option<String>,
     /// Lines the help overlay is scrolled down (the draw clamps it).
-    pub help_scroll: usize,
+    pub help_scroll: Cell<usize>,
     /// Presenter mode: a layout for a projector (`--present`, or P).
     pub present: bool,
     /// The explore view (`x`), over the lesson screen while open.
@@ -208,6 +234,20 @@ pub struct App {
     seed_state: u64,
     state_file: Option<PathBuf>,
     ask_predictions: bool,
+    /// What the loop must do, gathered since the last effect was handed over.
+    pending: Effect,
+}
+
+/// What an update asks of the loop, which does all the I/O: the app only changes
+/// its state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effect {
+    /// The screen changed: draw it.
+    pub redraw: bool,
+    /// Text for the terminal's clipboard (OSC 52).
+    pub copy: Option<String>,
+    /// The progress record changed: write it to the state file.
+    pub save_progress: bool,
 }
 
 impl App {
@@ -223,14 +263,31 @@ impl App {
             status: None,
             progress,
             quit: false,
-            clipboard: None,
-            help_scroll: 0,
+            pending: Effect::default(),
+            help_scroll: Cell::new(0),
             present: false,
             explore: None,
             seed_state: opts.seed,
             state_file: opts.state_file,
             ask_predictions: opts.predict,
         }
+    }
+
+    /// Where the progress record is written (`None`: kept in memory only).
+    pub fn state_file(&self) -> Option<&std::path::Path> {
+        self.state_file.as_deref()
+    }
+
+    /// Hands over what the loop must do since the last effect (for what happened
+    /// outside `handle`, `update` and `tick`: opening a lesson).
+    pub fn take_effect(&mut self) -> Effect {
+        std::mem::take(&mut self.pending)
+    }
+
+    fn effect(&mut self, redraw: bool) -> Effect {
+        let mut e = self.take_effect();
+        e.redraw |= redraw;
+        e
     }
 
     /// The next seed for a stepped run: a fixed sequence from the first seed, so a
@@ -264,28 +321,28 @@ impl App {
             play_budget: 0.0,
             live_speed: DEFAULT_LIVE_SPEED,
             dis_view: false,
-            focus: Panel::Lesson,
-            verdict: None,
+            focus: Cell::new(Panel::Lesson),
+            verdict: RefCell::new(None),
             present: self.present,
             show_text: true,
-            text_replaces_code: false,
-            scroll: [0; 6],
+            text_replaces_code: Cell::new(false),
+            scroll: Scroll::default(),
             selected_actor: 0,
             code_scrolled: false,
-            zoom: 0,
-            zoom_max: 0,
+            zoom: Cell::new(0),
+            zoom_max: Cell::new(0),
             at_moment: None,
             parked: None,
             pan: 0,
             generation: 0,
-            cache: ViewCache::default(),
-            areas: PanelAreas::default(),
+            cache: RefCell::new(ViewCache::default()),
+            areas: Cell::new(PanelAreas::default()),
             tour,
             prediction: None,
             job: None,
         }));
         self.overlay = Overlay::None;
-        self.status = Some(Status::Info(Msg::SPausedAtStart.get(self.lang).into()));
+        self.status = Some(StatusLine::Info(Msg::SPausedAtStart.get(self.lang).into()));
         let asked = self
             .progress
             .lesson(id)
@@ -293,7 +350,7 @@ impl App {
         let l = self.progress.lesson_mut(id);
         if !l.seen {
             l.seen = true;
-            self.progress.save(self.state_file.as_deref());
+            self.pending.save_progress = true;
         }
         if self.ask_predictions
             && !asked
@@ -355,7 +412,7 @@ impl App {
 
     /// A live run's channel while the run is in flight, for the loop to wait on:
     /// `tick` drains it.
-    pub fn live_receiver(&self) -> Option<&crossbeam::channel::Receiver<crate::live::LiveMsg>> {
+    pub fn live_receiver(&self) -> Option<&crossbeam::channel::Receiver<crate::run::LiveMsg>> {
         match &self.screen {
             Screen::Lesson(ls) => ls.run.live_receiver(),
             Screen::Browser => None,
@@ -372,7 +429,14 @@ impl App {
     }
 
     /// One animation tick; true if the screen changed.
-    pub fn tick(&mut self) -> bool {
+    /// One animation tick (a job's slice, a live run's news, a playing run's
+    /// steps); the effect's `redraw` says whether the screen changed.
+    pub fn tick(&mut self) -> Effect {
+        let changed = self.tick_changed();
+        self.effect(changed)
+    }
+
+    fn tick_changed(&mut self) -> bool {
         self.run_speaks_lang();
         let explored = self.explore.as_mut().is_some_and(|e| e.poll())
             | super::explore_view::tour_outcomes_poll();
@@ -382,7 +446,7 @@ impl App {
         let mut changed = explored;
         if let Some(job) = &mut ls.job {
             self.status = match job.slice(&mut ls.run) {
-                None => Some(Status::Info(job.progress(&ls.run, self.lang))),
+                None => Some(StatusLine::Info(job.progress(&ls.run, self.lang))),
                 Some(o) => {
                     ls.job = None;
                     outcome_status(o)
@@ -402,7 +466,7 @@ impl App {
         if ls.playing {
             if ls.run.live_receiver().is_some() {
                 // A live run plays by itself; nothing to step.
-            } else if ls.run.is_over() || ls.run.sim().is_none() {
+            } else if ls.run.is_over() || ls.run.mode() == Mode::Live {
                 ls.playing = false;
                 changed = true;
             } else {
@@ -413,7 +477,7 @@ impl App {
                     if let Outcome::Refused(why) = ls.run.command(Command::Step) {
                         ls.playing = false;
                         if !ls.run.is_over() {
-                            self.status = Some(Status::Refused(why));
+                            self.status = Some(StatusLine::Refused(why));
                         }
                         break;
                     }
@@ -441,7 +505,7 @@ impl App {
         };
         if ls.run.is_over() && !self.progress.finished(&ls.lesson.id) {
             self.progress.lesson_mut(&ls.lesson.id).finished = true;
-            self.progress.save(self.state_file.as_deref());
+            self.pending.save_progress = true;
         }
         self.judge_prediction();
         if let Screen::Lesson(ls) = &self.screen {
@@ -449,10 +513,12 @@ impl App {
         }
     }
 
-    /// Takes one terminal event; true if the screen should be redrawn.
-    pub fn handle(&mut self, ev: Event) -> bool {
+    /// Takes one terminal event: the keymap of what is on screen (the lesson, the
+    /// list, or the overlay over them) turns a key into an action, and the action is
+    /// carried out as [`App::update`] does. Gives back what the loop must do.
+    pub fn handle(&mut self, ev: Event) -> Effect {
         self.run_speaks_lang();
-        match ev {
+        let redraw = match ev {
             Event::Key(k) if k.kind != KeyEventKind::Release => {
                 self.key(k);
                 true
@@ -460,6 +526,36 @@ impl App {
             Event::Mouse(m) => self.mouse(m),
             Event::Resize(..) => true,
             _ => false,
+        };
+        self.effect(redraw)
+    }
+
+    /// Carries out one action where the app is now, as its first key in the keymap
+    /// of what is on screen would. No I/O: the effect says what the loop must do.
+    pub fn update(&mut self, action: Action) -> Effect {
+        self.run_speaks_lang();
+        let code = self
+            .keymap()
+            .iter()
+            .flat_map(|r| r.keys.iter())
+            .find(|(_, a)| *a == action)
+            .map(|(k, _)| *k);
+        self.act(Some(action), code);
+        self.effect(true)
+    }
+
+    /// The keymap of what has the keys now: an overlay, else the screen.
+    pub fn keymap(&self) -> &'static [keymap::Row] {
+        if self.explore.is_some() {
+            return keymap::EXPLORE;
+        }
+        match (&self.overlay, &self.screen) {
+            (Overlay::Help, _) => keymap::HELP_OVERLAY,
+            (Overlay::Knobs { .. }, _) => keymap::KNOB_EDITOR,
+            (Overlay::GoTo { .. }, _) => keymap::GO_TO,
+            (Overlay::Predict, _) => keymap::PREDICTION,
+            (Overlay::None, Screen::Browser) => keymap::BROWSER,
+            (Overlay::None, Screen::Lesson(_)) => keymap::LESSON,
         }
     }
 
@@ -475,25 +571,35 @@ impl App {
         if k.modifiers.contains(KeyModifiers::CONTROL)
             && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('C'))
         {
+            self.act(Some(Action::Quit), None);
+            return;
+        }
+        let action = keymap::lookup(self.keymap(), k.code).or_else(|| {
+            (self.overlay == Overlay::Help && self.explore.is_none()).then_some(keymap::HELP_OTHERS)
+        });
+        self.act(action, Some(k.code));
+    }
+
+    /// One action (or a key no keymap binds, which a few places still notice) in
+    /// the context it came from; `code` is the key that asked for it, for the tour.
+    fn act(&mut self, action: Option<Action>, code: Option<KeyCode>) {
+        if action == Some(Action::Quit) {
             self.quit = true;
             return;
         }
         if self.explore.is_some() {
-            super::explore_view::key(self, k);
+            if let Some(a) = action {
+                super::explore_view::key(self, a);
+            }
             self.after_change();
             return;
         }
-        if keymap::lookup(keymap::LESSON, k.code) == Some(Action::Explore)
-            && self.overlay == Overlay::None
-            && matches!(self.screen, Screen::Lesson(_))
-        {
+        let on_lesson = self.overlay == Overlay::None && matches!(self.screen, Screen::Lesson(_));
+        if on_lesson && action == Some(Action::Explore) {
             super::explore_view::open(self);
             return;
         }
-        if keymap::lookup(keymap::LESSON, k.code) == Some(Action::ReplayLive)
-            && self.overlay == Overlay::None
-            && matches!(self.screen, Screen::Lesson(_))
-        {
+        if on_lesson && action == Some(Action::ReplayLive) {
             super::explore_view::replay_live(self);
             self.after_change();
             return;
@@ -502,21 +608,19 @@ impl App {
             Overlay::Help => {
                 // ↑↓ scroll a help taller than the screen; any other key closes it,
                 // and q and Esc do not also leave the lesson.
-                match k.code {
-                    KeyCode::Up | KeyCode::PageUp => {
-                        self.help_scroll = self
-                            .help_scroll
-                            .saturating_sub(if k.code == KeyCode::Up { 1 } else { 10 });
-                    }
-                    KeyCode::Down | KeyCode::PageDown => {
-                        self.help_scroll += if k.code == KeyCode::Down { 1 } else { 10 };
-                    }
+                match action {
+                    Some(Action::Scroll { up: true, by }) => self
+                        .help_scroll
+                        .set(self.help_scroll.get().saturating_sub(by.into())),
+                    Some(Action::Scroll { up: false, by }) => self
+                        .help_scroll
+                        .set(self.help_scroll.get() + usize::from(by)),
                     _ => self.overlay = Overlay::None,
                 }
                 return;
             }
             Overlay::Knobs { selected, typing } => {
-                self.knob_key(k, selected, typing);
+                self.knob_key(action, selected, typing);
                 // A knob set in the editor may be what the tour's step asked for.
                 if let Screen::Lesson(ls) = &mut self.screen {
                     let done = observe_tour(ls, None);
@@ -525,29 +629,29 @@ impl App {
                 return;
             }
             Overlay::GoTo { typing } => {
-                self.goto_key(k, typing);
+                self.goto_key(action, typing);
                 self.after_change();
                 return;
             }
             Overlay::Predict => {
-                self.predict_key(k);
+                self.predict_key(action);
                 return;
             }
             Overlay::None => {}
         }
         match &mut self.screen {
-            Screen::Browser => self.browser_key(k),
+            Screen::Browser => self.browser_key(action),
             Screen::Lesson(ls) => {
                 let before = run_mark(ls);
                 // A tour key moves the tour itself (`U` must not be undone at once
                 // by a check that still holds).
-                if !self.tour_key(k) {
-                    self.lesson_key(k);
+                if !self.tour_key(action) {
+                    self.lesson_key(action, code);
                     // A move is a key that changed the run, or one the run refused.
-                    let refused = matches!(self.status, Some(Status::Refused(_)));
+                    let refused = matches!(self.status, Some(StatusLine::Refused(_)));
                     if let Screen::Lesson(ls) = &mut self.screen {
                         let moved = (refused || run_mark(ls) != before)
-                            .then(|| tour_key_of(k))
+                            .then(|| code.and_then(tour_key_of))
                             .flatten();
                         let done = observe_tour(ls, moved);
                         self.tour_progress(done);
@@ -559,18 +663,16 @@ impl App {
     }
 
     /// The prediction overlay: a digit picks an answer, Esc skips the question.
-    fn predict_key(&mut self, k: KeyEvent) {
+    fn predict_key(&mut self, action: Option<Action>) {
         let Screen::Lesson(ls) = &self.screen else {
             self.overlay = Overlay::None;
             return;
         };
         let n = ls.lesson.predict.as_ref().map_or(0, |p| p.choices.len());
         let id = ls.lesson.id.clone();
-        let choice = match k.code {
-            KeyCode::Char(c @ '1'..='9') if (c as usize - '0' as usize) <= n => {
-                Some(c as usize - '0' as usize)
-            }
-            KeyCode::Esc | KeyCode::Char('q') => None,
+        let choice = match action {
+            Some(Action::Answer(c)) if usize::from(c) <= n => Some(usize::from(c)),
+            Some(Action::Close) => None,
             _ => return,
         };
         self.overlay = Overlay::None;
@@ -579,10 +681,10 @@ impl App {
             shown: Vec::new(),
             matched: None,
         });
-        self.progress.save(self.state_file.as_deref());
+        self.pending.save_progress = true;
         self.sync_prediction();
         let lang = self.lang;
-        self.status = Some(Status::Info(match choice {
+        self.status = Some(StatusLine::Info(match choice {
             Some(c) => Msg::SPredicted.fill(lang, &[&c]),
             None => Msg::SPredictSkipped.get(lang).into(),
         }));
@@ -592,19 +694,18 @@ impl App {
 
     /// Tour keys: T shows or hides the tour, D does the current step for the
     /// student, U goes back a step. True if the key was one of them.
-    fn tour_key(&mut self, k: KeyEvent) -> bool {
+    fn tour_key(&mut self, action: Option<Action>) -> bool {
         let lang = self.lang;
         let Screen::Lesson(ls) = &mut self.screen else {
             return false;
         };
-        let action = keymap::lookup(keymap::LESSON, k.code);
         if ls.lesson.tour.is_empty()
             && matches!(
                 action,
                 Some(Action::Tour | Action::TourDo | Action::TourUndo)
             )
         {
-            self.status = Some(Status::Info(Msg::SNoTour.get(lang).into()));
+            self.status = Some(StatusLine::Info(Msg::SNoTour.get(lang).into()));
             return true;
         }
         match action {
@@ -616,7 +717,7 @@ impl App {
             }
             Some(Action::TourUndo) if ls.tour.on => {
                 ls.tour.back();
-                self.status = Some(Status::Info(
+                self.status = Some(StatusLine::Info(
                     Msg::STourStep.fill(lang, &[&(ls.tour.step + 1)]),
                 ));
             }
@@ -625,7 +726,7 @@ impl App {
                 if ls.lesson.predict.is_some() {
                     self.overlay = Overlay::Predict;
                 } else {
-                    self.status = Some(Status::Info(Msg::SNoPredict.get(lang).into()));
+                    self.status = Some(StatusLine::Info(Msg::SNoPredict.get(lang).into()));
                 }
             }
             _ => return false,
@@ -641,7 +742,7 @@ impl App {
             return;
         };
         let Some(step) = ls.lesson.tour.get(ls.tour.step).cloned() else {
-            self.status = Some(Status::Info(Msg::STourDone.get(lang).into()));
+            self.status = Some(StatusLine::Info(Msg::STourDone.get(lang).into()));
             return;
         };
         if !step.set.is_empty() {
@@ -654,7 +755,7 @@ impl App {
                 _ => 0,
             };
             if let Err(e) = restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
-                self.status = Some(Status::Refused(e));
+                self.status = Some(StatusLine::Refused(e));
                 return;
             }
             ls.tour.restart_step();
@@ -671,7 +772,7 @@ impl App {
                 return;
             };
             let before = run_mark(ls);
-            self.lesson_key(KeyEvent::new(code, KeyModifiers::NONE));
+            self.lesson_key(keymap::lookup(keymap::LESSON, code), Some(code));
             if let Screen::Lesson(ls) = &mut self.screen {
                 let moved = (run_mark(ls) != before).then_some(key);
                 let done = observe_tour(ls, moved);
@@ -700,7 +801,7 @@ impl App {
             l.tour_done.sort_unstable();
         }
         l.tour_complete |= n == total;
-        self.progress.save(self.state_file.as_deref());
+        self.pending.save_progress = true;
         let lang = self.lang;
         let done = if n == total {
             Msg::STourDone.get(lang).into()
@@ -708,8 +809,8 @@ impl App {
             Msg::STourStepDone.fill(lang, &[&n, &(n + 1)])
         };
         // What the key itself did stays in front.
-        self.status = Some(Status::Info(match self.status.take() {
-            Some(Status::Info(before)) => format!("{before} · {done}"),
+        self.status = Some(StatusLine::Info(match self.status.take() {
+            Some(StatusLine::Info(before)) => format!("{before} · {done}"),
             _ => done,
         }));
     }
@@ -745,13 +846,13 @@ impl App {
             shown,
             matched: Some(matched),
         });
-        self.progress.save(self.state_file.as_deref());
+        self.pending.save_progress = true;
         self.sync_prediction();
     }
 
-    fn browser_key(&mut self, k: KeyEvent) {
+    fn browser_key(&mut self, action: Option<Action>) {
         let n = self.catalog.lessons().len();
-        let Some(action) = keymap::lookup(keymap::BROWSER, k.code) else {
+        let Some(action) = action else {
             return;
         };
         match action {
@@ -768,13 +869,13 @@ impl App {
                 if let Some(l) = self.catalog.lessons().get(self.browser_selected) {
                     let id = l.id.clone();
                     if let Err(e) = self.open(&id) {
-                        self.status = Some(Status::Refused(e));
+                        self.status = Some(StatusLine::Refused(e));
                     }
                 }
             }
             Action::Help => {
                 self.overlay = Overlay::Help;
-                self.help_scroll = 0;
+                self.help_scroll.set(0);
             }
             Action::Lang => self.switch_lang(),
             _ => {}
@@ -798,25 +899,25 @@ impl App {
             Lang::En => Lang::Zh,
             Lang::Zh => Lang::En,
         };
-        self.status = Some(Status::Info(Msg::SLang.get(self.lang).into()));
+        self.status = Some(StatusLine::Info(Msg::SLang.get(self.lang).into()));
     }
 
-    fn lesson_key(&mut self, k: KeyEvent) {
+    fn lesson_key(&mut self, action: Option<Action>, code: Option<KeyCode>) {
         let Screen::Lesson(ls) = &mut self.screen else {
             return;
         };
-        let stepped = ls.run.sim().is_some();
+        let stepped = ls.run.mode() == Mode::Stepped;
         let lang = self.lang;
-        let mut status: Option<Status> = None;
+        let mut status: Option<StatusLine> = None;
         // Esc stops a run to the end where it is; other keys work as ever.
-        if ls.job.is_some() && k.code == KeyCode::Esc {
+        if ls.job.is_some() && code == Some(KeyCode::Esc) {
             ls.job = None;
-            self.status = Some(Status::Info(
+            self.status = Some(StatusLine::Info(
                 Msg::SJobCancelled.fill(lang, &[&steps_of(ls)]),
             ));
             return;
         }
-        let Some(action) = keymap::lookup(keymap::LESSON, k.code) else {
+        let Some(action) = action else {
             return;
         };
         // Moving around the screen first; then what changes the run.
@@ -830,7 +931,7 @@ impl App {
             ls.playing = false;
             match ls.run.command(c) {
                 Outcome::Done => None,
-                Outcome::Refused(why) => Some(Status::Refused(why)),
+                Outcome::Refused(why) => Some(StatusLine::Refused(why)),
             }
         };
         match action {
@@ -841,7 +942,7 @@ impl App {
             }
             Action::Help => {
                 self.overlay = Overlay::Help;
-                self.help_scroll = 0;
+                self.help_scroll.set(0);
             }
             Action::PlayPause => status = play_key(ls, stepped, lang),
             Action::Step => status = command(ls, Command::Step),
@@ -859,12 +960,12 @@ impl App {
             Action::Present => status = Some(self.toggle_present(lang)),
             Action::Copy => match replay_command(ls) {
                 Some(line) => {
-                    status = Some(Status::Info(Msg::SCopied.fill(lang, &[&line])));
-                    self.clipboard = Some(line);
+                    status = Some(StatusLine::Info(Msg::SCopied.fill(lang, &[&line])));
+                    self.pending.copy = Some(line);
                 }
                 None => {
                     let most = crate::run::TAKEN_RUNS;
-                    status = Some(Status::Refused(Msg::SCopyTooLong.fill(lang, &[&most])));
+                    status = Some(StatusLine::Refused(Msg::SCopyTooLong.fill(lang, &[&most])));
                 }
             },
             Action::GoTo if stepped => {
@@ -879,7 +980,7 @@ impl App {
             Action::SwitchMode => status = self.switch_mode(stepped, lang),
             Action::ToggleKnob(name) => status = Some(toggle_knob(ls, name, lang)),
             Action::Knobs if ls.lesson.knobs.is_empty() => {
-                status = Some(Status::Info(Msg::SNoKnobs.get(lang).into()));
+                status = Some(StatusLine::Info(Msg::SNoKnobs.get(lang).into()));
             }
             Action::Knobs => {
                 self.overlay = Overlay::Knobs {
@@ -888,7 +989,7 @@ impl App {
                 };
             }
             Action::Speed { up } => status = Some(change_speed(ls, up, stepped, lang)),
-            Action::StepSelected if ls.focus == Panel::State => {
+            Action::StepSelected if ls.focus.get() == Panel::State => {
                 let a = ls.selected_actor as ActorId;
                 status = command(ls, Command::StepActor(a));
             }
@@ -912,15 +1013,15 @@ impl App {
     }
 
     /// P: presenter mode on or off.
-    fn toggle_present(&mut self, lang: Lang) -> Status {
+    fn toggle_present(&mut self, lang: Lang) -> StatusLine {
         self.present = !self.present;
         if let Screen::Lesson(ls) = &mut self.screen {
             ls.present = self.present;
-            if !ls.shown_panels().contains(&ls.focus) {
-                ls.focus = Panel::Interleaving;
+            if !ls.shown_panels().contains(&ls.focus.get()) {
+                ls.focus.set(Panel::Interleaving);
             }
         }
-        Status::Info(
+        StatusLine::Info(
             if self.present {
                 Msg::SPresent
             } else {
@@ -932,7 +1033,7 @@ impl App {
     }
 
     /// n: the same knobs with the next seed, from the start.
-    fn new_seed(&mut self, lang: Lang) -> Option<Status> {
+    fn new_seed(&mut self, lang: Lang) -> Option<StatusLine> {
         let seed = self.next_seed();
         let Screen::Lesson(ls) = &mut self.screen else {
             return None;
@@ -940,15 +1041,15 @@ impl App {
         let knobs = ls.run.knobs().clone();
         Some(
             match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
-                Ok(()) => Status::Info(Msg::SNewSeed.fill(lang, &[&seed])),
-                Err(e) => Status::Refused(e),
+                Ok(()) => StatusLine::Info(Msg::SNewSeed.fill(lang, &[&seed])),
+                Err(e) => StatusLine::Refused(e),
             },
         )
     }
 
     /// `m`: a live run of the same knobs, keeping the stepped run aside; from a
     /// live run, back to that stepped run where it was (or a fresh one).
-    fn switch_mode(&mut self, stepped: bool, lang: Lang) -> Option<Status> {
+    fn switch_mode(&mut self, stepped: bool, lang: Lang) -> Option<StatusLine> {
         let Screen::Lesson(ls) = &mut self.screen else {
             return None;
         };
@@ -959,7 +1060,7 @@ impl App {
                 ls.run = run;
                 ls.playing = false;
                 ls.generation += 1;
-                return Some(Status::Info(Msg::SStepBack.get(lang).into()));
+                return Some(StatusLine::Info(Msg::SStepBack.get(lang).into()));
             }
         }
         let start = if stepped {
@@ -985,42 +1086,42 @@ impl App {
                 ls.playing = false;
                 ls.generation += 1;
                 ls.pan = 0;
-                ls.zoom = 0;
-                Status::Info(Msg::SLive.get(lang).into())
+                ls.zoom.set(0);
+                StatusLine::Info(Msg::SLive.get(lang).into())
             }
             None => match restart(ls, knobs, start) {
-                Ok(()) => Status::Info(Msg::SStep.get(lang).into()),
-                Err(e) => Status::Refused(e),
+                Ok(()) => StatusLine::Info(Msg::SStep.get(lang).into()),
+                Err(e) => StatusLine::Refused(e),
             },
         })
     }
 
-    fn goto_key(&mut self, k: KeyEvent, mut typing: String) {
+    fn goto_key(&mut self, action: Option<Action>, mut typing: String) {
         let Screen::Lesson(ls) = &mut self.screen else {
             self.overlay = Overlay::None;
             return;
         };
-        match k.code {
-            KeyCode::Char(c) if c.is_ascii_digit() && typing.len() < 12 => typing.push(c),
-            KeyCode::Backspace => {
+        match action {
+            Some(Action::Type(d)) if typing.len() < 12 => typing.push(char::from(b'0' + d)),
+            Some(Action::Erase) => {
                 typing.pop();
             }
-            KeyCode::Enter => {
+            Some(Action::Confirm) => {
                 self.overlay = Overlay::None;
                 let Ok(n) = typing.parse::<usize>() else {
-                    self.status = Some(Status::Refused(Msg::STypeStep.get(self.lang).into()));
+                    self.status = Some(StatusLine::Refused(Msg::STypeStep.get(self.lang).into()));
                     return;
                 };
                 ls.playing = false;
                 self.status = outcome_status(ls.run.go_to_step(n)).or_else(|| {
-                    Some(Status::Info(
+                    Some(StatusLine::Info(
                         Msg::SAtStep.fill(self.lang, &[&n.min(steps_of(ls))]),
                     ))
                 });
                 ls.generation += 1;
                 return;
             }
-            KeyCode::Esc => {
+            Some(Action::Close) => {
                 self.overlay = Overlay::None;
                 return;
             }
@@ -1029,7 +1130,7 @@ impl App {
         self.overlay = Overlay::GoTo { typing };
     }
 
-    fn knob_key(&mut self, k: KeyEvent, selected: usize, mut typing: String) {
+    fn knob_key(&mut self, action: Option<Action>, selected: usize, mut typing: String) {
         let Screen::Lesson(ls) = &mut self.screen else {
             self.overlay = Overlay::None;
             return;
@@ -1047,44 +1148,42 @@ impl App {
             .unwrap_or_else(|| spec.default_value());
         let mut sel = selected;
         let mut apply: Option<KnobValue> = None;
-        match k.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('k') => {
+        match action {
+            Some(Action::Close) => {
                 self.overlay = Overlay::None;
                 return;
             }
-            KeyCode::Up => {
+            Some(Action::Choose { up: true }) => {
                 sel = sel.saturating_sub(1);
                 typing.clear();
             }
-            KeyCode::Down | KeyCode::Tab => {
+            Some(Action::Choose { up: false }) => {
                 sel = (sel + 1).min(n.saturating_sub(1));
                 typing.clear();
             }
             // Twelve digits is past every knob's range; more would only overflow.
-            KeyCode::Char(c)
-                if c.is_ascii_digit()
-                    && matches!(spec.kind, KnobKind::Int { .. })
-                    && typing.len() < 12 =>
+            Some(Action::Type(d))
+                if matches!(spec.kind, KnobKind::Int { .. }) && typing.len() < 12 =>
             {
-                typing.push(c);
+                typing.push(char::from(b'0' + d));
             }
-            KeyCode::Backspace => {
+            Some(Action::Erase) => {
                 typing.pop();
             }
-            KeyCode::Enter if !typing.is_empty() => match spec.parse(&typing) {
+            Some(Action::Confirm) if !typing.is_empty() => match spec.parse(&typing) {
                 Ok(v) => {
                     apply = Some(v);
                     typing.clear();
                 }
                 Err(e) => {
-                    self.status = Some(Status::Refused(e));
+                    self.status = Some(StatusLine::Refused(e));
                     typing.clear();
                 }
             },
-            KeyCode::Enter | KeyCode::Right | KeyCode::Char(' ') => {
+            Some(Action::Confirm | Action::Change { forward: true }) => {
                 apply = Some(spec.next(&current))
             }
-            KeyCode::Left => apply = Some(previous(&spec.kind, &current)),
+            Some(Action::Change { forward: false }) => apply = Some(previous(&spec.kind, &current)),
             _ => {}
         }
         if let Some(v) = apply
@@ -1110,7 +1209,7 @@ impl App {
             _ => return false,
         };
         let at = Position::new(m.column, m.row);
-        let a = ls.areas;
+        let a = ls.areas.get();
         let panel = [
             (a.lesson, Panel::Lesson),
             (a.code, Panel::Code),
@@ -1137,10 +1236,10 @@ pub fn panel_index(p: Panel) -> usize {
 }
 
 fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
-    let i = panel_index(p);
+    let now = ls.scroll.get(p);
     match p {
         Panel::Timeline => {
-            if ls.zoom == 0 {
+            if ls.zoom.get() == 0 {
                 return;
             }
             ls.pan = if up {
@@ -1152,18 +1251,24 @@ fn scroll(ls: &mut LessonScreen, p: Panel, by: usize, up: bool) {
         Panel::Code | Panel::Lesson | Panel::State => {
             ls.code_scrolled |= p == Panel::Code;
             // Code and text scroll from the top: "up" shows earlier lines.
-            ls.scroll[i] = if up {
-                ls.scroll[i].saturating_sub(by)
-            } else {
-                ls.scroll[i].saturating_add(by)
-            };
+            ls.scroll.set(
+                p,
+                if up {
+                    now.saturating_sub(by)
+                } else {
+                    now.saturating_add(by)
+                },
+            );
         }
         _ => {
-            ls.scroll[i] = if up {
-                ls.scroll[i].saturating_add(by)
-            } else {
-                ls.scroll[i].saturating_sub(by)
-            };
+            ls.scroll.set(
+                p,
+                if up {
+                    now.saturating_add(by)
+                } else {
+                    now.saturating_sub(by)
+                },
+            );
         }
     }
 }
@@ -1199,56 +1304,58 @@ fn view_key(
     action: Action,
     stepped: bool,
     lang: Lang,
-) -> Option<Option<Status>> {
+) -> Option<Option<StatusLine>> {
     let mut status = None;
     match action {
         Action::Focus { next } => {
             let shown = ls.shown_panels();
-            let i = shown.iter().position(|p| *p == ls.focus).unwrap_or(0);
+            let i = shown.iter().position(|p| *p == ls.focus.get()).unwrap_or(0);
             let n = shown.len();
             let j = if next { (i + 1) % n } else { (i + n - 1) % n };
-            ls.focus = shown[j];
+            ls.focus.set(shown[j]);
         }
         Action::Text => {
             ls.show_text = !ls.show_text;
             if ls.show_text {
-                ls.focus = Panel::Lesson;
-            } else if ls.focus == Panel::Lesson {
-                ls.focus = Panel::Interleaving;
+                ls.focus.set(Panel::Lesson);
+            } else if ls.focus.get() == Panel::Lesson {
+                ls.focus.set(Panel::Interleaving);
             }
         }
-        Action::Scroll { up: true, by: 1 } if ls.focus == Panel::State => {
+        Action::Scroll { up: true, by: 1 } if ls.focus.get() == Panel::State => {
             ls.selected_actor = ls.selected_actor.saturating_sub(1);
         }
-        Action::Scroll { up: false, by: 1 } if ls.focus == Panel::State => {
+        Action::Scroll { up: false, by: 1 } if ls.focus.get() == Panel::State => {
             let n = ls.run.program().actors.len();
             ls.selected_actor = (ls.selected_actor + 1).min(n.saturating_sub(1));
         }
-        Action::Scroll { up, by } => scroll(ls, ls.focus, by.into(), up),
-        Action::Pan { left } if ls.focus == Panel::Timeline => scroll(ls, Panel::Timeline, 1, left),
+        Action::Scroll { up, by } => scroll(ls, ls.focus.get(), by.into(), up),
+        Action::Pan { left } if ls.focus.get() == Panel::Timeline => {
+            scroll(ls, Panel::Timeline, 1, left)
+        }
         Action::End if !stepped => {
-            let i = panel_index(ls.focus);
-            ls.scroll[i] = 0;
-            if ls.focus == Panel::Timeline {
+            let focus = ls.focus.get();
+            ls.scroll.set(focus, 0);
+            if focus == Panel::Timeline {
                 ls.pan = 0;
             }
-            if ls.focus == Panel::Code {
+            if focus == Panel::Code {
                 ls.code_scrolled = false;
             }
         }
         Action::Zoom { zoom_in: true } => {
-            if ls.zoom < ls.zoom_max {
-                ls.zoom += 1;
+            if ls.zoom.get() < ls.zoom_max.get() {
+                ls.zoom.set(ls.zoom.get() + 1);
             } else {
-                status = Some(Status::Info(Msg::SZoomMax.get(lang).into()));
+                status = Some(StatusLine::Info(Msg::SZoomMax.get(lang).into()));
             }
         }
         Action::Zoom { zoom_in: false } => {
-            if ls.zoom == 0 {
-                status = Some(Status::Info(Msg::SZoomMin.get(lang).into()));
+            if ls.zoom.get() == 0 {
+                status = Some(StatusLine::Info(Msg::SZoomMin.get(lang).into()));
             }
-            ls.zoom = ls.zoom.saturating_sub(1);
-            if ls.zoom == 0 {
+            ls.zoom.set(ls.zoom.get().saturating_sub(1));
+            if ls.zoom.get() == 0 {
                 ls.pan = 0;
             }
         }
@@ -1260,14 +1367,14 @@ fn view_key(
 
 /// `+` and `-`: the play rate of a stepped run, or how fast a live run's sleeps
 /// pass (which re-runs it).
-fn change_speed(ls: &mut LessonScreen, up: bool, stepped: bool, lang: Lang) -> Status {
+fn change_speed(ls: &mut LessonScreen, up: bool, stepped: bool, lang: Lang) -> StatusLine {
     if stepped {
         ls.play_level = if up {
             (ls.play_level + 1).min(PLAY_RATES.len() - 1)
         } else {
             ls.play_level.saturating_sub(1)
         };
-        return Status::Info(Msg::SPlaySpeed.fill(lang, &[&PLAY_RATES[ls.play_level]]));
+        return StatusLine::Info(Msg::SPlaySpeed.fill(lang, &[&PLAY_RATES[ls.play_level]]));
     }
     let speed = if up {
         (ls.live_speed * 2.0).min(64.0)
@@ -1277,16 +1384,16 @@ fn change_speed(ls: &mut LessonScreen, up: bool, stepped: bool, lang: Lang) -> S
     ls.live_speed = speed;
     let knobs = ls.run.knobs().clone();
     match restart(ls, knobs, Start::Live { speed }) {
-        Ok(()) => Status::Info(Msg::SLiveSpeed.fill(lang, &[&speed, &speed])),
-        Err(e) => Status::Refused(e),
+        Ok(()) => StatusLine::Info(Msg::SLiveSpeed.fill(lang, &[&speed, &speed])),
+        Err(e) => StatusLine::Refused(e),
     }
 }
 
 /// Space: play or pause a stepped run; run a finished live run again.
-fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<Status> {
+fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<StatusLine> {
     if stepped {
         if ls.run.is_over() {
-            return Some(Status::Info(Msg::SRunEnded.get(lang).into()));
+            return Some(StatusLine::Info(Msg::SRunEnded.get(lang).into()));
         } else {
             ls.playing = !ls.playing;
             ls.play_budget = 0.0;
@@ -1294,18 +1401,18 @@ fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<Status> 
     } else if ls.run.is_over() {
         ls.run.command(Command::Reset);
         ls.generation += 1;
-        return Some(Status::Info(Msg::SRunningAgainLive.get(lang).into()));
+        return Some(StatusLine::Info(Msg::SRunningAgainLive.get(lang).into()));
     } else {
-        return Some(Status::Info(Msg::SLivePlaysItself.get(lang).into()));
+        return Some(StatusLine::Info(Msg::SLivePlaysItself.get(lang).into()));
     }
     None
 }
 
 /// A digit: one step of that actor, or why there is no such actor.
-fn step_digit(ls: &mut LessonScreen, a: u8, lang: Lang) -> Option<Status> {
+fn step_digit(ls: &mut LessonScreen, a: u8, lang: Lang) -> Option<StatusLine> {
     let n = ls.run.program().actors.len();
     if (a as usize) >= n {
-        return Some(Status::Refused(
+        return Some(StatusLine::Refused(
             Msg::SNoActor.fill(lang, &[&a, &n.saturating_sub(1)]),
         ));
     }
@@ -1314,28 +1421,28 @@ fn step_digit(ls: &mut LessonScreen, a: u8, lang: Lang) -> Option<Status> {
 }
 
 /// `e` and End: run to the end in slices between keys (`ui/jobs.rs`).
-fn start_job(ls: &mut LessonScreen, lang: Lang) -> Option<Status> {
+fn start_job(ls: &mut LessonScreen, lang: Lang) -> Option<StatusLine> {
     ls.playing = false;
-    if ls.run.sim().is_none() {
+    if ls.run.mode() == Mode::Live {
         return outcome_status(ls.run.command(Command::RunToEnd));
     }
     let mut job = Job::run_to_end(&ls.run);
     if let Some(o) = job.first(&mut ls.run) {
         return outcome_status(o);
     }
-    let status = Status::Info(job.progress(&ls.run, lang));
+    let status = StatusLine::Info(job.progress(&ls.run, lang));
     ls.job = Some(job);
     Some(status)
 }
 
 fn steps_of(ls: &LessonScreen) -> usize {
-    ls.run.sim().map(|s| s.steps()).unwrap_or(0)
+    super::stepped::steps(&ls.run)
 }
 
-fn outcome_status(o: Outcome) -> Option<Status> {
+fn outcome_status(o: Outcome) -> Option<StatusLine> {
     match o {
         Outcome::Done => None,
-        Outcome::Refused(why) => Some(Status::Refused(why)),
+        Outcome::Refused(why) => Some(StatusLine::Refused(why)),
     }
 }
 
@@ -1343,12 +1450,12 @@ fn outcome_status(o: Outcome) -> Option<Status> {
 const LOOKAHEAD_STEPS: usize = 5_000_000;
 
 /// `>` and `<`: to the next or the previous moment worth seeing.
-fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
+fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> StatusLine {
     ls.playing = false;
     let len = ls.run.trace().len();
     let found = if forward {
         let Some(future) = ls.run.future(LOOKAHEAD_STEPS) else {
-            return Status::Refused(Msg::SLiveCannotStep.get(lang).into());
+            return StatusLine::Refused(Msg::SLiveCannotStep.get(lang).into());
         };
         moments(&future).into_iter().find(|m| m.seq >= len)
     } else {
@@ -1363,7 +1470,7 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
             .find(|m| m.seq < before)
     };
     let Some(m) = found else {
-        return Status::Info(
+        return StatusLine::Info(
             if forward {
                 Msg::SNoMomentAhead
             } else {
@@ -1374,12 +1481,12 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
         );
     };
     if let Outcome::Refused(why) = ls.run.go_to_event(m.seq) {
-        return Status::Refused(why);
+        return StatusLine::Refused(why);
     }
     ls.generation += 1;
     ls.at_moment = Some((m.seq, ls.run.trace().len()));
     // The interleaving shows the moment as its newest row.
-    ls.scroll[panel_index(Panel::Interleaving)] = 0;
+    ls.scroll.set(Panel::Interleaving, 0);
     let who = ls
         .run
         .program()
@@ -1398,7 +1505,7 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> Status {
         MomentKind::TaskReused => Msg::MTaskReused,
     }
     .fill(lang, &[&who]);
-    Status::Info(Msg::SMoment.fill(lang, &[&steps_of(ls), &what]))
+    StatusLine::Info(Msg::SMoment.fill(lang, &[&steps_of(ls), &what]))
 }
 
 fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
@@ -1417,7 +1524,7 @@ fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
 
 /// Flips a knob the lesson may have (`lock`, `gil`, `granularity`).
 /// Home: back to the start of a stepped run.
-fn go_home(ls: &mut LessonScreen) -> Option<Status> {
+fn go_home(ls: &mut LessonScreen) -> Option<StatusLine> {
     ls.playing = false;
     let status = outcome_status(ls.run.go_to_step(0));
     ls.generation += 1;
@@ -1425,11 +1532,11 @@ fn go_home(ls: &mut LessonScreen) -> Option<Status> {
 }
 
 /// r: the same seed, from the start.
-fn reset(ls: &mut LessonScreen, lang: Lang) -> Status {
+fn reset(ls: &mut LessonScreen, lang: Lang) -> StatusLine {
     ls.playing = false;
     ls.run.command(Command::Reset);
     ls.generation += 1;
-    Status::Info(Msg::SReset.get(lang).into())
+    StatusLine::Info(Msg::SReset.get(lang).into())
 }
 
 /// What tells a key that changed the run from one that only moved the view.
@@ -1438,13 +1545,13 @@ fn run_mark(ls: &LessonScreen) -> (u64, usize, String, bool) {
         ls.generation,
         ls.run.trace().total_len(),
         ls.run.knobs().summary(),
-        ls.run.sim().is_some(),
+        ls.run.mode() == Mode::Stepped,
     )
 }
 
 /// The tour key a terminal key is, if the tour can name it.
-fn tour_key_of(k: KeyEvent) -> Option<TourKey> {
-    Some(match k.code {
+fn tour_key_of(code: KeyCode) -> Option<TourKey> {
+    Some(match code {
         KeyCode::Char(c) => TourKey::Char(c),
         KeyCode::Enter => TourKey::Enter,
         KeyCode::Home => TourKey::Home,
@@ -1460,8 +1567,9 @@ fn observe_tour(ls: &mut LessonScreen, moved: Option<TourKey>) -> Option<usize> 
     if !ls.tour.on || ls.tour.done(&ls.lesson) {
         return None;
     }
-    let stepped = ls.run.sim().is_some();
+    let stepped = ls.run.mode() == Mode::Stepped;
     ls.cache
+        .get_mut()
         .refresh_state(ls.generation, ls.run.trace(), stepped);
     let mut t = std::mem::take(&mut ls.tour);
     let done = t.observe(ls, moved);
@@ -1469,9 +1577,9 @@ fn observe_tour(ls: &mut LessonScreen, moved: Option<TourKey>) -> Option<usize> 
     done
 }
 
-fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> Status {
+fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> StatusLine {
     let Some(spec) = ls.lesson.knob(name).cloned() else {
-        return Status::Refused(Msg::SNoKnob.fill(lang, &[&name]));
+        return StatusLine::Refused(Msg::SNoKnob.fill(lang, &[&name]));
     };
     let cur = ls
         .run
@@ -1486,7 +1594,7 @@ fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> Status {
 }
 
 /// Starts again from the beginning with new knobs, in the same mode.
-fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str, lang: Lang) -> Status {
+fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str, lang: Lang) -> StatusLine {
     let start = match ls.run.origin() {
         Some(Origin::Seed(s)) => Start::Stepped(Origin::Seed(*s)),
         // A schedule was made for the old program; the new one gets the seed-0 scheduler.
@@ -1496,8 +1604,8 @@ fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str, lang: Lang) -> Status 
         },
     };
     match restart(ls, knobs, start) {
-        Ok(()) => Status::Info(Msg::SRerun.fill(lang, &[&what])),
-        Err(e) => Status::Refused(e),
+        Ok(()) => StatusLine::Info(Msg::SRerun.fill(lang, &[&what])),
+        Err(e) => StatusLine::Refused(e),
     }
 }
 
@@ -1510,15 +1618,15 @@ fn restart(ls: &mut LessonScreen, knobs: Knobs, start: Start) -> Result<(), Stri
     ls.code = ls.lesson.code(&knobs);
     ls.playing = false;
     ls.generation += 1;
-    let text_scroll = ls.scroll[panel_index(Panel::Lesson)];
-    ls.scroll = [0; 6];
+    let text_scroll = ls.scroll.get(Panel::Lesson);
+    ls.scroll = Scroll::default();
     ls.selected_actor = ls
         .selected_actor
         .min(ls.run.program().actors.len().saturating_sub(1));
     // The text is the same lesson's: a re-run keeps the reader's place.
-    ls.scroll[panel_index(Panel::Lesson)] = text_scroll;
+    ls.scroll.set(Panel::Lesson, text_scroll);
     ls.code_scrolled = false;
     ls.pan = 0;
-    ls.zoom = 0;
+    ls.zoom.set(0);
     Ok(())
 }

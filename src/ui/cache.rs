@@ -2,7 +2,7 @@
 //! across frames: a frame never walks every event.
 
 use crate::lesson::Lang;
-use crate::program::{ActorId, Granularity, Pc, Value};
+use crate::program::{ActorId, Granularity, Value};
 use crate::trace::{ActorState, EventKind, Row, StateReplay, Trace, lost_updates, rows_in};
 use std::time::{Duration, Instant};
 
@@ -69,8 +69,6 @@ pub struct ViewCache {
     state_key: Option<Key>,
     /// Every actor's state, the lock holders and the GIL after the last event.
     pub replay: Option<StateReplay>,
-    /// Each actor's latest event's instruction (where live markers go).
-    pub last_pc: Vec<Option<Pc>>,
     pub lost: usize,
     /// Each overwritten write: (event index, actor), for the timeline's marks.
     pub lost_at: Vec<(usize, ActorId)>,
@@ -130,20 +128,12 @@ impl ViewCache {
             Some(n) => n,
             None => {
                 self.replay = Some(trace.state_at_base());
-                self.last_pc = vec![None; p.actors.len()];
                 0
             }
         };
         if let Some(r) = &mut self.replay {
             for e in &trace.events[from..] {
                 r.apply(p, e);
-            }
-        }
-        for e in &trace.events[from..] {
-            if e.kind == EventKind::Exec
-                && let Some(slot) = self.last_pc.get_mut(e.actor as usize)
-            {
-                *slot = Some(e.pc);
             }
         }
         let lost = lost_updates(p, &trace.events);
@@ -244,7 +234,7 @@ impl ViewCache {
         if self.schedule_key == Some(key) {
             return;
         }
-        self.schedule = crate::sim::Schedule(steps.to_vec()).to_string();
+        self.schedule = crate::run::Schedule(steps.to_vec()).to_string();
         self.schedule_key = Some(key);
     }
 }

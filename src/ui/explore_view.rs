@@ -3,15 +3,15 @@
 //! run stepped, at the step where it leaves the most common one. The search runs
 //! on a thread of its own, with progress; Esc cancels it.
 
-use super::app::{App, LessonScreen, Screen, Status};
+use super::app::{App, LessonScreen, Screen, StatusLine as Status};
+use super::keymap::Action;
 use super::theme::Theme;
 use crate::explore::{self, Control, Exploration, Found, Limits, Stop};
 use crate::i18n::Msg;
 use crate::lesson::{Knobs, Lang};
 use crate::program::{EngineConfig, Program};
+use crate::run::Schedule;
 use crate::run::{Origin, Start};
-use crate::sim::Schedule;
-use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -153,22 +153,23 @@ pub fn open(app: &mut App) {
 }
 
 /// A key while the view is open.
-pub fn key(app: &mut App, k: KeyEvent) {
+pub fn key(app: &mut App, action: Action) {
     let Some(v) = app.explore.as_mut() else {
         return;
     };
     let n = v.outcomes().len();
-    match k.code {
-        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('x') if v.running() => {
+    // The keys are in the keymap (`keymap::EXPLORE`).
+    match action {
+        Action::Close if v.running() => {
             v.cancel();
             v.wait();
         }
-        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('x') => app.explore = None,
-        KeyCode::Up | KeyCode::Char('k') => v.selected = v.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') if v.selected + 1 < n => v.selected += 1,
-        KeyCode::Home => v.selected = 0,
-        KeyCode::End => v.selected = n.saturating_sub(1),
-        KeyCode::Enter if !v.running() && n > 0 => open_outcome(app),
+        Action::Close => app.explore = None,
+        Action::Choose { up: true } => v.selected = v.selected.saturating_sub(1),
+        Action::Choose { up: false } if v.selected + 1 < n => v.selected += 1,
+        Action::First => v.selected = 0,
+        Action::Last => v.selected = n.saturating_sub(1),
+        Action::Open if !v.running() && n > 0 => open_outcome(app),
         _ => {}
     }
 }

@@ -72,13 +72,30 @@ pub enum Action {
     Help,
     /// `q`, Esc: back to the list (or quit from it).
     Leave,
-    // The lesson list.
+    // The lesson list (and the lists of the overlays).
     Choose {
         up: bool,
     },
     First,
     Last,
     Open,
+    // The overlays.
+    /// Esc (and the overlay's own key): close the overlay, or skip the question.
+    Close,
+    /// A digit typed into a prompt or the knob editor.
+    Type(u8),
+    /// Backspace in a prompt or the knob editor.
+    Erase,
+    /// Enter in a prompt or the knob editor.
+    Confirm,
+    /// ←→ Space in the knob editor: the next or the previous value.
+    Change {
+        forward: bool,
+    },
+    /// 1–9: the answer to the lesson's question.
+    Answer(u8),
+    /// Ctrl-C, from anywhere.
+    Quit,
 }
 
 /// What the footer shows for a row, given the lesson screen as it is.
@@ -380,7 +397,136 @@ pub const BROWSER: &[Row] = &[
     ),
 ];
 
-/// The action `code` dispatches in a context (`LESSON` or `BROWSER`), if any.
+const TYPED: &[(KeyCode, Action)] = &[
+    (K::Char('0'), A::Type(0)),
+    (K::Char('1'), A::Type(1)),
+    (K::Char('2'), A::Type(2)),
+    (K::Char('3'), A::Type(3)),
+    (K::Char('4'), A::Type(4)),
+    (K::Char('5'), A::Type(5)),
+    (K::Char('6'), A::Type(6)),
+    (K::Char('7'), A::Type(7)),
+    (K::Char('8'), A::Type(8)),
+    (K::Char('9'), A::Type(9)),
+    (K::Backspace, A::Erase),
+];
+
+/// The help overlay: ↑↓ PgUp PgDn scroll it; every other key closes it
+/// ([`HELP_OTHERS`]), as its title says.
+pub const HELP_OVERLAY: &[Row] = &[row(
+    "↑↓ PgUp PgDn",
+    Msg::HTab,
+    &[
+        (K::Up, A::Scroll { up: true, by: 1 }),
+        (K::Down, A::Scroll { up: false, by: 1 }),
+        (K::PageUp, A::Scroll { up: true, by: 10 }),
+        (K::PageDown, A::Scroll { up: false, by: 10 }),
+    ],
+)];
+/// What any other key does in the help overlay.
+pub const HELP_OTHERS: Action = Action::Close;
+
+/// The knob editor (`k`): its footer is the editor's line of keys.
+pub const KNOB_EDITOR: &[Row] = &[
+    shown(
+        "↑↓ Tab",
+        Msg::KChoose,
+        &[
+            (K::Up, A::Choose { up: true }),
+            (K::Down, A::Choose { up: false }),
+            (K::Tab, A::Choose { up: false }),
+        ],
+        "↑↓",
+        |_| Some(Msg::KChoose),
+    ),
+    shown(
+        "←→ Space Enter",
+        Msg::KChange,
+        &[
+            (K::Left, A::Change { forward: false }),
+            (K::Right, A::Change { forward: true }),
+            (K::Char(' '), A::Change { forward: true }),
+            (K::Enter, A::Confirm),
+        ],
+        "←→ Enter",
+        |_| Some(Msg::KChange),
+    ),
+    shown("0-9 ⌫", Msg::KSetNumber, TYPED, "digits Enter", |_| {
+        Some(Msg::KSetNumber)
+    }),
+    shown(
+        "Esc q k",
+        Msg::KClose,
+        &[
+            (K::Esc, A::Close),
+            (K::Char('q'), A::Close),
+            (K::Char('k'), A::Close),
+        ],
+        "Esc",
+        |_| Some(Msg::KClose),
+    ),
+];
+
+/// The go-to prompt (`:`): digits, Backspace, Enter goes, Esc cancels.
+pub const GO_TO: &[Row] = &[
+    row("0-9 ⌫", Msg::HGoTo, TYPED),
+    row("Enter", Msg::HGoTo, &[(K::Enter, A::Confirm)]),
+    row("Esc", Msg::HGoTo, &[(K::Esc, A::Close)]),
+];
+
+/// The lesson's question: a digit answers, Esc (or q) skips.
+pub const PREDICTION: &[Row] = &[
+    row(
+        "1-9",
+        Msg::HPredict,
+        &[
+            (K::Char('1'), A::Answer(1)),
+            (K::Char('2'), A::Answer(2)),
+            (K::Char('3'), A::Answer(3)),
+            (K::Char('4'), A::Answer(4)),
+            (K::Char('5'), A::Answer(5)),
+            (K::Char('6'), A::Answer(6)),
+            (K::Char('7'), A::Answer(7)),
+            (K::Char('8'), A::Answer(8)),
+            (K::Char('9'), A::Answer(9)),
+        ],
+    ),
+    row(
+        "Esc q",
+        Msg::HPredict,
+        &[(K::Esc, A::Close), (K::Char('q'), A::Close)],
+    ),
+];
+
+/// The explore view (`x`): choose an outcome, open it stepped, close (or cancel
+/// the search while it runs).
+pub const EXPLORE: &[Row] = &[
+    row(
+        "↑↓",
+        Msg::HExplore,
+        &[
+            (K::Up, A::Choose { up: true }),
+            (K::Char('k'), A::Choose { up: true }),
+            (K::Down, A::Choose { up: false }),
+            (K::Char('j'), A::Choose { up: false }),
+            (K::Home, A::First),
+            (K::End, A::Last),
+        ],
+    ),
+    row("Enter", Msg::HExplore, &[(K::Enter, A::Open)]),
+    row(
+        "Esc",
+        Msg::HExplore,
+        &[
+            (K::Esc, A::Close),
+            (K::Char('q'), A::Close),
+            (K::Char('x'), A::Close),
+        ],
+    ),
+];
+
+/// The action `code` dispatches in a context (`LESSON`, `BROWSER` or an overlay's
+/// table), if any.
 pub fn lookup(rows: &[Row], code: KeyCode) -> Option<Action> {
     rows.iter()
         .flat_map(|r| r.keys.iter())
@@ -413,7 +559,15 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_a_context() {
-        for rows in [LESSON, BROWSER] {
+        for rows in [
+            LESSON,
+            BROWSER,
+            HELP_OVERLAY,
+            KNOB_EDITOR,
+            GO_TO,
+            PREDICTION,
+            EXPLORE,
+        ] {
             let keys: Vec<KeyCode> = rows
                 .iter()
                 .flat_map(|r| r.keys.iter().map(|k| k.0))

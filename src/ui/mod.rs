@@ -2,19 +2,30 @@
 
 mod app;
 mod cache;
+mod code_panel;
 pub mod explore_view;
+mod footer;
+mod goto_prompt;
 mod guide;
+mod header;
+mod help;
 mod highlight;
+mod interleaving;
 mod jobs;
 pub mod keymap;
+mod knob_editor;
+mod lesson_text;
+mod output;
 pub mod progress;
 mod prose;
 mod state_panel;
+mod stepped;
 mod theme;
+mod timeline;
 mod tour;
 mod view;
 
-pub use app::{App, AppOptions, Overlay, Panel, Screen, Status};
+pub use app::{App, AppOptions, Effect, Overlay, Panel, Screen, StatusLine};
 pub use cache::{Axis, TimelineSummary, ViewCache, summarise};
 pub use theme::Theme;
 pub use view::{HELP, MIN_HEIGHT, MIN_WIDTH, draw};
@@ -82,6 +93,9 @@ pub fn run_playground(
         prev(info);
     }));
     let mut terminal = init_terminal(record.clone())?;
+    // Opening the lesson may have noted it as seen.
+    let opened = app.take_effect();
+    perform(terminal.backend_mut(), &app, opened);
     let result = event_loop(&mut terminal, &mut app, &signals, record.as_ref());
     let _ = crossterm::execute!(
         terminal.backend_mut(),
@@ -124,7 +138,7 @@ fn init_terminal(record: Option<Recorder>) -> anyhow::Result<Term> {
 
 /// Waits, without polling, on terminal input, signals, a live run's channel and a
 /// frame tick that exists only while something animates, and does the I/O the
-/// app asks for (drawing, the clipboard).
+/// app's effects ask for (drawing, the clipboard, the progress file).
 fn event_loop(
     terminal: &mut Term,
     app: &mut App,
@@ -173,7 +187,9 @@ fn event_loop(
                     if let Some(r) = record {
                         r.event(&ev);
                     }
-                    dirty |= app.handle(ev);
+                    let e = app.handle(ev);
+                    dirty |= e.redraw;
+                    perform(terminal.backend_mut(), app, e);
                 }
                 Ok(Err(e)) => return Err(anyhow::Error::new(e).context("reading the terminal")),
                 Err(channel::TryRecvError::Disconnected) => return Ok(None),
@@ -185,25 +201,36 @@ fn event_loop(
                 Err(channel::TryRecvError::Empty) => {}
             },
             i if i == from_tick && tick.try_recv().is_ok() => {
-                let changed = app.tick();
+                let e = app.tick();
+                let changed = e.redraw;
+                perform(terminal.backend_mut(), app, e);
                 // While a job runs, its progress is drawn a few times a second.
                 dirty |= changed && (!app.busy() || last_draw.elapsed() >= jobs::PROGRESS_EVERY);
                 live_held = changed && app.live_receiver().is_some();
             }
             i if i == from_live => {
-                dirty |= app.tick();
+                let e = app.tick();
+                dirty |= e.redraw;
+                perform(terminal.backend_mut(), app, e);
                 // Held even when nothing came (a channel whose senders are gone
                 // is always "ready"): at worst the loop wakes once a frame.
                 live_held = true;
             }
             _ => {}
         }
-        if let Some(text) = app.clipboard.take() {
-            copy_to_clipboard(terminal.backend_mut(), &text);
-        }
         if app.quit {
             return Ok(None);
         }
+    }
+}
+
+/// The I/O an update asked for, but the drawing: the clipboard and the progress file.
+fn perform(out: &mut impl Write, app: &App, e: Effect) {
+    if let Some(text) = e.copy {
+        copy_to_clipboard(out, &text);
+    }
+    if e.save_progress {
+        app.progress.save(app.state_file());
     }
 }
 

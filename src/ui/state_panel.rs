@@ -1,7 +1,7 @@
 //! The state panel: shared variables, locks, and every actor grouped by process
 //! with its GIL. Focusable and scrollable; Enter steps the selected actor.
 
-use super::app::{LessonScreen, Panel, panel_index};
+use super::app::{LessonScreen, Panel};
 use super::theme::Theme;
 use super::view::{panel_block, scroll_marks};
 use crate::i18n::Msg;
@@ -36,14 +36,14 @@ pub fn rows_wanted(program: &Program, has_gil: bool) -> u16 {
     (program.vars.len() + 3 + program.locks.len() + heads + program.actors.len()) as u16
 }
 
-pub fn draw(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: Lang) {
-    let focused = ls.focus == Panel::State;
+pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
+    let focused = ls.focus.get() == Panel::State;
     // The verdict is worked out once per trace length, not every frame.
     let key = (ls.generation, ls.run.trace().len(), lang);
-    if ls.verdict.as_ref().map(|v| v.0) != Some(key) {
+    if ls.verdict.borrow().as_ref().map(|v| v.0) != Some(key) {
         let over = ls.run.is_over();
         let vd = over.then(|| ls.run.verdict(lang)).flatten();
-        ls.verdict = Some((key, vd));
+        *ls.verdict.borrow_mut() = Some((key, vd));
     }
     let (lines, selected_row) = lines(ls, th, lang, focused);
     let title = if focused {
@@ -60,18 +60,17 @@ pub fn draw(f: &mut Frame, area: Rect, ls: &mut LessonScreen, th: &Theme, lang: 
     let inner = block.inner(area);
     f.render_widget(block, area);
     let h = inner.height as usize;
-    let i = panel_index(Panel::State);
     let max_top = lines.len().saturating_sub(h);
     // The selected actor stays in view.
     if let Some(r) = selected_row {
-        if r < ls.scroll[i] {
-            ls.scroll[i] = r;
-        } else if h > 0 && r >= ls.scroll[i] + h {
-            ls.scroll[i] = r + 1 - h;
+        let now = ls.scroll.get(Panel::State);
+        if r < now {
+            ls.scroll.set(Panel::State, r);
+        } else if h > 0 && r >= now + h {
+            ls.scroll.set(Panel::State, r + 1 - h);
         }
     }
-    ls.scroll[i] = ls.scroll[i].min(max_top);
-    let top = ls.scroll[i];
+    let top = ls.scroll.clamp(Panel::State, max_top);
     let shown: Vec<Line> = lines.into_iter().skip(top).take(h).collect();
     f.render_widget(Paragraph::new(shown), inner);
     scroll_marks(f, inner, top, max_top, th);
@@ -86,7 +85,7 @@ fn lines(
 ) -> (Vec<Line<'static>>, Option<usize>) {
     let program = ls.run.program().clone();
     let program = program.as_ref();
-    let cache = &ls.cache;
+    let cache = ls.cache.borrow();
     let mut lines = shared_lines(ls, program, th, lang);
     let replay = cache.replay.as_ref();
     let states: Vec<ActorState> = (0..program.actors.len())
@@ -179,13 +178,14 @@ fn shared_lines(
     th: &Theme,
     lang: Lang,
 ) -> Vec<Line<'static>> {
-    let cache = &ls.cache;
+    let cache = ls.cache.borrow();
     let over = ls.run.is_over();
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, v) in program.vars.iter().enumerate() {
-        let now = match ls.run.sim() {
-            Some(sim) => sim.vars().get(i).copied().unwrap_or(v.init),
-            None => cache.vars.get(i).map(|x| x.1).unwrap_or(v.init),
+        let now = if ls.run.mode() == crate::trace::Mode::Stepped {
+            super::stepped::var(&ls.run, i).unwrap_or(v.init)
+        } else {
+            cache.vars.get(i).map(|x| x.1).unwrap_or(v.init)
         };
         let expected = program
             .expected
@@ -212,7 +212,7 @@ fn shared_lines(
         lines.push(Line::from(spans));
     }
     // The lesson's verdict once the run is over: green or red, with the reason.
-    if let Some((_, Some(vd))) = &ls.verdict {
+    if let Some((_, Some(vd))) = &*ls.verdict.borrow() {
         lines.push(Line::styled(
             format!(
                 "{}: {}",
