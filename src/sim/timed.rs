@@ -290,7 +290,8 @@ impl TimedScheduler {
                 self.fast_charged = Some(self.fast_pc);
                 let pc = sim.pc(a);
                 let next = self.plan[ai].get(pc as usize).copied().unwrap_or(NOT_PLAIN);
-                if next != NOT_PLAIN && self.clock[ai] < self.horizon {
+                // A Value access is decided anew: its lock may be held by another.
+                if next < VALUE_ACCESS && self.clock[ai] < self.horizon {
                     self.fast_pc = pc;
                     self.fast_cost = next;
                     return Some(a);
@@ -298,6 +299,30 @@ impl TimedScheduler {
             }
         }
         self.pick_slow(sim)
+    }
+
+    /// When `a`, due to start at `start`, may make its next instruction if that is
+    /// a `multiprocessing.Value` access: the Value's lock is taken first, so a
+    /// process that finds it held by another sleeps on it and reads (or writes)
+    /// only once it has woken up with the lock free. The lock is not fair: a
+    /// process that keeps taking it keeps it while the sleeper wakes, which is
+    /// what lets one child's loop go on while another waits, as on CPython.
+    #[cold]
+    fn value_lock_free(&mut self, sim: &Sim, a: ActorId, start: u64) -> u64 {
+        let pc = sim.pc(a);
+        if self.plan[a as usize].get(pc as usize) != Some(&VALUE_ACCESS) {
+            return start;
+        }
+        let g = match sim.program().instr(a, pc) {
+            Some(Instr::LoadGlobal(g) | Instr::StoreGlobal(g)) => g as usize,
+            _ => return start,
+        };
+        match self.shared.get(g).copied().flatten() {
+            Some((held_until, by)) if by != a && held_until > start => {
+                held_until + self.jit(self.cal.thread_wake_ns)
+            }
+            _ => start,
+        }
     }
 
     /// The cost of the `multiprocessing.Value` access at `pc`.
@@ -544,6 +569,11 @@ impl TimedScheduler {
                     cands.push(c);
                     horizon = horizon.min(h);
                 }
+            }
+        }
+        if self.shared.iter().any(Option::is_some) {
+            for c in &mut cands {
+                c.0 = self.value_lock_free(sim, c.2, c.0);
             }
         }
         cands.sort_unstable();
