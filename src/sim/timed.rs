@@ -54,6 +54,19 @@ struct Pending {
     start: u64,
 }
 
+/// Many fast-path steps at once ([`Sim::plain_burst`]): the actor's clock before
+/// the last step, that step's cost (not yet added), its pc and the one before.
+pub(crate) struct Burst {
+    pub(crate) clock: u64,
+    pub(crate) pending: u64,
+    pub(crate) pc: Pc,
+    pub(crate) charged: Pc,
+    pub(crate) horizon: u64,
+    pub(crate) stop: u64,
+    pub(crate) steps: usize,
+    pub(crate) max: usize,
+}
+
 #[derive(Clone)]
 pub struct TimedScheduler {
     rng: Xoshiro256PlusPlus,
@@ -323,6 +336,41 @@ impl TimedScheduler {
             }
             _ => start,
         }
+    }
+
+    /// Goes on with the fast path's actor for as long as [`Self::pick_steppable`]
+    /// would pick it without a decision, at most `max` steps, taking the steps on
+    /// `sim` at once. The scheduler ends as if it had picked each of them.
+    pub fn burst(&mut self, sim: &mut Sim, max: usize) {
+        let Some(a) = self.fast else { return };
+        if self.fast_cost >= VALUE_ACCESS
+            || sim.steps() != self.seen_steps + 1
+            || sim.trace().events.len() != self.seen_events + 1
+            || sim.schedule().last() != Some(&a)
+        {
+            return;
+        }
+        let ai = a as usize;
+        let mut b = Burst {
+            clock: self.clock[ai],
+            pending: self.fast_cost,
+            pc: self.fast_pc,
+            charged: self.fast_pc,
+            horizon: self.horizon,
+            stop: VALUE_ACCESS,
+            steps: 0,
+            max,
+        };
+        sim.plain_burst(a, &self.plan[ai], &mut b);
+        if b.steps == 0 {
+            return;
+        }
+        self.clock[ai] = b.clock;
+        self.seen_steps += b.steps;
+        self.seen_events += b.steps;
+        self.fast_charged = Some(b.charged);
+        self.fast_pc = b.pc;
+        self.fast_cost = b.pending;
     }
 
     /// The cost of the `multiprocessing.Value` access at `pc`.
