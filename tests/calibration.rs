@@ -418,3 +418,53 @@ fn the_cli_runs_the_scheduler_it_names() {
         "timed and uniform picked alike"
     );
 }
+
+/// The timed scheduler's fast path takes many steps at once (`Sim::run_seeded`); a
+/// run stepped one pick at a time (as the playground steps) and one run in stretches
+/// (as the headless report streams) must make the same picks and events.
+#[test]
+fn the_fast_path_picks_what_one_pick_at_a_time_picks() {
+    let cases: [(&str, &[&str]); 9] = [
+        ("balance-race", &["iterations=3000"]),
+        ("balance-race", &["iterations=3000", "gil=gil-modern"]),
+        ("balance-race", &["iterations=3000", "gil=free"]),
+        ("balance-race", &["iterations=1000", "lock=on"]),
+        ("value-race", &[]),
+        ("value-race", &["iterations=300"]),
+        ("thread-local", &[]),
+        ("gil", &[]),
+        ("tickets", &[]),
+    ];
+    let catalog = Catalog::embedded().expect("the built-in lessons load");
+    for (lesson, sets) in cases {
+        let l = catalog.find(lesson).expect("the lesson exists").clone();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let knobs = knobs_from(&l, &sets).expect("valid knobs");
+        let program = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
+        let cfg = knobs.engine();
+        for seed in 1..=4 {
+            let sched = || seeded(&knobs, cfg, &Origin::Seed(seed));
+            let mut whole = Sim::new(program.clone(), cfg);
+            whole.run_seeded(&mut sched());
+            let mut one = Sim::new(program.clone(), cfg);
+            let mut s = sched();
+            while one.ending() == Ending::Running {
+                match s.pick_steppable(&one) {
+                    Some(a) => one.step_unchecked(a),
+                    None => break,
+                }
+            }
+            let mut parts = Sim::new(program.clone(), cfg);
+            let mut s = sched();
+            let mut limit = 1000;
+            while parts.ending() == Ending::Running && !parts.run_seeded_until(&mut s, limit) {
+                limit += 777;
+            }
+            let what = format!("{lesson} {sets:?} seed {seed}");
+            assert!(whole.steps() > 0, "{what}: no steps");
+            assert!(whole.schedule() == one.schedule(), "{what}: other picks");
+            assert!(whole.trace().events == one.trace().events, "{what}: other events");
+            assert!(parts.schedule() == one.schedule(), "{what}: in stretches");
+        }
+    }
+}
