@@ -463,7 +463,10 @@ fn the_fast_path_picks_what_one_pick_at_a_time_picks() {
             let what = format!("{lesson} {sets:?} seed {seed}");
             assert!(whole.steps() > 0, "{what}: no steps");
             assert!(whole.schedule() == one.schedule(), "{what}: other picks");
-            assert!(whole.trace().events == one.trace().events, "{what}: other events");
+            assert!(
+                whole.trace().events == one.trace().events,
+                "{what}: other events"
+            );
             assert!(parts.schedule() == one.schedule(), "{what}: in stretches");
         }
     }
