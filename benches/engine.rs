@@ -23,7 +23,9 @@ fn balance(sets: &[&str]) -> (Arc<Program>, interleave::program::EngineConfig) {
     (Arc::new(p), knobs.engine())
 }
 
-/// A run with the default scheduler (timed), as `interleave run` does it.
+/// A run with the default scheduler (timed): the picks `interleave run` makes, but
+/// the engine alone, with every event kept in memory (the CLI streams 64 K events
+/// at a time and writes a report).
 fn run_to_end(p: &Arc<Program>, cfg: interleave::program::EngineConfig, seed: u64) -> Sim {
     let mut sim = Sim::new(p.clone(), cfg);
     let mut sched = Seeded::new(SchedulerKind::Timed, seed, Calibration::for_run(None, cfg));

@@ -626,6 +626,79 @@ impl Sim {
         Some(true)
     }
 
+    /// The timed scheduler's fast path, many steps at a time: `a` goes on through
+    /// the instructions [`Sim::exec_plain`] does, as [`Sim::step_unchecked`] would
+    /// step them, while `plan[pc]` (their cost) is below `stop` and `clock` plus the
+    /// cost of the step before (`burst.pending`) stays before `horizon`, and at most
+    /// `max` steps. Only where `step_unchecked` would do nothing else: one process,
+    /// bytecode steps, no clocks kept, no sleepers, `a` ready and holding its GIL.
+    pub(crate) fn plain_burst(&mut self, a: ActorId, plan: &[u64], burst: &mut timed::Burst) {
+        let ai = a as usize;
+        #[cfg(test)]
+        if self.exec_only {
+            return;
+        }
+        let gil_ok = !self.cfg.gil.has_gil() || self.gil.first().copied().flatten() == Some(a);
+        if self.procs.len() > 1
+            || self.clocked
+            || self.sleepers > 0
+            || self.cfg.granularity != Granularity::Bytecode
+            || self.ending != Ending::Running
+            || !gil_ok
+            || self
+                .actors
+                .get(ai)
+                .is_none_or(|r| r.status != Status::Ready)
+        {
+            return;
+        }
+        let code = &self.program.actors[ai].code;
+        let rt = &mut self.actors[ai];
+        while burst.steps < burst.max {
+            let pc = rt.pc;
+            let (Some(&cost), Some(&ins)) = (plan.get(pc as usize), code.get(pc as usize)) else {
+                break;
+            };
+            let t = burst.clock + burst.pending;
+            if cost >= burst.stop || t >= burst.horizon {
+                break;
+            }
+            let (value, next) = match ins {
+                crate::program::local_instr!() => ins
+                    .exec_local(&mut rt.stack, &mut rt.locals, pc)
+                    .unwrap_or((0, pc + 1)),
+                Instr::LoadGlobal(g) => {
+                    let v = self.vars[g as usize];
+                    rt.stack.push(v);
+                    (v, pc + 1)
+                }
+                Instr::StoreGlobal(g) => {
+                    let v = rt.stack.pop().unwrap_or(0);
+                    self.vars[g as usize] = v;
+                    (v, pc + 1)
+                }
+                _ => break,
+            };
+            burst.clock = t;
+            burst.pending = cost;
+            burst.charged = burst.pc;
+            burst.pc = pc;
+            burst.steps += 1;
+            self.schedule.push(a);
+            self.trace.events.push(Event {
+                t_ns: self.now,
+                value,
+                pc,
+                actor: a,
+                kind: EventKind::Exec,
+            });
+            self.now += INSTR_NS;
+            self.cpu_ns += INSTR_NS;
+            rt.pc = next;
+            rt.last = Some(ins);
+        }
+    }
+
     #[inline(never)]
     fn exec_keeping_clocks(&mut self, a: ActorId) -> bool {
         let ai = a as usize;
@@ -1047,7 +1120,10 @@ impl Sim {
             Seeded::Timed(s) => {
                 while self.ending == Ending::Running && self.trace.events.len() < events {
                     match s.pick_steppable(self) {
-                        Some(a) => self.step_unchecked(a),
+                        Some(a) => {
+                            self.step_unchecked(a);
+                            s.burst(self, events.saturating_sub(self.trace.events.len()));
+                        }
                         None => return true,
                     }
                 }
@@ -1063,7 +1139,10 @@ impl Sim {
             Seeded::Timed(s) => {
                 while self.ending == Ending::Running {
                     match s.pick_steppable(self) {
-                        Some(a) => self.step_unchecked(a),
+                        Some(a) => {
+                            self.step_unchecked(a);
+                            s.burst(self, usize::MAX);
+                        }
                         None => break,
                     }
                 }

@@ -54,6 +54,19 @@ struct Pending {
     start: u64,
 }
 
+/// Many fast-path steps at once ([`Sim::plain_burst`]): the actor's clock before
+/// the last step, that step's cost (not yet added), its pc and the one before.
+pub(crate) struct Burst {
+    pub(crate) clock: u64,
+    pub(crate) pending: u64,
+    pub(crate) pc: Pc,
+    pub(crate) charged: Pc,
+    pub(crate) horizon: u64,
+    pub(crate) stop: u64,
+    pub(crate) steps: usize,
+    pub(crate) max: usize,
+}
+
 #[derive(Clone)]
 pub struct TimedScheduler {
     rng: Xoshiro256PlusPlus,
@@ -290,7 +303,8 @@ impl TimedScheduler {
                 self.fast_charged = Some(self.fast_pc);
                 let pc = sim.pc(a);
                 let next = self.plan[ai].get(pc as usize).copied().unwrap_or(NOT_PLAIN);
-                if next != NOT_PLAIN && self.clock[ai] < self.horizon {
+                // A Value access is decided anew: its lock may be held by another.
+                if next < VALUE_ACCESS && self.clock[ai] < self.horizon {
                     self.fast_pc = pc;
                     self.fast_cost = next;
                     return Some(a);
@@ -298,6 +312,65 @@ impl TimedScheduler {
             }
         }
         self.pick_slow(sim)
+    }
+
+    /// When `a`, due to start at `start`, may make its next instruction if that is
+    /// a `multiprocessing.Value` access: the Value's lock is taken first, so a
+    /// process that finds it held by another sleeps on it and reads (or writes)
+    /// only once it has woken up with the lock free. The lock is not fair: a
+    /// process that keeps taking it keeps it while the sleeper wakes, which is
+    /// what lets one child's loop go on while another waits, as on CPython.
+    #[cold]
+    fn value_lock_free(&mut self, sim: &Sim, a: ActorId, start: u64) -> u64 {
+        let pc = sim.pc(a);
+        if self.plan[a as usize].get(pc as usize) != Some(&VALUE_ACCESS) {
+            return start;
+        }
+        let g = match sim.program().instr(a, pc) {
+            Some(Instr::LoadGlobal(g) | Instr::StoreGlobal(g)) => g as usize,
+            _ => return start,
+        };
+        match self.shared.get(g).copied().flatten() {
+            Some((held_until, by)) if by != a && held_until > start => {
+                held_until + self.jit(self.cal.thread_wake_ns)
+            }
+            _ => start,
+        }
+    }
+
+    /// Goes on with the fast path's actor for as long as [`Self::pick_steppable`]
+    /// would pick it without a decision, at most `max` steps, taking the steps on
+    /// `sim` at once. The scheduler ends as if it had picked each of them.
+    pub fn burst(&mut self, sim: &mut Sim, max: usize) {
+        let Some(a) = self.fast else { return };
+        if self.fast_cost >= VALUE_ACCESS
+            || sim.steps() != self.seen_steps + 1
+            || sim.trace().events.len() != self.seen_events + 1
+            || sim.schedule().last() != Some(&a)
+        {
+            return;
+        }
+        let ai = a as usize;
+        let mut b = Burst {
+            clock: self.clock[ai],
+            pending: self.fast_cost,
+            pc: self.fast_pc,
+            charged: self.fast_pc,
+            horizon: self.horizon,
+            stop: VALUE_ACCESS,
+            steps: 0,
+            max,
+        };
+        sim.plain_burst(a, &self.plan[ai], &mut b);
+        if b.steps == 0 {
+            return;
+        }
+        self.clock[ai] = b.clock;
+        self.seen_steps += b.steps;
+        self.seen_events += b.steps;
+        self.fast_charged = Some(b.charged);
+        self.fast_pc = b.pc;
+        self.fast_cost = b.pending;
     }
 
     /// The cost of the `multiprocessing.Value` access at `pc`.
@@ -544,6 +617,11 @@ impl TimedScheduler {
                     cands.push(c);
                     horizon = horizon.min(h);
                 }
+            }
+        }
+        if self.shared.iter().any(Option::is_some) {
+            for c in &mut cands {
+                c.0 = self.value_lock_free(sim, c.2, c.0);
             }
         }
         cands.sort_unstable();
