@@ -786,7 +786,11 @@ fn live_process_runs_of_value_race_replay_stepped_to_the_same_end_and_lost_updat
             let (trace, finished, rec) =
                 LiveRun::start(p.clone(), cfg, 1.0).wait_recorded(Duration::from_secs(120));
             assert!(finished, "{lock}: a live value-race run ends");
-            assert_eq!(rec.unavailable(), None, "{lock}: every worker handed in its log");
+            assert_eq!(
+                rec.unavailable(),
+                None,
+                "{lock}: every worker handed in its log"
+            );
             // Each process did its 20 000 loads and stores, and took the lock as often.
             for log in &rec.logs[1..] {
                 let per = if lock == "lock=on" { 3 } else { 2 };
@@ -802,7 +806,11 @@ fn live_process_runs_of_value_race_replay_stepped_to_the_same_end_and_lost_updat
             };
             let printed = text(&trace.output);
             assert_eq!(text(&sim.trace().output), printed, "{lock}");
-            assert_eq!(printed, [live_final[0].to_string()], "{lock}: main prints it");
+            assert_eq!(
+                printed,
+                [live_final[0].to_string()],
+                "{lock}: main prints it"
+            );
             assert_eq!(
                 sim.trace().lost_total(),
                 rec.lost_updates(),
@@ -848,7 +856,14 @@ fn a_live_process_run_summary_carries_a_schedule_that_replays_it() {
     let live = run(&live_args);
     let schedule = live["schedule"].as_str().expect("a schedule");
     assert_eq!(live["schedule_knobs"], serde_json::json!({}));
-    let mut args = vec!["run", "value-race", "--format", "jsonl", "--schedule", schedule];
+    let mut args = vec![
+        "run",
+        "value-race",
+        "--format",
+        "jsonl",
+        "--schedule",
+        schedule,
+    ];
     args.extend(knobs);
     let stepped = run(&args);
     assert_eq!(stepped["final"], live["final"]);
@@ -874,5 +889,78 @@ fn a_process_run_the_record_cannot_hold_says_why_in_both_languages() {
         let (en, zh) = (why.text(Lang::En), why.text(Lang::Zh));
         assert!(en.starts_with("its processes do "), "{en}");
         assert!(zh.contains("记录里没有这类操作"), "{zh}");
+    }
+}
+
+/// The replay lines of a live run's text report, under `--lang zh`: every
+/// sentence in Chinese, English only in code (the command, knob names and
+/// values, the bytecode an unsupported process ran).
+#[test]
+fn the_live_reports_replay_lines_are_chinese_under_lang_zh() {
+    let exe = env!("CARGO_BIN_EXE_interleave");
+    let cases: [(&str, &[&str], &str); 3] = [
+        (
+            "value-race",
+            &["--set", "processes=3", "--set", "iterations=200"],
+            "单步重放它（读、写和丢失的更新都相同）",
+        ),
+        (
+            "balance-race",
+            &["--set", "iterations=200"],
+            "单步重放它（读、写和丢失的更新都相同）",
+        ),
+        (
+            "fork",
+            &[],
+            "无法重放：它的进程执行了 CALL os.getpid，记录里没有这类操作",
+        ),
+    ];
+    for (lesson, sets, want) in cases {
+        let mut args = vec!["run", lesson, "--live", "--lang", "zh"];
+        args.extend(sets);
+        let out = std::process::Command::new(exe)
+            .args(&args)
+            .env("XDG_STATE_HOME", std::env::temp_dir())
+            .output()
+            .expect("the binary runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let section: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "== 重放 ==")
+            .skip(1)
+            .collect();
+        assert!(section.iter().any(|l| l.contains(want)), "{lesson}: {text}");
+        let on = if lesson == "balance-race" {
+            "线程"
+        } else {
+            "进程"
+        };
+        assert!(
+            section[0].starts_with(&format!("在真实的{on}上实时运行")),
+            "{section:?}"
+        );
+        let (p, _) = build(lesson, &[]);
+        let catalog = Catalog::embedded().expect("lessons");
+        let l = catalog.get(lesson).expect("the lesson exists");
+        let mut own = format!(
+            "interleave run schedule {lesson} {}",
+            l.code(&l.default_knobs())
+        );
+        for k in &l.knobs {
+            let v = l.default_knobs().get(&k.name).map(|v| v.to_string());
+            own.push_str(&format!(" {} {}", k.name, v.unwrap_or_default()));
+        }
+        for a in &p.actors {
+            own.push_str(&format!(" {}", a.name));
+        }
+        for line in section
+            .iter()
+            .filter(|l| !l.starts_with("调度：") && !l.starts_with("再运行一次："))
+        {
+            for w in line.split(|c: char| !c.is_ascii_alphabetic()) {
+                let code = own.contains(w) || w.chars().all(|c| c.is_ascii_uppercase());
+                assert!(w.len() < 4 || code, "{lesson}: English {w:?} in {line:?}");
+            }
+        }
     }
 }

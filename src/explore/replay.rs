@@ -3,6 +3,10 @@
 //! variable in the same order, acquires each lock in the same order and prints in
 //! the same order, so it ends in the same state with the same lost updates.
 //!
+//! Live runs of processes (value-race) replay the same way: their workers record
+//! loads and stores of shared memory, lock acquisitions and prints
+//! (`live::record::process_support` says which programs they can).
+//!
 //! The schedule is a topological order of the recorded constraints, found by
 //! stepping the simulator itself: an actor may take its next step when that step
 //! keeps to the record (a load when its write is the latest, a store when every

@@ -242,7 +242,11 @@ fn render(r: &Report, table_of: &TextStream, rows: usize, windows: &Windows) -> 
                 Msg::TRealThreads
             };
             let ms = format!("{:.1}", r.wall_ms);
-            let _ = writeln!(out, "{}", Msg::TRecLiveRun.fill(lang, &[&on.get(lang), &ms]));
+            let _ = writeln!(
+                out,
+                "{}",
+                Msg::TRecLiveRun.fill(lang, &[&on.get(lang), &ms])
+            );
             if let Some(n) = rec.lost_updates {
                 let _ = writeln!(out, "{}", Msg::TRecLost.fill(lang, &[&n]));
             }

@@ -764,7 +764,11 @@ impl Worker {
                     );
                     if self.p.record {
                         // The run's order of lines, across every process.
-                        let n = self.p.mem.printed(self.program()).fetch_add(1, Ordering::SeqCst);
+                        let n = self
+                            .p
+                            .mem
+                            .printed(self.program())
+                            .fetch_add(1, Ordering::SeqCst);
                         self.log.push(record::Entry::new(record::Op::Print, 0, n));
                     }
                     let index = self.say(actor, text);
