@@ -964,3 +964,63 @@ fn the_live_reports_replay_lines_are_chinese_under_lang_zh() {
         }
     }
 }
+
+/// The playground: after a live value-race run (real worker processes), `R`
+/// opens its stepped replay, which ends where the live run did, with as many
+/// lost updates.
+#[test]
+fn after_a_live_process_run_r_opens_its_replay() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use interleave::lesson::Lang;
+    use interleave::run::Command;
+    use interleave::trace::Mode;
+    use interleave::ui::{App, AppOptions, Screen, Status, Theme};
+    use_worker_binary();
+    let mut a = App::new(
+        Catalog::embedded().expect("lessons"),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+            predict: false,
+        },
+    );
+    let press = |a: &mut App, code: KeyCode| {
+        a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    };
+    a.open("value-race").expect("opens");
+    a.set_knob("processes", "3").expect("knob");
+    a.set_knob("iterations", "5000").expect("knob");
+    press(&mut a, KeyCode::Char('m'));
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson stays open")
+    };
+    assert_eq!(ls.run.mode(), Mode::Live);
+    for _ in 0..6000 {
+        ls.run.poll();
+        if ls.run.is_over() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let rec = ls
+        .run
+        .live_recording()
+        .expect("a finished live run recorded");
+    assert_eq!(rec.unavailable(), None);
+    let lost = rec.lost_updates();
+    let live_final = ls.run.trace().final_vars();
+    press(&mut a, KeyCode::Char('R'));
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson stays open")
+    };
+    assert_eq!(ls.run.mode(), Mode::Stepped, "R opens the replay stepped");
+    let Some(Status::Info(said)) = &a.status else {
+        panic!("R says what it opened: {:?}", a.status)
+    };
+    assert!(said.starts_with("the live run, replayed stepped"), "{said}");
+    ls.run.command(Command::RunToEnd);
+    assert_eq!(ls.run.trace().final_vars(), live_final);
+    assert_eq!(ls.run.trace().lost_total(), lost);
+}
