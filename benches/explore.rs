@@ -179,5 +179,74 @@ fn live_record(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, dpor_rate, every_outcome, sampled, live_record);
+/// The same for a worker process (value-race): the version and the value sit in
+/// the shared memory every worker maps, the event is stamped with the raw
+/// monotonic clock the workers share, as `worker.rs` does it.
+fn process_record(c: &mut Criterion) {
+    use interleave::live::ipc::{SharedMem, monotonic_ns};
+    use interleave::live::record::{Entry, Op, ThreadLog, seq_load, seq_store};
+    use interleave::trace::{Event, EventKind};
+    use std::sync::atomic::Ordering;
+    const OPS: u64 = 100_000;
+    let cat = Catalog::embedded().expect("lessons load");
+    let l = cat.find("value-race").expect("value-race exists");
+    let knobs = knobs_from(l, &[]).expect("valid knobs");
+    let p = interleave::scenarios::build(l, &knobs).expect("builds");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("shared-memory");
+    SharedMem::create(&path, &p).expect("the shared memory file");
+    let mem = SharedMem::open(&path, &p).expect("it maps");
+    let mut g = c.benchmark_group("live record, worker process");
+    g.throughput(Throughput::Elements(OPS));
+    g.bench_function("plain shared load + store with events, 100 000 ops", |b| {
+        b.iter(|| {
+            let mut evs: Vec<Event> = Vec::with_capacity(OPS as usize);
+            for i in 0..OPS / 2 {
+                let v = mem.slot(0).load(Ordering::SeqCst);
+                evs.push(ev(monotonic_ns(), 1, v));
+                mem.slot(0).store(black_box(v + i as i64), Ordering::SeqCst);
+                evs.push(ev(monotonic_ns(), 2, v));
+            }
+            black_box(evs)
+        })
+    });
+    g.bench_function(
+        "whole event: stamped event + versioned shared op + entry, 100 000 ops",
+        |b| {
+            b.iter(|| {
+                let mut evs: Vec<Event> = Vec::with_capacity(OPS as usize);
+                let mut log = ThreadLog::default();
+                for i in 0..OPS / 2 {
+                    let (v, seen) = seq_load(mem.version(&p, 0), mem.slot(0));
+                    log.push(Entry::new(Op::Load, 0, seen));
+                    evs.push(ev(monotonic_ns(), 1, v));
+                    let made = seq_store(mem.version(&p, 0), mem.slot(0), black_box(v + i as i64));
+                    log.push(Entry::new(Op::Store, 0, made));
+                    evs.push(ev(monotonic_ns(), 2, v));
+                }
+                black_box((log, evs))
+            })
+        },
+    );
+    g.finish();
+
+    fn ev(t_ns: u64, pc: u32, value: i64) -> Event {
+        Event {
+            t_ns,
+            value,
+            pc,
+            actor: 1,
+            kind: EventKind::Exec,
+        }
+    }
+}
+
+criterion_group!(
+    benches,
+    dpor_rate,
+    every_outcome,
+    sampled,
+    live_record,
+    process_record
+);
 criterion_main!(benches);

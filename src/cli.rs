@@ -616,14 +616,12 @@ fn live(program: Arc<Program>, knobs: &crate::lesson::Knobs, args: &RunArgs) -> 
     signals::immediate();
     let trace = c.finish();
     let deadlock = !trace.deadlock().is_empty();
-    let replay = if program.uses_processes() {
-        Replay::Live
-    } else {
+    let replay = {
         let cfg = knobs.engine();
         let schedule = if finished {
             crate::explore::replay::schedule(&program, cfg, &recording)
         } else {
-            Err("the run was stopped before it ended".into())
+            Err(crate::live::record::NoReplay::Stopped)
         };
         Replay::Recorded(crate::export::LiveReplay {
             schedule,

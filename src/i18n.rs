@@ -522,6 +522,51 @@ messages! {
         "nothing copied: steps were picked by hand, and this run's schedule has more than {} runs, too long for a command line (step back before your first own step to copy its seed)",
         "没有复制：有些步骤是手动选的，而这次运行的调度超过 {} 段，命令行放不下（退回到你第一次手动选步之前，就能复制它的种子）"
     ),
+    // The replay lines of a live run's text report (src/export/text.rs).
+    TRecLiveRun => ("live run on {}: {} ms wall time", "在{}上实时运行：实际耗时 {} 毫秒"),
+    TRecLost => (
+        "lost updates, from which write each read saw: {}",
+        "丢失的更新（按每次读取读到的是哪次写入来数）：{}"
+    ),
+    TRecReplay => (
+        "replay it stepped (the same reads, writes and lost updates): interleave run {}{} --schedule S, with S the schedule below",
+        "单步重放它（读、写和丢失的更新都相同）：interleave run {}{} --schedule S，S 是下面的调度"
+    ),
+    TRecNone => ("replay unavailable: {}", "无法重放：{}"),
+    // Why a live run has no stepped replay (live::record::NoReplay).
+    RpRecordTooLong => (
+        "run too long: a thread or process made more than {} shared reads, writes, acquisitions and prints",
+        "运行太长：某个线程或进程的共享读、写、加锁和打印超过了 {} 次"
+    ),
+    RpReplayTooLong => (
+        "run too long: its replay would pass 100 million steps",
+        "运行太长：重放它要超过一亿步"
+    ),
+    RpNotRecorded => (
+        "its processes do {}, which their record does not hold",
+        "它的进程执行了 {}，记录里没有这类操作"
+    ),
+    RpLogMissing => (
+        "{} ended before it handed in its record",
+        "{} 在交出记录之前就结束了"
+    ),
+    RpStopped => ("the run was stopped before it ended", "运行在结束之前被停下了"),
+    RpDidMore => (
+        "the record does not match the program: an actor did more than it recorded",
+        "记录与程序对不上：某个执行者做的比记录的多"
+    ),
+    RpOtherPath => (
+        "the record does not match the program: an actor took another path",
+        "记录与程序对不上：某个执行者走了另一条路径"
+    ),
+    RpEndedEarly => (
+        "the record does not match the program: the replay ended before the record",
+        "记录与程序对不上：重放在记录之前就结束了"
+    ),
+    RpCannotFollow => (
+        "the stepped model cannot follow this run (no actor may take its next step)",
+        "单步模型跟不上这次运行（没有哪个执行者能走下一步）"
+    ),
 }
 
 impl Msg {

@@ -432,7 +432,8 @@ fn a_recorded_run_replays_stepped_with_its_reads_and_its_lost_update() {
     let mut long = one_lost_update();
     long.logs[1].overflowed = true;
     let why = replay::schedule(&p, cfg, &long).expect_err("an overflowed log");
-    assert!(why.contains("run too long"), "{why}");
+    assert_eq!(why, interleave::live::record::NoReplay::RecordTooLong);
+    assert!(why.to_string().contains("run too long"), "{why}");
 }
 
 /// Many live runs, with real threads racing on real cores: each one's stepped
@@ -762,4 +763,264 @@ fn a_live_deadlock_replays_stepped_as_a_deadlock() {
         };
         assert_eq!(text(&sim.trace().output), text(&trace.output));
     }
+}
+
+/// The worker binary for live process runs started inside this test process.
+fn use_worker_binary() {
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", env!("CARGO_BIN_EXE_interleave")) };
+}
+
+/// Live → stepped for processes: value-race's workers are real processes adding
+/// to a real shared `multiprocessing.Value`; the version beside it, the lock's
+/// count and the order of printed lines, all in the shared memory, let each run
+/// replay stepped to the same value, output and lost updates.
+#[test]
+fn live_process_runs_of_value_race_replay_stepped_to_the_same_end_and_lost_updates() {
+    use_worker_binary();
+    let mut raced = 0;
+    for lock in ["lock=off", "lock=on"] {
+        let sets = ["processes=4", "iterations=20000", lock];
+        let (p, cfg) = build("value-race", &sets);
+        for _ in 0..4 {
+            let (trace, finished, rec) =
+                LiveRun::start(p.clone(), cfg, 1.0).wait_recorded(Duration::from_secs(120));
+            assert!(finished, "{lock}: a live value-race run ends");
+            assert_eq!(
+                rec.unavailable(),
+                None,
+                "{lock}: every worker handed in its log"
+            );
+            // Each process did its 20 000 loads and stores, and took the lock as often.
+            for log in &rec.logs[1..] {
+                let per = if lock == "lock=on" { 3 } else { 2 };
+                assert_eq!(log.entries.len(), per * 20_000, "{lock}");
+            }
+            let s = replay::schedule(&p, cfg, &rec).expect("a finished live run replays");
+            let sim = Sim::replay(p.clone(), replay_config(cfg), &s.0).expect("it replays");
+            assert_eq!(sim.ending(), Ending::Finished);
+            let live_final: Vec<i64> = trace.final_vars().into_iter().map(|(_, v)| v).collect();
+            assert_eq!(sim.vars(), &live_final[..], "{lock}: the same value");
+            let text = |o: &[interleave::trace::OutputLine]| -> Vec<String> {
+                o.iter().map(|l| l.text.clone()).collect()
+            };
+            let printed = text(&trace.output);
+            assert_eq!(text(&sim.trace().output), printed, "{lock}");
+            assert_eq!(
+                printed,
+                [live_final[0].to_string()],
+                "{lock}: main prints it"
+            );
+            assert_eq!(
+                sim.trace().lost_total(),
+                rec.lost_updates(),
+                "{lock}: the same lost updates"
+            );
+            // The value is short of 80 000 exactly when an update was lost (a
+            // lost update can wipe out several increments), and the lock leaves none.
+            assert!(live_final[0] <= 80_000, "{lock}");
+            assert_eq!(
+                live_final[0] < 80_000,
+                rec.lost_updates() > 0,
+                "{lock}: {} with {} lost updates",
+                live_final[0],
+                rec.lost_updates()
+            );
+            if lock == "lock=on" {
+                assert_eq!(rec.lost_updates(), 0);
+            }
+            raced += (rec.lost_updates() > 0) as u32;
+        }
+    }
+    eprintln!("{raced} of 8 live process runs lost an update");
+}
+
+/// The command line: a live process run's summary carries the schedule, and
+/// the stepped run of it ends as the live one did, with as many lost updates.
+#[test]
+fn a_live_process_run_summary_carries_a_schedule_that_replays_it() {
+    let exe = env!("CARGO_BIN_EXE_interleave");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(exe)
+            .args(args)
+            .env("XDG_STATE_HOME", std::env::temp_dir())
+            .output()
+            .expect("the binary runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let last = text.lines().last().unwrap_or("").to_string();
+        serde_json::from_str::<serde_json::Value>(&last).expect("a json summary")
+    };
+    let knobs = ["--set", "processes=3", "--set", "iterations=5000"];
+    let mut live_args = vec!["run", "value-race", "--live", "--format", "jsonl"];
+    live_args.extend(knobs);
+    let live = run(&live_args);
+    let schedule = live["schedule"].as_str().expect("a schedule");
+    assert_eq!(live["schedule_knobs"], serde_json::json!({}));
+    let mut args = vec![
+        "run",
+        "value-race",
+        "--format",
+        "jsonl",
+        "--schedule",
+        schedule,
+    ];
+    args.extend(knobs);
+    let stepped = run(&args);
+    assert_eq!(stepped["final"], live["final"]);
+    assert_eq!(stepped["output"], live["output"]);
+    assert_eq!(stepped["overwritten_writes"], live["overwritten_writes"]);
+}
+
+/// A process lesson whose processes hand values over in ways the record does
+/// not hold (a fork's PID, a queue) says so, and why, in both languages.
+#[test]
+fn a_process_run_the_record_cannot_hold_says_why_in_both_languages() {
+    use interleave::lesson::Lang;
+    use interleave::live::record::NoReplay;
+    use_worker_binary();
+    for lesson in ["fork", "queue"] {
+        let (p, cfg) = build(lesson, &[]);
+        let (_, finished, rec) =
+            LiveRun::start(p.clone(), cfg, 4.0).wait_recorded(Duration::from_secs(60));
+        assert!(finished, "{lesson}");
+        let why = rec.unavailable().expect("no replay");
+        assert!(matches!(why, NoReplay::NotRecorded(_)), "{lesson}: {why:?}");
+        assert_eq!(replay::schedule(&p, cfg, &rec), Err(why.clone()));
+        let (en, zh) = (why.text(Lang::En), why.text(Lang::Zh));
+        assert!(en.starts_with("its processes do "), "{en}");
+        assert!(zh.contains("记录里没有这类操作"), "{zh}");
+    }
+}
+
+/// The replay lines of a live run's text report, under `--lang zh`: every
+/// sentence in Chinese, English only in code (the command, knob names and
+/// values, the bytecode an unsupported process ran).
+#[test]
+fn the_live_reports_replay_lines_are_chinese_under_lang_zh() {
+    let exe = env!("CARGO_BIN_EXE_interleave");
+    let cases: [(&str, &[&str], &str); 3] = [
+        (
+            "value-race",
+            &["--set", "processes=3", "--set", "iterations=200"],
+            "单步重放它（读、写和丢失的更新都相同）",
+        ),
+        (
+            "balance-race",
+            &["--set", "iterations=200"],
+            "单步重放它（读、写和丢失的更新都相同）",
+        ),
+        (
+            "fork",
+            &[],
+            "无法重放：它的进程执行了 CALL os.getpid，记录里没有这类操作",
+        ),
+    ];
+    for (lesson, sets, want) in cases {
+        let mut args = vec!["run", lesson, "--live", "--lang", "zh"];
+        args.extend(sets);
+        let out = std::process::Command::new(exe)
+            .args(&args)
+            .env("XDG_STATE_HOME", std::env::temp_dir())
+            .output()
+            .expect("the binary runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let section: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "== 重放 ==")
+            .skip(1)
+            .collect();
+        assert!(section.iter().any(|l| l.contains(want)), "{lesson}: {text}");
+        let on = if lesson == "balance-race" {
+            "线程"
+        } else {
+            "进程"
+        };
+        assert!(
+            section[0].starts_with(&format!("在真实的{on}上实时运行")),
+            "{section:?}"
+        );
+        let (p, _) = build(lesson, &[]);
+        let catalog = Catalog::embedded().expect("lessons");
+        let l = catalog.get(lesson).expect("the lesson exists");
+        let mut own = format!(
+            "interleave run schedule {lesson} {}",
+            l.code(&l.default_knobs())
+        );
+        for k in &l.knobs {
+            let v = l.default_knobs().get(&k.name).map(|v| v.to_string());
+            own.push_str(&format!(" {} {}", k.name, v.unwrap_or_default()));
+        }
+        for a in &p.actors {
+            own.push_str(&format!(" {}", a.name));
+        }
+        for line in section
+            .iter()
+            .filter(|l| !l.starts_with("调度：") && !l.starts_with("再运行一次："))
+        {
+            for w in line.split(|c: char| !c.is_ascii_alphabetic()) {
+                let code = own.contains(w) || w.chars().all(|c| c.is_ascii_uppercase());
+                assert!(w.len() < 4 || code, "{lesson}: English {w:?} in {line:?}");
+            }
+        }
+    }
+}
+
+/// The playground: after a live value-race run (real worker processes), `R`
+/// opens its stepped replay, which ends where the live run did, with as many
+/// lost updates.
+#[test]
+fn after_a_live_process_run_r_opens_its_replay() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use interleave::lesson::Lang;
+    use interleave::run::Command;
+    use interleave::trace::Mode;
+    use interleave::ui::{App, AppOptions, Screen, Status, Theme};
+    use_worker_binary();
+    let mut a = App::new(
+        Catalog::embedded().expect("lessons"),
+        Lang::En,
+        AppOptions {
+            theme: Theme { color: false },
+            seed: 7,
+            state_file: None,
+            predict: false,
+        },
+    );
+    let press = |a: &mut App, code: KeyCode| {
+        a.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    };
+    a.open("value-race").expect("opens");
+    a.set_knob("processes", "3").expect("knob");
+    a.set_knob("iterations", "5000").expect("knob");
+    press(&mut a, KeyCode::Char('m'));
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson stays open")
+    };
+    assert_eq!(ls.run.mode(), Mode::Live);
+    for _ in 0..6000 {
+        ls.run.poll();
+        if ls.run.is_over() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let rec = ls
+        .run
+        .live_recording()
+        .expect("a finished live run recorded");
+    assert_eq!(rec.unavailable(), None);
+    let lost = rec.lost_updates();
+    let live_final = ls.run.trace().final_vars();
+    press(&mut a, KeyCode::Char('R'));
+    let Screen::Lesson(ls) = &mut a.screen else {
+        panic!("the lesson stays open")
+    };
+    assert_eq!(ls.run.mode(), Mode::Stepped, "R opens the replay stepped");
+    let Some(Status::Info(said)) = &a.status else {
+        panic!("R says what it opened: {:?}", a.status)
+    };
+    assert!(said.starts_with("the live run, replayed stepped"), "{said}");
+    ls.run.command(Command::RunToEnd);
+    assert_eq!(ls.run.trace().final_vars(), live_final);
+    assert_eq!(ls.run.trace().lost_total(), lost);
 }

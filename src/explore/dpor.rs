@@ -12,7 +12,7 @@
 
 use super::access::{Access, Obj, Objects, step_access, time_matters};
 use super::{Control, Exploration, Limits, Method, Stop, Tally};
-use crate::program::{ActorId, EngineConfig, Program};
+use crate::program::{ActorId, EngineConfig, GilModel, Instr, Program};
 use crate::sim::{Ending, Sim};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -36,6 +36,9 @@ struct Step {
     actor: ActorId,
     /// This is the actor's `idx`-th step (from 1).
     idx: u32,
+    /// The simulator steps it takes: the actor's instruction, and the local
+    /// instructions right after it ([`Search::merge_locals`]).
+    len: u32,
     access: Access,
 }
 
@@ -109,6 +112,10 @@ struct Search<'a> {
     ctl: &'a Control,
     t0: Instant,
     time: bool,
+    /// Whether a step takes the local instructions after it along (see
+    /// [`local_next`]): where no GIL limits the switch points and time does not
+    /// matter.
+    merge_locals: bool,
     objects: Objects,
     /// Actors in the program.
     n: usize,
@@ -149,6 +156,18 @@ pub fn run(
     ctl: &Control,
     t0: Instant,
 ) -> Exploration {
+    let merge = cfg.gil == GilModel::Free && !time_matters(program);
+    run_merging(program, cfg, limits, ctl, t0, merge)
+}
+
+fn run_merging(
+    program: &Arc<Program>,
+    cfg: EngineConfig,
+    limits: &Limits,
+    ctl: &Control,
+    t0: Instant,
+    merge_locals: bool,
+) -> Exploration {
     let sim = Sim::new(program.clone(), cfg);
     let n = sim.actor_count();
     let mut spare_sims = Vec::new();
@@ -158,6 +177,7 @@ pub fn run(
         ctl,
         t0,
         time: time_matters(program),
+        merge_locals,
         objects: Objects::default(),
         n,
         stack: vec![root],
@@ -262,7 +282,9 @@ impl Search<'_> {
             self.cur.copy_from(snap);
         }
         for step in &self.path[s..d] {
-            self.cur.step_unchecked(step.actor);
+            for _ in 0..step.len {
+                self.cur.step_unchecked(step.actor);
+            }
         }
         self.cur.clear_events();
         self.cur_depth = d;
@@ -274,11 +296,16 @@ impl Search<'_> {
         let from = self.cur.trace().events.len();
         let pc0 = self.cur.pc(p);
         self.cur.step_unchecked(p);
+        let mut len = 1;
+        while self.merge_locals && local_next(&self.cur, p) {
+            self.cur.step_unchecked(p);
+            len += 1;
+        }
         self.cur_depth = d + 1;
         let access = step_access(&self.cur, p, from, pc0, self.time, &mut self.objects);
         self.cur.clear_events();
         self.truncate_path(d);
-        let step = self.race_check(p, access);
+        let step = self.race_check(p, access, len);
         let node = &mut self.stack[d];
         // The child sleeps on what slept here, and on the siblings explored before
         // p, as long as p's step does not touch what they touch.
@@ -325,7 +352,7 @@ impl Search<'_> {
 
     /// The vector clock of a new step of `p` at the end of the path (pushed onto
     /// `clocks`); for every step it races with, a backtrack point.
-    fn race_check(&mut self, p: ActorId, access: Access) -> Step {
+    fn race_check(&mut self, p: ActorId, access: Access, len: u32) -> Step {
         let n = self.n;
         let d = self.path.len();
         let prev = self.by_actor[p as usize].last().copied();
@@ -377,6 +404,7 @@ impl Search<'_> {
         let step = Step {
             actor: p,
             idx,
+            len,
             access,
         };
         for &j in &races {
@@ -477,8 +505,83 @@ impl Search<'_> {
     }
 }
 
+/// Whether actor `a`'s next instruction touches nothing another actor can see
+/// (a constant, a local, arithmetic, a jump) and cannot end or block it. Such a
+/// step commutes with every step of every other actor, so running it at once
+/// after the step before it loses no outcome and no class of interleavings, and
+/// the search need not branch there. Only where any instruction boundary may
+/// be a switch (no GIL) and time does not matter: under gil-modern a switch at
+/// a back-edge could not move past the next shared access.
+fn local_next(sim: &Sim, a: ActorId) -> bool {
+    sim.ending() == Ending::Running
+        && sim.can_step(a)
+        && matches!(
+            sim.program().instr(a, sim.pc(a)),
+            Some(
+                Instr::Nop(_)
+                    | Instr::Call(_)
+                    | Instr::LoadConst(_)
+                    | Instr::LoadFast(_)
+                    | Instr::StoreFast(_)
+                    | Instr::BinaryOp(_)
+                    | Instr::ForRange { .. }
+                    | Instr::JumpBackward(_)
+                    | Instr::PopJumpIfFalse(_)
+            )
+        )
+}
+
 fn join(into: &mut [u32], other: &[u32]) {
     for (a, b) in into.iter_mut().zip(other) {
         *a = (*a).max(*b);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Taking local instructions along with the step before them explores the
+    /// same classes of interleavings: the same outcomes, and without a lock as
+    /// many runs, each outcome as often.
+    #[test]
+    fn merging_local_steps_keeps_every_class_and_outcome() {
+        let cat = crate::catalog::Catalog::embedded().expect("lessons");
+        let l = cat.find("balance-race").expect("lesson");
+        for it in ["iterations=1", "iterations=2"] {
+            for lock in ["lock=off", "lock=on"] {
+                let sets: Vec<String> = [it, "gil=free", lock].map(String::from).to_vec();
+                let knobs = crate::cli::knobs_from(l, &sets).expect("knobs");
+                let p = Arc::new(crate::scenarios::build(l, &knobs).expect("builds"));
+                let limits = Limits {
+                    fewest: false,
+                    ..Limits::default()
+                };
+                let ctl = Control::default();
+                let go = |m| run_merging(&p, knobs.engine(), &limits, &ctl, Instant::now(), m);
+                let (plain, merged) = (go(false), go(true));
+                assert_eq!(merged.stop, Stop::Complete);
+                let counts = |e: &Exploration, how_often: bool| {
+                    let mut v: Vec<_> = e
+                        .outcomes
+                        .iter()
+                        .map(|f| (f.key.clone(), if how_often { f.count } else { 0 }))
+                        .collect();
+                    v.sort();
+                    v
+                };
+                if lock == "lock=off" {
+                    // One run per class, in both.
+                    assert_eq!(merged.executions, plain.executions, "{it}");
+                    assert_eq!(counts(&merged, true), counts(&plain, true), "{it}");
+                } else {
+                    // Lock steps make the plain search explore some classes more
+                    // than once (where enabledness outruns the dependence
+                    // relation); taking locals along leaves fewer such places.
+                    assert!(merged.executions <= plain.executions, "{it}");
+                    assert_eq!(counts(&merged, false), counts(&plain, false), "{it}");
+                }
+            }
+        }
     }
 }

@@ -3,6 +3,10 @@
 //! variable in the same order, acquires each lock in the same order and prints in
 //! the same order, so it ends in the same state with the same lost updates.
 //!
+//! Live runs of processes (value-race) replay the same way: their workers record
+//! loads and stores of shared memory, lock acquisitions and prints
+//! (`live::record::process_support` says which programs they can).
+//!
 //! The schedule is a topological order of the recorded constraints, found by
 //! stepping the simulator itself: an actor may take its next step when that step
 //! keeps to the record (a load when its write is the latest, a store when every
@@ -14,7 +18,7 @@
 //! it did, and the stepped gil-modern would not let it. gil-classic lets a switch
 //! happen after any instruction, so it stays.
 
-use crate::live::record::{Entry, Op, Recording};
+use crate::live::record::{Entry, NoReplay, Op, Recording};
 use crate::program::{ActorId, EngineConfig, GilModel, Granularity, Instr, Program};
 use crate::sim::{Ending, Schedule, Sim};
 use std::collections::HashMap;
@@ -57,12 +61,13 @@ struct Follow<'a> {
     reads: Vec<u32>,
     /// Loads of each (variable, version) in the record.
     readers: HashMap<(u16, u64), u32>,
+    /// Per variable, whether its loads and stores are recorded: all of a
+    /// program of threads; the shared memory of one of processes (a variable
+    /// that is not shared is a process's own copy, `record::process_support`).
+    recorded: Vec<bool>,
     /// Per lock, acquisitions so far.
     acquired: Vec<u64>,
 }
-
-/// Why the record and the program part ways.
-const MISMATCH: &str = "the record does not match the program";
 
 impl<'a> Follow<'a> {
     fn new(program: &Program, rec: &'a Recording) -> Follow<'a> {
@@ -81,6 +86,11 @@ impl<'a> Follow<'a> {
             version: vec![0; program.vars.len()],
             reads: vec![0; program.vars.len()],
             readers,
+            recorded: program
+                .vars
+                .iter()
+                .map(|v| v.shared || !program.uses_processes())
+                .collect(),
             acquired: vec![0; program.locks.len()],
         }
     }
@@ -88,8 +98,8 @@ impl<'a> Follow<'a> {
     /// The entry actor `a`'s next instruction must make, if it makes one.
     fn expects(&self, sim: &Sim, a: ActorId) -> Option<(Op, u16)> {
         match sim.program().instr(a, sim.pc(a))? {
-            Instr::LoadGlobal(g) => Some((Op::Load, g)),
-            Instr::StoreGlobal(g) => Some((Op::Store, g)),
+            Instr::LoadGlobal(g) if self.recorded[g as usize] => Some((Op::Load, g)),
+            Instr::StoreGlobal(g) if self.recorded[g as usize] => Some((Op::Store, g)),
             Instr::Acquire(l) => Some((Op::Acquire, l)),
             Instr::Print { .. } | Instr::Raise(_) => Some((Op::Print, 0)),
             Instr::TlsGet(attr) if !sim.tls(a).iter().any(|(k, _)| *k == attr) => {
@@ -100,7 +110,7 @@ impl<'a> Follow<'a> {
     }
 
     /// Whether `a` may step now and keep to the record.
-    fn may_step(&self, sim: &Sim, a: ActorId) -> Result<bool, String> {
+    fn may_step(&self, sim: &Sim, a: ActorId) -> Result<bool, NoReplay> {
         if !sim.can_step(a) {
             return Ok(false);
         }
@@ -114,10 +124,10 @@ impl<'a> Follow<'a> {
             if op == Op::Acquire {
                 return Ok(sim.lock_holder(obj).is_some());
             }
-            return Err(format!("{MISMATCH}: an actor did more than it recorded"));
+            return Err(NoReplay::DidMore);
         };
         if e.op() != op || (op != Op::Print && e.obj() != obj) {
-            return Err(format!("{MISMATCH}: an actor took another path"));
+            return Err(NoReplay::OtherPath);
         }
         let (o, v) = (obj as usize, e.version());
         Ok(match op {
@@ -157,7 +167,7 @@ pub fn schedule(
     program: &Arc<Program>,
     cfg: EngineConfig,
     rec: &Recording,
-) -> Result<Schedule, String> {
+) -> Result<Schedule, NoReplay> {
     if let Some(why) = rec.unavailable() {
         return Err(why);
     }
@@ -174,9 +184,7 @@ pub fn schedule(
             }
         }
         let Some(a) = pick else {
-            return Err(
-                "the stepped model cannot follow this run (no actor may take its next step)".into(),
-            );
+            return Err(NoReplay::CannotFollow);
         };
         let made = f.expects(&sim, a);
         let pc = sim.pc(a);
@@ -186,11 +194,11 @@ pub fn schedule(
         f.took(a, made.filter(|m| m.0 != Op::Acquire || sim.pc(a) != pc));
         prev = a;
         if sim.steps() as u64 > crate::cli::MAX_SCHEDULE_STEPS {
-            return Err("run too long: its replay would pass 100 million steps".into());
+            return Err(NoReplay::ReplayTooLong);
         }
     }
     if (0..n as usize).any(|a| f.cursor[a] != f.logs[a].len()) {
-        return Err(format!("{MISMATCH}: the replay ended before the record"));
+        return Err(NoReplay::EndedEarly);
     }
     Ok(Schedule(sim.schedule().to_vec()))
 }

@@ -133,7 +133,7 @@ impl<'a> JsonlStream<'a> {
                             .collect();
                         s["schedule_knobs"] = Value::Object(sets);
                     }
-                    Err(why) => s["replay_unavailable"] = json!(why),
+                    Err(why) => s["replay_unavailable"] = json!(why.to_string()),
                 }
                 // Which write each read saw is known: the count is exact, where
                 // the trace's order of timestamps can be off by a few.

@@ -24,7 +24,8 @@ pub enum Replay {
     Given(String),
     /// A live run cannot be replayed; its trace is what happened.
     Live,
-    /// A live run of threads that recorded which write each read saw.
+    /// A live run that recorded which write each read saw (threads, and
+    /// processes that share only `multiprocessing.Value`s and locks).
     Recorded(LiveReplay),
 }
 
@@ -32,7 +33,7 @@ pub enum Replay {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveReplay {
     /// The schedule that replays it stepped, or why there is none.
-    pub schedule: Result<Schedule, String>,
+    pub schedule: Result<Schedule, crate::live::record::NoReplay>,
     /// Knobs to set over the run's own to follow the schedule
     /// (`explore::replay::replay_sets`).
     pub sets: Vec<(&'static str, &'static str)>,

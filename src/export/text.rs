@@ -248,28 +248,25 @@ fn render(r: &Report, table_of: &TextStream, rows: usize, windows: &Windows) -> 
         }
         Replay::Schedule(_) | Replay::Given(_) => {}
         Replay::Recorded(rec) => {
+            let on = if t.program.uses_processes() {
+                Msg::TRealProcesses
+            } else {
+                Msg::TRealThreads
+            };
+            let ms = format!("{:.1}", r.wall_ms);
             let _ = writeln!(
                 out,
-                "live run on real threads: {:.1} ms wall time",
-                r.wall_ms
+                "{}",
+                Msg::TRecLiveRun.fill(lang, &[&on.get(lang), &ms])
             );
             if let Some(n) = rec.lost_updates {
-                let _ = writeln!(out, "lost updates, from which write each read saw: {n}");
+                let _ = writeln!(out, "{}", Msg::TRecLost.fill(lang, &[&n]));
             }
-            match &rec.schedule {
-                Ok(_) => {
-                    let _ = writeln!(
-                        out,
-                        "replay it stepped (the same reads, writes and lost updates): \
-                         interleave run {}{} --schedule S, with S the schedule below",
-                        r.lesson.id,
-                        r.knob_args(&rec.sets)
-                    );
-                }
-                Err(why) => {
-                    let _ = writeln!(out, "replay unavailable: {why}");
-                }
-            }
+            let line = match &rec.schedule {
+                Ok(_) => Msg::TRecReplay.fill(lang, &[&r.lesson.id, &r.knob_args(&rec.sets)]),
+                Err(why) => Msg::TRecNone.fill(lang, &[&why.text(lang)]),
+            };
+            let _ = writeln!(out, "{line}");
         }
         Replay::Live => {
             // A process lesson runs on worker processes (real PIDs), not threads.

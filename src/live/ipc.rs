@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read};
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 
 /// The environment variable that tells a worker its parent's PID, so that it can
 /// notice a parent that died before `PR_SET_PDEATHSIG` was in place.
@@ -232,7 +232,14 @@ impl SharedMem {
     }
 
     fn slot_count(program: &Program) -> usize {
-        (program.vars.len() + program.locks.len() + program.queues.len()).max(1)
+        Self::record_base(program) + program.vars.len() + program.locks.len() + 1
+    }
+
+    /// Where the record's slots start (record.rs), after the variables, the
+    /// locks and the queues: a version per variable, a count of acquisitions
+    /// per lock, then the count of printed lines.
+    fn record_base(program: &Program) -> usize {
+        program.vars.len() + program.locks.len() + program.queues.len()
     }
 
     pub fn open(path: &Path, program: &Program) -> io::Result<SharedMem> {
@@ -270,6 +277,29 @@ impl SharedMem {
         assert!(i < self.slots, "shared slot out of range");
         // SAFETY: in range of a page-aligned mapping that lives as long as `self`.
         unsafe { &*self.ptr.add(i) }
+    }
+
+    /// Slot `i` as a counter of the record (record.rs).
+    fn counter(&self, i: usize) -> &AtomicU64 {
+        assert!(i < self.slots, "shared slot out of range");
+        // SAFETY: in range of the mapping, as in `slot`; AtomicU64 has the size
+        // and alignment of AtomicI64, and the slot is only reached atomically.
+        unsafe { &*self.ptr.add(i).cast::<AtomicU64>() }
+    }
+
+    /// The version beside variable `g` (`record::seq_load`, `record::seq_store`).
+    pub fn version(&self, program: &Program, g: u16) -> &AtomicU64 {
+        self.counter(Self::record_base(program) + g as usize)
+    }
+
+    /// The count of acquisitions of lock `l` (`record::bump`).
+    pub fn lock_count(&self, program: &Program, l: u16) -> &AtomicU64 {
+        self.counter(Self::record_base(program) + program.vars.len() + l as usize)
+    }
+
+    /// The count of lines every process of the run has printed.
+    pub fn printed(&self, program: &Program) -> &AtomicU64 {
+        self.counter(Self::record_base(program) + program.vars.len() + program.locks.len())
     }
 }
 

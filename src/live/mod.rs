@@ -255,10 +255,14 @@ impl LiveRun {
     /// What a stepped replay of this run needs (record.rs); complete once every
     /// thread has ended.
     pub fn recording(&self) -> record::Recording {
-        if self.host.is_some() || self.shared.program.uses_processes() {
+        if let Some(host) = &self.host {
+            return host.recording(&self.shared.program);
+        }
+        if self.shared.program.uses_processes() {
+            // Its workers could not start: nothing ran.
             return record::Recording {
                 logs: Vec::new(),
-                unsupported: Some("a program of processes: its workers do not record".into()),
+                unsupported: Some(record::NoReplay::Stopped),
             };
         }
         let done = self.shared.logs.lock().clone();

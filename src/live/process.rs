@@ -3,7 +3,8 @@
 
 use super::LiveMsg;
 use super::ipc::{self, Frame, Job, PARENT_ENV, SharedMem, WORKER_EXE_ENV};
-use crate::program::{ActorKind, EngineConfig, Program};
+use super::record::{self, NoReplay, Recording};
+use crate::program::{ActorId, ActorKind, EngineConfig, Program};
 use crossbeam::channel::Sender;
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
@@ -32,8 +33,9 @@ pub struct Host {
     main: Pid,
     reader: Option<JoinHandle<()>>,
     finished: Arc<AtomicBool>,
-    /// Holds the shared memory file; removed when the run is dropped.
-    _dir: tempfile::TempDir,
+    /// Holds the shared memory file and the records the workers hand in;
+    /// removed when the run is dropped.
+    dir: tempfile::TempDir,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -111,8 +113,35 @@ impl Host {
             main,
             reader: Some(reader),
             finished,
-            _dir: dir,
+            dir,
         })
+    }
+
+    /// What the workers handed in for a stepped replay (record.rs); complete
+    /// once the run has ended and every worker is reaped.
+    pub fn recording(&self, program: &Program) -> Recording {
+        let unsupported = |why| Recording {
+            logs: Vec::new(),
+            unsupported: Some(why),
+        };
+        if let Err(why) = record::process_support(program) {
+            return unsupported(why);
+        }
+        let mut logs = Vec::with_capacity(program.actors.len());
+        for (a, actor) in program.actors.iter().enumerate() {
+            let path = record::log_path(self.dir.path(), a as ActorId);
+            let log = std::fs::read(path)
+                .ok()
+                .and_then(|b| record::ThreadLog::from_bytes(&b));
+            match log {
+                Some(log) => logs.push(log),
+                None => return unsupported(NoReplay::LogMissing(actor.name.clone())),
+            }
+        }
+        Recording {
+            logs,
+            unsupported: None,
+        }
     }
 
     /// Kills every worker (if the run has not ended) and waits until all are reaped.

@@ -5,6 +5,7 @@
 
 use super::gil::Gil;
 use super::ipc::{self, EVENTS_PER_FRAME, Frame, Job, PARENT_ENV, SharedMem, write_frame};
+use super::record;
 use crate::program::pytext::raise_text;
 use crate::program::{ActorId, ActorKind, Instr, NONE, Program, Value};
 use crate::trace::{Event, EventKind};
@@ -234,6 +235,9 @@ struct Proc {
     stop: AtomicBool,
     /// The threads this process started and has not joined yet.
     threads: parking_lot::Mutex<Vec<(ActorId, JoinHandle<()>)>>,
+    /// Whether its actors record what a stepped replay needs (record.rs): only
+    /// in a program whose every operation the record holds.
+    record: bool,
 }
 
 impl Proc {
@@ -258,6 +262,7 @@ impl Proc {
             gil,
             stop: AtomicBool::new(false),
             threads: parking_lot::Mutex::new(Vec::new()),
+            record: record::process_support(&job.program).is_ok(),
             job,
             mem,
         }
@@ -286,6 +291,8 @@ struct Worker {
     conns: Vec<i32>,
     /// What the last `communicate()` captured.
     captured: String,
+    /// Its actor's record, handed in as a file when the actor ends.
+    log: record::ThreadLog,
 }
 
 fn python_exit(s: WaitStatus) -> Option<i32> {
@@ -301,6 +308,7 @@ impl Worker {
         Worker {
             conns: p.job.conn_fds.clone(),
             captured: String::new(),
+            log: record::ThreadLog::default(),
             buf: Vec::with_capacity(EVENTS_PER_FRAME),
             children: Vec::new(),
             p,
@@ -509,6 +517,40 @@ impl Worker {
         status
     }
 
+    /// Reads shared variable `g`, and records which store it saw.
+    fn load_shared(&mut self, g: u16) -> Value {
+        let value = self.p.mem.slot(g as usize);
+        if !self.p.record {
+            return value.load(Ordering::SeqCst);
+        }
+        let (v, ver) = record::seq_load(self.p.mem.version(self.program(), g), value);
+        self.log.push(record::Entry::new(record::Op::Load, g, ver));
+        v
+    }
+
+    /// Writes shared variable `g`, and records its place in the order of stores.
+    fn store_shared(&mut self, g: u16, v: Value) {
+        let value = self.p.mem.slot(g as usize);
+        if !self.p.record {
+            return value.store(v, Ordering::SeqCst);
+        }
+        let ver = record::seq_store(self.p.mem.version(self.program(), g), value, v);
+        self.log.push(record::Entry::new(record::Op::Store, g, ver));
+    }
+
+    /// Hands in `actor`'s record as a file in the run's folder, for the host to
+    /// read once the run has ended. A record that cannot be written is simply
+    /// missing: the run then says why it has no replay.
+    fn hand_in_log(&mut self, actor: ActorId) {
+        if !self.p.record {
+            return;
+        }
+        let log = std::mem::take(&mut self.log);
+        if let Some(dir) = self.p.job.shm.parent() {
+            let _ = std::fs::write(record::log_path(dir, actor), log.to_bytes());
+        }
+    }
+
     /// Takes this process's GIL, if it has one, and says so on the timeline.
     fn take_gil(&mut self, actor: ActorId, pc: u32) {
         let p = self.p.clone();
@@ -607,7 +649,7 @@ impl Worker {
                 Instr::LoadGlobal(g) => {
                     let v = if self.program().vars[g as usize].shared {
                         // A real read of memory other processes write.
-                        self.p.mem.slot(g as usize).load(Ordering::SeqCst)
+                        self.load_shared(g)
                     } else {
                         self.p.vars[g as usize].load(Ordering::Relaxed)
                     };
@@ -617,7 +659,7 @@ impl Worker {
                 Instr::StoreGlobal(g) => {
                     let v = stack.pop().unwrap_or(0);
                     if self.program().vars[g as usize].shared {
-                        self.p.mem.slot(g as usize).store(v, Ordering::SeqCst);
+                        self.store_shared(g, v);
                     } else {
                         self.p.vars[g as usize].store(v, Ordering::Relaxed);
                     }
@@ -633,6 +675,10 @@ impl Worker {
                     };
                     if !try_take(self) {
                         self.poll_until(actor, pc, l as Value, try_take);
+                    }
+                    if self.p.record {
+                        let n = record::bump(self.p.mem.lock_count(self.program(), l));
+                        self.log.push(record::Entry::new(record::Op::Acquire, l, n));
                     }
                     held.push(l);
                     l as Value
@@ -716,6 +762,15 @@ impl Worker {
                         name,
                         &self.program().strings,
                     );
+                    if self.p.record {
+                        // The run's order of lines, across every process.
+                        let n = self
+                            .p
+                            .mem
+                            .printed(self.program())
+                            .fetch_add(1, Ordering::SeqCst);
+                        self.log.push(record::Entry::new(record::Op::Print, 0, n));
+                    }
                     let index = self.say(actor, text);
                     index as Value
                 }
@@ -1016,6 +1071,7 @@ impl Worker {
         };
         self.drop_gil(actor, pc, false);
         self.flush();
+        self.hand_in_log(actor);
         if self.program().actors[actor as usize].kind == ActorKind::Thread {
             // Only a thread of this process ends here; the process goes on.
             return exit_code;

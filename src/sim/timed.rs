@@ -412,6 +412,10 @@ impl TimedScheduler {
 
     /// Takes in every step since the last look: their costs, wake-ups, the GIL.
     pub(crate) fn catch_up(&mut self, sim: &Sim) {
+        // A long schedule given may be taken in before the scheduler ever picked.
+        if !self.ready {
+            self.init(sim);
+        }
         let steps = sim.steps();
         if steps > self.seen_steps
             && let Some(first) = sim.pick_at(self.seen_steps)

@@ -345,7 +345,9 @@ pub fn replay_live(app: &mut App) {
     let schedule = match explore::replay::schedule(&program, cfg, rec) {
         Ok(s) => s,
         Err(why) => {
-            app.status = Some(Status::Refused(Msg::RReplayNone.fill(lang, &[&why])));
+            app.status = Some(Status::Refused(
+                Msg::RReplayNone.fill(lang, &[&why.text(lang)]),
+            ));
             return;
         }
     };
