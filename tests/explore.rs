@@ -974,7 +974,7 @@ fn after_a_live_process_run_r_opens_its_replay() {
     use interleave::lesson::Lang;
     use interleave::run::Command;
     use interleave::trace::Mode;
-    use interleave::ui::{App, AppOptions, Screen, Status, Theme};
+    use interleave::ui::{App, AppOptions, Screen, StatusLine as Status, Theme};
     use_worker_binary();
     let mut a = App::new(
         Catalog::embedded().expect("lessons"),
