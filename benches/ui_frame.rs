@@ -47,6 +47,10 @@ fn million_event_app() -> App {
     a
 }
 
+fn key(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
 fn frame(c: &mut Criterion) {
     let mut a = million_event_app();
     let mut term = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
@@ -68,6 +72,28 @@ fn frame(c: &mut Criterion) {
                     ls.generation += 1;
                 }
                 term.draw(|f| draw(&a, f)).expect("draw");
+            })
+        });
+        g.finish();
+    }
+    {
+        // A student's step back and forth at the end of a long run: `b` (untimed: it
+        // replays from a checkpoint), then the timed `s` and its frame. Last, since
+        // after a step back the trace keeps only the events since the checkpoint.
+        let mut g = c.benchmark_group("after the trace changed");
+        g.sample_size(10);
+        g.bench_function("step forward and its frame, 200x60, 1M events", |b| {
+            b.iter_custom(|n| {
+                let mut spent = std::time::Duration::ZERO;
+                for _ in 0..n {
+                    a.handle(key('b'));
+                    term.draw(|f| draw(&a, f)).expect("draw");
+                    let t0 = std::time::Instant::now();
+                    a.handle(key('s'));
+                    term.draw(|f| draw(&a, f)).expect("draw");
+                    spent += t0.elapsed();
+                }
+                spent
             })
         });
         g.finish();

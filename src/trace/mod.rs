@@ -264,6 +264,14 @@ impl Trace {
     }
 
     /// Overwritten writes in the whole run, the dropped events' included.
+    /// The overwritten-write scan as it stood before the first kept event.
+    pub fn lost_scan_at_base(&self) -> LostScan {
+        match &self.prefix {
+            Some(pre) => pre.lost.clone(),
+            None => LostScan::new(&self.program),
+        }
+    }
+
     pub fn lost_total(&self) -> usize {
         let p = &self.program;
         let mut scan = match &self.prefix {

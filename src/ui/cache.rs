@@ -3,7 +3,7 @@
 
 use crate::lesson::Lang;
 use crate::program::{ActorId, Granularity, Value};
-use crate::trace::{ActorState, EventKind, Row, StateReplay, Trace, lost_updates, rows_in};
+use crate::trace::{ActorState, EventKind, LostScan, Row, StateReplay, Trace, rows_in};
 use std::time::{Duration, Instant};
 
 /// The key a derived value was computed for: a new run bumps the generation, and
@@ -73,6 +73,8 @@ pub struct ViewCache {
     /// Each overwritten write: (event index, actor), for the timeline's marks.
     pub lost_at: Vec<(usize, ActorId)>,
     pub vars: Vec<(String, Value)>,
+    /// The overwritten-write scans, as far as the state replay went.
+    scans: Option<Scans>,
     rows_key: Option<RowsKey>,
     pub rows: Vec<Row>,
     timeline_key: Option<TimelineKey>,
@@ -83,6 +85,16 @@ pub struct ViewCache {
     /// often, so that input stays responsive while a million events arrive.
     hold_until: Option<Instant>,
     hold: bool,
+}
+
+/// The overwritten writes found so far: among the events the scan began with and
+/// after (`kept`, for the timeline's marks, by absolute event number), and over the
+/// whole run (`whole`, for the count).
+#[derive(Clone, Debug)]
+struct Scans {
+    kept: LostScan,
+    whole: LostScan,
+    lost_abs: Vec<(usize, ActorId)>,
 }
 
 /// How stale the panels may get while a live run is in flight.
@@ -125,25 +137,37 @@ impl ViewCache {
             _ => None,
         };
         let from = match resume {
-            Some(n) => n,
-            None => {
+            Some(n) if self.scans.is_some() => n,
+            _ => {
                 self.replay = Some(trace.state_at_base());
+                self.scans = Some(Scans {
+                    kept: LostScan::new(p),
+                    // The whole run's count: a long run's dropped events are in its prefix.
+                    whole: trace.lost_scan_at_base(),
+                    lost_abs: Vec::new(),
+                });
                 0
             }
         };
-        if let Some(r) = &mut self.replay {
-            for e in &trace.events[from..] {
+        // One pass over the new events only: a step at the end of a long run costs
+        // what the step added, not the window.
+        if let (Some(r), Some(sc)) = (&mut self.replay, &mut self.scans) {
+            for (i, e) in trace.events[from..].iter().enumerate() {
+                let abs = trace.base + from + i;
                 r.apply(p, e);
+                if let Some(l) = sc.kept.feed(p, abs, e) {
+                    sc.lost_abs.push((abs, l.actor));
+                }
+                sc.whole.feed(p, abs, e);
             }
+            self.lost = sc.whole.count;
+            sc.lost_abs.retain(|&(abs, _)| abs >= trace.base);
+            self.lost_at = sc
+                .lost_abs
+                .iter()
+                .map(|&(abs, actor)| (abs - trace.base, actor))
+                .collect();
         }
-        let lost = lost_updates(p, &trace.events);
-        // The whole run's count: a long run's dropped events are in its prefix.
-        self.lost = if trace.base > 0 {
-            trace.lost_total()
-        } else {
-            lost.len()
-        };
-        self.lost_at = lost.iter().map(|l| (l.seq, l.actor)).collect();
         // A stepped run's variables come from the simulator itself.
         if !append_only {
             self.vars = trace.final_vars();
