@@ -44,6 +44,10 @@ messages! {
     CodeTitle => (" code · d: bytecode ", " 代码 · d：字节码 "),
     DisTitle => (" bytecode (dis) · d: python ", " 字节码（dis）· d：Python "),
     TimelineTitle => (" timeline · {} · [ ] zoom{} ", " 时间线 · {} · [ ] 缩放{} "),
+    TimelineMore => (
+        "+{} more: the state panel lists all",
+        "还有 {} 个：状态面板列出全部"
+    ),
     AxisTime => ("time", "时间"),
     AxisEvents => ("events", "事件"),
     InterleavingTitle => (" interleaving · {} ", " 交错执行 · {} "),

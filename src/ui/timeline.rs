@@ -58,7 +58,18 @@ pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang
     let cache = &*cache;
     let sum = &cache.timeline;
     let buf = f.buffer_mut();
-    let rows = (inner.height - 1) as usize;
+    let room = (inner.height - 1) as usize;
+    // More actors than rows: the last row says how many are not drawn.
+    let rows = if labels.len() > room {
+        room.saturating_sub(1)
+    } else {
+        room
+    };
+    if rows < labels.len() && room > 0 {
+        let more = Msg::TimelineMore.fill(lang, &[&(labels.len() - rows)]);
+        let y = inner.y + rows as u16;
+        buf.set_stringn(inner.x, y, &more, inner.width as usize, th.dim());
+    }
     for (a, label) in labels.iter().enumerate().take(rows) {
         let y = inner.y + a as u16;
         buf.set_stringn(
