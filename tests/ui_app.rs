@@ -1042,7 +1042,10 @@ fn a_timeline_too_short_for_every_actor_says_how_many_are_not_drawn() {
     // MainProcess and ten children: at 80x24 the timeline has rows for two.
     let small = text(render(&mut a, 80, 24).backend().buffer());
     assert!(small.contains("│MainProcess"), "{small}");
-    assert!(small.contains("│+9 more: the state panel lists all"), "{small}");
+    assert!(
+        small.contains("│+9 more: the state panel lists all"),
+        "{small}"
+    );
     let big = text(render(&mut a, 200, 80).backend().buffer());
     assert!(!big.contains("more: the state panel"), "{big}");
     assert!(big.contains("│Process-10"), "{big}");
