@@ -35,6 +35,12 @@ fn internal(what: &str) -> impl Fn(std::io::Error) -> SessionError + '_ {
 const EVENTS_FD: i32 = 3;
 const COMMANDS_FD: i32 = 4;
 
+/// What the tracer runs: a lesson's code (written next to the tracer) or a file.
+enum Program<'a> {
+    Text(&'a str),
+    File(&'a Path),
+}
+
 /// A running program under the tracer. Dropping it kills and reaps the child.
 pub struct Session {
     child: Child,
@@ -60,13 +66,7 @@ impl Session {
         drive: &Drive,
         granularity: Granularity,
     ) -> Result<Session, SessionError> {
-        let dir = tempfile::Builder::new()
-            .prefix("interleave-cpython-")
-            .tempdir()
-            .map_err(internal("a temporary folder"))?;
-        let program = dir.path().join("program.py");
-        std::fs::write(&program, source).map_err(internal("writing the program"))?;
-        Session::spawn(python, &program, dir, drive, granularity)
+        Session::spawn(python, Program::Text(source), drive, granularity)
     }
 
     /// Starts `python` on the program in the file `program`, under the tracer: a
@@ -77,20 +77,27 @@ impl Session {
         drive: &Drive,
         granularity: Granularity,
     ) -> Result<Session, SessionError> {
-        let dir = tempfile::Builder::new()
-            .prefix("interleave-cpython-")
-            .tempdir()
-            .map_err(internal("a temporary folder"))?;
-        Session::spawn(python, program, dir, drive, granularity)
+        Session::spawn(python, Program::File(program), drive, granularity)
     }
 
     fn spawn(
         python: &Path,
-        program: &Path,
-        dir: tempfile::TempDir,
+        program: Program,
         drive: &Drive,
         granularity: Granularity,
     ) -> Result<Session, SessionError> {
+        let dir = tempfile::Builder::new()
+            .prefix("interleave-cpython-")
+            .tempdir()
+            .map_err(internal("a temporary folder"))?;
+        let program = match program {
+            Program::Text(source) => {
+                let path = dir.path().join("program.py");
+                std::fs::write(&path, source).map_err(internal("writing the program"))?;
+                path
+            }
+            Program::File(path) => path.to_path_buf(),
+        };
         let tracer = dir.path().join("tracer.py");
         std::fs::write(&tracer, super::TRACER).map_err(internal("writing the tracer"))?;
         let (ev_r, ev_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -104,7 +111,7 @@ impl Session {
         };
         let mut cmd = Command::new(python);
         cmd.arg(&tracer)
-            .arg(program)
+            .arg(&program)
             .env("INTERLEAVE_EVENTS_FD", EVENTS_FD.to_string())
             .env("INTERLEAVE_COMMANDS_FD", COMMANDS_FD.to_string())
             .env("INTERLEAVE_MODE", mode)
