@@ -348,6 +348,10 @@ messages! {
         " interleaving · {} · … {} earlier events not kept, rows count from there ",
         " 交错执行 · {} · … 之前的 {} 个事件未保留，行号从这里数起 "
     ),
+    InterleavingTitleDroppedShort => (
+        " interleaving · {} earlier events not kept ",
+        " 交错执行 · 之前 {} 个未保留 "
+    ),
     // A moment for `>`/`<`: a pool worker takes its next task.
     MTaskReused => (
         "{} takes another task: the same worker process, the same PID",

@@ -21,7 +21,13 @@ pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang
     // A long run keeps a window of its newest events: the title says so.
     let dropped = ls.run.trace().base;
     let title = if dropped > 0 {
-        Msg::InterleavingTitleDropped.fill(lang, &[&steps.get(lang), &dropped])
+        let long = Msg::InterleavingTitleDropped.fill(lang, &[&steps.get(lang), &dropped]);
+        // A narrow panel keeps the count and drops the explanation.
+        if super::view::display_width(&long) + 2 <= area.width as usize {
+            long
+        } else {
+            Msg::InterleavingTitleDroppedShort.fill(lang, &[&dropped])
+        }
     } else {
         Msg::InterleavingTitle.fill(lang, &[&steps.get(lang)])
     };
