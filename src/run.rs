@@ -6,7 +6,7 @@ use crate::lesson::{Knobs, Lang, Lesson};
 /// that they need not import the engines.
 pub use crate::live::LiveMsg;
 use crate::live::{Collector, LiveRun};
-use crate::program::{ActorId, EngineConfig, Program};
+use crate::program::{ActorId, EngineConfig, Program, Value};
 use crate::scenarios;
 use crate::sim::{Calibration, Refusal, SchedulerKind, Seeded, Sim};
 pub use crate::sim::{Ending, Schedule};
@@ -196,6 +196,26 @@ impl Run {
             Engine::Stepped(st) => Some(&st.sim),
             Engine::Live { .. } => None,
         }
+    }
+
+    /// Steps taken so far (0 for a live run).
+    pub fn steps(&self) -> usize {
+        self.sim().map_or(0, |s| s.steps())
+    }
+
+    /// The instruction an actor of a stepped run is at.
+    pub fn pc(&self, actor: ActorId) -> Option<u32> {
+        self.sim().map(|s| s.pc(actor))
+    }
+
+    /// The actors picked so far, in order (a stepped run only).
+    pub fn picks(&self) -> Option<&[ActorId]> {
+        self.sim().map(|s| s.schedule())
+    }
+
+    /// Shared variable `i` as a stepped run holds it now.
+    pub fn var(&self, i: usize) -> Option<Value> {
+        self.sim().and_then(|s| s.vars().get(i).copied())
     }
 
     pub fn origin(&self) -> Option<&Origin> {

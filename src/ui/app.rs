@@ -1436,7 +1436,7 @@ fn start_job(ls: &mut LessonScreen, lang: Lang) -> Option<StatusLine> {
 }
 
 fn steps_of(ls: &LessonScreen) -> usize {
-    super::stepped::steps(&ls.run)
+    ls.run.steps()
 }
 
 fn outcome_status(o: Outcome) -> Option<StatusLine> {

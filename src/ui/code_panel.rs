@@ -28,7 +28,7 @@ fn current_pcs(ls: &LessonScreen) -> Vec<Option<u32>> {
                 return None;
             }
             match ls.run.mode() {
-                Mode::Stepped => super::stepped::pc(&ls.run, a as ActorId),
+                Mode::Stepped => ls.run.pc(a as ActorId),
                 Mode::Live => replay.and_then(|r| r.position(a as ActorId)),
             }
         })

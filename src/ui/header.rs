@@ -67,7 +67,7 @@ pub fn draw_info(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang:
         Ending::Deadlock => Span::styled(Msg::Deadlock.get(lang), th.bad()),
     };
     let mut spans = vec![Span::raw(" "), ending, Span::raw(" · ")];
-    match super::stepped::picks(&ls.run) {
+    match ls.run.picks() {
         Some(picks) => {
             let origin = match ls.run.origin() {
                 Some(crate::run::Origin::Seed(s)) => Msg::SeedN.fill(lang, &[s]),
@@ -79,7 +79,7 @@ pub fn draw_info(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang:
             let sched = &cache.schedule;
             spans.push(Span::raw(format!(
                 "{origin} · {} · ",
-                Msg::StepN.fill(lang, &[&super::stepped::steps(&ls.run)])
+                Msg::StepN.fill(lang, &[&ls.run.steps()])
             )));
             spans.push(Span::styled(Msg::ScheduleLabel.get(lang), th.dim()));
             let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();

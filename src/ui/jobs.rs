@@ -32,7 +32,7 @@ impl Job {
         Job {
             started: Instant::now(),
             from_events: run.trace().total_len(),
-            from_steps: super::stepped::steps(run),
+            from_steps: run.steps(),
         }
     }
 
@@ -51,7 +51,7 @@ impl Job {
     pub fn progress(&self, run: &Run, lang: Lang) -> String {
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         let events = run.trace().total_len().saturating_sub(self.from_events);
-        let steps_done = super::stepped::steps(run);
+        let steps_done = run.steps();
         let rate = events as f64 / secs;
         let mut s = Msg::SJobRunning.fill(
             lang,

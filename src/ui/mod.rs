@@ -19,7 +19,6 @@ mod output;
 pub mod progress;
 mod prose;
 mod state_panel;
-mod stepped;
 mod theme;
 mod timeline;
 mod tour;

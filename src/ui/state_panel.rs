@@ -183,7 +183,7 @@ fn shared_lines(
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, v) in program.vars.iter().enumerate() {
         let now = if ls.run.mode() == crate::trace::Mode::Stepped {
-            super::stepped::var(&ls.run, i).unwrap_or(v.init)
+            ls.run.var(i).unwrap_or(v.init)
         } else {
             cache.vars.get(i).map(|x| x.1).unwrap_or(v.init)
         };

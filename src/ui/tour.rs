@@ -111,7 +111,7 @@ impl Env for RunNow<'_> {
         if let Some(i) = self.program.vars.iter().position(|v| v.name == name) {
             let init = self.program.vars[i].init;
             return Some(if run.mode() == crate::trace::Mode::Stepped {
-                super::stepped::var(run, i).unwrap_or(init)
+                run.var(i).unwrap_or(init)
             } else {
                 self.ls
                     .cache
