@@ -753,9 +753,88 @@ impl Sim {
         went_on
     }
 
+    /// `lock.release()`: the event names the release itself; the pc moves on after
+    /// it, then the lock's waiters are woken.
+    fn release(&mut self, a: ActorId, l: LockId, ins: Instr, next: u32) -> bool {
+        let ai = a as usize;
+        self.locks[l as usize] = None;
+        self.event(a, EventKind::Exec, l as Value);
+        self.actors[ai].pc = next;
+        self.actors[ai].last = Some(ins);
+        self.now += INSTR_NS;
+        self.wake_where(a, |i| i == Instr::Acquire(l));
+        true
+    }
+
+    /// `t.start()` / `p.start()`: a child process is made first if `t` is in one.
+    fn start(&mut self, a: ActorId, t: ActorId) -> Value {
+        if self.process[t as usize] != self.process[a as usize] {
+            self.start_process(a, t);
+        }
+        if self.actors[t as usize].status == Status::NotStarted {
+            self.actors[t as usize].status = Status::Ready;
+        }
+        t as Value
+    }
+
+    /// `time.sleep`: the actor sleeps until its time comes and lets the GIL go.
+    fn sleep(&mut self, a: ActorId, us: u32, ins: Instr, next: u32) -> bool {
+        let ai = a as usize;
+        let until = self.now + INSTR_NS + us as u64 * 1_000;
+        self.event(a, EventKind::Exec, until as Value);
+        self.now += INSTR_NS;
+        self.actors[ai].pc = next;
+        self.actors[ai].last = Some(ins);
+        self.actors[ai].status = Status::Sleeping(until);
+        self.sleepers += 1;
+        self.drop_gil(a);
+        false
+    }
+
+    /// A thread-local attribute; `None` when it was never set here, and the
+    /// AttributeError ended the actor.
+    fn tls_get(&mut self, a: ActorId, attr: StrId, ins: Instr) -> Option<Value> {
+        let ai = a as usize;
+        let found = self.actors[ai].tls.iter().find(|(k, _)| *k == attr);
+        let Some(&(_, v)) = found else {
+            let msg = crate::program::tls_missing_message(self.program.str(attr));
+            let text = uncaught_text(&self.program, a, &msg);
+            self.die_uncaught(a, ins, text);
+            return None;
+        };
+        self.actors[ai].stack.push(v);
+        Some(v)
+    }
+
+    /// `time.process_time()` (all the process's CPU) or the actor's own clock.
+    fn clock(&mut self, a: ActorId, cpu: bool) -> Value {
+        let ai = a as usize;
+        let v = if cpu { self.cpu_ns } else { self.own_clock[ai] } as Value;
+        self.actors[ai].stack.push(v);
+        v
+    }
+
+    /// The actor's code ends with this exit code.
+    fn exit(&mut self, a: ActorId, code: i32, ins: Instr) -> bool {
+        self.event(a, EventKind::Exec, code as Value);
+        self.now += INSTR_NS;
+        self.actors[a as usize].last = Some(ins);
+        self.finish_actor(a, code);
+        false
+    }
+
     /// Executes one instruction; false when the actor blocked, slept or ended.
     #[inline(never)]
     fn exec(&mut self, a: ActorId) -> bool {
+        // An operation that may stop the actor: its value, or `false` from `exec`.
+        macro_rules! or_stop {
+            ($e:expr) => {
+                match $e {
+                    Some(v) => v,
+                    None => return false,
+                }
+            };
+        }
         let ai = a as usize;
         // Only a program with child processes can have a signal pending.
         if self.procs.len() > 1 && self.procs[self.process[ai] as usize].kill_pending {
@@ -793,25 +872,8 @@ impl Sim {
                 self.locks[l as usize] = Some(a);
                 l as Value
             }
-            Instr::Release(l) => {
-                self.locks[l as usize] = None;
-                // The event names the release itself; the pc moves on after it.
-                self.event(a, EventKind::Exec, l as Value);
-                self.actors[ai].pc = next;
-                self.actors[ai].last = Some(ins);
-                self.now += cost;
-                self.wake_where(a, |i| i == Instr::Acquire(l));
-                return true;
-            }
-            Instr::Start(t) => {
-                if self.process[t as usize] != self.process[ai] {
-                    self.start_process(a, t);
-                }
-                if self.actors[t as usize].status == Status::NotStarted {
-                    self.actors[t as usize].status = Status::Ready;
-                }
-                t as Value
-            }
+            Instr::Release(l) => return self.release(a, l, ins, next),
+            Instr::Start(t) => self.start(a, t),
             Instr::Join(t) => {
                 if !matches!(self.actors[t as usize].status, Status::Done(_)) {
                     return self.block(a, t as Value);
@@ -823,17 +885,7 @@ impl Sim {
                 cost = PRINT_NS;
                 self.print(a, text)
             }
-            Instr::Sleep(us) => {
-                let until = self.now + INSTR_NS + us as u64 * 1_000;
-                self.event(a, EventKind::Exec, until as Value);
-                self.now += INSTR_NS;
-                self.actors[ai].pc = next;
-                self.actors[ai].last = Some(ins);
-                self.actors[ai].status = Status::Sleeping(until);
-                self.sleepers += 1;
-                self.drop_gil(a);
-                return false;
-            }
+            Instr::Sleep(us) => return self.sleep(a, us, ins, next),
             Instr::Work(units) => {
                 cost = units as u64 * WORK_UNIT_NS;
                 units as Value
@@ -844,23 +896,10 @@ impl Sim {
                 crate::program::tls_set(tls, attr, v);
                 v
             }
-            Instr::TlsGet(attr) => {
-                let found = self.actors[ai].tls.iter().find(|(k, _)| *k == attr);
-                let Some(&(_, v)) = found else {
-                    let msg = crate::program::tls_missing_message(self.program.str(attr));
-                    let text = uncaught_text(&self.program, a, &msg);
-                    return self.die_uncaught(a, ins, text);
-                };
-                self.actors[ai].stack.push(v);
-                v
-            }
-            Instr::Clock { cpu } => {
-                let v = if cpu { self.cpu_ns } else { self.own_clock[ai] } as Value;
-                self.actors[ai].stack.push(v);
-                v
-            }
+            Instr::TlsGet(attr) => or_stop!(self.tls_get(a, attr, ins)),
+            Instr::Clock { cpu } => self.clock(a, cpu),
             Instr::Raise(msg) => {
-                let text = raise_text(&self.program.actors[a as usize].name, self.program.str(msg));
+                let text = raise_text(&self.program.actors[ai].name, self.program.str(msg));
                 return self.die_uncaught(a, ins, text);
             }
             crate::program::pid_instr!() | Instr::Terminate(_) => {
@@ -868,10 +907,7 @@ impl Sim {
                 self.actors[ai].stack.push(v);
                 v
             }
-            Instr::PipeSend(c) => match self.pipe_send(a, c) {
-                Some(v) => v,
-                None => return false,
-            },
+            Instr::PipeSend(c) => or_stop!(self.pipe_send(a, c)),
             Instr::PipeRecv { conn, eof } => match self.pipe_recv(a, conn) {
                 Some(Some(v)) => v,
                 Some(None) => {
@@ -882,10 +918,7 @@ impl Sim {
             },
             Instr::RunProgram {
                 sim_output, child, ..
-            } => match self.run_program(a, child, sim_output) {
-                Some(code) => code,
-                None => return false,
-            },
+            } => or_stop!(self.run_program(a, child, sim_output)),
             Instr::PrintCaptured { skip_empty } => match self.captured_text(a, skip_empty) {
                 Some(text) => {
                     cost = PRINT_NS;
@@ -897,21 +930,9 @@ impl Sim {
                 self.pipe_close(self.process[ai], c);
                 c as Value
             }
-            Instr::QueuePut { q, block } => match self.queue_put(a, q, block) {
-                Some(v) => v,
-                None => return false,
-            },
-            Instr::QueueGet { q, block } => match self.queue_get(a, q, block) {
-                Some(v) => v,
-                None => return false,
-            },
-            Instr::Exit(code) => {
-                self.event(a, EventKind::Exec, code as Value);
-                self.now += INSTR_NS;
-                self.actors[ai].last = Some(ins);
-                self.finish_actor(a, code);
-                return false;
-            }
+            Instr::QueuePut { q, block } => or_stop!(self.queue_put(a, q, block)),
+            Instr::QueueGet { q, block } => or_stop!(self.queue_get(a, q, block)),
+            Instr::Exit(code) => return self.exit(a, code, ins),
         };
         self.event(a, EventKind::Exec, value);
         self.flush_wakes();
