@@ -9,6 +9,7 @@ pub mod cpython;
 pub mod explore;
 pub mod export;
 pub mod i18n;
+pub mod interp;
 pub mod lesson;
 pub mod live;
 pub mod program;

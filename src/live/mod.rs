@@ -6,17 +6,16 @@ mod gil;
 pub mod ipc;
 pub mod process;
 pub mod record;
+mod thread;
 mod watchdog;
 pub mod worker;
 
 pub use gil::Gil;
 
-use crate::program::pytext::{fill_format, raise_text, uncaught_text};
 use crate::program::{ActorId, EngineConfig, Instr, Program, Value};
 use crate::trace::{Event, EventKind, OutputLine, Prefix, Trace};
 use crossbeam::channel::{Receiver, SendTimeoutError, Sender, bounded};
-use gil::Taken;
-use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
+use parking_lot::lock_api::RawMutex as _;
 use parking_lot::{Condvar, Mutex, RawMutex};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -522,7 +521,7 @@ fn spawn(sh: &Arc<Shared>, a: ActorId) {
     let name = sh.program.actors[a as usize].name.clone();
     let h = std::thread::Builder::new()
         .name(name)
-        .spawn(move || run_actor(&s2, a));
+        .spawn(move || thread::run_actor(&s2, a));
     match h {
         Ok(h) => sh.handles.lock().push(h),
         Err(_) => {
@@ -641,278 +640,6 @@ pub(crate) fn send_while_open(tx: &Sender<LiveMsg>, mut m: LiveMsg, closed: &Ato
 /// Whether the run is being stopped.
 fn stopping(sh: &Shared) -> bool {
     sh.stop.load(Ordering::Relaxed)
-}
-
-fn run_actor(sh: &Arc<Shared>, a: ActorId) {
-    let actor = &sh.program.actors[a as usize];
-    let gil = sh
-        .cfg
-        .gil
-        .has_gil()
-        .then(|| &sh.gils[actor.process as usize]);
-    let mut r = Recorder::new(sh, a);
-    let mut log = record::ThreadLog::default();
-    let mut pc: u32 = 0;
-    let mut stack: Vec<Value> = Vec::with_capacity(8);
-    let mut locals = actor.locals.clone();
-    // What proves this thread holds a lock: a lesson's lock is acquired and released
-    // by separate instructions, so it cannot live in a scoped guard.
-    type Token = <RawMutex as parking_lot::lock_api::RawMutex>::Guard;
-    let mut held: Vec<Option<Token>> = sh.locks.iter().map(|_| None).collect();
-    let take = |r: &mut Recorder, pc: u32| -> bool {
-        if let Some(g) = gil {
-            if g.take(a, &sh.stop) == Taken::Stopped {
-                return false;
-            }
-            r.rec(EventKind::GilTake, pc, -1);
-        }
-        true
-    };
-    let release = |r: &mut Recorder, pc: u32, forced: bool| {
-        // A thread that already let go (it blocked, then the run stopped) has no
-        // GIL to drop, and must not say it did.
-        if let Some(g) = gil
-            && g.holds(a)
-        {
-            r.rec(EventKind::GilDrop, pc, forced as Value);
-            g.release(a, forced, &sh.stop);
-        }
-    };
-    let mut exit_code = 0;
-    let mut tls: Vec<(crate::program::StrId, Value)> = Vec::new();
-    let blocked = |what: u64| sh.block_on[a as usize].store(what, Ordering::SeqCst);
-    let unblocked = || {
-        sh.block_on[a as usize].store(0, Ordering::SeqCst);
-        sh.progress.fetch_add(1, Ordering::SeqCst);
-    };
-    if take(&mut r, pc) {
-        'run: loop {
-            if stopping(sh) {
-                break;
-            }
-            let Some(&ins) = actor.code.get(pc as usize) else {
-                break;
-            };
-            let mut next = pc + 1;
-            let value = match ins {
-                crate::program::local_instr!() => {
-                    ins.run_local(&mut stack, &mut locals, pc, &mut next)
-                }
-                Instr::LoadGlobal(g) => {
-                    // A real read of shared memory; the write is a separate step.
-                    let (v, ver) = sh.versions[g as usize].load(&sh.vars[g as usize]);
-                    log.push(record::Entry::new(record::Op::Load, g, ver));
-                    stack.push(v);
-                    v
-                }
-                Instr::StoreGlobal(g) => {
-                    let v = stack.pop().unwrap_or(0);
-                    let ver = sh.versions[g as usize].store(&sh.vars[g as usize], v);
-                    log.push(record::Entry::new(record::Op::Store, g, ver));
-                    v
-                }
-                Instr::Acquire(l) => {
-                    let lock = &sh.locks[l as usize];
-                    if let Some(t) = lock.try_lock() {
-                        held[l as usize] = Some(t);
-                        sh.lock_holder[l as usize].store(a as i32, Ordering::SeqCst);
-                    } else {
-                        r.rec(EventKind::Block, pc, l as Value);
-                        blocked(watchdog::on_lock(l, pc));
-                        release(&mut r, pc, false);
-                        r.flush();
-                        held[l as usize] = loop {
-                            if let Some(t) = lock.try_lock_for(POLL) {
-                                // A stopped run's threads give their locks back; the
-                                // waiter that gets one then must not run on with it.
-                                if stopping(sh) {
-                                    // SAFETY: the token comes from the try_lock above.
-                                    unsafe { lock.unlock(t) }
-                                    break 'run;
-                                }
-                                break Some(t);
-                            }
-                            if stopping(sh) {
-                                break 'run;
-                            }
-                        };
-                        sh.lock_holder[l as usize].store(a as i32, Ordering::SeqCst);
-                        unblocked();
-                        r.rec(EventKind::Wake, pc, -1);
-                        if !take(&mut r, pc) {
-                            break 'run;
-                        }
-                    }
-                    let n = sh.lock_counts[l as usize].bump();
-                    log.push(record::Entry::new(record::Op::Acquire, l, n));
-                    l as Value
-                }
-                Instr::Release(l) => {
-                    r.rec(EventKind::Exec, pc, l as Value);
-                    if let Some(t) = held[l as usize].take() {
-                        sh.lock_holder[l as usize].store(-1, Ordering::SeqCst);
-                        // SAFETY: the token comes from this thread's own acquire.
-                        unsafe { sh.locks[l as usize].unlock(t) }
-                    }
-                    pc = next;
-                    continue;
-                }
-                Instr::Start(t) => {
-                    spawn(sh, t);
-                    t as Value
-                }
-                Instr::Join(t) => {
-                    if !sh.done[t as usize].load(Ordering::SeqCst) {
-                        r.rec(EventKind::Block, pc, t as Value);
-                        blocked(watchdog::on_join(t, pc));
-                        release(&mut r, pc, false);
-                        r.flush();
-                        let mut g = sh.done_lock.lock();
-                        while !sh.done[t as usize].load(Ordering::SeqCst) {
-                            if stopping(sh) {
-                                break 'run;
-                            }
-                            sh.done_cond.wait_for(&mut g, POLL);
-                        }
-                        drop(g);
-                        if stopping(sh) {
-                            break 'run;
-                        }
-                        unblocked();
-                        r.rec(EventKind::Wake, pc, t as Value);
-                        if !take(&mut r, pc) {
-                            break 'run;
-                        }
-                    }
-                    t as Value
-                }
-                Instr::Print { fmt, nargs } => {
-                    let at = stack.len().saturating_sub(nargs as usize);
-                    let args: Vec<Value> = stack.drain(at..).collect();
-                    let text =
-                        fill_format(sh.program.str(fmt), &args, &actor.name, &sh.program.strings);
-                    let index = say(sh, a, text);
-                    log.push(record::Entry::new(record::Op::Print, 0, index as u64));
-                    index
-                }
-                Instr::Sleep(us) => {
-                    r.rec(EventKind::Exec, pc, us as Value);
-                    release(&mut r, pc, false);
-                    r.flush();
-                    let until =
-                        Instant::now() + Duration::from_secs_f64(us as f64 / 1e6 / sh.speed);
-                    while Instant::now() < until {
-                        if stopping(sh) {
-                            break 'run;
-                        }
-                        std::thread::sleep(
-                            until.saturating_duration_since(Instant::now()).min(POLL),
-                        );
-                    }
-                    r.rec(EventKind::Wake, pc, -1);
-                    if !take(&mut r, pc) {
-                        break 'run;
-                    }
-                    pc = next;
-                    continue;
-                }
-                Instr::Work(units) => {
-                    let mut left = units;
-                    while left > 0 {
-                        let n = left.min(WORK_SLICE);
-                        spin(n);
-                        left -= n;
-                        if stopping(sh) {
-                            break 'run;
-                        }
-                        // The countdown loop's back-edges are switch points in every model.
-                        if let Some(g) = gil
-                            && g.drop_requested()
-                        {
-                            release(&mut r, pc, true);
-                            if !take(&mut r, pc) {
-                                break 'run;
-                            }
-                        }
-                    }
-                    units as Value
-                }
-                Instr::TlsSet { attr, .. } => {
-                    let v = stack.pop().unwrap_or(0);
-                    crate::program::tls_set(&mut tls, attr, v);
-                    v
-                }
-                Instr::TlsGet(attr) => {
-                    if let Some(&(_, v)) = tls.iter().find(|(k, _)| *k == attr) {
-                        stack.push(v);
-                        v
-                    } else {
-                        let msg = crate::program::tls_missing_message(sh.program.str(attr));
-                        let index = say(sh, a, uncaught_text(&sh.program, a, &msg));
-                        log.push(record::Entry::new(record::Op::Print, 0, index as u64));
-                        r.rec(EventKind::Exec, pc, index);
-                        exit_code = 1;
-                        break;
-                    }
-                }
-                Instr::Clock { cpu } => {
-                    let v = if cpu {
-                        process_cpu_ns()
-                    } else {
-                        sh.t0.elapsed().as_nanos() as u64
-                    } as Value;
-                    stack.push(v);
-                    v
-                }
-                Instr::Raise(msg) => {
-                    let index = say(sh, a, raise_text(&actor.name, sh.program.str(msg)));
-                    log.push(record::Entry::new(record::Op::Print, 0, index as u64));
-                    r.rec(EventKind::Exec, pc, index);
-                    exit_code = 1;
-                    break;
-                }
-                // Programs with processes run on workers (process.rs), never here.
-                crate::program::process_instr!() => 0,
-                Instr::Exit(code) => {
-                    r.rec(EventKind::Exec, pc, code as Value);
-                    exit_code = code;
-                    break;
-                }
-            };
-            r.rec(EventKind::Exec, pc, value);
-            pc = next;
-            if let Some(g) = gil
-                && g.drop_requested()
-                && sh.cfg.gil.may_switch_after(ins)
-            {
-                release(&mut r, pc, true);
-                if !take(&mut r, pc) {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = exit_code;
-    // A thread that ends holding a lock keeps it, as in Python; a stopped run
-    // gives its locks back so that no other thread waits for them.
-    for (l, t) in held.iter_mut().enumerate().filter(|_| stopping(sh)) {
-        if let Some(t) = t.take() {
-            sh.lock_holder[l].store(-1, Ordering::SeqCst);
-            // SAFETY: the token comes from this thread's own acquire.
-            unsafe { sh.locks[l].unlock(t) }
-        }
-    }
-    release(&mut r, pc, false);
-    r.flush();
-    sh.logs.lock().push((a, log));
-    {
-        let _g = sh.done_lock.lock();
-        sh.done[a as usize].store(true, Ordering::SeqCst);
-        sh.done_cond.notify_all();
-    }
-    if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
-        send(sh, LiveMsg::Finished);
-    }
 }
 
 /// CPU time of this whole OS process (every live thread, so every simulated

@@ -6,8 +6,11 @@
 use super::gil::Gil;
 use super::ipc::{self, EVENTS_PER_FRAME, Frame, Job, PARENT_ENV, SharedMem, write_frame};
 use super::record;
-use crate::program::pytext::raise_text;
-use crate::program::{ActorId, ActorKind, Instr, NONE, Program, Value};
+use crate::interp::{Backend, Cost, Flow, Take};
+use crate::program::pytext::process_raise_text;
+use crate::program::{
+    ActorId, ActorKind, ConnId, Instr, LockId, NONE, Pc, Program, QueueId, StrId, Value, VarId,
+};
 use crate::trace::{Event, EventKind};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -293,6 +296,13 @@ struct Worker {
     captured: String,
     /// Its actor's record, handed in as a file when the actor ends.
     log: record::ThreadLog,
+    /// The actor this thread runs (a forked child makes the child's actor its own).
+    actor: ActorId,
+    stack: Vec<Value>,
+    locals: Vec<Value>,
+    tls: Vec<(StrId, Value)>,
+    /// The `multiprocessing` locks it holds.
+    held: Vec<LockId>,
 }
 
 fn python_exit(s: WaitStatus) -> Option<i32> {
@@ -311,8 +321,22 @@ impl Worker {
             log: record::ThreadLog::default(),
             buf: Vec::with_capacity(EVENTS_PER_FRAME),
             children: Vec::new(),
+            actor: 0,
+            stack: Vec::with_capacity(8),
+            locals: Vec::new(),
+            tls: Vec::new(),
+            held: Vec::new(),
             p,
         }
+    }
+
+    /// Makes `actor` the one this thread runs, from its first instruction.
+    fn enter(&mut self, actor: ActorId) {
+        self.actor = actor;
+        self.label(actor);
+        self.locals = self.program().actors[actor as usize].locals.clone();
+        self.stack.clear();
+        self.held.clear();
     }
 
     fn program(&self) -> &Program {
@@ -424,16 +448,6 @@ impl Worker {
         index
     }
 
-    /// An uncaught exception ends the process: its traceback, then exit code 1.
-    fn raise(&mut self, actor: ActorId, pc: u32, exception: &str) -> i32 {
-        let name = &self.program().actors[actor as usize].name;
-        let text = crate::program::pytext::process_raise_text(name, exception);
-        let index = self.say(actor, text);
-        self.rec(actor, EventKind::Exec, pc, index as Value);
-        self.rec(actor, EventKind::Ended, pc, 1);
-        1
-    }
-
     fn start_worker(&mut self, t: ActorId) -> std::io::Result<Pid> {
         let job = Job {
             program: self.p.job.program.clone(),
@@ -471,7 +485,7 @@ impl Worker {
     /// `subprocess`: runs the real program as the process actor `child` and
     /// writes that actor's rows, since the program cannot: its real PID, the exec,
     /// what it printed to the terminal, its end. Gives its exit code.
-    fn run_program(
+    fn run_external(
         &mut self,
         actor: ActorId,
         pc: u32,
@@ -628,447 +642,21 @@ impl Worker {
     /// process's main thread then waits for its other threads, as Python does at
     /// exit, and reaps every child this process started; returns the exit code.
     fn run(&mut self, first: ActorId) -> i32 {
-        let mut actor = first;
-        self.label(actor);
-        let mut code_of = self.program().actors[actor as usize].code.clone();
-        let mut locals = self.program().actors[actor as usize].locals.clone();
-        let mut stack: Vec<Value> = Vec::with_capacity(8);
-        let mut pc: u32 = 0;
-        let mut held: Vec<u16> = Vec::new();
-        let mut tls: Vec<(crate::program::StrId, Value)> = Vec::new();
-        self.take_gil(actor, pc);
+        self.enter(first);
+        let mut pc: Pc = 0;
+        self.take_gil(first, pc);
         let exit_code = loop {
-            let Some(&ins) = code_of.get(pc as usize) else {
+            let Some(ins) = self.program().instr(self.actor, pc) else {
                 break 0;
             };
-            let mut next = pc + 1;
-            let value = match ins {
-                crate::program::local_instr!() => {
-                    ins.run_local(&mut stack, &mut locals, pc, &mut next)
-                }
-                Instr::LoadGlobal(g) => {
-                    let v = if self.program().vars[g as usize].shared {
-                        // A real read of memory other processes write.
-                        self.load_shared(g)
-                    } else {
-                        self.p.vars[g as usize].load(Ordering::Relaxed)
-                    };
-                    stack.push(v);
-                    v
-                }
-                Instr::StoreGlobal(g) => {
-                    let v = stack.pop().unwrap_or(0);
-                    if self.program().vars[g as usize].shared {
-                        self.store_shared(g, v);
-                    } else {
-                        self.p.vars[g as usize].store(v, Ordering::Relaxed);
-                    }
-                    v
-                }
-                Instr::Acquire(l) => {
-                    use std::sync::atomic::Ordering::SeqCst;
-                    let me = std::process::id() as i64;
-                    let try_take = |w: &Self| {
-                        w.shared_lock(l)
-                            .compare_exchange(0, me, SeqCst, SeqCst)
-                            .is_ok()
-                    };
-                    if !try_take(self) {
-                        self.poll_until(actor, pc, l as Value, try_take);
-                    }
-                    if self.p.record {
-                        let n = record::bump(self.p.mem.lock_count(self.program(), l));
-                        self.log.push(record::Entry::new(record::Op::Acquire, l, n));
-                    }
-                    held.push(l);
-                    l as Value
-                }
-                Instr::Release(l) => {
-                    // The event goes first: once the lock is free, another process
-                    // may take it, and its acquire must sort after this release.
-                    self.rec(actor, EventKind::Exec, pc, l as Value);
-                    held.retain(|&h| h != l);
-                    self.shared_lock(l)
-                        .store(0, std::sync::atomic::Ordering::SeqCst);
-                    pc = next;
-                    continue;
-                }
-                Instr::Start(t) if self.is_my_thread(actor, t) => {
-                    self.start_thread(t);
-                    t as Value
-                }
-                Instr::Start(t) => {
-                    match self.start_worker(t) {
-                        Ok(pid) => self.children.push(ChildProc {
-                            actor: t,
-                            pid,
-                            exit: None,
-                        }),
-                        Err(e) => {
-                            // Said on the row of the process that could not start.
-                            let name = self.program().actors[t as usize].name.clone();
-                            self.p.send(&Frame::Output {
-                                actor: t,
-                                index: super::process::UNLINKED,
-                                text: format!(
-                                    "interleave: cannot start process {name} (a worker): {e}"
-                                ),
-                            });
-                            self.children.push(ChildProc {
-                                actor: t,
-                                pid: Pid::from_raw(0),
-                                exit: Some(1),
-                            });
-                        }
-                    }
-                    t as Value
-                }
-                Instr::Join(t) if self.is_my_thread(actor, t) => {
-                    let handle = {
-                        let mut threads = self.p.threads.lock();
-                        let at = threads.iter().position(|(a, _)| *a == t);
-                        at.map(|i| threads.remove(i).1)
-                    };
-                    if let Some(h) = handle {
-                        let running = !h.is_finished();
-                        if running {
-                            self.rec(actor, EventKind::Block, pc, t as Value);
-                            self.flush();
-                        }
-                        let _ = self.blocking(actor, pc, |_| h.join());
-                        if running {
-                            self.woke(actor, pc, t as Value);
-                        }
-                    }
-                    t as Value
-                }
-                Instr::Join(t) => {
-                    let running = self.child(t).is_some_and(|c| c.exit.is_none());
-                    if running {
-                        self.rec(actor, EventKind::Block, pc, t as Value);
-                        self.flush();
-                        self.blocking(actor, pc, |w| w.reap(t, true));
-                        self.woke(actor, pc, t as Value);
-                    }
-                    t as Value
-                }
-                Instr::Print { fmt, nargs } => {
-                    let at = stack.len().saturating_sub(nargs as usize);
-                    let args: Vec<Value> = stack.drain(at..).collect();
-                    let name = &self.program().actors[actor as usize].name;
-                    let text = crate::program::pytext::fill_format(
-                        self.program().str(fmt),
-                        &args,
-                        name,
-                        &self.program().strings,
-                    );
-                    if self.p.record {
-                        // The run's order of lines, across every process.
-                        let n = self
-                            .p
-                            .mem
-                            .printed(self.program())
-                            .fetch_add(1, Ordering::SeqCst);
-                        self.log.push(record::Entry::new(record::Op::Print, 0, n));
-                    }
-                    let index = self.say(actor, text);
-                    index as Value
-                }
-                Instr::Sleep(us) => {
-                    self.rec(actor, EventKind::Exec, pc, us as Value);
-                    self.flush();
-                    let nap = Duration::from_secs_f64(us as f64 / 1e6 / self.p.job.speed);
-                    self.blocking(actor, pc, |_| std::thread::sleep(nap));
-                    self.rec(actor, EventKind::Wake, pc, -1);
-                    pc = next;
-                    continue;
-                }
-                Instr::Work(units) => {
-                    let mut left = units;
-                    while left > 0 {
-                        let n = left.min(super::WORK_SLICE);
-                        super::spin(n);
-                        left -= n;
-                        // The countdown loop's back-edges are switch points in every model.
-                        self.switch_if_asked(actor, pc);
-                    }
-                    units as Value
-                }
-                Instr::TlsSet { attr, .. } => {
-                    let v = stack.pop().unwrap_or(0);
-                    crate::program::tls_set(&mut tls, attr, v);
-                    v
-                }
-                Instr::TlsGet(attr) => match tls.iter().find(|(k, _)| *k == attr) {
-                    Some(&(_, v)) => {
-                        stack.push(v);
-                        v
-                    }
-                    None => {
-                        let msg = crate::program::tls_missing_message(self.program().str(attr));
-                        let text =
-                            crate::program::pytext::uncaught_text(self.program(), actor, &msg);
-                        let index = self.say(actor, text);
-                        self.rec(actor, EventKind::Exec, pc, index as Value);
-                        break 1;
-                    }
-                },
-                Instr::Clock { cpu } => {
-                    let v = if cpu {
-                        super::cpu_ns_with_children()
-                    } else {
-                        self.now()
-                    } as Value;
-                    stack.push(v);
-                    v
-                }
-                Instr::Raise(msg) => {
-                    let name = &self.program().actors[actor as usize].name;
-                    let text = raise_text(name, self.program().str(msg));
-                    let index = self.say(actor, text);
-                    self.rec(actor, EventKind::Exec, pc, index as Value);
-                    break 1;
-                }
-                Instr::Fork(_) if !self.p.threads.lock().iter().all(|(_, h)| h.is_finished()) => {
-                    // The child would have only the forking thread, and every lock
-                    // another thread held would stay locked in it for ever.
-                    break self.raise(
-                        actor,
-                        pc,
-                        "RuntimeError: interleave forks a process only while its other threads have ended",
-                    );
-                }
-                Instr::Fork(t) => {
-                    // The child starts with this process's GIL free, and nothing
-                    // buffered may be copied into the child and sent twice.
-                    self.drop_gil(actor, pc, false);
-                    self.flush();
-                    let me = std::process::id() as i32;
-                    // SAFETY: every other thread of this worker has ended (the arm
-                    // above), so the child of this fork is a complete copy of a
-                    // single-threaded process.
-                    let forked = unsafe { fork() };
-                    if let Ok(ForkResult::Child) = forked {
-                        die_with_parent_pid(me);
-                        // The parent's ended threads do not exist here: their
-                        // handles must be neither joined nor detached.
-                        for (_, h) in self.p.threads.lock().drain(..) {
-                            std::mem::forget(h);
-                        }
-                        self.children.clear();
-                        self.p.outputs.store(0, Ordering::SeqCst);
-                        held.clear();
-                        actor = t;
-                        self.label(actor);
-                        code_of = self.program().actors[actor as usize].code.clone();
-                        locals = self.program().actors[actor as usize].locals.clone();
-                        stack.clear();
-                        pc = 0;
-                        continue;
-                    }
-                    self.take_gil(actor, pc);
-                    match forked {
-                        Ok(ForkResult::Parent { child }) => {
-                            self.children.push(ChildProc {
-                                actor: t,
-                                pid: child,
-                                exit: None,
-                            });
-                            stack.push(child.as_raw() as Value);
-                            child.as_raw() as Value
-                        }
-                        _ => {
-                            stack.push(-1);
-                            -1
-                        }
-                    }
-                }
-                Instr::QueuePut { q, block } => {
-                    use std::sync::atomic::Ordering::SeqCst;
-                    let bounded = self.program().queues[q as usize].maxsize > 0;
-                    let sem = self.program().vars.len() + self.program().locks.len() + q as usize;
-                    let take_slot = |w: &Self| {
-                        let s = w.p.mem.slot(sem);
-                        let f = s.load(SeqCst);
-                        f > 0 && s.compare_exchange(f, f - 1, SeqCst, SeqCst).is_ok()
-                    };
-                    if bounded && !take_slot(self) {
-                        if !block {
-                            break self.raise(actor, pc, "queue.Full");
-                        }
-                        self.poll_until(actor, pc, q as Value, take_slot);
-                    }
-                    let v = stack.pop().unwrap_or(0);
-                    let fd = self.p.job.queue_fds[q as usize][1];
-                    if let Err(e) = put_item(fd, v) {
-                        break self.raise(actor, pc, &format!("OSError: {e}"));
-                    }
-                    v
-                }
-                Instr::QueueGet { q, block } => {
-                    let fd = self.p.job.queue_fds[q as usize][0];
-                    let waits = !readable(fd);
-                    if waits {
-                        if !block {
-                            let class = self.program().queues[q as usize].empty_class.clone();
-                            break self.raise(actor, pc, &class);
-                        }
-                        self.rec(actor, EventKind::Block, pc, q as Value);
-                        self.flush();
-                    }
-                    let got = if waits {
-                        self.blocking(actor, pc, |_| read_item(fd))
-                    } else {
-                        read_item(fd)
-                    };
-                    let Some(v) = got else {
-                        break self.raise(actor, pc, "EOFError");
-                    };
-                    if waits {
-                        self.woke(actor, pc, -1);
-                    }
-                    if self.program().queues[q as usize].maxsize > 0 {
-                        let sem =
-                            self.program().vars.len() + self.program().locks.len() + q as usize;
-                        self.p
-                            .mem
-                            .slot(sem)
-                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    }
-                    stack.push(v);
-                    v
-                }
-                Instr::FileRead(g) => {
-                    let v = match self.read_file(g) {
-                        Ok(v) => v,
-                        Err(exception) => break self.raise(actor, pc, &exception),
-                    };
-                    stack.push(v);
-                    v
-                }
-                Instr::FileWrite(g) => {
-                    let v = stack.pop().unwrap_or(0);
-                    if let Err(e) = self.write_file(g, v) {
-                        break self.raise(actor, pc, &format!("OSError: {e}"));
-                    }
-                    v
-                }
-                Instr::PipeSend(c) => {
-                    let v = stack.pop().unwrap_or(0);
-                    let fd = self.conns[c as usize];
-                    // SAFETY: sends the 8 bytes of `v`.
-                    let n = unsafe {
-                        libc::send(fd, v.to_le_bytes().as_ptr().cast(), 8, libc::MSG_NOSIGNAL)
-                    };
-                    if n != 8 {
-                        break self.raise(actor, pc, "BrokenPipeError: [Errno 32] Broken pipe");
-                    }
-                    v
-                }
-                Instr::PipeRecv { conn, eof } => {
-                    let fd = self.conns[conn as usize];
-                    let waits = !readable(fd);
-                    if waits {
-                        self.rec(actor, EventKind::Block, pc, conn as Value);
-                        self.flush();
-                    }
-                    let got = if waits {
-                        self.blocking(actor, pc, |_| read_item(fd))
-                    } else {
-                        read_item(fd)
-                    };
-                    if waits {
-                        self.woke(actor, pc, -1);
-                    }
-                    match got {
-                        Some(v) => {
-                            stack.push(v);
-                            v
-                        }
-                        // Every copy of the other end is closed: EOFError.
-                        None => {
-                            next = eof;
-                            NONE
-                        }
-                    }
-                }
-                Instr::RunProgram {
-                    argv, input, child, ..
-                } => {
-                    let code = self.run_program(actor, pc, argv, input, child);
-                    stack.push(code as Value);
-                    code as Value
-                }
-                Instr::PrintCaptured { skip_empty } if skip_empty && self.captured.is_empty() => 0,
-                Instr::PrintCaptured { skip_empty } => {
-                    // A program writing to the terminal itself ends its own line;
-                    // print() of what it wrote adds one more.
-                    let text = match skip_empty {
-                        true => self.captured.strip_suffix('\n').unwrap_or(&self.captured),
-                        false => &self.captured,
-                    }
-                    .to_string();
-                    let index = self.say(actor, text);
-                    index as Value
-                }
-                Instr::PipeClose(c) => {
-                    let fd = std::mem::replace(&mut self.conns[c as usize], -1);
-                    if fd >= 0 {
-                        // SAFETY: closes this process's own copy of the socket.
-                        unsafe { libc::close(fd) };
-                    }
-                    c as Value
-                }
-                Instr::ForkChild => {
-                    stack.push(0);
-                    0
-                }
-                Instr::GetPid => {
-                    let v = std::process::id() as Value;
-                    stack.push(v);
-                    v
-                }
-                Instr::GetPpid => {
-                    // SAFETY: getppid cannot fail.
-                    let v = unsafe { libc::getppid() } as Value;
-                    stack.push(v);
-                    v
-                }
-                Instr::ProcPid(t) => {
-                    let v = self.child(t).map_or(NONE, |c| c.pid.as_raw() as Value);
-                    stack.push(v);
-                    v
-                }
-                Instr::ProcAlive(t) => {
-                    // Like CPython's is_alive(): a non-blocking waitpid.
-                    let v = (self.child(t).is_some() && self.reap(t, false).is_none()) as Value;
-                    stack.push(v);
-                    v
-                }
-                Instr::ProcExitCode(t) => {
-                    let v = self.child(t).and_then(|c| c.exit).map_or(NONE, Value::from);
-                    stack.push(v);
-                    v
-                }
-                Instr::Terminate(t) => {
-                    if let Some(c) = self.child(t)
-                        && c.exit.is_none()
-                    {
-                        let _ = kill(c.pid, Signal::SIGTERM);
-                    }
-                    t as Value
-                }
-                Instr::Exit(code) => {
-                    self.rec(actor, EventKind::Exec, pc, code as Value);
-                    break code;
-                }
-            };
-            self.rec(actor, EventKind::Exec, pc, value);
-            pc = next;
-            if self.p.job.gil.may_switch_after(ins) {
-                self.switch_if_asked(actor, pc);
+            match crate::interp::exec(self, ins, pc) {
+                Flow::Next(n) => pc = n,
+                // A worker is stopped by a signal, never in between instructions.
+                Flow::Stop => break 0,
+                Flow::End(code) => break code,
             }
         };
+        let actor = self.actor;
         self.drop_gil(actor, pc, false);
         self.flush();
         self.hand_in_log(actor);
@@ -1089,6 +677,361 @@ impl Worker {
         }
         self.flush();
         exit_code
+    }
+
+    /// `p.start()` of a process: a worker of its own.
+    fn start_process(&mut self, t: ActorId) {
+        match self.start_worker(t) {
+            Ok(pid) => self.children.push(ChildProc {
+                actor: t,
+                pid,
+                exit: None,
+            }),
+            Err(e) => {
+                // Said on the row of the process that could not start.
+                let name = self.program().actors[t as usize].name.clone();
+                self.p.send(&Frame::Output {
+                    actor: t,
+                    index: super::process::UNLINKED,
+                    text: format!("interleave: cannot start process {name} (a worker): {e}"),
+                });
+                self.children.push(ChildProc {
+                    actor: t,
+                    pid: Pid::from_raw(0),
+                    exit: Some(1),
+                });
+            }
+        }
+    }
+
+    /// `t.join()` of a thread of this process.
+    fn join_thread(&mut self, pc: Pc, t: ActorId) {
+        let actor = self.actor;
+        let handle = {
+            let mut threads = self.p.threads.lock();
+            let at = threads.iter().position(|(a, _)| *a == t);
+            at.map(|i| threads.remove(i).1)
+        };
+        if let Some(h) = handle {
+            let running = !h.is_finished();
+            if running {
+                self.rec(actor, EventKind::Block, pc, t as Value);
+                self.flush();
+            }
+            let _ = self.blocking(actor, pc, |_| h.join());
+            if running {
+                self.woke(actor, pc, t as Value);
+            }
+        }
+    }
+
+    /// Reads one item from `fd` (a queue's or a pipe end's); when it `waits`
+    /// (nothing is there yet), it records a block on `on` and waits without the GIL.
+    fn read_waiting(&mut self, pc: Pc, fd: i32, on: Value, waits: bool) -> Option<Value> {
+        if !waits {
+            return read_item(fd);
+        }
+        let actor = self.actor;
+        self.rec(actor, EventKind::Block, pc, on);
+        self.flush();
+        self.blocking(actor, pc, |_| read_item(fd))
+    }
+
+    /// The shared-memory slot that counts a bounded queue's free places.
+    fn queue_slots(&self, q: QueueId) -> &AtomicI64 {
+        let p = self.program();
+        self.p.mem.slot(p.vars.len() + p.locks.len() + q as usize)
+    }
+}
+
+impl Backend for Worker {
+    fn program(&self) -> &Program {
+        &self.p.job.program
+    }
+    fn actor(&self) -> ActorId {
+        self.actor
+    }
+    fn frame(&mut self) -> crate::interp::Frame<'_> {
+        crate::interp::Frame {
+            stack: &mut self.stack,
+            locals: &mut self.locals,
+            tls: &mut self.tls,
+        }
+    }
+
+    fn went(&mut self, ins: Instr, pc: Pc, value: Value, next: Pc, _cost: Cost) -> Flow {
+        self.rec(self.actor, EventKind::Exec, pc, value);
+        if self.p.job.gil.may_switch_after(ins) {
+            self.switch_if_asked(self.actor, next);
+        }
+        Flow::Next(next)
+    }
+    fn exit(&mut self, _ins: Instr, pc: Pc, code: i32) -> Flow {
+        self.rec(self.actor, EventKind::Exec, pc, code as Value);
+        Flow::End(code)
+    }
+    fn uncaught(&mut self, _ins: Instr, pc: Pc, text: String) -> Flow {
+        let index = self.say(self.actor, text);
+        self.rec(self.actor, EventKind::Exec, pc, index as Value);
+        Flow::End(1)
+    }
+    fn raise(&mut self, _ins: Instr, pc: Pc, text: String) -> Flow {
+        // An uncaught exception ends the process: its traceback, then exit code 1.
+        let index = self.say(self.actor, text);
+        self.rec(self.actor, EventKind::Exec, pc, index as Value);
+        self.rec(self.actor, EventKind::Ended, pc, 1);
+        Flow::End(1)
+    }
+
+    fn load(&mut self, g: VarId) -> Value {
+        if self.program().vars[g as usize].shared {
+            // A real read of memory other processes write.
+            self.load_shared(g)
+        } else {
+            self.p.vars[g as usize].load(Ordering::Relaxed)
+        }
+    }
+    fn store(&mut self, g: VarId, v: Value) {
+        if self.program().vars[g as usize].shared {
+            self.store_shared(g, v);
+        } else {
+            self.p.vars[g as usize].store(v, Ordering::Relaxed);
+        }
+    }
+    fn file_read(&mut self, g: VarId) -> Result<Value, String> {
+        self.read_file(g)
+    }
+    fn file_write(&mut self, g: VarId, v: Value) -> Result<(), String> {
+        self.write_file(g, v).map_err(|e| e.to_string())
+    }
+
+    fn acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let me = std::process::id() as i64;
+        let try_take = |w: &Self| {
+            w.shared_lock(l)
+                .compare_exchange(0, me, SeqCst, SeqCst)
+                .is_ok()
+        };
+        if !try_take(self) {
+            self.poll_until(self.actor, pc, l as Value, try_take);
+        }
+        if self.p.record {
+            let n = record::bump(self.p.mem.lock_count(self.program(), l));
+            self.log.push(record::Entry::new(record::Op::Acquire, l, n));
+        }
+        self.held.push(l);
+        Ok(())
+    }
+    fn release(&mut self, _ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
+        // The event goes first: once the lock is free, another process may take
+        // it, and its acquire must sort after this release.
+        self.rec(self.actor, EventKind::Exec, pc, l as Value);
+        self.held.retain(|&h| h != l);
+        self.shared_lock(l).store(0, Ordering::SeqCst);
+        Flow::Next(next)
+    }
+    fn start(&mut self, _pc: Pc, t: ActorId) {
+        match self.is_my_thread(self.actor, t) {
+            true => self.start_thread(t),
+            false => self.start_process(t),
+        }
+    }
+    fn join(&mut self, pc: Pc, t: ActorId) -> Result<(), Flow> {
+        if self.is_my_thread(self.actor, t) {
+            self.join_thread(pc, t);
+        } else if self.child(t).is_some_and(|c| c.exit.is_none()) {
+            let actor = self.actor;
+            self.rec(actor, EventKind::Block, pc, t as Value);
+            self.flush();
+            self.blocking(actor, pc, |w| w.reap(t, true));
+            self.woke(actor, pc, t as Value);
+        }
+        Ok(())
+    }
+    fn print(&mut self, text: String) -> Value {
+        if self.p.record {
+            // The run's order of lines, across every process.
+            let n = self
+                .p
+                .mem
+                .printed(self.program())
+                .fetch_add(1, Ordering::SeqCst);
+            self.log.push(record::Entry::new(record::Op::Print, 0, n));
+        }
+        self.say(self.actor, text) as Value
+    }
+    fn sleep(&mut self, _ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        let actor = self.actor;
+        self.rec(actor, EventKind::Exec, pc, us as Value);
+        self.flush();
+        let nap = Duration::from_secs_f64(us as f64 / 1e6 / self.p.job.speed);
+        self.blocking(actor, pc, |_| std::thread::sleep(nap));
+        self.rec(actor, EventKind::Wake, pc, -1);
+        Flow::Next(next)
+    }
+    fn work(&mut self, pc: Pc, units: u32) -> Result<(), Flow> {
+        let mut left = units;
+        while left > 0 {
+            let n = left.min(super::WORK_SLICE);
+            super::spin(n);
+            left -= n;
+            // The countdown loop's back-edges are switch points in every model.
+            self.switch_if_asked(self.actor, pc);
+        }
+        Ok(())
+    }
+    fn clock(&mut self, cpu: bool) -> Value {
+        (if cpu {
+            super::cpu_ns_with_children()
+        } else {
+            self.now()
+        }) as Value
+    }
+
+    fn fork(&mut self, ins: Instr, pc: Pc, t: ActorId) -> Result<Value, Flow> {
+        let actor = self.actor;
+        if !self.p.threads.lock().iter().all(|(_, h)| h.is_finished()) {
+            // The child would have only the forking thread, and every lock
+            // another thread held would stay locked in it for ever.
+            let name = &self.program().actors[actor as usize].name;
+            let text = process_raise_text(
+                name,
+                "RuntimeError: interleave forks a process only while its other threads have ended",
+            );
+            return Err(Backend::raise(self, ins, pc, text));
+        }
+        // The child starts with this process's GIL free, and nothing buffered may
+        // be copied into the child and sent twice.
+        self.drop_gil(actor, pc, false);
+        self.flush();
+        let me = std::process::id() as i32;
+        // SAFETY: every other thread of this worker has ended (checked above), so
+        // the child of this fork is a complete copy of a single-threaded process.
+        let forked = unsafe { fork() };
+        if let Ok(ForkResult::Child) = forked {
+            die_with_parent_pid(me);
+            // The parent's ended threads do not exist here: their handles must be
+            // neither joined nor detached.
+            for (_, h) in self.p.threads.lock().drain(..) {
+                std::mem::forget(h);
+            }
+            self.children.clear();
+            self.p.outputs.store(0, Ordering::SeqCst);
+            // The child's side runs on in this thread, from its first instruction.
+            self.enter(t);
+            return Err(Flow::Next(0));
+        }
+        self.take_gil(actor, pc);
+        Ok(match forked {
+            Ok(ForkResult::Parent { child }) => {
+                self.children.push(ChildProc {
+                    actor: t,
+                    pid: child,
+                    exit: None,
+                });
+                child.as_raw() as Value
+            }
+            _ => -1,
+        })
+    }
+    fn pid(&mut self) -> Value {
+        std::process::id() as Value
+    }
+    fn ppid(&mut self) -> Value {
+        // SAFETY: getppid cannot fail.
+        unsafe { libc::getppid() as Value }
+    }
+    fn proc_pid(&mut self, t: ActorId) -> Value {
+        self.child(t).map_or(NONE, |c| c.pid.as_raw() as Value)
+    }
+    fn proc_alive(&mut self, t: ActorId) -> Value {
+        // Like CPython's is_alive(): a non-blocking waitpid.
+        (self.child(t).is_some() && self.reap(t, false).is_none()) as Value
+    }
+    fn proc_exit_code(&mut self, t: ActorId) -> Value {
+        self.child(t).and_then(|c| c.exit).map_or(NONE, Value::from)
+    }
+    fn terminate(&mut self, t: ActorId) {
+        if let Some(c) = self.child(t)
+            && c.exit.is_none()
+        {
+            let _ = kill(c.pid, Signal::SIGTERM);
+        }
+    }
+    fn queue_room(&mut self, pc: Pc, q: QueueId, block: bool) -> Result<bool, Flow> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.program().queues[q as usize].maxsize == 0 {
+            return Ok(true);
+        }
+        let take_slot = |w: &Self| {
+            let s = w.queue_slots(q);
+            let f = s.load(SeqCst);
+            f > 0 && s.compare_exchange(f, f - 1, SeqCst, SeqCst).is_ok()
+        };
+        if !take_slot(self) {
+            if !block {
+                return Ok(false);
+            }
+            self.poll_until(self.actor, pc, q as Value, take_slot);
+        }
+        Ok(true)
+    }
+    fn queue_put(&mut self, q: QueueId, v: Value) -> Result<(), String> {
+        put_item(self.p.job.queue_fds[q as usize][1], v).map_err(|e| e.to_string())
+    }
+    fn queue_get(&mut self, pc: Pc, q: QueueId, block: bool) -> Result<Take, Flow> {
+        let fd = self.p.job.queue_fds[q as usize][0];
+        let waits = !readable(fd);
+        if waits && !block {
+            return Ok(Take::Empty);
+        }
+        let Some(v) = self.read_waiting(pc, fd, q as Value, waits) else {
+            return Ok(Take::Closed);
+        };
+        if waits {
+            self.woke(self.actor, pc, -1);
+        }
+        if self.program().queues[q as usize].maxsize > 0 {
+            self.queue_slots(q).fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(Take::Item(v))
+    }
+    fn pipe_send(&mut self, c: ConnId, v: Value) -> bool {
+        let fd = self.conns[c as usize];
+        // SAFETY: sends the 8 bytes of `v`.
+        let n = unsafe { libc::send(fd, v.to_le_bytes().as_ptr().cast(), 8, libc::MSG_NOSIGNAL) };
+        n == 8
+    }
+    fn pipe_recv(&mut self, pc: Pc, c: ConnId) -> Result<Option<Value>, Flow> {
+        let fd = self.conns[c as usize];
+        let waits = !readable(fd);
+        let got = self.read_waiting(pc, fd, c as Value, waits);
+        if waits {
+            self.woke(self.actor, pc, -1);
+        }
+        // None: every copy of the other end is closed (EOFError).
+        Ok(got)
+    }
+    fn pipe_close(&mut self, c: ConnId) {
+        let fd = std::mem::replace(&mut self.conns[c as usize], -1);
+        if fd >= 0 {
+            // SAFETY: closes this process's own copy of the socket.
+            unsafe { libc::close(fd) };
+        }
+    }
+    fn run_program(
+        &mut self,
+        pc: Pc,
+        argv: StrId,
+        input: StrId,
+        _sim_output: StrId,
+        child: ActorId,
+    ) -> Result<Value, Flow> {
+        Ok(self.run_external(self.actor, pc, argv, input, child) as Value)
+    }
+    fn captured(&self) -> &str {
+        &self.captured
     }
 }
 

@@ -143,7 +143,6 @@ macro_rules! process_instr {
             | $crate::program::Instr::PrintCaptured { .. }
     };
 }
-pub(crate) use process_instr;
 
 /// One instruction. Names follow CPython's `dis` where there is a counterpart; the
 /// library calls (locks, threads, print, sleep, CPU work) are single operations.
@@ -330,72 +329,94 @@ impl Instr {
                 let v = stack.pop().unwrap_or(0);
                 (v, if v == 0 { t } else { next })
             }
-            _ => return None,
+            Instr::LoadGlobal(_)
+            | Instr::StoreGlobal(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Print { .. }
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. }
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | process_instr!() => return None,
         })
-    }
-
-    /// [`Instr::exec_local`] as an engine's dispatch uses it: gives the value the
-    /// trace records and moves `next` (pc + 1 on entry) where the code goes on.
-    #[inline(always)]
-    pub fn run_local(
-        self,
-        stack: &mut Vec<Value>,
-        locals: &mut [Value],
-        pc: Pc,
-        next: &mut Pc,
-    ) -> Value {
-        let (v, n) = self.exec_local(stack, locals, pc).unwrap_or((0, *next));
-        *next = n;
-        v
     }
 
     /// Whether CPython ≥ 3.10 may switch threads right after this instruction: at
     /// calls (function entry) and loop back-edges, and around every blocking call.
+    /// Every instruction is named, so a new one is a switch point only if said so.
     pub fn is_switch_point(self) -> bool {
-        !matches!(
-            self,
+        match self {
             Instr::LoadConst(_)
-                | Instr::LoadFast(_)
-                | Instr::StoreFast(_)
-                | Instr::LoadGlobal(_)
-                | Instr::StoreGlobal(_)
-                | Instr::BinaryOp(_)
-                | Instr::ForRange { .. }
-                | Instr::Return
-                | Instr::TlsSet { .. }
-                | Instr::TlsGet(_)
-        )
+            | Instr::LoadFast(_)
+            | Instr::StoreFast(_)
+            | Instr::LoadGlobal(_)
+            | Instr::StoreGlobal(_)
+            | Instr::BinaryOp(_)
+            | Instr::ForRange { .. }
+            | Instr::Return
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_) => false,
+            Instr::Nop(_)
+            | Instr::Call(_)
+            | Instr::JumpBackward(_)
+            | Instr::PopJumpIfFalse(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Print { .. }
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::Clock { .. }
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | process_instr!() => true,
+        }
     }
 
     /// The library operations a student thinks of as one call.
     pub fn is_library_call(self) -> bool {
-        matches!(
-            self,
+        match self {
             Instr::Acquire(_)
-                | Instr::Release(_)
-                | Instr::Start(_)
-                | Instr::Join(_)
-                | Instr::Print { .. }
-                | Instr::Sleep(_)
-                | Instr::Work(_)
-                | Instr::Clock { .. }
-                | Instr::Raise(_)
-                | Instr::Exit(_)
-                | Instr::Fork(_)
-                | Instr::GetPid
-                | Instr::GetPpid
-                | Instr::ProcAlive(_)
-                | Instr::Terminate(_)
-                | Instr::QueuePut { .. }
-                | Instr::QueueGet { .. }
-                | Instr::FileRead(_)
-                | Instr::FileWrite(_)
-                | Instr::PipeSend(_)
-                | Instr::PipeRecv { .. }
-                | Instr::PipeClose(_)
-                | Instr::RunProgram { .. }
-                | Instr::PrintCaptured { .. }
-        )
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Print { .. }
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::Clock { .. }
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::Fork(_)
+            | Instr::GetPid
+            | Instr::GetPpid
+            | Instr::ProcAlive(_)
+            | Instr::Terminate(_)
+            | Instr::QueuePut { .. }
+            | Instr::QueueGet { .. }
+            | Instr::FileRead(_)
+            | Instr::FileWrite(_)
+            | Instr::PipeSend(_)
+            | Instr::PipeRecv { .. }
+            | Instr::PipeClose(_)
+            | Instr::RunProgram { .. }
+            | Instr::PrintCaptured { .. } => true,
+            // Attributes and the interpreter's own steps.
+            Instr::ForkChild
+            | Instr::ProcPid(_)
+            | Instr::ProcExitCode(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | local_instr!()
+            | Instr::LoadGlobal(_)
+            | Instr::StoreGlobal(_) => false,
+        }
     }
 
     /// Whether the instruction only makes sense between processes.
@@ -757,40 +778,32 @@ impl Program {
             if a.code.len() != a.lines.len() {
                 return Err(format!("actor {}: code and lines differ in length", a.name));
             }
+            let n = a.code.len() as Pc;
+            let local = |l: LocalId| (l as usize) < a.locals.len();
+            let var = |v: VarId| (v as usize) < self.vars.len();
+            let conn = |c: ConnId| (c as usize) < 2 * self.pipes.len();
+            let actor = |t: ActorId| (t as usize) < self.actors.len() && t as usize != ai;
+            let string = |s: StrId| (s as usize) < self.strings.len();
+            let check = |ok: bool, what: &'static str| if ok { Ok(()) } else { Err(what) };
             for (pc, &ins) in a.code.iter().enumerate() {
-                let bad = |what: &str| Err(format!("actor {} pc {pc}: {what}", a.name));
-                let n = a.code.len() as Pc;
-                match ins {
-                    Instr::LoadFast(l) | Instr::StoreFast(l) if l as usize >= a.locals.len() => {
-                        return bad("unknown local");
-                    }
-                    Instr::ForRange { counter, exit, .. }
-                        if counter as usize >= a.locals.len() || exit > n =>
-                    {
-                        return bad("bad loop");
+                let checked = match ins {
+                    Instr::LoadFast(l) | Instr::StoreFast(l) => check(local(l), "unknown local"),
+                    Instr::ForRange { counter, exit, .. } => {
+                        check(local(counter) && exit <= n, "bad loop")
                     }
                     Instr::LoadGlobal(v)
                     | Instr::StoreGlobal(v)
                     | Instr::FileRead(v)
-                    | Instr::FileWrite(v)
-                        if v as usize >= self.vars.len() =>
-                    {
-                        return bad("unknown variable");
+                    | Instr::FileWrite(v) => check(var(v), "unknown variable"),
+                    Instr::PipeSend(c) | Instr::PipeClose(c) => check(conn(c), "unknown pipe end"),
+                    Instr::PipeRecv { conn: c, eof } => {
+                        check(conn(c), "unknown pipe end").and(check(eof < n, "jump out of code"))
                     }
-                    Instr::PipeSend(c) | Instr::PipeClose(c) | Instr::PipeRecv { conn: c, .. }
-                        if c as usize >= 2 * self.pipes.len() =>
-                    {
-                        return bad("unknown pipe end");
+                    Instr::JumpBackward(t) | Instr::PopJumpIfFalse(t) => {
+                        check(t < n, "jump out of code")
                     }
-                    Instr::JumpBackward(t)
-                    | Instr::PopJumpIfFalse(t)
-                    | Instr::PipeRecv { eof: t, .. }
-                        if t >= n =>
-                    {
-                        return bad("jump out of code");
-                    }
-                    Instr::Acquire(l) | Instr::Release(l) if l as usize >= self.locks.len() => {
-                        return bad("unknown lock");
+                    Instr::Acquire(l) | Instr::Release(l) => {
+                        check((l as usize) < self.locks.len(), "unknown lock")
                     }
                     Instr::Start(t)
                     | Instr::Join(t)
@@ -798,39 +811,41 @@ impl Program {
                     | Instr::ProcPid(t)
                     | Instr::ProcAlive(t)
                     | Instr::ProcExitCode(t)
-                    | Instr::Terminate(t)
-                    | Instr::RunProgram { child: t, .. }
-                        if t as usize >= self.actors.len() || t as usize == ai =>
-                    {
-                        return bad("bad thread reference");
-                    }
-                    Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }
-                        if q as usize >= self.queues.len() =>
-                    {
-                        return bad("unknown queue");
+                    | Instr::Terminate(t) => check(actor(t), "bad thread reference"),
+                    Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } => {
+                        check((q as usize) < self.queues.len(), "unknown queue")
                     }
                     Instr::RunProgram {
                         argv,
                         input,
                         sim_output,
+                        child,
                         ..
-                    } if [argv, input, sim_output]
-                        .iter()
-                        .any(|&s| s as usize >= self.strings.len()) =>
-                    {
-                        return bad("unknown string");
-                    }
+                    } => check(actor(child), "bad thread reference").and(check(
+                        [argv, input, sim_output].into_iter().all(string),
+                        "unknown string",
+                    )),
                     Instr::Nop(s)
                     | Instr::Call(s)
                     | Instr::Raise(s)
                     | Instr::Print { fmt: s, .. }
                     | Instr::TlsSet { attr: s, .. }
-                    | Instr::TlsGet(s)
-                        if s as usize >= self.strings.len() =>
-                    {
-                        return bad("unknown string");
-                    }
-                    _ => {}
+                    | Instr::TlsGet(s) => check(string(s), "unknown string"),
+                    // Nothing to point at.
+                    Instr::LoadConst(_)
+                    | Instr::BinaryOp(_)
+                    | Instr::Return
+                    | Instr::Sleep(_)
+                    | Instr::Work(_)
+                    | Instr::Clock { .. }
+                    | Instr::ForkChild
+                    | Instr::GetPid
+                    | Instr::GetPpid
+                    | Instr::PrintCaptured { .. }
+                    | Instr::Exit(_) => Ok(()),
+                };
+                if let Err(what) = checked {
+                    return Err(format!("actor {} pc {pc}: {what}", a.name));
                 }
             }
             if !matches!(a.code.last(), Some(Instr::Exit(_) | Instr::Raise(_))) {

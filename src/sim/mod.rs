@@ -4,6 +4,7 @@
 //! same schedule gives the same trace byte for byte, and stepping back is replaying
 //! a shorter schedule.
 
+mod backend;
 pub mod calibration;
 mod copy;
 mod process;
@@ -11,7 +12,6 @@ mod schedule;
 mod scheduler;
 mod timed;
 
-use crate::program::pytext::{fill_format, raise_text, uncaught_text};
 pub use calibration::{Calibration, PyVersion};
 pub use copy::{BuildStateHasher, StateHasher};
 pub use process::{SIM_PID_BASE, sim_pid};
@@ -22,7 +22,7 @@ pub use timed::TimedScheduler;
 use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::{
-    ActorId, EngineConfig, Granularity, Instr, LockId, NONE, Pc, Program, StrId, Value,
+    ActorId, EngineConfig, Granularity, Instr, LockId, Pc, Program, StrId, Value,
 };
 use crate::trace::{Event, EventKind, OutputLine, Trace};
 use std::fmt;
@@ -791,27 +791,13 @@ impl Sim {
         false
     }
 
-    /// A thread-local attribute; `None` when it was never set here, and the
-    /// AttributeError ended the actor.
-    fn tls_get(&mut self, a: ActorId, attr: StrId, ins: Instr) -> Option<Value> {
-        let ai = a as usize;
-        let found = self.actors[ai].tls.iter().find(|(k, _)| *k == attr);
-        let Some(&(_, v)) = found else {
-            let msg = crate::program::tls_missing_message(self.program.str(attr));
-            let text = uncaught_text(&self.program, a, &msg);
-            self.die_uncaught(a, ins, text);
-            return None;
-        };
-        self.actors[ai].stack.push(v);
-        Some(v)
-    }
-
     /// `time.process_time()` (all the process's CPU) or the actor's own clock.
-    fn clock(&mut self, a: ActorId, cpu: bool) -> Value {
-        let ai = a as usize;
-        let v = if cpu { self.cpu_ns } else { self.own_clock[ai] } as Value;
-        self.actors[ai].stack.push(v);
-        v
+    fn clock(&self, a: ActorId, cpu: bool) -> Value {
+        (if cpu {
+            self.cpu_ns
+        } else {
+            self.own_clock[a as usize]
+        }) as Value
     }
 
     /// The actor's code ends with this exit code.
@@ -823,18 +809,10 @@ impl Sim {
         false
     }
 
-    /// Executes one instruction; false when the actor blocked, slept or ended.
+    /// Executes one instruction (src/interp/ says what each means); false when
+    /// the actor blocked, slept or ended.
     #[inline(never)]
     fn exec(&mut self, a: ActorId) -> bool {
-        // An operation that may stop the actor: its value, or `false` from `exec`.
-        macro_rules! or_stop {
-            ($e:expr) => {
-                match $e {
-                    Some(v) => v,
-                    None => return false,
-                }
-            };
-        }
         let ai = a as usize;
         // Only a program with child processes can have a signal pending.
         if self.procs.len() > 1 && self.procs[self.process[ai] as usize].kill_pending {
@@ -847,115 +825,8 @@ impl Sim {
             self.finish_actor(a, 0);
             return false;
         };
-        let mut next = pc + 1;
-        let mut cost = INSTR_NS;
-        let value = match ins {
-            crate::program::local_instr!() => {
-                let rt = &mut self.actors[ai];
-                ins.run_local(&mut rt.stack, &mut rt.locals, pc, &mut next)
-            }
-            // A file holding a number reads and writes like a variable of its process.
-            Instr::LoadGlobal(g) | Instr::FileRead(g) => {
-                let v = *self.var_mut(a, g);
-                self.actors[ai].stack.push(v);
-                v
-            }
-            Instr::StoreGlobal(g) | Instr::FileWrite(g) => {
-                let v = self.pop(a);
-                *self.var_mut(a, g) = v;
-                v
-            }
-            Instr::Acquire(l) => {
-                if self.locks[l as usize].is_some() {
-                    return self.block(a, l as Value);
-                }
-                self.locks[l as usize] = Some(a);
-                l as Value
-            }
-            Instr::Release(l) => return self.release(a, l, ins, next),
-            Instr::Start(t) => self.start(a, t),
-            Instr::Join(t) => {
-                if !matches!(self.actors[t as usize].status, Status::Done(_)) {
-                    return self.block(a, t as Value);
-                }
-                t as Value
-            }
-            Instr::Print { fmt, nargs } => {
-                let text = self.format(a, fmt, nargs);
-                cost = PRINT_NS;
-                self.print(a, text)
-            }
-            Instr::Sleep(us) => return self.sleep(a, us, ins, next),
-            Instr::Work(units) => {
-                cost = units as u64 * WORK_UNIT_NS;
-                units as Value
-            }
-            Instr::TlsSet { attr, .. } => {
-                let v = self.pop(a);
-                let tls = &mut self.actors[ai].tls;
-                crate::program::tls_set(tls, attr, v);
-                v
-            }
-            Instr::TlsGet(attr) => or_stop!(self.tls_get(a, attr, ins)),
-            Instr::Clock { cpu } => self.clock(a, cpu),
-            Instr::Raise(msg) => {
-                let text = raise_text(&self.program.actors[ai].name, self.program.str(msg));
-                return self.die_uncaught(a, ins, text);
-            }
-            crate::program::pid_instr!() | Instr::Terminate(_) => {
-                let v = self.exec_process_op(a, ins);
-                self.actors[ai].stack.push(v);
-                v
-            }
-            Instr::PipeSend(c) => or_stop!(self.pipe_send(a, c)),
-            Instr::PipeRecv { conn, eof } => match self.pipe_recv(a, conn) {
-                Some(Some(v)) => v,
-                Some(None) => {
-                    next = eof;
-                    NONE
-                }
-                None => return false,
-            },
-            Instr::RunProgram {
-                sim_output, child, ..
-            } => or_stop!(self.run_program(a, child, sim_output)),
-            Instr::PrintCaptured { skip_empty } => match self.captured_text(a, skip_empty) {
-                Some(text) => {
-                    cost = PRINT_NS;
-                    self.print(a, text)
-                }
-                None => 0,
-            },
-            Instr::PipeClose(c) => {
-                self.pipe_close(self.process[ai], c);
-                c as Value
-            }
-            Instr::QueuePut { q, block } => or_stop!(self.queue_put(a, q, block)),
-            Instr::QueueGet { q, block } => or_stop!(self.queue_get(a, q, block)),
-            Instr::Exit(code) => return self.exit(a, code, ins),
-        };
-        self.event(a, EventKind::Exec, value);
-        self.flush_wakes();
-        self.now += cost;
-        self.cpu_ns += cost;
-        let rt = &mut self.actors[ai];
-        rt.pc = next;
-        rt.last = Some(ins);
-        true
-    }
-
-    /// What printing the last program's output shows, if anything. As the live
-    /// worker: the program's own last newline ends its line on the terminal;
-    /// print() of it shows a blank line after it.
-    fn captured_text(&self, a: ActorId, skip_empty: bool) -> Option<String> {
-        let captured = &self.procs[self.process[a as usize] as usize].captured;
-        if skip_empty && captured.is_empty() {
-            return None;
-        }
-        Some(match skip_empty {
-            true => captured.strip_suffix('\n').unwrap_or(captured).to_string(),
-            false => captured.clone(),
-        })
+        let flow = crate::interp::exec(&mut backend::SimActor { sim: self, a }, ins, pc);
+        matches!(flow, crate::interp::Flow::Next(_))
     }
 
     /// An uncaught exception: its message is printed and the thread ends with
@@ -967,22 +838,6 @@ impl Sim {
         self.actors[a as usize].last = Some(ins);
         self.finish_actor(a, 1);
         false
-    }
-
-    fn pop(&mut self, a: ActorId) -> Value {
-        self.actors[a as usize].stack.pop().unwrap_or(0)
-    }
-
-    fn format(&mut self, a: ActorId, fmt: StrId, nargs: u8) -> String {
-        let rt = &mut self.actors[a as usize];
-        let at = rt.stack.len().saturating_sub(nargs as usize);
-        let args: Vec<Value> = rt.stack.drain(at..).collect();
-        fill_format(
-            self.program.str(fmt),
-            &args,
-            &self.program.actors[a as usize].name,
-            &self.program.strings,
-        )
     }
 
     fn print(&mut self, a: ActorId, text: String) -> Value {

@@ -93,27 +93,24 @@ impl Sim {
         }
     }
 
-    /// `conn.send(v)`; `None` when it raised BrokenPipeError.
-    pub(super) fn pipe_send(&mut self, a: ActorId, c: ConnId) -> Option<Value> {
+    /// `conn.send(v)`; false when nobody holds the other end (BrokenPipeError).
+    pub(super) fn pipe_send(&mut self, a: ActorId, c: ConnId, v: Value) -> bool {
         let other = (c ^ 1) as usize;
         if !self.conns[other].open.iter().any(|&o| o) {
-            self.raise_in_process(a, "BrokenPipeError: [Errno 32] Broken pipe");
-            return None;
+            return false;
         }
-        let v = self.pop(a);
         self.conns[other].inbox.push_back(v);
         self.wake_one(
             a,
             |i| matches!(i, Instr::PipeRecv { conn, .. } if conn as usize == other),
         );
-        Some(v)
+        true
     }
 
     /// `conn.recv()`: `Some(Some(v))` for a value, `Some(None)` for EOFError,
     /// `None` when the actor blocked.
     pub(super) fn pipe_recv(&mut self, a: ActorId, c: ConnId) -> Option<Option<Value>> {
         if let Some(v) = self.conns[c as usize].inbox.pop_front() {
-            self.actors[a as usize].stack.push(v);
             return Some(Some(v));
         }
         // Nobody holds the other end (not even this process): nothing can come.
@@ -152,54 +149,56 @@ impl Sim {
             .map(|i| i as ActorId)
     }
 
-    /// Executes a process instruction and returns the value it pushes.
-    pub(super) fn exec_process_op(&mut self, a: ActorId, ins: Instr) -> Value {
-        let my = self.process[a as usize];
-        match ins {
-            Instr::Fork(t) => {
-                self.start_process(a, t);
-                if self.actors[t as usize].status == Status::NotStarted {
+    /// `os.fork()` in the parent: the child (actor `t`) starts with a copy of
+    /// this process's memory; gives its PID.
+    pub(super) fn fork(&mut self, a: ActorId, t: ActorId) -> Value {
+        self.start_process(a, t);
+        if self.actors[t as usize].status == Status::NotStarted {
+            self.actors[t as usize].status = Status::Ready;
+        }
+        sim_pid(self.process[t as usize])
+    }
+
+    pub(super) fn ppid(&self, a: ActorId) -> Value {
+        self.procs[self.process[a as usize] as usize].ppid
+    }
+
+    pub(super) fn proc_pid(&self, t: ActorId) -> Value {
+        match self.actors[t as usize].status {
+            Status::NotStarted => NONE,
+            _ => sim_pid(self.process[t as usize]),
+        }
+    }
+
+    pub(super) fn proc_alive(&self, t: ActorId) -> Value {
+        let st = self.actors[t as usize].status;
+        (st != Status::NotStarted && !matches!(st, Status::Done(_))) as Value
+    }
+
+    pub(super) fn proc_exit_code(&self, t: ActorId) -> Value {
+        let p = self.process[t as usize] as usize;
+        self.procs[p].exitcode.map_or(NONE, |c| c as Value)
+    }
+
+    /// `p.terminate()`: SIGTERM, delivered when the target next runs.
+    pub(super) fn terminate(&mut self, t: ActorId) {
+        let p = self.process[t as usize] as usize;
+        let alive = !matches!(
+            self.actors[t as usize].status,
+            Status::Done(_) | Status::NotStarted
+        );
+        if alive {
+            // The signal is delivered when the target next runs, so right
+            // after terminate() it is usually still alive, as in CPython.
+            self.procs[p].kill_pending = true;
+            match self.actors[t as usize].status {
+                Status::Sleeping(_) => {
+                    self.sleepers -= 1;
                     self.actors[t as usize].status = Status::Ready;
                 }
-                sim_pid(self.process[t as usize])
+                Status::Blocked => self.actors[t as usize].status = Status::Ready,
+                Status::NotStarted | Status::Ready | Status::Done(_) => {}
             }
-            Instr::ForkChild => 0,
-            Instr::GetPid => sim_pid(my),
-            Instr::GetPpid => self.procs[my as usize].ppid,
-            Instr::ProcPid(t) => match self.actors[t as usize].status {
-                Status::NotStarted => NONE,
-                _ => sim_pid(self.process[t as usize]),
-            },
-            Instr::ProcAlive(t) => {
-                let st = self.actors[t as usize].status;
-                (st != Status::NotStarted && !matches!(st, Status::Done(_))) as Value
-            }
-            Instr::ProcExitCode(t) => {
-                let p = self.process[t as usize] as usize;
-                self.procs[p].exitcode.map_or(NONE, |c| c as Value)
-            }
-            Instr::Terminate(t) => {
-                let p = self.process[t as usize] as usize;
-                let alive = !matches!(
-                    self.actors[t as usize].status,
-                    Status::Done(_) | Status::NotStarted
-                );
-                if alive {
-                    // The signal is delivered when the target next runs, so right
-                    // after terminate() it is usually still alive, as in CPython.
-                    self.procs[p].kill_pending = true;
-                    match self.actors[t as usize].status {
-                        Status::Sleeping(_) => {
-                            self.sleepers -= 1;
-                            self.actors[t as usize].status = Status::Ready;
-                        }
-                        Status::Blocked => self.actors[t as usize].status = Status::Ready,
-                        _ => {}
-                    }
-                }
-                t as Value
-            }
-            _ => 0,
         }
     }
 
@@ -222,43 +221,22 @@ impl Sim {
         }
         let text = self.program.str(output).to_string();
         self.procs[self.process[a as usize] as usize].captured = text;
-        let code = self.procs[self.process[ci] as usize]
-            .exitcode
-            .map_or(NONE, |c| c as Value);
-        self.actors[a as usize].stack.push(code);
-        Some(code)
+        Some(
+            self.procs[self.process[ci] as usize]
+                .exitcode
+                .map_or(NONE, |c| c as Value),
+        )
     }
 
-    /// `q.put(v)`: the value on top of the stack goes in, unless the queue is full.
-    /// `None` when the actor blocked or raised `queue.Full`.
-    pub(super) fn queue_put(&mut self, a: ActorId, q: QueueId, block: bool) -> Option<Value> {
-        let max = self.program.queues[q as usize].maxsize as usize;
-        if max > 0 && self.queues[q as usize].len() >= max {
-            if block {
-                self.block(a, q as Value);
-            } else {
-                self.raise_in_process(a, "queue.Full");
-            }
-            return None;
-        }
-        let v = self.pop(a);
+    /// `q.put(v)` into a queue with room: wakes a getter.
+    pub(super) fn queue_put(&mut self, a: ActorId, q: QueueId, v: Value) {
         self.queues[q as usize].push_back(v);
         self.wake_one(a, |i| matches!(i, Instr::QueueGet { q: x, .. } if x == q));
-        Some(v)
     }
 
-    /// `q.get()`: pushes the first item, unless the queue is empty.
-    pub(super) fn queue_get(&mut self, a: ActorId, q: QueueId, block: bool) -> Option<Value> {
-        let Some(v) = self.queues[q as usize].pop_front() else {
-            if block {
-                self.block(a, q as Value);
-            } else {
-                let class = self.program.queues[q as usize].empty_class.clone();
-                self.raise_in_process(a, &class);
-            }
-            return None;
-        };
-        self.actors[a as usize].stack.push(v);
+    /// `q.get()`: the first item, if any (a putter waiting for room wakes).
+    pub(super) fn queue_get(&mut self, a: ActorId, q: QueueId) -> Option<Value> {
+        let v = self.queues[q as usize].pop_front()?;
         self.wake_one(a, |i| matches!(i, Instr::QueuePut { q: x, .. } if x == q));
         Some(v)
     }
@@ -280,11 +258,8 @@ impl Sim {
 
     /// An uncaught exception in a process's target: Python prints the process's
     /// name and the traceback, whose last line is the exception; exit code 1.
-    fn raise_in_process(&mut self, a: ActorId, exception: &str) {
-        let text = crate::program::pytext::process_raise_text(
-            &self.program.actors[a as usize].name,
-            exception,
-        );
+    /// `text`: [`crate::program::pytext::process_raise_text`].
+    pub(super) fn raise_in_process(&mut self, a: ActorId, text: String) {
         let idx = self.print(a, text);
         self.event(a, EventKind::Exec, idx);
         self.event(a, EventKind::Ended, 1);

@@ -1,0 +1,420 @@
+//! The one interpreter of the instruction set: what each instruction means is
+//! written here, once; the engines are [`Backend`]s that answer what differs.
+//!
+//! [`exec`] matches every [`Instr`] once. It does what is the same everywhere (the
+//! operand stack, locals, thread-locals, print formats, the text of every
+//! exception, where the code goes on) and asks the backend for the rest: the
+//! simulator (virtual time, a scheduler that retries a blocked actor), an OS
+//! thread of the live engine (real atomics, real locks, a real GIL) and a thread
+//! of a worker process (shared memory, pipes, real child processes). A new
+//! instruction is one arm here, plus whatever new question it asks: a method of
+//! [`Backend`] without a default, so every backend must answer it before the
+//! crate compiles.
+//!
+//! Blocking is the seam: the simulator cannot block, so its backend records the
+//! block and answers [`Flow::Stop`] (its scheduler steps another actor and the
+//! instruction runs again once the actor is woken); a live backend blocks in the
+//! OS inside the call and answers once it may go on, or [`Flow::Stop`] when the
+//! run is being stopped.
+
+use crate::program::pytext::{fill_format, process_raise_text, raise_text, uncaught_text};
+use crate::program::{
+    ActorId, ConnId, Instr, LockId, NONE, Pc, Program, QueueId, StrId, Value, VarId,
+};
+
+/// Where an actor goes after one instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// The instruction ran; the actor goes on at this pc.
+    Next(Pc),
+    /// The actor cannot go on now: a simulated actor blocked or sleeps (the
+    /// scheduler picks another and the actor is retried once woken), or a live
+    /// run is being stopped.
+    Stop,
+    /// The actor ended with this exit code.
+    End(i32),
+}
+
+/// What an instruction costs on the simulator's virtual clock (live engines
+/// spend real time instead and ignore it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cost {
+    /// One bytecode.
+    Instr,
+    /// A write to the terminal.
+    Print,
+    /// This many units of CPU work.
+    Work(u32),
+}
+
+/// The actor's own state: what no other actor can see.
+pub struct Frame<'a> {
+    pub stack: &'a mut Vec<Value>,
+    pub locals: &'a mut [Value],
+    /// Its `threading.local()` dictionary: (attribute, value).
+    pub tls: &'a mut Vec<(StrId, Value)>,
+}
+
+/// What a `get` from a queue found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Take {
+    Item(Value),
+    /// Empty, and the call does not wait: `queue.Empty`.
+    Empty,
+    /// Nothing can come any more (every writer is gone): `EOFError`.
+    Closed,
+}
+
+/// What differs between the engines. Every method is required: a backend answers
+/// every question, including "never here" (a thread of the live thread engine
+/// never runs a process operation: such programs run on worker processes).
+///
+/// `pc` is the instruction's own pc (events name it); `ins` the instruction.
+pub trait Backend {
+    fn program(&self) -> &Program;
+    /// The actor running now.
+    fn actor(&self) -> ActorId;
+    fn frame(&mut self) -> Frame<'_>;
+
+    // -- How an instruction ends.
+    /// It ran and the trace records `value`; the actor goes on at `next` (and,
+    /// live, lets the GIL go here if asked and the model allows).
+    fn went(&mut self, ins: Instr, pc: Pc, value: Value, next: Pc, cost: Cost) -> Flow;
+    /// `sys.exit(code)` or the end of a thread's target.
+    fn exit(&mut self, ins: Instr, pc: Pc, code: i32) -> Flow;
+    /// An uncaught exception in a thread: `text` is printed and the actor ends
+    /// with exit code 1.
+    fn uncaught(&mut self, ins: Instr, pc: Pc, text: String) -> Flow;
+    /// An uncaught exception in a process's target: its traceback's last lines
+    /// (`text`), then the process ends with exit code 1.
+    fn raise(&mut self, ins: Instr, pc: Pc, text: String) -> Flow;
+
+    // -- Memory.
+    /// Reads a global (a real, separate load where the engine is live).
+    fn load(&mut self, g: VarId) -> Value;
+    fn store(&mut self, g: VarId, v: Value);
+    /// `json.load(open(name))['count']`, or the exception it raises.
+    fn file_read(&mut self, g: VarId) -> Result<Value, String>;
+    /// `json.dump(...)`, or why the write failed (an `OSError`).
+    fn file_write(&mut self, g: VarId, v: Value) -> Result<(), String>;
+
+    // -- Locks, threads, output, time.
+    /// Takes the lock, waiting for it however the engine waits.
+    fn acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow>;
+    /// Records the release first (another actor's acquire must come after it),
+    /// frees the lock and goes on at `next` without a switch.
+    fn release(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow;
+    /// `t.start()` / `p.start()`.
+    fn start(&mut self, pc: Pc, t: ActorId);
+    /// Waits until `t` has ended.
+    fn join(&mut self, pc: Pc, t: ActorId) -> Result<(), Flow>;
+    /// A line the program prints; gives the value its event records.
+    fn print(&mut self, text: String) -> Value;
+    /// `time.sleep(us µs)`, without the GIL; goes on at `next`.
+    fn sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow;
+    /// CPU work, holding the GIL (live: giving it up at the loop's back-edges).
+    fn work(&mut self, pc: Pc, units: u32) -> Result<(), Flow>;
+    /// `time.perf_counter()` or the CPU time so far, in ns.
+    fn clock(&mut self, cpu: bool) -> Value;
+
+    // -- Processes.
+    /// `os.fork()` in the parent: the child's PID. A backend that runs the
+    /// child's side in this very thread (a worker's forked child) answers
+    /// `Err(Flow::Next(0))` there, having made the child's actor its own.
+    fn fork(&mut self, ins: Instr, pc: Pc, t: ActorId) -> Result<Value, Flow>;
+    fn pid(&mut self) -> Value;
+    fn ppid(&mut self) -> Value;
+    /// `p.pid`: [`NONE`] before it starts.
+    fn proc_pid(&mut self, t: ActorId) -> Value;
+    /// `p.is_alive()`: 1 or 0.
+    fn proc_alive(&mut self, t: ActorId) -> Value;
+    /// `p.exitcode`: [`NONE`] while it runs.
+    fn proc_exit_code(&mut self, t: ActorId) -> Value;
+    fn terminate(&mut self, t: ActorId);
+    /// Whether queue `q` has room for one more item, waiting for it if `block`;
+    /// `Ok(false)`: full, and the put does not wait.
+    fn queue_room(&mut self, pc: Pc, q: QueueId, block: bool) -> Result<bool, Flow>;
+    /// Puts an item the queue has room for; `Err`: why it failed (an `OSError`).
+    fn queue_put(&mut self, q: QueueId, v: Value) -> Result<(), String>;
+    /// Takes the first item, waiting for one if `block`.
+    fn queue_get(&mut self, pc: Pc, q: QueueId, block: bool) -> Result<Take, Flow>;
+    /// `conn.send(v)`; false: nobody holds the other end (`BrokenPipeError`).
+    fn pipe_send(&mut self, c: ConnId, v: Value) -> bool;
+    /// `conn.recv()`: the next value, waiting for one; `None` once nothing can
+    /// come (`EOFError`).
+    fn pipe_recv(&mut self, pc: Pc, c: ConnId) -> Result<Option<Value>, Flow>;
+    fn pipe_close(&mut self, c: ConnId);
+    /// Runs the program (`subprocess`) as the process actor `child`, waits for it
+    /// and keeps what it wrote for [`Backend::captured`]; its exit code.
+    /// (`argv`: words separated by U+001F; `sim_output`: what a simulator, which
+    /// runs no program, says it wrote.)
+    fn run_program(
+        &mut self,
+        pc: Pc,
+        argv: StrId,
+        input: StrId,
+        sim_output: StrId,
+        child: ActorId,
+    ) -> Result<Value, Flow>;
+    /// What the last program run wrote.
+    fn captured(&self) -> &str;
+}
+
+/// Runs one instruction `ins` (at `pc`) of the backend's actor.
+#[inline]
+pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
+    // An operation that may stop the actor: its value, or the flow that stops it.
+    macro_rules! go {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(flow) => return flow,
+            }
+        };
+    }
+    let next = pc + 1;
+    let (value, next, cost) = match ins {
+        crate::program::local_instr!() => {
+            let f = b.frame();
+            let (v, n) = ins.exec_local(f.stack, f.locals, pc).unwrap_or((0, next));
+            (v, n, Cost::Instr)
+        }
+        Instr::LoadGlobal(g) => {
+            let v = b.load(g);
+            (push(b, v), next, Cost::Instr)
+        }
+        Instr::StoreGlobal(g) => {
+            let v = pop(b);
+            b.store(g, v);
+            (v, next, Cost::Instr)
+        }
+        Instr::Acquire(l) => {
+            go!(b.acquire(pc, l));
+            (l as Value, next, Cost::Instr)
+        }
+        Instr::Release(l) => return b.release(ins, pc, l, next),
+        Instr::Start(t) => {
+            b.start(pc, t);
+            (t as Value, next, Cost::Instr)
+        }
+        Instr::Join(t) => {
+            go!(b.join(pc, t));
+            (t as Value, next, Cost::Instr)
+        }
+        Instr::Print { fmt, nargs } => {
+            let text = format(b, fmt, nargs);
+            (b.print(text), next, Cost::Print)
+        }
+        Instr::Sleep(us) => return b.sleep(ins, pc, us, next),
+        Instr::Work(units) => {
+            go!(b.work(pc, units));
+            (units as Value, next, Cost::Work(units))
+        }
+        Instr::TlsSet { attr, .. } => {
+            let v = pop(b);
+            crate::program::tls_set(b.frame().tls, attr, v);
+            (v, next, Cost::Instr)
+        }
+        Instr::TlsGet(attr) => {
+            let found = b.frame().tls.iter().find(|(k, _)| *k == attr).map(|e| e.1);
+            let Some(v) = found else {
+                let p = b.program();
+                let msg = crate::program::tls_missing_message(p.str(attr));
+                let text = uncaught_text(p, b.actor(), &msg);
+                return b.uncaught(ins, pc, text);
+            };
+            (push(b, v), next, Cost::Instr)
+        }
+        Instr::Clock { cpu } => {
+            let v = b.clock(cpu);
+            (push(b, v), next, Cost::Instr)
+        }
+        Instr::Raise(msg) => {
+            let p = b.program();
+            let text = raise_text(&p.actors[b.actor() as usize].name, p.str(msg));
+            return b.uncaught(ins, pc, text);
+        }
+        Instr::Exit(code) => return b.exit(ins, pc, code),
+        Instr::Fork(_)
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_)
+        | Instr::Terminate(_)
+        | Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => return exec_process(b, ins, pc),
+    };
+    b.went(ins, pc, value, next, cost)
+}
+
+/// The instructions only processes run ([`Instr::is_process_op`]): out of line,
+/// so that the threads' instructions stay a short match.
+#[inline(never)]
+fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
+    macro_rules! go {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(flow) => return flow,
+            }
+        };
+    }
+    let next = pc + 1;
+    let raise = |b: &mut B, exception: &str| {
+        let text = process_raise_text(&b.program().actors[b.actor() as usize].name, exception);
+        b.raise(ins, pc, text)
+    };
+    let (value, next) = match ins {
+        Instr::Fork(t) => {
+            let v = go!(b.fork(ins, pc, t));
+            (push(b, v), next)
+        }
+        Instr::ForkChild => (push(b, 0), next),
+        Instr::GetPid => {
+            let v = b.pid();
+            (push(b, v), next)
+        }
+        Instr::GetPpid => {
+            let v = b.ppid();
+            (push(b, v), next)
+        }
+        Instr::ProcPid(t) => {
+            let v = b.proc_pid(t);
+            (push(b, v), next)
+        }
+        Instr::ProcAlive(t) => {
+            let v = b.proc_alive(t);
+            (push(b, v), next)
+        }
+        Instr::ProcExitCode(t) => {
+            let v = b.proc_exit_code(t);
+            (push(b, v), next)
+        }
+        Instr::Terminate(t) => {
+            b.terminate(t);
+            (t as Value, next)
+        }
+        Instr::QueuePut { q, block } => {
+            if !go!(b.queue_room(pc, q, block)) {
+                return raise(b, "queue.Full");
+            }
+            let v = pop(b);
+            if let Err(e) = b.queue_put(q, v) {
+                return raise(b, &format!("OSError: {e}"));
+            }
+            (v, next)
+        }
+        Instr::QueueGet { q, block } => match go!(b.queue_get(pc, q, block)) {
+            Take::Item(v) => (push(b, v), next),
+            Take::Empty => {
+                let class = b.program().queues[q as usize].empty_class.clone();
+                return raise(b, &class);
+            }
+            Take::Closed => return raise(b, "EOFError"),
+        },
+        // A file holding a number reads and writes like a variable of its process.
+        Instr::FileRead(g) => match b.file_read(g) {
+            Ok(v) => (push(b, v), next),
+            Err(exception) => return raise(b, &exception),
+        },
+        Instr::FileWrite(g) => {
+            let v = pop(b);
+            if let Err(e) = b.file_write(g, v) {
+                return raise(b, &format!("OSError: {e}"));
+            }
+            (v, next)
+        }
+        Instr::PipeSend(c) => {
+            let v = pop(b);
+            if !b.pipe_send(c, v) {
+                return raise(b, "BrokenPipeError: [Errno 32] Broken pipe");
+            }
+            (v, next)
+        }
+        Instr::PipeRecv { conn, eof } => match go!(b.pipe_recv(pc, conn)) {
+            Some(v) => (push(b, v), next),
+            // Every copy of the other end is closed: EOFError, caught.
+            None => (NONE, eof),
+        },
+        Instr::PipeClose(c) => {
+            b.pipe_close(c);
+            (c as Value, next)
+        }
+        Instr::RunProgram {
+            argv,
+            input,
+            sim_output,
+            child,
+            ..
+        } => {
+            let code = go!(b.run_program(pc, argv, input, sim_output, child));
+            (push(b, code), next)
+        }
+        Instr::PrintCaptured { skip_empty } => {
+            let captured = b.captured();
+            if skip_empty && captured.is_empty() {
+                return b.went(ins, pc, 0, next, Cost::Instr);
+            }
+            // A program writing to the terminal itself ends its own line; print()
+            // of what it wrote adds one more.
+            let text = match skip_empty {
+                true => captured.strip_suffix('\n').unwrap_or(captured),
+                false => captured,
+            }
+            .to_string();
+            let index = b.print(text);
+            return b.went(ins, pc, index, next, Cost::Print);
+        }
+        crate::program::local_instr!()
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Clock { .. }
+        | Instr::Raise(_)
+        | Instr::Exit(_) => return exec(b, ins, pc),
+    };
+    b.went(ins, pc, value, next, Cost::Instr)
+}
+
+/// Pushes `v`, which is also what the instruction's event records.
+#[inline(always)]
+fn push<B: Backend>(b: &mut B, v: Value) -> Value {
+    b.frame().stack.push(v);
+    v
+}
+
+#[inline(always)]
+fn pop<B: Backend>(b: &mut B) -> Value {
+    b.frame().stack.pop().unwrap_or(0)
+}
+
+/// `print(...)`: pops the arguments and fills the format.
+fn format<B: Backend>(b: &mut B, fmt: StrId, nargs: u8) -> String {
+    let stack = b.frame().stack;
+    let at = stack.len().saturating_sub(nargs as usize);
+    let args: Vec<Value> = stack.drain(at..).collect();
+    let p = b.program();
+    fill_format(
+        p.str(fmt),
+        &args,
+        &p.actors[b.actor() as usize].name,
+        &p.strings,
+    )
+}

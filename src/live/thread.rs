@@ -1,0 +1,375 @@
+//! A live thread as a backend of the one interpreter (src/interp/): a real OS
+//! thread, shared variables as atomics loaded and stored in separate steps, real
+//! locks, the process's real GIL; it blocks in the OS and records what a stepped
+//! replay needs (record.rs).
+
+use super::gil::{Gil, Taken};
+use super::{
+    LiveMsg, POLL, Recorder, Shared, WORK_SLICE, process_cpu_ns, record, say, send, spawn, spin,
+    stopping, watchdog,
+};
+use crate::interp::{Backend, Cost, Flow, Frame, Take};
+use crate::program::{ActorId, ConnId, Instr, LockId, Pc, Program, QueueId, StrId, Value, VarId};
+use crate::trace::EventKind;
+use parking_lot::RawMutex;
+use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// What proves this thread holds a lock: a lesson's lock is acquired and released
+/// by separate instructions, so it cannot live in a scoped guard.
+type Token = <RawMutex as parking_lot::lock_api::RawMutex>::Guard;
+
+/// One live thread running its actor.
+struct Thread<'a> {
+    sh: &'a Arc<Shared>,
+    a: ActorId,
+    gil: Option<&'a Gil>,
+    r: Recorder<'a>,
+    log: record::ThreadLog,
+    stack: Vec<Value>,
+    locals: Vec<Value>,
+    tls: Vec<(StrId, Value)>,
+    held: Vec<Option<Token>>,
+}
+
+/// Runs actor `a` on this OS thread to its end (or until the run stops).
+pub(super) fn run_actor(sh: &Arc<Shared>, a: ActorId) {
+    let actor = &sh.program.actors[a as usize];
+    let mut t = Thread {
+        sh,
+        a,
+        gil: sh
+            .cfg
+            .gil
+            .has_gil()
+            .then(|| &sh.gils[actor.process as usize]),
+        r: Recorder::new(sh, a),
+        log: record::ThreadLog::default(),
+        stack: Vec::with_capacity(8),
+        locals: actor.locals.clone(),
+        tls: Vec::new(),
+        held: sh.locks.iter().map(|_| None).collect(),
+    };
+    let mut pc: Pc = 0;
+    if t.take(pc) {
+        while !stopping(sh) {
+            let Some(&ins) = actor.code.get(pc as usize) else {
+                break;
+            };
+            match crate::interp::exec(&mut t, ins, pc) {
+                Flow::Next(n) => pc = n,
+                Flow::Stop | Flow::End(_) => break,
+            }
+        }
+    }
+    t.finish(pc);
+}
+
+impl Thread<'_> {
+    /// Takes the GIL (if the model has one); false when the run stopped meanwhile.
+    fn take(&mut self, pc: Pc) -> bool {
+        if let Some(g) = self.gil {
+            if g.take(self.a, &self.sh.stop) == Taken::Stopped {
+                return false;
+            }
+            self.r.rec(EventKind::GilTake, pc, -1);
+        }
+        true
+    }
+
+    /// Lets the GIL go (`forced`: another thread asked for it).
+    fn drop_gil(&mut self, pc: Pc, forced: bool) {
+        // A thread that already let go (it blocked, then the run stopped) has no
+        // GIL to drop, and must not say it did.
+        if let Some(g) = self.gil
+            && g.holds(self.a)
+        {
+            self.r.rec(EventKind::GilDrop, pc, forced as Value);
+            g.release(self.a, forced, &self.sh.stop);
+        }
+    }
+
+    /// Records a block on `on` for the timeline and the deadlock watchdog
+    /// (`what`), and lets the GIL go.
+    fn block(&mut self, pc: Pc, on: Value, what: u64) {
+        self.r.rec(EventKind::Block, pc, on);
+        self.sh.block_on[self.a as usize].store(what, Ordering::SeqCst);
+        self.drop_gil(pc, false);
+        self.r.flush();
+    }
+
+    /// The block is over: the thread wakes (`by`) and takes the GIL back.
+    fn unblock(&mut self, pc: Pc, by: Value) -> Result<(), Flow> {
+        self.sh.block_on[self.a as usize].store(0, Ordering::SeqCst);
+        self.sh.progress.fetch_add(1, Ordering::SeqCst);
+        self.r.rec(EventKind::Wake, pc, by);
+        if !self.take(pc) {
+            return Err(Flow::Stop);
+        }
+        Ok(())
+    }
+
+    /// A line printed, with its place in the run's order of lines.
+    fn say(&mut self, text: String) -> Value {
+        let index = say(self.sh, self.a, text);
+        self.log
+            .push(record::Entry::new(record::Op::Print, 0, index as u64));
+        index
+    }
+
+    /// The thread's end: a stopped run's locks are given back, the GIL let go, the
+    /// record handed in, and whoever joins it woken.
+    fn finish(mut self, pc: Pc) {
+        let (sh, a) = (self.sh, self.a);
+        // A thread that ends holding a lock keeps it, as in Python; a stopped run
+        // gives its locks back so that no other thread waits for them.
+        for (l, t) in self.held.iter_mut().enumerate().filter(|_| stopping(sh)) {
+            if let Some(t) = t.take() {
+                sh.lock_holder[l].store(-1, Ordering::SeqCst);
+                // SAFETY: the token comes from this thread's own acquire.
+                unsafe { sh.locks[l].unlock(t) }
+            }
+        }
+        self.drop_gil(pc, false);
+        self.r.flush();
+        sh.logs.lock().push((a, std::mem::take(&mut self.log)));
+        {
+            let _g = sh.done_lock.lock();
+            sh.done[a as usize].store(true, Ordering::SeqCst);
+            sh.done_cond.notify_all();
+        }
+        if sh.alive.fetch_sub(1, Ordering::SeqCst) == 1 {
+            send(sh, LiveMsg::Finished);
+        }
+    }
+}
+
+impl Backend for Thread<'_> {
+    fn program(&self) -> &Program {
+        &self.sh.program
+    }
+    fn actor(&self) -> ActorId {
+        self.a
+    }
+    #[inline(always)]
+    fn frame(&mut self) -> Frame<'_> {
+        Frame {
+            stack: &mut self.stack,
+            locals: &mut self.locals,
+            tls: &mut self.tls,
+        }
+    }
+
+    #[inline(always)]
+    fn went(&mut self, ins: Instr, pc: Pc, value: Value, next: Pc, _cost: Cost) -> Flow {
+        self.r.rec(EventKind::Exec, pc, value);
+        if let Some(g) = self.gil
+            && g.drop_requested()
+            && self.sh.cfg.gil.may_switch_after(ins)
+        {
+            self.drop_gil(next, true);
+            if !self.take(next) {
+                return Flow::Stop;
+            }
+        }
+        Flow::Next(next)
+    }
+    fn exit(&mut self, _ins: Instr, pc: Pc, code: i32) -> Flow {
+        self.r.rec(EventKind::Exec, pc, code as Value);
+        Flow::End(code)
+    }
+    fn uncaught(&mut self, _ins: Instr, pc: Pc, text: String) -> Flow {
+        let index = self.say(text);
+        self.r.rec(EventKind::Exec, pc, index);
+        Flow::End(1)
+    }
+    fn raise(&mut self, ins: Instr, pc: Pc, text: String) -> Flow {
+        // Never here (processes run on workers); ends the thread as an exception would.
+        self.uncaught(ins, pc, text)
+    }
+
+    #[inline(always)]
+    fn load(&mut self, g: VarId) -> Value {
+        // A real read of shared memory; the write is a separate step.
+        let (v, ver) = self.sh.versions[g as usize].load(&self.sh.vars[g as usize]);
+        self.log.push(record::Entry::new(record::Op::Load, g, ver));
+        v
+    }
+    #[inline(always)]
+    fn store(&mut self, g: VarId, v: Value) {
+        let ver = self.sh.versions[g as usize].store(&self.sh.vars[g as usize], v);
+        self.log.push(record::Entry::new(record::Op::Store, g, ver));
+    }
+    fn file_read(&mut self, g: VarId) -> Result<Value, String> {
+        // Programs with files run on workers; here a file is its variable.
+        Ok(self.load(g))
+    }
+    fn file_write(&mut self, g: VarId, v: Value) -> Result<(), String> {
+        self.store(g, v);
+        Ok(())
+    }
+
+    fn acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow> {
+        let sh = self.sh;
+        let lock = &sh.locks[l as usize];
+        if let Some(t) = lock.try_lock() {
+            self.held[l as usize] = Some(t);
+        } else {
+            self.block(pc, l as Value, watchdog::on_lock(l, pc));
+            self.held[l as usize] = loop {
+                if let Some(t) = lock.try_lock_for(POLL) {
+                    // A stopped run's threads give their locks back; the waiter
+                    // that gets one then must not run on with it.
+                    if stopping(sh) {
+                        // SAFETY: the token comes from the try_lock above.
+                        unsafe { lock.unlock(t) }
+                        return Err(Flow::Stop);
+                    }
+                    break Some(t);
+                }
+                if stopping(sh) {
+                    return Err(Flow::Stop);
+                }
+            };
+            sh.lock_holder[l as usize].store(self.a as i32, Ordering::SeqCst);
+            self.unblock(pc, -1)?;
+        }
+        sh.lock_holder[l as usize].store(self.a as i32, Ordering::SeqCst);
+        let n = sh.lock_counts[l as usize].bump();
+        self.log.push(record::Entry::new(record::Op::Acquire, l, n));
+        Ok(())
+    }
+    fn release(&mut self, _ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
+        self.r.rec(EventKind::Exec, pc, l as Value);
+        if let Some(t) = self.held[l as usize].take() {
+            self.sh.lock_holder[l as usize].store(-1, Ordering::SeqCst);
+            // SAFETY: the token comes from this thread's own acquire.
+            unsafe { self.sh.locks[l as usize].unlock(t) }
+        }
+        Flow::Next(next)
+    }
+    fn start(&mut self, _pc: Pc, t: ActorId) {
+        spawn(self.sh, t);
+    }
+    fn join(&mut self, pc: Pc, t: ActorId) -> Result<(), Flow> {
+        let sh = self.sh;
+        if sh.done[t as usize].load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.block(pc, t as Value, watchdog::on_join(t, pc));
+        let mut g = sh.done_lock.lock();
+        while !sh.done[t as usize].load(Ordering::SeqCst) {
+            if stopping(sh) {
+                return Err(Flow::Stop);
+            }
+            sh.done_cond.wait_for(&mut g, POLL);
+        }
+        drop(g);
+        if stopping(sh) {
+            return Err(Flow::Stop);
+        }
+        self.unblock(pc, t as Value)
+    }
+    fn print(&mut self, text: String) -> Value {
+        self.say(text)
+    }
+    fn sleep(&mut self, _ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        self.r.rec(EventKind::Exec, pc, us as Value);
+        self.drop_gil(pc, false);
+        self.r.flush();
+        let until = Instant::now() + Duration::from_secs_f64(us as f64 / 1e6 / self.sh.speed);
+        while Instant::now() < until {
+            if stopping(self.sh) {
+                return Flow::Stop;
+            }
+            std::thread::sleep(until.saturating_duration_since(Instant::now()).min(POLL));
+        }
+        self.r.rec(EventKind::Wake, pc, -1);
+        match self.take(pc) {
+            true => Flow::Next(next),
+            false => Flow::Stop,
+        }
+    }
+    fn work(&mut self, pc: Pc, units: u32) -> Result<(), Flow> {
+        let mut left = units;
+        while left > 0 {
+            let n = left.min(WORK_SLICE);
+            spin(n);
+            left -= n;
+            if stopping(self.sh) {
+                return Err(Flow::Stop);
+            }
+            // The countdown loop's back-edges are switch points in every model.
+            if let Some(g) = self.gil
+                && g.drop_requested()
+            {
+                self.drop_gil(pc, true);
+                if !self.take(pc) {
+                    return Err(Flow::Stop);
+                }
+            }
+        }
+        Ok(())
+    }
+    fn clock(&mut self, cpu: bool) -> Value {
+        (if cpu {
+            process_cpu_ns()
+        } else {
+            self.sh.t0.elapsed().as_nanos() as u64
+        }) as Value
+    }
+
+    // A program with processes runs on worker processes (process.rs, worker.rs),
+    // never on these threads: `Program::uses_processes` sends every program with
+    // a process operation there. These answers are never asked for.
+    fn fork(&mut self, _ins: Instr, _pc: Pc, _t: ActorId) -> Result<Value, Flow> {
+        Ok(0)
+    }
+    fn pid(&mut self) -> Value {
+        std::process::id() as Value
+    }
+    fn ppid(&mut self) -> Value {
+        0
+    }
+    fn proc_pid(&mut self, _t: ActorId) -> Value {
+        crate::program::NONE
+    }
+    fn proc_alive(&mut self, _t: ActorId) -> Value {
+        0
+    }
+    fn proc_exit_code(&mut self, _t: ActorId) -> Value {
+        crate::program::NONE
+    }
+    fn terminate(&mut self, _t: ActorId) {}
+    fn queue_room(&mut self, _pc: Pc, _q: QueueId, _block: bool) -> Result<bool, Flow> {
+        Ok(true)
+    }
+    fn queue_put(&mut self, _q: QueueId, _v: Value) -> Result<(), String> {
+        Ok(())
+    }
+    fn queue_get(&mut self, _pc: Pc, _q: QueueId, _block: bool) -> Result<Take, Flow> {
+        Ok(Take::Closed)
+    }
+    fn pipe_send(&mut self, _c: ConnId, _v: Value) -> bool {
+        false
+    }
+    fn pipe_recv(&mut self, _pc: Pc, _c: ConnId) -> Result<Option<Value>, Flow> {
+        Ok(None)
+    }
+    fn pipe_close(&mut self, _c: ConnId) {}
+    fn run_program(
+        &mut self,
+        _pc: Pc,
+        _argv: StrId,
+        _input: StrId,
+        _sim_output: StrId,
+        _child: ActorId,
+    ) -> Result<Value, Flow> {
+        Ok(127)
+    }
+    fn captured(&self) -> &str {
+        ""
+    }
+}
