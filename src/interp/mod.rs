@@ -235,23 +235,7 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             return b.uncaught(ins, pc, text);
         }
         Instr::Exit(code) => return b.exit(ins, pc, code),
-        Instr::Fork(_)
-        | Instr::ForkChild
-        | Instr::GetPid
-        | Instr::GetPpid
-        | Instr::ProcPid(_)
-        | Instr::ProcAlive(_)
-        | Instr::ProcExitCode(_)
-        | Instr::Terminate(_)
-        | Instr::QueuePut { .. }
-        | Instr::QueueGet { .. }
-        | Instr::FileRead(_)
-        | Instr::FileWrite(_)
-        | Instr::PipeSend(_)
-        | Instr::PipeRecv { .. }
-        | Instr::PipeClose(_)
-        | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => return exec_process(b, ins, pc),
+        crate::program::process_instr!() => return exec_process(b, ins, pc),
     };
     b.went(ins, pc, value, next, cost)
 }
@@ -359,38 +343,31 @@ fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             let code = go!(b.run_program(pc, argv, input, sim_output, child));
             (push(b, code), next)
         }
-        Instr::PrintCaptured { skip_empty } => {
-            let captured = b.captured();
-            if skip_empty && captured.is_empty() {
-                return b.went(ins, pc, 0, next, Cost::Instr);
-            }
-            // A program writing to the terminal itself ends its own line; print()
-            // of what it wrote adds one more.
-            let text = match skip_empty {
-                true => captured.strip_suffix('\n').unwrap_or(captured),
-                false => captured,
-            }
-            .to_string();
-            let index = b.print(text);
-            return b.went(ins, pc, index, next, Cost::Print);
+        Instr::PrintCaptured { skip_empty } => return print_captured(b, ins, pc, skip_empty),
+        crate::program::local_instr!() | crate::program::thread_instr!() => {
+            return exec(b, ins, pc);
         }
-        crate::program::local_instr!()
-        | Instr::LoadGlobal(_)
-        | Instr::StoreGlobal(_)
-        | Instr::Acquire(_)
-        | Instr::Release(_)
-        | Instr::Start(_)
-        | Instr::Join(_)
-        | Instr::Print { .. }
-        | Instr::Sleep(_)
-        | Instr::Work(_)
-        | Instr::TlsSet { .. }
-        | Instr::TlsGet(_)
-        | Instr::Clock { .. }
-        | Instr::Raise(_)
-        | Instr::Exit(_) => return exec(b, ins, pc),
     };
     b.went(ins, pc, value, next, Cost::Instr)
+}
+
+/// Prints what the last program run wrote, or, with `skip_empty`, the program's
+/// own output to the shared terminal, if it wrote any.
+fn print_captured<B: Backend>(b: &mut B, ins: Instr, pc: Pc, skip_empty: bool) -> Flow {
+    let next = pc + 1;
+    let captured = b.captured();
+    if skip_empty && captured.is_empty() {
+        return b.went(ins, pc, 0, next, Cost::Instr);
+    }
+    // A program writing to the terminal itself ends its own line; print() of what
+    // it wrote adds one more.
+    let text = match skip_empty {
+        true => captured.strip_suffix('\n').unwrap_or(captured),
+        false => captured,
+    }
+    .to_string();
+    let index = b.print(text);
+    b.went(ins, pc, index, next, Cost::Print)
 }
 
 /// Pushes `v`, which is also what the instruction's event records.

@@ -112,6 +112,29 @@ macro_rules! local_instr {
 }
 pub(crate) use local_instr;
 
+/// The instructions of threads that are neither local ([`local_instr`]) nor
+/// between processes ([`process_instr`]), as a pattern: the three together name
+/// every instruction.
+macro_rules! thread_instr {
+    () => {
+        $crate::program::Instr::LoadGlobal(_)
+            | $crate::program::Instr::StoreGlobal(_)
+            | $crate::program::Instr::Acquire(_)
+            | $crate::program::Instr::Release(_)
+            | $crate::program::Instr::Start(_)
+            | $crate::program::Instr::Join(_)
+            | $crate::program::Instr::Print { .. }
+            | $crate::program::Instr::Sleep(_)
+            | $crate::program::Instr::Work(_)
+            | $crate::program::Instr::TlsSet { .. }
+            | $crate::program::Instr::TlsGet(_)
+            | $crate::program::Instr::Clock { .. }
+            | $crate::program::Instr::Raise(_)
+            | $crate::program::Instr::Exit(_)
+    };
+}
+pub(crate) use thread_instr;
+
 /// The process calls that push what they return (a PID, `is_alive()`, an exit
 /// code), as a pattern.
 macro_rules! pid_instr {
@@ -143,6 +166,7 @@ macro_rules! process_instr {
             | $crate::program::Instr::PrintCaptured { .. }
     };
 }
+pub(crate) use process_instr;
 
 /// One instruction. Names follow CPython's `dis` where there is a counterpart; the
 /// library calls (locks, threads, print, sleep, CPU work) are single operations.
@@ -329,21 +353,7 @@ impl Instr {
                 let v = stack.pop().unwrap_or(0);
                 (v, if v == 0 { t } else { next })
             }
-            Instr::LoadGlobal(_)
-            | Instr::StoreGlobal(_)
-            | Instr::Acquire(_)
-            | Instr::Release(_)
-            | Instr::Start(_)
-            | Instr::Join(_)
-            | Instr::Print { .. }
-            | Instr::Sleep(_)
-            | Instr::Work(_)
-            | Instr::TlsSet { .. }
-            | Instr::TlsGet(_)
-            | Instr::Clock { .. }
-            | Instr::Raise(_)
-            | Instr::Exit(_)
-            | process_instr!() => return None,
+            thread_instr!() | process_instr!() => return None,
         })
     }
 
