@@ -359,7 +359,8 @@ pub fn replay_live(app: &mut App) {
             return;
         }
     }
-    let at = first_lost_update(&program, explore::replay::replay_config(cfg), &schedule);
+    let at =
+        crate::run::first_lost_update(&program, explore::replay::replay_config(cfg), &schedule);
     let id = ls.lesson.id.clone();
     if let Err(e) = app.open_at(
         &id,
@@ -384,25 +385,6 @@ pub fn replay_live(app: &mut App) {
         Some(at) => Msg::RReplayLost.fill(lang, &[&gil, &at]),
         None => Msg::RReplayClean.fill(lang, &[&gil]),
     }));
-}
-
-/// The steps up to and including the store that makes the schedule's first lost
-/// update, if it makes one.
-fn first_lost_update(program: &Arc<Program>, cfg: EngineConfig, s: &Schedule) -> Option<usize> {
-    let mut sim = crate::sim::Sim::new(program.clone(), cfg);
-    let mut scan = crate::trace::LostScan::new(program);
-    let mut fed = 0;
-    for (i, &a) in s.0.iter().enumerate() {
-        sim.step(a).ok()?;
-        let events = &sim.trace().events;
-        for (j, e) in events.iter().enumerate().skip(fed) {
-            if scan.feed(program, j, e).is_some() {
-                return Some(i + 1);
-            }
-        }
-        fed = events.len();
-    }
-    None
 }
 
 /// How long the search behind a tour's end box may take before the box shows
