@@ -15,10 +15,9 @@ mod stream;
 use crate::catalog::Catalog;
 use crate::export::{Replay, Report, perfetto_json, text_report, write_jsonl};
 use crate::lesson::{Lang, Lesson};
-use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, Program};
-use crate::run::{Origin, Start};
-use crate::sim::ScheduleError;
+use crate::run::ScheduleError;
+use crate::run::{Origin, Run, Start};
 use crate::trace::{Mode, Trace};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{self, IsTerminal, Write};
@@ -534,7 +533,7 @@ fn run(catalog: &Catalog, args: RunArgs, lang: Lang) -> Result<u8, Fail> {
         return stream::run(lesson, &knobs, program, picks, args.format, lang);
     }
     let t0 = Instant::now();
-    let done = live(program, &knobs, &args)?;
+    let done = live(lesson, &knobs, &args)?;
     let wall_ms = t0.elapsed().as_secs_f64() * 1e3;
     let report = Report {
         lesson,
@@ -581,55 +580,47 @@ fn write_report(report: &Report, format: Format) -> Result<(), Fail> {
 /// A live run, stopped at the timeout or by a signal. After SIGINT or SIGTERM,
 /// every worker is killed and reaped and the run's temporary folder removed before
 /// the process exits with 128 + the signal.
-fn live(program: Arc<Program>, knobs: &crate::lesson::Knobs, args: &RunArgs) -> Result<Done, Fail> {
+fn live(lesson: &Lesson, knobs: &crate::lesson::Knobs, args: &RunArgs) -> Result<Done, Fail> {
     let signals = signals::catch().map_err(|e| Fail::Internal(format!("signals: {e}")))?;
-    let mut run = LiveRun::start(program.clone(), knobs.engine(), args.speed);
-    let mut c = Collector::new(program.clone());
+    let start = Start::Live { speed: args.speed };
+    let mut run = Run::new(lesson, knobs.clone(), start).map_err(|e| Usage(e.0))?;
     let deadline = Instant::now() + Duration::from_secs_f64(args.timeout);
-    let mut finished = false;
     let mut caught = None;
-    while !finished {
+    while let Some(rx) = run.live_receiver().cloned() {
         let left = deadline.saturating_duration_since(Instant::now());
-        crossbeam::select! {
-            recv(run.receiver()) -> m => match m {
-                Ok(m) => finished = c.take(m),
-                Err(_) => break,
-            },
-            recv(signals) -> s => {
-                caught = s.ok();
-                break;
+        if left.is_zero() {
+            break;
+        }
+        let mut sel = crossbeam::channel::Select::new();
+        let from_run = sel.recv(&rx);
+        sel.recv(&signals);
+        match sel.ready_timeout(left) {
+            Ok(i) if i == from_run => {
+                if !run.poll() && rx.is_empty() {
+                    // Ready with nothing to read: the run's channel closed.
+                    break;
+                }
             }
-            default(left) => break,
+            Ok(_) => {
+                caught = signals.try_recv().ok();
+                if caught.is_some() {
+                    break;
+                }
+            }
+            Err(_) => break,
         }
     }
+    // Stopping removes the run's temporary folder (shared memory, ticket.json).
     run.stop();
-    while let Ok(m) = run.receiver().try_recv() {
-        c.take(m);
-    }
-    let recording = run.recording();
-    // Dropping the run removes its temporary folder (shared memory, ticket.json).
-    drop(run);
     if let Some(sig) = caught {
         eprintln!("interleave: stopped by signal {sig}; every worker was reaped");
         signals::exit_after(sig);
     }
     signals::immediate();
-    let trace = c.finish();
+    let finished = run.finished();
+    let replay = run.live_replay().map_or(Replay::Live, Replay::Recorded);
+    let trace = run.into_trace();
     let deadlock = !trace.deadlock().is_empty();
-    let replay = {
-        let cfg = knobs.engine();
-        let schedule = if finished {
-            crate::explore::replay::schedule(&program, cfg, &recording)
-        } else {
-            Err(crate::live::record::NoReplay::Stopped)
-        };
-        Replay::Recorded(crate::export::LiveReplay {
-            schedule,
-            sets: crate::explore::replay::replay_sets(cfg),
-            lost_updates: (finished && recording.unavailable().is_none())
-                .then(|| recording.lost_updates()),
-        })
-    };
     Ok(Done {
         trace,
         replay,

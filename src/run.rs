@@ -9,13 +9,17 @@ use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program, Value};
 use crate::scenarios;
 use crate::sim::{Calibration, Refusal, SchedulerKind, Seeded, Sim};
-pub use crate::sim::{Ending, Schedule};
+pub use crate::sim::{Ending, Schedule, ScheduleError};
 use crate::trace::{Mode, Prefix, Trace};
 use crossbeam::channel::Receiver;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod live;
 mod runs;
+/// Why a live run has no stepped replay, for the reports.
+pub use crate::live::record::NoReplay;
+pub use live::first_lost_update;
 pub use runs::Runs;
 
 /// Where a stepped run's scheduler picks come from.

@@ -69,6 +69,20 @@ fn a_live_deadlock_is_3_and_a_live_timeout_is_4() {
     let o = interleave(&["run", "threads", "--live", "--timeout", "0.2"]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(stdout(&o).contains("did not end in time"), "{}", stdout(&o));
+    // A run whose events never stop coming is stopped at its timeout too (a
+    // busy channel once kept it going to its end: 10 M iterations, many seconds).
+    let busy = [
+        "run",
+        "balance-race",
+        "--live",
+        "--set",
+        "iterations=10000000",
+        "--timeout",
+        "0.5",
+    ];
+    let o = interleave(&busy);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stdout(&o).contains("did not end in time"), "{}", stdout(&o));
 }
 
 #[test]

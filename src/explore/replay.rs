@@ -3,9 +3,12 @@
 //! variable in the same order, acquires each lock in the same order and prints in
 //! the same order, so it ends in the same state with the same lost updates.
 //!
-//! Live runs of processes (value-race) replay the same way: their workers record
-//! loads and stores of shared memory, lock acquisitions and prints
-//! (`live::record::process_support` says which programs they can).
+//! Live runs of processes replay the same way: their workers record loads and
+//! stores of shared memory and shared files, lock acquisitions, prints, which
+//! message each queue `get` and pipe `recv` received (by its number among the
+//! channel's `put`s and `send`s), and what `is_alive()` and `terminate()` found
+//! (`live::record::process_support` says which programs they can, and which
+//! operations are left free and why).
 //!
 //! The schedule is a topological order of the recorded constraints, found by
 //! stepping the simulator itself: an actor may take its next step when that step
@@ -18,7 +21,7 @@
 //! it did, and the stepped gil-modern would not let it. gil-classic lets a switch
 //! happen after any instruction, so it stays.
 
-use crate::live::record::{Entry, NoReplay, Op, Recording};
+use crate::live::record::{self, Entry, NoReplay, Op, Recording};
 use crate::program::{ActorId, EngineConfig, GilModel, Granularity, Instr, Program};
 use crate::sim::{Ending, Schedule, Sim};
 use std::collections::HashMap;
@@ -67,6 +70,14 @@ struct Follow<'a> {
     recorded: Vec<bool>,
     /// Per lock, acquisitions so far.
     acquired: Vec<u64>,
+    /// Per channel (`record::queue_channel`, `record::conn_channel`), messages
+    /// put and taken so far: the simulator's queues and pipes are first in,
+    /// first out, so the n-th message taken is the n-th put.
+    puts: Vec<u64>,
+    gets: Vec<u64>,
+    /// An actor waits at an operation its record does not hold (live, it was
+    /// killed first): only a SIGTERM may end that wait.
+    waits_past_record: bool,
 }
 
 impl<'a> Follow<'a> {
@@ -78,6 +89,7 @@ impl<'a> Follow<'a> {
             }
         }
         let n = program.actors.len();
+        let channels = program.queues.len() + 2 * program.pipes.len();
         Follow {
             logs: (0..n)
                 .map(|a| rec.logs.get(a).map_or(&[][..], |l| &l.entries[..]))
@@ -92,25 +104,54 @@ impl<'a> Follow<'a> {
                 .map(|v| v.shared || !program.uses_processes())
                 .collect(),
             acquired: vec![0; program.locks.len()],
+            puts: vec![0; channels],
+            gets: vec![0; channels],
+            waits_past_record: false,
         }
     }
 
     /// The entry actor `a`'s next instruction must make, if it makes one.
     fn expects(&self, sim: &Sim, a: ActorId) -> Option<(Op, u16)> {
-        match sim.program().instr(a, sim.pc(a))? {
-            Instr::LoadGlobal(g) if self.recorded[g as usize] => Some((Op::Load, g)),
-            Instr::StoreGlobal(g) if self.recorded[g as usize] => Some((Op::Store, g)),
+        let program = sim.program();
+        if program.uses_processes() && sim.kill_pending(a) {
+            // Its next step ends it (SIGTERM): it makes nothing.
+            return None;
+        }
+        match program.instr(a, sim.pc(a))? {
+            Instr::LoadGlobal(g) | Instr::FileRead(g) if self.recorded[g as usize] => {
+                Some((Op::Load, g))
+            }
+            Instr::StoreGlobal(g) | Instr::FileWrite(g) if self.recorded[g as usize] => {
+                Some((Op::Store, g))
+            }
             Instr::Acquire(l) => Some((Op::Acquire, l)),
             Instr::Print { .. } | Instr::Raise(_) => Some((Op::Print, 0)),
+            Instr::PrintCaptured { skip_empty } if sim.prints_captured(a, skip_empty) => {
+                Some((Op::Print, 0))
+            }
             Instr::TlsGet(attr) if !sim.tls(a).iter().any(|(k, _)| *k == attr) => {
                 Some((Op::Print, 0))
             }
+            Instr::QueuePut { q, .. } => Some((Op::Put, record::queue_channel(q))),
+            Instr::QueueGet { q, .. } => Some((Op::Get, record::queue_channel(q))),
+            Instr::PipeSend(c) => Some((Op::Put, record::conn_channel(program, c ^ 1))),
+            Instr::PipeRecv { conn, .. } => Some((Op::Get, record::conn_channel(program, conn))),
+            Instr::ProcAlive(t) | Instr::Terminate(t) => Some((Op::Alive, t)),
             _ => None,
         }
     }
 
+    /// Whether the line a raising operation of `a` prints (its traceback, the
+    /// entry after the operation's) comes in its turn.
+    fn raise_line_in_turn(&self, sim: &Sim, a: usize) -> bool {
+        match self.logs[a].get(self.cursor[a] + 1) {
+            Some(p) if p.op() == Op::Print => sim.trace().output.len() as u64 == p.version(),
+            _ => true,
+        }
+    }
+
     /// Whether `a` may step now and keep to the record.
-    fn may_step(&self, sim: &Sim, a: ActorId) -> Result<bool, NoReplay> {
+    fn may_step(&mut self, sim: &Sim, a: ActorId) -> Result<bool, NoReplay> {
         if !sim.can_step(a) {
             return Ok(false);
         }
@@ -119,12 +160,18 @@ impl<'a> Follow<'a> {
         };
         let ai = a as usize;
         let Some(&e) = self.logs[ai].get(self.cursor[ai]) else {
-            // Live, it waited for this lock until the run ended (a deadlock): it
-            // may wait for it here too, never take it.
-            if op == Op::Acquire {
-                return Ok(sim.lock_holder(obj).is_some());
-            }
-            return Err(NoReplay::DidMore);
+            // Live, it waited here until the run ended (a deadlock, or a queue
+            // that stayed empty until it was killed): it may wait here too,
+            // never get past.
+            let c = obj as usize;
+            return Ok(match op {
+                Op::Acquire => sim.lock_holder(obj).is_some(),
+                Op::Get => self.puts[c] == self.gets[c],
+                _ => {
+                    self.waits_past_record = true;
+                    false
+                }
+            });
         };
         if e.op() != op || (op != Op::Print && e.obj() != obj) {
             return Err(NoReplay::OtherPath);
@@ -139,6 +186,18 @@ impl<'a> Follow<'a> {
             }
             Op::Acquire => self.acquired[o] == v && sim.lock_holder(obj).is_none(),
             Op::Print => sim.trace().output.len() as u64 == v,
+            Op::Put if v == record::RAISED => self.raise_line_in_turn(sim, ai),
+            Op::Put => self.puts[o] == v,
+            Op::Get if v == record::RAISED => {
+                self.gets[o] == self.puts[o] && self.raise_line_in_turn(sim, ai)
+            }
+            Op::Get if v == record::NOTHING => self.gets[o] == self.puts[o],
+            Op::Get => self.gets[o] == v && self.puts[o] > v,
+            Op::Alive => {
+                let ended_all = |t: usize| self.cursor[t] == self.logs[t].len();
+                let kills = matches!(sim.program().instr(a, sim.pc(a)), Some(Instr::Terminate(_)));
+                sim.running(obj) == (v == 1) && (v == 0 || !kills || ended_all(o))
+            }
         })
     }
 
@@ -147,7 +206,10 @@ impl<'a> Follow<'a> {
         let Some((op, obj)) = made else {
             return;
         };
-        let o = obj as usize;
+        let (o, ai) = (obj as usize, a as usize);
+        let v = self.logs[ai]
+            .get(self.cursor[ai])
+            .map_or(0, |e| e.version());
         match op {
             Op::Load => self.reads[o] += 1,
             Op::Store => {
@@ -155,9 +217,20 @@ impl<'a> Follow<'a> {
                 self.reads[o] = 0;
             }
             Op::Acquire => self.acquired[o] += 1,
-            Op::Print => {}
+            Op::Put if v != record::RAISED => self.puts[o] += 1,
+            Op::Get if v != record::RAISED && v != record::NOTHING => self.gets[o] += 1,
+            Op::Print | Op::Put | Op::Get | Op::Alive => {}
         }
-        self.cursor[a as usize] += 1;
+        self.cursor[ai] += 1;
+        // A call that raised printed its traceback in the same step.
+        let raised = matches!(op, Op::Put | Op::Get) && v == record::RAISED;
+        if raised
+            && self.logs[ai]
+                .get(self.cursor[ai])
+                .is_some_and(|p| p.op() == Op::Print)
+        {
+            self.cursor[ai] += 1;
+        }
     }
 }
 
@@ -184,14 +257,20 @@ pub fn schedule(
             }
         }
         let Some(a) = pick else {
-            return Err(NoReplay::CannotFollow);
+            return Err(match f.waits_past_record {
+                true => NoReplay::DidMore,
+                false => NoReplay::CannotFollow,
+            });
         };
+        f.waits_past_record = false;
         let made = f.expects(&sim, a);
         let pc = sim.pc(a);
         sim.step_unchecked(a);
         sim.clear_events();
-        // An acquisition that blocked stays on its instruction: it made nothing yet.
-        f.took(a, made.filter(|m| m.0 != Op::Acquire || sim.pc(a) != pc));
+        // An operation that blocked (an acquisition, a get from an empty queue)
+        // stays on its instruction and made nothing yet; one that raised ended
+        // the actor there.
+        f.took(a, made.filter(|_| sim.pc(a) != pc || !sim.running(a)));
         prev = a;
         if sim.steps() as u64 > crate::cli::MAX_SCHEDULE_STEPS {
             return Err(NoReplay::ReplayTooLong);

@@ -33,7 +33,7 @@ pub enum Replay {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LiveReplay {
     /// The schedule that replays it stepped, or why there is none.
-    pub schedule: Result<Schedule, crate::live::record::NoReplay>,
+    pub schedule: Result<Schedule, crate::run::NoReplay>,
     /// Knobs to set over the run's own to follow the schedule
     /// (`explore::replay::replay_sets`).
     pub sets: Vec<(&'static str, &'static str)>,

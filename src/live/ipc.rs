@@ -232,14 +232,23 @@ impl SharedMem {
     }
 
     fn slot_count(program: &Program) -> usize {
-        Self::record_base(program) + program.vars.len() + program.locks.len() + 1
+        Self::channel_base(program) + 2 * Self::channels(program)
     }
 
     /// Where the record's slots start (record.rs), after the variables, the
     /// locks and the queues: a version per variable, a count of acquisitions
-    /// per lock, then the count of printed lines.
+    /// per lock, then per channel (each queue, then each pipe end's inbox) its
+    /// count of messages and the lock that numbers them.
     fn record_base(program: &Program) -> usize {
         program.vars.len() + program.locks.len() + program.queues.len()
+    }
+
+    fn channel_base(program: &Program) -> usize {
+        Self::record_base(program) + program.vars.len() + program.locks.len()
+    }
+
+    fn channels(program: &Program) -> usize {
+        program.queues.len() + 2 * program.pipes.len()
     }
 
     pub fn open(path: &Path, program: &Program) -> io::Result<SharedMem> {
@@ -297,10 +306,98 @@ impl SharedMem {
         self.counter(Self::record_base(program) + program.vars.len() + l as usize)
     }
 
-    /// The count of lines every process of the run has printed.
-    pub fn printed(&self, program: &Program) -> &AtomicU64 {
-        self.counter(Self::record_base(program) + program.vars.len() + program.locks.len())
+    /// Channel `ch`'s count of messages and the lock a sender holds while it
+    /// numbers and writes one (`record::queue_channel`, `record::conn_channel`).
+    pub fn channel(&self, program: &Program, ch: u16) -> (&AtomicU64, &AtomicI64) {
+        let at = Self::channel_base(program) + 2 * ch as usize;
+        (self.counter(at), self.slot(at + 1))
     }
+}
+
+/// The bytes of one message on a queue's pipe or a pipe end's socket: its value
+/// and its number on its channel.
+const MESSAGE: usize = 16;
+
+/// Sends one message: numbers it and writes its 16 bytes in one `write` (or
+/// `send`, on a socket), both under the channel's lock, so that the numbers
+/// follow the order of the messages in the pipe however many senders it has
+/// (CPython's `Queue` writes under a lock of its own too). A lock whose holder
+/// died is taken over. Gives the message's number.
+pub fn send_message(
+    fd: RawFd,
+    (count, lock): (&AtomicU64, &AtomicI64),
+    v: i64,
+    socket: bool,
+) -> io::Result<u64> {
+    use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    let me = std::process::id() as i64;
+    let mut spins = 0u32;
+    loop {
+        match lock.compare_exchange(0, me, Acquire, Relaxed) {
+            Ok(_) => break,
+            Err(holder) => {
+                spins += 1;
+                // SAFETY: signal 0 only asks whether the process exists.
+                if spins % 64 == 0 && unsafe { libc::kill(holder as i32, 0) } != 0 {
+                    let _ = lock.compare_exchange(holder, 0, Relaxed, Relaxed);
+                }
+                std::thread::sleep(std::time::Duration::from_micros(5));
+            }
+        }
+    }
+    let n = count.load(Relaxed);
+    let mut b = [0u8; MESSAGE];
+    b[..8].copy_from_slice(&v.to_le_bytes());
+    b[8..].copy_from_slice(&n.to_le_bytes());
+    let sent = loop {
+        // SAFETY: writes the live 16-byte buffer `b`.
+        let w = unsafe {
+            if socket {
+                libc::send(fd, b.as_ptr().cast(), MESSAGE, libc::MSG_NOSIGNAL)
+            } else {
+                libc::write(fd, b.as_ptr().cast(), MESSAGE)
+            }
+        };
+        let e = io::Error::last_os_error();
+        match w {
+            16 => break Ok(n),
+            w if w < 0 && e.kind() == io::ErrorKind::Interrupted => continue,
+            w if w < 0 => break Err(e),
+            w => {
+                break Err(io::Error::other(format!(
+                    "a message was cut short ({w} of 16 bytes)"
+                )));
+            }
+        }
+    };
+    if sent.is_ok() {
+        count.store(n + 1, Relaxed);
+    }
+    lock.store(0, Release);
+    sent
+}
+
+/// Reads one message (see [`send_message`]): its value and its number; `None`
+/// at the end of the pipe.
+pub fn recv_message(fd: RawFd) -> Option<(i64, u64)> {
+    let mut b = [0u8; MESSAGE];
+    let mut got = 0;
+    while got < MESSAGE {
+        // SAFETY: reads into the live buffer `b`, within its length.
+        let n = unsafe { libc::read(fd, b[got..].as_mut_ptr().cast(), MESSAGE - got) };
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            return None;
+        }
+        got += n as usize;
+    }
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    let v = i64::from_le_bytes(w);
+    w.copy_from_slice(&b[8..]);
+    Some((v, u64::from_le_bytes(w)))
 }
 
 impl Drop for SharedMem {

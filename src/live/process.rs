@@ -3,7 +3,7 @@
 
 use super::LiveMsg;
 use super::ipc::{self, Frame, Job, PARENT_ENV, SharedMem, WORKER_EXE_ENV};
-use super::record::{self, NoReplay, Recording};
+use super::record::{self, Recording};
 use crate::program::{ActorId, ActorKind, EngineConfig, Program};
 use crossbeam::channel::Sender;
 use nix::sys::signal::{Signal, killpg};
@@ -33,9 +33,12 @@ pub struct Host {
     main: Pid,
     reader: Option<JoinHandle<()>>,
     finished: Arc<AtomicBool>,
-    /// Holds the shared memory file and the records the workers hand in;
+    /// Holds the shared memory file and the records the workers write;
     /// removed when the run is dropped.
     dir: tempfile::TempDir,
+    /// The actor of each printed line, in the order the lines came in: the
+    /// run's order of output, which the record's prints follow.
+    printed: Arc<parking_lot::Mutex<Vec<ActorId>>>,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -98,9 +101,11 @@ impl Host {
         drop(child);
         let finished = Arc::new(AtomicBool::new(false));
         let fin = finished.clone();
+        let printed = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let lines = printed.clone();
         let reader = std::thread::Builder::new()
             .name("process-events".into())
-            .spawn(move || read_events(read, main, &tx, &fin, &closed));
+            .spawn(move || read_events(read, main, &tx, &fin, &closed, &lines));
         let reader = match reader {
             Ok(r) => r,
             Err(e) => {
@@ -114,34 +119,14 @@ impl Host {
             reader: Some(reader),
             finished,
             dir,
+            printed,
         })
     }
 
-    /// What the workers handed in for a stepped replay (record.rs); complete
+    /// What the workers recorded for a stepped replay (record.rs); complete
     /// once the run has ended and every worker is reaped.
     pub fn recording(&self, program: &Program) -> Recording {
-        let unsupported = |why| Recording {
-            logs: Vec::new(),
-            unsupported: Some(why),
-        };
-        if let Err(why) = record::process_support(program) {
-            return unsupported(why);
-        }
-        let mut logs = Vec::with_capacity(program.actors.len());
-        for (a, actor) in program.actors.iter().enumerate() {
-            let path = record::log_path(self.dir.path(), a as ActorId);
-            let log = std::fs::read(path)
-                .ok()
-                .and_then(|b| record::ThreadLog::from_bytes(&b));
-            match log {
-                Some(log) => logs.push(log),
-                None => return unsupported(NoReplay::LogMissing(actor.name.clone())),
-            }
-        }
-        Recording {
-            logs,
-            unsupported: None,
-        }
+        record::read_process_logs(self.dir.path(), program, &self.printed.lock())
     }
 
     /// Kills every worker (if the run has not ended) and waits until all are reaped.
@@ -175,6 +160,7 @@ fn read_events(
     tx: &Sender<LiveMsg>,
     fin: &AtomicBool,
     closed: &AtomicBool,
+    printed: &parking_lot::Mutex<Vec<ActorId>>,
 ) {
     let send = |m| super::send_while_open(tx, m, closed);
     let mut r = BufReader::with_capacity(64 * 1024, std::fs::File::from(read));
@@ -183,6 +169,9 @@ fn read_events(
             Ok(None) => break,
             Ok(Some(Frame::Events(evs))) => LiveMsg::Events(evs),
             Ok(Some(Frame::Output { actor, index, text })) => {
+                if index != UNLINKED {
+                    printed.lock().push(actor);
+                }
                 LiveMsg::Output { index, actor, text }
             }
             Ok(Some(Frame::Label { actor, pid })) => LiveMsg::Label { actor, pid },

@@ -30,45 +30,75 @@ pub const MAX_OPS: usize = 1 << 19;
 
 /// What kind of operation an entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Op {
     /// A load of variable `obj`; `version` is the store it saw (0: the initial value).
-    Load,
+    Load = 0,
     /// A store to variable `obj`; `version` is the one it made (from 1).
-    Store,
+    Store = 1,
     /// An acquisition of lock `obj`; `version`: acquisitions of it before this one.
-    Acquire,
+    Acquire = 2,
     /// A printed line; `version`: lines printed before it.
-    Print,
+    Print = 3,
+    /// A message handed to channel `obj` (a queue's `put`, a pipe end's `send`,
+    /// see [`queue_channel`], [`conn_channel`]); `version`: messages handed to
+    /// it before this one, or [`RAISED`] when the call raised (`queue.Full`,
+    /// `BrokenPipeError`).
+    Put = 4,
+    /// A message taken from channel `obj` (`get`, `recv`); `version`: which
+    /// message (its `Put`'s version), [`NOTHING`] for `EOFError` on a pipe, or
+    /// [`RAISED`] when the call raised (`queue.Empty`).
+    Get = 5,
+    /// Whether process actor `obj` was still running (`version` 1) or had ended
+    /// (0) when it was asked (`is_alive()`) or sent SIGTERM (`terminate()`).
+    Alive = 6,
 }
 
-/// One recorded operation, packed: 2 bits of kind, 14 of object, 48 of version.
+/// The version of a `Get` that found no message and no sender left (EOF).
+pub const NOTHING: u64 = (1 << 48) - 1;
+/// The version of a `Put` or `Get` that raised (its traceback is the actor's
+/// next `Print`).
+pub const RAISED: u64 = NOTHING - 1;
+
+/// The channel of queue `q` in `Put` and `Get` entries.
+pub fn queue_channel(q: u16) -> u16 {
+    q
+}
+
+/// The channel of pipe end `c`'s inbox (what `recv` on `c` reads, and `send` on
+/// the other end writes): after the queues.
+pub fn conn_channel(program: &Program, c: u16) -> u16 {
+    program.queues.len() as u16 + c
+}
+
+/// One recorded operation, packed: 3 bits of kind, 13 of object, 48 of version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry(u64);
+
+/// Objects an entry can name (variables, locks, channels, actors).
+pub const MAX_OBJECTS: usize = 1 << 13;
 
 impl Entry {
     #[inline]
     pub fn new(op: Op, obj: u16, version: u64) -> Entry {
-        let k = match op {
-            Op::Load => 0,
-            Op::Store => 1,
-            Op::Acquire => 2,
-            Op::Print => 3,
-        };
-        Entry((k << 62) | ((obj as u64 & 0x3fff) << 48) | (version & ((1 << 48) - 1)))
+        Entry(((op as u64) << 61) | ((obj as u64 & 0x1fff) << 48) | (version & NOTHING))
     }
     pub fn op(self) -> Op {
-        match self.0 >> 62 {
+        match self.0 >> 61 {
             0 => Op::Load,
             1 => Op::Store,
             2 => Op::Acquire,
-            _ => Op::Print,
+            3 => Op::Print,
+            4 => Op::Put,
+            5 => Op::Get,
+            _ => Op::Alive,
         }
     }
     pub fn obj(self) -> u16 {
-        ((self.0 >> 48) & 0x3fff) as u16
+        ((self.0 >> 48) & 0x1fff) as u16
     }
     pub fn version(self) -> u64 {
-        self.0 & ((1 << 48) - 1)
+        self.0 & NOTHING
     }
 }
 
@@ -134,6 +164,9 @@ pub enum NoReplay {
     EndedEarly,
     /// At some point no actor may take its next step and keep to the record.
     CannotFollow,
+    /// A read or write of a file (its variable's name) overlapped another
+    /// process's write of it, so which write a read saw is not known.
+    Overlap(String),
 }
 
 impl NoReplay {
@@ -149,6 +182,7 @@ impl NoReplay {
             NoReplay::OtherPath => Msg::RpOtherPath.get(lang).into(),
             NoReplay::EndedEarly => Msg::RpEndedEarly.get(lang).into(),
             NoReplay::CannotFollow => Msg::RpCannotFollow.get(lang).into(),
+            NoReplay::Overlap(file) => Msg::RpOverlap.fill(lang, &[file]),
         }
     }
 }
@@ -160,14 +194,37 @@ impl std::fmt::Display for NoReplay {
 }
 
 /// Whether the worker processes of `program` record what its stepped replay
-/// needs, or the first operation they do not record. They record loads and
-/// stores of shared memory (`multiprocessing.Value`), lock acquisitions and
-/// printed lines; queues, pipes, files, PIDs, forks, signals and other programs
-/// hand values across in ways the record does not hold (and the simulator's PIDs
-/// are not the real ones), so such a program is not replayed. A variable that is
-/// not shared is a process's own copy: it is left out of the record, so it may
-/// be touched only where one actor runs.
+/// needs, or the first operation they do not record.
+///
+/// Recorded: loads and stores of shared memory (`multiprocessing.Value`) and of
+/// a shared file (`json.load`/`json.dump`, versioned like a Value, an overlap
+/// with another write marked), lock acquisitions, printed lines (in the order
+/// the playground received them), every queue `put`/`get` and pipe
+/// `send`/`recv` (which message, by its number on its channel), and what
+/// `is_alive()` and `terminate()` found (running or ended).
+///
+/// Left free, because they hand nothing from one process to another that the
+/// replay could get wrong: PIDs (`os.getpid`, `os.getppid`, `Process.pid`,
+/// `os.fork`'s value: the simulator numbers processes its own way, the same
+/// lines print with other numbers), `conn.close()` (it only decides whether a
+/// later `recv` ends in EOF, recorded there, or a `send` raises, recorded
+/// there), `exitcode` (the lessons read it after `join()`, when the process has
+/// ended in both), and an external program's run (`subprocess`: the parent
+/// records the lines it printed; its exit code comes from the program alone).
+///
+/// A variable that is not shared is a process's own copy: it is left out of the
+/// record, so it may be touched only where one actor runs.
 pub fn process_support(program: &Program) -> Result<(), NoReplay> {
+    let objects = program
+        .vars
+        .len()
+        .max(program.locks.len())
+        .max(program.actors.len());
+    if objects >= MAX_OBJECTS || program.queues.len() + 2 * program.pipes.len() >= MAX_OBJECTS {
+        return Err(NoReplay::NotRecorded(format!(
+            "more than {MAX_OBJECTS} variables, locks, channels or actors"
+        )));
+    }
     let alone = |a: &crate::program::Actor| {
         program
             .actors
@@ -183,14 +240,33 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 Instr::LoadGlobal(g) | Instr::StoreGlobal(g) => {
                     program.vars.get(g as usize).is_some_and(|v| v.shared) || alone(a)
                 }
+                Instr::FileRead(g) | Instr::FileWrite(g) => {
+                    program.vars.get(g as usize).is_some_and(|v| v.shared)
+                }
                 Instr::Acquire(_)
                 | Instr::Release(_)
                 | Instr::Start(_)
                 | Instr::Join(_)
                 | Instr::Print { .. }
+                | Instr::Raise(_)
                 | Instr::Sleep(_)
                 | Instr::Work(_)
-                | Instr::Exit(_) => true,
+                | Instr::Exit(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::Fork(_)
+                | Instr::ForkChild
+                | Instr::ProcAlive(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. } => true,
                 _ => false,
             };
             if !ok {
@@ -201,38 +277,192 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
     Ok(())
 }
 
-impl ThreadLog {
-    /// The log as a worker process hands it in (a file in the run's folder): a
-    /// flag that says it overflowed, then its entries, 8 bytes each, little-endian.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(8 * (self.entries.len() + 1));
-        b.extend_from_slice(&(self.overflowed as u64).to_le_bytes());
-        for e in &self.entries {
-            b.extend_from_slice(&e.0.to_le_bytes());
+/// Where a worker process keeps actor `a`'s log: a file in the run's folder.
+pub fn log_path(dir: &std::path::Path, a: ActorId) -> std::path::PathBuf {
+    dir.join(format!("record-{a}"))
+}
+
+/// A worker process's log for one actor, written straight into a file it maps
+/// shared (`log_path`): a header word (entries so far, the top bit set once it
+/// overflowed), then the entries. What is written is in the file at once, so a
+/// process that is killed (`terminate()`, the run stopped) leaves its record
+/// whole up to its last operation; nothing is handed in at the end.
+///
+/// Without a mapping (not recording, or the file could not be made) a push does
+/// nothing, and the missing file says so when the host reads the logs.
+pub struct MappedLog {
+    ptr: *mut AtomicU64,
+    len: usize,
+}
+
+// SAFETY: the mapping is owned by one `MappedLog` and reached only through it.
+unsafe impl Send for MappedLog {}
+
+impl Default for MappedLog {
+    fn default() -> MappedLog {
+        MappedLog {
+            ptr: std::ptr::null_mut(),
+            len: 0,
         }
-        b
+    }
+}
+
+const MAPPED_BYTES: usize = 8 * (MAX_OPS + 1);
+const OVERFLOWED: u64 = 1 << 63;
+
+impl MappedLog {
+    /// Makes (or empties) actor `a`'s log file in `dir` and maps it; sparse, so
+    /// only the pages written take room.
+    pub fn create(dir: &std::path::Path, a: ActorId) -> std::io::Result<MappedLog> {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(log_path(dir, a))?;
+        f.set_len(MAPPED_BYTES as u64)?;
+        // SAFETY: a fresh shared mapping of a file `MAPPED_BYTES` long; the
+        // mapping outlives the descriptor, which may close.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                MAPPED_BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(MappedLog {
+            ptr: ptr.cast(),
+            len: 0,
+        })
     }
 
-    /// A log handed in by [`ThreadLog::to_bytes`]; `None` if it is cut short or
-    /// longer than a log can be.
-    pub fn from_bytes(b: &[u8]) -> Option<ThreadLog> {
-        if !b.len().is_multiple_of(8) || b.len() < 8 || b.len() / 8 - 1 > MAX_OPS {
+    /// `create`, or a log that records nothing if `record` is off or the file
+    /// cannot be made (the host then finds no file and says so).
+    pub fn open(record: bool, dir: Option<&std::path::Path>, a: ActorId) -> MappedLog {
+        match dir {
+            Some(dir) if record => MappedLog::create(dir, a).unwrap_or_default(),
+            _ => MappedLog::default(),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, e: Entry) {
+        if self.ptr.is_null() {
+            return;
+        }
+        // SAFETY: index 0 and 1..=MAX_OPS lie in the mapping.
+        unsafe {
+            if self.len < MAX_OPS {
+                (*self.ptr.add(1 + self.len)).store(e.0, Ordering::Relaxed);
+                self.len += 1;
+                (*self.ptr).store(self.len as u64, Ordering::Release);
+            } else {
+                (*self.ptr).store(self.len as u64 | OVERFLOWED, Ordering::Release);
+            }
+        }
+    }
+}
+
+impl Drop for MappedLog {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: unmaps exactly what `create` mapped.
+            unsafe { libc::munmap(self.ptr.cast(), MAPPED_BYTES) };
+        }
+    }
+}
+
+impl ThreadLog {
+    /// Reads a log file a [`MappedLog`] wrote; `None` if it is not one. An
+    /// empty file is an empty log: the process was started (its parent made
+    /// the file) but ended before it mapped it.
+    pub fn read_mapped(path: &std::path::Path) -> Option<ThreadLog> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).ok()?;
+        let mut head = [0u8; 8];
+        match f.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Some(ThreadLog::default());
+            }
+            Err(_) => return None,
+        }
+        let head = u64::from_le_bytes(head);
+        let n = (head & !OVERFLOWED) as usize;
+        if n > MAX_OPS {
             return None;
         }
-        let mut words = b
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])));
-        let overflowed = words.next()? != 0;
+        let mut b = vec![0u8; 8 * n];
+        f.read_exact(&mut b).ok()?;
         Some(ThreadLog {
-            entries: words.map(Entry).collect(),
-            overflowed,
+            entries: b
+                .chunks_exact(8)
+                .map(|c| Entry(u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))))
+                .collect(),
+            overflowed: head & OVERFLOWED != 0,
         })
     }
 }
 
-/// Where a worker process hands in actor `a`'s log: a file in the run's folder.
-pub fn log_path(dir: &std::path::Path, a: ActorId) -> std::path::PathBuf {
-    dir.join(format!("record-{a}"))
+/// The record of a live run of processes, from the log files in `dir` and the
+/// order in which the playground received the printed lines (`printed[i]`: the
+/// actor of line i). Each `Print` entry takes its place in that order: the
+/// k-th `Print` of an actor is its k-th line received.
+pub fn read_process_logs(
+    dir: &std::path::Path,
+    program: &Program,
+    printed: &[ActorId],
+) -> Recording {
+    let unsupported = |why| Recording {
+        logs: Vec::new(),
+        unsupported: Some(why),
+    };
+    if let Err(why) = process_support(program) {
+        return unsupported(why);
+    }
+    let mut lines: Vec<Vec<u64>> = vec![Vec::new(); program.actors.len()];
+    for (i, &a) in printed.iter().enumerate() {
+        if let Some(l) = lines.get_mut(a as usize) {
+            l.push(i as u64);
+        }
+    }
+    let mut logs = Vec::with_capacity(program.actors.len());
+    for (a, actor) in program.actors.iter().enumerate() {
+        let Some(mut log) = ThreadLog::read_mapped(&log_path(dir, a as ActorId)) else {
+            return unsupported(NoReplay::LogMissing(actor.name.clone()));
+        };
+        let mut k = 0;
+        for e in log.entries.iter_mut() {
+            match e.op() {
+                Op::Print => {
+                    // A line that never reached the playground (the process was
+                    // killed between the two) is none of the run's output.
+                    let Some(&at) = lines[a].get(k) else {
+                        return unsupported(NoReplay::LogMissing(actor.name.clone()));
+                    };
+                    *e = Entry::new(Op::Print, 0, at);
+                    k += 1;
+                }
+                Op::Load | Op::Store if e.version() == NOTHING => {
+                    let name = program.vars.get(e.obj() as usize).map(|v| v.name.clone());
+                    return unsupported(NoReplay::Overlap(name.unwrap_or_default()));
+                }
+                _ => {}
+            }
+        }
+        logs.push(log);
+    }
+    Recording {
+        logs,
+        unsupported: None,
+    }
 }
 
 impl Recording {
@@ -330,6 +560,42 @@ pub fn seq_store(seq: &AtomicU64, value: &AtomicI64, v: Value) -> u64 {
     s / 2 + 1
 }
 
+/// Reads a shared file through `read`, and the version of the write it saw
+/// (`seq` as in [`seq_load`]), or [`NOTHING`] if a write was under way or came
+/// between: the read is never held up, so a reader that comes between a
+/// writer's truncate and its write still finds an empty file, as in Python.
+pub fn file_load<R>(seq: &AtomicU64, read: impl FnOnce() -> R) -> (R, u64) {
+    let s1 = seq.load(Ordering::Acquire);
+    let r = read();
+    fence(Ordering::Acquire);
+    let s2 = seq.load(Ordering::Relaxed);
+    (
+        r,
+        if s1 == s2 && s1 & 1 == 0 {
+            s1 / 2
+        } else {
+            NOTHING
+        },
+    )
+}
+
+/// Writes a shared file through `write`, and gives the write's version, or
+/// [`NOTHING`] if another write overlapped it (two writers are not held up
+/// either: their bytes mix as they would in Python).
+pub fn file_store<R>(seq: &AtomicU64, write: impl FnOnce() -> R) -> (R, u64) {
+    let s = seq.fetch_add(1, Ordering::AcqRel);
+    let r = write();
+    let e = seq.fetch_add(1, Ordering::AcqRel);
+    (
+        r,
+        if s & 1 == 0 && e == s + 1 {
+            s / 2 + 1
+        } else {
+            NOTHING
+        },
+    )
+}
+
 /// Counts the acquisitions of one lock; read and bumped only by its holder.
 #[derive(Debug, Default)]
 pub struct LockCount(AtomicU64);
@@ -367,22 +633,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_log_comes_back_as_a_worker_handed_it_in() {
-        let log = ThreadLog {
-            entries: vec![Entry::new(Op::Load, 2, 9), Entry::new(Op::Print, 0, 1)],
-            overflowed: true,
-        };
-        let back = ThreadLog::from_bytes(&log.to_bytes()).expect("reads back");
-        assert_eq!((&back.entries, back.overflowed), (&log.entries, true));
-        // A file cut short or empty is no log.
-        assert!(ThreadLog::from_bytes(&log.to_bytes()[..13]).is_none());
-        assert!(ThreadLog::from_bytes(&[]).is_none());
+    fn a_mapped_log_reads_back_as_written_even_unfinished() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut log = MappedLog::create(dir.path(), 2).expect("maps");
+        log.push(Entry::new(Op::Load, 2, 9));
+        log.push(Entry::new(Op::Get, 5, RAISED));
+        // Read while the writer still has it mapped, as after a kill.
+        let back = ThreadLog::read_mapped(&log_path(dir.path(), 2)).expect("reads");
+        assert_eq!(
+            back.entries,
+            vec![Entry::new(Op::Load, 2, 9), Entry::new(Op::Get, 5, RAISED)]
+        );
+        assert!(!back.overflowed);
+        drop(log);
+        // An empty file: a process started but killed before it mapped its log.
+        std::fs::write(log_path(dir.path(), 3), b"").expect("writes");
+        let empty = ThreadLog::read_mapped(&log_path(dir.path(), 3)).expect("reads");
+        assert!(empty.entries.is_empty());
+        // No file at all, or one that claims more than it holds: no log.
+        assert!(ThreadLog::read_mapped(&log_path(dir.path(), 4)).is_none());
+        std::fs::write(log_path(dir.path(), 5), 3u64.to_le_bytes()).expect("writes");
+        assert!(ThreadLog::read_mapped(&log_path(dir.path(), 5)).is_none());
     }
 
     #[test]
     fn only_processes_that_share_values_and_locks_record() {
         let cat = crate::catalog::Catalog::embedded().expect("lessons");
-        for (id, ok) in [("value-race", true), ("fork", false), ("queue", false)] {
+        for (id, ok) in [
+            ("value-race", true),
+            ("fork", true),
+            ("queue", true),
+            ("pipe", true),
+            ("gil", false),
+        ] {
             let l = cat.find(id).expect("lesson");
             let p = crate::scenarios::build(l, &l.default_knobs()).expect("builds");
             assert_eq!(process_support(&p).is_ok(), ok, "{id}");
@@ -391,9 +674,17 @@ mod tests {
 
     #[test]
     fn an_entry_keeps_its_parts() {
-        for op in [Op::Load, Op::Store, Op::Acquire, Op::Print] {
-            let e = Entry::new(op, 0x3fff, (1 << 48) - 1);
-            assert_eq!((e.op(), e.obj(), e.version()), (op, 0x3fff, (1 << 48) - 1));
+        for op in [
+            Op::Load,
+            Op::Store,
+            Op::Acquire,
+            Op::Print,
+            Op::Put,
+            Op::Get,
+            Op::Alive,
+        ] {
+            let e = Entry::new(op, 0x1fff, NOTHING);
+            assert_eq!((e.op(), e.obj(), e.version()), (op, 0x1fff, NOTHING));
             let e = Entry::new(op, 3, 7);
             assert_eq!((e.op(), e.obj(), e.version()), (op, 3, 7));
         }

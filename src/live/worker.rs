@@ -148,44 +148,6 @@ fn socket_pair() -> std::io::Result<[i32; 2]> {
     Ok(fds)
 }
 
-/// Reads one queued item (8 bytes, written atomically by a put).
-fn read_item(fd: i32) -> Option<Value> {
-    let mut b = [0u8; 8];
-    let mut got = 0;
-    while got < 8 {
-        // SAFETY: reads into the live buffer `b`, within its length.
-        let n = unsafe { libc::read(fd, b[got..].as_mut_ptr().cast(), 8 - got) };
-        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        if n <= 0 {
-            return None;
-        }
-        got += n as usize;
-    }
-    Some(Value::from_le_bytes(b))
-}
-
-/// Queues one item: its 8 bytes in one write (a pipe write this small is atomic).
-fn put_item(fd: i32, v: Value) -> std::io::Result<()> {
-    loop {
-        // SAFETY: writes the 8 bytes of the live array.
-        let n = unsafe { libc::write(fd, v.to_le_bytes().as_ptr().cast(), 8) };
-        if n == 8 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if n < 0 && e.kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        return Err(if n < 0 {
-            e
-        } else {
-            std::io::Error::other(format!("a queue item was cut short ({n} of 8 bytes)"))
-        });
-    }
-}
-
 /// Whether a read of `fd` would not block.
 fn readable(fd: i32) -> bool {
     let mut p = libc::pollfd {
@@ -294,8 +256,11 @@ struct Worker {
     conns: Vec<i32>,
     /// What the last `communicate()` captured.
     captured: String,
-    /// Its actor's record, handed in as a file when the actor ends.
-    log: record::ThreadLog,
+    /// Its actor's record, written into a file as it goes (record.rs).
+    log: record::MappedLog,
+    /// The record of the external program `subprocess` runs now, whose rows this
+    /// thread writes (the program cannot).
+    program_log: Option<(ActorId, record::MappedLog)>,
     /// The actor this thread runs (a forked child makes the child's actor its own).
     actor: ActorId,
     stack: Vec<Value>,
@@ -318,7 +283,8 @@ impl Worker {
         Worker {
             conns: p.job.conn_fds.clone(),
             captured: String::new(),
-            log: record::ThreadLog::default(),
+            log: record::MappedLog::default(),
+            program_log: None,
             buf: Vec::with_capacity(EVENTS_PER_FRAME),
             children: Vec::new(),
             actor: 0,
@@ -333,6 +299,7 @@ impl Worker {
     /// Makes `actor` the one this thread runs, from its first instruction.
     fn enter(&mut self, actor: ActorId) {
         self.actor = actor;
+        self.log = self.open_log(actor);
         self.label(actor);
         self.locals = self.program().actors[actor as usize].locals.clone();
         self.stack.clear();
@@ -416,8 +383,14 @@ impl Worker {
     }
 
     /// `json.load(f)['count']`, with the exception Python would raise.
-    fn read_file(&self, g: u16) -> Result<Value, String> {
-        let text = std::fs::read_to_string(self.file_path(g)).map_err(|e| {
+    fn read_file(&mut self, g: u16) -> Result<Value, String> {
+        let path = self.file_path(g);
+        let seq = self.p.mem.version(self.program(), g);
+        let (text, ver) = record::file_load(seq, || std::fs::read_to_string(path));
+        if self.p.record {
+            self.log.push(record::Entry::new(record::Op::Load, g, ver));
+        }
+        let text = text.map_err(|e| {
             format!(
                 "FileNotFoundError: [Errno 2] No such file or directory: '{}' ({e})",
                 self.program().vars[g as usize].name
@@ -434,9 +407,17 @@ impl Worker {
     }
 
     /// `json.dump({'count': v}, open(name, 'w'))`: truncate, then write, as Python does.
-    fn write_file(&self, g: u16, v: Value) -> std::io::Result<()> {
-        let mut f = std::fs::File::create(self.file_path(g))?;
-        f.write_all(format!("{{\"count\": {v}}}").as_bytes())
+    fn write_file(&mut self, g: u16, v: Value) -> std::io::Result<()> {
+        let path = self.file_path(g);
+        let seq = self.p.mem.version(self.program(), g);
+        let (done, ver) = record::file_store(seq, || {
+            let mut f = std::fs::File::create(path)?;
+            f.write_all(format!("{{\"count\": {v}}}").as_bytes())
+        });
+        if self.p.record {
+            self.log.push(record::Entry::new(record::Op::Store, g, ver));
+        }
+        done
     }
 
     /// Sends a line the program printed (after the events before it); its index
@@ -445,6 +426,12 @@ impl Worker {
         let index = self.p.outputs.fetch_add(1, Ordering::SeqCst);
         self.flush();
         self.p.send(&Frame::Output { actor, index, text });
+        // Its place in the run's output is the order the playground got it in.
+        let entry = record::Entry::new(record::Op::Print, 0, 0);
+        match &mut self.program_log {
+            Some((a, log)) if *a == actor => log.push(entry),
+            _ => self.log.push(entry),
+        }
         index
     }
 
@@ -467,6 +454,7 @@ impl Worker {
             conn_fds: self.conns.clone(),
         };
         let bytes = serde_json::to_vec(&job).map_err(std::io::Error::other)?;
+        self.announce_log(t);
         let mut cmd = Command::new(super::process::worker_exe()?);
         cmd.arg("worker")
             .env(PARENT_ENV, std::process::id().to_string())
@@ -498,6 +486,7 @@ impl Worker {
             self.program().str(input).to_string(),
         );
         let code: Vec<Instr> = self.program().actors[child as usize].code.clone();
+        self.program_log = Some((child, self.open_log(child)));
         let (status, out) = self.blocking(actor, pc, |w| {
             let Some(p) = spawn_program(&argv) else {
                 return (127, String::new());
@@ -525,6 +514,7 @@ impl Worker {
                 _ => {}
             }
         }
+        self.program_log = None;
         // Kept whole: print(output.decode()) shows the program's last newline as a
         // blank line, as CPython does.
         self.captured = out;
@@ -552,17 +542,70 @@ impl Worker {
         self.log.push(record::Entry::new(record::Op::Store, g, ver));
     }
 
-    /// Hands in `actor`'s record as a file in the run's folder, for the host to
-    /// read once the run has ended. A record that cannot be written is simply
-    /// missing: the run then says why it has no replay.
-    fn hand_in_log(&mut self, actor: ActorId) {
-        if !self.p.record {
-            return;
+    /// Lets go of `actor`'s record: it is in its file already (record.rs).
+    fn hand_in_log(&mut self, _actor: ActorId) {
+        self.log = record::MappedLog::default();
+    }
+
+    /// Starts `actor`'s record, a file in the run's folder (record.rs).
+    fn open_log(&self, actor: ActorId) -> record::MappedLog {
+        record::MappedLog::open(self.p.record, self.p.job.shm.parent(), actor)
+    }
+
+    /// Makes the empty record of an actor this process is about to start, so
+    /// that one killed before it began still has one.
+    fn announce_log(&self, actor: ActorId) {
+        if let (true, Some(dir)) = (self.p.record, self.p.job.shm.parent()) {
+            let _ = std::fs::write(record::log_path(dir, actor), b"");
         }
-        let log = std::mem::take(&mut self.log);
-        if let Some(dir) = self.p.job.shm.parent() {
-            let _ = std::fs::write(record::log_path(dir, actor), log.to_bytes());
+    }
+
+    /// Records an operation that gave nothing (`record::NOTHING`, EOF) or raised
+    /// (`record::RAISED`) on channel `ch`.
+    fn log_empty(&mut self, op: record::Op, ch: u16, version: u64) {
+        if self.p.record {
+            self.log.push(record::Entry::new(op, ch, version));
         }
+    }
+
+    /// `q.put(v)` or `conn.send(v)`: sends the numbered message (ipc.rs) and
+    /// records its number.
+    fn put_message(&mut self, ch: u16, fd: i32, v: Value, socket: bool) -> std::io::Result<()> {
+        let counter = self.p.mem.channel(self.program(), ch);
+        let n = ipc::send_message(fd, counter, v, socket)?;
+        if self.p.record {
+            self.log.push(record::Entry::new(record::Op::Put, ch, n));
+        }
+        Ok(())
+    }
+
+    /// `q.get()` or `conn.recv()`: the next message, and the record of which
+    /// one it was; `None` at the end of the pipe (recorded as
+    /// `record::NOTHING`).
+    fn take_message(&mut self, ch: u16, fd: i32) -> Option<Value> {
+        let got = ipc::recv_message(fd);
+        if self.p.record {
+            let n = got.map_or(record::NOTHING, |(_, n)| n);
+            self.log.push(record::Entry::new(record::Op::Get, ch, n));
+        }
+        got.map(|(v, _)| v)
+    }
+
+    /// Records whether process actor `t` was running (`is_alive()`,
+    /// `terminate()`).
+    fn log_alive(&mut self, t: ActorId, alive: bool) {
+        if self.p.record {
+            self.log
+                .push(record::Entry::new(record::Op::Alive, t, alive as u64));
+        }
+    }
+
+    /// The channels of queue `q` and of pipe end `c`'s inbox.
+    fn queue_ch(&self, q: u16) -> u16 {
+        record::queue_channel(q)
+    }
+    fn conn_ch(&self, c: u16) -> u16 {
+        record::conn_channel(self.program(), c)
     }
 
     /// Takes this process's GIL, if it has one, and says so on the timeline.
@@ -725,16 +768,23 @@ impl Worker {
         }
     }
 
-    /// Reads one item from `fd` (a queue's or a pipe end's); when it `waits`
-    /// (nothing is there yet), it records a block on `on` and waits without the GIL.
-    fn read_waiting(&mut self, pc: Pc, fd: i32, on: Value, waits: bool) -> Option<Value> {
+    /// Takes the next message from `fd` (a queue's or a pipe end's), on record
+    /// channel `ch`; when it `waits` (nothing is there yet), it records a block
+    /// on `on` and waits without the GIL.
+    fn read_waiting(
+        &mut self,
+        pc: Pc,
+        (fd, ch): (i32, u16),
+        on: Value,
+        waits: bool,
+    ) -> Option<Value> {
         if !waits {
-            return read_item(fd);
+            return self.take_message(ch, fd);
         }
         let actor = self.actor;
         self.rec(actor, EventKind::Block, pc, on);
         self.flush();
-        self.blocking(actor, pc, |_| read_item(fd))
+        self.blocking(actor, pc, |w| w.take_message(ch, fd))
     }
 
     /// The shared-memory slot that counts a bounded queue's free places.
@@ -850,15 +900,6 @@ impl Backend for Worker {
         Ok(())
     }
     fn print(&mut self, text: String) -> Value {
-        if self.p.record {
-            // The run's order of lines, across every process.
-            let n = self
-                .p
-                .mem
-                .printed(self.program())
-                .fetch_add(1, Ordering::SeqCst);
-            self.log.push(record::Entry::new(record::Op::Print, 0, n));
-        }
         self.say(self.actor, text) as Value
     }
     fn sleep(&mut self, _ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
@@ -947,14 +988,18 @@ impl Backend for Worker {
     }
     fn proc_alive(&mut self, t: ActorId) -> Value {
         // Like CPython's is_alive(): a non-blocking waitpid.
-        (self.child(t).is_some() && self.reap(t, false).is_none()) as Value
+        let alive = self.child(t).is_some() && self.reap(t, false).is_none();
+        self.log_alive(t, alive);
+        alive as Value
     }
     fn proc_exit_code(&mut self, t: ActorId) -> Value {
         self.child(t).and_then(|c| c.exit).map_or(NONE, Value::from)
     }
     fn terminate(&mut self, t: ActorId) {
+        let alive = self.child(t).is_some() && self.reap(t, false).is_none();
+        self.log_alive(t, alive);
         if let Some(c) = self.child(t)
-            && c.exit.is_none()
+            && alive
         {
             let _ = kill(c.pid, Signal::SIGTERM);
         }
@@ -971,6 +1016,7 @@ impl Backend for Worker {
         };
         if !take_slot(self) {
             if !block {
+                self.log_empty(record::Op::Put, self.queue_ch(q), record::RAISED);
                 return Ok(false);
             }
             self.poll_until(self.actor, pc, q as Value, take_slot);
@@ -978,15 +1024,18 @@ impl Backend for Worker {
         Ok(true)
     }
     fn queue_put(&mut self, q: QueueId, v: Value) -> Result<(), String> {
-        put_item(self.p.job.queue_fds[q as usize][1], v).map_err(|e| e.to_string())
+        let fd = self.p.job.queue_fds[q as usize][1];
+        self.put_message(self.queue_ch(q), fd, v, false)
+            .map_err(|e| e.to_string())
     }
     fn queue_get(&mut self, pc: Pc, q: QueueId, block: bool) -> Result<Take, Flow> {
-        let fd = self.p.job.queue_fds[q as usize][0];
+        let (fd, ch) = (self.p.job.queue_fds[q as usize][0], self.queue_ch(q));
         let waits = !readable(fd);
         if waits && !block {
+            self.log_empty(record::Op::Get, ch, record::RAISED);
             return Ok(Take::Empty);
         }
-        let Some(v) = self.read_waiting(pc, fd, q as Value, waits) else {
+        let Some(v) = self.read_waiting(pc, (fd, ch), q as Value, waits) else {
             return Ok(Take::Closed);
         };
         if waits {
@@ -998,15 +1047,17 @@ impl Backend for Worker {
         Ok(Take::Item(v))
     }
     fn pipe_send(&mut self, c: ConnId, v: Value) -> bool {
-        let fd = self.conns[c as usize];
-        // SAFETY: sends the 8 bytes of `v`.
-        let n = unsafe { libc::send(fd, v.to_le_bytes().as_ptr().cast(), 8, libc::MSG_NOSIGNAL) };
-        n == 8
+        let (fd, ch) = (self.conns[c as usize], self.conn_ch(c ^ 1));
+        if self.put_message(ch, fd, v, true).is_err() {
+            self.log_empty(record::Op::Put, ch, record::RAISED);
+            return false;
+        }
+        true
     }
     fn pipe_recv(&mut self, pc: Pc, c: ConnId) -> Result<Option<Value>, Flow> {
-        let fd = self.conns[c as usize];
+        let (fd, ch) = (self.conns[c as usize], self.conn_ch(c));
         let waits = !readable(fd);
-        let got = self.read_waiting(pc, fd, c as Value, waits);
+        let got = self.read_waiting(pc, (fd, ch), c as Value, waits);
         if waits {
             self.woke(self.actor, pc, -1);
         }

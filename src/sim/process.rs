@@ -141,6 +141,28 @@ impl Sim {
         }
     }
 
+    /// Whether actor `t` has started and not ended (`is_alive()` of a process).
+    pub fn running(&self, t: ActorId) -> bool {
+        self.actors
+            .get(t as usize)
+            .is_some_and(|rt| !matches!(rt.status, Status::NotStarted | Status::Done(_)))
+    }
+
+    /// Whether `a`'s process has a SIGTERM waiting: its next step ends it.
+    pub fn kill_pending(&self, a: ActorId) -> bool {
+        let p = self.process[a as usize] as usize;
+        self.procs.len() > 1 && self.procs[p].kill_pending
+    }
+
+    /// Whether `a`'s next `print(captured)` prints a line (`skip_empty`: not
+    /// when nothing was captured).
+    pub fn prints_captured(&self, a: ActorId, skip_empty: bool) -> bool {
+        !skip_empty
+            || !self.procs[self.process[a as usize] as usize]
+                .captured
+                .is_empty()
+    }
+
     fn main_of(&self, process: u16) -> Option<ActorId> {
         self.program
             .actors

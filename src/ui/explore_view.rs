@@ -3,7 +3,7 @@
 //! run stepped, at the step where it leaves the most common one. The search runs
 //! on a thread of its own, with progress; Esc cancels it.
 
-use super::app::{App, LessonScreen, Screen, StatusLine as Status};
+use super::app::{App, LessonScreen, Screen, StatusLine};
 use super::keymap::Action;
 use super::theme::Theme;
 use crate::explore::{self, Control, Exploration, Found, Limits, Stop};
@@ -189,14 +189,14 @@ fn open_outcome(app: &mut App) {
     let start = Start::Stepped(Origin::Schedule((&chosen.schedule).into()));
     let lang = app.lang;
     if let Err(e) = app.open_at(&v.lesson, v.knobs.clone(), start) {
-        app.status = Some(Status::Refused(e));
+        app.status = Some(StatusLine::Refused(e));
         return;
     }
     if let Screen::Lesson(ls) = &mut app.screen {
         ls.run.go_to_step(at);
         ls.generation += 1;
     }
-    app.status = Some(Status::Info(Msg::XOpened.fill(lang, &[&(i + 1), &at])));
+    app.status = Some(StatusLine::Info(Msg::XOpened.fill(lang, &[&(i + 1), &at])));
 }
 
 /// What a student sees of an outcome: the variables, the output, a deadlock.
@@ -338,14 +338,14 @@ pub fn replay_live(app: &mut App) {
         return;
     };
     let Some(rec) = ls.run.live_recording() else {
-        app.status = Some(Status::Info(Msg::RReplayNotYet.get(lang).into()));
+        app.status = Some(StatusLine::Info(Msg::RReplayNotYet.get(lang).into()));
         return;
     };
     let (program, cfg) = (ls.run.program().clone(), ls.run.config());
     let schedule = match explore::replay::schedule(&program, cfg, rec) {
         Ok(s) => s,
         Err(why) => {
-            app.status = Some(Status::Refused(
+            app.status = Some(StatusLine::Refused(
                 Msg::RReplayNone.fill(lang, &[&why.text(lang)]),
             ));
             return;
@@ -355,18 +355,19 @@ pub fn replay_live(app: &mut App) {
     let mut knobs = ls.run.knobs().clone();
     for (k, v) in &sets {
         if let Err(e) = knobs.set(&ls.lesson.knobs, k, v) {
-            app.status = Some(Status::Refused(Msg::RReplayNone.fill(lang, &[&e])));
+            app.status = Some(StatusLine::Refused(Msg::RReplayNone.fill(lang, &[&e])));
             return;
         }
     }
-    let at = first_lost_update(&program, explore::replay::replay_config(cfg), &schedule);
+    let at =
+        crate::run::first_lost_update(&program, explore::replay::replay_config(cfg), &schedule);
     let id = ls.lesson.id.clone();
     if let Err(e) = app.open_at(
         &id,
         knobs,
         Start::Stepped(Origin::Schedule(schedule.into())),
     ) {
-        app.status = Some(Status::Refused(e));
+        app.status = Some(StatusLine::Refused(e));
         return;
     }
     if let Screen::Lesson(ls) = &mut app.screen
@@ -380,29 +381,10 @@ pub fn replay_live(app: &mut App) {
     } else {
         ""
     };
-    app.status = Some(Status::Info(match at {
+    app.status = Some(StatusLine::Info(match at {
         Some(at) => Msg::RReplayLost.fill(lang, &[&gil, &at]),
         None => Msg::RReplayClean.fill(lang, &[&gil]),
     }));
-}
-
-/// The steps up to and including the store that makes the schedule's first lost
-/// update, if it makes one.
-fn first_lost_update(program: &Arc<Program>, cfg: EngineConfig, s: &Schedule) -> Option<usize> {
-    let mut sim = crate::sim::Sim::new(program.clone(), cfg);
-    let mut scan = crate::trace::LostScan::new(program);
-    let mut fed = 0;
-    for (i, &a) in s.0.iter().enumerate() {
-        sim.step(a).ok()?;
-        let events = &sim.trace().events;
-        for (j, e) in events.iter().enumerate().skip(fed) {
-            if scan.feed(program, j, e).is_some() {
-                return Some(i + 1);
-            }
-        }
-        fed = events.len();
-    }
-    None
 }
 
 /// How long the search behind a tour's end box may take before the box shows
