@@ -232,7 +232,8 @@ impl SharedMem {
     }
 
     fn slot_count(program: &Program) -> usize {
-        Self::channel_base(program) + 2 * Self::channels(program)
+        // One spare slot: a program that shares nothing still maps a page.
+        Self::channel_base(program) + 2 * Self::channels(program) + 1
     }
 
     /// Where the record's slots start (record.rs), after the variables, the
@@ -338,7 +339,7 @@ pub fn send_message(
             Err(holder) => {
                 spins += 1;
                 // SAFETY: signal 0 only asks whether the process exists.
-                if spins % 64 == 0 && unsafe { libc::kill(holder as i32, 0) } != 0 {
+                if spins.is_multiple_of(64) && unsafe { libc::kill(holder as i32, 0) } != 0 {
                     let _ = lock.compare_exchange(holder, 0, Relaxed, Relaxed);
                 }
                 std::thread::sleep(std::time::Duration::from_micros(5));

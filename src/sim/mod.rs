@@ -610,7 +610,20 @@ impl Sim {
                 self.vars[g as usize] = v;
                 (v, pc + 1)
             }
-            _ => return None,
+            // The general path, src/interp/.
+            Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Print { .. }
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. }
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
             t_ns: self.now,
@@ -677,7 +690,20 @@ impl Sim {
                     self.vars[g as usize] = v;
                     (v, pc + 1)
                 }
-                _ => break,
+                // A step for `step_unchecked`.
+                Instr::Acquire(_)
+                | Instr::Release(_)
+                | Instr::Start(_)
+                | Instr::Join(_)
+                | Instr::Print { .. }
+                | Instr::Sleep(_)
+                | Instr::Work(_)
+                | Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::Raise(_)
+                | Instr::Exit(_)
+                | crate::program::process_instr!() => break,
             };
             burst.clock = t;
             burst.pending = cost;

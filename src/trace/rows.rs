@@ -497,10 +497,23 @@ fn note(
             st.push(e.value);
             None
         }
-        _ if !describe => None,
-        Instr::Acquire(_) => Some(Msg::RAcquired.get(lang).into()),
-        Instr::Release(_) => Some(Msg::RReleased.get(lang).into()),
-        Instr::Exit(code) => Some(Msg::REnds.fill(lang, &[&code])),
-        _ => None,
+        Instr::Acquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
+        Instr::Release(_) => describe.then(|| Msg::RReleased.get(lang).into()),
+        Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
+        // Nothing on the operand stack, nothing to say (every instruction is named,
+        // so a new one must say what it does here).
+        Instr::Nop(_)
+        | Instr::Call(_)
+        | Instr::Return
+        | Instr::ForRange { .. }
+        | Instr::JumpBackward(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::Raise(_)
+        | Instr::Terminate(_)
+        | Instr::PipeClose(_)
+        | Instr::PrintCaptured { .. } => None,
     }
 }

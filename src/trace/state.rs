@@ -138,7 +138,34 @@ impl StateReplay {
                         self.states[a] = ActorState::Done(1);
                         self.last_running = None;
                     }
-                    _ => {}
+                    // Every instruction is named: a new one says here what it changes.
+                    Some(
+                        crate::program::local_instr!()
+                        | Instr::LoadGlobal(_)
+                        | Instr::StoreGlobal(_)
+                        | Instr::Join(_)
+                        | Instr::Print { .. }
+                        | Instr::Work(_)
+                        | Instr::TlsGet(_)
+                        | Instr::Clock { .. }
+                        | Instr::ForkChild
+                        | Instr::GetPid
+                        | Instr::GetPpid
+                        | Instr::ProcPid(_)
+                        | Instr::ProcAlive(_)
+                        | Instr::ProcExitCode(_)
+                        | Instr::Terminate(_)
+                        | Instr::QueuePut { .. }
+                        | Instr::QueueGet { .. }
+                        | Instr::FileRead(_)
+                        | Instr::FileWrite(_)
+                        | Instr::PipeSend(_)
+                        | Instr::PipeRecv { .. }
+                        | Instr::PipeClose(_)
+                        | Instr::RunProgram { .. }
+                        | Instr::PrintCaptured { .. },
+                    )
+                    | None => {}
                 }
             }
             EventKind::Block => {
@@ -157,7 +184,31 @@ impl StateReplay {
                     Some(Instr::PipeRecv { conn, .. }) => {
                         ActorState::Blocked(BlockedOn::Pipe(conn))
                     }
-                    _ => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
+                    // An acquire; no other instruction blocks.
+                    Some(
+                        Instr::Acquire(_)
+                        | crate::program::local_instr!()
+                        | Instr::LoadGlobal(_)
+                        | Instr::StoreGlobal(_)
+                        | Instr::Release(_)
+                        | Instr::Start(_)
+                        | Instr::Print { .. }
+                        | Instr::Sleep(_)
+                        | Instr::Work(_)
+                        | Instr::TlsSet { .. }
+                        | Instr::TlsGet(_)
+                        | Instr::Clock { .. }
+                        | Instr::Raise(_)
+                        | Instr::Exit(_)
+                        | crate::program::pid_instr!()
+                        | Instr::Terminate(_)
+                        | Instr::FileRead(_)
+                        | Instr::FileWrite(_)
+                        | Instr::PipeSend(_)
+                        | Instr::PipeClose(_)
+                        | Instr::PrintCaptured { .. },
+                    )
+                    | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
                 };
             }
             EventKind::Wake => self.states[a] = ActorState::Ready,
