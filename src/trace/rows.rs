@@ -383,6 +383,27 @@ fn show(v: Value, lang: Lang) -> String {
     }
 }
 
+/// What a process call returned.
+fn returned_note(ins: Instr, value: Value) -> String {
+    match (ins, value) {
+        // is_alive() returns a bool: Python shows True or False, not 1 or 0.
+        (Instr::ProcAlive(_), 0) => "→ False".to_string(),
+        (Instr::ProcAlive(_), _) => "→ True".to_string(),
+        (_, crate::program::NONE) => "→ None".to_string(),
+        (_, v) => format!("→ {v}"),
+    }
+}
+
+/// `local.attr = value` (a string id when `value_is_str`).
+fn tls_note(p: &Program, attr: u16, value_is_str: bool, value: Value, lang: Lang) -> String {
+    let v = if value_is_str {
+        format!("'{}'", p.str(value as u16))
+    } else {
+        value.to_string()
+    };
+    Msg::RLocal.fill(lang, &[&p.str(attr), &v])
+}
+
 /// Applies an event to the operand stacks and, when `describe`, says what it read
 /// or wrote (the rows before a window only need the stacks, and formatting a
 /// million notes nobody reads is most of the cost).
@@ -476,22 +497,11 @@ fn note(
         }
         ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
-            describe.then(|| match (ins, e.value) {
-                // is_alive() returns a bool: Python shows True or False, not 1 or 0.
-                (Instr::ProcAlive(_), 0) => "→ False".to_string(),
-                (Instr::ProcAlive(_), _) => "→ True".to_string(),
-                (_, crate::program::NONE) => "→ None".to_string(),
-                (_, v) => format!("→ {v}"),
-            })
+            describe.then(|| returned_note(ins, e.value))
         }
         Instr::TlsSet { attr, value_is_str } => {
             st.pop();
-            let v = if value_is_str {
-                format!("'{}'", p.str(e.value as u16))
-            } else {
-                e.value.to_string()
-            };
-            describe.then(|| Msg::RLocal.fill(lang, &[&p.str(attr), &v]))
+            describe.then(|| tls_note(p, attr, value_is_str, e.value, lang))
         }
         Instr::TlsGet(_) | Instr::Clock { .. } => {
             st.push(e.value);

@@ -88,6 +88,49 @@ impl StateReplay {
         }
     }
 
+    /// What a `Block` event's actor waits for.
+    fn blocked_on(&mut self, program: &Program, e: &Event) -> ActorState {
+        match program.instr(e.actor, e.pc) {
+            Some(Instr::Join(t)) => ActorState::Blocked(BlockedOn::Join(t)),
+            // subprocess starts the program's process, then waits for it.
+            Some(Instr::RunProgram { child: t, .. }) => {
+                if let Some(s @ ActorState::NotStarted) = self.states.get_mut(t as usize) {
+                    *s = ActorState::Ready;
+                }
+                ActorState::Blocked(BlockedOn::Join(t))
+            }
+            Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
+                ActorState::Blocked(BlockedOn::Queue(q))
+            }
+            Some(Instr::PipeRecv { conn, .. }) => ActorState::Blocked(BlockedOn::Pipe(conn)),
+            // An acquire; no other instruction blocks.
+            Some(
+                Instr::Acquire(_)
+                | crate::program::local_instr!()
+                | Instr::LoadGlobal(_)
+                | Instr::StoreGlobal(_)
+                | Instr::Release(_)
+                | Instr::Start(_)
+                | Instr::Print { .. }
+                | Instr::Sleep(_)
+                | Instr::Work(_)
+                | Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::Raise(_)
+                | Instr::Exit(_)
+                | crate::program::pid_instr!()
+                | Instr::Terminate(_)
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeClose(_)
+                | Instr::PrintCaptured { .. },
+            )
+            | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
+        }
+    }
+
     /// Folds one event in.
     pub fn apply(&mut self, program: &Program, e: &Event) {
         if let Some(prev) = self.last_running.take()
@@ -168,49 +211,7 @@ impl StateReplay {
                     | None => {}
                 }
             }
-            EventKind::Block => {
-                self.states[a] = match program.instr(e.actor, e.pc) {
-                    Some(Instr::Join(t)) => ActorState::Blocked(BlockedOn::Join(t)),
-                    // subprocess starts the program's process, then waits for it.
-                    Some(Instr::RunProgram { child: t, .. }) => {
-                        if let Some(s @ ActorState::NotStarted) = self.states.get_mut(t as usize) {
-                            *s = ActorState::Ready;
-                        }
-                        ActorState::Blocked(BlockedOn::Join(t))
-                    }
-                    Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
-                        ActorState::Blocked(BlockedOn::Queue(q))
-                    }
-                    Some(Instr::PipeRecv { conn, .. }) => {
-                        ActorState::Blocked(BlockedOn::Pipe(conn))
-                    }
-                    // An acquire; no other instruction blocks.
-                    Some(
-                        Instr::Acquire(_)
-                        | crate::program::local_instr!()
-                        | Instr::LoadGlobal(_)
-                        | Instr::StoreGlobal(_)
-                        | Instr::Release(_)
-                        | Instr::Start(_)
-                        | Instr::Print { .. }
-                        | Instr::Sleep(_)
-                        | Instr::Work(_)
-                        | Instr::TlsSet { .. }
-                        | Instr::TlsGet(_)
-                        | Instr::Clock { .. }
-                        | Instr::Raise(_)
-                        | Instr::Exit(_)
-                        | crate::program::pid_instr!()
-                        | Instr::Terminate(_)
-                        | Instr::FileRead(_)
-                        | Instr::FileWrite(_)
-                        | Instr::PipeSend(_)
-                        | Instr::PipeClose(_)
-                        | Instr::PrintCaptured { .. },
-                    )
-                    | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
-                };
-            }
+            EventKind::Block => self.states[a] = self.blocked_on(program, e),
             EventKind::Wake => self.states[a] = ActorState::Ready,
             EventKind::GilTake => self.gil[self.process[a] as usize] = Some(e.actor),
             EventKind::GilDrop => {
