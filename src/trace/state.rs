@@ -47,6 +47,24 @@ impl ActorState {
     }
 }
 
+/// Whether executing `i` changes more of the state than who runs (the
+/// instructions [`StateReplay::apply`] looks at): the others may be folded in
+/// by [`StateReplay::apply_plain`].
+pub fn touches_state(i: Instr) -> bool {
+    matches!(
+        i,
+        Instr::Start(_)
+            | Instr::Fork(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Sleep(_)
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+    )
+}
+
 /// Replays events one at a time and keeps every actor's state, the lock holders
 /// and the GIL holders. Cheap to clone; views replay once and sample as they go.
 #[derive(Clone, Debug)]
@@ -88,6 +106,25 @@ impl StateReplay {
         }
     }
 
+    /// Folds in an executed instruction that [`touches_state`] says changes
+    /// nothing but who runs: what [`StateReplay::apply`] does for it, without
+    /// looking the instruction up.
+    #[inline(always)]
+    pub fn apply_plain(&mut self, e: &Event) {
+        debug_assert_eq!(e.kind, EventKind::Exec);
+        if let Some(prev) = self.last_running.take()
+            && let Some(s @ ActorState::Running) = self.states.get_mut(prev as usize)
+        {
+            *s = ActorState::Ready;
+        }
+        let a = e.actor as usize;
+        if let (Some(at), Some(s)) = (self.at_pc.get_mut(a), self.states.get_mut(a)) {
+            *at = Some(e.pc);
+            *s = ActorState::Running;
+            self.last_running = Some(e.actor);
+        }
+    }
+
     /// Folds one event in.
     pub fn apply(&mut self, program: &Program, e: &Event) {
         if let Some(prev) = self.last_running.take()
@@ -106,6 +143,7 @@ impl StateReplay {
             EventKind::Exec => {
                 self.states[a] = ActorState::Running;
                 self.last_running = Some(e.actor);
+                // Keep in step with `touches_state`.
                 match program.instr(e.actor, e.pc) {
                     Some(Instr::Start(t) | Instr::Fork(t)) => {
                         if let Some(s) = self.states.get_mut(t as usize) {
