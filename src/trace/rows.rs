@@ -67,7 +67,7 @@ pub fn rows_in(
 pub struct RowsAt {
     line: Joiner,
     bytecode: Joiner,
-    stacks: Vec<Vec<Value>>,
+    pub(super) stacks: Vec<Vec<Value>>,
 }
 
 impl RowsAt {

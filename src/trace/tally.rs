@@ -216,3 +216,64 @@ impl Tally {
         (!self.joiner.next_at(g, seq, e, op.line), lost)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::run::{Origin, Run, Start};
+    use crate::trace::RowStream;
+
+    /// A tally of every lesson's run, at both granularities, is what the
+    /// readers that look every instruction up make of the same events: the
+    /// prefix a trace keeps, the rows and overwritten writes the report counts,
+    /// and the operand stacks the rows are formatted with.
+    #[test]
+    fn a_tally_adds_up_what_the_event_by_event_readers_do() {
+        let catalog = Catalog::embedded().expect("lessons load");
+        for l in catalog.lessons() {
+            for g in ["line", "bytecode"] {
+                let mut sets = vec![format!("granularity={g}")];
+                if l.knob("iterations").is_some() {
+                    sets.push("iterations=300".into());
+                }
+                let Ok(knobs) = crate::cli::knobs_from(l, &sets) else {
+                    continue;
+                };
+                for seed in [1, 7] {
+                    let run = Run::new(l, knobs.clone(), Start::Stepped(Origin::Seed(seed)))
+                        .expect("builds");
+                    let t = run.finish_stepped().expect("ends");
+                    let p = &t.program;
+                    let gran = knobs.engine().granularity;
+                    let mut tally = Tally::new(p, Some(gran));
+                    let mut plain = Tally::new(p, None);
+                    let mut pre = Prefix::new(p);
+                    let mut rows = RowStream::counter(p, gran);
+                    let at = |seq: usize| format!("{} {g} seed {seed} event {seq}", l.id);
+                    for (seq, e) in t.events.iter().enumerate() {
+                        assert_eq!(tally.feed(p, e), rows.count(p, seq, e), "{}", at(seq));
+                        assert_eq!(plain.feed(p, e).1, tally.lost.count > pre.lost.count);
+                        pre.absorb(p, seq, e);
+                        assert_eq!(tally.vars, pre.vars, "{}", at(seq));
+                        assert_eq!(plain.lost_count(), pre.lost.count, "{}", at(seq));
+                        if seq % 61 == 0 || seq + 1 == t.events.len() {
+                            for mine in [&tally, &plain] {
+                                let got = mine.prefix();
+                                assert_eq!(got.vars, pre.vars);
+                                let (a, b) = (&got.state, &pre.state);
+                                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{}", at(seq));
+                                let (a, b) = (&got.lost, &pre.lost);
+                                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{}", at(seq));
+                            }
+                            let stacks = pre.rows.as_ref().map(|r| r.stacks.clone());
+                            assert_eq!(Some(tally.stacks.clone()), stacks, "{}", at(seq));
+                        }
+                    }
+                    assert_eq!(tally.rows_begun(), rows.rows_begun());
+                    assert!(!t.events.is_empty(), "{}: no events", l.id);
+                }
+            }
+        }
+    }
+}
