@@ -65,6 +65,41 @@ pub fn touches_state(i: Instr) -> bool {
     )
 }
 
+/// Which instructions of a program [`touches_state`]: a replay that folds in
+/// millions of events (the timeline's summary) looks each one up here once
+/// instead of matching on it.
+#[derive(Clone, Debug)]
+pub struct StateOps {
+    /// Per actor: where its flags start in `touches`, and how many it has.
+    spans: Vec<(usize, usize)>,
+    touches: Vec<bool>,
+}
+
+impl StateOps {
+    pub fn new(program: &Program) -> Self {
+        let mut spans = Vec::with_capacity(program.actors.len());
+        let mut touches = Vec::new();
+        for a in &program.actors {
+            spans.push((touches.len(), a.code.len()));
+            touches.extend(a.code.iter().map(|&i| touches_state(i)));
+        }
+        StateOps { spans, touches }
+    }
+
+    /// [`StateReplay::apply`] of one event of `program`.
+    #[inline(always)]
+    pub fn apply(&self, r: &mut StateReplay, program: &Program, e: &Event) {
+        let plain = e.kind == EventKind::Exec
+            && matches!(self.spans.get(e.actor as usize),
+                Some(&(start, len)) if (e.pc as usize) < len && !self.touches[start + e.pc as usize]);
+        if plain {
+            r.apply_plain(e);
+        } else {
+            r.apply(program, e);
+        }
+    }
+}
+
 /// Replays events one at a time and keeps every actor's state, the lock holders
 /// and the GIL holders. Cheap to clone; views replay once and sample as they go.
 #[derive(Clone, Debug)]
