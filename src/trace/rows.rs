@@ -41,19 +41,23 @@ pub fn rows_in(
     let p = &trace.program;
     // A trace that dropped its oldest events goes on from what they added up to,
     // so its rows keep their numbers, operands and `!` in the whole run.
-    let mut stream = match &trace.prefix {
-        Some(pre) => RowStream::resume(p, granularity, code, pre),
-        None => RowStream::new(p, granularity, code),
-    }
-    .in_lang(lang);
+    let mut tally =
+        super::Tally::resume(p, granularity, trace.prefix.as_deref()).starting_at(trace.base);
     let mut out: Vec<Row> = Vec::new();
     let end = range.end.min(trace.events.len());
     let start = range.start.min(end);
     let base = trace.base;
     // Operand stacks are rebuilt from the start so the first row shows its operands,
-    // and rows are counted so that every row keeps its number in any window.
-    for (i, e) in trace.events[..end].iter().enumerate() {
-        stream.feed(p, base + i, e, i >= start, &mut out);
+    // and rows are counted so that every row keeps its number in any window: by a
+    // tally (one look-up per event) up to the window, then row by row.
+    for e in &trace.events[..start] {
+        tally.feed(p, e);
+    }
+    let mut stream = RowStream::new(p, granularity, code)
+        .in_lang(lang)
+        .rewound(&tally);
+    for (i, e) in trace.events[start..end].iter().enumerate() {
+        stream.feed(p, base + start + i, e, true, &mut out);
     }
     for row in &mut out {
         row.events = row.events.start - base..row.events.end - base;
@@ -71,6 +75,15 @@ pub struct RowsAt {
 }
 
 impl RowsAt {
+    /// The rows at `g` and the operand stacks.
+    pub(super) fn parts(&self, g: Granularity) -> (&Joiner, &[Vec<Value>]) {
+        let joiner = match g {
+            Granularity::Line => &self.line,
+            Granularity::Bytecode => &self.bytecode,
+        };
+        (joiner, &self.stacks)
+    }
+
     pub fn new(p: &Program) -> Self {
         RowsAt {
             line: Joiner::default(),

@@ -130,6 +130,24 @@ impl Tally {
         }
     }
 
+    /// A tally that counts rows at `g`, going on after the events `pre` adds up
+    /// to (a trace's prefix; none: the start). A prefix without rows gives
+    /// rows counted from there, as [`super::RowStream::resume`] does.
+    pub fn resume(p: &Program, g: Granularity, pre: Option<&Prefix>) -> Tally {
+        let mut t = Tally::new(p, Some(g));
+        if let Some(pre) = pre {
+            t.vars.clone_from(&pre.vars);
+            t.state = pre.state.clone();
+            t.lost = pre.lost.clone();
+            if let Some(rows) = &pre.rows {
+                let (joiner, stacks) = rows.parts(g);
+                t.joiner = joiner.clone();
+                t.stacks = stacks.to_vec();
+            }
+        }
+        t
+    }
+
     /// The same tally, numbering the next event `seq` (a trace that starts
     /// late: a live run's window).
     pub fn starting_at(mut self, seq: usize) -> Tally {
