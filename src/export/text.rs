@@ -119,7 +119,7 @@ impl TextStream {
                     });
                 }
             }
-            if to % SNAP_EVENTS == 0 {
+            if to.is_multiple_of(SNAP_EVENTS) {
                 self.snapshot();
             }
         }
