@@ -11,7 +11,7 @@ use crate::lesson::{Knobs, Lang, Lesson};
 use crate::program::{ActorId, EngineConfig, Program};
 use crate::run::{Origin, seeded};
 use crate::sim::{Ending, Schedule, Seeded, Sim};
-use crate::trace::{Mode, Trace};
+use crate::trace::{Mode, Prefix, Tally, Trace};
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::Instant;
@@ -100,13 +100,15 @@ impl Steps {
 
     /// Drops what the report has written and the scheduler has read (the timed
     /// one reads every event and pick; the uniform one none): at most `n` events.
-    fn drop_written(&mut self, sim: &mut Sim, n: usize) {
+    /// The sink says what the events dropped add up to.
+    fn drop_written(&mut self, sim: &mut Sim, n: usize, sink: &mut Sink) {
         // The scheduler takes in the steps taken so far (those of a schedule
         // given, which it did not pick), so that it may let their events go.
         self.sched.catch_up(sim);
         let n = n.min(self.sched.seen_events(sim));
         let steps = self.sched.seen_steps(sim);
-        drop_front(sim, n, steps);
+        let prefix = sink.prefix(sim.trace(), n);
+        sim.forget(n, Box::new(prefix), steps);
         self.sched.forget_events(n);
     }
 
@@ -115,15 +117,25 @@ impl Steps {
     }
 }
 
-/// Drops the `n` oldest events the simulator keeps and every step it keeps;
-/// the trace's prefix takes in what the events add up to.
-fn drop_front(sim: &mut Sim, n: usize, steps: usize) {
-    let t = sim.trace();
+/// What the events a trace dropped and its first `n` kept ones add up to,
+/// without rows (the report formats its own, `TextStream`).
+fn absorbed(t: &Trace, n: usize) -> Prefix {
     let mut prefix = t.prefix_or_start();
-    // The report formats its own rows (`TextStream`).
     prefix.rows = None;
     t.absorb_into(&mut prefix, 0, n);
-    sim.forget(n, Box::new(prefix), steps);
+    prefix
+}
+
+/// [`absorbed`] by a tally that took in every event the trace dropped: only
+/// the `n` events are read.
+fn tallied(tally: &mut Tally, t: &Trace, n: usize) -> Prefix {
+    if tally.seq() != t.base {
+        return absorbed(t, n);
+    }
+    for e in &t.events[..n.min(t.events.len())] {
+        tally.feed(&t.program, e);
+    }
+    tally.prefix()
 }
 
 /// Follows a schedule string's tokens to their end, keeping no more than a
@@ -137,19 +149,22 @@ pub(super) fn check_given(
     let cfg = knobs.engine();
     let mut sim = Sim::new(program.clone(), cfg);
     let mut steps = Steps::new(&Picks::Given(tokens.to_vec()), knobs, cfg);
+    let mut tally = Tally::new(program, None);
     while steps.given_left() {
         steps.run(&mut sim, CHUNK, true)?;
         let (n, all) = (sim.trace().len(), sim.steps());
-        drop_front(&mut sim, n, all);
+        let prefix = tallied(&mut tally, sim.trace(), n);
+        sim.forget(n, Box::new(prefix), all);
     }
     Ok(())
 }
 
-/// What writes the report.
+/// What writes the report; the formats that read each event once keep a
+/// tally of the events they let go.
 enum Sink<'a> {
     Text(Box<TextStream>),
-    Jsonl(JsonlStream<'a>),
-    Perfetto(PerfettoWriter<'a>),
+    Jsonl(JsonlStream<'a>, Box<Tally>),
+    Perfetto(PerfettoWriter<'a>, Box<Tally>),
 }
 
 impl Sink<'_> {
@@ -159,8 +174,8 @@ impl Sink<'_> {
                 s.events(t);
                 Ok(())
             }
-            Sink::Jsonl(s) => s.events(t),
-            Sink::Perfetto(s) => s.events(t),
+            Sink::Jsonl(s, _) => s.events(t),
+            Sink::Perfetto(s, _) => s.events(t),
         }
     }
 
@@ -168,7 +183,15 @@ impl Sink<'_> {
     fn keep_from(&self, t: &Trace) -> usize {
         match self {
             Sink::Text(s) => s.keep_from(),
-            Sink::Jsonl(_) | Sink::Perfetto(_) => t.total_len(),
+            Sink::Jsonl(..) | Sink::Perfetto(..) => t.total_len(),
+        }
+    }
+
+    /// What the trace's dropped events and its first `n` kept ones add up to.
+    fn prefix(&mut self, t: &Trace, n: usize) -> Prefix {
+        match self {
+            Sink::Text(s) => s.prefix_at(t.base + n).unwrap_or_else(|| absorbed(t, n)),
+            Sink::Jsonl(_, tally) | Sink::Perfetto(_, tally) => tallied(tally, t, n),
         }
     }
 }
@@ -196,9 +219,12 @@ pub(super) fn run(
             &code,
             lang,
         ))),
-        Format::Jsonl => Sink::Jsonl(JsonlStream::new(&mut lock)),
+        Format::Jsonl => Sink::Jsonl(
+            JsonlStream::new(&mut lock),
+            Box::new(Tally::new(&sim.trace().program, None)),
+        ),
         Format::Perfetto => match PerfettoWriter::new(&mut lock, sim.trace(), &code) {
-            Ok(w) => Sink::Perfetto(w),
+            Ok(w) => Sink::Perfetto(w, Box::new(Tally::new(&sim.trace().program, None))),
             Err(e) => return written(Err(e)).map(|_| exit::FINISHED),
         },
     };
@@ -221,7 +247,7 @@ pub(super) fn run(
         }
         let t = sim.trace();
         let n = sink.keep_from(t).saturating_sub(t.base);
-        steps.drop_written(&mut sim, n);
+        steps.drop_written(&mut sim, n, &mut sink);
     };
     let deadlock = sim.ending() == Ending::Deadlock;
     let schedule = keeper.report(SCHEDULE_STEPS);
@@ -247,11 +273,11 @@ pub(super) fn run(
             s.schedule = Some(schedule);
             io::stdout().write_all(s.report(&report).as_bytes())
         }
-        Sink::Jsonl(mut s) => {
+        Sink::Jsonl(mut s, _) => {
             s.schedule = Some(schedule);
             s.summary(&report)
         }
-        Sink::Perfetto(w) => w.finish(sim.trace()),
+        Sink::Perfetto(w, _) => w.finish(sim.trace()),
     });
     written(out.and_then(|_| lock.flush()))?;
     Ok(if deadlock {

@@ -143,16 +143,21 @@ impl ScheduleKeeper {
 
     /// Takes in the next steps.
     pub fn extend(&mut self, steps: &[crate::program::ActorId]) {
-        for &a in steps {
+        let mut rest = steps;
+        // A run of one actor's steps at a time.
+        while let Some(&a) = rest.first() {
+            let len = rest.iter().position(|&b| b != a).unwrap_or(rest.len());
+            rest = &rest[len..];
+            let len = u32::try_from(len).unwrap_or(u32::MAX);
             match self.runs.last_mut() {
-                Some((b, n)) if *b == a => *n = n.saturating_add(1),
+                Some((b, n)) if *b == a => *n = n.saturating_add(len),
                 last => {
                     // A finished run and the space after it.
                     self.chars += last.map_or(0, |r| token_chars(*r) + 1);
                     if !self.kept {
                         self.runs.clear();
                     }
-                    self.runs.push((a, 1));
+                    self.runs.push((a, len));
                 }
             }
         }

@@ -56,39 +56,66 @@ impl LostScan {
         if e.kind != EventKind::Exec {
             return None;
         }
-        let nvars = self.nvars;
         match program.instr(e.actor, e.pc) {
             Some(Instr::LoadGlobal(v) | Instr::FileRead(v)) => {
-                self.last_load[e.actor as usize * nvars + v as usize] = Some(seq);
+                self.load(seq, e.actor, v);
                 None
             }
             Some(Instr::StoreGlobal(v) | Instr::FileWrite(v)) => {
-                let loaded = self.last_load[e.actor as usize * nvars + v as usize];
-                let at = home(program, e.actor, v);
-                let mut out = None;
-                if let (Some(load), Some((store, by))) = (loaded, self.last_store[at])
-                    && by != e.actor
-                    && store > load
-                {
-                    self.count += 1;
-                    out = Some(LostUpdate {
-                        seq,
-                        actor: e.actor,
-                        var: v,
-                        overwritten_seq: store,
-                        overwritten_actor: by,
-                    });
-                }
-                self.last_store[at] = Some((seq, e.actor));
-                out
+                self.store(seq, e.actor, v, home(program, e.actor, v))
             }
             _ => None,
         }
     }
+
+    /// Event `seq`, a load of variable `v` by `actor` (an executed `LoadGlobal`
+    /// or `FileRead`).
+    #[inline(always)]
+    pub(super) fn load(&mut self, seq: usize, actor: ActorId, v: VarId) {
+        let at = actor as usize * self.nvars + v as usize;
+        if let Some(slot) = self.last_load.get_mut(at) {
+            *slot = Some(seq);
+        }
+    }
+
+    /// Event `seq`, a store of variable `v` by `actor` (an executed
+    /// `StoreGlobal` or `FileWrite`), `at` being where the variable lives
+    /// ([`home`]); the lost update it makes, if any.
+    #[inline(always)]
+    pub(super) fn store(
+        &mut self,
+        seq: usize,
+        actor: ActorId,
+        v: VarId,
+        at: usize,
+    ) -> Option<LostUpdate> {
+        let loaded = self
+            .last_load
+            .get(actor as usize * self.nvars + v as usize)
+            .copied()
+            .flatten();
+        let slot = self.last_store.get_mut(at)?;
+        let mut out = None;
+        if let (Some(load), Some((store, by))) = (loaded, *slot)
+            && by != actor
+            && store > load
+        {
+            self.count += 1;
+            out = Some(LostUpdate {
+                seq,
+                actor,
+                var: v,
+                overwritten_seq: store,
+                overwritten_actor: by,
+            });
+        }
+        *slot = Some((seq, actor));
+        out
+    }
 }
 
 /// Where a variable lives: shared ones once, the others once per process.
-fn home(program: &Program, a: ActorId, v: VarId) -> usize {
+pub(super) fn home(program: &Program, a: ActorId, v: VarId) -> usize {
     let nvars = program.vars.len();
     let shared = program.vars.get(v as usize).is_some_and(|x| x.shared);
     let p = if shared {

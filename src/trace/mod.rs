@@ -4,12 +4,14 @@ mod analysis;
 mod moments;
 mod rows;
 mod state;
+mod tally;
 mod verdict;
 
 pub use analysis::{LostScan, LostUpdate, lost_updates};
 pub use moments::{Moment, MomentKind, moments};
 pub use rows::{Row, RowStream, RowsAt, forever, forever_in, rows, rows_in};
-pub use state::{ActorState, BlockedOn, StateReplay};
+pub use state::{ActorState, BlockedOn, StateOps, StateReplay};
+pub use tally::Tally;
 pub use verdict::{
     Missing, Verdict, missing_explained, overwrite_legend, overwritten_explained, verdict,
 };

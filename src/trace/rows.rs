@@ -41,19 +41,23 @@ pub fn rows_in(
     let p = &trace.program;
     // A trace that dropped its oldest events goes on from what they added up to,
     // so its rows keep their numbers, operands and `!` in the whole run.
-    let mut stream = match &trace.prefix {
-        Some(pre) => RowStream::resume(p, granularity, code, pre),
-        None => RowStream::new(p, granularity, code),
-    }
-    .in_lang(lang);
+    let mut tally =
+        super::Tally::resume(p, granularity, trace.prefix.as_deref()).starting_at(trace.base);
     let mut out: Vec<Row> = Vec::new();
     let end = range.end.min(trace.events.len());
     let start = range.start.min(end);
     let base = trace.base;
     // Operand stacks are rebuilt from the start so the first row shows its operands,
-    // and rows are counted so that every row keeps its number in any window.
-    for (i, e) in trace.events[..end].iter().enumerate() {
-        stream.feed(p, base + i, e, i >= start, &mut out);
+    // and rows are counted so that every row keeps its number in any window: by a
+    // tally (one look-up per event) up to the window, then row by row.
+    for e in &trace.events[..start] {
+        tally.feed(p, e);
+    }
+    let mut stream = RowStream::new(p, granularity, code)
+        .in_lang(lang)
+        .rewound(&tally);
+    for (i, e) in trace.events[start..end].iter().enumerate() {
+        stream.feed(p, base + start + i, e, true, &mut out);
     }
     for row in &mut out {
         row.events = row.events.start - base..row.events.end - base;
@@ -67,10 +71,19 @@ pub fn rows_in(
 pub struct RowsAt {
     line: Joiner,
     bytecode: Joiner,
-    stacks: Vec<Vec<Value>>,
+    pub(super) stacks: Vec<Vec<Value>>,
 }
 
 impl RowsAt {
+    /// The rows at `g` and the operand stacks.
+    pub(super) fn parts(&self, g: Granularity) -> (&Joiner, &[Vec<Value>]) {
+        let joiner = match g {
+            Granularity::Line => &self.line,
+            Granularity::Bytecode => &self.bytecode,
+        };
+        (joiner, &self.stacks)
+    }
+
     pub fn new(p: &Program) -> Self {
         RowsAt {
             line: Joiner::default(),
@@ -138,6 +151,21 @@ impl RowStream {
             };
         }
         s
+    }
+
+    /// This stream (its code, granularity and language) as it stands after the
+    /// events a tally that counts rows at its granularity took in.
+    pub fn rewound(&self, tally: &super::Tally) -> Self {
+        let (stacks, joiner, lost) = tally.row_parts();
+        RowStream {
+            lines: self.lines.clone(),
+            granularity: self.granularity,
+            stacks: stacks.to_vec(),
+            joiner: joiner.clone(),
+            lost: lost.clone(),
+            counting: self.counting,
+            lang: self.lang,
+        }
     }
 
     /// A stream that only counts rows and finds overwritten writes: it never
@@ -260,17 +288,22 @@ fn is_gil(e: &Event) -> bool {
 
 /// Decides which events make one row, and counts the rows.
 #[derive(Clone, Debug, Default)]
-struct Joiner {
+pub(super) struct Joiner {
     /// The open row: its actor, line, the event after its last, and whether it
     /// is a row of executed code (a blocked or woken note stands alone).
     last: Option<(ActorId, u32, usize, bool)>,
-    rows: usize,
+    pub(super) rows: usize,
 }
 
 impl Joiner {
     /// Whether event `seq` (not a GIL hand-over) would join the open row.
     fn joins(&self, p: &Program, g: Granularity, seq: usize, e: &Event) -> bool {
-        let line = p.line(e.actor, e.pc);
+        self.joins_at(g, seq, e, p.line(e.actor, e.pc))
+    }
+
+    /// [`Joiner::joins`] of an event whose Python line is known.
+    #[inline(always)]
+    fn joins_at(&self, g: Granularity, seq: usize, e: &Event, line: u32) -> bool {
         g == Granularity::Line
             && e.kind == EventKind::Exec
             && self
@@ -281,13 +314,76 @@ impl Joiner {
     /// Takes event `seq` in; true when it joins the open row, false when it starts
     /// a new one.
     fn next(&mut self, p: &Program, g: Granularity, seq: usize, e: &Event) -> bool {
-        let joins = self.joins(p, g, seq, e);
+        self.next_at(g, seq, e, p.line(e.actor, e.pc))
+    }
+
+    /// [`Joiner::next`] of an event whose Python line is known.
+    #[inline(always)]
+    pub(super) fn next_at(&mut self, g: Granularity, seq: usize, e: &Event, line: u32) -> bool {
+        let joins = self.joins_at(g, seq, e, line);
         if !joins {
             self.rows += 1;
         }
-        let line = p.line(e.actor, e.pc);
         self.last = Some((e.actor, line, seq + 1, e.kind == EventKind::Exec));
         joins
+    }
+}
+
+/// What an executed instruction does to its actor's operand stack, as
+/// [`note`] applies it: pops `pops` values, then pushes the event's value
+/// (`Push`), or pushes it unless it is `None` (`PushSome`: a `recv` that met
+/// the end of the pipe pushes nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct StackOp {
+    pub(super) pops: u8,
+    pub(super) push: Push,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum Push {
+    #[default]
+    No,
+    Yes,
+    Some,
+}
+
+impl StackOp {
+    /// Keep in step with [`note`].
+    pub(super) fn of(i: Instr) -> StackOp {
+        let (pops, push) = match i {
+            Instr::LoadConst(_) | Instr::LoadFast(_) | Instr::LoadGlobal(_) => (0, Push::Yes),
+            Instr::BinaryOp(_) => (2, Push::Yes),
+            Instr::StoreGlobal(_)
+            | Instr::StoreFast(_)
+            | Instr::FileWrite(_)
+            | Instr::PopJumpIfFalse(_)
+            | Instr::PipeSend(_)
+            | Instr::QueuePut { .. }
+            | Instr::TlsSet { .. } => (1, Push::No),
+            Instr::Print { nargs, .. } => (nargs, Push::No),
+            Instr::FileRead(_)
+            | Instr::QueueGet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. } => (0, Push::Yes),
+            Instr::PipeRecv { .. } => (0, Push::Some),
+            crate::program::pid_instr!() | Instr::RunProgram { .. } => (0, Push::Yes),
+            _ => (0, Push::No),
+        };
+        StackOp { pops, push }
+    }
+
+    /// Applies the operation of an executed instruction whose event's value is `v`.
+    #[inline(always)]
+    pub(super) fn apply(self, st: &mut Vec<Value>, v: Value) {
+        if self.pops > 0 {
+            st.truncate(st.len().saturating_sub(self.pops as usize));
+        }
+        match self.push {
+            Push::No => {}
+            Push::Yes => st.push(v),
+            Push::Some if v == crate::program::NONE => {}
+            Push::Some => st.push(v),
+        }
     }
 }
 

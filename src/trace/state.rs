@@ -47,6 +47,82 @@ impl ActorState {
     }
 }
 
+/// Whether executing `i` changes more of the state than who runs (the
+/// instructions [`StateReplay::apply`] looks at): the others may be folded in
+/// by [`StateReplay::apply_plain`].
+pub fn touches_state(i: Instr) -> bool {
+    // Every instruction named: a new one must say whether the replay looks at it.
+    match i {
+        Instr::Start(_)
+        | Instr::Fork(_)
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Sleep(_)
+        | Instr::Raise(_)
+        | Instr::Exit(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_) => true,
+        crate::program::local_instr!()
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Work(_)
+        | Instr::Clock { .. }
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_)
+        | Instr::Terminate(_)
+        | Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => false,
+    }
+}
+
+/// Which instructions of a program [`touches_state`]: a replay that folds in
+/// millions of events (the timeline's summary) looks each one up here once
+/// instead of matching on it.
+#[derive(Clone, Debug)]
+pub struct StateOps {
+    /// Per actor: where its flags start in `touches`, and how many it has.
+    spans: Vec<(usize, usize)>,
+    touches: Vec<bool>,
+}
+
+impl StateOps {
+    pub fn new(program: &Program) -> Self {
+        let mut spans = Vec::with_capacity(program.actors.len());
+        let mut touches = Vec::new();
+        for a in &program.actors {
+            spans.push((touches.len(), a.code.len()));
+            touches.extend(a.code.iter().map(|&i| touches_state(i)));
+        }
+        StateOps { spans, touches }
+    }
+
+    /// [`StateReplay::apply`] of one event of `program`.
+    #[inline(always)]
+    pub fn apply(&self, r: &mut StateReplay, program: &Program, e: &Event) {
+        let plain = e.kind == EventKind::Exec
+            && matches!(self.spans.get(e.actor as usize),
+                Some(&(start, len)) if (e.pc as usize) < len && !self.touches[start + e.pc as usize]);
+        if plain {
+            r.apply_plain(e);
+        } else {
+            r.apply(program, e);
+        }
+    }
+}
+
 /// Replays events one at a time and keeps every actor's state, the lock holders
 /// and the GIL holders. Cheap to clone; views replay once and sample as they go.
 #[derive(Clone, Debug)]
@@ -131,6 +207,25 @@ impl StateReplay {
         }
     }
 
+    /// Folds in an executed instruction that [`touches_state`] says changes
+    /// nothing but who runs: what [`StateReplay::apply`] does for it, without
+    /// looking the instruction up.
+    #[inline(always)]
+    pub fn apply_plain(&mut self, e: &Event) {
+        debug_assert_eq!(e.kind, EventKind::Exec);
+        if let Some(prev) = self.last_running.take()
+            && let Some(s @ ActorState::Running) = self.states.get_mut(prev as usize)
+        {
+            *s = ActorState::Ready;
+        }
+        let a = e.actor as usize;
+        if let (Some(at), Some(s)) = (self.at_pc.get_mut(a), self.states.get_mut(a)) {
+            *at = Some(e.pc);
+            *s = ActorState::Running;
+            self.last_running = Some(e.actor);
+        }
+    }
+
     /// Folds one event in.
     pub fn apply(&mut self, program: &Program, e: &Event) {
         if let Some(prev) = self.last_running.take()
@@ -149,6 +244,7 @@ impl StateReplay {
             EventKind::Exec => {
                 self.states[a] = ActorState::Running;
                 self.last_running = Some(e.actor);
+                // Keep in step with `touches_state`.
                 match program.instr(e.actor, e.pc) {
                     Some(Instr::Start(t) | Instr::Fork(t)) => {
                         if let Some(s) = self.states.get_mut(t as usize) {

@@ -3,7 +3,7 @@
 
 use crate::lesson::Lang;
 use crate::program::{ActorId, Granularity, Value};
-use crate::trace::{ActorState, EventKind, LostScan, Row, StateReplay, Trace, rows_in};
+use crate::trace::{ActorState, EventKind, LostScan, Row, StateOps, StateReplay, Trace, rows_in};
 use std::time::{Duration, Instant};
 
 /// The key a derived value was computed for: a new run bumps the generation, and
@@ -324,9 +324,12 @@ pub fn summarise(trace: &Trace, width: usize, zoom: u32, pan: u64, axis: Axis) -
         Axis::Time => events.partition_point(|e| e.t_ns < x),
     };
     let mut replay = trace.state_at_base();
+    // One look-up per event, not a match on its instruction: a cold frame
+    // replays every event up to the window's end.
+    let ops = StateOps::new(p);
     let first = index_of(start);
     for e in &events[..first] {
-        replay.apply(p, e);
+        ops.apply(&mut replay, p, e);
     }
     let mut i = first;
     let mut ran = vec![false; nactors];
@@ -337,7 +340,7 @@ pub fn summarise(trace: &Trace, width: usize, zoom: u32, pan: u64, axis: Axis) -
         ran.iter_mut().for_each(|r| *r = false);
         while i < stop {
             let e = &events[i];
-            replay.apply(p, e);
+            ops.apply(&mut replay, p, e);
             // Ending by a signal is a step the process takes too (the kernel
             // delivers it while the process runs): a process terminated before it
             // reached its code still shows where it ran.
