@@ -575,6 +575,40 @@ messages! {
         "the stepped model cannot follow this run (no actor may take its next step)",
         "单步模型跟不上这次运行（没有哪个执行者能走下一步）"
     ),
+    // `C`: the stepped schedule on a real CPython.
+    HCompare => (
+        "run this stepped schedule again on a real CPython (python3 on PATH) and say whether it agrees",
+        "在真实的 CPython（PATH 上的 python3）上按这个单步调度再跑一遍，看结果是否一致"
+    ),
+    SCmpRunning => (
+        "running this schedule on {} (traced: slower, one step at a time)…",
+        "正在 {} 上按这个调度运行（被跟踪：更慢，一次一步）…"
+    ),
+    SCmpAgrees => (
+        "CPython {} agrees: the same {} shared steps, the same output, {}",
+        "CPython {} 与模拟器一致：同样的 {} 个共享步骤、同样的输出，{}"
+    ),
+    SCmpDisagrees => (
+        "CPython {} disagrees with the simulator: {}",
+        "CPython {} 与模拟器不一致：{}"
+    ),
+    SCmpFailed => ("could not run {}: {}", "无法运行 {}：{}"),
+    SCmpNoPython => (
+        "no python3 on PATH: install CPython 3.8+ to compare; all else works without it",
+        "PATH 上没有 python3：安装 CPython 3.8+ 才能对比；其余功能照常"
+    ),
+    SCmpLive => (
+        "C compares a stepped run: press m for stepped mode",
+        "C 对比的是单步运行：按 m 切换到单步模式"
+    ),
+    SCmpProcesses => (
+        "C compares thread lessons only: the cpython engine does not follow child processes yet",
+        "C 只能对比线程课程：cpython 引擎还不能跟踪子进程"
+    ),
+    SCmpTooLong => (
+        "this run's schedule is too long to run again on CPython",
+        "这次运行的调度太长，无法在 CPython 上重跑"
+    ),
 }
 
 impl Msg {
