@@ -578,7 +578,7 @@ messages! {
     // `C`: the stepped schedule on a real CPython.
     HCompare => (
         "run this stepped schedule again on a real CPython (python3 on PATH) and say whether it agrees",
-        "在真实的 CPython（PATH 上的 python3）上按这个单步调度再跑一遍，看结果是否一致"
+        "在真实的 CPython 上按这个单步调度再跑一遍，看结果是否一致"
     ),
     SCmpRunning => (
         "running this schedule on {} (traced: slower, one step at a time)…",
