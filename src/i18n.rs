@@ -585,8 +585,8 @@ messages! {
         "正在 {} 上按这个调度运行（被跟踪：更慢，一次一步）…"
     ),
     SCmpAgrees => (
-        "CPython {} agrees: the same {} shared steps, the same output, {}",
-        "CPython {} 与模拟器一致：同样的 {} 个共享步骤、同样的输出，{}"
+        "CPython {} agrees: {}, same output, same {} shared steps",
+        "CPython {} 与模拟器一致：{}，输出相同，{} 个共享步骤相同"
     ),
     SCmpDisagrees => (
         "CPython {} disagrees with the simulator: {}",
@@ -605,6 +605,12 @@ messages! {
         "C compares thread lessons only: the cpython engine does not follow child processes yet",
         "C 只能对比线程课程：cpython 引擎还不能跟踪子进程"
     ),
+    SCmpTooManySteps => (
+        "this run has {} events; C steps at most {} on CPython: lower iterations (k) and try again",
+        "这次运行有 {} 个事件；C 最多在 CPython 上单步 {} 个：先调低 iterations（按 k）再试"
+    ),
+    SCmpBothDeadlock => ("both deadlock", "两边都死锁了"),
+    SCmpSameEnd => ("the same ending", "同样的结局"),
     SCmpTooLong => (
         "this run's schedule is too long to run again on CPython",
         "这次运行的调度太长，无法在 CPython 上重跑"

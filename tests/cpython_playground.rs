@@ -77,6 +77,14 @@ fn c_compares_the_stepped_run_with_cpython_or_says_how_to_get_one() {
             StatusLine::Info(s) => assert!(s.contains("与模拟器一致"), "{s}"),
             StatusLine::Refused(s) => panic!("{s}"),
         }
+        // The default 100000 iterations are millions of events: C says to lower them.
+        let mut d = app(Lang::En);
+        d.set_knob("iterations", "100000").expect("knob");
+        keys(&mut d, "C");
+        match result(&mut d) {
+            StatusLine::Refused(s) => assert!(s.contains("lower iterations"), "{s}"),
+            StatusLine::Info(s) => panic!("{s}"),
+        }
     } else {
         assert!(
             std::env::var_os("CI").is_none(),

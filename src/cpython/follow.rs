@@ -355,6 +355,19 @@ pub fn compare(
     python: &Path,
     limit: Duration,
 ) -> Result<Comparison, SessionError> {
+    let (trace, schedule) = stepped(lesson, knobs, origin)?;
+    let mut c = compare_trace(lesson, knobs, &trace, python, limit)?;
+    c.sim_schedule = schedule;
+    Ok(c)
+}
+
+/// The lesson's stepped run from `origin` to its end, and its schedule string
+/// (empty once a long run forgot its first steps).
+pub fn stepped(
+    lesson: &Lesson,
+    knobs: &Knobs,
+    origin: Origin,
+) -> Result<(Trace, String), SessionError> {
     let usage = |m: String| SessionError::Usage(m);
     let mut run = Run::new(lesson, knobs.clone(), Start::Stepped(origin))
         .map_err(|e| usage(e.to_string()))?;
@@ -363,9 +376,7 @@ pub fn compare(
     }
     let schedule = run.schedule().map(|s| s.to_string()).unwrap_or_default();
     let trace = run.finish_stepped().map_err(usage)?;
-    let mut c = compare_trace(lesson, knobs, &trace, python, limit)?;
-    c.sim_schedule = schedule;
-    Ok(c)
+    Ok((trace, schedule))
 }
 
 /// Replays a finished stepped run's shared steps on `python` and compares.

@@ -15,7 +15,7 @@ pub mod cli;
 mod follow;
 mod session;
 
-pub use follow::{Anchor, Comparison, Effect, anchors, compare, compare_trace};
+pub use follow::{Anchor, Comparison, Effect, anchors, compare, compare_trace, stepped};
 pub use session::{Session, SessionError};
 
 use rand::rngs::Xoshiro256PlusPlus;

@@ -10,11 +10,39 @@ use std::time::Duration;
 
 /// How long the CPython run may take before it counts as stuck.
 const LIMIT: Duration = Duration::from_secs(30);
+/// The longest stepped run `C` replays: CPython stepped by opcodes takes about
+/// 40 µs a step (benches/cpython.rs), and it takes more opcodes than the simulator
+/// takes steps, so this is a few seconds.
+const MAX_EVENTS: usize = 200_000;
+
+/// Why a comparison could not be made.
+enum Failure {
+    /// The stepped run has this many events: too long to step on CPython.
+    TooLong(usize),
+    Session(SessionError),
+}
 
 /// A comparison in flight.
 pub struct Comparing {
     version: String,
-    job: JoinHandle<Result<Comparison, SessionError>>,
+    job: JoinHandle<Result<Comparison, Failure>>,
+}
+
+fn compare(
+    lesson: &Lesson,
+    knobs: &Knobs,
+    origin: Origin,
+    python: &std::path::Path,
+) -> Result<Comparison, Failure> {
+    let (trace, schedule) =
+        crate::cpython::stepped(lesson, knobs, origin).map_err(Failure::Session)?;
+    if trace.total_len() > MAX_EVENTS {
+        return Err(Failure::TooLong(trace.total_len()));
+    }
+    let mut c = crate::cpython::compare_trace(lesson, knobs, &trace, python, LIMIT)
+        .map_err(Failure::Session)?;
+    c.sim_schedule = schedule;
+    Ok(c)
 }
 
 /// Starts comparing `run` (stepped) with CPython: `Ok` with the status to show
@@ -35,7 +63,7 @@ pub fn start(run: &Run, lang: Lang) -> Result<(Comparing, String), String> {
     let (lesson, knobs): (Lesson, Knobs) = (run.lesson().clone(), run.knobs().clone());
     let job = std::thread::Builder::new()
         .name("cpython-compare".into())
-        .spawn(move || crate::cpython::compare(&lesson, &knobs, origin, &python, LIMIT))
+        .spawn(move || compare(&lesson, &knobs, origin, &python))
         .map_err(|e| e.to_string())?;
     let status = Msg::SCmpRunning.fill(lang, &[&version]);
     Ok((Comparing { version, job }, status))
@@ -50,7 +78,12 @@ impl Comparing {
     pub fn result(self, lang: Lang) -> Result<String, String> {
         let c = match self.job.join() {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => return Err(Msg::SCmpFailed.fill(lang, &[&self.version, &e])),
+            Ok(Err(Failure::TooLong(n))) => {
+                return Err(Msg::SCmpTooManySteps.fill(lang, &[&n, &MAX_EVENTS]));
+            }
+            Ok(Err(Failure::Session(e))) => {
+                return Err(Msg::SCmpFailed.fill(lang, &[&self.version, &e]));
+            }
             Err(_) => return Err(Msg::SCmpFailed.fill(lang, &[&self.version, &"panic"])),
         };
         let finals: Vec<String> = c
@@ -58,8 +91,15 @@ impl Comparing {
             .iter()
             .map(|(n, v)| format!("{n} = {v}"))
             .collect();
+        let ending = if c.sim_deadlock {
+            Msg::SCmpBothDeadlock.get(lang).to_string()
+        } else if finals.is_empty() {
+            Msg::SCmpSameEnd.get(lang).to_string()
+        } else {
+            finals.join(", ")
+        };
         if c.agrees() {
-            Ok(Msg::SCmpAgrees.fill(lang, &[&c.version, &c.shared_steps, &finals.join(", ")]))
+            Ok(Msg::SCmpAgrees.fill(lang, &[&c.version, &ending, &c.shared_steps]))
         } else {
             let first = c.differences().into_iter().next().unwrap_or_default();
             Err(Msg::SCmpDisagrees.fill(lang, &[&c.version, &first]))
