@@ -579,6 +579,46 @@ messages! {
         "two processes used {} at the same moment (a read or a write overlapped a write), so the record cannot tell which write a read saw",
         "两个进程在同一时刻用了 {}（一次读或写与另一次写重叠），记录分不清读到的是哪一次写"
     ),
+    // `C`: the stepped schedule on a real CPython.
+    HCompare => (
+        "run this stepped schedule again on a real CPython (python3 on PATH) and say whether it agrees",
+        "在真实的 CPython 上按这个单步调度再跑一遍，看结果是否一致"
+    ),
+    SCmpRunning => (
+        "running this schedule on {} (traced: slower, one step at a time)…",
+        "正在 {} 上按这个调度运行（被跟踪：更慢，一次一步）…"
+    ),
+    SCmpAgrees => (
+        "CPython {} agrees: {}, same output, same {} shared steps",
+        "CPython {} 与模拟器一致：{}，输出相同，{} 个共享步骤相同"
+    ),
+    SCmpDisagrees => (
+        "CPython {} disagrees with the simulator: {}",
+        "CPython {} 与模拟器不一致：{}"
+    ),
+    SCmpFailed => ("could not run {}: {}", "无法运行 {}：{}"),
+    SCmpNoPython => (
+        "no python3 on PATH: install CPython 3.8+ to compare; all else works without it",
+        "PATH 上没有 python3：安装 CPython 3.8+ 才能对比；其余功能照常"
+    ),
+    SCmpLive => (
+        "C compares a stepped run: press m for stepped mode",
+        "C 对比的是单步运行：按 m 切换到单步模式"
+    ),
+    SCmpProcesses => (
+        "C compares thread lessons only: the cpython engine does not follow child processes yet",
+        "C 只能对比线程课程：cpython 引擎还不能跟踪子进程"
+    ),
+    SCmpTooManySteps => (
+        "this run has {} events; C steps at most {} on CPython: lower iterations (k) and try again",
+        "这次运行有 {} 个事件；C 最多在 CPython 上单步 {} 个：先调低 iterations（按 k）再试"
+    ),
+    SCmpBothDeadlock => ("both deadlock", "两边都死锁了"),
+    SCmpSameEnd => ("the same ending", "同样的结局"),
+    SCmpTooLong => (
+        "this run's schedule is too long to run again on CPython",
+        "这次运行的调度太长，无法在 CPython 上重跑"
+    ),
 }
 
 impl Msg {

@@ -330,6 +330,12 @@ class Thread(_RealThread):
         _start_tracing()
         try:
             _RealThread.run(self)
+        except BaseException:
+            # Reported here, while this thread still holds the token, as the
+            # interpreter would report it: two threads that raise would otherwise
+            # write their tracebacks to stderr at the same time, mixed.
+            sys.settrace(None)
+            _report_thread_error(self)
         finally:
             sys.settrace(None)
             was_runner = runner(t)
@@ -347,6 +353,18 @@ class Thread(_RealThread):
             emit('blocked', t, 'join', target)
             wait_turn(t, was_runner)
         _RealThread.join(self, timeout)
+
+
+def _report_thread_error(thread):
+    exc = sys.exc_info()
+    hook = getattr(threading, 'excepthook', None)
+    if hook is not None and hasattr(threading, 'ExceptHookArgs'):
+        hook(threading.ExceptHookArgs([exc[0], exc[1], exc[2], thread]))
+    else:
+        import traceback
+        sys.stderr.write('Exception in thread %s:\n' % thread.name)
+        traceback.print_exception(*exc)
+        sys.stderr.flush()
 
 
 class _Stdout:

@@ -12,8 +12,10 @@
 //! connect to the controller (issue 17, item 4).
 
 pub mod cli;
+mod follow;
 mod session;
 
+pub use follow::{Anchor, Comparison, Effect, anchors, compare, compare_trace, stepped};
 pub use session::{Session, SessionError};
 
 use rand::rngs::Xoshiro256PlusPlus;

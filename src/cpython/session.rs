@@ -1,6 +1,7 @@
 //! One run of a program under the tracer: the child process, the two pipes, and the
 //! controller loop that reads events and answers with `go`.
 
+use super::follow::{Effect, Follower};
 use super::{Drive, Ending, Granularity, Outcome, Picker, Step, ThreadState, Wait};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -161,9 +162,33 @@ impl Session {
     }
 
     /// Drives the run to its end, or until `limit` has passed.
-    pub fn run(mut self, drive: Drive, limit: Duration) -> Result<Outcome, SessionError> {
+    pub fn run(self, drive: Drive, limit: Duration) -> Result<Outcome, SessionError> {
         let free = matches!(drive, Drive::Free);
-        let mut c = Controller::new(Picker::new(drive), free);
+        self.drive(Controller::new(Picker::new(drive), free), limit)
+            .map(|(o, _)| o)
+    }
+
+    /// Drives a controlled run by a stepped run's shared steps (`follow.rs`): gives
+    /// the run, how many of those steps it took in order, and the first place the
+    /// two parted.
+    pub(super) fn follow(
+        self,
+        follower: Follower,
+        limit: Duration,
+    ) -> Result<(Outcome, usize, Option<String>), SessionError> {
+        let mut c = Controller::new(Picker::new(Drive::Schedule(Vec::new())), false);
+        c.follow = Some(follower);
+        let (o, c) = self.drive(c, limit)?;
+        let (at, why) = c.follow.as_ref().map_or((0, None), |f| f.verdict());
+        Ok((o, at, why))
+    }
+
+    fn drive(
+        mut self,
+        mut c: Controller,
+        limit: Duration,
+    ) -> Result<(Outcome, Controller), SessionError> {
+        let free = c.free;
         let deadline = Instant::now() + limit;
         let mut ended = false;
         let ending = loop {
@@ -223,17 +248,18 @@ impl Session {
             .and_then(|h| h.join().ok())
             .unwrap_or_default();
         c.flush_output();
-        Ok(Outcome {
-            version: c.version,
+        let outcome = Outcome {
+            version: std::mem::take(&mut c.version),
             pid: c.pid,
-            threads: c.names,
-            steps: c.steps,
-            output: c.output,
-            finals: c.finals,
+            threads: std::mem::take(&mut c.names),
+            steps: std::mem::take(&mut c.steps),
+            output: std::mem::take(&mut c.output),
+            finals: std::mem::take(&mut c.finals),
             stderr,
             ending,
-            schedule: c.schedule,
-        })
+            schedule: std::mem::take(&mut c.schedule),
+        };
+        Ok((outcome, c))
     }
 }
 
@@ -341,6 +367,10 @@ struct Controller {
     finals: Vec<(String, String)>,
     schedule: Vec<u16>,
     exit: Option<i32>,
+    /// Following a stepped run's shared steps, instead of the picker.
+    follow: Option<Follower>,
+    /// The thread let go last: the one whose step starts a thread.
+    last_go: u16,
 }
 
 impl Controller {
@@ -360,6 +390,14 @@ impl Controller {
             finals: Vec::new(),
             schedule: Vec::new(),
             exit: None,
+            follow: None,
+            last_go: 0,
+        }
+    }
+
+    fn observe(&mut self, t: u16, effect: Effect) {
+        if let Some(f) = &mut self.follow {
+            f.observe(t, effect);
         }
     }
 
@@ -375,7 +413,9 @@ impl Controller {
                 self.pid = field(2)?.parse().map_err(|_| bad())?;
             }
             "new" => {
-                self.states.insert(thread(1)? as u16, ThreadState::Starting);
+                let t = thread(1)? as u16;
+                self.states.insert(t, ThreadState::Starting);
+                self.observe(self.last_go, Effect::Start(t));
             }
             "thread" => {
                 let t = thread(1)? as usize;
@@ -407,6 +447,15 @@ impl Controller {
                 let t = thread(1)? as u16;
                 let arrow = if f[0] == "read" { "→" } else { "←" };
                 let note = format!("{} {arrow} {}", field(2)?, field(3)?);
+                let (name, value) = (field(2)?, field(3)?);
+                self.observe(
+                    t,
+                    if f[0] == "read" {
+                        Effect::Read(name, value)
+                    } else {
+                        Effect::Write(name, value)
+                    },
+                );
                 // A read is reported once the step is let go, a write at the thread's
                 // next stop before it is reported: both belong to its last step taken.
                 if let Some(s) = self.steps.iter_mut().rev().find(|s| s.thread == t) {
@@ -425,8 +474,11 @@ impl Controller {
                 buf.push_str(&text);
                 while let Some(i) = buf.find('\n') {
                     let line: String = buf.drain(..=i).collect();
-                    self.output
-                        .push((t, line.trim_end_matches('\n').to_string()));
+                    let line = line.trim_end_matches('\n').to_string();
+                    if let Some(f) = &mut self.follow {
+                        f.observe(t, Effect::Print(line.clone()));
+                    }
+                    self.output.push((t, line));
                 }
             }
             "blocked" => {
@@ -442,6 +494,7 @@ impl Controller {
             "acquired" => {
                 let t = thread(1)?;
                 self.holders.insert(field(2)?, t as u16);
+                self.observe(t as u16, Effect::Acquire);
                 // A free run's blocked thread has the lock now and runs on.
                 if let Some(ThreadState::Blocked(_)) = self.states.get(&(t as u16)) {
                     self.states.insert(t as u16, ThreadState::Running);
@@ -449,9 +502,12 @@ impl Controller {
             }
             "released" => {
                 self.holders.remove(&field(2)?);
+                self.observe(thread(1)? as u16, Effect::Release);
             }
             "done" => {
-                self.states.insert(thread(1)? as u16, ThreadState::Done);
+                let t = thread(1)? as u16;
+                self.states.insert(t, ThreadState::Done);
+                self.observe(t, Effect::Exit);
             }
             "final" => self.finals.push((field(1)?, field(2)?)),
             "exit" => self.exit = Some(field(1)?.parse().unwrap_or(1)),
@@ -509,7 +565,11 @@ impl Controller {
             None => "there is no such thread".into(),
             _ => "it is not stopped".into(),
         };
-        let t = self.picker.pick(&ready, why).map_err(SessionError::Usage)?;
+        let t = match &mut self.follow {
+            Some(f) => f.pick(&ready, &self.standing, why),
+            None => self.picker.pick(&ready, why).map_err(SessionError::Usage)?,
+        };
+        self.last_go = t;
         if let Some(step) = self.standing.remove(&t) {
             self.steps.push(step);
         }

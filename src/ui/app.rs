@@ -236,6 +236,8 @@ pub struct App {
     ask_predictions: bool,
     /// What the loop must do, gathered since the last effect was handed over.
     pending: Effect,
+    /// `C`: the stepped schedule running on CPython, off the key path.
+    comparing: Option<super::compare::Comparing>,
 }
 
 /// What an update asks of the loop, which does all the I/O: the app only changes
@@ -264,6 +266,7 @@ impl App {
             progress,
             quit: false,
             pending: Effect::default(),
+            comparing: None,
             help_scroll: Cell::new(0),
             present: false,
             explore: None,
@@ -426,6 +429,7 @@ impl App {
             Screen::Lesson(ls) => ls.playing && ls.run.live_receiver().is_none(),
             Screen::Browser => false,
         }) || self.explore.as_ref().is_some_and(|e| e.running())
+            || self.comparing.is_some()
     }
 
     /// One animation tick; true if the screen changed.
@@ -439,7 +443,8 @@ impl App {
     fn tick_changed(&mut self) -> bool {
         self.run_speaks_lang();
         let explored = self.explore.as_mut().is_some_and(|e| e.poll())
-            | super::explore_view::tour_outcomes_poll();
+            | super::explore_view::tour_outcomes_poll()
+            | self.compare_poll();
         let Screen::Lesson(ls) = &mut self.screen else {
             return explored;
         };
@@ -977,6 +982,7 @@ impl App {
             Action::End | Action::RunToEnd => status = start_job(ls, lang),
             Action::Reset => status = Some(reset(ls, lang)),
             Action::NewSeed => status = self.new_seed(lang),
+            Action::CompareCpython => status = self.compare_start(lang),
             Action::SwitchMode => status = self.switch_mode(stepped, lang),
             Action::ToggleKnob(name) => status = Some(toggle_knob(ls, name, lang)),
             Action::Knobs if ls.lesson.knobs.is_empty() => {
@@ -1033,6 +1039,38 @@ impl App {
     }
 
     /// n: the same knobs with the next seed, from the start.
+    /// `C`: starts running the stepped schedule on CPython (one at a time).
+    fn compare_start(&mut self, lang: Lang) -> Option<StatusLine> {
+        let Screen::Lesson(ls) = &self.screen else {
+            return None;
+        };
+        if self.comparing.is_some() {
+            return None;
+        }
+        Some(match super::compare::start(&ls.run, lang) {
+            Ok((job, status)) => {
+                self.comparing = Some(job);
+                StatusLine::Info(status)
+            }
+            Err(why) => StatusLine::Refused(why),
+        })
+    }
+
+    /// The comparison's result once it is in: true when the status changed.
+    fn compare_poll(&mut self) -> bool {
+        if !self.comparing.as_ref().is_some_and(|c| c.finished()) {
+            return false;
+        }
+        let Some(job) = self.comparing.take() else {
+            return false;
+        };
+        self.status = Some(match job.result(self.lang) {
+            Ok(s) => StatusLine::Info(s),
+            Err(s) => StatusLine::Refused(s),
+        });
+        true
+    }
+
     fn new_seed(&mut self, lang: Lang) -> Option<StatusLine> {
         let seed = self.next_seed();
         let Screen::Lesson(ls) = &mut self.screen else {

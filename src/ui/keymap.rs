@@ -53,6 +53,8 @@ pub enum Action {
     Explore,
     /// `R` after a live run of threads: open its stepped replay.
     ReplayLive,
+    /// `C`: run the stepped schedule again on a real CPython and compare.
+    CompareCpython,
     Present,
     Focus {
         next: bool,
@@ -303,6 +305,7 @@ pub const LESSON: &[Row] = &[
         "R",
         |s| s.replayable.then_some(Msg::KReplay),
     ),
+    row("C", Msg::HCompare, &[(K::Char('C'), A::CompareCpython)]),
     shown(
         "P",
         Msg::HPresent,

@@ -3,6 +3,7 @@
 mod app;
 mod cache;
 mod code_panel;
+mod compare;
 pub mod explore_view;
 mod footer;
 mod goto_prompt;

@@ -1,0 +1,451 @@
+//! The simulator against the real thing: a stepped run's choices of who runs next,
+//! replayed on a real CPython, and the two runs compared.
+//!
+//! The simulator's instructions are not a version's bytecode (its steps start at
+//! `t1 = …`, CPython's at `import threading`, and every version compiles a line
+//! differently), so a run is not followed step by step. It is followed by its
+//! *shared* steps: the reads and writes of shared globals, lock acquisitions and
+//! releases, printed lines, thread starts and ends, in the order the simulator took
+//! them, each with the value it read, wrote or printed. Between two of them every
+//! thread only touches its own locals, which commute with everything, so two runs
+//! with the same shared steps in the same order end the same way. The controller
+//! first lets MainThread run the module's set-up (imports, `def`s, the globals'
+//! first values) up to the simulator's first line; then, for each shared step, lets
+//! the thread the simulator picked go, one opcode at a time, until it takes that
+//! step. A thread that takes another shared step first, or cannot go when the
+//! simulator's thread could, is a disagreement, named with its line.
+
+use super::{Drive, Ending as PyEnding, Granularity, Outcome, Session, SessionError, Step};
+use crate::lesson::{Knobs, Lesson};
+use crate::program::{Instr, Program};
+use crate::run::{Command, Origin, Run, Start};
+use crate::trace::{EventKind, Trace};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// A step that touches what threads share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// A shared global read, and its value (as `repr` writes it).
+    Read(String, String),
+    Write(String, String),
+    Acquire,
+    Release,
+    /// One printed line.
+    Print(String),
+    /// Started a thread: the simulator's actor, or CPython's thread index.
+    Start(u16),
+    /// The thread's function returned or raised.
+    Exit,
+}
+
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::Read(n, v) => write!(f, "reads {n} = {v}"),
+            Effect::Write(n, v) => write!(f, "writes {n} = {v}"),
+            Effect::Acquire => f.write_str("acquires a lock"),
+            Effect::Release => f.write_str("releases a lock"),
+            Effect::Print(t) => write!(f, "prints {t:?}"),
+            Effect::Start(_) => f.write_str("starts a thread"),
+            Effect::Exit => f.write_str("ends"),
+        }
+    }
+}
+
+/// One shared step of the simulator's run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub actor: u16,
+    pub line: u32,
+    pub effect: Effect,
+}
+
+/// The shared steps of a stepped run, in its order.
+pub fn anchors(trace: &Trace) -> Vec<Anchor> {
+    let p: &Program = &trace.program;
+    let mut printed = trace.output.iter().peekable();
+    let mut out = Vec::new();
+    for (i, e) in trace.events.iter().enumerate() {
+        if e.kind != EventKind::Exec {
+            continue;
+        }
+        let seq = (trace.base + i) as u64;
+        let Some(instr) = p.actors[e.actor as usize].code.get(e.pc as usize) else {
+            continue;
+        };
+        let var = |v: u16| p.vars[v as usize].name.clone();
+        while printed.peek().is_some_and(|o| o.seq < seq) {
+            printed.next();
+        }
+        let text = printed.peek().filter(|o| o.seq == seq).map(|o| &o.text);
+        let effect = match *instr {
+            Instr::LoadGlobal(v) => Effect::Read(var(v), e.value.to_string()),
+            Instr::StoreGlobal(v) => Effect::Write(var(v), e.value.to_string()),
+            Instr::Acquire(_) => Effect::Acquire,
+            Instr::Release(_) => Effect::Release,
+            Instr::Start(a) => Effect::Start(a),
+            Instr::Exit(_) | Instr::Raise(_) => Effect::Exit,
+            Instr::Print { .. } => match text {
+                Some(t) => Effect::Print(t.clone()),
+                None => continue,
+            },
+            // An operation that raised (`local.student` never set) ends its thread,
+            // which says so in a line of output.
+            _ => match text {
+                Some(t) if t.starts_with("Exception in thread ") => Effect::Exit,
+                _ => continue,
+            },
+        };
+        out.push(Anchor {
+            actor: e.actor,
+            line: trace.line(e),
+            effect,
+        });
+    }
+    out
+}
+
+/// The controller's side of following: picks the thread that takes the next shared
+/// step, and checks every shared step CPython takes against the simulator's.
+pub(super) struct Follower {
+    anchors: Vec<Anchor>,
+    names: Vec<String>,
+    /// How many of the anchors CPython has taken.
+    at: usize,
+    /// The simulator's actor → CPython's thread index (MainThread is 0 in both).
+    threads: BTreeMap<u16, u16>,
+    /// MainThread runs the module's set-up until it stands on this line.
+    prologue: Option<u32>,
+    /// The globals the simulator shares: CPython's reads and writes of any other
+    /// (a loop counter at module level) are the thread's own business.
+    shared: Vec<String>,
+    disagreement: Option<String>,
+}
+
+impl Follower {
+    pub(super) fn new(
+        anchors: Vec<Anchor>,
+        names: Vec<String>,
+        shared: Vec<String>,
+        first_main_line: u32,
+    ) -> Self {
+        Follower {
+            anchors,
+            names,
+            shared,
+            at: 0,
+            threads: BTreeMap::from([(0, 0)]),
+            prologue: Some(first_main_line),
+            disagreement: None,
+        }
+    }
+
+    fn actor(&self, a: u16) -> &str {
+        self.names.get(a as usize).map_or("?", |s| s.as_str())
+    }
+
+    /// CPython's thread `t` took `effect` in its last step.
+    pub(super) fn observe(&mut self, t: u16, effect: Effect) {
+        if self.prologue.is_some() || self.disagreement.is_some() {
+            return;
+        }
+        if let Effect::Read(n, _) | Effect::Write(n, _) = &effect
+            && !self.shared.contains(n)
+        {
+            return;
+        }
+        let Some(a) = self.anchors.get(self.at) else {
+            self.disagreement = Some(format!(
+                "after the simulator's last shared step, CPython's thread {t} {effect}"
+            ));
+            return;
+        };
+        let expected = self.threads.get(&a.actor).copied();
+        let same = match (&a.effect, &effect) {
+            (Effect::Start(_), Effect::Start(_)) => true,
+            (x, y) => x == y,
+        };
+        if expected == Some(t) && same {
+            if let (Effect::Start(sim), Effect::Start(py)) = (&a.effect, &effect) {
+                self.threads.insert(*sim, *py);
+            }
+            self.at += 1;
+            return;
+        }
+        self.disagreement = Some(format!(
+            "shared step {} of {}: the simulator's {} {} (line {}), but CPython's thread {t} {effect}",
+            self.at + 1,
+            self.anchors.len(),
+            self.actor(a.actor),
+            a.effect,
+            a.line
+        ));
+    }
+
+    /// Who goes next. `ready` is sorted and not empty.
+    pub(super) fn pick(
+        &mut self,
+        ready: &[u16],
+        standing: &BTreeMap<u16, Step>,
+        why_not: impl Fn(u16) -> String,
+    ) -> u16 {
+        if let Some(line) = self.prologue {
+            let main_at = standing.get(&0).map(|s| s.line);
+            if main_at != Some(line) && ready.contains(&0) {
+                return 0;
+            }
+            self.prologue = None;
+            if main_at != Some(line) {
+                self.disagreement = Some(format!(
+                    "MainThread never stood on line {line}, where the simulator starts"
+                ));
+            }
+        }
+        if self.disagreement.is_some() {
+            return ready[0];
+        }
+        let Some(a) = self.anchors.get(self.at) else {
+            return ready[0];
+        };
+        match self.threads.get(&a.actor) {
+            Some(t) if ready.contains(t) => *t,
+            Some(t) => {
+                self.disagreement = Some(format!(
+                    "shared step {} of {}: the simulator's {} {} (line {}), but in CPython thread {t} cannot go ({})",
+                    self.at + 1,
+                    self.anchors.len(),
+                    self.actor(a.actor),
+                    a.effect,
+                    a.line,
+                    why_not(*t)
+                ));
+                ready[0]
+            }
+            None => {
+                self.disagreement = Some(format!(
+                    "shared step {} of {}: the simulator's {} {} (line {}), a thread CPython has not started",
+                    self.at + 1,
+                    self.anchors.len(),
+                    self.actor(a.actor),
+                    a.effect,
+                    a.line
+                ));
+                ready[0]
+            }
+        }
+    }
+
+    /// The first disagreement, or one for shared steps CPython never took.
+    pub(super) fn verdict(&self) -> (usize, Option<String>) {
+        if let Some(d) = &self.disagreement {
+            return (self.at, Some(d.clone()));
+        }
+        let left = self.anchors.get(self.at).map(|a| {
+            format!(
+                "CPython's run ended before the simulator's {} {} (line {}), shared step {} of {}",
+                self.actor(a.actor),
+                a.effect,
+                a.line,
+                self.at + 1,
+                self.anchors.len()
+            )
+        });
+        (self.at, left)
+    }
+}
+
+/// How a stepped run and its replay on CPython compare.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// The interpreter's version.
+    pub version: String,
+    /// The simulator's run as a schedule string (empty once it forgot its first
+    /// steps), and CPython's.
+    pub sim_schedule: String,
+    pub cpython_schedule: String,
+    /// Shared steps: the simulator's, and how many of them CPython took in order.
+    pub shared_steps: usize,
+    pub followed: usize,
+    /// The first shared step where the two runs parted, if they did.
+    pub disagreement: Option<String>,
+    pub sim_output: Vec<String>,
+    pub cpython_output: Vec<String>,
+    pub cpython_stderr: String,
+    /// The shared globals at the end: the simulator's, and CPython's (those it
+    /// reported: a run that deadlocked reports none).
+    pub sim_finals: Vec<(String, String)>,
+    pub cpython_finals: Vec<(String, String)>,
+    pub sim_deadlock: bool,
+    pub cpython_deadlock: bool,
+    pub cpython_timed_out: bool,
+}
+
+impl Comparison {
+    /// The lines each side printed that the other did not, as `(what, line)`.
+    /// An uncaught exception in a thread is one line of the simulator's output,
+    /// `Exception in thread NAME: ERROR`; CPython writes it to stderr as a header,
+    /// a traceback and the error: that is where it is looked for.
+    pub fn output_differences(&self) -> Vec<String> {
+        let mut diffs = Vec::new();
+        let (raised, printed): (Vec<&String>, Vec<&String>) = self
+            .sim_output
+            .iter()
+            .partition(|l| l.starts_with("Exception in thread "));
+        let printed: Vec<&str> = printed.iter().map(|s| s.as_str()).collect();
+        let real: Vec<&str> = self.cpython_output.iter().map(|s| s.as_str()).collect();
+        if printed != real {
+            diffs.push(format!(
+                "stdout: the simulator printed {printed:?}, CPython {real:?}"
+            ));
+        }
+        for r in raised {
+            let rest = &r["Exception in thread ".len()..];
+            let (thread, error) = rest.split_once(": ").unwrap_or((rest, ""));
+            let header = format!("Exception in thread {thread}");
+            let found = self.cpython_stderr.lines().any(|l| l.starts_with(&header))
+                && self.cpython_stderr.lines().any(|l| l.trim() == error);
+            if !found {
+                diffs.push(format!("stderr: CPython did not report {r:?}"));
+            }
+        }
+        diffs
+    }
+
+    /// Whether both runs took the same shared steps and ended the same way: the
+    /// same output, the same globals, both deadlocked or neither.
+    pub fn agrees(&self) -> bool {
+        self.disagreement.is_none()
+            && !self.cpython_timed_out
+            && self.output_differences().is_empty()
+            && self.sim_deadlock == self.cpython_deadlock
+            && (self.cpython_deadlock || self.sim_finals == self.cpython_finals)
+    }
+
+    /// What differed, one line each (empty when the runs agree).
+    pub fn differences(&self) -> Vec<String> {
+        let mut d: Vec<String> = self.disagreement.iter().cloned().collect();
+        if self.cpython_timed_out {
+            d.push("CPython's run did not end in time".into());
+        }
+        d.extend(self.output_differences());
+        if self.sim_deadlock != self.cpython_deadlock {
+            d.push(format!(
+                "deadlock: the simulator {}, CPython {}",
+                self.sim_deadlock, self.cpython_deadlock
+            ));
+        }
+        if !self.cpython_deadlock && self.sim_finals != self.cpython_finals {
+            d.push(format!(
+                "globals at the end: the simulator {:?}, CPython {:?}",
+                self.sim_finals, self.cpython_finals
+            ));
+        }
+        d
+    }
+}
+
+/// Runs the lesson stepped from `origin` to its end, then replays its shared steps
+/// on `python` (the lesson's own code, stepped by opcodes) and compares the two.
+pub fn compare(
+    lesson: &Lesson,
+    knobs: &Knobs,
+    origin: Origin,
+    python: &Path,
+    limit: Duration,
+) -> Result<Comparison, SessionError> {
+    let (trace, schedule) = stepped(lesson, knobs, origin)?;
+    let mut c = compare_trace(lesson, knobs, &trace, python, limit)?;
+    c.sim_schedule = schedule;
+    Ok(c)
+}
+
+/// The lesson's stepped run from `origin` to its end, and its schedule string
+/// (empty once a long run forgot its first steps).
+pub fn stepped(
+    lesson: &Lesson,
+    knobs: &Knobs,
+    origin: Origin,
+) -> Result<(Trace, String), SessionError> {
+    let usage = |m: String| SessionError::Usage(m);
+    let mut run = Run::new(lesson, knobs.clone(), Start::Stepped(origin))
+        .map_err(|e| usage(e.to_string()))?;
+    if let crate::run::Outcome::Refused(why) = run.command(Command::RunToEnd) {
+        return Err(usage(why));
+    }
+    let schedule = run.schedule().map(|s| s.to_string()).unwrap_or_default();
+    let trace = run.finish_stepped().map_err(usage)?;
+    Ok((trace, schedule))
+}
+
+/// Replays a finished stepped run's shared steps on `python` and compares.
+pub fn compare_trace(
+    lesson: &Lesson,
+    knobs: &Knobs,
+    trace: &Trace,
+    python: &Path,
+    limit: Duration,
+) -> Result<Comparison, SessionError> {
+    let p = &trace.program;
+    if p.actors.iter().any(|a| a.process != 0) {
+        return Err(SessionError::Usage(format!(
+            "{} starts processes: the cpython engine follows threads only, for now",
+            lesson.id
+        )));
+    }
+    let first_main_line = trace
+        .events
+        .iter()
+        .find(|e| e.actor == 0)
+        .map(|e| trace.line(e))
+        .unwrap_or(0);
+    let names: Vec<String> = p.actors.iter().map(|a| a.name.clone()).collect();
+    let shared: Vec<String> = p.vars.iter().map(|v| v.name.clone()).collect();
+    let follower = Follower::new(anchors(trace), names, shared, first_main_line);
+    let shared_steps = follower.anchors.len();
+    let drive = Drive::Schedule(Vec::new());
+    let session = Session::start(python, &lesson.code(knobs), &drive, Granularity::Bytecode)?;
+    let (outcome, followed, disagreement) = session.follow(follower, limit)?;
+    Ok(comparison(
+        trace,
+        outcome,
+        shared_steps,
+        followed,
+        disagreement,
+    ))
+}
+
+fn comparison(
+    trace: &Trace,
+    o: Outcome,
+    shared_steps: usize,
+    followed: usize,
+    disagreement: Option<String>,
+) -> Comparison {
+    let sim_finals: Vec<(String, String)> = trace
+        .final_vars()
+        .into_iter()
+        .map(|(n, v)| (n, v.to_string()))
+        .collect();
+    let cpython_finals = sim_finals
+        .iter()
+        .filter_map(|(n, _)| o.finals.iter().find(|(m, _)| m == n).cloned())
+        .collect();
+    Comparison {
+        version: o.version,
+        sim_schedule: String::new(),
+        cpython_schedule: super::schedule_string(&o.schedule),
+        shared_steps,
+        followed,
+        disagreement,
+        sim_output: trace.output.iter().map(|l| l.text.clone()).collect(),
+        cpython_output: o.output.into_iter().map(|(_, l)| l).collect(),
+        cpython_stderr: o.stderr,
+        sim_finals,
+        cpython_finals,
+        sim_deadlock: !trace.deadlock().is_empty(),
+        cpython_deadlock: o.ending == PyEnding::Deadlock,
+        cpython_timed_out: o.ending == PyEnding::TimedOut,
+    }
+}

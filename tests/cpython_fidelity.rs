@@ -1,0 +1,236 @@
+//! The simulator against the real thing (issue 17, item 6): a stepped run's choices of
+//! who runs next, replayed on every CPython 3.8+ under pyenv by its shared steps
+//! (`src/cpython/follow.rs`), must take the same shared steps with the same values,
+//! print the same lines and leave the same globals. Seeds and schedules are chosen to
+//! race: lost updates, a deadlock, a thread reading what it never set.
+
+use interleave::catalog::Catalog;
+use interleave::cli::knobs_from;
+use interleave::cpython::{Comparison, compare};
+use interleave::lesson::Lesson;
+use interleave::run::{Origin, Runs};
+use interleave::sim::Schedule;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// The pyenv interpreters the engine supports (3.8+), oldest first, with their
+/// minor version. CI has them and must run these tests.
+fn pythons() -> Vec<(String, u32, PathBuf)> {
+    let mut found: Vec<(String, u32, PathBuf)> = interleave::cpython::pyenv_pythons()
+        .into_iter()
+        .filter_map(|p| {
+            let v = p
+                .parent()?
+                .parent()?
+                .file_name()?
+                .to_string_lossy()
+                .to_string();
+            let minor: u32 = v.split('.').nth(1)?.parse().ok()?;
+            (minor >= 8).then_some((v, minor, p))
+        })
+        .collect();
+    found.reverse();
+    if found.is_empty() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the CPython interpreters under pyenv"
+        );
+        eprintln!("no CPython 3.8+ under pyenv: nothing to compare against");
+    }
+    found
+}
+
+fn lesson(id: &str) -> Lesson {
+    let catalog = Catalog::embedded().expect("the built-in lessons load");
+    catalog.find(id).expect("the lesson exists").clone()
+}
+
+fn check(id: &str, sets: &[&str], origin: Origin, py: &(String, u32, PathBuf)) -> Comparison {
+    let l = lesson(id);
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let knobs = knobs_from(&l, &sets).expect("valid knobs");
+    let c = compare(&l, &knobs, origin.clone(), &py.2, LIMIT)
+        .unwrap_or_else(|e| panic!("{id} {sets:?} {origin:?} on {}: {e}", py.0));
+    assert_eq!(c.version, py.0, "the run was on the interpreter asked for");
+    assert!(
+        c.agrees(),
+        "{id} {sets:?} {origin:?} on CPython {}: the simulator and CPython disagree\n{}\nsimulator's schedule: {}\nCPython's schedule: {}\nCPython's stderr: {}",
+        py.0,
+        c.differences().join("\n"),
+        c.sim_schedule,
+        c.cpython_schedule,
+        c.cpython_stderr
+    );
+    assert!(c.shared_steps > 0 && c.followed == c.shared_steps);
+    c
+}
+
+fn schedule(s: &str) -> Origin {
+    Origin::Schedule(Runs::from(&Schedule::parse(s).expect("a schedule")))
+}
+
+fn final_balance(c: &Comparison) -> &str {
+    &c.sim_finals[0].1
+}
+
+/// The tutorial's table (t1 reads 0; t2 reads 0 and writes 8; t1 writes 5; t1 reads
+/// 5 and writes 0; t2 reads 0 and writes -8), as the lesson's tour steps it, ends at
+/// -8 on the simulator and on every CPython.
+#[test]
+fn the_tutorials_minus_eight_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        let c = check(
+            "balance-race",
+            &["iterations=1", "gil=free"],
+            schedule("0x4 1x5 2x6 1x5 2x4 1x4 2x4 0x5"),
+            &py,
+        );
+        assert_eq!(final_balance(&c), "-8", "{}", py.0);
+        assert_eq!(c.cpython_output, ["-8"], "{}", py.0);
+    }
+}
+
+/// Seeded races, with no GIL in the simulator so that a switch may fall between a
+/// read and its write: the seeds lose updates, and CPython loses the same ones.
+#[test]
+fn seeded_balance_races_end_the_same_on_every_cpython() {
+    for py in pythons() {
+        let mut wrong = 0;
+        for seed in 1..=6 {
+            let c = check(
+                "balance-race",
+                &["iterations=2", "gil=free", "scheduler=uniform"],
+                Origin::Seed(seed),
+                &py,
+            );
+            wrong += usize::from(final_balance(&c) != "0");
+        }
+        assert!(wrong > 0, "{}: six uniform seeds and no lost update", py.0);
+        // With the lock, every schedule ends at 0 on both.
+        for seed in 1..=2 {
+            let c = check(
+                "balance-race",
+                &["iterations=2", "gil=free", "scheduler=uniform", "lock=on"],
+                Origin::Seed(seed),
+                &py,
+            );
+            assert_eq!(final_balance(&c), "0", "{}", py.0);
+        }
+    }
+}
+
+/// The classic and the modern GIL only allow fewer switch points: their timed
+/// seeds replay on CPython too.
+#[test]
+fn gil_models_seeds_replay_on_every_cpython() {
+    for py in pythons() {
+        for gil in ["gil-classic", "gil-modern"] {
+            let set = format!("gil={gil}");
+            check(
+                "balance-race",
+                &["iterations=3", &set],
+                Origin::Seed(3),
+                &py,
+            );
+        }
+    }
+}
+
+#[test]
+fn the_deadlock_and_its_cure_are_the_same_on_every_cpython() {
+    for py in pythons() {
+        // Seeds 1-4 and 6 deadlock in the simulator, 5 finishes.
+        let mut endings = (0, 0);
+        for seed in 1..=6 {
+            let c = check("deadlock", &["nap=off"], Origin::Seed(seed), &py);
+            if c.cpython_deadlock {
+                endings.0 += 1;
+            } else {
+                endings.1 += 1;
+            }
+        }
+        assert_eq!(endings, (5, 1), "{}: deadlocked and finished", py.0);
+        let c = check("deadlock", &["nap=on"], Origin::Seed(1), &py);
+        assert!(c.cpython_deadlock, "{}", py.0);
+        for seed in 1..=2 {
+            let c = check(
+                "deadlock",
+                &["nap=off", "consistent-order=on", "scheduler=uniform"],
+                Origin::Seed(seed),
+                &py,
+            );
+            assert!(!c.cpython_deadlock, "{}", py.0);
+        }
+    }
+}
+
+#[test]
+fn thread_local_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        for seed in 1..=3 {
+            let c = check(
+                "thread-local",
+                &["scheduler=uniform"],
+                Origin::Seed(seed),
+                &py,
+            );
+            assert_eq!(c.cpython_output.len(), 2, "{}", py.0);
+        }
+        // Without binding, both threads raise AttributeError: CPython says so on
+        // stderr, the simulator in its output.
+        let c = check("thread-local", &["bind=off"], Origin::Seed(1), &py);
+        assert!(c.cpython_stderr.contains("AttributeError"), "{}", py.0);
+    }
+}
+
+/// The threads lesson names an unnamed thread as the `python` knob's CPython does.
+#[test]
+fn threads_are_the_same_on_every_cpython() {
+    for py in pythons() {
+        let python = if py.1 >= 10 {
+            "python=3.10-3.13"
+        } else {
+            "python=3.6-3.9"
+        };
+        for named in ["named=on", "named=off"] {
+            check(
+                "threads",
+                &[named, python, "loops=2", "sleep=0"],
+                Origin::Seed(1),
+                &py,
+            );
+        }
+    }
+}
+
+/// The comparison can fail: the simulator's run of one iteration, replayed on CPython
+/// running two, parts where CPython's t1 loops again instead of ending.
+#[test]
+fn a_program_that_differs_from_the_simulators_is_caught() {
+    let Some(py) = pythons().pop() else { return };
+    let l = lesson("balance-race");
+    let knobs = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        knobs_from(&l, &sets).expect("valid knobs")
+    };
+    let racy = knobs(&["iterations=1", "gil=free"]);
+    let trace = interleave::run::Run::new(
+        &l,
+        racy,
+        interleave::run::Start::Stepped(schedule("0x4 1x5 2x6 1x5 2x4 1x4 2x4 0x5")),
+    )
+    .expect("the lesson builds")
+    .finish_stepped()
+    .expect("the run ends");
+    let two = knobs(&["iterations=2", "gil=free"]);
+    let c =
+        interleave::cpython::compare_trace(&l, &two, &trace, &py.2, LIMIT).expect("CPython runs");
+    assert!(!c.agrees(), "{}: {c:?}", py.0);
+    let why = c.disagreement.expect("the runs part");
+    assert!(
+        why.contains("the simulator's t1 ends") && why.contains("reads balance"),
+        "{why}"
+    );
+}
