@@ -871,15 +871,15 @@ fn a_live_process_run_summary_carries_a_schedule_that_replays_it() {
     assert_eq!(stepped["overwritten_writes"], live["overwritten_writes"]);
 }
 
-/// A process lesson whose processes hand values over in ways the record does
-/// not hold (a fork's PID, a queue) says so, and why, in both languages.
+/// A process lesson whose processes do what the record does not hold (the GIL
+/// lab's processes read the clock) says so, and why, in both languages.
 #[test]
 fn a_process_run_the_record_cannot_hold_says_why_in_both_languages() {
     use interleave::lesson::Lang;
     use interleave::live::record::NoReplay;
     use_worker_binary();
-    for lesson in ["fork", "queue"] {
-        let (p, cfg) = build(lesson, &[]);
+    for lesson in ["gil"] {
+        let (p, cfg) = build(lesson, &["run-as=processes", "n=25000"]);
         let (_, finished, rec) =
             LiveRun::start(p.clone(), cfg, 4.0).wait_recorded(Duration::from_secs(60));
         assert!(finished, "{lesson}");

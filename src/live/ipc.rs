@@ -232,7 +232,8 @@ impl SharedMem {
     }
 
     fn slot_count(program: &Program) -> usize {
-        Self::channel_base(program) + 2 * Self::channels(program)
+        // One spare slot: a program that shares nothing still maps a page.
+        Self::channel_base(program) + 2 * Self::channels(program) + 1
     }
 
     /// Where the record's slots start (record.rs), after the variables, the

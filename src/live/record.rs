@@ -164,6 +164,9 @@ pub enum NoReplay {
     EndedEarly,
     /// At some point no actor may take its next step and keep to the record.
     CannotFollow,
+    /// No actor may go on while one sleeps: live, sleeps ended in another order
+    /// than the stepped model's virtual time ends them.
+    SleepOrder,
     /// A read or write of a file (its variable's name) overlapped another
     /// process's write of it, so which write a read saw is not known.
     Overlap(String),
@@ -182,6 +185,7 @@ impl NoReplay {
             NoReplay::OtherPath => Msg::RpOtherPath.get(lang).into(),
             NoReplay::EndedEarly => Msg::RpEndedEarly.get(lang).into(),
             NoReplay::CannotFollow => Msg::RpCannotFollow.get(lang).into(),
+            NoReplay::SleepOrder => Msg::RpSleepOrder.get(lang).into(),
             NoReplay::Overlap(file) => Msg::RpOverlap.fill(lang, &[file]),
         }
     }
@@ -411,15 +415,11 @@ impl ThreadLog {
     }
 }
 
-/// The record of a live run of processes, from the log files in `dir` and the
-/// order in which the playground received the printed lines (`printed[i]`: the
-/// actor of line i). Each `Print` entry takes its place in that order: the
-/// k-th `Print` of an actor is its k-th line received.
-pub fn read_process_logs(
-    dir: &std::path::Path,
-    program: &Program,
-    printed: &[ActorId],
-) -> Recording {
+/// The record of a live run of processes, from the log files in `dir`. A
+/// worker's `Print` entry holds the time of the event that printed the line;
+/// the playground orders a run's output by those times, and so does the record:
+/// each `Print` is given its line's place in that order.
+pub fn read_process_logs(dir: &std::path::Path, program: &Program) -> Recording {
     let unsupported = |why| Recording {
         logs: Vec::new(),
         unsupported: Some(why),
@@ -427,37 +427,31 @@ pub fn read_process_logs(
     if let Err(why) = process_support(program) {
         return unsupported(why);
     }
-    let mut lines: Vec<Vec<u64>> = vec![Vec::new(); program.actors.len()];
-    for (i, &a) in printed.iter().enumerate() {
-        if let Some(l) = lines.get_mut(a as usize) {
-            l.push(i as u64);
-        }
-    }
     let mut logs = Vec::with_capacity(program.actors.len());
     for (a, actor) in program.actors.iter().enumerate() {
-        let Some(mut log) = ThreadLog::read_mapped(&log_path(dir, a as ActorId)) else {
+        let Some(log) = ThreadLog::read_mapped(&log_path(dir, a as ActorId)) else {
             return unsupported(NoReplay::LogMissing(actor.name.clone()));
         };
-        let mut k = 0;
-        for e in log.entries.iter_mut() {
-            match e.op() {
-                Op::Print => {
-                    // A line that never reached the playground (the process was
-                    // killed between the two) is none of the run's output.
-                    let Some(&at) = lines[a].get(k) else {
-                        return unsupported(NoReplay::LogMissing(actor.name.clone()));
-                    };
-                    *e = Entry::new(Op::Print, 0, at);
-                    k += 1;
-                }
-                Op::Load | Op::Store if e.version() == NOTHING => {
-                    let name = program.vars.get(e.obj() as usize).map(|v| v.name.clone());
-                    return unsupported(NoReplay::Overlap(name.unwrap_or_default()));
-                }
-                _ => {}
+        for e in &log.entries {
+            if matches!(e.op(), Op::Load | Op::Store) && e.version() == NOTHING {
+                let name = program.vars.get(e.obj() as usize).map(|v| v.name.clone());
+                return unsupported(NoReplay::Overlap(name.unwrap_or_default()));
             }
         }
         logs.push(log);
+    }
+    // (time, actor, entry) of every line, in the run's order of output.
+    let mut lines: Vec<(u64, usize, usize)> = Vec::new();
+    for (a, log) in logs.iter().enumerate() {
+        for (i, e) in log.entries.iter().enumerate() {
+            if e.op() == Op::Print {
+                lines.push((e.version(), a, i));
+            }
+        }
+    }
+    lines.sort_unstable();
+    for (place, &(_, a, i)) in lines.iter().enumerate() {
+        logs[a].entries[i] = Entry::new(Op::Print, 0, place as u64);
     }
     Recording {
         logs,

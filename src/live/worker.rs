@@ -258,6 +258,9 @@ struct Worker {
     /// The record of the external program `subprocess` runs now, whose rows this
     /// thread writes (the program cannot).
     program_log: Option<(ActorId, record::MappedLog)>,
+    /// A line was sent; the event that printed it (the next `Exec`) goes in the
+    /// record with its time, which orders the run's output.
+    print_pending: bool,
 }
 
 fn python_exit(s: WaitStatus) -> Option<i32> {
@@ -275,6 +278,7 @@ impl Worker {
             captured: String::new(),
             log: record::MappedLog::default(),
             program_log: None,
+            print_pending: false,
             buf: Vec::with_capacity(EVENTS_PER_FRAME),
             children: Vec::new(),
             p,
@@ -291,6 +295,9 @@ impl Worker {
 
     fn rec(&mut self, actor: ActorId, kind: EventKind, pc: u32, value: Value) {
         let t_ns = self.now();
+        if self.print_pending && kind == EventKind::Exec {
+            self.log_print(actor, t_ns);
+        }
         self.buf.push(Event {
             t_ns,
             value,
@@ -401,12 +408,7 @@ impl Worker {
         let index = self.p.outputs.fetch_add(1, Ordering::SeqCst);
         self.flush();
         self.p.send(&Frame::Output { actor, index, text });
-        // Its place in the run's output is the order the playground got it in.
-        let entry = record::Entry::new(record::Op::Print, 0, 0);
-        match &mut self.program_log {
-            Some((a, log)) if *a == actor => log.push(entry),
-            _ => self.log.push(entry),
-        }
+        self.print_pending = self.p.record;
         index
     }
 
@@ -542,6 +544,17 @@ impl Worker {
     fn announce_log(&self, actor: ActorId) {
         if let (true, Some(dir)) = (self.p.record, self.p.job.shm.parent()) {
             let _ = std::fs::write(record::log_path(dir, actor), b"");
+        }
+    }
+
+    /// Records the line `actor` printed, by the time of the event that printed
+    /// it: the playground orders a run's output by those times.
+    fn log_print(&mut self, actor: ActorId, t_ns: u64) {
+        self.print_pending = false;
+        let entry = record::Entry::new(record::Op::Print, 0, t_ns);
+        match &mut self.program_log {
+            Some((a, log)) if *a == actor => log.push(entry),
+            _ => self.log.push(entry),
         }
     }
 
