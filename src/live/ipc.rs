@@ -339,7 +339,7 @@ pub fn send_message(
             Err(holder) => {
                 spins += 1;
                 // SAFETY: signal 0 only asks whether the process exists.
-                if spins % 64 == 0 && unsafe { libc::kill(holder as i32, 0) } != 0 {
+                if spins.is_multiple_of(64) && unsafe { libc::kill(holder as i32, 0) } != 0 {
                     let _ = lock.compare_exchange(holder, 0, Relaxed, Relaxed);
                 }
                 std::thread::sleep(std::time::Duration::from_micros(5));
