@@ -254,10 +254,10 @@ struct Worker {
     /// What the last `communicate()` captured.
     captured: String,
     /// Its actor's record, written into a file as it goes (record.rs).
-    log: record::MappedLog,
+    log: record::FileLog,
     /// The record of the external program `subprocess` runs now, whose rows this
     /// thread writes (the program cannot).
-    program_log: Option<(ActorId, record::MappedLog)>,
+    program_log: Option<(ActorId, record::FileLog)>,
     /// A line was sent; the event that printed it (the next `Exec`) goes in the
     /// record with its time, which orders the run's output.
     print_pending: bool,
@@ -276,7 +276,7 @@ impl Worker {
         Worker {
             conns: p.job.conn_fds.clone(),
             captured: String::new(),
-            log: record::MappedLog::default(),
+            log: record::FileLog::default(),
             program_log: None,
             print_pending: false,
             buf: Vec::with_capacity(EVENTS_PER_FRAME),
@@ -311,6 +311,9 @@ impl Worker {
     }
 
     fn flush(&mut self) {
+        // The record goes to its file first: a line or an event on the screen
+        // is never ahead of the record.
+        self.log.sync();
         if !self.buf.is_empty() {
             let evs = std::mem::take(&mut self.buf);
             self.p.send(&Frame::Events(evs));
@@ -531,12 +534,12 @@ impl Worker {
 
     /// Lets go of `actor`'s record: it is in its file already (record.rs).
     fn hand_in_log(&mut self, _actor: ActorId) {
-        self.log = record::MappedLog::default();
+        self.log = record::FileLog::default();
     }
 
     /// Starts `actor`'s record, a file in the run's folder (record.rs).
-    fn open_log(&self, actor: ActorId) -> record::MappedLog {
-        record::MappedLog::open(self.p.record, self.p.job.shm.parent(), actor)
+    fn open_log(&self, actor: ActorId) -> record::FileLog {
+        record::FileLog::open(self.p.record, self.p.job.shm.parent(), actor)
     }
 
     /// Makes the empty record of an actor this process is about to start, so
@@ -630,6 +633,8 @@ impl Worker {
     /// Runs a call that may block without the GIL, as CPython does, and takes the
     /// GIL back afterwards.
     fn blocking<R>(&mut self, actor: ActorId, pc: u32, call: impl FnOnce(&mut Self) -> R) -> R {
+        // A process may be killed while it waits: its record is whole by then.
+        self.log.sync();
         self.drop_gil(actor, pc, false);
         let r = call(self);
         self.take_gil(actor, pc);
