@@ -909,9 +909,9 @@ fn the_live_reports_replay_lines_are_chinese_under_lang_zh() {
             "单步重放它（读、写和丢失的更新都相同）",
         ),
         (
-            "fork",
-            &[],
-            "无法重放：它的进程执行了 CALL os.getpid，记录里没有这类操作",
+            "gil",
+            &["--set", "run-as=processes", "--set", "n=25000"],
+            "无法重放：它的进程执行了 CALL time.perf_counter，记录里没有这类操作",
         ),
     ];
     for (lesson, sets, want) in cases {
