@@ -575,6 +575,10 @@ messages! {
         "the stepped model cannot follow this run (no actor may take its next step)",
         "单步模型跟不上这次运行（没有哪个执行者能走下一步）"
     ),
+    RpSleepOrder => (
+        "live, two sleeps ended in another order than the stepped model's virtual time ends them",
+        "实际运行中两次 sleep 结束的先后，与单步模型的虚拟时间给出的先后不同"
+    ),
     RpOverlap => (
         "two processes used {} at the same moment (a read or a write overlapped a write), so the record cannot tell which write a read saw",
         "两个进程在同一时刻用了 {}（一次读或写与另一次写重叠），记录分不清读到的是哪一次写"

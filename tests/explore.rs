@@ -871,25 +871,24 @@ fn a_live_process_run_summary_carries_a_schedule_that_replays_it() {
     assert_eq!(stepped["overwritten_writes"], live["overwritten_writes"]);
 }
 
-/// A process lesson whose processes hand values over in ways the record does
-/// not hold (a fork's PID, a queue) says so, and why, in both languages.
+/// A process lesson whose processes do what the record does not hold (the GIL
+/// lab's processes read the clock) says so, and why, in both languages.
 #[test]
 fn a_process_run_the_record_cannot_hold_says_why_in_both_languages() {
     use interleave::lesson::Lang;
     use interleave::live::record::NoReplay;
     use_worker_binary();
-    for lesson in ["fork", "queue"] {
-        let (p, cfg) = build(lesson, &[]);
-        let (_, finished, rec) =
-            LiveRun::start(p.clone(), cfg, 4.0).wait_recorded(Duration::from_secs(60));
-        assert!(finished, "{lesson}");
-        let why = rec.unavailable().expect("no replay");
-        assert!(matches!(why, NoReplay::NotRecorded(_)), "{lesson}: {why:?}");
-        assert_eq!(replay::schedule(&p, cfg, &rec), Err(why.clone()));
-        let (en, zh) = (why.text(Lang::En), why.text(Lang::Zh));
-        assert!(en.starts_with("its processes do "), "{en}");
-        assert!(zh.contains("记录里没有这类操作"), "{zh}");
-    }
+    let lesson = "gil";
+    let (p, cfg) = build(lesson, &["run-as=processes", "n=25000"]);
+    let (_, finished, rec) =
+        LiveRun::start(p.clone(), cfg, 4.0).wait_recorded(Duration::from_secs(60));
+    assert!(finished, "{lesson}");
+    let why = rec.unavailable().expect("no replay");
+    assert!(matches!(why, NoReplay::NotRecorded(_)), "{lesson}: {why:?}");
+    assert_eq!(replay::schedule(&p, cfg, &rec), Err(why.clone()));
+    let (en, zh) = (why.text(Lang::En), why.text(Lang::Zh));
+    assert!(en.starts_with("its processes do "), "{en}");
+    assert!(zh.contains("记录里没有这类操作"), "{zh}");
 }
 
 /// The replay lines of a live run's text report, under `--lang zh`: every
@@ -910,9 +909,9 @@ fn the_live_reports_replay_lines_are_chinese_under_lang_zh() {
             "单步重放它（读、写和丢失的更新都相同）",
         ),
         (
-            "fork",
-            &[],
-            "无法重放：它的进程执行了 CALL os.getpid，记录里没有这类操作",
+            "gil",
+            &["--set", "run-as=processes", "--set", "n=25000"],
+            "无法重放：它的进程执行了 CALL time.perf_counter，记录里没有这类操作",
         ),
     ];
     for (lesson, sets, want) in cases {

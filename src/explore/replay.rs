@@ -184,7 +184,13 @@ impl<'a> Follow<'a> {
                 self.version[o] == before
                     && self.reads[o] >= self.readers.get(&(obj, before)).copied().unwrap_or(0)
             }
-            Op::Acquire => self.acquired[o] == v && sim.lock_holder(obj).is_none(),
+            // Its turn: it takes the lock. Not its turn and the lock is held:
+            // it may wait for it (a release wakes every waiter), so that a
+            // holder that sleeps can go on.
+            Op::Acquire => match sim.lock_holder(obj) {
+                None => self.acquired[o] == v,
+                Some(_) => true,
+            },
             Op::Print => sim.trace().output.len() as u64 == v,
             Op::Put if v == record::RAISED => self.raise_line_in_turn(sim, ai),
             Op::Put => self.puts[o] == v,
@@ -192,7 +198,9 @@ impl<'a> Follow<'a> {
                 self.gets[o] == self.puts[o] && self.raise_line_in_turn(sim, ai)
             }
             Op::Get if v == record::NOTHING => self.gets[o] == self.puts[o],
-            Op::Get => self.gets[o] == v && self.puts[o] > v,
+            // Its message is next: it takes it, or waits for it (blocked, the
+            // only reader of the channel that may, so the put wakes it).
+            Op::Get => self.gets[o] == v,
             Op::Alive => {
                 let ended_all = |t: usize| self.cursor[t] == self.logs[t].len();
                 let kills = matches!(sim.program().instr(a, sim.pc(a)), Some(Instr::Terminate(_)));
@@ -257,9 +265,11 @@ pub fn schedule(
             }
         }
         let Some(a) = pick else {
-            return Err(match f.waits_past_record {
-                true => NoReplay::DidMore,
-                false => NoReplay::CannotFollow,
+            let sleeps = (0..n).any(|b| sim.sleeping(b));
+            return Err(match (f.waits_past_record, sleeps) {
+                (true, _) => NoReplay::DidMore,
+                (false, true) => NoReplay::SleepOrder,
+                (false, false) => NoReplay::CannotFollow,
             });
         };
         f.waits_past_record = false;

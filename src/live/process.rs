@@ -4,7 +4,7 @@
 use super::LiveMsg;
 use super::ipc::{self, Frame, Job, PARENT_ENV, SharedMem, WORKER_EXE_ENV};
 use super::record::{self, Recording};
-use crate::program::{ActorId, ActorKind, EngineConfig, Program};
+use crate::program::{ActorKind, EngineConfig, Program};
 use crossbeam::channel::Sender;
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
@@ -36,9 +36,6 @@ pub struct Host {
     /// Holds the shared memory file and the records the workers write;
     /// removed when the run is dropped.
     dir: tempfile::TempDir,
-    /// The actor of each printed line, in the order the lines came in: the
-    /// run's order of output, which the record's prints follow.
-    printed: Arc<parking_lot::Mutex<Vec<ActorId>>>,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -101,11 +98,9 @@ impl Host {
         drop(child);
         let finished = Arc::new(AtomicBool::new(false));
         let fin = finished.clone();
-        let printed = Arc::new(parking_lot::Mutex::new(Vec::new()));
-        let lines = printed.clone();
         let reader = std::thread::Builder::new()
             .name("process-events".into())
-            .spawn(move || read_events(read, main, &tx, &fin, &closed, &lines));
+            .spawn(move || read_events(read, main, &tx, &fin, &closed));
         let reader = match reader {
             Ok(r) => r,
             Err(e) => {
@@ -119,14 +114,13 @@ impl Host {
             reader: Some(reader),
             finished,
             dir,
-            printed,
         })
     }
 
     /// What the workers recorded for a stepped replay (record.rs); complete
     /// once the run has ended and every worker is reaped.
     pub fn recording(&self, program: &Program) -> Recording {
-        record::read_process_logs(self.dir.path(), program, &self.printed.lock())
+        record::read_process_logs(self.dir.path(), program)
     }
 
     /// Kills every worker (if the run has not ended) and waits until all are reaped.
@@ -160,7 +154,6 @@ fn read_events(
     tx: &Sender<LiveMsg>,
     fin: &AtomicBool,
     closed: &AtomicBool,
-    printed: &parking_lot::Mutex<Vec<ActorId>>,
 ) {
     let send = |m| super::send_while_open(tx, m, closed);
     let mut r = BufReader::with_capacity(64 * 1024, std::fs::File::from(read));
@@ -169,9 +162,6 @@ fn read_events(
             Ok(None) => break,
             Ok(Some(Frame::Events(evs))) => LiveMsg::Events(evs),
             Ok(Some(Frame::Output { actor, index, text })) => {
-                if index != UNLINKED {
-                    printed.lock().push(actor);
-                }
                 LiveMsg::Output { index, actor, text }
             }
             Ok(Some(Frame::Label { actor, pid })) => LiveMsg::Label { actor, pid },

@@ -12,11 +12,16 @@
 //! A thread keeps one `u64` per shared operation, at most [`MAX_OPS`]; past that
 //! it stops recording and the run says its replay is unavailable.
 //!
-//! Worker processes record the same way: a `multiprocessing.Value`'s version and
-//! each lock's count of acquisitions sit beside them in the shared memory every
-//! worker maps, and a global count of printed lines with them. Each process hands
-//! in its log as a file in the run's folder when its actor ends
-//! ([`ThreadLog::to_bytes`], [`log_path`]); the host reads them back.
+//! Worker processes record the same way, into a file each writes as it goes
+//! ([`FileLog`]), so that a process killed by `terminate()` leaves its record
+//! whole: a
+//! `multiprocessing.Value`'s version and each lock's count of acquisitions sit
+//! beside them in the shared memory every worker maps; a shared file has a
+//! version there too; each queue or pipe message carries its number on its
+//! channel (`ipc::send_message`), and a `get` or `recv` records which one it
+//! received; `is_alive()` and `terminate()` record what they found; a printed
+//! line is recorded by the time of its event. The host reads the files back
+//! once the run has ended ([`read_process_logs`]).
 
 use crate::i18n::Msg;
 use crate::lesson::Lang;
@@ -164,6 +169,9 @@ pub enum NoReplay {
     EndedEarly,
     /// At some point no actor may take its next step and keep to the record.
     CannotFollow,
+    /// No actor may go on while one sleeps: live, sleeps ended in another order
+    /// than the stepped model's virtual time ends them.
+    SleepOrder,
     /// A read or write of a file (its variable's name) overlapped another
     /// process's write of it, so which write a read saw is not known.
     Overlap(String),
@@ -182,6 +190,7 @@ impl NoReplay {
             NoReplay::OtherPath => Msg::RpOtherPath.get(lang).into(),
             NoReplay::EndedEarly => Msg::RpEndedEarly.get(lang).into(),
             NoReplay::CannotFollow => Msg::RpCannotFollow.get(lang).into(),
+            NoReplay::SleepOrder => Msg::RpSleepOrder.get(lang).into(),
             NoReplay::Overlap(file) => Msg::RpOverlap.fill(lang, &[file]),
         }
     }
@@ -282,108 +291,100 @@ pub fn log_path(dir: &std::path::Path, a: ActorId) -> std::path::PathBuf {
     dir.join(format!("record-{a}"))
 }
 
-/// A worker process's log for one actor, written straight into a file it maps
-/// shared (`log_path`): a header word (entries so far, the top bit set once it
-/// overflowed), then the entries. What is written is in the file at once, so a
-/// process that is killed (`terminate()`, the run stopped) leaves its record
-/// whole up to its last operation; nothing is handed in at the end.
+/// A worker process's log for one actor, kept in memory and written to its
+/// file (`log_path`) at every point where the process may wait or be stopped:
+/// before it blocks (a `get`, a `recv`, a lock, a `join`, a sleep), before a
+/// printed line, before it forks, when it sends events, and at its end. The
+/// file: a header word (entries so far, the top bit set once it overflowed),
+/// then the entries. So a process killed while it waits (`terminate()`, the
+/// run stopped) leaves its record whole; one killed while it computes loses at
+/// most what it did since it last sent its events.
 ///
-/// Without a mapping (not recording, or the file could not be made) a push does
+/// Without a file (not recording, or it could not be made) a push does
 /// nothing, and the missing file says so when the host reads the logs.
-pub struct MappedLog {
-    ptr: *mut AtomicU64,
-    len: usize,
+#[derive(Default)]
+pub struct FileLog {
+    file: Option<std::fs::File>,
+    entries: Vec<u64>,
+    written: usize,
+    overflowed: bool,
 }
 
-// SAFETY: the mapping is owned by one `MappedLog` and reached only through it.
-unsafe impl Send for MappedLog {}
-
-impl Default for MappedLog {
-    fn default() -> MappedLog {
-        MappedLog {
-            ptr: std::ptr::null_mut(),
-            len: 0,
-        }
-    }
-}
-
-const MAPPED_BYTES: usize = 8 * (MAX_OPS + 1);
 const OVERFLOWED: u64 = 1 << 63;
 
-impl MappedLog {
-    /// Makes (or empties) actor `a`'s log file in `dir` and maps it; sparse, so
-    /// only the pages written take room.
-    pub fn create(dir: &std::path::Path, a: ActorId) -> std::io::Result<MappedLog> {
-        use std::os::fd::AsRawFd;
+impl FileLog {
+    /// Makes (or empties) actor `a`'s log file in `dir`.
+    pub fn create(dir: &std::path::Path, a: ActorId) -> std::io::Result<FileLog> {
         let f = std::fs::OpenOptions::new()
-            .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .open(log_path(dir, a))?;
-        f.set_len(MAPPED_BYTES as u64)?;
-        // SAFETY: a fresh shared mapping of a file `MAPPED_BYTES` long; the
-        // mapping outlives the descriptor, which may close.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                MAPPED_BYTES,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                f.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(MappedLog {
-            ptr: ptr.cast(),
-            len: 0,
+        std::os::unix::fs::FileExt::write_all_at(&f, &0u64.to_le_bytes(), 0)?;
+        Ok(FileLog {
+            file: Some(f),
+            entries: Vec::with_capacity(1024),
+            written: 0,
+            overflowed: false,
         })
     }
 
     /// `create`, or a log that records nothing if `record` is off or the file
     /// cannot be made (the host then finds no file and says so).
-    pub fn open(record: bool, dir: Option<&std::path::Path>, a: ActorId) -> MappedLog {
+    pub fn open(record: bool, dir: Option<&std::path::Path>, a: ActorId) -> FileLog {
         match dir {
-            Some(dir) if record => MappedLog::create(dir, a).unwrap_or_default(),
-            _ => MappedLog::default(),
+            Some(dir) if record => FileLog::create(dir, a).unwrap_or_default(),
+            _ => FileLog::default(),
         }
     }
 
     #[inline]
     pub fn push(&mut self, e: Entry) {
-        if self.ptr.is_null() {
+        if self.file.is_none() {
             return;
         }
-        // SAFETY: index 0 and 1..=MAX_OPS lie in the mapping.
-        unsafe {
-            if self.len < MAX_OPS {
-                (*self.ptr.add(1 + self.len)).store(e.0, Ordering::Relaxed);
-                self.len += 1;
-                (*self.ptr).store(self.len as u64, Ordering::Release);
-            } else {
-                (*self.ptr).store(self.len as u64 | OVERFLOWED, Ordering::Release);
-            }
+        if self.entries.len() < MAX_OPS {
+            self.entries.push(e.0);
+        } else {
+            self.overflowed = true;
+        }
+    }
+
+    /// Writes what is new to the file: the entries, then the header. A write
+    /// that fails leaves the file short; the host then finds the log does not
+    /// match the run.
+    pub fn sync(&mut self) {
+        use std::os::unix::fs::FileExt;
+        let Some(f) = &self.file else {
+            return;
+        };
+        if self.written == self.entries.len() && !self.overflowed {
+            return;
+        }
+        let new = &self.entries[self.written..];
+        let mut b = Vec::with_capacity(8 * new.len());
+        for e in new {
+            b.extend_from_slice(&e.to_le_bytes());
+        }
+        let at = 8 * (1 + self.written as u64);
+        let head = self.entries.len() as u64 | if self.overflowed { OVERFLOWED } else { 0 };
+        if f.write_all_at(&b, at).is_ok() && f.write_all_at(&head.to_le_bytes(), 0).is_ok() {
+            self.written = self.entries.len();
         }
     }
 }
 
-impl Drop for MappedLog {
+impl Drop for FileLog {
     fn drop(&mut self) {
-        if !self.ptr.is_null() {
-            // SAFETY: unmaps exactly what `create` mapped.
-            unsafe { libc::munmap(self.ptr.cast(), MAPPED_BYTES) };
-        }
+        self.sync();
     }
 }
 
 impl ThreadLog {
-    /// Reads a log file a [`MappedLog`] wrote; `None` if it is not one. An
+    /// Reads a log file a [`FileLog`] wrote; `None` if it is not one. An
     /// empty file is an empty log: the process was started (its parent made
-    /// the file) but ended before it mapped it.
-    pub fn read_mapped(path: &std::path::Path) -> Option<ThreadLog> {
+    /// the file) but ended before it made it.
+    pub fn read_log_file(path: &std::path::Path) -> Option<ThreadLog> {
         use std::io::Read;
         let mut f = std::fs::File::open(path).ok()?;
         let mut head = [0u8; 8];
@@ -411,15 +412,11 @@ impl ThreadLog {
     }
 }
 
-/// The record of a live run of processes, from the log files in `dir` and the
-/// order in which the playground received the printed lines (`printed[i]`: the
-/// actor of line i). Each `Print` entry takes its place in that order: the
-/// k-th `Print` of an actor is its k-th line received.
-pub fn read_process_logs(
-    dir: &std::path::Path,
-    program: &Program,
-    printed: &[ActorId],
-) -> Recording {
+/// The record of a live run of processes, from the log files in `dir`. A
+/// worker's `Print` entry holds the time of the event that printed the line;
+/// the playground orders a run's output by those times, and so does the record:
+/// each `Print` is given its line's place in that order.
+pub fn read_process_logs(dir: &std::path::Path, program: &Program) -> Recording {
     let unsupported = |why| Recording {
         logs: Vec::new(),
         unsupported: Some(why),
@@ -427,37 +424,31 @@ pub fn read_process_logs(
     if let Err(why) = process_support(program) {
         return unsupported(why);
     }
-    let mut lines: Vec<Vec<u64>> = vec![Vec::new(); program.actors.len()];
-    for (i, &a) in printed.iter().enumerate() {
-        if let Some(l) = lines.get_mut(a as usize) {
-            l.push(i as u64);
-        }
-    }
     let mut logs = Vec::with_capacity(program.actors.len());
     for (a, actor) in program.actors.iter().enumerate() {
-        let Some(mut log) = ThreadLog::read_mapped(&log_path(dir, a as ActorId)) else {
+        let Some(log) = ThreadLog::read_log_file(&log_path(dir, a as ActorId)) else {
             return unsupported(NoReplay::LogMissing(actor.name.clone()));
         };
-        let mut k = 0;
-        for e in log.entries.iter_mut() {
-            match e.op() {
-                Op::Print => {
-                    // A line that never reached the playground (the process was
-                    // killed between the two) is none of the run's output.
-                    let Some(&at) = lines[a].get(k) else {
-                        return unsupported(NoReplay::LogMissing(actor.name.clone()));
-                    };
-                    *e = Entry::new(Op::Print, 0, at);
-                    k += 1;
-                }
-                Op::Load | Op::Store if e.version() == NOTHING => {
-                    let name = program.vars.get(e.obj() as usize).map(|v| v.name.clone());
-                    return unsupported(NoReplay::Overlap(name.unwrap_or_default()));
-                }
-                _ => {}
+        for e in &log.entries {
+            if matches!(e.op(), Op::Load | Op::Store) && e.version() == NOTHING {
+                let name = program.vars.get(e.obj() as usize).map(|v| v.name.clone());
+                return unsupported(NoReplay::Overlap(name.unwrap_or_default()));
             }
         }
         logs.push(log);
+    }
+    // (time, actor, entry) of every line, in the run's order of output.
+    let mut lines: Vec<(u64, usize, usize)> = Vec::new();
+    for (a, log) in logs.iter().enumerate() {
+        for (i, e) in log.entries.iter().enumerate() {
+            if e.op() == Op::Print {
+                lines.push((e.version(), a, i));
+            }
+        }
+    }
+    lines.sort_unstable();
+    for (place, &(_, a, i)) in lines.iter().enumerate() {
+        logs[a].entries[i] = Entry::new(Op::Print, 0, place as u64);
     }
     Recording {
         logs,
@@ -633,27 +624,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_mapped_log_reads_back_as_written_even_unfinished() {
+    fn a_file_log_reads_back_as_written_even_unfinished() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut log = MappedLog::create(dir.path(), 2).expect("maps");
+        let mut log = FileLog::create(dir.path(), 2).expect("makes its file");
         log.push(Entry::new(Op::Load, 2, 9));
         log.push(Entry::new(Op::Get, 5, RAISED));
-        // Read while the writer still has it mapped, as after a kill.
-        let back = ThreadLog::read_mapped(&log_path(dir.path(), 2)).expect("reads");
+        // Read while the writer still has it, after it wrote, as after a kill.
+        log.sync();
+        let back = ThreadLog::read_log_file(&log_path(dir.path(), 2)).expect("reads");
         assert_eq!(
             back.entries,
             vec![Entry::new(Op::Load, 2, 9), Entry::new(Op::Get, 5, RAISED)]
         );
         assert!(!back.overflowed);
         drop(log);
-        // An empty file: a process started but killed before it mapped its log.
+        // An empty file: a process started but killed before it made its log.
         std::fs::write(log_path(dir.path(), 3), b"").expect("writes");
-        let empty = ThreadLog::read_mapped(&log_path(dir.path(), 3)).expect("reads");
+        let empty = ThreadLog::read_log_file(&log_path(dir.path(), 3)).expect("reads");
         assert!(empty.entries.is_empty());
         // No file at all, or one that claims more than it holds: no log.
-        assert!(ThreadLog::read_mapped(&log_path(dir.path(), 4)).is_none());
+        assert!(ThreadLog::read_log_file(&log_path(dir.path(), 4)).is_none());
         std::fs::write(log_path(dir.path(), 5), 3u64.to_le_bytes()).expect("writes");
-        assert!(ThreadLog::read_mapped(&log_path(dir.path(), 5)).is_none());
+        assert!(ThreadLog::read_log_file(&log_path(dir.path(), 5)).is_none());
     }
 
     #[test]

@@ -257,10 +257,10 @@ struct Worker {
     /// What the last `communicate()` captured.
     captured: String,
     /// Its actor's record, written into a file as it goes (record.rs).
-    log: record::MappedLog,
+    log: record::FileLog,
     /// The record of the external program `subprocess` runs now, whose rows this
     /// thread writes (the program cannot).
-    program_log: Option<(ActorId, record::MappedLog)>,
+    program_log: Option<(ActorId, record::FileLog)>,
     /// The actor this thread runs (a forked child makes the child's actor its own).
     actor: ActorId,
     stack: Vec<Value>,
@@ -268,6 +268,9 @@ struct Worker {
     tls: Vec<(StrId, Value)>,
     /// The `multiprocessing` locks it holds.
     held: Vec<LockId>,
+    /// A line was sent; the event that printed it (the next `Exec`) goes in the
+    /// record with its time, which orders the run's output.
+    print_pending: bool,
 }
 
 fn python_exit(s: WaitStatus) -> Option<i32> {
@@ -283,8 +286,9 @@ impl Worker {
         Worker {
             conns: p.job.conn_fds.clone(),
             captured: String::new(),
-            log: record::MappedLog::default(),
+            log: record::FileLog::default(),
             program_log: None,
+            print_pending: false,
             buf: Vec::with_capacity(EVENTS_PER_FRAME),
             children: Vec::new(),
             actor: 0,
@@ -316,6 +320,9 @@ impl Worker {
 
     fn rec(&mut self, actor: ActorId, kind: EventKind, pc: u32, value: Value) {
         let t_ns = self.now();
+        if self.print_pending && kind == EventKind::Exec {
+            self.log_print(actor, t_ns);
+        }
         self.buf.push(Event {
             t_ns,
             value,
@@ -329,6 +336,9 @@ impl Worker {
     }
 
     fn flush(&mut self) {
+        // The record goes to its file first: a line or an event on the screen
+        // is never ahead of the record.
+        self.log.sync();
         if !self.buf.is_empty() {
             let evs = std::mem::take(&mut self.buf);
             self.p.send(&Frame::Events(evs));
@@ -426,12 +436,7 @@ impl Worker {
         let index = self.p.outputs.fetch_add(1, Ordering::SeqCst);
         self.flush();
         self.p.send(&Frame::Output { actor, index, text });
-        // Its place in the run's output is the order the playground got it in.
-        let entry = record::Entry::new(record::Op::Print, 0, 0);
-        match &mut self.program_log {
-            Some((a, log)) if *a == actor => log.push(entry),
-            _ => self.log.push(entry),
-        }
+        self.print_pending = self.p.record;
         index
     }
 
@@ -544,12 +549,12 @@ impl Worker {
 
     /// Lets go of `actor`'s record: it is in its file already (record.rs).
     fn hand_in_log(&mut self, _actor: ActorId) {
-        self.log = record::MappedLog::default();
+        self.log = record::FileLog::default();
     }
 
     /// Starts `actor`'s record, a file in the run's folder (record.rs).
-    fn open_log(&self, actor: ActorId) -> record::MappedLog {
-        record::MappedLog::open(self.p.record, self.p.job.shm.parent(), actor)
+    fn open_log(&self, actor: ActorId) -> record::FileLog {
+        record::FileLog::open(self.p.record, self.p.job.shm.parent(), actor)
     }
 
     /// Makes the empty record of an actor this process is about to start, so
@@ -557,6 +562,17 @@ impl Worker {
     fn announce_log(&self, actor: ActorId) {
         if let (true, Some(dir)) = (self.p.record, self.p.job.shm.parent()) {
             let _ = std::fs::write(record::log_path(dir, actor), b"");
+        }
+    }
+
+    /// Records the line `actor` printed, by the time of the event that printed
+    /// it: the playground orders a run's output by those times.
+    fn log_print(&mut self, actor: ActorId, t_ns: u64) {
+        self.print_pending = false;
+        let entry = record::Entry::new(record::Op::Print, 0, t_ns);
+        match &mut self.program_log {
+            Some((a, log)) if *a == actor => log.push(entry),
+            _ => self.log.push(entry),
         }
     }
 
@@ -632,6 +648,8 @@ impl Worker {
     /// Runs a call that may block without the GIL, as CPython does, and takes the
     /// GIL back afterwards.
     fn blocking<R>(&mut self, actor: ActorId, pc: u32, call: impl FnOnce(&mut Self) -> R) -> R {
+        // A process may be killed while it waits: its record is whole by then.
+        self.log.sync();
         self.drop_gil(actor, pc, false);
         let r = call(self);
         self.take_gil(actor, pc);

@@ -148,6 +148,11 @@ impl Sim {
             .is_some_and(|rt| !matches!(rt.status, Status::NotStarted | Status::Done(_)))
     }
 
+    /// Whether `a` sleeps (`time.sleep`), waiting for its time to come.
+    pub fn sleeping(&self, a: ActorId) -> bool {
+        matches!(self.actors[a as usize].status, Status::Sleeping(_))
+    }
+
     /// Whether `a`'s process has a SIGTERM waiting: its next step ends it.
     pub fn kill_pending(&self, a: ActorId) -> bool {
         let p = self.process[a as usize] as usize;
