@@ -311,6 +311,10 @@ pub struct FileLog {
 }
 
 const OVERFLOWED: u64 = 1 << 63;
+/// Entries a worker lets wait before it writes them while it computes
+/// ([`FileLog::sync_some`]): a write to the file costs ~15 µs, too much for every
+/// frame of events (~170).
+pub const LAZY_SYNC: usize = 16_384;
 
 impl FileLog {
     /// Makes (or empties) actor `a`'s log file in `dir`.
@@ -347,6 +351,19 @@ impl FileLog {
             self.entries.push(e.0);
         } else {
             self.overflowed = true;
+        }
+    }
+
+    /// [`Self::sync`] once [`LAZY_SYNC`] entries are waiting: what a worker does
+    /// each time it sends a frame of events. Before it waits, prints or ends it
+    /// syncs whatever is new, so a process killed while it waits (as `terminate()`
+    /// finds the lessons' children) leaves its whole record; one killed while it
+    /// computes may leave up to `LAZY_SYNC` entries out, and its run then says it
+    /// cannot be replayed rather than replaying something else.
+    #[inline]
+    pub fn sync_some(&mut self) {
+        if self.entries.len() - self.written >= LAZY_SYNC {
+            self.sync();
         }
     }
 

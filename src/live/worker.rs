@@ -331,14 +331,21 @@ impl Worker {
             kind,
         });
         if self.buf.len() >= EVENTS_PER_FRAME {
-            self.flush();
+            // A full frame while it computes: the record is written now and then
+            // (`FileLog::sync_some`), not with every frame.
+            self.log.sync_some();
+            self.send_events();
         }
     }
 
     fn flush(&mut self) {
-        // The record goes to its file first: a line or an event on the screen
-        // is never ahead of the record.
+        // The record goes to its file first: when it waits, prints or ends, a
+        // line or an event on the screen is never ahead of the record.
         self.log.sync();
+        self.send_events();
+    }
+
+    fn send_events(&mut self) {
         if !self.buf.is_empty() {
             let evs = std::mem::take(&mut self.buf);
             self.p.send(&Frame::Events(evs));
