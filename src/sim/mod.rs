@@ -16,7 +16,7 @@ pub use calibration::{Calibration, PyVersion};
 pub use copy::{BuildStateHasher, StateHasher};
 pub use process::{SIM_PID_BASE, sim_pid};
 pub use schedule::{Schedule, ScheduleError};
-pub use scheduler::{RandomScheduler, ReplayScheduler, Scheduler, SchedulerKind, Seeded};
+pub use scheduler::{RandomScheduler, SchedulerKind, Seeded};
 pub use timed::TimedScheduler;
 
 use crate::i18n::Msg;

@@ -1,43 +1,12 @@
-//! Who runs next: the seeded schedulers (timed, the default, and uniform) and a
-//! replayer for schedule strings.
+//! Who runs next: the seeded schedulers (timed, the default, and uniform). A
+//! schedule string is followed by `Run` itself (`run::advance`).
 
+use super::Sim;
 use super::calibration::Calibration;
 use super::timed::TimedScheduler;
-use super::{Refusal, Sim};
 use crate::program::{ActorId, GilModel};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
-
-/// Chooses the actor of the next step.
-pub trait Scheduler {
-    /// `Ok(None)` stops the run early; an error says the choice cannot be made.
-    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal>;
-}
-
-/// Replays a recorded schedule exactly.
-pub struct ReplayScheduler<'a> {
-    steps: std::slice::Iter<'a, ActorId>,
-}
-
-impl<'a> ReplayScheduler<'a> {
-    pub fn new(steps: &'a [ActorId]) -> Self {
-        ReplayScheduler {
-            steps: steps.iter(),
-        }
-    }
-}
-
-impl Scheduler for ReplayScheduler<'_> {
-    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
-        match self.steps.next() {
-            Some(&a) => {
-                sim.check(a)?;
-                Ok(Some(a))
-            }
-            None => Ok(None),
-        }
-    }
-}
 
 /// A seeded scheduler (xoshiro256++, stable across versions and machines).
 ///
@@ -94,12 +63,6 @@ impl RandomScheduler {
         };
         self.burst_left = self.rng.random_range(0..most);
         a
-    }
-}
-
-impl Scheduler for RandomScheduler {
-    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
-        Ok(self.pick_steppable(sim))
     }
 }
 
@@ -260,17 +223,5 @@ impl Seeded {
             Seeded::Timed(s) => s.pick_steppable(sim),
             Seeded::Uniform(s) => s.pick_steppable(sim),
         }
-    }
-}
-
-impl Scheduler for Seeded {
-    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
-        Ok(self.pick_steppable(sim))
-    }
-}
-
-impl Scheduler for TimedScheduler {
-    fn pick(&mut self, sim: &Sim) -> Result<Option<ActorId>, Refusal> {
-        Ok(self.pick_steppable(sim))
     }
 }
