@@ -2,7 +2,7 @@
 //! and an actor that would block is marked blocked, for the scheduler to pass over
 //! until something wakes it and it runs the instruction again.
 
-use super::{INSTR_NS, PRINT_NS, Sim, Status, WORK_UNIT_NS, sim_pid};
+use super::{INSTR_NS, PRINT_NS, RunState, Sim, WORK_UNIT_NS, sim_pid};
 use crate::interp::{Backend, Cost, Flow, Frame, Take};
 use crate::program::{ActorId, ConnId, Instr, LockId, Pc, Program, QueueId, StrId, Value, VarId};
 
@@ -96,7 +96,7 @@ impl Backend for SimActor<'_> {
         self.sim.start(self.a, t);
     }
     fn join(&mut self, _pc: Pc, t: ActorId) -> Result<(), Flow> {
-        if !matches!(self.sim.actors[t as usize].status, Status::Done(_)) {
+        if !matches!(self.sim.actors[t as usize].status, RunState::Done(_)) {
             return Err(self.block(t as Value));
         }
         Ok(())

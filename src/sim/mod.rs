@@ -47,8 +47,10 @@ pub const PRINT_NS: u64 = 2_000;
 /// loops on itself still yields.
 const MAX_INSTRS_PER_LINE: usize = 256;
 
+/// An actor's state in the simulator, which decides whether it may take the next
+/// step (the screen's view of it is `trace::ActorState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
+enum RunState {
     NotStarted,
     Ready,
     Blocked,
@@ -61,7 +63,7 @@ struct ActorRt {
     pc: Pc,
     stack: Vec<Value>,
     locals: Vec<Value>,
-    status: Status,
+    status: RunState,
     /// The last instruction executed: decides whether the GIL may pass (gil-modern).
     last: Option<Instr>,
     /// This thread's `threading.local()` dictionary: (attribute, value).
@@ -216,9 +218,9 @@ impl Sim {
                     stack: Vec::with_capacity(8),
                     locals: a.locals.clone(),
                     status: if a.autostart {
-                        Status::Ready
+                        RunState::Ready
                     } else {
-                        Status::NotStarted
+                        RunState::NotStarted
                     },
                     last: None,
                     tls: Vec::new(),
@@ -379,10 +381,10 @@ impl Sim {
     fn refusal(&self, a: ActorId) -> Result<(), Refusal> {
         let rt = self.actors.get(a as usize).ok_or(Refusal::NoSuchActor(a))?;
         match rt.status {
-            Status::Ready => {}
-            Status::NotStarted => return Err(Refusal::NotStarted(self.name(a))),
-            Status::Done(_) => return Err(Refusal::Done(self.name(a))),
-            Status::Sleeping(until) => {
+            RunState::Ready => {}
+            RunState::NotStarted => return Err(Refusal::NotStarted(self.name(a))),
+            RunState::Done(_) => return Err(Refusal::Done(self.name(a))),
+            RunState::Sleeping(until) => {
                 // Time only passes by itself when nobody else can run.
                 if self.anyone_ready() {
                     return Err(Refusal::Sleeping {
@@ -391,7 +393,7 @@ impl Sim {
                     });
                 }
             }
-            Status::Blocked => {
+            RunState::Blocked => {
                 return Err(match self.program.instr(a, rt.pc) {
                     Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
                         Refusal::BlockedOnJoin {
@@ -459,8 +461,8 @@ impl Sim {
             return false;
         };
         let ready = match rt.status {
-            Status::Ready => true,
-            Status::Sleeping(_) => !self.anyone_ready(),
+            RunState::Ready => true,
+            RunState::Sleeping(_) => !self.anyone_ready(),
             _ => false,
         };
         ready && self.ending == Ending::Running && self.gil_refuses(a).is_none()
@@ -471,11 +473,11 @@ impl Sim {
     pub fn wants_to_run(&self, a: ActorId) -> bool {
         self.actors
             .get(a as usize)
-            .is_some_and(|r| r.status == Status::Ready)
+            .is_some_and(|r| r.status == RunState::Ready)
     }
 
     fn anyone_ready(&self) -> bool {
-        self.actors.iter().any(|r| r.status == Status::Ready)
+        self.actors.iter().any(|r| r.status == RunState::Ready)
     }
 
     /// One step of actor `a`: one instruction, or one Python line.
@@ -491,7 +493,7 @@ impl Sim {
     #[inline(always)]
     pub fn step_unchecked(&mut self, a: ActorId) {
         debug_assert!(self.can_step(a));
-        if let Status::Sleeping(until) = self.actors[a as usize].status {
+        if let RunState::Sleeping(until) = self.actors[a as usize].status {
             self.advance_to(until);
         }
         self.schedule.push(a);
@@ -515,7 +517,7 @@ impl Sim {
         if self.sleepers > 0 {
             self.wake_sleepers();
         }
-        if self.actors[a as usize].status != Status::Ready {
+        if self.actors[a as usize].status != RunState::Ready {
             self.settle();
         }
     }
@@ -661,7 +663,7 @@ impl Sim {
             || self
                 .actors
                 .get(ai)
-                .is_none_or(|r| r.status != Status::Ready)
+                .is_none_or(|r| r.status != RunState::Ready)
         {
             return;
         }
@@ -738,7 +740,7 @@ impl Sim {
         let start = self.own_clock[ai];
         let before = self.now;
         let went_on = self.exec(a);
-        let done = self.actors[ai].pc != pc || matches!(self.actors[ai].status, Status::Done(_));
+        let done = self.actors[ai].pc != pc || matches!(self.actors[ai].status, RunState::Done(_));
         let spent = self.now - before;
         self.own_clock[ai] += spent;
         if gil {
@@ -797,8 +799,8 @@ impl Sim {
         if self.process[t as usize] != self.process[a as usize] {
             self.start_process(a, t);
         }
-        if self.actors[t as usize].status == Status::NotStarted {
-            self.actors[t as usize].status = Status::Ready;
+        if self.actors[t as usize].status == RunState::NotStarted {
+            self.actors[t as usize].status = RunState::Ready;
         }
         t as Value
     }
@@ -811,7 +813,7 @@ impl Sim {
         self.now += INSTR_NS;
         self.actors[ai].pc = next;
         self.actors[ai].last = Some(ins);
-        self.actors[ai].status = Status::Sleeping(until);
+        self.actors[ai].status = RunState::Sleeping(until);
         self.sleepers += 1;
         self.drop_gil(a);
         false
@@ -880,14 +882,14 @@ impl Sim {
     fn block(&mut self, a: ActorId, on: Value) -> bool {
         self.event(a, EventKind::Block, on);
         self.now += INSTR_NS;
-        self.actors[a as usize].status = Status::Blocked;
+        self.actors[a as usize].status = RunState::Blocked;
         self.drop_gil(a);
         false
     }
 
     fn finish_actor(&mut self, a: ActorId, code: i32) {
         self.note_exit(a, code);
-        self.actors[a as usize].status = Status::Done(code);
+        self.actors[a as usize].status = RunState::Done(code);
         self.drop_gil(a);
         self.flush_wakes();
         self.wake_where(a, |i| {
@@ -909,13 +911,13 @@ impl Sim {
     fn wake_where(&mut self, by: ActorId, pending: impl Fn(Instr) -> bool) {
         for w in 0..self.actors.len() {
             let rt = &self.actors[w];
-            if rt.status == Status::Blocked
+            if rt.status == RunState::Blocked
                 && self
                     .program
                     .instr(w as ActorId, rt.pc)
                     .is_some_and(&pending)
             {
-                self.actors[w].status = Status::Ready;
+                self.actors[w].status = RunState::Ready;
                 self.event(w as ActorId, EventKind::Wake, by as Value);
             }
         }
@@ -923,10 +925,10 @@ impl Sim {
 
     fn wake_sleepers(&mut self) {
         for w in 0..self.actors.len() {
-            if let Status::Sleeping(until) = self.actors[w].status
+            if let RunState::Sleeping(until) = self.actors[w].status
                 && until <= self.now
             {
-                self.actors[w].status = Status::Ready;
+                self.actors[w].status = RunState::Ready;
                 self.sleepers -= 1;
                 self.event(w as ActorId, EventKind::Wake, -1);
             }
@@ -951,7 +953,7 @@ impl Sim {
                 .actors
                 .iter()
                 .filter_map(|r| match r.status {
-                    Status::Sleeping(u) => Some(u),
+                    RunState::Sleeping(u) => Some(u),
                     _ => None,
                 })
                 .min()
@@ -960,7 +962,7 @@ impl Sim {
             return;
         }
         let blocked: Vec<ActorId> = (0..self.actors.len() as ActorId)
-            .filter(|&w| self.actors[w as usize].status == Status::Blocked)
+            .filter(|&w| self.actors[w as usize].status == RunState::Blocked)
             .collect();
         if blocked.is_empty() {
             self.ending = Ending::Finished;
@@ -1066,11 +1068,11 @@ impl Sim {
             rt.locals.hash(&mut h);
             rt.tls.hash(&mut h);
             match rt.status {
-                Status::NotStarted => 0u64.hash(&mut h),
-                Status::Ready => 1u64.hash(&mut h),
-                Status::Blocked => 2u64.hash(&mut h),
-                Status::Sleeping(u) => (3u64, u).hash(&mut h),
-                Status::Done(c) => (4u64, c).hash(&mut h),
+                RunState::NotStarted => 0u64.hash(&mut h),
+                RunState::Ready => 1u64.hash(&mut h),
+                RunState::Blocked => 2u64.hash(&mut h),
+                RunState::Sleeping(u) => (3u64, u).hash(&mut h),
+                RunState::Done(c) => (4u64, c).hash(&mut h),
             }
             // All the GIL models ask of the last instruction.
             rt.last

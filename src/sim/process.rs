@@ -1,7 +1,7 @@
 //! Simulated processes: each has its own copy of memory, a made-up PID, a parent and
 //! an exit code, and a signal takes effect when the target next runs.
 
-use super::{Sim, Status};
+use super::{RunState, Sim};
 use crate::program::{
     ActorId, ActorKind, ConnId, Instr, NONE, Program, QueueId, StrId, Value, VarId,
 };
@@ -128,7 +128,7 @@ impl Sim {
         let other = c ^ 1;
         let waiters: Vec<usize> = (0..self.actors.len())
             .filter(|&w| {
-                self.actors[w].status == Status::Blocked
+                self.actors[w].status == RunState::Blocked
                     && matches!(
                         self.program.instr(w as ActorId, self.actors[w].pc),
                         Some(Instr::PipeRecv { conn, .. }) if conn == other
@@ -136,7 +136,7 @@ impl Sim {
             })
             .collect();
         for w in waiters {
-            self.actors[w].status = Status::Ready;
+            self.actors[w].status = RunState::Ready;
             self.pending_wakes.push((w as ActorId, -1));
         }
     }
@@ -145,12 +145,12 @@ impl Sim {
     pub fn running(&self, t: ActorId) -> bool {
         self.actors
             .get(t as usize)
-            .is_some_and(|rt| !matches!(rt.status, Status::NotStarted | Status::Done(_)))
+            .is_some_and(|rt| !matches!(rt.status, RunState::NotStarted | RunState::Done(_)))
     }
 
     /// Whether `a` sleeps (`time.sleep`), waiting for its time to come.
     pub fn sleeping(&self, a: ActorId) -> bool {
-        matches!(self.actors[a as usize].status, Status::Sleeping(_))
+        matches!(self.actors[a as usize].status, RunState::Sleeping(_))
     }
 
     /// Whether `a`'s process has a SIGTERM waiting: its next step ends it.
@@ -180,8 +180,8 @@ impl Sim {
     /// this process's memory; gives its PID.
     pub(super) fn fork(&mut self, a: ActorId, t: ActorId) -> Value {
         self.start_process(a, t);
-        if self.actors[t as usize].status == Status::NotStarted {
-            self.actors[t as usize].status = Status::Ready;
+        if self.actors[t as usize].status == RunState::NotStarted {
+            self.actors[t as usize].status = RunState::Ready;
         }
         sim_pid(self.process[t as usize])
     }
@@ -192,14 +192,14 @@ impl Sim {
 
     pub(super) fn proc_pid(&self, t: ActorId) -> Value {
         match self.actors[t as usize].status {
-            Status::NotStarted => NONE,
+            RunState::NotStarted => NONE,
             _ => sim_pid(self.process[t as usize]),
         }
     }
 
     pub(super) fn proc_alive(&self, t: ActorId) -> Value {
         let st = self.actors[t as usize].status;
-        (st != Status::NotStarted && !matches!(st, Status::Done(_))) as Value
+        (st != RunState::NotStarted && !matches!(st, RunState::Done(_))) as Value
     }
 
     pub(super) fn proc_exit_code(&self, t: ActorId) -> Value {
@@ -212,19 +212,19 @@ impl Sim {
         let p = self.process[t as usize] as usize;
         let alive = !matches!(
             self.actors[t as usize].status,
-            Status::Done(_) | Status::NotStarted
+            RunState::Done(_) | RunState::NotStarted
         );
         if alive {
             // The signal is delivered when the target next runs, so right
             // after terminate() it is usually still alive, as in CPython.
             self.procs[p].kill_pending = true;
             match self.actors[t as usize].status {
-                Status::Sleeping(_) => {
+                RunState::Sleeping(_) => {
                     self.sleepers -= 1;
-                    self.actors[t as usize].status = Status::Ready;
+                    self.actors[t as usize].status = RunState::Ready;
                 }
-                Status::Blocked => self.actors[t as usize].status = Status::Ready,
-                Status::NotStarted | Status::Ready | Status::Done(_) => {}
+                RunState::Blocked => self.actors[t as usize].status = RunState::Ready,
+                RunState::NotStarted | RunState::Ready | RunState::Done(_) => {}
             }
         }
     }
@@ -238,11 +238,11 @@ impl Sim {
         output: StrId,
     ) -> Option<Value> {
         let ci = child as usize;
-        if self.actors[ci].status == Status::NotStarted {
+        if self.actors[ci].status == RunState::NotStarted {
             self.start_process(a, child);
-            self.actors[ci].status = Status::Ready;
+            self.actors[ci].status = RunState::Ready;
         }
-        if !matches!(self.actors[ci].status, Status::Done(_)) {
+        if !matches!(self.actors[ci].status, RunState::Done(_)) {
             self.block(a, child as Value);
             return None;
         }
@@ -271,14 +271,14 @@ impl Sim {
     /// Wakes the first actor blocked on a matching instruction (one item, one waiter).
     fn wake_one(&mut self, by: ActorId, pending: impl Fn(Instr) -> bool) {
         let w = (0..self.actors.len()).find(|&w| {
-            self.actors[w].status == Status::Blocked
+            self.actors[w].status == RunState::Blocked
                 && self
                     .program
                     .instr(w as ActorId, self.actors[w].pc)
                     .is_some_and(&pending)
         });
         if let Some(w) = w {
-            self.actors[w].status = Status::Ready;
+            self.actors[w].status = RunState::Ready;
             self.pending_wakes.push((w as ActorId, by as Value));
         }
     }
