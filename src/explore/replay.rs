@@ -194,7 +194,7 @@ impl<'a> Follow<'a> {
             return Ok(match op {
                 Op::Acquire => sim.lock_holder(obj).is_some(),
                 Op::Get => self.puts[c] == self.gets[c],
-                _ => {
+                Op::Load | Op::Store | Op::Print | Op::Put | Op::Alive => {
                     self.waits_past_record = true;
                     false
                 }
