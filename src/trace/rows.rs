@@ -264,7 +264,16 @@ impl RowStream {
                 .instr(e.actor, e.pc)
                 .map(|i| p.dis(e.actor, i))
                 .unwrap_or_default(),
-            _ => String::new(),
+            // Its note says it all (`event_note`).
+            (
+                EventKind::Block
+                | EventKind::Wake
+                | EventKind::GilTake
+                | EventKind::GilDrop
+                | EventKind::Deadlock
+                | EventKind::Ended,
+                _,
+            ) => String::new(),
         };
         let mut text = head;
         if let Some(c) = comment {
