@@ -68,6 +68,9 @@ struct ActorRt {
     last: Option<Instr>,
     /// This thread's `threading.local()` dictionary: (attribute, value).
     tls: Vec<(StrId, Value)>,
+    /// The deadline of the timed queue call it waits in (`put`/`get` with a
+    /// timeout), if any.
+    wait_until: Option<u64>,
 }
 
 /// Why an actor cannot take a step, in words a student can act on.
@@ -224,6 +227,7 @@ impl Sim {
                     },
                     last: None,
                     tls: Vec::new(),
+                    wait_until: None,
                 })
                 .collect(),
             process: program.actors.iter().map(|a| a.process).collect(),
@@ -1067,6 +1071,7 @@ impl Sim {
             rt.stack.hash(&mut h);
             rt.locals.hash(&mut h);
             rt.tls.hash(&mut h);
+            rt.wait_until.hash(&mut h);
             match rt.status {
                 RunState::NotStarted => 0u64.hash(&mut h),
                 RunState::Ready => 1u64.hash(&mut h),

@@ -446,9 +446,13 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
             Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
                 Msg::RBlockedJoin.fill(lang, &[&name(t)])
             }
-            Some(Instr::QueueGet { .. }) => Msg::RBlockedEmpty.get(lang).into(),
+            Some(Instr::QueueGet { .. } | Instr::QueueTry { put: false, .. }) => {
+                Msg::RBlockedEmpty.get(lang).into()
+            }
             Some(Instr::PipeRecv { .. }) => Msg::RBlockedRecv.get(lang).into(),
-            Some(Instr::QueuePut { .. }) => Msg::RBlockedFull.get(lang).into(),
+            Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. }) => {
+                Msg::RBlockedFull.get(lang).into()
+            }
             Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
                 lang,
                 &[&p.locks
@@ -588,6 +592,30 @@ fn note(
             describe.then(|| Msg::RPut.fill(lang, &[&show(e.value, lang)]))
         }
         Instr::QueueGet { .. } => {
+            st.push(e.value);
+            describe.then(|| Msg::RGot.fill(lang, &[&show(e.value, lang)]))
+        }
+        Instr::QueueAsk { ask, .. } => {
+            st.push(e.value);
+            let v = match (ask, e.value) {
+                (crate::program::QueueAsk::Size, v) => v.to_string(),
+                (_, 0) => "False".to_string(),
+                _ => "True".to_string(),
+            };
+            describe.then(|| format!("{}() → {v}", ask.method()))
+        }
+        // A failed try records NONE: the except branch runs.
+        Instr::QueueTry { put, .. } if e.value == crate::program::NONE => {
+            if put {
+                st.pop();
+            }
+            describe.then(|| if put { "queue.Full" } else { "queue.Empty" }.to_string())
+        }
+        Instr::QueueTry { put: true, .. } => {
+            st.pop();
+            describe.then(|| Msg::RPut.fill(lang, &[&show(e.value, lang)]))
+        }
+        Instr::QueueTry { put: false, .. } => {
             st.push(e.value);
             describe.then(|| Msg::RGot.fill(lang, &[&show(e.value, lang)]))
         }
