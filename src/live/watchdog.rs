@@ -200,6 +200,15 @@ impl ProcessWatch {
                     _ => {}
                 }
             }
+            // A timed queue call (queue-api) ends by itself once its timeout is up.
+            EventKind::Block
+                if matches!(
+                    self.program.instr(e.actor, e.pc),
+                    Some(Instr::QueueTry { .. })
+                ) =>
+            {
+                *me = Seen::Sleeping;
+            }
             EventKind::Block => {
                 let on = match self.program.instr(e.actor, e.pc) {
                     Some(Instr::Join(t)) => t as Value,
