@@ -34,11 +34,17 @@ if __name__ == '__main__':
     print('hasattr(q, "Full"):', hasattr(q, 'Full'))
 '''
 
-def run(exe, src):
+def run(exe, src, unbuffered=False):
+    # Python's default: stdout on a pipe is block-buffered. PYTHONUNBUFFERED=1 (or
+    # python -u) writes a print's text and its newline separately, and two
+    # processes printing at once can then glue lines together.
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONUNBUFFERED'}
+    if unbuffered:
+        env['PYTHONUNBUFFERED'] = '1'
     with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
         f.write(src)
     try:
-        r = subprocess.run([exe, f.name], capture_output=True, text=True, timeout=60)
+        r = subprocess.run([exe, f.name], capture_output=True, text=True, timeout=60, env=env)
         return r.returncode, r.stdout, r.stderr
     finally:
         os.unlink(f.name)
@@ -74,6 +80,11 @@ for exe in sorted(glob.glob(os.path.expanduser('~/.pyenv/versions/3.*/bin/python
               'get timeout Empty', 'full() said True once']:
         print('  %-24s %d of %d' % (k, counts[k], RUNS))
     print('  Get orders:', dict(mixes.most_common()))
+    glued = 0
+    for _ in range(RUNS):
+        code, out, err = run(exe, CODE, unbuffered=True)
+        glued += len(out.splitlines()) != 24
+    print('  with PYTHONUNBUFFERED=1: runs with glued lines %d of %d' % (glued, RUNS))
     code, out, err = run(exe, SLIPS)
     print('  ' + out.strip().replace('\n', '\n  '))
     sys.stdout.flush()
