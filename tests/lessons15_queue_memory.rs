@@ -158,18 +158,18 @@ fn full_said_false_and_the_put_waited_anyway() {
 
 #[test]
 fn the_timed_get_waits_its_timeout_on_the_virtual_clock() {
-    for (timeout, ns) in [("0.5", 500_000_000u64), ("0.1", 100_000_000), ("1", 1_000_000_000)] {
+    for (timeout, ns) in [
+        ("0.5", 500_000_000u64),
+        ("0.1", 100_000_000),
+        ("1", 1_000_000_000),
+    ] {
         let k = format!("timeout={timeout}");
         let (t, correct) = stepped(&[&k], 3);
         check_shape(&output(&t), 3, timeout);
         assert!(correct);
         let p = &t.program;
         let is_timed_get = |e: &&interleave::trace::Event| {
-            e.actor == 0
-                && matches!(
-                    p.instr(0, e.pc),
-                    Some(Instr::QueueTry { put: false, .. })
-                )
+            e.actor == 0 && matches!(p.instr(0, e.pc), Some(Instr::QueueTry { put: false, .. }))
         };
         let start = t
             .events
@@ -202,15 +202,22 @@ fn a_timed_get_that_an_item_reaches_in_time_takes_it() {
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let w = b.declare_process("Process-1", 1);
     let mut c = b.code(w);
-    c.at(2).emit(Instr::LoadConst(7)).emit(Instr::QueuePut { q, block: true });
+    c.at(2)
+        .emit(Instr::LoadConst(7))
+        .emit(Instr::QueuePut { q, block: true });
     c.emit(Instr::Exit(0));
     b.finish(c).expect("the writer builds");
     let got = b.string("got {}");
     let empty = b.string("Empty");
     let mut m = b.code(main);
     let fail = m.label();
-    m.at(3).emit(Instr::Start(w)).queue_try(q, false, 500_000, fail);
-    m.at(4).print(got, 1).emit(Instr::Join(w)).emit(Instr::Exit(0));
+    m.at(3)
+        .emit(Instr::Start(w))
+        .queue_try(q, false, 500_000, fail);
+    m.at(4)
+        .print(got, 1)
+        .emit(Instr::Join(w))
+        .emit(Instr::Exit(0));
     m.place(fail).at(5).print(empty, 0).emit(Instr::Exit(0));
     let p = Arc::new(b.build_with(m).expect("builds"));
     let cfg = interleave::program::EngineConfig::default();
@@ -273,7 +280,11 @@ fn the_lessons_own_code_prints_the_same_shape_on_real_cpython() {
             .into_iter()
             .flatten()
             .flatten()
-            .find(|e| e.file_name().to_string_lossy().starts_with(&format!("{v}.")))
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{v}."))
+            })
             .map(|e| e.path().join("bin/python"))
         else {
             continue;
@@ -317,5 +328,8 @@ fn the_lesson_checks_and_runs_from_the_cli() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Queue 的接口"), "{text}");
-    assert!(text.contains("empty: False, full: True, qsize: 3"), "{text}");
+    assert!(
+        text.contains("empty: False, full: True, qsize: 3"),
+        "{text}"
+    );
 }

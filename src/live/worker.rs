@@ -1123,7 +1123,9 @@ impl Backend for Worker {
         // and get() gives back; empty() asks whether the pipe has data.
         match ask {
             QueueAsk::Empty => !readable(fd) as Value,
-            QueueAsk::Full => (maxsize > 0 && self.queue_slots(q).load(Ordering::SeqCst) <= 0) as Value,
+            QueueAsk::Full => {
+                (maxsize > 0 && self.queue_slots(q).load(Ordering::SeqCst) <= 0) as Value
+            }
             QueueAsk::Size if maxsize > 0 => maxsize - self.queue_slots(q).load(Ordering::SeqCst),
             QueueAsk::Size => pipe_bytes(fd) / ipc::MESSAGE as Value,
         }
@@ -1146,14 +1148,16 @@ impl Backend for Worker {
             let (actor, until) = (self.actor, self.deadline(timeout_us));
             self.rec(actor, EventKind::Block, pc, q as Value);
             self.flush();
-            got = self.blocking(actor, pc, |w| loop {
-                if take_slot(w) {
-                    break true;
+            got = self.blocking(actor, pc, |w| {
+                loop {
+                    if take_slot(w) {
+                        break true;
+                    }
+                    if std::time::Instant::now() >= until {
+                        break false;
+                    }
+                    std::thread::sleep(LOCK_POLL);
                 }
-                if std::time::Instant::now() >= until {
-                    break false;
-                }
-                std::thread::sleep(LOCK_POLL);
             });
             self.woke(actor, pc, -1);
         }
@@ -1207,13 +1211,14 @@ fn readable_within(fd: i32, wait: Duration) -> bool {
             events: libc::POLLIN,
             revents: 0,
         };
-        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        // Rounded up: a wait never ends before its timeout.
+        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
         // SAFETY: one valid pollfd.
         let r = unsafe { libc::poll(&mut p, 1, ms) };
         if r == 1 {
             return true;
         }
-        if r == 0 && left.is_zero() || r == 0 && ms == 0 {
+        if r == 0 {
             return false;
         }
         if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {

@@ -291,7 +291,13 @@ impl ActorBuilder {
     /// A put (`put`) or get on queue `q` that waits at most `timeout_us` µs (0:
     /// the nowait call) and goes to `fail` (placed later) on `queue.Full` /
     /// `queue.Empty`.
-    pub fn queue_try(&mut self, q: super::QueueId, put: bool, timeout_us: u32, fail: Label) -> &mut Self {
+    pub fn queue_try(
+        &mut self,
+        q: super::QueueId,
+        put: bool,
+        timeout_us: u32,
+        fail: Label,
+    ) -> &mut Self {
         self.fixups.push((self.code.len(), fail.0));
         self.emit(Instr::QueueTry {
             q,

@@ -323,7 +323,10 @@ pub enum Instr {
     // -- the queue-api lesson
     /// `q.qsize()`, `q.empty()`, `q.full()`: pushes what the queue says at this
     /// moment (a hint: other processes may put or get right after).
-    QueueAsk { q: QueueId, ask: QueueAsk },
+    QueueAsk {
+        q: QueueId,
+        ask: QueueAsk,
+    },
     /// `try: q.put(v, True, t)` / `q.put_nowait(v)` (`put`, pops the value) or
     /// `q.get(True, t)` / `q.get_nowait()` (pushes the value), `except queue.Full`
     /// / `except queue.Empty`: jumps to `fail` when the queue stayed full (empty)
@@ -820,10 +823,7 @@ impl Program {
             Instr::Exit(code) => format!("EXIT {code}"),
             Instr::QueueAsk { q, ask } => format!("CALL {}.{}", queue(q), ask.method()),
             Instr::QueueTry {
-                q,
-                put,
-                timeout_us,
-                ..
+                q, put, timeout_us, ..
             } => {
                 let call = match (put, timeout_us) {
                     (true, 0) => "put_nowait".to_string(),
@@ -920,7 +920,10 @@ impl Program {
             }
             // A handler placed after the end (queue-api's `except` bodies) jumps back.
             let last = a.code.last();
-            if !matches!(last, Some(Instr::Exit(_) | Instr::Raise(_) | Instr::JumpBackward(_))) {
+            if !matches!(
+                last,
+                Some(Instr::Exit(_) | Instr::Raise(_) | Instr::JumpBackward(_))
+            ) {
                 return Err(format!("actor {} does not end with EXIT", a.name));
             }
         }

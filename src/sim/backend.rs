@@ -216,7 +216,13 @@ impl SimActor<'_> {
     /// put, an item for a get): `Ok(true)` goes ahead, `Ok(false)` times out.
     /// The actor waits asleep until its deadline; a get or a put on the queue
     /// wakes it early, and it looks again.
-    fn timed_wait(&mut self, pc: Pc, q: QueueId, timeout_us: u32, ready: bool) -> Result<bool, Flow> {
+    fn timed_wait(
+        &mut self,
+        pc: Pc,
+        q: QueueId,
+        timeout_us: u32,
+        ready: bool,
+    ) -> Result<bool, Flow> {
         let a = self.a as usize;
         let deadline = self.sim.actors[a].wait_until.take();
         if ready || timeout_us == 0 {
