@@ -29,31 +29,23 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let writers = [b.declare_process("Process-1", 1), b.declare_process("Process-2", 2)];
 
     let call_write = b.string("write");
-    let pid_fmt = b.string("Process to write: {}");
-    let full_fmt = b.string("{chr}: full() says {bool}");
     for (w, letters) in writers.into_iter().zip(WRITERS) {
         let mut c = b.code(w);
         c.at(b.line("def write(q, letters):")?)
             .emit(Instr::Call(call_write));
-        c.at(b.line("print('Process to write: %s' % os.getpid())")?)
-            .emit(Instr::GetPid)
-            .print(pid_fmt, 1);
         let for_line = b.line("for value in letters:")?;
+        let hint = c.local("hint", 0);
         for l in letters {
-            let put_fmt = b.string(&format!("Put {l} to queue..."));
             c.at(for_line).emit(Instr::LoadConst(l as i64));
-            c.at(b.line("print('%s: full() says %s' % (value, q.full()))")?)
-                .emit(Instr::LoadConst(l as i64))
+            c.at(b.line("hint = q.full()   # only a hint")?)
                 .emit(Instr::QueueAsk {
                     q,
                     ask: QueueAsk::Full,
                 })
-                .print(full_fmt, 2);
+                .emit(Instr::StoreFast(hint));
             c.at(b.line("q.put(value)")?)
                 .emit(Instr::LoadConst(l as i64))
                 .emit(Instr::QueuePut { q, block: true });
-            c.at(b.line("print('Put %s to queue...' % value)")?)
-                .print(put_fmt, 0);
         }
         c.at(for_line).emit(Instr::Return).emit(Instr::Exit(0));
         b.finish(c)?;
