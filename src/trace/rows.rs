@@ -359,15 +359,32 @@ impl StackOp {
             | Instr::PopJumpIfFalse(_)
             | Instr::PipeSend(_)
             | Instr::QueuePut { .. }
+            | Instr::QueueTry { put: true, .. }
             | Instr::TlsSet { .. } => (1, Push::No),
             Instr::Print { nargs, .. } => (nargs, Push::No),
             Instr::FileRead(_)
             | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. } => (0, Push::Yes),
-            Instr::PipeRecv { .. } => (0, Push::Some),
+            Instr::PipeRecv { .. } | Instr::QueueTry { put: false, .. } => (0, Push::Some),
             crate::program::pid_instr!() | Instr::RunProgram { .. } => (0, Push::Yes),
-            _ => (0, Push::No),
+            Instr::Nop(_)
+            | Instr::Call(_)
+            | Instr::Return
+            | Instr::ForRange { .. }
+            | Instr::JumpBackward(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::Terminate(_)
+            | Instr::PipeClose(_)
+            | Instr::PrintCaptured { .. } => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -402,8 +419,12 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
     };
     match p.instr(e.actor, e.pc) {
         Some(Instr::PipeRecv { conn, .. }) => Msg::RForeverRecv.fill(lang, &[&p.conn_name(conn)]),
-        Some(Instr::QueueGet { .. }) => Msg::RForeverGet.get(lang).into(),
-        Some(Instr::QueuePut { .. }) => Msg::RForeverPut.get(lang).into(),
+        Some(Instr::QueueGet { .. } | Instr::QueueTry { put: false, .. }) => {
+            Msg::RForeverGet.get(lang).into()
+        }
+        Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. }) => {
+            Msg::RForeverPut.get(lang).into()
+        }
         Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
             Msg::RForeverJoin.fill(lang, &[&name(t as Value)])
         }
@@ -416,8 +437,15 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
                 &name(e.value),
             ],
         ),
-        _ if e.value >= 0 => Msg::RForeverFor.fill(lang, &[&name(e.value)]),
-        _ => Msg::RForever.get(lang).into(),
+        // A lock with no holder recorded; or not a blocking instruction (no
+        // event of it says "for ever"), named for completeness.
+        Some(Instr::Acquire(_)) | None | Some(crate::program::never_blocks!()) => {
+            if e.value >= 0 {
+                Msg::RForeverFor.fill(lang, &[&name(e.value)])
+            } else {
+                Msg::RForever.get(lang).into()
+            }
+        }
     }
 }
 
@@ -460,7 +488,7 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
                     .map(|l| l.name.as_str())
                     .unwrap_or("lock")],
             ),
-            _ => Msg::RBlocked.get(lang).into(),
+            None | Some(crate::program::never_blocks!()) => Msg::RBlocked.get(lang).into(),
         },
         EventKind::Wake if e.value >= 0 => Msg::RWokenBy.fill(lang, &[&name(e.value as ActorId)]),
         EventKind::Wake => Msg::RWakes.get(lang).into(),
