@@ -354,6 +354,31 @@ fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             (push(b, code), next)
         }
         Instr::PrintCaptured { skip_empty } => return print_captured(b, ins, pc, skip_empty),
+        Instr::QueueAsk { .. } | Instr::QueueTry { .. } => return exec_queue_api(b, ins, pc),
+        crate::program::local_instr!() | crate::program::thread_instr!() => {
+            return exec(b, ins, pc);
+        }
+    };
+    b.went(ins, pc, value, next, Cost::Instr)
+}
+
+/// The queue-api lesson's calls: `qsize`/`empty`/`full`, and the puts and gets
+/// that `except queue.Full` / `except queue.Empty` catch.
+fn exec_queue_api<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
+    macro_rules! go {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(flow) => return flow,
+            }
+        };
+    }
+    let next = pc + 1;
+    let raise = |b: &mut B, exception: &str| {
+        let text = process_raise_text(&b.program().actors[b.actor() as usize].name, exception);
+        b.raise(ins, pc, text)
+    };
+    let (value, next) = match ins {
         Instr::QueueAsk { q, ask } => {
             let v = b.queue_ask(q, ask);
             (push(b, v), next)
@@ -387,9 +412,20 @@ fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             Take::Empty => (NONE, fail),
             Take::Closed => return raise(b, "EOFError"),
         },
-        crate::program::local_instr!() | crate::program::thread_instr!() => {
-            return exec(b, ins, pc);
-        }
+        // Every other instruction is run by `exec`.
+        crate::program::local_instr!()
+        | crate::program::thread_instr!()
+        | crate::program::pid_instr!()
+        | Instr::Terminate(_)
+        | Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => return exec(b, ins, pc),
     };
     b.went(ins, pc, value, next, Cost::Instr)
 }

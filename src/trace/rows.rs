@@ -449,6 +449,64 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
     }
 }
 
+/// The interleaving's note for a queue call (put, get; the queue-api lesson's
+/// `qsize`, `empty`, `full` and the puts and gets an `except` catches), as
+/// [`note`] gives it.
+fn queue_note(
+    p: &Program,
+    e: &Event,
+    st: &mut Vec<Value>,
+    describe: bool,
+    lang: Lang,
+) -> Option<String> {
+    let v = e.value;
+    match p.instr(e.actor, e.pc)? {
+        Instr::QueuePut { .. } => {
+            st.pop();
+            describe.then(|| Msg::RPut.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueGet { .. } => {
+            st.push(v);
+            describe.then(|| Msg::RGot.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueAsk { ask, .. } => {
+            st.push(v);
+            let v = match (ask, v) {
+                (crate::program::QueueAsk::Size, v) => v.to_string(),
+                (_, 0) => "False".to_string(),
+                _ => "True".to_string(),
+            };
+            describe.then(|| format!("{}() → {v}", ask.method()))
+        }
+        // A failed try records NONE: the except branch runs.
+        Instr::QueueTry { put, .. } if v == crate::program::NONE => {
+            if put {
+                st.pop();
+            }
+            describe.then(|| if put { "queue.Full" } else { "queue.Empty" }.to_string())
+        }
+        Instr::QueueTry { put: true, .. } => {
+            st.pop();
+            describe.then(|| Msg::RPut.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueTry { put: false, .. } => {
+            st.push(v);
+            describe.then(|| Msg::RGot.fill(lang, &[&show(v, lang)]))
+        }
+        crate::program::local_instr!()
+        | crate::program::thread_instr!()
+        | crate::program::pid_instr!()
+        | Instr::Terminate(_)
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => None,
+    }
+}
+
 fn push_comment(text: &mut String, c: &str, lang: Lang) {
     if text.contains("  # ") {
         text.push_str(Msg::RAnd.get(lang));
@@ -615,38 +673,10 @@ fn note(
             st.push(e.value);
             describe.then(|| Msg::RReceived.fill(lang, &[&show(e.value, lang)]))
         }
-        Instr::QueuePut { .. } => {
-            st.pop();
-            describe.then(|| Msg::RPut.fill(lang, &[&show(e.value, lang)]))
-        }
-        Instr::QueueGet { .. } => {
-            st.push(e.value);
-            describe.then(|| Msg::RGot.fill(lang, &[&show(e.value, lang)]))
-        }
-        Instr::QueueAsk { ask, .. } => {
-            st.push(e.value);
-            let v = match (ask, e.value) {
-                (crate::program::QueueAsk::Size, v) => v.to_string(),
-                (_, 0) => "False".to_string(),
-                _ => "True".to_string(),
-            };
-            describe.then(|| format!("{}() → {v}", ask.method()))
-        }
-        // A failed try records NONE: the except branch runs.
-        Instr::QueueTry { put, .. } if e.value == crate::program::NONE => {
-            if put {
-                st.pop();
-            }
-            describe.then(|| if put { "queue.Full" } else { "queue.Empty" }.to_string())
-        }
-        Instr::QueueTry { put: true, .. } => {
-            st.pop();
-            describe.then(|| Msg::RPut.fill(lang, &[&show(e.value, lang)]))
-        }
-        Instr::QueueTry { put: false, .. } => {
-            st.push(e.value);
-            describe.then(|| Msg::RGot.fill(lang, &[&show(e.value, lang)]))
-        }
+        Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. } => queue_note(p, e, st, describe, lang),
         ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
             describe.then(|| returned_note(ins, e.value))

@@ -89,7 +89,7 @@ for exe in sorted(glob.glob(os.path.expanduser('~/.pyenv/versions/3.*/bin/python
               'get timeout Empty', 'ten lines']:
         print('  %-24s %d of %d' % (k, counts[k], RUNS))
     print('  Get orders:', dict(mixes.most_common()))
-    for name, src, n in [('the lesson', CODE, 10), ('writers printing too', PRINTING, 24)]:
+    for name, src, n in [('the lesson', CODE, 10), ('writers printing too', PRINTING, 22)]:
         glued = 0
         for _ in range(RUNS):
             code, out, err = run(exe, src, unbuffered=True)
