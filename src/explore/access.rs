@@ -168,6 +168,8 @@ pub fn step_access(
             | Instr::Exit(_)
             | Instr::QueuePut { .. }
             | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
             | Instr::Sleep(_)
             | Instr::Clock { .. }
             | Instr::Fork(_)
@@ -191,7 +193,8 @@ pub fn step_access(
 /// or reads a clock). Every instruction is named.
 fn reads_time(i: Instr) -> bool {
     match i {
-        Instr::Sleep(_) | Instr::Clock { .. } => true,
+        // A timed queue call waits until a deadline on the virtual clock.
+        Instr::Sleep(_) | Instr::Clock { .. } | Instr::QueueTry { .. } => true,
         crate::program::local_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
@@ -215,6 +218,7 @@ fn reads_time(i: Instr) -> bool {
         | Instr::Terminate(_)
         | Instr::QueuePut { .. }
         | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
         | Instr::FileRead(_)
         | Instr::FileWrite(_)
         | Instr::PipeSend(_)

@@ -217,6 +217,8 @@ impl ProcessWatch {
                         | Instr::Terminate(_)
                         | Instr::QueuePut { .. }
                         | Instr::QueueGet { .. }
+                        | Instr::QueueAsk { .. }
+                        | Instr::QueueTry { .. }
                         | Instr::FileRead(_)
                         | Instr::FileWrite(_)
                         | Instr::PipeSend(_)
@@ -226,6 +228,15 @@ impl ProcessWatch {
                         | Instr::PrintCaptured { .. },
                     ) => {}
                 }
+            }
+            // A timed queue call (queue-api) ends by itself once its timeout is up.
+            EventKind::Block
+                if matches!(
+                    self.program.instr(e.actor, e.pc),
+                    Some(Instr::QueueTry { .. })
+                ) =>
+            {
+                *me = Seen::Sleeping;
             }
             EventKind::Block => {
                 let on = match self.program.instr(e.actor, e.pc) {
@@ -242,7 +253,8 @@ impl ProcessWatch {
                         Instr::QueuePut { .. }
                         | Instr::QueueGet { .. }
                         | Instr::PipeRecv { .. }
-                        | Instr::RunProgram { .. },
+                        | Instr::RunProgram { .. }
+                        | Instr::QueueTry { .. },
                     )
                     | None
                     | Some(crate::program::never_blocks!()) => -1,
