@@ -26,7 +26,10 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .unwrap_or(crate::sim::PyVersion::V3_13);
     b.queue_empty_class(q, python.queue_empty());
     let main = b.declare("MainProcess", ActorKind::Main, 0);
-    let writers = [b.declare_process("Process-1", 1), b.declare_process("Process-2", 2)];
+    let writers = [
+        b.declare_process("Process-1", 1),
+        b.declare_process("Process-2", 2),
+    ];
 
     let call_write = b.string("write");
     for (w, letters) in writers.into_iter().zip(WRITERS) {
