@@ -49,8 +49,13 @@ impl<'a> JsonlStream<'a> {
             o.insert("line".into(), json!(p.line(e.actor, e.pc)));
             if let Some(i) = p.instr(e.actor, e.pc) {
                 o.insert("instr".into(), json!(p.dis(e.actor, i)));
-                if matches!(i, Instr::Print { .. } | Instr::Raise(_))
-                    && let Some(line) = t.output.get(self.next_output)
+                if matches!(
+                    i,
+                    Instr::Print { .. }
+                        | Instr::Raise(_)
+                        | Instr::BufPrint { .. }
+                        | Instr::Flush(_)
+                ) && let Some(line) = t.output.get(self.next_output)
                     && line.seq == seq as u64
                 {
                     o.insert("text".into(), json!(line.text));

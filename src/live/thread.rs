@@ -372,4 +372,11 @@ impl Backend for Thread<'_> {
     fn captured(&self) -> &str {
         ""
     }
+    // Never here: a program with a stdout buffer runs on worker processes.
+    fn stdout_add(&mut self, text: &str) -> usize {
+        text.len()
+    }
+    fn stdout_take(&mut self) -> String {
+        String::new()
+    }
 }

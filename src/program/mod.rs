@@ -164,6 +164,8 @@ macro_rules! process_instr {
             | $crate::program::Instr::PipeClose(_)
             | $crate::program::Instr::RunProgram { .. }
             | $crate::program::Instr::PrintCaptured { .. }
+            | $crate::program::Instr::BufPrint { .. }
+            | $crate::program::Instr::Flush(_)
     };
 }
 pub(crate) use process_instr;
@@ -297,6 +299,61 @@ pub enum Instr {
     },
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
+    // -- the buffering lesson: print() into the process's own `sys.stdout` buffer --
+    /// `print(...)` through the process's `sys.stdout` buffer (the buffering
+    /// lesson): pops `nargs` values, fills the format, adds `end` (a newline, or a
+    /// space for `end=' '`) and appends it to the process's buffer, which goes out
+    /// as [`Stdout`] says (and at once with `flush=True`). A plain [`Instr::Print`]
+    /// reaches the terminal at once, as every other lesson's print does.
+    BufPrint {
+        fmt: StrId,
+        nargs: u8,
+        stdout: Stdout,
+        space_end: bool,
+        flush: bool,
+    },
+    /// Writes out what the process's `sys.stdout` buffer holds, as one write.
+    Flush(FlushBy),
+}
+
+/// What the process's `sys.stdout` is, as CPython's `io.TextIOWrapper` sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Stdout {
+    /// A terminal: line-buffered (a write holding a newline flushes the buffer).
+    Tty,
+    /// A pipe or a file: block-buffered (flushed when 8192 bytes are waiting, on
+    /// `flush()`, and at exit).
+    Pipe,
+    /// `python -u` (or `PYTHONUNBUFFERED`): every write goes out at once.
+    Unbuffered,
+}
+
+/// Who flushes: the program (`sys.stdout.flush()`), multiprocessing before it
+/// starts a child (`Process.start()` flushes stdout and stderr), or the
+/// interpreter as the process exits normally (a process killed by a signal never
+/// gets there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FlushBy {
+    Program,
+    Start,
+    Exit,
+}
+
+/// `io.DEFAULT_BUFFER_SIZE`: a block-buffered stdout writes once this much waits.
+pub const STDOUT_BLOCK: usize = 8192;
+
+impl Stdout {
+    /// Whether the buffer goes out after `text` was appended to it (`waiting`:
+    /// the buffer's length with it): CPython's TextIOWrapper flushes on a newline
+    /// when line-buffered, always when write-through, and its buffer writes once
+    /// a block is full.
+    pub fn flushes(self, text: &str, waiting: usize) -> bool {
+        match self {
+            Stdout::Tty => text.contains('\n') || waiting >= STDOUT_BLOCK,
+            Stdout::Pipe => waiting >= STDOUT_BLOCK,
+            Stdout::Unbuffered => true,
+        }
+    }
 }
 
 impl Instr {
@@ -416,7 +473,11 @@ impl Instr {
             | Instr::PipeRecv { .. }
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
-            | Instr::PrintCaptured { .. } => true,
+            | Instr::PrintCaptured { .. }
+            | Instr::BufPrint { .. } => true,
+            // The interpreter's own flushes are steps of their own; a program's
+            // `sys.stdout.flush()` is a call.
+            Instr::Flush(by) => by == FlushBy::Program,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -779,6 +840,10 @@ impl Program {
                 )
             }
             Instr::Exit(code) => format!("EXIT {code}"),
+            Instr::BufPrint { .. } => "CALL print".to_string(),
+            Instr::Flush(FlushBy::Program) => "CALL sys.stdout.flush".to_string(),
+            Instr::Flush(FlushBy::Start) => "(start() flushes sys.stdout)".to_string(),
+            Instr::Flush(FlushBy::Exit) => "(exit flushes sys.stdout)".to_string(),
         }
     }
 
@@ -839,6 +904,7 @@ impl Program {
                     | Instr::Call(s)
                     | Instr::Raise(s)
                     | Instr::Print { fmt: s, .. }
+                    | Instr::BufPrint { fmt: s, .. }
                     | Instr::TlsSet { attr: s, .. }
                     | Instr::TlsGet(s) => check(string(s), "unknown string"),
                     // Nothing to point at.
@@ -852,6 +918,7 @@ impl Program {
                     | Instr::GetPid
                     | Instr::GetPpid
                     | Instr::PrintCaptured { .. }
+                    | Instr::Flush(_)
                     | Instr::Exit(_) => Ok(()),
                 };
                 if let Err(what) = checked {

@@ -184,4 +184,14 @@ impl Backend for SimActor<'_> {
         let p = self.sim.process[self.a as usize] as usize;
         &self.sim.procs[p].captured
     }
+    fn stdout_add(&mut self, text: &str) -> usize {
+        let p = self.sim.process[self.a as usize] as usize;
+        let buf = &mut self.sim.procs[p].stdout;
+        buf.push_str(text);
+        buf.len()
+    }
+    fn stdout_take(&mut self) -> String {
+        let p = self.sim.process[self.a as usize] as usize;
+        std::mem::take(&mut self.sim.procs[p].stdout)
+    }
 }

@@ -360,7 +360,7 @@ impl StackOp {
             | Instr::PipeSend(_)
             | Instr::QueuePut { .. }
             | Instr::TlsSet { .. } => (1, Push::No),
-            Instr::Print { nargs, .. } => (nargs, Push::No),
+            Instr::Print { nargs, .. } | Instr::BufPrint { nargs, .. } => (nargs, Push::No),
             Instr::FileRead(_)
             | Instr::QueueGet { .. }
             | Instr::TlsGet(_)
@@ -479,6 +479,17 @@ fn show(v: Value, lang: Lang) -> String {
     }
 }
 
+/// What a print into the stdout buffer, or a flush, did: its event holds the
+/// bytes left waiting (negated), the output's index once the buffer went out, or
+/// `None` for an empty buffer.
+fn buffer_note(v: Value, lang: Lang) -> String {
+    match v {
+        crate::program::NONE => Msg::RBufferEmpty.get(lang).to_string(),
+        v if v < 0 => Msg::RBuffered.fill(lang, &[&-v]),
+        _ => Msg::RBufferOut.get(lang).to_string(),
+    }
+}
+
 /// What a process call returned.
 fn returned_note(ins: Instr, value: Value) -> String {
     match (ins, value) {
@@ -552,6 +563,12 @@ fn note(
             st.truncate(at);
             None
         }
+        Instr::BufPrint { nargs, .. } => {
+            let at = st.len().saturating_sub(nargs as usize);
+            st.truncate(at);
+            describe.then(|| buffer_note(e.value, lang))
+        }
+        Instr::Flush(_) => describe.then(|| buffer_note(e.value, lang)),
         Instr::FileRead(v) => {
             st.push(e.value);
             describe.then(|| Msg::RRead.fill(lang, &[&var(v), &e.value]))

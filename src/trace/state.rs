@@ -84,7 +84,9 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => false,
+        | Instr::PrintCaptured { .. }
+        | Instr::BufPrint { .. }
+        | Instr::Flush(_) => false,
     }
 }
 
@@ -201,7 +203,9 @@ impl StateReplay {
                 | Instr::FileWrite(_)
                 | Instr::PipeSend(_)
                 | Instr::PipeClose(_)
-                | Instr::PrintCaptured { .. },
+                | Instr::PrintCaptured { .. }
+                | Instr::BufPrint { .. }
+                | Instr::Flush(_),
             )
             | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
         }
@@ -302,7 +306,9 @@ impl StateReplay {
                         | Instr::PipeRecv { .. }
                         | Instr::PipeClose(_)
                         | Instr::RunProgram { .. }
-                        | Instr::PrintCaptured { .. },
+                        | Instr::PrintCaptured { .. }
+                        | Instr::BufPrint { .. }
+                        | Instr::Flush(_),
                     )
                     | None => {}
                 }
