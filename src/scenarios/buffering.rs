@@ -20,7 +20,8 @@ impl Out {
         match self.flush {
             true => {
                 let open = call.strip_suffix(')').unwrap_or(call);
-                b.line(&format!("{open}, flush=True)"))
+                let comma = if open.ends_with('(') { "" } else { ", " };
+                b.line(&format!("{open}{comma}flush=True)"))
             }
             false => b.line(call),
         }
