@@ -842,8 +842,10 @@ impl Program {
             Instr::Exit(code) => format!("EXIT {code}"),
             Instr::BufPrint { .. } => "CALL print".to_string(),
             Instr::Flush(FlushBy::Program) => "CALL sys.stdout.flush".to_string(),
-            Instr::Flush(FlushBy::Start) => "(start() flushes sys.stdout)".to_string(),
-            Instr::Flush(FlushBy::Exit) => "(exit flushes sys.stdout)".to_string(),
+            Instr::Flush(FlushBy::Start) => "(p.start() flushes sys.stdout)".to_string(),
+            Instr::Flush(FlushBy::Exit) => {
+                "(the interpreter flushes sys.stdout at exit)".to_string()
+            }
         }
     }
 
