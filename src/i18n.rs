@@ -627,6 +627,7 @@ messages! {
     RBuffered => ("buffered: {} bytes wait", "进了缓冲区：{} 字节在等待"),
     RBufferOut => ("the buffer went out", "缓冲区写出去了"),
     RBufferEmpty => ("nothing buffered", "缓冲区是空的"),
+    StdoutBuffer => ("stdout buffer", "stdout 缓冲区"),
 }
 
 impl Msg {

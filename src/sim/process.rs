@@ -193,6 +193,11 @@ impl Sim {
         sim_pid(self.process[t as usize])
     }
 
+    /// What waits in process `p`'s `sys.stdout` buffer (the buffering lesson).
+    pub fn stdout_buffer(&self, p: u16) -> Option<&str> {
+        self.procs.get(p as usize).map(|r| r.stdout.as_str())
+    }
+
     pub(super) fn ppid(&self, a: ActorId) -> Value {
         self.procs[self.process[a as usize] as usize].ppid
     }
