@@ -351,23 +351,7 @@ fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             (push(b, code), next)
         }
         Instr::PrintCaptured { skip_empty } => return print_captured(b, ins, pc, skip_empty),
-        Instr::BufPrint {
-            fmt,
-            nargs,
-            stdout,
-            space_end,
-            flush,
-        } => {
-            let mut text = format(b, fmt, nargs);
-            text.push(if space_end { ' ' } else { '\n' });
-            let waiting = b.stdout_add(&text);
-            if flush || stdout.flushes(&text, waiting) {
-                return write_out(b, ins, pc);
-            }
-            // Nothing reached the terminal: the event records how many bytes
-            // wait, negated (never an output's index).
-            (-(waiting as Value), next)
-        }
+        Instr::BufPrint { .. } => return buf_print(b, ins, pc),
         Instr::Flush(_) => return write_out(b, ins, pc),
         crate::program::local_instr!() | crate::program::thread_instr!() => {
             return exec(b, ins, pc);
@@ -393,6 +377,30 @@ fn print_captured<B: Backend>(b: &mut B, ins: Instr, pc: Pc, skip_empty: bool) -
     .to_string();
     let index = b.print(text);
     b.went(ins, pc, index, next, Cost::Print)
+}
+
+/// `print()` into the process's `sys.stdout` buffer, which goes out if the
+/// stream's buffering (or `flush=True`) says so.
+fn buf_print<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
+    let Instr::BufPrint {
+        fmt,
+        nargs,
+        stdout,
+        space_end,
+        flush,
+    } = ins
+    else {
+        return b.went(ins, pc, NONE, pc + 1, Cost::Instr);
+    };
+    let mut text = format(b, fmt, nargs);
+    text.push(if space_end { ' ' } else { '\n' });
+    let waiting = b.stdout_add(&text);
+    if flush || stdout.flushes(&text, waiting) {
+        return write_out(b, ins, pc);
+    }
+    // Nothing reached the terminal: the event records how many bytes wait,
+    // negated (never an output's index).
+    b.went(ins, pc, -(waiting as Value), pc + 1, Cost::Instr)
 }
 
 /// Writes out the process's `sys.stdout` buffer as one write (one line of output,

@@ -502,15 +502,18 @@ fn show(v: Value, lang: Lang) -> String {
     }
 }
 
-/// What a print into the stdout buffer, or a flush, did: its event holds the
-/// bytes left waiting (negated), the output's index once the buffer went out, or
-/// `None` for an empty buffer.
-fn buffer_note(v: Value, lang: Lang) -> String {
-    match v {
+/// What a print into the stdout buffer, or a flush, did (a plain print says
+/// nothing): its event holds the bytes left waiting (negated), the output's
+/// index once the buffer went out, or `None` for an empty buffer.
+fn buffer_note(ins: Instr, describe: bool, v: Value, lang: Lang) -> Option<String> {
+    if !describe || matches!(ins, Instr::Print { .. }) {
+        return None;
+    }
+    Some(match v {
         crate::program::NONE => Msg::RBufferEmpty.get(lang).to_string(),
         v if v < 0 => Msg::RBuffered.fill(lang, &[&-v]),
         _ => Msg::RBufferOut.get(lang).to_string(),
-    }
+    })
 }
 
 /// What a process call returned.
@@ -581,17 +584,10 @@ fn note(
             describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &e.value]))
         }
         Instr::StoreFast(_) => st.pop().and(None),
-        Instr::Print { nargs, .. } => {
-            let at = st.len().saturating_sub(nargs as usize);
-            st.truncate(at);
-            None
+        ins @ (Instr::Print { .. } | Instr::BufPrint { .. } | Instr::Flush(_)) => {
+            st.truncate(st.len().saturating_sub(StackOp::of(ins).pops as usize));
+            buffer_note(ins, describe, e.value, lang)
         }
-        Instr::BufPrint { nargs, .. } => {
-            let at = st.len().saturating_sub(nargs as usize);
-            st.truncate(at);
-            describe.then(|| buffer_note(e.value, lang))
-        }
-        Instr::Flush(_) => describe.then(|| buffer_note(e.value, lang)),
         Instr::FileRead(v) => {
             st.push(e.value);
             describe.then(|| Msg::RRead.fill(lang, &[&var(v), &e.value]))
