@@ -4,7 +4,7 @@
 
 use crate::lesson::{Knobs, Lesson};
 use crate::program::{
-    ActorBuilder, ActorId, ActorKind, FlushBy, Instr, Program, ProgramBuilder, StrId, Stdout,
+    ActorBuilder, ActorId, ActorKind, FlushBy, Instr, Program, ProgramBuilder, Stdout, StrId,
 };
 
 /// How every print of the program writes: where stdout goes and the fix chosen.
