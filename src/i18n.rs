@@ -623,6 +623,11 @@ messages! {
         "this run's schedule is too long to run again on CPython",
         "这次运行的调度太长，无法在 CPython 上重跑"
     ),
+    // The buffering lesson: a print into the process's stdout buffer, a flush.
+    RBuffered => ("buffered: {} bytes wait", "进了缓冲区：{} 字节在等待"),
+    RBufferOut => ("the buffer went out", "缓冲区写出去了"),
+    RBufferEmpty => ("nothing buffered", "缓冲区是空的"),
+    StdoutBuffer => ("stdout buffer", "stdout 缓冲区"),
 }
 
 impl Msg {

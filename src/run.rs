@@ -223,6 +223,12 @@ impl Run {
         self.sim().and_then(|s| s.vars().get(i).copied())
     }
 
+    /// What waits in process `p`'s `sys.stdout` buffer, stepped (the buffering
+    /// lesson; a live process's buffer is in its own memory).
+    pub fn stdout_buffer(&self, p: u16) -> Option<&str> {
+        self.sim().and_then(|s| s.stdout_buffer(p))
+    }
+
     pub fn origin(&self) -> Option<&Origin> {
         match &self.engine {
             Engine::Stepped(st) => Some(st.sched.origin()),

@@ -151,9 +151,10 @@ pub fn step_access(
             }
             Instr::Join(t) => objects.add(&mut acc, Obj::Actor(t), false),
             Instr::Exit(_) if !multi => objects.add(&mut acc, Obj::Actor(a), true),
-            Instr::Print { .. } | Instr::PrintCaptured { .. } => {
-                objects.add(&mut acc, Obj::Output, true)
-            }
+            Instr::Print { .. }
+            | Instr::PrintCaptured { .. }
+            | Instr::BufPrint { .. }
+            | Instr::Flush(_) => objects.add(&mut acc, Obj::Output, true),
             // These may end the thread with a printed exception.
             Instr::TlsGet(_) | Instr::Raise(_) => {
                 objects.add(&mut acc, Obj::Output, true);
@@ -225,6 +226,8 @@ fn reads_time(i: Instr) -> bool {
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => false,
+        | Instr::PrintCaptured { .. }
+        | Instr::BufPrint { .. }
+        | Instr::Flush(_) => false,
     }
 }

@@ -565,7 +565,9 @@ fn commutes(i: Instr) -> bool {
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => false,
+        | Instr::PrintCaptured { .. }
+        | Instr::BufPrint { .. }
+        | Instr::Flush(_) => false,
     }
 }
 

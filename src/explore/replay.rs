@@ -149,6 +149,8 @@ impl<'a> Follow<'a> {
             | Instr::StoreGlobal(_)
             | Instr::FileWrite(_)
             | Instr::PrintCaptured { .. }
+            | Instr::BufPrint { .. }
+            | Instr::Flush(_)
             | Instr::TlsGet(_)
             | crate::program::local_instr!()
             | Instr::Release(_)

@@ -80,7 +80,9 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | Instr::FileWrite(_)
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => None,
+        | Instr::PrintCaptured { .. }
+        | Instr::BufPrint { .. }
+        | Instr::Flush(_) => None,
     }
 }
 

@@ -168,6 +168,12 @@ pub trait Backend {
     /// [`Backend::queue_get`] that waits at most `timeout_us` µs (0: not at
     /// all); [`Take::Empty`]: still empty (`queue.Empty`).
     fn queue_get_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<Take, Flow>;
+    // -- The process's `sys.stdout` buffer (the buffering lesson).
+    /// Appends `text` to this process's buffer (memory of the process: a fork
+    /// copies it, a killed process loses it); gives how many bytes now wait.
+    fn stdout_add(&mut self, text: &str) -> usize;
+    /// Takes what this process's buffer holds, leaving it empty.
+    fn stdout_take(&mut self) -> String;
 }
 
 /// Runs one instruction `ins` (at `pc`) of the backend's actor.
@@ -355,6 +361,8 @@ fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         }
         Instr::PrintCaptured { skip_empty } => return print_captured(b, ins, pc, skip_empty),
         Instr::QueueAsk { .. } | Instr::QueueTry { .. } => return exec_queue_api(b, ins, pc),
+        Instr::BufPrint { .. } => return buf_print(b, ins, pc),
+        Instr::Flush(_) => return write_out(b, ins, pc),
         crate::program::local_instr!() | crate::program::thread_instr!() => {
             return exec(b, ins, pc);
         }
@@ -426,6 +434,8 @@ fn exec_queue_api<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
         | Instr::PrintCaptured { .. } => return exec(b, ins, pc),
+        Instr::BufPrint { .. } => return buf_print(b, ins, pc),
+        Instr::Flush(_) => return write_out(b, ins, pc),
     };
     b.went(ins, pc, value, next, Cost::Instr)
 }
@@ -447,6 +457,44 @@ fn print_captured<B: Backend>(b: &mut B, ins: Instr, pc: Pc, skip_empty: bool) -
     .to_string();
     let index = b.print(text);
     b.went(ins, pc, index, next, Cost::Print)
+}
+
+/// `print()` into the process's `sys.stdout` buffer, which goes out if the
+/// stream's buffering (or `flush=True`) says so.
+fn buf_print<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
+    let Instr::BufPrint {
+        fmt,
+        nargs,
+        stdout,
+        space_end,
+        flush,
+    } = ins
+    else {
+        return b.went(ins, pc, NONE, pc + 1, Cost::Instr);
+    };
+    let mut text = format(b, fmt, nargs);
+    text.push(if space_end { ' ' } else { '\n' });
+    let waiting = b.stdout_add(&text);
+    if flush || stdout.flushes(&text, waiting) {
+        return write_out(b, ins, pc);
+    }
+    // Nothing reached the terminal: the event records how many bytes wait,
+    // negated (never an output's index).
+    b.went(ins, pc, -(waiting as Value), pc + 1, Cost::Instr)
+}
+
+/// Writes out the process's `sys.stdout` buffer as one write (one line of output,
+/// which may hold several lines or end without a newline); the event records
+/// the output's index, or [`NONE`] when the buffer was empty (never an index, so
+/// a live run links no line to it).
+fn write_out<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
+    let text = b.stdout_take();
+    if text.is_empty() {
+        return b.went(ins, pc, NONE, pc + 1, Cost::Instr);
+    }
+    let shown = text.strip_suffix('\n').unwrap_or(&text).to_string();
+    let index = b.print(shown);
+    b.went(ins, pc, index, pc + 1, Cost::Print)
 }
 
 /// Pushes `v`, which is also what the instruction's event records.

@@ -281,8 +281,8 @@ impl Lesson {
     /// take; `code_start` is where the code starts in the file's `text`.
     fn check_conditions(&self, text: &str, code_start: usize) -> Result<(), LessonError> {
         for (i, line) in self.code.lines().enumerate() {
-            if let Some((cond, _)) = split_condition(line) {
-                let (name, value) = cond.split_once('=').unwrap_or((cond, ""));
+            let (conds, _) = split_conditions(line);
+            for (cond, name, value, _) in conds {
                 let spec = self.knobs.iter().find(|k| k.name == name);
                 let ok = spec.is_some_and(|s| s.parse(value).is_ok());
                 if !ok {
@@ -318,26 +318,24 @@ impl Lesson {
     }
 
     /// The Python program as the student sees it with these knobs: lines marked
-    /// `?{knob=value}` appear only when the knob has that value, and `{{knob}}`
+    /// `?{knob=value}` appear only when the knob has that value (`?{knob!=value}`:
+    /// when it has another; several marks must all hold), and `{{knob}}`
     /// is replaced by the knob's value.
     pub fn code(&self, knobs: &Knobs) -> String {
         let mut out = String::with_capacity(self.code.len());
         for line in self.code.lines() {
-            let line = match split_condition(line) {
-                Some((cond, rest)) => {
-                    let (name, value) = cond.split_once('=').unwrap_or((cond, ""));
-                    let want = self
-                        .knobs
-                        .iter()
-                        .find(|k| k.name == name)
-                        .and_then(|k| k.parse(value).ok());
-                    if want.is_none() || knobs.get(name) != want.as_ref() {
-                        continue;
-                    }
-                    rest
-                }
-                None => line,
-            };
+            let (conds, line) = split_conditions(line);
+            let holds = conds.iter().all(|&(_, name, value, negated)| {
+                let want = self
+                    .knobs
+                    .iter()
+                    .find(|k| k.name == name)
+                    .and_then(|k| k.parse(value).ok());
+                want.is_some() && (knobs.get(name) == want.as_ref()) != negated
+            });
+            if !holds {
+                continue;
+            }
             let mut l = line.to_string();
             for (name, v) in knobs.iter() {
                 let hole = format!("{{{{{name}}}}}");
@@ -583,6 +581,25 @@ fn split_condition(line: &str) -> Option<(&str, &str)> {
     let rest = line.strip_prefix("?{")?;
     let end = rest.find('}')?;
     Some((&rest[..end], &rest[end + 1..]))
+}
+
+/// The conditions a code line starts with (`?{knob=value}` or `?{knob!=value}`,
+/// any number, all of which must hold), each as (its text, the knob, the value,
+/// whether negated), and the rest of the line.
+fn split_conditions(mut line: &str) -> (Vec<(&str, &str, &str, bool)>, &str) {
+    let mut conds = Vec::new();
+    while let Some((cond, rest)) = split_condition(line) {
+        let (name, value, negated) = match cond.split_once("!=") {
+            Some((n, v)) => (n, v, true),
+            None => {
+                let (n, v) = cond.split_once('=').unwrap_or((cond, ""));
+                (n, v, false)
+            }
+        };
+        conds.push((cond, name, value, negated));
+        line = rest;
+    }
+    (conds, line)
 }
 
 fn parse_knob(k: &RawKnob) -> Result<KnobSpec, String> {

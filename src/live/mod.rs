@@ -371,7 +371,13 @@ impl Printed {
             && e.value == self.index as Value
             && matches!(
                 p.instr(e.actor, e.pc),
-                Some(Instr::Print { .. } | Instr::Raise(_) | Instr::PrintCaptured { .. })
+                Some(
+                    Instr::Print { .. }
+                        | Instr::Raise(_)
+                        | Instr::PrintCaptured { .. }
+                        | Instr::BufPrint { .. }
+                        | Instr::Flush(_)
+                )
             )
     }
 }

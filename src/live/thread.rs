@@ -382,4 +382,11 @@ impl Backend for Thread<'_> {
     fn queue_get_within(&mut self, _pc: Pc, _q: QueueId, _us: u32) -> Result<Take, Flow> {
         Ok(Take::Closed)
     }
+    // Never here: a program with a stdout buffer runs on worker processes.
+    fn stdout_add(&mut self, text: &str) -> usize {
+        text.len()
+    }
+    fn stdout_take(&mut self) -> String {
+        String::new()
+    }
 }

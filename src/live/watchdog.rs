@@ -225,7 +225,9 @@ impl ProcessWatch {
                         | Instr::PipeRecv { .. }
                         | Instr::PipeClose(_)
                         | Instr::RunProgram { .. }
-                        | Instr::PrintCaptured { .. },
+                        | Instr::PrintCaptured { .. }
+                        | Instr::BufPrint { .. }
+                        | Instr::Flush(_),
                     ) => {}
                 }
             }

@@ -191,6 +191,9 @@ struct Proc {
     vars: Vec<AtomicI64>,
     /// Lines this process has printed; a line's number links it to its event.
     outputs: AtomicU64,
+    /// The process's `sys.stdout` buffer (the buffering lesson): memory of this
+    /// process, so a real fork copies it and a process killed by a signal loses it.
+    stdout: parking_lot::Mutex<String>,
     /// One frame at a time on the event pipe.
     pipe: parking_lot::Mutex<()>,
     /// The process's GIL, when the model has one and the program starts a thread in
@@ -223,6 +226,7 @@ impl Proc {
         Proc {
             vars: job.vars.iter().map(|&v| AtomicI64::new(v)).collect(),
             outputs: AtomicU64::new(0),
+            stdout: parking_lot::Mutex::new(String::new()),
             pipe: parking_lot::Mutex::new(()),
             gil,
             stop: AtomicBool::new(false),
@@ -1190,6 +1194,14 @@ impl Backend for Worker {
             self.queue_slots(q).fetch_add(1, Ordering::SeqCst);
         }
         Ok(Take::Item(v))
+    }
+    fn stdout_add(&mut self, text: &str) -> usize {
+        let mut buf = self.p.stdout.lock();
+        buf.push_str(text);
+        buf.len()
+    }
+    fn stdout_take(&mut self) -> String {
+        std::mem::take(&mut *self.p.stdout.lock())
     }
 }
 

@@ -166,6 +166,8 @@ macro_rules! process_instr {
             | $crate::program::Instr::PrintCaptured { .. }
             | $crate::program::Instr::QueueAsk { .. }
             | $crate::program::Instr::QueueTry { .. }
+            | $crate::program::Instr::BufPrint { .. }
+            | $crate::program::Instr::Flush(_)
     };
 }
 pub(crate) use process_instr;
@@ -226,6 +228,8 @@ macro_rules! never_blocks {
             | $crate::program::Instr::PipeClose(_)
             | $crate::program::Instr::PrintCaptured { .. }
             | $crate::program::Instr::QueueAsk { .. }
+            | $crate::program::Instr::BufPrint { .. }
+            | $crate::program::Instr::Flush(_)
     };
 }
 pub(crate) use never_blocks;
@@ -376,6 +380,61 @@ pub enum Instr {
         timeout_us: u32,
         fail: Pc,
     },
+    // -- the buffering lesson: print() into the process's own `sys.stdout` buffer --
+    /// `print(...)` through the process's `sys.stdout` buffer (the buffering
+    /// lesson): pops `nargs` values, fills the format, adds `end` (a newline, or a
+    /// space for `end=' '`) and appends it to the process's buffer, which goes out
+    /// as [`Stdout`] says (and at once with `flush=True`). A plain [`Instr::Print`]
+    /// reaches the terminal at once, as every other lesson's print does.
+    BufPrint {
+        fmt: StrId,
+        nargs: u8,
+        stdout: Stdout,
+        space_end: bool,
+        flush: bool,
+    },
+    /// Writes out what the process's `sys.stdout` buffer holds, as one write.
+    Flush(FlushBy),
+}
+
+/// What the process's `sys.stdout` is, as CPython's `io.TextIOWrapper` sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Stdout {
+    /// A terminal: line-buffered (a write holding a newline flushes the buffer).
+    Tty,
+    /// A pipe or a file: block-buffered (flushed when 8192 bytes are waiting, on
+    /// `flush()`, and at exit).
+    Pipe,
+    /// `python -u` (or `PYTHONUNBUFFERED`): every write goes out at once.
+    Unbuffered,
+}
+
+/// Who flushes: the program (`sys.stdout.flush()`), multiprocessing before it
+/// starts a child (`Process.start()` flushes stdout and stderr), or the
+/// interpreter as the process exits normally (a process killed by a signal never
+/// gets there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FlushBy {
+    Program,
+    Start,
+    Exit,
+}
+
+/// `io.DEFAULT_BUFFER_SIZE`: a block-buffered stdout writes once this much waits.
+pub const STDOUT_BLOCK: usize = 8192;
+
+impl Stdout {
+    /// Whether the buffer goes out after `text` was appended to it (`waiting`:
+    /// the buffer's length with it): CPython's TextIOWrapper flushes on a newline
+    /// when line-buffered, always when write-through, and its buffer writes once
+    /// a block is full.
+    pub fn flushes(self, text: &str, waiting: usize) -> bool {
+        match self {
+            Stdout::Tty => text.contains('\n') || waiting >= STDOUT_BLOCK,
+            Stdout::Pipe => waiting >= STDOUT_BLOCK,
+            Stdout::Unbuffered => true,
+        }
+    }
 }
 
 impl Instr {
@@ -498,6 +557,10 @@ impl Instr {
             | Instr::PrintCaptured { .. }
             | Instr::QueueAsk { .. }
             | Instr::QueueTry { .. } => true,
+            Instr::BufPrint { .. } => true,
+            // The interpreter's own flushes are steps of their own; a program's
+            // `sys.stdout.flush()` is a call.
+            Instr::Flush(by) => by == FlushBy::Program,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -872,6 +935,12 @@ impl Program {
                 };
                 format!("CALL {}.{call}", queue(q))
             }
+            Instr::BufPrint { .. } => "CALL print".to_string(),
+            Instr::Flush(FlushBy::Program) => "CALL sys.stdout.flush".to_string(),
+            Instr::Flush(FlushBy::Start) => "(p.start() flushes sys.stdout)".to_string(),
+            Instr::Flush(FlushBy::Exit) => {
+                "(the interpreter flushes sys.stdout at exit)".to_string()
+            }
         }
     }
 
@@ -938,6 +1007,7 @@ impl Program {
                     | Instr::Call(s)
                     | Instr::Raise(s)
                     | Instr::Print { fmt: s, .. }
+                    | Instr::BufPrint { fmt: s, .. }
                     | Instr::TlsSet { attr: s, .. }
                     | Instr::TlsGet(s) => check(string(s), "unknown string"),
                     // Nothing to point at.
@@ -951,6 +1021,7 @@ impl Program {
                     | Instr::GetPid
                     | Instr::GetPpid
                     | Instr::PrintCaptured { .. }
+                    | Instr::Flush(_)
                     | Instr::Exit(_) => Ok(()),
                 };
                 if let Err(what) = checked {

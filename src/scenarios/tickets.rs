@@ -8,6 +8,9 @@ const NETWORK_US: u32 = 100_000;
 const WRITE_US: u32 = 200_000;
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
+    if knobs.bool("as-written")? {
+        return as_written(lesson, knobs);
+    }
     let locked = knobs.bool("lock")?;
     let tickets = knobs.int("tickets")?;
     let buyers = u16::try_from(knobs.int("buyers")?)
@@ -117,6 +120,106 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         m.at(ctor_line).emit(Instr::Nop(ctor));
         m.at(start).emit(Instr::Start(p));
     }
+    m.emit(Instr::Exit(0));
+    b.build_with(m)
+}
+
+/// The tutorial's `random.randint(1, 3)` seconds, stepped: its middle. What the
+/// buyers print does not depend on the draw (each sleeps with the lock held, or,
+/// without it, long after every buyer has read the count).
+const RANDINT_US: u32 = 2_000_000;
+
+/// The tutorial's program as it is written: `work(filename, lock)` buys under
+/// `with lock:` (read, check, sleep, write, print its PID), and the main process
+/// keeps its processes in `p_l`, joins them all and prints `主线程`.
+fn as_written(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
+    let locked = knobs.bool("lock")?;
+    let tickets = knobs.int("tickets")?;
+    let buyers = u16::try_from(knobs.int("buyers")?)
+        .ok()
+        .filter(|n| (1..=32).contains(n))
+        .ok_or_else(|| "buyers must be between 1 and 32".to_string())?;
+    let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    let file = b.shared_var("ticket.json", 0);
+    b.expect_final(file, (tickets - buyers as i64).max(0));
+    let lock = b.lock("lock");
+    let main = b.declare("MainProcess", ActorKind::Main, 0);
+    let procs: Vec<_> = (1..=buyers)
+        .map(|i| b.declare_process(&format!("Process-{i}"), i))
+        .collect();
+    let work = b.string("work");
+    let got = b.string("{} 购票成功");
+    let failed = b.string("{} 购票失败");
+    let def_line = b.line("def work(filename, lock):  # buy a ticket")?;
+    let with_lock = if locked {
+        Some(b.line("with lock:")?)
+    } else {
+        None
+    };
+    let read = b.line("dic = json.loads(f.read())")?;
+    let check = b.line("if dic['count'] > 0:")?;
+    let decrement = b.line("dic['count'] -= 1")?;
+    let nap = b.line("time.sleep(random.randint(1, 3))  # the network is slow")?;
+    let write = b.line("f.write(json.dumps(dic))")?;
+    let got_line = b.line("print('%s 购票成功' % os.getpid())")?;
+    let failed_line = b.line("print('%s 购票失败' % os.getpid())")?;
+    for &p in &procs {
+        let mut a = b.code(p);
+        let dic = a.local("dic", 0);
+        a.at(def_line).emit(Instr::Call(work));
+        if let Some(l) = with_lock {
+            a.at(l).emit(Instr::Acquire(lock));
+        }
+        a.at(read)
+            .emit(Instr::FileRead(file))
+            .emit(Instr::StoreFast(dic));
+        let sold_out = a.label();
+        a.at(check)
+            .emit(Instr::LoadFast(dic))
+            .emit(Instr::LoadConst(0))
+            .emit(Instr::BinaryOp(BinOp::Gt))
+            .pop_jump_if_false(sold_out);
+        a.at(decrement)
+            .emit(Instr::LoadFast(dic))
+            .emit(Instr::LoadConst(1))
+            .emit(Instr::BinaryOp(BinOp::ISub))
+            .emit(Instr::StoreFast(dic));
+        a.at(nap).emit(Instr::Sleep(RANDINT_US));
+        a.at(write)
+            .emit(Instr::LoadFast(dic))
+            .emit(Instr::FileWrite(file));
+        a.at(got_line).emit(Instr::GetPid).print(got, 1);
+        // Leaving `with lock:` releases it; each branch ends the process.
+        if let Some(l) = with_lock {
+            a.at(l).emit(Instr::Release(lock));
+        }
+        a.emit(Instr::Return).emit(Instr::Exit(0));
+        a.place(sold_out);
+        a.at(failed_line).emit(Instr::GetPid).print(failed, 1);
+        if let Some(l) = with_lock {
+            a.at(l).emit(Instr::Release(lock));
+        }
+        a.emit(Instr::Return).emit(Instr::Exit(0));
+        b.finish(a)?;
+    }
+
+    let mut m = b.code(main);
+    m.at(b.line(&format!("f.write(json.dumps({{'count': {tickets}}}))"))?)
+        .emit(Instr::LoadConst(tickets))
+        .emit(Instr::FileWrite(file));
+    let ctor = b.string("Process(target=work)");
+    let ctor_line = b.line("p = Process(target=work, args=('ticket.json', lock))")?;
+    let start = b.line("p.start()")?;
+    for &p in &procs {
+        m.at(ctor_line).emit(Instr::Nop(ctor));
+        m.at(start).emit(Instr::Start(p));
+    }
+    let join = b.line("p.join()")?;
+    for &p in &procs {
+        m.at(join).emit(Instr::Join(p));
+    }
+    let done = b.string("主线程");
+    m.at(b.line("print('主线程')")?).print(done, 0);
     m.emit(Instr::Exit(0));
     b.build_with(m)
 }

@@ -209,6 +209,16 @@ impl Backend for SimActor<'_> {
             .queue_get(self.a, q)
             .map_or(Take::Empty, Take::Item))
     }
+    fn stdout_add(&mut self, text: &str) -> usize {
+        let p = self.sim.process[self.a as usize] as usize;
+        let buf = &mut self.sim.procs[p].stdout;
+        buf.push_str(text);
+        buf.len()
+    }
+    fn stdout_take(&mut self) -> String {
+        let p = self.sim.process[self.a as usize] as usize;
+        std::mem::take(&mut self.sim.procs[p].stdout)
+    }
 }
 
 impl SimActor<'_> {

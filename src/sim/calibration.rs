@@ -314,6 +314,8 @@ macro_rules! not_plain {
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
             | Instr::PrintCaptured { .. }
+            | Instr::BufPrint { .. }
+            | Instr::Flush(_)
     };
 }
 pub(crate) use not_plain;

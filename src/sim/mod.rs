@@ -814,7 +814,9 @@ impl Sim {
                 | Instr::PipeSend(_)
                 | Instr::PipeRecv { .. }
                 | Instr::PipeClose(_)
-                | Instr::PrintCaptured { .. },
+                | Instr::PrintCaptured { .. }
+                | Instr::BufPrint { .. }
+                | Instr::Flush(_),
             ) => {}
         }
         went_on
@@ -1170,7 +1172,12 @@ impl Sim {
 fn cost_of(ins: Option<Instr>) -> u64 {
     match ins {
         Some(Instr::Work(units)) => units as u64 * WORK_UNIT_NS,
-        Some(Instr::Print { .. } | Instr::PrintCaptured { .. }) => PRINT_NS,
+        Some(
+            Instr::Print { .. }
+            | Instr::PrintCaptured { .. }
+            | Instr::BufPrint { .. }
+            | Instr::Flush(_),
+        ) => PRINT_NS,
         None
         | Some(
             crate::program::local_instr!()

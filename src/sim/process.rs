@@ -28,6 +28,8 @@ pub(super) struct ProcRt {
     pub(super) kill_pending: bool,
     /// What the last `communicate()` captured (simulated).
     pub(super) captured: String,
+    /// What waits in the process's `sys.stdout` buffer (the buffering lesson).
+    pub(super) stdout: String,
 }
 
 impl ProcRt {
@@ -39,6 +41,7 @@ impl ProcRt {
                 exitcode: None,
                 kill_pending: false,
                 captured: String::new(),
+                stdout: String::new(),
             })
             .collect()
     }
@@ -84,9 +87,13 @@ impl Sim {
         let copy: Vec<Value> = (0..n as VarId).map(|g| *self.var_mut(a, g)).collect();
         let child = self.process[t as usize] as usize;
         let parent = self.process[a as usize];
+        // A forked child's memory holds its parent's stdout buffer too (empty
+        // after `Process.start()`, which flushes first).
+        let buffered = self.procs[parent as usize].stdout.clone();
         let rt = &mut self.procs[child];
         rt.vars = copy;
         rt.ppid = sim_pid(parent);
+        rt.stdout = buffered;
         // The child inherits every pipe end its parent holds open.
         for c in &mut self.conns {
             c.open[child] = c.open[parent as usize];
@@ -184,6 +191,11 @@ impl Sim {
             self.actors[t as usize].status = RunState::Ready;
         }
         sim_pid(self.process[t as usize])
+    }
+
+    /// What waits in process `p`'s `sys.stdout` buffer (the buffering lesson).
+    pub fn stdout_buffer(&self, p: u16) -> Option<&str> {
+        self.procs.get(p as usize).map(|r| r.stdout.as_str())
     }
 
     pub(super) fn ppid(&self, a: ActorId) -> Value {

@@ -541,7 +541,11 @@ impl TimedScheduler {
                     self.release_gil(sim, a, start);
                 }
             }
-            Instr::Print { .. } | Instr::PrintCaptured { .. } | Instr::Raise(_) => {
+            Instr::Print { .. }
+            | Instr::PrintCaptured { .. }
+            | Instr::BufPrint { .. }
+            | Instr::Flush(_)
+            | Instr::Raise(_) => {
                 // A terminal gets a write per line, made without the GIL.
                 let start = self.clock[ai];
                 self.clock[ai] += self.jit(self.cal.print_tty_ns);

@@ -173,6 +173,8 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => VarOp::None,
+        | Instr::PrintCaptured { .. }
+        | Instr::BufPrint { .. }
+        | Instr::Flush(_) => VarOp::None,
     }
 }

@@ -107,7 +107,9 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::PipeRecv { .. }
                     | Instr::PipeClose(_)
                     | Instr::RunProgram { .. }
-                    | Instr::PrintCaptured { .. },
+                    | Instr::PrintCaptured { .. }
+                    | Instr::BufPrint { .. }
+                    | Instr::Flush(_),
                 ) => None,
             },
             EventKind::Wake | EventKind::GilTake | EventKind::GilDrop | EventKind::Deadlock => None,

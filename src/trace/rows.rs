@@ -370,7 +370,7 @@ impl StackOp {
             | Instr::QueuePut { .. }
             | Instr::QueueTry { put: true, .. }
             | Instr::TlsSet { .. } => (1, Push::No),
-            Instr::Print { nargs, .. } => (nargs, Push::No),
+            Instr::Print { nargs, .. } | Instr::BufPrint { nargs, .. } => (nargs, Push::No),
             Instr::FileRead(_)
             | Instr::QueueGet { .. }
             | Instr::QueueAsk { .. }
@@ -393,7 +393,8 @@ impl StackOp {
             | Instr::Exit(_)
             | Instr::Terminate(_)
             | Instr::PipeClose(_)
-            | Instr::PrintCaptured { .. } => (0, Push::No),
+            | Instr::PrintCaptured { .. }
+            | Instr::Flush(_) => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -512,7 +513,9 @@ fn queue_note(
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => None,
+        | Instr::PrintCaptured { .. }
+        | Instr::BufPrint { .. }
+        | Instr::Flush(_) => None,
     }
 }
 
@@ -576,6 +579,20 @@ fn show(v: Value, lang: Lang) -> String {
         Ok(c) if c.is_ascii_uppercase() => format!("'{}'", c as char),
         _ => v.to_string(),
     }
+}
+
+/// What a print into the stdout buffer, or a flush, did (a plain print says
+/// nothing): its event holds the bytes left waiting (negated), the output's
+/// index once the buffer went out, or `None` for an empty buffer.
+fn buffer_note(ins: Instr, describe: bool, v: Value, lang: Lang) -> Option<String> {
+    if !describe || matches!(ins, Instr::Print { .. }) {
+        return None;
+    }
+    Some(match v {
+        crate::program::NONE => Msg::RBufferEmpty.get(lang).to_string(),
+        v if v < 0 => Msg::RBuffered.fill(lang, &[&-v]),
+        _ => Msg::RBufferOut.get(lang).to_string(),
+    })
 }
 
 /// What a process call returned.
@@ -646,10 +663,9 @@ fn note(
             describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &e.value]))
         }
         Instr::StoreFast(_) => st.pop().and(None),
-        Instr::Print { nargs, .. } => {
-            let at = st.len().saturating_sub(nargs as usize);
-            st.truncate(at);
-            None
+        ins @ (Instr::Print { .. } | Instr::BufPrint { .. } | Instr::Flush(_)) => {
+            st.truncate(st.len().saturating_sub(StackOp::of(ins).pops as usize));
+            buffer_note(ins, describe, e.value, lang)
         }
         Instr::FileRead(v) => {
             st.push(e.value);

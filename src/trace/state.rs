@@ -87,6 +87,7 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::PrintCaptured { .. }
         | Instr::QueueAsk { .. }
         | Instr::QueueTry { .. } => false,
+        Instr::BufPrint { .. } | Instr::Flush(_) => false,
     }
 }
 
@@ -204,7 +205,9 @@ impl StateReplay {
                 | Instr::PipeSend(_)
                 | Instr::PipeClose(_)
                 | Instr::PrintCaptured { .. }
-                | Instr::QueueAsk { .. },
+                | Instr::QueueAsk { .. }
+                | Instr::BufPrint { .. }
+                | Instr::Flush(_),
             )
             | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
         }
@@ -307,7 +310,9 @@ impl StateReplay {
                         | Instr::RunProgram { .. }
                         | Instr::PrintCaptured { .. }
                         | Instr::QueueAsk { .. }
-                        | Instr::QueueTry { .. },
+                        | Instr::QueueTry { .. }
+                        | Instr::BufPrint { .. }
+                        | Instr::Flush(_),
                     )
                     | None => {}
                 }

@@ -14,16 +14,30 @@ use ratatui::widgets::Paragraph;
 pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
     let focused = ls.focus.get() == Panel::Output;
     let out = &ls.run.trace().output;
+    // One write of a process's stdout buffer (the buffering lesson) may hold
+    // several lines: each is a line of the panel. Only the lines shown are made.
+    let total: usize = out.iter().map(|o| 1 + o.text.matches('\n').count()).sum();
     let inner_h = area.height.saturating_sub(2) as usize;
     let up = ls
         .scroll
-        .clamp(Panel::Output, out.len().saturating_sub(inner_h));
-    let end = out.len() - up;
+        .clamp(Panel::Output, total.saturating_sub(inner_h));
+    let end = total - up;
     let start = end.saturating_sub(inner_h);
-    let lines: Vec<Line> = out[start..end]
-        .iter()
-        .map(|o| Line::styled(o.text.clone(), th.actor(o.actor as usize)))
-        .collect();
+    let mut lines: Vec<Line> = Vec::with_capacity(end - start);
+    let mut at = total;
+    for o in out.iter().rev() {
+        if at <= start {
+            break;
+        }
+        let style = th.actor(o.actor as usize);
+        for l in o.text.rsplit('\n') {
+            at -= 1;
+            if (start..end).contains(&at) {
+                lines.push(Line::styled(l.to_string(), style));
+            }
+        }
+    }
+    lines.reverse();
     f.render_widget(
         Paragraph::new(lines).block(panel_block(Msg::OutputTitle.get(lang).into(), focused, th)),
         area,

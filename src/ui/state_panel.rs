@@ -104,6 +104,10 @@ fn lines(
             .iter()
             .any(|i| matches!(i, Instr::TlsSet { .. } | Instr::TlsGet(_)))
     });
+    let buffered = program
+        .actors
+        .iter()
+        .any(|x| x.code.iter().any(|i| matches!(i, Instr::BufPrint { .. })));
     let mut selected_row = None;
     for p in 0..nproc.max(1) {
         let members: Vec<usize> = (0..program.actors.len())
@@ -152,6 +156,21 @@ fn lines(
             if uses_tls && let Some(r) = replay {
                 line.spans.push(Span::styled(
                     format!("  local {}", r.tls_text(program, a as ActorId)),
+                    th.title(),
+                ));
+            }
+            // The buffering lesson shows what waits in each process's stdout
+            // buffer, on its first actor's line.
+            if buffered
+                && program.actors[a].kind == crate::program::ActorKind::Main
+                && let Some(buf) = ls.run.stdout_buffer(p as u16)
+            {
+                line.spans.push(Span::styled(
+                    format!(
+                        "  {} '{}'",
+                        Msg::StdoutBuffer.get(lang),
+                        buf.replace('\n', "\\n")
+                    ),
                     th.title(),
                 ));
             }

@@ -22,6 +22,7 @@ PYENV = os.path.expanduser("~/.pyenv/versions")
 # a `python` or `gil` knob is added to each of them.
 SETUPS = {
     "balance-race": [{}, {"lock": "on"}],
+    "buffering": [{}, {"show": "process"}, {"show": "terminate"}, {"show": "end", "fix": "flush"}],
     "deadlock": [{}, {"consistent-order": "on"}],
     "fork": [{}],
     "gil": [{}, {"run-as": "processes"}],
@@ -85,12 +86,16 @@ def render(lesson, settings):
         values[n] = knob_value(specs[n], v)
     out = []
     for line in lesson["code"].splitlines():
-        if line.startswith("?{"):
-            cond, rest = line[2:].split("}", 1)
-            name, _, want = cond.partition("=")
-            if name not in specs or values[name] != knob_value(specs[name], want):
-                continue
-            line = rest
+        # Several marks may lead a line, all of which must hold; `!=` negates.
+        shown = True
+        while line.startswith("?{"):
+            cond, line = line[2:].split("}", 1)
+            negated = "!=" in cond
+            name, _, want = cond.partition("!=" if negated else "=")
+            if name not in specs or (values[name] == knob_value(specs[name], want)) == negated:
+                shown = False
+        if not shown:
+            continue
         for n, v in values.items():
             line = line.replace("{{%s}}" % n, str(v).lower() if isinstance(v, bool) else str(v))
         out.append(line)
