@@ -138,6 +138,8 @@ pub trait Backend {
     fn queue_put(&mut self, q: QueueId, v: Value) -> Result<(), String>;
     /// Takes the first item, waiting for one if `block`.
     fn queue_get(&mut self, pc: Pc, q: QueueId, block: bool) -> Result<Take, Flow>;
+    /// Whether queue `q` holds an item now (a `get` would not wait); never waits.
+    fn queue_ready(&mut self, q: QueueId) -> bool;
     /// `conn.send(v)`; false: nobody holds the other end (`BrokenPipeError`).
     fn pipe_send(&mut self, c: ConnId, v: Value) -> bool;
     /// `conn.recv()`: the next value, waiting for one; `None` once nothing can
@@ -344,6 +346,10 @@ fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             (push(b, code), next)
         }
         Instr::PrintCaptured { skip_empty } => return print_captured(b, ins, pc, skip_empty),
+        Instr::QueueReady(q) => {
+            let v = b.queue_ready(q) as Value;
+            (push(b, v), next)
+        }
         crate::program::local_instr!() | crate::program::thread_instr!() => {
             return exec(b, ins, pc);
         }

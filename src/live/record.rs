@@ -276,7 +276,12 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 | Instr::Terminate(_)
                 | Instr::RunProgram { .. }
                 | Instr::PrintCaptured { .. } => true,
-                Instr::TlsSet { .. } | Instr::TlsGet(_) | Instr::Clock { .. } => false,
+                // `r.ready()` reads whether a result has come: the log does not
+                // hold what it found.
+                Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::QueueReady(_) => false,
             };
             if !ok {
                 return Err(NoReplay::NotRecorded(program.dis(ai as ActorId, *ins)));

@@ -164,6 +164,7 @@ macro_rules! process_instr {
             | $crate::program::Instr::PipeClose(_)
             | $crate::program::Instr::RunProgram { .. }
             | $crate::program::Instr::PrintCaptured { .. }
+            | $crate::program::Instr::QueueReady(_)
     };
 }
 pub(crate) use process_instr;
@@ -297,6 +298,10 @@ pub enum Instr {
     },
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
+    // -- pool-results (issue 15) --
+    /// `r.ready()` of a Pool's `AsyncResult` whose result comes back on queue
+    /// `q`: pushes 1 when a `get` from it would not wait, else 0; never waits.
+    QueueReady(QueueId),
 }
 
 impl Instr {
@@ -416,7 +421,8 @@ impl Instr {
             | Instr::PipeRecv { .. }
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
-            | Instr::PrintCaptured { .. } => true,
+            | Instr::PrintCaptured { .. }
+            | Instr::QueueReady(_) => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -779,6 +785,7 @@ impl Program {
                 )
             }
             Instr::Exit(code) => format!("EXIT {code}"),
+            Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
         }
     }
 
@@ -822,7 +829,9 @@ impl Program {
                     | Instr::ProcAlive(t)
                     | Instr::ProcExitCode(t)
                     | Instr::Terminate(t) => check(actor(t), "bad thread reference"),
-                    Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } => {
+                    Instr::QueuePut { q, .. }
+                    | Instr::QueueGet { q, .. }
+                    | Instr::QueueReady(q) => {
                         check((q as usize) < self.queues.len(), "unknown queue")
                     }
                     Instr::RunProgram {

@@ -591,6 +591,18 @@ fn note(
             st.push(e.value);
             describe.then(|| Msg::RGot.fill(lang, &[&show(e.value, lang)]))
         }
+        Instr::QueueReady(_) => {
+            st.push(e.value);
+            describe.then(|| {
+                if e.value == 0 {
+                    Msg::RFalse
+                } else {
+                    Msg::RTrue
+                }
+                .get(lang)
+                .to_string()
+            })
+        }
         ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
             describe.then(|| returned_note(ins, e.value))

@@ -84,7 +84,8 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => false,
+        | Instr::PrintCaptured { .. }
+        | Instr::QueueReady(_) => false,
     }
 }
 
@@ -201,7 +202,8 @@ impl StateReplay {
                 | Instr::FileWrite(_)
                 | Instr::PipeSend(_)
                 | Instr::PipeClose(_)
-                | Instr::PrintCaptured { .. },
+                | Instr::PrintCaptured { .. }
+                | Instr::QueueReady(_),
             )
             | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
         }
@@ -302,7 +304,8 @@ impl StateReplay {
                         | Instr::PipeRecv { .. }
                         | Instr::PipeClose(_)
                         | Instr::RunProgram { .. }
-                        | Instr::PrintCaptured { .. },
+                        | Instr::PrintCaptured { .. }
+                        | Instr::QueueReady(_),
                     )
                     | None => {}
                 }
