@@ -48,3 +48,19 @@ for exe in sorted(glob.glob(os.path.expanduser('~/.pyenv/versions/3.*/bin/python
         for (code, out, err), n in seen.most_common():
             print('%s api=%-14s %d/%d exit %s: %s%s' % (version, api, n, RUNS, code,
                   ' | '.join(out.splitlines()), ('  [stderr: %s]' % err) if err else ''), flush=True)
+
+# Two claims of the lesson's text, per version: multiprocessing.TimeoutError is not
+# the builtin TimeoutError, and how repr() shows the ValueError get() re-raises.
+CLAIMS = r'''
+import multiprocessing, builtins
+print('issubclass(multiprocessing.TimeoutError, builtins.TimeoutError):',
+      issubclass(multiprocessing.TimeoutError, builtins.TimeoutError),
+      '| its name:', multiprocessing.TimeoutError.__module__ + '.' + multiprocessing.TimeoutError.__qualname__,
+      '| repr:', repr(ValueError('negative: -7')))
+'''
+for exe in sorted(glob.glob(os.path.expanduser('~/.pyenv/versions/3.*/bin/python'))):
+    version = exe.split('/')[-3]
+    if WANT and not any(version.startswith(w) for w in WANT):
+        continue
+    r = subprocess.run([exe, '-c', CLAIMS], capture_output=True, text=True, timeout=60)
+    print('%s %s' % (version, r.stdout.strip() or r.stderr.strip()), flush=True)
