@@ -152,6 +152,8 @@ const LESSONS: &[(&str, &[&str])] = &[
     ("threads", &["loops=3", "granularity=bytecode"]),
     ("thread-local", &["main-reads=on"]),
     ("gil", &["n=25000", "probe=on"]),
+    ("pool-results", &["api=callback", "granularity=bytecode"]),
+    ("pool-results", &["api=map"]),
 ];
 
 fn count(t: &Trace, text: &str) -> i64 {
@@ -633,6 +635,7 @@ const LIVE: &[(&str, &[&str])] = &[
     ("threads", &["loops=3", "sleep=0"]),
     ("thread-local", &["main-reads=on"]),
     ("gil", &["n=25000"]),
+    ("pool-results", &["api=callback"]),
 ];
 
 /// The consistency check, live: events follow the code, the values the state
