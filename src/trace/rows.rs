@@ -503,6 +503,13 @@ fn tls_note(p: &Program, attr: u16, value_is_str: bool, value: Value, lang: Lang
 /// Applies an event to the operand stacks and, when `describe`, says what it read
 /// or wrote (the rows before a window only need the stacks, and formatting a
 /// million notes nobody reads is most of the cost).
+/// A condition's value as the rows say it: "true" or "false".
+fn true_false(v: Value, lang: Lang) -> String {
+    if v == 0 { Msg::RFalse } else { Msg::RTrue }
+        .get(lang)
+        .to_string()
+}
+
 fn note(
     p: &Program,
     stacks: &mut [Vec<Value>],
@@ -562,15 +569,7 @@ fn note(
         }
         Instr::PopJumpIfFalse(_) => {
             st.pop();
-            describe.then(|| {
-                if e.value == 0 {
-                    Msg::RFalse
-                } else {
-                    Msg::RTrue
-                }
-                .get(lang)
-                .to_string()
-            })
+            describe.then(|| true_false(e.value, lang))
         }
         Instr::PipeSend(_) => {
             st.pop();
@@ -593,15 +592,7 @@ fn note(
         }
         Instr::QueueReady(_) => {
             st.push(e.value);
-            describe.then(|| {
-                if e.value == 0 {
-                    Msg::RFalse
-                } else {
-                    Msg::RTrue
-                }
-                .get(lang)
-                .to_string()
-            })
+            describe.then(|| true_false(e.value, lang))
         }
         ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
