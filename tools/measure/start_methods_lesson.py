@@ -76,7 +76,9 @@ for exe in sorted(glob.glob(os.path.expanduser('~/.pyenv/versions/3.*/bin/python
     d = tempfile.mkdtemp()
     path = os.path.join(d, 'who.py')
     open(path, 'w').write(WHO)
-    r = subprocess.run([exe, path], capture_output=True, text=True, timeout=30, cwd=d)
+    env = dict(os.environ)
+    env.pop('PYTHONUNBUFFERED', None)
+    r = subprocess.run([exe, path], capture_output=True, text=True, timeout=30, cwd=d, env=env)
     lines = r.stdout.splitlines()
     main_pid = lines[0].split()[4] if lines else '?'
     tops = [l for l in lines if l.startswith('top level: __mp_main__')]
