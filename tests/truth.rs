@@ -154,7 +154,10 @@ const LESSONS: &[(&str, &[&str])] = &[
     ("gil", &["n=25000", "probe=on"]),
     ("pool-results", &["api=callback", "granularity=bytecode"]),
     ("pool-results", &["api=map"]),
-    ("start-methods", &["method=forkserver", "granularity=bytecode"]),
+    (
+        "start-methods",
+        &["method=forkserver", "granularity=bytecode"],
+    ),
     ("start-methods", &["method=spawn", "guard=off"]),
 ];
 
