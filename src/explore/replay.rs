@@ -146,6 +146,7 @@ impl<'a> Follow<'a> {
             | Instr::FileRead(_)
             | Instr::StoreGlobal(_)
             | Instr::FileWrite(_)
+            | Instr::QueueReady(_)
             | Instr::PrintCaptured { .. }
             | Instr::TlsGet(_)
             | crate::program::local_instr!()

@@ -203,6 +203,7 @@ macro_rules! never_blocks {
             | $crate::program::Instr::PipeSend(_)
             | $crate::program::Instr::PipeClose(_)
             | $crate::program::Instr::PrintCaptured { .. }
+            | $crate::program::Instr::QueueReady(_)
     };
 }
 pub(crate) use never_blocks;

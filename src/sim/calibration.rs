@@ -312,6 +312,7 @@ macro_rules! not_plain {
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
             | Instr::PrintCaptured { .. }
+            | Instr::QueueReady(_)
     };
 }
 pub(crate) use not_plain;

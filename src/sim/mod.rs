@@ -797,6 +797,7 @@ impl Sim {
                 | Instr::GetPpid
                 | Instr::ProcPid(_)
                 | Instr::ProcAlive(_)
+                | Instr::QueueReady(_)
                 | Instr::ProcExitCode(_)
                 | Instr::Terminate(_)
                 | Instr::QueuePut { .. }
@@ -1180,6 +1181,7 @@ fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::GetPpid
             | Instr::ProcPid(_)
             | Instr::ProcAlive(_)
+            | Instr::QueueReady(_)
             | Instr::ProcExitCode(_)
             | Instr::Terminate(_)
             | Instr::QueuePut { .. }

@@ -363,6 +363,7 @@ impl StackOp {
             Instr::Print { nargs, .. } => (nargs, Push::No),
             Instr::FileRead(_)
             | Instr::QueueGet { .. }
+            | Instr::QueueReady(_)
             | Instr::TlsGet(_)
             | Instr::Clock { .. } => (0, Push::Yes),
             Instr::PipeRecv { .. } => (0, Push::Some),
