@@ -152,6 +152,13 @@ const LESSONS: &[(&str, &[&str])] = &[
     ("threads", &["loops=3", "granularity=bytecode"]),
     ("thread-local", &["main-reads=on"]),
     ("gil", &["n=25000", "probe=on"]),
+    ("pool-results", &["api=callback", "granularity=bytecode"]),
+    ("pool-results", &["api=map"]),
+    (
+        "start-methods",
+        &["method=forkserver", "granularity=bytecode"],
+    ),
+    ("start-methods", &["method=spawn", "guard=off"]),
 ];
 
 fn count(t: &Trace, text: &str) -> i64 {
@@ -633,6 +640,9 @@ const LIVE: &[(&str, &[&str])] = &[
     ("threads", &["loops=3", "sleep=0"]),
     ("thread-local", &["main-reads=on"]),
     ("gil", &["n=25000"]),
+    ("pool-results", &["api=callback"]),
+    ("start-methods", &["method=fork"]),
+    ("start-methods", &["method=forkserver"]),
 ];
 
 /// The consistency check, live: events follow the code, the values the state

@@ -160,7 +160,9 @@ pub fn step_access(
                 objects.add(&mut acc, Obj::Output, true);
                 objects.add(&mut acc, Obj::Actor(a), true);
             }
-            Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } if !multi => {
+            Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } | Instr::QueueReady(q)
+                if !multi =>
+            {
                 objects.add(&mut acc, Obj::Queue(q), true)
             }
             // Between processes (or a process's start, a thread's end there):
@@ -171,6 +173,7 @@ pub fn step_access(
             | Instr::QueueGet { .. }
             | Instr::QueueAsk { .. }
             | Instr::QueueTry { .. }
+            | Instr::QueueReady(_)
             | Instr::Sleep(_)
             | Instr::Clock { .. }
             | Instr::Fork(_)
@@ -215,6 +218,7 @@ fn reads_time(i: Instr) -> bool {
         | Instr::GetPpid
         | Instr::ProcPid(_)
         | Instr::ProcAlive(_)
+        | Instr::QueueReady(_)
         | Instr::ProcExitCode(_)
         | Instr::Terminate(_)
         | Instr::QueuePut { .. }

@@ -553,6 +553,7 @@ fn commutes(i: Instr) -> bool {
         | Instr::GetPpid
         | Instr::ProcPid(_)
         | Instr::ProcAlive(_)
+        | Instr::QueueReady(_)
         | Instr::ProcExitCode(_)
         | Instr::Terminate(_)
         | Instr::QueuePut { .. }

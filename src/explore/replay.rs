@@ -148,6 +148,7 @@ impl<'a> Follow<'a> {
             | Instr::FileRead(_)
             | Instr::StoreGlobal(_)
             | Instr::FileWrite(_)
+            | Instr::QueueReady(_)
             | Instr::PrintCaptured { .. }
             | Instr::BufPrint { .. }
             | Instr::Flush(_)

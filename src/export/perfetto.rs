@@ -53,7 +53,9 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         // A pipe's two ends are one channel: what one end sends the other receives.
         Instr::PipeSend(c) => Some((true, 1000 + (c ^ 1))),
         Instr::PipeRecv { conn, .. } => Some((false, 1000 + conn)),
-        crate::program::local_instr!()
+        // `r.ready()` only looks.
+        Instr::QueueReady(_)
+        | crate::program::local_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
         | Instr::Acquire(_)

@@ -138,6 +138,8 @@ pub trait Backend {
     fn queue_put(&mut self, q: QueueId, v: Value) -> Result<(), String>;
     /// Takes the first item, waiting for one if `block`.
     fn queue_get(&mut self, pc: Pc, q: QueueId, block: bool) -> Result<Take, Flow>;
+    /// Whether queue `q` holds an item now (a `get` would not wait); never waits.
+    fn queue_ready(&mut self, q: QueueId) -> bool;
     /// `conn.send(v)`; false: nobody holds the other end (`BrokenPipeError`).
     fn pipe_send(&mut self, c: ConnId, v: Value) -> bool;
     /// `conn.recv()`: the next value, waiting for one; `None` once nothing can
@@ -363,6 +365,10 @@ fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         Instr::QueueAsk { .. } | Instr::QueueTry { .. } => return exec_queue_api(b, ins, pc),
         Instr::BufPrint { .. } => return buf_print(b, ins, pc),
         Instr::Flush(_) => return write_out(b, ins, pc),
+        Instr::QueueReady(q) => {
+            let v = b.queue_ready(q) as Value;
+            (push(b, v), next)
+        }
         crate::program::local_instr!() | crate::program::thread_instr!() => {
             return exec(b, ins, pc);
         }
@@ -436,6 +442,7 @@ fn exec_queue_api<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         | Instr::PrintCaptured { .. } => return exec(b, ins, pc),
         Instr::BufPrint { .. } => return buf_print(b, ins, pc),
         Instr::Flush(_) => return write_out(b, ins, pc),
+        Instr::QueueReady(_) => return exec_process(b, ins, pc),
     };
     b.went(ins, pc, value, next, Cost::Instr)
 }

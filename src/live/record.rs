@@ -285,7 +285,8 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
                 | Instr::BufPrint { .. }
-                | Instr::Flush(_) => false,
+                | Instr::Flush(_)
+                | Instr::QueueReady(_) => false,
             };
             if !ok {
                 return Err(NoReplay::NotRecorded(program.dis(ai as ActorId, *ins)));

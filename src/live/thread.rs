@@ -352,6 +352,9 @@ impl Backend for Thread<'_> {
     fn queue_get(&mut self, _pc: Pc, _q: QueueId, _block: bool) -> Result<Take, Flow> {
         Ok(Take::Closed)
     }
+    fn queue_ready(&mut self, _q: QueueId) -> bool {
+        false
+    }
     fn pipe_send(&mut self, _c: ConnId, _v: Value) -> bool {
         false
     }

@@ -212,6 +212,7 @@ impl ProcessWatch {
                         | Instr::GetPid
                         | Instr::GetPpid
                         | Instr::ProcPid(_)
+                        | Instr::QueueReady(_)
                         | Instr::ProcAlive(_)
                         | Instr::ProcExitCode(_)
                         | Instr::Terminate(_)

@@ -1081,6 +1081,11 @@ impl Backend for Worker {
         }
         Ok(Take::Item(v))
     }
+    fn queue_ready(&mut self, q: QueueId) -> bool {
+        // An item is a frame on the queue's pipe: readable means a get would not
+        // wait (every process keeps the write end open, so it is never EOF here).
+        readable(self.p.job.queue_fds[q as usize][0])
+    }
     fn pipe_send(&mut self, c: ConnId, v: Value) -> bool {
         let (fd, ch) = (self.conns[c as usize], self.conn_ch(c ^ 1));
         if self.put_message(ch, fd, v, true).is_err() {

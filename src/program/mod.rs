@@ -168,6 +168,7 @@ macro_rules! process_instr {
             | $crate::program::Instr::QueueTry { .. }
             | $crate::program::Instr::BufPrint { .. }
             | $crate::program::Instr::Flush(_)
+            | $crate::program::Instr::QueueReady(_)
     };
 }
 pub(crate) use process_instr;
@@ -230,6 +231,7 @@ macro_rules! never_blocks {
             | $crate::program::Instr::QueueAsk { .. }
             | $crate::program::Instr::BufPrint { .. }
             | $crate::program::Instr::Flush(_)
+            | $crate::program::Instr::QueueReady(_)
     };
 }
 pub(crate) use never_blocks;
@@ -395,6 +397,10 @@ pub enum Instr {
     },
     /// Writes out what the process's `sys.stdout` buffer holds, as one write.
     Flush(FlushBy),
+    // -- pool-results (issue 15) --
+    /// `r.ready()` of a Pool's `AsyncResult` whose result comes back on queue
+    /// `q`: pushes 1 when a `get` from it would not wait, else 0; never waits.
+    QueueReady(QueueId),
 }
 
 /// What the process's `sys.stdout` is, as CPython's `io.TextIOWrapper` sees it.
@@ -561,6 +567,7 @@ impl Instr {
             // The interpreter's own flushes are steps of their own; a program's
             // `sys.stdout.flush()` is a call.
             Instr::Flush(by) => by == FlushBy::Program,
+            Instr::QueueReady(_) => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -941,6 +948,7 @@ impl Program {
             Instr::Flush(FlushBy::Exit) => {
                 "(the interpreter flushes sys.stdout at exit)".to_string()
             }
+            Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
         }
     }
 
@@ -986,7 +994,8 @@ impl Program {
                     | Instr::Terminate(t) => check(actor(t), "bad thread reference"),
                     Instr::QueuePut { q, .. }
                     | Instr::QueueGet { q, .. }
-                    | Instr::QueueAsk { q, .. } => {
+                    | Instr::QueueAsk { q, .. }
+                    | Instr::QueueReady(q) => {
                         check((q as usize) < self.queues.len(), "unknown queue")
                     }
                     Instr::QueueTry { q, fail, .. } => {

@@ -158,6 +158,9 @@ impl Backend for SimActor<'_> {
             None => Ok(Take::Empty),
         }
     }
+    fn queue_ready(&mut self, q: QueueId) -> bool {
+        !self.sim.queues[q as usize].is_empty()
+    }
     fn pipe_send(&mut self, c: ConnId, v: Value) -> bool {
         self.sim.pipe_send(self.a, c, v)
     }

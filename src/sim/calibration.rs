@@ -316,6 +316,7 @@ macro_rules! not_plain {
             | Instr::PrintCaptured { .. }
             | Instr::BufPrint { .. }
             | Instr::Flush(_)
+            | Instr::QueueReady(_)
     };
 }
 pub(crate) use not_plain;

@@ -803,6 +803,7 @@ impl Sim {
                 | Instr::GetPpid
                 | Instr::ProcPid(_)
                 | Instr::ProcAlive(_)
+                | Instr::QueueReady(_)
                 | Instr::ProcExitCode(_)
                 | Instr::Terminate(_)
                 | Instr::QueuePut { .. }
@@ -1199,6 +1200,7 @@ fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::GetPpid
             | Instr::ProcPid(_)
             | Instr::ProcAlive(_)
+            | Instr::QueueReady(_)
             | Instr::ProcExitCode(_)
             | Instr::Terminate(_)
             | Instr::QueuePut { .. }

@@ -580,6 +580,7 @@ impl TimedScheduler {
             | Instr::ForkChild
             | Instr::ProcPid(_)
             | Instr::ProcAlive(_)
+            | Instr::QueueReady(_)
             | Instr::ProcExitCode(_)
             | Instr::Terminate(_)
             | Instr::FileRead(_)

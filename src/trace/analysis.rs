@@ -163,6 +163,7 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::GetPpid
         | Instr::ProcPid(_)
         | Instr::ProcAlive(_)
+        | Instr::QueueReady(_)
         | Instr::ProcExitCode(_)
         | Instr::Terminate(_)
         | Instr::QueuePut { .. }

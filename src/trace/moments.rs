@@ -96,6 +96,7 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::GetPpid
                     | Instr::ProcPid(_)
                     | Instr::ProcAlive(_)
+                    | Instr::QueueReady(_)
                     | Instr::ProcExitCode(_)
                     | Instr::Terminate(_)
                     | Instr::QueuePut { .. }

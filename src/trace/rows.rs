@@ -374,6 +374,7 @@ impl StackOp {
             Instr::FileRead(_)
             | Instr::QueueGet { .. }
             | Instr::QueueAsk { .. }
+            | Instr::QueueReady(_)
             | Instr::TlsGet(_)
             | Instr::Clock { .. } => (0, Push::Yes),
             Instr::PipeRecv { .. } | Instr::QueueTry { put: false, .. } => (0, Push::Some),
@@ -515,7 +516,8 @@ fn queue_note(
         | Instr::RunProgram { .. }
         | Instr::PrintCaptured { .. }
         | Instr::BufPrint { .. }
-        | Instr::Flush(_) => None,
+        | Instr::Flush(_)
+        | Instr::QueueReady(_) => None,
     }
 }
 
@@ -619,6 +621,13 @@ fn tls_note(p: &Program, attr: u16, value_is_str: bool, value: Value, lang: Lang
 /// Applies an event to the operand stacks and, when `describe`, says what it read
 /// or wrote (the rows before a window only need the stacks, and formatting a
 /// million notes nobody reads is most of the cost).
+/// A condition's value as the rows say it: "true" or "false".
+fn true_false(v: Value, lang: Lang) -> String {
+    if v == 0 { Msg::RFalse } else { Msg::RTrue }
+        .get(lang)
+        .to_string()
+}
+
 fn note(
     p: &Program,
     stacks: &mut [Vec<Value>],
@@ -677,15 +686,7 @@ fn note(
         }
         Instr::PopJumpIfFalse(_) => {
             st.pop();
-            describe.then(|| {
-                if e.value == 0 {
-                    Msg::RFalse
-                } else {
-                    Msg::RTrue
-                }
-                .get(lang)
-                .to_string()
-            })
+            describe.then(|| true_false(e.value, lang))
         }
         Instr::PipeSend(_) => {
             st.pop();
@@ -702,6 +703,10 @@ fn note(
         | Instr::QueueGet { .. }
         | Instr::QueueAsk { .. }
         | Instr::QueueTry { .. } => queue_note(p, e, st, describe, lang),
+        Instr::QueueReady(_) => {
+            st.push(e.value);
+            describe.then(|| true_false(e.value, lang))
+        }
         ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
             describe.then(|| returned_note(ins, e.value))

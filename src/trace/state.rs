@@ -88,6 +88,7 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::QueueAsk { .. }
         | Instr::QueueTry { .. } => false,
         Instr::BufPrint { .. } | Instr::Flush(_) => false,
+        Instr::QueueReady(_) => false,
     }
 }
 
@@ -207,7 +208,8 @@ impl StateReplay {
                 | Instr::PrintCaptured { .. }
                 | Instr::QueueAsk { .. }
                 | Instr::BufPrint { .. }
-                | Instr::Flush(_),
+                | Instr::Flush(_)
+                | Instr::QueueReady(_),
             )
             | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
         }
@@ -312,7 +314,8 @@ impl StateReplay {
                         | Instr::QueueAsk { .. }
                         | Instr::QueueTry { .. }
                         | Instr::BufPrint { .. }
-                        | Instr::Flush(_),
+                        | Instr::Flush(_)
+                        | Instr::QueueReady(_),
                     )
                     | None => {}
                 }
