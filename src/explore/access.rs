@@ -147,6 +147,11 @@ pub fn step_access(
             Instr::LoadGlobal(g) | Instr::FileRead(g) => objects.add(&mut acc, var(g), false),
             Instr::StoreGlobal(g) | Instr::FileWrite(g) => objects.add(&mut acc, var(g), true),
             Instr::Acquire(l) | Instr::Release(l) => objects.add(&mut acc, Obj::Lock(l), true),
+            // A condition's waiters live with its lock: a wait releases the lock
+            // and joins them, a notify takes from them, a sleep reads them.
+            Instr::CondWait(l) | Instr::CondSleep(l) | Instr::CondNotify { cond: l, .. } => {
+                objects.add(&mut acc, Obj::Lock(l), true)
+            }
             Instr::Start(t) if p.actors[t as usize].process == proc_ => {
                 objects.add(&mut acc, Obj::Actor(t), true)
             }

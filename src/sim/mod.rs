@@ -95,6 +95,11 @@ pub enum Refusal {
         queue: String,
         full: bool,
     },
+    /// In `cond.wait()`, not notified yet.
+    WaitingForNotify {
+        actor: String,
+        cond: String,
+    },
     /// Another thread of the same process holds the GIL and may not let go yet.
     GilHeld {
         actor: String,
@@ -131,6 +136,9 @@ impl Refusal {
                 Msg::XQueueEmpty
             }
             .fill(lang, &[actor, queue]),
+            Refusal::WaitingForNotify { actor, cond } => {
+                Msg::XWaitingForNotify.fill(lang, &[actor, cond])
+            }
             Refusal::Sleeping { actor, until_ns } => {
                 Msg::XSleeping.fill(lang, &[actor, &format!("{:.3}", *until_ns as f64 / 1e6)])
             }
@@ -201,6 +209,9 @@ pub struct Sim {
     /// Wakes an instruction caused (a put waking a getter), recorded after the
     /// instruction's own event so the waker's row comes first, once.
     pending_wakes: Vec<(ActorId, Value)>,
+    /// Per lock that is a `threading.Condition`'s: the actors in its `wait()`
+    /// not yet notified, longest waiting first (empty when no program waits).
+    cond_waiters: Vec<Vec<ActorId>>,
     /// Tests turn the fast path of [`Sim::exec_plain`] off, to compare it with `exec`.
     #[cfg(test)]
     exec_only: bool,
@@ -253,6 +264,7 @@ impl Sim {
             queues: vec![Default::default(); program.queues.len()],
             conns: process::ConnRt::all(&program, nproc),
             pending_wakes: Vec::new(),
+            cond_waiters: vec![Vec::new(); program.locks.len()],
             #[cfg(test)]
             exec_only: false,
             cfg,
@@ -415,6 +427,10 @@ impl Sim {
                         actor: self.name(a),
                         queue: self.program.conn_name(conn).to_string(),
                         full: false,
+                    },
+                    Some(Instr::CondSleep(l)) => Refusal::WaitingForNotify {
+                        actor: self.name(a),
+                        cond: self.program.locks[l as usize].name.clone(),
                     },
                     Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
                         actor: self.name(a),
@@ -625,6 +641,7 @@ impl Sim {
             | Instr::Clock { .. }
             | Instr::Raise(_)
             | Instr::Exit(_)
+            | crate::program::cond_instr!()
             | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
@@ -705,6 +722,7 @@ impl Sim {
                 | Instr::Clock { .. }
                 | Instr::Raise(_)
                 | Instr::Exit(_)
+                | crate::program::cond_instr!()
                 | crate::program::process_instr!() => break,
             };
             burst.clock = t;
@@ -792,6 +810,39 @@ impl Sim {
         self.now += INSTR_NS;
         self.wake_where(a, |i| i == Instr::Acquire(l));
         true
+    }
+
+    /// `cond.wait()`'s first step: `a` joins the waiters of `l`, then releases it.
+    fn cond_wait(&mut self, a: ActorId, l: LockId, ins: Instr, next: u32) {
+        self.cond_waiters[l as usize].push(a);
+        self.release(a, l, ins, next);
+    }
+
+    /// Whether `a` is still among the waiters of `l` (not notified yet).
+    fn cond_waiting(&self, a: ActorId, l: LockId) -> bool {
+        self.cond_waiters[l as usize].contains(&a)
+    }
+
+    /// `cond.notify()` / `notify_all()`: the longest waiter (or every one) leaves
+    /// the waiters, and wakes if it already sleeps; how many left.
+    fn cond_notify(&mut self, by: ActorId, l: LockId, all: bool) -> Value {
+        let waiters = &mut self.cond_waiters[l as usize];
+        let n = if all {
+            waiters.len()
+        } else {
+            waiters.len().min(1)
+        };
+        let woken: Vec<ActorId> = waiters.drain(..n).collect();
+        for w in woken {
+            let rt = &mut self.actors[w as usize];
+            if rt.status == RunState::Blocked
+                && self.program.instr(w, rt.pc) == Some(Instr::CondSleep(l))
+            {
+                rt.status = RunState::Ready;
+                self.pending_wakes.push((w, by as Value));
+            }
+        }
+        n as Value
     }
 
     /// `t.start()` / `p.start()`: a child process is made first if `t` is in one.
@@ -1084,6 +1135,7 @@ impl Sim {
         self.gil.hash(&mut h);
         (self.ending as u8).hash(&mut h);
         self.queues.hash(&mut h);
+        self.cond_waiters.hash(&mut h);
         if self.procs.len() > 1 || !self.conns.is_empty() {
             format!("{:?}{:?}", self.procs, self.conns).hash(&mut h);
         }

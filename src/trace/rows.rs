@@ -407,6 +407,10 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
         Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
             Msg::RForeverJoin.fill(lang, &[&name(t as Value)])
         }
+        Some(Instr::CondSleep(l)) => Msg::RForeverNotify.fill(
+            lang,
+            &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+        ),
         Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
             lang,
             &[
@@ -449,6 +453,10 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
             Some(Instr::QueueGet { .. }) => Msg::RBlockedEmpty.get(lang).into(),
             Some(Instr::PipeRecv { .. }) => Msg::RBlockedRecv.get(lang).into(),
             Some(Instr::QueuePut { .. }) => Msg::RBlockedFull.get(lang).into(),
+            Some(Instr::CondSleep(l)) => Msg::RWaitNotify.fill(
+                lang,
+                &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+            ),
             Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
                 lang,
                 &[&p.locks
@@ -604,6 +612,12 @@ fn note(
             None
         }
         Instr::Acquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
+        Instr::CondWait(l) => describe.then(|| {
+            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
+            Msg::RCondReleased.fill(lang, &[&name])
+        }),
+        Instr::CondSleep(_) => None,
+        Instr::CondNotify { .. } => describe.then(|| Msg::RNotified.fill(lang, &[&e.value])),
         Instr::Release(_) => describe.then(|| Msg::RReleased.get(lang).into()),
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         // Nothing on the operand stack, nothing to say (every instruction is named,
