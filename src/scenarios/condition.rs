@@ -9,7 +9,8 @@
 
 use crate::lesson::{Knobs, Lesson};
 use crate::program::{
-    ActorBuilder, ActorKind, BinOp, Instr, Label, LockId, Program, ProgramBuilder, StrId, VarId,
+    ActorBuilder, ActorId, ActorKind, BinOp, Instr, Label, LockId, Program, ProgramBuilder, StrId,
+    VarId,
 };
 
 /// What CPython prints for `[].pop(0)` (3.6–3.13, tools/measure/condition.py).
@@ -46,41 +47,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         "cond.notify()"
     };
 
-    // The producer: `while len(items) >= SIZE: cond.wait()`, then an append.
-    let mut p = b.code(producer);
-    let i = p.local("i", 0);
-    let for_line = b.line(&format!("for i in range(1, 2 * {rounds} + 1):"))?;
-    let with_p = b.nth_line("with cond:", 0)?;
-    let done = p.label();
-    p.at(for_line);
-    let head = p.for_range(i, 2 * rounds, done);
-    p.at(with_p).emit(Instr::Acquire(cond));
-    let full = p.label();
-    p.at(b.line("while len(items) >= SIZE:")?);
-    let test = p.here();
-    // `len(items) >= SIZE` is `len(items) > SIZE - 1` for whole numbers.
-    p.emit(Instr::LoadGlobal(items))
-        .emit(Instr::LoadConst(size - 1))
-        .emit(Instr::BinaryOp(BinOp::Gt))
-        .pop_jump_if_false(full);
-    wait(&mut p, b.nth_line("cond.wait()", 0)?, cond);
-    p.at(b.line("while len(items) >= SIZE:")?)
-        .emit(Instr::JumpBackward(test))
-        .place(full);
-    p.at(b.line("items.append(i)")?)
-        .emit(Instr::LoadGlobal(items))
-        .emit(Instr::LoadConst(1))
-        .emit(Instr::BinaryOp(BinOp::Add))
-        .emit(Instr::StoreGlobal(items));
-    let put = b.string("producer put {}, {} in the buffer");
-    p.at(b.line("print(f'producer put {i}, {len(items)} in the buffer')")?)
-        .emit(Instr::LoadFast(i))
-        .emit(Instr::LoadGlobal(items))
-        .print(put, 2);
-    p.at(b.nth_line(notify_line, 0)?).emit(notify);
-    p.at(with_p).emit(Instr::Release(cond));
-    p.at(for_line).end_loop(head, done).emit(Instr::Exit(0));
-    b.finish(p)?;
+    producer_code(&mut b, producer, rounds, size, items, notify, notify_line)?;
 
     // The consumers: look (or not), wait, pop, say so, wake the others.
     let took = b.string("{thread} took one, {} left");
@@ -115,11 +82,9 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         }
         let pop_line = b.line("items.pop(0)")?;
         let raise = pop(&mut a, pop_line, items);
-        a.at(b.line(
-            "print(f'{threading.current_thread().name} took one, {len(items)} left')",
-        )?)
-        .emit(Instr::LoadGlobal(items))
-        .print(took, 1);
+        a.at(b.line("print(f'{threading.current_thread().name} took one, {len(items)} left')")?)
+            .emit(Instr::LoadGlobal(items))
+            .print(took, 1);
         a.at(b.nth_line(notify_line, 1)?).emit(notify);
         a.at(with_c).emit(Instr::Release(cond));
         a.at(for_line).end_loop(head, done).emit(Instr::Exit(0));
@@ -153,6 +118,56 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .print(left, 1)
         .emit(Instr::Exit(0));
     b.build_with(m)
+}
+
+/// The producer: `while len(items) >= SIZE: cond.wait()`, then an append, a
+/// print and the notify.
+fn producer_code(
+    b: &mut ProgramBuilder,
+    producer: ActorId,
+    rounds: u32,
+    size: i64,
+    items: VarId,
+    notify: Instr,
+    notify_line: &str,
+) -> Result<(), String> {
+    let Instr::CondNotify { cond, .. } = notify else {
+        return Err("the notify must be a CondNotify".into());
+    };
+    let mut p = b.code(producer);
+    let i = p.local("i", 0);
+    let for_line = b.line(&format!("for i in range(1, 2 * {rounds} + 1):"))?;
+    let with_p = b.nth_line("with cond:", 0)?;
+    let done = p.label();
+    p.at(for_line);
+    let head = p.for_range(i, 2 * rounds, done);
+    p.at(with_p).emit(Instr::Acquire(cond));
+    let full = p.label();
+    p.at(b.line("while len(items) >= SIZE:")?);
+    let test = p.here();
+    // `len(items) >= SIZE` is `len(items) > SIZE - 1` for whole numbers.
+    p.emit(Instr::LoadGlobal(items))
+        .emit(Instr::LoadConst(size - 1))
+        .emit(Instr::BinaryOp(BinOp::Gt))
+        .pop_jump_if_false(full);
+    wait(&mut p, b.nth_line("cond.wait()", 0)?, cond);
+    p.at(b.line("while len(items) >= SIZE:")?)
+        .emit(Instr::JumpBackward(test))
+        .place(full);
+    p.at(b.line("items.append(i)")?)
+        .emit(Instr::LoadGlobal(items))
+        .emit(Instr::LoadConst(1))
+        .emit(Instr::BinaryOp(BinOp::Add))
+        .emit(Instr::StoreGlobal(items));
+    let put = b.string("producer put {}, {} in the buffer");
+    p.at(b.line("print(f'producer put {i}, {len(items)} in the buffer')")?)
+        .emit(Instr::LoadFast(i))
+        .emit(Instr::LoadGlobal(items))
+        .print(put, 2);
+    p.at(b.nth_line(notify_line, 0)?).emit(notify);
+    p.at(with_p).emit(Instr::Release(cond));
+    p.at(for_line).end_loop(head, done).emit(Instr::Exit(0));
+    b.finish(p)
 }
 
 /// `cond.wait()`: joins the waiters and releases the lock, sleeps until

@@ -4,7 +4,7 @@
 use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
-use crate::program::{ActorId, Granularity, Instr, Program, Value};
+use crate::program::{ActorId, Granularity, Instr, Program, Value, cond_instr};
 use std::ops::Range;
 
 /// One row of the interleaving table.
@@ -425,6 +425,20 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
     }
 }
 
+/// What a row of a lock's or a `threading.Condition`'s step says.
+fn lock_note(p: &Program, ins: Instr, value: Value, lang: Lang) -> Option<String> {
+    match ins {
+        Instr::Acquire(_) => Some(Msg::RAcquired.get(lang).into()),
+        Instr::Release(_) => Some(Msg::RReleased.get(lang).into()),
+        Instr::CondWait(l) => {
+            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
+            Some(Msg::RCondReleased.fill(lang, &[&name]))
+        }
+        Instr::CondNotify { .. } => Some(Msg::RNotified.fill(lang, &[&value])),
+        _ => None,
+    }
+}
+
 fn push_comment(text: &mut String, c: &str, lang: Lang) {
     if text.contains("  # ") {
         text.push_str(Msg::RAnd.get(lang));
@@ -524,12 +538,7 @@ fn note(
         _ => return event_note(p, e, lang),
     }
     let st = &mut stacks[e.actor as usize];
-    let var = |v: u16| {
-        p.vars
-            .get(v as usize)
-            .map(|x| x.name.as_str())
-            .unwrap_or("?")
-    };
+    let var = |v: u16| p.vars.get(v as usize).map_or("?", |x| x.name.as_str());
     match p.instr(e.actor, e.pc)? {
         Instr::LoadConst(_) | Instr::LoadFast(_) => {
             st.push(e.value);
@@ -611,14 +620,9 @@ fn note(
             st.push(e.value);
             None
         }
-        Instr::Acquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
-        Instr::CondWait(l) => describe.then(|| {
-            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
-            Msg::RCondReleased.fill(lang, &[&name])
-        }),
-        Instr::CondSleep(_) => None,
-        Instr::CondNotify { .. } => describe.then(|| Msg::RNotified.fill(lang, &[&e.value])),
-        Instr::Release(_) => describe.then(|| Msg::RReleased.get(lang).into()),
+        i @ (Instr::Acquire(_) | Instr::Release(_) | cond_instr!()) => {
+            describe.then(|| lock_note(p, i, e.value, lang))?
+        }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         // Nothing on the operand stack, nothing to say (every instruction is named,
         // so a new one must say what it does here).
