@@ -215,7 +215,34 @@ impl ProcessWatch {
                     }
                     Some(Instr::Acquire(l)) => self.holder[l as usize] = Some(e.actor),
                     Some(Instr::Release(l)) => self.holder[l as usize] = None,
-                    _ => {}
+                    None
+                    | Some(
+                        crate::program::local_instr!()
+                        | Instr::LoadGlobal(_)
+                        | Instr::StoreGlobal(_)
+                        | Instr::Join(_)
+                        | Instr::Print { .. }
+                        | Instr::Work(_)
+                        | Instr::TlsSet { .. }
+                        | Instr::TlsGet(_)
+                        | Instr::Clock { .. }
+                        | Instr::ForkChild
+                        | Instr::GetPid
+                        | Instr::GetPpid
+                        | Instr::ProcPid(_)
+                        | Instr::ProcAlive(_)
+                        | Instr::ProcExitCode(_)
+                        | Instr::Terminate(_)
+                        | Instr::QueuePut { .. }
+                        | Instr::QueueGet { .. }
+                        | Instr::FileRead(_)
+                        | Instr::FileWrite(_)
+                        | Instr::PipeSend(_)
+                        | Instr::PipeRecv { .. }
+                        | Instr::PipeClose(_)
+                        | Instr::RunProgram { .. }
+                        | Instr::PrintCaptured { .. },
+                    ) => {}
                 }
             }
             EventKind::Block => {
@@ -227,7 +254,16 @@ impl ProcessWatch {
                         .copied()
                         .flatten()
                         .map_or(-1, |h| h as Value),
-                    _ => -1,
+                    // Nobody in particular (whoever puts, gets, sends), or not a
+                    // blocking instruction.
+                    Some(
+                        Instr::QueuePut { .. }
+                        | Instr::QueueGet { .. }
+                        | Instr::PipeRecv { .. }
+                        | Instr::RunProgram { .. },
+                    )
+                    | None
+                    | Some(crate::program::never_blocks!()) => -1,
                 };
                 *me = Seen::Blocked(e.pc, on);
             }

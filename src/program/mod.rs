@@ -179,6 +179,44 @@ macro_rules! process_instr {
 }
 pub(crate) use process_instr;
 
+/// The instructions that never leave their actor blocked (on a lock, a join, a
+/// queue, a pipe or a program it runs; a sleeper sleeps, it is not blocked), as
+/// a pattern. The tables that say what a blocked actor waits on name every
+/// other instruction, so an instruction that can block is a compile error in
+/// each of them until it is given its answer there. Add a new instruction here
+/// only if it can never block.
+macro_rules! never_blocks {
+    () => {
+        $crate::program::local_instr!()
+            | $crate::program::Instr::LoadGlobal(_)
+            | $crate::program::Instr::StoreGlobal(_)
+            | $crate::program::Instr::Release(_)
+            | $crate::program::Instr::Start(_)
+            | $crate::program::Instr::Print { .. }
+            | $crate::program::Instr::Sleep(_)
+            | $crate::program::Instr::Work(_)
+            | $crate::program::Instr::TlsSet { .. }
+            | $crate::program::Instr::TlsGet(_)
+            | $crate::program::Instr::Clock { .. }
+            | $crate::program::Instr::Raise(_)
+            | $crate::program::Instr::Exit(_)
+            | $crate::program::Instr::Fork(_)
+            | $crate::program::Instr::ForkChild
+            | $crate::program::Instr::GetPid
+            | $crate::program::Instr::GetPpid
+            | $crate::program::Instr::ProcPid(_)
+            | $crate::program::Instr::ProcAlive(_)
+            | $crate::program::Instr::ProcExitCode(_)
+            | $crate::program::Instr::Terminate(_)
+            | $crate::program::Instr::FileRead(_)
+            | $crate::program::Instr::FileWrite(_)
+            | $crate::program::Instr::PipeSend(_)
+            | $crate::program::Instr::PipeClose(_)
+            | $crate::program::Instr::PrintCaptured { .. }
+    };
+}
+pub(crate) use never_blocks;
+
 /// One instruction. Names follow CPython's `dis` where there is a counterpart; the
 /// library calls (locks, threads, print, sleep, CPU work) are single operations.
 ///

@@ -193,7 +193,9 @@ impl Sim {
     pub(super) fn proc_pid(&self, t: ActorId) -> Value {
         match self.actors[t as usize].status {
             RunState::NotStarted => NONE,
-            _ => sim_pid(self.process[t as usize]),
+            RunState::Ready | RunState::Blocked | RunState::Sleeping(_) | RunState::Done(_) => {
+                sim_pid(self.process[t as usize])
+            }
         }
     }
 

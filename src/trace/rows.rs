@@ -367,7 +367,22 @@ impl StackOp {
             | Instr::Clock { .. } => (0, Push::Yes),
             Instr::PipeRecv { .. } => (0, Push::Some),
             crate::program::pid_instr!() | Instr::RunProgram { .. } => (0, Push::Yes),
-            _ => (0, Push::No),
+            Instr::Nop(_)
+            | Instr::Call(_)
+            | Instr::Return
+            | Instr::ForRange { .. }
+            | Instr::JumpBackward(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::Terminate(_)
+            | Instr::PipeClose(_)
+            | Instr::PrintCaptured { .. } => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -420,8 +435,15 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
                 &name(e.value),
             ],
         ),
-        _ if e.value >= 0 => Msg::RForeverFor.fill(lang, &[&name(e.value)]),
-        _ => Msg::RForever.get(lang).into(),
+        // A lock with no holder recorded; or not a blocking instruction (no
+        // event of it says "for ever"), named for completeness.
+        Some(Instr::Acquire(_)) | None | Some(crate::program::never_blocks!()) => {
+            if e.value >= 0 {
+                Msg::RForeverFor.fill(lang, &[&name(e.value)])
+            } else {
+                Msg::RForever.get(lang).into()
+            }
+        }
     }
 }
 
@@ -478,7 +500,7 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
                     .map(|l| l.name.as_str())
                     .unwrap_or("lock")],
             ),
-            _ => Msg::RBlocked.get(lang).into(),
+            None | Some(crate::program::never_blocks!()) => Msg::RBlocked.get(lang).into(),
         },
         EventKind::Wake if e.value >= 0 => Msg::RWokenBy.fill(lang, &[&name(e.value as ActorId)]),
         EventKind::Wake => Msg::RWakes.get(lang).into(),
