@@ -198,6 +198,7 @@ fn reads_time(i: Instr) -> bool {
     match i {
         Instr::Sleep(_) | Instr::Clock { .. } => true,
         crate::program::local_instr!()
+        | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
         | Instr::Acquire(_)

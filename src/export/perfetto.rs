@@ -77,7 +77,8 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | Instr::FileWrite(_)
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => None,
+        | Instr::PrintCaptured { .. }
+        | crate::program::cond_instr!() => None,
     }
 }
 

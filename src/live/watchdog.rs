@@ -214,7 +214,7 @@ impl ProcessWatch {
                         }
                     }
                     Some(Instr::Acquire(l)) => self.holder[l as usize] = Some(e.actor),
-                    Some(Instr::Release(l)) => self.holder[l as usize] = None,
+                    Some(Instr::Release(l) | Instr::CondWait(l)) => self.holder[l as usize] = None,
                     None
                     | Some(
                         crate::program::local_instr!()
@@ -241,7 +241,9 @@ impl ProcessWatch {
                         | Instr::PipeRecv { .. }
                         | Instr::PipeClose(_)
                         | Instr::RunProgram { .. }
-                        | Instr::PrintCaptured { .. },
+                        | Instr::PrintCaptured { .. }
+                        | Instr::CondSleep(_)
+                        | Instr::CondNotify { .. },
                     ) => {}
                 }
             }
@@ -260,7 +262,8 @@ impl ProcessWatch {
                         Instr::QueuePut { .. }
                         | Instr::QueueGet { .. }
                         | Instr::PipeRecv { .. }
-                        | Instr::RunProgram { .. },
+                        | Instr::RunProgram { .. }
+                        | Instr::CondSleep(_),
                     )
                     | None
                     | Some(crate::program::never_blocks!()) => -1,

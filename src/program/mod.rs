@@ -213,6 +213,8 @@ macro_rules! never_blocks {
             | $crate::program::Instr::PipeSend(_)
             | $crate::program::Instr::PipeClose(_)
             | $crate::program::Instr::PrintCaptured { .. }
+            | $crate::program::Instr::CondWait(_)
+            | $crate::program::Instr::CondNotify { .. }
     };
 }
 pub(crate) use never_blocks;

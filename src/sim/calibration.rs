@@ -312,6 +312,7 @@ macro_rules! not_plain {
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
             | Instr::PrintCaptured { .. }
+            | crate::program::cond_instr!()
     };
 }
 pub(crate) use not_plain;

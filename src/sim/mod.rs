@@ -790,12 +790,18 @@ impl Sim {
             Some(Instr::Acquire(l)) if done => {
                 self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
             }
-            Some(Instr::Release(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
+            Some(Instr::Release(l) | Instr::CondWait(l)) => {
+                self.lock_clock[l as usize] = self.own_clock[ai]
+            }
             // A sleeper's time passes without the GIL, and it wakes a little late.
             Some(Instr::Sleep(us)) => self.own_clock[ai] += us as u64 * 1_000 + SLEEP_LATE_NS,
             // Blocked: its clock moves when it gets what it waits for (the
             // guards above cover a `RunProgram` both ways).
-            Some(Instr::Join(_) | Instr::Acquire(_) | Instr::RunProgram { .. }) => {}
+            Some(
+                Instr::Join(_) | Instr::Acquire(_) | Instr::RunProgram { .. } | Instr::CondSleep(_),
+            ) => {}
+            // A notify's waiter takes its clock from the lock it takes back.
+            Some(Instr::CondNotify { .. }) => {}
             // What exec spent is all: waits on queues and pipes are woken by
             // their senders, whose clocks the scheduler does not follow here.
             None
@@ -1058,10 +1064,13 @@ impl Sim {
             let waits_for = match self.program.instr(w, self.actors[w as usize].pc) {
                 Some(Instr::Acquire(l)) => self.locks[l as usize].map(|h| h as Value),
                 Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => Some(t as Value),
-                // Nobody in particular: whoever next puts, gets or sends.
-                Some(Instr::QueuePut { .. } | Instr::QueueGet { .. } | Instr::PipeRecv { .. }) => {
-                    None
-                }
+                // Nobody in particular: whoever next puts, gets, sends or notifies.
+                Some(
+                    Instr::QueuePut { .. }
+                    | Instr::QueueGet { .. }
+                    | Instr::PipeRecv { .. }
+                    | Instr::CondSleep(_),
+                ) => None,
                 None | Some(crate::program::never_blocks!()) => None,
             };
             self.event(w, EventKind::Deadlock, waits_for.unwrap_or(-1));
@@ -1241,7 +1250,8 @@ fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::PipeSend(_)
             | Instr::PipeRecv { .. }
             | Instr::PipeClose(_)
-            | Instr::RunProgram { .. },
+            | Instr::RunProgram { .. }
+            | crate::program::cond_instr!(),
         ) => INSTR_NS,
     }
 }

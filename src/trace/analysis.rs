@@ -171,6 +171,7 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => VarOp::None,
+        | Instr::PrintCaptured { .. }
+        | crate::program::cond_instr!() => VarOp::None,
     }
 }

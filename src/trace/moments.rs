@@ -105,7 +105,8 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::PipeRecv { .. }
                     | Instr::PipeClose(_)
                     | Instr::RunProgram { .. }
-                    | Instr::PrintCaptured { .. },
+                    | Instr::PrintCaptured { .. }
+                    | crate::program::cond_instr!(),
                 ) => None,
             },
             EventKind::Wake | EventKind::GilTake | EventKind::GilDrop | EventKind::Deadlock => None,

@@ -382,7 +382,8 @@ impl StackOp {
             | Instr::Exit(_)
             | Instr::Terminate(_)
             | Instr::PipeClose(_)
-            | Instr::PrintCaptured { .. } => (0, Push::No),
+            | Instr::PrintCaptured { .. }
+            | crate::program::cond_instr!() => (0, Push::No),
         };
         StackOp { pops, push }
     }
