@@ -217,7 +217,7 @@ fn a_consumer_left_waiting_is_a_deadlock_the_run_reports() {
     let t = sim.trace();
     let dl = t.deadlock();
     assert_eq!(dl.len(), 3, "both consumers and MainThread wait forever");
-    let text = interleave::trace::forever_in(&t.program, &dl[1], interleave::lesson::Lang::En);
+    let text = interleave::trace::forever_in(&t.program, dl[1], interleave::lesson::Lang::En);
     assert!(text.contains("notify on cond"), "{text}");
 }
 
