@@ -173,6 +173,8 @@ pub fn step_access(
             | Instr::Exit(_)
             | Instr::QueuePut { .. }
             | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
             | Instr::Sleep(_)
             | Instr::Clock { .. }
             | Instr::Fork(_)
@@ -196,7 +198,8 @@ pub fn step_access(
 /// or reads a clock). Every instruction is named.
 fn reads_time(i: Instr) -> bool {
     match i {
-        Instr::Sleep(_) | Instr::Clock { .. } => true,
+        // A timed queue call waits until a deadline on the virtual clock.
+        Instr::Sleep(_) | Instr::Clock { .. } | Instr::QueueTry { .. } => true,
         crate::program::local_instr!()
         | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)
@@ -221,6 +224,7 @@ fn reads_time(i: Instr) -> bool {
         | Instr::Terminate(_)
         | Instr::QueuePut { .. }
         | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
         | Instr::FileRead(_)
         | Instr::FileWrite(_)
         | Instr::PipeSend(_)

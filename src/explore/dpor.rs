@@ -558,6 +558,8 @@ fn commutes(i: Instr) -> bool {
         | Instr::Terminate(_)
         | Instr::QueuePut { .. }
         | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. }
         | Instr::FileRead(_)
         | Instr::FileWrite(_)
         | Instr::PipeSend(_)

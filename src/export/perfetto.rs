@@ -47,6 +47,9 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
     match ins? {
         Instr::QueuePut { q, .. } => Some((true, q)),
         Instr::QueueGet { q, .. } => Some((false, q)),
+        // A failed try hands nothing over; the flow pairs by order anyway.
+        Instr::QueueTry { q, put, .. } => Some((put, q)),
+        Instr::QueueAsk { .. } => None,
         // A pipe's two ends are one channel: what one end sends the other receives.
         Instr::PipeSend(c) => Some((true, 1000 + (c ^ 1))),
         Instr::PipeRecv { conn, .. } => Some((false, 1000 + conn)),

@@ -512,6 +512,7 @@ fn deadlock(out: &mut String, r: &Report) {
             Some(
                 crate::program::Instr::QueuePut { .. }
                 | crate::program::Instr::QueueGet { .. }
+                | crate::program::Instr::QueueTry { .. }
                 | crate::program::Instr::PipeRecv { .. }
                 | crate::program::Instr::RunProgram { .. }
                 | crate::program::Instr::CondSleep(_),

@@ -276,12 +276,12 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 | Instr::Terminate(_)
                 | Instr::RunProgram { .. }
                 | Instr::PrintCaptured { .. } => true,
-                // A notify's choice of waiter is not recorded yet: a live run of a
-                // Condition lesson is not replayed stepped.
-                Instr::TlsSet { .. }
-                | Instr::TlsGet(_)
-                | Instr::Clock { .. }
-                | crate::program::cond_instr!() => false,
+                Instr::TlsSet { .. } | Instr::TlsGet(_) | Instr::Clock { .. } => false,
+                // What qsize/empty/full saw and whether a timed call timed out
+                // are not recorded: such a run is not replayed.
+                Instr::QueueAsk { .. } | Instr::QueueTry { .. } => false,
+                // A notify's choice of waiter is not recorded yet.
+                crate::program::cond_instr!() => false,
             };
             if !ok {
                 return Err(NoReplay::NotRecorded(program.dis(ai as ActorId, *ins)));

@@ -372,6 +372,16 @@ impl Backend for Thread<'_> {
     fn captured(&self) -> &str {
         ""
     }
+    // Queues are between processes: such programs run on worker processes.
+    fn queue_ask(&mut self, _q: QueueId, _ask: crate::program::QueueAsk) -> Value {
+        0
+    }
+    fn queue_room_within(&mut self, _pc: Pc, _q: QueueId, _us: u32) -> Result<bool, Flow> {
+        Ok(true)
+    }
+    fn queue_get_within(&mut self, _pc: Pc, _q: QueueId, _us: u32) -> Result<Take, Flow> {
+        Ok(Take::Closed)
+    }
 
     fn cond_wait(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
         // On the waiters before the lock goes: a notify made as soon as another

@@ -235,6 +235,8 @@ impl ProcessWatch {
                         | Instr::Terminate(_)
                         | Instr::QueuePut { .. }
                         | Instr::QueueGet { .. }
+                        | Instr::QueueAsk { .. }
+                        | Instr::QueueTry { .. }
                         | Instr::FileRead(_)
                         | Instr::FileWrite(_)
                         | Instr::PipeSend(_)
@@ -246,6 +248,15 @@ impl ProcessWatch {
                         | Instr::CondNotify { .. },
                     ) => {}
                 }
+            }
+            // A timed queue call (queue-api) ends by itself once its timeout is up.
+            EventKind::Block
+                if matches!(
+                    self.program.instr(e.actor, e.pc),
+                    Some(Instr::QueueTry { .. })
+                ) =>
+            {
+                *me = Seen::Sleeping;
             }
             EventKind::Block => {
                 let on = match self.program.instr(e.actor, e.pc) {
@@ -263,6 +274,7 @@ impl ProcessWatch {
                         | Instr::QueueGet { .. }
                         | Instr::PipeRecv { .. }
                         | Instr::RunProgram { .. }
+                        | Instr::QueueTry { .. }
                         | Instr::CondSleep(_),
                     )
                     | None

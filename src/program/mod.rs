@@ -175,9 +175,32 @@ macro_rules! process_instr {
             | $crate::program::Instr::PipeClose(_)
             | $crate::program::Instr::RunProgram { .. }
             | $crate::program::Instr::PrintCaptured { .. }
+            | $crate::program::Instr::QueueAsk { .. }
+            | $crate::program::Instr::QueueTry { .. }
     };
 }
 pub(crate) use process_instr;
+
+/// What [`Instr::QueueAsk`] asks a `multiprocessing.Queue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QueueAsk {
+    /// `q.qsize()`: how many items were put and not yet got.
+    Size,
+    /// `q.empty()`: 1 (True) or 0.
+    Empty,
+    /// `q.full()`: 1 (True) or 0; never True for an unbounded queue.
+    Full,
+}
+
+impl QueueAsk {
+    pub fn method(self) -> &'static str {
+        match self {
+            QueueAsk::Size => "qsize",
+            QueueAsk::Empty => "empty",
+            QueueAsk::Full => "full",
+        }
+    }
+}
 
 /// The instructions that never leave their actor blocked (on a lock, a join, a
 /// queue, a pipe or a program it runs; a sleeper sleeps, it is not blocked), as
@@ -215,6 +238,7 @@ macro_rules! never_blocks {
             | $crate::program::Instr::PrintCaptured { .. }
             | $crate::program::Instr::CondWait(_)
             | $crate::program::Instr::CondNotify { .. }
+            | $crate::program::Instr::QueueAsk { .. }
     };
 }
 pub(crate) use never_blocks;
@@ -364,6 +388,23 @@ pub enum Instr {
         cond: LockId,
         all: bool,
     },
+    // -- the queue-api lesson
+    /// `q.qsize()`, `q.empty()`, `q.full()`: pushes what the queue says at this
+    /// moment (a hint: other processes may put or get right after).
+    QueueAsk {
+        q: QueueId,
+        ask: QueueAsk,
+    },
+    /// `try: q.put(v, True, t)` / `q.put_nowait(v)` (`put`, pops the value) or
+    /// `q.get(True, t)` / `q.get_nowait()` (pushes the value), `except queue.Full`
+    /// / `except queue.Empty`: jumps to `fail` when the queue stayed full (empty)
+    /// for `timeout_us` µs (0: does not wait).
+    QueueTry {
+        q: QueueId,
+        put: bool,
+        timeout_us: u32,
+        fail: Pc,
+    },
 }
 
 impl Instr {
@@ -485,6 +526,8 @@ impl Instr {
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
             | Instr::PrintCaptured { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
             | cond_instr!() => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
@@ -855,6 +898,18 @@ impl Program {
                 lock(cond),
                 if all { "notify_all" } else { "notify" }
             ),
+            Instr::QueueAsk { q, ask } => format!("CALL {}.{}", queue(q), ask.method()),
+            Instr::QueueTry {
+                q, put, timeout_us, ..
+            } => {
+                let call = match (put, timeout_us) {
+                    (true, 0) => "put_nowait".to_string(),
+                    (false, 0) => "get_nowait".to_string(),
+                    (true, t) => format!("put(timeout={})", fmt_secs(t)),
+                    (false, t) => format!("get(timeout={})", fmt_secs(t)),
+                };
+                format!("CALL {}.{call}", queue(q))
+            }
         }
     }
 
@@ -902,8 +957,14 @@ impl Program {
                     | Instr::ProcAlive(t)
                     | Instr::ProcExitCode(t)
                     | Instr::Terminate(t) => check(actor(t), "bad thread reference"),
-                    Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } => {
+                    Instr::QueuePut { q, .. }
+                    | Instr::QueueGet { q, .. }
+                    | Instr::QueueAsk { q, .. } => {
                         check((q as usize) < self.queues.len(), "unknown queue")
+                    }
+                    Instr::QueueTry { q, fail, .. } => {
+                        check((q as usize) < self.queues.len(), "unknown queue")
+                            .and(check(fail < n, "jump out of code"))
                     }
                     Instr::RunProgram {
                         argv,
@@ -938,7 +999,12 @@ impl Program {
                     return Err(format!("actor {} pc {pc}: {what}", a.name));
                 }
             }
-            if !matches!(a.code.last(), Some(Instr::Exit(_) | Instr::Raise(_))) {
+            // A handler placed after the end (queue-api's `except` bodies) jumps back.
+            let last = a.code.last();
+            if !matches!(
+                last,
+                Some(Instr::Exit(_) | Instr::Raise(_) | Instr::JumpBackward(_))
+            ) {
                 return Err(format!("actor {} does not end with EXIT", a.name));
             }
         }

@@ -305,6 +305,8 @@ macro_rules! not_plain {
             | Instr::Terminate(_)
             | Instr::QueuePut { .. }
             | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
             | Instr::FileRead(_)
             | Instr::FileWrite(_)
             | Instr::PipeSend(_)

@@ -68,6 +68,9 @@ struct ActorRt {
     last: Option<Instr>,
     /// This thread's `threading.local()` dictionary: (attribute, value).
     tls: Vec<(StrId, Value)>,
+    /// The deadline of the timed queue call it waits in (`put`/`get` with a
+    /// timeout), if any.
+    wait_until: Option<u64>,
 }
 
 /// Why an actor cannot take a step, in words a student can act on.
@@ -235,6 +238,7 @@ impl Sim {
                     },
                     last: None,
                     tls: Vec::new(),
+                    wait_until: None,
                 })
                 .collect(),
             process: program.actors.iter().map(|a| a.process).collect(),
@@ -413,16 +417,18 @@ impl Sim {
                             target: self.name(t),
                         }
                     }
-                    Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
-                        Refusal::BlockedOnQueue {
-                            actor: self.name(a),
-                            queue: self.program.queues[q as usize].name.clone(),
-                            full: matches!(
-                                self.program.instr(a, rt.pc),
-                                Some(Instr::QueuePut { .. })
-                            ),
-                        }
-                    }
+                    Some(
+                        Instr::QueuePut { q, .. }
+                        | Instr::QueueGet { q, .. }
+                        | Instr::QueueTry { q, .. },
+                    ) => Refusal::BlockedOnQueue {
+                        actor: self.name(a),
+                        queue: self.program.queues[q as usize].name.clone(),
+                        full: matches!(
+                            self.program.instr(a, rt.pc),
+                            Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. })
+                        ),
+                    },
                     Some(Instr::PipeRecv { conn, .. }) => Refusal::BlockedOnQueue {
                         actor: self.name(a),
                         queue: self.program.conn_name(conn).to_string(),
@@ -825,6 +831,8 @@ impl Sim {
                 | Instr::Terminate(_)
                 | Instr::QueuePut { .. }
                 | Instr::QueueGet { .. }
+                | Instr::QueueAsk { .. }
+                | Instr::QueueTry { .. }
                 | Instr::FileRead(_)
                 | Instr::FileWrite(_)
                 | Instr::PipeSend(_)
@@ -1069,7 +1077,8 @@ impl Sim {
                     Instr::QueuePut { .. }
                     | Instr::QueueGet { .. }
                     | Instr::PipeRecv { .. }
-                    | Instr::CondSleep(_),
+                    | Instr::CondSleep(_)
+                    | Instr::QueueTry { .. },
                 ) => None,
                 None | Some(crate::program::never_blocks!()) => None,
             };
@@ -1165,6 +1174,7 @@ impl Sim {
             rt.stack.hash(&mut h);
             rt.locals.hash(&mut h);
             rt.tls.hash(&mut h);
+            rt.wait_until.hash(&mut h);
             match rt.status {
                 RunState::NotStarted => 0u64.hash(&mut h),
                 RunState::Ready => 1u64.hash(&mut h),
@@ -1245,6 +1255,8 @@ fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::Terminate(_)
             | Instr::QueuePut { .. }
             | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
             | Instr::FileRead(_)
             | Instr::FileWrite(_)
             | Instr::PipeSend(_)

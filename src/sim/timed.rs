@@ -552,10 +552,12 @@ impl TimedScheduler {
                 self.clock[ai] += base + us as u64 * 1_000 + self.jit(self.cal.sleep_late_ns);
                 self.release_gil(sim, a, start);
             }
-            Instr::QueuePut { .. } | Instr::PipeSend(_) => {
+            Instr::QueuePut { .. } | Instr::PipeSend(_) | Instr::QueueTry { put: true, .. } => {
                 self.clock[ai] += self.jit(self.cal.print_pipe_ns * 4);
             }
-            Instr::QueueGet { .. } | Instr::PipeRecv { .. } => {
+            Instr::QueueGet { .. }
+            | Instr::PipeRecv { .. }
+            | Instr::QueueTry { put: false, .. } => {
                 // What came through the pipe is unpickled and the work goes on,
                 // once this process has a core.
                 let wait = self.core_wait(sim, sim.process_of(a));
@@ -579,7 +581,8 @@ impl TimedScheduler {
             | Instr::Terminate(_)
             | Instr::FileRead(_)
             | Instr::FileWrite(_)
-            | Instr::PipeClose(_) => self.clock[ai] += self.cal.call_ns,
+            | Instr::PipeClose(_)
+            | Instr::QueueAsk { .. } => self.clock[ai] += self.cal.call_ns,
             // Plain instructions are charged by `cost`; asked anyway, a call.
             crate::program::local_instr!()
             | Instr::LoadGlobal(_)

@@ -167,6 +167,8 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::Terminate(_)
         | Instr::QueuePut { .. }
         | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. }
         | Instr::PipeSend(_)
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)

@@ -99,6 +99,8 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::ProcExitCode(_)
                     | Instr::Terminate(_)
                     | Instr::QueuePut { .. }
+                    | Instr::QueueAsk { .. }
+                    | Instr::QueueTry { .. }
                     | Instr::FileRead(_)
                     | Instr::FileWrite(_)
                     | Instr::PipeSend(_)

@@ -359,13 +359,15 @@ impl StackOp {
             | Instr::PopJumpIfFalse(_)
             | Instr::PipeSend(_)
             | Instr::QueuePut { .. }
+            | Instr::QueueTry { put: true, .. }
             | Instr::TlsSet { .. } => (1, Push::No),
             Instr::Print { nargs, .. } => (nargs, Push::No),
             Instr::FileRead(_)
             | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. } => (0, Push::Yes),
-            Instr::PipeRecv { .. } => (0, Push::Some),
+            Instr::PipeRecv { .. } | Instr::QueueTry { put: false, .. } => (0, Push::Some),
             crate::program::pid_instr!() | Instr::RunProgram { .. } => (0, Push::Yes),
             Instr::Nop(_)
             | Instr::Call(_)
@@ -418,8 +420,12 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
     };
     match p.instr(e.actor, e.pc) {
         Some(Instr::PipeRecv { conn, .. }) => Msg::RForeverRecv.fill(lang, &[&p.conn_name(conn)]),
-        Some(Instr::QueueGet { .. }) => Msg::RForeverGet.get(lang).into(),
-        Some(Instr::QueuePut { .. }) => Msg::RForeverPut.get(lang).into(),
+        Some(Instr::QueueGet { .. } | Instr::QueueTry { put: false, .. }) => {
+            Msg::RForeverGet.get(lang).into()
+        }
+        Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. }) => {
+            Msg::RForeverPut.get(lang).into()
+        }
         Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
             Msg::RForeverJoin.fill(lang, &[&name(t as Value)])
         }
@@ -462,6 +468,64 @@ fn lock_note(p: &Program, ins: Instr, value: Value, lang: Lang) -> Option<String
     }
 }
 
+/// The interleaving's note for a queue call (put, get; the queue-api lesson's
+/// `qsize`, `empty`, `full` and the puts and gets an `except` catches), as
+/// [`note`] gives it.
+fn queue_note(
+    p: &Program,
+    e: &Event,
+    st: &mut Vec<Value>,
+    describe: bool,
+    lang: Lang,
+) -> Option<String> {
+    let v = e.value;
+    match p.instr(e.actor, e.pc)? {
+        Instr::QueuePut { .. } => {
+            st.pop();
+            describe.then(|| Msg::RPut.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueGet { .. } => {
+            st.push(v);
+            describe.then(|| Msg::RGot.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueAsk { ask, .. } => {
+            st.push(v);
+            let v = match (ask, v) {
+                (crate::program::QueueAsk::Size, v) => v.to_string(),
+                (_, 0) => "False".to_string(),
+                _ => "True".to_string(),
+            };
+            describe.then(|| format!("{}() → {v}", ask.method()))
+        }
+        // A failed try records NONE: the except branch runs.
+        Instr::QueueTry { put, .. } if v == crate::program::NONE => {
+            if put {
+                st.pop();
+            }
+            describe.then(|| if put { "queue.Full" } else { "queue.Empty" }.to_string())
+        }
+        Instr::QueueTry { put: true, .. } => {
+            st.pop();
+            describe.then(|| Msg::RPut.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueTry { put: false, .. } => {
+            st.push(v);
+            describe.then(|| Msg::RGot.fill(lang, &[&show(v, lang)]))
+        }
+        crate::program::local_instr!()
+        | crate::program::thread_instr!()
+        | crate::program::pid_instr!()
+        | Instr::Terminate(_)
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => None,
+    }
+}
+
 fn push_comment(text: &mut String, c: &str, lang: Lang) {
     if text.contains("  # ") {
         text.push_str(Msg::RAnd.get(lang));
@@ -487,9 +551,13 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
             Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
                 Msg::RBlockedJoin.fill(lang, &[&name(t)])
             }
-            Some(Instr::QueueGet { .. }) => Msg::RBlockedEmpty.get(lang).into(),
+            Some(Instr::QueueGet { .. } | Instr::QueueTry { put: false, .. }) => {
+                Msg::RBlockedEmpty.get(lang).into()
+            }
             Some(Instr::PipeRecv { .. }) => Msg::RBlockedRecv.get(lang).into(),
-            Some(Instr::QueuePut { .. }) => Msg::RBlockedFull.get(lang).into(),
+            Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. }) => {
+                Msg::RBlockedFull.get(lang).into()
+            }
             Some(Instr::CondSleep(l)) => Msg::RWaitNotify.fill(
                 lang,
                 &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
@@ -623,14 +691,10 @@ fn note(
             st.push(e.value);
             describe.then(|| Msg::RReceived.fill(lang, &[&show(e.value, lang)]))
         }
-        Instr::QueuePut { .. } => {
-            st.pop();
-            describe.then(|| Msg::RPut.fill(lang, &[&show(e.value, lang)]))
-        }
-        Instr::QueueGet { .. } => {
-            st.push(e.value);
-            describe.then(|| Msg::RGot.fill(lang, &[&show(e.value, lang)]))
-        }
+        Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. } => queue_note(p, e, st, describe, lang),
         ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
             describe.then(|| returned_note(ins, e.value))

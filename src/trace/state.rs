@@ -90,7 +90,9 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => false,
+        | Instr::PrintCaptured { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. } => false,
     }
 }
 
@@ -181,9 +183,9 @@ impl StateReplay {
                 }
                 ActorState::Blocked(BlockedOn::Join(t))
             }
-            Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
-                ActorState::Blocked(BlockedOn::Queue(q))
-            }
+            Some(
+                Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } | Instr::QueueTry { q, .. },
+            ) => ActorState::Blocked(BlockedOn::Queue(q)),
             Some(Instr::PipeRecv { conn, .. }) => ActorState::Blocked(BlockedOn::Pipe(conn)),
             Some(Instr::CondSleep(l)) => ActorState::Blocked(BlockedOn::Notify(l)),
             // An acquire; no other instruction blocks.
@@ -210,7 +212,8 @@ impl StateReplay {
                 | Instr::FileWrite(_)
                 | Instr::PipeSend(_)
                 | Instr::PipeClose(_)
-                | Instr::PrintCaptured { .. },
+                | Instr::PrintCaptured { .. }
+                | Instr::QueueAsk { .. },
             )
             | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
         }
@@ -313,7 +316,9 @@ impl StateReplay {
                         | Instr::RunProgram { .. }
                         | Instr::PrintCaptured { .. }
                         | Instr::CondSleep(_)
-                        | Instr::CondNotify { .. },
+                        | Instr::CondNotify { .. }
+                        | Instr::QueueAsk { .. }
+                        | Instr::QueueTry { .. },
                     )
                     | None => {}
                 }
