@@ -628,6 +628,20 @@ messages! {
     RBufferOut => ("the buffer went out", "缓冲区写出去了"),
     RBufferEmpty => ("nothing buffered", "缓冲区是空的"),
     StdoutBuffer => ("stdout buffer", "stdout 缓冲区"),
+    // threading.Condition (issue 16).
+    XWaitingForNotify => (
+        "{} waits in {}.wait(): it goes on only after another thread calls notify",
+        "{} 在 {}.wait() 里等待：只有别的线程调用 notify 之后它才能继续"
+    ),
+    RWaitNotify => ("waits for a notify on {}", "等待 {} 上的 notify"),
+    RForeverNotify => (
+        "waits forever for a notify on {}: nobody is left to call it",
+        "永远等待 {} 上的 notify：已经没有线程会调用它了"
+    ),
+    RNotified => ("woke {} waiter(s)", "唤醒了 {} 个等待者"),
+    RCondReleased => ("released {}, waits to be notified", "释放了 {}，等待被通知"),
+    InWait => ("in wait()", "在 wait() 中"),
+    StWaitingNotify => ("waiting for a notify", "等待 notify"),
 }
 
 impl Msg {

@@ -146,6 +146,11 @@ pub fn step_access(
             Instr::LoadGlobal(g) | Instr::FileRead(g) => objects.add(&mut acc, var(g), false),
             Instr::StoreGlobal(g) | Instr::FileWrite(g) => objects.add(&mut acc, var(g), true),
             Instr::Acquire(l) | Instr::Release(l) => objects.add(&mut acc, Obj::Lock(l), true),
+            // A condition's waiters live with its lock: a wait releases the lock
+            // and joins them, a notify takes from them, a sleep reads them.
+            Instr::CondWait(l) | Instr::CondSleep(l) | Instr::CondNotify { cond: l, .. } => {
+                objects.add(&mut acc, Obj::Lock(l), true)
+            }
             Instr::Start(t) if p.actors[t as usize].process == proc_ => {
                 objects.add(&mut acc, Obj::Actor(t), true)
             }
@@ -200,6 +205,7 @@ fn reads_time(i: Instr) -> bool {
         // A timed queue call waits until a deadline on the virtual clock.
         Instr::Sleep(_) | Instr::Clock { .. } | Instr::QueueTry { .. } => true,
         crate::program::local_instr!()
+        | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
         | Instr::Acquire(_)

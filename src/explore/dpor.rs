@@ -533,6 +533,7 @@ fn commutes(i: Instr) -> bool {
         | Instr::JumpBackward(_)
         | Instr::PopJumpIfFalse(_) => true,
         Instr::Return
+        | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
         | Instr::Acquire(_)

@@ -169,7 +169,11 @@ impl<'a> Follow<'a> {
             | Instr::ProcPid(_)
             | Instr::ProcExitCode(_)
             | Instr::PipeClose(_)
-            | Instr::RunProgram { .. } => None,
+            | Instr::RunProgram { .. }
+            // A condition's waits and notifies: the simulator decides which
+            // waiter a notify wakes (the longest waiting), and the order of
+            // the acquires around them is recorded.
+            | crate::program::cond_instr!() => None,
         }
     }
 

@@ -514,7 +514,8 @@ fn deadlock(out: &mut String, r: &Report) {
                 | crate::program::Instr::QueueGet { .. }
                 | crate::program::Instr::QueueTry { .. }
                 | crate::program::Instr::PipeRecv { .. }
-                | crate::program::Instr::RunProgram { .. },
+                | crate::program::Instr::RunProgram { .. }
+                | crate::program::Instr::CondSleep(_),
             )
             | None
             | Some(crate::program::never_blocks!()) => crate::trace::forever_in(p, e, lang),

@@ -176,6 +176,17 @@ pub trait Backend {
     fn stdout_add(&mut self, text: &str) -> usize;
     /// Takes what this process's buffer holds, leaving it empty.
     fn stdout_take(&mut self) -> String;
+    // -- threading.Condition (a condition is named by its lock).
+    /// `cond.wait()`'s first step: puts the actor on `l`'s waiters, then records
+    /// the step and releases the lock as [`Backend::release`] does; goes on at
+    /// `next`.
+    fn cond_wait(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow;
+    /// `cond.wait()`'s second step: waits until a notify has taken the actor off
+    /// `l`'s waiters.
+    fn cond_sleep(&mut self, pc: Pc, l: LockId) -> Result<(), Flow>;
+    /// `cond.notify()` / `notify_all()`: takes the longest waiter (or every one)
+    /// off `l`'s waiters and wakes it; how many it woke.
+    fn cond_notify(&mut self, l: LockId, all: bool) -> Value;
 }
 
 /// Runs one instruction `ins` (at `pc`) of the backend's actor.
@@ -253,6 +264,12 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             return b.uncaught(ins, pc, text);
         }
         Instr::Exit(code) => return b.exit(ins, pc, code),
+        Instr::CondWait(l) => return b.cond_wait(ins, pc, l, next),
+        Instr::CondSleep(l) => {
+            go!(b.cond_sleep(pc, l));
+            (l as Value, next, Cost::Instr)
+        }
+        Instr::CondNotify { cond, all } => (b.cond_notify(cond, all), next, Cost::Instr),
         crate::program::process_instr!() => return exec_process(b, ins, pc),
     };
     b.went(ins, pc, value, next, cost)

@@ -102,6 +102,10 @@ struct Shared {
     versions: Vec<record::Version>,
     lock_counts: Vec<record::LockCount>,
     logs: Mutex<Vec<(ActorId, record::ThreadLog)>>,
+    /// Per lock that is a `threading.Condition`'s: the threads in its `wait()`
+    /// not notified yet, longest waiting first; `cond_changed` wakes them.
+    cond_waiters: Mutex<Vec<std::collections::VecDeque<ActorId>>>,
+    cond_changed: Condvar,
 }
 
 /// A running (or finished) live run. Dropping it stops every thread it started.
@@ -141,6 +145,8 @@ impl LiveRun {
             alive: AtomicUsize::new(0),
             lock_holder: program.locks.iter().map(|_| AtomicI32::new(-1)).collect(),
             block_on: program.actors.iter().map(|_| AtomicU64::new(0)).collect(),
+            cond_waiters: Mutex::new(vec![Default::default(); program.locks.len()]),
+            cond_changed: Condvar::new(),
             started: program
                 .actors
                 .iter()

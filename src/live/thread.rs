@@ -392,4 +392,44 @@ impl Backend for Thread<'_> {
     fn stdout_take(&mut self) -> String {
         String::new()
     }
+
+    fn cond_wait(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
+        // On the waiters before the lock goes: a notify made as soon as another
+        // thread takes the lock finds this one (CPython appends its waiter lock
+        // before `_release_save`).
+        self.sh.cond_waiters.lock()[l as usize].push_back(self.a);
+        self.release(ins, pc, l, next)
+    }
+    fn cond_sleep(&mut self, pc: Pc, l: LockId) -> Result<(), Flow> {
+        let (sh, me) = (self.sh, self.a);
+        let waiting = |w: &Vec<std::collections::VecDeque<ActorId>>| w[l as usize].contains(&me);
+        if !waiting(&sh.cond_waiters.lock()) {
+            return Ok(());
+        }
+        self.block(pc, l as Value, watchdog::on_cond(l, pc));
+        let mut g = sh.cond_waiters.lock();
+        while waiting(&g) {
+            if stopping(sh) {
+                return Err(Flow::Stop);
+            }
+            sh.cond_changed.wait_for(&mut g, POLL);
+        }
+        drop(g);
+        self.unblock(pc, -1)
+    }
+    fn cond_notify(&mut self, l: LockId, all: bool) -> Value {
+        let mut g = self.sh.cond_waiters.lock();
+        let waiters = &mut g[l as usize];
+        let n = if all {
+            waiters.len()
+        } else {
+            waiters.len().min(1)
+        };
+        waiters.drain(..n);
+        drop(g);
+        if n > 0 {
+            self.sh.cond_changed.notify_all();
+        }
+        n as Value
+    }
 }

@@ -19,6 +19,13 @@ type Wait = (ActorId, Pc, Value);
 
 const LOCK: u64 = 1;
 const JOIN: u64 = 2;
+/// In `cond.wait()`: any other thread could notify it.
+const COND: u64 = 3;
+
+/// What a thread sleeping in `cond.wait()` on lock `l`'s condition publishes.
+pub(super) fn on_cond(l: LockId, pc: Pc) -> u64 {
+    pack(COND, l, pc)
+}
 
 /// What a thread blocked in `lock.acquire()` at `pc` publishes.
 pub(super) fn on_lock(l: LockId, pc: Pc) -> u64 {
@@ -82,6 +89,17 @@ fn cycle(sh: &Shared) -> Option<Vec<Wait>> {
     let mut waits = Vec::new();
     for a in (0..n).filter(|&a| live(a)) {
         let (kind, id, pc) = unpack(sh.block_on[a].load(Ordering::SeqCst))?;
+        if kind == COND {
+            // Stuck for good only when every other live thread is blocked too.
+            let all_blocked = (0..n)
+                .filter(|&b| b != a && live(b))
+                .all(|b| sh.block_on[b].load(Ordering::SeqCst) != 0);
+            if !all_blocked {
+                return None;
+            }
+            waits.push((a as ActorId, pc, -1));
+            continue;
+        }
         let on = match kind {
             LOCK => {
                 let h = sh.lock_holder.get(id as usize)?.load(Ordering::SeqCst);
@@ -196,7 +214,7 @@ impl ProcessWatch {
                         }
                     }
                     Some(Instr::Acquire(l)) => self.holder[l as usize] = Some(e.actor),
-                    Some(Instr::Release(l)) => self.holder[l as usize] = None,
+                    Some(Instr::Release(l) | Instr::CondWait(l)) => self.holder[l as usize] = None,
                     None
                     | Some(
                         crate::program::local_instr!()
@@ -228,7 +246,9 @@ impl ProcessWatch {
                         | Instr::RunProgram { .. }
                         | Instr::PrintCaptured { .. }
                         | Instr::BufPrint { .. }
-                        | Instr::Flush(_),
+                        | Instr::Flush(_)
+                        | Instr::CondSleep(_)
+                        | Instr::CondNotify { .. },
                     ) => {}
                 }
             }
@@ -257,7 +277,8 @@ impl ProcessWatch {
                         | Instr::QueueGet { .. }
                         | Instr::PipeRecv { .. }
                         | Instr::RunProgram { .. }
-                        | Instr::QueueTry { .. },
+                        | Instr::QueueTry { .. }
+                        | Instr::CondSleep(_),
                     )
                     | None
                     | Some(crate::program::never_blocks!()) => -1,

@@ -206,6 +206,9 @@ struct Proc {
     /// Whether its actors record what a stepped replay needs (record.rs): only
     /// in a program whose every operation the record holds.
     record: bool,
+    /// Per lock that is a `threading.Condition`'s: this process's threads in
+    /// its `wait()`, not notified yet, longest waiting first.
+    cond_waiters: parking_lot::Mutex<Vec<std::collections::VecDeque<ActorId>>>,
 }
 
 impl Proc {
@@ -232,6 +235,10 @@ impl Proc {
             stop: AtomicBool::new(false),
             threads: parking_lot::Mutex::new(Vec::new()),
             record: record::process_support(&job.program).is_ok(),
+            cond_waiters: parking_lot::Mutex::new(vec![
+                Default::default();
+                job.program.locks.len()
+            ]),
             job,
             mem,
         }
@@ -1207,6 +1214,30 @@ impl Backend for Worker {
     }
     fn stdout_take(&mut self) -> String {
         std::mem::take(&mut *self.p.stdout.lock())
+    }
+
+    fn cond_wait(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
+        self.p.cond_waiters.lock()[l as usize].push_back(self.actor);
+        self.release(ins, pc, l, next)
+    }
+    fn cond_sleep(&mut self, pc: Pc, l: LockId) -> Result<(), Flow> {
+        let me = self.actor;
+        let notified = move |w: &Self| !w.p.cond_waiters.lock()[l as usize].contains(&me);
+        if !notified(self) {
+            self.poll_until(me, pc, l as Value, notified);
+        }
+        Ok(())
+    }
+    fn cond_notify(&mut self, l: LockId, all: bool) -> Value {
+        let mut g = self.p.cond_waiters.lock();
+        let waiters = &mut g[l as usize];
+        let n = if all {
+            waiters.len()
+        } else {
+            waiters.len().min(1)
+        };
+        waiters.drain(..n);
+        n as Value
     }
 }
 

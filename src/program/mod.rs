@@ -131,9 +131,20 @@ macro_rules! thread_instr {
             | $crate::program::Instr::Clock { .. }
             | $crate::program::Instr::Raise(_)
             | $crate::program::Instr::Exit(_)
+            | $crate::program::cond_instr!()
     };
 }
 pub(crate) use thread_instr;
+
+/// The `threading.Condition` instructions, as a pattern (part of [`thread_instr`]).
+macro_rules! cond_instr {
+    () => {
+        $crate::program::Instr::CondWait(_)
+            | $crate::program::Instr::CondSleep(_)
+            | $crate::program::Instr::CondNotify { .. }
+    };
+}
+pub(crate) use cond_instr;
 
 /// The process calls that push what they return (a PID, `is_alive()`, an exit
 /// code), as a pattern.
@@ -228,6 +239,8 @@ macro_rules! never_blocks {
             | $crate::program::Instr::PipeSend(_)
             | $crate::program::Instr::PipeClose(_)
             | $crate::program::Instr::PrintCaptured { .. }
+            | $crate::program::Instr::CondWait(_)
+            | $crate::program::Instr::CondNotify { .. }
             | $crate::program::Instr::QueueAsk { .. }
             | $crate::program::Instr::BufPrint { .. }
             | $crate::program::Instr::Flush(_)
@@ -365,6 +378,22 @@ pub enum Instr {
     },
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
+    // -- threading.Condition (issue 16). A condition is named by its lock (the
+    // lock `with cond:` takes); `cond.wait()` is three instructions on its line,
+    // as CPython's `Condition.wait` is three steps: `CondWait`, `CondSleep`, then
+    // an `Acquire` of the lock again.
+    /// `cond.wait()`, first step: puts the actor on the condition's waiters and
+    /// releases the lock (which it holds).
+    CondWait(LockId),
+    /// `cond.wait()`, second step: sleeps until a notify takes the actor off the
+    /// waiters. A notify that came before `CondWait` does not count: it is lost.
+    CondSleep(LockId),
+    /// `cond.notify()` (`all` false: wakes the longest waiter, if any) or
+    /// `cond.notify_all()`; pushes nothing, records how many it woke.
+    CondNotify {
+        cond: LockId,
+        all: bool,
+    },
     // -- the queue-api lesson
     /// `q.qsize()`, `q.empty()`, `q.full()`: pushes what the queue says at this
     /// moment (a hint: other processes may put or get right after).
@@ -530,6 +559,7 @@ impl Instr {
             | Instr::Clock { .. }
             | Instr::Raise(_)
             | Instr::Exit(_)
+            | cond_instr!()
             | process_instr!() => true,
         }
     }
@@ -568,6 +598,7 @@ impl Instr {
             // `sys.stdout.flush()` is a call.
             Instr::Flush(by) => by == FlushBy::Program,
             Instr::QueueReady(_) => true,
+            cond_instr!() => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -930,6 +961,13 @@ impl Program {
                 )
             }
             Instr::Exit(code) => format!("EXIT {code}"),
+            Instr::CondWait(l) => format!("CALL {}.wait  # release, join the waiters", lock(l)),
+            Instr::CondSleep(l) => format!("CALL {}.wait  # sleep until notified", lock(l)),
+            Instr::CondNotify { cond, all } => format!(
+                "CALL {}.{}",
+                lock(cond),
+                if all { "notify_all" } else { "notify" }
+            ),
             Instr::QueueAsk { q, ask } => format!("CALL {}.{}", queue(q), ask.method()),
             Instr::QueueTry {
                 q, put, timeout_us, ..
@@ -982,7 +1020,11 @@ impl Program {
                     Instr::JumpBackward(t) | Instr::PopJumpIfFalse(t) => {
                         check(t < n, "jump out of code")
                     }
-                    Instr::Acquire(l) | Instr::Release(l) => {
+                    Instr::Acquire(l)
+                    | Instr::Release(l)
+                    | Instr::CondWait(l)
+                    | Instr::CondSleep(l)
+                    | Instr::CondNotify { cond: l, .. } => {
                         check((l as usize) < self.locks.len(), "unknown lock")
                     }
                     Instr::Start(t)

@@ -222,6 +222,20 @@ impl Backend for SimActor<'_> {
         let p = self.sim.process[self.a as usize] as usize;
         std::mem::take(&mut self.sim.procs[p].stdout)
     }
+
+    fn cond_wait(&mut self, ins: Instr, _pc: Pc, l: LockId, next: Pc) -> Flow {
+        self.sim.cond_wait(self.a, l, ins, next);
+        Flow::Next(next)
+    }
+    fn cond_sleep(&mut self, _pc: Pc, l: LockId) -> Result<(), Flow> {
+        if self.sim.cond_waiting(self.a, l) {
+            return Err(self.block(l as Value));
+        }
+        Ok(())
+    }
+    fn cond_notify(&mut self, l: LockId, all: bool) -> Value {
+        self.sim.cond_notify(self.a, l, all)
+    }
 }
 
 impl SimActor<'_> {

@@ -317,6 +317,7 @@ macro_rules! not_plain {
             | Instr::BufPrint { .. }
             | Instr::Flush(_)
             | Instr::QueueReady(_)
+            | crate::program::cond_instr!()
     };
 }
 pub(crate) use not_plain;

@@ -125,6 +125,7 @@ impl Sim {
             queues,
             conns,
             pending_wakes,
+            cond_waiters,
             #[cfg(test)]
             exec_only,
         } = src;
@@ -162,6 +163,7 @@ impl Sim {
         self.queues.clone_from(queues);
         self.conns.clone_from(conns);
         self.pending_wakes.clone_from(pending_wakes);
+        self.cond_waiters.clone_from(cond_waiters);
         #[cfg(test)]
         {
             self.exec_only = *exec_only;

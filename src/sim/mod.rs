@@ -98,6 +98,11 @@ pub enum Refusal {
         queue: String,
         full: bool,
     },
+    /// In `cond.wait()`, not notified yet.
+    WaitingForNotify {
+        actor: String,
+        cond: String,
+    },
     /// Another thread of the same process holds the GIL and may not let go yet.
     GilHeld {
         actor: String,
@@ -134,6 +139,9 @@ impl Refusal {
                 Msg::XQueueEmpty
             }
             .fill(lang, &[actor, queue]),
+            Refusal::WaitingForNotify { actor, cond } => {
+                Msg::XWaitingForNotify.fill(lang, &[actor, cond])
+            }
             Refusal::Sleeping { actor, until_ns } => {
                 Msg::XSleeping.fill(lang, &[actor, &format!("{:.3}", *until_ns as f64 / 1e6)])
             }
@@ -204,6 +212,9 @@ pub struct Sim {
     /// Wakes an instruction caused (a put waking a getter), recorded after the
     /// instruction's own event so the waker's row comes first, once.
     pending_wakes: Vec<(ActorId, Value)>,
+    /// Per lock that is a `threading.Condition`'s: the actors in its `wait()`
+    /// not yet notified, longest waiting first (empty when no program waits).
+    cond_waiters: Vec<Vec<ActorId>>,
     /// Tests turn the fast path of [`Sim::exec_plain`] off, to compare it with `exec`.
     #[cfg(test)]
     exec_only: bool,
@@ -257,6 +268,7 @@ impl Sim {
             queues: vec![Default::default(); program.queues.len()],
             conns: process::ConnRt::all(&program, nproc),
             pending_wakes: Vec::new(),
+            cond_waiters: vec![Vec::new(); program.locks.len()],
             #[cfg(test)]
             exec_only: false,
             cfg,
@@ -421,6 +433,10 @@ impl Sim {
                         actor: self.name(a),
                         queue: self.program.conn_name(conn).to_string(),
                         full: false,
+                    },
+                    Some(Instr::CondSleep(l)) => Refusal::WaitingForNotify {
+                        actor: self.name(a),
+                        cond: self.program.locks[l as usize].name.clone(),
                     },
                     Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
                         actor: self.name(a),
@@ -632,6 +648,7 @@ impl Sim {
             | Instr::Clock { .. }
             | Instr::Raise(_)
             | Instr::Exit(_)
+            | crate::program::cond_instr!()
             | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
@@ -712,6 +729,7 @@ impl Sim {
                 | Instr::Clock { .. }
                 | Instr::Raise(_)
                 | Instr::Exit(_)
+                | crate::program::cond_instr!()
                 | crate::program::process_instr!() => break,
             };
             burst.clock = t;
@@ -778,12 +796,18 @@ impl Sim {
             Some(Instr::Acquire(l)) if done => {
                 self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
             }
-            Some(Instr::Release(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
+            Some(Instr::Release(l) | Instr::CondWait(l)) => {
+                self.lock_clock[l as usize] = self.own_clock[ai]
+            }
             // A sleeper's time passes without the GIL, and it wakes a little late.
             Some(Instr::Sleep(us)) => self.own_clock[ai] += us as u64 * 1_000 + SLEEP_LATE_NS,
             // Blocked: its clock moves when it gets what it waits for (the
             // guards above cover a `RunProgram` both ways).
-            Some(Instr::Join(_) | Instr::Acquire(_) | Instr::RunProgram { .. }) => {}
+            Some(
+                Instr::Join(_) | Instr::Acquire(_) | Instr::RunProgram { .. } | Instr::CondSleep(_),
+            ) => {}
+            // A notify's waiter takes its clock from the lock it takes back.
+            Some(Instr::CondNotify { .. }) => {}
             // What exec spent is all: waits on queues and pipes are woken by
             // their senders, whose clocks the scheduler does not follow here.
             None
@@ -834,6 +858,39 @@ impl Sim {
         self.now += INSTR_NS;
         self.wake_where(a, |i| i == Instr::Acquire(l));
         true
+    }
+
+    /// `cond.wait()`'s first step: `a` joins the waiters of `l`, then releases it.
+    fn cond_wait(&mut self, a: ActorId, l: LockId, ins: Instr, next: u32) {
+        self.cond_waiters[l as usize].push(a);
+        self.release(a, l, ins, next);
+    }
+
+    /// Whether `a` is still among the waiters of `l` (not notified yet).
+    fn cond_waiting(&self, a: ActorId, l: LockId) -> bool {
+        self.cond_waiters[l as usize].contains(&a)
+    }
+
+    /// `cond.notify()` / `notify_all()`: the longest waiter (or every one) leaves
+    /// the waiters, and wakes if it already sleeps; how many left.
+    fn cond_notify(&mut self, by: ActorId, l: LockId, all: bool) -> Value {
+        let waiters = &mut self.cond_waiters[l as usize];
+        let n = if all {
+            waiters.len()
+        } else {
+            waiters.len().min(1)
+        };
+        let woken: Vec<ActorId> = waiters.drain(..n).collect();
+        for w in woken {
+            let rt = &mut self.actors[w as usize];
+            if rt.status == RunState::Blocked
+                && self.program.instr(w, rt.pc) == Some(Instr::CondSleep(l))
+            {
+                rt.status = RunState::Ready;
+                self.pending_wakes.push((w, by as Value));
+            }
+        }
+        n as Value
     }
 
     /// `t.start()` / `p.start()`: a child process is made first if `t` is in one.
@@ -1018,11 +1075,12 @@ impl Sim {
             let waits_for = match self.program.instr(w, self.actors[w as usize].pc) {
                 Some(Instr::Acquire(l)) => self.locks[l as usize].map(|h| h as Value),
                 Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => Some(t as Value),
-                // Nobody in particular: whoever next puts, gets or sends.
+                // Nobody in particular: whoever next puts, gets, sends or notifies.
                 Some(
                     Instr::QueuePut { .. }
                     | Instr::QueueGet { .. }
                     | Instr::PipeRecv { .. }
+                    | Instr::CondSleep(_)
                     | Instr::QueueTry { .. },
                 ) => None,
                 None | Some(crate::program::never_blocks!()) => None,
@@ -1137,6 +1195,7 @@ impl Sim {
         self.gil.hash(&mut h);
         (self.ending as u8).hash(&mut h);
         self.queues.hash(&mut h);
+        self.cond_waiters.hash(&mut h);
         if self.procs.len() > 1 || !self.conns.is_empty() {
             format!("{:?}{:?}", self.procs, self.conns).hash(&mut h);
         }
@@ -1212,7 +1271,8 @@ fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::PipeSend(_)
             | Instr::PipeRecv { .. }
             | Instr::PipeClose(_)
-            | Instr::RunProgram { .. },
+            | Instr::RunProgram { .. }
+            | crate::program::cond_instr!(),
         ) => INSTR_NS,
     }
 }

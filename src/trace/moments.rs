@@ -110,7 +110,8 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::RunProgram { .. }
                     | Instr::PrintCaptured { .. }
                     | Instr::BufPrint { .. }
-                    | Instr::Flush(_),
+                    | Instr::Flush(_)
+                    | crate::program::cond_instr!(),
                 ) => None,
             },
             EventKind::Wake | EventKind::GilTake | EventKind::GilDrop | EventKind::Deadlock => None,

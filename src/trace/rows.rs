@@ -4,7 +4,7 @@
 use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
-use crate::program::{ActorId, Granularity, Instr, Program, Value};
+use crate::program::{ActorId, Granularity, Instr, Program, Value, cond_instr};
 use std::ops::Range;
 
 /// One row of the interleaving table.
@@ -396,6 +396,7 @@ impl StackOp {
             | Instr::PipeClose(_)
             | Instr::PrintCaptured { .. }
             | Instr::Flush(_) => (0, Push::No),
+            crate::program::cond_instr!() => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -439,6 +440,10 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
         Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
             Msg::RForeverJoin.fill(lang, &[&name(t as Value)])
         }
+        Some(Instr::CondSleep(l)) => Msg::RForeverNotify.fill(
+            lang,
+            &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+        ),
         Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
             lang,
             &[
@@ -457,6 +462,20 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
                 Msg::RForever.get(lang).into()
             }
         }
+    }
+}
+
+/// What a row of a lock's or a `threading.Condition`'s step says.
+fn lock_note(p: &Program, ins: Instr, value: Value, lang: Lang) -> Option<String> {
+    match ins {
+        Instr::Acquire(_) => Some(Msg::RAcquired.get(lang).into()),
+        Instr::Release(_) => Some(Msg::RReleased.get(lang).into()),
+        Instr::CondWait(l) => {
+            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
+            Some(Msg::RCondReleased.fill(lang, &[&name]))
+        }
+        Instr::CondNotify { .. } => Some(Msg::RNotified.fill(lang, &[&value])),
+        _ => None,
     }
 }
 
@@ -553,6 +572,10 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
             Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. }) => {
                 Msg::RBlockedFull.get(lang).into()
             }
+            Some(Instr::CondSleep(l)) => Msg::RWaitNotify.fill(
+                lang,
+                &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+            ),
             Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
                 lang,
                 &[&p.locks
@@ -641,12 +664,7 @@ fn note(
         _ => return event_note(p, e, lang),
     }
     let st = &mut stacks[e.actor as usize];
-    let var = |v: u16| {
-        p.vars
-            .get(v as usize)
-            .map(|x| x.name.as_str())
-            .unwrap_or("?")
-    };
+    let var = |v: u16| p.vars.get(v as usize).map_or("?", |x| x.name.as_str());
     match p.instr(e.actor, e.pc)? {
         Instr::LoadConst(_) | Instr::LoadFast(_) => {
             st.push(e.value);
@@ -719,8 +737,9 @@ fn note(
             st.push(e.value);
             None
         }
-        Instr::Acquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
-        Instr::Release(_) => describe.then(|| Msg::RReleased.get(lang).into()),
+        i @ (Instr::Acquire(_) | Instr::Release(_) | cond_instr!()) => {
+            describe.then(|| lock_note(p, i, e.value, lang))?
+        }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         // Nothing on the operand stack, nothing to say (every instruction is named,
         // so a new one must say what it does here).

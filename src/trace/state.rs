@@ -12,6 +12,8 @@ pub enum BlockedOn {
     Queue(crate::program::QueueId),
     /// A `Pipe()` end with nothing to receive yet.
     Pipe(crate::program::ConnId),
+    /// In `cond.wait()` on the condition of this lock, not notified yet.
+    Notify(LockId),
 }
 
 /// What an actor is doing at a point of a trace.
@@ -41,6 +43,7 @@ impl ActorState {
             ActorState::Blocked(BlockedOn::Join(_)) => "blocked in join",
             ActorState::Blocked(BlockedOn::Queue(_)) => "blocked on a queue",
             ActorState::Blocked(BlockedOn::Pipe(_)) => "blocked on a pipe",
+            ActorState::Blocked(BlockedOn::Notify(_)) => "waiting for a notify",
             ActorState::Sleeping => "sleeping",
             ActorState::Done(_) => "done",
         }
@@ -61,8 +64,11 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::TlsSet { .. }
-        | Instr::TlsGet(_) => true,
+        | Instr::TlsGet(_)
+        | Instr::CondWait(_) => true,
         crate::program::local_instr!()
+        | Instr::CondSleep(_)
+        | Instr::CondNotify { .. }
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
         | Instr::Join(_)
@@ -183,9 +189,12 @@ impl StateReplay {
                 Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } | Instr::QueueTry { q, .. },
             ) => ActorState::Blocked(BlockedOn::Queue(q)),
             Some(Instr::PipeRecv { conn, .. }) => ActorState::Blocked(BlockedOn::Pipe(conn)),
+            Some(Instr::CondSleep(l)) => ActorState::Blocked(BlockedOn::Notify(l)),
             // An acquire; no other instruction blocks.
             Some(
                 Instr::Acquire(_)
+                | Instr::CondWait(_)
+                | Instr::CondNotify { .. }
                 | crate::program::local_instr!()
                 | Instr::LoadGlobal(_)
                 | Instr::StoreGlobal(_)
@@ -260,7 +269,7 @@ impl StateReplay {
                         }
                     }
                     Some(Instr::Acquire(l)) => self.locks[l as usize] = Some(e.actor),
-                    Some(Instr::Release(l)) => self.locks[l as usize] = None,
+                    Some(Instr::Release(l) | Instr::CondWait(l)) => self.locks[l as usize] = None,
                     Some(Instr::Sleep(_)) => {
                         self.states[a] = ActorState::Sleeping;
                         self.last_running = None;
@@ -311,6 +320,8 @@ impl StateReplay {
                         | Instr::PipeClose(_)
                         | Instr::RunProgram { .. }
                         | Instr::PrintCaptured { .. }
+                        | Instr::CondSleep(_)
+                        | Instr::CondNotify { .. }
                         | Instr::QueueAsk { .. }
                         | Instr::QueueTry { .. }
                         | Instr::BufPrint { .. }

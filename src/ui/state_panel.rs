@@ -298,6 +298,19 @@ fn lock_lines(
                 th.warn(),
             ));
         }
+        // A Condition's lock: who sleeps in its wait(), not notified yet.
+        let sleepers: Vec<String> = states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == ActorState::Blocked(BlockedOn::Notify(l as u16)))
+            .map(|(a, _)| name(a))
+            .collect();
+        if !sleepers.is_empty() {
+            spans.push(Span::styled(
+                format!(" · {}: {}", Msg::InWait.get(lang), sleepers.join(", ")),
+                th.warn(),
+            ));
+        }
         out.push(Line::from(spans));
     }
     out
@@ -334,6 +347,14 @@ fn actor_line(
         ActorState::Blocked(BlockedOn::Join(t)) => {
             Msg::InJoinWaitsFor.fill(lang, &[&name(t as usize)])
         }
+        ActorState::Blocked(BlockedOn::Notify(l)) => Msg::RWaitNotify.fill(
+            lang,
+            &[&program
+                .locks
+                .get(l as usize)
+                .map(|x| x.name.as_str())
+                .unwrap_or("?")],
+        ),
         ActorState::Done(code) => Msg::DoneExit.fill(lang, &[&code]),
         other => state_words(other, lang).to_string(),
     };
@@ -358,6 +379,7 @@ pub fn state_words(s: ActorState, lang: Lang) -> &'static str {
         ActorState::Blocked(BlockedOn::Join(_)) => Msg::StBlockedJoin,
         ActorState::Blocked(BlockedOn::Queue(_)) => Msg::StBlockedQueue,
         ActorState::Blocked(BlockedOn::Pipe(_)) => Msg::StBlockedPipe,
+        ActorState::Blocked(BlockedOn::Notify(_)) => Msg::StWaitingNotify,
         ActorState::Sleeping => Msg::StSleeping,
         ActorState::Done(_) => Msg::StDone,
     };
