@@ -609,6 +609,7 @@ fn note(
         // Nothing on the operand stack, nothing to say (every instruction is named,
         // so a new one must say what it does here).
         Instr::Nop(_)
+        | Instr::Opcode(_)
         | Instr::Call(_)
         | Instr::Return
         | Instr::ForRange { .. }
