@@ -623,6 +623,36 @@ messages! {
         "this run's schedule is too long to run again on CPython",
         "这次运行的调度太长，无法在 CPython 上重跑"
     ),
+    // The cpython engine in the playground (issue 17).
+    SCpyOver => ("the CPython program has ended: r runs it again", "CPython 程序已结束：按 r 重新运行"),
+    SCpyBusy => (
+        "CPython is still taking the last step",
+        "CPython 还在执行上一步"
+    ),
+    SCpyGone => ("the CPython run has stopped", "CPython 运行已停止"),
+    SCpyCannot => ("CPython: {}", "CPython：{}"),
+    SCpyOn => (
+        "engine: real CPython ({}); E goes back to the simulator",
+        "引擎：真实的 CPython（{}）；按 E 回到模拟器"
+    ),
+    SCpyOff => ("engine: the simulator", "引擎：模拟器"),
+    SCpyNoPython => (
+        "no python3 on PATH: install CPython 3.8+ (python.org, your package manager, or pyenv) or start with --python PATH; all else works without it",
+        "PATH 上没有 python3：安装 CPython 3.8+（python.org、系统包管理器或 pyenv），或用 --python PATH 启动；其余功能照常"
+    ),
+    SCpyCannotStart => ("cannot run this on CPython: {}", "无法在 CPython 上运行：{}"),
+    HeadCpython => ("CPython {}", "CPython {}"),
+    HeadCpyControlled => ("controlled", "受控"),
+    HeadCpyFree => ("free", "自由"),
+    CpyCostNote => (
+        "traced: every step reports to interleave, so the program runs slower and races happen at other rates than untraced",
+        "已插桩：每一步都报告给 interleave，所以程序变慢，竞态出现的频率也与未插桩时不同"
+    ),
+    HEngine => (
+        "the engine: the simulator or the real CPython (python3 on PATH, or --python)",
+        "引擎：模拟器或真实的 CPython（PATH 上的 python3，或 --python）"
+    ),
+    FEngine => ("engine", "引擎"),
 }
 
 impl Msg {

@@ -281,7 +281,15 @@ impl Recorder {
         }
         let v = self.var(name, value);
         let line = self.program.actors[a as usize].lines[self.trace.events[e].pc as usize];
-        let pc = self.place(a, line, if store { Place::Store(v) } else { Place::Load(v) });
+        let pc = self.place(
+            a,
+            line,
+            if store {
+                Place::Store(v)
+            } else {
+                Place::Load(v)
+            },
+        );
         let ev = &mut self.trace.events[e];
         ev.pc = pc;
         ev.value = value;
@@ -454,7 +462,10 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(shown, ["LOAD_GLOBAL balance = 5", "STORE_GLOBAL balance = 8"]);
+        assert_eq!(
+            shown,
+            ["LOAD_GLOBAL balance = 5", "STORE_GLOBAL balance = 8"]
+        );
         // The next step is not taken until it is let go: MainThread stands at line 4.
         assert_eq!(p.actors[0].lines[r.pc(0).unwrap() as usize], 4);
         assert_eq!(r.picks, [0, 0]);

@@ -355,7 +355,11 @@ impl Session {
             let line = match self.events.next_line(deadline) {
                 Next::Line(l) => l,
                 Next::Timeout => {
-                    if !st.batch.is_empty() && news.send(News::Lines(std::mem::take(&mut st.batch))).is_err() {
+                    if !st.batch.is_empty()
+                        && news
+                            .send(News::Lines(std::mem::take(&mut st.batch)))
+                            .is_err()
+                    {
                         return Ok(None);
                     }
                     continue;
@@ -363,13 +367,19 @@ impl Session {
                 Next::Closed => {
                     let exit = self.child.wait().ok().and_then(|s| s.code()).unwrap_or(1);
                     if c.version.is_empty() {
-                        let err = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+                        let err = self
+                            .stderr
+                            .take()
+                            .and_then(|h| h.join().ok())
+                            .unwrap_or_default();
                         return Err(SessionError::Usage(format!(
                             "the interpreter could not run interleave's tracer (exit code {exit}): {}",
                             err.lines().last().unwrap_or("no message")
                         )));
                     }
-                    return Ok(Some(Ending::Finished { exit: c.exit.unwrap_or(exit) }));
+                    return Ok(Some(Ending::Finished {
+                        exit: c.exit.unwrap_or(exit),
+                    }));
                 }
             };
             c.take(&line)?;
@@ -377,7 +387,10 @@ impl Session {
             if c.free {
                 if st.batch.len() >= BATCH_LINES || st.since.elapsed() >= BATCH_WAIT {
                     st.since = Instant::now();
-                    if news.send(News::Lines(std::mem::take(&mut st.batch))).is_err() {
+                    if news
+                        .send(News::Lines(std::mem::take(&mut st.batch)))
+                        .is_err()
+                    {
                         return Ok(None);
                     }
                 }
@@ -426,7 +439,9 @@ impl Session {
             let forced: Option<u16> = match forced {
                 Some(f) => f,
                 None => {
-                    if news.send(News::Lines(std::mem::take(&mut st.batch))).is_err()
+                    if news
+                        .send(News::Lines(std::mem::take(&mut st.batch)))
+                        .is_err()
                         || news.send(News::Paused).is_err()
                     {
                         return Ok(false);
@@ -450,7 +465,9 @@ impl Session {
                 Err(why) => {
                     st.to_end = false;
                     st.at = st.prefix.len();
-                    if news.send(News::Lines(std::mem::take(&mut st.batch))).is_err()
+                    if news
+                        .send(News::Lines(std::mem::take(&mut st.batch)))
+                        .is_err()
                         || news.send(News::Refused(why)).is_err()
                     {
                         return Ok(false);
@@ -798,7 +815,12 @@ impl Controller {
     /// choice. The picker is asked either way, so that its choices after a step by
     /// hand do not depend on whether the step was by hand. Err: why `forced` cannot.
     fn next_forced(&mut self, forced: Option<u16>) -> Result<Option<u16>, String> {
-        let ready: Vec<u16> = self.states.keys().copied().filter(|&t| self.can_go(t)).collect();
+        let ready: Vec<u16> = self
+            .states
+            .keys()
+            .copied()
+            .filter(|&t| self.can_go(t))
+            .collect();
         if ready.is_empty() {
             return Ok(None);
         }
