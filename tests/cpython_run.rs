@@ -151,3 +151,152 @@ fn the_number_keys_force_the_tutorials_race_on_real_cpython() {
     let lost = interleave::trace::lost_updates(&t.program, &t.events);
     assert!(!lost.is_empty(), "the lost update is not shown");
 }
+
+fn cpython_run(id: &str, set: &[(&str, &str)], free: bool, origin: Origin) -> Option<Run> {
+    let py = python()?;
+    let l = lesson(id);
+    let k = knobs(&l, set);
+    let start = Start::Cpython {
+        python: py,
+        free,
+        origin,
+    };
+    Some(Run::new(&l, k, start).expect("CPython starts the lesson"))
+}
+
+fn to_end(run: &mut Run) {
+    assert_eq!(run.command(Command::RunToEnd), Outcome::Done);
+    settle(run);
+    assert!(run.is_over());
+}
+
+/// Every event, as the panels read it.
+fn events(run: &Run) -> Vec<String> {
+    let t = run.trace();
+    t.events
+        .iter()
+        .map(|e| {
+            let i = t.program.actors[e.actor as usize].code[e.pc as usize];
+            format!(
+                "{} {:?} {} {}",
+                e.actor,
+                e.kind,
+                t.program.dis(e.actor, i),
+                e.value
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_seed_on_the_same_interpreter_is_the_same_run_and_the_summary_has_its_schedule() {
+    let set = [("iterations", "3"), ("gil", "free")];
+    let Some(mut a) = cpython_run("balance-race", &set, false, Origin::Seed(5)) else {
+        return;
+    };
+    to_end(&mut a);
+    let mut b = cpython_run("balance-race", &set, false, Origin::Seed(5)).expect("python");
+    to_end(&mut b);
+    assert_eq!(events(&a), events(&b));
+    let sched = a.schedule().expect("a controlled run has a schedule");
+    assert_eq!(sched.0.len(), a.steps());
+    // The schedule string replays it.
+    let runs = interleave::run::Runs::from(&sched);
+    let mut c = cpython_run("balance-race", &set, false, Origin::Schedule(runs)).expect("python");
+    to_end(&mut c);
+    assert_eq!(events(&a), events(&c));
+    let mut d = cpython_run("balance-race", &set, false, Origin::Seed(6)).expect("python");
+    to_end(&mut d);
+    assert_ne!(events(&a), events(&d), "seeds 5 and 6 ran the same way");
+}
+
+#[test]
+fn a_step_back_replays_the_steps_before_and_stepping_on_follows_them_again() {
+    let set = [("iterations", "2"), ("gil", "free")];
+    let Some(mut run) = cpython_run("balance-race", &set, false, Origin::Seed(3)) else {
+        return;
+    };
+    for _ in 0..60 {
+        assert_eq!(run.command(Command::Step), Outcome::Done);
+        settle(&mut run);
+    }
+    let before = events(&run);
+    let picks = run.picks().expect("picks").to_vec();
+    assert_eq!(run.command(Command::StepBack), Outcome::Done);
+    settle(&mut run);
+    assert_eq!(run.steps(), 59);
+    assert_eq!(run.picks().expect("picks"), &picks[..59]);
+    assert_eq!(run.command(Command::Step), Outcome::Done);
+    settle(&mut run);
+    assert_eq!(events(&run), before);
+}
+
+#[test]
+fn a_thread_waiting_for_the_lock_is_blocked_and_a_deadlock_is_found() {
+    let Some(mut run) = cpython_run(
+        "balance-race",
+        &[("iterations", "1"), ("lock", "on")],
+        false,
+        Origin::Seed(1),
+    ) else {
+        return;
+    };
+    // Some seed makes a thread find the lock held; all must end at 0.
+    to_end(&mut run);
+    assert_eq!(run.ending(), Ending::Finished);
+    let out: Vec<&str> = run.trace().output.iter().map(|o| o.text.as_str()).collect();
+    assert_eq!(out, ["0"]);
+    let mut deadlocked = 0;
+    let mut blocked = 0;
+    for seed in 1..=6 {
+        let mut run =
+            cpython_run("deadlock", &[("nap", "off")], false, Origin::Seed(seed)).expect("python");
+        to_end(&mut run);
+        blocked += run
+            .trace()
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Block)
+            .count();
+        if run.ending() == Ending::Deadlock {
+            deadlocked += 1;
+            let stuck = run.trace().deadlock();
+            assert!(stuck.len() >= 2, "{:?}", events(&run));
+        }
+    }
+    assert!(blocked > 0, "no thread was ever shown blocked");
+    assert!(deadlocked > 0, "no seed of 1-6 deadlocked");
+}
+
+#[test]
+fn a_free_run_is_recorded_with_real_times() {
+    let Some(mut run) = cpython_run(
+        "balance-race",
+        &[("iterations", "200"), ("gil", "free")],
+        true,
+        Origin::Seed(0),
+    ) else {
+        return;
+    };
+    settle(&mut run);
+    assert!(run.is_over());
+    assert_eq!(run.mode(), interleave::trace::Mode::Live);
+    let t = run.trace();
+    let stores = t
+        .events
+        .iter()
+        .filter(|e| matches!(t.program.instr(e.actor, e.pc), Some(Instr::StoreGlobal(_))))
+        .count();
+    // Two threads, 200 iterations, two stores each: every one recorded.
+    assert!(stores >= 800, "{stores} stores");
+    assert!(t.events.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
+    assert!(t.events.last().is_some_and(|e| e.t_ns > 0));
+    assert_eq!(
+        run.command(Command::Step),
+        Outcome::Refused(
+            interleave::i18n::Msg::SLiveCannotStep
+                .get(interleave::lesson::Lang::En)
+                .into()
+        )
+    );
+}

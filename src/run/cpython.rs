@@ -208,11 +208,11 @@ impl Cpy {
 
     /// Why no step can be asked now, if none can.
     fn refusal(&self, lang: Lang) -> Option<Outcome> {
-        if self.over() {
-            return Some(Outcome::Refused(Msg::SCpyOver.get(lang).into()));
-        }
         if self.free() {
             return Some(Outcome::Refused(Msg::SLiveCannotStep.get(lang).into()));
+        }
+        if self.over() {
+            return Some(Outcome::Refused(Msg::SCpyOver.get(lang).into()));
         }
         if !self.paused {
             return Some(Outcome::Refused(Msg::SCpyBusy.get(lang).into()));
