@@ -641,9 +641,7 @@ messages! {
         "PATH 上没有 python3：安装 CPython 3.8+（python.org、系统包管理器或 pyenv），或用 --python PATH 启动；其余功能照常"
     ),
     SCpyCannotStart => ("cannot run this on CPython: {}", "无法在 CPython 上运行：{}"),
-    HeadCpython => ("CPython {}", "CPython {}"),
-    HeadCpyControlled => ("controlled", "受控"),
-    HeadCpyFree => ("free", "自由"),
+    HeadCpython => ("real CPython {}", "真实的 CPython {}"),
     CpyCostNote => (
         "traced: every step reports to interleave, so the program runs slower and races happen at other rates than untraced",
         "已插桩：每一步都报告给 interleave，所以程序变慢，竞态出现的频率也与未插桩时不同"
@@ -652,7 +650,7 @@ messages! {
         "the engine: the simulator or the real CPython (python3 on PATH, or --python)",
         "引擎：模拟器或真实的 CPython（PATH 上的 python3，或 --python）"
     ),
-    FEngine => ("engine", "引擎"),
+    CpyCostShort => ("traced: slower, other race rates", "已插桩：更慢，竞态频率不同"),
 }
 
 impl Msg {

@@ -196,8 +196,13 @@ impl Run {
     pub fn knobs(&self) -> &Knobs {
         &self.knobs
     }
+    /// The program the run's trace is of: the scenario's, or for a CPython run the
+    /// one its tracer has shown so far.
     pub fn program(&self) -> &Arc<Program> {
-        &self.program
+        match &self.engine {
+            Engine::Cpython { cpy, .. } => &cpy.rec.trace.program,
+            _ => &self.program,
+        }
     }
     pub fn config(&self) -> EngineConfig {
         self.cfg
@@ -271,6 +276,9 @@ impl Run {
 
     /// Shared variable `i` as a stepped run holds it now.
     pub fn var(&self, i: usize) -> Option<Value> {
+        if let Some(c) = self.cpython() {
+            return c.rec.value(i);
+        }
         self.sim().and_then(|s| s.vars().get(i).copied())
     }
 

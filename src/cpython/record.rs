@@ -84,6 +84,8 @@ pub struct Recorder {
     /// The schedule so far: who was let go, in order (controlled runs).
     pub picks: Vec<u16>,
     pub refused: Option<String>,
+    /// Each variable's newest value seen, read or written.
+    values: Vec<Value>,
 }
 
 impl Recorder {
@@ -112,6 +114,7 @@ impl Recorder {
             exit: None,
             picks: Vec::new(),
             refused: None,
+            values: Vec::new(),
         };
         r.actor(0);
         r.publish();
@@ -134,6 +137,11 @@ impl Recorder {
             .map(|s| s.0)
             .or(t.blocked)
             .or_else(|| t.last.as_ref().map(|l| self.trace.events[l.0].pc))
+    }
+
+    /// Variable `v` as the run has last seen it (read or written).
+    pub fn value(&self, v: usize) -> Option<Value> {
+        self.values.get(v).copied()
     }
 
     fn string(&mut self, s: &str) -> StrId {
@@ -280,6 +288,10 @@ impl Recorder {
             return;
         }
         let v = self.var(name, value);
+        if self.values.len() <= v as usize {
+            self.values.resize(v as usize + 1, value);
+        }
+        self.values[v as usize] = value;
         let line = self.program.actors[a as usize].lines[self.trace.events[e].pc as usize];
         let pc = self.place(
             a,
