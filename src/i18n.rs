@@ -647,8 +647,8 @@ messages! {
         "已插桩：每一步都报告给 interleave，所以程序变慢，竞态出现的频率也与未插桩时不同"
     ),
     HEngine => (
-        "the engine: the simulator or the real CPython (python3 on PATH, or --python)",
-        "引擎：模拟器或真实的 CPython（PATH 上的 python3，或 --python）"
+        "the engine: the simulator or the real CPython (the first python3 on PATH)",
+        "引擎：模拟器，或真实的 CPython 解释器（默认用环境变量中找到的那个）"
     ),
     CpyCostShort => ("traced: slower, other race rates", "已插桩：更慢，竞态频率不同"),
 }

@@ -311,7 +311,7 @@ pub(super) fn command(cpy: &mut Box<Cpy>, cmd: super::Command, lang: Lang) -> Ou
     match again {
         Ok(c) => {
             // The old run is stopped (and its program killed) when it is dropped.
-            *cpy = Box::new(c);
+            **cpy = c;
             Outcome::Done
         }
         Err(e) => Outcome::Refused(e),
