@@ -606,8 +606,7 @@ fn note(
         Instr::Acquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
         Instr::Release(_) => describe.then(|| Msg::RReleased.get(lang).into()),
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
-        // Nothing on the operand stack, nothing to say (every instruction is named,
-        // so a new one must say what it does here).
+        // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)
         | Instr::Opcode(_)
         | Instr::Call(_)
