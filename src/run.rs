@@ -8,8 +8,8 @@ pub use crate::live::LiveMsg;
 use crate::live::{Collector, LiveRun};
 use crate::program::{ActorId, EngineConfig, Program, Value};
 use crate::scenarios;
-use crate::sim::{Calibration, Refusal, SchedulerKind, Seeded, Sim};
 pub use crate::sim::{Ending, Schedule, ScheduleError};
+use crate::sim::{Refusal, Sim};
 use crate::trace::{Mode, Prefix, Trace};
 use crossbeam::channel::Receiver;
 use std::sync::Arc;
@@ -18,11 +18,13 @@ use std::time::Instant;
 mod cpython;
 mod live;
 mod runs;
+mod scheduler;
 /// Why a live run has no stepped replay, for the reports.
 pub use crate::live::record::NoReplay;
 pub use cpython::CpySpec;
 pub use live::first_lost_update;
 pub use runs::Runs;
+pub use scheduler::{Pick, Scheduler, scheduler_for, seeded};
 
 /// Where a stepped run's scheduler picks come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,8 +173,7 @@ impl Run {
             } => cpython::engine(lesson, program, knobs, python, free, origin)?,
             Start::Stepped(origin) => Engine::Stepped(Box::new(Stepped::new(
                 Sim::new(program.clone(), cfg),
-                seeded(knobs, cfg, &origin),
-                origin,
+                scheduler_for(knobs, cfg, &origin),
             ))),
             Start::Live { speed } => {
                 let run = LiveRun::start(program.clone(), cfg, speed);
@@ -284,7 +285,7 @@ impl Run {
 
     pub fn origin(&self) -> Option<&Origin> {
         match &self.engine {
-            Engine::Stepped(st) => Some(&st.origin),
+            Engine::Stepped(st) => Some(st.sched.origin()),
             Engine::Cpython { cpy, origin } if !cpy.free() => Some(origin),
             Engine::Live { .. } | Engine::Cpython { .. } => None,
         }
@@ -321,7 +322,7 @@ impl Run {
         let steps = st.sim.steps();
         let by_hand = st.horizon.overrides.first().is_some_and(|o| o.0 < steps);
         if !by_hand {
-            Replayable::Origin(st.origin.clone())
+            Replayable::Origin(st.sched.origin().clone())
         } else if st.taken.len() == steps {
             Replayable::Steps(st.taken.clone())
         } else {
@@ -441,7 +442,7 @@ impl Run {
         }
         if let Command::Reset = cmd {
             let start = match &self.engine {
-                Engine::Stepped(st) => Start::Stepped(st.origin.clone()),
+                Engine::Stepped(st) => Start::Stepped(st.sched.origin().clone()),
                 Engine::Live { speed, .. } => Start::Live { speed: *speed },
                 Engine::Cpython { .. } => unreachable!("answered above"),
             };
@@ -551,32 +552,13 @@ impl Run {
     }
 }
 
-/// The scheduler a lesson's `scheduler` knob asks for (timed unless it says
-/// `uniform`), calibrated for its `python` knob or GIL model; a schedule string's
-/// run goes on with seed 0 past its end.
-pub fn seeded(knobs: &Knobs, cfg: EngineConfig, origin: &Origin) -> Seeded {
-    let kind = knobs
-        .choice("scheduler")
-        .and_then(SchedulerKind::parse)
-        .unwrap_or_default();
-    let seed = match origin {
-        Origin::Seed(s) => *s,
-        Origin::Schedule(_) => 0,
-    };
-    Seeded::new(
-        kind,
-        seed,
-        Calibration::for_run(knobs.choice("python"), cfg),
-    )
-}
-
-/// One step: the origin's pick (or `manual`), keeping the seeded scheduler in step
-/// so that stepping back and forth again gives the same picks. Gives back the
-/// origin's pick (what the step would have been without `manual`).
+/// One step: the scheduler's pick (or `manual`), asking the scheduler even
+/// then, to keep it in step, so that stepping back and forth again gives the
+/// same picks. Gives back the scheduler's pick (what the step would have been
+/// without `manual`).
 fn advance(
     sim: &mut Sim,
-    sched: &mut Seeded,
-    origin: &Origin,
+    sched: &mut dyn Scheduler,
     manual: Option<ActorId>,
 ) -> Result<Option<ActorId>, Refusal> {
     if sim.ending() != Ending::Running {
@@ -585,18 +567,26 @@ fn advance(
     if let Some(a) = manual {
         sim.check(a)?;
     }
-    let i = sim.steps();
-    let (pick, checked) = match origin {
-        Origin::Schedule(s) if i < s.len() => (s.at(i), false),
-        _ => (sched.pick_steppable(sim), true),
-    };
+    let pick = sched.pick(sim);
     match (manual, pick) {
         (Some(a), _) => sim.step(a)?,
-        (None, Some(a)) if checked => sim.step_unchecked(a),
-        (None, Some(a)) => sim.step(a)?,
+        (
+            None,
+            Some(Pick {
+                actor,
+                steppable: true,
+            }),
+        ) => sim.step_unchecked(actor),
+        (
+            None,
+            Some(Pick {
+                actor,
+                steppable: false,
+            }),
+        ) => sim.step(actor)?,
         (None, None) => return Err(Refusal::Finished),
     }
-    Ok(pick)
+    Ok(pick.map(|p| p.actor))
 }
 
 /// How often a stepped run keeps a copy of the simulator, in steps: a step back
@@ -619,7 +609,7 @@ const RESTORE_MARGIN: usize = 4096;
 /// The simulator at one step, with its scheduler: a step back starts here.
 struct Checkpoint {
     sim: Sim,
-    sched: Seeded,
+    sched: Box<dyn Scheduler>,
 }
 
 /// The run this stepped run has been through, as far as it went (its "horizon"):
@@ -667,8 +657,8 @@ impl Horizon {
 /// A stepped run: the simulator now, how it got here, and copies to go back to.
 struct Stepped {
     sim: Box<Sim>,
-    sched: Seeded,
-    origin: Origin,
+    /// Where the picks come from; it knows the run's [`Origin`].
+    sched: Box<dyn Scheduler>,
     horizon: Horizon,
     checkpoints: Vec<Checkpoint>,
     /// The step count at which the horizon's run ends, once it has been there.
@@ -682,12 +672,11 @@ struct Stepped {
 }
 
 impl Stepped {
-    fn new(sim: Sim, sched: Seeded, origin: Origin) -> Stepped {
+    fn new(sim: Sim, sched: Box<dyn Scheduler>) -> Stepped {
         let tip = (0, Box::new(sim.trace().prefix_or_start()));
         Stepped {
             sim: Box::new(sim),
             sched,
-            origin,
             horizon: Horizon::default(),
             checkpoints: Vec::new(),
             known_end: None,
@@ -702,12 +691,7 @@ impl Stepped {
         self.keep_memory_flat();
         let i = self.sim.steps();
         let ahead = self.horizon.at(i);
-        let default = advance(
-            &mut self.sim,
-            &mut self.sched,
-            &self.origin,
-            manual.or(ahead),
-        )?;
+        let default = advance(&mut self.sim, &mut *self.sched, manual.or(ahead))?;
         if let Some(took) = self.sim.pick_at(i) {
             if self.taken.len() == i
                 && (self.taken.last_actor() == Some(took) || self.taken.run_count() < TAKEN_RUNS)
@@ -769,13 +753,12 @@ impl Stepped {
     /// A copy of the simulator and its scheduler as they are now, without the
     /// events and steps the scheduler has read.
     fn checkpoint(&mut self) -> Checkpoint {
-        let seen = self.sched.seen_events(&self.sim);
-        let seen_steps = self.sched.seen_steps(&self.sim);
+        let (seen, seen_steps) = self.sched.seen(&self.sim);
         let trace = self.sim.trace();
         let (at, pre) = &mut self.tip;
         trace.absorb_into(pre, at.saturating_sub(trace.base), seen);
         *at = trace.base + seen.min(trace.events.len());
-        let mut sched = self.sched.clone();
+        let mut sched = self.sched.clone_box();
         sched.forget_events(seen);
         let sim = self.sim.checkpoint_copy(seen, pre.clone(), seen_steps);
         Checkpoint { sim, sched }
@@ -807,10 +790,10 @@ impl Stepped {
         let mut k = self.checkpoints.partition_point(|c| !done(&c.sim));
         loop {
             let (sim, sched) = match k.checked_sub(1).map(|i| &self.checkpoints[i]) {
-                Some(c) => (c.sim.clone(), c.sched.clone()),
+                Some(c) => (c.sim.clone(), c.sched.clone_box()),
                 None => (
                     Sim::new(program.clone(), cfg),
-                    seeded(knobs, cfg, &self.origin),
+                    scheduler_for(knobs, cfg, self.sched.origin()),
                 ),
             };
             self.tip = (sim.trace().base, Box::new(sim.trace().prefix_or_start()));
@@ -874,7 +857,7 @@ impl Run {
             return None;
         };
         let mut sim = st.sim.clone();
-        let mut sched = st.sched.clone();
+        let mut sched = st.sched.clone_box();
         let limit = sim.trace().len() + LOOKAHEAD_EVENTS;
         sim.reserve_events(LOOKAHEAD_EVENTS.min(cap.saturating_mul(2)));
         for _ in 0..cap {
@@ -882,7 +865,7 @@ impl Run {
                 break;
             }
             let ahead = st.horizon.at(sim.steps());
-            if advance(&mut sim, &mut sched, &st.origin, ahead).is_err() {
+            if advance(&mut sim, &mut *sched, ahead).is_err() {
                 break;
             }
         }

@@ -429,3 +429,40 @@ fn the_playground_takes_the_flags_of_run() {
     let o = interleave(&["--seed", "7", "run", "balance-race"]);
     assert_eq!(code(&o), 2);
 }
+
+/// A jsonl trace gives each printed line as the `text` of the event that
+/// printed it, whatever printed it (`print`, an uncaught exception, a captured
+/// program's output): in order, they are the summary's `output`. Before the
+/// fix, subprocess's `print(output.decode())` stopped the count and its last
+/// two prints had no `text`.
+#[test]
+fn every_printed_line_is_the_text_of_its_event_in_jsonl() {
+    let cases: &[&[&str]] = &[
+        &["subprocess"],
+        &["thread-local", "--set", "main-reads=on"],
+        &["pipe"],
+        &["queue"],
+        &["fork"],
+        &["threads"],
+    ];
+    for case in cases {
+        let mut args = vec!["run", case[0], "--seed", "1", "--format", "jsonl"];
+        args.extend_from_slice(&case[1..]);
+        let o = interleave(&args);
+        assert_eq!(code(&o), 0, "{case:?}: {}", stderr(&o));
+        let mut texts = Vec::new();
+        let mut output = None;
+        for line in stdout(&o).lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("a json line");
+            if v["kind"] == "summary" {
+                output = Some(v["output"].clone());
+            } else if let Some(t) = v.get("text") {
+                texts.push(t.clone());
+            }
+        }
+        let output = output.expect("a summary line");
+        let output = output.as_array().expect("output is a list");
+        assert!(!output.is_empty(), "{case:?} prints");
+        assert_eq!(&texts, output, "{case:?}");
+    }
+}

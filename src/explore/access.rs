@@ -91,11 +91,10 @@ impl Objects {
 /// Whether steps of this program depend on time (sleeps and clocks): then every
 /// step is treated as conflicting with every other.
 pub fn time_matters(program: &Program) -> bool {
-    program.actors.iter().any(|a| {
-        a.code
-            .iter()
-            .any(|i| matches!(i, Instr::Sleep(_) | Instr::Clock { .. }))
-    })
+    program
+        .actors
+        .iter()
+        .any(|a| a.code.iter().any(|&i| reads_time(i)))
 }
 
 /// What actor `a`'s last step did, read from the events it appended from `from` on;
@@ -163,8 +162,69 @@ pub fn step_access(
             Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } if !multi => {
                 objects.add(&mut acc, Obj::Queue(q), true)
             }
-            _ => acc.global = true,
+            // Between processes (or a process's start, a thread's end there):
+            // conflicts with everything, sound and slower.
+            Instr::Start(_)
+            | Instr::Exit(_)
+            | Instr::QueuePut { .. }
+            | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
+            | Instr::Sleep(_)
+            | Instr::Clock { .. }
+            | Instr::Fork(_)
+            | Instr::ForkChild
+            | Instr::GetPid
+            | Instr::GetPpid
+            | Instr::ProcPid(_)
+            | Instr::ProcAlive(_)
+            | Instr::ProcExitCode(_)
+            | Instr::Terminate(_)
+            | Instr::PipeSend(_)
+            | Instr::PipeRecv { .. }
+            | Instr::PipeClose(_)
+            | Instr::RunProgram { .. } => acc.global = true,
         }
     }
     acc
+}
+
+/// Whether a step of this instruction depends on the virtual time (it sleeps
+/// or reads a clock). Every instruction is named.
+fn reads_time(i: Instr) -> bool {
+    match i {
+        // A timed queue call waits until a deadline on the virtual clock.
+        Instr::Sleep(_) | Instr::Clock { .. } | Instr::QueueTry { .. } => true,
+        crate::program::local_instr!()
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Raise(_)
+        | Instr::Exit(_)
+        | Instr::Fork(_)
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_)
+        | Instr::Terminate(_)
+        | Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => false,
+    }
 }

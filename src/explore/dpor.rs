@@ -515,20 +515,59 @@ impl Search<'_> {
 fn local_next(sim: &Sim, a: ActorId) -> bool {
     sim.ending() == Ending::Running
         && sim.can_step(a)
-        && matches!(
-            sim.program().instr(a, sim.pc(a)),
-            Some(
-                Instr::Nop(_)
-                    | Instr::Call(_)
-                    | Instr::LoadConst(_)
-                    | Instr::LoadFast(_)
-                    | Instr::StoreFast(_)
-                    | Instr::BinaryOp(_)
-                    | Instr::ForRange { .. }
-                    | Instr::JumpBackward(_)
-                    | Instr::PopJumpIfFalse(_)
-            )
-        )
+        && sim.program().instr(a, sim.pc(a)).is_some_and(commutes)
+}
+
+/// Whether a step of this instruction commutes with every other actor's step
+/// (see [`local_next`]). Every instruction is named: `Return` may end the
+/// thread's function, and the rest touch something another actor can see.
+fn commutes(i: Instr) -> bool {
+    match i {
+        Instr::Nop(_)
+        | Instr::Opcode(_)
+        | Instr::Call(_)
+        | Instr::LoadConst(_)
+        | Instr::LoadFast(_)
+        | Instr::StoreFast(_)
+        | Instr::BinaryOp(_)
+        | Instr::ForRange { .. }
+        | Instr::JumpBackward(_)
+        | Instr::PopJumpIfFalse(_) => true,
+        Instr::Return
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Clock { .. }
+        | Instr::Raise(_)
+        | Instr::Exit(_)
+        | Instr::Fork(_)
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_)
+        | Instr::Terminate(_)
+        | Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. }
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => false,
+    }
 }
 
 fn join(into: &mut [u32], other: &[u32]) {

@@ -134,10 +134,39 @@ impl<'a> Follow<'a> {
             }
             Instr::QueuePut { q, .. } => Some((Op::Put, record::queue_channel(q))),
             Instr::QueueGet { q, .. } => Some((Op::Get, record::queue_channel(q))),
+            // Not recorded (record::replayable refuses such a program).
+            Instr::QueueAsk { .. } | Instr::QueueTry { .. } => None,
             Instr::PipeSend(c) => Some((Op::Put, record::conn_channel(program, c ^ 1))),
             Instr::PipeRecv { conn, .. } => Some((Op::Get, record::conn_channel(program, conn))),
             Instr::ProcAlive(t) | Instr::Terminate(t) => Some((Op::Alive, t)),
-            _ => None,
+            // Not recorded: what only this actor sees, a variable the record
+            // does not follow, a print that prints nothing, a thread-local that
+            // is there; and what the simulator decides itself (starts, joins,
+            // sleeps, PIDs, exits), which the record's order of prints and
+            // hand-offs pins.
+            Instr::LoadGlobal(_)
+            | Instr::FileRead(_)
+            | Instr::StoreGlobal(_)
+            | Instr::FileWrite(_)
+            | Instr::PrintCaptured { .. }
+            | Instr::TlsGet(_)
+            | crate::program::local_instr!()
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::TlsSet { .. }
+            | Instr::Clock { .. }
+            | Instr::Exit(_)
+            | Instr::Fork(_)
+            | Instr::ForkChild
+            | Instr::GetPid
+            | Instr::GetPpid
+            | Instr::ProcPid(_)
+            | Instr::ProcExitCode(_)
+            | Instr::PipeClose(_)
+            | Instr::RunProgram { .. } => None,
         }
     }
 
@@ -167,7 +196,7 @@ impl<'a> Follow<'a> {
             return Ok(match op {
                 Op::Acquire => sim.lock_holder(obj).is_some(),
                 Op::Get => self.puts[c] == self.gets[c],
-                _ => {
+                Op::Load | Op::Store | Op::Print | Op::Put | Op::Alive => {
                     self.waits_past_record = true;
                     false
                 }

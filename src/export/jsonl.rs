@@ -1,7 +1,6 @@
 //! JSON lines: one object per event, then a summary line.
 
 use super::{Replay, Report};
-use crate::program::Instr;
 use crate::trace::Trace;
 use serde_json::{Map, Value, json};
 use std::io::{self, Write};
@@ -49,8 +48,16 @@ impl<'a> JsonlStream<'a> {
             o.insert("line".into(), json!(p.line(e.actor, e.pc)));
             if let Some(i) = p.instr(e.actor, e.pc) {
                 o.insert("instr".into(), json!(p.dis(e.actor, i)));
-                if matches!(i, Instr::Print { .. } | Instr::Raise(_))
-                    && let Some(line) = t.output.get(self.next_output)
+                // Whatever printed it (print, an exception, a captured
+                // program's output): the line the event wrote, by its number.
+                while t
+                    .output
+                    .get(self.next_output)
+                    .is_some_and(|line| line.seq < seq as u64)
+                {
+                    self.next_output += 1;
+                }
+                if let Some(line) = t.output.get(self.next_output)
                     && line.seq == seq as u64
                 {
                     o.insert("text".into(), json!(line.text));

@@ -47,10 +47,40 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
     match ins? {
         Instr::QueuePut { q, .. } => Some((true, q)),
         Instr::QueueGet { q, .. } => Some((false, q)),
+        // A failed try hands nothing over; the flow pairs by order anyway.
+        Instr::QueueTry { q, put, .. } => Some((put, q)),
+        Instr::QueueAsk { .. } => None,
         // A pipe's two ends are one channel: what one end sends the other receives.
         Instr::PipeSend(c) => Some((true, 1000 + (c ^ 1))),
         Instr::PipeRecv { conn, .. } => Some((false, 1000 + conn)),
-        _ => None,
+        crate::program::local_instr!()
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Clock { .. }
+        | Instr::Raise(_)
+        | Instr::Exit(_)
+        | Instr::Fork(_)
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_)
+        | Instr::Terminate(_)
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => None,
     }
 }
 

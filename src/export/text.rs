@@ -509,7 +509,15 @@ fn deadlock(out: &mut String, r: &Report) {
             Some(crate::program::Instr::Join(a)) => {
                 Msg::TWaitsJoin.fill(lang, &[&t.actor_labels[a as usize]])
             }
-            _ => crate::trace::forever_in(p, e, lang),
+            Some(
+                crate::program::Instr::QueuePut { .. }
+                | crate::program::Instr::QueueGet { .. }
+                | crate::program::Instr::QueueTry { .. }
+                | crate::program::Instr::PipeRecv { .. }
+                | crate::program::Instr::RunProgram { .. },
+            )
+            | None
+            | Some(crate::program::never_blocks!()) => crate::trace::forever_in(p, e, lang),
         };
         let is_join = matches!(p.instr(e.actor, e.pc), Some(crate::program::Instr::Join(_)));
         let by = if e.value >= 0 && !is_join {

@@ -19,7 +19,7 @@
 
 use crate::program::pytext::{fill_format, process_raise_text, raise_text, uncaught_text};
 use crate::program::{
-    ActorId, ConnId, Instr, LockId, NONE, Pc, Program, QueueId, StrId, Value, VarId,
+    ActorId, ConnId, Instr, LockId, NONE, Pc, Program, QueueAsk, QueueId, StrId, Value, VarId,
 };
 
 /// Where an actor goes after one instruction.
@@ -158,6 +158,16 @@ pub trait Backend {
     ) -> Result<Value, Flow>;
     /// What the last program run wrote.
     fn captured(&self) -> &str;
+
+    // -- The queue-api lesson.
+    /// `q.qsize()`, `q.empty()` or `q.full()` now.
+    fn queue_ask(&mut self, q: QueueId, ask: QueueAsk) -> Value;
+    /// [`Backend::queue_room`] that waits at most `timeout_us` µs (0: not at
+    /// all); `Ok(false)`: still full (`queue.Full`).
+    fn queue_room_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<bool, Flow>;
+    /// [`Backend::queue_get`] that waits at most `timeout_us` µs (0: not at
+    /// all); [`Take::Empty`]: still empty (`queue.Empty`).
+    fn queue_get_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<Take, Flow>;
 }
 
 /// Runs one instruction `ins` (at `pc`) of the backend's actor.
@@ -344,9 +354,78 @@ fn exec_process<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             (push(b, code), next)
         }
         Instr::PrintCaptured { skip_empty } => return print_captured(b, ins, pc, skip_empty),
+        Instr::QueueAsk { .. } | Instr::QueueTry { .. } => return exec_queue_api(b, ins, pc),
         crate::program::local_instr!() | crate::program::thread_instr!() => {
             return exec(b, ins, pc);
         }
+    };
+    b.went(ins, pc, value, next, Cost::Instr)
+}
+
+/// The queue-api lesson's calls: `qsize`/`empty`/`full`, and the puts and gets
+/// that `except queue.Full` / `except queue.Empty` catch.
+fn exec_queue_api<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
+    macro_rules! go {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(flow) => return flow,
+            }
+        };
+    }
+    let next = pc + 1;
+    let raise = |b: &mut B, exception: &str| {
+        let text = process_raise_text(&b.program().actors[b.actor() as usize].name, exception);
+        b.raise(ins, pc, text)
+    };
+    let (value, next) = match ins {
+        Instr::QueueAsk { q, ask } => {
+            let v = b.queue_ask(q, ask);
+            (push(b, v), next)
+        }
+        // `except queue.Full` / `except queue.Empty` catch the failure: the
+        // event records the jump as NONE.
+        Instr::QueueTry {
+            q,
+            put: true,
+            timeout_us,
+            fail,
+        } => {
+            if !go!(b.queue_room_within(pc, q, timeout_us)) {
+                pop(b);
+                (NONE, fail)
+            } else {
+                let v = pop(b);
+                if let Err(e) = b.queue_put(q, v) {
+                    return raise(b, &format!("OSError: {e}"));
+                }
+                (v, next)
+            }
+        }
+        Instr::QueueTry {
+            q,
+            put: false,
+            timeout_us,
+            fail,
+        } => match go!(b.queue_get_within(pc, q, timeout_us)) {
+            Take::Item(v) => (push(b, v), next),
+            Take::Empty => (NONE, fail),
+            Take::Closed => return raise(b, "EOFError"),
+        },
+        // Every other instruction is run by `exec`.
+        crate::program::local_instr!()
+        | crate::program::thread_instr!()
+        | crate::program::pid_instr!()
+        | Instr::Terminate(_)
+        | Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => return exec(b, ins, pc),
     };
     b.went(ins, pc, value, next, Cost::Instr)
 }

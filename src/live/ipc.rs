@@ -317,7 +317,7 @@ impl SharedMem {
 
 /// The bytes of one message on a queue's pipe or a pipe end's socket: its value
 /// and its number on its channel.
-const MESSAGE: usize = 16;
+pub(crate) const MESSAGE: usize = 16;
 
 /// Sends one message: numbers it and writes its 16 bytes in one `write` (or
 /// `send`, on a socket), both under the channel's lock, so that the numbers

@@ -372,4 +372,14 @@ impl Backend for Thread<'_> {
     fn captured(&self) -> &str {
         ""
     }
+    // Queues are between processes: such programs run on worker processes.
+    fn queue_ask(&mut self, _q: QueueId, _ask: crate::program::QueueAsk) -> Value {
+        0
+    }
+    fn queue_room_within(&mut self, _pc: Pc, _q: QueueId, _us: u32) -> Result<bool, Flow> {
+        Ok(true)
+    }
+    fn queue_get_within(&mut self, _pc: Pc, _q: QueueId, _us: u32) -> Result<Take, Flow> {
+        Ok(Take::Closed)
+    }
 }

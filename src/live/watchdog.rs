@@ -197,8 +197,46 @@ impl ProcessWatch {
                     }
                     Some(Instr::Acquire(l)) => self.holder[l as usize] = Some(e.actor),
                     Some(Instr::Release(l)) => self.holder[l as usize] = None,
-                    _ => {}
+                    None
+                    | Some(
+                        crate::program::local_instr!()
+                        | Instr::LoadGlobal(_)
+                        | Instr::StoreGlobal(_)
+                        | Instr::Join(_)
+                        | Instr::Print { .. }
+                        | Instr::Work(_)
+                        | Instr::TlsSet { .. }
+                        | Instr::TlsGet(_)
+                        | Instr::Clock { .. }
+                        | Instr::ForkChild
+                        | Instr::GetPid
+                        | Instr::GetPpid
+                        | Instr::ProcPid(_)
+                        | Instr::ProcAlive(_)
+                        | Instr::ProcExitCode(_)
+                        | Instr::Terminate(_)
+                        | Instr::QueuePut { .. }
+                        | Instr::QueueGet { .. }
+                        | Instr::QueueAsk { .. }
+                        | Instr::QueueTry { .. }
+                        | Instr::FileRead(_)
+                        | Instr::FileWrite(_)
+                        | Instr::PipeSend(_)
+                        | Instr::PipeRecv { .. }
+                        | Instr::PipeClose(_)
+                        | Instr::RunProgram { .. }
+                        | Instr::PrintCaptured { .. },
+                    ) => {}
                 }
+            }
+            // A timed queue call (queue-api) ends by itself once its timeout is up.
+            EventKind::Block
+                if matches!(
+                    self.program.instr(e.actor, e.pc),
+                    Some(Instr::QueueTry { .. })
+                ) =>
+            {
+                *me = Seen::Sleeping;
             }
             EventKind::Block => {
                 let on = match self.program.instr(e.actor, e.pc) {
@@ -209,7 +247,17 @@ impl ProcessWatch {
                         .copied()
                         .flatten()
                         .map_or(-1, |h| h as Value),
-                    _ => -1,
+                    // Nobody in particular (whoever puts, gets, sends), or not a
+                    // blocking instruction.
+                    Some(
+                        Instr::QueuePut { .. }
+                        | Instr::QueueGet { .. }
+                        | Instr::PipeRecv { .. }
+                        | Instr::RunProgram { .. }
+                        | Instr::QueueTry { .. },
+                    )
+                    | None
+                    | Some(crate::program::never_blocks!()) => -1,
                 };
                 *me = Seen::Blocked(e.pc, on);
             }

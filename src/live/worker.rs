@@ -812,6 +812,12 @@ impl Worker {
         self.blocking(actor, pc, |w| w.take_message(ch, fd))
     }
 
+    /// When a wait of `us` µs of the program's time ends (scaled by the speed
+    /// knob, as sleeps are).
+    fn deadline(&self, us: u32) -> std::time::Instant {
+        std::time::Instant::now() + Duration::from_secs_f64(us as f64 / 1e6 / self.p.job.speed)
+    }
+
     /// The shared-memory slot that counts a bounded queue's free places.
     fn queue_slots(&self, q: QueueId) -> &AtomicI64 {
         let p = self.program();
@@ -1108,6 +1114,116 @@ impl Backend for Worker {
     }
     fn captured(&self) -> &str {
         &self.captured
+    }
+    fn queue_ask(&mut self, q: QueueId, ask: crate::program::QueueAsk) -> Value {
+        use crate::program::QueueAsk;
+        let maxsize = self.program().queues[q as usize].maxsize as Value;
+        let fd = self.p.job.queue_fds[q as usize][0];
+        // As CPython's: qsize() and full() read the semaphore that put() takes
+        // and get() gives back; empty() asks whether the pipe has data.
+        match ask {
+            QueueAsk::Empty => !readable(fd) as Value,
+            QueueAsk::Full => {
+                (maxsize > 0 && self.queue_slots(q).load(Ordering::SeqCst) <= 0) as Value
+            }
+            QueueAsk::Size if maxsize > 0 => maxsize - self.queue_slots(q).load(Ordering::SeqCst),
+            QueueAsk::Size => pipe_bytes(fd) / ipc::MESSAGE as Value,
+        }
+    }
+    fn queue_room_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<bool, Flow> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.program().queues[q as usize].maxsize == 0 {
+            return Ok(true);
+        }
+        let take_slot = |w: &Self| {
+            let s = w.queue_slots(q);
+            let f = s.load(SeqCst);
+            f > 0 && s.compare_exchange(f, f - 1, SeqCst, SeqCst).is_ok()
+        };
+        if take_slot(self) {
+            return Ok(true);
+        }
+        let mut got = false;
+        if timeout_us > 0 {
+            let (actor, until) = (self.actor, self.deadline(timeout_us));
+            self.rec(actor, EventKind::Block, pc, q as Value);
+            self.flush();
+            got = self.blocking(actor, pc, |w| {
+                loop {
+                    if take_slot(w) {
+                        break true;
+                    }
+                    if std::time::Instant::now() >= until {
+                        break false;
+                    }
+                    std::thread::sleep(LOCK_POLL);
+                }
+            });
+            self.woke(actor, pc, -1);
+        }
+        if !got {
+            self.log_empty(record::Op::Put, self.queue_ch(q), record::RAISED);
+        }
+        Ok(got)
+    }
+    fn queue_get_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<Take, Flow> {
+        let (fd, ch) = (self.p.job.queue_fds[q as usize][0], self.queue_ch(q));
+        let mut ready = readable(fd);
+        if !ready && timeout_us > 0 {
+            let (actor, until) = (self.actor, self.deadline(timeout_us));
+            self.rec(actor, EventKind::Block, pc, q as Value);
+            self.flush();
+            ready = self.blocking(actor, pc, |_| {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                readable_within(fd, left)
+            });
+            self.woke(actor, pc, -1);
+        }
+        if !ready {
+            self.log_empty(record::Op::Get, ch, record::RAISED);
+            return Ok(Take::Empty);
+        }
+        let Some(v) = self.take_message(ch, fd) else {
+            return Ok(Take::Closed);
+        };
+        if self.program().queues[q as usize].maxsize > 0 {
+            self.queue_slots(q).fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(Take::Item(v))
+    }
+}
+
+/// How many bytes wait in pipe `fd` (`FIONREAD`); 0 if the kernel will not say.
+fn pipe_bytes(fd: i32) -> Value {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if r == 0 { n as Value } else { 0 }
+}
+
+/// Whether `fd` has data within `wait` (poll with a timeout, retried on EINTR).
+fn readable_within(fd: i32, wait: Duration) -> bool {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // Rounded up: a wait never ends before its timeout.
+        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
+        if r == 1 {
+            return true;
+        }
+        if r == 0 {
+            return false;
+        }
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return false;
+        }
     }
 }
 

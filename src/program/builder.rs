@@ -173,6 +173,14 @@ impl ProgramBuilder {
                     limit,
                     exit: target,
                 },
+                Instr::QueueTry {
+                    q, put, timeout_us, ..
+                } => Instr::QueueTry {
+                    q,
+                    put,
+                    timeout_us,
+                    fail: target,
+                },
                 other => other,
             };
         }
@@ -278,6 +286,25 @@ impl ActorBuilder {
     pub fn end_loop(&mut self, head: Pc, exit: Label) -> &mut Self {
         self.emit(Instr::JumpBackward(head));
         self.place(exit)
+    }
+
+    /// A put (`put`) or get on queue `q` that waits at most `timeout_us` µs (0:
+    /// the nowait call) and goes to `fail` (placed later) on `queue.Full` /
+    /// `queue.Empty`.
+    pub fn queue_try(
+        &mut self,
+        q: super::QueueId,
+        put: bool,
+        timeout_us: u32,
+        fail: Label,
+    ) -> &mut Self {
+        self.fixups.push((self.code.len(), fail.0));
+        self.emit(Instr::QueueTry {
+            q,
+            put,
+            timeout_us,
+            fail: 0,
+        })
     }
 
     /// `print(...)` of the `nargs` values on the stack, formatted by `fmt`.

@@ -165,9 +165,71 @@ macro_rules! process_instr {
             | $crate::program::Instr::PipeClose(_)
             | $crate::program::Instr::RunProgram { .. }
             | $crate::program::Instr::PrintCaptured { .. }
+            | $crate::program::Instr::QueueAsk { .. }
+            | $crate::program::Instr::QueueTry { .. }
     };
 }
 pub(crate) use process_instr;
+
+/// What [`Instr::QueueAsk`] asks a `multiprocessing.Queue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QueueAsk {
+    /// `q.qsize()`: how many items were put and not yet got.
+    Size,
+    /// `q.empty()`: 1 (True) or 0.
+    Empty,
+    /// `q.full()`: 1 (True) or 0; never True for an unbounded queue.
+    Full,
+}
+
+impl QueueAsk {
+    pub fn method(self) -> &'static str {
+        match self {
+            QueueAsk::Size => "qsize",
+            QueueAsk::Empty => "empty",
+            QueueAsk::Full => "full",
+        }
+    }
+}
+
+/// The instructions that never leave their actor blocked (on a lock, a join, a
+/// queue, a pipe or a program it runs; a sleeper sleeps, it is not blocked), as
+/// a pattern. The tables that say what a blocked actor waits on name every
+/// other instruction, so an instruction that can block is a compile error in
+/// each of them until it is given its answer there. Add a new instruction here
+/// only if it can never block.
+macro_rules! never_blocks {
+    () => {
+        $crate::program::local_instr!()
+            | $crate::program::Instr::LoadGlobal(_)
+            | $crate::program::Instr::StoreGlobal(_)
+            | $crate::program::Instr::Release(_)
+            | $crate::program::Instr::Start(_)
+            | $crate::program::Instr::Print { .. }
+            | $crate::program::Instr::Sleep(_)
+            | $crate::program::Instr::Work(_)
+            | $crate::program::Instr::TlsSet { .. }
+            | $crate::program::Instr::TlsGet(_)
+            | $crate::program::Instr::Clock { .. }
+            | $crate::program::Instr::Raise(_)
+            | $crate::program::Instr::Exit(_)
+            | $crate::program::Instr::Fork(_)
+            | $crate::program::Instr::ForkChild
+            | $crate::program::Instr::GetPid
+            | $crate::program::Instr::GetPpid
+            | $crate::program::Instr::ProcPid(_)
+            | $crate::program::Instr::ProcAlive(_)
+            | $crate::program::Instr::ProcExitCode(_)
+            | $crate::program::Instr::Terminate(_)
+            | $crate::program::Instr::FileRead(_)
+            | $crate::program::Instr::FileWrite(_)
+            | $crate::program::Instr::PipeSend(_)
+            | $crate::program::Instr::PipeClose(_)
+            | $crate::program::Instr::PrintCaptured { .. }
+            | $crate::program::Instr::QueueAsk { .. }
+    };
+}
+pub(crate) use never_blocks;
 
 /// One instruction. Names follow CPython's `dis` where there is a counterpart; the
 /// library calls (locks, threads, print, sleep, CPU work) are single operations.
@@ -298,6 +360,23 @@ pub enum Instr {
     },
     /// The actor ends here (end of a thread's target, or `sys.exit(code)`).
     Exit(i32),
+    // -- the queue-api lesson
+    /// `q.qsize()`, `q.empty()`, `q.full()`: pushes what the queue says at this
+    /// moment (a hint: other processes may put or get right after).
+    QueueAsk {
+        q: QueueId,
+        ask: QueueAsk,
+    },
+    /// `try: q.put(v, True, t)` / `q.put_nowait(v)` (`put`, pops the value) or
+    /// `q.get(True, t)` / `q.get_nowait()` (pushes the value), `except queue.Full`
+    /// / `except queue.Empty`: jumps to `fail` when the queue stayed full (empty)
+    /// for `timeout_us` µs (0: does not wait).
+    QueueTry {
+        q: QueueId,
+        put: bool,
+        timeout_us: u32,
+        fail: Pc,
+    },
     // -- the cpython engine (src/cpython/record.rs) --
     /// One real CPython opcode with no effect the trace models (`LOAD_FAST x`,
     /// `BINARY_OP +`): the label is what `dis` calls it. Only programs built from
@@ -423,7 +502,9 @@ impl Instr {
             | Instr::PipeRecv { .. }
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
-            | Instr::PrintCaptured { .. } => true,
+            | Instr::PrintCaptured { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. } => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -787,6 +868,18 @@ impl Program {
                 )
             }
             Instr::Exit(code) => format!("EXIT {code}"),
+            Instr::QueueAsk { q, ask } => format!("CALL {}.{}", queue(q), ask.method()),
+            Instr::QueueTry {
+                q, put, timeout_us, ..
+            } => {
+                let call = match (put, timeout_us) {
+                    (true, 0) => "put_nowait".to_string(),
+                    (false, 0) => "get_nowait".to_string(),
+                    (true, t) => format!("put(timeout={})", fmt_secs(t)),
+                    (false, t) => format!("get(timeout={})", fmt_secs(t)),
+                };
+                format!("CALL {}.{call}", queue(q))
+            }
         }
     }
 
@@ -830,8 +923,14 @@ impl Program {
                     | Instr::ProcAlive(t)
                     | Instr::ProcExitCode(t)
                     | Instr::Terminate(t) => check(actor(t), "bad thread reference"),
-                    Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } => {
+                    Instr::QueuePut { q, .. }
+                    | Instr::QueueGet { q, .. }
+                    | Instr::QueueAsk { q, .. } => {
                         check((q as usize) < self.queues.len(), "unknown queue")
+                    }
+                    Instr::QueueTry { q, fail, .. } => {
+                        check((q as usize) < self.queues.len(), "unknown queue")
+                            .and(check(fail < n, "jump out of code"))
                     }
                     Instr::RunProgram {
                         argv,
@@ -867,7 +966,12 @@ impl Program {
                     return Err(format!("actor {} pc {pc}: {what}", a.name));
                 }
             }
-            if !matches!(a.code.last(), Some(Instr::Exit(_) | Instr::Raise(_))) {
+            // A handler placed after the end (queue-api's `except` bodies) jumps back.
+            let last = a.code.last();
+            if !matches!(
+                last,
+                Some(Instr::Exit(_) | Instr::Raise(_) | Instr::JumpBackward(_))
+            ) {
                 return Err(format!("actor {} does not end with EXIT", a.name));
             }
         }

@@ -184,4 +184,58 @@ impl Backend for SimActor<'_> {
         let p = self.sim.process[self.a as usize] as usize;
         &self.sim.procs[p].captured
     }
+    fn queue_ask(&mut self, q: QueueId, ask: crate::program::QueueAsk) -> Value {
+        use crate::program::QueueAsk;
+        let n = self.sim.queues[q as usize].len() as Value;
+        let max = self.sim.program.queues[q as usize].maxsize as Value;
+        match ask {
+            QueueAsk::Size => n,
+            QueueAsk::Empty => (n == 0) as Value,
+            QueueAsk::Full => (max > 0 && n >= max) as Value,
+        }
+    }
+    fn queue_room_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<bool, Flow> {
+        let max = self.sim.program.queues[q as usize].maxsize as usize;
+        let room = max == 0 || self.sim.queues[q as usize].len() < max;
+        self.timed_wait(pc, q, timeout_us, room)
+    }
+    fn queue_get_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<Take, Flow> {
+        let any = !self.sim.queues[q as usize].is_empty();
+        if !self.timed_wait(pc, q, timeout_us, any)? {
+            return Ok(Take::Empty);
+        }
+        Ok(self
+            .sim
+            .queue_get(self.a, q)
+            .map_or(Take::Empty, Take::Item))
+    }
+}
+
+impl SimActor<'_> {
+    /// A queue call that waits at most `timeout_us` µs for `ready` (room for a
+    /// put, an item for a get): `Ok(true)` goes ahead, `Ok(false)` times out.
+    /// The actor waits asleep until its deadline; a get or a put on the queue
+    /// wakes it early, and it looks again.
+    fn timed_wait(
+        &mut self,
+        pc: Pc,
+        q: QueueId,
+        timeout_us: u32,
+        ready: bool,
+    ) -> Result<bool, Flow> {
+        let a = self.a as usize;
+        let deadline = self.sim.actors[a].wait_until.take();
+        if ready || timeout_us == 0 {
+            return Ok(ready);
+        }
+        let until = match deadline {
+            Some(d) if d <= self.sim.now => return Ok(false),
+            Some(d) => d,
+            None => self.sim.now + super::INSTR_NS + timeout_us as u64 * 1_000,
+        };
+        self.sim.actors[a].wait_until = Some(until);
+        let ins = self.sim.program.instr(self.a, pc);
+        self.sim.wait_timed(self.a, q as Value, until, ins);
+        Err(Flow::Stop)
+    }
 }

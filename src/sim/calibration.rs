@@ -258,7 +258,6 @@ impl Calibration {
     #[inline(always)]
     pub fn plain_ns(&self, ins: Instr) -> u64 {
         match ins {
-            Instr::Call(_) => self.call_ns,
             Instr::Return => self.return_ns,
             Instr::ForRange { .. } => self.for_iter_ns,
             Instr::JumpBackward(_) | Instr::PopJumpIfFalse(_) => self.jump_ns,
@@ -269,36 +268,83 @@ impl Calibration {
             // The countdown's CPU work: the simulator's own unit, so that what the
             // scheduler believes and what `perf_counter` shows agree.
             Instr::Work(units) => units as u64 * super::WORK_UNIT_NS,
-            _ => self.call_ns,
+            // A call into the library (or a Python call) that returns at once.
+            Instr::Call(_)
+            | Instr::Nop(_)
+            | Instr::Opcode(_)
+            | Instr::TlsGet(_)
+            | Instr::TlsSet { .. }
+            | Instr::Clock { .. }
+            | Instr::GetPid
+            | Instr::GetPpid => self.call_ns,
+            // Not plain: the timed scheduler charges these by what they do
+            // (`Timed::effect`); asked anyway, a call.
+            not_plain!() => self.call_ns,
         }
     }
 }
+
+/// The instructions that are not [`is_plain`], as a pattern: they block, wake,
+/// start, print, sleep or end, so what they cost depends on the other actors and
+/// `Timed::effect` names each one. Members are library calls: under the classic
+/// GIL a drop request is looked at after them ([`classic_checks_after`]).
+macro_rules! not_plain {
+    () => {
+        Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Print { .. }
+            | Instr::Sleep(_)
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::Fork(_)
+            | Instr::ForkChild
+            | Instr::ProcPid(_)
+            | Instr::ProcAlive(_)
+            | Instr::ProcExitCode(_)
+            | Instr::Terminate(_)
+            | Instr::QueuePut { .. }
+            | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
+            | Instr::FileRead(_)
+            | Instr::FileWrite(_)
+            | Instr::PipeSend(_)
+            | Instr::PipeRecv { .. }
+            | Instr::PipeClose(_)
+            | Instr::RunProgram { .. }
+            | Instr::PrintCaptured { .. }
+    };
+}
+pub(crate) use not_plain;
 
 /// Instructions with no effect on other actors and a fixed cost: the timed
 /// scheduler's fast path.
 #[inline(always)]
 pub fn is_plain(ins: Instr) -> bool {
-    matches!(
-        ins,
+    match ins {
         Instr::Call(_)
-            | Instr::Return
-            | Instr::ForRange { .. }
-            | Instr::JumpBackward(_)
-            | Instr::PopJumpIfFalse(_)
-            | Instr::LoadGlobal(_)
-            | Instr::StoreGlobal(_)
-            | Instr::LoadFast(_)
-            | Instr::LoadConst(_)
-            | Instr::StoreFast(_)
-            | Instr::BinaryOp(_)
-            | Instr::Nop(_)
-            | Instr::Work(_)
-            | Instr::TlsGet(_)
-            | Instr::TlsSet { .. }
-            | Instr::Clock { .. }
-            | Instr::GetPid
-            | Instr::GetPpid
-    )
+        | Instr::Return
+        | Instr::ForRange { .. }
+        | Instr::JumpBackward(_)
+        | Instr::PopJumpIfFalse(_)
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::LoadFast(_)
+        | Instr::LoadConst(_)
+        | Instr::StoreFast(_)
+        | Instr::BinaryOp(_)
+        | Instr::Nop(_)
+        | Instr::Opcode(_)
+        | Instr::Work(_)
+        | Instr::TlsGet(_)
+        | Instr::TlsSet { .. }
+        | Instr::Clock { .. }
+        | Instr::GetPid
+        | Instr::GetPpid => true,
+        not_plain!() => false,
+    }
 }
 
 /// Whether CPython 3.6–3.9 looks at a pending drop request right after `last`:
@@ -307,10 +353,28 @@ pub fn is_plain(ins: Instr) -> bool {
 /// checking, so a forced switch never lands right after them (ceval.c of 3.6–3.9).
 #[inline(always)]
 pub fn classic_checks_after(last: Instr) -> bool {
-    !matches!(
-        last,
-        Instr::LoadFast(_) | Instr::LoadConst(_) | Instr::StoreFast(_) | Instr::ForRange { .. }
-    )
+    match last {
+        Instr::LoadFast(_) | Instr::LoadConst(_) | Instr::StoreFast(_) | Instr::ForRange { .. } => {
+            false
+        }
+        // The rest do look (library calls among them).
+        Instr::Nop(_)
+        | Instr::Opcode(_)
+        | Instr::Call(_)
+        | Instr::Return
+        | Instr::BinaryOp(_)
+        | Instr::JumpBackward(_)
+        | Instr::PopJumpIfFalse(_)
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Work(_)
+        | Instr::TlsGet(_)
+        | Instr::TlsSet { .. }
+        | Instr::Clock { .. }
+        | Instr::GetPid
+        | Instr::GetPpid
+        | not_plain!() => true,
+    }
 }
 
 #[cfg(test)]

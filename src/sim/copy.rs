@@ -85,6 +85,7 @@ impl ActorRt {
         self.status = src.status;
         self.last = src.last;
         self.tls.clone_from(&src.tls);
+        self.wait_until = src.wait_until;
     }
 }
 

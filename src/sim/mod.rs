@@ -68,6 +68,9 @@ struct ActorRt {
     last: Option<Instr>,
     /// This thread's `threading.local()` dictionary: (attribute, value).
     tls: Vec<(StrId, Value)>,
+    /// The deadline of the timed queue call it waits in (`put`/`get` with a
+    /// timeout), if any.
+    wait_until: Option<u64>,
 }
 
 /// Why an actor cannot take a step, in words a student can act on.
@@ -224,6 +227,7 @@ impl Sim {
                     },
                     last: None,
                     tls: Vec::new(),
+                    wait_until: None,
                 })
                 .collect(),
             process: program.actors.iter().map(|a| a.process).collect(),
@@ -401,16 +405,18 @@ impl Sim {
                             target: self.name(t),
                         }
                     }
-                    Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
-                        Refusal::BlockedOnQueue {
-                            actor: self.name(a),
-                            queue: self.program.queues[q as usize].name.clone(),
-                            full: matches!(
-                                self.program.instr(a, rt.pc),
-                                Some(Instr::QueuePut { .. })
-                            ),
-                        }
-                    }
+                    Some(
+                        Instr::QueuePut { q, .. }
+                        | Instr::QueueGet { q, .. }
+                        | Instr::QueueTry { q, .. },
+                    ) => Refusal::BlockedOnQueue {
+                        actor: self.name(a),
+                        queue: self.program.queues[q as usize].name.clone(),
+                        full: matches!(
+                            self.program.instr(a, rt.pc),
+                            Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. })
+                        ),
+                    },
                     Some(Instr::PipeRecv { conn, .. }) => Refusal::BlockedOnQueue {
                         actor: self.name(a),
                         queue: self.program.conn_name(conn).to_string(),
@@ -423,7 +429,8 @@ impl Sim {
                             .map(|h| self.name(h))
                             .unwrap_or_else(|| "nobody".into()),
                     },
-                    _ => Refusal::Done(self.name(a)),
+                    // Not a blocking instruction: the actor cannot be blocked there.
+                    None | Some(crate::program::never_blocks!()) => Refusal::Done(self.name(a)),
                 });
             }
         }
@@ -463,7 +470,7 @@ impl Sim {
         let ready = match rt.status {
             RunState::Ready => true,
             RunState::Sleeping(_) => !self.anyone_ready(),
-            _ => false,
+            RunState::NotStarted | RunState::Blocked | RunState::Done(_) => false,
         };
         ready && self.ending == Ending::Running && self.gil_refuses(a).is_none()
     }
@@ -747,10 +754,10 @@ impl Sim {
             gil_hold(&mut self.gil_busy[p], start, spent);
         }
         match ins {
-            Some(Instr::Start(t)) => {
+            // A fork or a process's start: the child runs its first line a while
+            // later, and start() takes the parent a while to return.
+            Some(Instr::Start(t) | Instr::Fork(t)) => {
                 let t = t as usize;
-                // A fork: the child runs its first line a while later, and start()
-                // takes the parent a while to return.
                 let (first, back) = if self.process[t] != self.process[ai] {
                     (PROCESS_FIRST_LINE_NS, PROCESS_START_RETURNS_NS)
                 } else {
@@ -772,11 +779,43 @@ impl Sim {
                 self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
             }
             Some(Instr::Release(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
-            _ => {}
-        }
-        // A sleeper's time passes without the GIL, and it wakes a little late.
-        if let Some(Instr::Sleep(us)) = ins {
-            self.own_clock[ai] += us as u64 * 1_000 + SLEEP_LATE_NS;
+            // A sleeper's time passes without the GIL, and it wakes a little late.
+            Some(Instr::Sleep(us)) => self.own_clock[ai] += us as u64 * 1_000 + SLEEP_LATE_NS,
+            // Blocked: its clock moves when it gets what it waits for (the
+            // guards above cover a `RunProgram` both ways).
+            Some(Instr::Join(_) | Instr::Acquire(_) | Instr::RunProgram { .. }) => {}
+            // What exec spent is all: waits on queues and pipes are woken by
+            // their senders, whose clocks the scheduler does not follow here.
+            None
+            | Some(
+                crate::program::local_instr!()
+                | Instr::LoadGlobal(_)
+                | Instr::StoreGlobal(_)
+                | Instr::Print { .. }
+                | Instr::Work(_)
+                | Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::Raise(_)
+                | Instr::Exit(_)
+                | Instr::ForkChild
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::ProcAlive(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::QueueAsk { .. }
+                | Instr::QueueTry { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::PrintCaptured { .. },
+            ) => {}
         }
         went_on
     }
@@ -954,7 +993,10 @@ impl Sim {
                 .iter()
                 .filter_map(|r| match r.status {
                     RunState::Sleeping(u) => Some(u),
-                    _ => None,
+                    RunState::NotStarted
+                    | RunState::Ready
+                    | RunState::Blocked
+                    | RunState::Done(_) => None,
                 })
                 .min()
                 .unwrap_or(self.now);
@@ -973,7 +1015,14 @@ impl Sim {
             let waits_for = match self.program.instr(w, self.actors[w as usize].pc) {
                 Some(Instr::Acquire(l)) => self.locks[l as usize].map(|h| h as Value),
                 Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => Some(t as Value),
-                _ => None,
+                // Nobody in particular: whoever next puts, gets or sends.
+                Some(
+                    Instr::QueuePut { .. }
+                    | Instr::QueueGet { .. }
+                    | Instr::PipeRecv { .. }
+                    | Instr::QueueTry { .. },
+                ) => None,
+                None | Some(crate::program::never_blocks!()) => None,
             };
             self.event(w, EventKind::Deadlock, waits_for.unwrap_or(-1));
         }
@@ -1067,6 +1116,7 @@ impl Sim {
             rt.stack.hash(&mut h);
             rt.locals.hash(&mut h);
             rt.tls.hash(&mut h);
+            rt.wait_until.hash(&mut h);
             match rt.status {
                 RunState::NotStarted => 0u64.hash(&mut h),
                 RunState::Ready => 1u64.hash(&mut h),
@@ -1116,14 +1166,45 @@ impl Sim {
     }
 }
 
-/// What CPython prints for an uncaught exception in a thread (the traceback lines
-/// are left out).
 /// The virtual time an instruction is expected to take (what `exec` charges).
 fn cost_of(ins: Option<Instr>) -> u64 {
     match ins {
         Some(Instr::Work(units)) => units as u64 * WORK_UNIT_NS,
         Some(Instr::Print { .. } | Instr::PrintCaptured { .. }) => PRINT_NS,
-        _ => INSTR_NS,
+        None
+        | Some(
+            crate::program::local_instr!()
+            | Instr::LoadGlobal(_)
+            | Instr::StoreGlobal(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Sleep(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. }
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::Fork(_)
+            | Instr::ForkChild
+            | Instr::GetPid
+            | Instr::GetPpid
+            | Instr::ProcPid(_)
+            | Instr::ProcAlive(_)
+            | Instr::ProcExitCode(_)
+            | Instr::Terminate(_)
+            | Instr::QueuePut { .. }
+            | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
+            | Instr::FileRead(_)
+            | Instr::FileWrite(_)
+            | Instr::PipeSend(_)
+            | Instr::PipeRecv { .. }
+            | Instr::PipeClose(_)
+            | Instr::RunProgram { .. },
+        ) => INSTR_NS,
     }
 }
 

@@ -193,7 +193,9 @@ impl Sim {
     pub(super) fn proc_pid(&self, t: ActorId) -> Value {
         match self.actors[t as usize].status {
             RunState::NotStarted => NONE,
-            _ => sim_pid(self.process[t as usize]),
+            RunState::Ready | RunState::Blocked | RunState::Sleeping(_) | RunState::Done(_) => {
+                sim_pid(self.process[t as usize])
+            }
         }
     }
 
@@ -259,13 +261,42 @@ impl Sim {
     pub(super) fn queue_put(&mut self, a: ActorId, q: QueueId, v: Value) {
         self.queues[q as usize].push_back(v);
         self.wake_one(a, |i| matches!(i, Instr::QueueGet { q: x, .. } if x == q));
+        self.wake_timed(a, q, false);
     }
 
     /// `q.get()`: the first item, if any (a putter waiting for room wakes).
     pub(super) fn queue_get(&mut self, a: ActorId, q: QueueId) -> Option<Value> {
         let v = self.queues[q as usize].pop_front()?;
         self.wake_one(a, |i| matches!(i, Instr::QueuePut { q: x, .. } if x == q));
+        self.wake_timed(a, q, true);
         Some(v)
+    }
+
+    /// A timed `put` (`put`) or `get` waiting on queue `q` wakes before its
+    /// deadline: it looks again, and waits on if another took what came.
+    fn wake_timed(&mut self, by: ActorId, q: QueueId, put: bool) {
+        for w in 0..self.actors.len() {
+            let waits = matches!(
+                self.program.instr(w as ActorId, self.actors[w].pc),
+                Some(Instr::QueueTry { q: x, put: p, .. }) if x == q && p == put
+            );
+            if waits && matches!(self.actors[w].status, RunState::Sleeping(_)) {
+                self.actors[w].status = RunState::Ready;
+                self.sleepers -= 1;
+                self.pending_wakes.push((w as ActorId, by as Value));
+            }
+        }
+    }
+
+    /// A timed queue call waits (a `Block` on `on`) until `until`, asleep.
+    pub(super) fn wait_timed(&mut self, a: ActorId, on: Value, until: u64, ins: Option<Instr>) {
+        self.event(a, EventKind::Block, on);
+        self.now += super::INSTR_NS;
+        let rt = &mut self.actors[a as usize];
+        rt.status = RunState::Sleeping(until);
+        rt.last = ins;
+        self.sleepers += 1;
+        self.drop_gil(a);
     }
 
     /// Wakes the first actor blocked on a matching instruction (one item, one waiter).

@@ -195,27 +195,25 @@ impl TimedScheduler {
 
     /// The `plan` entry of an instruction: its fixed cost, or a mark.
     fn planned_cost(&self, prog: &crate::program::Program, ins: Instr) -> u64 {
-        match ins {
-            _ if !is_plain(ins) => NOT_PLAIN,
-            Instr::LoadGlobal(g) | Instr::StoreGlobal(g)
-                if prog.vars.get(g as usize).is_some_and(|v| v.shared) =>
-            {
-                VALUE_ACCESS
-            }
-            _ => self.cal.plain_ns(ins),
+        if !is_plain(ins) {
+            NOT_PLAIN
+        } else if global_of(ins)
+            .is_some_and(|g| prog.vars.get(g as usize).is_some_and(|v| v.shared))
+        {
+            VALUE_ACCESS
+        } else {
+            self.cal.plain_ns(ins)
         }
     }
 
     /// What an instruction without side effects costs `a`; reading or writing a
     /// `multiprocessing.Value` goes through its lock.
     fn cost(&mut self, a: ActorId, ins: Instr) -> u64 {
-        match ins {
-            Instr::LoadGlobal(g) | Instr::StoreGlobal(g)
-                if self.shared.get(g as usize).is_some_and(|s| s.is_some()) =>
-            {
+        match global_of(ins) {
+            Some(g) if self.shared.get(g as usize).is_some_and(|s| s.is_some()) => {
                 self.value_cost(a, g as usize)
             }
-            _ => self.cal.plain_ns(ins),
+            Some(_) | None => self.cal.plain_ns(ins),
         }
     }
 
@@ -326,10 +324,10 @@ impl TimedScheduler {
         if self.plan[a as usize].get(pc as usize) != Some(&VALUE_ACCESS) {
             return start;
         }
-        let g = match sim.program().instr(a, pc) {
-            Some(Instr::LoadGlobal(g) | Instr::StoreGlobal(g)) => g as usize,
-            _ => return start,
+        let Some(g) = sim.program().instr(a, pc).and_then(global_of) else {
+            return start;
         };
+        let g = g as usize;
         match self.shared.get(g).copied().flatten() {
             Some((held_until, by)) if by != a && held_until > start => {
                 held_until + self.jit(self.cal.thread_wake_ns)
@@ -458,7 +456,12 @@ impl TimedScheduler {
                     // Time passed for a sleeper: its clock was set when it slept.
                     self.wait_since[a as usize] = self.clock[a as usize];
                 }
-                _ => {}
+                // The GIL's own events are the scheduler's; the rest end a turn.
+                EventKind::Block
+                | EventKind::GilTake
+                | EventKind::GilDrop
+                | EventKind::Deadlock
+                | EventKind::Ended => {}
             }
         }
         self.seen_events = events.len();
@@ -549,10 +552,12 @@ impl TimedScheduler {
                 self.clock[ai] += base + us as u64 * 1_000 + self.jit(self.cal.sleep_late_ns);
                 self.release_gil(sim, a, start);
             }
-            Instr::QueuePut { .. } | Instr::PipeSend(_) => {
+            Instr::QueuePut { .. } | Instr::PipeSend(_) | Instr::QueueTry { put: true, .. } => {
                 self.clock[ai] += self.jit(self.cal.print_pipe_ns * 4);
             }
-            Instr::QueueGet { .. } | Instr::PipeRecv { .. } => {
+            Instr::QueueGet { .. }
+            | Instr::PipeRecv { .. }
+            | Instr::QueueTry { put: false, .. } => {
                 // What came through the pipe is unpickled and the work goes on,
                 // once this process has a core.
                 let wait = self.core_wait(sim, sim.process_of(a));
@@ -562,7 +567,30 @@ impl TimedScheduler {
                 self.clock[ai] += self.jit(self.cal.process_first_line_ns);
             }
             Instr::Work(units) => self.clock[ai] += units as u64 * WORK_UNIT_NS,
-            _ => self.clock[ai] += self.cal.call_ns,
+            // A library call that returns at once, or waits: a wait's end is the
+            // waker's clock (`EventKind::Wake` in `catch_up`).
+            Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Join(_)
+            | Instr::Exit(_)
+            | Instr::ForkChild
+            | Instr::ProcPid(_)
+            | Instr::ProcAlive(_)
+            | Instr::ProcExitCode(_)
+            | Instr::Terminate(_)
+            | Instr::FileRead(_)
+            | Instr::FileWrite(_)
+            | Instr::PipeClose(_)
+            | Instr::QueueAsk { .. } => self.clock[ai] += self.cal.call_ns,
+            // Plain instructions are charged by `cost`; asked anyway, a call.
+            crate::program::local_instr!()
+            | Instr::LoadGlobal(_)
+            | Instr::StoreGlobal(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. }
+            | Instr::GetPid
+            | Instr::GetPpid => self.clock[ai] += self.cal.call_ns,
         }
     }
 
@@ -598,7 +626,7 @@ impl TimedScheduler {
     fn at_check(&self, sim: &Sim, h: ActorId) -> bool {
         match (sim.config().gil, self.last[h as usize]) {
             (GilModel::Classic, Some(last)) => classic_checks_after(last),
-            _ => true,
+            (GilModel::Classic, None) | (GilModel::Free | GilModel::Modern, _) => true,
         }
     }
 
@@ -679,5 +707,16 @@ impl TimedScheduler {
         };
         let t = self.clock[w as usize].max(hc) + self.jit(self.cal.gil_handoff_ns);
         Some(((t, 0, w), u64::MAX))
+    }
+}
+
+/// The variable a `LOAD_GLOBAL` or `STORE_GLOBAL` reads or writes: a
+/// `multiprocessing.Value` when the variable is shared between processes.
+#[inline(always)]
+fn global_of(ins: Instr) -> Option<crate::program::VarId> {
+    if let Instr::LoadGlobal(g) | Instr::StoreGlobal(g) = ins {
+        Some(g)
+    } else {
+        None
     }
 }

@@ -56,15 +56,13 @@ impl LostScan {
         if e.kind != EventKind::Exec {
             return None;
         }
-        match program.instr(e.actor, e.pc) {
-            Some(Instr::LoadGlobal(v) | Instr::FileRead(v)) => {
+        match program.instr(e.actor, e.pc).map_or(VarOp::None, var_op) {
+            VarOp::Load(v) => {
                 self.load(seq, e.actor, v);
                 None
             }
-            Some(Instr::StoreGlobal(v) | Instr::FileWrite(v)) => {
-                self.store(seq, e.actor, v, home(program, e.actor, v))
-            }
-            _ => None,
+            VarOp::Store(v) => self.store(seq, e.actor, v, home(program, e.actor, v)),
+            VarOp::None => None,
         }
     }
 
@@ -127,4 +125,54 @@ pub(super) fn home(program: &Program, a: ActorId, v: VarId) -> usize {
             .map_or(0, |x| x.process as usize)
     };
     p * nvars + v as usize
+}
+
+/// What an instruction does to a variable of the program (a global, a
+/// `multiprocessing.Value`, or the number a file keeps): what lost updates,
+/// the variables panel and the tally read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarOp {
+    Load(VarId),
+    Store(VarId),
+    None,
+}
+
+/// The [`VarOp`] of an instruction. Every instruction is named: a new one that
+/// reads or writes a variable must say so here.
+#[inline]
+pub fn var_op(i: Instr) -> VarOp {
+    match i {
+        Instr::LoadGlobal(v) | Instr::FileRead(v) => VarOp::Load(v),
+        Instr::StoreGlobal(v) | Instr::FileWrite(v) => VarOp::Store(v),
+        crate::program::local_instr!()
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Clock { .. }
+        | Instr::Raise(_)
+        | Instr::Exit(_)
+        | Instr::Fork(_)
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_)
+        | Instr::Terminate(_)
+        | Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. }
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => VarOp::None,
+    }
 }

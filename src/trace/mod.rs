@@ -7,7 +7,7 @@ mod state;
 mod tally;
 mod verdict;
 
-pub use analysis::{LostScan, LostUpdate, lost_updates};
+pub use analysis::{LostScan, LostUpdate, VarOp, lost_updates, var_op};
 pub use moments::{Moment, MomentKind, moments};
 pub use rows::{Row, RowStream, RowsAt, forever, forever_in, rows, rows_in};
 pub use state::{ActorState, BlockedOn, StateOps, StateReplay};
@@ -160,14 +160,12 @@ fn stored_var(p: &Program, e: &Event) -> Option<usize> {
     if e.kind != EventKind::Exec {
         return None;
     }
-    match p.instr(e.actor, e.pc) {
-        Some(crate::program::Instr::StoreGlobal(v) | crate::program::Instr::FileWrite(v))
-            // Another process's own copy of a variable is not the main one's.
-            if p.actors[e.actor as usize].process == 0 || p.vars[v as usize].shared =>
-        {
+    match p.instr(e.actor, e.pc).map_or(VarOp::None, var_op) {
+        // Another process's own copy of a variable is not the main one's.
+        VarOp::Store(v) if p.actors[e.actor as usize].process == 0 || p.vars[v as usize].shared => {
             Some(v as usize)
         }
-        _ => None,
+        VarOp::Store(_) | VarOp::Load(_) | VarOp::None => None,
     }
 }
 

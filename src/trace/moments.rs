@@ -69,9 +69,49 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     None
                 }
                 Some(Instr::Call(_)) => task_call(p, e.actor, &mut ran_task, &mut took),
-                _ => None,
+                None
+                | Some(
+                    Instr::Nop(_)
+                    | Instr::Opcode(_)
+                    | Instr::Return
+                    | Instr::LoadConst(_)
+                    | Instr::LoadFast(_)
+                    | Instr::StoreFast(_)
+                    | Instr::BinaryOp(_)
+                    | Instr::ForRange { .. }
+                    | Instr::JumpBackward(_)
+                    | Instr::PopJumpIfFalse(_)
+                    | Instr::LoadGlobal(_)
+                    | Instr::StoreGlobal(_)
+                    | Instr::Acquire(_)
+                    | Instr::Release(_)
+                    | Instr::Join(_)
+                    | Instr::Print { .. }
+                    | Instr::Sleep(_)
+                    | Instr::Work(_)
+                    | Instr::TlsSet { .. }
+                    | Instr::TlsGet(_)
+                    | Instr::Clock { .. }
+                    | Instr::ForkChild
+                    | Instr::GetPid
+                    | Instr::GetPpid
+                    | Instr::ProcPid(_)
+                    | Instr::ProcAlive(_)
+                    | Instr::ProcExitCode(_)
+                    | Instr::Terminate(_)
+                    | Instr::QueuePut { .. }
+                    | Instr::QueueAsk { .. }
+                    | Instr::QueueTry { .. }
+                    | Instr::FileRead(_)
+                    | Instr::FileWrite(_)
+                    | Instr::PipeSend(_)
+                    | Instr::PipeRecv { .. }
+                    | Instr::PipeClose(_)
+                    | Instr::RunProgram { .. }
+                    | Instr::PrintCaptured { .. },
+                ) => None,
             },
-            _ => None,
+            EventKind::Wake | EventKind::GilTake | EventKind::GilDrop | EventKind::Deadlock => None,
         };
         if let Some(kind) = kind {
             out.push(Moment {

@@ -264,7 +264,16 @@ impl RowStream {
                 .instr(e.actor, e.pc)
                 .map(|i| p.dis(e.actor, i))
                 .unwrap_or_default(),
-            _ => String::new(),
+            // Its note says it all (`event_note`).
+            (
+                EventKind::Block
+                | EventKind::Wake
+                | EventKind::GilTake
+                | EventKind::GilDrop
+                | EventKind::Deadlock
+                | EventKind::Ended,
+                _,
+            ) => String::new(),
         };
         let mut text = head;
         if let Some(c) = comment {
@@ -359,15 +368,33 @@ impl StackOp {
             | Instr::PopJumpIfFalse(_)
             | Instr::PipeSend(_)
             | Instr::QueuePut { .. }
+            | Instr::QueueTry { put: true, .. }
             | Instr::TlsSet { .. } => (1, Push::No),
             Instr::Print { nargs, .. } => (nargs, Push::No),
             Instr::FileRead(_)
             | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. } => (0, Push::Yes),
-            Instr::PipeRecv { .. } => (0, Push::Some),
+            Instr::PipeRecv { .. } | Instr::QueueTry { put: false, .. } => (0, Push::Some),
             crate::program::pid_instr!() | Instr::RunProgram { .. } => (0, Push::Yes),
-            _ => (0, Push::No),
+            Instr::Nop(_)
+            | Instr::Opcode(_)
+            | Instr::Call(_)
+            | Instr::Return
+            | Instr::ForRange { .. }
+            | Instr::JumpBackward(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::Terminate(_)
+            | Instr::PipeClose(_)
+            | Instr::PrintCaptured { .. } => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -402,8 +429,12 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
     };
     match p.instr(e.actor, e.pc) {
         Some(Instr::PipeRecv { conn, .. }) => Msg::RForeverRecv.fill(lang, &[&p.conn_name(conn)]),
-        Some(Instr::QueueGet { .. }) => Msg::RForeverGet.get(lang).into(),
-        Some(Instr::QueuePut { .. }) => Msg::RForeverPut.get(lang).into(),
+        Some(Instr::QueueGet { .. } | Instr::QueueTry { put: false, .. }) => {
+            Msg::RForeverGet.get(lang).into()
+        }
+        Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. }) => {
+            Msg::RForeverPut.get(lang).into()
+        }
         Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
             Msg::RForeverJoin.fill(lang, &[&name(t as Value)])
         }
@@ -416,8 +447,73 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
                 &name(e.value),
             ],
         ),
-        _ if e.value >= 0 => Msg::RForeverFor.fill(lang, &[&name(e.value)]),
-        _ => Msg::RForever.get(lang).into(),
+        // A lock with no holder recorded; or not a blocking instruction (no
+        // event of it says "for ever"), named for completeness.
+        Some(Instr::Acquire(_)) | None | Some(crate::program::never_blocks!()) => {
+            if e.value >= 0 {
+                Msg::RForeverFor.fill(lang, &[&name(e.value)])
+            } else {
+                Msg::RForever.get(lang).into()
+            }
+        }
+    }
+}
+
+/// The interleaving's note for a queue call (put, get; the queue-api lesson's
+/// `qsize`, `empty`, `full` and the puts and gets an `except` catches), as
+/// [`note`] gives it.
+fn queue_note(
+    p: &Program,
+    e: &Event,
+    st: &mut Vec<Value>,
+    describe: bool,
+    lang: Lang,
+) -> Option<String> {
+    let v = e.value;
+    match p.instr(e.actor, e.pc)? {
+        Instr::QueuePut { .. } => {
+            st.pop();
+            describe.then(|| Msg::RPut.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueGet { .. } => {
+            st.push(v);
+            describe.then(|| Msg::RGot.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueAsk { ask, .. } => {
+            st.push(v);
+            let v = match (ask, v) {
+                (crate::program::QueueAsk::Size, v) => v.to_string(),
+                (_, 0) => "False".to_string(),
+                _ => "True".to_string(),
+            };
+            describe.then(|| format!("{}() → {v}", ask.method()))
+        }
+        // A failed try records NONE: the except branch runs.
+        Instr::QueueTry { put, .. } if v == crate::program::NONE => {
+            if put {
+                st.pop();
+            }
+            describe.then(|| if put { "queue.Full" } else { "queue.Empty" }.to_string())
+        }
+        Instr::QueueTry { put: true, .. } => {
+            st.pop();
+            describe.then(|| Msg::RPut.fill(lang, &[&show(v, lang)]))
+        }
+        Instr::QueueTry { put: false, .. } => {
+            st.push(v);
+            describe.then(|| Msg::RGot.fill(lang, &[&show(v, lang)]))
+        }
+        crate::program::local_instr!()
+        | crate::program::thread_instr!()
+        | crate::program::pid_instr!()
+        | Instr::Terminate(_)
+        | Instr::FileRead(_)
+        | Instr::FileWrite(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. }
+        | Instr::PrintCaptured { .. } => None,
     }
 }
 
@@ -446,9 +542,13 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
             Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
                 Msg::RBlockedJoin.fill(lang, &[&name(t)])
             }
-            Some(Instr::QueueGet { .. }) => Msg::RBlockedEmpty.get(lang).into(),
+            Some(Instr::QueueGet { .. } | Instr::QueueTry { put: false, .. }) => {
+                Msg::RBlockedEmpty.get(lang).into()
+            }
             Some(Instr::PipeRecv { .. }) => Msg::RBlockedRecv.get(lang).into(),
-            Some(Instr::QueuePut { .. }) => Msg::RBlockedFull.get(lang).into(),
+            Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. }) => {
+                Msg::RBlockedFull.get(lang).into()
+            }
             Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
                 lang,
                 &[&p.locks
@@ -456,7 +556,7 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
                     .map(|l| l.name.as_str())
                     .unwrap_or("lock")],
             ),
-            _ => Msg::RBlocked.get(lang).into(),
+            None | Some(crate::program::never_blocks!()) => Msg::RBlocked.get(lang).into(),
         },
         EventKind::Wake if e.value >= 0 => Msg::RWokenBy.fill(lang, &[&name(e.value as ActorId)]),
         EventKind::Wake => Msg::RWakes.get(lang).into(),
@@ -583,14 +683,10 @@ fn note(
             st.push(e.value);
             describe.then(|| Msg::RReceived.fill(lang, &[&show(e.value, lang)]))
         }
-        Instr::QueuePut { .. } => {
-            st.pop();
-            describe.then(|| Msg::RPut.fill(lang, &[&show(e.value, lang)]))
-        }
-        Instr::QueueGet { .. } => {
-            st.push(e.value);
-            describe.then(|| Msg::RGot.fill(lang, &[&show(e.value, lang)]))
-        }
+        Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. } => queue_note(p, e, st, describe, lang),
         ins @ (crate::program::pid_instr!() | Instr::RunProgram { .. }) => {
             st.push(e.value);
             describe.then(|| returned_note(ins, e.value))

@@ -84,7 +84,9 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::PipeRecv { .. }
         | Instr::PipeClose(_)
         | Instr::RunProgram { .. }
-        | Instr::PrintCaptured { .. } => false,
+        | Instr::PrintCaptured { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. } => false,
     }
 }
 
@@ -175,9 +177,9 @@ impl StateReplay {
                 }
                 ActorState::Blocked(BlockedOn::Join(t))
             }
-            Some(Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. }) => {
-                ActorState::Blocked(BlockedOn::Queue(q))
-            }
+            Some(
+                Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } | Instr::QueueTry { q, .. },
+            ) => ActorState::Blocked(BlockedOn::Queue(q)),
             Some(Instr::PipeRecv { conn, .. }) => ActorState::Blocked(BlockedOn::Pipe(conn)),
             // An acquire; no other instruction blocks.
             Some(
@@ -201,7 +203,8 @@ impl StateReplay {
                 | Instr::FileWrite(_)
                 | Instr::PipeSend(_)
                 | Instr::PipeClose(_)
-                | Instr::PrintCaptured { .. },
+                | Instr::PrintCaptured { .. }
+                | Instr::QueueAsk { .. },
             )
             | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
         }
@@ -302,7 +305,9 @@ impl StateReplay {
                         | Instr::PipeRecv { .. }
                         | Instr::PipeClose(_)
                         | Instr::RunProgram { .. }
-                        | Instr::PrintCaptured { .. },
+                        | Instr::PrintCaptured { .. }
+                        | Instr::QueueAsk { .. }
+                        | Instr::QueueTry { .. },
                     )
                     | None => {}
                 }

@@ -8,7 +8,7 @@
 use super::rows::{Joiner, StackOp};
 use super::state::touches_state;
 use super::{Event, EventKind, LostScan, Prefix, StateReplay, analysis::home};
-use crate::program::{Granularity, Instr, Program, Value, VarId};
+use crate::program::{Granularity, Program, Value, VarId};
 use std::sync::Arc;
 
 /// What the readers of a trace need of one instruction.
@@ -51,10 +51,10 @@ impl OpTable {
             let a = a as crate::program::ActorId;
             spans.push((ops.len(), actor.code.len()));
             for (pc, &i) in actor.code.iter().enumerate() {
-                let (access, var) = match i {
-                    Instr::LoadGlobal(v) | Instr::FileRead(v) => (Access::Load, v),
-                    Instr::StoreGlobal(v) | Instr::FileWrite(v) => (Access::Store, v),
-                    _ => (Access::None, 0),
+                let (access, var) = match super::var_op(i) {
+                    super::VarOp::Load(v) => (Access::Load, v),
+                    super::VarOp::Store(v) => (Access::Store, v),
+                    super::VarOp::None => (Access::None, 0),
                 };
                 let probe = Event {
                     t_ns: 0,
