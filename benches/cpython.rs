@@ -2,6 +2,9 @@
 //! reports where it stands, waits, we say go) and the events per second of a free
 //! run, for every CPython 3.8+ under pyenv, on balance-race's own code.
 //!
+//! Then the playground's own path: one key's step through `Run` (the ask to the
+//! controller's thread, the tracer's round trip, the lines back and into the trace).
+//!
 //! `cargo bench --bench cpython`. Target (issue 17): ≤ 50 µs a controlled step.
 
 use interleave::catalog::Catalog;
@@ -42,5 +45,40 @@ fn main() {
                 ),
             }
         }
+    }
+    played(&catalog);
+}
+
+/// Steps by key through `Run`, as the playground does, on every interpreter.
+fn played(catalog: &Catalog) {
+    use interleave::run::{Command, Origin, Outcome, Run, Start};
+    let lesson = catalog.find("balance-race").expect("balance-race exists");
+    let knobs = interleave::cli::knobs_from(lesson, &["iterations=2000".to_string()])
+        .expect("the knob is in range");
+    for python in pyenv_pythons().into_iter().rev() {
+        let name = python.to_string_lossy().to_string();
+        if ["/3.6.", "/3.7."].iter().any(|v| name.contains(v)) {
+            continue;
+        }
+        let start = Start::Cpython {
+            python,
+            free: false,
+            origin: Origin::Seed(1),
+        };
+        let mut run = Run::new(lesson, knobs.clone(), start).expect("CPython starts");
+        let steps = 20_000;
+        let t0 = Instant::now();
+        for _ in 0..steps {
+            match run.command(Command::Step) {
+                Outcome::Done => {}
+                Outcome::Refused(why) => panic!("{why}"),
+            }
+        }
+        let wall = t0.elapsed().as_secs_f64();
+        println!(
+            "{name}: a key's step through Run: {:.1} µs ({steps} steps, {} events)",
+            wall * 1e6 / steps as f64,
+            run.trace().total_len()
+        );
     }
 }

@@ -642,6 +642,34 @@ messages! {
     RCondReleased => ("released {}, waits to be notified", "释放了 {}，等待被通知"),
     InWait => ("in wait()", "在 wait() 中"),
     StWaitingNotify => ("waiting for a notify", "等待 notify"),
+    // The cpython engine in the playground (issue 17).
+    SCpyOver => ("the CPython program has ended: r runs it again", "CPython 程序已结束：按 r 重新运行"),
+    SCpyBusy => (
+        "CPython is still taking the last step",
+        "CPython 还在执行上一步"
+    ),
+    SCpyGone => ("the CPython run has stopped", "CPython 运行已停止"),
+    SCpyCannot => ("CPython: {}", "CPython：{}"),
+    SCpyOn => (
+        "engine: real CPython ({}); E goes back to the simulator",
+        "引擎：真实的 CPython（{}）；按 E 回到模拟器"
+    ),
+    SCpyOff => ("engine: the simulator", "引擎：模拟器"),
+    SCpyNoPython => (
+        "no python3 on PATH: install CPython 3.8+ (python.org, your package manager, or pyenv) or start with --python PATH; all else works without it",
+        "PATH 上没有 python3：安装 CPython 3.8+（python.org、系统包管理器或 pyenv），或用 --python PATH 启动；其余功能照常"
+    ),
+    SCpyCannotStart => ("cannot run this on CPython: {}", "无法在 CPython 上运行：{}"),
+    HeadCpython => ("real CPython {}", "真实的 CPython {}"),
+    CpyCostNote => (
+        "traced: every step reports to interleave, so the program runs slower and races happen at other rates than untraced",
+        "已插桩：每一步都报告给 interleave，所以程序变慢，竞态出现的频率也与未插桩时不同"
+    ),
+    HEngine => (
+        "the engine: the simulator or the real CPython (the first python3 on PATH)",
+        "引擎：模拟器，或真实的 CPython 解释器（默认用环境变量中找到的那个）"
+    ),
+    CpyCostShort => ("traced: slower, other race rates", "已插桩：更慢，竞态频率不同"),
 }
 
 impl Msg {

@@ -15,11 +15,13 @@ use crossbeam::channel::Receiver;
 use std::sync::Arc;
 use std::time::Instant;
 
+mod cpython;
 mod live;
 mod runs;
 mod scheduler;
 /// Why a live run has no stepped replay, for the reports.
 pub use crate::live::record::NoReplay;
+pub use cpython::CpySpec;
 pub use live::first_lost_update;
 pub use runs::Runs;
 pub use scheduler::{Pick, Scheduler, scheduler_for, seeded};
@@ -42,6 +44,13 @@ pub enum Start {
     /// Live, with sleeps scaled by a speed factor.
     Live {
         speed: f64,
+    },
+    /// The lesson's own code on a real CPython (issue 17): controlled by `origin`
+    /// (a seed or a schedule of thread numbers) and the keys, or free.
+    Cpython {
+        python: std::path::PathBuf,
+        free: bool,
+        origin: Origin,
     },
 }
 
@@ -88,6 +97,10 @@ pub const TAKEN_RUNS: usize = 1 << 19;
 
 enum Engine {
     Stepped(Box<Stepped>),
+    Cpython {
+        cpy: Box<cpython::Cpy>,
+        origin: Origin,
+    },
     Live {
         run: Option<LiveRun>,
         rx: Receiver<LiveMsg>,
@@ -129,7 +142,7 @@ impl Run {
     pub fn new(lesson: &Lesson, knobs: Knobs, start: Start) -> Result<Run, BuildError> {
         let program = Arc::new(scenarios::build(lesson, &knobs).map_err(BuildError)?);
         let cfg = knobs.engine();
-        let engine = Self::engine(&program, cfg, &knobs, start);
+        let engine = Self::engine(lesson, &program, cfg, &knobs, start)?;
         Ok(Run {
             lesson: lesson.clone(),
             knobs,
@@ -145,8 +158,19 @@ impl Run {
         self.lang = lang;
     }
 
-    fn engine(program: &Arc<Program>, cfg: EngineConfig, knobs: &Knobs, start: Start) -> Engine {
-        match start {
+    fn engine(
+        lesson: &Lesson,
+        program: &Arc<Program>,
+        cfg: EngineConfig,
+        knobs: &Knobs,
+        start: Start,
+    ) -> Result<Engine, BuildError> {
+        Ok(match start {
+            Start::Cpython {
+                python,
+                free,
+                origin,
+            } => cpython::engine(lesson, program, knobs, python, free, origin)?,
             Start::Stepped(origin) => Engine::Stepped(Box::new(Stepped::new(
                 Sim::new(program.clone(), cfg),
                 scheduler_for(knobs, cfg, &origin),
@@ -164,7 +188,7 @@ impl Run {
                     recording: None,
                 }
             }
-        }
+        })
     }
 
     pub fn lesson(&self) -> &Lesson {
@@ -173,16 +197,23 @@ impl Run {
     pub fn knobs(&self) -> &Knobs {
         &self.knobs
     }
+    /// The program the run's trace is of: the scenario's, or for a CPython run the
+    /// one its tracer has shown so far.
     pub fn program(&self) -> &Arc<Program> {
-        &self.program
+        match &self.engine {
+            Engine::Cpython { cpy, .. } => &cpy.rec.trace.program,
+            _ => &self.program,
+        }
     }
     pub fn config(&self) -> EngineConfig {
         self.cfg
     }
 
     pub fn mode(&self) -> Mode {
-        match self.engine {
+        match &self.engine {
             Engine::Stepped(_) => Mode::Stepped,
+            Engine::Cpython { cpy, .. } if cpy.free() => Mode::Live,
+            Engine::Cpython { .. } => Mode::Stepped,
             Engine::Live { .. } => Mode::Live,
         }
     }
@@ -191,6 +222,7 @@ impl Run {
     pub fn trace(&self) -> &Trace {
         match &self.engine {
             Engine::Stepped(st) => st.sim.trace(),
+            Engine::Cpython { cpy, .. } => &cpy.rec.trace,
             Engine::Live { collector, .. } => &collector.trace,
         }
     }
@@ -199,27 +231,55 @@ impl Run {
     pub fn sim(&self) -> Option<&Sim> {
         match &self.engine {
             Engine::Stepped(st) => Some(&st.sim),
-            Engine::Live { .. } => None,
+            Engine::Live { .. } | Engine::Cpython { .. } => None,
         }
+    }
+
+    /// The CPython run behind this one, if it is one.
+    pub fn cpython(&self) -> Option<&cpython::Cpy> {
+        match &self.engine {
+            Engine::Cpython { cpy, .. } => Some(cpy),
+            _ => None,
+        }
+    }
+
+    /// A CPython run that is doing something the trace does not show yet: a
+    /// free run going on, or a controlled one between a command and its pause
+    /// (`poll` takes in what comes).
+    pub fn in_flight(&self) -> bool {
+        self.cpython().is_some_and(|c| c.in_flight())
     }
 
     /// Steps taken so far (0 for a live run).
     pub fn steps(&self) -> usize {
-        self.sim().map_or(0, |s| s.steps())
+        match self.cpython() {
+            Some(c) => c.rec.picks.len(),
+            None => self.sim().map_or(0, |s| s.steps()),
+        }
     }
 
     /// The instruction an actor of a stepped run is at.
     pub fn pc(&self, actor: ActorId) -> Option<u32> {
-        self.sim().map(|s| s.pc(actor))
+        match self.cpython() {
+            Some(c) => c.rec.pc(actor),
+            None => self.sim().map(|s| s.pc(actor)),
+        }
     }
 
     /// The actors picked so far, in order (a stepped run only).
     pub fn picks(&self) -> Option<&[ActorId]> {
-        self.sim().map(|s| s.schedule())
+        match self.cpython() {
+            Some(c) if !c.free() => Some(&c.rec.picks),
+            Some(_) => None,
+            None => self.sim().map(|s| s.schedule()),
+        }
     }
 
     /// Shared variable `i` as a stepped run holds it now.
     pub fn var(&self, i: usize) -> Option<Value> {
+        if let Some(c) = self.cpython() {
+            return c.rec.value(i);
+        }
         self.sim().and_then(|s| s.vars().get(i).copied())
     }
 
@@ -232,13 +292,17 @@ impl Run {
     pub fn origin(&self) -> Option<&Origin> {
         match &self.engine {
             Engine::Stepped(st) => Some(st.sched.origin()),
-            Engine::Live { .. } => None,
+            Engine::Cpython { cpy, origin } if !cpy.free() => Some(origin),
+            Engine::Live { .. } | Engine::Cpython { .. } => None,
         }
     }
 
     /// The schedule so far, as a string that replays it (`None` once a long run
     /// has forgotten its first steps: its seed replays it).
     pub fn schedule(&self) -> Option<Schedule> {
+        if let Some(c) = self.cpython() {
+            return (!c.free()).then(|| Schedule(c.rec.picks.clone()));
+        }
         self.sim()
             .filter(|s| s.steps_base() == 0)
             .map(|s| Schedule(s.schedule().to_vec()))
@@ -247,6 +311,17 @@ impl Run {
     /// What replays this run exactly up to the moment it is at: its origin
     /// while no step was picked by hand, else the schedule of every step.
     pub fn replayable(&self) -> Replayable {
+        if let Some(c) = self.cpython() {
+            return if c.free() {
+                Replayable::Live
+            } else {
+                let mut runs = Runs::default();
+                for &t in &c.rec.picks {
+                    runs.push(t, 1);
+                }
+                Replayable::Steps(runs)
+            };
+        }
         let Engine::Stepped(st) = &self.engine else {
             return Replayable::Live;
         };
@@ -265,6 +340,7 @@ impl Run {
     pub fn is_over(&self) -> bool {
         match &self.engine {
             Engine::Stepped(st) => st.sim.ending() != Ending::Running,
+            Engine::Cpython { cpy, .. } => cpy.over(),
             Engine::Live { finished, .. } => *finished,
         }
     }
@@ -272,6 +348,12 @@ impl Run {
     pub fn ending(&self) -> Ending {
         match &self.engine {
             Engine::Stepped(st) => st.sim.ending(),
+            Engine::Cpython { cpy, .. } => match &cpy.ending {
+                Some(crate::cpython::Ending::Deadlock) => Ending::Deadlock,
+                Some(_) => Ending::Finished,
+                None if cpy.failed.is_some() => Ending::Finished,
+                None => Ending::Running,
+            },
             // The live watchdog ends a deadlocked run and leaves the cycle last.
             Engine::Live {
                 finished: true,
@@ -305,6 +387,9 @@ impl Run {
 
     /// Takes in what a live run has sent; true if anything arrived.
     pub fn poll(&mut self) -> bool {
+        if let Engine::Cpython { cpy, .. } = &mut self.engine {
+            return cpy.poll();
+        }
         let Engine::Live {
             rx,
             collector,
@@ -358,13 +443,20 @@ impl Run {
     }
 
     pub fn command(&mut self, cmd: Command) -> Outcome {
+        if let Engine::Cpython { cpy, .. } = &mut self.engine {
+            return cpython::command(cpy, cmd, self.lang);
+        }
         if let Command::Reset = cmd {
             let start = match &self.engine {
                 Engine::Stepped(st) => Start::Stepped(st.sched.origin().clone()),
                 Engine::Live { speed, .. } => Start::Live { speed: *speed },
+                Engine::Cpython { .. } => unreachable!("answered above"),
             };
             // The old live run stops (and joins its threads) when it is dropped here.
-            self.engine = Self::engine(&self.program, self.cfg, &self.knobs, start);
+            match Self::engine(&self.lesson, &self.program, self.cfg, &self.knobs, start) {
+                Ok(e) => self.engine = e,
+                Err(e) => return Outcome::Refused(e.0),
+            }
             return Outcome::Done;
         }
         let Engine::Stepped(st) = &mut self.engine else {
@@ -398,6 +490,9 @@ impl Run {
     /// Steps on towards the end until `deadline`: `None` while the run goes on,
     /// else how it ended (run-to-end in slices, `ui/jobs.rs`).
     pub fn run_for(&mut self, deadline: Instant) -> Option<Outcome> {
+        if let Engine::Cpython { cpy, .. } = &mut self.engine {
+            return cpython::run_for(cpy, deadline, self.lang);
+        }
         let Engine::Stepped(st) = &mut self.engine else {
             return Some(Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into()));
         };
@@ -418,6 +513,17 @@ impl Run {
 
     /// Steps on towards the end, at most `n` steps: `None` while the run goes on.
     pub fn run_steps(&mut self, n: usize) -> Option<Outcome> {
+        if let Engine::Cpython { cpy, .. } = &mut self.engine {
+            for _ in 0..n {
+                if cpy.over() {
+                    return Some(Outcome::Done);
+                }
+                if let Outcome::Refused(why) = cpy.step(None, self.lang) {
+                    return Some(Outcome::Refused(why));
+                }
+            }
+            return cpy.over().then_some(Outcome::Done);
+        }
         let Engine::Stepped(st) = &mut self.engine else {
             return Some(Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into()));
         };
@@ -447,7 +553,7 @@ impl Run {
         }
         match self.engine {
             Engine::Stepped(st) => Ok(st.sim.into_trace()),
-            Engine::Live { .. } => Err("not a stepped run".into()),
+            Engine::Live { .. } | Engine::Cpython { .. } => Err("not a stepped run".into()),
         }
     }
 }

@@ -12,7 +12,7 @@
 # Events, tracer -> controller ("T" is a thread's index: 0 is MainThread, then the
 # threads in the order they were started):
 #   hello VERSION PID              at start
-#   new T                          T was just started: expect it to stop soon
+#   new T BY                       thread BY just started T: expect it to stop soon
 #   thread T NAME                  T runs, with this name
 #   at T LINE OP ARG               T stands before a step (OP is "" by lines)
 #   read T NAME VALUE              T's step read a global
@@ -320,7 +320,7 @@ class Thread(_RealThread):
         t = _next_index[0]
         _next_index[0] += 1
         self._interleave_index = t
-        emit('new', t)
+        emit('new', t, me())
         _RealThread.start(self)
 
     def run(self):

@@ -13,10 +13,12 @@
 
 pub mod cli;
 mod follow;
+mod record;
 mod session;
 
 pub use follow::{Anchor, Comparison, Effect, anchors, compare, compare_trace, stepped};
-pub use session::{Session, SessionError};
+pub use record::{MAX_EVENTS, Recorder};
+pub use session::{Ask, News, Session, SessionError};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};

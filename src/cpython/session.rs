@@ -263,6 +263,235 @@ impl Session {
     }
 }
 
+/// What the playground asks of a run it keeps alive (`serve`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    /// One step: of this thread, or (`None`) of the drive's pick.
+    Step(Option<u16>),
+    /// The drive's picks until the program ends.
+    RunToEnd,
+    /// Kill the program now.
+    Stop,
+}
+
+/// What a run kept alive tells the playground, in order.
+#[derive(Clone, Debug)]
+pub enum News {
+    /// The tracer's lines as they came, with `go T` where the controller let T go.
+    Lines(Vec<String>),
+    /// Every thread stands still and waits for the next ask.
+    Paused,
+    /// The last ask could not be done (a thread that cannot take a step); the run
+    /// waits for another.
+    Refused(String),
+    /// The program is over.
+    Ended { ending: Ending, stderr: String },
+    /// The run broke (the tracer said something unreadable, a pipe failed).
+    Failed(String),
+}
+
+/// Lines a free run sends at once, and how long it holds a batch at most.
+const BATCH_LINES: usize = 4096;
+const BATCH_WAIT: Duration = Duration::from_millis(20);
+
+impl Session {
+    /// Drives the run from a thread of its own, for the playground: a free run
+    /// runs and its lines are sent as they come; a controlled one takes `prefix`'s
+    /// steps first (a step back replays the steps before), then stops before each
+    /// step until it is asked. The drive's scheduler is asked at every step, even
+    /// one chosen by hand, so the same steps give the same picks after them.
+    pub fn serve(
+        mut self,
+        drive: Drive,
+        prefix: Vec<u16>,
+        asks: crossbeam::channel::Receiver<Ask>,
+        news: crossbeam::channel::Sender<News>,
+    ) {
+        let free = matches!(drive, Drive::Free);
+        let mut c = Controller::new(Picker::new(drive), free);
+        let mut st = Serving {
+            prefix,
+            at: 0,
+            to_end: false,
+            ended: false,
+            batch: Vec::new(),
+            since: Instant::now(),
+        };
+        let ending = match self.serve_loop(&mut c, &mut st, &asks, &news) {
+            Ok(Some(e)) => e,
+            Ok(None) => Ending::TimedOut,
+            Err(e) => {
+                let _ = news.send(News::Lines(std::mem::take(&mut st.batch)));
+                let _ = news.send(News::Failed(e.to_string()));
+                return;
+            }
+        };
+        if !matches!(ending, Ending::Finished { .. }) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let _ = news.send(News::Lines(std::mem::take(&mut st.batch)));
+        let _ = news.send(News::Ended { ending, stderr });
+    }
+
+    /// `Ok(None)`: stopped by the playground (or the playground is gone).
+    fn serve_loop(
+        &mut self,
+        c: &mut Controller,
+        st: &mut Serving,
+        asks: &crossbeam::channel::Receiver<Ask>,
+        news: &crossbeam::channel::Sender<News>,
+    ) -> Result<Option<Ending>, SessionError> {
+        loop {
+            if c.free && matches!(asks.try_recv(), Ok(Ask::Stop)) {
+                return Ok(None);
+            }
+            let deadline = Instant::now() + BATCH_WAIT;
+            let line = match self.events.next_line(deadline) {
+                Next::Line(l) => l,
+                Next::Timeout => {
+                    if !st.batch.is_empty()
+                        && news
+                            .send(News::Lines(std::mem::take(&mut st.batch)))
+                            .is_err()
+                    {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                Next::Closed => {
+                    let exit = self.child.wait().ok().and_then(|s| s.code()).unwrap_or(1);
+                    if c.version.is_empty() {
+                        let err = self
+                            .stderr
+                            .take()
+                            .and_then(|h| h.join().ok())
+                            .unwrap_or_default();
+                        return Err(SessionError::Usage(format!(
+                            "the interpreter could not run interleave's tracer (exit code {exit}): {}",
+                            err.lines().last().unwrap_or("no message")
+                        )));
+                    }
+                    return Ok(Some(Ending::Finished {
+                        exit: c.exit.unwrap_or(exit),
+                    }));
+                }
+            };
+            c.take(&line)?;
+            st.batch.push(line);
+            if c.free {
+                if st.batch.len() >= BATCH_LINES || st.since.elapsed() >= BATCH_WAIT {
+                    st.since = Instant::now();
+                    if news
+                        .send(News::Lines(std::mem::take(&mut st.batch)))
+                        .is_err()
+                    {
+                        return Ok(None);
+                    }
+                }
+                continue;
+            }
+            if c.exit.is_some() || !c.settled() {
+                continue;
+            }
+            if c.stuck() {
+                return Ok(Some(Ending::Deadlock));
+            }
+            if !self.serve_settled(c, st, asks, news)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Every thread stands still: lets the next one go, asking the playground when
+    /// no step is owed. False when the run is to stop.
+    fn serve_settled(
+        &mut self,
+        c: &mut Controller,
+        st: &mut Serving,
+        asks: &crossbeam::channel::Receiver<Ask>,
+        news: &crossbeam::channel::Sender<News>,
+    ) -> Result<bool, SessionError> {
+        let command = loop {
+            if !c.any_ready() {
+                if st.ended {
+                    return Ok(true);
+                }
+                st.ended = true;
+                break "end".to_string();
+            }
+            let forced = if st.at < st.prefix.len() {
+                st.at += 1;
+                Some(Some(st.prefix[st.at - 1]))
+            } else if st.to_end {
+                match asks.try_recv() {
+                    Ok(Ask::Stop) => return Ok(false),
+                    _ => Some(None),
+                }
+            } else {
+                None
+            };
+            let forced: Option<u16> = match forced {
+                Some(f) => f,
+                None => {
+                    if news
+                        .send(News::Lines(std::mem::take(&mut st.batch)))
+                        .is_err()
+                        || news.send(News::Paused).is_err()
+                    {
+                        return Ok(false);
+                    }
+                    match asks.recv() {
+                        Ok(Ask::Step(a)) => a,
+                        Ok(Ask::RunToEnd) => {
+                            st.to_end = true;
+                            None
+                        }
+                        Ok(Ask::Stop) | Err(_) => return Ok(false),
+                    }
+                }
+            };
+            match c.next_forced(forced) {
+                Ok(Some(t)) => {
+                    st.batch.push(format!("go\t{t}"));
+                    break format!("go {t}");
+                }
+                Ok(None) => continue,
+                Err(why) => {
+                    st.to_end = false;
+                    st.at = st.prefix.len();
+                    if news
+                        .send(News::Lines(std::mem::take(&mut st.batch)))
+                        .is_err()
+                        || news.send(News::Refused(why)).is_err()
+                    {
+                        return Ok(false);
+                    }
+                }
+            }
+        };
+        writeln!(self.commands, "{command}")
+            .and_then(|_| self.commands.flush())
+            .map_err(internal("telling the program to go on"))?;
+        Ok(true)
+    }
+}
+
+/// Where a served run is: the steps it still owes, whether it runs to the end.
+struct Serving {
+    prefix: Vec<u16>,
+    at: usize,
+    to_end: bool,
+    ended: bool,
+    batch: Vec<String>,
+    since: Instant,
+}
+
 /// What waiting for the tracer's next event gave.
 enum Next {
     Line(String),
@@ -331,7 +560,7 @@ impl Events {
 }
 
 /// Undoes the tracer's escapes: `\\`, `\t`, `\n`, `\r`.
-fn unescape(s: &str) -> String {
+pub(super) fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
@@ -578,12 +807,63 @@ impl Controller {
         Ok(Some(t))
     }
 
+    fn any_ready(&self) -> bool {
+        self.states.keys().any(|&t| self.can_go(t))
+    }
+
+    /// Lets the next thread go: `forced`, if given and it can, else the picker's
+    /// choice. The picker is asked either way, so that its choices after a step by
+    /// hand do not depend on whether the step was by hand. Err: why `forced` cannot.
+    fn next_forced(&mut self, forced: Option<u16>) -> Result<Option<u16>, String> {
+        let ready: Vec<u16> = self
+            .states
+            .keys()
+            .copied()
+            .filter(|&t| self.can_go(t))
+            .collect();
+        if ready.is_empty() {
+            return Ok(None);
+        }
+        if let Some(a) = forced
+            && !ready.contains(&a)
+        {
+            return Err(why_not(&self.states, a));
+        }
+        let states = &self.states;
+        let pick = self.picker.pick(&ready, |t| why_not(states, t));
+        let t = match (forced, pick) {
+            (Some(a), _) => a,
+            (_, Ok(p)) => p,
+            (_, Err(e)) => return Err(e),
+        };
+        self.last_go = t;
+        if let Some(step) = self.standing.remove(&t) {
+            self.steps.push(step);
+        }
+        self.states.insert(t, ThreadState::Running);
+        self.schedule.push(t);
+        Ok(Some(t))
+    }
+
     fn flush_output(&mut self) {
         for (t, rest) in std::mem::take(&mut self.pending) {
             if !rest.is_empty() {
                 self.output.push((t, rest));
             }
         }
+    }
+}
+
+/// Why thread `t` cannot take a step now.
+fn why_not(states: &BTreeMap<u16, ThreadState>, t: u16) -> String {
+    match states.get(&t) {
+        Some(ThreadState::Blocked(Wait::Lock(l))) => format!("thread {t} waits for lock {l}"),
+        Some(ThreadState::Blocked(Wait::Join(u))) => {
+            format!("thread {t} waits in join() for thread {u}")
+        }
+        Some(ThreadState::Done) => format!("thread {t} is done"),
+        None => format!("there is no thread {t}"),
+        _ => format!("thread {t} is not stopped"),
     }
 }
 

@@ -524,6 +524,7 @@ fn local_next(sim: &Sim, a: ActorId) -> bool {
 fn commutes(i: Instr) -> bool {
     match i {
         Instr::Nop(_)
+        | Instr::Opcode(_)
         | Instr::Call(_)
         | Instr::LoadConst(_)
         | Instr::LoadFast(_)

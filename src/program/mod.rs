@@ -99,6 +99,7 @@ impl BinOp {
 macro_rules! local_instr {
     () => {
         $crate::program::Instr::Nop(_)
+            | $crate::program::Instr::Opcode(_)
             | $crate::program::Instr::Call(_)
             | $crate::program::Instr::Return
             | $crate::program::Instr::LoadConst(_)
@@ -430,6 +431,11 @@ pub enum Instr {
     /// `r.ready()` of a Pool's `AsyncResult` whose result comes back on queue
     /// `q`: pushes 1 when a `get` from it would not wait, else 0; never waits.
     QueueReady(QueueId),
+    // -- the cpython engine (src/cpython/record.rs) --
+    /// One real CPython opcode with no effect the trace models (`LOAD_FAST x`,
+    /// `BINARY_OP +`): the label is what `dis` calls it. Only programs built from
+    /// a real interpreter's run have it; the engines run it as a no-op.
+    Opcode(StrId),
 }
 
 /// What the process's `sys.stdout` is, as CPython's `io.TextIOWrapper` sees it.
@@ -486,7 +492,7 @@ impl Instr {
     ) -> Option<(Value, Pc)> {
         let next = pc + 1;
         Some(match self {
-            Instr::Nop(_) | Instr::Call(_) | Instr::Return => (0, next),
+            Instr::Nop(_) | Instr::Opcode(_) | Instr::Call(_) | Instr::Return => (0, next),
             Instr::LoadConst(v) => {
                 stack.push(v);
                 (v, next)
@@ -544,7 +550,8 @@ impl Instr {
             | Instr::ForRange { .. }
             | Instr::Return
             | Instr::TlsSet { .. }
-            | Instr::TlsGet(_) => false,
+            | Instr::TlsGet(_)
+            | Instr::Opcode(_) => false,
             Instr::Nop(_)
             | Instr::Call(_)
             | Instr::JumpBackward(_)
@@ -896,6 +903,7 @@ impl Program {
         };
         match instr {
             Instr::Nop(s) => format!("CALL {}", self.str(s)),
+            Instr::Opcode(s) => self.str(s).to_string(),
             Instr::LoadConst(NONE) => "LOAD_CONST None".to_string(),
             Instr::LoadConst(v) => format!("LOAD_CONST {v}"),
             Instr::LoadFast(l) => format!("LOAD_FAST {}", local(l)),
@@ -1055,6 +1063,7 @@ impl Program {
                         "unknown string",
                     )),
                     Instr::Nop(s)
+                    | Instr::Opcode(s)
                     | Instr::Call(s)
                     | Instr::Raise(s)
                     | Instr::Print { fmt: s, .. }

@@ -41,7 +41,7 @@ impl Run {
     pub fn finished(&self) -> bool {
         match &self.engine {
             Engine::Live { finished, .. } => *finished,
-            Engine::Stepped(_) => self.is_over(),
+            Engine::Stepped(_) | Engine::Cpython { .. } => self.is_over(),
         }
     }
 
@@ -50,6 +50,7 @@ impl Run {
         match self.engine {
             Engine::Stepped(st) => st.sim.into_trace(),
             Engine::Live { collector, .. } => collector.finish(),
+            Engine::Cpython { cpy, .. } => cpy.rec.trace.clone(),
         }
     }
 

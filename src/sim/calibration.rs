@@ -271,6 +271,7 @@ impl Calibration {
             // A call into the library (or a Python call) that returns at once.
             Instr::Call(_)
             | Instr::Nop(_)
+            | Instr::Opcode(_)
             | Instr::TlsGet(_)
             | Instr::TlsSet { .. }
             | Instr::Clock { .. }
@@ -339,6 +340,7 @@ pub fn is_plain(ins: Instr) -> bool {
         | Instr::StoreFast(_)
         | Instr::BinaryOp(_)
         | Instr::Nop(_)
+        | Instr::Opcode(_)
         | Instr::Work(_)
         | Instr::TlsGet(_)
         | Instr::TlsSet { .. }
@@ -361,6 +363,7 @@ pub fn classic_checks_after(last: Instr) -> bool {
         }
         // The rest do look (library calls among them).
         Instr::Nop(_)
+        | Instr::Opcode(_)
         | Instr::Call(_)
         | Instr::Return
         | Instr::BinaryOp(_)

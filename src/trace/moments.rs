@@ -72,6 +72,7 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                 None
                 | Some(
                     Instr::Nop(_)
+                    | Instr::Opcode(_)
                     | Instr::Return
                     | Instr::LoadConst(_)
                     | Instr::LoadFast(_)

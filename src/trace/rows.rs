@@ -380,6 +380,7 @@ impl StackOp {
             Instr::PipeRecv { .. } | Instr::QueueTry { put: false, .. } => (0, Push::Some),
             crate::program::pid_instr!() | Instr::RunProgram { .. } => (0, Push::Yes),
             Instr::Nop(_)
+            | Instr::Opcode(_)
             | Instr::Call(_)
             | Instr::Return
             | Instr::ForRange { .. }
@@ -741,9 +742,9 @@ fn note(
             describe.then(|| lock_note(p, i, e.value, lang))?
         }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
-        // Nothing on the operand stack, nothing to say (every instruction is named,
-        // so a new one must say what it does here).
+        // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)
+        | Instr::Opcode(_)
         | Instr::Call(_)
         | Instr::Return
         | Instr::ForRange { .. }

@@ -238,6 +238,9 @@ pub struct App {
     pending: Effect,
     /// `C`: the stepped schedule running on CPython, off the key path.
     comparing: Option<super::compare::Comparing>,
+    /// The interpreter `E` runs lessons on (`--python`); the first python3 on PATH
+    /// when not given.
+    python: Option<PathBuf>,
 }
 
 /// What an update asks of the loop, which does all the I/O: the app only changes
@@ -267,6 +270,7 @@ impl App {
             quit: false,
             pending: Effect::default(),
             comparing: None,
+            python: None,
             help_scroll: Cell::new(0),
             present: false,
             explore: None,
@@ -305,6 +309,11 @@ impl App {
     }
 
     /// Opens a lesson on a fresh stepped run.
+    /// The interpreter the cpython engine uses (`--python PATH`).
+    pub fn set_python(&mut self, python: Option<PathBuf>) {
+        self.python = python;
+    }
+
     pub fn open(&mut self, id: &str) -> Result<(), String> {
         let lesson = self.catalog.find(id)?.clone();
         let seed = self.next_seed();
@@ -407,7 +416,9 @@ impl App {
     /// Whether the loop should tick (animation or a live run in flight).
     pub fn animating(&self) -> bool {
         (match &self.screen {
-            Screen::Lesson(ls) => ls.playing || ls.run.live_receiver().is_some(),
+            Screen::Lesson(ls) => {
+                ls.playing || ls.run.live_receiver().is_some() || ls.run.in_flight()
+            }
             Screen::Browser => false,
         }) || self.explore.as_ref().is_some_and(|e| e.running())
             || super::explore_view::tour_outcomes_pending()
@@ -426,7 +437,9 @@ impl App {
     /// exploration running. A live run wakes the loop through its channel instead.
     pub fn frame_ticks(&self) -> bool {
         (match &self.screen {
-            Screen::Lesson(ls) => ls.playing && ls.run.live_receiver().is_none(),
+            Screen::Lesson(ls) => {
+                (ls.playing && ls.run.live_receiver().is_none()) || ls.run.in_flight()
+            }
             Screen::Browser => false,
         }) || self.explore.as_ref().is_some_and(|e| e.running())
             || self.comparing.is_some()
@@ -467,6 +480,12 @@ impl App {
         }
         if ls.run.live_receiver().is_some() {
             changed |= ls.run.poll();
+        }
+        // A CPython run's trace is rebuilt as its program grows: nothing derived
+        // from the last one holds.
+        if ls.run.cpython().is_some() && ls.run.poll() {
+            changed = true;
+            ls.generation += 1;
         }
         if ls.playing {
             if ls.run.live_receiver().is_some() {
@@ -983,6 +1002,7 @@ impl App {
             Action::Reset => status = Some(reset(ls, lang)),
             Action::NewSeed => status = self.new_seed(lang),
             Action::CompareCpython => status = self.compare_start(lang),
+            Action::Engine => status = self.switch_engine(lang),
             Action::SwitchMode => status = self.switch_mode(stepped, lang),
             Action::ToggleKnob(name) => status = Some(toggle_knob(ls, name, lang)),
             Action::Knobs if ls.lesson.knobs.is_empty() => {
@@ -1000,6 +1020,11 @@ impl App {
                 status = command(ls, Command::StepActor(a));
             }
             _ => {}
+        }
+        if let Screen::Lesson(ls) = &mut self.screen
+            && ls.run.cpython().is_some()
+        {
+            ls.generation += 1;
         }
         if let Some(s) = status {
             self.status = Some(s);
@@ -1077,21 +1102,81 @@ impl App {
             return None;
         };
         let knobs = ls.run.knobs().clone();
-        Some(
-            match restart(ls, knobs, Start::Stepped(Origin::Seed(seed))) {
-                Ok(()) => StatusLine::Info(Msg::SNewSeed.fill(lang, &[&seed])),
-                Err(e) => StatusLine::Refused(e),
+        let start = match ls.run.cpython() {
+            Some(c) => Start::Cpython {
+                python: c.spec.python.clone(),
+                free: c.free(),
+                origin: Origin::Seed(seed),
             },
-        )
+            None => Start::Stepped(Origin::Seed(seed)),
+        };
+        Some(match restart(ls, knobs, start) {
+            Ok(()) => StatusLine::Info(Msg::SNewSeed.fill(lang, &[&seed])),
+            Err(e) => StatusLine::Refused(e),
+        })
+    }
+
+    /// `E`: the lesson's own code on a real CPython (controlled, or free when the
+    /// run was live), or back to the simulator.
+    fn switch_engine(&mut self, lang: Lang) -> Option<StatusLine> {
+        let seed = self.next_seed();
+        let python = self.python.clone();
+        let Screen::Lesson(ls) = &mut self.screen else {
+            return None;
+        };
+        let knobs = ls.run.knobs().clone();
+        let live = ls.run.mode() == Mode::Live;
+        if ls.run.cpython().is_some() {
+            let start = if live {
+                Start::Live {
+                    speed: ls.live_speed,
+                }
+            } else {
+                Start::Stepped(Origin::Seed(seed))
+            };
+            return Some(match restart(ls, knobs, start) {
+                Ok(()) => StatusLine::Info(Msg::SCpyOff.get(lang).into()),
+                Err(e) => StatusLine::Refused(e),
+            });
+        }
+        let Ok(python) = crate::cpython::find_python(python.as_deref()) else {
+            return Some(StatusLine::Refused(Msg::SCpyNoPython.get(lang).into()));
+        };
+        let origin = match ls.run.origin() {
+            Some(Origin::Seed(s)) => Origin::Seed(*s),
+            _ => Origin::Seed(seed),
+        };
+        let start = Start::Cpython {
+            python,
+            free: live,
+            origin,
+        };
+        Some(match restart(ls, knobs, start) {
+            Ok(()) => StatusLine::Info(cpython_on(ls, lang)),
+            Err(e) => StatusLine::Refused(Msg::SCpyCannotStart.fill(lang, &[&e])),
+        })
     }
 
     /// `m`: a live run of the same knobs, keeping the stepped run aside; from a
     /// live run, back to that stepped run where it was (or a fresh one).
     fn switch_mode(&mut self, stepped: bool, lang: Lang) -> Option<StatusLine> {
+        let seed = self.next_seed();
         let Screen::Lesson(ls) = &mut self.screen else {
             return None;
         };
         let knobs = ls.run.knobs().clone();
+        // On CPython: free ↔ controlled, on the same interpreter.
+        if let Some(c) = ls.run.cpython() {
+            let start = Start::Cpython {
+                python: c.spec.python.clone(),
+                free: stepped,
+                origin: Origin::Seed(seed),
+            };
+            return Some(match restart(ls, knobs, start) {
+                Ok(()) => StatusLine::Info(cpython_on(ls, lang)),
+                Err(e) => StatusLine::Refused(Msg::SCpyCannotStart.fill(lang, &[&e])),
+            });
+        }
         if !stepped {
             // Back to the stepped run the student left, where they left it.
             if let Some(run) = ls.parked.take() {
@@ -1633,18 +1718,41 @@ fn toggle_knob(ls: &mut LessonScreen, name: &str, lang: Lang) -> StatusLine {
 
 /// Starts again from the beginning with new knobs, in the same mode.
 fn rerun(ls: &mut LessonScreen, knobs: Knobs, what: &str, lang: Lang) -> StatusLine {
-    let start = match ls.run.origin() {
-        Some(Origin::Seed(s)) => Start::Stepped(Origin::Seed(*s)),
-        // A schedule was made for the old program; the new one gets the seed-0 scheduler.
-        Some(Origin::Schedule(_)) => Start::Stepped(Origin::Seed(0)),
-        None => Start::Live {
-            speed: ls.live_speed,
+    let start = match (ls.run.cpython(), ls.run.origin()) {
+        (Some(c), origin) => Start::Cpython {
+            python: c.spec.python.clone(),
+            free: c.free(),
+            origin: match origin {
+                Some(Origin::Seed(s)) => Origin::Seed(*s),
+                _ => Origin::Seed(0),
+            },
+        },
+        (None, origin) => match origin {
+            Some(Origin::Seed(s)) => Start::Stepped(Origin::Seed(*s)),
+            // A schedule was made for the old program; the new one gets the seed-0 scheduler.
+            Some(Origin::Schedule(_)) => Start::Stepped(Origin::Seed(0)),
+            None => Start::Live {
+                speed: ls.live_speed,
+            },
         },
     };
     match restart(ls, knobs, start) {
         Ok(()) => StatusLine::Info(Msg::SRerun.fill(lang, &[&what])),
         Err(e) => StatusLine::Refused(e),
     }
+}
+
+/// What the status line says when a lesson starts on CPython: which one, and
+/// what tracing costs.
+fn cpython_on(ls: &LessonScreen, lang: Lang) -> String {
+    let version = ls.run.cpython().map_or(String::new(), |c| {
+        format!("{} {}", c.rec.version, c.spec.python.display())
+    });
+    format!(
+        "{} · {}",
+        Msg::SCpyOn.fill(lang, &[&version]),
+        Msg::CpyCostNote.get(lang)
+    )
 }
 
 fn restart(ls: &mut LessonScreen, knobs: Knobs, start: Start) -> Result<(), String> {

@@ -18,10 +18,21 @@ pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang
     let live = ls.run.mode() == Mode::Live;
     let mode = if live { Msg::ModeLive } else { Msg::ModeStep }.get(lang);
     let title = format!(" {} ", ls.lesson.title.get(lang));
-    let room = (area.width as usize).saturating_sub(display_width(mode) + display_width(&title));
+    // On CPython, which one, and that tracing changes what it measures (issue 17).
+    let engine = ls.run.cpython().map(|c| {
+        format!(
+            " {} · {} ",
+            Msg::HeadCpython.fill(lang, &[&c.rec.version]),
+            Msg::CpyCostShort.get(lang)
+        )
+    });
+    let engine = engine.unwrap_or_default();
+    let room = (area.width as usize)
+        .saturating_sub(display_width(mode) + display_width(&engine) + display_width(&title));
     let knobs = fit_words(&ls.run.knobs().summary(), room.saturating_sub(1));
     let line = Line::from(vec![
         Span::styled(mode, th.mode(live)),
+        Span::styled(engine, th.warn()),
         Span::styled(title, th.title()),
         Span::styled(format!(" {knobs}"), th.dim()),
     ]);

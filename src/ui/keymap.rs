@@ -55,6 +55,8 @@ pub enum Action {
     ReplayLive,
     /// `C`: run the stepped schedule again on a real CPython and compare.
     CompareCpython,
+    /// `E`: the engine, the simulator or a real CPython.
+    Engine,
     Present,
     Focus {
         next: bool,
@@ -306,6 +308,7 @@ pub const LESSON: &[Row] = &[
         |s| s.replayable.then_some(Msg::KReplay),
     ),
     row("C", Msg::HCompare, &[(K::Char('C'), A::CompareCpython)]),
+    row("E", Msg::HEngine, &[(K::Char('E'), A::Engine)]),
     shown(
         "P",
         Msg::HPresent,
