@@ -877,30 +877,10 @@ impl Program {
                 .cloned()
                 .unwrap_or_else(|| format!("${i}"))
         };
-        let var = |i: VarId| {
-            self.vars
-                .get(i as usize)
-                .map(|v| v.name.clone())
-                .unwrap_or_else(|| format!("?{i}"))
-        };
-        let lock = |i: LockId| {
-            self.locks
-                .get(i as usize)
-                .map(|l| l.name.clone())
-                .unwrap_or_else(|| format!("?{i}"))
-        };
-        let queue = |i: QueueId| {
-            self.queues
-                .get(i as usize)
-                .map(|q| q.name.clone())
-                .unwrap_or_else(|| format!("?{i}"))
-        };
-        let actor_name = |i: ActorId| {
-            self.actors
-                .get(i as usize)
-                .map(|a| a.name.clone())
-                .unwrap_or_else(|| format!("?{i}"))
-        };
+        let var = |i: VarId| named(self.vars.get(i as usize).map(|v| &v.name), i);
+        let lock = |i: LockId| named(self.locks.get(i as usize).map(|l| &l.name), i);
+        let queue = |i: QueueId| named(self.queues.get(i as usize).map(|q| &q.name), i);
+        let actor_name = |i: ActorId| named(self.actors.get(i as usize).map(|a| &a.name), i);
         match instr {
             Instr::Nop(s) => format!("CALL {}", self.str(s)),
             Instr::Opcode(s) => self.str(s).to_string(),
@@ -1124,6 +1104,11 @@ impl fmt::Display for BinOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.symbol())
     }
+}
+
+/// A name from one of the program's tables, or `?i` for an index it does not have.
+fn named(name: Option<&String>, i: impl std::fmt::Display) -> String {
+    name.cloned().unwrap_or_else(|| format!("?{i}"))
 }
 
 #[cfg(test)]
