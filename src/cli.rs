@@ -76,6 +76,14 @@ pub struct Cli {
     /// showed, the keys pressed and the resizes), for `asciinema play FILE`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Which engine the playground opens LESSON on: ours, or a real CPython
+    /// running the lesson's own code (E switches it inside).
+    #[arg(long, value_enum, default_value_t = EngineArg::Builtin)]
+    pub engine: EngineArg,
+    /// The interpreter the cpython engine uses, in the playground too (default:
+    /// the first python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -261,7 +269,9 @@ fn dispatch(cli: Cli) -> Result<u8, Fail> {
             crate::ui::Look {
                 lang,
                 present: cli.present,
+                python: cli.python.clone(),
             },
+            cli.engine,
             cli.record.as_deref(),
         ),
         Some(Cmd::List) => print_out(&list(&catalog, lang)),
@@ -363,8 +373,16 @@ fn playground(
     lesson: Option<&str>,
     start: &StartArgs,
     look: crate::ui::Look,
+    engine: EngineArg,
     record: Option<&std::path::Path>,
 ) -> Result<u8, Fail> {
+    // `--engine cpython`: the interpreter is found before the screen opens.
+    let cpython = match engine {
+        EngineArg::Cpython => {
+            Some(crate::cpython::find_python(look.python.as_deref()).map_err(Usage)?)
+        }
+        EngineArg::Builtin => None,
+    };
     let prepared = match lesson {
         Some(id) if id.ends_with(".py") => {
             return Err(Usage(format!(
@@ -378,6 +396,7 @@ fn playground(
             let knobs = knobs_from(l, &start.set).map_err(Usage)?;
             let program = Arc::new(crate::scenarios::build(l, &knobs).map_err(Usage)?);
             let how = match (&start.schedule, start.seed, start.live) {
+                _ if cpython.is_some() => cpython_start(&program, start, cpython.clone())?,
                 (_, _, true) => Start::Live { speed: 1.0 },
                 (Some(s), _, _) => {
                     // Followed once here, so that a schedule that cannot be followed
@@ -446,6 +465,26 @@ fn open_playground(
         })?;
     }
     Ok(code)
+}
+
+/// The playground's start on a real CPython (`--engine cpython`): free with
+/// `--live`, else controlled by the schedule, the seed or a fresh seed.
+fn cpython_start(
+    program: &Arc<crate::program::Program>,
+    start: &StartArgs,
+    python: Option<PathBuf>,
+) -> Result<Start, Fail> {
+    let python = python.ok_or_else(|| Fail::Internal("no interpreter".into()))?;
+    let origin = match (&start.schedule, start.seed) {
+        (Some(s), _) => Origin::Schedule(crate::run::Runs::from_tokens(&given_tokens(program, s)?)),
+        (None, Some(seed)) => Origin::Seed(seed),
+        (None, None) => Origin::Seed(fresh_seed()),
+    };
+    Ok(Start::Cpython {
+        python,
+        free: start.live,
+        origin,
+    })
 }
 
 /// Knobs from `--set` arguments, checked against the lesson.

@@ -41,11 +41,13 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 /// How the playground looks when it opens.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Look {
     pub lang: Lang,
     /// Presenter mode (`--present`).
     pub present: bool,
+    /// The interpreter the cpython engine uses (`--python PATH`).
+    pub python: Option<std::path::PathBuf>,
 }
 
 /// A prepared run to open a lesson on: its knobs, and a seed, a schedule or live.
@@ -77,6 +79,7 @@ pub fn run_playground(
     );
     // Set before a lesson opens: the lesson screen takes it from the app.
     app.present = look.present;
+    app.set_python(look.python.clone());
     match open {
         Some((id, None)) => app.open(id).map_err(anyhow::Error::msg)?,
         Some((id, Some((knobs, start)))) => {
