@@ -59,8 +59,13 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         .collect();
     // CPython starts the worker handler, the task handler and the result handler:
     // the third thread of the process.
-    let handler = (api == "callback")
-        .then(|| b.declare(&python.thread_name(3, "_handle_results"), ActorKind::Thread, 0));
+    let handler = (api == "callback").then(|| {
+        b.declare(
+            &python.thread_name(3, "_handle_results"),
+            ActorKind::Thread,
+            0,
+        )
+    });
     for &w in &workers {
         worker_code(&mut b, w, taskq, back)?;
     }
@@ -116,7 +121,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
             }
         }
         "with" => return with_main(b, m, taskq, r, &workers),
-        other => return Err(format!("api must be one of the lesson's options, not {other}")),
+        other => {
+            return Err(format!(
+                "api must be one of the lesson's options, not {other}"
+            ));
+        }
     }
     finish(b, m, &workers, handler)
 }
@@ -336,10 +345,12 @@ fn finish(
     let close = b.line("p.close()")?;
     for _ in workers {
         // close(): every worker gets None, CPython's "no more tasks" sentinel.
-        m.at(close).emit(Instr::LoadConst(NONE)).emit(Instr::QueuePut {
-            q: taskq,
-            block: true,
-        });
+        m.at(close)
+            .emit(Instr::LoadConst(NONE))
+            .emit(Instr::QueuePut {
+                q: taskq,
+                block: true,
+            });
     }
     let join = b.line("p.join()")?;
     m.at(join);
@@ -439,7 +450,8 @@ fn worker_code(
 /// CPython's result handler, a thread of the parent: it takes each outcome and
 /// calls the task's callback (`show`) or error callback (`oops`).
 fn handler_code(b: &mut ProgramBuilder, h: ActorId, q: QueueId) -> Result<(), String> {
-    let show_line = b.line("print('callback got', result, 'in', threading.current_thread().name)")?;
+    let show_line =
+        b.line("print('callback got', result, 'in', threading.current_thread().name)")?;
     let oops_line =
         b.line("print('error_callback got', repr(e), 'in', threading.current_thread().name)")?;
     let show_fmt = b.string("callback got {} in {thread}");
@@ -452,9 +464,7 @@ fn handler_code(b: &mut ProgramBuilder, h: ActorId, q: QueueId) -> Result<(), St
     // One outcome per task submitted with a callback: two.
     for _ in 0..2 {
         let (error, next) = (a.label(), a.label());
-        a.at(def_show)
-            .emit(get(q))
-            .emit(Instr::StoreFast(v));
+        a.at(def_show).emit(get(q)).emit(Instr::StoreFast(v));
         successful(&mut a, v);
         a.pop_jump_if_false(error).emit(Instr::Call(show));
         a.at(show_line)
@@ -463,9 +473,7 @@ fn handler_code(b: &mut ProgramBuilder, h: ActorId, q: QueueId) -> Result<(), St
             .emit(Instr::LoadConst(0))
             .pop_jump_if_false(next);
         a.at(def_show).place(error).emit(Instr::Call(oops));
-        a.at(oops_line)
-            .emit(Instr::LoadFast(v))
-            .print(oops_fmt, 1);
+        a.at(oops_line).emit(Instr::LoadFast(v)).print(oops_fmt, 1);
         a.place(next);
     }
     a.emit(Instr::Exit(0));

@@ -38,7 +38,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         "fork" => Method::Fork,
         "spawn" => Method::Spawn,
         "forkserver" => Method::ForkServer,
-        other => return Err(format!("method must be fork, spawn or forkserver, not {other}")),
+        other => {
+            return Err(format!(
+                "method must be fork, spawn or forkserver, not {other}"
+            ));
+        }
     };
     let guard = knobs.option("guard")? == "on";
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
@@ -127,9 +131,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         m.at(join);
         match method {
             Method::ForkServer => m.emit(Instr::QueueGet { q, block: true }),
-            Method::Fork | Method::Spawn => {
-                m.emit(Instr::Join(c)).emit(Instr::ProcExitCode(c))
-            }
+            Method::Fork | Method::Spawn => m.emit(Instr::Join(c)).emit(Instr::ProcExitCode(c)),
         }
         .emit(Instr::StoreFast(code));
     }
@@ -173,10 +175,7 @@ fn child_code(
     if method != Method::Fork {
         top_level(b, &mut a, "__mp_main__")?;
         if !guard {
-            let set_line = format!(
-                "mp.set_start_method('{}', force=True)",
-                method_name(method)
-            );
+            let set_line = format!("mp.set_start_method('{}', force=True)", method_name(method));
             let set = b.string("mp.set_start_method");
             a.at(b.line(&set_line)?).emit(Instr::Nop(set));
             let make = b.string("mp.Process");

@@ -1,0 +1,355 @@
+//! The simulator's clocks: the fast paths that run many plain steps at once,
+//! the run that keeps each actor's own clock, and what an instruction costs in
+//! virtual time and GIL time.
+
+use super::*;
+
+impl Sim {
+    /// [`Sim::exec`], keeping the actors' own clocks (see `own_clock`) when the
+    /// program reads them.
+    #[inline(always)]
+    pub(super) fn exec_clocked(&mut self, a: ActorId) -> bool {
+        if self.clocked {
+            return self.exec_keeping_clocks(a);
+        }
+        match self.exec_plain(a) {
+            Some(went_on) => went_on,
+            None => self.exec(a),
+        }
+    }
+
+    /// The instructions of a long run that touch only the actor's own stack and
+    /// locals or a variable of the main process, done as [`Sim::exec`] does them,
+    /// without its checks for signals and other processes. `None`: anything else,
+    /// left to `exec`.
+    #[inline(always)]
+    pub(super) fn exec_plain(&mut self, a: ActorId) -> Option<bool> {
+        // With one process, no signal can be pending and every variable is `vars`.
+        if self.procs.len() > 1 {
+            return None;
+        }
+        #[cfg(test)]
+        if self.exec_only {
+            return None;
+        }
+        let rt = &mut self.actors[a as usize];
+        let pc = rt.pc;
+        let ins = *self.program.actors[a as usize].code.get(pc as usize)?;
+        let (value, next) = match ins {
+            crate::program::local_instr!() => ins
+                .exec_local(&mut rt.stack, &mut rt.locals, pc)
+                .unwrap_or((0, pc + 1)),
+            Instr::LoadGlobal(g) => {
+                let v = self.vars[g as usize];
+                rt.stack.push(v);
+                (v, pc + 1)
+            }
+            Instr::StoreGlobal(g) => {
+                let v = rt.stack.pop().unwrap_or(0);
+                self.vars[g as usize] = v;
+                (v, pc + 1)
+            }
+            // The general path, src/interp/.
+            Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Print { .. }
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. }
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | crate::program::cond_instr!()
+            | crate::program::process_instr!() => return None,
+        };
+        self.trace.events.push(Event {
+            t_ns: self.now,
+            value,
+            pc,
+            actor: a,
+            kind: EventKind::Exec,
+        });
+        self.now += INSTR_NS;
+        self.cpu_ns += INSTR_NS;
+        rt.pc = next;
+        rt.last = Some(ins);
+        Some(true)
+    }
+
+    /// The timed scheduler's fast path, many steps at a time: `a` goes on through
+    /// the instructions [`Sim::exec_plain`] does, as [`Sim::step_unchecked`] would
+    /// step them, while `plan[pc]` (their cost) is below `stop` and `clock` plus the
+    /// cost of the step before (`burst.pending`) stays before `horizon`, and at most
+    /// `max` steps. Only where `step_unchecked` would do nothing else: one process,
+    /// bytecode steps, no clocks kept, no sleepers, `a` ready and holding its GIL.
+    pub(crate) fn plain_burst(&mut self, a: ActorId, plan: &[u64], burst: &mut timed::Burst) {
+        let ai = a as usize;
+        #[cfg(test)]
+        if self.exec_only {
+            return;
+        }
+        let gil_ok = !self.cfg.gil.has_gil() || self.gil.first().copied().flatten() == Some(a);
+        if self.procs.len() > 1
+            || self.clocked
+            || self.sleepers > 0
+            || self.cfg.granularity != Granularity::Bytecode
+            || self.ending != Ending::Running
+            || !gil_ok
+            || self
+                .actors
+                .get(ai)
+                .is_none_or(|r| r.status != RunState::Ready)
+        {
+            return;
+        }
+        let code = &self.program.actors[ai].code;
+        let rt = &mut self.actors[ai];
+        while burst.steps < burst.max {
+            let pc = rt.pc;
+            let (Some(&cost), Some(&ins)) = (plan.get(pc as usize), code.get(pc as usize)) else {
+                break;
+            };
+            let t = burst.clock + burst.pending;
+            if cost >= burst.stop || t >= burst.horizon {
+                break;
+            }
+            let (value, next) = match ins {
+                crate::program::local_instr!() => ins
+                    .exec_local(&mut rt.stack, &mut rt.locals, pc)
+                    .unwrap_or((0, pc + 1)),
+                Instr::LoadGlobal(g) => {
+                    let v = self.vars[g as usize];
+                    rt.stack.push(v);
+                    (v, pc + 1)
+                }
+                Instr::StoreGlobal(g) => {
+                    let v = rt.stack.pop().unwrap_or(0);
+                    self.vars[g as usize] = v;
+                    (v, pc + 1)
+                }
+                // A step for `step_unchecked`.
+                Instr::Acquire(_)
+                | Instr::Release(_)
+                | Instr::Start(_)
+                | Instr::Join(_)
+                | Instr::Print { .. }
+                | Instr::Sleep(_)
+                | Instr::Work(_)
+                | Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::Raise(_)
+                | Instr::Exit(_)
+                | crate::program::cond_instr!()
+                | crate::program::process_instr!() => break,
+            };
+            burst.clock = t;
+            burst.pending = cost;
+            burst.charged = burst.pc;
+            burst.pc = pc;
+            burst.steps += 1;
+            self.schedule.push(a);
+            self.trace.events.push(Event {
+                t_ns: self.now,
+                value,
+                pc,
+                actor: a,
+                kind: EventKind::Exec,
+            });
+            self.now += INSTR_NS;
+            self.cpu_ns += INSTR_NS;
+            rt.pc = next;
+            rt.last = Some(ins);
+        }
+    }
+
+    #[inline(never)]
+    pub(super) fn exec_keeping_clocks(&mut self, a: ActorId) -> bool {
+        let ai = a as usize;
+        let p = self.process[ai] as usize;
+        let gil = self.cfg.gil.has_gil();
+        let pc = self.actors[ai].pc;
+        let ins = self.program.instr(a, pc);
+        if gil {
+            self.own_clock[ai] = gil_slot(&self.gil_busy[p], self.own_clock[ai], cost_of(ins));
+        }
+        let start = self.own_clock[ai];
+        let before = self.now;
+        let went_on = self.exec(a);
+        let done = self.actors[ai].pc != pc || matches!(self.actors[ai].status, RunState::Done(_));
+        let spent = self.now - before;
+        self.own_clock[ai] += spent;
+        if gil {
+            gil_hold(&mut self.gil_busy[p], start, spent);
+        }
+        match ins {
+            // A fork or a process's start: the child runs its first line a while
+            // later, and start() takes the parent a while to return.
+            Some(Instr::Start(t) | Instr::Fork(t)) => {
+                let t = t as usize;
+                let (first, back) = if self.process[t] != self.process[ai] {
+                    (PROCESS_FIRST_LINE_NS, PROCESS_START_RETURNS_NS)
+                } else {
+                    (0, 0)
+                };
+                self.own_clock[t] = self.own_clock[t].max(self.own_clock[ai] + first);
+                self.own_clock[ai] += back;
+            }
+            // A program run by subprocess starts as a process does, and is waited for.
+            Some(Instr::RunProgram { child, .. }) if !done => {
+                let first = self.own_clock[ai] + PROCESS_FIRST_LINE_NS;
+                let t = child as usize;
+                self.own_clock[t] = self.own_clock[t].max(first);
+            }
+            Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.own_clock[t as usize]);
+            }
+            Some(Instr::Acquire(l)) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
+            }
+            Some(Instr::Release(l) | Instr::CondWait(l)) => {
+                self.lock_clock[l as usize] = self.own_clock[ai]
+            }
+            // A sleeper's time passes without the GIL, and it wakes a little late.
+            Some(Instr::Sleep(us)) => self.own_clock[ai] += us as u64 * 1_000 + SLEEP_LATE_NS,
+            // Blocked: its clock moves when it gets what it waits for (the
+            // guards above cover a `RunProgram` both ways).
+            Some(
+                Instr::Join(_) | Instr::Acquire(_) | Instr::RunProgram { .. } | Instr::CondSleep(_),
+            ) => {}
+            // A notify's waiter takes its clock from the lock it takes back.
+            Some(Instr::CondNotify { .. }) => {}
+            // What exec spent is all: waits on queues and pipes are woken by
+            // their senders, whose clocks the scheduler does not follow here.
+            None
+            | Some(
+                crate::program::local_instr!()
+                | Instr::LoadGlobal(_)
+                | Instr::StoreGlobal(_)
+                | Instr::Print { .. }
+                | Instr::Work(_)
+                | Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::Raise(_)
+                | Instr::Exit(_)
+                | Instr::ForkChild
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::ProcAlive(_)
+                | Instr::QueueReady(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::QueueAsk { .. }
+                | Instr::QueueTry { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::PrintCaptured { .. }
+                | Instr::BufPrint { .. }
+                | Instr::Flush(_),
+            ) => {}
+        }
+        went_on
+    }
+}
+
+/// The virtual time an instruction is expected to take (what `exec` charges).
+pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
+    match ins {
+        Some(Instr::Work(units)) => units as u64 * WORK_UNIT_NS,
+        Some(
+            Instr::Print { .. }
+            | Instr::PrintCaptured { .. }
+            | Instr::BufPrint { .. }
+            | Instr::Flush(_),
+        ) => PRINT_NS,
+        None
+        | Some(
+            crate::program::local_instr!()
+            | Instr::LoadGlobal(_)
+            | Instr::StoreGlobal(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::Sleep(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. }
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::Fork(_)
+            | Instr::ForkChild
+            | Instr::GetPid
+            | Instr::GetPpid
+            | Instr::ProcPid(_)
+            | Instr::ProcAlive(_)
+            | Instr::QueueReady(_)
+            | Instr::ProcExitCode(_)
+            | Instr::Terminate(_)
+            | Instr::QueuePut { .. }
+            | Instr::QueueGet { .. }
+            | Instr::QueueAsk { .. }
+            | Instr::QueueTry { .. }
+            | Instr::FileRead(_)
+            | Instr::FileWrite(_)
+            | Instr::PipeSend(_)
+            | Instr::PipeRecv { .. }
+            | Instr::PipeClose(_)
+            | Instr::RunProgram { .. }
+            | crate::program::cond_instr!(),
+        ) => INSTR_NS,
+    }
+}
+
+/// The first time from `t` on when the GIL is free for `cost` ns, given the
+/// stretches in which it is held.
+pub(super) fn gil_slot(busy: &[(u64, u64)], t: u64, cost: u64) -> u64 {
+    let mut x = t;
+    let from = busy.partition_point(|&(_, end)| end <= x);
+    for &(start, end) in &busy[from..] {
+        if x + cost <= start {
+            break;
+        }
+        x = x.max(end);
+    }
+    x
+}
+
+/// Marks the GIL held from `start` for `spent` ns.
+pub(super) fn gil_hold(busy: &mut Vec<(u64, u64)>, start: u64, spent: u64) {
+    if spent == 0 {
+        return;
+    }
+    let end = start + spent;
+    // Most turns go on from the end of the last stretch.
+    if let Some(last) = busy.last_mut()
+        && (last.0..=last.1).contains(&start)
+    {
+        last.1 = last.1.max(end);
+        return;
+    }
+    let at = busy.partition_point(|&(s, _)| s < start);
+    busy.insert(at, (start, end));
+    // Merge with the neighbours it touches.
+    let mut i = at.saturating_sub(1);
+    while i + 1 < busy.len() {
+        if busy[i + 1].0 <= busy[i].1 {
+            busy[i].1 = busy[i].1.max(busy[i + 1].1);
+            busy.remove(i + 1);
+        } else if i >= at {
+            break;
+        } else {
+            i += 1;
+        }
+    }
+}
