@@ -2,6 +2,7 @@
 //! (atomics, loaded and stored in separate steps), locks real locks, the GIL a real
 //! lock, and every event stamped with the monotonic clock.
 
+mod fd;
 mod gil;
 pub mod ipc;
 pub mod process;

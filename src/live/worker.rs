@@ -3,6 +3,7 @@
 //! a real OS thread of its own, under this process's own GIL; it reports events over
 //! the event pipe (stdout).
 
+use super::fd::{inheritable_pipe, pipe_bytes, readable, readable_within, socket_pair};
 use super::gil::Gil;
 use super::ipc::{self, EVENTS_PER_FRAME, Frame, Job, PARENT_ENV, SharedMem, write_frame};
 use super::record;
@@ -87,17 +88,6 @@ fn fail(actor: ActorId, why: &str) -> i32 {
     2
 }
 
-/// A pipe that children inherit (no close-on-exec), as `multiprocessing.Queue`
-/// uses one.
-fn inheritable_pipe() -> std::io::Result<[i32; 2]> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe writes.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(fds)
-}
-
 /// Starts an external program with its stdin and stdout on pipes (`None` when it
 /// cannot start: the caller reports exit code 127, as a shell does).
 fn spawn_program(argv: &str) -> Option<std::process::Child> {
@@ -136,27 +126,6 @@ fn finish_program(mut child: std::process::Child, input: &str) -> (i32, String) 
         }
         Err(_) => (1, String::new()),
     }
-}
-
-/// A connected pair of Unix stream sockets that children inherit.
-fn socket_pair() -> std::io::Result<[i32; 2]> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors socketpair writes.
-    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(fds)
-}
-
-/// Whether a read of `fd` would not block.
-fn readable(fd: i32) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    unsafe { libc::poll(&mut p, 1, 0) == 1 }
 }
 
 /// Asks the kernel to SIGKILL this process when its parent dies, then closes the
@@ -1238,40 +1207,6 @@ impl Backend for Worker {
         };
         waiters.drain(..n);
         n as Value
-    }
-}
-
-/// How many bytes wait in pipe `fd` (`FIONREAD`); 0 if the kernel will not say.
-fn pipe_bytes(fd: i32) -> Value {
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int.
-    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
-    if r == 0 { n as Value } else { 0 }
-}
-
-/// Whether `fd` has data within `wait` (poll with a timeout, retried on EINTR).
-fn readable_within(fd: i32, wait: Duration) -> bool {
-    let until = std::time::Instant::now() + wait;
-    loop {
-        let left = until.saturating_duration_since(std::time::Instant::now());
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // Rounded up: a wait never ends before its timeout.
-        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut p, 1, ms) };
-        if r == 1 {
-            return true;
-        }
-        if r == 0 {
-            return false;
-        }
-        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return false;
-        }
     }
 }
 
