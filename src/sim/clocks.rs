@@ -263,6 +263,7 @@ impl Sim {
 }
 
 /// The virtual time an instruction is expected to take (what `exec` charges).
+#[inline]
 pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
     match ins {
         Some(Instr::Work(units)) => units as u64 * WORK_UNIT_NS,
@@ -313,6 +314,7 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
 
 /// The first time from `t` on when the GIL is free for `cost` ns, given the
 /// stretches in which it is held.
+#[inline]
 pub(super) fn gil_slot(busy: &[(u64, u64)], t: u64, cost: u64) -> u64 {
     let mut x = t;
     let from = busy.partition_point(|&(_, end)| end <= x);
@@ -326,6 +328,7 @@ pub(super) fn gil_slot(busy: &[(u64, u64)], t: u64, cost: u64) -> u64 {
 }
 
 /// Marks the GIL held from `start` for `spent` ns.
+#[inline]
 pub(super) fn gil_hold(busy: &mut Vec<(u64, u64)>, start: u64, spent: u64) {
     if spent == 0 {
         return;
