@@ -91,9 +91,30 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
                 Some(t) => Effect::Print(t.clone()),
                 None => continue,
             },
-            // An operation that raised (`local.student` never set) ends its thread,
-            // which says so in a line of output.
-            _ => match text {
+            // Every other instruction is no shared step of its own; one that raised
+            // (`local.student` never set) ends its thread, which says so in a line
+            // of output.
+            Instr::Nop(_)
+            | Instr::Opcode(_)
+            | Instr::LoadConst(_)
+            | Instr::LoadFast(_)
+            | Instr::StoreFast(_)
+            | Instr::BinaryOp(_)
+            | Instr::ForRange { .. }
+            | Instr::JumpBackward(_)
+            | Instr::PopJumpIfFalse(_)
+            | Instr::Call(_)
+            | Instr::Return
+            | Instr::Join(_)
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. }
+            // Process lessons are refused before anything is followed; a
+            // condition's wait and notify are not compared as steps of their own.
+            | crate::program::process_instr!()
+            | crate::program::cond_instr!() => match text {
                 Some(t) if t.starts_with("Exception in thread ") => Effect::Exit,
                 _ => continue,
             },
