@@ -274,11 +274,23 @@ fn render(r: &Report, table_of: &TextStream, rows: usize, windows: &Windows) -> 
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "shared state"));
     let verdict = r.verdict();
-    for (name, v) in t.final_vars() {
-        let mut line = format!("{name} = {v}");
+    let finals = t.final_vars();
+    for (g, in_proc) in t.program.var_rows() {
+        let (name, v) = &finals[g as usize];
+        if let Some(p) = in_proc {
+            // A process's own copy (the memory lesson): one line per process.
+            let label = Msg::VarInProcess.fill(lang, &[name, &t.program.process_name(p)]);
+            let now = t.var_in_process(g, p).map_or_else(
+                || Msg::StNotStarted.get(lang).to_string(),
+                crate::program::pytext::value_text,
+            );
+            let _ = writeln!(out, "{label} = {now}");
+            continue;
+        }
+        let mut line = format!("{name} = {}", crate::program::pytext::value_text(*v));
         let expected = verdict
             .as_ref()
-            .and_then(|vd| vd.expected.iter().find(|(n, _)| *n == name));
+            .and_then(|vd| vd.expected.iter().find(|(n, _)| n == name));
         if let Some((_, e)) = expected {
             line.push_str(&Msg::TCorrectGives.fill(lang, &[e]));
         }

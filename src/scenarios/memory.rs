@@ -5,8 +5,8 @@
 use crate::lesson::{Knobs, Lesson};
 use crate::program::pytext::list_pack;
 use crate::program::{
-    ActorBuilder, ActorId, ActorKind, BinOp, ConnId, Instr, LIST_APPEND, NONE, Program,
-    ProgramBuilder, VarId,
+    ActorBuilder, ActorId, ActorKind, BinOp, ConnId, Instr, LIST_APPEND, Program, ProgramBuilder,
+    VarId,
 };
 
 /// What the list holds before the worker appends (the Array keeps a fourth slot).
@@ -17,6 +17,9 @@ const N: i64 = 4;
 /// `>= 0` is `append(item)`, these two are `str(numbers)` and `shutdown()`.
 const ASK_STR: i64 = -1;
 const ASK_SHUTDOWN: i64 = -2;
+/// The server's answer to `append` and `shutdown` (CPython's `('#RETURN',
+/// None)`): 0, because a `None` read from a pipe is how the trace marks its end.
+const DONE: i64 = 0;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Share {
@@ -237,7 +240,7 @@ fn serve(b: &mut ProgramBuilder, s: ActorId, list: VarId, conn: ConnId) -> Resul
             var: list,
             index: LIST_APPEND,
         })
-        .emit(Instr::LoadConst(NONE))
+        .emit(Instr::LoadConst(DONE))
         .emit(Instr::PipeSend(conn))
         .emit(Instr::JumpBackward(head))
         .place(not_append)
@@ -249,7 +252,7 @@ fn serve(b: &mut ProgramBuilder, s: ActorId, list: VarId, conn: ConnId) -> Resul
         .emit(Instr::PipeSend(conn))
         .emit(Instr::JumpBackward(head))
         .place(shutdown)
-        .emit(Instr::LoadConst(NONE))
+        .emit(Instr::LoadConst(DONE))
         .emit(Instr::PipeSend(conn))
         .place(gone)
         .emit(Instr::Exit(0));
