@@ -671,7 +671,7 @@ messages! {
     ),
     CpyCostShort => ("traced: slower, other race rates", "已插桩：更慢，竞态频率不同"),
     // The state panel: one process's own copy of a variable (the memory lesson).
-    VarInProcess => ("{} in {}", "{}（{} 的副本）"),
+    VarInProcess => ("{} in {}", "{}（在 {} 中）"),
 }
 
 impl Msg {

@@ -398,8 +398,14 @@ fn the_lesson_checks_and_runs_from_the_cli_in_both_languages() {
     assert!(text.contains("main 1000 sees [1, 2, 3]"), "{text}");
     assert!(text.contains("sees [1, 2, 3, 4]"), "{text}");
     // The shared state lists the parent's copy and the child's.
-    assert!(text.contains("numbers in MainProcess = [1, 2, 3]\n"), "{text}");
-    assert!(text.contains("numbers in Process-1 = [1, 2, 3, 4]\n"), "{text}");
+    assert!(
+        text.contains("numbers in MainProcess = [1, 2, 3]\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("numbers in Process-1 = [1, 2, 3, 4]\n"),
+        "{text}"
+    );
     for lang in ["en", "zh"] {
         let out = std::process::Command::new(BIN)
             .args(["run", LESSON, "--explain", "--lang", lang])
