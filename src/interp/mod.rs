@@ -273,6 +273,23 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             (l as Value, next, Cost::Instr)
         }
         Instr::CondNotify { cond, all } => (b.cond_notify(cond, all), next, Cost::Instr),
+        // The list is read and written back in this one instruction: it is one
+        // call (`append`) or one STORE_SUBSCR in CPython, which no other thread
+        // interleaves with. (The memory lesson changes each copy from one actor.)
+        Instr::ListStore { var, index } => {
+            let x = pop(b);
+            let list = b.load(var);
+            match crate::program::pytext::list_store(list, index, x) {
+                Ok(new) => {
+                    b.store(var, new);
+                    (new, next, Cost::Instr)
+                }
+                Err(msg) => {
+                    let text = uncaught_text(b.program(), b.actor(), &msg);
+                    return b.uncaught(ins, pc, text);
+                }
+            }
+        }
         crate::program::process_instr!() => return exec_process(b, ins, pc),
     };
     b.went(ins, pc, value, next, cost)
