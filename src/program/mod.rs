@@ -133,6 +133,7 @@ macro_rules! thread_instr {
             | $crate::program::Instr::Raise(_)
             | $crate::program::Instr::Exit(_)
             | $crate::program::cond_instr!()
+            | $crate::program::barrier_instr!()
     };
 }
 pub(crate) use thread_instr;
@@ -146,6 +147,16 @@ macro_rules! cond_instr {
     };
 }
 pub(crate) use cond_instr;
+
+/// The `threading.Barrier` instructions, as a pattern (part of [`thread_instr`]).
+macro_rules! barrier_instr {
+    () => {
+        $crate::program::Instr::BarrierWait { .. }
+            | $crate::program::Instr::BarrierSleep { .. }
+            | $crate::program::Instr::BarrierAbort(_)
+    };
+}
+pub(crate) use barrier_instr;
 
 /// The process calls that push what they return (a PID, `is_alive()`, an exit
 /// code), as a pattern.
@@ -246,6 +257,7 @@ macro_rules! never_blocks {
             | $crate::program::Instr::BufPrint { .. }
             | $crate::program::Instr::Flush(_)
             | $crate::program::Instr::QueueReady(_)
+            | $crate::program::Instr::BarrierAbort(_)
     };
 }
 pub(crate) use never_blocks;
@@ -436,6 +448,32 @@ pub enum Instr {
     /// `BINARY_OP +`): the label is what `dis` calls it. Only programs built from
     /// a real interpreter's run have it; the engines run it as a no-op.
     Opcode(StrId),
+    // -- threading.Barrier (issue 16). A barrier is named by a lock of the program
+    // (its name is the barrier's; no thread ever holds it). `barrier.wait()` is two
+    // instructions on its line, as CPython's `Barrier.wait` is two waits under the
+    // barrier's condition: `_enter` and the arrival (`BarrierWait`), then `_wait`
+    // and `_exit` (`BarrierSleep`).
+    /// `barrier.wait()`, first step: waits while the barrier drains (the parties
+    /// of the last trip have not all left yet); on a broken barrier jumps to
+    /// `broken` (`except threading.BrokenBarrierError:`); else pushes the
+    /// arrival's index (0 for the first) and, as the `parties`-th to arrive,
+    /// trips the barrier: every party waiting at it may go.
+    BarrierWait {
+        barrier: LockId,
+        parties: u8,
+        broken: Pc,
+    },
+    /// `barrier.wait()`, second step: waits until the barrier trips or breaks,
+    /// or `timeout_us` µs (0: no timeout), after which it breaks the barrier
+    /// itself; then leaves it. Broken: pops the index and jumps to `broken`.
+    BarrierSleep {
+        barrier: LockId,
+        timeout_us: u32,
+        broken: Pc,
+    },
+    /// `barrier.abort()`: breaks the barrier; every party waiting at it, and
+    /// every later `wait()`, raises `BrokenBarrierError`.
+    BarrierAbort(LockId),
 }
 
 /// What the process's `sys.stdout` is, as CPython's `io.TextIOWrapper` sees it.
@@ -567,6 +605,7 @@ impl Instr {
             | Instr::Raise(_)
             | Instr::Exit(_)
             | cond_instr!()
+            | barrier_instr!()
             | process_instr!() => true,
         }
     }
@@ -606,6 +645,7 @@ impl Instr {
             Instr::Flush(by) => by == FlushBy::Program,
             Instr::QueueReady(_) => true,
             cond_instr!() => true,
+            barrier_instr!() => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -975,7 +1015,38 @@ impl Program {
                 "(the interpreter flushes sys.stdout at exit)".to_string()
             }
             Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
+            Instr::BarrierWait { barrier, .. } => {
+                format!("CALL {}.wait  # arrive (trips as the last party)", lock(barrier))
+            }
+            Instr::BarrierSleep {
+                barrier,
+                timeout_us,
+                ..
+            } => match timeout_us {
+                0 => format!("CALL {}.wait  # until it trips", lock(barrier)),
+                t => format!(
+                    "CALL {}.wait(timeout={})  # until it trips",
+                    lock(barrier),
+                    fmt_secs(t)
+                ),
+            },
+            Instr::BarrierAbort(l) => format!("CALL {}.abort", lock(l)),
         }
+    }
+
+    /// The number of parties of the `threading.Barrier` that lock `l` names, if
+    /// it names one (some `barrier.wait()` of the program waits at it).
+    pub fn barrier_parties(&self, l: LockId) -> Option<u8> {
+        self.actors.iter().flat_map(|a| &a.code).find_map(|i| {
+            if let Instr::BarrierWait {
+                barrier, parties, ..
+            } = *i
+                && barrier == l
+            {
+                return Some(parties);
+            }
+            None
+        })
     }
 
     /// Checks that every reference in the program points at something that exists.
@@ -1015,6 +1086,18 @@ impl Program {
                     | Instr::CondNotify { cond: l, .. } => {
                         check((l as usize) < self.locks.len(), "unknown lock")
                     }
+                    Instr::BarrierAbort(l) => check((l as usize) < self.locks.len(), "unknown lock"),
+                    Instr::BarrierWait {
+                        barrier: l,
+                        parties,
+                        broken,
+                    } => check((l as usize) < self.locks.len(), "unknown lock")
+                        .and(check(parties >= 1, "a barrier needs a party"))
+                        .and(check(broken < n, "jump out of code")),
+                    Instr::BarrierSleep {
+                        barrier: l, broken, ..
+                    } => check((l as usize) < self.locks.len(), "unknown lock")
+                        .and(check(broken < n, "jump out of code")),
                     Instr::Start(t)
                     | Instr::Join(t)
                     | Instr::Fork(t)

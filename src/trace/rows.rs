@@ -4,7 +4,7 @@
 use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
-use crate::program::{ActorId, Granularity, Instr, Program, Value, cond_instr};
+use crate::program::{ActorId, Granularity, Instr, NONE, Program, Value, cond_instr};
 use std::ops::Range;
 
 /// One row of the interleaving table.
@@ -397,7 +397,10 @@ impl StackOp {
             | Instr::PipeClose(_)
             | Instr::PrintCaptured { .. }
             | Instr::Flush(_) => (0, Push::No),
-            crate::program::cond_instr!() => (0, Push::No),
+            crate::program::cond_instr!() | Instr::BarrierAbort(_) => (0, Push::No),
+            // `barrier.wait()`: the index, or NONE when it raised.
+            Instr::BarrierWait { .. } => (0, Push::Some),
+            Instr::BarrierSleep { .. } => (1, Push::Some),
         };
         StackOp { pops, push }
     }
@@ -442,6 +445,12 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
             Msg::RForeverJoin.fill(lang, &[&name(t as Value)])
         }
         Some(Instr::CondSleep(l)) => Msg::RForeverNotify.fill(
+            lang,
+            &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+        ),
+        Some(
+            Instr::BarrierWait { barrier: l, .. } | Instr::BarrierSleep { barrier: l, .. },
+        ) => Msg::RForeverBarrier.fill(
             lang,
             &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
         ),
@@ -574,6 +583,14 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
                 Msg::RBlockedFull.get(lang).into()
             }
             Some(Instr::CondSleep(l)) => Msg::RWaitNotify.fill(
+                lang,
+                &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+            ),
+            Some(Instr::BarrierWait { barrier: l, .. }) => Msg::RBarrierDrains.fill(
+                lang,
+                &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+            ),
+            Some(Instr::BarrierSleep { barrier: l, .. }) => Msg::RWaitBarrier.fill(
                 lang,
                 &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
             ),
@@ -742,6 +759,22 @@ fn note(
             describe.then(|| lock_note(p, i, e.value, lang))?
         }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
+        // `barrier.wait()` keeps the arrival's index on the stack; NONE: it raised.
+        Instr::BarrierWait { .. } | Instr::BarrierSleep { .. } if e.value == NONE => {
+            if matches!(p.instr(e.actor, e.pc), Some(Instr::BarrierSleep { .. })) {
+                st.pop();
+            }
+            describe.then(|| Msg::RBarrierBroken.get(lang).into())
+        }
+        Instr::BarrierWait { .. } => {
+            st.push(e.value);
+            describe.then(|| Msg::RBarrierArrived.fill(lang, &[&e.value]))
+        }
+        Instr::BarrierSleep { .. } => describe.then(|| Msg::RBarrierPassed.get(lang).into()),
+        Instr::BarrierAbort(l) => describe.then(|| {
+            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
+            Msg::RBarrierAborted.fill(lang, &[&name])
+        }),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)
         | Instr::Opcode(_)
