@@ -85,8 +85,18 @@ fn every_seed_passes_every_barrier_together() {
         for extra in [
             &[][..],
             &["work=none", "scheduler=uniform"],
-            &["work=none", "scheduler=uniform", "gil=free", "granularity=bytecode"],
-            &["work=none", "scheduler=uniform", "gil=gil-classic", "phases=4"],
+            &[
+                "work=none",
+                "scheduler=uniform",
+                "gil=free",
+                "granularity=bytecode",
+            ],
+            &[
+                "work=none",
+                "scheduler=uniform",
+                "gil=gil-classic",
+                "phases=4",
+            ],
         ] {
             let t = stepped(extra, Origin::Seed(seed));
             let phases = if extra.contains(&"phases=4") { 4 } else { 2 };
@@ -231,7 +241,11 @@ fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
         ..Limits::default()
     };
     let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
-    assert_eq!(ex.stop, Stop::Complete, "{s:?}: the outcome set is complete");
+    assert_eq!(
+        ex.stop,
+        Stop::Complete,
+        "{s:?}: the outcome set is complete"
+    );
     ex.outcomes.into_iter().map(|f| f.key).collect()
 }
 
@@ -262,12 +276,13 @@ fn exploration_finds_a_tripped_party_broken_by_an_abort() {
             .any(|l| l.ends_with("BrokenBarrierError in phase 1"))),
         "{all:?}"
     );
-    assert!(all.iter().any(|k| k
-        .output
-        .iter()
-        .filter(|l| l.ends_with("BrokenBarrierError in phase 2"))
-        .count()
-        == 2));
+    assert!(all.iter().any(|k| {
+        k.output
+            .iter()
+            .filter(|l| l.ends_with("BrokenBarrierError in phase 2"))
+            .count()
+            == 2
+    }));
     for k in &all {
         assert!(!k.deadlock, "{k:?}");
         phases_in_order(&k.output);
@@ -287,7 +302,11 @@ fn live(s: &[&str]) -> Trace {
 
 #[test]
 fn live_runs_on_real_threads_keep_the_phases_apart() {
-    for extra in [&[][..], &["work=none"], &["work=none", "gil=free", "phases=5"]] {
+    for extra in [
+        &[][..],
+        &["work=none"],
+        &["work=none", "gil=free", "phases=5"],
+    ] {
         for _ in 0..2 {
             let t = live(extra);
             let phases = if extra.contains(&"phases=5") { 5 } else { 2 };

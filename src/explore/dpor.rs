@@ -534,7 +534,8 @@ fn commutes(i: Instr) -> bool {
         | Instr::JumpBackward(_)
         | Instr::PopJumpIfFalse(_) => true,
         Instr::Return
-        | crate::program::cond_instr!() | crate::program::barrier_instr!()
+        | crate::program::cond_instr!()
+        | crate::program::barrier_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
         | Instr::Acquire(_)

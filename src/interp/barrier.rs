@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(b.n_waiting(), 2);
         assert_eq!(b.arrive(3), Some(2));
         assert!(b.released());
-        assert!(!b.may_enter(), "a party of the next round waits for the drain");
+        assert!(
+            !b.may_enter(),
+            "a party of the next round waits for the drain"
+        );
         assert!(b.leave() && b.leave());
         assert!(!b.may_enter());
         assert!(b.leave());

@@ -4,11 +4,11 @@
 //! replay needs (record.rs).
 
 use super::gil::{Gil, Taken};
-use crate::interp::barrier::BarrierState;
 use super::{
     LiveMsg, POLL, Recorder, Shared, WORK_SLICE, process_cpu_ns, record, say, send, spawn, spin,
     stopping, watchdog,
 };
+use crate::interp::barrier::BarrierState;
 use crate::interp::{Backend, Cost, Flow, Frame, Take};
 use crate::program::{ActorId, ConnId, Instr, LockId, Pc, Program, QueueId, StrId, Value, VarId};
 use crate::trace::EventKind;

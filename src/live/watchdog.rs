@@ -258,7 +258,13 @@ impl ProcessWatch {
             EventKind::Block
                 if matches!(
                     self.program.instr(e.actor, e.pc),
-                    Some(Instr::QueueTry { .. } | Instr::BarrierSleep { timeout_us: 1.., .. })
+                    Some(
+                        Instr::QueueTry { .. }
+                            | Instr::BarrierSleep {
+                                timeout_us: 1..,
+                                ..
+                            }
+                    )
                 ) =>
             {
                 *me = Seen::Sleeping;

@@ -207,10 +207,7 @@ impl Proc {
             stop: AtomicBool::new(false),
             threads: parking_lot::Mutex::new(Vec::new()),
             record: record::process_support(&job.program).is_ok(),
-            barriers: parking_lot::Mutex::new(vec![
-                Default::default();
-                job.program.locks.len()
-            ]),
+            barriers: parking_lot::Mutex::new(vec![Default::default(); job.program.locks.len()]),
             cond_waiters: parking_lot::Mutex::new(vec![
                 Default::default();
                 job.program.locks.len()

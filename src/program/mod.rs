@@ -1015,21 +1015,12 @@ impl Program {
                 "(the interpreter flushes sys.stdout at exit)".to_string()
             }
             Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
-            Instr::BarrierWait { barrier, .. } => {
-                format!("CALL {}.wait  # arrive (trips as the last party)", lock(barrier))
-            }
+            Instr::BarrierWait { barrier: l, .. } => barrier_dis(&lock(l), None),
             Instr::BarrierSleep {
-                barrier,
-                timeout_us,
+                barrier: l,
+                timeout_us: t,
                 ..
-            } => match timeout_us {
-                0 => format!("CALL {}.wait  # until it trips", lock(barrier)),
-                t => format!(
-                    "CALL {}.wait(timeout={})  # until it trips",
-                    lock(barrier),
-                    fmt_secs(t)
-                ),
-            },
+            } => barrier_dis(&lock(l), Some(t)),
             Instr::BarrierAbort(l) => format!("CALL {}.abort", lock(l)),
         }
     }
@@ -1086,7 +1077,9 @@ impl Program {
                     | Instr::CondNotify { cond: l, .. } => {
                         check((l as usize) < self.locks.len(), "unknown lock")
                     }
-                    Instr::BarrierAbort(l) => check((l as usize) < self.locks.len(), "unknown lock"),
+                    Instr::BarrierAbort(l) => {
+                        check((l as usize) < self.locks.len(), "unknown lock")
+                    }
                     Instr::BarrierWait {
                         barrier: l,
                         parties,
@@ -1176,6 +1169,19 @@ pub fn tls_set(tls: &mut Vec<(StrId, Value)>, attr: StrId, v: Value) {
 /// `threading.local()` (measured on 3.6–3.13: the same text on every version).
 pub fn tls_missing_message(attr: &str) -> String {
     format!("AttributeError: '_thread._local' object has no attribute '{attr}'")
+}
+
+/// The bytecode view's row of `barrier.wait()`'s arrival (`timeout`: None) or
+/// its wait for the trip (`Some(0)`: no timeout).
+fn barrier_dis(barrier: &str, timeout: Option<u32>) -> String {
+    match timeout {
+        None => format!("CALL {barrier}.wait  # arrive (trips as the last party)"),
+        Some(0) => format!("CALL {barrier}.wait  # until it trips"),
+        Some(t) => format!(
+            "CALL {barrier}.wait(timeout={})  # until it trips",
+            fmt_secs(t)
+        ),
+    }
 }
 
 fn fmt_secs(us: u32) -> String {

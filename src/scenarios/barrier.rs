@@ -64,9 +64,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let thread_call = b.string("threading.Thread");
     let back = b.string("all workers are back");
     let mut m = b.code(main);
-    m.at(b.line(
-        "workers = [threading.Thread(target=worker, args=(n,), name=f'worker-{n}')",
-    )?);
+    m.at(b.line("workers = [threading.Thread(target=worker, args=(n,), name=f'worker-{n}')")?);
     for _ in &workers {
         m.emit(Instr::Nop(thread_call));
     }

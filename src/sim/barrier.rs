@@ -33,7 +33,8 @@ impl Sim {
                 _ => continue,
             }
             self.actors[w].status = RunState::Ready;
-            self.pending_wakes.push((w as ActorId, by as crate::program::Value));
+            self.pending_wakes
+                .push((w as ActorId, by as crate::program::Value));
         }
     }
 }

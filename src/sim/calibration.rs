@@ -318,7 +318,8 @@ macro_rules! not_plain {
             | Instr::BufPrint { .. }
             | Instr::Flush(_)
             | Instr::QueueReady(_)
-            | crate::program::cond_instr!() | crate::program::barrier_instr!()
+            | crate::program::cond_instr!()
+            | crate::program::barrier_instr!()
     };
 }
 pub(crate) use not_plain;

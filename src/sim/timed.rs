@@ -575,7 +575,8 @@ impl TimedScheduler {
             // waker's clock (`EventKind::Wake` in `catch_up`).
             Instr::Acquire(_)
             | Instr::Release(_)
-            | crate::program::cond_instr!() | crate::program::barrier_instr!()
+            | crate::program::cond_instr!()
+            | crate::program::barrier_instr!()
             | Instr::Join(_)
             | Instr::Exit(_)
             | Instr::ForkChild

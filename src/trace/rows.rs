@@ -448,12 +448,12 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
             lang,
             &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
         ),
-        Some(
-            Instr::BarrierWait { barrier: l, .. } | Instr::BarrierSleep { barrier: l, .. },
-        ) => Msg::RForeverBarrier.fill(
-            lang,
-            &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
-        ),
+        Some(Instr::BarrierWait { barrier: l, .. } | Instr::BarrierSleep { barrier: l, .. }) => {
+            Msg::RForeverBarrier.fill(
+                lang,
+                &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+            )
+        }
         Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
             lang,
             &[
@@ -547,6 +547,52 @@ fn queue_note(
         | Instr::BufPrint { .. }
         | Instr::Flush(_)
         | Instr::QueueReady(_) => None,
+    }
+}
+
+/// What a step of `barrier.wait()` or `barrier.abort()` did: the arrival's index
+/// stays on the stack between the two steps of `wait()`; NONE: it raised.
+fn barrier_note(
+    p: &Program,
+    ins: Instr,
+    st: &mut Vec<Value>,
+    v: Value,
+    describe: bool,
+    lang: Lang,
+) -> Option<String> {
+    match ins {
+        Instr::BarrierWait { .. } | Instr::BarrierSleep { .. } if v == NONE => {
+            if matches!(ins, Instr::BarrierSleep { .. }) {
+                st.pop();
+            }
+            describe.then(|| Msg::RBarrierBroken.get(lang).into())
+        }
+        Instr::BarrierWait { .. } => {
+            st.push(v);
+            describe.then(|| Msg::RBarrierArrived.fill(lang, &[&v]))
+        }
+        Instr::BarrierSleep { .. } => describe.then(|| Msg::RBarrierPassed.get(lang).into()),
+        Instr::BarrierAbort(l) => describe.then(|| {
+            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
+            Msg::RBarrierAborted.fill(lang, &[&name])
+        }),
+        crate::program::local_instr!()
+        | crate::program::process_instr!()
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Clock { .. }
+        | Instr::Raise(_)
+        | Instr::Exit(_)
+        | crate::program::cond_instr!() => None,
     }
 }
 
@@ -759,22 +805,7 @@ fn note(
             describe.then(|| lock_note(p, i, e.value, lang))?
         }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
-        // `barrier.wait()` keeps the arrival's index on the stack; NONE: it raised.
-        Instr::BarrierWait { .. } | Instr::BarrierSleep { .. } if e.value == NONE => {
-            if matches!(p.instr(e.actor, e.pc), Some(Instr::BarrierSleep { .. })) {
-                st.pop();
-            }
-            describe.then(|| Msg::RBarrierBroken.get(lang).into())
-        }
-        Instr::BarrierWait { .. } => {
-            st.push(e.value);
-            describe.then(|| Msg::RBarrierArrived.fill(lang, &[&e.value]))
-        }
-        Instr::BarrierSleep { .. } => describe.then(|| Msg::RBarrierPassed.get(lang).into()),
-        Instr::BarrierAbort(l) => describe.then(|| {
-            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
-            Msg::RBarrierAborted.fill(lang, &[&name])
-        }),
+        ins @ crate::program::barrier_instr!() => barrier_note(p, ins, st, e.value, describe, lang),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)
         | Instr::Opcode(_)
