@@ -672,6 +672,33 @@ messages! {
     CpyCostShort => ("traced: slower, other race rates", "已插桩：更慢，竞态频率不同"),
     // The state panel: one process's own copy of a variable (the memory lesson).
     VarInProcess => ("{} in {}", "{}（在 {} 中）"),
+    // threading.Barrier (issue 16, lesson `barrier`).
+    XWaitingAtBarrier => (
+        "{} waits in {}.wait(): it goes on once every party has arrived, or the barrier breaks",
+        "{} 在 {}.wait() 里等待：要等所有参与者都到齐，或者屏障被打破，它才能继续"
+    ),
+    XBarrierDrains => (
+        "{} waits to enter {}.wait(): the parties of the last round have not all left it yet",
+        "{} 在等待进入 {}.wait()：上一轮的参与者还没有全部离开"
+    ),
+    RWaitBarrier => ("waits at {} for the other parties", "在 {} 处等待其他参与者"),
+    RBarrierDrains => (
+        "waits for the last round to leave {}",
+        "等待上一轮的参与者离开 {}"
+    ),
+    RForeverBarrier => (
+        "waits forever at {}: no party is left to arrive",
+        "永远等在 {} 处：已经没有参与者会再到达了"
+    ),
+    RBarrierArrived => ("arrived, index {}", "到达，序号 {}"),
+    RBarrierPassed => ("the barrier tripped: passes", "屏障放行：通过"),
+    RBarrierBroken => (
+        "BrokenBarrierError: the barrier is broken",
+        "BrokenBarrierError：屏障已被打破"
+    ),
+    RBarrierAborted => ("broke {}", "打破了 {}"),
+    InBarrier => ("waiting at it", "在此等待"),
+    StWaitingBarrier => ("waiting at a barrier", "在屏障处等待"),
 }
 
 impl Msg {

@@ -157,6 +157,12 @@ pub fn step_access(
             Instr::CondWait(l) | Instr::CondSleep(l) | Instr::CondNotify { cond: l, .. } => {
                 objects.add(&mut acc, Obj::Lock(l), true)
             }
+            // A barrier's state lives with the lock that names it: every step of
+            // `wait()` and `abort()` reads and changes it (an arrival's index, the
+            // trip, a break), so any two conflict.
+            Instr::BarrierWait { barrier: l, .. }
+            | Instr::BarrierSleep { barrier: l, .. }
+            | Instr::BarrierAbort(l) => objects.add(&mut acc, Obj::Lock(l), true),
             Instr::Start(t) if p.actors[t as usize].process == proc_ => {
                 objects.add(&mut acc, Obj::Actor(t), true)
             }
@@ -210,6 +216,9 @@ fn reads_time(i: Instr) -> bool {
     match i {
         // A timed queue call waits until a deadline on the virtual clock.
         Instr::Sleep(_) | Instr::Clock { .. } | Instr::QueueTry { .. } => true,
+        // So does a barrier's `wait(timeout)`.
+        Instr::BarrierSleep { timeout_us, .. } => timeout_us > 0,
+        Instr::BarrierWait { .. } | Instr::BarrierAbort(_) => false,
         crate::program::local_instr!()
         | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)

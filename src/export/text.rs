@@ -536,7 +536,9 @@ fn deadlock(out: &mut String, r: &Report) {
                 | crate::program::Instr::QueueTry { .. }
                 | crate::program::Instr::PipeRecv { .. }
                 | crate::program::Instr::RunProgram { .. }
-                | crate::program::Instr::CondSleep(_),
+                | crate::program::Instr::CondSleep(_)
+                | crate::program::Instr::BarrierWait { .. }
+                | crate::program::Instr::BarrierSleep { .. },
             )
             | None
             | Some(crate::program::never_blocks!()) => crate::trace::forever_in(p, e, lang),

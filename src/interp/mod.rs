@@ -17,6 +17,8 @@
 //! OS inside the call and answers once it may go on, or [`Flow::Stop`] when the
 //! run is being stopped.
 
+pub mod barrier;
+
 use crate::program::pytext::{fill_format, process_raise_text, raise_text, uncaught_text};
 use crate::program::{
     ActorId, ConnId, Instr, LockId, NONE, Pc, Program, QueueAsk, QueueId, StrId, Value, VarId,
@@ -190,6 +192,19 @@ pub trait Backend {
     /// `cond.notify()` / `notify_all()`: takes the longest waiter (or every one)
     /// off `l`'s waiters and wakes it; how many it woke.
     fn cond_notify(&mut self, l: LockId, all: bool) -> Value;
+    // -- threading.Barrier (a barrier is named by a lock; its state is a
+    // [`barrier::BarrierState`] each engine keeps per lock).
+    /// `barrier.wait()`'s first step: waits while the barrier drains, then
+    /// [`barrier::BarrierState::arrive`]s, waking the parties a trip releases.
+    fn barrier_arrive(&mut self, pc: Pc, l: LockId, parties: u8) -> Result<Option<Value>, Flow>;
+    /// `barrier.wait()`'s second step: waits until the barrier is released
+    /// (tripped or broken) or `timeout_us` µs pass (0: no timeout; then it
+    /// breaks the barrier, waking every party), then leaves it
+    /// ([`barrier::BarrierState::leave`], waking parties waiting to enter):
+    /// whether it passed.
+    fn barrier_sleep(&mut self, pc: Pc, l: LockId, timeout_us: u32) -> Result<bool, Flow>;
+    /// `barrier.abort()`: breaks it and wakes every party waiting at it.
+    fn barrier_abort(&mut self, l: LockId);
 }
 
 /// Runs one instruction `ins` (at `pc`) of the backend's actor.
@@ -289,6 +304,32 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
                     return b.uncaught(ins, pc, text);
                 }
             }
+        }
+        // The arrival's index is on the stack between the two steps; a broken
+        // barrier records NONE and jumps to `except BrokenBarrierError:`.
+        Instr::BarrierWait {
+            barrier,
+            parties,
+            broken,
+        } => match go!(b.barrier_arrive(pc, barrier, parties)) {
+            Some(index) => (push(b, index), next, Cost::Instr),
+            None => (NONE, broken, Cost::Instr),
+        },
+        Instr::BarrierSleep {
+            barrier,
+            timeout_us,
+            broken,
+        } => {
+            let passed = go!(b.barrier_sleep(pc, barrier, timeout_us));
+            let index = pop(b);
+            match passed {
+                true => (push(b, index), next, Cost::Instr),
+                false => (NONE, broken, Cost::Instr),
+            }
+        }
+        Instr::BarrierAbort(l) => {
+            b.barrier_abort(l);
+            (l as Value, next, Cost::Instr)
         }
         crate::program::process_instr!() => return exec_process(b, ins, pc),
     };

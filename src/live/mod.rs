@@ -108,6 +108,10 @@ struct Shared {
     /// not notified yet, longest waiting first; `cond_changed` wakes them.
     cond_waiters: Mutex<Vec<std::collections::VecDeque<ActorId>>>,
     cond_changed: Condvar,
+    /// Per lock that names a `threading.Barrier`: its state; `barrier_changed`
+    /// wakes the threads waiting at it.
+    barriers: Mutex<Vec<crate::interp::barrier::BarrierState>>,
+    barrier_changed: Condvar,
 }
 
 /// A running (or finished) live run. Dropping it stops every thread it started.
@@ -149,6 +153,8 @@ impl LiveRun {
             block_on: program.actors.iter().map(|_| AtomicU64::new(0)).collect(),
             cond_waiters: Mutex::new(vec![Default::default(); program.locks.len()]),
             cond_changed: Condvar::new(),
+            barriers: Mutex::new(vec![Default::default(); program.locks.len()]),
+            barrier_changed: Condvar::new(),
             started: program
                 .actors
                 .iter()

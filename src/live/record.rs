@@ -294,7 +294,7 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 | Instr::Flush(_)
                 | Instr::QueueReady(_) => false,
                 // A notify's choice of waiter is not recorded yet.
-                crate::program::cond_instr!() => false,
+                crate::program::cond_instr!() | crate::program::barrier_instr!() => false,
             };
             if !ok {
                 return Err(NoReplay::NotRecorded(program.dis(ai as ActorId, *ins)));

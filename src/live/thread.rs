@@ -8,6 +8,7 @@ use super::{
     LiveMsg, POLL, Recorder, Shared, WORK_SLICE, process_cpu_ns, record, say, send, spawn, spin,
     stopping, watchdog,
 };
+use crate::interp::barrier::BarrierState;
 use crate::interp::{Backend, Cost, Flow, Frame, Take};
 use crate::program::{
     ActorId, ConnId, Instr, LockId, Pc, Program, QueueId, Stdout, StrId, Value, VarId,
@@ -436,5 +437,70 @@ impl Backend for Thread<'_> {
             self.sh.cond_changed.notify_all();
         }
         n as Value
+    }
+
+    fn barrier_arrive(&mut self, pc: Pc, l: LockId, parties: u8) -> Result<Option<Value>, Flow> {
+        let sh = self.sh;
+        let may_enter = |g: &Vec<BarrierState>| g[l as usize].may_enter();
+        if !may_enter(&sh.barriers.lock()) {
+            self.block(pc, l as Value, watchdog::on_cond(l, pc));
+            let mut g = sh.barriers.lock();
+            while !may_enter(&g) {
+                if stopping(sh) {
+                    return Err(Flow::Stop);
+                }
+                sh.barrier_changed.wait_for(&mut g, POLL);
+            }
+            drop(g);
+            self.unblock(pc, -1)?;
+        }
+        // Another thread may have tripped the barrier since: look again under
+        // the lock, as `_enter` does.
+        let mut g = sh.barriers.lock();
+        if !may_enter(&g) {
+            drop(g);
+            return self.barrier_arrive(pc, l, parties);
+        }
+        let index = g[l as usize].arrive(parties);
+        drop(g);
+        sh.barrier_changed.notify_all();
+        Ok(index)
+    }
+    fn barrier_sleep(&mut self, pc: Pc, l: LockId, timeout_us: u32) -> Result<bool, Flow> {
+        let sh = self.sh;
+        let released = |g: &Vec<BarrierState>| g[l as usize].released();
+        if !released(&sh.barriers.lock()) {
+            // A timed wait always ends: the watchdog does not count it as stuck.
+            let what = match timeout_us {
+                0 => watchdog::on_cond(l, pc),
+                _ => 0,
+            };
+            self.block(pc, l as Value, what);
+            let until = (timeout_us > 0).then(|| {
+                Instant::now() + Duration::from_secs_f64(timeout_us as f64 / 1e6 / sh.speed)
+            });
+            let mut g = sh.barriers.lock();
+            while !released(&g) {
+                if stopping(sh) {
+                    return Err(Flow::Stop);
+                }
+                if until.is_some_and(|u| Instant::now() >= u) {
+                    // `_wait` timed out: it breaks the barrier for every party.
+                    g[l as usize].break_();
+                    break;
+                }
+                let left = until.map_or(POLL, |u| u.saturating_duration_since(Instant::now()));
+                sh.barrier_changed.wait_for(&mut g, left.min(POLL));
+            }
+            drop(g);
+            self.unblock(pc, -1)?;
+        }
+        let passed = sh.barriers.lock()[l as usize].leave();
+        sh.barrier_changed.notify_all();
+        Ok(passed)
+    }
+    fn barrier_abort(&mut self, l: LockId) {
+        self.sh.barriers.lock()[l as usize].break_();
+        self.sh.barrier_changed.notify_all();
     }
 }

@@ -249,15 +249,23 @@ impl ProcessWatch {
                         | Instr::BufPrint { .. }
                         | Instr::Flush(_)
                         | Instr::CondSleep(_)
-                        | Instr::CondNotify { .. },
+                        | Instr::CondNotify { .. }
+                        | crate::program::barrier_instr!(),
                     ) => {}
                 }
             }
-            // A timed queue call (queue-api) ends by itself once its timeout is up.
+            // A timed queue call (queue-api) or barrier wait ends by itself once
+            // its timeout is up.
             EventKind::Block
                 if matches!(
                     self.program.instr(e.actor, e.pc),
-                    Some(Instr::QueueTry { .. })
+                    Some(
+                        Instr::QueueTry { .. }
+                            | Instr::BarrierSleep {
+                                timeout_us: 1..,
+                                ..
+                            }
+                    )
                 ) =>
             {
                 *me = Seen::Sleeping;
@@ -279,7 +287,9 @@ impl ProcessWatch {
                         | Instr::PipeRecv { .. }
                         | Instr::RunProgram { .. }
                         | Instr::QueueTry { .. }
-                        | Instr::CondSleep(_),
+                        | Instr::CondSleep(_)
+                        | Instr::BarrierWait { .. }
+                        | Instr::BarrierSleep { .. },
                     )
                     | None
                     | Some(crate::program::never_blocks!()) => -1,

@@ -180,6 +180,9 @@ struct Proc {
     cond_waiters: parking_lot::Mutex<Vec<std::collections::VecDeque<ActorId>>>,
     /// The real file this process has as stdout, when the run gives one.
     terminal: Option<super::terminal::Stdout>,
+    /// Per lock that names a `threading.Barrier`: its state, between this
+    /// process's threads.
+    barriers: parking_lot::Mutex<Vec<crate::interp::barrier::BarrierState>>,
 }
 
 impl Proc {
@@ -206,6 +209,7 @@ impl Proc {
             stop: AtomicBool::new(false),
             threads: parking_lot::Mutex::new(Vec::new()),
             record: record::process_support(&job.program).is_ok(),
+            barriers: parking_lot::Mutex::new(vec![Default::default(); job.program.locks.len()]),
             cond_waiters: parking_lot::Mutex::new(vec![
                 Default::default();
                 job.program.locks.len()
@@ -1224,6 +1228,44 @@ impl Backend for Worker {
         };
         waiters.drain(..n);
         n as Value
+    }
+
+    fn barrier_arrive(&mut self, pc: Pc, l: LockId, parties: u8) -> Result<Option<Value>, Flow> {
+        let me = self.actor;
+        loop {
+            let mut g = self.p.barriers.lock();
+            if g[l as usize].may_enter() {
+                return Ok(g[l as usize].arrive(parties));
+            }
+            drop(g);
+            self.poll_until(me, pc, l as Value, move |w| {
+                w.p.barriers.lock()[l as usize].may_enter()
+            });
+        }
+    }
+    fn barrier_sleep(&mut self, pc: Pc, l: LockId, timeout_us: u32) -> Result<bool, Flow> {
+        let me = self.actor;
+        let released = move |w: &Self| w.p.barriers.lock()[l as usize].released();
+        if !released(self) {
+            let until = (timeout_us > 0).then(|| self.deadline(timeout_us));
+            self.rec(me, EventKind::Block, pc, l as Value);
+            self.flush();
+            self.blocking(me, pc, |w| {
+                while !released(w) {
+                    if until.is_some_and(|u| std::time::Instant::now() >= u) {
+                        // `_wait` timed out: it breaks the barrier for every party.
+                        w.p.barriers.lock()[l as usize].break_();
+                        break;
+                    }
+                    std::thread::sleep(LOCK_POLL);
+                }
+            });
+            self.woke(me, pc, -1);
+        }
+        Ok(self.p.barriers.lock()[l as usize].leave())
+    }
+    fn barrier_abort(&mut self, l: LockId) {
+        self.p.barriers.lock()[l as usize].break_();
     }
 }
 

@@ -194,6 +194,22 @@ impl ProgramBuilder {
                     timeout_us,
                     fail: target,
                 },
+                Instr::BarrierWait {
+                    barrier, parties, ..
+                } => Instr::BarrierWait {
+                    barrier,
+                    parties,
+                    broken: target,
+                },
+                Instr::BarrierSleep {
+                    barrier,
+                    timeout_us,
+                    ..
+                } => Instr::BarrierSleep {
+                    barrier,
+                    timeout_us,
+                    broken: target,
+                },
                 other => other,
             };
         }
@@ -317,6 +333,30 @@ impl ActorBuilder {
             put,
             timeout_us,
             fail: 0,
+        })
+    }
+
+    /// `barrier.wait()` (`barrier.wait(timeout=…)` when `timeout_us` > 0) of a
+    /// `threading.Barrier(parties)`: its two steps, leaving the index it returns
+    /// on the stack, or going to `broken` (placed later) on `BrokenBarrierError`.
+    pub fn barrier_wait(
+        &mut self,
+        barrier: LockId,
+        parties: u8,
+        timeout_us: u32,
+        broken: Label,
+    ) -> &mut Self {
+        self.fixups.push((self.code.len(), broken.0));
+        self.emit(Instr::BarrierWait {
+            barrier,
+            parties,
+            broken: 0,
+        });
+        self.fixups.push((self.code.len(), broken.0));
+        self.emit(Instr::BarrierSleep {
+            barrier,
+            timeout_us,
+            broken: 0,
         })
     }
 

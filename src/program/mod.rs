@@ -134,6 +134,7 @@ macro_rules! thread_instr {
             | $crate::program::Instr::Exit(_)
             | $crate::program::cond_instr!()
             | $crate::program::Instr::ListStore { .. }
+            | $crate::program::barrier_instr!()
     };
 }
 pub(crate) use thread_instr;
@@ -147,6 +148,16 @@ macro_rules! cond_instr {
     };
 }
 pub(crate) use cond_instr;
+
+/// The `threading.Barrier` instructions, as a pattern (part of [`thread_instr`]).
+macro_rules! barrier_instr {
+    () => {
+        $crate::program::Instr::BarrierWait { .. }
+            | $crate::program::Instr::BarrierSleep { .. }
+            | $crate::program::Instr::BarrierAbort(_)
+    };
+}
+pub(crate) use barrier_instr;
 
 /// The process calls that push what they return (a PID, `is_alive()`, an exit
 /// code), as a pattern.
@@ -248,6 +259,7 @@ macro_rules! never_blocks {
             | $crate::program::Instr::Flush(_)
             | $crate::program::Instr::QueueReady(_)
             | $crate::program::Instr::ListStore { .. }
+            | $crate::program::Instr::BarrierAbort(_)
     };
 }
 pub(crate) use never_blocks;
@@ -448,6 +460,32 @@ pub enum Instr {
     /// `BINARY_OP +`): the label is what `dis` calls it. Only programs built from
     /// a real interpreter's run have it; the engines run it as a no-op.
     Opcode(StrId),
+    // -- threading.Barrier (issue 16). A barrier is named by a lock of the program
+    // (its name is the barrier's; no thread ever holds it). `barrier.wait()` is two
+    // instructions on its line, as CPython's `Barrier.wait` is two waits under the
+    // barrier's condition: `_enter` and the arrival (`BarrierWait`), then `_wait`
+    // and `_exit` (`BarrierSleep`).
+    /// `barrier.wait()`, first step: waits while the barrier drains (the parties
+    /// of the last trip have not all left yet); on a broken barrier jumps to
+    /// `broken` (`except threading.BrokenBarrierError:`); else pushes the
+    /// arrival's index (0 for the first) and, as the `parties`-th to arrive,
+    /// trips the barrier: every party waiting at it may go.
+    BarrierWait {
+        barrier: LockId,
+        parties: u8,
+        broken: Pc,
+    },
+    /// `barrier.wait()`, second step: waits until the barrier trips or breaks,
+    /// or `timeout_us` µs (0: no timeout), after which it breaks the barrier
+    /// itself; then leaves it. Broken: pops the index and jumps to `broken`.
+    BarrierSleep {
+        barrier: LockId,
+        timeout_us: u32,
+        broken: Pc,
+    },
+    /// `barrier.abort()`: breaks the barrier; every party waiting at it, and
+    /// every later `wait()`, raises `BrokenBarrierError`.
+    BarrierAbort(LockId),
 }
 
 /// [`Instr::ListStore`]'s index for `append`.
@@ -595,6 +633,7 @@ impl Instr {
             | Instr::Raise(_)
             | Instr::Exit(_)
             | cond_instr!()
+            | barrier_instr!()
             | process_instr!() => true,
         }
     }
@@ -635,6 +674,7 @@ impl Instr {
             Instr::QueueReady(_) => true,
             cond_instr!() => true,
             Instr::ListStore { index, .. } => index == LIST_APPEND,
+            barrier_instr!() => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -1062,7 +1102,29 @@ impl Program {
                 index: LIST_APPEND,
             } => format!("CALL {}.append", var(v)),
             Instr::ListStore { var: v, index } => format!("STORE_SUBSCR {}[{index}]", var(v)),
+            Instr::BarrierWait { barrier: l, .. } => barrier_dis(&lock(l), None),
+            Instr::BarrierSleep {
+                barrier: l,
+                timeout_us: t,
+                ..
+            } => barrier_dis(&lock(l), Some(t)),
+            Instr::BarrierAbort(l) => format!("CALL {}.abort", lock(l)),
         }
+    }
+
+    /// The number of parties of the `threading.Barrier` that lock `l` names, if
+    /// it names one (some `barrier.wait()` of the program waits at it).
+    pub fn barrier_parties(&self, l: LockId) -> Option<u8> {
+        self.actors.iter().flat_map(|a| &a.code).find_map(|i| {
+            if let Instr::BarrierWait {
+                barrier, parties, ..
+            } = *i
+                && barrier == l
+            {
+                return Some(parties);
+            }
+            None
+        })
     }
 
     /// Checks that every reference in the program points at something that exists.
@@ -1103,6 +1165,20 @@ impl Program {
                     | Instr::CondNotify { cond: l, .. } => {
                         check((l as usize) < self.locks.len(), "unknown lock")
                     }
+                    Instr::BarrierAbort(l) => {
+                        check((l as usize) < self.locks.len(), "unknown lock")
+                    }
+                    Instr::BarrierWait {
+                        barrier: l,
+                        parties,
+                        broken,
+                    } => check((l as usize) < self.locks.len(), "unknown lock")
+                        .and(check(parties >= 1, "a barrier needs a party"))
+                        .and(check(broken < n, "jump out of code")),
+                    Instr::BarrierSleep {
+                        barrier: l, broken, ..
+                    } => check((l as usize) < self.locks.len(), "unknown lock")
+                        .and(check(broken < n, "jump out of code")),
                     Instr::Start(t)
                     | Instr::Join(t)
                     | Instr::Fork(t)
@@ -1181,6 +1257,19 @@ pub fn tls_set(tls: &mut Vec<(StrId, Value)>, attr: StrId, v: Value) {
 /// `threading.local()` (measured on 3.6–3.13: the same text on every version).
 pub fn tls_missing_message(attr: &str) -> String {
     format!("AttributeError: '_thread._local' object has no attribute '{attr}'")
+}
+
+/// The bytecode view's row of `barrier.wait()`'s arrival (`timeout`: None) or
+/// its wait for the trip (`Some(0)`: no timeout).
+fn barrier_dis(barrier: &str, timeout: Option<u32>) -> String {
+    match timeout {
+        None => format!("CALL {barrier}.wait  # arrive (trips as the last party)"),
+        Some(0) => format!("CALL {barrier}.wait  # until it trips"),
+        Some(t) => format!(
+            "CALL {barrier}.wait(timeout={})  # until it trips",
+            fmt_secs(t)
+        ),
+    }
 }
 
 fn fmt_secs(us: u32) -> String {

@@ -241,6 +241,43 @@ impl Backend for SimActor<'_> {
     fn cond_notify(&mut self, l: LockId, all: bool) -> Value {
         self.sim.cond_notify(self.a, l, all)
     }
+
+    fn barrier_arrive(&mut self, _pc: Pc, l: LockId, parties: u8) -> Result<Option<Value>, Flow> {
+        if !self.sim.barrier(l).may_enter() {
+            return Err(self.block(l as Value));
+        }
+        let index = self.sim.barrier(l).arrive(parties);
+        self.sim.barrier_changed(self.a, l);
+        Ok(index)
+    }
+    fn barrier_sleep(&mut self, pc: Pc, l: LockId, timeout_us: u32) -> Result<bool, Flow> {
+        let a = self.a as usize;
+        let deadline = self.sim.actors[a].wait_until.take();
+        if !self.sim.barrier(l).released() {
+            if timeout_us == 0 {
+                return Err(self.block(l as Value));
+            }
+            match deadline {
+                // `_wait` timed out: it breaks the barrier for every party.
+                Some(d) if d <= self.sim.now => self.sim.barrier(l).break_(),
+                _ => {
+                    let until = deadline
+                        .unwrap_or(self.sim.now + super::INSTR_NS + timeout_us as u64 * 1_000);
+                    self.sim.actors[a].wait_until = Some(until);
+                    let ins = self.sim.program.instr(self.a, pc);
+                    self.sim.wait_timed(self.a, l as Value, until, ins);
+                    return Err(Flow::Stop);
+                }
+            }
+        }
+        let passed = self.sim.barrier(l).leave();
+        self.sim.barrier_changed(self.a, l);
+        Ok(passed)
+    }
+    fn barrier_abort(&mut self, l: LockId) {
+        self.sim.barrier(l).break_();
+        self.sim.barrier_changed(self.a, l);
+    }
 }
 
 impl SimActor<'_> {

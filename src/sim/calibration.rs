@@ -320,6 +320,7 @@ macro_rules! not_plain {
             | Instr::QueueReady(_)
             | crate::program::cond_instr!()
             | Instr::ListStore { .. }
+            | crate::program::barrier_instr!()
     };
 }
 pub(crate) use not_plain;

@@ -64,6 +64,7 @@ impl Sim {
             | Instr::Exit(_)
             | crate::program::cond_instr!()
             | Instr::ListStore { .. }
+            | crate::program::barrier_instr!()
             | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
@@ -146,6 +147,7 @@ impl Sim {
                 | Instr::Exit(_)
                 | crate::program::cond_instr!()
                 | Instr::ListStore { .. }
+                | crate::program::barrier_instr!()
                 | crate::program::process_instr!() => break,
             };
             burst.clock = t;
@@ -224,6 +226,16 @@ impl Sim {
             ) => {}
             // A notify's waiter takes its clock from the lock it takes back.
             Some(Instr::CondNotify { .. }) => {}
+            // The parties a barrier releases go on from the clock of the step
+            // that tripped or broke it (kept with the lock that names it).
+            Some(Instr::BarrierWait { barrier: l, .. } | Instr::BarrierAbort(l)) if done => {
+                let c = &mut self.lock_clock[l as usize];
+                *c = (*c).max(self.own_clock[ai]);
+            }
+            Some(Instr::BarrierSleep { barrier: l, .. }) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
+            }
+            Some(crate::program::barrier_instr!()) => {}
             // What exec spent is all: waits on queues and pipes are woken by
             // their senders, whose clocks the scheduler does not follow here.
             None
@@ -311,7 +323,8 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::PipeRecv { .. }
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
-            | crate::program::cond_instr!(),
+            | crate::program::cond_instr!()
+            | crate::program::barrier_instr!(),
         ) => INSTR_NS,
     }
 }

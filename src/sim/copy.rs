@@ -126,6 +126,7 @@ impl Sim {
             conns,
             pending_wakes,
             cond_waiters,
+            barriers,
             #[cfg(test)]
             exec_only,
         } = src;
@@ -164,6 +165,7 @@ impl Sim {
         self.conns.clone_from(conns);
         self.pending_wakes.clone_from(pending_wakes);
         self.cond_waiters.clone_from(cond_waiters);
+        self.barriers.clone_from(barriers);
         #[cfg(test)]
         {
             self.exec_only = *exec_only;

@@ -5,6 +5,7 @@
 //! a shorter schedule.
 
 mod backend;
+mod barrier;
 pub mod calibration;
 mod clocks;
 mod copy;
@@ -138,6 +139,8 @@ pub struct Sim {
     /// Per lock that is a `threading.Condition`'s: the actors in its `wait()`
     /// not yet notified, longest waiting first (empty when no program waits).
     cond_waiters: Vec<Vec<ActorId>>,
+    /// Per lock that names a `threading.Barrier`: its state (src/sim/barrier.rs).
+    barriers: Vec<crate::interp::barrier::BarrierState>,
     /// Tests turn the fast path of [`Sim::exec_plain`] off, to compare it with `exec`.
     #[cfg(test)]
     exec_only: bool,
@@ -192,6 +195,7 @@ impl Sim {
             conns: process::ConnRt::all(&program, nproc),
             pending_wakes: Vec::new(),
             cond_waiters: vec![Vec::new(); program.locks.len()],
+            barriers: vec![Default::default(); program.locks.len()],
             #[cfg(test)]
             exec_only: false,
             cfg,
@@ -654,6 +658,8 @@ impl Sim {
                     | Instr::QueueGet { .. }
                     | Instr::PipeRecv { .. }
                     | Instr::CondSleep(_)
+                    | Instr::BarrierWait { .. }
+                    | Instr::BarrierSleep { .. }
                     | Instr::QueueTry { .. },
                 ) => None,
                 None | Some(crate::program::never_blocks!()) => None,
@@ -769,6 +775,7 @@ impl Sim {
         (self.ending as u8).hash(&mut h);
         self.queues.hash(&mut h);
         self.cond_waiters.hash(&mut h);
+        self.barriers.hash(&mut h);
         if self.procs.len() > 1 || !self.conns.is_empty() {
             format!("{:?}{:?}", self.procs, self.conns).hash(&mut h);
         }

@@ -33,6 +33,13 @@ pub enum Refusal {
         actor: String,
         cond: String,
     },
+    /// In `barrier.wait()`: waiting for the other parties (or, `entering`, for
+    /// the parties of the last trip to leave).
+    WaitingAtBarrier {
+        actor: String,
+        barrier: String,
+        entering: bool,
+    },
     /// Another thread of the same process holds the GIL and may not let go yet.
     GilHeld {
         actor: String,
@@ -72,6 +79,16 @@ impl Refusal {
             Refusal::WaitingForNotify { actor, cond } => {
                 Msg::XWaitingForNotify.fill(lang, &[actor, cond])
             }
+            Refusal::WaitingAtBarrier {
+                actor,
+                barrier,
+                entering,
+            } => if *entering {
+                Msg::XBarrierDrains
+            } else {
+                Msg::XWaitingAtBarrier
+            }
+            .fill(lang, &[actor, barrier]),
             Refusal::Sleeping { actor, until_ns } => {
                 Msg::XSleeping.fill(lang, &[actor, &format!("{:.3}", *until_ns as f64 / 1e6)])
             }
@@ -140,6 +157,14 @@ impl Sim {
                     Some(Instr::CondSleep(l)) => Refusal::WaitingForNotify {
                         actor: self.name(a),
                         cond: self.program.locks[l as usize].name.clone(),
+                    },
+                    Some(
+                        ins @ (Instr::BarrierWait { barrier: l, .. }
+                        | Instr::BarrierSleep { barrier: l, .. }),
+                    ) => Refusal::WaitingAtBarrier {
+                        actor: self.name(a),
+                        barrier: self.program.locks[l as usize].name.clone(),
+                        entering: matches!(ins, Instr::BarrierWait { .. }),
                     },
                     Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
                         actor: self.name(a),

@@ -179,6 +179,6 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::PrintCaptured { .. }
         | Instr::BufPrint { .. }
         | Instr::Flush(_) => VarOp::None,
-        crate::program::cond_instr!() => VarOp::None,
+        crate::program::cond_instr!() | crate::program::barrier_instr!() => VarOp::None,
     }
 }

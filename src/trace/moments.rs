@@ -113,7 +113,8 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::PrintCaptured { .. }
                     | Instr::BufPrint { .. }
                     | Instr::Flush(_)
-                    | crate::program::cond_instr!(),
+                    | crate::program::cond_instr!()
+                    | crate::program::barrier_instr!(),
                 ) => None,
             },
             EventKind::Wake | EventKind::GilTake | EventKind::GilDrop | EventKind::Deadlock => None,

@@ -5,7 +5,7 @@ use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::pytext::value_text;
-use crate::program::{ActorId, Granularity, Instr, Program, Value, cond_instr};
+use crate::program::{ActorId, Granularity, Instr, NONE, Program, Value, cond_instr};
 use std::ops::Range;
 
 /// One row of the interleaving table.
@@ -399,7 +399,10 @@ impl StackOp {
             | Instr::PipeClose(_)
             | Instr::PrintCaptured { .. }
             | Instr::Flush(_) => (0, Push::No),
-            crate::program::cond_instr!() => (0, Push::No),
+            crate::program::cond_instr!() | Instr::BarrierAbort(_) => (0, Push::No),
+            // `barrier.wait()`: the index, or NONE when it raised.
+            Instr::BarrierWait { .. } => (0, Push::Some),
+            Instr::BarrierSleep { .. } => (1, Push::Some),
         };
         StackOp { pops, push }
     }
@@ -447,6 +450,12 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
             lang,
             &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
         ),
+        Some(Instr::BarrierWait { barrier: l, .. } | Instr::BarrierSleep { barrier: l, .. }) => {
+            Msg::RForeverBarrier.fill(
+                lang,
+                &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+            )
+        }
         Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
             lang,
             &[
@@ -543,6 +552,53 @@ fn queue_note(
     }
 }
 
+/// What a step of `barrier.wait()` or `barrier.abort()` did: the arrival's index
+/// stays on the stack between the two steps of `wait()`; NONE: it raised.
+fn barrier_note(
+    p: &Program,
+    ins: Instr,
+    st: &mut Vec<Value>,
+    v: Value,
+    describe: bool,
+    lang: Lang,
+) -> Option<String> {
+    match ins {
+        Instr::BarrierWait { .. } | Instr::BarrierSleep { .. } if v == NONE => {
+            if matches!(ins, Instr::BarrierSleep { .. }) {
+                st.pop();
+            }
+            describe.then(|| Msg::RBarrierBroken.get(lang).into())
+        }
+        Instr::BarrierWait { .. } => {
+            st.push(v);
+            describe.then(|| Msg::RBarrierArrived.fill(lang, &[&v]))
+        }
+        Instr::BarrierSleep { .. } => describe.then(|| Msg::RBarrierPassed.get(lang).into()),
+        Instr::BarrierAbort(l) => describe.then(|| {
+            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
+            Msg::RBarrierAborted.fill(lang, &[&name])
+        }),
+        crate::program::local_instr!()
+        | crate::program::process_instr!()
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Clock { .. }
+        | Instr::Raise(_)
+        | Instr::Exit(_)
+        | Instr::ListStore { .. }
+        | crate::program::cond_instr!() => None,
+    }
+}
+
 fn push_comment(text: &mut String, c: &str, lang: Lang) {
     if text.contains("  # ") {
         text.push_str(Msg::RAnd.get(lang));
@@ -576,6 +632,14 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
                 Msg::RBlockedFull.get(lang).into()
             }
             Some(Instr::CondSleep(l)) => Msg::RWaitNotify.fill(
+                lang,
+                &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+            ),
+            Some(Instr::BarrierWait { barrier: l, .. }) => Msg::RBarrierDrains.fill(
+                lang,
+                &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
+            ),
+            Some(Instr::BarrierSleep { barrier: l, .. }) => Msg::RWaitBarrier.fill(
                 lang,
                 &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
             ),
@@ -749,6 +813,7 @@ fn note(
             describe.then(|| lock_note(p, i, e.value, lang))?
         }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
+        ins @ crate::program::barrier_instr!() => barrier_note(p, ins, st, e.value, describe, lang),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)
         | Instr::Opcode(_)

@@ -14,6 +14,9 @@ pub enum BlockedOn {
     Pipe(crate::program::ConnId),
     /// In `cond.wait()` on the condition of this lock, not notified yet.
     Notify(LockId),
+    /// In `barrier.wait()` on the barrier this lock names: waiting for the other
+    /// parties (or, entering, for the last round to leave).
+    Barrier(LockId),
 }
 
 /// What an actor is doing at a point of a trace.
@@ -44,6 +47,7 @@ impl ActorState {
             ActorState::Blocked(BlockedOn::Queue(_)) => "blocked on a queue",
             ActorState::Blocked(BlockedOn::Pipe(_)) => "blocked on a pipe",
             ActorState::Blocked(BlockedOn::Notify(_)) => "waiting for a notify",
+            ActorState::Blocked(BlockedOn::Barrier(_)) => "waiting at a barrier",
             ActorState::Sleeping => "sleeping",
             ActorState::Done(_) => "done",
         }
@@ -67,6 +71,7 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::TlsGet(_)
         | Instr::CondWait(_) => true,
         crate::program::local_instr!()
+        | crate::program::barrier_instr!()
         | Instr::CondSleep(_)
         | Instr::CondNotify { .. }
         | Instr::LoadGlobal(_)
@@ -191,11 +196,15 @@ impl StateReplay {
             ) => ActorState::Blocked(BlockedOn::Queue(q)),
             Some(Instr::PipeRecv { conn, .. }) => ActorState::Blocked(BlockedOn::Pipe(conn)),
             Some(Instr::CondSleep(l)) => ActorState::Blocked(BlockedOn::Notify(l)),
+            Some(
+                Instr::BarrierWait { barrier: l, .. } | Instr::BarrierSleep { barrier: l, .. },
+            ) => ActorState::Blocked(BlockedOn::Barrier(l)),
             // An acquire; no other instruction blocks.
             Some(
                 Instr::Acquire(_)
                 | Instr::CondWait(_)
                 | Instr::CondNotify { .. }
+                | Instr::BarrierAbort(_)
                 | crate::program::local_instr!()
                 | Instr::LoadGlobal(_)
                 | Instr::StoreGlobal(_)
@@ -325,6 +334,7 @@ impl StateReplay {
                         | Instr::PrintCaptured { .. }
                         | Instr::CondSleep(_)
                         | Instr::CondNotify { .. }
+                        | crate::program::barrier_instr!()
                         | Instr::QueueAsk { .. }
                         | Instr::QueueTry { .. }
                         | Instr::BufPrint { .. }

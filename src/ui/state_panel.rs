@@ -324,6 +324,24 @@ fn lock_lines(
             .map(|(a, _)| name(a))
             .collect();
         let mut spans = vec![Span::styled(format!("{} ", lock.name), th.title())];
+        // A barrier is named by a lock nobody holds: who waits at it instead.
+        if let Some(parties) = program.barrier_parties(l as u16) {
+            let at: Vec<String> = states
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s == ActorState::Blocked(BlockedOn::Barrier(l as u16)))
+                .map(|(a, _)| name(a))
+                .collect();
+            spans.push(Span::raw(format!("Barrier({parties})")));
+            if !at.is_empty() {
+                spans.push(Span::styled(
+                    format!(" · {}: {}", Msg::InBarrier.get(lang), at.join(", ")),
+                    th.warn(),
+                ));
+            }
+            out.push(Line::from(spans));
+            continue;
+        }
         match holder {
             Some(h) => {
                 spans.push(Span::raw(format!("{} ", Msg::HeldBy.get(lang))));
@@ -394,6 +412,14 @@ fn actor_line(
                 .map(|x| x.name.as_str())
                 .unwrap_or("?")],
         ),
+        ActorState::Blocked(BlockedOn::Barrier(l)) => Msg::RWaitBarrier.fill(
+            lang,
+            &[&program
+                .locks
+                .get(l as usize)
+                .map(|x| x.name.as_str())
+                .unwrap_or("?")],
+        ),
         ActorState::Done(code) => Msg::DoneExit.fill(lang, &[&code]),
         other => state_words(other, lang).to_string(),
     };
@@ -419,6 +445,7 @@ pub fn state_words(s: ActorState, lang: Lang) -> &'static str {
         ActorState::Blocked(BlockedOn::Queue(_)) => Msg::StBlockedQueue,
         ActorState::Blocked(BlockedOn::Pipe(_)) => Msg::StBlockedPipe,
         ActorState::Blocked(BlockedOn::Notify(_)) => Msg::StWaitingNotify,
+        ActorState::Blocked(BlockedOn::Barrier(_)) => Msg::StWaitingBarrier,
         ActorState::Sleeping => Msg::StSleeping,
         ActorState::Done(_) => Msg::StDone,
     };
