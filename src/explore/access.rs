@@ -151,6 +151,16 @@ pub fn step_access(
             Instr::CondWait(l) | Instr::CondSleep(l) | Instr::CondNotify { cond: l, .. } => {
                 objects.add(&mut acc, Obj::Lock(l), true)
             }
+            // A semaphore's counter and an event's flag are variables: taking,
+            // giving back, setting and clearing write them, waiting and
+            // is_set() read them (a wait that blocks read it too).
+            Instr::SemAcquire(g)
+            | Instr::SemRelease { sem: g, .. }
+            | Instr::EventSet(g)
+            | Instr::EventClear(g) => objects.add(&mut acc, var(g), true),
+            Instr::EventWait { ev: g, .. } | Instr::EventIsSet(g) => {
+                objects.add(&mut acc, var(g), false)
+            }
             Instr::Start(t) if p.actors[t as usize].process == proc_ => {
                 objects.add(&mut acc, Obj::Actor(t), true)
             }
@@ -204,6 +214,13 @@ fn reads_time(i: Instr) -> bool {
     match i {
         // A timed queue call waits until a deadline on the virtual clock.
         Instr::Sleep(_) | Instr::Clock { .. } | Instr::QueueTry { .. } => true,
+        // So does an event's wait with a timeout.
+        Instr::EventWait { timeout_us, .. } => timeout_us > 0,
+        Instr::SemAcquire(_)
+        | Instr::SemRelease { .. }
+        | Instr::EventSet(_)
+        | Instr::EventClear(_)
+        | Instr::EventIsSet(_) => false,
         crate::program::local_instr!()
         | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)

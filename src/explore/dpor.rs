@@ -535,6 +535,7 @@ fn commutes(i: Instr) -> bool {
         | Instr::PopJumpIfFalse(_) => true,
         Instr::Return
         | crate::program::cond_instr!()
+        | crate::program::sync_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
         | Instr::Acquire(_)

@@ -85,7 +85,7 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | Instr::PrintCaptured { .. }
         | Instr::BufPrint { .. }
         | Instr::Flush(_) => None,
-        crate::program::cond_instr!() => None,
+        crate::program::cond_instr!() | crate::program::sync_instr!() => None,
     }
 }
 

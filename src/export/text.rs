@@ -515,7 +515,9 @@ fn deadlock(out: &mut String, r: &Report) {
                 | crate::program::Instr::QueueTry { .. }
                 | crate::program::Instr::PipeRecv { .. }
                 | crate::program::Instr::RunProgram { .. }
-                | crate::program::Instr::CondSleep(_),
+                | crate::program::Instr::CondSleep(_)
+                | crate::program::Instr::SemAcquire(_)
+                | crate::program::Instr::EventWait { .. },
             )
             | None
             | Some(crate::program::never_blocks!()) => crate::trace::forever_in(p, e, lang),

@@ -27,6 +27,12 @@ pub(super) fn on_cond(l: LockId, pc: Pc) -> u64 {
     pack(COND, l, pc)
 }
 
+/// What a thread blocked in `sem.acquire()` or `ev.wait()` on variable `g`
+/// publishes: like a condition's wait, any other thread could wake it.
+pub(super) fn on_var(g: crate::program::VarId, pc: Pc) -> u64 {
+    pack(COND, g, pc)
+}
+
 /// What a thread blocked in `lock.acquire()` at `pc` publishes.
 pub(super) fn on_lock(l: LockId, pc: Pc) -> u64 {
     pack(LOCK, l, pc)
@@ -248,15 +254,20 @@ impl ProcessWatch {
                         | Instr::BufPrint { .. }
                         | Instr::Flush(_)
                         | Instr::CondSleep(_)
-                        | Instr::CondNotify { .. },
+                        | Instr::CondNotify { .. }
+                        | crate::program::sync_instr!(),
                     ) => {}
                 }
             }
-            // A timed queue call (queue-api) ends by itself once its timeout is up.
+            // A timed queue call (queue-api) or event wait ends by itself once
+            // its timeout is up.
             EventKind::Block
                 if matches!(
                     self.program.instr(e.actor, e.pc),
                     Some(Instr::QueueTry { .. })
+                ) || matches!(
+                    self.program.instr(e.actor, e.pc),
+                    Some(Instr::EventWait { timeout_us, .. }) if timeout_us > 0
                 ) =>
             {
                 *me = Seen::Sleeping;
@@ -278,7 +289,9 @@ impl ProcessWatch {
                         | Instr::PipeRecv { .. }
                         | Instr::RunProgram { .. }
                         | Instr::QueueTry { .. }
-                        | Instr::CondSleep(_),
+                        | Instr::CondSleep(_)
+                        | Instr::SemAcquire(_)
+                        | Instr::EventWait { .. },
                     )
                     | None
                     | Some(crate::program::never_blocks!()) => -1,

@@ -42,6 +42,8 @@ pub enum BinOp {
     IAdd,
     /// `x -= b`.
     ISub,
+    /// `a == b` (CPython's `COMPARE_OP ==`): 1 or 0.
+    Eq,
 }
 
 impl BinOp {
@@ -51,6 +53,7 @@ impl BinOp {
             BinOp::Sub | BinOp::ISub => a.wrapping_sub(b),
             BinOp::Mul => a.wrapping_mul(b),
             BinOp::Gt => (a > b) as Value,
+            BinOp::Eq => (a == b) as Value,
         }
     }
     pub fn symbol(self) -> &'static str {
@@ -61,6 +64,7 @@ impl BinOp {
             BinOp::Gt => ">",
             BinOp::IAdd => "+=",
             BinOp::ISub => "-=",
+            BinOp::Eq => "==",
         }
     }
 
@@ -73,7 +77,7 @@ impl BinOp {
             BinOp::Mul => "BINARY_MULTIPLY",
             BinOp::IAdd => "INPLACE_ADD",
             BinOp::ISub => "INPLACE_SUBTRACT",
-            BinOp::Gt => "",
+            BinOp::Gt | BinOp::Eq => "",
         };
         // NB_* operator numbers of 3.11+ (Include/opcode.h).
         let nb = match self {
@@ -82,12 +86,16 @@ impl BinOp {
             BinOp::Mul => 5,
             BinOp::IAdd => 13,
             BinOp::ISub => 23,
-            BinOp::Gt => 0,
+            BinOp::Gt | BinOp::Eq => 0,
         };
         match (self, minor) {
             (BinOp::Gt, ..=11) => "COMPARE_OP 4 (>)".to_string(),
             (BinOp::Gt, 12) => "COMPARE_OP 68 (>)".to_string(),
             (BinOp::Gt, _) => "COMPARE_OP 148 (bool(>))".to_string(),
+            // Measured with dis on 3.8, 3.11, 3.12 and 3.13.
+            (BinOp::Eq, ..=11) => "COMPARE_OP 2 (==)".to_string(),
+            (BinOp::Eq, 12) => "COMPARE_OP 40 (==)".to_string(),
+            (BinOp::Eq, _) => "COMPARE_OP 88 (bool(==))".to_string(),
             (_, ..=10) => old.to_string(),
             _ => format!("BINARY_OP {nb} ({})", self.symbol()),
         }
@@ -133,6 +141,7 @@ macro_rules! thread_instr {
             | $crate::program::Instr::Raise(_)
             | $crate::program::Instr::Exit(_)
             | $crate::program::cond_instr!()
+            | $crate::program::sync_instr!()
     };
 }
 pub(crate) use thread_instr;
@@ -146,6 +155,19 @@ macro_rules! cond_instr {
     };
 }
 pub(crate) use cond_instr;
+
+/// The semaphore and event instructions, as a pattern (part of [`thread_instr`]).
+macro_rules! sync_instr {
+    () => {
+        $crate::program::Instr::SemAcquire(_)
+            | $crate::program::Instr::SemRelease { .. }
+            | $crate::program::Instr::EventSet(_)
+            | $crate::program::Instr::EventClear(_)
+            | $crate::program::Instr::EventWait { .. }
+            | $crate::program::Instr::EventIsSet(_)
+    };
+}
+pub(crate) use sync_instr;
 
 /// The process calls that push what they return (a PID, `is_alive()`, an exit
 /// code), as a pattern.
@@ -246,6 +268,10 @@ macro_rules! never_blocks {
             | $crate::program::Instr::BufPrint { .. }
             | $crate::program::Instr::Flush(_)
             | $crate::program::Instr::QueueReady(_)
+            | $crate::program::Instr::SemRelease { .. }
+            | $crate::program::Instr::EventSet(_)
+            | $crate::program::Instr::EventClear(_)
+            | $crate::program::Instr::EventIsSet(_)
     };
 }
 pub(crate) use never_blocks;
@@ -436,6 +462,34 @@ pub enum Instr {
     /// `BINARY_OP +`): the label is what `dis` calls it. Only programs built from
     /// a real interpreter's run have it; the engines run it as a no-op.
     Opcode(StrId),
+    // -- threading.Semaphore / BoundedSemaphore, multiprocessing.Semaphore and
+    // threading.Event (issue 16). A semaphore's counter (CPython's
+    // `sem._value`) and an event's flag are variables of the program: shared
+    // memory between processes, and the state panel shows them.
+    /// `sem.acquire()` (`with sem:`): waits while the counter is 0, then takes
+    /// one, in one step; records the counter after.
+    SemAcquire(VarId),
+    /// `sem.release()`: gives one back and wakes a waiter; records the counter
+    /// after. `bound` > 0 is a `BoundedSemaphore(bound)`: a release that would
+    /// take the counter above it changes nothing and jumps to `fail`, where the
+    /// program raises `ValueError` (a [`Instr::Raise`]).
+    SemRelease {
+        sem: VarId,
+        bound: u16,
+        fail: Pc,
+    },
+    /// `ev.set()`: the flag becomes 1 and every waiter wakes.
+    EventSet(VarId),
+    /// `ev.clear()`: the flag becomes 0.
+    EventClear(VarId),
+    /// `ev.wait()` (`timeout_us` 0: for ever) or `ev.wait(timeout)`: waits until
+    /// the flag is set or the timeout passed; pushes the flag (True / False).
+    EventWait {
+        ev: VarId,
+        timeout_us: u32,
+    },
+    /// `ev.is_set()`: pushes the flag.
+    EventIsSet(VarId),
 }
 
 /// What the process's `sys.stdout` is, as CPython's `io.TextIOWrapper` sees it.
@@ -567,6 +621,7 @@ impl Instr {
             | Instr::Raise(_)
             | Instr::Exit(_)
             | cond_instr!()
+            | sync_instr!()
             | process_instr!() => true,
         }
     }
@@ -606,6 +661,7 @@ impl Instr {
             Instr::Flush(by) => by == FlushBy::Program,
             Instr::QueueReady(_) => true,
             cond_instr!() => true,
+            sync_instr!() => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -975,6 +1031,20 @@ impl Program {
                 "(the interpreter flushes sys.stdout at exit)".to_string()
             }
             Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
+            Instr::SemAcquire(v) => format!("CALL {}.acquire", var(v)),
+            Instr::SemRelease { sem, .. } => {
+                format!("CALL {}.release", var(sem))
+            }
+            Instr::EventSet(v) => format!("CALL {}.set", var(v)),
+            Instr::EventClear(v) => format!("CALL {}.clear", var(v)),
+            Instr::EventWait { ev, timeout_us } => {
+                let name = var(ev);
+                match timeout_us {
+                    0 => format!("CALL {name}.wait"),
+                    t => format!("CALL {name}.wait(timeout={})", fmt_secs(t)),
+                }
+            }
+            Instr::EventIsSet(v) => format!("CALL {}.is_set", var(v)),
         }
     }
 
@@ -1000,7 +1070,15 @@ impl Program {
                     Instr::LoadGlobal(v)
                     | Instr::StoreGlobal(v)
                     | Instr::FileRead(v)
-                    | Instr::FileWrite(v) => check(var(v), "unknown variable"),
+                    | Instr::FileWrite(v)
+                    | Instr::SemAcquire(v)
+                    | Instr::EventSet(v)
+                    | Instr::EventClear(v)
+                    | Instr::EventWait { ev: v, .. }
+                    | Instr::EventIsSet(v) => check(var(v), "unknown variable"),
+                    Instr::SemRelease { sem, fail, .. } => {
+                        check(var(sem), "unknown variable").and(check(fail < n, "jump out of code"))
+                    }
                     Instr::PipeSend(c) | Instr::PipeClose(c) => check(conn(c), "unknown pipe end"),
                     Instr::PipeRecv { conn: c, eof } => {
                         check(conn(c), "unknown pipe end").and(check(eof < n, "jump out of code"))

@@ -63,6 +63,7 @@ impl Sim {
             | Instr::Raise(_)
             | Instr::Exit(_)
             | crate::program::cond_instr!()
+            | crate::program::sync_instr!()
             | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
@@ -144,6 +145,7 @@ impl Sim {
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | crate::program::cond_instr!()
+                | crate::program::sync_instr!()
                 | crate::program::process_instr!() => break,
             };
             burst.clock = t;
@@ -255,7 +257,8 @@ impl Sim {
                 | Instr::PipeClose(_)
                 | Instr::PrintCaptured { .. }
                 | Instr::BufPrint { .. }
-                | Instr::Flush(_),
+                | Instr::Flush(_)
+                | crate::program::sync_instr!(),
             ) => {}
         }
         went_on
@@ -307,7 +310,8 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::PipeRecv { .. }
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
-            | crate::program::cond_instr!(),
+            | crate::program::cond_instr!()
+            | crate::program::sync_instr!(),
         ) => INSTR_NS,
     }
 }

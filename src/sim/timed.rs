@@ -576,6 +576,7 @@ impl TimedScheduler {
             Instr::Acquire(_)
             | Instr::Release(_)
             | crate::program::cond_instr!()
+            | crate::program::sync_instr!()
             | Instr::Join(_)
             | Instr::Exit(_)
             | Instr::ForkChild

@@ -398,6 +398,11 @@ impl StackOp {
             | Instr::PrintCaptured { .. }
             | Instr::Flush(_) => (0, Push::No),
             crate::program::cond_instr!() => (0, Push::No),
+            Instr::EventWait { .. } | Instr::EventIsSet(_) => (0, Push::Yes),
+            Instr::SemAcquire(_)
+            | Instr::SemRelease { .. }
+            | Instr::EventSet(_)
+            | Instr::EventClear(_) => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -445,6 +450,8 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
             lang,
             &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
         ),
+        Some(Instr::SemAcquire(g)) => Msg::RForeverSem.fill(lang, &[&var_name(p, g)]),
+        Some(Instr::EventWait { ev, .. }) => Msg::RForeverEvent.fill(lang, &[&var_name(p, ev)]),
         Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
             lang,
             &[
@@ -464,6 +471,25 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
             }
         }
     }
+}
+
+/// A variable's name as the rows show it.
+fn var_name(p: &Program, g: crate::program::VarId) -> &str {
+    p.vars.get(g as usize).map_or("?", |x| x.name.as_str())
+}
+
+/// What a row of a semaphore's or an event's step says (`value`: the counter
+/// or the flag after it).
+fn sync_note(p: &Program, ins: Instr, value: Value, lang: Lang) -> Option<String> {
+    Some(match ins {
+        Instr::SemAcquire(g) | Instr::SemRelease { sem: g, .. } => {
+            Msg::RSemIs.fill(lang, &[&var_name(p, g), &value])
+        }
+        Instr::EventSet(g) => Msg::REventSet.fill(lang, &[&var_name(p, g)]),
+        Instr::EventClear(g) => Msg::REventClear.fill(lang, &[&var_name(p, g)]),
+        Instr::EventWait { .. } | Instr::EventIsSet(_) => true_false(value, lang),
+        _ => return None,
+    })
 }
 
 /// What a row of a lock's or a `threading.Condition`'s step says.
@@ -577,6 +603,8 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
                 lang,
                 &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
             ),
+            Some(Instr::SemAcquire(g)) => Msg::RWaitSem.fill(lang, &[&var_name(p, g)]),
+            Some(Instr::EventWait { ev, .. }) => Msg::RWaitEvent.fill(lang, &[&var_name(p, ev)]),
             Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
                 lang,
                 &[&p.locks
@@ -741,6 +769,14 @@ fn note(
         i @ (Instr::Acquire(_) | Instr::Release(_) | cond_instr!()) => {
             describe.then(|| lock_note(p, i, e.value, lang))?
         }
+        i @ (Instr::EventWait { .. } | Instr::EventIsSet(_)) => {
+            st.push(e.value);
+            describe.then(|| sync_note(p, i, e.value, lang))?
+        }
+        i @ (Instr::SemAcquire(_)
+        | Instr::SemRelease { .. }
+        | Instr::EventSet(_)
+        | Instr::EventClear(_)) => describe.then(|| sync_note(p, i, e.value, lang))?,
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)

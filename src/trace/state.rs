@@ -14,6 +14,10 @@ pub enum BlockedOn {
     Pipe(crate::program::ConnId),
     /// In `cond.wait()` on the condition of this lock, not notified yet.
     Notify(LockId),
+    /// In `sem.acquire()` of the semaphore whose counter is this variable, at 0.
+    Semaphore(crate::program::VarId),
+    /// In `ev.wait()` of the event whose flag is this variable, not set yet.
+    Event(crate::program::VarId),
 }
 
 /// What an actor is doing at a point of a trace.
@@ -44,6 +48,8 @@ impl ActorState {
             ActorState::Blocked(BlockedOn::Queue(_)) => "blocked on a queue",
             ActorState::Blocked(BlockedOn::Pipe(_)) => "blocked on a pipe",
             ActorState::Blocked(BlockedOn::Notify(_)) => "waiting for a notify",
+            ActorState::Blocked(BlockedOn::Semaphore(_)) => "waiting for a release",
+            ActorState::Blocked(BlockedOn::Event(_)) => "waiting for set()",
             ActorState::Sleeping => "sleeping",
             ActorState::Done(_) => "done",
         }
@@ -67,6 +73,7 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::TlsGet(_)
         | Instr::CondWait(_) => true,
         crate::program::local_instr!()
+        | crate::program::sync_instr!()
         | Instr::CondSleep(_)
         | Instr::CondNotify { .. }
         | Instr::LoadGlobal(_)
@@ -190,6 +197,8 @@ impl StateReplay {
             ) => ActorState::Blocked(BlockedOn::Queue(q)),
             Some(Instr::PipeRecv { conn, .. }) => ActorState::Blocked(BlockedOn::Pipe(conn)),
             Some(Instr::CondSleep(l)) => ActorState::Blocked(BlockedOn::Notify(l)),
+            Some(Instr::SemAcquire(g)) => ActorState::Blocked(BlockedOn::Semaphore(g)),
+            Some(Instr::EventWait { ev, .. }) => ActorState::Blocked(BlockedOn::Event(ev)),
             // An acquire; no other instruction blocks.
             Some(
                 Instr::Acquire(_)
@@ -218,7 +227,11 @@ impl StateReplay {
                 | Instr::QueueAsk { .. }
                 | Instr::BufPrint { .. }
                 | Instr::Flush(_)
-                | Instr::QueueReady(_),
+                | Instr::QueueReady(_)
+                | Instr::SemRelease { .. }
+                | Instr::EventSet(_)
+                | Instr::EventClear(_)
+                | Instr::EventIsSet(_),
             )
             | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
         }
@@ -326,7 +339,8 @@ impl StateReplay {
                         | Instr::QueueTry { .. }
                         | Instr::BufPrint { .. }
                         | Instr::Flush(_)
-                        | Instr::QueueReady(_),
+                        | Instr::QueueReady(_)
+                        | crate::program::sync_instr!(),
                     )
                     | None => {}
                 }
