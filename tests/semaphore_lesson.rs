@@ -218,7 +218,7 @@ fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
     let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
     let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
     let limits = Limits {
-        max_time: Duration::from_secs(60),
+        max_time: Duration::from_secs(300),
         ..Limits::default()
     };
     let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
