@@ -1031,20 +1031,24 @@ impl Program {
                 "(the interpreter flushes sys.stdout at exit)".to_string()
             }
             Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
+            sync_instr!() => self.dis_sync(instr),
+        }
+    }
+
+    /// `dis`-style text of a semaphore's or an event's call.
+    fn dis_sync(&self, instr: Instr) -> String {
+        let var = |i: VarId| named(self.vars.get(i as usize).map(|v| &v.name), i);
+        match instr {
             Instr::SemAcquire(v) => format!("CALL {}.acquire", var(v)),
-            Instr::SemRelease { sem, .. } => {
-                format!("CALL {}.release", var(sem))
-            }
+            Instr::SemRelease { sem, .. } => format!("CALL {}.release", var(sem)),
             Instr::EventSet(v) => format!("CALL {}.set", var(v)),
             Instr::EventClear(v) => format!("CALL {}.clear", var(v)),
+            Instr::EventWait { ev, timeout_us: 0 } => format!("CALL {}.wait", var(ev)),
             Instr::EventWait { ev, timeout_us } => {
-                let name = var(ev);
-                match timeout_us {
-                    0 => format!("CALL {name}.wait"),
-                    t => format!("CALL {name}.wait(timeout={})", fmt_secs(t)),
-                }
+                format!("CALL {}.wait(timeout={})", var(ev), fmt_secs(timeout_us))
             }
             Instr::EventIsSet(v) => format!("CALL {}.is_set", var(v)),
+            other => format!("{other:?}"),
         }
     }
 

@@ -43,7 +43,7 @@ def outcome(exe, src):
     # Two threads' print() calls can share a line (print writes the text and
     # the newline separately), so the workers' lines are counted by pattern.
     started = [i for i, l in enumerate(lines) for _ in re.findall(r'worker-\d+ started', l)]
-    gave_up = [i for i, l in enumerate(lines) if 'giving up' in l]
+    gave_up = [i for i, l in enumerate(lines) for _ in re.findall(r'giving up', l)]
     return ('started=%d (all after start!: %s) stopped=%d gave_up=%d (all before start!: %s) '
             'last=%r rc=%d' % (len(started), all(i > go for i in started),
                                len(re.findall(r'worker-\d+ stopped', r.stdout)), len(gave_up),
