@@ -157,7 +157,11 @@ fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
         ..Limits::default()
     };
     let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
-    assert_eq!(ex.stop, Stop::Complete, "{s:?}: the outcome set is complete");
+    assert_eq!(
+        ex.stop,
+        Stop::Complete,
+        "{s:?}: the outcome set is complete"
+    );
     ex.outcomes.into_iter().map(|f| f.key).collect()
 }
 

@@ -71,7 +71,10 @@ fn assert_correct(t: &Trace, workers: usize, what: &str) {
     let out = output(t);
     assert_eq!(count(&out, "has a connection"), workers, "{what}: {out:?}");
     let counts = in_use(&out);
-    assert!(counts.iter().all(|&n| (1..=2).contains(&n)), "{what}: {out:?}");
+    assert!(
+        counts.iter().all(|&n| (1..=2).contains(&n)),
+        "{what}: {out:?}"
+    );
     let most = counts.iter().max().copied().unwrap_or(0);
     assert_eq!(
         out.last().map(String::as_str),
@@ -158,7 +161,11 @@ fn the_tours_moves_show_the_waiters_and_the_third_worker() {
         moves,
     );
     assert_eq!(sim.vars()[1], 3);
-    assert_eq!(count(&output(sim.trace()), "Error"), 0, "nothing raised yet");
+    assert_eq!(
+        count(&output(sim.trace()), "Error"),
+        0,
+        "nothing raised yet"
+    );
     let t = stepped(
         &[&four[..], &["release=twice", "kind=BoundedSemaphore"]].concat(),
         Origin::Schedule(Schedule::parse(moves).expect("a schedule").into()),
@@ -170,7 +177,11 @@ fn the_tours_moves_show_the_waiters_and_the_third_worker() {
             .any(|l| l.starts_with("Exception in thread worker-") && l.ends_with(THREADING_OVER)),
         "{out:?}"
     );
-    assert_eq!(var(&t, "sem"), 2, "the failed release left the counter at 2");
+    assert_eq!(
+        var(&t, "sem"),
+        2,
+        "the failed release left the counter at 2"
+    );
 }
 
 /// One release too many, over seeds: a plain Semaphore ends at 3 and says
@@ -222,7 +233,11 @@ fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
         ..Limits::default()
     };
     let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
-    assert_eq!(ex.stop, Stop::Complete, "{s:?}: the outcome set is complete");
+    assert_eq!(
+        ex.stop,
+        Stop::Complete,
+        "{s:?}: the outcome set is complete"
+    );
     ex.outcomes.into_iter().map(|f| f.key).collect()
 }
 
@@ -251,11 +266,17 @@ fn exploration_proves_the_limit_and_finds_the_over_release() {
     let plain = outcomes(&["workers=3", "release=twice"]);
     assert!(plain.iter().all(|k| final_var(k, "sem") == 3), "{plain:?}");
     let bounded = outcomes(&["workers=3", "release=twice", "kind=BoundedSemaphore"]);
-    assert!(bounded.iter().all(|k| count(&k.output, THREADING_OVER) == 1));
-    let died = |w: &str| {
+    assert!(
         bounded
             .iter()
-            .any(|k| k.output.iter().any(|l| l.starts_with(&format!("Exception in thread {w}:"))))
+            .all(|k| count(&k.output, THREADING_OVER) == 1)
+    );
+    let died = |w: &str| {
+        bounded.iter().any(|k| {
+            k.output
+                .iter()
+                .any(|l| l.starts_with(&format!("Exception in thread {w}:")))
+        })
     };
     assert!(died("worker-1"), "the buggy worker's own extra release");
     assert!(
