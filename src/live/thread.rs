@@ -448,7 +448,7 @@ impl Backend for Thread<'_> {
             return Ok(v);
         }
         self.block(pc, g as Value, watchdog::on_var(g, pc));
-        let v = self.wait_var(|| take())?;
+        let v = self.wait_var(take)?;
         self.unblock(pc, -1)?;
         Ok(v)
     }
