@@ -699,6 +699,31 @@ messages! {
     RBarrierAborted => ("broke {}", "打破了 {}"),
     InBarrier => ("waiting at it", "在此等待"),
     StWaitingBarrier => ("waiting at a barrier", "在屏障处等待"),
+    // threading.Semaphore and threading.Event (issue 16).
+    XWaitingForRelease => (
+        "{} waits in {}.acquire(): the counter is 0; it goes on after another worker releases",
+        "{} 在 {}.acquire() 里等待：计数是 0；要等别的工人释放之后它才能继续"
+    ),
+    XWaitingForSet => (
+        "{} waits in {}.wait(): it goes on only after another thread calls set()",
+        "{} 在 {}.wait() 里等待：只有别的线程调用 set() 之后它才能继续"
+    ),
+    RSemIs => ("{} is now {}", "{} 现在是 {}"),
+    REventSet => ("{} is set: every waiter wakes", "{} 被设置：所有等待者都醒来"),
+    REventClear => ("{} is cleared", "{} 被清除"),
+    RWaitSem => ("waits: {} is 0", "等待：{} 是 0"),
+    RWaitEvent => ("waits for {}.set()", "等待 {}.set()"),
+    RForeverSem => (
+        "waits forever: {} stays 0, nobody is left to release it",
+        "永远等待：{} 一直是 0，已经没有线程会释放它了"
+    ),
+    RForeverEvent => (
+        "waits forever for {}.set(): nobody is left to call it",
+        "永远等待 {}.set()：已经没有线程会调用它了"
+    ),
+    InAcquire => ("in acquire()", "在 acquire() 中"),
+    StWaitingSem => ("waiting for a release", "等待释放"),
+    StWaitingEvent => ("waiting for set()", "等待 set()"),
 }
 
 impl Msg {

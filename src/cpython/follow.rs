@@ -116,7 +116,9 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             // Process lessons are refused before anything is followed; a
             // condition's wait and notify are not compared as steps of their own.
             | crate::program::process_instr!()
-            | crate::program::cond_instr!() | crate::program::barrier_instr!() => match text {
+            | crate::program::cond_instr!()
+            | crate::program::barrier_instr!()
+            | crate::program::sync_instr!() => match text {
                 Some(t) if t.starts_with("Exception in thread ") => Effect::Exit,
                 _ => continue,
             },

@@ -163,6 +163,16 @@ pub fn step_access(
             Instr::BarrierWait { barrier: l, .. }
             | Instr::BarrierSleep { barrier: l, .. }
             | Instr::BarrierAbort(l) => objects.add(&mut acc, Obj::Lock(l), true),
+            // A semaphore's counter and an event's flag are variables: taking,
+            // giving back, setting and clearing write them, waiting and
+            // is_set() read them (a wait that blocks read it too).
+            Instr::SemAcquire(g)
+            | Instr::SemRelease { sem: g, .. }
+            | Instr::EventSet(g)
+            | Instr::EventClear(g) => objects.add(&mut acc, var(g), true),
+            Instr::EventWait { ev: g, .. } | Instr::EventIsSet(g) => {
+                objects.add(&mut acc, var(g), false)
+            }
             Instr::Start(t) if p.actors[t as usize].process == proc_ => {
                 objects.add(&mut acc, Obj::Actor(t), true)
             }
@@ -219,6 +229,13 @@ fn reads_time(i: Instr) -> bool {
         // So does a barrier's `wait(timeout)`.
         Instr::BarrierSleep { timeout_us, .. } => timeout_us > 0,
         Instr::BarrierWait { .. } | Instr::BarrierAbort(_) => false,
+        // So does an event's wait with a timeout.
+        Instr::EventWait { timeout_us, .. } => timeout_us > 0,
+        Instr::SemAcquire(_)
+        | Instr::SemRelease { .. }
+        | Instr::EventSet(_)
+        | Instr::EventClear(_)
+        | Instr::EventIsSet(_) => false,
         crate::program::local_instr!()
         | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)

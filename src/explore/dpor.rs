@@ -536,6 +536,7 @@ fn commutes(i: Instr) -> bool {
         Instr::Return
         | crate::program::cond_instr!()
         | crate::program::barrier_instr!()
+        | crate::program::sync_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
         | Instr::ListStore { .. }

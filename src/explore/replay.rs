@@ -173,7 +173,10 @@ impl<'a> Follow<'a> {
             // A condition's waits and notifies: the simulator decides which
             // waiter a notify wakes (the longest waiting), and the order of
             // the acquires around them is recorded.
-            | crate::program::cond_instr!() | crate::program::barrier_instr!() => None,
+            | crate::program::cond_instr!()
+            | crate::program::barrier_instr!()
+            // A semaphore's takes and an event's waits are not recorded live.
+            | crate::program::sync_instr!() => None,
         }
     }
 

@@ -86,7 +86,9 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | Instr::PrintCaptured { .. }
         | Instr::BufPrint { .. }
         | Instr::Flush(_) => None,
-        crate::program::cond_instr!() | crate::program::barrier_instr!() => None,
+        crate::program::cond_instr!()
+        | crate::program::barrier_instr!()
+        | crate::program::sync_instr!() => None,
     }
 }
 

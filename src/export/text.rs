@@ -538,7 +538,9 @@ fn deadlock(out: &mut String, r: &Report) {
                 | crate::program::Instr::RunProgram { .. }
                 | crate::program::Instr::CondSleep(_)
                 | crate::program::Instr::BarrierWait { .. }
-                | crate::program::Instr::BarrierSleep { .. },
+                | crate::program::Instr::BarrierSleep { .. }
+                | crate::program::Instr::SemAcquire(_)
+                | crate::program::Instr::EventWait { .. },
             )
             | None
             | Some(crate::program::never_blocks!()) => crate::trace::forever_in(p, e, lang),

@@ -205,6 +205,20 @@ pub trait Backend {
     fn barrier_sleep(&mut self, pc: Pc, l: LockId, timeout_us: u32) -> Result<bool, Flow>;
     /// `barrier.abort()`: breaks it and wakes every party waiting at it.
     fn barrier_abort(&mut self, l: LockId);
+    // -- Semaphores and events: the counter or flag is variable `g` of the
+    // program (shared memory between processes).
+    /// `sem.acquire()`: waits until `g` is above 0, then takes one, in one
+    /// atomic step; the counter after.
+    fn sem_acquire(&mut self, pc: Pc, g: VarId) -> Result<Value, Flow>;
+    /// `sem.release()`: adds one and wakes a waiter; the counter after. `Err`
+    /// with the counter as it stays when `bound` > 0 and the counter is at
+    /// `bound` already (the program then raises `ValueError`).
+    fn sem_release(&mut self, g: VarId, bound: u16) -> Result<Value, Value>;
+    /// `ev.set()` (`on`) or `ev.clear()`; a set wakes every waiter.
+    fn event_set(&mut self, g: VarId, on: bool);
+    /// `ev.wait()`: waits until `g` is not 0, for at most `timeout_us` µs (0:
+    /// no limit); whether it is set when the wait ends.
+    fn event_wait(&mut self, pc: Pc, g: VarId, timeout_us: u32) -> Result<bool, Flow>;
 }
 
 /// Runs one instruction `ins` (at `pc`) of the backend's actor.
@@ -276,11 +290,7 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             let v = b.clock(cpu);
             (push(b, v), next, Cost::Instr)
         }
-        Instr::Raise(msg) => {
-            let p = b.program();
-            let text = raise_text(&p.actors[b.actor() as usize].name, p.str(msg));
-            return b.uncaught(ins, pc, text);
-        }
+        Instr::Raise(msg) => return raise_in_actor(b, ins, pc, msg),
         Instr::Exit(code) => return b.exit(ins, pc, code),
         Instr::CondWait(l) => return b.cond_wait(ins, pc, l, next),
         Instr::CondSleep(l) => {
@@ -331,9 +341,77 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             b.barrier_abort(l);
             (l as Value, next, Cost::Instr)
         }
+        crate::program::sync_instr!() => return exec_sync(b, ins, pc),
         crate::program::process_instr!() => return exec_process(b, ins, pc),
     };
     b.went(ins, pc, value, next, cost)
+}
+
+/// Semaphores and events ([`crate::program::sync_instr`]): out of line, like
+/// the process operations.
+#[inline(never)]
+fn exec_sync<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
+    let next = pc + 1;
+    let (value, next) = match ins {
+        Instr::SemAcquire(g) => match b.sem_acquire(pc, g) {
+            Ok(v) => (v, next),
+            Err(flow) => return flow,
+        },
+        Instr::SemRelease { sem, bound, fail } => match b.sem_release(sem, bound) {
+            Ok(v) => (v, next),
+            Err(v) => (v, fail),
+        },
+        Instr::EventSet(g) => {
+            b.event_set(g, true);
+            (1, next)
+        }
+        Instr::EventClear(g) => {
+            b.event_set(g, false);
+            (0, next)
+        }
+        Instr::EventWait { ev, timeout_us } => match b.event_wait(pc, ev, timeout_us) {
+            Ok(set) => (push(b, set as Value), next),
+            Err(flow) => return flow,
+        },
+        Instr::EventIsSet(g) => {
+            let v = b.load(g);
+            (push(b, (v != 0) as Value), next)
+        }
+        crate::program::local_instr!()
+        | crate::program::process_instr!()
+        | Instr::LoadGlobal(_)
+        | Instr::StoreGlobal(_)
+        | Instr::Acquire(_)
+        | Instr::Release(_)
+        | Instr::Start(_)
+        | Instr::Join(_)
+        | Instr::Print { .. }
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Clock { .. }
+        | Instr::Raise(_)
+        | Instr::Exit(_)
+        | Instr::ListStore { .. }
+        | crate::program::barrier_instr!()
+        | crate::program::cond_instr!() => return exec(b, ins, pc),
+    };
+    b.went(ins, pc, value, next, Cost::Instr)
+}
+
+/// `raise` of an exception nothing catches (`msg`, like `ValueError: …`): a
+/// thread prints `Exception in thread …`, a child process's target its
+/// traceback; either way the actor ends with exit code 1.
+fn raise_in_actor<B: Backend>(b: &mut B, ins: Instr, pc: Pc, msg: StrId) -> Flow {
+    let p = b.program();
+    let actor = &p.actors[b.actor() as usize];
+    if actor.kind == crate::program::ActorKind::Main && actor.process != 0 {
+        let text = process_raise_text(&actor.name, p.str(msg));
+        return b.raise(ins, pc, text);
+    }
+    let text = raise_text(&actor.name, p.str(msg));
+    b.uncaught(ins, pc, text)
 }
 
 /// The instructions only processes run ([`Instr::is_process_op`]): out of line,

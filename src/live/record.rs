@@ -295,6 +295,8 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 | Instr::QueueReady(_) => false,
                 // A notify's choice of waiter is not recorded yet.
                 crate::program::cond_instr!() | crate::program::barrier_instr!() => false,
+                // Which waiter a semaphore's release let in is not recorded yet.
+                crate::program::sync_instr!() => false,
             };
             if !ok {
                 return Err(NoReplay::NotRecorded(program.dis(ai as ActorId, *ins)));

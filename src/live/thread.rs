@@ -503,4 +503,87 @@ impl Backend for Thread<'_> {
         self.sh.barriers.lock()[l as usize].break_();
         self.sh.barrier_changed.notify_all();
     }
+    fn sem_acquire(&mut self, pc: Pc, g: VarId) -> Result<Value, Flow> {
+        let sh = self.sh;
+        let cell = &sh.vars[g as usize];
+        // One atomic step: a counter above 0 loses one.
+        let take = || {
+            cell.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+                (v > 0).then(|| v - 1)
+            })
+            .ok()
+            .map(|v| v - 1)
+        };
+        if let Some(v) = take() {
+            return Ok(v);
+        }
+        self.block(pc, g as Value, watchdog::on_var(g, pc));
+        let v = self.wait_var(take)?;
+        self.unblock(pc, -1)?;
+        Ok(v)
+    }
+    fn sem_release(&mut self, g: VarId, bound: u16) -> Result<Value, Value> {
+        let cell = &self.sh.vars[g as usize];
+        let v = cell.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+            (bound == 0 || v < bound as Value).then_some(v + 1)
+        })?;
+        self.var_changed();
+        Ok(v + 1)
+    }
+    fn event_set(&mut self, g: VarId, on: bool) {
+        self.sh.vars[g as usize].store(on as Value, Ordering::SeqCst);
+        if on {
+            self.var_changed();
+        }
+    }
+    fn event_wait(&mut self, pc: Pc, g: VarId, timeout_us: u32) -> Result<bool, Flow> {
+        let sh = self.sh;
+        let set = || (sh.vars[g as usize].load(Ordering::SeqCst) != 0).then_some(true);
+        if set().is_some() {
+            return Ok(true);
+        }
+        let until = (timeout_us > 0)
+            .then(|| Instant::now() + Duration::from_secs_f64(timeout_us as f64 / 1e6 / sh.speed));
+        // A timed wait ends by itself: the watchdog counts it as a sleeper.
+        let what = if until.is_some() {
+            0
+        } else {
+            watchdog::on_var(g, pc)
+        };
+        self.block(pc, g as Value, what);
+        let got = self.wait_var(|| match (set(), until) {
+            (Some(_), _) => Some(true),
+            (None, Some(u)) if Instant::now() >= u => Some(false),
+            (None, _) => None,
+        })?;
+        self.unblock(pc, -1)?;
+        Ok(got)
+    }
+}
+
+impl Thread<'_> {
+    /// Waits, without the GIL, until `ready` gives a value; a change of a
+    /// semaphore's counter or an event's flag wakes it, and it looks again at
+    /// least every [`POLL`].
+    fn wait_var<T>(&self, ready: impl Fn() -> Option<T>) -> Result<T, Flow> {
+        let sh = self.sh;
+        let mut g = sh.cond_waiters.lock();
+        loop {
+            if let Some(v) = ready() {
+                return Ok(v);
+            }
+            if stopping(sh) {
+                return Err(Flow::Stop);
+            }
+            sh.cond_changed.wait_for(&mut g, POLL);
+        }
+    }
+
+    /// Wakes the threads in [`Thread::wait_var`]: taking the mutex first means
+    /// none of them is between its look and its wait.
+    fn var_changed(&self) {
+        let g = self.sh.cond_waiters.lock();
+        self.sh.cond_changed.notify_all();
+        drop(g);
+    }
 }

@@ -27,6 +27,12 @@ pub(super) fn on_cond(l: LockId, pc: Pc) -> u64 {
     pack(COND, l, pc)
 }
 
+/// What a thread blocked in `sem.acquire()` or `ev.wait()` on variable `g`
+/// publishes: like a condition's wait, any other thread could wake it.
+pub(super) fn on_var(g: crate::program::VarId, pc: Pc) -> u64 {
+    pack(COND, g, pc)
+}
+
 /// What a thread blocked in `lock.acquire()` at `pc` publishes.
 pub(super) fn on_lock(l: LockId, pc: Pc) -> u64 {
     pack(LOCK, l, pc)
@@ -250,12 +256,13 @@ impl ProcessWatch {
                         | Instr::Flush(_)
                         | Instr::CondSleep(_)
                         | Instr::CondNotify { .. }
-                        | crate::program::barrier_instr!(),
+                        | crate::program::barrier_instr!()
+                        | crate::program::sync_instr!(),
                     ) => {}
                 }
             }
-            // A timed queue call (queue-api) or barrier wait ends by itself once
-            // its timeout is up.
+            // A timed queue call (queue-api), barrier wait or event wait ends by
+            // itself once its timeout is up.
             EventKind::Block
                 if matches!(
                     self.program.instr(e.actor, e.pc),
@@ -266,6 +273,9 @@ impl ProcessWatch {
                                 ..
                             }
                     )
+                ) || matches!(
+                    self.program.instr(e.actor, e.pc),
+                    Some(Instr::EventWait { timeout_us, .. }) if timeout_us > 0
                 ) =>
             {
                 *me = Seen::Sleeping;
@@ -289,7 +299,9 @@ impl ProcessWatch {
                         | Instr::QueueTry { .. }
                         | Instr::CondSleep(_)
                         | Instr::BarrierWait { .. }
-                        | Instr::BarrierSleep { .. },
+                        | Instr::BarrierSleep { .. }
+                        | Instr::SemAcquire(_)
+                        | Instr::EventWait { .. },
                     )
                     | None
                     | Some(crate::program::never_blocks!()) => -1,

@@ -1267,6 +1267,68 @@ impl Backend for Worker {
     fn barrier_abort(&mut self, l: LockId) {
         self.p.barriers.lock()[l as usize].break_();
     }
+    fn sem_acquire(&mut self, pc: Pc, g: VarId) -> Result<Value, Flow> {
+        use std::sync::atomic::Ordering::SeqCst;
+        // A multiprocessing.Semaphore's counter is a word of the shared memory
+        // every worker maps: one compare-and-swap takes one.
+        let take = |w: &Self| {
+            w.var_cell(g)
+                .fetch_update(SeqCst, SeqCst, |v| (v > 0).then(|| v - 1))
+                .is_ok()
+        };
+        if !take(self) {
+            self.poll_until(self.actor, pc, g as Value, take);
+        }
+        // The counter right after this take (others may have moved it since).
+        Ok(self.var_cell(g).load(SeqCst))
+    }
+    fn sem_release(&mut self, g: VarId, bound: u16) -> Result<Value, Value> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let v = self.var_cell(g).fetch_update(SeqCst, SeqCst, |v| {
+            (bound == 0 || v < bound as Value).then_some(v + 1)
+        })?;
+        Ok(v + 1)
+    }
+    fn event_set(&mut self, g: VarId, on: bool) {
+        self.var_cell(g).store(on as Value, Ordering::SeqCst);
+    }
+    fn event_wait(&mut self, pc: Pc, g: VarId, timeout_us: u32) -> Result<bool, Flow> {
+        let set = |w: &Self| w.var_cell(g).load(Ordering::SeqCst) != 0;
+        if set(self) {
+            return Ok(true);
+        }
+        if timeout_us == 0 {
+            self.poll_until(self.actor, pc, g as Value, set);
+            return Ok(true);
+        }
+        let (actor, until) = (self.actor, self.deadline(timeout_us));
+        self.rec(actor, EventKind::Block, pc, g as Value);
+        self.flush();
+        let got = self.blocking(actor, pc, |w| {
+            loop {
+                if set(w) {
+                    break true;
+                }
+                if std::time::Instant::now() >= until {
+                    break false;
+                }
+                std::thread::sleep(LOCK_POLL);
+            }
+        });
+        self.woke(actor, pc, -1);
+        Ok(got)
+    }
+}
+
+impl Worker {
+    /// Where variable `g` lives: the shared memory for a `multiprocessing`
+    /// object, else this process's own memory.
+    fn var_cell(&self, g: VarId) -> &AtomicI64 {
+        match self.program().vars[g as usize].shared {
+            true => self.p.mem.slot(g as usize),
+            false => &self.p.vars[g as usize],
+        }
+    }
 }
 
 /// In a forked child: die with the forking parent, and exit at once if it is gone.

@@ -210,6 +210,11 @@ impl ProgramBuilder {
                     timeout_us,
                     broken: target,
                 },
+                Instr::SemRelease { sem, bound, .. } => Instr::SemRelease {
+                    sem,
+                    bound,
+                    fail: target,
+                },
                 other => other,
             };
         }
@@ -357,6 +362,18 @@ impl ActorBuilder {
             barrier,
             timeout_us,
             broken: 0,
+        })
+    }
+
+    /// `sem.release()` of the semaphore whose counter is `sem`; `bound` > 0 (a
+    /// BoundedSemaphore) goes to `fail` (placed later, where the program
+    /// raises `ValueError`) instead of going above `bound`.
+    pub fn sem_release(&mut self, sem: VarId, bound: u16, fail: Label) -> &mut Self {
+        self.fixups.push((self.code.len(), fail.0));
+        self.emit(Instr::SemRelease {
+            sem,
+            bound,
+            fail: 0,
         })
     }
 

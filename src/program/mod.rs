@@ -42,6 +42,8 @@ pub enum BinOp {
     IAdd,
     /// `x -= b`.
     ISub,
+    /// `a == b` (CPython's `COMPARE_OP ==`): 1 or 0.
+    Eq,
 }
 
 impl BinOp {
@@ -51,6 +53,7 @@ impl BinOp {
             BinOp::Sub | BinOp::ISub => a.wrapping_sub(b),
             BinOp::Mul => a.wrapping_mul(b),
             BinOp::Gt => (a > b) as Value,
+            BinOp::Eq => (a == b) as Value,
         }
     }
     pub fn symbol(self) -> &'static str {
@@ -61,6 +64,7 @@ impl BinOp {
             BinOp::Gt => ">",
             BinOp::IAdd => "+=",
             BinOp::ISub => "-=",
+            BinOp::Eq => "==",
         }
     }
 
@@ -73,7 +77,7 @@ impl BinOp {
             BinOp::Mul => "BINARY_MULTIPLY",
             BinOp::IAdd => "INPLACE_ADD",
             BinOp::ISub => "INPLACE_SUBTRACT",
-            BinOp::Gt => "",
+            BinOp::Gt | BinOp::Eq => "",
         };
         // NB_* operator numbers of 3.11+ (Include/opcode.h).
         let nb = match self {
@@ -82,12 +86,16 @@ impl BinOp {
             BinOp::Mul => 5,
             BinOp::IAdd => 13,
             BinOp::ISub => 23,
-            BinOp::Gt => 0,
+            BinOp::Gt | BinOp::Eq => 0,
         };
         match (self, minor) {
             (BinOp::Gt, ..=11) => "COMPARE_OP 4 (>)".to_string(),
             (BinOp::Gt, 12) => "COMPARE_OP 68 (>)".to_string(),
             (BinOp::Gt, _) => "COMPARE_OP 148 (bool(>))".to_string(),
+            // Measured with dis on 3.8, 3.11, 3.12 and 3.13.
+            (BinOp::Eq, ..=11) => "COMPARE_OP 2 (==)".to_string(),
+            (BinOp::Eq, 12) => "COMPARE_OP 40 (==)".to_string(),
+            (BinOp::Eq, _) => "COMPARE_OP 88 (bool(==))".to_string(),
             (_, ..=10) => old.to_string(),
             _ => format!("BINARY_OP {nb} ({})", self.symbol()),
         }
@@ -135,6 +143,7 @@ macro_rules! thread_instr {
             | $crate::program::cond_instr!()
             | $crate::program::Instr::ListStore { .. }
             | $crate::program::barrier_instr!()
+            | $crate::program::sync_instr!()
     };
 }
 pub(crate) use thread_instr;
@@ -158,6 +167,18 @@ macro_rules! barrier_instr {
     };
 }
 pub(crate) use barrier_instr;
+/// The semaphore and event instructions, as a pattern (part of [`thread_instr`]).
+macro_rules! sync_instr {
+    () => {
+        $crate::program::Instr::SemAcquire(_)
+            | $crate::program::Instr::SemRelease { .. }
+            | $crate::program::Instr::EventSet(_)
+            | $crate::program::Instr::EventClear(_)
+            | $crate::program::Instr::EventWait { .. }
+            | $crate::program::Instr::EventIsSet(_)
+    };
+}
+pub(crate) use sync_instr;
 
 /// The process calls that push what they return (a PID, `is_alive()`, an exit
 /// code), as a pattern.
@@ -260,6 +281,10 @@ macro_rules! never_blocks {
             | $crate::program::Instr::QueueReady(_)
             | $crate::program::Instr::ListStore { .. }
             | $crate::program::Instr::BarrierAbort(_)
+            | $crate::program::Instr::SemRelease { .. }
+            | $crate::program::Instr::EventSet(_)
+            | $crate::program::Instr::EventClear(_)
+            | $crate::program::Instr::EventIsSet(_)
     };
 }
 pub(crate) use never_blocks;
@@ -486,6 +511,34 @@ pub enum Instr {
     /// `barrier.abort()`: breaks the barrier; every party waiting at it, and
     /// every later `wait()`, raises `BrokenBarrierError`.
     BarrierAbort(LockId),
+    // -- threading.Semaphore / BoundedSemaphore, multiprocessing.Semaphore and
+    // threading.Event (issue 16). A semaphore's counter (CPython's
+    // `sem._value`) and an event's flag are variables of the program: shared
+    // memory between processes, and the state panel shows them.
+    /// `sem.acquire()` (`with sem:`): waits while the counter is 0, then takes
+    /// one, in one step; records the counter after.
+    SemAcquire(VarId),
+    /// `sem.release()`: gives one back and wakes a waiter; records the counter
+    /// after. `bound` > 0 is a `BoundedSemaphore(bound)`: a release that would
+    /// take the counter above it changes nothing and jumps to `fail`, where the
+    /// program raises `ValueError` (a [`Instr::Raise`]).
+    SemRelease {
+        sem: VarId,
+        bound: u16,
+        fail: Pc,
+    },
+    /// `ev.set()`: the flag becomes 1 and every waiter wakes.
+    EventSet(VarId),
+    /// `ev.clear()`: the flag becomes 0.
+    EventClear(VarId),
+    /// `ev.wait()` (`timeout_us` 0: for ever) or `ev.wait(timeout)`: waits until
+    /// the flag is set or the timeout passed; pushes the flag (True / False).
+    EventWait {
+        ev: VarId,
+        timeout_us: u32,
+    },
+    /// `ev.is_set()`: pushes the flag.
+    EventIsSet(VarId),
 }
 
 /// [`Instr::ListStore`]'s index for `append`.
@@ -634,6 +687,7 @@ impl Instr {
             | Instr::Exit(_)
             | cond_instr!()
             | barrier_instr!()
+            | sync_instr!()
             | process_instr!() => true,
         }
     }
@@ -675,6 +729,7 @@ impl Instr {
             cond_instr!() => true,
             Instr::ListStore { index, .. } => index == LIST_APPEND,
             barrier_instr!() => true,
+            sync_instr!() => true,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -1109,6 +1164,24 @@ impl Program {
                 ..
             } => barrier_dis(&lock(l), Some(t)),
             Instr::BarrierAbort(l) => format!("CALL {}.abort", lock(l)),
+            sync_instr!() => self.dis_sync(instr),
+        }
+    }
+
+    /// `dis`-style text of a semaphore's or an event's call.
+    fn dis_sync(&self, instr: Instr) -> String {
+        let var = |i: VarId| named(self.vars.get(i as usize).map(|v| &v.name), i);
+        match instr {
+            Instr::SemAcquire(v) => format!("CALL {}.acquire", var(v)),
+            Instr::SemRelease { sem, .. } => format!("CALL {}.release", var(sem)),
+            Instr::EventSet(v) => format!("CALL {}.set", var(v)),
+            Instr::EventClear(v) => format!("CALL {}.clear", var(v)),
+            Instr::EventWait { ev, timeout_us: 0 } => format!("CALL {}.wait", var(ev)),
+            Instr::EventWait { ev, timeout_us } => {
+                format!("CALL {}.wait(timeout={})", var(ev), fmt_secs(timeout_us))
+            }
+            Instr::EventIsSet(v) => format!("CALL {}.is_set", var(v)),
+            other => format!("{other:?}"),
         }
     }
 
@@ -1151,6 +1224,14 @@ impl Program {
                     | Instr::FileRead(v)
                     | Instr::FileWrite(v)
                     | Instr::ListStore { var: v, .. } => check(var(v), "unknown variable"),
+                    Instr::SemAcquire(v)
+                    | Instr::EventSet(v)
+                    | Instr::EventClear(v)
+                    | Instr::EventWait { ev: v, .. }
+                    | Instr::EventIsSet(v) => check(var(v), "unknown variable"),
+                    Instr::SemRelease { sem, fail, .. } => {
+                        check(var(sem), "unknown variable").and(check(fail < n, "jump out of code"))
+                    }
                     Instr::PipeSend(c) | Instr::PipeClose(c) => check(conn(c), "unknown pipe end"),
                     Instr::PipeRecv { conn: c, eof } => {
                         check(conn(c), "unknown pipe end").and(check(eof < n, "jump out of code"))

@@ -278,6 +278,36 @@ impl Backend for SimActor<'_> {
         self.sim.barrier(l).break_();
         self.sim.barrier_changed(self.a, l);
     }
+    fn sem_acquire(&mut self, _pc: Pc, g: VarId) -> Result<Value, Flow> {
+        let v = *self.sim.var_mut(self.a, g);
+        if v <= 0 {
+            return Err(self.block(g as Value));
+        }
+        *self.sim.var_mut(self.a, g) = v - 1;
+        Ok(v - 1)
+    }
+    fn sem_release(&mut self, g: VarId, bound: u16) -> Result<Value, Value> {
+        let v = *self.sim.var_mut(self.a, g);
+        if bound > 0 && v >= bound as Value {
+            return Err(v);
+        }
+        *self.sim.var_mut(self.a, g) = v + 1;
+        self.sim.wake_var(self.a, g);
+        Ok(v + 1)
+    }
+    fn event_set(&mut self, g: VarId, on: bool) {
+        *self.sim.var_mut(self.a, g) = on as Value;
+        if on {
+            self.sim.wake_var(self.a, g);
+        }
+    }
+    fn event_wait(&mut self, pc: Pc, g: VarId, timeout_us: u32) -> Result<bool, Flow> {
+        let set = *self.sim.var_mut(self.a, g) != 0;
+        if set || timeout_us > 0 {
+            return self.timed_wait(pc, g, timeout_us, set);
+        }
+        Err(self.block(g as Value))
+    }
 }
 
 impl SimActor<'_> {

@@ -321,6 +321,7 @@ macro_rules! not_plain {
             | crate::program::cond_instr!()
             | Instr::ListStore { .. }
             | crate::program::barrier_instr!()
+            | crate::program::sync_instr!()
     };
 }
 pub(crate) use not_plain;

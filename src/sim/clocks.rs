@@ -65,6 +65,7 @@ impl Sim {
             | crate::program::cond_instr!()
             | Instr::ListStore { .. }
             | crate::program::barrier_instr!()
+            | crate::program::sync_instr!()
             | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
@@ -148,6 +149,7 @@ impl Sim {
                 | crate::program::cond_instr!()
                 | Instr::ListStore { .. }
                 | crate::program::barrier_instr!()
+                | crate::program::sync_instr!()
                 | crate::program::process_instr!() => break,
             };
             burst.clock = t;
@@ -270,7 +272,8 @@ impl Sim {
                 | Instr::PipeClose(_)
                 | Instr::PrintCaptured { .. }
                 | Instr::BufPrint { .. }
-                | Instr::Flush(_),
+                | Instr::Flush(_)
+                | crate::program::sync_instr!(),
             ) => {}
         }
         went_on
@@ -324,7 +327,8 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
             | crate::program::cond_instr!()
-            | crate::program::barrier_instr!(),
+            | crate::program::barrier_instr!()
+            | crate::program::sync_instr!(),
         ) => INSTR_NS,
     }
 }

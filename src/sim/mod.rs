@@ -28,7 +28,7 @@ pub use timed::TimedScheduler;
 use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::{
-    ActorId, EngineConfig, Granularity, Instr, LockId, Pc, Program, StrId, Value,
+    ActorId, EngineConfig, Granularity, Instr, LockId, Pc, Program, StrId, Value, VarId,
 };
 use crate::trace::{Event, EventKind, OutputLine, Trace};
 use std::fmt;
@@ -470,6 +470,29 @@ impl Sim {
         n as Value
     }
 
+    /// A semaphore's counter or an event's flag (variable `g`) went up: every
+    /// actor waiting on it wakes and looks again (a semaphore's waiters race
+    /// for what came, as a lock's do), a timed `wait` before its deadline too.
+    fn wake_var(&mut self, by: ActorId, g: VarId) {
+        for w in 0..self.actors.len() {
+            let rt = &mut self.actors[w];
+            let waits = matches!(
+                self.program.instr(w as ActorId, rt.pc),
+                Some(Instr::SemAcquire(x) | Instr::EventWait { ev: x, .. }) if x == g
+            );
+            if !waits {
+                continue;
+            }
+            match rt.status {
+                RunState::Blocked => {}
+                RunState::Sleeping(_) => self.sleepers -= 1,
+                RunState::NotStarted | RunState::Ready | RunState::Done(_) => continue,
+            }
+            rt.status = RunState::Ready;
+            self.pending_wakes.push((w as ActorId, by as Value));
+        }
+    }
+
     /// `t.start()` / `p.start()`: a child process is made first if `t` is in one.
     fn start(&mut self, a: ActorId, t: ActorId) -> Value {
         if self.process[t as usize] != self.process[a as usize] {
@@ -660,7 +683,9 @@ impl Sim {
                     | Instr::CondSleep(_)
                     | Instr::BarrierWait { .. }
                     | Instr::BarrierSleep { .. }
-                    | Instr::QueueTry { .. },
+                    | Instr::QueueTry { .. }
+                    | Instr::SemAcquire(_)
+                    | Instr::EventWait { .. },
                 ) => None,
                 None | Some(crate::program::never_blocks!()) => None,
             };

@@ -40,6 +40,13 @@ pub enum Refusal {
         barrier: String,
         entering: bool,
     },
+    /// In `sem.acquire()` with the counter at 0 (`event` false), or in
+    /// `ev.wait()` with the flag clear (`event` true).
+    WaitingOnSync {
+        actor: String,
+        name: String,
+        event: bool,
+    },
     /// Another thread of the same process holds the GIL and may not let go yet.
     GilHeld {
         actor: String,
@@ -89,6 +96,12 @@ impl Refusal {
                 Msg::XWaitingAtBarrier
             }
             .fill(lang, &[actor, barrier]),
+            Refusal::WaitingOnSync { actor, name, event } => if *event {
+                Msg::XWaitingForSet
+            } else {
+                Msg::XWaitingForRelease
+            }
+            .fill(lang, &[actor, name]),
             Refusal::Sleeping { actor, until_ns } => {
                 Msg::XSleeping.fill(lang, &[actor, &format!("{:.3}", *until_ns as f64 / 1e6)])
             }
@@ -166,6 +179,16 @@ impl Sim {
                         barrier: self.program.locks[l as usize].name.clone(),
                         entering: matches!(ins, Instr::BarrierWait { .. }),
                     },
+                    Some(Instr::SemAcquire(g) | Instr::EventWait { ev: g, .. }) => {
+                        Refusal::WaitingOnSync {
+                            actor: self.name(a),
+                            name: self.program.vars[g as usize].name.clone(),
+                            event: matches!(
+                                self.program.instr(a, rt.pc),
+                                Some(Instr::EventWait { .. })
+                            ),
+                        }
+                    }
                     Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
                         actor: self.name(a),
                         lock: self.program.locks[l as usize].name.clone(),

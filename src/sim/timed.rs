@@ -577,6 +577,7 @@ impl TimedScheduler {
             | Instr::Release(_)
             | crate::program::cond_instr!()
             | crate::program::barrier_instr!()
+            | crate::program::sync_instr!()
             | Instr::Join(_)
             | Instr::Exit(_)
             | Instr::ForkChild

@@ -180,5 +180,11 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::BufPrint { .. }
         | Instr::Flush(_) => VarOp::None,
         crate::program::cond_instr!() | crate::program::barrier_instr!() => VarOp::None,
+        // A semaphore's counter and an event's flag: the event records the
+        // value after a take, a give-back, a set or a clear, and the flag a
+        // wait or is_set() saw.
+        Instr::SemAcquire(v) | Instr::SemRelease { sem: v, .. } => VarOp::Store(v),
+        Instr::EventSet(v) | Instr::EventClear(v) => VarOp::Store(v),
+        Instr::EventWait { ev: v, .. } | Instr::EventIsSet(v) => VarOp::Load(v),
     }
 }

@@ -114,7 +114,8 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::BufPrint { .. }
                     | Instr::Flush(_)
                     | crate::program::cond_instr!()
-                    | crate::program::barrier_instr!(),
+                    | crate::program::barrier_instr!()
+                    | crate::program::sync_instr!(),
                 ) => None,
             },
             EventKind::Wake | EventKind::GilTake | EventKind::GilDrop | EventKind::Deadlock => None,

@@ -403,6 +403,11 @@ impl StackOp {
             // `barrier.wait()`: the index, or NONE when it raised.
             Instr::BarrierWait { .. } => (0, Push::Some),
             Instr::BarrierSleep { .. } => (1, Push::Some),
+            Instr::EventWait { .. } | Instr::EventIsSet(_) => (0, Push::Yes),
+            Instr::SemAcquire(_)
+            | Instr::SemRelease { .. }
+            | Instr::EventSet(_)
+            | Instr::EventClear(_) => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -456,6 +461,8 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
                 &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
             )
         }
+        Some(Instr::SemAcquire(g)) => Msg::RForeverSem.fill(lang, &[&var_name(p, g)]),
+        Some(Instr::EventWait { ev, .. }) => Msg::RForeverEvent.fill(lang, &[&var_name(p, ev)]),
         Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
             lang,
             &[
@@ -475,6 +482,25 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
             }
         }
     }
+}
+
+/// A variable's name as the rows show it.
+fn var_name(p: &Program, g: crate::program::VarId) -> &str {
+    p.vars.get(g as usize).map_or("?", |x| x.name.as_str())
+}
+
+/// What a row of a semaphore's or an event's step says (`value`: the counter
+/// or the flag after it).
+fn sync_note(p: &Program, ins: Instr, value: Value, lang: Lang) -> Option<String> {
+    Some(match ins {
+        Instr::SemAcquire(g) | Instr::SemRelease { sem: g, .. } => {
+            Msg::RSemIs.fill(lang, &[&var_name(p, g), &value])
+        }
+        Instr::EventSet(g) => Msg::REventSet.fill(lang, &[&var_name(p, g)]),
+        Instr::EventClear(g) => Msg::REventClear.fill(lang, &[&var_name(p, g)]),
+        Instr::EventWait { .. } | Instr::EventIsSet(_) => true_false(value, lang),
+        _ => return None,
+    })
 }
 
 /// What a row of a lock's or a `threading.Condition`'s step says.
@@ -595,6 +621,7 @@ fn barrier_note(
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::ListStore { .. }
+        | crate::program::sync_instr!()
         | crate::program::cond_instr!() => None,
     }
 }
@@ -643,6 +670,8 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
                 lang,
                 &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
             ),
+            Some(Instr::SemAcquire(g)) => Msg::RWaitSem.fill(lang, &[&var_name(p, g)]),
+            Some(Instr::EventWait { ev, .. }) => Msg::RWaitEvent.fill(lang, &[&var_name(p, ev)]),
             Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
                 lang,
                 &[&p.locks
@@ -812,6 +841,14 @@ fn note(
         i @ (Instr::Acquire(_) | Instr::Release(_) | cond_instr!()) => {
             describe.then(|| lock_note(p, i, e.value, lang))?
         }
+        i @ (Instr::EventWait { .. } | Instr::EventIsSet(_)) => {
+            st.push(e.value);
+            describe.then(|| sync_note(p, i, e.value, lang))?
+        }
+        i @ (Instr::SemAcquire(_)
+        | Instr::SemRelease { .. }
+        | Instr::EventSet(_)
+        | Instr::EventClear(_)) => describe.then(|| sync_note(p, i, e.value, lang))?,
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         ins @ crate::program::barrier_instr!() => barrier_note(p, ins, st, e.value, describe, lang),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).

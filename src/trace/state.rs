@@ -17,6 +17,10 @@ pub enum BlockedOn {
     /// In `barrier.wait()` on the barrier this lock names: waiting for the other
     /// parties (or, entering, for the last round to leave).
     Barrier(LockId),
+    /// In `sem.acquire()` of the semaphore whose counter is this variable, at 0.
+    Semaphore(crate::program::VarId),
+    /// In `ev.wait()` of the event whose flag is this variable, not set yet.
+    Event(crate::program::VarId),
 }
 
 /// What an actor is doing at a point of a trace.
@@ -48,6 +52,8 @@ impl ActorState {
             ActorState::Blocked(BlockedOn::Pipe(_)) => "blocked on a pipe",
             ActorState::Blocked(BlockedOn::Notify(_)) => "waiting for a notify",
             ActorState::Blocked(BlockedOn::Barrier(_)) => "waiting at a barrier",
+            ActorState::Blocked(BlockedOn::Semaphore(_)) => "waiting for a release",
+            ActorState::Blocked(BlockedOn::Event(_)) => "waiting for set()",
             ActorState::Sleeping => "sleeping",
             ActorState::Done(_) => "done",
         }
@@ -72,6 +78,7 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::CondWait(_) => true,
         crate::program::local_instr!()
         | crate::program::barrier_instr!()
+        | crate::program::sync_instr!()
         | Instr::CondSleep(_)
         | Instr::CondNotify { .. }
         | Instr::LoadGlobal(_)
@@ -199,6 +206,8 @@ impl StateReplay {
             Some(
                 Instr::BarrierWait { barrier: l, .. } | Instr::BarrierSleep { barrier: l, .. },
             ) => ActorState::Blocked(BlockedOn::Barrier(l)),
+            Some(Instr::SemAcquire(g)) => ActorState::Blocked(BlockedOn::Semaphore(g)),
+            Some(Instr::EventWait { ev, .. }) => ActorState::Blocked(BlockedOn::Event(ev)),
             // An acquire; no other instruction blocks.
             Some(
                 Instr::Acquire(_)
@@ -229,7 +238,11 @@ impl StateReplay {
                 | Instr::QueueAsk { .. }
                 | Instr::BufPrint { .. }
                 | Instr::Flush(_)
-                | Instr::QueueReady(_),
+                | Instr::QueueReady(_)
+                | Instr::SemRelease { .. }
+                | Instr::EventSet(_)
+                | Instr::EventClear(_)
+                | Instr::EventIsSet(_),
             )
             | None => ActorState::Blocked(BlockedOn::Lock(e.value as LockId)),
         }
@@ -339,7 +352,8 @@ impl StateReplay {
                         | Instr::QueueTry { .. }
                         | Instr::BufPrint { .. }
                         | Instr::Flush(_)
-                        | Instr::QueueReady(_),
+                        | Instr::QueueReady(_)
+                        | crate::program::sync_instr!(),
                     )
                     | None => {}
                 }

@@ -98,6 +98,7 @@ fn lines(
         .collect();
     let name = |a: usize| actor_name(program, a);
     lines.extend(lock_lines(program, replay, &states, th, lang));
+    lines.extend(sync_lines(program, &states, th, lang));
     let gil = ls.run.config().gil;
     let nproc = program.process_count();
     let uses_tls = program.actors.iter().any(|x| {
@@ -373,11 +374,57 @@ fn lock_lines(
     out
 }
 
+/// Each semaphore and event somebody waits on: who waits in its `acquire()`
+/// or `wait()` (its counter or flag is a variable, shown above).
+fn sync_lines(
+    program: &Program,
+    states: &[ActorState],
+    th: &Theme,
+    lang: Lang,
+) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for (g, var) in program.vars.iter().enumerate() {
+        let g = g as u16;
+        let (sem, ev) = (BlockedOn::Semaphore(g), BlockedOn::Event(g));
+        let waiters: Vec<String> = states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s, ActorState::Blocked(b) if *b == sem || *b == ev))
+            .map(|(a, _)| actor_name(program, a))
+            .collect();
+        if waiters.is_empty() {
+            continue;
+        }
+        let what = if states.contains(&ActorState::Blocked(sem)) {
+            Msg::InAcquire
+        } else {
+            Msg::InWait
+        };
+        out.push(Line::from(vec![
+            Span::styled(format!("{} ", var.name), th.title()),
+            Span::styled(
+                format!("· {}: {}", what.get(lang), waiters.join(", ")),
+                th.warn(),
+            ),
+        ]));
+    }
+    out
+}
+
 /// An actor's name, or `?` for an id the program does not have.
 fn actor_name(program: &Program, a: usize) -> String {
     program
         .actors
         .get(a)
+        .map(|x| x.name.clone())
+        .unwrap_or_else(|| "?".into())
+}
+
+/// A variable's name, or `?` for an id the program does not have.
+fn var_name(program: &Program, g: u16) -> String {
+    program
+        .vars
+        .get(g as usize)
         .map(|x| x.name.clone())
         .unwrap_or_else(|| "?".into())
 }
@@ -420,6 +467,12 @@ fn actor_line(
                 .map(|x| x.name.as_str())
                 .unwrap_or("?")],
         ),
+        ActorState::Blocked(BlockedOn::Semaphore(g)) => {
+            Msg::RWaitSem.fill(lang, &[&var_name(program, g)])
+        }
+        ActorState::Blocked(BlockedOn::Event(g)) => {
+            Msg::RWaitEvent.fill(lang, &[&var_name(program, g)])
+        }
         ActorState::Done(code) => Msg::DoneExit.fill(lang, &[&code]),
         other => state_words(other, lang).to_string(),
     };
@@ -446,6 +499,8 @@ pub fn state_words(s: ActorState, lang: Lang) -> &'static str {
         ActorState::Blocked(BlockedOn::Pipe(_)) => Msg::StBlockedPipe,
         ActorState::Blocked(BlockedOn::Notify(_)) => Msg::StWaitingNotify,
         ActorState::Blocked(BlockedOn::Barrier(_)) => Msg::StWaitingBarrier,
+        ActorState::Blocked(BlockedOn::Semaphore(_)) => Msg::StWaitingSem,
+        ActorState::Blocked(BlockedOn::Event(_)) => Msg::StWaitingEvent,
         ActorState::Sleeping => Msg::StSleeping,
         ActorState::Done(_) => Msg::StDone,
     };

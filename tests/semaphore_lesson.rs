@@ -1,0 +1,352 @@
+//! The `semaphore` lesson (issue 16): workers share two connections under a
+//! `threading.Semaphore(2)` (or a BoundedSemaphore, or a
+//! `multiprocessing.Semaphore` between processes), stepped over seeds,
+//! explored exhaustively at small knobs, and live on real threads and real
+//! processes: what a student sees, and the invariant every run keeps (never
+//! more than two in use) unless the program releases once too often.
+
+use interleave::catalog::Catalog;
+use interleave::cli::knobs_from;
+use interleave::explore::{self, Control, Limits, OutcomeKey, Stop};
+use interleave::lesson::Lesson;
+use interleave::live::LiveRun;
+use interleave::run::{Origin, Run, Start};
+use interleave::sim::{Schedule, Sim};
+use interleave::trace::{ActorState, BlockedOn, StateReplay, Trace};
+use std::sync::Arc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_interleave");
+const LIVE_LIMIT: Duration = Duration::from_secs(60);
+const THREADING_OVER: &str = "ValueError: Semaphore released too many times";
+const MULTIPROCESSING_OVER: &str = "ValueError: semaphore or lock released too many times";
+
+fn lesson() -> Lesson {
+    let catalog = Catalog::embedded().expect("the built-in lessons load");
+    catalog
+        .find("semaphore")
+        .expect("the lesson exists")
+        .clone()
+}
+
+fn sets(s: &[&str]) -> Vec<String> {
+    s.iter().map(|s| s.to_string()).collect()
+}
+
+fn stepped(s: &[&str], origin: Origin) -> Trace {
+    let l = lesson();
+    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+    Run::new(&l, knobs, Start::Stepped(origin))
+        .expect("the lesson builds")
+        .finish_stepped()
+        .expect("a stepped run runs to its end")
+}
+
+fn output(t: &Trace) -> Vec<String> {
+    t.output.iter().map(|o| o.text.clone()).collect()
+}
+
+fn count(out: &[String], what: &str) -> usize {
+    out.iter().filter(|l| l.contains(what)).count()
+}
+
+/// The counts of connections in use the workers printed, in order.
+fn in_use(out: &[String]) -> Vec<i64> {
+    out.iter()
+        .filter_map(|l| l.split(", ").nth(1)?.strip_suffix(" in use")?.parse().ok())
+        .collect()
+}
+
+fn var(t: &Trace, name: &str) -> i64 {
+    t.final_vars()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no variable {name}"))
+}
+
+/// What every correct run shows: a line per worker, never more than two in
+/// use, `at most 2` (or 1 with one worker) at the end, the counter back at 2.
+fn assert_correct(t: &Trace, workers: usize, what: &str) {
+    let out = output(t);
+    assert_eq!(count(&out, "has a connection"), workers, "{what}: {out:?}");
+    let counts = in_use(&out);
+    assert!(
+        counts.iter().all(|&n| (1..=2).contains(&n)),
+        "{what}: {out:?}"
+    );
+    let most = counts.iter().max().copied().unwrap_or(0);
+    assert_eq!(
+        out.last().map(String::as_str),
+        Some(format!("at most {most} in use at once").as_str()),
+        "{what}"
+    );
+    assert_eq!(count(&out, "Error"), 0, "{what}: {out:?}");
+    assert!(t.deadlock().is_empty(), "{what}");
+}
+
+#[test]
+fn stepped_runs_never_have_more_than_two_in_use() {
+    for seed in 1..=5 {
+        for extra in [
+            &[][..],
+            &["scheduler=uniform", "gil=free", "granularity=bytecode"],
+            &["across=processes"],
+            &["kind=BoundedSemaphore", "gil=gil-classic"],
+        ] {
+            let what = format!("seed {seed} {extra:?}");
+            let t = stepped(extra, Origin::Seed(seed));
+            assert_correct(&t, 5, &what);
+            assert_eq!(var(&t, "sem"), 2, "{what}: the counter is back at 2");
+        }
+    }
+    // One worker, then more workers than the default.
+    assert_correct(&stepped(&["workers=1"], Origin::Seed(1)), 1, "one worker");
+    assert_correct(&stepped(&["workers=8"], Origin::Seed(2)), 8, "eight");
+}
+
+/// Expands a schedule string (`0x7 1x4`) into the actor of every step.
+fn steps(schedule: &str) -> Vec<u16> {
+    schedule
+        .split_whitespace()
+        .flat_map(|run| {
+            let (a, n) = run.split_once('x').unwrap_or((run, "1"));
+            let (a, n): (u16, usize) = (a.parse().expect("an actor"), n.parse().expect("a count"));
+            std::iter::repeat_n(a, n)
+        })
+        .collect()
+}
+
+/// Exactly these steps, and no more.
+fn replay(s: &[&str], schedule: &str) -> Sim {
+    let l = lesson();
+    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
+    Sim::replay(p, knobs.engine(), &steps(schedule)).expect("every step may be taken")
+}
+
+/// The tour's moves: two in, the other two wait in acquire() and the state
+/// panel says so; one release too many lets three in with a plain Semaphore.
+#[test]
+fn the_tours_moves_show_the_waiters_and_the_third_worker() {
+    let four = ["workers=4", "granularity=line", "gil=gil-modern"];
+    let sim = replay(&four, "0x3 1x8 2x8 3x2 4x2");
+    let t = sim.trace();
+    assert_eq!(sim.vars(), &[0, 2, 2], "sem, inside, most");
+    let state = StateReplay::at(&t.program, &t.events, t.events.len());
+    for name in ["worker-3", "worker-4"] {
+        let a = t.program.actor_id(name).expect("a worker");
+        assert_eq!(
+            state.state(a),
+            ActorState::Blocked(BlockedOn::Semaphore(0)),
+            "{name} waits in sem.acquire()"
+        );
+        assert_eq!(
+            sim.check(a).map_err(|r| r.to_string()),
+            Err(format!(
+                "{name} waits in sem.acquire(): the counter is 0; it goes on after another worker releases"
+            ))
+        );
+    }
+    // The bug, by hand: worker-1 leaves and releases once more.
+    let moves = "0x3 1x8 2x8 3x2 4x2 1 2 1x6 3x7 4x7";
+    let sim = replay(&[&four[..], &["release=twice"]].concat(), moves);
+    let out = output(sim.trace());
+    assert_eq!(in_use(&out).iter().max(), Some(&3), "{out:?}");
+    assert_eq!(sim.vars()[1], 3, "three inside at once");
+    // The same with a BoundedSemaphore: the extra release is allowed (the
+    // counter was 1), three get in, and a later release raises.
+    let sim = replay(
+        &[&four[..], &["release=twice", "kind=BoundedSemaphore"]].concat(),
+        moves,
+    );
+    assert_eq!(sim.vars()[1], 3);
+    assert_eq!(
+        count(&output(sim.trace()), "Error"),
+        0,
+        "nothing raised yet"
+    );
+    let t = stepped(
+        &[&four[..], &["release=twice", "kind=BoundedSemaphore"]].concat(),
+        Origin::Schedule(Schedule::parse(moves).expect("a schedule").into()),
+    );
+    let out = output(&t);
+    assert_eq!(count(&out, THREADING_OVER), 1, "{out:?}");
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with("Exception in thread worker-") && l.ends_with(THREADING_OVER)),
+        "{out:?}"
+    );
+    assert_eq!(
+        var(&t, "sem"),
+        2,
+        "the failed release left the counter at 2"
+    );
+}
+
+/// One release too many, over seeds: a plain Semaphore ends at 3 and says
+/// nothing; a BoundedSemaphore raises ValueError in exactly one worker (with
+/// multiprocessing's own message between processes) and ends at 2.
+#[test]
+fn an_extra_release_grows_a_semaphore_and_a_bounded_one_raises() {
+    for seed in 1..=5 {
+        for procs in [false, true] {
+            let across = if procs {
+                "across=processes"
+            } else {
+                "across=threads"
+            };
+            let t = stepped(&["release=twice", across], Origin::Seed(seed));
+            let out = output(&t);
+            assert_eq!(count(&out, "Error"), 0, "seed {seed}: {out:?}");
+            assert_eq!(var(&t, "sem"), 3, "seed {seed} {across}: grew silently");
+            let t = stepped(
+                &["release=twice", "kind=BoundedSemaphore", across],
+                Origin::Seed(seed),
+            );
+            let out = output(&t);
+            let msg = if procs {
+                MULTIPROCESSING_OVER
+            } else {
+                THREADING_OVER
+            };
+            assert_eq!(count(&out, msg), 1, "seed {seed} {across}: {out:?}");
+            assert_eq!(count(&out, "Error"), 1, "seed {seed}: {out:?}");
+            if procs {
+                assert!(
+                    out.iter().any(|l| l.starts_with("Process worker-")),
+                    "{out:?}"
+                );
+            }
+            assert_eq!(var(&t, "sem"), 2, "seed {seed} {across}");
+            assert!(in_use(&out).iter().all(|&n| n <= 3), "{out:?}");
+        }
+    }
+}
+
+fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
+    let l = lesson();
+    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
+    let limits = Limits {
+        max_time: Duration::from_secs(300),
+        ..Limits::default()
+    };
+    let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
+    assert_eq!(
+        ex.stop,
+        Stop::Complete,
+        "{s:?}: the outcome set is complete"
+    );
+    ex.outcomes.into_iter().map(|f| f.key).collect()
+}
+
+fn final_var(k: &OutcomeKey, name: &str) -> i64 {
+    k.vars
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| *v)
+        .unwrap_or(-1)
+}
+
+/// Exhaustive exploration at three workers: with one release each, every
+/// outcome has at most two in use and the counter back at 2; one release too
+/// many reaches a counter of 3 (plain) or the ValueError (bounded), and the
+/// bounded one also has outcomes where worker-1's own extra release raised.
+#[test]
+fn exploration_proves_the_limit_and_finds_the_over_release() {
+    let ok = outcomes(&["workers=3"]);
+    assert!(!ok.is_empty());
+    for k in &ok {
+        assert!(!k.deadlock, "{k:?}");
+        assert_eq!(final_var(k, "sem"), 2, "{k:?}");
+        assert!(final_var(k, "most") <= 2, "{k:?}");
+        assert!(in_use(&k.output).iter().all(|&n| n <= 2), "{k:?}");
+    }
+    let plain = outcomes(&["workers=3", "release=twice"]);
+    assert!(plain.iter().all(|k| final_var(k, "sem") == 3), "{plain:?}");
+    let bounded = outcomes(&["workers=3", "release=twice", "kind=BoundedSemaphore"]);
+    assert!(
+        bounded
+            .iter()
+            .all(|k| count(&k.output, THREADING_OVER) == 1)
+    );
+    let died = |w: &str| {
+        bounded.iter().any(|k| {
+            k.output
+                .iter()
+                .any(|l| l.starts_with(&format!("Exception in thread {w}:")))
+        })
+    };
+    assert!(died("worker-1"), "the buggy worker's own extra release");
+    assert!(
+        died("worker-2") || died("worker-3"),
+        "an innocent worker's release"
+    );
+}
+
+/// Four workers are the smallest pool where one release too many lets a third
+/// in; seeds of the uniform scheduler find it.
+#[test]
+fn sampling_finds_three_in_use_with_four_workers() {
+    let found = (1..=40).any(|seed| {
+        let t = stepped(
+            &["workers=4", "release=twice", "scheduler=uniform"],
+            Origin::Seed(seed),
+        );
+        in_use(&output(&t)).contains(&3)
+    });
+    assert!(found, "no seed of 40 had three in use");
+}
+
+fn live(s: &[&str]) -> Trace {
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
+    let l = lesson();
+    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+    let program = interleave::scenarios::build(&l, &knobs).expect("the lesson builds");
+    let (trace, finished) = LiveRun::start(Arc::new(program), knobs.engine(), 1.0).wait(LIVE_LIMIT);
+    assert!(finished, "the live run {s:?} did not end");
+    trace
+}
+
+#[test]
+fn live_threads_and_processes_never_have_more_than_two_in_use() {
+    for extra in [
+        &[][..],
+        &["gil=free"],
+        &["across=processes"],
+        &["kind=BoundedSemaphore", "across=processes"],
+    ] {
+        for _ in 0..2 {
+            let t = live(extra);
+            let what = format!("live {extra:?}");
+            assert_correct(&t, 5, &what);
+            let most = if extra.contains(&"across=processes") {
+                "most.value"
+            } else {
+                "most"
+            };
+            assert!(var(&t, most) <= 2, "{what}");
+        }
+    }
+}
+
+/// Live, one release too many: whatever the timing, a plain semaphore never
+/// raises, and a bounded one raises in exactly one worker; no count ever
+/// goes above 3.
+#[test]
+fn live_over_release_raises_only_with_a_bounded_semaphore() {
+    for across in ["across=threads", "across=processes"] {
+        let t = live(&["release=twice", across]);
+        let out = output(&t);
+        assert_eq!(count(&out, "Error"), 0, "{out:?}");
+        assert_eq!(count(&out, "has a connection"), 5);
+        assert!(in_use(&out).iter().all(|&n| n <= 3), "{out:?}");
+        let t = live(&["release=twice", "kind=BoundedSemaphore", across]);
+        let out = output(&t);
+        assert_eq!(count(&out, "released too many times"), 1, "{out:?}");
+        assert_eq!(count(&out, "has a connection"), 5, "{out:?}");
+        assert!(in_use(&out).iter().all(|&n| n <= 3), "{out:?}");
+    }
+}
