@@ -187,6 +187,11 @@ pub trait Backend {
     /// `cond.notify()` / `notify_all()`: takes the longest waiter (or every one)
     /// off `l`'s waiters and wakes it; how many it woke.
     fn cond_notify(&mut self, l: LockId, all: bool) -> Value;
+
+    // -- knobs15: `p.join(timeout)` --
+    /// Waits until `t` has ended or `timeout_us` µs have passed, whichever
+    /// comes first (`Ok` either way).
+    fn join_within(&mut self, pc: Pc, t: ActorId, timeout_us: u32) -> Result<(), Flow>;
 }
 
 /// Runs one instruction `ins` (at `pc`) of the backend's actor.
@@ -228,6 +233,10 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         }
         Instr::Join(t) => {
             go!(b.join(pc, t));
+            (t as Value, next, Cost::Instr)
+        }
+        Instr::JoinFor { t, timeout_us } => {
+            go!(b.join_within(pc, t, timeout_us));
             (t as Value, next, Cost::Instr)
         }
         Instr::Print { fmt, nargs } => {

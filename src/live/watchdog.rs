@@ -221,6 +221,7 @@ impl ProcessWatch {
                         | Instr::LoadGlobal(_)
                         | Instr::StoreGlobal(_)
                         | Instr::Join(_)
+                        | Instr::JoinFor { .. }
                         | Instr::Print { .. }
                         | Instr::Work(_)
                         | Instr::TlsSet { .. }
@@ -252,11 +253,12 @@ impl ProcessWatch {
                     ) => {}
                 }
             }
-            // A timed queue call (queue-api) ends by itself once its timeout is up.
+            // A timed queue call (queue-api) or `join(timeout)` ends by itself
+            // once its timeout is up.
             EventKind::Block
                 if matches!(
                     self.program.instr(e.actor, e.pc),
-                    Some(Instr::QueueTry { .. })
+                    Some(Instr::QueueTry { .. } | Instr::JoinFor { .. })
                 ) =>
             {
                 *me = Seen::Sleeping;
@@ -278,6 +280,7 @@ impl ProcessWatch {
                         | Instr::PipeRecv { .. }
                         | Instr::RunProgram { .. }
                         | Instr::QueueTry { .. }
+                        | Instr::JoinFor { .. }
                         | Instr::CondSleep(_),
                     )
                     | None

@@ -577,6 +577,7 @@ impl TimedScheduler {
             | Instr::Release(_)
             | crate::program::cond_instr!()
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Exit(_)
             | Instr::ForkChild
             | Instr::ProcPid(_)
