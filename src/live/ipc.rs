@@ -474,6 +474,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn texts_and_numbers_cross_a_real_pipe_and_a_socket_as_they_went() {
+        for socket in [false, true] {
+            let mut fds = [0i32; 2];
+            // SAFETY: `fds` has room for the two descriptors either call writes.
+            let made = unsafe {
+                if socket {
+                    libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr())
+                } else {
+                    libc::pipe(fds.as_mut_ptr())
+                }
+            };
+            assert_eq!(made, 0);
+            let (count, lock) = (AtomicU64::new(0), AtomicI64::new(0));
+            let sent = [
+                Payload::Text("Hello shiyanlou"),
+                Payload::Int(42),
+                Payload::Text(""),
+                Payload::Int(i64::MIN),
+                Payload::Text("你好"),
+            ];
+            for v in &sent {
+                send_message(fds[1], (&count, &lock), v.clone(), socket).expect("sent");
+            }
+            for (n, v) in sent.iter().enumerate() {
+                let (got, number) = recv_message(fds[0]).expect("a message");
+                let want = match v {
+                    Payload::Int(i) => Payload::Int(*i),
+                    Payload::Text(t) => Payload::Text(t.to_string()),
+                };
+                assert_eq!((got, number), (want, n as u64), "socket={socket}");
+            }
+            // What cannot be sent is refused, and nothing is written.
+            let long = "x".repeat(MAX_TEXT + 1);
+            assert!(send_message(fds[1], (&count, &lock), Payload::Text(&long), socket).is_err());
+            assert!(
+                send_message(fds[1], (&count, &lock), Payload::Int(TEXT_WIRE), socket).is_err()
+            );
+            assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), 5);
+            // SAFETY: closes the two descriptors made above.
+            unsafe {
+                libc::close(fds[1]);
+            }
+            assert!(recv_message(fds[0]).is_none(), "the end of the pipe");
+            // SAFETY: as above.
+            unsafe {
+                libc::close(fds[0]);
+            }
+        }
+    }
+
+    #[test]
     fn frames_come_back_as_they_went() {
         let evs: Vec<Event> = (0..EVENTS_PER_FRAME as u64)
             .map(|i| Event {
