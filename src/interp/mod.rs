@@ -269,7 +269,14 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         }
         Instr::Raise(msg) => {
             let p = b.program();
-            let text = raise_text(&p.actors[b.actor() as usize].name, p.str(msg));
+            let a = &p.actors[b.actor() as usize];
+            // A child process's target that raises prints `Process NAME:` and
+            // the traceback; a thread's, `Exception in thread NAME`.
+            let text = if a.kind == crate::program::ActorKind::Main && a.process != 0 {
+                process_raise_text(&a.name, p.str(msg))
+            } else {
+                raise_text(&a.name, p.str(msg))
+            };
             return b.uncaught(ins, pc, text);
         }
         Instr::Exit(code) => return b.exit(ins, pc, code),

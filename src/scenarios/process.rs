@@ -15,7 +15,13 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let subclass = knobs.option("style")? == "subclass";
     // CPython names a process after its class and a counter shared by all classes.
     let p_name = if subclass { "Worker-1" } else { "Process-1" };
-    let d_name = if terminate { "Process-3" } else { "Process-2" };
+    // `grandchild`: the daemon is named by `name='Daemon'`.
+    let grandchild = daemon && knobs.bool("grandchild")?;
+    let d_name = match (grandchild, terminate) {
+        (true, _) => "Daemon",
+        (false, true) => "Process-3",
+        (false, false) => "Process-2",
+    };
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let p = b.declare_process(p_name, 1);
@@ -80,7 +86,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         terminated_child(&mut b, &mut m, q)?;
     }
     if let Some(d) = d {
-        daemon_child(&mut b, &mut m, d, d_name)?;
+        daemon_child(&mut b, &mut m, d, d_name, grandchild)?;
     }
     m.emit(Instr::Exit(0));
     b.build_with(m)
@@ -117,16 +123,29 @@ fn terminated_child(
     b.finish(s)
 }
 
-/// `d`: a daemonic child that the parent's exit terminates before its last line.
+/// `d`: a daemonic child that the parent's exit terminates before its last line;
+/// with `grandchild`, made with `name=` and `kwargs=`, it raises CPython's
+/// AssertionError when it starts a child of its own (3.6–3.13, the same text).
 fn daemon_child(
     b: &mut ProgramBuilder,
     m: &mut ActorBuilder,
     d: ActorId,
     d_name: &str,
+    grandchild: bool,
 ) -> Result<(), String> {
-    let ctor = b.string("Process(target=run_daemon)");
-    m.at(b.line("d = Process(target=run_daemon)")?)
-        .emit(Instr::Nop(ctor));
+    let (ctor, ctor_line) = if grandchild {
+        (
+            "Process(target=run_daemon, name='Daemon', args=(10,), kwargs={'greeting': 'Hello'})",
+            "d = Process(target=run_daemon, name='Daemon', args=(10,), kwargs={'greeting': 'Hello'})",
+        )
+    } else {
+        (
+            "Process(target=run_daemon)",
+            "d = Process(target=run_daemon)",
+        )
+    };
+    let ctor = b.string(ctor);
+    m.at(b.line(ctor_line)?).emit(Instr::Nop(ctor));
     let flag = b.string("d.daemon = True");
     m.at(b.line("d.daemon = True")?).emit(Instr::Nop(flag));
     m.at(b.line("d.start()")?).emit(Instr::Start(d));
@@ -142,15 +161,33 @@ fn daemon_child(
         .emit(Instr::Join(d));
 
     let call = b.string("run_daemon");
-    let starts = b.string("Daemon child starts ({})...");
     let done = b.string("Daemon child ends.");
     let mut s = b.code(d);
-    s.at(b.line("def run_daemon():")?).emit(Instr::Call(call));
-    s.at(b.line("print('Daemon child starts (%s)...' % os.getpid())")?)
+    if grandchild {
+        s.at(b.line("def run_daemon(seconds, greeting):")?)
+            .emit(Instr::Call(call));
+        let hello = b.string("Hello from Daemon ({})...");
+        s.at(b.line(
+            "print('%s from %s (%s)...' % (greeting, current_process().name, os.getpid()))",
+        )?)
         .emit(Instr::GetPid)
-        .print(starts, 1);
-    s.at(b.line("time.sleep(10)")?)
-        .emit(Instr::Sleep(10_000_000));
+        .print(hello, 1);
+        // Process.start() asserts first: the grandchild never exists.
+        let refused =
+            b.string("AssertionError: daemonic processes are not allowed to have children");
+        s.at(b.line("Process(target=time.sleep, args=(seconds,)).start()")?)
+            .emit(Instr::Raise(refused));
+        s.at(b.line("time.sleep(seconds)")?)
+            .emit(Instr::Sleep(10_000_000));
+    } else {
+        s.at(b.line("def run_daemon():")?).emit(Instr::Call(call));
+        let starts = b.string("Daemon child starts ({})...");
+        s.at(b.line("print('Daemon child starts (%s)...' % os.getpid())")?)
+            .emit(Instr::GetPid)
+            .print(starts, 1);
+        s.at(b.line("time.sleep(10)")?)
+            .emit(Instr::Sleep(10_000_000));
+    }
     s.at(b.line("print('Daemon child ends.')")?)
         .print(done, 0)
         .emit(Instr::Return)
