@@ -79,7 +79,11 @@ fn the_interleaving_shows_the_strings_as_python_writes_them() {
     for live in [false, true] {
         let mut cmd = Command::new(BIN);
         cmd.args(["run", "pipe", "--set", "payload=str"]);
-        cmd.args(if live { ["--live"].as_slice() } else { &["--seed", "2"] });
+        cmd.args(if live {
+            ["--live"].as_slice()
+        } else {
+            &["--seed", "2"]
+        });
         let out = cmd
             .env("INTERLEAVE_WORKER_EXE", BIN)
             .output()
@@ -179,4 +183,40 @@ fn live_the_four_real_processes_print_as_cpython_does() {
             assert_eq!(out[main - 1], "Process-1 True None", "{out:?}");
         }
     }
+}
+
+/// CPython 3.6–3.13 (tools/measure/daemon_children.py): the same last line.
+const DAEMON_CHILDREN: &str = "AssertionError: daemonic processes are not allowed to have children";
+
+#[test]
+fn a_daemon_named_with_kwargs_may_not_have_children() {
+    let sets = ["daemon=on", "grandchild=on"];
+    let check = |out: &[String]| {
+        assert!(
+            out.iter().any(|l| l.starts_with("Hello from Daemon (")),
+            "{out:?}"
+        );
+        let raised: Vec<&String> = out.iter().filter(|l| l.contains(DAEMON_CHILDREN)).collect();
+        assert_eq!(raised.len(), 1, "{out:?}");
+        assert!(
+            raised[0].starts_with("Process Daemon: Traceback"),
+            "{out:?}"
+        );
+        assert_eq!(
+            out.last().map(String::as_str),
+            Some("Parent process ends. Daemon False")
+        );
+    };
+    for seed in 1..=3 {
+        let t = stepped("process", &sets, seed);
+        check(&output(&t));
+    }
+    let t = live("process", &sets, 5.0);
+    check(&output(&t));
+    // Without grandchild the daemon is Process-2 and is terminated at exit.
+    let out = output(&stepped("process", &["daemon=on"], 1));
+    assert_eq!(
+        out.last().map(String::as_str),
+        Some("Parent process ends. Process-2 True")
+    );
 }
