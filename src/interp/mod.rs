@@ -176,6 +176,9 @@ pub trait Backend {
     fn stdout_add(&mut self, text: &str) -> usize;
     /// Takes what this process's buffer holds, leaving it empty.
     fn stdout_take(&mut self) -> String;
+    /// The buffering `sys.stdout` has, given what the lesson asked: a live worker
+    /// whose stdout is a real file asks the file (`isatty`), as CPython does.
+    fn stdout_is(&mut self, asked: crate::program::Stdout) -> crate::program::Stdout;
     // -- threading.Condition (a condition is named by its lock).
     /// `cond.wait()`'s first step: puts the actor on `l`'s waiters, then records
     /// the step and releases the lock as [`Backend::release`] does; goes on at
@@ -515,7 +518,7 @@ fn buf_print<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
     let mut text = format(b, fmt, nargs);
     text.push(if space_end { ' ' } else { '\n' });
     let waiting = b.stdout_add(&text);
-    if flush || stdout.flushes(&text, waiting) {
+    if flush || b.stdout_is(stdout).flushes(&text, waiting) {
         return write_out(b, ins, pc);
     }
     // Nothing reached the terminal: the event records how many bytes wait,

@@ -114,6 +114,11 @@ impl ProgramBuilder {
     }
 
     /// Says what a correct run leaves in `var`.
+    /// What every process's stdout is in a live run (a real terminal or pipe).
+    pub fn terminal(&mut self, t: super::Terminal) {
+        self.program.terminal = Some(t);
+    }
+
     pub fn expect_final(&mut self, var: VarId, value: Value) {
         self.program.expected.push((var, value));
     }

@@ -492,6 +492,17 @@ pub enum FlushBy {
 pub const STDOUT_BLOCK: usize = 8192;
 
 impl Stdout {
+    /// The buffering a process uses when its stdout is a real file: what the
+    /// lesson asked for, unless `python -u`, decided by whether the file is a
+    /// terminal, as CPython decides it at start-up.
+    pub fn on_real_file(self, isatty: bool) -> Stdout {
+        match self {
+            Stdout::Unbuffered => Stdout::Unbuffered,
+            Stdout::Tty | Stdout::Pipe if isatty => Stdout::Tty,
+            Stdout::Tty | Stdout::Pipe => Stdout::Pipe,
+        }
+    }
+
     /// Whether the buffer goes out after `text` was appended to it (`waiting`:
     /// the buffer's length with it): CPython's TextIOWrapper flushes on a newline
     /// when line-buffered, always when write-through, and its buffer writes once
@@ -820,6 +831,20 @@ pub struct Program {
     /// [`dis_minor`]): the lesson's `python` knob, else its `gil` knob, else 3.13.
     #[serde(default = "newest_minor")]
     pub dis_minor: u8,
+    /// What every process's stdout is in a live run (the buffering lesson): a real
+    /// pseudo-terminal or a real pipe that the run reads. `None`: output goes to
+    /// the screen through the engine, as in every other lesson.
+    #[serde(default)]
+    pub terminal: Option<Terminal>,
+}
+
+/// The real file a live run gives its processes as stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Terminal {
+    /// A pseudo-terminal (`isatty()` is true: CPython line-buffers).
+    Tty,
+    /// A pipe (`isatty()` is false: CPython block-buffers).
+    Pipe,
 }
 
 fn newest_minor() -> u8 {
