@@ -106,6 +106,7 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | Instr::Call(_)
             | Instr::Return
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Sleep(_)
             | Instr::Work(_)
             | Instr::TlsSet { .. }

@@ -176,7 +176,9 @@ pub fn step_access(
             Instr::Start(t) if p.actors[t as usize].process == proc_ => {
                 objects.add(&mut acc, Obj::Actor(t), true)
             }
-            Instr::Join(t) => objects.add(&mut acc, Obj::Actor(t), false),
+            Instr::Join(t) | Instr::JoinFor { t, .. } => {
+                objects.add(&mut acc, Obj::Actor(t), false)
+            }
             Instr::Exit(_) if !multi => objects.add(&mut acc, Obj::Actor(a), true),
             Instr::Print { .. }
             | Instr::PrintCaptured { .. }
@@ -225,7 +227,9 @@ pub fn step_access(
 fn reads_time(i: Instr) -> bool {
     match i {
         // A timed queue call waits until a deadline on the virtual clock.
-        Instr::Sleep(_) | Instr::Clock { .. } | Instr::QueueTry { .. } => true,
+        Instr::Sleep(_) | Instr::Clock { .. } | Instr::QueueTry { .. } | Instr::JoinFor { .. } => {
+            true
+        }
         // So does a barrier's `wait(timeout)`.
         Instr::BarrierSleep { timeout_us, .. } => timeout_us > 0,
         Instr::BarrierWait { .. } | Instr::BarrierAbort(_) => false,

@@ -544,6 +544,7 @@ fn commutes(i: Instr) -> bool {
         | Instr::Release(_)
         | Instr::Start(_)
         | Instr::Join(_)
+        | Instr::JoinFor { .. }
         | Instr::Print { .. }
         | Instr::Sleep(_)
         | Instr::Work(_)

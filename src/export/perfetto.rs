@@ -63,6 +63,7 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | Instr::Release(_)
         | Instr::Start(_)
         | Instr::Join(_)
+        | Instr::JoinFor { .. }
         | Instr::Print { .. }
         | Instr::Sleep(_)
         | Instr::Work(_)

@@ -527,7 +527,7 @@ fn deadlock(out: &mut String, r: &Report) {
             Some(crate::program::Instr::Acquire(l)) => {
                 Msg::TWaitsFor.fill(lang, &[&p.locks[l as usize].name])
             }
-            Some(crate::program::Instr::Join(a)) => {
+            Some(crate::program::Instr::Join(a) | crate::program::Instr::JoinFor { t: a, .. }) => {
                 Msg::TWaitsJoin.fill(lang, &[&t.actor_labels[a as usize]])
             }
             Some(
@@ -545,7 +545,10 @@ fn deadlock(out: &mut String, r: &Report) {
             | None
             | Some(crate::program::never_blocks!()) => crate::trace::forever_in(p, e, lang),
         };
-        let is_join = matches!(p.instr(e.actor, e.pc), Some(crate::program::Instr::Join(_)));
+        let is_join = matches!(
+            p.instr(e.actor, e.pc),
+            Some(crate::program::Instr::Join(_) | crate::program::Instr::JoinFor { .. })
+        );
         let by = if e.value >= 0 && !is_join {
             Msg::THeldBy.fill(lang, &[&t.actor_labels[e.value as usize]])
         } else {

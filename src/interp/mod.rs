@@ -219,6 +219,11 @@ pub trait Backend {
     /// `ev.wait()`: waits until `g` is not 0, for at most `timeout_us` µs (0:
     /// no limit); whether it is set when the wait ends.
     fn event_wait(&mut self, pc: Pc, g: VarId, timeout_us: u32) -> Result<bool, Flow>;
+
+    // -- knobs15: `p.join(timeout)` --
+    /// Waits until `t` has ended or `timeout_us` µs have passed, whichever
+    /// comes first (`Ok` either way).
+    fn join_within(&mut self, pc: Pc, t: ActorId, timeout_us: u32) -> Result<(), Flow>;
 }
 
 /// Runs one instruction `ins` (at `pc`) of the backend's actor.
@@ -260,6 +265,10 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         }
         Instr::Join(t) => {
             go!(b.join(pc, t));
+            (t as Value, next, Cost::Instr)
+        }
+        Instr::JoinFor { t, timeout_us } => {
+            go!(b.join_within(pc, t, timeout_us));
             (t as Value, next, Cost::Instr)
         }
         Instr::Print { fmt, nargs } => {
@@ -394,6 +403,7 @@ fn exec_sync<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::ListStore { .. }
+        | Instr::JoinFor { .. }
         | crate::program::barrier_instr!()
         | crate::program::cond_instr!() => return exec(b, ins, pc),
     };

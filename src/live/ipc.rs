@@ -319,11 +319,51 @@ impl SharedMem {
     }
 }
 
-/// The bytes of one message on a queue's pipe or a pipe end's socket: its value
-/// and its number on its channel.
+/// The bytes of one message's head on a queue's pipe or a pipe end's socket:
+/// its value (or the length of the text after it) and its number on its channel.
 pub(crate) const MESSAGE: usize = 16;
 
-/// Sends one message: numbers it and writes its 16 bytes in one `write` (or
+/// A head whose value is `TEXT_WIRE + n` says `n` bytes of UTF-8 text follow
+/// it: a `str` travels as its own bytes, not as the program's number for it.
+const TEXT_WIRE: i64 = i64::MIN + 1;
+
+/// The longest text one message carries: a head and its text together are at
+/// most `PIPE_BUF` (4096) bytes, which a pipe writes in one piece, so two
+/// senders' messages never mix.
+pub const MAX_TEXT: usize = 4096 - MESSAGE;
+
+/// What one message carries: a number, or a `str`'s text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload<S> {
+    Int(i64),
+    Text(S),
+}
+
+/// A message's bytes: the head (value or text length, number), then the text.
+fn encode(v: &Payload<&str>, n: u64) -> io::Result<Vec<u8>> {
+    let (head, text) = match *v {
+        Payload::Int(v) if (TEXT_WIRE..=TEXT_WIRE + MAX_TEXT as i64).contains(&v) => {
+            return Err(io::Error::other(format!(
+                "{v} cannot be sent: it marks a text"
+            )));
+        }
+        Payload::Int(v) => (v, &[][..]),
+        Payload::Text(t) if t.len() > MAX_TEXT => {
+            return Err(io::Error::other(format!(
+                "a str of {} bytes cannot be sent (at most {MAX_TEXT})",
+                t.len()
+            )));
+        }
+        Payload::Text(t) => (TEXT_WIRE + t.len() as i64, t.as_bytes()),
+    };
+    let mut b = Vec::with_capacity(MESSAGE + text.len());
+    b.extend_from_slice(&head.to_le_bytes());
+    b.extend_from_slice(&n.to_le_bytes());
+    b.extend_from_slice(text);
+    Ok(b)
+}
+
+/// Sends one message: numbers it and writes its bytes in one `write` (or
 /// `send`, on a socket), both under the channel's lock, so that the numbers
 /// follow the order of the messages in the pipe however many senders it has
 /// (CPython's `Queue` writes under a lock of its own too). A lock whose holder
@@ -331,7 +371,7 @@ pub(crate) const MESSAGE: usize = 16;
 pub fn send_message(
     fd: RawFd,
     (count, lock): (&AtomicU64, &AtomicI64),
-    v: i64,
+    v: Payload<&str>,
     socket: bool,
 ) -> io::Result<u64> {
     use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -351,30 +391,7 @@ pub fn send_message(
         }
     }
     let n = count.load(Relaxed);
-    let mut b = [0u8; MESSAGE];
-    b[..8].copy_from_slice(&v.to_le_bytes());
-    b[8..].copy_from_slice(&n.to_le_bytes());
-    let sent = loop {
-        // SAFETY: writes the live 16-byte buffer `b`.
-        let w = unsafe {
-            if socket {
-                libc::send(fd, b.as_ptr().cast(), MESSAGE, libc::MSG_NOSIGNAL)
-            } else {
-                libc::write(fd, b.as_ptr().cast(), MESSAGE)
-            }
-        };
-        let e = io::Error::last_os_error();
-        match w {
-            16 => break Ok(n),
-            w if w < 0 && e.kind() == io::ErrorKind::Interrupted => continue,
-            w if w < 0 => break Err(e),
-            w => {
-                break Err(io::Error::other(format!(
-                    "a message was cut short ({w} of 16 bytes)"
-                )));
-            }
-        }
-    };
+    let sent = encode(&v, n).and_then(|b| write_whole(fd, &b, socket).map(|()| n));
     if sent.is_ok() {
         count.store(n + 1, Relaxed);
     }
@@ -382,27 +399,71 @@ pub fn send_message(
     sent
 }
 
-/// Reads one message (see [`send_message`]): its value and its number; `None`
-/// at the end of the pipe.
-pub fn recv_message(fd: RawFd) -> Option<(i64, u64)> {
-    let mut b = [0u8; MESSAGE];
+/// Writes a message in one call (at most `PIPE_BUF` bytes: never cut short on
+/// a pipe; on a socket a short write is an error, as it was before texts).
+fn write_whole(fd: RawFd, b: &[u8], socket: bool) -> io::Result<()> {
+    loop {
+        // SAFETY: writes the live buffer `b`, within its length.
+        let w = unsafe {
+            if socket {
+                libc::send(fd, b.as_ptr().cast(), b.len(), libc::MSG_NOSIGNAL)
+            } else {
+                libc::write(fd, b.as_ptr().cast(), b.len())
+            }
+        };
+        let e = io::Error::last_os_error();
+        match w {
+            w if w >= 0 && w as usize == b.len() => return Ok(()),
+            w if w < 0 && e.kind() == io::ErrorKind::Interrupted => continue,
+            w if w < 0 => return Err(e),
+            w => {
+                return Err(io::Error::other(format!(
+                    "a message was cut short ({w} of {} bytes)",
+                    b.len()
+                )));
+            }
+        }
+    }
+}
+
+/// Reads exactly `b.len()` bytes; `false` at the end of the pipe (or an error).
+fn read_exact(fd: RawFd, b: &mut [u8]) -> bool {
     let mut got = 0;
-    while got < MESSAGE {
+    while got < b.len() {
         // SAFETY: reads into the live buffer `b`, within its length.
-        let n = unsafe { libc::read(fd, b[got..].as_mut_ptr().cast(), MESSAGE - got) };
+        let n = unsafe { libc::read(fd, b[got..].as_mut_ptr().cast(), b.len() - got) };
         if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
             continue;
         }
         if n <= 0 {
-            return None;
+            return false;
         }
         got += n as usize;
+    }
+    true
+}
+
+/// Reads one message (see [`send_message`]): what it carries and its number;
+/// `None` at the end of the pipe, or when a text is not UTF-8.
+pub fn recv_message(fd: RawFd) -> Option<(Payload<String>, u64)> {
+    let mut b = [0u8; MESSAGE];
+    if !read_exact(fd, &mut b) {
+        return None;
     }
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[..8]);
     let v = i64::from_le_bytes(w);
     w.copy_from_slice(&b[8..]);
-    Some((v, u64::from_le_bytes(w)))
+    let n = u64::from_le_bytes(w);
+    let len = v.wrapping_sub(TEXT_WIRE);
+    if !(0..=MAX_TEXT as i64).contains(&len) {
+        return Some((Payload::Int(v), n));
+    }
+    let mut text = vec![0u8; len as usize];
+    if !read_exact(fd, &mut text) {
+        return None;
+    }
+    String::from_utf8(text).ok().map(|t| (Payload::Text(t), n))
 }
 
 impl Drop for SharedMem {
@@ -415,6 +476,57 @@ impl Drop for SharedMem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_and_numbers_cross_a_real_pipe_and_a_socket_as_they_went() {
+        for socket in [false, true] {
+            let mut fds = [0i32; 2];
+            // SAFETY: `fds` has room for the two descriptors either call writes.
+            let made = unsafe {
+                if socket {
+                    libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr())
+                } else {
+                    libc::pipe(fds.as_mut_ptr())
+                }
+            };
+            assert_eq!(made, 0);
+            let (count, lock) = (AtomicU64::new(0), AtomicI64::new(0));
+            let sent = [
+                Payload::Text("Hello shiyanlou"),
+                Payload::Int(42),
+                Payload::Text(""),
+                Payload::Int(i64::MIN),
+                Payload::Text("你好"),
+            ];
+            for v in &sent {
+                send_message(fds[1], (&count, &lock), v.clone(), socket).expect("sent");
+            }
+            for (n, v) in sent.iter().enumerate() {
+                let (got, number) = recv_message(fds[0]).expect("a message");
+                let want = match v {
+                    Payload::Int(i) => Payload::Int(*i),
+                    Payload::Text(t) => Payload::Text(t.to_string()),
+                };
+                assert_eq!((got, number), (want, n as u64), "socket={socket}");
+            }
+            // What cannot be sent is refused, and nothing is written.
+            let long = "x".repeat(MAX_TEXT + 1);
+            assert!(send_message(fds[1], (&count, &lock), Payload::Text(&long), socket).is_err());
+            assert!(
+                send_message(fds[1], (&count, &lock), Payload::Int(TEXT_WIRE), socket).is_err()
+            );
+            assert_eq!(count.load(std::sync::atomic::Ordering::Relaxed), 5);
+            // SAFETY: closes the two descriptors made above.
+            unsafe {
+                libc::close(fds[1]);
+            }
+            assert!(recv_message(fds[0]).is_none(), "the end of the pipe");
+            // SAFETY: as above.
+            unsafe {
+                libc::close(fds[0]);
+            }
+        }
+    }
 
     #[test]
     fn frames_come_back_as_they_went() {

@@ -282,9 +282,10 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 | Instr::Terminate(_)
                 | Instr::RunProgram { .. }
                 | Instr::PrintCaptured { .. } => true,
-                // What qsize/empty/full saw and whether a timed call timed out
+                // What qsize/empty/full saw and whether a timed call (a queue's,
+                // a `join(timeout)`) timed out
                 // are not recorded: such a run is not replayed.
-                Instr::QueueAsk { .. } | Instr::QueueTry { .. } => false,
+                Instr::QueueAsk { .. } | Instr::QueueTry { .. } | Instr::JoinFor { .. } => false,
                 // The buffering lesson's prints and flushes: a line's text is
                 // written when its buffer goes out, which the record does not hold.
                 Instr::TlsSet { .. }

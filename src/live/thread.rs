@@ -559,6 +559,31 @@ impl Backend for Thread<'_> {
         self.unblock(pc, -1)?;
         Ok(got)
     }
+    fn join_within(&mut self, pc: Pc, t: ActorId, timeout_us: u32) -> Result<(), Flow> {
+        let sh = self.sh;
+        if sh.done[t as usize].load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let wait = Duration::from_secs_f64(timeout_us as f64 / 1e6 / sh.speed);
+        let until = Instant::now() + wait;
+        // A wait with a deadline never lasts for ever: the watchdog is not told (0).
+        self.block(pc, t as Value, 0);
+        let mut g = sh.done_lock.lock();
+        while !sh.done[t as usize].load(Ordering::SeqCst) {
+            let left = until.saturating_duration_since(Instant::now());
+            if stopping(sh) || left.is_zero() {
+                break;
+            }
+            sh.done_cond.wait_for(&mut g, POLL.min(left));
+        }
+        drop(g);
+        if stopping(sh) {
+            return Err(Flow::Stop);
+        }
+        // Woken by `t`'s end, or by the clock (-1: "wakes up").
+        let ended = sh.done[t as usize].load(Ordering::SeqCst);
+        self.unblock(pc, if ended { t as Value } else { -1 })
+    }
 }
 
 impl Thread<'_> {

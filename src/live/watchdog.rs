@@ -228,6 +228,7 @@ impl ProcessWatch {
                         | Instr::StoreGlobal(_)
                         | Instr::ListStore { .. }
                         | Instr::Join(_)
+                        | Instr::JoinFor { .. }
                         | Instr::Print { .. }
                         | Instr::Work(_)
                         | Instr::TlsSet { .. }
@@ -261,13 +262,14 @@ impl ProcessWatch {
                     ) => {}
                 }
             }
-            // A timed queue call (queue-api), barrier wait or event wait ends by
-            // itself once its timeout is up.
+            // A timed queue call (queue-api), `join(timeout)`, barrier wait or
+            // event wait ends by itself once its timeout is up.
             EventKind::Block
                 if matches!(
                     self.program.instr(e.actor, e.pc),
                     Some(
                         Instr::QueueTry { .. }
+                            | Instr::JoinFor { .. }
                             | Instr::BarrierSleep {
                                 timeout_us: 1..,
                                 ..
@@ -301,7 +303,8 @@ impl ProcessWatch {
                         | Instr::BarrierWait { .. }
                         | Instr::BarrierSleep { .. }
                         | Instr::SemAcquire(_)
-                        | Instr::EventWait { .. },
+                        | Instr::EventWait { .. }
+                        | Instr::JoinFor { .. },
                     )
                     | None
                     | Some(crate::program::never_blocks!()) => -1,

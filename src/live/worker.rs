@@ -583,7 +583,12 @@ impl Worker {
     /// records its number.
     fn put_message(&mut self, ch: u16, fd: i32, v: Value, socket: bool) -> std::io::Result<()> {
         let counter = self.p.mem.channel(self.program(), ch);
-        let n = ipc::send_message(fd, counter, v, socket)?;
+        // A `str` goes as its own bytes; the receiver finds it again by its text.
+        let payload = match crate::program::as_str_id(v) {
+            Some(s) => ipc::Payload::Text(self.program().str(s)),
+            None => ipc::Payload::Int(v),
+        };
+        let n = ipc::send_message(fd, counter, payload, socket)?;
         if self.p.record {
             self.log.push(record::Entry::new(record::Op::Put, ch, n));
         }
@@ -594,7 +599,15 @@ impl Worker {
     /// one it was; `None` at the end of the pipe (recorded as
     /// `record::NOTHING`).
     fn take_message(&mut self, ch: u16, fd: i32) -> Option<Value> {
-        let got = ipc::recv_message(fd);
+        let got = ipc::recv_message(fd).and_then(|(v, n)| match v {
+            ipc::Payload::Int(v) => Some((v, n)),
+            // Every process runs the same program, so a text it sends is one
+            // of the program's strings; one that is not reads as the end.
+            ipc::Payload::Text(t) => {
+                let id = self.program().strings.iter().position(|s| *s == t)?;
+                Some((crate::program::str_value(StrId::try_from(id).ok()?), n))
+            }
+        });
         if self.p.record {
             let n = got.map_or(record::NOTHING, |(_, n)| n);
             self.log.push(record::Entry::new(record::Op::Get, ch, n));
@@ -1120,6 +1133,8 @@ impl Backend for Worker {
                 (maxsize > 0 && self.queue_slots(q).load(Ordering::SeqCst) <= 0) as Value
             }
             QueueAsk::Size if maxsize > 0 => maxsize - self.queue_slots(q).load(Ordering::SeqCst),
+            // Counts 16-byte heads: a `str` item with its text counts as more
+            // than one (no lesson asks an unbounded queue of texts its size).
             QueueAsk::Size => pipe_bytes(fd) / ipc::MESSAGE as Value,
         }
     }
@@ -1204,6 +1219,42 @@ impl Backend for Worker {
             Some(out) => asked.on_real_file(out.isatty),
             None => asked,
         }
+    }
+
+    fn join_within(&mut self, pc: Pc, t: ActorId, timeout_us: u32) -> Result<(), Flow> {
+        let thread = self.is_my_thread(self.actor, t);
+        let ended = move |w: &mut Self| {
+            if thread {
+                let threads = w.p.threads.lock();
+                threads
+                    .iter()
+                    .find(|(a, _)| *a == t)
+                    .is_none_or(|(_, h)| h.is_finished())
+            } else {
+                w.child(t).is_none() || w.reap(t, false).is_some()
+            }
+        };
+        if !ended(self) {
+            let (actor, until) = (self.actor, self.deadline(timeout_us));
+            self.rec(actor, EventKind::Block, pc, t as Value);
+            self.flush();
+            let ended_in_time = self.blocking(actor, pc, |w| {
+                while !ended(w) {
+                    if std::time::Instant::now() >= until {
+                        return false;
+                    }
+                    std::thread::sleep(LOCK_POLL);
+                }
+                true
+            });
+            // Woken by `t`'s end, or by the clock (-1: "wakes up").
+            self.woke(actor, pc, if ended_in_time { t as Value } else { -1 });
+        }
+        if thread && ended(self) {
+            // Reaps the finished thread, as `join()` would.
+            self.join_thread(pc, t);
+        }
+        Ok(())
     }
 
     fn cond_wait(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {

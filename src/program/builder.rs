@@ -115,6 +115,12 @@ impl ProgramBuilder {
         (self.program.strings.len() - 1) as StrId
     }
 
+    /// A `str` constant: the value that stands for `s` ([`super::STR_BASE`]),
+    /// for a `LoadConst`.
+    pub fn str_const(&mut self, s: &str) -> super::Value {
+        super::str_value(self.string(s))
+    }
+
     /// Says what a correct run leaves in `var`.
     /// What every process's stdout is in a live run (a real terminal or pipe).
     pub fn terminal(&mut self, t: super::Terminal) {

@@ -30,6 +30,24 @@ pub type Pc = u32;
 /// has a value: prints as `None`.
 pub const NONE: Value = i64::MIN;
 
+/// Where the values that stand for a Python `str` begin: `STR_BASE + id` is
+/// the program string `id` (a `conn.send('Hello shiyanlou')`). No lesson
+/// computes with numbers this far down, so a number is never taken for a
+/// string; `print` shows the text, and a live pipe or queue carries its bytes
+/// (`live::ipc::send_message`).
+pub const STR_BASE: Value = i64::MIN + (1 << 20);
+
+/// The value that stands for program string `id` (see [`STR_BASE`]).
+pub const fn str_value(id: StrId) -> Value {
+    STR_BASE + id as Value
+}
+
+/// The program string a value stands for, if it is one (see [`STR_BASE`]).
+pub fn as_str_id(v: Value) -> Option<StrId> {
+    v.checked_sub(STR_BASE)
+        .and_then(|i| StrId::try_from(i).ok())
+}
+
 /// Arithmetic a `BINARY_OP` performs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BinOp {
@@ -132,6 +150,7 @@ macro_rules! thread_instr {
             | $crate::program::Instr::Release(_)
             | $crate::program::Instr::Start(_)
             | $crate::program::Instr::Join(_)
+            | $crate::program::Instr::JoinFor { .. }
             | $crate::program::Instr::Print { .. }
             | $crate::program::Instr::Sleep(_)
             | $crate::program::Instr::Work(_)
@@ -539,6 +558,14 @@ pub enum Instr {
     },
     /// `ev.is_set()`: pushes the flag.
     EventIsSet(VarId),
+    // -- knobs15: the process lesson's `p.join(timeout)` --
+    /// `p.join(timeout)`: waits until process (or thread) `t` has ended or
+    /// `timeout_us` µs have passed, whichever comes first, and returns None
+    /// either way (`is_alive()` tells which).
+    JoinFor {
+        t: ActorId,
+        timeout_us: u32,
+    },
 }
 
 /// [`Instr::ListStore`]'s index for `append`.
@@ -592,6 +619,16 @@ impl Stdout {
             Stdout::Pipe => waiting >= STDOUT_BLOCK,
             Stdout::Unbuffered => true,
         }
+    }
+}
+
+/// A Python `str`'s `repr()` for the short ASCII texts lessons send: quoted
+/// with `'`, or with `"` when it holds a `'` (as CPython chooses).
+pub fn py_repr(s: &str) -> String {
+    if s.contains('\'') && !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
     }
 }
 
@@ -679,6 +716,7 @@ impl Instr {
             | Instr::Release(_)
             | Instr::Start(_)
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Print { .. }
             | Instr::Sleep(_)
             | Instr::Work(_)
@@ -699,6 +737,7 @@ impl Instr {
             | Instr::Release(_)
             | Instr::Start(_)
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Print { .. }
             | Instr::Sleep(_)
             | Instr::Work(_)
@@ -1062,7 +1101,10 @@ impl Program {
             Instr::Nop(s) => format!("CALL {}", self.str(s)),
             Instr::Opcode(s) => self.str(s).to_string(),
             Instr::LoadConst(NONE) => "LOAD_CONST None".to_string(),
-            Instr::LoadConst(v) => format!("LOAD_CONST {v}"),
+            Instr::LoadConst(v) => match as_str_id(v) {
+                Some(s) => format!("LOAD_CONST {}", py_repr(self.str(s))),
+                None => format!("LOAD_CONST {v}"),
+            },
             Instr::LoadFast(l) => format!("LOAD_FAST {}", local(l)),
             Instr::StoreFast(l) => format!("STORE_FAST {}", local(l)),
             Instr::LoadGlobal(v) if self.vars.get(v as usize).is_some_and(|v| v.shared) => {
@@ -1084,6 +1126,9 @@ impl Program {
             Instr::Release(l) => format!("CALL {}.release", lock(l)),
             Instr::Start(t) => format!("CALL {}.start", actor_name(t)),
             Instr::Join(t) => format!("CALL {}.join", actor_name(t)),
+            Instr::JoinFor { t, timeout_us } => {
+                format!("CALL {}.join({})", actor_name(t), fmt_secs(timeout_us))
+            }
             Instr::Print { .. } => "CALL print".to_string(),
             Instr::Sleep(us) => format!("CALL time.sleep({})", fmt_secs(us)),
             Instr::Work(n) => format!("CPU_WORK {n}"),
@@ -1262,6 +1307,7 @@ impl Program {
                         .and(check(broken < n, "jump out of code")),
                     Instr::Start(t)
                     | Instr::Join(t)
+                    | Instr::JoinFor { t, .. }
                     | Instr::Fork(t)
                     | Instr::ProcPid(t)
                     | Instr::ProcAlive(t)

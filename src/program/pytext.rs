@@ -21,7 +21,8 @@ pub fn uncaught_text(program: &Program, a: ActorId, message: &str) -> String {
 /// [`super::NONE`]), `{bool}` holes with `True`/`False`, `{chr}` holes
 /// with the character of that code, `{list}` holes with a packed list as Python
 /// prints it ([`list_pack`]), and `{thread}`
-/// with the printing thread's name. Three more holes: `{s}` shows a value as the program
+/// with the printing thread's name; a `{}` hole shows a string value
+/// ([`super::STR_BASE`]) as its text, as `print` shows a `str`. Three more holes: `{s}` shows a value as the program
 /// string it names, `{ms}` shows nanoseconds as milliseconds, and `{ratio}` takes
 /// two values and shows the first divided by the second (a speed-up).
 pub fn fill_format(fmt: &str, args: &[Value], thread: &str, strings: &[String]) -> String {
@@ -75,9 +76,10 @@ pub fn fill_format(fmt: &str, args: &[Value], thread: &str, strings: &[String]) 
                 (Some(_), Some(_)) => Some("inf".to_string()),
                 _ => None,
             },
-            _ => args.next().map(|v| match v {
-                super::NONE => "None".to_string(),
-                v => v.to_string(),
+            _ => args.next().map(|v| match (v, super::as_str_id(v)) {
+                (super::NONE, _) => "None".to_string(),
+                (_, Some(s)) => strings.get(s as usize).cloned().unwrap_or_default(),
+                (v, None) => v.to_string(),
             }),
         };
         out.push_str(text.as_deref().unwrap_or(hole));

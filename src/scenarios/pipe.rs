@@ -1,11 +1,25 @@
 //! `Pipe()`: two processes send and receive over a duplex pipe; EOFError at the end.
 
 use crate::lesson::{Knobs, Lesson};
-use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
+use crate::program::{ActorKind, Instr, Program, ProgramBuilder, py_repr};
+
+/// The tutorial's string, sent by the child (`payload=str`).
+const CHILD_SAYS: &str = "Hello shiyanlou";
+/// The parent's answer (`payload=str`).
+const PARENT_SAYS: &str = "Hello from the parent";
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let close_in_parent = knobs.bool("close")?;
+    let text = knobs.option("payload")? == "str";
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    // What each side sends: the numbers, or the tutorial's strings, as `str`
+    // values that a live pipe carries as their bytes.
+    let (to_parent, to_child) = if text {
+        (b.str_const(CHILD_SAYS), b.str_const(PARENT_SAYS))
+    } else {
+        (42, 43)
+    };
+    let send_line = |v: &str| format!("conn.send({v})");
     let (parent_conn, child_conn) = b.pipe("parent_conn", "child_conn");
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let p = b.declare_process("Process-1", 1);
@@ -13,8 +27,13 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let call = b.string("f");
     let mut c = b.code(p);
     c.at(b.line("def f(conn):")?).emit(Instr::Call(call));
-    c.at(b.line("conn.send(42)")?)
-        .emit(Instr::LoadConst(42))
+    let child_send = send_line(&if text {
+        py_repr(CHILD_SAYS)
+    } else {
+        "42".into()
+    });
+    c.at(b.line(&child_send)?)
+        .emit(Instr::LoadConst(to_parent))
         .emit(Instr::PipeSend(child_conn));
     let fmt = b.string("child got {}");
     // The child never sees EOF here: the parent always sends first.
@@ -48,8 +67,13 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     m.at(b.line("print('parent got', parent_conn.recv())")?)
         .pipe_recv(parent_conn, first)
         .print(got, 1);
-    m.at(b.line("parent_conn.send(43)")?)
-        .emit(Instr::LoadConst(43))
+    let parent_send = if text {
+        py_repr(PARENT_SAYS)
+    } else {
+        "43".into()
+    };
+    m.at(b.line(&format!("parent_{}", send_line(&parent_send)))?)
+        .emit(Instr::LoadConst(to_child))
         .emit(Instr::PipeSend(parent_conn));
     let handler = m.label();
     let try_line = b.line("try:")?;

@@ -1,16 +1,27 @@
 //! `multiprocessing.Process`: target or subclass, start, join, name, pid, is_alive,
-//! exitcode, terminate, daemon.
+//! exitcode, terminate, daemon; and the tutorial's four processes, joined each,
+//! with a timeout, or not at all.
 
 use crate::lesson::{Knobs, Lesson};
 use crate::program::{ActorBuilder, ActorId, ActorKind, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
+    let join = knobs.option("join")?;
+    if join != "one" {
+        return four(lesson, knobs, join);
+    }
     let terminate = knobs.bool("terminate")?;
     let daemon = knobs.bool("daemon")?;
     let subclass = knobs.option("style")? == "subclass";
     // CPython names a process after its class and a counter shared by all classes.
     let p_name = if subclass { "Worker-1" } else { "Process-1" };
-    let d_name = if terminate { "Process-3" } else { "Process-2" };
+    // `grandchild`: the daemon is named by `name='Daemon'`.
+    let grandchild = daemon && knobs.bool("grandchild")?;
+    let d_name = match (grandchild, terminate) {
+        (true, _) => "Daemon",
+        (false, true) => "Process-3",
+        (false, false) => "Process-2",
+    };
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let p = b.declare_process(p_name, 1);
@@ -75,7 +86,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         terminated_child(&mut b, &mut m, q)?;
     }
     if let Some(d) = d {
-        daemon_child(&mut b, &mut m, d, d_name)?;
+        daemon_child(&mut b, &mut m, d, d_name, grandchild)?;
     }
     m.emit(Instr::Exit(0));
     b.build_with(m)
@@ -112,16 +123,29 @@ fn terminated_child(
     b.finish(s)
 }
 
-/// `d`: a daemonic child that the parent's exit terminates before its last line.
+/// `d`: a daemonic child that the parent's exit terminates before its last line;
+/// with `grandchild`, made with `name=` and `kwargs=`, it raises CPython's
+/// AssertionError when it starts a child of its own (3.6–3.13, the same text).
 fn daemon_child(
     b: &mut ProgramBuilder,
     m: &mut ActorBuilder,
     d: ActorId,
     d_name: &str,
+    grandchild: bool,
 ) -> Result<(), String> {
-    let ctor = b.string("Process(target=run_daemon)");
-    m.at(b.line("d = Process(target=run_daemon)")?)
-        .emit(Instr::Nop(ctor));
+    let (ctor, ctor_line) = if grandchild {
+        (
+            "Process(target=run_daemon, name='Daemon', args=(10,), kwargs={'greeting': 'Hello'})",
+            "d = Process(target=run_daemon, name='Daemon', args=(10,), kwargs={'greeting': 'Hello'})",
+        )
+    } else {
+        (
+            "Process(target=run_daemon)",
+            "d = Process(target=run_daemon)",
+        )
+    };
+    let ctor = b.string(ctor);
+    m.at(b.line(ctor_line)?).emit(Instr::Nop(ctor));
     let flag = b.string("d.daemon = True");
     m.at(b.line("d.daemon = True")?).emit(Instr::Nop(flag));
     m.at(b.line("d.start()")?).emit(Instr::Start(d));
@@ -137,18 +161,116 @@ fn daemon_child(
         .emit(Instr::Join(d));
 
     let call = b.string("run_daemon");
-    let starts = b.string("Daemon child starts ({})...");
     let done = b.string("Daemon child ends.");
     let mut s = b.code(d);
-    s.at(b.line("def run_daemon():")?).emit(Instr::Call(call));
-    s.at(b.line("print('Daemon child starts (%s)...' % os.getpid())")?)
+    if grandchild {
+        s.at(b.line("def run_daemon(seconds, greeting):")?)
+            .emit(Instr::Call(call));
+        let hello = b.string("Hello from Daemon ({})...");
+        s.at(b.line(
+            "print('%s from %s (%s)...' % (greeting, current_process().name, os.getpid()))",
+        )?)
         .emit(Instr::GetPid)
-        .print(starts, 1);
-    s.at(b.line("time.sleep(10)")?)
-        .emit(Instr::Sleep(10_000_000));
+        .print(hello, 1);
+        // Process.start() asserts first: the grandchild never exists.
+        let refused =
+            b.string("AssertionError: daemonic processes are not allowed to have children");
+        s.at(b.line("Process(target=time.sleep, args=(seconds,)).start()")?)
+            .emit(Instr::Raise(refused));
+        s.at(b.line("time.sleep(seconds)")?)
+            .emit(Instr::Sleep(10_000_000));
+    } else {
+        s.at(b.line("def run_daemon():")?).emit(Instr::Call(call));
+        let starts = b.string("Daemon child starts ({})...");
+        s.at(b.line("print('Daemon child starts (%s)...' % os.getpid())")?)
+            .emit(Instr::GetPid)
+            .print(starts, 1);
+        s.at(b.line("time.sleep(10)")?)
+            .emit(Instr::Sleep(10_000_000));
+    }
     s.at(b.line("print('Daemon child ends.')")?)
         .print(done, 0)
         .emit(Instr::Return)
         .emit(Instr::Exit(0));
     b.finish(s)
+}
+
+/// The tutorial's four processes (`piao`): each prints, sleeps its seconds and
+/// prints again; the tutorial draws `random.randrange(1, 5)`, the lesson fixes
+/// one draw (3, 1, 4, 2) so the order of the last lines is the same every run.
+const PIAO: [(&str, u32); 4] = [("e", 3), ("a", 1), ("w", 4), ("y", 2)];
+
+/// The four processes and the main process's `join` (`each`, `timeout`: only
+/// `p1.join(0.5)`, `none`); what it does not join, multiprocessing's exit
+/// handler joins after the main line.
+fn four(lesson: &Lesson, knobs: &Knobs, join: &str) -> Result<Program, String> {
+    let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    let main = b.declare("MainProcess", ActorKind::Main, 0);
+    let ps: Vec<ActorId> = (1..=PIAO.len() as u16)
+        .map(|i| b.declare_process(&format!("Process-{i}"), i))
+        .collect();
+    let call = b.string("piao");
+    for (&p, (name, seconds)) in ps.iter().zip(PIAO) {
+        let mut c = b.code(p);
+        c.at(b.line("def piao(name, seconds):")?)
+            .emit(Instr::Call(call));
+        let starts = b.string(&format!("{name} piao"));
+        c.at(b.line("print('%s piao' % name)")?).print(starts, 0);
+        c.at(b.line("time.sleep(seconds)  # the tutorial: random.randrange(1, 5)")?)
+            .emit(Instr::Sleep(seconds * 1_000_000));
+        let ends = b.string(&format!("{name} piao end"));
+        c.at(b.line("print('%s piao end' % name)")?)
+            .print(ends, 0)
+            .emit(Instr::Return)
+            .emit(Instr::Exit(0));
+        b.finish(c)?;
+    }
+
+    let mut m = b.code(main);
+    for (i, (name, seconds)) in PIAO.iter().enumerate() {
+        let text = format!("Process(target=piao, args=('{name}', {seconds}))");
+        let ctor = b.string(&text);
+        m.at(b.line(&format!("p{} = {text}", i + 1))?)
+            .emit(Instr::Nop(ctor));
+    }
+    for (i, &p) in ps.iter().enumerate() {
+        m.at(b.line(&format!("p{}.start()", i + 1))?)
+            .emit(Instr::Start(p));
+    }
+    match join {
+        "each" => {
+            for (i, &p) in ps.iter().enumerate() {
+                m.at(b.line(&format!("p{}.join()", i + 1))?)
+                    .emit(Instr::Join(p));
+            }
+        }
+        "timeout" => {
+            m.at(b.line("p1.join(0.5)")?).emit(Instr::JoinFor {
+                t: ps[0],
+                timeout_us: 500_000,
+            });
+            let attrs = b.string("Process-1 {bool} {}");
+            m.at(b.line("print(p1.name, p1.is_alive(), p1.exitcode)")?)
+                .emit(Instr::ProcAlive(ps[0]))
+                .emit(Instr::ProcExitCode(ps[0]))
+                .print(attrs, 2);
+        }
+        "none" => {}
+        other => {
+            return Err(format!(
+                "join must be one, each, timeout or none, not {other}"
+            ));
+        }
+    }
+    let main_line = b.string("主线程");
+    m.at(b.line("print('主线程')")?).print(main_line, 0);
+    if join != "each" {
+        // multiprocessing's atexit handler joins every child still running.
+        m.at(b.line("# on exit, multiprocessing joins the children still running")?);
+        for &p in &ps {
+            m.emit(Instr::Join(p));
+        }
+    }
+    m.emit(Instr::Exit(0));
+    b.build_with(m)
 }

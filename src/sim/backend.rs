@@ -202,11 +202,11 @@ impl Backend for SimActor<'_> {
     fn queue_room_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<bool, Flow> {
         let max = self.sim.program.queues[q as usize].maxsize as usize;
         let room = max == 0 || self.sim.queues[q as usize].len() < max;
-        self.timed_wait(pc, q, timeout_us, room)
+        self.timed_wait(pc, q as Value, timeout_us, room)
     }
     fn queue_get_within(&mut self, pc: Pc, q: QueueId, timeout_us: u32) -> Result<Take, Flow> {
         let any = !self.sim.queues[q as usize].is_empty();
-        if !self.timed_wait(pc, q, timeout_us, any)? {
+        if !self.timed_wait(pc, q as Value, timeout_us, any)? {
             return Ok(Take::Empty);
         }
         Ok(self
@@ -304,21 +304,28 @@ impl Backend for SimActor<'_> {
     fn event_wait(&mut self, pc: Pc, g: VarId, timeout_us: u32) -> Result<bool, Flow> {
         let set = *self.sim.var_mut(self.a, g) != 0;
         if set || timeout_us > 0 {
-            return self.timed_wait(pc, g, timeout_us, set);
+            return self.timed_wait(pc, g as Value, timeout_us, set);
         }
         Err(self.block(g as Value))
+    }
+    fn join_within(&mut self, pc: Pc, t: ActorId, timeout_us: u32) -> Result<(), Flow> {
+        let done = matches!(self.sim.actors[t as usize].status, RunState::Done(_));
+        // The joiner sleeps until its deadline; `t`'s end wakes it early.
+        self.timed_wait(pc, t as Value, timeout_us, done)
+            .map(|_| ())
     }
 }
 
 impl SimActor<'_> {
     /// A queue call that waits at most `timeout_us` µs for `ready` (room for a
-    /// put, an item for a get): `Ok(true)` goes ahead, `Ok(false)` times out.
+    /// put, an item for a get; a joined actor's end): `Ok(true)` goes ahead,
+    /// `Ok(false)` times out.
     /// The actor waits asleep until its deadline; a get or a put on the queue
     /// wakes it early, and it looks again.
     fn timed_wait(
         &mut self,
         pc: Pc,
-        q: QueueId,
+        on: Value,
         timeout_us: u32,
         ready: bool,
     ) -> Result<bool, Flow> {
@@ -334,7 +341,7 @@ impl SimActor<'_> {
         };
         self.sim.actors[a].wait_until = Some(until);
         let ins = self.sim.program.instr(self.a, pc);
-        self.sim.wait_timed(self.a, q as Value, until, ins);
+        self.sim.wait_timed(self.a, on, until, ins);
         Err(Flow::Stop)
     }
 }

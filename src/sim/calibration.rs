@@ -294,6 +294,7 @@ macro_rules! not_plain {
             | Instr::Release(_)
             | Instr::Start(_)
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Print { .. }
             | Instr::Sleep(_)
             | Instr::Raise(_)

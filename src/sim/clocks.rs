@@ -54,6 +54,7 @@ impl Sim {
             | Instr::Release(_)
             | Instr::Start(_)
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Print { .. }
             | Instr::Sleep(_)
             | Instr::Work(_)
@@ -138,6 +139,7 @@ impl Sim {
                 | Instr::Release(_)
                 | Instr::Start(_)
                 | Instr::Join(_)
+                | Instr::JoinFor { .. }
                 | Instr::Print { .. }
                 | Instr::Sleep(_)
                 | Instr::Work(_)
@@ -216,6 +218,19 @@ impl Sim {
             Some(Instr::Acquire(l)) if done => {
                 self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
             }
+            // `join(timeout)` goes on when `t` ends, at the latest when the
+            // timeout is up.
+            Some(Instr::JoinFor { t, timeout_us }) if done => {
+                let deadline = self.own_clock[ai] + timeout_us as u64 * 1_000;
+                let ended = matches!(self.actors[t as usize].status, RunState::Done(_));
+                self.own_clock[ai] = if ended {
+                    self.own_clock[ai]
+                        .max(self.own_clock[t as usize])
+                        .min(deadline)
+                } else {
+                    deadline
+                };
+            }
             Some(Instr::Release(l) | Instr::CondWait(l)) => {
                 self.lock_clock[l as usize] = self.own_clock[ai]
             }
@@ -224,7 +239,11 @@ impl Sim {
             // Blocked: its clock moves when it gets what it waits for (the
             // guards above cover a `RunProgram` both ways).
             Some(
-                Instr::Join(_) | Instr::Acquire(_) | Instr::RunProgram { .. } | Instr::CondSleep(_),
+                Instr::Join(_)
+                | Instr::JoinFor { .. }
+                | Instr::Acquire(_)
+                | Instr::RunProgram { .. }
+                | Instr::CondSleep(_),
             ) => {}
             // A notify's waiter takes its clock from the lock it takes back.
             Some(Instr::CondNotify { .. }) => {}
@@ -301,6 +320,7 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::Release(_)
             | Instr::Start(_)
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Sleep(_)
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)

@@ -594,6 +594,7 @@ impl Sim {
         self.wake_where(a, |i| {
             i == Instr::Join(a) || matches!(i, Instr::RunProgram { child, .. } if child == a)
         });
+        self.wake_timed_joins(a);
     }
 
     /// Records the wakes the last instruction caused (see `pending_wakes`).
@@ -674,7 +675,9 @@ impl Sim {
         for w in blocked {
             let waits_for = match self.program.instr(w, self.actors[w as usize].pc) {
                 Some(Instr::Acquire(l)) => self.locks[l as usize].map(|h| h as Value),
-                Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => Some(t as Value),
+                Some(
+                    Instr::Join(t) | Instr::JoinFor { t, .. } | Instr::RunProgram { child: t, .. },
+                ) => Some(t as Value),
                 // Nobody in particular: whoever next puts, gets, sends or notifies.
                 Some(
                     Instr::QueuePut { .. }

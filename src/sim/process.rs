@@ -310,6 +310,21 @@ impl Sim {
         }
     }
 
+    /// A `join(timeout)` of `t` wakes before its deadline when `t` ends.
+    pub(super) fn wake_timed_joins(&mut self, t: ActorId) {
+        for w in 0..self.actors.len() {
+            let waits = matches!(
+                self.program.instr(w as ActorId, self.actors[w].pc),
+                Some(Instr::JoinFor { t: x, .. }) if x == t
+            );
+            if waits && matches!(self.actors[w].status, RunState::Sleeping(_)) {
+                self.actors[w].status = RunState::Ready;
+                self.sleepers -= 1;
+                self.event(w as ActorId, EventKind::Wake, t as Value);
+            }
+        }
+    }
+
     /// A timed queue call waits (a `Block` on `on`) until `until`, asleep.
     pub(super) fn wait_timed(&mut self, a: ActorId, on: Value, until: u64, ins: Option<Instr>) {
         self.event(a, EventKind::Block, on);

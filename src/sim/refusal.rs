@@ -144,12 +144,14 @@ impl Sim {
             }
             RunState::Blocked => {
                 return Err(match self.program.instr(a, rt.pc) {
-                    Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
-                        Refusal::BlockedOnJoin {
-                            actor: self.name(a),
-                            target: self.name(t),
-                        }
-                    }
+                    Some(
+                        Instr::Join(t)
+                        | Instr::JoinFor { t, .. }
+                        | Instr::RunProgram { child: t, .. },
+                    ) => Refusal::BlockedOnJoin {
+                        actor: self.name(a),
+                        target: self.name(t),
+                    },
                     Some(
                         Instr::QueuePut { q, .. }
                         | Instr::QueueGet { q, .. }

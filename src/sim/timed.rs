@@ -579,6 +579,7 @@ impl TimedScheduler {
             | crate::program::barrier_instr!()
             | crate::program::sync_instr!()
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Exit(_)
             | Instr::ForkChild
             | Instr::ProcPid(_)

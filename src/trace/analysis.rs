@@ -151,6 +151,7 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::Release(_)
         | Instr::Start(_)
         | Instr::Join(_)
+        | Instr::JoinFor { .. }
         | Instr::Print { .. }
         | Instr::Sleep(_)
         | Instr::Work(_)

@@ -87,6 +87,7 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::Acquire(_)
                     | Instr::Release(_)
                     | Instr::Join(_)
+                    | Instr::JoinFor { .. }
                     | Instr::Print { .. }
                     | Instr::Sleep(_)
                     | Instr::Work(_)

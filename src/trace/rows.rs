@@ -391,6 +391,7 @@ impl StackOp {
             | Instr::Release(_)
             | Instr::Start(_)
             | Instr::Join(_)
+            | Instr::JoinFor { .. }
             | Instr::Sleep(_)
             | Instr::Work(_)
             | Instr::Raise(_)
@@ -448,7 +449,7 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
         Some(Instr::QueuePut { .. } | Instr::QueueTry { put: true, .. }) => {
             Msg::RForeverPut.get(lang).into()
         }
-        Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
+        Some(Instr::Join(t) | Instr::JoinFor { t, .. } | Instr::RunProgram { child: t, .. }) => {
             Msg::RForeverJoin.fill(lang, &[&name(t as Value)])
         }
         Some(Instr::CondSleep(l)) => Msg::RForeverNotify.fill(
@@ -531,11 +532,11 @@ fn queue_note(
     match p.instr(e.actor, e.pc)? {
         Instr::QueuePut { .. } => {
             st.pop();
-            describe.then(|| Msg::RPut.fill(lang, &[&show(v, lang)]))
+            describe.then(|| Msg::RPut.fill(lang, &[&show(p, v, lang)]))
         }
         Instr::QueueGet { .. } => {
             st.push(v);
-            describe.then(|| Msg::RGot.fill(lang, &[&show(v, lang)]))
+            describe.then(|| Msg::RGot.fill(lang, &[&show(p, v, lang)]))
         }
         Instr::QueueAsk { ask, .. } => {
             st.push(v);
@@ -555,11 +556,11 @@ fn queue_note(
         }
         Instr::QueueTry { put: true, .. } => {
             st.pop();
-            describe.then(|| Msg::RPut.fill(lang, &[&show(v, lang)]))
+            describe.then(|| Msg::RPut.fill(lang, &[&show(p, v, lang)]))
         }
         Instr::QueueTry { put: false, .. } => {
             st.push(v);
-            describe.then(|| Msg::RGot.fill(lang, &[&show(v, lang)]))
+            describe.then(|| Msg::RGot.fill(lang, &[&show(p, v, lang)]))
         }
         crate::program::local_instr!()
         | crate::program::thread_instr!()
@@ -621,6 +622,7 @@ fn barrier_note(
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::ListStore { .. }
+        | Instr::JoinFor { .. }
         | crate::program::sync_instr!()
         | crate::program::cond_instr!() => None,
     }
@@ -648,9 +650,9 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
     };
     Some(match e.kind {
         EventKind::Block => match p.instr(e.actor, e.pc) {
-            Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => {
-                Msg::RBlockedJoin.fill(lang, &[&name(t)])
-            }
+            Some(
+                Instr::Join(t) | Instr::JoinFor { t, .. } | Instr::RunProgram { child: t, .. },
+            ) => Msg::RBlockedJoin.fill(lang, &[&name(t)]),
             Some(Instr::QueueGet { .. } | Instr::QueueTry { put: false, .. }) => {
                 Msg::RBlockedEmpty.get(lang).into()
             }
@@ -692,9 +694,12 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
 
 /// A queued value as the student wrote it: a letter for the lessons that send
 /// letters, otherwise the number.
-fn show(v: Value, lang: Lang) -> String {
+fn show(p: &Program, v: Value, lang: Lang) -> String {
     if v == crate::program::NONE {
         return Msg::RPoolStop.get(lang).into();
+    }
+    if let Some(s) = crate::program::as_str_id(v) {
+        return crate::program::py_repr(p.str(s));
     }
     match u8::try_from(v) {
         Ok(c) if c.is_ascii_uppercase() => format!("'{}'", c as char),
@@ -809,14 +814,14 @@ fn note(
         }
         Instr::PipeSend(_) => {
             st.pop();
-            describe.then(|| Msg::RSent.fill(lang, &[&show(e.value, lang)]))
+            describe.then(|| Msg::RSent.fill(lang, &[&show(p, e.value, lang)]))
         }
         Instr::PipeRecv { .. } if e.value == crate::program::NONE => {
             describe.then(|| Msg::REof.get(lang).into())
         }
         Instr::PipeRecv { .. } => {
             st.push(e.value);
-            describe.then(|| Msg::RReceived.fill(lang, &[&show(e.value, lang)]))
+            describe.then(|| Msg::RReceived.fill(lang, &[&show(p, e.value, lang)]))
         }
         Instr::QueuePut { .. }
         | Instr::QueueGet { .. }
@@ -860,6 +865,7 @@ fn note(
         | Instr::JumpBackward(_)
         | Instr::Start(_)
         | Instr::Join(_)
+        | Instr::JoinFor { .. }
         | Instr::Sleep(_)
         | Instr::Work(_)
         | Instr::Raise(_)

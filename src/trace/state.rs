@@ -85,6 +85,7 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::StoreGlobal(_)
         | Instr::ListStore { .. }
         | Instr::Join(_)
+        | Instr::JoinFor { .. }
         | Instr::Print { .. }
         | Instr::Work(_)
         | Instr::Clock { .. }
@@ -190,7 +191,9 @@ impl StateReplay {
     /// What a `Block` event's actor waits for.
     fn blocked_on(&mut self, program: &Program, e: &Event) -> ActorState {
         match program.instr(e.actor, e.pc) {
-            Some(Instr::Join(t)) => ActorState::Blocked(BlockedOn::Join(t)),
+            Some(Instr::Join(t) | Instr::JoinFor { t, .. }) => {
+                ActorState::Blocked(BlockedOn::Join(t))
+            }
             // subprocess starts the program's process, then waits for it.
             Some(Instr::RunProgram { child: t, .. }) => {
                 if let Some(s @ ActorState::NotStarted) = self.states.get_mut(t as usize) {
@@ -325,6 +328,7 @@ impl StateReplay {
                         | Instr::StoreGlobal(_)
                         | Instr::ListStore { .. }
                         | Instr::Join(_)
+                        | Instr::JoinFor { .. }
                         | Instr::Print { .. }
                         | Instr::Work(_)
                         | Instr::TlsGet(_)
