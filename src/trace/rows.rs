@@ -4,7 +4,7 @@
 use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
-use crate::program::{ActorId, Granularity, Instr, Program, Value, cond_instr};
+use crate::program::{ActorId, Granularity, Instr, Program, Value};
 use std::ops::Range;
 
 /// One row of the interleaving table.
@@ -466,20 +466,6 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
     }
 }
 
-/// What a row of a lock's or a `threading.Condition`'s step says.
-fn lock_note(p: &Program, ins: Instr, value: Value, lang: Lang) -> Option<String> {
-    match ins {
-        Instr::Acquire(_) => Some(Msg::RAcquired.get(lang).into()),
-        Instr::Release(_) => Some(Msg::RReleased.get(lang).into()),
-        Instr::CondWait(l) => {
-            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
-            Some(Msg::RCondReleased.fill(lang, &[&name]))
-        }
-        Instr::CondNotify { .. } => Some(Msg::RNotified.fill(lang, &[&value])),
-        _ => None,
-    }
-}
-
 /// The interleaving's note for a queue call (put, get; the queue-api lesson's
 /// `qsize`, `empty`, `full` and the puts and gets an `except` catches), as
 /// [`note`] gives it.
@@ -642,9 +628,6 @@ fn tls_note(p: &Program, attr: u16, value_is_str: bool, value: Value, lang: Lang
     Msg::RLocal.fill(lang, &[&p.str(attr), &v])
 }
 
-/// Applies an event to the operand stacks and, when `describe`, says what it read
-/// or wrote (the rows before a window only need the stacks, and formatting a
-/// million notes nobody reads is most of the cost).
 /// A condition's value as the rows say it: "true" or "false".
 fn true_false(v: Value, lang: Lang) -> String {
     if v == 0 { Msg::RFalse } else { Msg::RTrue }
@@ -652,6 +635,9 @@ fn true_false(v: Value, lang: Lang) -> String {
         .to_string()
 }
 
+/// Applies an event to the operand stacks and, when `describe`, says what it read
+/// or wrote (the rows before a window only need the stacks, and formatting a
+/// million notes nobody reads is most of the cost).
 fn note(
     p: &Program,
     stacks: &mut [Vec<Value>],
@@ -661,8 +647,18 @@ fn note(
 ) -> Option<String> {
     match e.kind {
         EventKind::Exec => {}
-        _ if !describe => return None,
-        _ => return event_note(p, e, lang),
+        EventKind::Block
+        | EventKind::Wake
+        | EventKind::GilTake
+        | EventKind::GilDrop
+        | EventKind::Deadlock
+        | EventKind::Ended => {
+            return if describe {
+                event_note(p, e, lang)
+            } else {
+                None
+            };
+        }
     }
     let st = &mut stacks[e.actor as usize];
     let var = |v: u16| p.vars.get(v as usize).map_or("?", |x| x.name.as_str());
@@ -738,9 +734,14 @@ fn note(
             st.push(e.value);
             None
         }
-        i @ (Instr::Acquire(_) | Instr::Release(_) | cond_instr!()) => {
-            describe.then(|| lock_note(p, i, e.value, lang))?
-        }
+        // A lock's or a `threading.Condition`'s step.
+        Instr::Acquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
+        Instr::Release(_) => describe.then(|| Msg::RReleased.get(lang).into()),
+        Instr::CondWait(l) => describe.then(|| {
+            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
+            Msg::RCondReleased.fill(lang, &[&name])
+        }),
+        Instr::CondNotify { .. } => describe.then(|| Msg::RNotified.fill(lang, &[&e.value])),
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)
@@ -756,6 +757,7 @@ fn note(
         | Instr::Raise(_)
         | Instr::Terminate(_)
         | Instr::PipeClose(_)
-        | Instr::PrintCaptured { .. } => None,
+        | Instr::PrintCaptured { .. }
+        | Instr::CondSleep(_) => None,
     }
 }

@@ -1,0 +1,290 @@
+//! What the screen draws of a run, derived from its trace and kept by [`Run`]:
+//! every actor's state and instruction, the lock and GIL holders, the
+//! variables, the overwritten writes and the schedule so far.
+//!
+//! Brought up to date when read ([`Run::model`]): an append costs one pass over
+//! the new events only (a step at the end of a long run costs what the step
+//! added); a new [`Run::version`] (a step back, a reset, a rebuilt CPython trace)
+//! starts again from the trace's start.
+
+use super::Run;
+use crate::program::{ActorId, Pc, Program, Value};
+use crate::trace::{ActorState, Event, Mode, Prefix, StateOps, StateReplay, Trace};
+use std::sync::Arc;
+
+/// The derived state of one moment of a run (read-only: [`Run::model`]).
+#[derive(Default)]
+pub struct Model {
+    /// The run version and the events of the run (dropped ones included) it
+    /// stands for.
+    version: u64,
+    len: usize,
+    /// The trace's first kept event number when it was brought up to date.
+    base: usize,
+    program: Option<Arc<Program>>,
+    ops: Option<StateOps>,
+    /// Up to the events that cannot move any more (all of them, but for the
+    /// newest of a live run, which a late batch may still reorder).
+    settled: Option<Fold>,
+    /// The settled part plus the newest events, while some are not settled.
+    tail: Option<Fold>,
+    /// The instruction each actor is shown at (started and not done).
+    pcs: Vec<Option<Pc>>,
+    /// The variables as the state panel shows them.
+    vars: Vec<Value>,
+    schedule: ScheduleText,
+}
+
+/// What the events up to one point add up to.
+#[derive(Clone)]
+struct Fold {
+    /// Events of the run taken in (an absolute count).
+    at: usize,
+    sum: Prefix,
+    /// Each overwritten write from the trace's first kept event on: (absolute
+    /// event number, actor).
+    lost_at: Vec<(usize, ActorId)>,
+    /// The last event taken in, to tell that the trace only grew since.
+    last: Option<Event>,
+}
+
+impl Fold {
+    /// What the dropped events of `trace` add up to.
+    fn start(trace: &Trace) -> Fold {
+        let mut sum = trace.prefix_or_start();
+        // Nobody draws rows from here.
+        sum.rows = None;
+        Fold {
+            at: trace.base,
+            sum,
+            lost_at: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// Whether `trace` is this fold's trace, grown: nothing it took in was
+    /// replaced, and nothing it has not taken in was dropped.
+    fn goes_on_in(&self, trace: &Trace) -> bool {
+        if self.at < trace.base || self.at > trace.total_len() {
+            return false;
+        }
+        match (self.at.checked_sub(trace.base + 1), self.last) {
+            (Some(i), Some(last)) => trace.events.get(i) == Some(&last),
+            // The last event taken in was dropped since (a long run): it was kept
+            // as it was, events never change once dropped.
+            _ => true,
+        }
+    }
+
+    /// Takes in the kept events up to event number `to`.
+    fn take(&mut self, ops: &StateOps, trace: &Trace, to: usize) {
+        let p = &trace.program;
+        let (from, to) = (self.at - trace.base, to - trace.base);
+        for (i, e) in trace.events[from..to].iter().enumerate() {
+            let seq = self.at + i;
+            if let Some(l) = self.sum.take(ops, p, seq, e) {
+                self.lost_at.push((seq, l.actor));
+            }
+        }
+        if to > from {
+            self.last = trace.events.get(to - 1).copied();
+        }
+        self.at = trace.base + to;
+    }
+
+    /// Forgets the marks of events no longer kept.
+    fn forget_before(&mut self, base: usize) {
+        let keep = self.lost_at.partition_point(|&(seq, _)| seq < base);
+        self.lost_at.drain(..keep);
+    }
+}
+
+impl Model {
+    /// The run version this model stands for ([`Run::version`]).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Events of the run it stands for, the dropped ones included: the trace's
+    /// length when it was brought up to date (a live run in flight is held at
+    /// most [`LIVE_REFRESH`](super::LIVE_REFRESH) behind).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn now(&self) -> Option<&Fold> {
+        self.tail.as_ref().or(self.settled.as_ref())
+    }
+
+    /// Every actor's state, the lock holders, the GIL holders and the
+    /// thread-locals after the newest event (`None` before the first read).
+    pub fn replay(&self) -> Option<&StateReplay> {
+        self.now().map(|f| &f.sum.state)
+    }
+
+    /// What actor `a` is doing now.
+    pub fn state(&self, a: ActorId) -> ActorState {
+        self.replay()
+            .filter(|r| (a as usize) < r.actors())
+            .map_or(ActorState::NotStarted, |r| r.state(a))
+    }
+
+    /// The instruction actor `a` is shown at: a stepped run's next one, a live
+    /// run's last one; `None` before it starts and once it is done.
+    pub fn pc(&self, a: ActorId) -> Option<Pc> {
+        self.pcs.get(a as usize).copied().flatten()
+    }
+
+    /// Shared variable `i` now: a stepped run's as the simulator holds it, a live
+    /// run's as its last store left it.
+    pub fn var(&self, i: usize) -> Option<Value> {
+        self.vars.get(i).copied()
+    }
+
+    /// Overwritten writes in the whole run (lost updates).
+    pub fn lost(&self) -> usize {
+        self.now().map_or(0, |f| f.sum.lost.count)
+    }
+
+    /// Each overwritten write among the events kept: (index into the trace's
+    /// events, actor), for the timeline's marks.
+    pub fn lost_at(&self) -> impl Iterator<Item = (usize, ActorId)> + '_ {
+        let base = self.base;
+        self.now()
+            .into_iter()
+            .flat_map(|f| f.lost_at.iter())
+            .filter(move |&&(seq, _)| seq >= base)
+            .map(move |&(seq, a)| (seq - base, a))
+    }
+
+    /// The schedule so far as a string that replays it (`0x4 1 2x3`): empty
+    /// for a live run.
+    pub fn schedule(&self) -> &str {
+        &self.schedule.text
+    }
+
+    /// Brings the trace-derived part up to date with `trace` at `version`,
+    /// whose first `settled` events (an absolute count) will not move any
+    /// more: one pass over what is new, or over everything kept if the trace
+    /// is not the one followed so far, grown.
+    pub fn follow(&mut self, version: u64, trace: &Trace, settled: usize) {
+        let total = trace.total_len();
+        let settled = settled.clamp(trace.base, total);
+        let same_program = self
+            .program
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(p, &trace.program));
+        let resume = match &self.settled {
+            Some(f) if version == self.version && same_program => {
+                let ok = f.goes_on_in(trace) && f.at <= settled;
+                // A change that is not an append comes with a new version.
+                debug_assert!(ok, "the trace changed without a new run version");
+                ok
+            }
+            _ => false,
+        };
+        if !resume {
+            self.settled = Some(Fold::start(trace));
+            self.program = Some(trace.program.clone());
+            self.ops = Some(StateOps::new(&trace.program));
+        }
+        let (Some(ops), Some(f)) = (&self.ops, &mut self.settled) else {
+            return;
+        };
+        if trace.base > self.base {
+            f.forget_before(trace.base);
+        }
+        f.take(ops, trace, settled);
+        self.tail = (settled < total).then(|| {
+            let mut t = f.clone();
+            t.take(ops, trace, total);
+            t
+        });
+        self.version = version;
+        self.len = total;
+        self.base = trace.base;
+    }
+}
+
+/// The schedule string, grown a step at a time: the last token is rewritten as
+/// its run gets longer, so a step costs the same at any length.
+#[derive(Default)]
+struct ScheduleText {
+    text: String,
+    /// The step number of the first pick, and how many picks the text holds.
+    from: usize,
+    picks: usize,
+    /// The last run: its actor, its length, where its token starts.
+    last: Option<(ActorId, usize, usize)>,
+}
+
+impl ScheduleText {
+    /// Follows `picks`, the steps from step number `from` on; `again` starts
+    /// over (a new run version).
+    fn follow(&mut self, from: usize, picks: &[ActorId], again: bool) {
+        if again || from != self.from || picks.len() < self.picks {
+            *self = ScheduleText {
+                from,
+                ..ScheduleText::default()
+            };
+        }
+        for &a in &picks[self.picks..] {
+            self.push(a);
+        }
+        self.picks = picks.len();
+    }
+
+    fn push(&mut self, a: ActorId) {
+        use std::fmt::Write;
+        match &mut self.last {
+            Some((b, n, start)) if *b == a => {
+                *n += 1;
+                self.text.truncate(*start);
+                let _ = write!(self.text, "{a}x{n}");
+            }
+            _ => {
+                if !self.text.is_empty() {
+                    self.text.push(' ');
+                }
+                let start = self.text.len();
+                let _ = write!(self.text, "{a}");
+                self.last = Some((a, 1, start));
+            }
+        }
+    }
+}
+
+impl Run {
+    /// Brings `m` up to date with the run now.
+    pub(super) fn sync_model(&self, m: &mut Model) {
+        let again = m.version != self.version;
+        let trace = self.trace();
+        m.follow(self.version, trace, trace.base + self.settled_events());
+        let n = trace.program.actors.len();
+        let stepped = self.mode() == Mode::Stepped;
+        m.pcs = (0..n as ActorId)
+            .map(|a| match m.state(a) {
+                ActorState::NotStarted | ActorState::Done(_) => None,
+                _ if stepped => self.pc(a),
+                _ => m.replay().and_then(|r| r.position(a)),
+            })
+            .collect();
+        let folded = m.now().map(|f| f.sum.vars.as_slice()).unwrap_or_default();
+        let vars = trace.program.vars.iter().enumerate().map(|(i, v)| {
+            if stepped {
+                self.var(i)
+            } else {
+                folded.get(i).copied()
+            }
+            .unwrap_or(v.init)
+        });
+        m.vars = vars.collect();
+        let from = self.sim().map_or(0, |s| s.steps_base());
+        m.schedule
+            .follow(from, self.picks().unwrap_or_default(), again);
+    }
+}
