@@ -645,20 +645,8 @@ fn note(
     describe: bool,
     lang: Lang,
 ) -> Option<String> {
-    match e.kind {
-        EventKind::Exec => {}
-        EventKind::Block
-        | EventKind::Wake
-        | EventKind::GilTake
-        | EventKind::GilDrop
-        | EventKind::Deadlock
-        | EventKind::Ended => {
-            return if describe {
-                event_note(p, e, lang)
-            } else {
-                None
-            };
-        }
+    if e.kind != EventKind::Exec {
+        return describe.then(|| event_note(p, e, lang)).flatten();
     }
     let st = &mut stacks[e.actor as usize];
     let var = |v: u16| p.vars.get(v as usize).map_or("?", |x| x.name.as_str());
