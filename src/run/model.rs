@@ -63,7 +63,7 @@ impl Fold {
     }
 
     /// Whether `trace` is this fold's trace, grown: nothing it took in was
-    /// replaced, and nothing it has not taken in was dropped.
+    /// replaced (nor dropped before it took it in).
     fn goes_on_in(&self, trace: &Trace) -> bool {
         if self.at < trace.base || self.at > trace.total_len() {
             return false;
@@ -179,6 +179,9 @@ impl Model {
             .as_ref()
             .is_some_and(|p| Arc::ptr_eq(p, &trace.program));
         let resume = match &self.settled {
+            // A long run dropped events this model had not taken in yet: it
+            // starts again from what they add up to.
+            Some(f) if f.at < trace.base => false,
             Some(f) if version == self.version && same_program => {
                 let ok = f.goes_on_in(trace) && f.at <= settled;
                 // A change that is not an append comes with a new version.
@@ -232,29 +235,37 @@ impl ScheduleText {
                 ..ScheduleText::default()
             };
         }
-        for &a in &picks[self.picks..] {
-            self.push(a);
+        // One token written per run of one actor, however many steps it has.
+        let mut new = &picks[self.picks.min(picks.len())..];
+        while let Some(&a) = new.first() {
+            let n = new.iter().take_while(|&&b| b == a).count();
+            self.push(a, n);
+            new = &new[n..];
         }
         self.picks = picks.len();
     }
 
-    fn push(&mut self, a: ActorId) {
+    /// Appends `n` steps of actor `a`: the last token grows, or a new one starts.
+    fn push(&mut self, a: ActorId, n: usize) {
         use std::fmt::Write;
-        match &mut self.last {
-            Some((b, n, start)) if *b == a => {
-                *n += 1;
-                self.text.truncate(*start);
-                let _ = write!(self.text, "{a}x{n}");
+        let (count, start) = match self.last {
+            Some((b, count, start)) if b == a => {
+                self.text.truncate(start);
+                (count + n, start)
             }
             _ => {
                 if !self.text.is_empty() {
                     self.text.push(' ');
                 }
-                let start = self.text.len();
-                let _ = write!(self.text, "{a}");
-                self.last = Some((a, 1, start));
+                (n, self.text.len())
             }
-        }
+        };
+        let _ = if count == 1 {
+            write!(self.text, "{a}")
+        } else {
+            write!(self.text, "{a}x{count}")
+        };
+        self.last = Some((a, count, start));
     }
 }
 
@@ -286,5 +297,140 @@ impl Run {
         let from = self.sim().map_or(0, |s| s.steps_base());
         m.schedule
             .follow(from, self.picks().unwrap_or_default(), again);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::run::{Command, Origin, Outcome, Schedule, Start};
+
+    fn run(id: &str, sets: &[(&str, &str)], seed: u64) -> Run {
+        let cat = Catalog::embedded().expect("lessons");
+        let l = cat.find(id).expect("lesson").clone();
+        let mut k = l.default_knobs();
+        for (n, v) in sets {
+            k.set(&l.knobs, n, v).expect("knob");
+        }
+        Run::new(&l, k, Start::Stepped(Origin::Seed(seed))).expect("builds")
+    }
+
+    /// What a model says, to compare two.
+    fn seen(m: &Model, actors: usize) -> (Vec<ActorState>, Vec<Option<ActorId>>, usize) {
+        let states = (0..actors as ActorId).map(|a| m.state(a)).collect();
+        let holders = (0..4)
+            .map(|l| m.replay().and_then(|r| r.lock_holder(l)))
+            .collect();
+        (states, holders, m.lost())
+    }
+
+    /// The model of `trace` built at once, from its start.
+    fn at_once(trace: &Trace) -> Model {
+        let mut m = Model::default();
+        m.follow(u64::MAX, trace, trace.total_len());
+        m
+    }
+
+    #[test]
+    fn a_model_kept_step_by_step_is_the_one_built_at_once() {
+        for (id, sets) in [
+            ("balance-race", &[("gil", "free"), ("iterations", "3")][..]),
+            ("deadlock", &[][..]),
+            ("condition", &[("check", "if")][..]),
+            ("pipe", &[][..]),
+        ] {
+            for seed in 1..4 {
+                let mut r = run(id, sets, seed);
+                let n = r.program().actors.len();
+                let mut steps = 0;
+                while !r.is_over() && steps < 400 {
+                    r.command(Command::Step);
+                    steps += 1;
+                    let m = r.model();
+                    let t = r.trace();
+                    let fresh = at_once(t);
+                    assert_eq!(
+                        seen(&m, n),
+                        seen(&fresh, n),
+                        "{id} seed {seed} step {steps}"
+                    );
+                    let marks: Vec<_> = m.lost_at().collect();
+                    assert_eq!(
+                        marks,
+                        fresh.lost_at().collect::<Vec<_>>(),
+                        "{id} {seed} {steps}"
+                    );
+                    let picks = r.picks().expect("a stepped run has picks");
+                    assert_eq!(m.schedule(), Schedule(picks.to_vec()).to_string());
+                    for a in 0..n as ActorId {
+                        let shown = match m.state(a) {
+                            ActorState::NotStarted | ActorState::Done(_) => None,
+                            _ => r.pc(a),
+                        };
+                        assert_eq!(m.pc(a), shown, "{id} {seed} {steps} actor {a}");
+                    }
+                    for i in 0..r.program().vars.len() {
+                        assert_eq!(m.var(i), r.var(i), "{id} {seed} {steps} var {i}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A step back replays a shorter trace: the run takes a new version and the
+    /// model is the shorter trace's, also when the next step makes the trace as
+    /// long as before (issue 9's stale screen).
+    #[test]
+    fn a_step_back_gives_a_new_version_and_the_shorter_runs_model() {
+        let mut r = run("balance-race", &[("gil", "free"), ("iterations", "2")], 5);
+        // The main thread starts both threads.
+        while r.model().state(2) == ActorState::NotStarted {
+            assert_eq!(r.command(Command::StepActor(0)), Outcome::Done);
+        }
+        let main = r.steps();
+        assert_eq!(r.command(Command::StepActor(1)), Outcome::Done);
+        let (v, len) = (r.version(), r.model().len());
+        let sched = |r: &Run| Schedule(r.picks().unwrap_or_default().to_vec()).to_string();
+        assert_eq!(r.model().schedule(), sched(&r));
+        assert!(sched(&r).ends_with(" 1"), "{}", sched(&r));
+        r.command(Command::StepBack);
+        assert_ne!(r.version(), v, "a step back is not an append");
+        assert_eq!(r.command(Command::StepActor(2)), Outcome::Done);
+        let m = r.model();
+        assert_eq!(m.len(), len, "the trace is as long as before the step back");
+        assert_eq!(m.schedule(), sched(&r));
+        assert!(m.schedule().ends_with(" 2"));
+        assert_eq!(r.steps(), main + 1);
+        assert_eq!(m.state(2), ActorState::Running);
+        assert_eq!(m.state(1), ActorState::Ready);
+        assert_eq!(seen(&m, 3), seen(&at_once(r.trace()), 3));
+        drop(m);
+        // An append keeps the version.
+        let v = r.version();
+        r.command(Command::Step);
+        assert_eq!(r.version(), v);
+    }
+
+    /// A live run's newest events may still move: the model folds them in on a
+    /// copy, and goes on from the settled point as if it had never seen them.
+    #[test]
+    fn events_not_settled_are_folded_in_on_a_copy() {
+        let mut r = run("balance-race", &[("gil", "free"), ("iterations", "20")], 3);
+        r.command(Command::RunToEnd);
+        let full = r.trace().clone();
+        let n = full.program.actors.len();
+        let mut m = Model::default();
+        for len in (0..=full.len()).step_by(7).chain([full.len()]) {
+            let mut t = full.clone();
+            t.events.truncate(len);
+            // Half of what arrived has settled.
+            m.follow(1, &t, len / 2);
+            assert_eq!(seen(&m, n), seen(&at_once(&t), n), "at {len} events");
+            assert_eq!(
+                m.lost_at().collect::<Vec<_>>(),
+                at_once(&t).lost_at().collect::<Vec<_>>()
+            );
+        }
     }
 }
