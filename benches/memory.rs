@@ -166,21 +166,22 @@ fn step_backs(r: &mut Run, steps: usize) -> (Vec<(Duration, Duration)>, Vec<Dura
 }
 
 /// What the screen derives after one more step late in the long run, with
-/// the event window full (millions kept): the state panel's values
-/// (`ViewCache::refresh_state`, which goes on from the step before) and the
+/// the event window full (millions kept): the state panel's values (the run's
+/// model, `Model::follow`, which goes on from the step before) and the
 /// timeline's summary (`summarise`, 200 columns, the whole window), each of
 /// which walks the events kept. Measured at the end of the run: the trace
 /// without its last event stands for the step before.
 fn frame_after_a_step(r: &Run) {
-    use interleave::ui::{Axis, ViewCache, summarise};
+    use interleave::run::Model;
+    use interleave::ui::{Axis, summarise};
     let full = r.trace();
     let mut before = full.clone();
     before.events.pop();
-    let mut cache = ViewCache::default();
-    cache.refresh_state(1, &before, true);
+    let mut model = Model::default();
+    model.follow(1, &before, before.total_len());
     drop(before);
     let t0 = Instant::now();
-    cache.refresh_state(1, full, true);
+    model.follow(1, full, full.total_len());
     let state = t0.elapsed();
     let t0 = Instant::now();
     let s = summarise(full, 200, 0, 0, Axis::Steps);

@@ -64,12 +64,12 @@ fn frame(c: &mut Criterion) {
     {
         let mut g = c.benchmark_group("after the trace changed");
         g.sample_size(10);
-        // A new generation empties every cache: what a frame costs when the
+        // A new run version empties every cache: what a frame costs when the
         // trace changed (a step, or a live batch arriving).
         g.bench_function("lesson frame 200x60, 1M events, cold caches", |b| {
             b.iter(|| {
                 if let Screen::Lesson(ls) = &mut a.screen {
-                    ls.generation += 1;
+                    ls.run.invalidate();
                 }
                 term.draw(|f| draw(&a, f)).expect("draw");
             })

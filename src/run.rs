@@ -12,17 +12,21 @@ pub use crate::sim::{Ending, Schedule, ScheduleError};
 use crate::sim::{Refusal, Sim};
 use crate::trace::{Mode, Prefix, Trace};
 use crossbeam::channel::Receiver;
+use std::cell::{Cell, Ref, RefCell};
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 mod cpython;
 mod live;
+mod model;
 mod runs;
 mod scheduler;
 /// Why a live run has no stepped replay, for the reports.
 pub use crate::live::record::NoReplay;
 pub use cpython::CpySpec;
 pub use live::first_lost_update;
+pub use model::Model;
 pub use runs::Runs;
 pub use scheduler::{Pick, Scheduler, scheduler_for, seeded};
 
@@ -124,6 +128,24 @@ pub struct Run {
     engine: Engine,
     /// The language of the refusals it gives (English unless told).
     lang: Lang,
+    /// Taken anew on every change that is not an append ([`Run::version`]).
+    version: u64,
+    /// What the screen draws, brought up to date when read ([`Run::model`]).
+    model: RefCell<Model>,
+    /// When a live run's model was last brought up to date.
+    model_at: Cell<Option<Instant>>,
+}
+
+/// While a live run streams events in, its model is brought up to date at
+/// most this often: between, every panel shows the same earlier moment, and
+/// input stays responsive while a million events arrive.
+pub const LIVE_REFRESH: Duration = Duration::from_millis(250);
+
+/// The next run version: unique in the process, so that a run put in another's
+/// place never shows the other's version.
+fn next_version() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A lesson whose knobs produce no program (a scenario error).
@@ -150,7 +172,74 @@ impl Run {
             cfg,
             engine,
             lang: Lang::En,
+            version: next_version(),
+            model: RefCell::new(Model::default()),
+            model_at: Cell::new(None),
         })
+    }
+
+    /// The run's version: it changes on every change that is not an append
+    /// (a new run, a step back, a reset, a rebuilt CPython trace), never when
+    /// events are only added. No two runs share one, so a screen's caches keyed
+    /// on (version, events) hold for whichever run is behind them.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Marks the trace as replaced: what was derived from it is recomputed.
+    fn replaced(&mut self) {
+        self.version = next_version();
+    }
+
+    /// Drops everything derived from the trace, as a change that is not an
+    /// append does: the next read recomputes it (what a cold frame costs, for
+    /// the benchmarks).
+    pub fn invalidate(&mut self) {
+        self.replaced();
+    }
+
+    /// What the screen draws of the run now: every actor's state and
+    /// instruction, the locks, the GIL, the variables, the lost updates and the
+    /// schedule so far. Brought up to date here, one pass over what the trace
+    /// added since the last read; a live run in flight at most every
+    /// [`LIVE_REFRESH`].
+    pub fn model(&self) -> Ref<'_, Model> {
+        if self.model_stale()
+            && let Ok(mut m) = self.model.try_borrow_mut()
+        {
+            self.sync_model(&mut m);
+            self.model_at.set(Some(Instant::now()));
+        }
+        self.model.borrow()
+    }
+
+    fn model_stale(&self) -> bool {
+        let Ok(m) = self.model.try_borrow() else {
+            // Someone holds it while it is being brought up to date: impossible
+            // (`sync_model` reads only the engine), but never a panic.
+            return false;
+        };
+        if m.version() != self.version {
+            return true;
+        }
+        if m.len() == self.trace().total_len() {
+            return false;
+        }
+        let held = self.live_receiver().is_some()
+            && self
+                .model_at
+                .get()
+                .is_some_and(|t| t.elapsed() < LIVE_REFRESH);
+        !held
+    }
+
+    /// How many of the kept events will never move: all but a live run's newest,
+    /// which a late batch may still put in another order.
+    fn settled_events(&self) -> usize {
+        match &self.engine {
+            Engine::Live { collector, .. } => collector.settled(),
+            Engine::Stepped(_) | Engine::Cpython { .. } => self.trace().len(),
+        }
     }
 
     /// Says why a command was refused in `lang` from now on.
@@ -388,7 +477,12 @@ impl Run {
     /// Takes in what a live run has sent; true if anything arrived.
     pub fn poll(&mut self) -> bool {
         if let Engine::Cpython { cpy, .. } = &mut self.engine {
-            return cpy.poll();
+            // Its trace is rebuilt as its program grows, events changed in place.
+            let any = cpy.poll();
+            if any {
+                self.replaced();
+            }
+            return any;
         }
         let Engine::Live {
             rx,
@@ -444,7 +538,9 @@ impl Run {
 
     pub fn command(&mut self, cmd: Command) -> Outcome {
         if let Engine::Cpython { cpy, .. } = &mut self.engine {
-            return cpython::command(cpy, cmd, self.lang);
+            let o = cpython::command(cpy, cmd, self.lang);
+            self.replaced();
+            return o;
         }
         if let Command::Reset = cmd {
             let start = match &self.engine {
@@ -457,6 +553,7 @@ impl Run {
                 Ok(e) => self.engine = e,
                 Err(e) => return Outcome::Refused(e.0),
             }
+            self.replaced();
             return Outcome::Done;
         }
         let Engine::Stepped(st) = &mut self.engine else {
@@ -477,6 +574,9 @@ impl Run {
                 if steps == 0 {
                     return Outcome::Refused(Msg::SAlreadyAtStart.get(self.lang).into());
                 }
+                // A shorter trace replayed from a checkpoint, even if the replay
+                // is refused on the way.
+                self.version = next_version();
                 st.restore(&self.knobs, self.cfg, &self.program, steps - 1)
             }
             Command::Reset => unreachable!("handled above"),
@@ -491,7 +591,9 @@ impl Run {
     /// else how it ended (run-to-end in slices, `ui/jobs.rs`).
     pub fn run_for(&mut self, deadline: Instant) -> Option<Outcome> {
         if let Engine::Cpython { cpy, .. } = &mut self.engine {
-            return cpython::run_for(cpy, deadline, self.lang);
+            let o = cpython::run_for(cpy, deadline, self.lang);
+            self.replaced();
+            return o;
         }
         let Engine::Stepped(st) = &mut self.engine else {
             return Some(Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into()));
@@ -514,15 +616,9 @@ impl Run {
     /// Steps on towards the end, at most `n` steps: `None` while the run goes on.
     pub fn run_steps(&mut self, n: usize) -> Option<Outcome> {
         if let Engine::Cpython { cpy, .. } = &mut self.engine {
-            for _ in 0..n {
-                if cpy.over() {
-                    return Some(Outcome::Done);
-                }
-                if let Outcome::Refused(why) = cpy.step(None, self.lang) {
-                    return Some(Outcome::Refused(why));
-                }
-            }
-            return cpy.over().then_some(Outcome::Done);
+            let o = cpython_steps(cpy, n, self.lang);
+            self.replaced();
+            return o;
         }
         let Engine::Stepped(st) = &mut self.engine else {
             return Some(Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into()));
@@ -556,6 +652,19 @@ impl Run {
             Engine::Live { .. } | Engine::Cpython { .. } => Err("not a stepped run".into()),
         }
     }
+}
+
+/// At most `n` steps of a CPython run by its drive: `None` while it goes on.
+fn cpython_steps(cpy: &mut cpython::Cpy, n: usize, lang: Lang) -> Option<Outcome> {
+    for _ in 0..n {
+        if cpy.over() {
+            return Some(Outcome::Done);
+        }
+        if let Outcome::Refused(why) = cpy.step(None, lang) {
+            return Some(Outcome::Refused(why));
+        }
+    }
+    cpy.over().then_some(Outcome::Done)
 }
 
 /// One step: the scheduler's pick (or `manual`), asking the scheduler even
@@ -829,6 +938,7 @@ impl Run {
             return Outcome::Refused(Msg::SLiveCannotStep.get(self.lang).into());
         };
         if back {
+            self.version = next_version();
             return match st.restore_until(&self.knobs, self.cfg, &self.program, done) {
                 Ok(()) => Outcome::Done,
                 Err(e) => Outcome::Refused(e.text(self.lang)),

@@ -244,3 +244,75 @@ proptest! {
         prop_assert_eq!(last(&per_frame), last(&batched));
     }
 }
+
+fn key(app: &mut App, c: char) {
+    app.handle(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::NONE,
+    )));
+}
+
+fn frame(app: &App, w: u16, h: u16) -> ratatui::buffer::Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| draw(app, f)).expect("draw");
+    t.backend().buffer().clone()
+}
+
+/// Issue 9's stale-state bug as it was found: `00001`, then `b2` with no frame
+/// between. The step back replays a shorter trace and thread 2's step grows it
+/// back to the same length, so a view keyed on the trace's length alone showed
+/// thread 1's step where thread 2's was. The screen must be the one a frame
+/// after every key gives, and the one `00002` gives.
+#[test]
+fn a_step_back_and_another_threads_step_between_two_frames_show_that_step() {
+    for (w, h) in [(80u16, 24u16), (120, 40), (200, 60)] {
+        let mut per_frame = lesson_app();
+        let mut batched = lesson_app();
+        let mut straight = lesson_app();
+        for c in "00001".chars() {
+            for a in [&mut per_frame, &mut batched] {
+                key(a, c);
+                frame(a, w, h);
+            }
+        }
+        let len = |a: &App| match &a.screen {
+            Screen::Lesson(ls) => ls.run.trace().total_len(),
+            Screen::Browser => 0,
+        };
+        let before = len(&batched);
+        for c in "00002".chars() {
+            key(&mut straight, c);
+            frame(&straight, w, h);
+        }
+        key(&mut per_frame, 'b');
+        frame(&per_frame, w, h);
+        key(&mut per_frame, '2');
+        key(&mut batched, 'b');
+        key(&mut batched, '2');
+        // The scenario is the one the bug needs: the newest step is thread 2's,
+        // and the step back left the trace as long as it was.
+        for a in [&per_frame, &batched, &straight] {
+            let Screen::Lesson(ls) = &a.screen else {
+                panic!("the lesson is open");
+            };
+            let last = ls.run.trace().events.last().map(|e| e.actor);
+            assert_eq!(last, Some(2), "thread 2 took the last step");
+        }
+        assert_eq!(
+            len(&batched),
+            before,
+            "the trace is as long as before the step back"
+        );
+        let shown = frame(&batched, w, h);
+        assert_eq!(
+            shown,
+            frame(&per_frame, w, h),
+            "{w}x{h}: batched against one frame per key"
+        );
+        assert_eq!(
+            shown,
+            frame(&straight, w, h),
+            "{w}x{h}: `00001 b 2` against `00002`"
+        );
+    }
+}

@@ -478,6 +478,14 @@ impl Collector {
         self.link_outputs();
     }
 
+    /// How many of the kept events (from the first) no late batch can move any
+    /// more: what follows them may still be put in another order.
+    pub fn settled(&self) -> usize {
+        self.sorted_upto
+            .saturating_sub(SORT_MARGIN)
+            .min(self.trace.events.len())
+    }
+
     /// Adds the oldest events up into the prefix and drops them, keeping the
     /// newest `keep` and the ones a late batch may still move.
     fn drop_oldest(&mut self) {

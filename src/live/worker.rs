@@ -511,7 +511,53 @@ impl Worker {
                     self.rec(child, EventKind::Exec, at as u32, status as Value);
                 }
                 Instr::Exit(_) => self.rec(child, EventKind::Ended, u32::MAX, status as Value),
-                _ => {}
+                // An external program's rows are its exec, what it writes to the
+                // terminal and its exit (`scenarios/subprocess.rs`): nothing else
+                // happens in them. Named one by one, so that a new instruction is
+                // decided here too.
+                Instr::Print { .. }
+                | crate::program::local_instr!()
+                | Instr::LoadGlobal(_)
+                | Instr::StoreGlobal(_)
+                | Instr::Acquire(_)
+                | Instr::Release(_)
+                | Instr::Start(_)
+                | Instr::Join(_)
+                | Instr::Sleep(_)
+                | Instr::Work(_)
+                | Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::Raise(_)
+                | Instr::CondWait(_)
+                | Instr::CondSleep(_)
+                | Instr::CondNotify { .. }
+                | Instr::Fork(_)
+                | Instr::ForkChild
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::ProcAlive(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::QueueAsk { .. }
+                | Instr::QueueTry { .. }
+                | Instr::QueueReady(_)
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. }
+                | Instr::BufPrint { .. }
+                | Instr::Flush(_)
+                | Instr::ListStore { .. }
+                | Instr::JoinFor { .. }
+                | crate::program::barrier_instr!()
+                | crate::program::sync_instr!() => {}
             }
         }
         self.program_log = None;

@@ -822,7 +822,8 @@ impl Sim {
         self.trace.events.clear();
     }
 
-    /// Replays `schedule` from the start: how stepping back works.
+    /// Replays `schedule` from the start (how tests check that a schedule
+    /// replays; `Run` steps back from its checkpoints).
     pub fn replay(
         program: Arc<Program>,
         cfg: EngineConfig,

@@ -16,7 +16,7 @@ pub use verdict::{
     Missing, Verdict, missing_explained, overwrite_legend, overwritten_explained, verdict,
 };
 
-use crate::program::{ActorId, Instr, Pc, Program, Value};
+use crate::program::{ActorId, Instr, Pc, Program, Value, VarId};
 use std::sync::Arc;
 
 /// What happened in one event. The instruction itself is not stored: it is
@@ -142,6 +142,37 @@ impl Prefix {
         }
     }
 
+    /// Takes in event number `seq` as [`Prefix::absorb`] does, but for the rows,
+    /// with one look-up of its instruction's table entry (`ops`) and one of
+    /// what it does to a variable: the lost update it makes, if it makes one
+    /// (what `Run`'s model folds in on every step).
+    pub fn take(
+        &mut self,
+        ops: &StateOps,
+        p: &Program,
+        seq: usize,
+        e: &Event,
+    ) -> Option<LostUpdate> {
+        ops.apply(&mut self.state, p, e);
+        if e.kind != EventKind::Exec {
+            return None;
+        }
+        match p.instr(e.actor, e.pc).map_or(VarOp::None, var_op) {
+            VarOp::Load(v) => {
+                self.lost.load(seq, e.actor, v);
+                None
+            }
+            VarOp::Store(v) => {
+                if kept_in_main(p, e.actor, v) {
+                    self.vars[v as usize] = e.value;
+                }
+                self.lost
+                    .store(seq, e.actor, v, analysis::home(p, e.actor, v))
+            }
+            VarOp::None => None,
+        }
+    }
+
     /// Takes in event number `seq`.
     fn absorb(&mut self, p: &Program, seq: usize, e: &Event) {
         self.state.apply(p, e);
@@ -161,12 +192,15 @@ fn stored_var(p: &Program, e: &Event) -> Option<usize> {
         return None;
     }
     match p.instr(e.actor, e.pc).map_or(VarOp::None, var_op) {
-        // Another process's own copy of a variable is not the main one's.
-        VarOp::Store(v) if p.actors[e.actor as usize].process == 0 || p.vars[v as usize].shared => {
-            Some(v as usize)
-        }
+        VarOp::Store(v) if kept_in_main(p, e.actor, v) => Some(v as usize),
         VarOp::Store(_) | VarOp::Load(_) | VarOp::None => None,
     }
+}
+
+/// Whether a store of `v` by `actor` is to the main process's variable: another
+/// process's own copy of a variable is not the main one's.
+fn kept_in_main(p: &Program, actor: ActorId, v: VarId) -> bool {
+    p.actors[actor as usize].process == 0 || p.vars[v as usize].shared
 }
 
 /// The event buffer of one dropped trace, kept for the next run.

@@ -5,7 +5,7 @@ use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::pytext::value_text;
-use crate::program::{ActorId, Granularity, Instr, NONE, Program, Value, cond_instr};
+use crate::program::{ActorId, Granularity, Instr, NONE, Program, Value};
 use std::ops::Range;
 
 /// One row of the interleaving table.
@@ -490,34 +490,6 @@ fn var_name(p: &Program, g: crate::program::VarId) -> &str {
     p.vars.get(g as usize).map_or("?", |x| x.name.as_str())
 }
 
-/// What a row of a semaphore's or an event's step says (`value`: the counter
-/// or the flag after it).
-fn sync_note(p: &Program, ins: Instr, value: Value, lang: Lang) -> Option<String> {
-    Some(match ins {
-        Instr::SemAcquire(g) | Instr::SemRelease { sem: g, .. } => {
-            Msg::RSemIs.fill(lang, &[&var_name(p, g), &value])
-        }
-        Instr::EventSet(g) => Msg::REventSet.fill(lang, &[&var_name(p, g)]),
-        Instr::EventClear(g) => Msg::REventClear.fill(lang, &[&var_name(p, g)]),
-        Instr::EventWait { .. } | Instr::EventIsSet(_) => true_false(value, lang),
-        _ => return None,
-    })
-}
-
-/// What a row of a lock's or a `threading.Condition`'s step says.
-fn lock_note(p: &Program, ins: Instr, value: Value, lang: Lang) -> Option<String> {
-    match ins {
-        Instr::Acquire(_) => Some(Msg::RAcquired.get(lang).into()),
-        Instr::Release(_) => Some(Msg::RReleased.get(lang).into()),
-        Instr::CondWait(l) => {
-            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
-            Some(Msg::RCondReleased.fill(lang, &[&name]))
-        }
-        Instr::CondNotify { .. } => Some(Msg::RNotified.fill(lang, &[&value])),
-        _ => None,
-    }
-}
-
 /// The interleaving's note for a queue call (put, get; the queue-api lesson's
 /// `qsize`, `empty`, `full` and the puts and gets an `except` catches), as
 /// [`note`] gives it.
@@ -743,9 +715,6 @@ fn tls_note(p: &Program, attr: u16, value_is_str: bool, value: Value, lang: Lang
     Msg::RLocal.fill(lang, &[&p.str(attr), &v])
 }
 
-/// Applies an event to the operand stacks and, when `describe`, says what it read
-/// or wrote (the rows before a window only need the stacks, and formatting a
-/// million notes nobody reads is most of the cost).
 /// A condition's value as the rows say it: "true" or "false".
 fn true_false(v: Value, lang: Lang) -> String {
     if v == 0 { Msg::RFalse } else { Msg::RTrue }
@@ -753,6 +722,9 @@ fn true_false(v: Value, lang: Lang) -> String {
         .to_string()
 }
 
+/// Applies an event to the operand stacks and, when `describe`, says what it read
+/// or wrote (the rows before a window only need the stacks, and formatting a
+/// million notes nobody reads is most of the cost).
 fn note(
     p: &Program,
     stacks: &mut [Vec<Value>],
@@ -760,10 +732,8 @@ fn note(
     describe: bool,
     lang: Lang,
 ) -> Option<String> {
-    match e.kind {
-        EventKind::Exec => {}
-        _ if !describe => return None,
-        _ => return event_note(p, e, lang),
+    if e.kind != EventKind::Exec {
+        return describe.then(|| event_note(p, e, lang)).flatten();
     }
     let st = &mut stacks[e.actor as usize];
     let var = |v: u16| p.vars.get(v as usize).map_or("?", |x| x.name.as_str());
@@ -843,17 +813,24 @@ fn note(
             st.push(e.value);
             None
         }
-        i @ (Instr::Acquire(_) | Instr::Release(_) | cond_instr!()) => {
-            describe.then(|| lock_note(p, i, e.value, lang))?
+        // A lock's or a `threading.Condition`'s step.
+        Instr::Acquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
+        Instr::Release(_) => describe.then(|| Msg::RReleased.get(lang).into()),
+        Instr::CondWait(l) => describe.then(|| {
+            let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
+            Msg::RCondReleased.fill(lang, &[&name])
+        }),
+        Instr::CondNotify { .. } => describe.then(|| Msg::RNotified.fill(lang, &[&e.value])),
+        // A semaphore's or an event's step (the value: the counter or the flag after it).
+        Instr::SemAcquire(g) | Instr::SemRelease { sem: g, .. } => {
+            describe.then(|| Msg::RSemIs.fill(lang, &[&var_name(p, g), &e.value]))
         }
-        i @ (Instr::EventWait { .. } | Instr::EventIsSet(_)) => {
+        Instr::EventSet(g) => describe.then(|| Msg::REventSet.fill(lang, &[&var_name(p, g)])),
+        Instr::EventClear(g) => describe.then(|| Msg::REventClear.fill(lang, &[&var_name(p, g)])),
+        Instr::EventWait { .. } | Instr::EventIsSet(_) => {
             st.push(e.value);
-            describe.then(|| sync_note(p, i, e.value, lang))?
+            describe.then(|| true_false(e.value, lang))
         }
-        i @ (Instr::SemAcquire(_)
-        | Instr::SemRelease { .. }
-        | Instr::EventSet(_)
-        | Instr::EventClear(_)) => describe.then(|| sync_note(p, i, e.value, lang))?,
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         ins @ crate::program::barrier_instr!() => barrier_note(p, ins, st, e.value, describe, lang),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).
@@ -871,6 +848,7 @@ fn note(
         | Instr::Raise(_)
         | Instr::Terminate(_)
         | Instr::PipeClose(_)
-        | Instr::PrintCaptured { .. } => None,
+        | Instr::PrintCaptured { .. }
+        | Instr::CondSleep(_) => None,
     }
 }

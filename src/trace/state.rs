@@ -393,6 +393,11 @@ impl StateReplay {
         s
     }
 
+    /// How many actors it follows.
+    pub fn actors(&self) -> usize {
+        self.states.len()
+    }
+
     pub fn states(&self) -> Vec<ActorState> {
         (0..self.states.len() as ActorId)
             .map(|a| self.state(a))

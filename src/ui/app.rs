@@ -102,7 +102,7 @@ pub struct LessonScreen {
     /// The focused panel (the draw moves it to the lesson text when its panel is
     /// not on screen).
     pub focus: Cell<Panel>,
-    /// The verdict for (generation, trace length, language), once the run is over
+    /// The verdict for (run version, trace length, language), once the run is over
     /// (worked out by the state panel's draw).
     #[allow(clippy::type_complexity)]
     pub verdict: RefCell<Option<((u64, usize, Lang), Option<crate::trace::Verdict>)>>,
@@ -131,8 +131,6 @@ pub struct LessonScreen {
     pub parked: Option<Run>,
     /// Timeline pan, in eighths of the window, back from the end.
     pub pan: u64,
-    /// Bumped on every new run, so caches know the trace was replaced.
-    pub generation: u64,
     /// What the panels derive from the trace, kept between frames; the draw fills it.
     pub cache: RefCell<ViewCache>,
     /// Where each panel was drawn last (the mouse wheel scrolls what it is over).
@@ -346,7 +344,6 @@ impl App {
             at_moment: None,
             parked: None,
             pan: 0,
-            generation: 0,
             cache: RefCell::new(ViewCache::default()),
             areas: Cell::new(PanelAreas::default()),
             tour,
@@ -481,11 +478,10 @@ impl App {
         if ls.run.live_receiver().is_some() {
             changed |= ls.run.poll();
         }
-        // A CPython run's trace is rebuilt as its program grows: nothing derived
-        // from the last one holds.
+        // (A CPython run's trace is rebuilt as its program grows: the run takes
+        // a new version itself.)
         if ls.run.cpython().is_some() && ls.run.poll() {
             changed = true;
-            ls.generation += 1;
         }
         if ls.playing {
             if ls.run.live_receiver().is_some() {
@@ -971,11 +967,7 @@ impl App {
             Action::PlayPause => status = play_key(ls, stepped, lang),
             Action::Step => status = command(ls, Command::Step),
             Action::StepActor(n) => status = step_digit(ls, n, lang),
-            Action::Back => {
-                status = command(ls, Command::StepBack);
-                // The trace was replaced, not grown: nothing derived from it holds.
-                ls.generation += 1;
-            }
+            Action::Back => status = command(ls, Command::StepBack),
             Action::Moment { forward } => status = Some(jump(ls, forward, lang)),
             Action::Lang => {
                 self.switch_lang();
@@ -1020,11 +1012,6 @@ impl App {
                 status = command(ls, Command::StepActor(a));
             }
             _ => {}
-        }
-        if let Screen::Lesson(ls) = &mut self.screen
-            && ls.run.cpython().is_some()
-        {
-            ls.generation += 1;
         }
         if let Some(s) = status {
             self.status = Some(s);
@@ -1182,7 +1169,6 @@ impl App {
             if let Some(run) = ls.parked.take() {
                 ls.run = run;
                 ls.playing = false;
-                ls.generation += 1;
                 return Some(StatusLine::Info(Msg::SStepBack.get(lang).into()));
             }
         }
@@ -1207,7 +1193,6 @@ impl App {
                 let old = std::mem::replace(&mut ls.run, live);
                 ls.parked = Some(old);
                 ls.playing = false;
-                ls.generation += 1;
                 ls.pan = 0;
                 ls.zoom.set(0);
                 StatusLine::Info(Msg::SLive.get(lang).into())
@@ -1241,7 +1226,6 @@ impl App {
                         Msg::SAtStep.fill(self.lang, &[&n.min(steps_of(ls))]),
                     ))
                 });
-                ls.generation += 1;
                 return;
             }
             Some(Action::Close) => {
@@ -1523,7 +1507,6 @@ fn play_key(ls: &mut LessonScreen, stepped: bool, lang: Lang) -> Option<StatusLi
         }
     } else if ls.run.is_over() {
         ls.run.command(Command::Reset);
-        ls.generation += 1;
         return Some(StatusLine::Info(Msg::SRunningAgainLive.get(lang).into()));
     } else {
         return Some(StatusLine::Info(Msg::SLivePlaysItself.get(lang).into()));
@@ -1606,7 +1589,6 @@ fn jump(ls: &mut LessonScreen, forward: bool, lang: Lang) -> StatusLine {
     if let Outcome::Refused(why) = ls.run.go_to_event(m.seq) {
         return StatusLine::Refused(why);
     }
-    ls.generation += 1;
     ls.at_moment = Some((m.seq, ls.run.trace().len()));
     // The interleaving shows the moment as its newest row.
     ls.scroll.set(Panel::Interleaving, 0);
@@ -1649,23 +1631,20 @@ fn previous(kind: &KnobKind, v: &KnobValue) -> KnobValue {
 /// Home: back to the start of a stepped run.
 fn go_home(ls: &mut LessonScreen) -> Option<StatusLine> {
     ls.playing = false;
-    let status = outcome_status(ls.run.go_to_step(0));
-    ls.generation += 1;
-    status
+    outcome_status(ls.run.go_to_step(0))
 }
 
 /// r: the same seed, from the start.
 fn reset(ls: &mut LessonScreen, lang: Lang) -> StatusLine {
     ls.playing = false;
     ls.run.command(Command::Reset);
-    ls.generation += 1;
     StatusLine::Info(Msg::SReset.get(lang).into())
 }
 
 /// What tells a key that changed the run from one that only moved the view.
 fn run_mark(ls: &LessonScreen) -> (u64, usize, String, bool) {
     (
-        ls.generation,
+        ls.run.version(),
         ls.run.trace().total_len(),
         ls.run.knobs().summary(),
         ls.run.mode() == Mode::Stepped,
@@ -1690,10 +1669,6 @@ fn observe_tour(ls: &mut LessonScreen, moved: Option<TourKey>) -> Option<usize> 
     if !ls.tour.on || ls.tour.done(&ls.lesson) {
         return None;
     }
-    let stepped = ls.run.mode() == Mode::Stepped;
-    ls.cache
-        .get_mut()
-        .refresh_state(ls.generation, ls.run.trace(), stepped);
     let mut t = std::mem::take(&mut ls.tour);
     let done = t.observe(ls, moved);
     ls.tour = t;
@@ -1763,7 +1738,6 @@ fn restart(ls: &mut LessonScreen, knobs: Knobs, start: Start) -> Result<(), Stri
     ls.run = run;
     ls.code = ls.lesson.code(&knobs);
     ls.playing = false;
-    ls.generation += 1;
     let text_scroll = ls.scroll.get(Panel::Lesson);
     ls.scroll = Scroll::default();
     ls.selected_actor = ls

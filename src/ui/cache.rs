@@ -1,16 +1,16 @@
-//! What the views derive from a trace, computed once per trace length and reused
-//! across frames: a frame never walks every event.
+//! What the views derive from a trace for the screen (rows for a width and a
+//! language, the timeline for a zoom), computed once per moment of the run and
+//! reused across frames: a frame never walks every event.
 
 use crate::lesson::Lang;
-use crate::program::{ActorId, Granularity, Value};
-use crate::trace::{ActorState, EventKind, LostScan, Row, StateOps, StateReplay, Trace, rows_in};
-use std::time::{Duration, Instant};
+use crate::program::{ActorId, Granularity};
+use crate::trace::{ActorState, EventKind, Row, StateOps, Trace, rows_in};
 
-/// The key a derived value was computed for: a new run bumps the generation, and
-/// the trace only ever grows within one (a step back starts a shorter one).
+/// The moment a value was computed for: the run's version (anything but an
+/// append takes a new one) and the events of the run its model stands for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Key {
-    generation: u64,
+    version: u64,
     len: usize,
 }
 
@@ -63,123 +63,25 @@ struct RowsKey {
     lang: Lang,
 }
 
-/// Derived values of one lesson screen's trace.
+/// What the panels derive from the run for the screen as it is now (its size,
+/// granularity, language, zoom), kept between frames. The run's own derived
+/// state (actor states, variables, lost updates, the schedule) is its model
+/// (`Run::model`); these are keyed on the model's version and length, so a live
+/// run's panels all show the moment its model shows.
 #[derive(Default)]
 pub struct ViewCache {
-    state_key: Option<Key>,
-    /// Every actor's state, the lock holders and the GIL after the last event.
-    pub replay: Option<StateReplay>,
-    pub lost: usize,
-    /// Each overwritten write: (event index, actor), for the timeline's marks.
-    pub lost_at: Vec<(usize, ActorId)>,
-    pub vars: Vec<(String, Value)>,
-    /// The overwritten-write scans, as far as the state replay went.
-    scans: Option<Scans>,
     rows_key: Option<RowsKey>,
     pub rows: Vec<Row>,
     timeline_key: Option<TimelineKey>,
     pub timeline: TimelineSummary,
-    schedule_key: Option<Key>,
-    pub schedule: String,
-    /// While a live run streams in, derived values are refreshed at most this
-    /// often, so that input stays responsive while a million events arrive.
-    hold_until: Option<Instant>,
-    hold: bool,
 }
-
-/// The overwritten writes found so far: among the events the scan began with and
-/// after (`kept`, for the timeline's marks, by absolute event number), and over the
-/// whole run (`whole`, for the count).
-#[derive(Clone, Debug)]
-struct Scans {
-    kept: LostScan,
-    whole: LostScan,
-    lost_abs: Vec<(usize, ActorId)>,
-}
-
-/// How stale the panels may get while a live run is in flight.
-const LIVE_REFRESH: Duration = Duration::from_millis(250);
 
 impl ViewCache {
-    /// Called once per frame: decides whether this frame may reuse the values of
-    /// an earlier trace length (only while a live run is still sending events).
-    pub fn begin_frame(&mut self, generation: u64, live_in_flight: bool) {
-        let same_run = self.state_key.is_some_and(|k| k.generation == generation);
-        let now = Instant::now();
-        self.hold = live_in_flight && same_run && self.hold_until.is_some_and(|t| now < t);
-        if live_in_flight && !self.hold {
-            self.hold_until = Some(now + LIVE_REFRESH);
-        }
-    }
-
-    /// Brings the per-trace values up to date (once per trace length).
-    pub fn refresh_state(&mut self, generation: u64, trace: &Trace, append_only: bool) {
-        let key = Key {
-            generation,
-            len: trace.total_len(),
-        };
-        if self.state_key == Some(key) || self.hold {
-            return;
-        }
-        let p = &trace.program;
-        // Stepped traces only grow within a generation, so the replay can go on
-        // from where it stopped; anything else replays from the start.
-        let resume = match (self.state_key, &self.replay) {
-            // (A long run drops its oldest events: resume only if none unseen went.)
-            (Some(k), Some(_))
-                if append_only
-                    && k.generation == generation
-                    && k.len <= key.len
-                    && k.len >= trace.base =>
-            {
-                Some(k.len - trace.base)
-            }
-            _ => None,
-        };
-        let from = match resume {
-            Some(n) if self.scans.is_some() => n,
-            _ => {
-                self.replay = Some(trace.state_at_base());
-                self.scans = Some(Scans {
-                    kept: LostScan::new(p),
-                    // The whole run's count: a long run's dropped events are in its prefix.
-                    whole: trace.lost_scan_at_base(),
-                    lost_abs: Vec::new(),
-                });
-                0
-            }
-        };
-        // One pass over the new events only: a step at the end of a long run costs
-        // what the step added, not the window.
-        if let (Some(r), Some(sc)) = (&mut self.replay, &mut self.scans) {
-            for (i, e) in trace.events[from..].iter().enumerate() {
-                let abs = trace.base + from + i;
-                r.apply(p, e);
-                if let Some(l) = sc.kept.feed(p, abs, e) {
-                    sc.lost_abs.push((abs, l.actor));
-                }
-                sc.whole.feed(p, abs, e);
-            }
-            self.lost = sc.whole.count;
-            sc.lost_abs.retain(|&(abs, _)| abs >= trace.base);
-            self.lost_at = sc
-                .lost_abs
-                .iter()
-                .map(|&(abs, actor)| (abs - trace.base, actor))
-                .collect();
-        }
-        // A stepped run's variables come from the simulator itself.
-        if !append_only {
-            self.vars = trace.final_vars();
-        }
-        self.state_key = Some(key);
-    }
-
     /// Rows of the interleaving table: at least `want` of the newest (fewer if the
     /// run has fewer).
     pub fn refresh_rows(
         &mut self,
-        generation: u64,
+        key: (u64, usize),
         trace: &Trace,
         granularity: Granularity,
         code: &str,
@@ -188,21 +90,14 @@ impl ViewCache {
     ) {
         let key = RowsKey {
             key: Key {
-                generation,
-                len: trace.total_len(),
+                version: key.0,
+                len: key.1,
             },
             granularity,
             want,
             lang,
         };
-        let held = self.hold
-            && self.rows_key.is_some_and(|k| {
-                k.key.generation == generation
-                    && k.want == want
-                    && k.granularity == granularity
-                    && k.lang == lang
-            });
-        if self.rows_key == Some(key) || held {
+        if self.rows_key == Some(key) {
             return;
         }
         let len = trace.len();
@@ -223,7 +118,7 @@ impl ViewCache {
     /// The timeline summary for a panel `width` columns wide.
     pub fn refresh_timeline(
         &mut self,
-        generation: u64,
+        key: (u64, usize),
         trace: &Trace,
         width: usize,
         zoom: u32,
@@ -232,34 +127,19 @@ impl ViewCache {
     ) {
         let key = TimelineKey {
             key: Key {
-                generation,
-                len: trace.total_len(),
+                version: key.0,
+                len: key.1,
             },
             width,
             zoom,
             pan,
             axis,
         };
-        let held = self.hold
-            && self.timeline_key.is_some_and(|k| {
-                k.key.generation == generation
-                    && (k.width, k.zoom, k.pan, k.axis) == (width, zoom, pan, axis)
-            });
-        if self.timeline_key == Some(key) || held {
+        if self.timeline_key == Some(key) {
             return;
         }
         self.timeline = summarise(trace, width, zoom, pan, axis);
         self.timeline_key = Some(key);
-    }
-
-    /// The schedule string so far (stepped runs).
-    pub fn refresh_schedule(&mut self, generation: u64, len: usize, steps: &[ActorId]) {
-        let key = Key { generation, len };
-        if self.schedule_key == Some(key) {
-            return;
-        }
-        self.schedule = crate::run::Schedule(steps.to_vec()).to_string();
-        self.schedule_key = Some(key);
     }
 }
 

@@ -8,7 +8,6 @@ use super::view::panel_block;
 use crate::i18n::Msg;
 use crate::lesson::Lang;
 use crate::program::{ActorId, Program};
-use crate::trace::{ActorState, Mode};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -16,22 +15,9 @@ use ratatui::widgets::Paragraph;
 
 /// Each actor's current instruction, if it has one to show (started, not done).
 fn current_pcs(ls: &LessonScreen) -> Vec<Option<u32>> {
-    let program = ls.run.program();
-    let cache = ls.cache.borrow();
-    let replay = cache.replay.as_ref();
-    (0..program.actors.len())
-        .map(|a| {
-            let st = replay
-                .map(|r| r.state(a as ActorId))
-                .unwrap_or(ActorState::NotStarted);
-            if matches!(st, ActorState::NotStarted | ActorState::Done(_)) {
-                return None;
-            }
-            match ls.run.mode() {
-                Mode::Stepped => ls.run.pc(a as ActorId),
-                Mode::Live => replay.and_then(|r| r.position(a as ActorId)),
-            }
-        })
+    let model = ls.run.model();
+    (0..ls.run.program().actors.len())
+        .map(|a| model.pc(a as ActorId))
         .collect()
 }
 

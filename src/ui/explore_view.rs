@@ -194,7 +194,6 @@ fn open_outcome(app: &mut App) {
     }
     if let Screen::Lesson(ls) = &mut app.screen {
         ls.run.go_to_step(at);
-        ls.generation += 1;
     }
     app.status = Some(StatusLine::Info(Msg::XOpened.fill(lang, &[&(i + 1), &at])));
 }
@@ -374,7 +373,6 @@ pub fn replay_live(app: &mut App) {
         && let Some(at) = at
     {
         ls.run.go_to_step(at);
-        ls.generation += 1;
     }
     let gil = if sets.contains(&("gil", "free")) {
         Msg::RReplayGilFree.get(lang)

@@ -79,15 +79,14 @@ pub fn draw_info(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang:
     };
     let mut spans = vec![Span::raw(" "), ending, Span::raw(" · ")];
     match ls.run.picks() {
-        Some(picks) => {
+        Some(_) => {
             let origin = match ls.run.origin() {
                 Some(crate::run::Origin::Seed(s)) => Msg::SeedN.fill(lang, &[s]),
                 Some(crate::run::Origin::Schedule(_)) => Msg::PastedSchedule.get(lang).to_string(),
                 None => String::new(),
             };
-            let mut cache = ls.cache.borrow_mut();
-            cache.refresh_schedule(ls.generation, trace.len(), picks);
-            let sched = &cache.schedule;
+            let model = ls.run.model();
+            let sched = model.schedule();
             spans.push(Span::raw(format!(
                 "{origin} · {} · ",
                 Msg::StepN.fill(lang, &[&ls.run.steps()])
@@ -109,7 +108,7 @@ pub fn draw_info(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang:
                     .collect();
                 format!("…{tail}")
             } else {
-                sched.clone()
+                sched.to_string()
             };
             spans.push(Span::styled(shown, th.title()));
         }

@@ -43,7 +43,8 @@ pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang
     let want = visible + ls.scroll.get(Panel::Interleaving);
     let trace = ls.run.trace();
     let mut cache = ls.cache.borrow_mut();
-    cache.refresh_rows(ls.generation, trace, g, &ls.code, want, lang);
+    let moment = (ls.run.version(), ls.run.model().len());
+    cache.refresh_rows(moment, trace, g, &ls.code, want, lang);
     let rows = &cache.rows;
     let up = ls
         .scroll

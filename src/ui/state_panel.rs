@@ -40,7 +40,7 @@ pub fn rows_wanted(program: &Program, has_gil: bool) -> u16 {
 pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
     let focused = ls.focus.get() == Panel::State;
     // The verdict is worked out once per trace length, not every frame.
-    let key = (ls.generation, ls.run.trace().len(), lang);
+    let key = (ls.run.version(), ls.run.trace().len(), lang);
     if ls.verdict.borrow().as_ref().map(|v| v.0) != Some(key) {
         let over = ls.run.is_over();
         let vd = over.then(|| ls.run.verdict(lang)).flatten();
@@ -86,15 +86,11 @@ fn lines(
 ) -> (Vec<Line<'static>>, Option<usize>) {
     let program = ls.run.program().clone();
     let program = program.as_ref();
-    let cache = ls.cache.borrow();
+    let model = ls.run.model();
     let mut lines = shared_lines(ls, program, th, lang);
-    let replay = cache.replay.as_ref();
+    let replay = model.replay();
     let states: Vec<ActorState> = (0..program.actors.len())
-        .map(|a| {
-            replay
-                .map(|r| r.state(a as ActorId))
-                .unwrap_or(ActorState::NotStarted)
-        })
+        .map(|a| model.state(a as ActorId))
         .collect();
     let name = |a: usize| actor_name(program, a);
     lines.extend(lock_lines(program, replay, &states, th, lang));
@@ -199,7 +195,7 @@ fn shared_lines(
     th: &Theme,
     lang: Lang,
 ) -> Vec<Line<'static>> {
-    let cache = ls.cache.borrow();
+    let model = ls.run.model();
     let over = ls.run.is_over();
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (g, in_proc) in program.var_rows() {
@@ -208,11 +204,7 @@ fn shared_lines(
             lines.push(copy_line(ls, program, g, p, th, lang));
             continue;
         }
-        let now = if ls.run.mode() == crate::trace::Mode::Stepped {
-            ls.run.var(i).unwrap_or(v.init)
-        } else {
-            cache.vars.get(i).map(|x| x.1).unwrap_or(v.init)
-        };
+        let now = model.var(i).unwrap_or(v.init);
         let expected = program
             .expected
             .iter()
@@ -262,8 +254,8 @@ fn shared_lines(
     lines.push(Line::from(vec![
         Span::raw(format!("{}: ", Msg::LostUpdates.get(lang))),
         Span::styled(
-            cache.lost.to_string(),
-            if cache.lost > 0 {
+            model.lost().to_string(),
+            if model.lost() > 0 {
                 th.bad()
             } else {
                 Style::new()

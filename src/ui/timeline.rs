@@ -54,7 +54,9 @@ pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang
     let bar_x = inner.x + labw + 1;
     let bar_w = inner.width.saturating_sub(labw + 1) as usize;
     let mut cache = ls.cache.borrow_mut();
-    cache.refresh_timeline(ls.generation, trace, bar_w, zoom, ls.pan, axis);
+    let model = ls.run.model();
+    let moment = (ls.run.version(), model.len());
+    cache.refresh_timeline(moment, trace, bar_w, zoom, ls.pan, axis);
     let cache = &*cache;
     let sum = &cache.timeline;
     let buf = f.buffer_mut();
@@ -104,7 +106,7 @@ pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang
     }
     // An overwritten write: `!` on its actor's row, in the column it falls in.
     let span = sum.end.saturating_sub(sum.start).max(1);
-    for &(seq, actor) in &cache.lost_at {
+    for (seq, actor) in model.lost_at() {
         let at = match axis {
             Axis::Steps => seq as u64,
             Axis::Time => trace.events.get(seq).map(|e| e.t_ns).unwrap_or(0),

@@ -98,10 +98,7 @@ impl<'a> RunNow<'a> {
     }
 
     fn state(&self, actor: usize) -> ActorState {
-        match &self.ls.cache.borrow().replay {
-            Some(r) => r.state(actor as crate::program::ActorId),
-            None => ActorState::NotStarted,
-        }
+        self.ls.run.model().state(actor as crate::program::ActorId)
     }
 }
 
@@ -110,23 +107,13 @@ impl Env for RunNow<'_> {
         let run = &self.ls.run;
         if let Some(i) = self.program.vars.iter().position(|v| v.name == name) {
             let init = self.program.vars[i].init;
-            return Some(if run.mode() == crate::trace::Mode::Stepped {
-                run.var(i).unwrap_or(init)
-            } else {
-                self.ls
-                    .cache
-                    .borrow()
-                    .vars
-                    .get(i)
-                    .map(|x| x.1)
-                    .unwrap_or(init)
-            });
+            return Some(run.model().var(i).unwrap_or(init));
         }
         let trace = run.trace();
         let deadlock = !trace.deadlock().is_empty();
         match name {
             "steps" => return Some(trace.total_len() as Num),
-            "overwritten" => return Some(self.ls.cache.borrow().lost as Num),
+            "overwritten" => return Some(run.model().lost() as Num),
             "over" => return Some(run.is_over() as Num),
             "finished" => return Some((run.is_over() && !deadlock) as Num),
             "deadlock" => return Some(deadlock as Num),
@@ -182,8 +169,8 @@ impl Env for RunNow<'_> {
             ("holds", [a, lock]) => {
                 let i = self.actor(a)?;
                 let l = self.program.locks.iter().position(|l| l.name == *lock)?;
-                let cache = self.ls.cache.borrow();
-                let r = cache.replay.as_ref()?;
+                let model = self.ls.run.model();
+                let r = model.replay()?;
                 yes(r.lock_holder(l as crate::program::LockId) == Some(i as _))
             }
             _ => None,

@@ -12,7 +12,6 @@ use super::keymap;
 use super::theme::Theme;
 use crate::i18n::Msg;
 use crate::lesson::Lang;
-use crate::trace::Mode;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -381,13 +380,8 @@ pub(super) fn panel_block<'a>(title: String, focused: bool, th: &Theme) -> Block
 fn lesson(f: &mut Frame, area: Rect, ls: &LessonScreen, app: &App) {
     let (th, lang) = (&app.theme, app.lang);
     let program = ls.run.program().clone();
-    let gen_ = ls.generation;
-    let stepped = ls.run.mode() == Mode::Stepped;
-    {
-        let mut cache = ls.cache.borrow_mut();
-        cache.begin_frame(gen_, ls.run.live_receiver().is_some());
-        cache.refresh_state(gen_, ls.run.trace(), stepped);
-    }
+    // Brings the run's model up to date once, before any panel reads it.
+    drop(ls.run.model());
     let nactors = program.actors.len() as u16;
     let gil = ls.run.config().gil;
     let state_rows = super::state_panel::rows_wanted(&program, gil.has_gil());
