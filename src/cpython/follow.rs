@@ -114,7 +114,10 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             // Process lessons are refused before anything is followed; a
             // condition's wait and notify are not compared as steps of their own.
             | crate::program::process_instr!()
-            | crate::program::cond_instr!() => match text {
+            | crate::program::cond_instr!()
+            // asyncio's tasks share one thread, which the tracer cannot
+            // tell apart (the asyncio lesson is not followed).
+            | crate::program::aio_instr!() => match text {
                 Some(t) if t.starts_with("Exception in thread ") => Effect::Exit,
                 _ => continue,
             },

@@ -173,7 +173,10 @@ impl<'a> Follow<'a> {
             // A condition's waits and notifies: the simulator decides which
             // waiter a notify wakes (the longest waiting), and the order of
             // the acquires around them is recorded.
-            | crate::program::cond_instr!() => None,
+            | crate::program::cond_instr!()
+            // asyncio programs run live on their own event loop, which keeps
+            // no record (record::replayable refuses them).
+            | crate::program::aio_instr!() => None,
         }
     }
 

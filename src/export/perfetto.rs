@@ -86,6 +86,7 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | Instr::BufPrint { .. }
         | Instr::Flush(_) => None,
         crate::program::cond_instr!() => None,
+        crate::program::aio_instr!() => None,
     }
 }
 

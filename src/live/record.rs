@@ -289,6 +289,8 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 | Instr::QueueReady(_) => false,
                 // A notify's choice of waiter is not recorded yet.
                 crate::program::cond_instr!() => false,
+                // asyncio programs run on their own event loop, unrecorded.
+                crate::program::aio_instr!() => false,
             };
             if !ok {
                 return Err(NoReplay::NotRecorded(program.dis(ai as ActorId, *ins)));

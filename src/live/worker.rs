@@ -1208,6 +1208,23 @@ impl Backend for Worker {
         waiters.drain(..n);
         n as Value
     }
+
+    // An asyncio program has no processes: it runs on the event loop of
+    // src/live/aio.rs, never in a worker. Asked anyway, a worker's thread
+    // answers as the calls they stand for would on threads.
+    fn aio_sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        self.sleep(ins, pc, us, next)
+    }
+    fn aio_block(&mut self, _pc: Pc, us: u32) -> Result<(), Flow> {
+        std::thread::sleep(Duration::from_secs_f64(us as f64 / 1e6 / self.p.job.speed));
+        Ok(())
+    }
+    fn aio_acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow> {
+        self.acquire(pc, l)
+    }
+    fn aio_release(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
+        self.release(ins, pc, l, next)
+    }
 }
 
 /// In a forked child: die with the forking parent, and exit at once if it is gone.

@@ -63,6 +63,7 @@ impl Sim {
             | Instr::Raise(_)
             | Instr::Exit(_)
             | crate::program::cond_instr!()
+            | crate::program::aio_instr!()
             | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
@@ -144,6 +145,7 @@ impl Sim {
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | crate::program::cond_instr!()
+                | crate::program::aio_instr!()
                 | crate::program::process_instr!() => break,
             };
             burst.clock = t;
@@ -222,6 +224,15 @@ impl Sim {
             ) => {}
             // A notify's waiter takes its clock from the lock it takes back.
             Some(Instr::CondNotify { .. }) => {}
+            // asyncio: a task waits for the lock in line; a timed sleep
+            // passes as a sleeper's does; a yield and a blocking sleep are
+            // what exec spent (the blocking one holds the loop all along).
+            Some(Instr::AioAcquire(l)) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
+            }
+            Some(Instr::AioRelease(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
+            Some(Instr::AioSleep(us)) => self.own_clock[ai] += us as u64 * 1_000,
+            Some(Instr::AioAcquire(_) | Instr::AioBlock(_)) => {}
             // What exec spent is all: waits on queues and pipes are woken by
             // their senders, whose clocks the scheduler does not follow here.
             None
@@ -307,8 +318,13 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::PipeRecv { .. }
             | Instr::PipeClose(_)
             | Instr::RunProgram { .. }
+            | Instr::AioSleep(_)
+            | Instr::AioAcquire(_)
+            | Instr::AioRelease(_)
             | crate::program::cond_instr!(),
         ) => INSTR_NS,
+        // `time.sleep` in a coroutine: the loop's time passes with it.
+        Some(Instr::AioBlock(us)) => us as u64 * 1_000 + INSTR_NS,
     }
 }
 

@@ -4,6 +4,7 @@
 //! same schedule gives the same trace byte for byte, and stepping back is replaying
 //! a shorter schedule.
 
+mod aio;
 mod backend;
 pub mod calibration;
 mod clocks;
@@ -349,7 +350,7 @@ impl Sim {
             self.advance_to(until);
         }
         self.schedule.push(a);
-        if self.cfg.gil.has_gil() {
+        if self.cfg.gil.has_gil() || self.program.event_loop {
             self.take_gil(a);
         }
         if self.cfg.granularity == Granularity::Bytecode {
@@ -646,7 +647,9 @@ impl Sim {
         self.ending = Ending::Deadlock;
         for w in blocked {
             let waits_for = match self.program.instr(w, self.actors[w as usize].pc) {
-                Some(Instr::Acquire(l)) => self.locks[l as usize].map(|h| h as Value),
+                Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => {
+                    self.locks[l as usize].map(|h| h as Value)
+                }
                 Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) => Some(t as Value),
                 // Nobody in particular: whoever next puts, gets, sends or notifies.
                 Some(

@@ -178,5 +178,6 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::BufPrint { .. }
         | Instr::Flush(_) => VarOp::None,
         crate::program::cond_instr!() => VarOp::None,
+        crate::program::aio_instr!() => VarOp::None,
     }
 }

@@ -398,6 +398,7 @@ impl StackOp {
             | Instr::PrintCaptured { .. }
             | Instr::Flush(_) => (0, Push::No),
             crate::program::cond_instr!() => (0, Push::No),
+            crate::program::aio_instr!() => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -445,7 +446,7 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
             lang,
             &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
         ),
-        Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
+        Some(Instr::Acquire(l) | Instr::AioAcquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
             lang,
             &[
                 &p.locks
@@ -456,7 +457,9 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
         ),
         // A lock with no holder recorded; or not a blocking instruction (no
         // event of it says "for ever"), named for completeness.
-        Some(Instr::Acquire(_)) | None | Some(crate::program::never_blocks!()) => {
+        Some(Instr::Acquire(_) | Instr::AioAcquire(_))
+        | None
+        | Some(crate::program::never_blocks!()) => {
             if e.value >= 0 {
                 Msg::RForeverFor.fill(lang, &[&name(e.value)])
             } else {
@@ -577,7 +580,7 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
                 lang,
                 &[&p.locks.get(l as usize).map_or("?", |x| x.name.as_str())],
             ),
-            Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
+            Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => Msg::RBlockedLock.fill(
                 lang,
                 &[&p.locks
                     .get(l as usize)
@@ -742,6 +745,11 @@ fn note(
             describe.then(|| lock_note(p, i, e.value, lang))?
         }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
+        Instr::AioAcquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
+        Instr::AioRelease(_) => describe.then(|| Msg::RReleased.get(lang).into()),
+        Instr::AioSleep(0) => describe.then(|| Msg::RAioYield.get(lang).into()),
+        Instr::AioSleep(us) => describe.then(|| Msg::RAioSleep.fill(lang, &[&(us as f64 / 1e6)])),
+        Instr::AioBlock(us) => describe.then(|| Msg::RAioBlock.fill(lang, &[&(us as f64 / 1e6)])),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)
         | Instr::Opcode(_)
