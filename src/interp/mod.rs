@@ -195,9 +195,9 @@ pub trait Backend {
     /// the task going on at `next` (with 0: ready again at once, behind the
     /// tasks already ready; else when its timer is due).
     fn aio_sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow;
-    /// `time.sleep(us)` in a coroutine: waits keeping the loop, so no other
-    /// task runs meanwhile.
-    fn aio_block(&mut self, pc: Pc, us: u32) -> Result<(), Flow>;
+    /// `time.sleep(us)` in a coroutine: records the step, then waits keeping
+    /// the loop, so no other task runs meanwhile; goes on at `next`.
+    fn aio_block(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow;
     /// `async with lock:`: takes the `asyncio.Lock` when it is free and no
     /// other task is in line before this one; else waits in line.
     fn aio_acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow>;
@@ -288,10 +288,7 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         }
         Instr::CondNotify { cond, all } => (b.cond_notify(cond, all), next, Cost::Instr),
         Instr::AioSleep(us) => return b.aio_sleep(ins, pc, us, next),
-        Instr::AioBlock(us) => {
-            go!(b.aio_block(pc, us));
-            (us as Value, next, Cost::Held(us))
-        }
+        Instr::AioBlock(us) => return b.aio_block(ins, pc, us, next),
         Instr::AioAcquire(l) => {
             go!(b.aio_acquire(pc, l));
             (l as Value, next, Cost::Instr)

@@ -439,9 +439,9 @@ impl Backend for Thread<'_> {
     fn aio_sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
         self.sleep(ins, pc, us, next)
     }
-    fn aio_block(&mut self, _pc: Pc, us: u32) -> Result<(), Flow> {
+    fn aio_block(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
         std::thread::sleep(Duration::from_secs_f64(us as f64 / 1e6 / self.sh.speed));
-        Ok(())
+        self.went(ins, pc, us as Value, next, Cost::Instr)
     }
     fn aio_acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow> {
         self.acquire(pc, l)

@@ -251,9 +251,10 @@ impl Backend for SimActor<'_> {
         }
         Flow::Stop
     }
-    fn aio_block(&mut self, _pc: Pc, _us: u32) -> Result<(), Flow> {
-        // Its time passes in `went` (`Cost::Held`), the task keeping the loop.
-        Ok(())
+    fn aio_block(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        // The event is recorded at the start; the time passes after it, the
+        // task keeping the loop.
+        self.went(ins, pc, us as Value, next, Cost::Held(us))
     }
     fn aio_acquire(&mut self, _pc: Pc, l: LockId) -> Result<(), Flow> {
         if self.sim.aio_take(self.a, l) {
