@@ -687,6 +687,11 @@ messages! {
         "blocks the whole event loop for {} s: no other task can run",
         "让整个事件循环阻塞 {} 秒：别的任务都不能运行"
     ),
+    LoopTitle => ("event loop ", "事件循环 "),
+    LoopWords => (
+        "one thread: tasks switch only at an await",
+        "一个线程：任务只在 await 处切换"
+    ),
 }
 
 impl Msg {
