@@ -692,6 +692,8 @@ messages! {
         "one thread: tasks switch only at an await",
         "一个线程：任务只在 await 处切换"
     ),
+    // The state panel: one process's own copy of a variable (the memory lesson).
+    VarInProcess => ("{} in {}", "{}（在 {} 中）"),
 }
 
 impl Msg {

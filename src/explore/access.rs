@@ -147,6 +147,12 @@ pub fn step_access(
             crate::program::local_instr!() | Instr::Work(_) | Instr::TlsSet { .. } => {}
             Instr::LoadGlobal(g) | Instr::FileRead(g) => objects.add(&mut acc, var(g), false),
             Instr::StoreGlobal(g) | Instr::FileWrite(g) => objects.add(&mut acc, var(g), true),
+            // A list changed in place (it may raise, printing, if the list is full).
+            Instr::ListStore { var: g, .. } => {
+                objects.add(&mut acc, var(g), true);
+                objects.add(&mut acc, Obj::Output, true);
+                objects.add(&mut acc, Obj::Actor(a), true);
+            }
             Instr::Acquire(l) | Instr::Release(l) => objects.add(&mut acc, Obj::Lock(l), true),
             // An asyncio.Lock and its line of waiting tasks.
             Instr::AioAcquire(l) | Instr::AioRelease(l) => {
@@ -221,6 +227,7 @@ fn reads_time(i: Instr) -> bool {
         | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
+        | Instr::ListStore { .. }
         | Instr::Acquire(_)
         | Instr::Release(_)
         | Instr::Start(_)

@@ -462,6 +462,9 @@ impl Backend for Loop<'_> {
     fn stdout_take(&mut self) -> String {
         String::new()
     }
+    fn stdout_is(&mut self, asked: crate::program::Stdout) -> crate::program::Stdout {
+        asked
+    }
     // No task of a loop waits on a `threading.Condition`.
     fn cond_wait(&mut self, _ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
         self.free_lock(pc, l, next)

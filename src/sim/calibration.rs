@@ -320,6 +320,7 @@ macro_rules! not_plain {
             | Instr::QueueReady(_)
             | crate::program::cond_instr!()
             | crate::program::aio_instr!()
+            | Instr::ListStore { .. }
     };
 }
 pub(crate) use not_plain;

@@ -64,6 +64,7 @@ impl Sim {
             | Instr::Exit(_)
             | crate::program::cond_instr!()
             | crate::program::aio_instr!()
+            | Instr::ListStore { .. }
             | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
@@ -146,6 +147,7 @@ impl Sim {
                 | Instr::Exit(_)
                 | crate::program::cond_instr!()
                 | crate::program::aio_instr!()
+                | Instr::ListStore { .. }
                 | crate::program::process_instr!() => break,
             };
             burst.clock = t;
@@ -240,6 +242,7 @@ impl Sim {
                 crate::program::local_instr!()
                 | Instr::LoadGlobal(_)
                 | Instr::StoreGlobal(_)
+                | Instr::ListStore { .. }
                 | Instr::Print { .. }
                 | Instr::Work(_)
                 | Instr::TlsSet { .. }
@@ -289,6 +292,7 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             crate::program::local_instr!()
             | Instr::LoadGlobal(_)
             | Instr::StoreGlobal(_)
+            | Instr::ListStore { .. }
             | Instr::Acquire(_)
             | Instr::Release(_)
             | Instr::Start(_)
