@@ -670,6 +670,28 @@ messages! {
         "引擎：模拟器，或真实的 CPython 解释器（默认用环境变量中找到的那个）"
     ),
     CpyCostShort => ("traced: slower, other race rates", "已插桩：更慢，竞态频率不同"),
+    // asyncio (issue 16): the tasks of one event loop.
+    XLoopHeld => (
+        "{} waits for the event loop: {} runs and has not reached an await that gives the loop back",
+        "{} 在等事件循环：{} 正在运行，还没有走到一个交出事件循环的 await"
+    ),
+    RAioYield => (
+        "gives the event loop back: another ready task may run",
+        "交出事件循环：别的就绪任务可以运行了"
+    ),
+    RAioSleep => (
+        "sleeps {} s; the event loop runs the other tasks meanwhile",
+        "睡 {} 秒；这期间事件循环运行别的任务"
+    ),
+    RAioBlock => (
+        "blocks the whole event loop for {} s: no other task can run",
+        "让整个事件循环阻塞 {} 秒：别的任务都不能运行"
+    ),
+    LoopTitle => ("event loop ", "事件循环 "),
+    LoopWords => (
+        "one thread: tasks switch only at an await",
+        "一个线程：任务只在 await 处切换"
+    ),
     // The state panel: one process's own copy of a variable (the memory lesson).
     VarInProcess => ("{} in {}", "{}（在 {} 中）"),
     // threading.Barrier (issue 16, lesson `barrier`).

@@ -119,7 +119,10 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | crate::program::process_instr!()
             | crate::program::cond_instr!()
             | crate::program::barrier_instr!()
-            | crate::program::sync_instr!() => match text {
+            | crate::program::sync_instr!()
+            // asyncio's tasks share one thread, which the tracer cannot
+            // tell apart (the asyncio lesson is not followed).
+            | crate::program::aio_instr!() => match text {
                 Some(t) if t.starts_with("Exception in thread ") => Effect::Exit,
                 _ => continue,
             },

@@ -119,7 +119,9 @@ pub fn step_access(
     }
     let multi = p.process_count() > 1;
     let proc_ = sim.process_of(a);
-    if sim.config().gil == GilModel::Modern {
+    // The event loop of an asyncio program is held like a GIL: its holder
+    // refuses every other task until it awaits.
+    if sim.config().gil == GilModel::Modern || p.event_loop {
         objects.add(&mut acc, Obj::Gil(proc_), true);
     }
     let pcs = sim.trace().events[from..]
@@ -152,6 +154,13 @@ pub fn step_access(
                 objects.add(&mut acc, Obj::Actor(a), true);
             }
             Instr::Acquire(l) | Instr::Release(l) => objects.add(&mut acc, Obj::Lock(l), true),
+            // An asyncio.Lock and its line of waiting tasks.
+            Instr::AioAcquire(l) | Instr::AioRelease(l) => {
+                objects.add(&mut acc, Obj::Lock(l), true)
+            }
+            // A yield touches only the loop (below); a timed sleep or a
+            // blocking one reads the time (`reads_time`).
+            Instr::AioSleep(_) | Instr::AioBlock(_) => {}
             // A condition's waiters live with its lock: a wait releases the lock
             // and joins them, a notify takes from them, a sleep reads them.
             Instr::CondWait(l) | Instr::CondSleep(l) | Instr::CondNotify { cond: l, .. } => {
@@ -240,6 +249,10 @@ fn reads_time(i: Instr) -> bool {
         | Instr::EventSet(_)
         | Instr::EventClear(_)
         | Instr::EventIsSet(_) => false,
+        // `await asyncio.sleep(0)` only yields; any other sleep waits for time.
+        Instr::AioSleep(us) => us > 0,
+        Instr::AioBlock(_) => true,
+        Instr::AioAcquire(_) | Instr::AioRelease(_) => false,
         crate::program::local_instr!()
         | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)

@@ -574,7 +574,8 @@ fn commutes(i: Instr) -> bool {
         | Instr::RunProgram { .. }
         | Instr::PrintCaptured { .. }
         | Instr::BufPrint { .. }
-        | Instr::Flush(_) => false,
+        | Instr::Flush(_)
+        | crate::program::aio_instr!() => false,
     }
 }
 

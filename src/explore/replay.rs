@@ -180,6 +180,9 @@ impl<'a> Follow<'a> {
             | crate::program::barrier_instr!()
             // A semaphore's takes and an event's waits are not recorded live.
             | crate::program::sync_instr!() => None,
+            // asyncio programs run live on their own event loop, which keeps
+            // no record (record::replayable refuses them).
+            | crate::program::aio_instr!() => None,
         }
     }
 

@@ -89,7 +89,8 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | Instr::Flush(_) => None,
         crate::program::cond_instr!()
         | crate::program::barrier_instr!()
-        | crate::program::sync_instr!() => None,
+        | crate::program::sync_instr!()
+        | crate::program::aio_instr!() => None,
     }
 }
 

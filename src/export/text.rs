@@ -524,7 +524,7 @@ fn deadlock(out: &mut String, r: &Report) {
             .map(|l| p.locks[l as usize].name.as_str())
             .collect();
         let waits = match p.instr(e.actor, e.pc) {
-            Some(crate::program::Instr::Acquire(l)) => {
+            Some(crate::program::Instr::Acquire(l) | crate::program::Instr::AioAcquire(l)) => {
                 Msg::TWaitsFor.fill(lang, &[&p.locks[l as usize].name])
             }
             Some(crate::program::Instr::Join(a) | crate::program::Instr::JoinFor { t: a, .. }) => {

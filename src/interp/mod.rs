@@ -47,6 +47,9 @@ pub enum Cost {
     Print,
     /// This many units of CPU work.
     Work(u32),
+    /// A wait of this many µs that never lets the actor go (`time.sleep` in
+    /// a coroutine holds its event loop): time passes, no CPU is spent.
+    Held(u32),
 }
 
 /// The actor's own state: what no other actor can see.
@@ -224,6 +227,20 @@ pub trait Backend {
     /// Waits until `t` has ended or `timeout_us` µs have passed, whichever
     /// comes first (`Ok` either way).
     fn join_within(&mut self, pc: Pc, t: ActorId, timeout_us: u32) -> Result<(), Flow>;
+    // -- asyncio (the actors are the tasks of one event loop).
+    /// `await asyncio.sleep(us)`: records the step and gives the loop back,
+    /// the task going on at `next` (with 0: ready again at once, behind the
+    /// tasks already ready; else when its timer is due).
+    fn aio_sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow;
+    /// `time.sleep(us)` in a coroutine: records the step, then waits keeping
+    /// the loop, so no other task runs meanwhile; goes on at `next`.
+    fn aio_block(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow;
+    /// `async with lock:`: takes the `asyncio.Lock` when it is free and no
+    /// other task is in line before this one; else waits in line.
+    fn aio_acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow>;
+    /// The end of `async with lock:`: records the release, frees the lock and
+    /// wakes the first task in line; goes on at `next`, keeping the loop.
+    fn aio_release(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow;
 }
 
 /// Runs one instruction `ins` (at `pc`) of the backend's actor.
@@ -307,6 +324,13 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             (l as Value, next, Cost::Instr)
         }
         Instr::CondNotify { cond, all } => (b.cond_notify(cond, all), next, Cost::Instr),
+        Instr::AioSleep(us) => return b.aio_sleep(ins, pc, us, next),
+        Instr::AioBlock(us) => return b.aio_block(ins, pc, us, next),
+        Instr::AioAcquire(l) => {
+            go!(b.aio_acquire(pc, l));
+            (l as Value, next, Cost::Instr)
+        }
+        Instr::AioRelease(l) => return b.aio_release(ins, pc, l, next),
         // The list is read and written back in this one instruction: it is one
         // call (`append`) or one STORE_SUBSCR in CPython, which no other thread
         // interleaves with. (The memory lesson changes each copy from one actor.)
@@ -405,6 +429,7 @@ fn exec_sync<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         | Instr::ListStore { .. }
         | Instr::JoinFor { .. }
         | crate::program::barrier_instr!()
+        | crate::program::aio_instr!()
         | crate::program::cond_instr!() => return exec(b, ins, pc),
     };
     b.went(ins, pc, value, next, Cost::Instr)

@@ -2,6 +2,7 @@
 //! (atomics, loaded and stored in separate steps), locks real locks, the GIL a real
 //! lock, and every event stamped with the monotonic clock.
 
+mod aio;
 mod fd;
 mod gil;
 pub mod ipc;
@@ -176,6 +177,15 @@ impl LiveRun {
         let autostart: Vec<ActorId> = (0..shared.program.actors.len() as ActorId)
             .filter(|&a| shared.program.actors[a as usize].autostart)
             .collect();
+        if shared.program.event_loop {
+            // asyncio: every task on one event loop, on one OS thread.
+            aio::start(&shared);
+            return LiveRun {
+                shared,
+                rx,
+                host: None,
+            };
+        }
         if shared.program.uses_processes() {
             // Every process, the main one included, is a real worker process.
             // The workers' messages pass through a watchdog that notices a run

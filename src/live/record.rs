@@ -298,6 +298,8 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 crate::program::cond_instr!() | crate::program::barrier_instr!() => false,
                 // Which waiter a semaphore's release let in is not recorded yet.
                 crate::program::sync_instr!() => false,
+                // asyncio programs run on their own event loop, unrecorded.
+                crate::program::aio_instr!() => false,
             };
             if !ok {
                 return Err(NoReplay::NotRecorded(program.dis(ai as ActorId, *ins)));

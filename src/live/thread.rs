@@ -584,6 +584,22 @@ impl Backend for Thread<'_> {
         let ended = sh.done[t as usize].load(Ordering::SeqCst);
         self.unblock(pc, if ended { t as Value } else { -1 })
     }
+    // An asyncio program runs on one OS thread, its tasks on the event loop
+    // of src/live/aio.rs, never here. Asked anyway, a thread answers as the
+    // calls they stand for would on threads.
+    fn aio_sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        self.sleep(ins, pc, us, next)
+    }
+    fn aio_block(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        std::thread::sleep(Duration::from_secs_f64(us as f64 / 1e6 / self.sh.speed));
+        self.went(ins, pc, us as Value, next, Cost::Instr)
+    }
+    fn aio_acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow> {
+        self.acquire(pc, l)
+    }
+    fn aio_release(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
+        self.release(ins, pc, l, next)
+    }
 }
 
 impl Thread<'_> {

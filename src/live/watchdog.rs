@@ -211,7 +211,8 @@ impl ProcessWatch {
                 *me = Seen::Running;
                 match self.program.instr(e.actor, e.pc) {
                     Some(Instr::Exit(_) | Instr::Raise(_)) => self.seen[a] = Seen::Done,
-                    Some(Instr::Sleep(_)) => self.seen[a] = Seen::Sleeping,
+                    Some(Instr::Sleep(_) | Instr::AioBlock(_)) => self.seen[a] = Seen::Sleeping,
+                    Some(Instr::AioSleep(us)) if us > 0 => self.seen[a] = Seen::Sleeping,
                     Some(Instr::Start(t) | Instr::Fork(t)) => {
                         if let Some(s) = self.seen.get_mut(t as usize)
                             && *s == Seen::Unstarted
@@ -219,8 +220,12 @@ impl ProcessWatch {
                             *s = Seen::Starting;
                         }
                     }
-                    Some(Instr::Acquire(l)) => self.holder[l as usize] = Some(e.actor),
-                    Some(Instr::Release(l) | Instr::CondWait(l)) => self.holder[l as usize] = None,
+                    Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => {
+                        self.holder[l as usize] = Some(e.actor)
+                    }
+                    Some(Instr::Release(l) | Instr::CondWait(l) | Instr::AioRelease(l)) => {
+                        self.holder[l as usize] = None
+                    }
                     None
                     | Some(
                         crate::program::local_instr!()
@@ -255,6 +260,7 @@ impl ProcessWatch {
                         | Instr::PrintCaptured { .. }
                         | Instr::BufPrint { .. }
                         | Instr::Flush(_)
+                        | Instr::AioSleep(_)
                         | Instr::CondSleep(_)
                         | Instr::CondNotify { .. }
                         | crate::program::barrier_instr!()
@@ -285,7 +291,7 @@ impl ProcessWatch {
             EventKind::Block => {
                 let on = match self.program.instr(e.actor, e.pc) {
                     Some(Instr::Join(t)) => t as Value,
-                    Some(Instr::Acquire(l)) => self
+                    Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => self
                         .holder
                         .get(l as usize)
                         .copied()

@@ -557,7 +557,8 @@ impl Worker {
                 | Instr::ListStore { .. }
                 | Instr::JoinFor { .. }
                 | crate::program::barrier_instr!()
-                | crate::program::sync_instr!() => {}
+                | crate::program::sync_instr!()
+                | crate::program::aio_instr!() => {}
             }
         }
         self.program_log = None;
@@ -1414,6 +1415,22 @@ impl Backend for Worker {
         });
         self.woke(actor, pc, -1);
         Ok(got)
+    }
+    // An asyncio program has no processes: it runs on the event loop of
+    // src/live/aio.rs, never in a worker. Asked anyway, a worker's thread
+    // answers as the calls they stand for would on threads.
+    fn aio_sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        self.sleep(ins, pc, us, next)
+    }
+    fn aio_block(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        std::thread::sleep(Duration::from_secs_f64(us as f64 / 1e6 / self.p.job.speed));
+        self.went(ins, pc, us as Value, next, Cost::Instr)
+    }
+    fn aio_acquire(&mut self, pc: Pc, l: LockId) -> Result<(), Flow> {
+        self.acquire(pc, l)
+    }
+    fn aio_release(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {
+        self.release(ins, pc, l, next)
     }
 }
 

@@ -107,6 +107,11 @@ impl ProgramBuilder {
         (2 * k, 2 * k + 1)
     }
 
+    /// The actors are the tasks of one asyncio event loop ([`Program::event_loop`]).
+    pub fn event_loop(&mut self) {
+        self.program.event_loop = true;
+    }
+
     pub fn string(&mut self, s: &str) -> StrId {
         if let Some(i) = self.program.strings.iter().position(|x| x == s) {
             return i as StrId;

@@ -160,12 +160,26 @@ macro_rules! thread_instr {
             | $crate::program::Instr::Raise(_)
             | $crate::program::Instr::Exit(_)
             | $crate::program::cond_instr!()
+            | $crate::program::aio_instr!()
             | $crate::program::Instr::ListStore { .. }
             | $crate::program::barrier_instr!()
             | $crate::program::sync_instr!()
     };
 }
 pub(crate) use thread_instr;
+
+/// The asyncio instructions, as a pattern (part of [`thread_instr`]): the
+/// actors of a program that has them are tasks of one event loop
+/// ([`Program::event_loop`]).
+macro_rules! aio_instr {
+    () => {
+        $crate::program::Instr::AioSleep(_)
+            | $crate::program::Instr::AioBlock(_)
+            | $crate::program::Instr::AioAcquire(_)
+            | $crate::program::Instr::AioRelease(_)
+    };
+}
+pub(crate) use aio_instr;
 
 /// The `threading.Condition` instructions, as a pattern (part of [`thread_instr`]).
 macro_rules! cond_instr {
@@ -298,6 +312,9 @@ macro_rules! never_blocks {
             | $crate::program::Instr::BufPrint { .. }
             | $crate::program::Instr::Flush(_)
             | $crate::program::Instr::QueueReady(_)
+            | $crate::program::Instr::AioSleep(_)
+            | $crate::program::Instr::AioBlock(_)
+            | $crate::program::Instr::AioRelease(_)
             | $crate::program::Instr::ListStore { .. }
             | $crate::program::Instr::BarrierAbort(_)
             | $crate::program::Instr::SemRelease { .. }
@@ -566,6 +583,24 @@ pub enum Instr {
         t: ActorId,
         timeout_us: u32,
     },
+    // -- asyncio (issue 16). The actors are the tasks of one event loop on one
+    // thread ([`Program::event_loop`]): one task runs at a time, and the loop
+    // passes to another only where the running task awaits something that is
+    // not ready (it sleeps, waits for a lock or a task) or ends.
+    /// `await asyncio.sleep(t)` (µs): the task gives the loop back. With 0 it
+    /// is ready again at once, behind the tasks already ready; else its timer
+    /// wakes it.
+    AioSleep(u32),
+    /// `time.sleep(t)` (µs) called in a coroutine: it never gives the loop
+    /// back, so every task of the loop waits with it.
+    AioBlock(u32),
+    /// `async with lock:` on an `asyncio.Lock`: takes it, without giving the
+    /// loop back, when it is free and no task waits for it; else waits in line
+    /// (first come, first served).
+    AioAcquire(LockId),
+    /// The end of `async with lock:`: frees the lock and wakes the first task
+    /// in line, which takes it when it runs; the releasing task goes on.
+    AioRelease(LockId),
 }
 
 /// [`Instr::ListStore`]'s index for `append`.
@@ -726,8 +761,16 @@ impl Instr {
             | cond_instr!()
             | barrier_instr!()
             | sync_instr!()
+            | aio_instr!()
             | process_instr!() => true,
         }
+    }
+
+    /// Whether an event loop ([`Program::event_loop`]) may run another task
+    /// right after this instruction, its task still ready: only an `await`
+    /// that gives the loop back. (A task that waits or ends gives it back too.)
+    pub fn yields_loop(self) -> bool {
+        matches!(self, Instr::AioSleep(_))
     }
 
     /// The library operations a student thinks of as one call.
@@ -766,6 +809,7 @@ impl Instr {
             Instr::Flush(by) => by == FlushBy::Program,
             Instr::QueueReady(_) => true,
             cond_instr!() => true,
+            aio_instr!() => true,
             Instr::ListStore { index, .. } => index == LIST_APPEND,
             barrier_instr!() => true,
             sync_instr!() => true,
@@ -944,6 +988,12 @@ pub struct Program {
     /// [`dis_minor`]): the lesson's `python` knob, else its `gil` knob, else 3.13.
     #[serde(default = "newest_minor")]
     pub dis_minor: u8,
+    /// The actors are the tasks of one asyncio event loop on one thread: one
+    /// task runs at a time, and the loop passes to another only where the
+    /// running task awaits ([`Instr::yields_loop`]), waits or ends. Live, the
+    /// tasks run on one OS thread (src/live/aio.rs), not one thread each.
+    #[serde(default)]
+    pub event_loop: bool,
     /// What every process's stdout is in a live run (the buffering lesson): a real
     /// pseudo-terminal or a real pipe that the run reads. `None`: output goes to
     /// the screen through the engine, as in every other lesson.
@@ -1197,6 +1247,10 @@ impl Program {
                 "(the interpreter flushes sys.stdout at exit)".to_string()
             }
             Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
+            Instr::AioSleep(us) => format!("AWAIT asyncio.sleep({})", fmt_secs(us)),
+            Instr::AioBlock(us) => format!("CALL time.sleep({})  # blocks the loop", fmt_secs(us)),
+            Instr::AioAcquire(l) => format!("AWAIT {}.acquire", lock(l)),
+            Instr::AioRelease(l) => format!("CALL {}.release", lock(l)),
             Instr::ListStore {
                 var: v,
                 index: LIST_APPEND,
@@ -1288,7 +1342,9 @@ impl Program {
                     | Instr::Release(l)
                     | Instr::CondWait(l)
                     | Instr::CondSleep(l)
-                    | Instr::CondNotify { cond: l, .. } => {
+                    | Instr::CondNotify { cond: l, .. }
+                    | Instr::AioAcquire(l)
+                    | Instr::AioRelease(l) => {
                         check((l as usize) < self.locks.len(), "unknown lock")
                     }
                     Instr::BarrierAbort(l) => {
@@ -1346,6 +1402,8 @@ impl Program {
                     | Instr::BinaryOp(_)
                     | Instr::Return
                     | Instr::Sleep(_)
+                    | Instr::AioSleep(_)
+                    | Instr::AioBlock(_)
                     | Instr::Work(_)
                     | Instr::Clock { .. }
                     | Instr::ForkChild

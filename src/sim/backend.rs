@@ -48,6 +48,11 @@ impl Backend for SimActor<'_> {
             Cost::Instr => INSTR_NS,
             Cost::Print => PRINT_NS,
             Cost::Work(units) => units as u64 * WORK_UNIT_NS,
+            // Time passes for everyone, with no CPU spent.
+            Cost::Held(us) => {
+                s.now += us as u64 * 1_000;
+                INSTR_NS
+            }
         };
         s.now += ns;
         s.cpu_ns += ns;
@@ -313,6 +318,30 @@ impl Backend for SimActor<'_> {
         // The joiner sleeps until its deadline; `t`'s end wakes it early.
         self.timed_wait(pc, t as Value, timeout_us, done)
             .map(|_| ())
+    }
+    fn aio_sleep(&mut self, ins: Instr, _pc: Pc, us: u32, next: Pc) -> Flow {
+        match us {
+            0 => self.sim.aio_yield(self.a, ins, next),
+            _ => {
+                self.sim.sleep(self.a, us, ins, next);
+            }
+        }
+        Flow::Stop
+    }
+    fn aio_block(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
+        // The event is recorded at the start; the time passes after it, the
+        // task keeping the loop.
+        self.went(ins, pc, us as Value, next, Cost::Held(us))
+    }
+    fn aio_acquire(&mut self, _pc: Pc, l: LockId) -> Result<(), Flow> {
+        if self.sim.aio_take(self.a, l) {
+            return Ok(());
+        }
+        Err(self.block(l as Value))
+    }
+    fn aio_release(&mut self, ins: Instr, _pc: Pc, l: LockId, next: Pc) -> Flow {
+        self.sim.aio_release(self.a, l, ins, next);
+        Flow::Next(next)
     }
 }
 

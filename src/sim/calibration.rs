@@ -320,6 +320,7 @@ macro_rules! not_plain {
             | Instr::Flush(_)
             | Instr::QueueReady(_)
             | crate::program::cond_instr!()
+            | crate::program::aio_instr!()
             | Instr::ListStore { .. }
             | crate::program::barrier_instr!()
             | crate::program::sync_instr!()

@@ -64,6 +64,7 @@ impl Sim {
             | Instr::Raise(_)
             | Instr::Exit(_)
             | crate::program::cond_instr!()
+            | crate::program::aio_instr!()
             | Instr::ListStore { .. }
             | crate::program::barrier_instr!()
             | crate::program::sync_instr!()
@@ -149,6 +150,7 @@ impl Sim {
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | crate::program::cond_instr!()
+                | crate::program::aio_instr!()
                 | Instr::ListStore { .. }
                 | crate::program::barrier_instr!()
                 | crate::program::sync_instr!()
@@ -257,6 +259,15 @@ impl Sim {
                 self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
             }
             Some(crate::program::barrier_instr!()) => {}
+            // asyncio: a task waits for the lock in line; a timed sleep
+            // passes as a sleeper's does; a yield and a blocking sleep are
+            // what exec spent (the blocking one holds the loop all along).
+            Some(Instr::AioAcquire(l)) if done => {
+                self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
+            }
+            Some(Instr::AioRelease(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
+            Some(Instr::AioSleep(us)) => self.own_clock[ai] += us as u64 * 1_000,
+            Some(Instr::AioAcquire(_) | Instr::AioBlock(_)) => {}
             // What exec spent is all: waits on queues and pipes are woken by
             // their senders, whose clocks the scheduler does not follow here.
             None
@@ -348,8 +359,13 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::RunProgram { .. }
             | crate::program::cond_instr!()
             | crate::program::barrier_instr!()
-            | crate::program::sync_instr!(),
+            | crate::program::sync_instr!()
+            | Instr::AioSleep(_)
+            | Instr::AioAcquire(_)
+            | Instr::AioRelease(_),
         ) => INSTR_NS,
+        // `time.sleep` in a coroutine: the loop's time passes with it.
+        Some(Instr::AioBlock(us)) => us as u64 * 1_000 + INSTR_NS,
     }
 }
 

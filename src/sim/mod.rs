@@ -4,6 +4,7 @@
 //! same schedule gives the same trace byte for byte, and stepping back is replaying
 //! a shorter schedule.
 
+mod aio;
 mod backend;
 mod barrier;
 pub mod calibration;
@@ -353,7 +354,7 @@ impl Sim {
             self.advance_to(until);
         }
         self.schedule.push(a);
-        if self.cfg.gil.has_gil() {
+        if self.cfg.gil.has_gil() || self.program.event_loop {
             self.take_gil(a);
         }
         if self.cfg.granularity == Granularity::Bytecode {
@@ -674,7 +675,9 @@ impl Sim {
         self.ending = Ending::Deadlock;
         for w in blocked {
             let waits_for = match self.program.instr(w, self.actors[w as usize].pc) {
-                Some(Instr::Acquire(l)) => self.locks[l as usize].map(|h| h as Value),
+                Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => {
+                    self.locks[l as usize].map(|h| h as Value)
+                }
                 Some(
                     Instr::Join(t) | Instr::JoinFor { t, .. } | Instr::RunProgram { child: t, .. },
                 ) => Some(t as Value),

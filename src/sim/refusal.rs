@@ -53,6 +53,12 @@ pub enum Refusal {
         holder: String,
         model: &'static str,
     },
+    /// Another task of the event loop runs, and has not reached an `await`
+    /// that gives the loop back.
+    LoopHeld {
+        actor: String,
+        holder: String,
+    },
     Finished,
 }
 
@@ -110,6 +116,7 @@ impl Refusal {
                 holder,
                 model,
             } => Msg::XGilHeld.fill(lang, &[actor, holder, model]),
+            Refusal::LoopHeld { actor, holder } => Msg::XLoopHeld.fill(lang, &[actor, holder]),
             Refusal::Finished => Msg::XFinished.get(lang).into(),
         }
     }
@@ -191,7 +198,7 @@ impl Sim {
                             ),
                         }
                     }
-                    Some(Instr::Acquire(l)) => Refusal::BlockedOnLock {
+                    Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => Refusal::BlockedOnLock {
                         actor: self.name(a),
                         lock: self.program.locks[l as usize].name.clone(),
                         holder: self.locks[l as usize]
@@ -206,6 +213,14 @@ impl Sim {
         if self.ending != Ending::Running {
             return Err(Refusal::Finished);
         }
+        if let Some(h) = self.gil_refuses(a)
+            && self.program.event_loop
+        {
+            return Err(Refusal::LoopHeld {
+                actor: self.name(a),
+                holder: self.name(h),
+            });
+        }
         if let Some(h) = self.gil_refuses(a) {
             return Err(Refusal::GilHeld {
                 actor: self.name(a),
@@ -219,6 +234,9 @@ impl Sim {
     /// The GIL holder that keeps `a` from running, if any.
     #[inline]
     pub(super) fn gil_refuses(&self, a: ActorId) -> Option<ActorId> {
+        if self.program.event_loop {
+            return self.loop_refuses(a);
+        }
         if !self.cfg.gil.has_gil() {
             return None;
         }

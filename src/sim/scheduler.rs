@@ -70,6 +70,12 @@ impl RandomScheduler {
     /// The next actor; it can always step (`Sim::step_unchecked` may take it).
     #[inline(always)]
     pub fn pick_steppable(&mut self, sim: &Sim) -> Option<ActorId> {
+        // An event loop has no tenure: wherever the loop may pass (the simulator
+        // refuses the others until an await), every task that may run is as
+        // likely as any other.
+        if sim.program().event_loop {
+            return self.choose_where(sim, |_| true);
+        }
         let gil = sim.config().gil != GilModel::Free;
         let cur = match self.current {
             Some(c) if sim.can_step(c) => Some(c),

@@ -522,6 +522,14 @@ impl TimedScheduler {
         let ai = a as usize;
         let base = self.cal.fast_ns;
         match ins {
+            // A task of an event loop is ready at once (`create_task` queues
+            // it), behind the tasks already ready; no thread is made.
+            Instr::Start(t) if sim.program().event_loop => {
+                let ti = t as usize;
+                self.clock[ai] += self.cal.call_ns;
+                self.clock[ti] = self.clock[ai];
+                self.wait_since[ti] = self.clock[ai];
+            }
             Instr::Start(t) | Instr::Fork(t) => {
                 let ti = t as usize;
                 if sim.process_of(t) != sim.process_of(a) {
@@ -571,6 +579,18 @@ impl TimedScheduler {
                 self.clock[ai] += self.jit(self.cal.process_first_line_ns);
             }
             Instr::Work(units) => self.clock[ai] += units as u64 * WORK_UNIT_NS,
+            // asyncio: `await asyncio.sleep(t)` gives the loop back at once (a
+            // task that waited since before takes it first) and is due again
+            // after `t`; `time.sleep` in a coroutine keeps the loop all along.
+            Instr::AioSleep(us) => {
+                let start = self.clock[ai];
+                self.clock[ai] += self.cal.call_ns + us as u64 * 1_000;
+                self.release_gil(sim, a, start);
+            }
+            Instr::AioBlock(us) => {
+                self.clock[ai] += base + us as u64 * 1_000 + self.jit(self.cal.sleep_late_ns)
+            }
+            Instr::AioAcquire(_) | Instr::AioRelease(_) => self.clock[ai] += self.cal.call_ns,
             // A library call that returns at once, or waits: a wait's end is the
             // waker's clock (`EventKind::Wake` in `catch_up`).
             Instr::Acquire(_)
@@ -674,6 +694,15 @@ impl TimedScheduler {
         Some((a, start, horizon))
     }
 
+    /// The task an event loop runs next, once the running one gave the loop
+    /// back: the one ready the longest (CPython's ready queue is first in,
+    /// first out), when the loop is free.
+    fn loop_next(&self, waiters: &[ActorId], free_at: u64) -> Option<((u64, u32, ActorId), u64)> {
+        let since = |w: ActorId| self.wait_since[w as usize].min(self.clock[w as usize]);
+        let w = *waiters.iter().min_by_key(|&&w| (since(w), w))?;
+        Some(((self.clock[w as usize].max(free_at), 0, w), u64::MAX))
+    }
+
     /// The candidate of one process under a GIL: the holder, a waiter taking over
     /// after a drop request, or the first to take a free GIL. Also gives when the
     /// holder must be looked at again.
@@ -686,6 +715,9 @@ impl TimedScheduler {
             .filter(|&w| mine(w) && Some(w) != holder && sim.can_step(w))
             .collect();
         let Some(h) = holder else {
+            if sim.program().event_loop {
+                return self.loop_next(&waiters, g.free_at);
+            }
             // The GIL is free (or its holder cannot step): the first waiter takes it.
             let mut best: Option<(u64, u32, ActorId)> = None;
             for &w in &waiters {

@@ -187,5 +187,6 @@ pub fn var_op(i: Instr) -> VarOp {
         Instr::SemAcquire(v) | Instr::SemRelease { sem: v, .. } => VarOp::Store(v),
         Instr::EventSet(v) | Instr::EventClear(v) => VarOp::Store(v),
         Instr::EventWait { ev: v, .. } | Instr::EventIsSet(v) => VarOp::Load(v),
+        crate::program::aio_instr!() => VarOp::None,
     }
 }

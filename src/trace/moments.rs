@@ -110,6 +110,7 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::PipeSend(_)
                     | Instr::PipeRecv { .. }
                     | Instr::PipeClose(_)
+                    | crate::program::aio_instr!()
                     | Instr::RunProgram { .. }
                     | Instr::PrintCaptured { .. }
                     | Instr::BufPrint { .. }

@@ -409,6 +409,7 @@ impl StackOp {
             | Instr::SemRelease { .. }
             | Instr::EventSet(_)
             | Instr::EventClear(_) => (0, Push::No),
+            crate::program::aio_instr!() => (0, Push::No),
         };
         StackOp { pops, push }
     }
@@ -464,7 +465,7 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
         }
         Some(Instr::SemAcquire(g)) => Msg::RForeverSem.fill(lang, &[&var_name(p, g)]),
         Some(Instr::EventWait { ev, .. }) => Msg::RForeverEvent.fill(lang, &[&var_name(p, ev)]),
-        Some(Instr::Acquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
+        Some(Instr::Acquire(l) | Instr::AioAcquire(l)) if e.value >= 0 => Msg::RForeverLock.fill(
             lang,
             &[
                 &p.locks
@@ -475,7 +476,9 @@ pub fn forever_in(p: &Program, e: &Event, lang: Lang) -> String {
         ),
         // A lock with no holder recorded; or not a blocking instruction (no
         // event of it says "for ever"), named for completeness.
-        Some(Instr::Acquire(_)) | None | Some(crate::program::never_blocks!()) => {
+        Some(Instr::Acquire(_) | Instr::AioAcquire(_))
+        | None
+        | Some(crate::program::never_blocks!()) => {
             if e.value >= 0 {
                 Msg::RForeverFor.fill(lang, &[&name(e.value)])
             } else {
@@ -596,6 +599,7 @@ fn barrier_note(
         | Instr::ListStore { .. }
         | Instr::JoinFor { .. }
         | crate::program::sync_instr!()
+        | crate::program::aio_instr!()
         | crate::program::cond_instr!() => None,
     }
 }
@@ -646,7 +650,7 @@ fn event_note(p: &Program, e: &Event, lang: Lang) -> Option<String> {
             ),
             Some(Instr::SemAcquire(g)) => Msg::RWaitSem.fill(lang, &[&var_name(p, g)]),
             Some(Instr::EventWait { ev, .. }) => Msg::RWaitEvent.fill(lang, &[&var_name(p, ev)]),
-            Some(Instr::Acquire(l)) => Msg::RBlockedLock.fill(
+            Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => Msg::RBlockedLock.fill(
                 lang,
                 &[&p.locks
                     .get(l as usize)
@@ -833,6 +837,11 @@ fn note(
         }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         ins @ crate::program::barrier_instr!() => barrier_note(p, ins, st, e.value, describe, lang),
+        Instr::AioAcquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
+        Instr::AioRelease(_) => describe.then(|| Msg::RReleased.get(lang).into()),
+        Instr::AioSleep(0) => describe.then(|| Msg::RAioYield.get(lang).into()),
+        Instr::AioSleep(us) => describe.then(|| Msg::RAioSleep.fill(lang, &[&(us as f64 / 1e6)])),
+        Instr::AioBlock(us) => describe.then(|| Msg::RAioBlock.fill(lang, &[&(us as f64 / 1e6)])),
         // Nothing on the operand stack, nothing to say (a new instruction says so here).
         Instr::Nop(_)
         | Instr::Opcode(_)

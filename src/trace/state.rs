@@ -109,6 +109,9 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::QueueTry { .. } => false,
         Instr::BufPrint { .. } | Instr::Flush(_) => false,
         Instr::QueueReady(_) => false,
+        // asyncio: a yield or a timed sleep gives the loop back, a blocking
+        // sleep holds it asleep, the lock has a holder.
+        crate::program::aio_instr!() => true,
     }
 }
 
@@ -214,6 +217,7 @@ impl StateReplay {
             // An acquire; no other instruction blocks.
             Some(
                 Instr::Acquire(_)
+                | crate::program::aio_instr!()
                 | Instr::CondWait(_)
                 | Instr::CondNotify { .. }
                 | Instr::BarrierAbort(_)
@@ -301,6 +305,19 @@ impl StateReplay {
                         self.states[a] = ActorState::Sleeping;
                         self.last_running = None;
                     }
+                    // asyncio: `await asyncio.sleep(0)` leaves the task ready
+                    // behind the others; a timed await and a blocking
+                    // `time.sleep` sleep (the blocking one keeps the loop).
+                    Some(Instr::AioSleep(0)) => {
+                        self.states[a] = ActorState::Ready;
+                        self.last_running = None;
+                    }
+                    Some(Instr::AioSleep(_) | Instr::AioBlock(_)) => {
+                        self.states[a] = ActorState::Sleeping;
+                        self.last_running = None;
+                    }
+                    Some(Instr::AioAcquire(l)) => self.locks[l as usize] = Some(e.actor),
+                    Some(Instr::AioRelease(l)) => self.locks[l as usize] = None,
                     Some(Instr::Raise(_)) => {
                         self.states[a] = ActorState::Done(1);
                         self.last_running = None;

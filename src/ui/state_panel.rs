@@ -129,16 +129,22 @@ fn lines(
             if !head.is_empty() {
                 head.push(Span::raw(" · "));
             }
-            head.push(Span::styled("GIL ", th.title()));
+            // An asyncio program's event loop is held as a GIL is (src/sim/aio.rs).
+            let title = match program.event_loop {
+                true => Msg::LoopTitle.get(lang),
+                false => "GIL ",
+            };
+            head.push(Span::styled(title, th.title()));
             match holder {
                 Some(h) => head.push(Span::styled(name(h as usize), th.actor(h as usize))),
                 None => head.push(Span::raw(Msg::GilNotHeld.get(lang))),
             }
             if nproc <= 1 {
-                head.push(Span::styled(
-                    format!("  ({})", model_words(gil, lang)),
-                    th.dim(),
-                ));
+                let words = match program.event_loop {
+                    true => Msg::LoopWords.get(lang),
+                    false => model_words(gil, lang),
+                };
+                head.push(Span::styled(format!("  ({words})"), th.dim()));
             }
         }
         if !head.is_empty() {
