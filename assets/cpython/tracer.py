@@ -8,10 +8,15 @@
 #   INTERLEAVE_COMMANDS_FD fd to read commands from (controlled mode)
 #   INTERLEAVE_MODE        free (run on its own, recorded) | controlled (every step waits)
 #   INTERLEAVE_GRANULARITY bytecode (a step is one opcode) | line (one source line)
+#   INTERLEAVE_SOCKET      a Unix socket the controller listens on: each child process
+#                          (os.fork, multiprocessing with fork) connects to it at the
+#                          fork and speaks this protocol on it, for its own threads
 #
 # Events, tracer -> controller ("T" is a thread's index: 0 is MainThread, then the
 # threads in the order they were started):
-#   hello VERSION PID              at start
+#   hello VERSION PID [KEY]        at start; a child process names itself by KEY
+#   fork T KEY CT                  T forks a child process KEY ("0.1": the root's first
+#                                  fork); in the child, thread CT goes on from the fork
 #   new T BY                       thread BY just started T: expect it to stop soon
 #   thread T NAME                  T runs, with this name
 #   at T LINE OP ARG               T stands before a step (OP is "" by lines)
@@ -19,6 +24,10 @@
 #   wrote T NAME VALUE             T's last step wrote a global
 #   out T TEXT                     T wrote TEXT to stdout
 #   blocked T lock L | join U      T cannot go on until lock L is free / U is done
+#   blocked T pjoin KEY            T waits in Process.join() for process KEY to end
+#   blocked T io WHAT              T waits in a library call (WHAT: Queue.get, recv...)
+#                                  on another process; it comes back by itself:
+#   unblocked T                    the call returned; T runs on to its next step
 #   acquired T L / released T L    lock L changed hands
 #   done T                         T's function returned (or raised)
 #   final NAME VALUE               a global's value at the end of the main program
@@ -28,7 +37,10 @@
 #   go T                           T runs its next step (or, blocked, tries again)
 #   end                            every thread is done: nobody waits any more
 #
-# Only code in PROGRAM.py is stepped; the standard library runs between steps.
+# Only code in PROGRAM.py is stepped; the standard library runs between steps. Thread
+# indices and lock ids are per process: the controller tells processes apart by their
+# connection. A process that has connected sends nothing when it ends: its connection
+# closes.
 import _thread
 import dis
 import os
@@ -143,6 +155,32 @@ def wait_turn(t, was_runner):
     if was_runner and _dispatch(t):
         return
     _gate(t).acquire()
+
+
+_in_io = set()       # idents of the threads inside a library call that waits
+
+
+def _io_call(what, fn, args, kwargs):
+    """A library call that may wait for another process (a queue's get, a pipe's
+    recv): the thread says it is blocked, and says so again when the call returns. It
+    cannot read the controller's commands while it waits, so if it holds the token a
+    stand-in thread takes the next command for this process and hands the token on."""
+    t = me()
+    ident = threading.get_ident()
+    if t < 0 or ident in _in_io:
+        return fn(*args, **kwargs)
+    _in_io.add(ident)
+    stand_in = CONTROLLED and not _all_free[0] and runner(t)
+    if stand_in:
+        _token[0] = -2
+    emit('blocked', t, 'io', what)
+    if stand_in:
+        _thread.start_new_thread(_dispatch, (-2,))
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _in_io.discard(ident)
+        emit('unblocked', t)
 
 
 def hand_over(t, was_runner):
@@ -317,6 +355,11 @@ _finished = set()    # indices of the threads that have reported `done`
 
 class Thread(_RealThread):
     def start(self):
+        if sys._getframe(1).f_code.co_filename != _program_file:
+            # The standard library's own threads (a Queue's feeder, a Pool's
+            # handlers) run free, untraced, as the library between steps does.
+            self._interleave_index = None
+            return _RealThread.start(self)
         t = _next_index[0]
         _next_index[0] += 1
         self._interleave_index = t
@@ -325,6 +368,8 @@ class Thread(_RealThread):
 
     def run(self):
         t = self._interleave_index
+        if t is None:
+            return _RealThread.run(self)
         _index[threading.get_ident()] = t
         emit('thread', t, self.name)
         _start_tracing()
@@ -383,13 +428,153 @@ class _Stdout:
         return getattr(self._real, name)
 
 
-def _refuse_child():
-    # Straight to the fd: another thread of the parent may have held the write lock
-    # at the fork, and the child has no thread left to release it.
-    line = 'refuse\tthis program starts processes (os.fork or multiprocessing); ' \
-           'the cpython engine follows threads only, for now\t0\n'
-    os.write(_events.fileno(), line.encode('utf-8'))
-    os._exit(2)
+# --- processes: every child connects to the controller ------------------------------
+_proc_key = ['0']    # this process: "0" the root, "0.1" its first child, "0.1.2" ...
+_forks = [0]         # children this process has forked
+_forking = [None]    # (key, thread index in the child) of the fork under way
+_socket_path = os.environ.get('INTERLEAVE_SOCKET')
+
+
+def _before_fork():
+    t = me()
+    _forks[0] += 1
+    key = '%s.%d' % (_proc_key[0], _forks[0])
+    ct = t
+    if ct < 0:
+        ct = _next_index[0]
+        _next_index[0] += 1
+    _forking[0] = (key, ct)
+    emit('fork', t, key, ct)
+    # No other thread may be half-way through a line when the child is made.
+    _write_lock.acquire()
+
+
+def _after_fork_parent():
+    _write_lock.release()
+
+
+def _after_fork_child():
+    """The child connects to the controller on a socket of its own, put on the fds the
+    parent's pipes were on: two processes never write one pipe, and the parent's
+    commands are not read here."""
+    global _write_lock, _gates_lock
+    key, ct = _forking[0]
+    _write_lock = _thread.allocate_lock()
+    _gates_lock = _thread.allocate_lock()
+    _proc_key[0] = key
+    _forks[0] = 0
+    _index.clear()
+    _index[threading.get_ident()] = ct
+    _gates.clear()
+    _in_io.clear()
+    _token[0] = ct
+    _command_buf[0] = b''
+    try:
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(_socket_path)
+        os.dup2(s.fileno(), _events.fileno())
+        os.dup2(s.fileno(), _command_fd)
+        s.close()
+    except (OSError, TypeError) as e:
+        # Straight to the fd: the child cannot be followed, and says why.
+        line = 'refuse\ta child process could not connect to interleave (%s)\t0\n' % _clean(e)
+        os.write(_events.fileno(), line.encode('utf-8'))
+        os._exit(2)
+    emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid(), key)
+
+
+def _patch_multiprocessing():
+    """multiprocessing under fork: a Process knows its child's key, so join() waits for
+    that process (the controller lets it go once the process is over); the calls that
+    wait for another process say so; spawn and forkserver children are refused."""
+    import multiprocessing.connection as mpc
+    import multiprocessing.pool as mppool
+    import multiprocessing.process as mpp
+    import multiprocessing.queues as mpq
+
+    real_start = mpp.BaseProcess.start
+
+    def start(self):
+        before = _forks[0]
+        real_start(self)
+        if _forks[0] != before:
+            self._interleave_key = '%s.%d' % (_proc_key[0], _forks[0])
+    mpp.BaseProcess.start = start
+
+    real_join = mpp.BaseProcess.join
+
+    def join(self, timeout=None):
+        t = me()
+        key = getattr(self, '_interleave_key', None)
+        if t < 0 or key is None or timeout is not None or t in _finished or _all_free[0]:
+            return real_join(self, timeout)
+        was_runner = runner(t)
+        emit('blocked', t, 'pjoin', key)
+        wait_turn(t, was_runner)
+        ident = threading.get_ident()
+        _in_io.add(ident)
+        try:
+            return real_join(self, timeout)
+        finally:
+            _in_io.discard(ident)
+    mpp.BaseProcess.join = join
+
+    real_run = mpp.BaseProcess.run
+
+    def run(self):
+        # A child whose target is not the program's (time.sleep) has no step to stop
+        # at: it runs as a library call that others need not wait for.
+        target = getattr(self, '_target', None)
+        code = getattr(target, '__code__', None)
+        if target is not None and (code is None or code.co_filename != _program_file):
+            return _io_call('runs ' + getattr(target, '__name__', 'target'), real_run, (self,), {})
+        return real_run(self)
+    mpp.BaseProcess.run = run
+
+    def waits(cls, name, what, blocking=None):
+        real = getattr(cls, name)
+
+        def wrapper(*args, **kwargs):
+            if blocking is not None and not blocking(args, kwargs):
+                return real(*args, **kwargs)
+            return _io_call(what, real, args, kwargs)
+        setattr(cls, name, wrapper)
+
+    def block_arg(args, kwargs):
+        return args[1] if len(args) > 1 else kwargs.get('block', True)
+    waits(mpq.Queue, 'get', 'Queue.get', block_arg)
+    waits(mpq.Queue, 'put', 'Queue.put', lambda a, k: block_arg(a, k) and a[0]._maxsize > 0)
+    waits(mpq.JoinableQueue, 'join', 'JoinableQueue.join')
+    waits(mpq.SimpleQueue, 'get', 'SimpleQueue.get')
+    for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
+        waits(mpc._ConnectionBase, name, 'Connection.' + name)
+    waits(mppool.Pool, 'join', 'Pool.join')
+    waits(mppool.ApplyResult, 'wait', 'AsyncResult.wait')
+    waits(mppool.IMapIterator, 'next', 'imap next')
+
+    real_sleep = time.sleep
+
+    def sleep(seconds):
+        # With processes, a sleeping process does not hold the others back.
+        if sys._getframe(1).f_code.co_filename != _program_file:
+            return real_sleep(seconds)
+        return _io_call('time.sleep', real_sleep, (seconds,), {})
+    time.sleep = sleep
+
+    def refuse(method):
+        def launch(self, *args, **kwargs):
+            line = ('refuse\tmultiprocessing with the %s start method: the cpython engine '
+                    'follows fork children only, for now\t0\n' % method)
+            os.write(_events.fileno(), line.encode('utf-8'))
+            raise RuntimeError('interleave: %s children are not followed' % method)
+        return launch
+    for module, method in (('popen_spawn_posix', 'spawn'), ('popen_forkserver', 'forkserver')):
+        try:
+            mod = __import__('multiprocessing.' + module, fromlist=['Popen'])
+            mod.Popen._launch = refuse(method)
+        except ImportError:
+            pass
 
 
 def main():
@@ -418,8 +603,10 @@ def main():
     threading.Lock = _lock_factory
     sys.stdout = _Stdout(sys.stdout)
     if hasattr(os, 'register_at_fork'):
-        # Only threads are followed: a child process would share our pipes.
-        os.register_at_fork(after_in_child=_refuse_child)
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
+                            after_in_child=_after_fork_child)
+    if 'multiprocessing' in source:
+        _patch_multiprocessing()
     if sys.version_info < (3, 7) and GRANULARITY == 'bytecode':
         emit('refuse', 'CPython %d.%d.%d cannot be stepped by bytecode (frame.f_trace_opcodes is 3.7+): '
              'use granularity=line or a newer interpreter' % sys.version_info[:3])
@@ -439,14 +626,16 @@ def main():
         traceback.print_exc()
         status = 1
     sys.settrace(None)
-    name = _pending_write.pop(0, None)
+    name = _pending_write.pop(me(), None)
     if name is not None and name in module.__dict__:
         v = show(module.__dict__[name])
         if v is not None:
-            emit('wrote', 0, name, v)
-    was_runner = runner(0)
-    emit('done', 0)
-    hand_over(0, was_runner)
+            emit('wrote', me(), name, v)
+    t = me()
+    was_runner = runner(t)
+    _finished.add(t)
+    emit('done', t)
+    hand_over(t, was_runner)
     # Like the interpreter at exit: wait for the threads that are still running.
     for th in threading.enumerate():
         if th is not threading.current_thread() and not th.daemon:
