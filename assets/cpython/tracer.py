@@ -160,16 +160,19 @@ def wait_turn(t, was_runner):
 _in_io = set()       # idents of the threads inside a library call that waits
 
 
-def _io_call(what, fn, args, kwargs):
+def _io_call(what, fn, args, kwargs, inner=False):
     """A library call that may wait for another process (a queue's get, a pipe's
     recv): the thread says it is blocked, and says so again when the call returns. It
     cannot read the controller's commands while it waits, so if it holds the token a
-    stand-in thread takes the next command for this process and hands the token on."""
+    stand-in thread takes the next command for this process and hands the token on.
+    `inner`: the calls inside this one report their own waits (a child process that
+    runs a library function, which may call the program's and wait in its turn)."""
     t = me()
     ident = threading.get_ident()
     if t < 0 or ident in _in_io:
         return fn(*args, **kwargs)
-    _in_io.add(ident)
+    if not inner:
+        _in_io.add(ident)
     stand_in = CONTROLLED and not _all_free[0] and runner(t)
     if stand_in:
         _token[0] = -2
@@ -520,6 +523,16 @@ def _patch_multiprocessing():
             _in_io.discard(ident)
     mpp.BaseProcess.join = join
 
+    real_bootstrap = mpp.BaseProcess._bootstrap
+
+    def bootstrap(self, *args, **kwargs):
+        # In the child: its actor takes the process's name (Process-1), as the
+        # simulator and multiprocessing call it.
+        if me() >= 0:
+            emit('thread', me(), self.name)
+        return real_bootstrap(self, *args, **kwargs)
+    mpp.BaseProcess._bootstrap = bootstrap
+
     real_run = mpp.BaseProcess.run
 
     def run(self):
@@ -528,7 +541,8 @@ def _patch_multiprocessing():
         target = getattr(self, '_target', None)
         code = getattr(target, '__code__', None)
         if target is not None and (code is None or code.co_filename != _program_file):
-            return _io_call('runs ' + getattr(target, '__name__', 'target'), real_run, (self,), {})
+            what = 'runs ' + getattr(target, '__name__', 'target')
+            return _io_call(what, real_run, (self,), {}, inner=True)
         return real_run(self)
     mpp.BaseProcess.run = run
 

@@ -119,7 +119,7 @@ pub struct Outcome {
 /// tracer refuses spawn and forkserver children when they start), not the programs
 /// `subprocess` runs, whose output it would lose.
 pub fn not_followed(source: &str) -> Option<&'static str> {
-    source.contains("subprocess").then_some(
+    (source.contains("import subprocess") || source.contains("from subprocess")).then_some(
         "it runs other programs with subprocess, and the cpython engine follows threads \
          and fork children only, for now",
     )

@@ -245,6 +245,7 @@ impl Session {
             }
         };
         if !matches!(ending, Ending::Finished { .. }) {
+            self.hub.kill_children();
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
@@ -333,6 +334,7 @@ impl Session {
             }
         };
         if !matches!(ending, Ending::Finished { .. }) {
+            self.hub.kill_children();
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
