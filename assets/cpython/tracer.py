@@ -446,7 +446,7 @@ def _before_fork():
     if ct < 0:
         ct = _next_index[0]
         _next_index[0] += 1
-    _forking[0] = (key, ct)
+    _forking[0] = (key, ct, threading.current_thread() is threading.main_thread())
     emit('fork', t, key, ct)
     # No other thread may be half-way through a line when the child is made.
     _write_lock.acquire()
@@ -456,12 +456,29 @@ def _after_fork_parent():
     _write_lock.release()
 
 
+def _die_with_parent():
+    """Linux: the child is killed when its parent dies, as the root is when the
+    playground does, so a run ended by a signal leaves no process behind. Only for a
+    fork by the main thread: the signal comes when the forking *thread* ends."""
+    parent = os.getppid()
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError, ImportError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _after_fork_child():
     """The child connects to the controller on a socket of its own, put on the fds the
     parent's pipes were on: two processes never write one pipe, and the parent's
     commands are not read here."""
     global _write_lock, _gates_lock
-    key, ct = _forking[0]
+    key, ct, by_main = _forking[0]
+    if by_main:
+        _die_with_parent()
     _write_lock = _thread.allocate_lock()
     _gates_lock = _thread.allocate_lock()
     _proc_key[0] = key

@@ -364,9 +364,6 @@ impl Hub {
 
     /// One line of process `p`, rewritten to actor numbers.
     fn take(&mut self, p: usize, line: &str) {
-        if std::env::var_os("PROC17_DEBUG").is_some() {
-            eprintln!("[{p}] {line}");
-        }
         let mut f: Vec<String> = line.split('\t').map(str::to_string).collect();
         if let Some(ns) = f.last() {
             self.procs[p].ns = ns.clone();
