@@ -25,7 +25,9 @@
 #   out T TEXT                     T wrote TEXT to stdout
 #   blocked T lock L | join U      T cannot go on until lock L is free / U is done
 #   blocked T pjoin KEY            T waits in Process.join() for process KEY to end
-#   blocked T io WHAT              T waits in a library call (WHAT: Queue.get, recv...)
+#   blocked T poll WHAT            T found nothing to read in a pipe (WHAT: Connection.recv)
+#                                  and waits to look again, after another step
+#   blocked T io WHAT              T waits in a library call (WHAT: Queue.get, ...)
 #                                  on another process; it comes back by itself:
 #   unblocked T                    the call returned; T runs on to its next step
 #   acquired T L / released T L    lock L changed hands
@@ -504,6 +506,76 @@ def _after_fork_child():
     emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid(), key)
 
 
+def _polled(cls, name, what):
+    """A pipe's recv, controlled: the thread does not block in it. It asks poll(0)
+    whether a message (or EOF) is there, and if not says it waits and waits for its
+    turn; the controller lets it look again once another step has been taken. A
+    message sent by a step is in the pipe when that step is over, so the run does
+    not depend on when the reader's process wakes, and a pipe nobody will write is
+    a deadlock the controller sees."""
+    real = getattr(cls, name)
+
+    def wrapper(self, *args, **kwargs):
+        t = me()
+        if not CONTROLLED or t < 0 or _all_free[0] or threading.get_ident() in _in_io:
+            return _io_call(what, real, (self,) + args, kwargs)
+        while not _all_free[0]:
+            try:
+                if self.poll(0):
+                    break
+            except (OSError, EOFError):
+                break
+            was_runner = runner(t)
+            emit('blocked', t, 'poll', what)
+            wait_turn(t, was_runner)
+        return real(self, *args, **kwargs)
+    setattr(cls, name, wrapper)
+
+
+def _controlled_queue(cls, raw_get):
+    """multiprocessing.Queue, controlled: put() writes the item into the queue's pipe
+    itself, in its step, instead of leaving it to the queue's feeder thread (which
+    runs free, so when the item lands would depend on timing); a blocking get()
+    without a timeout polls as a pipe's recv does. Free runs keep the real Queue."""
+    import queue
+    from multiprocessing.reduction import ForkingPickler
+    real_put = cls.put   # as free runs see them: the waits reported
+    real_get = cls.get
+
+    def put(self, obj, block=True, timeout=None):
+        if not CONTROLLED or _all_free[0] or me() < 0 or self._thread is not None:
+            return real_put(self, obj, block, timeout)
+        if self._closed:
+            raise ValueError('Queue %r is closed' % (self,))
+        if not self._sem.acquire(False):
+            if not block or not _io_call('Queue.put', self._sem.acquire, (True, timeout), {}):
+                raise queue.Full
+        data = ForkingPickler.dumps(obj)
+        if self._wlock is None:
+            self._writer.send_bytes(data)
+        else:
+            with self._wlock:
+                self._writer.send_bytes(data)
+    cls.put = put
+
+    def get(self, block=True, timeout=None):
+        t = me()
+        if (not CONTROLLED or _all_free[0] or t < 0 or not block or timeout is not None
+                or threading.get_ident() in _in_io):
+            return real_get(self, block, timeout)
+        while not _all_free[0]:
+            try:
+                if self._reader.poll(0):
+                    break
+            except (OSError, EOFError):
+                break
+            was_runner = runner(t)
+            emit('blocked', t, 'poll', 'Queue.get')
+            wait_turn(t, was_runner)
+        return raw_get(self, block, timeout)
+    cls.get = get
+
+
 def _patch_multiprocessing():
     """multiprocessing under fork: a Process knows its child's key, so join() waits for
     that process (the controller lets it go once the process is over); the calls that
@@ -574,12 +646,14 @@ def _patch_multiprocessing():
 
     def block_arg(args, kwargs):
         return args[1] if len(args) > 1 else kwargs.get('block', True)
+    raw_get = mpq.Queue.get
     waits(mpq.Queue, 'get', 'Queue.get', block_arg)
     waits(mpq.Queue, 'put', 'Queue.put', lambda a, k: block_arg(a, k) and a[0]._maxsize > 0)
+    _controlled_queue(mpq.Queue, raw_get)
     waits(mpq.JoinableQueue, 'join', 'JoinableQueue.join')
     waits(mpq.SimpleQueue, 'get', 'SimpleQueue.get')
     for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
-        waits(mpc._ConnectionBase, name, 'Connection.' + name)
+        _polled(mpc._ConnectionBase, name, 'Connection.' + name)
     waits(mppool.Pool, 'join', 'Pool.join')
     waits(mppool.ApplyResult, 'wait', 'AsyncResult.wait')
     waits(mppool.IMapIterator, 'next', 'imap next')

@@ -69,6 +69,9 @@ pub enum Wait {
     /// In a library call that waits for another process (a queue's `get`, a
     /// pipe's `recv`): it comes back by itself.
     Io(String),
+    /// Found nothing to read in a pipe (`recv`): looks again once another step has
+    /// been taken after the controller's `n`th.
+    Poll(String, u64),
 }
 
 /// One step a thread took.

@@ -376,7 +376,7 @@ impl Recorder {
                 if how == Some("lock") {
                     let l = self.lock(&text(3));
                     self.call(t, Place::Acquire(l), EventKind::Block, l as Value);
-                } else if how == Some("io") {
+                } else if how == Some("io") || how == Some("poll") {
                     // A library call that waits for another process: shown as the
                     // call it is, blocked until the thread's next step.
                     let s = self.string(&text(3));

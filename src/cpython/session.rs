@@ -543,6 +543,9 @@ struct Controller {
     follow: Option<Follower>,
     /// The thread let go last: the one whose step starts a thread.
     last_go: u16,
+    /// Steps let go and processes ended so far: a thread polling a pipe looks
+    /// again once this has grown.
+    moves: u64,
 }
 
 impl Controller {
@@ -564,6 +567,7 @@ impl Controller {
             exit: None,
             follow: None,
             last_go: 0,
+            moves: 0,
         }
     }
 
@@ -659,6 +663,7 @@ impl Controller {
                 let wait = match f[2].as_str() {
                     "lock" => Wait::Lock(what),
                     "io" => Wait::Io(what),
+                    "poll" => Wait::Poll(what, self.moves),
                     _ => Wait::Join(what.parse().map_err(|_| bad())?),
                 };
                 self.states.insert(t, ThreadState::Blocked(wait));
@@ -686,6 +691,7 @@ impl Controller {
             "process" => {}
             "done" => {
                 let t = thread(1)? as u16;
+                self.moves += 1;
                 self.states.insert(t, ThreadState::Done);
                 self.observe(t, Effect::Exit);
             }
@@ -715,6 +721,7 @@ impl Controller {
             Some(ThreadState::Blocked(Wait::Join(u))) => {
                 self.states.get(u) == Some(&ThreadState::Done)
             }
+            Some(ThreadState::Blocked(Wait::Poll(_, n))) => self.moves > *n,
             _ => false,
         }
     }
@@ -751,6 +758,9 @@ impl Controller {
             Some(ThreadState::Blocked(Wait::Join(u))) => {
                 format!("it waits in join() for thread {u}")
             }
+            Some(ThreadState::Blocked(Wait::Io(w) | Wait::Poll(w, _))) => {
+                format!("it waits in {w}")
+            }
             Some(ThreadState::Done) => "it is done".into(),
             None => "there is no such thread".into(),
             _ => "it is not stopped".into(),
@@ -765,6 +775,7 @@ impl Controller {
         }
         self.states.insert(t, ThreadState::Running);
         self.schedule.push(t);
+        self.moves += 1;
         Ok(Some(t))
     }
 
@@ -803,6 +814,7 @@ impl Controller {
         }
         self.states.insert(t, ThreadState::Running);
         self.schedule.push(t);
+        self.moves += 1;
         Ok(Some(t))
     }
 
@@ -821,6 +833,9 @@ fn why_not(states: &BTreeMap<u16, ThreadState>, t: u16) -> String {
         Some(ThreadState::Blocked(Wait::Lock(l))) => format!("thread {t} waits for lock {l}"),
         Some(ThreadState::Blocked(Wait::Join(u))) => {
             format!("thread {t} waits in join() for thread {u}")
+        }
+        Some(ThreadState::Blocked(Wait::Io(w) | Wait::Poll(w, _))) => {
+            format!("thread {t} waits in {w}")
         }
         Some(ThreadState::Done) => format!("thread {t} is done"),
         None => format!("there is no thread {t}"),
