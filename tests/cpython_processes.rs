@@ -207,7 +207,11 @@ fn a_process_lesson_stepped_is_the_same_run_for_the_same_seed_and_its_schedule()
             let schedule = a.summary()["schedule"].as_str().expect("a schedule");
             let c = cpython(lesson, &py, &["--schedule", schedule]);
             assert_eq!(c.code, 0, "{v} {lesson}: {}", c.err);
-            assert_eq!(a.steps(), c.steps(), "{v} {lesson}: the schedule replays it");
+            assert_eq!(
+                a.steps(),
+                c.steps(),
+                "{v} {lesson}: the schedule replays it"
+            );
             assert_eq!(strip(&a), strip(&c), "{v} {lesson}");
             // Distinct real PIDs; a child's actor is named as multiprocessing
             // names it.
@@ -221,8 +225,12 @@ fn a_process_lesson_stepped_is_the_same_run_for_the_same_seed_and_its_schedule()
         let r = cpython(&queue, &py, &["--seed", "6"]);
         let out: Vec<String> = r.output().into_iter().map(|(_, t)| t).collect();
         for x in ["A", "B", "C"] {
-            let put = out.iter().position(|l| *l == format!("Put {x} to queue..."));
-            let got = out.iter().position(|l| *l == format!("Get {x} from queue."));
+            let put = out
+                .iter()
+                .position(|l| *l == format!("Put {x} to queue..."));
+            let got = out
+                .iter()
+                .position(|l| *l == format!("Get {x} from queue."));
             assert!(put.is_some() && put < got, "{v}: {out:?}");
         }
         // A pipe nobody will write: with close=off the parent keeps the child's end,
@@ -233,7 +241,9 @@ fn a_process_lesson_stepped_is_the_same_run_for_the_same_seed_and_its_schedule()
         // The process lesson's order: the parent waits in join() for the child.
         let r = cpython("process", &py, &["--seed", "9"]);
         let out: Vec<String> = r.output().into_iter().map(|(_, t)| t).collect();
-        let ran = out.iter().position(|l| l.starts_with("Run child process test"));
+        let ran = out
+            .iter()
+            .position(|l| l.starts_with("Run child process test"));
         let end = out.iter().position(|l| l == "Child process end.");
         assert!(ran.is_some() && ran < end, "{v}: {out:?}");
         let child = pid_of(&r.labels()[1]).expect("the child's PID");
@@ -318,7 +328,11 @@ fn no_process_is_left_behind_when_a_run_stops_at_its_timeout_or_a_signal() {
         std::thread::sleep(Duration::from_millis(20));
         tree = descendants(me);
     }
-    assert_eq!(tree.len(), 3, "{v}: the root and its two children: {tree:?}");
+    assert_eq!(
+        tree.len(),
+        3,
+        "{v}: the root and its two children: {tree:?}"
+    );
     // SAFETY: kill(2) on the child this test started.
     unsafe {
         libc::kill(me as i32, libc::SIGTERM);
@@ -405,12 +419,7 @@ fn the_playground_steps_a_child_process_and_dropping_the_run_leaves_nothing() {
         Outcome::Done => settle(&mut run),
         Outcome::Refused(why) => panic!("{v}: the child cannot step: {why}"),
     }
-    let printed: Vec<String> = run
-        .trace()
-        .output
-        .iter()
-        .map(|o| o.text.clone())
-        .collect();
+    let printed: Vec<String> = run.trace().output.iter().map(|o| o.text.clone()).collect();
     assert!(
         printed.contains(&format!("Run child process test ({})...", pids[1])),
         "{v}: {printed:?}"

@@ -294,11 +294,7 @@ impl Hub {
         };
         let _ = self.conns[i].line();
         let pid: u32 = f.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let cmd = self.conns[i]
-            .fd
-            .try_clone()
-            .ok()
-            .map(UnixStream::from);
+        let cmd = self.conns[i].fd.try_clone().ok().map(UnixStream::from);
         let pr = &mut self.procs[p];
         pr.pid = pid;
         pr.cmd = cmd;
@@ -538,5 +534,76 @@ impl Hub {
                 self.conns.push(Conn::new(OwnedFd::from(s), None));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> Hub {
+        let (ev_r, _ev_w) = nix::unistd::pipe().expect("a pipe");
+        let (_cmd_r, cmd_w) = nix::unistd::pipe().expect("a pipe");
+        Hub::new(ev_r, std::fs::File::from(cmd_w), None)
+    }
+
+    fn child(h: &mut Hub, text: &str) {
+        let (a, _b) = UnixStream::pair().expect("a socket pair");
+        let mut c = Conn::new(OwnedFd::from(a), None);
+        c.buf.extend_from_slice(text.as_bytes());
+        h.conns.push(c);
+    }
+
+    fn drain(h: &mut Hub) -> Vec<String> {
+        h.take_buffered();
+        h.out.drain(..).collect()
+    }
+
+    #[test]
+    fn children_are_numbered_by_their_fork_not_by_when_they_connect() {
+        let mut h = hub();
+        for l in [
+            "hello\t3.12.1\t100\t0",
+            "thread\t0\tMainThread\t1",
+            "fork\t0\t0.1\t0\t2",
+            "fork\t0\t0.2\t0\t3",
+        ] {
+            h.take(0, l);
+        }
+        let _ = drain(&mut h);
+        // The second child connects first.
+        child(&mut h, "hello\t3.12.1\t202\t0.2\nacquired\t0\tL1\t5\n");
+        child(&mut h, "hello\t3.12.1\t201\t0.1\nat\t0\t7\t\t\t6\n");
+        let lines = drain(&mut h);
+        assert!(lines.contains(&"thread\t2\tMainThread (pid 202)\t0".to_string()));
+        assert!(lines.contains(&"thread\t1\tMainThread (pid 201)\t0".to_string()));
+        // Each child's own thread 0 is its actor; its locks are its own.
+        assert!(
+            lines.contains(&"acquired\t2\tL1@2\t5".to_string()),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"at\t1\t7\t\t\t6".to_string()), "{lines:?}");
+        assert_eq!(h.live_children(), [201, 202]);
+    }
+
+    #[test]
+    fn a_process_that_closes_ends_its_threads_and_a_join_names_it() {
+        let mut h = hub();
+        h.take(0, "hello\t3.12.1\t100\t0");
+        h.take(0, "thread\t0\tMainThread\t1");
+        h.take(0, "fork\t0\t0.1\t0\t2");
+        h.take(0, "blocked\t0\tpjoin\t0.1\t3");
+        child(&mut h, "hello\t3.12.1\t201\t0.1\nnew\t1\t0\t4\n");
+        h.conns[0].closed = true;
+        let lines = drain(&mut h);
+        assert!(
+            lines.contains(&"blocked\t0\tjoin\t1\t3".to_string()),
+            "{lines:?}"
+        );
+        // The child's thread 1 is actor 2; both its actors end when it closes.
+        assert!(lines.contains(&"new\t2\t1\t4".to_string()), "{lines:?}");
+        assert!(lines.contains(&"done\t1\t4".to_string()), "{lines:?}");
+        assert!(lines.contains(&"done\t2\t4".to_string()), "{lines:?}");
+        assert!(h.live_children().is_empty());
     }
 }

@@ -644,18 +644,7 @@ impl Controller {
             }
             "out" => {
                 let t = thread(1)?;
-                let t = if t < 0 { 0 } else { t as u16 };
-                let text = field(2)?;
-                let buf = self.pending.entry(t).or_default();
-                buf.push_str(&text);
-                while let Some(i) = buf.find('\n') {
-                    let line: String = buf.drain(..=i).collect();
-                    let line = line.trim_end_matches('\n').to_string();
-                    if let Some(f) = &mut self.follow {
-                        f.observe(t, Effect::Print(line.clone()));
-                    }
-                    self.output.push((t, line));
-                }
+                self.out(if t < 0 { 0 } else { t as u16 }, &field(2)?);
             }
             "blocked" => {
                 let t = thread(1)? as u16;
@@ -701,6 +690,20 @@ impl Controller {
             _ => return Err(bad()),
         }
         Ok(())
+    }
+
+    /// Text printed by thread `t`: whole lines go to the output.
+    fn out(&mut self, t: u16, text: &str) {
+        let buf = self.pending.entry(t).or_default();
+        buf.push_str(text);
+        while let Some(i) = buf.find('\n') {
+            let line: String = buf.drain(..=i).collect();
+            let line = line.trim_end_matches('\n').to_string();
+            if let Some(f) = &mut self.follow {
+                f.observe(t, Effect::Print(line.clone()));
+            }
+            self.output.push((t, line));
+        }
     }
 
     /// Every thread we know of has stopped: before a step, blocked, or done.
