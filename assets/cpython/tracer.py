@@ -61,14 +61,26 @@ _t0 = _clock()
 
 
 def _clean(value):
-    text = str(value)
-    return text.replace('\\', '\\\\').replace('\t', '\\t').replace('\n', '\\n').replace('\r', '\\r')
+    text = value if type(value) is str else str(value)
+    # Most fields are names and numbers: escape only when there is something to escape.
+    if '\\' in text or '\t' in text or '\n' in text or '\r' in text:
+        text = text.replace('\\', '\\\\').replace('\t', '\\t').replace('\n', '\\n').replace('\r', '\\r')
+    return text
 
 
 def emit(*fields):
-    line = '\t'.join(_clean(f) for f in fields) + '\t' + str(_clock() - _t0) + '\n'
+    line = '%s\t%d\n' % ('\t'.join([_clean(f) for f in fields]), _clock() - _t0)
     with _write_lock:
         _events.write(line)
+        # Controlled, the thread holding the token writes its events out just before
+        # it waits for the next command (one write a step, not one an event); every
+        # other thread writes at once, as the controller may be waiting for it.
+        if not CONTROLLED or _all_free[0] or _token[0] != me():
+            _events.flush()
+
+
+def _send():
+    with _write_lock:
         _events.flush()
 
 
@@ -117,6 +129,8 @@ _command_buf = [b'']
 
 
 def _read_command():
+    if b'\n' not in _command_buf[0]:
+        _send()
     while b'\n' not in _command_buf[0]:
         chunk = os.read(_command_fd, 4096)
         if not chunk:
@@ -751,6 +765,7 @@ def main():
             if v is not None:
                 emit('final', name, v)
     emit('exit', status)
+    _send()
     return status
 
 
