@@ -464,8 +464,10 @@ def _before_fork():
         _next_index[0] += 1
     _forking[0] = (key, ct, threading.current_thread() is threading.main_thread())
     emit('fork', t, key, ct)
-    # No other thread may be half-way through a line when the child is made.
+    # No other thread may be half-way through a line when the child is made, and
+    # nothing written may wait in the buffer: the child would send it again.
     _write_lock.acquire()
+    _events.flush()
 
 
 def _after_fork_parent():
@@ -518,6 +520,7 @@ def _after_fork_child():
         os.write(_events.fileno(), line.encode('utf-8'))
         os._exit(2)
     emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid(), key)
+    _send()
 
 
 def _polled(cls, name, what):
@@ -633,7 +636,11 @@ def _patch_multiprocessing():
         # simulator and multiprocessing call it.
         if me() >= 0:
             emit('thread', me(), self.name)
-        return real_bootstrap(self, *args, **kwargs)
+        try:
+            return real_bootstrap(self, *args, **kwargs)
+        finally:
+            # os._exit comes next: what the token holder has not sent yet goes now.
+            _send()
     mpp.BaseProcess._bootstrap = bootstrap
 
     real_run = mpp.BaseProcess.run
@@ -721,6 +728,12 @@ def main():
     threading.Thread = Thread
     threading.Lock = _lock_factory
     sys.stdout = _Stdout(sys.stdout)
+    real_exit = os._exit
+
+    def _exit(code):
+        _send()
+        real_exit(code)
+    os._exit = _exit
     if hasattr(os, 'register_at_fork'):
         os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
                             after_in_child=_after_fork_child)
