@@ -670,6 +670,8 @@ messages! {
         "引擎：模拟器，或真实的 CPython 解释器（默认用环境变量中找到的那个）"
     ),
     CpyCostShort => ("traced: slower, other race rates", "已插桩：更慢，竞态频率不同"),
+    // The state panel: one process's own copy of a variable (the memory lesson).
+    VarInProcess => ("{} in {}", "{}（在 {} 中）"),
 }
 
 impl Msg {

@@ -153,6 +153,7 @@ fn job(lesson: &str, dir: &Path) -> Vec<u8> {
         conn_fds: Vec::new(),
         gil: cfg.gil,
         switch_interval_ns: cfg.switch_interval_ns,
+        terminal_fd: None,
     };
     serde_json::to_vec(&job).expect("serialises")
 }

@@ -6,6 +6,8 @@
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::live::LiveRun;
+use interleave::live::terminal::Received;
+use interleave::program::Terminal;
 use interleave::run::{Origin, Run, Start};
 use interleave::trace::Trace;
 use std::process::Command;
@@ -219,4 +221,72 @@ fn live_processes_really_copy_and_really_lose_their_buffers() {
     let once = live(&["show=process", "stdout=pipe"]);
     assert_eq!(lines(&once).len(), 3, "{:?}", lines(&once));
     assert_eq!(count(&once, "Parent process"), 1);
+}
+
+/// A live run whose processes write to the real file `terminal` (a fresh
+/// pseudo-terminal or pipe): its trace, and what the file received.
+fn live_on(sets: &[&str], terminal: Terminal) -> (Trace, Received) {
+    // SAFETY: set before any worker starts, and to the same value by every test.
+    unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
+    let (l, k) = knobs(sets);
+    let mut program = interleave::scenarios::build(&l, &k).expect("the lesson builds");
+    program.terminal = Some(terminal);
+    let run = LiveRun::start(Arc::new(program), k.engine(), 10.0);
+    let watch = run.terminal().expect("the run has a real stdout");
+    let (trace, finished) = run.wait(Duration::from_secs(60));
+    assert!(finished, "buffering {sets:?} did not finish live");
+    let got = watch.received_all(Duration::from_secs(20));
+    assert!(got.closed, "every process closed its stdout");
+    (trace, got)
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.retain(|l| !l.is_empty());
+    v.sort();
+    v
+}
+
+#[test]
+fn live_stdout_is_a_real_terminal_or_a_real_pipe_and_receives_every_write() {
+    for sets in [
+        ["show=fork", "stdout=tty"],
+        ["show=fork", "stdout=pipe"],
+        ["show=terminate", "stdout=tty"],
+        ["show=terminate", "stdout=pipe"],
+        ["show=end", "stdout=tty"],
+        ["show=process", "stdout=pipe"],
+    ] {
+        let tty = sets[1] == "stdout=tty";
+        let kind = if tty { Terminal::Tty } else { Terminal::Pipe };
+        let (trace, got) = live_on(&sets, kind);
+        assert_eq!(got.kind, kind);
+        if tty {
+            assert!(got.name.starts_with("/dev/pts/"), "{}", got.name);
+            // The terminal's own line discipline turned each newline into CRLF.
+            assert!(got.bytes.windows(2).any(|w| w == b"\r\n"), "{sets:?}");
+        } else {
+            assert!(!got.bytes.contains(&b'\r'), "{sets:?}");
+        }
+        // Byte for byte what the processes wrote: the output panel's lines.
+        let text = got.text();
+        let received: Vec<String> = text.split('\n').map(str::to_string).collect();
+        assert_eq!(
+            sorted(received),
+            sorted(lines(&trace)),
+            "{sets:?}: {text:?}"
+        );
+    }
+}
+
+#[test]
+fn live_buffering_follows_the_real_file_not_the_knob() {
+    // The lesson's program says "terminal", but its processes are given a pipe:
+    // each asks the file itself (isatty), as CPython does, and block-buffers.
+    let (trace, got) = live_on(&["show=fork", "stdout=tty"], Terminal::Pipe);
+    assert_eq!(count(&trace, "start..."), 2, "{:?}", lines(&trace));
+    assert_eq!(got.text().matches("start...").count(), 2);
+    // And the other way round: told "pipe", given a terminal, they line-buffer.
+    let (trace, got) = live_on(&["show=fork", "stdout=pipe"], Terminal::Tty);
+    assert_eq!(count(&trace, "start..."), 1, "{:?}", lines(&trace));
+    assert_eq!(got.text().matches("start...").count(), 1);
 }

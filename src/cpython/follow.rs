@@ -111,6 +111,8 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
+            // The memory lesson's lists are not compared as shared steps.
+            | Instr::ListStore { .. }
             // Process lessons are refused before anything is followed; a
             // condition's wait and notify are not compared as steps of their own.
             | crate::program::process_instr!()

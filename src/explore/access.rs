@@ -145,6 +145,12 @@ pub fn step_access(
             crate::program::local_instr!() | Instr::Work(_) | Instr::TlsSet { .. } => {}
             Instr::LoadGlobal(g) | Instr::FileRead(g) => objects.add(&mut acc, var(g), false),
             Instr::StoreGlobal(g) | Instr::FileWrite(g) => objects.add(&mut acc, var(g), true),
+            // A list changed in place (it may raise, printing, if the list is full).
+            Instr::ListStore { var: g, .. } => {
+                objects.add(&mut acc, var(g), true);
+                objects.add(&mut acc, Obj::Output, true);
+                objects.add(&mut acc, Obj::Actor(a), true);
+            }
             Instr::Acquire(l) | Instr::Release(l) => objects.add(&mut acc, Obj::Lock(l), true),
             // A condition's waiters live with its lock: a wait releases the lock
             // and joins them, a notify takes from them, a sleep reads them.
@@ -208,6 +214,7 @@ fn reads_time(i: Instr) -> bool {
         | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
+        | Instr::ListStore { .. }
         | Instr::Acquire(_)
         | Instr::Release(_)
         | Instr::Start(_)

@@ -537,6 +537,7 @@ fn commutes(i: Instr) -> bool {
         | crate::program::cond_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
+        | Instr::ListStore { .. }
         | Instr::Acquire(_)
         | Instr::Release(_)
         | Instr::Start(_)

@@ -135,7 +135,7 @@ impl<'a> Follow<'a> {
             Instr::QueuePut { q, .. } => Some((Op::Put, record::queue_channel(q))),
             Instr::QueueGet { q, .. } => Some((Op::Get, record::queue_channel(q))),
             // Not recorded (record::replayable refuses such a program).
-            Instr::QueueAsk { .. } | Instr::QueueTry { .. } => None,
+            Instr::QueueAsk { .. } | Instr::QueueTry { .. } | Instr::ListStore { .. } => None,
             Instr::PipeSend(c) => Some((Op::Put, record::conn_channel(program, c ^ 1))),
             Instr::PipeRecv { conn, .. } => Some((Op::Get, record::conn_channel(program, conn))),
             Instr::ProcAlive(t) | Instr::Terminate(t) => Some((Op::Alive, t)),

@@ -24,7 +24,7 @@ fn describe(f: &Found) -> String {
         .key
         .vars
         .iter()
-        .map(|(n, v)| format!("{n} = {v}"))
+        .map(|(n, v)| format!("{n} = {}", crate::program::pytext::value_text(*v)))
         .collect();
     if !f.key.output.is_empty() {
         let out = f.key.output.join(" / ");

@@ -79,7 +79,11 @@ impl<'a> JsonlStream<'a> {
         let finals: Map<String, Value> = t
             .final_vars()
             .into_iter()
-            .map(|(k, v)| (k, json!(v)))
+            .map(|(k, v)| match crate::program::pytext::list_items(v) {
+                // A list (the memory lesson) as Python prints it.
+                Some(_) => (k, json!(crate::program::pytext::value_text(v))),
+                None => (k, json!(v)),
+            })
             .collect();
         let knobs: Map<String, Value> = r
             .knobs

@@ -58,6 +58,7 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | crate::program::local_instr!()
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
+        | Instr::ListStore { .. }
         | Instr::Acquire(_)
         | Instr::Release(_)
         | Instr::Start(_)

@@ -274,16 +274,7 @@ fn render(r: &Report, table_of: &TextStream, rows: usize, windows: &Windows) -> 
 
     let _ = writeln!(out, "\n== {} ==", heading(lang, "shared state"));
     let verdict = r.verdict();
-    for (name, v) in t.final_vars() {
-        let mut line = format!("{name} = {v}");
-        let expected = verdict
-            .as_ref()
-            .and_then(|vd| vd.expected.iter().find(|(n, _)| *n == name));
-        if let Some((_, e)) = expected {
-            line.push_str(&Msg::TCorrectGives.fill(lang, &[e]));
-        }
-        let _ = writeln!(out, "{line}");
-    }
+    var_lines(&mut out, t, verdict.as_ref(), lang);
     if let Some(vd) = &verdict {
         verdict_lines(&mut out, vd, lang);
     }
@@ -363,6 +354,36 @@ fn streamed_schedule(out: &mut String, st: &super::StreamedSchedule, replay: &Re
 }
 
 /// The verdict and the two figures, each with what it means.
+/// The variables as the run left them: `name = value`, with what a correct run
+/// gives; a process's own copy once per process (`numbers in Process-1 = …`).
+fn var_lines(
+    out: &mut String,
+    t: &crate::trace::Trace,
+    verdict: Option<&crate::trace::Verdict>,
+    lang: Lang,
+) {
+    let finals = t.final_vars();
+    for (g, in_proc) in t.program.var_rows() {
+        let (name, v) = &finals[g as usize];
+        if let Some(p) = in_proc {
+            // A process's own copy (the memory lesson): one line per process.
+            let label = Msg::VarInProcess.fill(lang, &[name, &t.program.process_name(p)]);
+            let now = t.var_in_process(g, p).map_or_else(
+                || Msg::StNotStarted.get(lang).to_string(),
+                crate::program::pytext::value_text,
+            );
+            let _ = writeln!(out, "{label} = {now}");
+            continue;
+        }
+        let mut line = format!("{name} = {}", crate::program::pytext::value_text(*v));
+        let expected = verdict.and_then(|vd| vd.expected.iter().find(|(n, _)| n == name));
+        if let Some((_, e)) = expected {
+            line.push_str(&Msg::TCorrectGives.fill(lang, &[e]));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+}
+
 fn verdict_lines(out: &mut String, vd: &crate::trace::Verdict, lang: Lang) {
     let mark = match (vd.correct, lang) {
         (true, Lang::En) => "CORRECT",

@@ -176,6 +176,9 @@ pub trait Backend {
     fn stdout_add(&mut self, text: &str) -> usize;
     /// Takes what this process's buffer holds, leaving it empty.
     fn stdout_take(&mut self) -> String;
+    /// The buffering `sys.stdout` has, given what the lesson asked: a live worker
+    /// whose stdout is a real file asks the file (`isatty`), as CPython does.
+    fn stdout_is(&mut self, asked: crate::program::Stdout) -> crate::program::Stdout;
     // -- threading.Condition (a condition is named by its lock).
     /// `cond.wait()`'s first step: puts the actor on `l`'s waiters, then records
     /// the step and releases the lock as [`Backend::release`] does; goes on at
@@ -270,6 +273,23 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             (l as Value, next, Cost::Instr)
         }
         Instr::CondNotify { cond, all } => (b.cond_notify(cond, all), next, Cost::Instr),
+        // The list is read and written back in this one instruction: it is one
+        // call (`append`) or one STORE_SUBSCR in CPython, which no other thread
+        // interleaves with. (The memory lesson changes each copy from one actor.)
+        Instr::ListStore { var, index } => {
+            let x = pop(b);
+            let list = b.load(var);
+            match crate::program::pytext::list_store(list, index, x) {
+                Ok(new) => {
+                    b.store(var, new);
+                    (new, next, Cost::Instr)
+                }
+                Err(msg) => {
+                    let text = uncaught_text(b.program(), b.actor(), &msg);
+                    return b.uncaught(ins, pc, text);
+                }
+            }
+        }
         crate::program::process_instr!() => return exec_process(b, ins, pc),
     };
     b.went(ins, pc, value, next, cost)
@@ -499,7 +519,7 @@ fn buf_print<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
     let mut text = format(b, fmt, nargs);
     text.push(if space_end { ' ' } else { '\n' });
     let waiting = b.stdout_add(&text);
-    if flush || stdout.flushes(&text, waiting) {
+    if flush || b.stdout_is(stdout).flushes(&text, waiting) {
         return write_out(b, ins, pc);
     }
     // Nothing reached the terminal: the event records how many bytes wait,

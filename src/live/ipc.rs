@@ -39,6 +39,10 @@ pub struct Job {
     /// The GIL model and switch interval for the threads of this process.
     pub gil: crate::program::GilModel,
     pub switch_interval_ns: u64,
+    /// The real file every process has as stdout (see `live::terminal`), as
+    /// inherited from the playground: its descriptor here.
+    #[serde(default)]
+    pub terminal_fd: Option<i32>,
 }
 
 /// Nanoseconds of `CLOCK_MONOTONIC`: one time base for every process of a run.

@@ -7,6 +7,7 @@ mod gil;
 pub mod ipc;
 pub mod process;
 pub mod record;
+pub mod terminal;
 mod thread;
 mod watchdog;
 pub mod worker;
@@ -237,6 +238,12 @@ impl LiveRun {
     /// Where events and output arrive: a loop waits on it beside its other channels.
     pub fn receiver(&self) -> &Receiver<LiveMsg> {
         &self.rx
+    }
+
+    /// The real terminal or pipe the processes write to (the buffering lesson),
+    /// when the run has one: what it received, also after the run is dropped.
+    pub fn terminal(&self) -> Option<terminal::Watch> {
+        self.host.as_ref().and_then(process::Host::terminal)
     }
 
     pub fn program(&self) -> &Arc<Program> {

@@ -4,6 +4,7 @@
 use super::LiveMsg;
 use super::ipc::{self, Frame, Job, PARENT_ENV, SharedMem, WORKER_EXE_ENV};
 use super::record::{self, Recording};
+use super::terminal::{Medium, Watch};
 use crate::program::{ActorKind, EngineConfig, Program};
 use crossbeam::channel::Sender;
 use nix::sys::signal::{Signal, killpg};
@@ -36,6 +37,9 @@ pub struct Host {
     /// Holds the shared memory file and the records the workers write;
     /// removed when the run is dropped.
     dir: tempfile::TempDir,
+    /// The real terminal or pipe every worker has as stdout, when the program
+    /// asks for one (the buffering lesson).
+    terminal: Option<Box<Medium>>,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -69,6 +73,12 @@ impl Host {
         let dir = tempfile::Builder::new().prefix("interleave-").tempdir()?;
         let shm = dir.path().join("shared-memory");
         SharedMem::create(&shm, &program)?;
+        let mut terminal = program
+            .terminal
+            .map(Medium::open)
+            .transpose()?
+            .map(Box::new);
+        let terminal_fd = terminal.as_deref().and_then(Medium::child_fd);
         let job = Job {
             vars: program.vars.iter().map(|v| v.init).collect(),
             program: (*program).clone(),
@@ -80,6 +90,7 @@ impl Host {
             conn_fds: Vec::new(),
             gil: cfg.gil,
             switch_interval_ns: cfg.switch_interval_ns,
+            terminal_fd,
         };
         let bytes = serde_json::to_vec(&job).map_err(io::Error::other)?;
         let (read, write) = pipe()?;
@@ -92,10 +103,19 @@ impl Host {
             .stderr(Stdio::null())
             // One process group for every worker, so that a stop reaches them all.
             .process_group(0);
+        if let Some(fd) = terminal_fd {
+            // SAFETY: the closure only calls fcntl, which is async-signal-safe.
+            unsafe { cmd.pre_exec(move || Medium::inherit_in_child(fd)) };
+        }
         let child = spawn_with_job(cmd, &bytes)?;
         let main = Pid::from_raw(child.id() as i32);
         // The child is reaped with waitpid (by PID and group); `Child` is not waited on.
         drop(child);
+        if let Some(Err(e)) = terminal.as_deref_mut().map(Medium::started) {
+            let _ = killpg(main, Signal::SIGKILL);
+            reap_group(main);
+            return Err(e);
+        }
         let finished = Arc::new(AtomicBool::new(false));
         let fin = finished.clone();
         let reader = std::thread::Builder::new()
@@ -114,7 +134,13 @@ impl Host {
             reader: Some(reader),
             finished,
             dir,
+            terminal,
         })
+    }
+
+    /// What the real stdout received so far, when the run has one.
+    pub fn terminal(&self) -> Option<Watch> {
+        self.terminal.as_deref().map(Medium::watch)
     }
 
     /// What the workers recorded for a stepped replay (record.rs); complete

@@ -252,6 +252,12 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 Instr::FileRead(g) | Instr::FileWrite(g) => {
                     program.vars.get(g as usize).is_some_and(|v| v.shared)
                 }
+                // A process's own list, changed by its only thread: nothing
+                // another actor sees. A list in shared memory (`Array`) is not
+                // recorded.
+                Instr::ListStore { var: g, .. } => {
+                    program.vars.get(g as usize).is_some_and(|v| !v.shared) && alone(a)
+                }
                 Instr::Acquire(_)
                 | Instr::Release(_)
                 | Instr::Start(_)

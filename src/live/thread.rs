@@ -9,7 +9,9 @@ use super::{
     stopping, watchdog,
 };
 use crate::interp::{Backend, Cost, Flow, Frame, Take};
-use crate::program::{ActorId, ConnId, Instr, LockId, Pc, Program, QueueId, StrId, Value, VarId};
+use crate::program::{
+    ActorId, ConnId, Instr, LockId, Pc, Program, QueueId, Stdout, StrId, Value, VarId,
+};
 use crate::trace::EventKind;
 use parking_lot::RawMutex;
 use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
@@ -391,6 +393,9 @@ impl Backend for Thread<'_> {
     }
     fn stdout_take(&mut self) -> String {
         String::new()
+    }
+    fn stdout_is(&mut self, asked: Stdout) -> Stdout {
+        asked
     }
 
     fn cond_wait(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {

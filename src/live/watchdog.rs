@@ -220,6 +220,7 @@ impl ProcessWatch {
                         crate::program::local_instr!()
                         | Instr::LoadGlobal(_)
                         | Instr::StoreGlobal(_)
+                        | Instr::ListStore { .. }
                         | Instr::Join(_)
                         | Instr::Print { .. }
                         | Instr::Work(_)

@@ -178,6 +178,8 @@ struct Proc {
     /// Per lock that is a `threading.Condition`'s: this process's threads in
     /// its `wait()`, not notified yet, longest waiting first.
     cond_waiters: parking_lot::Mutex<Vec<std::collections::VecDeque<ActorId>>>,
+    /// The real file this process has as stdout, when the run gives one.
+    terminal: Option<super::terminal::Stdout>,
 }
 
 impl Proc {
@@ -208,6 +210,7 @@ impl Proc {
                 Default::default();
                 job.program.locks.len()
             ]),
+            terminal: job.terminal_fd.map(super::terminal::Stdout::new),
             job,
             mem,
         }
@@ -444,6 +447,7 @@ impl Worker {
             gil: self.p.job.gil,
             switch_interval_ns: self.p.job.switch_interval_ns,
             conn_fds: self.conns.clone(),
+            terminal_fd: self.p.job.terminal_fd,
         };
         let bytes = serde_json::to_vec(&job).map_err(std::io::Error::other)?;
         self.announce_log(t);
@@ -1182,7 +1186,20 @@ impl Backend for Worker {
         buf.len()
     }
     fn stdout_take(&mut self) -> String {
-        std::mem::take(&mut *self.p.stdout.lock())
+        let text = std::mem::take(&mut *self.p.stdout.lock());
+        // The flush is one real write, to the real terminal or pipe.
+        if let Some(out) = &self.p.terminal
+            && !text.is_empty()
+        {
+            out.write(&text);
+        }
+        text
+    }
+    fn stdout_is(&mut self, asked: crate::program::Stdout) -> crate::program::Stdout {
+        match &self.p.terminal {
+            Some(out) => asked.on_real_file(out.isatty),
+            None => asked,
+        }
     }
 
     fn cond_wait(&mut self, ins: Instr, pc: Pc, l: LockId, next: Pc) -> Flow {

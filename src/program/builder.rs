@@ -67,6 +67,14 @@ impl ProgramBuilder {
         v
     }
 
+    /// Whether variable `g` starts as a list ([`super::pytext::list_pack`]).
+    pub fn program_var_is_list(&self, g: VarId) -> bool {
+        self.program
+            .vars
+            .get(g as usize)
+            .is_some_and(|v| super::pytext::list_items(v.init).is_some())
+    }
+
     pub fn lock(&mut self, name: &str) -> LockId {
         self.program.locks.push(super::Lock {
             name: name.to_string(),
@@ -108,6 +116,11 @@ impl ProgramBuilder {
     }
 
     /// Says what a correct run leaves in `var`.
+    /// What every process's stdout is in a live run (a real terminal or pipe).
+    pub fn terminal(&mut self, t: super::Terminal) {
+        self.program.terminal = Some(t);
+    }
+
     pub fn expect_final(&mut self, var: VarId, value: Value) {
         self.program.expected.push((var, value));
     }

@@ -133,6 +133,7 @@ macro_rules! thread_instr {
             | $crate::program::Instr::Raise(_)
             | $crate::program::Instr::Exit(_)
             | $crate::program::cond_instr!()
+            | $crate::program::Instr::ListStore { .. }
     };
 }
 pub(crate) use thread_instr;
@@ -246,6 +247,7 @@ macro_rules! never_blocks {
             | $crate::program::Instr::BufPrint { .. }
             | $crate::program::Instr::Flush(_)
             | $crate::program::Instr::QueueReady(_)
+            | $crate::program::Instr::ListStore { .. }
     };
 }
 pub(crate) use never_blocks;
@@ -432,11 +434,24 @@ pub enum Instr {
     /// `q`: pushes 1 when a `get` from it would not wait, else 0; never waits.
     QueueReady(QueueId),
     // -- the cpython engine (src/cpython/record.rs) --
+    // -- the memory lesson (issue 15): a Python list of small ints, kept in one
+    // variable (see `pytext::list_pack`); each process has its own copy unless
+    // the variable is shared (`multiprocessing.Array`).
+    /// `numbers.append(v)` (`index` [`LIST_APPEND`]) or `numbers[index] = v`:
+    /// pops the value and changes the list in one step (a list's `append` is one
+    /// C call under the GIL). The event records the list after it.
+    ListStore {
+        var: VarId,
+        index: u8,
+    },
     /// One real CPython opcode with no effect the trace models (`LOAD_FAST x`,
     /// `BINARY_OP +`): the label is what `dis` calls it. Only programs built from
     /// a real interpreter's run have it; the engines run it as a no-op.
     Opcode(StrId),
 }
+
+/// [`Instr::ListStore`]'s index for `append`.
+pub const LIST_APPEND: u8 = u8::MAX;
 
 /// What the process's `sys.stdout` is, as CPython's `io.TextIOWrapper` sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -465,6 +480,17 @@ pub enum FlushBy {
 pub const STDOUT_BLOCK: usize = 8192;
 
 impl Stdout {
+    /// The buffering a process uses when its stdout is a real file: what the
+    /// lesson asked for, unless `python -u`, decided by whether the file is a
+    /// terminal, as CPython decides it at start-up.
+    pub fn on_real_file(self, isatty: bool) -> Stdout {
+        match self {
+            Stdout::Unbuffered => Stdout::Unbuffered,
+            Stdout::Tty | Stdout::Pipe if isatty => Stdout::Tty,
+            Stdout::Tty | Stdout::Pipe => Stdout::Pipe,
+        }
+    }
+
     /// Whether the buffer goes out after `text` was appended to it (`waiting`:
     /// the buffer's length with it): CPython's TextIOWrapper flushes on a newline
     /// when line-buffered, always when write-through, and its buffer writes once
@@ -552,6 +578,8 @@ impl Instr {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Opcode(_) => false,
+            // `numbers.append(v)` is a call; `numbers[i] = v` is STORE_SUBSCR.
+            Instr::ListStore { index, .. } => index == LIST_APPEND,
             Instr::Nop(_)
             | Instr::Call(_)
             | Instr::JumpBackward(_)
@@ -606,6 +634,7 @@ impl Instr {
             Instr::Flush(by) => by == FlushBy::Program,
             Instr::QueueReady(_) => true,
             cond_instr!() => true,
+            Instr::ListStore { index, .. } => index == LIST_APPEND,
             // Attributes and the interpreter's own steps.
             Instr::ForkChild
             | Instr::ProcPid(_)
@@ -781,6 +810,20 @@ pub struct Program {
     /// [`dis_minor`]): the lesson's `python` knob, else its `gil` knob, else 3.13.
     #[serde(default = "newest_minor")]
     pub dis_minor: u8,
+    /// What every process's stdout is in a live run (the buffering lesson): a real
+    /// pseudo-terminal or a real pipe that the run reads. `None`: output goes to
+    /// the screen through the engine, as in every other lesson.
+    #[serde(default)]
+    pub terminal: Option<Terminal>,
+}
+
+/// The real file a live run gives its processes as stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Terminal {
+    /// A pseudo-terminal (`isatty()` is true: CPython line-buffers).
+    Tty,
+    /// A pipe (`isatty()` is false: CPython block-buffers).
+    Pipe,
 }
 
 fn newest_minor() -> u8 {
@@ -833,6 +876,45 @@ impl Program {
             .iter()
             .position(|a| a.name == name)
             .map(|i| i as ActorId)
+    }
+
+    /// The variables as the state panel lists them: a shared variable, or any
+    /// variable of a one-process program, once (`None`); a process's own copy
+    /// once per process whose code uses it (`Some(process)`), so the parent's
+    /// list and the child's show side by side (the memory lesson).
+    pub fn var_rows(&self) -> Vec<(VarId, Option<u16>)> {
+        let nproc = self.process_count();
+        let mut rows = Vec::new();
+        for (g, v) in self.vars.iter().enumerate() {
+            let g = g as VarId;
+            if v.shared || nproc < 2 {
+                rows.push((g, None));
+                continue;
+            }
+            let uses = |i: &Instr| {
+                matches!(*i, Instr::LoadGlobal(x) | Instr::StoreGlobal(x)
+                    | Instr::ListStore { var: x, .. } if x == g)
+            };
+            for p in 0..nproc as u16 {
+                if self
+                    .actors
+                    .iter()
+                    .any(|a| a.process == p && a.code.iter().any(uses))
+                {
+                    rows.push((g, Some(p)));
+                }
+            }
+        }
+        rows
+    }
+
+    /// The name of process `p`: its first thread's (`MainProcess`, `Process-1`).
+    pub fn process_name(&self, p: u16) -> &str {
+        self.actors
+            .iter()
+            .find(|a| a.process == p && a.kind == ActorKind::Main)
+            .map(|a| a.name.as_str())
+            .unwrap_or("?")
     }
 
     /// The instruction an actor has at `pc`, if any.
@@ -975,6 +1057,11 @@ impl Program {
                 "(the interpreter flushes sys.stdout at exit)".to_string()
             }
             Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
+            Instr::ListStore {
+                var: v,
+                index: LIST_APPEND,
+            } => format!("CALL {}.append", var(v)),
+            Instr::ListStore { var: v, index } => format!("STORE_SUBSCR {}[{index}]", var(v)),
         }
     }
 
@@ -1000,7 +1087,8 @@ impl Program {
                     Instr::LoadGlobal(v)
                     | Instr::StoreGlobal(v)
                     | Instr::FileRead(v)
-                    | Instr::FileWrite(v) => check(var(v), "unknown variable"),
+                    | Instr::FileWrite(v)
+                    | Instr::ListStore { var: v, .. } => check(var(v), "unknown variable"),
                     Instr::PipeSend(c) | Instr::PipeClose(c) => check(conn(c), "unknown pipe end"),
                     Instr::PipeRecv { conn: c, eof } => {
                         check(conn(c), "unknown pipe end").and(check(eof < n, "jump out of code"))

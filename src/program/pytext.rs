@@ -19,7 +19,8 @@ pub fn uncaught_text(program: &Program, a: ActorId, message: &str) -> String {
 
 /// Fills the `{}` holes of a print format with values, in order (`None` for
 /// [`super::NONE`]), `{bool}` holes with `True`/`False`, `{chr}` holes
-/// with the character of that code, and `{thread}`
+/// with the character of that code, `{list}` holes with a packed list as Python
+/// prints it ([`list_pack`]), and `{thread}`
 /// with the printing thread's name. Three more holes: `{s}` shows a value as the program
 /// string it names, `{ms}` shows nanoseconds as milliseconds, and `{ratio}` takes
 /// two values and shows the first divided by the second (a speed-up).
@@ -27,23 +28,25 @@ pub fn fill_format(fmt: &str, args: &[Value], thread: &str, strings: &[String]) 
     let fmt = fmt.replace("{thread}", thread);
     let mut fmt = fmt;
     let mut args = args.to_vec();
-    // `{bool}` and `{chr}` holes are filled in place first, keeping argument order.
+    // `{bool}`, `{chr}` and `{list}` holes are filled in place first, keeping
+    // argument order.
     loop {
-        let hole = [("{bool}", true), ("{chr}", false)]
+        let hole = ["{bool}", "{chr}", "{list}"]
             .into_iter()
-            .filter_map(|(h, is_bool)| fmt.find(h).map(|i| (i, h.len(), is_bool)))
+            .filter_map(|h| fmt.find(h).map(|i| (i, h)))
             .min();
-        let Some((i, len, is_bool)) = hole else { break };
+        let Some((i, h)) = hole else { break };
+        let len = h.len();
         let n = fmt[..i].matches("{}").count();
         let Some(&v) = args.get(n) else { break };
-        let text = if is_bool {
-            (if v != 0 { "True" } else { "False" }).to_string()
-        } else {
-            u32::try_from(v)
+        let text = match h {
+            "{bool}" => (if v != 0 { "True" } else { "False" }).to_string(),
+            "{list}" => value_text(v),
+            _ => u32::try_from(v)
                 .ok()
                 .and_then(char::from_u32)
                 .map(String::from)
-                .unwrap_or_default()
+                .unwrap_or_default(),
         };
         fmt.replace_range(i..i + len, &text);
         args.remove(n);
@@ -88,4 +91,106 @@ pub fn fill_format(fmt: &str, args: &[Value], thread: &str, strings: &[String]) 
 /// lines are left out).
 pub fn process_raise_text(process: &str, exception: &str) -> String {
     format!("Process {process}: Traceback (most recent call last): … {exception}")
+}
+
+/// The marker in the top byte of a value that holds a packed list: `0x40 | len`.
+/// No lesson computes with numbers that large, so a packed list is never taken
+/// for a number (nor for [`super::NONE`], which is negative).
+const LIST_TAG: u64 = 0x40;
+/// The most items a packed list holds.
+pub const LIST_MAX: usize = 7;
+
+/// A Python list of at most [`LIST_MAX`] ints from 0 to 255, packed into one
+/// value so that it lives in a variable like any other (a process's own copy, or
+/// one slot of shared memory for a `multiprocessing.Array`): the items in the low
+/// bytes, `0x40 | len` in the top byte. `None` when the list does not fit.
+pub fn list_pack(items: &[Value]) -> Option<Value> {
+    if items.len() > LIST_MAX {
+        return None;
+    }
+    let mut v = (LIST_TAG | items.len() as u64) << 56;
+    for (k, &x) in items.iter().enumerate() {
+        let b = u8::try_from(x).ok()?;
+        v |= (b as u64) << (8 * k);
+    }
+    Some(v as Value)
+}
+
+/// The items of a packed list; `None` when `v` is not one.
+pub fn list_items(v: Value) -> Option<Vec<Value>> {
+    let u = v as u64;
+    let top = u >> 56;
+    if top & !0x0F != LIST_TAG || (top & 0x0F) as usize > LIST_MAX {
+        return None;
+    }
+    let len = (top & 0x0F) as usize;
+    Some((0..len).map(|k| ((u >> (8 * k)) & 0xFF) as Value).collect())
+}
+
+/// `list.append(x)` (`index` [`super::LIST_APPEND`]) or `list[index] = x` on a
+/// packed list; `Err` is the exception CPython raises (or why the list cannot
+/// hold the item here).
+pub fn list_store(list: Value, index: u8, x: Value) -> Result<Value, String> {
+    let mut items =
+        list_items(list).ok_or_else(|| "TypeError: the variable is not a list".to_string())?;
+    if index == super::LIST_APPEND {
+        items.push(x);
+    } else {
+        let slot = items
+            .get_mut(index as usize)
+            .ok_or_else(|| "IndexError: list assignment index out of range".to_string())?;
+        *slot = x;
+    }
+    list_pack(&items).ok_or_else(|| {
+        format!("MemoryError: a lesson's list holds at most {LIST_MAX} ints from 0 to 255")
+    })
+}
+
+/// A value as Python prints it: a packed list as `[1, 2, 3]`, [`super::NONE`]
+/// as `None`, any other number as itself.
+pub fn value_text(v: Value) -> String {
+    if v == super::NONE {
+        return "None".to_string();
+    }
+    match list_items(v) {
+        Some(items) => {
+            let inner: Vec<String> = items.iter().map(|x| x.to_string()).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        None => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_list_prints_as_python_prints_it_and_is_never_a_number() {
+        let l = list_pack(&[1, 2, 3]).expect("fits");
+        assert_eq!(value_text(l), "[1, 2, 3]");
+        assert_eq!(value_text(list_pack(&[]).expect("fits")), "[]");
+        let l4 = list_store(l, crate::program::LIST_APPEND, 4).expect("appends");
+        assert_eq!(value_text(l4), "[1, 2, 3, 4]");
+        assert_eq!(value_text(l), "[1, 2, 3]", "the old copy is unchanged");
+        let a = list_store(l4, 3, 9).expect("stores");
+        assert_eq!(list_items(a), Some(vec![1, 2, 3, 9]));
+        assert!(list_store(l, 3, 9).is_err_and(|e| e.starts_with("IndexError")));
+        assert!(list_pack(&[256]).is_none() && list_pack(&[0; 8]).is_none());
+        for n in [0, 1, -1, 500, 1 << 40, crate::program::NONE, i64::MAX] {
+            assert_eq!(list_items(n), None, "{n}");
+            assert_eq!(
+                value_text(n),
+                if n == crate::program::NONE {
+                    "None".into()
+                } else {
+                    n.to_string()
+                }
+            );
+        }
+        assert_eq!(
+            fill_format("w {} sees {list}", &[7, l4], "t", &[]),
+            "w 7 sees [1, 2, 3, 4]"
+        );
+    }
 }

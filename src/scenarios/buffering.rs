@@ -5,6 +5,7 @@
 use crate::lesson::{Knobs, Lesson};
 use crate::program::{
     ActorBuilder, ActorId, ActorKind, FlushBy, Instr, Program, ProgramBuilder, Stdout, StrId,
+    Terminal,
 };
 
 /// How every print of the program writes: where stdout goes and the fix chosen.
@@ -49,6 +50,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         flush: fix == "flush",
     };
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    // Live, every process's stdout is a real terminal or a real pipe.
+    b.terminal(match knobs.option("stdout")? {
+        "tty" => Terminal::Tty,
+        _ => Terminal::Pipe,
+    });
     match knobs.option("show")? {
         "process" => process(&mut b, out)?,
         "terminate" => terminate(&mut b, out)?,

@@ -4,7 +4,9 @@
 
 use super::{INSTR_NS, PRINT_NS, RunState, Sim, WORK_UNIT_NS, sim_pid};
 use crate::interp::{Backend, Cost, Flow, Frame, Take};
-use crate::program::{ActorId, ConnId, Instr, LockId, Pc, Program, QueueId, StrId, Value, VarId};
+use crate::program::{
+    ActorId, ConnId, Instr, LockId, Pc, Program, QueueId, Stdout, StrId, Value, VarId,
+};
 
 /// One actor of the simulator, running one instruction.
 pub(super) struct SimActor<'s> {
@@ -221,6 +223,9 @@ impl Backend for SimActor<'_> {
     fn stdout_take(&mut self) -> String {
         let p = self.sim.process[self.a as usize] as usize;
         std::mem::take(&mut self.sim.procs[p].stdout)
+    }
+    fn stdout_is(&mut self, asked: Stdout) -> Stdout {
+        asked
     }
 
     fn cond_wait(&mut self, ins: Instr, _pc: Pc, l: LockId, next: Pc) -> Flow {

@@ -319,6 +319,7 @@ macro_rules! not_plain {
             | Instr::Flush(_)
             | Instr::QueueReady(_)
             | crate::program::cond_instr!()
+            | Instr::ListStore { .. }
     };
 }
 pub(crate) use not_plain;

@@ -63,6 +63,7 @@ impl Sim {
             | Instr::Raise(_)
             | Instr::Exit(_)
             | crate::program::cond_instr!()
+            | Instr::ListStore { .. }
             | crate::program::process_instr!() => return None,
         };
         self.trace.events.push(Event {
@@ -144,6 +145,7 @@ impl Sim {
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | crate::program::cond_instr!()
+                | Instr::ListStore { .. }
                 | crate::program::process_instr!() => break,
             };
             burst.clock = t;
@@ -229,6 +231,7 @@ impl Sim {
                 crate::program::local_instr!()
                 | Instr::LoadGlobal(_)
                 | Instr::StoreGlobal(_)
+                | Instr::ListStore { .. }
                 | Instr::Print { .. }
                 | Instr::Work(_)
                 | Instr::TlsSet { .. }
@@ -278,6 +281,7 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             crate::program::local_instr!()
             | Instr::LoadGlobal(_)
             | Instr::StoreGlobal(_)
+            | Instr::ListStore { .. }
             | Instr::Acquire(_)
             | Instr::Release(_)
             | Instr::Start(_)

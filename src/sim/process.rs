@@ -79,6 +79,16 @@ impl Sim {
         }
     }
 
+    /// Process `p`'s copy of variable `g` (the one copy of a shared variable).
+    pub fn var_in(&self, p: u16, g: VarId) -> Value {
+        let p = p as usize;
+        if p == 0 || self.program.vars[g as usize].shared {
+            self.vars[g as usize]
+        } else {
+            self.procs[p].vars[g as usize]
+        }
+    }
+
     /// `a` starts the process whose first actor is `t`: the child gets a copy of
     /// the parent's memory (as with the fork start method, Linux's default before
     /// Python 3.14).

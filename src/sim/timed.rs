@@ -587,6 +587,7 @@ impl TimedScheduler {
             | Instr::FileRead(_)
             | Instr::FileWrite(_)
             | Instr::PipeClose(_)
+            | Instr::ListStore { .. }
             | Instr::QueueAsk { .. } => self.clock[ai] += self.cal.call_ns,
             // Plain instructions are charged by `cost`; asked anyway, a call.
             crate::program::local_instr!()

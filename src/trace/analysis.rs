@@ -144,6 +144,8 @@ pub fn var_op(i: Instr) -> VarOp {
     match i {
         Instr::LoadGlobal(v) | Instr::FileRead(v) => VarOp::Load(v),
         Instr::StoreGlobal(v) | Instr::FileWrite(v) => VarOp::Store(v),
+        // The list after the change (read and written in one step).
+        Instr::ListStore { var, .. } => VarOp::Store(var),
         crate::program::local_instr!()
         | Instr::Acquire(_)
         | Instr::Release(_)

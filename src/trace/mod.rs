@@ -16,7 +16,7 @@ pub use verdict::{
     Missing, Verdict, missing_explained, overwrite_legend, overwritten_explained, verdict,
 };
 
-use crate::program::{ActorId, Pc, Program, Value};
+use crate::program::{ActorId, Instr, Pc, Program, Value};
 use std::sync::Arc;
 
 /// What happened in one event. The instruction itself is not stored: it is
@@ -310,6 +310,42 @@ impl Trace {
             }
         }
         p.vars.iter().map(|v| v.name.clone()).zip(vals).collect()
+    }
+
+    /// Process `p`'s own copy of variable `g` as the events kept left it: its
+    /// parent's copy when it started, then its own stores; `None` while no actor
+    /// of `p` has run. (A window that dropped older events starts from the
+    /// variable's first value.)
+    pub fn var_in_process(&self, g: crate::program::VarId, p: u16) -> Option<Value> {
+        let prog = &self.program;
+        let proc_of = |a: ActorId| prog.actors.get(a as usize).map_or(0, |x| x.process);
+        let init = prog.vars.get(g as usize)?.init;
+        let mut vals = vec![init; prog.process_count()];
+        let mut ran = vec![false; prog.process_count()];
+        ran[0] = true;
+        for e in &self.events {
+            let here = proc_of(e.actor) as usize;
+            if let Some(r) = ran.get_mut(here) {
+                *r = true;
+            }
+            if e.kind != EventKind::Exec {
+                continue;
+            }
+            let ins = prog.instr(e.actor, e.pc);
+            if let Some(Instr::Start(t) | Instr::Fork(t)) = ins {
+                let child = proc_of(t) as usize;
+                if child != here && child < vals.len() {
+                    vals[child] = vals[here];
+                }
+            }
+            if let Some(VarOp::Store(v)) = ins.map(var_op)
+                && v == g
+            {
+                vals[here] = e.value;
+            }
+        }
+        let p = p as usize;
+        ran.get(p).copied().unwrap_or(false).then(|| vals[p])
     }
 
     /// The actors in a cycle of waits, if the run ended in one.

@@ -83,6 +83,7 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::PopJumpIfFalse(_)
                     | Instr::LoadGlobal(_)
                     | Instr::StoreGlobal(_)
+                    | Instr::ListStore { .. }
                     | Instr::Acquire(_)
                     | Instr::Release(_)
                     | Instr::Join(_)

@@ -4,6 +4,7 @@
 use super::{Event, EventKind, LostScan, Prefix, Trace};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
+use crate::program::pytext::value_text;
 use crate::program::{ActorId, Granularity, Instr, Program, Value, cond_instr};
 use std::ops::Range;
 
@@ -369,6 +370,7 @@ impl StackOp {
             | Instr::PipeSend(_)
             | Instr::QueuePut { .. }
             | Instr::QueueTry { put: true, .. }
+            | Instr::ListStore { .. }
             | Instr::TlsSet { .. } => (1, Push::No),
             Instr::Print { nargs, .. } | Instr::BufPrint { nargs, .. } => (nargs, Push::No),
             Instr::FileRead(_)
@@ -603,7 +605,8 @@ fn show(v: Value, lang: Lang) -> String {
     }
     match u8::try_from(v) {
         Ok(c) if c.is_ascii_uppercase() => format!("'{}'", c as char),
-        _ => v.to_string(),
+        // A packed list (the memory lesson's manager replies with one).
+        _ => value_text(v),
     }
 }
 
@@ -673,7 +676,7 @@ fn note(
         }
         Instr::LoadGlobal(v) => {
             st.push(e.value);
-            describe.then(|| Msg::RRead.fill(lang, &[&var(v), &e.value]))
+            describe.then(|| Msg::RRead.fill(lang, &[&var(v), &value_text(e.value)]))
         }
         Instr::BinaryOp(op) => {
             let rhs = st.pop().unwrap_or(0);
@@ -688,7 +691,11 @@ fn note(
         }
         Instr::StoreGlobal(v) => {
             st.pop();
-            describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &e.value]))
+            describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &value_text(e.value)]))
+        }
+        Instr::ListStore { var: v, .. } => {
+            st.pop();
+            describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &value_text(e.value)]))
         }
         Instr::StoreFast(_) => st.pop().and(None),
         ins @ (Instr::Print { .. } | Instr::BufPrint { .. } | Instr::Flush(_)) => {

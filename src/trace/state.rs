@@ -71,6 +71,7 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::CondNotify { .. }
         | Instr::LoadGlobal(_)
         | Instr::StoreGlobal(_)
+        | Instr::ListStore { .. }
         | Instr::Join(_)
         | Instr::Print { .. }
         | Instr::Work(_)
@@ -198,6 +199,7 @@ impl StateReplay {
                 | crate::program::local_instr!()
                 | Instr::LoadGlobal(_)
                 | Instr::StoreGlobal(_)
+                | Instr::ListStore { .. }
                 | Instr::Release(_)
                 | Instr::Start(_)
                 | Instr::Print { .. }
@@ -299,6 +301,7 @@ impl StateReplay {
                         crate::program::local_instr!()
                         | Instr::LoadGlobal(_)
                         | Instr::StoreGlobal(_)
+                        | Instr::ListStore { .. }
                         | Instr::Join(_)
                         | Instr::Print { .. }
                         | Instr::Work(_)

@@ -205,7 +205,7 @@ fn describe(f: &Found, lang: Lang) -> String {
         .key
         .vars
         .iter()
-        .map(|(n, v)| format!("{n} = {v}"))
+        .map(|(n, v)| format!("{n} = {}", crate::program::pytext::value_text(*v)))
         .collect();
     if !f.key.output.is_empty() {
         parts.push(Msg::XPrints.fill(lang, &[&f.key.output.join(" / ")]));

@@ -6,6 +6,7 @@ use super::theme::Theme;
 use super::view::{panel_block, scroll_marks};
 use crate::i18n::Msg;
 use crate::lesson::Lang;
+use crate::program::pytext::value_text;
 use crate::program::{ActorId, GilModel, Instr, Program};
 use crate::trace::{ActorState, BlockedOn};
 use ratatui::Frame;
@@ -33,7 +34,7 @@ pub fn rows_wanted(program: &Program, has_gil: bool) -> u16 {
         threaded + usize::from(has_gil && threaded > 0)
     };
     // The verdict and the missing effect take two more once the run is over.
-    (program.vars.len() + 3 + program.locks.len() + heads + program.actors.len()) as u16
+    (program.var_rows().len() + 3 + program.locks.len() + heads + program.actors.len()) as u16
 }
 
 pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
@@ -200,7 +201,12 @@ fn shared_lines(
     let cache = ls.cache.borrow();
     let over = ls.run.is_over();
     let mut lines: Vec<Line<'static>> = Vec::new();
-    for (i, v) in program.vars.iter().enumerate() {
+    for (g, in_proc) in program.var_rows() {
+        let (i, v) = (g as usize, &program.vars[g as usize]);
+        if let Some(p) = in_proc {
+            lines.push(copy_line(ls, program, g, p, th, lang));
+            continue;
+        }
         let now = if ls.run.mode() == crate::trace::Mode::Stepped {
             ls.run.var(i).unwrap_or(v.init)
         } else {
@@ -214,7 +220,7 @@ fn shared_lines(
         let mut spans = vec![
             Span::styled(format!("{} ", v.name), th.title()),
             Span::styled(
-                format!("{now}"),
+                value_text(now),
                 match expected {
                     Some(e) if over && e != now => th.bad(),
                     Some(e) if over && e == now => th.good(),
@@ -264,6 +270,39 @@ fn shared_lines(
         ),
     ]));
     lines
+}
+
+/// One process's own copy of a variable (`numbers in Process-1: [1, 2, 3, 4]`),
+/// or that the process has not started, so it has no copy yet.
+fn copy_line(
+    ls: &LessonScreen,
+    program: &Program,
+    g: crate::program::VarId,
+    p: u16,
+    th: &Theme,
+    lang: Lang,
+) -> Line<'static> {
+    let stepped = ls.run.mode() == crate::trace::Mode::Stepped;
+    let started = p == 0
+        || ls.run.trace().events.iter().any(|e| {
+            program
+                .actors
+                .get(e.actor as usize)
+                .is_some_and(|a| a.process == p)
+        });
+    let now = match ls.run.sim() {
+        Some(sim) if stepped => started.then(|| sim.var_in(p, g)),
+        _ => ls.run.trace().var_in_process(g, p),
+    };
+    let name = &program.vars[g as usize].name;
+    let label = Msg::VarInProcess.fill(lang, &[name, &program.process_name(p)]);
+    Line::from(vec![
+        Span::styled(format!("{label} "), th.title()),
+        match now {
+            Some(v) => Span::styled(value_text(v), th.title()),
+            None => Span::styled(Msg::StNotStarted.get(lang).to_string(), th.dim()),
+        },
+    ])
 }
 
 /// Each lock: who holds it and who waits for it.
