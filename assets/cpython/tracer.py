@@ -452,6 +452,7 @@ _proc_key = ['0']    # this process: "0" the root, "0.1" its first child, "0.1.2
 _forks = [0]         # children this process has forked
 _forking = [None]    # (key, thread index in the child) of the fork under way
 _socket_path = os.environ.get('INTERLEAVE_SOCKET')
+_mp_starting = [False]  # inside Process.start()
 
 
 def _before_fork():
@@ -462,7 +463,11 @@ def _before_fork():
     if ct < 0:
         ct = _next_index[0]
         _next_index[0] += 1
-    _forking[0] = (key, ct, threading.current_thread() is threading.main_thread())
+    # A multiprocessing child started by the main thread dies with its parent, which
+    # joins or terminates it before it exits anyway; a bare os.fork child may outlive
+    # its parent, as the fork lesson's may, so it is left alone.
+    mortal = _mp_starting[0] and threading.current_thread() is threading.main_thread()
+    _forking[0] = (key, ct, mortal)
     emit('fork', t, key, ct)
     # No other thread may be half-way through a line when the child is made, and
     # nothing written may wait in the buffer: the child would send it again.
@@ -477,7 +482,8 @@ def _after_fork_parent():
 def _die_with_parent():
     """Linux: the child is killed when its parent dies, as the root is when the
     playground does, so a run ended by a signal leaves no process behind. Only for a
-    fork by the main thread: the signal comes when the forking *thread* ends."""
+    fork by the main thread (the signal comes when the forking *thread* ends) inside
+    Process.start()."""
     parent = os.getppid()
     try:
         import ctypes
@@ -494,8 +500,9 @@ def _after_fork_child():
     parent's pipes were on: two processes never write one pipe, and the parent's
     commands are not read here."""
     global _write_lock, _gates_lock
-    key, ct, by_main = _forking[0]
-    if by_main:
+    key, ct, mortal = _forking[0]
+    _mp_starting[0] = False
+    if mortal:
         _die_with_parent()
     _write_lock = _thread.allocate_lock()
     _gates_lock = _thread.allocate_lock()
@@ -606,7 +613,11 @@ def _patch_multiprocessing():
 
     def start(self):
         before = _forks[0]
-        real_start(self)
+        _mp_starting[0] = True
+        try:
+            real_start(self)
+        finally:
+            _mp_starting[0] = False
         if _forks[0] != before:
             self._interleave_key = '%s.%d' % (_proc_key[0], _forks[0])
     mpp.BaseProcess.start = start
