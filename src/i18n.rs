@@ -610,8 +610,8 @@ messages! {
         "C 对比的是单步运行：按 m 切换到单步模式"
     ),
     SCmpProcesses => (
-        "C compares thread lessons only: the cpython engine does not follow child processes yet",
-        "C 只能对比线程课程：cpython 引擎还不能跟踪子进程"
+        "C compares thread lessons only: matching the simulator's processes to CPython's is not done yet",
+        "C 只能对比线程课程：还不能把模拟器的进程与 CPython 的进程一一对应"
     ),
     SCmpTooManySteps => (
         "this run has {} events; C steps at most {} on CPython: lower iterations (k) and try again",

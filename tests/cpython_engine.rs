@@ -210,9 +210,28 @@ fn what_cannot_run_says_why() {
         return;
     };
     let p = py.to_string_lossy().to_string();
-    let r = run(&["fork", "--engine", "cpython", "--python", &p]);
+    // Programs that subprocess runs are not followed: their output would be lost.
+    let r = run(&["subprocess", "--engine", "cpython", "--python", &p]);
     assert_eq!(r.code, 2);
-    assert!(r.err.contains("thread lessons for now"), "{}", r.err);
+    assert!(
+        r.err.contains("cannot run subprocess") && r.err.contains("fork children only"),
+        "{}",
+        r.err
+    );
+    // Spawn children are refused by the tracer when the first one starts.
+    let r = run(&[
+        "start-methods",
+        "--engine",
+        "cpython",
+        "--python",
+        &p,
+        "--set",
+        "method=spawn",
+        "--seed",
+        "1",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.err);
+    assert!(r.err.contains("spawn start method"), "{}", r.err);
     // A schedule that names a thread that cannot go.
     let r = run(&[
         "balance-race",
@@ -312,7 +331,7 @@ fn a_students_own_file_runs_stepped_and_replays_from_its_schedule() {
 }
 
 #[test]
-fn a_students_file_with_a_syntax_error_or_a_fork_is_refused_clearly() {
+fn a_students_file_with_a_syntax_error_is_refused_clearly_and_a_fork_is_followed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = student_file(dir.path(), "bad.py", "x = (\nprint(x)\n");
     let fork = student_file(
@@ -330,9 +349,17 @@ fn a_students_file_with_a_syntax_error_or_a_fork_is_refused_clearly() {
             "{v}: {}",
             r.err
         );
+        // Both sides of the fork print: the child's 0 and the parent's child PID.
         let r = cpython(&fork, &py, &["--seed", "1"]);
-        assert_eq!(r.code, 2, "{v}: {}", r.err);
-        assert!(r.err.contains("starts processes"), "{v}: {}", r.err);
+        assert_eq!(r.code, 0, "{v}: {}", r.err);
+        let out = r.out.split("output:").nth(1).unwrap_or_default();
+        let printed: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.split(")  ").nth(1))
+            .map(str::trim)
+            .collect();
+        assert_eq!(printed.len(), 2, "{v}: {}", r.out);
+        assert!(printed.contains(&"0"), "{v}: {}", r.out);
     }
     let r = run(&[&dir.path().join("missing.py").to_string_lossy()]);
     assert_eq!(r.code, 2);

@@ -8,10 +8,15 @@
 #   INTERLEAVE_COMMANDS_FD fd to read commands from (controlled mode)
 #   INTERLEAVE_MODE        free (run on its own, recorded) | controlled (every step waits)
 #   INTERLEAVE_GRANULARITY bytecode (a step is one opcode) | line (one source line)
+#   INTERLEAVE_SOCKET      a Unix socket the controller listens on: each child process
+#                          (os.fork, multiprocessing with fork) connects to it at the
+#                          fork and speaks this protocol on it, for its own threads
 #
 # Events, tracer -> controller ("T" is a thread's index: 0 is MainThread, then the
 # threads in the order they were started):
-#   hello VERSION PID              at start
+#   hello VERSION PID [KEY]        at start; a child process names itself by KEY
+#   fork T KEY CT                  T forks a child process KEY ("0.1": the root's first
+#                                  fork); in the child, thread CT goes on from the fork
 #   new T BY                       thread BY just started T: expect it to stop soon
 #   thread T NAME                  T runs, with this name
 #   at T LINE OP ARG               T stands before a step (OP is "" by lines)
@@ -19,6 +24,12 @@
 #   wrote T NAME VALUE             T's last step wrote a global
 #   out T TEXT                     T wrote TEXT to stdout
 #   blocked T lock L | join U      T cannot go on until lock L is free / U is done
+#   blocked T pjoin KEY            T waits in Process.join() for process KEY to end
+#   blocked T poll WHAT            T found nothing to read in a pipe (WHAT: Connection.recv)
+#                                  and waits to look again, after another step
+#   blocked T io WHAT              T waits in a library call (WHAT: Queue.get, ...)
+#                                  on another process; it comes back by itself:
+#   unblocked T                    the call returned; T runs on to its next step
 #   acquired T L / released T L    lock L changed hands
 #   done T                         T's function returned (or raised)
 #   final NAME VALUE               a global's value at the end of the main program
@@ -28,7 +39,10 @@
 #   go T                           T runs its next step (or, blocked, tries again)
 #   end                            every thread is done: nobody waits any more
 #
-# Only code in PROGRAM.py is stepped; the standard library runs between steps.
+# Only code in PROGRAM.py is stepped; the standard library runs between steps. Thread
+# indices and lock ids are per process: the controller tells processes apart by their
+# connection. A process that has connected sends nothing when it ends: its connection
+# closes.
 import _thread
 import dis
 import os
@@ -157,6 +171,35 @@ def wait_turn(t, was_runner):
     if was_runner and _dispatch(t):
         return
     _gate(t).acquire()
+
+
+_in_io = set()       # idents of the threads inside a library call that waits
+
+
+def _io_call(what, fn, args, kwargs, inner=False):
+    """A library call that may wait for another process (a queue's get, a pipe's
+    recv): the thread says it is blocked, and says so again when the call returns. It
+    cannot read the controller's commands while it waits, so if it holds the token a
+    stand-in thread takes the next command for this process and hands the token on.
+    `inner`: the calls inside this one report their own waits (a child process that
+    runs a library function, which may call the program's and wait in its turn)."""
+    t = me()
+    ident = threading.get_ident()
+    if t < 0 or ident in _in_io:
+        return fn(*args, **kwargs)
+    if not inner:
+        _in_io.add(ident)
+    stand_in = CONTROLLED and not _all_free[0] and runner(t)
+    if stand_in:
+        _token[0] = -2
+    emit('blocked', t, 'io', what)
+    if stand_in:
+        _thread.start_new_thread(_dispatch, (-2,))
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _in_io.discard(ident)
+        emit('unblocked', t)
 
 
 def hand_over(t, was_runner):
@@ -331,6 +374,11 @@ _finished = set()    # indices of the threads that have reported `done`
 
 class Thread(_RealThread):
     def start(self):
+        if sys._getframe(1).f_code.co_filename != _program_file:
+            # The standard library's own threads (a Queue's feeder, a Pool's
+            # handlers) run free, untraced, as the library between steps does.
+            self._interleave_index = None
+            return _RealThread.start(self)
         t = _next_index[0]
         _next_index[0] += 1
         self._interleave_index = t
@@ -339,6 +387,8 @@ class Thread(_RealThread):
 
     def run(self):
         t = self._interleave_index
+        if t is None:
+            return _RealThread.run(self)
         _index[threading.get_ident()] = t
         emit('thread', t, self.name)
         _start_tracing()
@@ -397,13 +447,271 @@ class _Stdout:
         return getattr(self._real, name)
 
 
-def _refuse_child():
-    # Straight to the fd: another thread of the parent may have held the write lock
-    # at the fork, and the child has no thread left to release it.
-    line = 'refuse\tthis program starts processes (os.fork or multiprocessing); ' \
-           'the cpython engine follows threads only, for now\t0\n'
-    os.write(_events.fileno(), line.encode('utf-8'))
-    os._exit(2)
+# --- processes: every child connects to the controller ------------------------------
+_proc_key = ['0']    # this process: "0" the root, "0.1" its first child, "0.1.2" ...
+_forks = [0]         # children this process has forked
+_forking = [None]    # (key, thread index in the child) of the fork under way
+_socket_path = os.environ.get('INTERLEAVE_SOCKET')
+_mp_starting = [False]  # inside Process.start()
+
+
+def _before_fork():
+    t = me()
+    _forks[0] += 1
+    key = '%s.%d' % (_proc_key[0], _forks[0])
+    ct = t
+    if ct < 0:
+        ct = _next_index[0]
+        _next_index[0] += 1
+    # A multiprocessing child started by the main thread dies with its parent, which
+    # joins or terminates it before it exits anyway; a bare os.fork child may outlive
+    # its parent, as the fork lesson's may, so it is left alone.
+    mortal = _mp_starting[0] and threading.current_thread() is threading.main_thread()
+    _forking[0] = (key, ct, mortal)
+    emit('fork', t, key, ct)
+    # No other thread may be half-way through a line when the child is made, and
+    # nothing written may wait in the buffer: the child would send it again.
+    _write_lock.acquire()
+    _events.flush()
+
+
+def _after_fork_parent():
+    _write_lock.release()
+
+
+def _die_with_parent():
+    """Linux: the child is killed when its parent dies, as the root is when the
+    playground does, so a run ended by a signal leaves no process behind. Only for a
+    fork by the main thread (the signal comes when the forking *thread* ends) inside
+    Process.start()."""
+    parent = os.getppid()
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError, ImportError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _after_fork_child():
+    """The child connects to the controller on a socket of its own, put on the fds the
+    parent's pipes were on: two processes never write one pipe, and the parent's
+    commands are not read here."""
+    global _write_lock, _gates_lock
+    key, ct, mortal = _forking[0]
+    _mp_starting[0] = False
+    if mortal:
+        _die_with_parent()
+    _write_lock = _thread.allocate_lock()
+    _gates_lock = _thread.allocate_lock()
+    _proc_key[0] = key
+    _forks[0] = 0
+    _index.clear()
+    _index[threading.get_ident()] = ct
+    _gates.clear()
+    _in_io.clear()
+    _token[0] = ct
+    _command_buf[0] = b''
+    try:
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(_socket_path)
+        os.dup2(s.fileno(), _events.fileno())
+        os.dup2(s.fileno(), _command_fd)
+        s.close()
+    except (OSError, TypeError) as e:
+        # Straight to the fd: the child cannot be followed, and says why.
+        line = 'refuse\ta child process could not connect to interleave (%s)\t0\n' % _clean(e)
+        os.write(_events.fileno(), line.encode('utf-8'))
+        os._exit(2)
+    emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid(), key)
+    _send()
+
+
+def _polled(cls, name, what):
+    """A pipe's recv, controlled: the thread does not block in it. It asks poll(0)
+    whether a message (or EOF) is there, and if not says it waits and waits for its
+    turn; the controller lets it look again once another step has been taken. A
+    message sent by a step is in the pipe when that step is over, so the run does
+    not depend on when the reader's process wakes, and a pipe nobody will write is
+    a deadlock the controller sees."""
+    real = getattr(cls, name)
+
+    def wrapper(self, *args, **kwargs):
+        t = me()
+        if not CONTROLLED or t < 0 or _all_free[0] or threading.get_ident() in _in_io:
+            return _io_call(what, real, (self,) + args, kwargs)
+        while not _all_free[0]:
+            try:
+                if self.poll(0):
+                    break
+            except (OSError, EOFError):
+                break
+            was_runner = runner(t)
+            emit('blocked', t, 'poll', what)
+            wait_turn(t, was_runner)
+        return real(self, *args, **kwargs)
+    setattr(cls, name, wrapper)
+
+
+def _controlled_queue(cls, raw_get):
+    """multiprocessing.Queue, controlled: put() writes the item into the queue's pipe
+    itself, in its step, instead of leaving it to the queue's feeder thread (which
+    runs free, so when the item lands would depend on timing); a blocking get()
+    without a timeout polls as a pipe's recv does. Free runs keep the real Queue."""
+    import queue
+    from multiprocessing.reduction import ForkingPickler
+    real_put = cls.put   # as free runs see them: the waits reported
+    real_get = cls.get
+
+    def put(self, obj, block=True, timeout=None):
+        if not CONTROLLED or _all_free[0] or me() < 0 or self._thread is not None:
+            return real_put(self, obj, block, timeout)
+        if self._closed:
+            raise ValueError('Queue %r is closed' % (self,))
+        if not self._sem.acquire(False):
+            if not block or not _io_call('Queue.put', self._sem.acquire, (True, timeout), {}):
+                raise queue.Full
+        data = ForkingPickler.dumps(obj)
+        if self._wlock is None:
+            self._writer.send_bytes(data)
+        else:
+            with self._wlock:
+                self._writer.send_bytes(data)
+    cls.put = put
+
+    def get(self, block=True, timeout=None):
+        t = me()
+        if (not CONTROLLED or _all_free[0] or t < 0 or not block or timeout is not None
+                or threading.get_ident() in _in_io):
+            return real_get(self, block, timeout)
+        while not _all_free[0]:
+            try:
+                if self._reader.poll(0):
+                    break
+            except (OSError, EOFError):
+                break
+            was_runner = runner(t)
+            emit('blocked', t, 'poll', 'Queue.get')
+            wait_turn(t, was_runner)
+        return raw_get(self, block, timeout)
+    cls.get = get
+
+
+def _patch_multiprocessing():
+    """multiprocessing under fork: a Process knows its child's key, so join() waits for
+    that process (the controller lets it go once the process is over); the calls that
+    wait for another process say so; spawn and forkserver children are refused."""
+    import multiprocessing.connection as mpc
+    import multiprocessing.pool as mppool
+    import multiprocessing.process as mpp
+    import multiprocessing.queues as mpq
+
+    real_start = mpp.BaseProcess.start
+
+    def start(self):
+        before = _forks[0]
+        _mp_starting[0] = True
+        try:
+            real_start(self)
+        finally:
+            _mp_starting[0] = False
+        if _forks[0] != before:
+            self._interleave_key = '%s.%d' % (_proc_key[0], _forks[0])
+    mpp.BaseProcess.start = start
+
+    real_join = mpp.BaseProcess.join
+
+    def join(self, timeout=None):
+        t = me()
+        key = getattr(self, '_interleave_key', None)
+        if t < 0 or key is None or timeout is not None or t in _finished or _all_free[0]:
+            return real_join(self, timeout)
+        was_runner = runner(t)
+        emit('blocked', t, 'pjoin', key)
+        wait_turn(t, was_runner)
+        ident = threading.get_ident()
+        _in_io.add(ident)
+        try:
+            return real_join(self, timeout)
+        finally:
+            _in_io.discard(ident)
+    mpp.BaseProcess.join = join
+
+    real_bootstrap = mpp.BaseProcess._bootstrap
+
+    def bootstrap(self, *args, **kwargs):
+        # In the child: its actor takes the process's name (Process-1), as the
+        # simulator and multiprocessing call it.
+        if me() >= 0:
+            emit('thread', me(), self.name)
+        try:
+            return real_bootstrap(self, *args, **kwargs)
+        finally:
+            # os._exit comes next: what the token holder has not sent yet goes now.
+            _send()
+    mpp.BaseProcess._bootstrap = bootstrap
+
+    real_run = mpp.BaseProcess.run
+
+    def run(self):
+        # A child whose target is not the program's (time.sleep) has no step to stop
+        # at: it runs as a library call that others need not wait for.
+        target = getattr(self, '_target', None)
+        code = getattr(target, '__code__', None)
+        if target is not None and (code is None or code.co_filename != _program_file):
+            what = 'runs ' + getattr(target, '__name__', 'target')
+            return _io_call(what, real_run, (self,), {}, inner=True)
+        return real_run(self)
+    mpp.BaseProcess.run = run
+
+    def waits(cls, name, what, blocking=None):
+        real = getattr(cls, name)
+
+        def wrapper(*args, **kwargs):
+            if blocking is not None and not blocking(args, kwargs):
+                return real(*args, **kwargs)
+            return _io_call(what, real, args, kwargs)
+        setattr(cls, name, wrapper)
+
+    def block_arg(args, kwargs):
+        return args[1] if len(args) > 1 else kwargs.get('block', True)
+    raw_get = mpq.Queue.get
+    waits(mpq.Queue, 'get', 'Queue.get', block_arg)
+    waits(mpq.Queue, 'put', 'Queue.put', lambda a, k: block_arg(a, k) and a[0]._maxsize > 0)
+    _controlled_queue(mpq.Queue, raw_get)
+    waits(mpq.JoinableQueue, 'join', 'JoinableQueue.join')
+    waits(mpq.SimpleQueue, 'get', 'SimpleQueue.get')
+    for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
+        _polled(mpc._ConnectionBase, name, 'Connection.' + name)
+    waits(mppool.Pool, 'join', 'Pool.join')
+    waits(mppool.ApplyResult, 'wait', 'AsyncResult.wait')
+    waits(mppool.IMapIterator, 'next', 'imap next')
+
+    real_sleep = time.sleep
+
+    def sleep(seconds):
+        # With processes, a sleeping process does not hold the others back.
+        if sys._getframe(1).f_code.co_filename != _program_file:
+            return real_sleep(seconds)
+        return _io_call('time.sleep', real_sleep, (seconds,), {})
+    time.sleep = sleep
+
+    def refuse(method):
+        def launch(self, *args, **kwargs):
+            line = ('refuse\tmultiprocessing with the %s start method: the cpython engine '
+                    'follows fork children only, for now\t0\n' % method)
+            os.write(_events.fileno(), line.encode('utf-8'))
+            raise RuntimeError('interleave: %s children are not followed' % method)
+        return launch
+    for module, method in (('popen_spawn_posix', 'spawn'), ('popen_forkserver', 'forkserver')):
+        try:
+            mod = __import__('multiprocessing.' + module, fromlist=['Popen'])
+            mod.Popen._launch = refuse(method)
+        except ImportError:
+            pass
 
 
 def main():
@@ -431,9 +739,17 @@ def main():
     threading.Thread = Thread
     threading.Lock = _lock_factory
     sys.stdout = _Stdout(sys.stdout)
+    real_exit = os._exit
+
+    def _exit(code):
+        _send()
+        real_exit(code)
+    os._exit = _exit
     if hasattr(os, 'register_at_fork'):
-        # Only threads are followed: a child process would share our pipes.
-        os.register_at_fork(after_in_child=_refuse_child)
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
+                            after_in_child=_after_fork_child)
+    if 'multiprocessing' in source:
+        _patch_multiprocessing()
     if sys.version_info < (3, 7) and GRANULARITY == 'bytecode':
         emit('refuse', 'CPython %d.%d.%d cannot be stepped by bytecode (frame.f_trace_opcodes is 3.7+): '
              'use granularity=line or a newer interpreter' % sys.version_info[:3])
@@ -453,14 +769,16 @@ def main():
         traceback.print_exc()
         status = 1
     sys.settrace(None)
-    name = _pending_write.pop(0, None)
+    name = _pending_write.pop(me(), None)
     if name is not None and name in module.__dict__:
         v = show(module.__dict__[name])
         if v is not None:
-            emit('wrote', 0, name, v)
-    was_runner = runner(0)
-    emit('done', 0)
-    hand_over(0, was_runner)
+            emit('wrote', me(), name, v)
+    t = me()
+    was_runner = runner(t)
+    _finished.add(t)
+    emit('done', t)
+    hand_over(t, was_runner)
     # Like the interpreter at exit: wait for the threads that are still running.
     for th in threading.enumerate():
         if th is not threading.current_thread() and not th.daemon:

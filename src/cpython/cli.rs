@@ -14,10 +14,10 @@ const SHOWN_STEPS: usize = 200;
 
 pub fn run(lesson: &Lesson, knobs: &Knobs, args: &RunArgs, lang: Lang) -> Result<u8, SessionError> {
     let usage = |m: String| SessionError::Usage(m);
-    let program = crate::scenarios::build(lesson, knobs).map_err(usage)?;
-    if program.actors.iter().any(|a| a.process != 0) {
+    crate::scenarios::build(lesson, knobs).map_err(usage)?;
+    if let Some(why) = super::not_followed(&lesson.code(knobs)) {
         return Err(usage(format!(
-            "`--engine cpython` runs thread lessons for now; {} starts processes",
+            "`--engine cpython` cannot run {}: {why}",
             lesson.id
         )));
     }

@@ -8,11 +8,13 @@
 //! schedule string, as in a stepped run. The waits release the GIL. A free run (`--live`)
 //! waits for nothing: the real GIL and the real timing decide.
 //!
-//! Thread lessons only, for now: a program with processes would need every child to
-//! connect to the controller (issue 17, item 4).
+//! Child processes made by `os.fork` or multiprocessing's fork start method connect to
+//! the controller at the fork (`hub.rs`), so every thread of every process is an actor
+//! of one run, stepped by one controller; spawn and forkserver children are refused.
 
 pub mod cli;
 mod follow;
+mod hub;
 mod record;
 mod session;
 
@@ -64,6 +66,12 @@ pub enum ThreadState {
 pub enum Wait {
     Lock(String),
     Join(u16),
+    /// In a library call that waits for another process (a queue's `get`, a
+    /// pipe's `recv`): it comes back by itself.
+    Io(String),
+    /// Found nothing to read in a pipe (`recv`): looks again once another step has
+    /// been taken after the controller's `n`th.
+    Poll(String, u64),
 }
 
 /// One step a thread took.
@@ -107,6 +115,17 @@ pub struct Outcome {
     pub ending: Ending,
     /// Who took each step, in order: replays this run with `--schedule`.
     pub schedule: Vec<u16>,
+}
+
+/// Why the cpython engine cannot run this program yet, if it cannot: it follows
+/// threads and fork children (`os.fork`, multiprocessing's fork start method; the
+/// tracer refuses spawn and forkserver children when they start), not the programs
+/// `subprocess` runs, whose output it would lose.
+pub fn not_followed(source: &str) -> Option<&'static str> {
+    (source.contains("import subprocess") || source.contains("from subprocess")).then_some(
+        "it runs other programs with subprocess, and the cpython engine follows threads \
+         and fork children only, for now",
+    )
 }
 
 /// The interpreter to use: `explicit` if given, else the first `python3` on PATH.

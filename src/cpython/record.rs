@@ -79,6 +79,8 @@ pub struct Recorder {
     pub dropped: usize,
     pub version: String,
     pub pid: u32,
+    /// The first actor of each child process, with its real PID.
+    pub pids: Vec<(ActorId, u32)>,
     pub finals: Vec<(String, String)>,
     pub exit: Option<i32>,
     /// The schedule so far: who was let go, in order (controlled runs).
@@ -110,6 +112,7 @@ impl Recorder {
             dropped: 0,
             version: String::new(),
             pid: 0,
+            pids: Vec::new(),
             finals: Vec::new(),
             exit: None,
             picks: Vec::new(),
@@ -369,9 +372,15 @@ impl Recorder {
             }
             "blocked" => {
                 let t = self.actor(thread(1));
-                if f.get(2).map(String::as_str) == Some("lock") {
+                let how = f.get(2).map(String::as_str);
+                if how == Some("lock") {
                     let l = self.lock(&text(3));
                     self.call(t, Place::Acquire(l), EventKind::Block, l as Value);
+                } else if how == Some("io") || how == Some("poll") {
+                    // A library call that waits for another process: shown as the
+                    // call it is, blocked until the thread's next step.
+                    let s = self.string(&text(3));
+                    self.call(t, Place::Op(s), EventKind::Block, 0);
                 } else {
                     let u = self.actor(thread(3));
                     self.call(t, Place::Join(u), EventKind::Block, u as Value);
@@ -396,6 +405,16 @@ impl Recorder {
                 }
                 self.threads[t as usize].standing = None;
                 self.call(t, Place::Exit, EventKind::Exec, 0);
+            }
+            // Actor `a` is the first thread of process Q, whose PID is this.
+            "process" => {
+                let t = self.actor(thread(1));
+                let q = num(2).clamp(0, u16::MAX as i64) as u16;
+                let actor = &mut self.program.actors[t as usize];
+                actor.process = q;
+                actor.kind = ActorKind::Main;
+                self.pids.push((t, num(3) as u32));
+                self.grown = true;
             }
             "final" => self.finals.push((text(1), text(2))),
             "exit" => self.exit = Some(num(1) as i32),

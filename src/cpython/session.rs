@@ -2,10 +2,11 @@
 //! controller loop that reads events and answers with `go`.
 
 use super::follow::{Effect, Follower};
+use super::hub::{Hub, Next};
 use super::{Drive, Ending, Granularity, Outcome, Picker, Step, ThreadState, Wait};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -45,8 +46,8 @@ enum Program<'a> {
 /// A running program under the tracer. Dropping it kills and reaps the child.
 pub struct Session {
     child: Child,
-    events: Events,
-    commands: std::fs::File,
+    /// The root's pipes and every child process's connection.
+    hub: Hub,
     stderr: Option<std::thread::JoinHandle<String>>,
     // Keeps the program and the tracer on disk while the child runs.
     _dir: tempfile::TempDir,
@@ -54,6 +55,7 @@ pub struct Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        self.hub.kill_children();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -110,8 +112,10 @@ impl Session {
         } else {
             "controlled"
         };
+        let socket = dir.path().join("children.sock");
         let mut cmd = Command::new(python);
         cmd.arg(&tracer)
+            .env("INTERLEAVE_SOCKET", &socket)
             .arg(&program)
             .env("INTERLEAVE_EVENTS_FD", EVENTS_FD.to_string())
             .env("INTERLEAVE_COMMANDS_FD", COMMANDS_FD.to_string())
@@ -140,11 +144,15 @@ impl Session {
                 Ok(())
             });
         }
+        // Listening before the program starts: a child may connect at once.
+        let listener = super::hub::listen(&socket).map_err(SessionError::Internal)?;
         let mut child = cmd
             .spawn()
             .map_err(|e| SessionError::Usage(format!("cannot start {}: {e}", python.display())))?;
         drop(ev_w);
         drop(cmd_r);
+        let hub = Hub::new(ev_r, std::fs::File::from(cmd_w), Some(listener));
+
         let stderr = child.stderr.take().map(|mut s| {
             std::thread::spawn(move || {
                 let mut text = String::new();
@@ -154,8 +162,7 @@ impl Session {
         });
         Ok(Session {
             child,
-            events: Events::new(ev_r),
-            commands: std::fs::File::from(cmd_w),
+            hub,
             stderr,
             _dir: dir,
         })
@@ -192,7 +199,7 @@ impl Session {
         let deadline = Instant::now() + limit;
         let mut ended = false;
         let ending = loop {
-            let line = match self.events.next_line(deadline) {
+            let line = match self.hub.next_line(deadline) {
                 Next::Line(l) => l,
                 Next::Timeout => break Ending::TimedOut,
                 Next::Closed => {
@@ -214,9 +221,6 @@ impl Session {
                 }
             };
             c.take(&line)?;
-            if c.exit.is_some() {
-                continue;
-            }
             if c.settled() {
                 if c.stuck() {
                     break Ending::Deadlock;
@@ -224,21 +228,24 @@ impl Session {
                 if !free {
                     // The thread that took the last step reads this; `end` frees the
                     // last one to finish, which waits for a command before it leaves.
-                    let command = match c.next()? {
-                        Some(t) => format!("go {t}"),
+                    match c.next()? {
+                        Some(t) => self
+                            .hub
+                            .go(t)
+                            .map_err(internal("telling the program to go on"))?,
+                        // A thread in a library call comes back by itself.
+                        None if c.in_io() => {}
                         None if !ended => {
                             ended = true;
-                            "end".to_string()
+                            self.hub.end_all();
                         }
-                        None => continue,
-                    };
-                    writeln!(self.commands, "{command}")
-                        .and_then(|_| self.commands.flush())
-                        .map_err(internal("telling the program to go on"))?;
+                        None => {}
+                    }
                 }
             }
         };
         if !matches!(ending, Ending::Finished { .. }) {
+            self.hub.kill_children();
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
@@ -327,6 +334,7 @@ impl Session {
             }
         };
         if !matches!(ending, Ending::Finished { .. }) {
+            self.hub.kill_children();
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
@@ -352,7 +360,7 @@ impl Session {
                 return Ok(None);
             }
             let deadline = Instant::now() + BATCH_WAIT;
-            let line = match self.events.next_line(deadline) {
+            let line = match self.hub.next_line(deadline) {
                 Next::Line(l) => l,
                 Next::Timeout => {
                     if !st.batch.is_empty()
@@ -396,7 +404,7 @@ impl Session {
                 }
                 continue;
             }
-            if c.exit.is_some() || !c.settled() {
+            if !c.settled() {
                 continue;
             }
             if c.stuck() {
@@ -417,13 +425,15 @@ impl Session {
         asks: &crossbeam::channel::Receiver<Ask>,
         news: &crossbeam::channel::Sender<News>,
     ) -> Result<bool, SessionError> {
-        let command = loop {
+        let go = loop {
             if !c.any_ready() {
-                if st.ended {
+                // A thread in a library call comes back by itself.
+                if st.ended || c.in_io() {
                     return Ok(true);
                 }
                 st.ended = true;
-                break "end".to_string();
+                self.hub.end_all();
+                return Ok(true);
             }
             let forced = if st.at < st.prefix.len() {
                 st.at += 1;
@@ -459,7 +469,7 @@ impl Session {
             match c.next_forced(forced) {
                 Ok(Some(t)) => {
                     st.batch.push(format!("go\t{t}"));
-                    break format!("go {t}");
+                    break t;
                 }
                 Ok(None) => continue,
                 Err(why) => {
@@ -475,8 +485,8 @@ impl Session {
                 }
             }
         };
-        writeln!(self.commands, "{command}")
-            .and_then(|_| self.commands.flush())
+        self.hub
+            .go(go)
             .map_err(internal("telling the program to go on"))?;
         Ok(true)
     }
@@ -490,73 +500,6 @@ struct Serving {
     ended: bool,
     batch: Vec<String>,
     since: Instant,
-}
-
-/// What waiting for the tracer's next event gave.
-enum Next {
-    Line(String),
-    Timeout,
-    /// The tracer closed the pipe: the program is over.
-    Closed,
-}
-
-/// The events pipe, read on the controller's own thread: a step's round trip wakes
-/// one thread of ours, not two.
-struct Events {
-    fd: OwnedFd,
-    buf: Vec<u8>,
-    /// Where the unread part of `buf` starts.
-    pos: usize,
-    closed: bool,
-}
-
-impl Events {
-    fn new(fd: OwnedFd) -> Events {
-        Events {
-            fd,
-            buf: Vec::new(),
-            pos: 0,
-            closed: false,
-        }
-    }
-
-    /// The next whole line, waiting at most until `deadline`.
-    fn next_line(&mut self, deadline: Instant) -> Next {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-        loop {
-            if let Some(n) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
-                let line = String::from_utf8_lossy(&self.buf[self.pos..self.pos + n]).into_owned();
-                self.pos += n + 1;
-                return Next::Line(line);
-            }
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-            if self.closed {
-                return Next::Closed;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Next::Timeout;
-            }
-            let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
-            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::from(ms)) {
-                Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-                Ok(_) => {}
-                Err(_) => {
-                    self.closed = true;
-                    continue;
-                }
-            }
-            let mut chunk = [0u8; 65536];
-            match nix::unistd::read(&self.fd, &mut chunk) {
-                Ok(0) => self.closed = true,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
-                Err(_) => self.closed = true,
-            }
-        }
-    }
 }
 
 /// Undoes the tracer's escapes: `\\`, `\t`, `\n`, `\r`.
@@ -600,6 +543,9 @@ struct Controller {
     follow: Option<Follower>,
     /// The thread let go last: the one whose step starts a thread.
     last_go: u16,
+    /// Steps let go and processes ended so far: a thread polling a pipe looks
+    /// again once this has grown.
+    moves: u64,
 }
 
 impl Controller {
@@ -621,6 +567,7 @@ impl Controller {
             exit: None,
             follow: None,
             last_go: 0,
+            moves: 0,
         }
     }
 
@@ -697,26 +644,16 @@ impl Controller {
             }
             "out" => {
                 let t = thread(1)?;
-                let t = if t < 0 { 0 } else { t as u16 };
-                let text = field(2)?;
-                let buf = self.pending.entry(t).or_default();
-                buf.push_str(&text);
-                while let Some(i) = buf.find('\n') {
-                    let line: String = buf.drain(..=i).collect();
-                    let line = line.trim_end_matches('\n').to_string();
-                    if let Some(f) = &mut self.follow {
-                        f.observe(t, Effect::Print(line.clone()));
-                    }
-                    self.output.push((t, line));
-                }
+                self.out(if t < 0 { 0 } else { t as u16 }, &field(2)?);
             }
             "blocked" => {
                 let t = thread(1)? as u16;
                 let what = field(3)?;
-                let wait = if f[2] == "lock" {
-                    Wait::Lock(what)
-                } else {
-                    Wait::Join(what.parse().map_err(|_| bad())?)
+                let wait = match f[2].as_str() {
+                    "lock" => Wait::Lock(what),
+                    "io" => Wait::Io(what),
+                    "poll" => Wait::Poll(what, self.moves),
+                    _ => Wait::Join(what.parse().map_err(|_| bad())?),
                 };
                 self.states.insert(t, ThreadState::Blocked(wait));
             }
@@ -733,8 +670,17 @@ impl Controller {
                 self.holders.remove(&field(2)?);
                 self.observe(thread(1)? as u16, Effect::Release);
             }
+            "unblocked" => {
+                let t = thread(1)? as u16;
+                if let Some(ThreadState::Blocked(Wait::Io(_))) = self.states.get(&t) {
+                    self.states.insert(t, ThreadState::Running);
+                }
+            }
+            // The hub's: an actor is the first thread of process Q, with this PID.
+            "process" => {}
             "done" => {
                 let t = thread(1)? as u16;
+                self.moves += 1;
                 self.states.insert(t, ThreadState::Done);
                 self.observe(t, Effect::Exit);
             }
@@ -744,6 +690,20 @@ impl Controller {
             _ => return Err(bad()),
         }
         Ok(())
+    }
+
+    /// Text printed by thread `t`: whole lines go to the output.
+    fn out(&mut self, t: u16, text: &str) {
+        let buf = self.pending.entry(t).or_default();
+        buf.push_str(text);
+        while let Some(i) = buf.find('\n') {
+            let line: String = buf.drain(..=i).collect();
+            let line = line.trim_end_matches('\n').to_string();
+            if let Some(f) = &mut self.follow {
+                f.observe(t, Effect::Print(line.clone()));
+            }
+            self.output.push((t, line));
+        }
     }
 
     /// Every thread we know of has stopped: before a step, blocked, or done.
@@ -764,13 +724,24 @@ impl Controller {
             Some(ThreadState::Blocked(Wait::Join(u))) => {
                 self.states.get(u) == Some(&ThreadState::Done)
             }
+            Some(ThreadState::Blocked(Wait::Poll(_, n))) => self.moves > *n,
             _ => false,
         }
     }
 
-    /// Settled, not all done, and no thread can take a step.
+    /// Some thread waits in a library call for another process: it comes back by
+    /// itself, so the run is not stuck while it does.
+    fn in_io(&self) -> bool {
+        self.states
+            .values()
+            .any(|s| matches!(s, ThreadState::Blocked(Wait::Io(_))))
+    }
+
+    /// Settled, not all done, no thread can take a step, and none will come back
+    /// from a library call by itself.
     fn stuck(&self) -> bool {
-        self.states.values().any(|s| *s != ThreadState::Done)
+        !self.in_io()
+            && self.states.values().any(|s| *s != ThreadState::Done)
             && !self.states.keys().any(|&t| self.can_go(t))
     }
 
@@ -790,6 +761,9 @@ impl Controller {
             Some(ThreadState::Blocked(Wait::Join(u))) => {
                 format!("it waits in join() for thread {u}")
             }
+            Some(ThreadState::Blocked(Wait::Io(w) | Wait::Poll(w, _))) => {
+                format!("it waits in {w}")
+            }
             Some(ThreadState::Done) => "it is done".into(),
             None => "there is no such thread".into(),
             _ => "it is not stopped".into(),
@@ -804,6 +778,7 @@ impl Controller {
         }
         self.states.insert(t, ThreadState::Running);
         self.schedule.push(t);
+        self.moves += 1;
         Ok(Some(t))
     }
 
@@ -842,6 +817,7 @@ impl Controller {
         }
         self.states.insert(t, ThreadState::Running);
         self.schedule.push(t);
+        self.moves += 1;
         Ok(Some(t))
     }
 
@@ -860,6 +836,9 @@ fn why_not(states: &BTreeMap<u16, ThreadState>, t: u16) -> String {
         Some(ThreadState::Blocked(Wait::Lock(l))) => format!("thread {t} waits for lock {l}"),
         Some(ThreadState::Blocked(Wait::Join(u))) => {
             format!("thread {t} waits in join() for thread {u}")
+        }
+        Some(ThreadState::Blocked(Wait::Io(w) | Wait::Poll(w, _))) => {
+            format!("thread {t} waits in {w}")
         }
         Some(ThreadState::Done) => format!("thread {t} is done"),
         None => format!("there is no thread {t}"),

@@ -253,9 +253,9 @@ pub(super) fn engine(
     origin: super::Origin,
 ) -> Result<super::Engine, super::BuildError> {
     let refuse = |m: String| super::BuildError(m);
-    if program.actors.iter().any(|a| a.process != 0) {
+    if let Some(why) = crate::cpython::not_followed(&lesson.code(knobs)) {
         return Err(refuse(format!(
-            "the cpython engine runs thread lessons for now; {} starts processes",
+            "the cpython engine cannot run {}: {why}",
             lesson.id
         )));
     }

@@ -1,0 +1,609 @@
+//! Where every process of a traced program meets the controller: the root's pipes,
+//! and a Unix socket each child process (`os.fork`, multiprocessing with fork)
+//! connects to at the fork. The tracer numbers threads per process; the hub gives
+//! every thread of every process one actor number, in the order the run shows them
+//! (a child's first thread when its parent forks it), so that the controller, the
+//! recorder and the reports see one program of actors, and a controlled run's
+//! numbering does not depend on the order the children happen to connect in.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::Instant;
+
+/// What waiting for the tracer's next event gave.
+pub(super) enum Next {
+    Line(String),
+    Timeout,
+    /// Every process has closed its connection: the program is over.
+    Closed,
+}
+
+/// One process's stream of lines.
+struct Conn {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+    /// Where the unread part of `buf` starts.
+    pos: usize,
+    closed: bool,
+    /// The process it speaks for, once its `hello` has named it.
+    proc: Option<usize>,
+}
+
+impl Conn {
+    fn new(fd: OwnedFd, proc: Option<usize>) -> Conn {
+        Conn {
+            fd,
+            buf: Vec::new(),
+            pos: 0,
+            closed: false,
+            proc,
+        }
+    }
+
+    /// The next whole line already read, if any.
+    fn line(&mut self) -> Option<String> {
+        let n = self.buf[self.pos..].iter().position(|&b| b == b'\n')?;
+        let line = String::from_utf8_lossy(&self.buf[self.pos..self.pos + n]).into_owned();
+        self.pos += n + 1;
+        Some(line)
+    }
+
+    /// The line `line()` would give next, left in place.
+    fn peek(&self) -> Option<String> {
+        let n = self.buf[self.pos..].iter().position(|&b| b == b'\n')?;
+        Some(String::from_utf8_lossy(&self.buf[self.pos..self.pos + n]).into_owned())
+    }
+
+    fn fill(&mut self) {
+        self.buf.drain(..self.pos);
+        self.pos = 0;
+        let mut chunk = [0u8; 65536];
+        match nix::unistd::read(&self.fd, &mut chunk) {
+            Ok(0) => self.closed = true,
+            Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+            Err(_) => self.closed = true,
+        }
+    }
+}
+
+/// One process of the program.
+struct Proc {
+    /// "0" the root, "0.1" its first child, "0.1.2" that child's second.
+    key: String,
+    pid: u32,
+    /// Its threads: the tracer's index in this process → actor.
+    locals: HashMap<i64, u16>,
+    /// Its first actor: the thread that goes on from the fork (MainThread in the root).
+    first: Option<u16>,
+    /// Where its commands go: the root's command pipe is the hub's `root_cmd`.
+    cmd: Option<UnixStream>,
+    connected: bool,
+    closed: bool,
+    /// `end` was sent: its threads wait for no one any more.
+    ended: bool,
+    /// The newest time it gave.
+    ns: String,
+}
+
+impl Proc {
+    fn new(key: String) -> Proc {
+        Proc {
+            key,
+            pid: 0,
+            locals: HashMap::new(),
+            first: None,
+            cmd: None,
+            connected: false,
+            closed: false,
+            ended: false,
+            ns: "0".into(),
+        }
+    }
+}
+
+/// Every process's connection, and the actors of all of them.
+pub(super) struct Hub {
+    root: Conn,
+    root_cmd: std::fs::File,
+    listener: Option<UnixListener>,
+    conns: Vec<Conn>,
+    procs: Vec<Proc>,
+    /// Actor → its process and the tracer's index of it there.
+    actors: Vec<(usize, i64)>,
+    names: Vec<String>,
+    done: Vec<bool>,
+    /// Lines rewritten for the controller, not yet given.
+    out: VecDeque<String>,
+}
+
+/// The socket children connect to, at `path` (in the run's own temporary folder).
+pub(super) fn listen(path: &Path) -> Result<UnixListener, String> {
+    let l = UnixListener::bind(path).map_err(|e| format!("a socket for child processes: {e}"))?;
+    l.set_nonblocking(true)
+        .map_err(|e| format!("a socket for child processes: {e}"))?;
+    Ok(l)
+}
+
+impl Hub {
+    /// `listener`: where children connect (None: a run that cannot have any).
+    pub(super) fn new(
+        events: OwnedFd,
+        commands: std::fs::File,
+        listener: Option<UnixListener>,
+    ) -> Hub {
+        let mut root = Proc::new("0".into());
+        root.connected = true;
+        Hub {
+            root: Conn::new(events, Some(0)),
+            root_cmd: commands,
+            listener,
+            conns: Vec::new(),
+            procs: vec![root],
+            actors: Vec::new(),
+            names: Vec::new(),
+            done: Vec::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// The PIDs of the child processes still connected, to kill when the run is dropped:
+    /// a process whose connection is open has not exited, so its PID is still its own.
+    pub(super) fn live_children(&self) -> Vec<u32> {
+        self.procs
+            .iter()
+            .skip(1)
+            .filter(|p| p.connected && !p.closed && p.pid > 0)
+            .map(|p| p.pid)
+            .collect()
+    }
+
+    /// Kills every child process still connected (SIGKILL).
+    pub(super) fn kill_children(&self) {
+        for pid in self.live_children() {
+            if let Ok(pid) = i32::try_from(pid) {
+                // SAFETY: kill(2) with a PID this run's own process tree gave us.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+
+    /// Lets actor `a` take its next step.
+    pub(super) fn go(&mut self, a: u16) -> std::io::Result<()> {
+        let Some(&(p, local)) = self.actors.get(a as usize) else {
+            return Err(std::io::Error::other(format!("there is no actor {a}")));
+        };
+        let line = format!("go {local}\n");
+        self.write(p, &line)
+    }
+
+    fn write(&mut self, p: usize, line: &str) -> std::io::Result<()> {
+        if p == 0 {
+            self.root_cmd.write_all(line.as_bytes())?;
+            self.root_cmd.flush()
+        } else {
+            match &mut self.procs[p].cmd {
+                Some(s) => s.write_all(line.as_bytes()),
+                None => Err(std::io::Error::other("the process has not connected")),
+            }
+        }
+    }
+
+    /// Every thread of every process is done or can never go: nobody waits any more.
+    pub(super) fn end_all(&mut self) {
+        for p in 0..self.procs.len() {
+            self.end(p);
+        }
+    }
+
+    fn end(&mut self, p: usize) {
+        let pr = &self.procs[p];
+        if pr.ended || pr.closed || !pr.connected {
+            return;
+        }
+        self.procs[p].ended = true;
+        // A process that has gone meanwhile needs no `end`.
+        let _ = self.write(p, "end\n");
+    }
+
+    /// The next line, rewritten to actor numbers, waiting at most until `deadline`.
+    pub(super) fn next_line(&mut self, deadline: Instant) -> Next {
+        loop {
+            if let Some(l) = self.out.pop_front() {
+                return Next::Line(l);
+            }
+            if self.take_buffered() {
+                continue;
+            }
+            if self.all_closed() {
+                return Next::Closed;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Next::Timeout;
+            }
+            self.wait(left);
+        }
+    }
+
+    fn all_closed(&self) -> bool {
+        self.root.closed
+            && self.conns.iter().all(|c| c.closed)
+            && self.procs.iter().all(|p| p.connected || p.closed)
+    }
+
+    /// Takes the lines already read; true if it took any.
+    fn take_buffered(&mut self) -> bool {
+        let mut took = false;
+        while let Some(l) = self.root.line() {
+            self.take(0, &l);
+            took = true;
+        }
+        if self.root.closed && !self.procs[0].closed {
+            self.close(0);
+            took = true;
+        }
+        for i in 0..self.conns.len() {
+            if self.conns[i].proc.is_none() && !self.bind(i) {
+                continue;
+            }
+            while let Some(l) = self.conns[i].line() {
+                if let Some(p) = self.conns[i].proc {
+                    self.take(p, &l);
+                    took = true;
+                }
+            }
+            if self.conns[i].closed
+                && let Some(p) = self.conns[i].proc
+                && !self.procs[p].closed
+            {
+                self.close(p);
+                took = true;
+            }
+        }
+        took
+    }
+
+    /// A new connection names its process by its first line, `hello VERSION PID KEY`:
+    /// true once it is bound (its parent's `fork` line may not have come yet).
+    fn bind(&mut self, i: usize) -> bool {
+        let Some(hello) = self.conns[i].peek() else {
+            if self.conns[i].closed {
+                // Closed before it said who it is: nothing to follow.
+                return false;
+            }
+            return false;
+        };
+        let f: Vec<&str> = hello.split('\t').collect();
+        let key = if f.first() == Some(&"hello") {
+            f.get(3).copied()
+        } else {
+            None
+        };
+        let Some(p) = key.and_then(|k| self.procs.iter().position(|p| p.key == k)) else {
+            if key.is_none() {
+                // Not one of ours: drop it.
+                self.conns[i].closed = true;
+            }
+            return false;
+        };
+        let _ = self.conns[i].line();
+        let pid: u32 = f.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let cmd = self.conns[i].fd.try_clone().ok().map(UnixStream::from);
+        let pr = &mut self.procs[p];
+        pr.pid = pid;
+        pr.cmd = cmd;
+        pr.connected = true;
+        self.conns[i].proc = Some(p);
+        if let Some(a) = pr.first {
+            let label = self.label(a);
+            self.out.push_back(format!("thread\t{a}\t{label}\t0"));
+            self.out.push_back(format!("process\t{a}\t{p}\t{pid}\t0"));
+        }
+        true
+    }
+
+    /// An actor's name as reports show it: with its process's PID once there are two.
+    fn label(&self, a: u16) -> String {
+        let (p, _) = self.actors[a as usize];
+        let name = &self.names[a as usize];
+        let pid = self.procs[p].pid;
+        if self.procs.len() > 1 && pid > 0 {
+            format!("{name} (pid {pid})")
+        } else {
+            name.clone()
+        }
+    }
+
+    fn actor(&mut self, p: usize, local: i64) -> u16 {
+        if local < 0
+            && let Some(a) = self.procs[p].first
+        {
+            return a;
+        }
+        if let Some(&a) = self.procs[p].locals.get(&local) {
+            return a;
+        }
+        let a = self.actors.len() as u16;
+        self.actors.push((p, local));
+        self.names.push(if local == 0 && p == 0 {
+            "MainThread".into()
+        } else {
+            format!("Thread-{local}")
+        });
+        self.done.push(false);
+        self.procs[p].locals.insert(local, a);
+        if self.procs[p].first.is_none() {
+            self.procs[p].first = Some(a);
+        }
+        a
+    }
+
+    /// The process is over: its threads that did not say so are done.
+    fn close(&mut self, p: usize) {
+        self.procs[p].closed = true;
+        let ns = self.procs[p].ns.clone();
+        let mut mine: Vec<u16> = self.procs[p].locals.values().copied().collect();
+        mine.sort_unstable();
+        for a in mine {
+            if !self.done[a as usize] {
+                self.done[a as usize] = true;
+                self.out.push_back(format!("done\t{a}\t{ns}"));
+            }
+        }
+    }
+
+    /// One line of process `p`, rewritten to actor numbers.
+    fn take(&mut self, p: usize, line: &str) {
+        let mut f: Vec<String> = line.split('\t').map(str::to_string).collect();
+        if let Some(ns) = f.last() {
+            self.procs[p].ns = ns.clone();
+        }
+        let num = |f: &[String], i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok());
+        let lock = |f: &mut Vec<String>, i: usize| {
+            if p > 0
+                && let Some(l) = f.get_mut(i)
+            {
+                *l = format!("{l}@{p}");
+            }
+        };
+        match f[0].as_str() {
+            "hello" if p == 0 => {
+                self.procs[0].pid = f.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
+            }
+            // A child's `hello` was taken when it was bound; its globals and exit
+            // code are not the program's.
+            "hello" | "final" | "exit" if p > 0 => return,
+            "fork" => return self.fork(p, &f),
+            "thread" => {
+                let Some(t) = num(&f, 1) else { return };
+                let a = self.actor(p, t);
+                self.names[a as usize] = f.get(2).cloned().unwrap_or_default();
+                f[1] = a.to_string();
+                f[2] = self.label(a);
+            }
+            "new" => {
+                let (Some(t), Some(by)) = (num(&f, 1), num(&f, 2)) else {
+                    return;
+                };
+                f[1] = self.actor(p, t).to_string();
+                f[2] = self.actor(p, by).to_string();
+            }
+            "blocked" => {
+                let Some(t) = num(&f, 1) else { return };
+                f[1] = self.actor(p, t).to_string();
+                match f.get(2).map(String::as_str) {
+                    Some("lock") => lock(&mut f, 3),
+                    Some("join") => {
+                        let u = num(&f, 3).unwrap_or(0);
+                        f[3] = self.actor(p, u).to_string();
+                    }
+                    Some("pjoin") => {
+                        let key = f.get(3).cloned().unwrap_or_default();
+                        let target = self
+                            .procs
+                            .iter()
+                            .position(|q| q.key == key)
+                            .and_then(|q| self.procs[q].first);
+                        f[2] = "join".into();
+                        f[3] = target.map_or("?".into(), |a| a.to_string());
+                    }
+                    _ => {}
+                }
+            }
+            "acquired" | "released" => {
+                let Some(t) = num(&f, 1) else { return };
+                f[1] = self.actor(p, t).to_string();
+                lock(&mut f, 2);
+            }
+            "done" => {
+                let Some(t) = num(&f, 1) else { return };
+                let a = self.actor(p, t);
+                self.done[a as usize] = true;
+                f[1] = a.to_string();
+                self.out.push_back(f.join("\t"));
+                // Its last thread waits for a command before it leaves: it need not.
+                let mine = &self.procs[p].locals;
+                if mine.values().all(|&b| self.done[b as usize]) {
+                    self.end(p);
+                }
+                return;
+            }
+            "at" | "read" | "wrote" | "out" | "unblocked" => {
+                let Some(t) = num(&f, 1) else { return };
+                f[1] = self.actor(p, t).to_string();
+            }
+            _ => {}
+        }
+        self.out.push_back(f.join("\t"));
+    }
+
+    /// `fork T KEY CT`: process `p`'s thread T makes child KEY, whose thread CT goes
+    /// on from the fork: that thread is the child's first actor, numbered now.
+    fn fork(&mut self, p: usize, f: &[String]) {
+        let (Some(t), Some(key), Some(ct)) = (
+            f.get(1).and_then(|s| s.parse::<i64>().ok()),
+            f.get(2),
+            f.get(3).and_then(|s| s.parse::<i64>().ok()),
+        ) else {
+            return;
+        };
+        let ns = f.last().cloned().unwrap_or_default();
+        let by = self.actor(p, t);
+        let first_fork = self.procs.len() == 1;
+        self.procs.push(Proc::new(key.clone()));
+        let q = self.procs.len() - 1;
+        let a = self.actor(q, ct);
+        self.names[a as usize] = self.names[by as usize].clone();
+        if first_fork {
+            // Two processes now: every actor so far is shown with its PID.
+            for b in 0..self.actors.len() as u16 {
+                if b != a {
+                    let label = self.label(b);
+                    self.out.push_back(format!("thread\t{b}\t{label}\t{ns}"));
+                }
+            }
+        }
+        self.out.push_back(format!("new\t{a}\t{by}\t{ns}"));
+    }
+
+    /// Waits until a connection has something to read, or a child connects.
+    fn wait(&mut self, left: std::time::Duration) {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        // Which poll entry is which: the root, the listener, then the open children.
+        let mut which: Vec<Option<usize>> = Vec::new();
+        let mut fds: Vec<BorrowedFd> = Vec::new();
+        if !self.root.closed {
+            fds.push(self.root.fd.as_fd());
+            which.push(None);
+        }
+        let listen_at = fds.len();
+        if let Some(l) = &self.listener {
+            fds.push(l.as_fd());
+            which.push(None);
+        }
+        for (i, c) in self.conns.iter().enumerate() {
+            if !c.closed {
+                fds.push(c.fd.as_fd());
+                which.push(Some(i));
+            }
+        }
+        let mut polls: Vec<PollFd> = fds
+            .iter()
+            .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+            .collect();
+        let ready: Vec<bool> = match poll(&mut polls, PollTimeout::from(ms)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => return,
+            Ok(_) => polls
+                .iter()
+                .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
+                .collect(),
+            Err(_) => {
+                self.root.closed = true;
+                return;
+            }
+        };
+        drop(polls);
+        drop(fds);
+        let root_open = !self.root.closed;
+        if root_open && ready[0] {
+            self.root.fill();
+        }
+        if self.listener.is_some() && ready[listen_at] {
+            self.accept();
+        }
+        for (k, w) in which.iter().enumerate() {
+            if let Some(i) = w
+                && ready[k]
+            {
+                self.conns[*i].fill();
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        let Some(l) = &self.listener else { return };
+        while let Ok((s, _)) = l.accept() {
+            if s.set_nonblocking(false).is_ok() {
+                self.conns.push(Conn::new(OwnedFd::from(s), None));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> Hub {
+        let (ev_r, _ev_w) = nix::unistd::pipe().expect("a pipe");
+        let (_cmd_r, cmd_w) = nix::unistd::pipe().expect("a pipe");
+        Hub::new(ev_r, std::fs::File::from(cmd_w), None)
+    }
+
+    fn child(h: &mut Hub, text: &str) {
+        let (a, _b) = UnixStream::pair().expect("a socket pair");
+        let mut c = Conn::new(OwnedFd::from(a), None);
+        c.buf.extend_from_slice(text.as_bytes());
+        h.conns.push(c);
+    }
+
+    fn drain(h: &mut Hub) -> Vec<String> {
+        h.take_buffered();
+        h.out.drain(..).collect()
+    }
+
+    #[test]
+    fn children_are_numbered_by_their_fork_not_by_when_they_connect() {
+        let mut h = hub();
+        for l in [
+            "hello\t3.12.1\t100\t0",
+            "thread\t0\tMainThread\t1",
+            "fork\t0\t0.1\t0\t2",
+            "fork\t0\t0.2\t0\t3",
+        ] {
+            h.take(0, l);
+        }
+        let _ = drain(&mut h);
+        // The second child connects first.
+        child(&mut h, "hello\t3.12.1\t202\t0.2\nacquired\t0\tL1\t5\n");
+        child(&mut h, "hello\t3.12.1\t201\t0.1\nat\t0\t7\t\t\t6\n");
+        let lines = drain(&mut h);
+        assert!(lines.contains(&"thread\t2\tMainThread (pid 202)\t0".to_string()));
+        assert!(lines.contains(&"thread\t1\tMainThread (pid 201)\t0".to_string()));
+        // Each child's own thread 0 is its actor; its locks are its own.
+        assert!(
+            lines.contains(&"acquired\t2\tL1@2\t5".to_string()),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"at\t1\t7\t\t\t6".to_string()), "{lines:?}");
+        assert_eq!(h.live_children(), [201, 202]);
+    }
+
+    #[test]
+    fn a_process_that_closes_ends_its_threads_and_a_join_names_it() {
+        let mut h = hub();
+        h.take(0, "hello\t3.12.1\t100\t0");
+        h.take(0, "thread\t0\tMainThread\t1");
+        h.take(0, "fork\t0\t0.1\t0\t2");
+        h.take(0, "blocked\t0\tpjoin\t0.1\t3");
+        child(&mut h, "hello\t3.12.1\t201\t0.1\nnew\t1\t0\t4\n");
+        h.conns[0].closed = true;
+        let lines = drain(&mut h);
+        assert!(
+            lines.contains(&"blocked\t0\tjoin\t1\t3".to_string()),
+            "{lines:?}"
+        );
+        // The child's thread 1 is actor 2; both its actors end when it closes.
+        assert!(lines.contains(&"new\t2\t1\t4".to_string()), "{lines:?}");
+        assert!(lines.contains(&"done\t1\t4".to_string()), "{lines:?}");
+        assert!(lines.contains(&"done\t2\t4".to_string()), "{lines:?}");
+        assert!(h.live_children().is_empty());
+    }
+}

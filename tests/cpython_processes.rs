@@ -1,0 +1,429 @@
+//! Processes on the cpython engine (issue 17, item 4): `os.fork` and multiprocessing
+//! children connect to the controller, each thread of each process is an actor with
+//! its real PID, controlled stepping works across processes, and nothing is left
+//! behind when a run ends early. Every CPython 3.8+ under pyenv (CI has them).
+
+use interleave::catalog::Catalog;
+use interleave::run::{Command as RunCommand, Origin, Outcome, Run, Start};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_interleave");
+
+/// The pyenv interpreters the engine supports (3.8+), oldest first.
+fn pythons() -> Vec<(String, PathBuf)> {
+    let mut found: Vec<(String, PathBuf)> = interleave::cpython::pyenv_pythons()
+        .into_iter()
+        .filter_map(|p| {
+            let v = p
+                .parent()?
+                .parent()?
+                .file_name()?
+                .to_string_lossy()
+                .to_string();
+            let minor: u32 = v.split('.').nth(1)?.parse().ok()?;
+            (minor >= 8).then_some((v, p))
+        })
+        .collect();
+    found.reverse();
+    if found.is_empty() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the CPython interpreters under pyenv"
+        );
+        eprintln!("no CPython 3.8+ under pyenv: nothing to run against");
+    }
+    found
+}
+
+struct Ran {
+    code: i32,
+    /// The jsonl report: steps, output lines, the summary last.
+    lines: Vec<Value>,
+    err: String,
+}
+
+impl Ran {
+    fn summary(&self) -> &Value {
+        self.lines.last().expect("a summary line")
+    }
+
+    fn labels(&self) -> Vec<String> {
+        self.summary()["threads"]
+            .as_array()
+            .expect("threads")
+            .iter()
+            .map(|t| t.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Each printed line with the label of the actor that printed it.
+    fn output(&self) -> Vec<(String, String)> {
+        let labels = self.labels();
+        self.lines
+            .iter()
+            .filter(|l| l["kind"] == "output")
+            .map(|l| {
+                let a = l["thread"].as_u64().unwrap_or(0) as usize;
+                (
+                    labels.get(a).cloned().unwrap_or_default(),
+                    l["text"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The steps as (actor, line, op), which do not change with PIDs.
+    fn steps(&self) -> Vec<(u64, u64, String)> {
+        self.lines
+            .iter()
+            .filter(|l| l["kind"] == "step")
+            .map(|l| {
+                (
+                    l["thread"].as_u64().unwrap_or(0),
+                    l["line"].as_u64().unwrap_or(0),
+                    l["op"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn cpython(what: &str, python: &Path, extra: &[&str]) -> Ran {
+    let timeout = if extra.contains(&"--timeout") {
+        &[][..]
+    } else {
+        &["--timeout", "60"][..]
+    };
+    let o = Command::new(BIN)
+        .args(["run", what, "--engine", "cpython", "--python"])
+        .arg(python)
+        .args(["--format", "jsonl"])
+        .args(timeout)
+        .args(extra)
+        .output()
+        .expect("the binary runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    Ran {
+        code: o.status.code().unwrap_or(-1),
+        lines: out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a json line"))
+            .collect(),
+        err: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// The PID in a label `MainThread (pid 123)`.
+fn pid_of(label: &str) -> Option<u32> {
+    label
+        .rsplit_once("(pid ")?
+        .1
+        .strip_suffix(')')?
+        .parse()
+        .ok()
+}
+
+/// Whether a process with this PID still exists (a zombie counts: nobody reaped it).
+fn exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Waits (a give-up bound for a loaded machine) until none of `pids` exists.
+fn all_gone(pids: &[u32]) -> bool {
+    let until = Instant::now() + Duration::from_secs(20);
+    while pids.iter().any(|&p| exists(p)) {
+        if Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+#[test]
+fn the_fork_lesson_shows_two_processes_with_their_real_pids() {
+    for (v, py) in pythons() {
+        let r = cpython("fork", &py, &["--seed", "1"]);
+        assert_eq!(r.code, 0, "{v}: {}", r.err);
+        let labels = r.labels();
+        assert_eq!(labels.len(), 2, "{v}: {labels:?}");
+        let parent = pid_of(&labels[0]).expect("the parent's PID");
+        let child = pid_of(&labels[1]).expect("the child's PID");
+        assert_ne!(parent, child, "{v}");
+        assert_eq!(r.summary()["pid"].as_u64(), Some(parent as u64), "{v}");
+        // The lesson's output, each line from the process it names.
+        let mut out = r.output();
+        out.sort();
+        let mut want = vec![
+            (labels[0].clone(), format!("Process ({parent}) start...")),
+            (
+                labels[0].clone(),
+                format!("I ({parent}) just created a child process ({child})."),
+            ),
+            (
+                labels[1].clone(),
+                format!("I am child process ({child}) and my parent is {parent}."),
+            ),
+        ];
+        want.sort();
+        assert_eq!(out, want, "{v}");
+        // Both processes stepped their own lines of the program.
+        let steps = r.steps();
+        assert!(steps.iter().any(|s| s.0 == 0) && steps.iter().any(|s| s.0 == 1));
+    }
+}
+
+#[test]
+fn a_process_lesson_stepped_is_the_same_run_for_the_same_seed_and_its_schedule() {
+    for (v, py) in pythons() {
+        // (Not the queue and pool lessons as they are: their processes sleep, and a
+        // sleep ends by itself, when it ends; the queue without sleeps is below.)
+        let dir = tempfile::tempdir().expect("temp dir");
+        let queue = dir.path().join("queue.py");
+        std::fs::write(&queue, QUEUE).expect("write the program");
+        let queue = queue.to_string_lossy().to_string();
+        for lesson in ["process", "pipe", queue.as_str()] {
+            let a = cpython(lesson, &py, &["--seed", "4"]);
+            assert_eq!(a.code, 0, "{v} {lesson}: {}", a.err);
+            let b = cpython(lesson, &py, &["--seed", "4"]);
+            assert_eq!(a.steps(), b.steps(), "{v} {lesson}: same seed, same steps");
+            let strip = |r: &Ran| -> Vec<String> {
+                r.output()
+                    .iter()
+                    .map(|(who, text)| {
+                        let who = who.split(" (pid").next().unwrap_or_default();
+                        let text: String = text
+                            .chars()
+                            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                            .collect();
+                        format!("{who}: {text}")
+                    })
+                    .collect()
+            };
+            assert_eq!(strip(&a), strip(&b), "{v} {lesson}");
+            let schedule = a.summary()["schedule"].as_str().expect("a schedule");
+            let c = cpython(lesson, &py, &["--schedule", schedule]);
+            assert_eq!(c.code, 0, "{v} {lesson}: {}", c.err);
+            assert_eq!(
+                a.steps(),
+                c.steps(),
+                "{v} {lesson}: the schedule replays it"
+            );
+            assert_eq!(strip(&a), strip(&c), "{v} {lesson}");
+            // Distinct real PIDs; a child's actor is named as multiprocessing
+            // names it.
+            let labels = a.labels();
+            let mut pids: Vec<u32> = labels.iter().filter_map(|l| pid_of(l)).collect();
+            pids.dedup();
+            assert_eq!(pids.len(), labels.len(), "{v} {lesson}: {labels:?}");
+            assert!(labels[1].starts_with("Process-1 (pid "), "{labels:?}");
+        }
+        // The queue's items arrive in order, each got after it was put.
+        let r = cpython(&queue, &py, &["--seed", "6"]);
+        let out: Vec<String> = r.output().into_iter().map(|(_, t)| t).collect();
+        for x in ["A", "B", "C"] {
+            let put = out
+                .iter()
+                .position(|l| *l == format!("Put {x} to queue..."));
+            let got = out
+                .iter()
+                .position(|l| *l == format!("Get {x} from queue."));
+            assert!(put.is_some() && put < got, "{v}: {out:?}");
+        }
+        // A pipe nobody will write: with close=off the parent keeps the child's end,
+        // so its second recv() never sees EOF. The run says deadlock (exit code 3).
+        let r = cpython("pipe", &py, &["--seed", "1", "--set", "close=off"]);
+        assert_eq!(r.code, 3, "{v}: {}", r.err);
+        assert_eq!(r.summary()["ending"], "deadlock", "{v}");
+        // The process lesson's order: the parent waits in join() for the child.
+        let r = cpython("process", &py, &["--seed", "9"]);
+        let out: Vec<String> = r.output().into_iter().map(|(_, t)| t).collect();
+        let ran = out
+            .iter()
+            .position(|l| l.starts_with("Run child process test"));
+        let end = out.iter().position(|l| l == "Child process end.");
+        assert!(ran.is_some() && ran < end, "{v}: {out:?}");
+        let child = pid_of(&r.labels()[1]).expect("the child's PID");
+        assert!(
+            out.iter()
+                .any(|l| *l == format!("Process-1 {child} False 0")),
+            "{v}: {out:?}"
+        );
+    }
+}
+
+/// The queue lesson's two processes without its sleeps.
+const QUEUE: &str = r#"from multiprocessing import Process, Queue
+
+def write(q):
+    for value in ['A', 'B', 'C']:
+        print('Put %s to queue...' % value)
+        q.put(value)
+
+def read(q):
+    for _ in range(3):
+        value = q.get(True)
+        print('Get %s from queue.' % value)
+
+if __name__ == '__main__':
+    q = Queue()
+    pw = Process(target=write, args=(q,))
+    pr = Process(target=read, args=(q,))
+    pw.start()
+    pr.start()
+    pw.join()
+    pr.join()
+"#;
+
+/// A program whose children never end: they nap while the parent joins them.
+const NAPPING: &str = r#"import multiprocessing as mp
+import time
+
+def nap(n):
+    print('child', n, 'naps')
+    time.sleep(1000)
+
+if __name__ == '__main__':
+    mp.set_start_method('fork')
+    ps = [mp.Process(target=nap, args=(n,)) for n in range(2)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+"#;
+
+#[test]
+fn no_process_is_left_behind_when_a_run_stops_at_its_timeout_or_a_signal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("napping.py");
+    std::fs::write(&file, NAPPING).expect("write the program");
+    let file = file.to_string_lossy().to_string();
+    for (v, py) in pythons() {
+        let r = cpython(&file, &py, &["--seed", "2", "--timeout", "3"]);
+        assert_eq!(r.code, 4, "{v}: stopped at --timeout: {}", r.err);
+        let pids: Vec<u32> = r.labels().iter().filter_map(|l| pid_of(l)).collect();
+        assert_eq!(pids.len(), 3, "{v}: {:?}", r.labels());
+        let out: Vec<String> = r.output().into_iter().map(|(_, t)| t).collect();
+        assert!(out.contains(&"child 0 naps".to_string()), "{v}: {out:?}");
+        assert!(all_gone(&pids), "{v}: a process of the run is still there");
+    }
+    // SIGTERM to the command while its children nap: they die with it.
+    let Some((v, py)) = pythons().pop() else {
+        return;
+    };
+    let mut child = Command::new(BIN)
+        .args(["run", &file, "--python"])
+        .arg(&py)
+        .args(["--seed", "2", "--timeout", "60"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let me = child.id();
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut tree = descendants(me);
+    while tree.len() < 3 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        tree = descendants(me);
+    }
+    assert_eq!(
+        tree.len(),
+        3,
+        "{v}: the root and its two children: {tree:?}"
+    );
+    // SAFETY: kill(2) on the child this test started.
+    unsafe {
+        libc::kill(me as i32, libc::SIGTERM);
+    }
+    let status = child.wait().expect("the command ends");
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        status.code() == Some(143) || status.signal() == Some(libc::SIGTERM),
+        "{v}: {status:?}"
+    );
+    assert!(all_gone(&tree), "{v}: a process of the run outlived it");
+}
+
+/// Every process below `root`, from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // The fields after the command's closing parenthesis: state, ppid, ...
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse().ok());
+            if let Some(ppid) = ppid {
+                parents.push((pid, ppid));
+            }
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+#[test]
+fn the_playground_steps_a_child_process_and_dropping_the_run_leaves_nothing() {
+    let Some((v, py)) = pythons().pop() else {
+        return;
+    };
+    let all = Catalog::embedded().expect("embedded lessons load");
+    let l = all.find("process").expect("the lesson").clone();
+    let start = Start::Cpython {
+        python: py,
+        free: false,
+        origin: Origin::Seed(1),
+    };
+    let mut run = Run::new(&l, l.default_knobs(), start).expect("CPython starts the lesson");
+    let settle = |run: &mut Run| {
+        let until = Instant::now() + Duration::from_secs(120);
+        while run.in_flight() {
+            assert!(Instant::now() < until, "the CPython run never stood still");
+            run.poll();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        run.poll();
+    };
+    // The parent steps until its child stands before its first step.
+    let mut guard = 0;
+    while !(run.trace().program.actors.len() > 1 && run.pc(1).is_some()) {
+        match run.command(RunCommand::StepActor(0)) {
+            Outcome::Done => settle(&mut run),
+            Outcome::Refused(why) => panic!("{v}: the parent cannot step: {why}"),
+        }
+        guard += 1;
+        assert!(guard < 200, "{v}: the child never came");
+    }
+    let labels = run.trace().actor_labels.clone();
+    let pids: Vec<u32> = labels.iter().filter_map(|l| pid_of(l)).collect();
+    assert_eq!(pids.len(), 2, "{v}: {labels:?}");
+    assert_eq!(run.trace().program.actors[1].process, 1, "{v}");
+    // The child's step, by its number key, prints its line.
+    match run.command(RunCommand::StepActor(1)) {
+        Outcome::Done => settle(&mut run),
+        Outcome::Refused(why) => panic!("{v}: the child cannot step: {why}"),
+    }
+    let printed: Vec<String> = run.trace().output.iter().map(|o| o.text.clone()).collect();
+    assert!(
+        printed.contains(&format!("Run child process test ({})...", pids[1])),
+        "{v}: {printed:?}"
+    );
+    drop(run);
+    assert!(all_gone(&pids), "{v}: dropping the run left a process");
+}
