@@ -324,6 +324,25 @@ impl Run {
         }
     }
 
+    /// What process `p`'s own copy of variable `g` holds now (the memory
+    /// lesson's per-process copies), or `None` while the process has not
+    /// started: the simulator's copy in a stepped run, else the last value the
+    /// trace saw that process's actors read or write.
+    pub fn var_in_process(&self, g: crate::program::VarId, p: u16) -> Option<Value> {
+        let program = &self.trace().program;
+        let started = p == 0
+            || self.trace().events.iter().any(|e| {
+                program
+                    .actors
+                    .get(e.actor as usize)
+                    .is_some_and(|a| a.process == p)
+            });
+        match &self.engine {
+            Engine::Stepped(st) => started.then(|| st.sim.var_in(p, g)),
+            Engine::Live { .. } | Engine::Cpython { .. } => self.trace().var_in_process(g, p),
+        }
+    }
+
     /// The CPython run behind this one, if it is one.
     pub fn cpython(&self) -> Option<&cpython::Cpy> {
         match &self.engine {

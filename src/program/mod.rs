@@ -1280,7 +1280,28 @@ impl Program {
                 format!("CALL {}.wait(timeout={})", var(ev), fmt_secs(timeout_us))
             }
             Instr::EventIsSet(v) => format!("CALL {}.is_set", var(v)),
-            other => format!("{other:?}"),
+            // Not a semaphore's or an event's: `dis` names these itself.
+            local_instr!()
+            | process_instr!()
+            | Instr::LoadGlobal(_)
+            | Instr::StoreGlobal(_)
+            | Instr::Acquire(_)
+            | Instr::Release(_)
+            | Instr::Start(_)
+            | Instr::Join(_)
+            | Instr::JoinFor { .. }
+            | Instr::Print { .. }
+            | Instr::Sleep(_)
+            | Instr::Work(_)
+            | Instr::TlsSet { .. }
+            | Instr::TlsGet(_)
+            | Instr::Clock { .. }
+            | Instr::Raise(_)
+            | Instr::Exit(_)
+            | Instr::ListStore { .. }
+            | cond_instr!()
+            | barrier_instr!()
+            | aio_instr!() => format!("{instr:?}"),
         }
     }
 

@@ -281,18 +281,7 @@ fn copy_line(
     th: &Theme,
     lang: Lang,
 ) -> Line<'static> {
-    let stepped = ls.run.mode() == crate::trace::Mode::Stepped;
-    let started = p == 0
-        || ls.run.trace().events.iter().any(|e| {
-            program
-                .actors
-                .get(e.actor as usize)
-                .is_some_and(|a| a.process == p)
-        });
-    let now = match ls.run.sim() {
-        Some(sim) if stepped => started.then(|| sim.var_in(p, g)),
-        _ => ls.run.trace().var_in_process(g, p),
-    };
+    let now = ls.run.var_in_process(g, p);
     let name = &program.vars[g as usize].name;
     let label = Msg::VarInProcess.fill(lang, &[name, &program.process_name(p)]);
     Line::from(vec![
