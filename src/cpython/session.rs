@@ -132,12 +132,19 @@ impl Session {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let (ew, cr) = (ev_w.as_raw_fd(), cmd_r.as_raw_fd());
-        // SAFETY: between fork and exec only async-signal-safe calls: dup2 puts the two
-        // pipe ends on the fds the tracer reads (dup2 clears close-on-exec on the copy),
-        // and prctl makes the child die with us.
+        // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2, prctl).
+        // Both ends first move above the two target fds, so neither can be overwritten by
+        // the other's dup2 (the command pipe's read end may itself be fd 3 when tests open
+        // and close fds on other threads); dup2 onto a different fd clears close-on-exec.
         unsafe {
             cmd.pre_exec(move || {
-                if libc::dup2(ew, EVENTS_FD) < 0 || libc::dup2(cr, COMMANDS_FD) < 0 {
+                let high = |fd: i32| libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, COMMANDS_FD + 1);
+                let (ew, cr) = (high(ew), high(cr));
+                if ew < 0
+                    || cr < 0
+                    || libc::dup2(ew, EVENTS_FD) < 0
+                    || libc::dup2(cr, COMMANDS_FD) < 0
+                {
                     return Err(std::io::Error::last_os_error());
                 }
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
