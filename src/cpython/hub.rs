@@ -74,6 +74,10 @@ impl Conn {
 struct Proc {
     /// "0" the root, "0.1" its first child, "0.1.2" that child's second.
     key: String,
+    /// A spawned child names itself `pPID` (it cannot know the key its parent gave
+    /// it): the parent's `pid KEY PID` line sets this, and the child's forks are
+    /// `pPID.1`, ...
+    alias: Option<String>,
     pid: u32,
     /// Its threads: the tracer's index in this process → actor.
     locals: HashMap<i64, u16>,
@@ -87,12 +91,16 @@ struct Proc {
     ended: bool,
     /// The newest time it gave.
     ns: String,
+    /// A program subprocess runs, not Python we trace: no connection; it is over
+    /// once its parent has reaped it (`cdone`).
+    untraced: bool,
 }
 
 impl Proc {
     fn new(key: String) -> Proc {
         Proc {
             key,
+            alias: None,
             pid: 0,
             locals: HashMap::new(),
             first: None,
@@ -101,6 +109,7 @@ impl Proc {
             closed: false,
             ended: false,
             ns: "0".into(),
+            untraced: false,
         }
     }
 }
@@ -156,7 +165,14 @@ impl Hub {
         self.procs
             .iter()
             .skip(1)
-            .filter(|p| p.connected && !p.closed && p.pid > 0)
+            .filter(|p| {
+                let running = if p.untraced {
+                    p.first.is_some_and(|a| !self.done[a as usize])
+                } else {
+                    p.connected && !p.closed
+                };
+                running && p.pid > 0
+            })
             .map(|p| p.pid)
             .collect()
     }
@@ -285,7 +301,7 @@ impl Hub {
         } else {
             None
         };
-        let Some(p) = key.and_then(|k| self.procs.iter().position(|p| p.key == k)) else {
+        let Some(p) = key.and_then(|k| self.find(k)) else {
             if key.is_none() {
                 // Not one of ours: drop it.
                 self.conns[i].closed = true;
@@ -306,6 +322,13 @@ impl Hub {
             self.out.push_back(format!("process\t{a}\t{p}\t{pid}\t0"));
         }
         true
+    }
+
+    /// The process a key names: its own, or the `pPID` a spawned child goes by.
+    fn find(&self, key: &str) -> Option<usize> {
+        self.procs
+            .iter()
+            .position(|p| p.key == key || p.alias.as_deref() == Some(key))
     }
 
     /// An actor's name as reports show it: with its process's PID once there are two.
@@ -380,6 +403,31 @@ impl Hub {
             // code are not the program's.
             "hello" | "final" | "exit" if p > 0 => return,
             "fork" => return self.fork(p, &f),
+            "child" => return self.untraced(p, &f),
+            "cout" | "cdone" => {
+                let key = f.get(1).cloned().unwrap_or_default();
+                let Some(a) = self.find(&key).and_then(|q| self.procs[q].first) else {
+                    return;
+                };
+                if f[0] == "cout" {
+                    let text = f.get(2).cloned().unwrap_or_default();
+                    let ns = self.procs[p].ns.clone();
+                    self.out.push_back(format!("out\t{a}\t{text}\t{ns}"));
+                } else if !self.done[a as usize] {
+                    self.done[a as usize] = true;
+                    let ns = self.procs[p].ns.clone();
+                    self.out.push_back(format!("done\t{a}\t{ns}"));
+                }
+                return;
+            }
+            // `pid KEY PID`: child KEY, a spawned one, got this PID; it will say
+            // `hello ... pPID` when it connects.
+            "pid" => {
+                if let (Some(q), Some(pid)) = (f.get(1).and_then(|k| self.find(k)), f.get(2)) {
+                    self.procs[q].alias = Some(format!("p{pid}"));
+                }
+                return;
+            }
             "thread" => {
                 let Some(t) = num(&f, 1) else { return };
                 let a = self.actor(p, t);
@@ -405,11 +453,7 @@ impl Hub {
                     }
                     Some("pjoin") => {
                         let key = f.get(3).cloned().unwrap_or_default();
-                        let target = self
-                            .procs
-                            .iter()
-                            .position(|q| q.key == key)
-                            .and_then(|q| self.procs[q].first);
+                        let target = self.find(&key).and_then(|q| self.procs[q].first);
                         f[2] = "join".into();
                         f[3] = target.map_or("?".into(), |a| a.to_string());
                     }
@@ -470,6 +514,46 @@ impl Hub {
             }
         }
         self.out.push_back(format!("new\t{a}\t{by}\t{ns}"));
+    }
+
+    /// `child T KEY PID NAME`: process `p`'s thread T started a program it does
+    /// not trace: a process of its own, with one actor, running until reaped.
+    fn untraced(&mut self, p: usize, f: &[String]) {
+        let (Some(t), Some(key), Some(pid)) = (
+            f.get(1).and_then(|s| s.parse::<i64>().ok()),
+            f.get(2),
+            f.get(3).and_then(|s| s.parse::<u32>().ok()),
+        ) else {
+            return;
+        };
+        let name = f.get(4).cloned().unwrap_or_default();
+        let ns = f.last().cloned().unwrap_or_default();
+        let by = self.actor(p, t);
+        let first_fork = self.procs.len() == 1;
+        let mut q = Proc::new(key.clone());
+        q.pid = pid;
+        q.connected = true;
+        q.closed = true;
+        q.untraced = true;
+        self.procs.push(q);
+        let q = self.procs.len() - 1;
+        let a = self.actor(q, 0);
+        self.names[a as usize] = name.clone();
+        if first_fork {
+            for b in 0..self.actors.len() as u16 {
+                if b != a {
+                    let label = self.label(b);
+                    self.out.push_back(format!("thread\t{b}\t{label}\t{ns}"));
+                }
+            }
+        }
+        let label = self.label(a);
+        self.out.push_back(format!("new\t{a}\t{by}\t{ns}"));
+        self.out.push_back(format!("thread\t{a}\t{label}\t{ns}"));
+        self.out
+            .push_back(format!("process\t{a}\t{q}\t{pid}\t{ns}"));
+        self.out
+            .push_back(format!("blocked\t{a}\tio\truns {name}\t{ns}"));
     }
 
     /// Waits until a connection has something to read, or a child connects.

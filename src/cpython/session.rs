@@ -103,6 +103,17 @@ impl Session {
         };
         let tracer = dir.path().join("tracer.py");
         std::fs::write(&tracer, super::TRACER).map_err(internal("writing the tracer"))?;
+        let site = dir.path().join("site");
+        std::fs::create_dir(&site).map_err(internal("a folder for sitecustomize.py"))?;
+        std::fs::write(site.join("sitecustomize.py"), super::SITECUSTOMIZE)
+            .map_err(internal("writing sitecustomize.py"))?;
+        // Ours first; the student's own PYTHONPATH (and sitecustomize) after it.
+        let mut pythonpath = vec![site];
+        if let Some(theirs) = std::env::var_os("PYTHONPATH") {
+            pythonpath.extend(std::env::split_paths(&theirs).filter(|p| !p.as_os_str().is_empty()));
+        }
+        let pythonpath = std::env::join_paths(pythonpath)
+            .map_err(|e| SessionError::Internal(format!("PYTHONPATH: {e}")))?;
         let (ev_r, ev_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| SessionError::Internal(format!("a pipe: {e}")))?;
         let (cmd_r, cmd_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -116,6 +127,8 @@ impl Session {
         let mut cmd = Command::new(python);
         cmd.arg(&tracer)
             .env("INTERLEAVE_SOCKET", &socket)
+            .env("INTERLEAVE_TRACER", &tracer)
+            .env("PYTHONPATH", pythonpath)
             .arg(&program)
             .env("INTERLEAVE_EVENTS_FD", EVENTS_FD.to_string())
             .env("INTERLEAVE_COMMANDS_FD", COMMANDS_FD.to_string())
@@ -594,6 +607,9 @@ impl Controller {
             "hello" => {
                 self.version = field(1)?;
                 self.pid = field(2)?.parse().map_err(|_| bad())?;
+                if let Some(f) = &mut self.follow {
+                    f.pid(0, self.pid);
+                }
             }
             "new" => {
                 let t = thread(1)? as u16;
@@ -684,7 +700,13 @@ impl Controller {
                 }
             }
             // The hub's: an actor is the first thread of process Q, with this PID.
-            "process" => {}
+            "process" => {
+                if let (Some(f), Ok(a), Ok(pid)) =
+                    (&mut self.follow, thread(1), field(3)?.parse::<u32>())
+                {
+                    f.pid(a as u16, pid);
+                }
+            }
             "done" => {
                 let t = thread(1)? as u16;
                 self.moves += 1;
