@@ -470,6 +470,42 @@ def _strip(tb):
     return head
 
 
+def _strip_all(value, seen=None):
+    """`value`'s traceback, and those of the exceptions it was raised from or
+    during, without the tracer's frames."""
+    seen = set() if seen is None else seen
+    while isinstance(value, BaseException) and id(value) not in seen:
+        seen.add(id(value))
+        if value.__traceback__ is not None:
+            value.with_traceback(_strip(value.__traceback__))
+        _strip_all(value.__cause__, seen)
+        value = value.__context__
+
+
+def _strip_reports():
+    """Tracebacks printed by the interpreter (an uncaught exception) or by the
+    library (multiprocessing prints a child's with traceback.print_exc) leave out
+    the tracer's frames, as a plain run has none."""
+    import traceback
+    real_print = traceback.print_exception
+
+    def print_exception(*args, **kwargs):
+        args = [_strip(a) if isinstance(a, types.TracebackType) else a for a in args]
+        for a in args:
+            _strip_all(a)
+        if isinstance(kwargs.get('tb'), types.TracebackType):
+            kwargs['tb'] = _strip(kwargs['tb'])
+        _strip_all(kwargs.get('value'))
+        return real_print(*args, **kwargs)
+    traceback.print_exception = print_exception
+    real_hook = sys.excepthook
+
+    def excepthook(kind, value, tb):
+        _strip_all(value)
+        return real_hook(kind, value, _strip(tb))
+    sys.excepthook = excepthook
+
+
 def _report_thread_error(thread):
     exc = sys.exc_info()
     # As threading reports it: from its _bootstrap_inner, which called run().
@@ -762,10 +798,13 @@ def _patch_multiprocessing():
         (sitecustomize.py) and names itself by its PID. The parent numbers it now, as
         it does a fork child, and says which PID it got once it has one."""
         def launch(self, process_obj):
+            # Said once it is started: a start that raises (a spawned child that
+            # reaches p.start() while importing the program) starts nobody. Until
+            # the parent says so, the controller holds the child's hello.
+            real(self, process_obj)
             _forks[0] += 1
             key = '%s.%d' % (_proc_key[0], _forks[0])
             emit('fork', me(), key, 0)
-            real(self, process_obj)
             emit('pid', key, self.pid)
             _send()
         return launch
@@ -882,6 +921,16 @@ def _start_spawned():
     _install()
     import atexit
     atexit.register(_send)
+    import multiprocessing.spawn as mps
+    real_fixup = mps._fixup_main_from_path
+
+    def fixup(*args, **kwargs):
+        # The process's name (Process-1) is set from its parent's data just before
+        # the program is imported again: its actor takes it from the first step.
+        import multiprocessing
+        emit('thread', me(), multiprocessing.current_process().name)
+        return real_fixup(*args, **kwargs)
+    mps._fixup_main_from_path = fixup
     if hasattr(sys, 'monitoring'):
         _install_monitoring(None)
     _start_tracing()
@@ -892,6 +941,7 @@ def _install():
     sent, its forks followed."""
     threading.Thread = Thread
     threading.Lock = _lock_factory
+    _strip_reports()
     sys.stdout = _Stdout(sys.stdout)
     real_exit = os._exit
 

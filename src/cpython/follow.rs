@@ -225,6 +225,20 @@ impl Follower {
         self.real_pids.insert(t, pid);
     }
 
+    /// A line CPython printed, each real PID written as its process.
+    pub(super) fn masked(&self, line: &str) -> String {
+        if self.sim_pids.is_empty() {
+            return line.to_string();
+        }
+        mask_pids(line, &self.real_pid_names())
+    }
+
+    /// A line the simulator printed, each simulated PID written as its process.
+    fn masked_sim(&self, line: &str) -> String {
+        let pids: Vec<(u32, u16)> = self.sim_pids.iter().map(|(&q, &p)| (p, q)).collect();
+        mask_pids(line, &pids)
+    }
+
     /// The real PIDs of the processes whose actors are mapped to the simulator's.
     fn real_pid_names(&self) -> Vec<(u32, u16)> {
         self.threads
@@ -524,14 +538,17 @@ pub fn compare_trace(
     let shared_steps = follower.anchors.len();
     let drive = Drive::Schedule(Vec::new());
     let session = Session::start(python, &lesson.code(knobs), &drive, Granularity::Bytecode)?;
-    let (outcome, followed, disagreement) = session.follow(follower, limit)?;
-    Ok(comparison(
-        trace,
-        outcome,
-        shared_steps,
-        followed,
-        disagreement,
-    ))
+    let sim_output: Vec<String> = trace
+        .output
+        .iter()
+        .map(|l| follower.masked_sim(&l.text))
+        .collect();
+    let (outcome, followed, disagreement, printed) = session.follow(follower, limit)?;
+    let mut c = comparison(trace, outcome, shared_steps, followed, disagreement);
+    // With processes, a PID is compared as the process it names.
+    c.sim_output = sim_output;
+    c.cpython_output = printed;
+    Ok(c)
 }
 
 fn comparison(

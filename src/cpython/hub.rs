@@ -367,8 +367,27 @@ impl Hub {
         a
     }
 
+    fn all_done(&self, p: usize) -> bool {
+        self.procs[p]
+            .locals
+            .values()
+            .all(|&b| self.done[b as usize])
+    }
+
+    /// A child process of the program has not ended (or has not connected yet).
+    fn children_running(&self) -> bool {
+        self.procs.iter().skip(1).any(|q| !q.untraced && !q.closed)
+    }
+
     /// The process is over: its threads that did not say so are done.
     fn close(&mut self, p: usize) {
+        if p != 0 && self.all_done(0) {
+            // The root waited for its children: the last one is gone.
+            self.procs[p].closed = true;
+            if !self.children_running() {
+                self.end(0);
+            }
+        }
         self.procs[p].closed = true;
         let ns = self.procs[p].ns.clone();
         let mut mine: Vec<u16> = self.procs[p].locals.values().copied().collect();
@@ -471,9 +490,12 @@ impl Hub {
                 self.done[a as usize] = true;
                 f[1] = a.to_string();
                 self.out.push_back(f.join("\t"));
-                // Its last thread waits for a command before it leaves: it need not.
-                let mine = &self.procs[p].locals;
-                if mine.values().all(|&b| self.done[b as usize]) {
+                // Its last thread waits for a command before it leaves: it need not,
+                // unless it is the root and a child process still runs. The root then
+                // stays until the run ends, as the playground's parent process does,
+                // so what a child sees of its parent (os.getppid()) does not depend
+                // on when the root's interpreter happens to exit.
+                if self.all_done(p) && (p != 0 || !self.children_running()) {
                     self.end(p);
                 }
                 return;

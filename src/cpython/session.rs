@@ -196,18 +196,23 @@ impl Session {
     }
 
     /// Drives a controlled run by a stepped run's shared steps (`follow.rs`): gives
-    /// the run, how many of those steps it took in order, and the first place the
-    /// two parted.
+    /// the run, how many of those steps it took in order, the first place the two
+    /// parted, and the printed lines with every PID written as its process.
     pub(super) fn follow(
         self,
         follower: Follower,
         limit: Duration,
-    ) -> Result<(Outcome, usize, Option<String>), SessionError> {
+    ) -> Result<(Outcome, usize, Option<String>, Vec<String>), SessionError> {
         let mut c = Controller::new(Picker::new(Drive::Schedule(Vec::new())), false);
         c.follow = Some(follower);
         let (o, c) = self.drive(c, limit)?;
         let (at, why) = c.follow.as_ref().map_or((0, None), |f| f.verdict());
-        Ok((o, at, why))
+        let printed = o
+            .output
+            .iter()
+            .map(|(_, l)| c.follow.as_ref().map_or(l.clone(), |f| f.masked(l)))
+            .collect();
+        Ok((o, at, why, printed))
     }
 
     fn drive(
