@@ -596,6 +596,13 @@ impl Controller {
         }
     }
 
+    /// Actor `t` runs in the process with this PID (a follower masks it).
+    fn note_pid(&mut self, t: u16, pid: u32) {
+        if let Some(f) = &mut self.follow {
+            f.pid(t, pid);
+        }
+    }
+
     fn observe(&mut self, t: u16, effect: Effect) {
         if let Some(f) = &mut self.follow {
             f.observe(t, effect);
@@ -612,9 +619,7 @@ impl Controller {
             "hello" => {
                 self.version = field(1)?;
                 self.pid = field(2)?.parse().map_err(|_| bad())?;
-                if let Some(f) = &mut self.follow {
-                    f.pid(0, self.pid);
-                }
+                self.note_pid(0, self.pid);
             }
             "new" => {
                 let t = thread(1)? as u16;
@@ -705,13 +710,7 @@ impl Controller {
                 }
             }
             // The hub's: an actor is the first thread of process Q, with this PID.
-            "process" => {
-                if let (Some(f), Ok(a), Ok(pid)) =
-                    (&mut self.follow, thread(1), field(3)?.parse::<u32>())
-                {
-                    f.pid(a as u16, pid);
-                }
-            }
+            "process" => self.note_pid(thread(1)? as u16, field(3)?.parse().unwrap_or(0)),
             "done" => {
                 let t = thread(1)? as u16;
                 self.moves += 1;
