@@ -146,7 +146,17 @@ macro_rules! thread_instr {
     () => {
         $crate::program::Instr::LoadGlobal(_)
             | $crate::program::Instr::StoreGlobal(_)
-            | $crate::program::Instr::Acquire(_)
+            | $crate::program::thread_call_instr!()
+    };
+}
+pub(crate) use thread_instr;
+
+/// The instructions of threads beyond a local step or a global's load and store
+/// (part of [`thread_instr`]): what they do depends on, or touches, more than the
+/// actor's own frame and one variable.
+macro_rules! thread_call_instr {
+    () => {
+        $crate::program::Instr::Acquire(_)
             | $crate::program::Instr::Release(_)
             | $crate::program::Instr::Start(_)
             | $crate::program::Instr::Join(_)
@@ -166,7 +176,16 @@ macro_rules! thread_instr {
             | $crate::program::sync_instr!()
     };
 }
-pub(crate) use thread_instr;
+pub(crate) use thread_call_instr;
+
+/// Every instruction but the local ones and a global's load and store, as a
+/// pattern: what the simulator's fast paths hand back to the general step.
+macro_rules! general_instr {
+    () => {
+        $crate::program::thread_call_instr!() | $crate::program::process_instr!()
+    };
+}
+pub(crate) use general_instr;
 
 /// The asyncio instructions, as a pattern (part of [`thread_instr`]): the
 /// actors of a program that has them are tasks of one event loop
