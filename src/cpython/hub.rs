@@ -693,6 +693,60 @@ mod tests {
     }
 
     #[test]
+    fn a_spawned_child_that_connects_first_waits_for_its_parents_word() {
+        let mut h = hub();
+        h.take(0, "hello\t3.12.1\t100\t0");
+        h.take(0, "thread\t0\tMainThread\t1");
+        // The child says hello by its PID before its parent has said anything.
+        child(&mut h, "hello\t3.12.1\t300\tp300\nat\t0\t1\t\t\t2\n");
+        assert!(drain(&mut h).is_empty(), "not bound yet");
+        h.take(0, "fork\t0\t0.1\t0\t3");
+        h.take(0, "pid\t0.1\t300\t3");
+        h.take(0, "blocked\t0\tpjoin\t0.1\t4");
+        let lines = drain(&mut h);
+        assert!(lines.contains(&"new\t1\t0\t3".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"process\t1\t1\t300\t0".to_string()),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"at\t1\t1\t\t\t2".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"blocked\t0\tjoin\t1\t4".to_string()),
+            "{lines:?}"
+        );
+        // The root stays while its child runs: its last thread is not sent `end`.
+        h.take(0, "done\t0\t5");
+        assert!(!h.procs[0].ended);
+        h.conns[0].closed = true;
+        let _ = drain(&mut h);
+        assert!(h.procs[0].ended, "the last child is gone: the root may end");
+    }
+
+    #[test]
+    fn a_program_subprocess_runs_is_a_process_that_prints_and_is_reaped() {
+        let mut h = hub();
+        h.take(0, "hello\t3.12.1\t100\t0");
+        h.take(0, "thread\t0\tMainThread\t1");
+        h.take(0, "child\t0\t0.1\t4321\techo\t2");
+        h.take(0, "cout\t0.1\thello, world\\n\t3");
+        h.take(0, "cdone\t0.1\t0\t4");
+        let lines: Vec<String> = h.out.drain(..).collect();
+        assert_eq!(
+            lines,
+            [
+                "thread\t0\tMainThread (pid 100)\t2",
+                "new\t1\t0\t2",
+                "thread\t1\techo (pid 4321)\t2",
+                "process\t1\t1\t4321\t2",
+                "blocked\t1\tio\truns echo\t2",
+                "out\t1\thello, world\\n\t3",
+                "done\t1\t4",
+            ]
+        );
+        assert!(h.live_children().is_empty(), "reaped: not ours to kill");
+    }
+
+    #[test]
     fn a_process_that_closes_ends_its_threads_and_a_join_names_it() {
         let mut h = hub();
         h.take(0, "hello\t3.12.1\t100\t0");
