@@ -67,6 +67,7 @@ CONTROLLED = MODE == 'controlled'
 # Imported (by the sitecustomize.py next to it) in a process multiprocessing started
 # with spawn or forkserver: that process has no pipes of ours and connects at once.
 _IMPORTED = __name__ != '__main__'
+_os_exit = os._exit
 _events = None if _IMPORTED else os.fdopen(int(os.environ.get('INTERLEAVE_EVENTS_FD', '2')), 'w', encoding='utf-8')
 _write_lock = _thread.allocate_lock()
 _clock = getattr(time, 'perf_counter_ns', None) or (lambda: int(time.perf_counter() * 1e9))
@@ -563,7 +564,7 @@ def _before_fork():
     # joins or terminates it before it exits anyway; a bare os.fork child may outlive
     # its parent, as the fork lesson's may, so it is left alone.
     mortal = _mp_starting[0] and threading.current_thread() is threading.main_thread()
-    _forking[0] = (key, ct, mortal)
+    _forking[0] = (key, ct, mortal and os.getpid())
     emit('fork', t, key, ct)
     # No other thread may be half-way through a line when the child is made, and
     # nothing written may wait in the buffer: the child would send it again.
@@ -575,12 +576,13 @@ def _after_fork_parent():
     _write_lock.release()
 
 
-def _die_with_parent():
+def _die_with_parent(parent):
     """Linux: the child is killed when its parent dies, as the root is when the
     playground does, so a run ended by a signal leaves no process behind. Only for a
     fork by the main thread (the signal comes when the forking *thread* ends) inside
-    Process.start()."""
-    parent = os.getppid()
+    Process.start(). `parent`: the parent's PID as the parent knew it, so a parent
+    that died before this ran is seen (the child has been adopted) and the child
+    goes too."""
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
@@ -588,7 +590,9 @@ def _die_with_parent():
     except (OSError, AttributeError, ImportError):
         return
     if os.getppid() != parent:
-        os._exit(1)
+        # The real _exit: the wrapper would flush under the write lock, which a
+        # child of fork holds until it reconnects.
+        _os_exit(1)
 
 
 def _after_fork_child():
@@ -599,7 +603,7 @@ def _after_fork_child():
     key, ct, mortal = _forking[0]
     _mp_starting[0] = False
     if mortal:
-        _die_with_parent()
+        _die_with_parent(mortal)
     _write_lock = _thread.allocate_lock()
     _gates_lock = _thread.allocate_lock()
     _proc_key[0] = key
@@ -881,12 +885,16 @@ def _patch_subprocess():
     subprocess.Popen._handle_exitstatus = handle_exitstatus
 
 
+_server_pid = [0]    # in a fork server: its own PID, its children's parent
+
+
 def spawned(server):
     """Called by sitecustomize.py in a new interpreter that multiprocessing started
     from a traced process: a spawn child connects now; the fork server (not shown: it
     runs none of the program) makes each of its children connect at its fork."""
     if server:
-        _die_with_parent()
+        _die_with_parent(int(os.environ.get('INTERLEAVE_PARENT', '0')))
+        _server_pid[0] = os.getpid()
         os.register_at_fork(after_in_child=_start_spawned)
     else:
         _start_spawned()
@@ -894,7 +902,9 @@ def spawned(server):
 
 def _start_spawned():
     global _events, _command_fd, _program_file, _write_lock, _gates_lock
-    _die_with_parent()
+    # A fork server's child: its parent is the server; a spawn child's is the
+    # traced process named in INTERLEAVE_PARENT (sitecustomize.py checked it).
+    _die_with_parent(_server_pid[0] or int(os.environ.get('INTERLEAVE_PARENT', '0')))
     _write_lock = _thread.allocate_lock()
     _gates_lock = _thread.allocate_lock()
     _program_file = os.environ.get('INTERLEAVE_PROGRAM')

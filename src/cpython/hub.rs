@@ -697,6 +697,7 @@ mod tests {
         let mut h = hub();
         h.take(0, "hello\t3.12.1\t100\t0");
         h.take(0, "thread\t0\tMainThread\t1");
+        let _ = drain(&mut h);
         // The child says hello by its PID before its parent has said anything.
         child(&mut h, "hello\t3.12.1\t300\tp300\nat\t0\t1\t\t\t2\n");
         assert!(drain(&mut h).is_empty(), "not bound yet");
@@ -727,6 +728,7 @@ mod tests {
         let mut h = hub();
         h.take(0, "hello\t3.12.1\t100\t0");
         h.take(0, "thread\t0\tMainThread\t1");
+        h.out.clear();
         h.take(0, "child\t0\t0.1\t4321\techo\t2");
         h.take(0, "cout\t0.1\thello, world\\n\t3");
         h.take(0, "cdone\t0.1\t0\t4");
