@@ -376,3 +376,35 @@ fn the_lessons_own_code_prints_the_same_on_real_cpython() {
     }
     eprintln!("ran the lesson's code on {ran} CPython versions");
 }
+
+/// Every interleaving of part=api (DPOR): the sleeps decide the finishing
+/// order, so whatever the schedule, the futures give the same results and
+/// exceptions in the same order, on threads with or without a GIL and on
+/// processes.
+#[test]
+fn exploration_finds_one_outcome_whatever_the_schedule() {
+    use interleave::explore::{self, Control, Limits, Stop};
+    for s in [
+        &["executor=thread"][..],
+        &["executor=thread", "gil=free"],
+        &["executor=process"],
+    ] {
+        let l = lesson();
+        let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+        let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
+        let limits = Limits {
+            max_time: Duration::from_secs(300),
+            ..Limits::default()
+        };
+        let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
+        assert_eq!(
+            ex.stop,
+            Stop::Complete,
+            "{s:?}: the outcome set is complete"
+        );
+        let keys: Vec<_> = ex.outcomes.into_iter().map(|f| f.key).collect();
+        assert_eq!(keys.len(), 1, "{s:?}: {keys:?}");
+        assert_eq!(keys[0].output, API_OUT, "{s:?}");
+        assert!(!keys[0].deadlock, "{s:?}");
+    }
+}
