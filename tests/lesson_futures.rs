@@ -5,24 +5,25 @@
 //! wait for one), the tour, `interleave check`, and the lesson's own code on
 //! real CPython.
 
+#[path = "common/lesson.rs"]
+mod common;
+use common::{Of, output, sets};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
-use interleave::lesson::{Lang, Lesson};
-use interleave::live::LiveRun;
+use interleave::lesson::Lang;
 use interleave::program::{ActorId, Instr};
-use interleave::run::{Origin, Run, Start};
+use interleave::run::Origin;
 use interleave::trace::{ActorState, EventKind, StateReplay, Trace};
 use interleave::ui::{App, AppOptions, Screen, Theme};
-use std::sync::Arc;
-use std::time::Duration;
 
 const LESSON: &str = "futures";
+const FUTURES: Of = Of(LESSON);
 const BIN: &str = env!("CARGO_BIN_EXE_interleave");
-const LIVE_LIMIT: Duration = Duration::from_secs(120);
 
-/// What part=api prints, with either executor, on CPython 3.8–3.13
-/// (tools/measure/futures_code.py, RESULTS.md §17.6).
+/// What part=api prints, with either executor, on CPython 3.6–3.13
+/// (tools/measure/futures_code.py, RESULTS.md §17.6; 3.6 writes the repr with a
+/// trailing comma).
 const API_OUT: [&str; 7] = [
     "submit(square, 2).result(): 4",
     "as_completed: 4",
@@ -34,37 +35,14 @@ const API_OUT: [&str; 7] = [
 ];
 const CPU_OUT: [&str; 2] = ["countdowns: [0, 0]", "done"];
 
-fn lesson() -> Lesson {
-    let catalog = Catalog::embedded().expect("the built-in lessons load");
-    catalog.find(LESSON).expect("the lesson exists").clone()
-}
-
-fn sets(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| s.to_string()).collect()
-}
-
 fn stepped(s: &[&str], seed: u64) -> Trace {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    Run::new(&l, knobs, Start::Stepped(Origin::Seed(seed)))
-        .expect("the lesson builds")
-        .finish_stepped()
-        .expect("a stepped run runs to its end")
+    FUTURES.stepped(s, Origin::Seed(seed))
 }
 
 fn live(s: &[&str]) -> Trace {
     // SAFETY: set before any worker starts, and to the same value by every test.
     unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let program = interleave::scenarios::build(&l, &knobs).expect("the lesson builds");
-    let (trace, finished) = LiveRun::start(Arc::new(program), knobs.engine(), 1.0).wait(LIVE_LIMIT);
-    assert!(finished, "the live run {s:?} did not end");
-    trace
-}
-
-fn output(t: &Trace) -> Vec<String> {
-    t.output.iter().map(|o| o.text.clone()).collect()
+    FUTURES.live(s)
 }
 
 fn workers(executor: &str) -> [&'static str; 2] {
@@ -328,7 +306,7 @@ fn the_lesson_checks_and_runs_from_the_cli_in_both_languages() {
 
 /// The lesson's code for these knobs, as the student reads it.
 fn python_code(s: &[&str]) -> String {
-    let l = lesson();
+    let l = FUTURES.lesson();
     let knobs = knobs_from(&l, &sets(s)).expect("knobs");
     l.code(&knobs)
 }
@@ -383,26 +361,12 @@ fn the_lessons_own_code_prints_the_same_on_real_cpython() {
 /// processes.
 #[test]
 fn exploration_finds_one_outcome_whatever_the_schedule() {
-    use interleave::explore::{self, Control, Limits, Stop};
     for s in [
         &["executor=thread"][..],
         &["executor=thread", "gil=free"],
         &["executor=process"],
     ] {
-        let l = lesson();
-        let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-        let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-        let limits = Limits {
-            max_time: Duration::from_secs(300),
-            ..Limits::default()
-        };
-        let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
-        assert_eq!(
-            ex.stop,
-            Stop::Complete,
-            "{s:?}: the outcome set is complete"
-        );
-        let keys: Vec<_> = ex.outcomes.into_iter().map(|f| f.key).collect();
+        let keys = FUTURES.outcomes(s, 300);
         assert_eq!(keys.len(), 1, "{s:?}: {keys:?}");
         assert_eq!(keys[0].output, API_OUT, "{s:?}");
         assert!(!keys[0].deadlock, "{s:?}");
