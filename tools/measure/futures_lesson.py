@@ -1,6 +1,7 @@
-# Issue 16 item 5 (lesson `futures`, not written yet): a draft of the lesson's
-# program, run on every CPython under pyenv with ThreadPoolExecutor and with
-# ProcessPoolExecutor, to measure what the lesson would claim before it claims it:
+# Issue 16 item 5 (lesson `futures`): the first draft of the lesson's program
+# (futures_code.py runs the lesson's own, whose sleeps differ), run on every
+# CPython under pyenv with ThreadPoolExecutor and with ProcessPoolExecutor, to
+# measure what the lesson would claim before it claims it:
 # - what submit/result, as_completed, map and a task's exception print;
 # - the GIL, without timing the two executors against each other (on a loaded
 #   machine wall times say little): the CPU time of the whole process tree
