@@ -208,7 +208,9 @@ pub struct Calibration {
     /// ago. Fitted, not derived: with the tutorial's `time.sleep(0.01)` before each
     /// increment, ten processes lose 4–36 of 500 increments per run on CPython 3.8,
     /// 3.11 and 3.13 on an idle 2-core machine, in every run
-    /// (tools/measure/value_race_sleep.py; RESULTS.md, section 18).
+    /// (tools/measure/value_race_sleep.py; RESULTS.md, section 18). The loss is
+    /// this figure's doing: at one in 8000, seeds 1–40 kept 500 in 36 of 40 runs
+    /// even with sleeps ended by the scheduler; at one in 80 they lose 1–42.
     pub value_preempt_after_sleep_one_in: u32,
     pub preempt_pause_ns: u64,
 }
