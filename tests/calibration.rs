@@ -451,13 +451,14 @@ fn the_cli_runs_the_scheduler_it_names() {
 /// (as the headless report streams) must make the same picks and events.
 #[test]
 fn the_fast_path_picks_what_one_pick_at_a_time_picks() {
-    let cases: [(&str, &[&str]); 9] = [
+    let cases: [(&str, &[&str]); 10] = [
         ("balance-race", &["iterations=3000"]),
         ("balance-race", &["iterations=3000", "gil=gil-modern"]),
         ("balance-race", &["iterations=3000", "gil=free"]),
         ("balance-race", &["iterations=1000", "lock=on"]),
         ("value-race", &[]),
         ("value-race", &["iterations=300"]),
+        ("value-race", &["sleep=on"]),
         ("thread-local", &[]),
         ("gil", &[]),
         ("tickets", &[]),

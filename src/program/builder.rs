@@ -112,6 +112,12 @@ impl ProgramBuilder {
         self.program.event_loop = true;
     }
 
+    /// The scheduler decides when each sleep ends
+    /// ([`Program::sleeps_end_by_scheduler`]).
+    pub fn sleeps_end_by_scheduler(&mut self) {
+        self.program.sleeps_end_by_scheduler = true;
+    }
+
     pub fn string(&mut self, s: &str) -> StrId {
         if let Some(i) = self.program.strings.iter().position(|x| x == s) {
             return i as StrId;

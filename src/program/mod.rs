@@ -1029,6 +1029,14 @@ pub struct Program {
     /// the screen through the engine, as in every other lesson.
     #[serde(default)]
     pub terminal: Option<Terminal>,
+    /// A sleeping actor may take its next step while others can run: the
+    /// simulator's time jumps to its wake-up, so the scheduler (the timed one by
+    /// its own clocks) decides when each sleep ends, as the OS does for processes
+    /// whose sleeps end microseconds apart. Without it a sleeper waits until
+    /// nobody else can run, and sleepers wake in the simulator's own order
+    /// (value-race `sleep=on`, RESULTS.md section 18).
+    #[serde(default)]
+    pub sleeps_end_by_scheduler: bool,
 }
 
 /// The real file a live run gives its processes as stdout.

@@ -5,6 +5,8 @@ use crate::program::{ActorKind, BinOp, Instr, Program, ProgramBuilder};
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let locked = knobs.bool("lock")?;
+    // The tutorial's `time.sleep(0.01)` before each increment.
+    let sleeps = knobs.bool("sleep")?;
     let nprocs = u16::try_from(knobs.int("processes")?)
         .ok()
         .filter(|n| (1..=64).contains(n))
@@ -12,6 +14,10 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let iterations = u32::try_from(knobs.int("iterations")?)
         .map_err(|_| "iterations must fit in 32 bits".to_string())?;
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    if sleeps {
+        // Ten sleeps of 10 ms end microseconds apart in an order the OS picks.
+        b.sleeps_end_by_scheduler();
+    }
     let counter = b.shared_var("counter.value", 0);
     b.expect_final(counter, nprocs as i64 * iterations as i64);
     let lock = b.lock("lock");
@@ -22,6 +28,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
 
     let for_line = b.line(&format!("for i in range({iterations}):"))?;
     let inc_line = b.line("counter.value += 1")?;
+    let sleep_line = if sleeps {
+        Some(b.line("time.sleep(0.01)")?)
+    } else {
+        None
+    };
     let with_line = if locked {
         Some(b.line("with lock:")?)
     } else {
@@ -36,6 +47,9 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         let exit = a.label();
         a.at(for_line);
         let head = a.for_range(i, iterations, exit);
+        if let Some(s) = sleep_line {
+            a.at(s).emit(Instr::Sleep(10_000));
+        }
         if let Some(w) = with_line {
             a.at(w).emit(Instr::Acquire(lock));
         }

@@ -319,7 +319,7 @@ impl Sim {
         };
         let ready = match rt.status {
             RunState::Ready => true,
-            RunState::Sleeping(_) => !self.anyone_ready(),
+            RunState::Sleeping(_) => self.program.sleeps_end_by_scheduler || !self.anyone_ready(),
             RunState::NotStarted | RunState::Blocked | RunState::Done(_) => false,
         };
         ready && self.ending == Ending::Running && self.gil_refuses(a).is_none()

@@ -141,8 +141,9 @@ impl Sim {
             RunState::NotStarted => return Err(Refusal::NotStarted(self.name(a))),
             RunState::Done(_) => return Err(Refusal::Done(self.name(a))),
             RunState::Sleeping(until) => {
-                // Time only passes by itself when nobody else can run.
-                if self.anyone_ready() {
+                // Time only passes by itself when nobody else can run, unless
+                // the scheduler decides when sleeps end.
+                if self.anyone_ready() && !self.program.sleeps_end_by_scheduler {
                     return Err(Refusal::Sleeping {
                         actor: self.name(a),
                         until_ns: until,

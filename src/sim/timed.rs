@@ -21,6 +21,9 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
 const NOT_WAITING: u64 = u64::MAX;
+/// How long after a sleep a process counts as just woken
+/// ([`Calibration::value_preempt_after_sleep_one_in`]).
+const AWAKE_NS: u64 = 200_000;
 
 /// Marks in [`TimedScheduler::plan`]: an instruction the fast path leaves to the
 /// slow one, and a plain access to a `multiprocessing.Value` (costed when it runs).
@@ -80,6 +83,8 @@ pub struct TimedScheduler {
     /// Per variable in shared memory (`multiprocessing.Value`): until when its
     /// lock is held, and by whom; `None` for the others.
     shared: Vec<Option<(u64, ActorId)>>,
+    /// Per actor: when it last came back from `time.sleep` (`NOT_WAITING` if never).
+    woke: Vec<u64>,
     /// Trace events and steps already accounted for.
     seen_events: usize,
     seen_steps: usize,
@@ -110,6 +115,7 @@ impl TimedScheduler {
             last: Vec::new(),
             gils: Vec::new(),
             shared: Vec::new(),
+            woke: Vec::new(),
             seen_events: 0,
             seen_steps: 0,
             plan: Vec::new(),
@@ -139,6 +145,7 @@ impl TimedScheduler {
         let n = sim.actor_count();
         self.clock = vec![0; n];
         self.wait_since = vec![NOT_WAITING; n];
+        self.woke = vec![NOT_WAITING; n];
         self.last = vec![None; n];
         let prog = sim.program();
         self.plan = (0..n as ActorId)
@@ -231,12 +238,16 @@ impl TimedScheduler {
         };
         self.shared[g] = Some((t + cost, a));
         // The OS may take the core away right after the access (the Value's lock
-        // is free again): the process runs again a time slice or more later.
-        if self
-            .rng
-            .random_range(0..self.cal.value_preempt_one_in.max(1))
-            == 0
-        {
+        // is free again): the process runs again a time slice or more later. Just
+        // back from a sleep, while the other sleepers keep waking, that happens far
+        // more often.
+        let woke = self.woke[a as usize];
+        let one_in = if woke != NOT_WAITING && t.saturating_sub(woke) < AWAKE_NS {
+            self.cal.value_preempt_after_sleep_one_in
+        } else {
+            self.cal.value_preempt_one_in
+        };
+        if self.rng.random_range(0..one_in.max(1)) == 0 {
             cost + self.jit(self.cal.preempt_pause_ns)
         } else {
             cost
@@ -562,6 +573,7 @@ impl TimedScheduler {
             Instr::Sleep(us) => {
                 let start = self.clock[ai];
                 self.clock[ai] += base + us as u64 * 1_000 + self.jit(self.cal.sleep_late_ns);
+                self.woke[ai] = self.clock[ai];
                 self.release_gil(sim, a, start);
             }
             Instr::QueuePut { .. } | Instr::PipeSend(_) | Instr::QueueTry { put: true, .. } => {

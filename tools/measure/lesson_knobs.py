@@ -35,6 +35,8 @@ def render(code, knobs):
                 name, value = cond.split('=')
                 ok = ok and knobs[name] == value
         if ok:
+            # `{{knob}}` holes (value-race's `range({{iterations}})`).
+            line = re.sub(r'\{\{(\w+)\}\}', lambda m: str(knobs[m.group(1)]), line)
             out.append(line)
     return '\n'.join(out).lstrip('\n') + '\n'
 
