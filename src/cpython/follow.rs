@@ -112,6 +112,7 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             // The memory lesson's lists are not compared as shared steps.
             | Instr::ListStore { .. }
             // Process lessons are refused before anything is followed; a

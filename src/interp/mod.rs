@@ -121,6 +121,9 @@ pub trait Backend {
     fn work(&mut self, pc: Pc, units: u32) -> Result<(), Flow>;
     /// `time.perf_counter()` or the CPU time so far, in ns.
     fn clock(&mut self, cpu: bool) -> Value;
+    /// `threading.get_ident()`: a real thread's `pthread_self()`, or the
+    /// simulator's stand-in.
+    fn ident(&mut self) -> Value;
 
     // -- Processes.
     /// `os.fork()` in the parent: the child's PID. A backend that runs the
@@ -316,6 +319,13 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             let v = b.clock(cpu);
             (push(b, v), next, Cost::Instr)
         }
+        Instr::Ident(of) => {
+            let v = match of {
+                crate::program::IdentOf::Thread => b.ident(),
+                crate::program::IdentOf::Process => b.pid(),
+            };
+            (push(b, v), next, Cost::Instr)
+        }
         Instr::Raise(msg) => return raise_in_actor(b, ins, pc, msg),
         Instr::Exit(code) => return b.exit(ins, pc, code),
         Instr::CondWait(l) => return b.cond_wait(ins, pc, l, next),
@@ -424,6 +434,7 @@ fn exec_sync<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         | Instr::TlsSet { .. }
         | Instr::TlsGet(_)
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::ListStore { .. }

@@ -275,6 +275,7 @@ impl Calibration {
             | Instr::TlsGet(_)
             | Instr::TlsSet { .. }
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::GetPid
             | Instr::GetPpid => self.call_ns,
             // Not plain: the timed scheduler charges these by what they do
@@ -350,6 +351,7 @@ pub fn is_plain(ins: Instr) -> bool {
         | Instr::TlsGet(_)
         | Instr::TlsSet { .. }
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::GetPid
         | Instr::GetPpid => true,
         not_plain!() => false,
@@ -380,6 +382,7 @@ pub fn classic_checks_after(last: Instr) -> bool {
         | Instr::TlsGet(_)
         | Instr::TlsSet { .. }
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::GetPid
         | Instr::GetPpid
         | not_plain!() => true,

@@ -61,6 +61,7 @@ impl Sim {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::Raise(_)
             | Instr::Exit(_)
             | crate::program::cond_instr!()
@@ -147,6 +148,7 @@ impl Sim {
                 | Instr::TlsSet { .. }
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
+                | Instr::Ident(_)
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | crate::program::cond_instr!()
@@ -281,6 +283,7 @@ impl Sim {
                 | Instr::TlsSet { .. }
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
+                | Instr::Ident(_)
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | Instr::ForkChild
@@ -336,6 +339,7 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::Raise(_)
             | Instr::Exit(_)
             | Instr::Fork(_)

@@ -36,7 +36,11 @@ def render(code, knobs):
                 ok = ok and knobs[name] == value
         if ok:
             out.append(line)
-    return '\n'.join(out).lstrip('\n') + '\n'
+    text = '\n'.join(out).lstrip('\n') + '\n'
+    # `{{knob}}` holes take the knob's value, as the playground fills them.
+    for name, value in knobs.items():
+        text = text.replace('{{%s}}' % name, value)
+    return text
 
 
 def defaults(les):
