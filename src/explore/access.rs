@@ -136,100 +136,106 @@ pub fn step_access(
         if k > 0 && k % 2 == 0 && !matches!(ins, Instr::Release(_)) {
             continue;
         }
-        let var = |g: u16| {
-            if p.vars.get(g as usize).is_some_and(|v| v.shared) || !multi {
-                Obj::Var(g as u32)
-            } else {
-                Obj::Var(((proc_ as u32 + 1) << 16) | g as u32)
-            }
-        };
-        match ins {
-            crate::program::local_instr!() | Instr::Work(_) | Instr::TlsSet { .. } => {}
-            Instr::LoadGlobal(g) | Instr::FileRead(g) => objects.add(&mut acc, var(g), false),
-            Instr::StoreGlobal(g) | Instr::FileWrite(g) => objects.add(&mut acc, var(g), true),
-            // A list changed in place (it may raise, printing, if the list is full).
-            Instr::ListStore { var: g, .. } => {
-                objects.add(&mut acc, var(g), true);
-                objects.add(&mut acc, Obj::Output, true);
-                objects.add(&mut acc, Obj::Actor(a), true);
-            }
-            Instr::Acquire(l) | Instr::Release(l) => objects.add(&mut acc, Obj::Lock(l), true),
-            // An asyncio.Lock and its line of waiting tasks.
-            Instr::AioAcquire(l) | Instr::AioRelease(l) => {
-                objects.add(&mut acc, Obj::Lock(l), true)
-            }
-            // A yield touches only the loop (below); a timed sleep or a
-            // blocking one reads the time (`reads_time`).
-            Instr::AioSleep(_) | Instr::AioBlock(_) => {}
-            // A condition's waiters live with its lock: a wait releases the lock
-            // and joins them, a notify takes from them, a sleep reads them.
-            Instr::CondWait(l) | Instr::CondSleep(l) | Instr::CondNotify { cond: l, .. } => {
-                objects.add(&mut acc, Obj::Lock(l), true)
-            }
-            // A barrier's state lives with the lock that names it: every step of
-            // `wait()` and `abort()` reads and changes it (an arrival's index, the
-            // trip, a break), so any two conflict.
-            Instr::BarrierWait { barrier: l, .. }
-            | Instr::BarrierSleep { barrier: l, .. }
-            | Instr::BarrierAbort(l) => objects.add(&mut acc, Obj::Lock(l), true),
-            // A semaphore's counter and an event's flag are variables: taking,
-            // giving back, setting and clearing write them, waiting and
-            // is_set() read them (a wait that blocks read it too).
-            Instr::SemAcquire(g)
-            | Instr::SemRelease { sem: g, .. }
-            | Instr::EventSet(g)
-            | Instr::EventClear(g) => objects.add(&mut acc, var(g), true),
-            Instr::EventWait { ev: g, .. } | Instr::EventIsSet(g) => {
-                objects.add(&mut acc, var(g), false)
-            }
-            Instr::Start(t) if p.actors[t as usize].process == proc_ => {
-                objects.add(&mut acc, Obj::Actor(t), true)
-            }
-            Instr::Join(t) | Instr::JoinFor { t, .. } => {
-                objects.add(&mut acc, Obj::Actor(t), false)
-            }
-            Instr::Exit(_) if !multi => objects.add(&mut acc, Obj::Actor(a), true),
-            Instr::Print { .. }
-            | Instr::PrintCaptured { .. }
-            | Instr::BufPrint { .. }
-            | Instr::Flush(_) => objects.add(&mut acc, Obj::Output, true),
-            // These may end the thread with a printed exception.
-            Instr::TlsGet(_) | Instr::Raise(_) => {
-                objects.add(&mut acc, Obj::Output, true);
-                objects.add(&mut acc, Obj::Actor(a), true);
-            }
-            Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } | Instr::QueueReady(q)
-                if !multi =>
-            {
-                objects.add(&mut acc, Obj::Queue(q), true)
-            }
-            // Between processes (or a process's start, a thread's end there):
-            // conflicts with everything, sound and slower.
-            Instr::Start(_)
-            | Instr::Exit(_)
-            | Instr::QueuePut { .. }
-            | Instr::QueueGet { .. }
-            | Instr::QueueAsk { .. }
-            | Instr::QueueTry { .. }
-            | Instr::QueueReady(_)
-            | Instr::Sleep(_)
-            | Instr::Clock { .. }
-            | Instr::Ident(_)
-            | Instr::Fork(_)
-            | Instr::ForkChild
-            | Instr::GetPid
-            | Instr::GetPpid
-            | Instr::ProcPid(_)
-            | Instr::ProcAlive(_)
-            | Instr::ProcExitCode(_)
-            | Instr::Terminate(_)
-            | Instr::PipeSend(_)
-            | Instr::PipeRecv { .. }
-            | Instr::PipeClose(_)
-            | Instr::RunProgram { .. } => acc.global = true,
-        }
+        add_access(p, a, (proc_, multi), ins, objects, &mut acc);
     }
     acc
+}
+
+/// What one instruction of actor `a` reads and writes, added to `acc`: `proc_` is
+/// its process, `multi` whether the program has more than one.
+fn add_access(
+    p: &crate::program::Program,
+    a: ActorId,
+    (proc_, multi): (u16, bool),
+    ins: Instr,
+    objects: &mut Objects,
+    acc: &mut Access,
+) {
+    let var = |g: u16| {
+        if p.vars.get(g as usize).is_some_and(|v| v.shared) || !multi {
+            Obj::Var(g as u32)
+        } else {
+            Obj::Var(((proc_ as u32 + 1) << 16) | g as u32)
+        }
+    };
+    match ins {
+        crate::program::local_instr!() | Instr::Work(_) | Instr::TlsSet { .. } => {}
+        Instr::LoadGlobal(g) | Instr::FileRead(g) => objects.add(acc, var(g), false),
+        Instr::StoreGlobal(g) | Instr::FileWrite(g) => objects.add(acc, var(g), true),
+        // A list changed in place (it may raise, printing, if the list is full).
+        Instr::ListStore { var: g, .. } => {
+            objects.add(acc, var(g), true);
+            objects.add(acc, Obj::Output, true);
+            objects.add(acc, Obj::Actor(a), true);
+        }
+        // A lock, an asyncio.Lock and its line of waiting tasks.
+        Instr::Acquire(l) | Instr::Release(l) | Instr::AioAcquire(l) | Instr::AioRelease(l) => {
+            objects.add(acc, Obj::Lock(l), true)
+        }
+        // A yield touches only the loop (below); a timed sleep or a
+        // blocking one reads the time (`reads_time`).
+        Instr::AioSleep(_) | Instr::AioBlock(_) => {}
+        // A condition's waiters live with its lock: a wait releases the lock
+        // and joins them, a notify takes from them, a sleep reads them.
+        Instr::CondWait(l) | Instr::CondSleep(l) | Instr::CondNotify { cond: l, .. } => {
+            objects.add(acc, Obj::Lock(l), true)
+        }
+        // A barrier's state lives with the lock that names it: every step of
+        // `wait()` and `abort()` reads and changes it (an arrival's index, the
+        // trip, a break), so any two conflict.
+        Instr::BarrierWait { barrier: l, .. }
+        | Instr::BarrierSleep { barrier: l, .. }
+        | Instr::BarrierAbort(l) => objects.add(acc, Obj::Lock(l), true),
+        // A semaphore's counter and an event's flag are variables: taking,
+        // giving back, setting and clearing write them, waiting and
+        // is_set() read them (a wait that blocks read it too).
+        Instr::SemAcquire(g)
+        | Instr::SemRelease { sem: g, .. }
+        | Instr::EventSet(g)
+        | Instr::EventClear(g) => objects.add(acc, var(g), true),
+        Instr::EventWait { ev: g, .. } | Instr::EventIsSet(g) => objects.add(acc, var(g), false),
+        Instr::Start(t) if p.actors[t as usize].process == proc_ => {
+            objects.add(acc, Obj::Actor(t), true)
+        }
+        Instr::Join(t) | Instr::JoinFor { t, .. } => objects.add(acc, Obj::Actor(t), false),
+        Instr::Exit(_) if !multi => objects.add(acc, Obj::Actor(a), true),
+        Instr::Print { .. }
+        | Instr::PrintCaptured { .. }
+        | Instr::BufPrint { .. }
+        | Instr::Flush(_) => objects.add(acc, Obj::Output, true),
+        // These may end the thread with a printed exception.
+        Instr::TlsGet(_) | Instr::Raise(_) => {
+            objects.add(acc, Obj::Output, true);
+            objects.add(acc, Obj::Actor(a), true);
+        }
+        Instr::QueuePut { q, .. } | Instr::QueueGet { q, .. } | Instr::QueueReady(q) if !multi => {
+            objects.add(acc, Obj::Queue(q), true)
+        }
+        // Between processes (or a process's start, a thread's end there):
+        // conflicts with everything, sound and slower.
+        Instr::Start(_)
+        | Instr::Exit(_)
+        | Instr::QueuePut { .. }
+        | Instr::QueueGet { .. }
+        | Instr::QueueAsk { .. }
+        | Instr::QueueTry { .. }
+        | Instr::QueueReady(_)
+        | Instr::Sleep(_)
+        | Instr::Clock { .. }
+        | Instr::Ident(_)
+        | Instr::Fork(_)
+        | Instr::ForkChild
+        | Instr::GetPid
+        | Instr::GetPpid
+        | Instr::ProcPid(_)
+        | Instr::ProcAlive(_)
+        | Instr::ProcExitCode(_)
+        | Instr::Terminate(_)
+        | Instr::PipeSend(_)
+        | Instr::PipeRecv { .. }
+        | Instr::PipeClose(_)
+        | Instr::RunProgram { .. } => acc.global = true,
+    }
 }
 
 /// Whether a step of this instruction depends on the virtual time (it sleeps

@@ -320,10 +320,7 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             (push(b, v), next, Cost::Instr)
         }
         Instr::Ident(of) => {
-            let v = match of {
-                crate::program::IdentOf::Thread => b.ident(),
-                crate::program::IdentOf::Process => b.pid(),
-            };
+            let v = ident(b, of);
             (push(b, v), next, Cost::Instr)
         }
         Instr::Raise(msg) => return raise_in_actor(b, ins, pc, msg),
@@ -344,20 +341,7 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         // The list is read and written back in this one instruction: it is one
         // call (`append`) or one STORE_SUBSCR in CPython, which no other thread
         // interleaves with. (The memory lesson changes each copy from one actor.)
-        Instr::ListStore { var, index } => {
-            let x = pop(b);
-            let list = b.load(var);
-            match crate::program::pytext::list_store(list, index, x) {
-                Ok(new) => {
-                    b.store(var, new);
-                    (new, next, Cost::Instr)
-                }
-                Err(msg) => {
-                    let text = uncaught_text(b.program(), b.actor(), &msg);
-                    return b.uncaught(ins, pc, text);
-                }
-            }
-        }
+        Instr::ListStore { var, index } => go!(list_store(b, ins, pc, var, index)),
         // The arrival's index is on the stack between the two steps; a broken
         // barrier records NONE and jumps to `except BrokenBarrierError:`.
         Instr::BarrierWait {
@@ -372,14 +356,7 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             barrier,
             timeout_us,
             broken,
-        } => {
-            let passed = go!(b.barrier_sleep(pc, barrier, timeout_us));
-            let index = pop(b);
-            match passed {
-                true => (push(b, index), next, Cost::Instr),
-                false => (NONE, broken, Cost::Instr),
-            }
-        }
+        } => go!(barrier_sleep(b, pc, barrier, timeout_us, broken)),
         Instr::BarrierAbort(l) => {
             b.barrier_abort(l);
             (l as Value, next, Cost::Instr)
@@ -388,6 +365,48 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         crate::program::process_instr!() => return exec_process(b, ins, pc),
     };
     b.went(ins, pc, value, next, cost)
+}
+
+/// `list.append(x)` or `list[i] = x` on a list variable: a list too long, or an
+/// index out of range, raises in the actor as CPython would.
+#[inline(never)]
+fn list_store<B: Backend>(
+    b: &mut B,
+    ins: Instr,
+    pc: Pc,
+    var: VarId,
+    index: u8,
+) -> Result<(Value, Pc, Cost), Flow> {
+    let x = pop(b);
+    let list = b.load(var);
+    match crate::program::pytext::list_store(list, index, x) {
+        Ok(new) => {
+            b.store(var, new);
+            Ok((new, pc + 1, Cost::Instr))
+        }
+        Err(msg) => {
+            let text = uncaught_text(b.program(), b.actor(), &msg);
+            Err(b.uncaught(ins, pc, text))
+        }
+    }
+}
+
+/// The second step of `barrier.wait()`: waits for the trip, a break or the
+/// timeout; the arrival's index comes off the stack and goes back on if it passed.
+#[inline(never)]
+fn barrier_sleep<B: Backend>(
+    b: &mut B,
+    pc: Pc,
+    barrier: LockId,
+    timeout_us: u32,
+    broken: Pc,
+) -> Result<(Value, Pc, Cost), Flow> {
+    let passed = b.barrier_sleep(pc, barrier, timeout_us)?;
+    let index = pop(b);
+    Ok(match passed {
+        true => (push(b, index), pc + 1, Cost::Instr),
+        false => (NONE, broken, Cost::Instr),
+    })
 }
 
 /// Semaphores and events ([`crate::program::sync_instr`]): out of line, like
@@ -704,6 +723,14 @@ fn write_out<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
     let shown = text.strip_suffix('\n').unwrap_or(&text).to_string();
     let index = b.print(shown);
     b.went(ins, pc, index, pc + 1, Cost::Print)
+}
+
+/// `threading.get_ident()` or `os.getpid()` from a program of threads.
+fn ident<B: Backend>(b: &mut B, of: crate::program::IdentOf) -> Value {
+    match of {
+        crate::program::IdentOf::Thread => b.ident(),
+        crate::program::IdentOf::Process => b.pid(),
+    }
 }
 
 /// Pushes `v`, which is also what the instruction's event records.

@@ -209,65 +209,7 @@ impl ProcessWatch {
         match e.kind {
             EventKind::Exec => {
                 *me = Seen::Running;
-                match self.program.instr(e.actor, e.pc) {
-                    Some(Instr::Exit(_) | Instr::Raise(_)) => self.seen[a] = Seen::Done,
-                    Some(Instr::Sleep(_) | Instr::AioBlock(_)) => self.seen[a] = Seen::Sleeping,
-                    Some(Instr::AioSleep(us)) if us > 0 => self.seen[a] = Seen::Sleeping,
-                    Some(Instr::Start(t) | Instr::Fork(t)) => {
-                        if let Some(s) = self.seen.get_mut(t as usize)
-                            && *s == Seen::Unstarted
-                        {
-                            *s = Seen::Starting;
-                        }
-                    }
-                    Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => {
-                        self.holder[l as usize] = Some(e.actor)
-                    }
-                    Some(Instr::Release(l) | Instr::CondWait(l) | Instr::AioRelease(l)) => {
-                        self.holder[l as usize] = None
-                    }
-                    None
-                    | Some(
-                        crate::program::local_instr!()
-                        | Instr::LoadGlobal(_)
-                        | Instr::StoreGlobal(_)
-                        | Instr::ListStore { .. }
-                        | Instr::Join(_)
-                        | Instr::JoinFor { .. }
-                        | Instr::Print { .. }
-                        | Instr::Work(_)
-                        | Instr::TlsSet { .. }
-                        | Instr::TlsGet(_)
-                        | Instr::Clock { .. }
-                        | Instr::Ident(_)
-                        | Instr::ForkChild
-                        | Instr::GetPid
-                        | Instr::GetPpid
-                        | Instr::ProcPid(_)
-                        | Instr::QueueReady(_)
-                        | Instr::ProcAlive(_)
-                        | Instr::ProcExitCode(_)
-                        | Instr::Terminate(_)
-                        | Instr::QueuePut { .. }
-                        | Instr::QueueGet { .. }
-                        | Instr::QueueAsk { .. }
-                        | Instr::QueueTry { .. }
-                        | Instr::FileRead(_)
-                        | Instr::FileWrite(_)
-                        | Instr::PipeSend(_)
-                        | Instr::PipeRecv { .. }
-                        | Instr::PipeClose(_)
-                        | Instr::RunProgram { .. }
-                        | Instr::PrintCaptured { .. }
-                        | Instr::BufPrint { .. }
-                        | Instr::Flush(_)
-                        | Instr::AioSleep(_)
-                        | Instr::CondSleep(_)
-                        | Instr::CondNotify { .. }
-                        | crate::program::barrier_instr!()
-                        | crate::program::sync_instr!(),
-                    ) => {}
-                }
+                self.took_step(e, a);
             }
             // A timed queue call (queue-api), `join(timeout)`, barrier wait or
             // event wait ends by itself once its timeout is up.
@@ -326,6 +268,71 @@ impl ProcessWatch {
                 }
             }
             EventKind::Deadlock => {}
+        }
+    }
+
+    /// What an executed step changes besides its actor running: an end, a sleep, a
+    /// start, a lock's holder.
+    fn took_step(&mut self, e: &Event, a: usize) {
+        use crate::program::Instr;
+        match self.program.instr(e.actor, e.pc) {
+            Some(Instr::Exit(_) | Instr::Raise(_)) => self.seen[a] = Seen::Done,
+            Some(Instr::Sleep(_) | Instr::AioBlock(_)) => self.seen[a] = Seen::Sleeping,
+            Some(Instr::AioSleep(us)) if us > 0 => self.seen[a] = Seen::Sleeping,
+            Some(Instr::Start(t) | Instr::Fork(t)) => {
+                if let Some(s) = self.seen.get_mut(t as usize)
+                    && *s == Seen::Unstarted
+                {
+                    *s = Seen::Starting;
+                }
+            }
+            Some(Instr::Acquire(l) | Instr::AioAcquire(l)) => {
+                self.holder[l as usize] = Some(e.actor)
+            }
+            Some(Instr::Release(l) | Instr::CondWait(l) | Instr::AioRelease(l)) => {
+                self.holder[l as usize] = None
+            }
+            None
+            | Some(
+                crate::program::local_instr!()
+                | Instr::LoadGlobal(_)
+                | Instr::StoreGlobal(_)
+                | Instr::ListStore { .. }
+                | Instr::Join(_)
+                | Instr::JoinFor { .. }
+                | Instr::Print { .. }
+                | Instr::Work(_)
+                | Instr::TlsSet { .. }
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::Ident(_)
+                | Instr::ForkChild
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::QueueReady(_)
+                | Instr::ProcAlive(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::QueueAsk { .. }
+                | Instr::QueueTry { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. }
+                | Instr::BufPrint { .. }
+                | Instr::Flush(_)
+                | Instr::AioSleep(_)
+                | Instr::CondSleep(_)
+                | Instr::CondNotify { .. }
+                | crate::program::barrier_instr!()
+                | crate::program::sync_instr!(),
+            ) => {}
         }
     }
 

@@ -146,7 +146,17 @@ macro_rules! thread_instr {
     () => {
         $crate::program::Instr::LoadGlobal(_)
             | $crate::program::Instr::StoreGlobal(_)
-            | $crate::program::Instr::Acquire(_)
+            | $crate::program::thread_call_instr!()
+    };
+}
+pub(crate) use thread_instr;
+
+/// The instructions of threads beyond a local step or a global's load and store
+/// (part of [`thread_instr`]): what they do depends on, or touches, more than the
+/// actor's own frame and one variable.
+macro_rules! thread_call_instr {
+    () => {
+        $crate::program::Instr::Acquire(_)
             | $crate::program::Instr::Release(_)
             | $crate::program::Instr::Start(_)
             | $crate::program::Instr::Join(_)
@@ -167,7 +177,16 @@ macro_rules! thread_instr {
             | $crate::program::sync_instr!()
     };
 }
-pub(crate) use thread_instr;
+pub(crate) use thread_call_instr;
+
+/// Every instruction but the local ones and a global's load and store, as a
+/// pattern: what the simulator's fast paths hand back to the general step.
+macro_rules! general_instr {
+    () => {
+        $crate::program::thread_call_instr!() | $crate::program::process_instr!()
+    };
+}
+pub(crate) use general_instr;
 
 /// The asyncio instructions, as a pattern (part of [`thread_instr`]): the
 /// actors of a program that has them are tasks of one event loop
@@ -648,6 +667,17 @@ pub enum FlushBy {
 
 /// `io.DEFAULT_BUFFER_SIZE`: a block-buffered stdout writes once this much waits.
 pub const STDOUT_BLOCK: usize = 8192;
+
+impl FlushBy {
+    /// `dis`-style text of the flush.
+    pub fn dis(self) -> &'static str {
+        match self {
+            FlushBy::Program => "CALL sys.stdout.flush",
+            FlushBy::Start => "(p.start() flushes sys.stdout)",
+            FlushBy::Exit => "(the interpreter flushes sys.stdout at exit)",
+        }
+    }
+}
 
 impl Stdout {
     /// The buffering a process uses when its stdout is a real file: what the
@@ -1227,20 +1257,10 @@ impl Program {
             }
             Instr::PrintCaptured { skip_empty: true } => "(the program's output)".to_string(),
             Instr::PrintCaptured { .. } => "CALL print".to_string(),
-            Instr::QueuePut { q, block } => {
-                format!(
-                    "CALL {}.{}",
-                    queue(q),
-                    if block { "put" } else { "put_nowait" }
-                )
-            }
-            Instr::QueueGet { q, block } => {
-                format!(
-                    "CALL {}.{}",
-                    queue(q),
-                    if block { "get" } else { "get_nowait" }
-                )
-            }
+            Instr::QueuePut { q, block: true } => format!("CALL {}.put", queue(q)),
+            Instr::QueuePut { q, .. } => format!("CALL {}.put_nowait", queue(q)),
+            Instr::QueueGet { q, block: true } => format!("CALL {}.get", queue(q)),
+            Instr::QueueGet { q, .. } => format!("CALL {}.get_nowait", queue(q)),
             Instr::Exit(code) => format!("EXIT {code}"),
             Instr::CondWait(l) => format!("CALL {}.wait  # release, join the waiters", lock(l)),
             Instr::CondSleep(l) => format!("CALL {}.wait  # sleep until notified", lock(l)),
@@ -1252,21 +1272,9 @@ impl Program {
             Instr::QueueAsk { q, ask } => format!("CALL {}.{}", queue(q), ask.method()),
             Instr::QueueTry {
                 q, put, timeout_us, ..
-            } => {
-                let call = match (put, timeout_us) {
-                    (true, 0) => "put_nowait".to_string(),
-                    (false, 0) => "get_nowait".to_string(),
-                    (true, t) => format!("put(timeout={})", fmt_secs(t)),
-                    (false, t) => format!("get(timeout={})", fmt_secs(t)),
-                };
-                format!("CALL {}.{call}", queue(q))
-            }
+            } => format!("CALL {}.{}", queue(q), try_call(put, timeout_us)),
             Instr::BufPrint { .. } => "CALL print".to_string(),
-            Instr::Flush(FlushBy::Program) => "CALL sys.stdout.flush".to_string(),
-            Instr::Flush(FlushBy::Start) => "(p.start() flushes sys.stdout)".to_string(),
-            Instr::Flush(FlushBy::Exit) => {
-                "(the interpreter flushes sys.stdout at exit)".to_string()
-            }
+            Instr::Flush(by) => by.dis().to_string(),
             Instr::QueueReady(q) => format!("CALL {}.ready", queue(q)),
             Instr::AioSleep(us) => format!("AWAIT asyncio.sleep({})", fmt_secs(us)),
             Instr::AioBlock(us) => format!("CALL time.sleep({})  # blocks the loop", fmt_secs(us)),
@@ -1348,115 +1356,8 @@ impl Program {
             if a.code.len() != a.lines.len() {
                 return Err(format!("actor {}: code and lines differ in length", a.name));
             }
-            let n = a.code.len() as Pc;
-            let local = |l: LocalId| (l as usize) < a.locals.len();
-            let var = |v: VarId| (v as usize) < self.vars.len();
-            let conn = |c: ConnId| (c as usize) < 2 * self.pipes.len();
-            let actor = |t: ActorId| (t as usize) < self.actors.len() && t as usize != ai;
-            let string = |s: StrId| (s as usize) < self.strings.len();
-            let check = |ok: bool, what: &'static str| if ok { Ok(()) } else { Err(what) };
             for (pc, &ins) in a.code.iter().enumerate() {
-                let checked = match ins {
-                    Instr::LoadFast(l) | Instr::StoreFast(l) => check(local(l), "unknown local"),
-                    Instr::ForRange { counter, exit, .. } => {
-                        check(local(counter) && exit <= n, "bad loop")
-                    }
-                    Instr::LoadGlobal(v)
-                    | Instr::StoreGlobal(v)
-                    | Instr::FileRead(v)
-                    | Instr::FileWrite(v)
-                    | Instr::ListStore { var: v, .. } => check(var(v), "unknown variable"),
-                    Instr::SemAcquire(v)
-                    | Instr::EventSet(v)
-                    | Instr::EventClear(v)
-                    | Instr::EventWait { ev: v, .. }
-                    | Instr::EventIsSet(v) => check(var(v), "unknown variable"),
-                    Instr::SemRelease { sem, fail, .. } => {
-                        check(var(sem), "unknown variable").and(check(fail < n, "jump out of code"))
-                    }
-                    Instr::PipeSend(c) | Instr::PipeClose(c) => check(conn(c), "unknown pipe end"),
-                    Instr::PipeRecv { conn: c, eof } => {
-                        check(conn(c), "unknown pipe end").and(check(eof < n, "jump out of code"))
-                    }
-                    Instr::JumpBackward(t) | Instr::PopJumpIfFalse(t) => {
-                        check(t < n, "jump out of code")
-                    }
-                    Instr::Acquire(l)
-                    | Instr::Release(l)
-                    | Instr::CondWait(l)
-                    | Instr::CondSleep(l)
-                    | Instr::CondNotify { cond: l, .. }
-                    | Instr::AioAcquire(l)
-                    | Instr::AioRelease(l) => {
-                        check((l as usize) < self.locks.len(), "unknown lock")
-                    }
-                    Instr::BarrierAbort(l) => {
-                        check((l as usize) < self.locks.len(), "unknown lock")
-                    }
-                    Instr::BarrierWait {
-                        barrier: l,
-                        parties,
-                        broken,
-                    } => check((l as usize) < self.locks.len(), "unknown lock")
-                        .and(check(parties >= 1, "a barrier needs a party"))
-                        .and(check(broken < n, "jump out of code")),
-                    Instr::BarrierSleep {
-                        barrier: l, broken, ..
-                    } => check((l as usize) < self.locks.len(), "unknown lock")
-                        .and(check(broken < n, "jump out of code")),
-                    Instr::Start(t)
-                    | Instr::Join(t)
-                    | Instr::JoinFor { t, .. }
-                    | Instr::Fork(t)
-                    | Instr::ProcPid(t)
-                    | Instr::ProcAlive(t)
-                    | Instr::ProcExitCode(t)
-                    | Instr::Terminate(t) => check(actor(t), "bad thread reference"),
-                    Instr::QueuePut { q, .. }
-                    | Instr::QueueGet { q, .. }
-                    | Instr::QueueAsk { q, .. }
-                    | Instr::QueueReady(q) => {
-                        check((q as usize) < self.queues.len(), "unknown queue")
-                    }
-                    Instr::QueueTry { q, fail, .. } => {
-                        check((q as usize) < self.queues.len(), "unknown queue")
-                            .and(check(fail < n, "jump out of code"))
-                    }
-                    Instr::RunProgram {
-                        argv,
-                        input,
-                        sim_output,
-                        child,
-                        ..
-                    } => check(actor(child), "bad thread reference").and(check(
-                        [argv, input, sim_output].into_iter().all(string),
-                        "unknown string",
-                    )),
-                    Instr::Nop(s)
-                    | Instr::Opcode(s)
-                    | Instr::Call(s)
-                    | Instr::Raise(s)
-                    | Instr::Print { fmt: s, .. }
-                    | Instr::BufPrint { fmt: s, .. }
-                    | Instr::TlsSet { attr: s, .. }
-                    | Instr::TlsGet(s) => check(string(s), "unknown string"),
-                    // Nothing to point at.
-                    Instr::LoadConst(_)
-                    | Instr::BinaryOp(_)
-                    | Instr::Return
-                    | Instr::Sleep(_)
-                    | Instr::AioSleep(_)
-                    | Instr::AioBlock(_)
-                    | Instr::Work(_)
-                    | Instr::Clock { .. }
-                    | Instr::Ident(_)
-                    | Instr::ForkChild
-                    | Instr::GetPid
-                    | Instr::GetPpid
-                    | Instr::PrintCaptured { .. }
-                    | Instr::Flush(_)
-                    | Instr::Exit(_) => Ok(()),
-                };
+                let checked = self.check_instr(ai, ins);
                 if let Err(what) = checked {
                     return Err(format!("actor {} pc {pc}: {what}", a.name));
                 }
@@ -1472,6 +1373,109 @@ impl Program {
         }
         Ok(())
     }
+
+    /// What [`Program::validate`] says of one instruction of actor `ai`.
+    fn check_instr(&self, ai: usize, ins: Instr) -> Result<(), &'static str> {
+        let a = &self.actors[ai];
+        let n = a.code.len() as Pc;
+        let local = |l: LocalId| (l as usize) < a.locals.len();
+        let var = |v: VarId| (v as usize) < self.vars.len();
+        let conn = |c: ConnId| (c as usize) < 2 * self.pipes.len();
+        let actor = |t: ActorId| (t as usize) < self.actors.len() && t as usize != ai;
+        let string = |s: StrId| (s as usize) < self.strings.len();
+        let check = |ok: bool, what: &'static str| if ok { Ok(()) } else { Err(what) };
+        match ins {
+            Instr::LoadFast(l) | Instr::StoreFast(l) => check(local(l), "unknown local"),
+            Instr::ForRange { counter, exit, .. } => check(local(counter) && exit <= n, "bad loop"),
+            Instr::LoadGlobal(v)
+            | Instr::StoreGlobal(v)
+            | Instr::FileRead(v)
+            | Instr::FileWrite(v)
+            | Instr::ListStore { var: v, .. } => check(var(v), "unknown variable"),
+            Instr::SemAcquire(v)
+            | Instr::EventSet(v)
+            | Instr::EventClear(v)
+            | Instr::EventWait { ev: v, .. }
+            | Instr::EventIsSet(v) => check(var(v), "unknown variable"),
+            Instr::SemRelease { sem, fail, .. } => {
+                check(var(sem), "unknown variable").and(check(fail < n, "jump out of code"))
+            }
+            Instr::PipeSend(c) | Instr::PipeClose(c) => check(conn(c), "unknown pipe end"),
+            Instr::PipeRecv { conn: c, eof } => {
+                check(conn(c), "unknown pipe end").and(check(eof < n, "jump out of code"))
+            }
+            Instr::JumpBackward(t) | Instr::PopJumpIfFalse(t) => check(t < n, "jump out of code"),
+            Instr::Acquire(l)
+            | Instr::Release(l)
+            | Instr::CondWait(l)
+            | Instr::CondSleep(l)
+            | Instr::CondNotify { cond: l, .. }
+            | Instr::AioAcquire(l)
+            | Instr::AioRelease(l) => check((l as usize) < self.locks.len(), "unknown lock"),
+            Instr::BarrierAbort(l) => check((l as usize) < self.locks.len(), "unknown lock"),
+            Instr::BarrierWait {
+                barrier: l,
+                parties,
+                broken,
+            } => check((l as usize) < self.locks.len(), "unknown lock")
+                .and(check(parties >= 1, "a barrier needs a party"))
+                .and(check(broken < n, "jump out of code")),
+            Instr::BarrierSleep {
+                barrier: l, broken, ..
+            } => check((l as usize) < self.locks.len(), "unknown lock")
+                .and(check(broken < n, "jump out of code")),
+            Instr::Start(t)
+            | Instr::Join(t)
+            | Instr::JoinFor { t, .. }
+            | Instr::Fork(t)
+            | Instr::ProcPid(t)
+            | Instr::ProcAlive(t)
+            | Instr::ProcExitCode(t)
+            | Instr::Terminate(t) => check(actor(t), "bad thread reference"),
+            Instr::QueuePut { q, .. }
+            | Instr::QueueGet { q, .. }
+            | Instr::QueueAsk { q, .. }
+            | Instr::QueueReady(q) => check((q as usize) < self.queues.len(), "unknown queue"),
+            Instr::QueueTry { q, fail, .. } => {
+                check((q as usize) < self.queues.len(), "unknown queue")
+                    .and(check(fail < n, "jump out of code"))
+            }
+            Instr::RunProgram {
+                argv,
+                input,
+                sim_output,
+                child,
+                ..
+            } => check(actor(child), "bad thread reference").and(check(
+                [argv, input, sim_output].into_iter().all(string),
+                "unknown string",
+            )),
+            Instr::Nop(s)
+            | Instr::Opcode(s)
+            | Instr::Call(s)
+            | Instr::Raise(s)
+            | Instr::Print { fmt: s, .. }
+            | Instr::BufPrint { fmt: s, .. }
+            | Instr::TlsSet { attr: s, .. }
+            | Instr::TlsGet(s) => check(string(s), "unknown string"),
+            // Nothing to point at.
+            Instr::LoadConst(_)
+            | Instr::BinaryOp(_)
+            | Instr::Return
+            | Instr::Sleep(_)
+            | Instr::AioSleep(_)
+            | Instr::AioBlock(_)
+            | Instr::Work(_)
+            | Instr::Clock { .. }
+            | Instr::Ident(_)
+            | Instr::ForkChild
+            | Instr::GetPid
+            | Instr::GetPpid
+            | Instr::PrintCaptured { .. }
+            | Instr::Flush(_)
+            | Instr::Exit(_) => Ok(()),
+        }
+    }
 }
 
 /// `local.attr = v` on a thread's `threading.local()` dictionary.
@@ -1486,6 +1490,16 @@ pub fn tls_set(tls: &mut Vec<(StrId, Value)>, attr: StrId, v: Value) {
 /// `threading.local()` (measured on 3.6–3.13: the same text on every version).
 pub fn tls_missing_message(attr: &str) -> String {
     format!("AttributeError: '_thread._local' object has no attribute '{attr}'")
+}
+
+/// The method a queue's non-blocking or timed call names.
+fn try_call(put: bool, timeout_us: u32) -> String {
+    match (put, timeout_us) {
+        (true, 0) => "put_nowait".to_string(),
+        (false, 0) => "get_nowait".to_string(),
+        (true, t) => format!("put(timeout={})", fmt_secs(t)),
+        (false, t) => format!("get(timeout={})", fmt_secs(t)),
+    }
 }
 
 /// The bytecode view's row of `barrier.wait()`'s arrival (`timeout`: None) or

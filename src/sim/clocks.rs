@@ -50,26 +50,7 @@ impl Sim {
                 (v, pc + 1)
             }
             // The general path, src/interp/.
-            Instr::Acquire(_)
-            | Instr::Release(_)
-            | Instr::Start(_)
-            | Instr::Join(_)
-            | Instr::JoinFor { .. }
-            | Instr::Print { .. }
-            | Instr::Sleep(_)
-            | Instr::Work(_)
-            | Instr::TlsSet { .. }
-            | Instr::TlsGet(_)
-            | Instr::Clock { .. }
-            | Instr::Ident(_)
-            | Instr::Raise(_)
-            | Instr::Exit(_)
-            | crate::program::cond_instr!()
-            | crate::program::aio_instr!()
-            | Instr::ListStore { .. }
-            | crate::program::barrier_instr!()
-            | crate::program::sync_instr!()
-            | crate::program::process_instr!() => return None,
+            crate::program::general_instr!() => return None,
         };
         self.trace.events.push(Event {
             t_ns: self.now,
@@ -137,26 +118,7 @@ impl Sim {
                     (v, pc + 1)
                 }
                 // A step for `step_unchecked`.
-                Instr::Acquire(_)
-                | Instr::Release(_)
-                | Instr::Start(_)
-                | Instr::Join(_)
-                | Instr::JoinFor { .. }
-                | Instr::Print { .. }
-                | Instr::Sleep(_)
-                | Instr::Work(_)
-                | Instr::TlsSet { .. }
-                | Instr::TlsGet(_)
-                | Instr::Clock { .. }
-                | Instr::Ident(_)
-                | Instr::Raise(_)
-                | Instr::Exit(_)
-                | crate::program::cond_instr!()
-                | crate::program::aio_instr!()
-                | Instr::ListStore { .. }
-                | crate::program::barrier_instr!()
-                | crate::program::sync_instr!()
-                | crate::program::process_instr!() => break,
+                crate::program::general_instr!() => break,
             };
             burst.clock = t;
             burst.pending = cost;
@@ -197,6 +159,14 @@ impl Sim {
         if gil {
             gil_hold(&mut self.gil_busy[p], start, spent);
         }
+        self.move_clocks(ai, ins, done);
+        went_on
+    }
+
+    /// How a step moves the clocks besides what `exec` spent: a child starts a while
+    /// after its parent's call, a join or a lock goes on from the clock of what it
+    /// waited for, a sleeper's time passes without the GIL.
+    fn move_clocks(&mut self, ai: usize, ins: Option<Instr>, done: bool) {
         match ins {
             // A fork or a process's start: the child runs its first line a while
             // later, and start() takes the parent a while to return.
@@ -219,7 +189,12 @@ impl Sim {
             Some(Instr::Join(t) | Instr::RunProgram { child: t, .. }) if done => {
                 self.own_clock[ai] = self.own_clock[ai].max(self.own_clock[t as usize]);
             }
-            Some(Instr::Acquire(l)) if done => {
+            // A lock taken (a thread's, a task's in asyncio) goes on from the clock of
+            // its release; so does a party a barrier let go, from the step that
+            // tripped or broke it (kept with the lock that names the barrier).
+            Some(
+                Instr::Acquire(l) | Instr::AioAcquire(l) | Instr::BarrierSleep { barrier: l, .. },
+            ) if done => {
                 self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
             }
             // `join(timeout)` goes on when `t` ends, at the latest when the
@@ -235,43 +210,34 @@ impl Sim {
                     deadline
                 };
             }
-            Some(Instr::Release(l) | Instr::CondWait(l)) => {
+            Some(Instr::Release(l) | Instr::CondWait(l) | Instr::AioRelease(l)) => {
                 self.lock_clock[l as usize] = self.own_clock[ai]
             }
-            // A sleeper's time passes without the GIL, and it wakes a little late.
+            Some(Instr::BarrierWait { barrier: l, .. } | Instr::BarrierAbort(l)) if done => {
+                let c = &mut self.lock_clock[l as usize];
+                *c = (*c).max(self.own_clock[ai]);
+            }
+            // A sleeper's time passes without the GIL, and it wakes a little late;
+            // an asyncio task's timer is the loop's own.
             Some(Instr::Sleep(us)) => self.own_clock[ai] += us as u64 * 1_000 + SLEEP_LATE_NS,
+            Some(Instr::AioSleep(us)) => self.own_clock[ai] += us as u64 * 1_000,
             // Blocked: its clock moves when it gets what it waits for (the
-            // guards above cover a `RunProgram` both ways).
+            // guards above cover these both ways). A notify's waiter takes its
+            // clock from the lock it takes back.
             Some(
                 Instr::Join(_)
                 | Instr::JoinFor { .. }
                 | Instr::Acquire(_)
                 | Instr::RunProgram { .. }
-                | Instr::CondSleep(_),
+                | Instr::CondSleep(_)
+                | Instr::CondNotify { .. }
+                | crate::program::barrier_instr!()
+                | Instr::AioAcquire(_)
+                | Instr::AioBlock(_),
             ) => {}
-            // A notify's waiter takes its clock from the lock it takes back.
-            Some(Instr::CondNotify { .. }) => {}
-            // The parties a barrier releases go on from the clock of the step
-            // that tripped or broke it (kept with the lock that names it).
-            Some(Instr::BarrierWait { barrier: l, .. } | Instr::BarrierAbort(l)) if done => {
-                let c = &mut self.lock_clock[l as usize];
-                *c = (*c).max(self.own_clock[ai]);
-            }
-            Some(Instr::BarrierSleep { barrier: l, .. }) if done => {
-                self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
-            }
-            Some(crate::program::barrier_instr!()) => {}
-            // asyncio: a task waits for the lock in line; a timed sleep
-            // passes as a sleeper's does; a yield and a blocking sleep are
-            // what exec spent (the blocking one holds the loop all along).
-            Some(Instr::AioAcquire(l)) if done => {
-                self.own_clock[ai] = self.own_clock[ai].max(self.lock_clock[l as usize]);
-            }
-            Some(Instr::AioRelease(l)) => self.lock_clock[l as usize] = self.own_clock[ai],
-            Some(Instr::AioSleep(us)) => self.own_clock[ai] += us as u64 * 1_000,
-            Some(Instr::AioAcquire(_) | Instr::AioBlock(_)) => {}
             // What exec spent is all: waits on queues and pipes are woken by
-            // their senders, whose clocks the scheduler does not follow here.
+            // their senders, whose clocks the scheduler does not follow here;
+            // a blocking sleep in asyncio holds the loop all along.
             None
             | Some(
                 crate::program::local_instr!()
@@ -309,7 +275,6 @@ impl Sim {
                 | crate::program::sync_instr!(),
             ) => {}
         }
-        went_on
     }
 }
 

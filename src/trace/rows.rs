@@ -728,6 +728,25 @@ fn true_false(v: Value, lang: Lang) -> String {
         .to_string()
 }
 
+/// A binary operation's step: pops its two operands, pushes the result.
+fn binary_note(
+    op: crate::program::BinOp,
+    st: &mut Vec<Value>,
+    v: Value,
+    describe: bool,
+    lang: Lang,
+) -> Option<String> {
+    let rhs = st.pop().unwrap_or(0);
+    let lhs = st.pop().unwrap_or(0);
+    st.push(v);
+    // A comparison with None is Python's `is not None` test.
+    describe.then(|| match rhs {
+        crate::program::NONE if v == 0 => Msg::RIsNone.get(lang).to_string(),
+        crate::program::NONE => Msg::RNotNone.get(lang).to_string(),
+        _ => format!("{lhs} {op} {rhs} = {v}"),
+    })
+}
+
 /// Applies an event to the operand stacks and, when `describe`, says what it read
 /// or wrote (the rows before a window only need the stacks, and formatting a
 /// million notes nobody reads is most of the cost).
@@ -752,22 +771,8 @@ fn note(
             st.push(e.value);
             describe.then(|| Msg::RRead.fill(lang, &[&var(v), &value_text(e.value)]))
         }
-        Instr::BinaryOp(op) => {
-            let rhs = st.pop().unwrap_or(0);
-            let lhs = st.pop().unwrap_or(0);
-            st.push(e.value);
-            // A comparison with None is Python's `is not None` test.
-            describe.then(|| match rhs {
-                crate::program::NONE if e.value == 0 => Msg::RIsNone.get(lang).to_string(),
-                crate::program::NONE => Msg::RNotNone.get(lang).to_string(),
-                _ => format!("{lhs} {op} {rhs} = {}", e.value),
-            })
-        }
-        Instr::StoreGlobal(v) => {
-            st.pop();
-            describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &value_text(e.value)]))
-        }
-        Instr::ListStore { var: v, .. } => {
+        Instr::BinaryOp(op) => binary_note(op, st, e.value, describe, lang),
+        Instr::StoreGlobal(v) | Instr::ListStore { var: v, .. } => {
             st.pop();
             describe.then(|| Msg::RWrote.fill(lang, &[&var(v), &value_text(e.value)]))
         }
@@ -819,9 +824,13 @@ fn note(
             st.push(e.value);
             None
         }
-        // A lock's or a `threading.Condition`'s step.
-        Instr::Acquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
-        Instr::Release(_) => describe.then(|| Msg::RReleased.get(lang).into()),
+        // A lock's (a thread's or an asyncio task's) or a `threading.Condition`'s step.
+        Instr::Acquire(_) | Instr::AioAcquire(_) => {
+            describe.then(|| Msg::RAcquired.get(lang).into())
+        }
+        Instr::Release(_) | Instr::AioRelease(_) => {
+            describe.then(|| Msg::RReleased.get(lang).into())
+        }
         Instr::CondWait(l) => describe.then(|| {
             let name = p.locks.get(l as usize).map_or("?", |x| x.name.as_str());
             Msg::RCondReleased.fill(lang, &[&name])
@@ -839,8 +848,6 @@ fn note(
         }
         Instr::Exit(code) => describe.then(|| Msg::REnds.fill(lang, &[&code])),
         ins @ crate::program::barrier_instr!() => barrier_note(p, ins, st, e.value, describe, lang),
-        Instr::AioAcquire(_) => describe.then(|| Msg::RAcquired.get(lang).into()),
-        Instr::AioRelease(_) => describe.then(|| Msg::RReleased.get(lang).into()),
         Instr::AioSleep(0) => describe.then(|| Msg::RAioYield.get(lang).into()),
         Instr::AioSleep(us) => describe.then(|| Msg::RAioSleep.fill(lang, &[&(us as f64 / 1e6)])),
         Instr::AioBlock(us) => describe.then(|| Msg::RAioBlock.fill(lang, &[&(us as f64 / 1e6)])),

@@ -291,97 +291,7 @@ impl StateReplay {
             self.at_pc[a] = Some(e.pc);
         }
         match e.kind {
-            EventKind::Exec => {
-                self.states[a] = ActorState::Running;
-                self.last_running = Some(e.actor);
-                // Keep in step with `touches_state`.
-                match program.instr(e.actor, e.pc) {
-                    Some(Instr::Start(t) | Instr::Fork(t)) => {
-                        if let Some(s) = self.states.get_mut(t as usize) {
-                            *s = ActorState::Ready;
-                        }
-                    }
-                    Some(Instr::Acquire(l)) => self.locks[l as usize] = Some(e.actor),
-                    Some(Instr::Release(l) | Instr::CondWait(l)) => self.locks[l as usize] = None,
-                    Some(Instr::Sleep(_)) => {
-                        self.states[a] = ActorState::Sleeping;
-                        self.last_running = None;
-                    }
-                    // asyncio: `await asyncio.sleep(0)` leaves the task ready
-                    // behind the others; a timed await and a blocking
-                    // `time.sleep` sleep (the blocking one keeps the loop).
-                    Some(Instr::AioSleep(0)) => {
-                        self.states[a] = ActorState::Ready;
-                        self.last_running = None;
-                    }
-                    Some(Instr::AioSleep(_) | Instr::AioBlock(_)) => {
-                        self.states[a] = ActorState::Sleeping;
-                        self.last_running = None;
-                    }
-                    Some(Instr::AioAcquire(l)) => self.locks[l as usize] = Some(e.actor),
-                    Some(Instr::AioRelease(l)) => self.locks[l as usize] = None,
-                    Some(Instr::Raise(_)) => {
-                        self.states[a] = ActorState::Done(1);
-                        self.last_running = None;
-                    }
-                    Some(Instr::Exit(code)) => {
-                        self.states[a] = ActorState::Done(code);
-                        self.last_running = None;
-                    }
-                    Some(Instr::TlsSet { attr, .. }) => {
-                        let d = &mut self.tls[a];
-                        match d.iter_mut().find(|(k, _)| *k == attr) {
-                            Some(slot) => slot.1 = e.value,
-                            None => d.push((attr, e.value)),
-                        }
-                    }
-                    // A read of an attribute this thread never set raised.
-                    Some(Instr::TlsGet(attr)) if !self.tls[a].iter().any(|(k, _)| *k == attr) => {
-                        self.states[a] = ActorState::Done(1);
-                        self.last_running = None;
-                    }
-                    // Every instruction is named: a new one says here what it changes.
-                    Some(
-                        crate::program::local_instr!()
-                        | Instr::LoadGlobal(_)
-                        | Instr::StoreGlobal(_)
-                        | Instr::ListStore { .. }
-                        | Instr::Join(_)
-                        | Instr::JoinFor { .. }
-                        | Instr::Print { .. }
-                        | Instr::Work(_)
-                        | Instr::TlsGet(_)
-                        | Instr::Clock { .. }
-                        | Instr::Ident(_)
-                        | Instr::ForkChild
-                        | Instr::GetPid
-                        | Instr::GetPpid
-                        | Instr::ProcPid(_)
-                        | Instr::ProcAlive(_)
-                        | Instr::ProcExitCode(_)
-                        | Instr::Terminate(_)
-                        | Instr::QueuePut { .. }
-                        | Instr::QueueGet { .. }
-                        | Instr::FileRead(_)
-                        | Instr::FileWrite(_)
-                        | Instr::PipeSend(_)
-                        | Instr::PipeRecv { .. }
-                        | Instr::PipeClose(_)
-                        | Instr::RunProgram { .. }
-                        | Instr::PrintCaptured { .. }
-                        | Instr::CondSleep(_)
-                        | Instr::CondNotify { .. }
-                        | crate::program::barrier_instr!()
-                        | Instr::QueueAsk { .. }
-                        | Instr::QueueTry { .. }
-                        | Instr::BufPrint { .. }
-                        | Instr::Flush(_)
-                        | Instr::QueueReady(_)
-                        | crate::program::sync_instr!(),
-                    )
-                    | None => {}
-                }
-            }
+            EventKind::Exec => self.apply_exec(program, e, a),
             EventKind::Block => self.states[a] = self.blocked_on(program, e),
             EventKind::Wake => self.states[a] = ActorState::Ready,
             EventKind::GilTake => self.gil[self.process[a] as usize] = Some(e.actor),
@@ -398,6 +308,99 @@ impl StateReplay {
                     self.last_running = None;
                 }
             }
+        }
+    }
+
+    /// Folds in one executed step: what its instruction changes besides the pc.
+    fn apply_exec(&mut self, program: &Program, e: &Event, a: usize) {
+        self.states[a] = ActorState::Running;
+        self.last_running = Some(e.actor);
+        // Keep in step with `touches_state`.
+        match program.instr(e.actor, e.pc) {
+            Some(Instr::Start(t) | Instr::Fork(t)) => {
+                if let Some(s) = self.states.get_mut(t as usize) {
+                    *s = ActorState::Ready;
+                }
+            }
+            Some(Instr::Acquire(l)) => self.locks[l as usize] = Some(e.actor),
+            Some(Instr::Release(l) | Instr::CondWait(l)) => self.locks[l as usize] = None,
+            Some(Instr::Sleep(_)) => {
+                self.states[a] = ActorState::Sleeping;
+                self.last_running = None;
+            }
+            // asyncio: `await asyncio.sleep(0)` leaves the task ready
+            // behind the others; a timed await and a blocking
+            // `time.sleep` sleep (the blocking one keeps the loop).
+            Some(Instr::AioSleep(0)) => {
+                self.states[a] = ActorState::Ready;
+                self.last_running = None;
+            }
+            Some(Instr::AioSleep(_) | Instr::AioBlock(_)) => {
+                self.states[a] = ActorState::Sleeping;
+                self.last_running = None;
+            }
+            Some(Instr::AioAcquire(l)) => self.locks[l as usize] = Some(e.actor),
+            Some(Instr::AioRelease(l)) => self.locks[l as usize] = None,
+            Some(Instr::Raise(_)) => {
+                self.states[a] = ActorState::Done(1);
+                self.last_running = None;
+            }
+            Some(Instr::Exit(code)) => {
+                self.states[a] = ActorState::Done(code);
+                self.last_running = None;
+            }
+            Some(Instr::TlsSet { attr, .. }) => {
+                let d = &mut self.tls[a];
+                match d.iter_mut().find(|(k, _)| *k == attr) {
+                    Some(slot) => slot.1 = e.value,
+                    None => d.push((attr, e.value)),
+                }
+            }
+            // A read of an attribute this thread never set raised.
+            Some(Instr::TlsGet(attr)) if !self.tls[a].iter().any(|(k, _)| *k == attr) => {
+                self.states[a] = ActorState::Done(1);
+                self.last_running = None;
+            }
+            // Every instruction is named: a new one says here what it changes.
+            Some(
+                crate::program::local_instr!()
+                | Instr::LoadGlobal(_)
+                | Instr::StoreGlobal(_)
+                | Instr::ListStore { .. }
+                | Instr::Join(_)
+                | Instr::JoinFor { .. }
+                | Instr::Print { .. }
+                | Instr::Work(_)
+                | Instr::TlsGet(_)
+                | Instr::Clock { .. }
+                | Instr::Ident(_)
+                | Instr::ForkChild
+                | Instr::GetPid
+                | Instr::GetPpid
+                | Instr::ProcPid(_)
+                | Instr::ProcAlive(_)
+                | Instr::ProcExitCode(_)
+                | Instr::Terminate(_)
+                | Instr::QueuePut { .. }
+                | Instr::QueueGet { .. }
+                | Instr::FileRead(_)
+                | Instr::FileWrite(_)
+                | Instr::PipeSend(_)
+                | Instr::PipeRecv { .. }
+                | Instr::PipeClose(_)
+                | Instr::RunProgram { .. }
+                | Instr::PrintCaptured { .. }
+                | Instr::CondSleep(_)
+                | Instr::CondNotify { .. }
+                | crate::program::barrier_instr!()
+                | Instr::QueueAsk { .. }
+                | Instr::QueueTry { .. }
+                | Instr::BufPrint { .. }
+                | Instr::Flush(_)
+                | Instr::QueueReady(_)
+                | crate::program::sync_instr!(),
+            )
+            | None => {}
         }
     }
 
