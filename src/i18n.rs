@@ -609,10 +609,6 @@ messages! {
         "C compares a stepped run: press m for stepped mode",
         "C 对比的是单步运行：按 m 切换到单步模式"
     ),
-    SCmpProcesses => (
-        "C compares thread lessons only: matching the simulator's processes to CPython's is not done yet",
-        "C 只能对比线程课程：还不能把模拟器的进程与 CPython 的进程一一对应"
-    ),
     SCmpTooManySteps => (
         "this run has {} events; C steps at most {} on CPython: lower iterations (k) and try again",
         "这次运行有 {} 个事件；C 最多在 CPython 上单步 {} 个：先调低 iterations（按 k）再试"

@@ -3,44 +3,15 @@
 //! threads: what a student sees, and the invariant every run keeps (no worker
 //! starts a phase before all three finished the one before).
 
-use interleave::catalog::Catalog;
-use interleave::cli::knobs_from;
-use interleave::explore::{self, Control, Limits, OutcomeKey, Stop};
-use interleave::lesson::Lesson;
-use interleave::live::LiveRun;
-use interleave::run::{Origin, Run, Start};
-use interleave::sim::{Ending, Sim};
-use interleave::trace::{ActorState, BlockedOn, StateReplay, Trace};
-use std::sync::Arc;
-use std::time::Duration;
+#[path = "common/lesson.rs"]
+mod common;
+use common::{Of, count, output};
 
-const LIVE_LIMIT: Duration = Duration::from_secs(60);
+const L: Of = Of("barrier");
 
-fn lesson() -> Lesson {
-    let catalog = Catalog::embedded().expect("the built-in lessons load");
-    catalog.find("barrier").expect("the lesson exists").clone()
-}
-
-fn sets(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| s.to_string()).collect()
-}
-
-fn stepped(s: &[&str], origin: Origin) -> Trace {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    Run::new(&l, knobs, Start::Stepped(origin))
-        .expect("the lesson builds")
-        .finish_stepped()
-        .expect("a stepped run runs to its end")
-}
-
-fn output(t: &Trace) -> Vec<String> {
-    t.output.iter().map(|o| o.text.clone()).collect()
-}
-
-fn count(out: &[String], what: &str) -> usize {
-    out.iter().filter(|l| l.contains(what)).count()
-}
+use interleave::run::Origin;
+use interleave::sim::Ending;
+use interleave::trace::{ActorState, BlockedOn, StateReplay};
 
 /// The barrier's promise: every `finished phase k+1` line comes after all three
 /// `finished phase k` lines. Panics with the output otherwise.
@@ -98,7 +69,7 @@ fn every_seed_passes_every_barrier_together() {
                 "phases=4",
             ],
         ] {
-            let t = stepped(extra, Origin::Seed(seed));
+            let t = L.stepped(extra, Origin::Seed(seed));
             let phases = if extra.contains(&"phases=4") { 4 } else { 2 };
             all_went_through(&output(&t), phases);
             assert!(t.deadlock().is_empty(), "seed {seed} {extra:?}");
@@ -110,7 +81,7 @@ fn every_seed_passes_every_barrier_together() {
 fn the_default_run_reads_as_the_lesson_says() {
     // The staggered work: worker-1 arrives first (index 0, the `---` line),
     // worker-3 last; on CPython this is the most common output on every version.
-    let out = output(&stepped(&[], Origin::Seed(1)));
+    let out = output(&L.stepped(&[], Origin::Seed(1)));
     assert_eq!(
         &out[..4],
         [
@@ -126,7 +97,7 @@ fn the_default_run_reads_as_the_lesson_says() {
 fn a_late_party_times_out_and_breaks_the_barrier_for_everybody() {
     for seed in 1..=4 {
         for extra in [&[][..], &["work=none", "scheduler=uniform"]] {
-            let t = stepped(&[&["fail=timeout"], extra].concat(), Origin::Seed(seed));
+            let t = L.stepped(&[&["fail=timeout"], extra].concat(), Origin::Seed(seed));
             let out = output(&t);
             phases_in_order(&out);
             assert_eq!(count(&out, "passed barrier 1"), 1, "{out:?}");
@@ -143,7 +114,7 @@ fn a_late_party_times_out_and_breaks_the_barrier_for_everybody() {
         }
     }
     // Staggered: worker-3 prints `finished phase 2` after the others broke.
-    let out = output(&stepped(&["fail=timeout"], Origin::Seed(1)));
+    let out = output(&L.stepped(&["fail=timeout"], Origin::Seed(1)));
     let at = |s: &str| out.iter().position(|l| l == s).expect(s);
     assert!(
         at("worker-2: BrokenBarrierError in phase 2") < at("worker-3 finished phase 2"),
@@ -153,7 +124,7 @@ fn a_late_party_times_out_and_breaks_the_barrier_for_everybody() {
 
 #[test]
 fn abort_wakes_the_waiting_parties_with_broken_barrier_error() {
-    let out = output(&stepped(&["fail=abort"], Origin::Seed(1)));
+    let out = output(&L.stepped(&["fail=abort"], Origin::Seed(1)));
     assert_eq!(
         &out[4..],
         [
@@ -167,25 +138,6 @@ fn abort_wakes_the_waiting_parties_with_broken_barrier_error() {
     );
 }
 
-/// Expands a schedule string (`0x7 1x4`) into the actor of every step.
-fn steps(schedule: &str) -> Vec<u16> {
-    schedule
-        .split_whitespace()
-        .flat_map(|run| {
-            let (a, n) = run.split_once('x').unwrap_or((run, "1"));
-            let (a, n): (u16, usize) = (a.parse().expect("an actor"), n.parse().expect("a count"));
-            std::iter::repeat_n(a, n)
-        })
-        .collect()
-}
-
-fn replay(s: &[&str], schedule: &str) -> Sim {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-    Sim::replay(p, knobs.engine(), &steps(schedule)).expect("every step may be taken")
-}
-
 /// By hand, line by line: two workers wait at the barrier and cannot be
 /// stepped; the third one's arrival lets them go.
 #[test]
@@ -193,7 +145,7 @@ fn the_first_two_wait_until_the_third_arrives() {
     let small = ["work=none", "granularity=line", "gil=gil-modern"];
     // MainThread starts the three and waits in join; worker-1 and worker-2 go
     // to the barrier (the for line, me =, print, wait).
-    let sim = replay(&small, "0x3 1x4 2x4");
+    let sim = L.replay(&small, "0x3 1x4 2x4");
     let t = sim.trace();
     let state = StateReplay::at(&t.program, &t.events, t.events.len());
     let w1 = t.program.actor_id("worker-1").expect("worker-1");
@@ -208,7 +160,7 @@ fn the_first_two_wait_until_the_third_arrives() {
     );
     // worker-3 arrives: the barrier trips, and worker-1 is woken (it may go as
     // soon as worker-3 lets the GIL go).
-    let sim = replay(&small, "0x3 1x4 2x4 3x4");
+    let sim = L.replay(&small, "0x3 1x4 2x4 3x4");
     let t = sim.trace();
     let state = StateReplay::at(&t.program, &t.events, t.events.len());
     assert_eq!(state.state(w1), ActorState::WaitingGil);
@@ -217,7 +169,7 @@ fn the_first_two_wait_until_the_third_arrives() {
         why.as_ref().is_err_and(|w| w.contains("waits for the GIL")),
         "{why:?}"
     );
-    let sim = replay(&small, "0x3 1x4 2x4 3x5 1");
+    let sim = L.replay(&small, "0x3 1x4 2x4 3x5 1");
     assert_eq!(
         sim.trace().events.last().map(|e| e.actor),
         t.program.actor_id("worker-1")
@@ -232,29 +184,12 @@ fn the_first_two_wait_until_the_third_arrives() {
     );
 }
 
-fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-    let limits = Limits {
-        max_time: Duration::from_secs(300),
-        ..Limits::default()
-    };
-    let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
-    assert_eq!(
-        ex.stop,
-        Stop::Complete,
-        "{s:?}: the outcome set is complete"
-    );
-    ex.outcomes.into_iter().map(|f| f.key).collect()
-}
-
 /// Every interleaving (no work, so only the schedule decides who arrives when):
 /// the phases never overlap, nothing deadlocks, and the order of arrival does
 /// vary (the `---` line is printed by different workers).
 #[test]
 fn exploration_finds_no_run_where_a_phase_starts_early() {
-    let all = outcomes(&["work=none"]);
+    let all = L.outcomes(&["work=none"], 300);
     assert!(all.len() > 1, "{all:?}");
     for k in &all {
         assert!(!k.deadlock, "{k:?}");
@@ -268,7 +203,7 @@ fn exploration_finds_no_run_where_a_phase_starts_early() {
 /// the explorer got wrong would hide this outcome.
 #[test]
 fn exploration_finds_a_tripped_party_broken_by_an_abort() {
-    let all = outcomes(&["work=none", "fail=abort", "gil=free"]);
+    let all = L.outcomes(&["work=none", "fail=abort", "gil=free"], 300);
     assert!(
         all.iter().any(|k| k
             .output
@@ -291,15 +226,6 @@ fn exploration_finds_a_tripped_party_broken_by_an_abort() {
     }
 }
 
-fn live(s: &[&str]) -> Trace {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let program = interleave::scenarios::build(&l, &knobs).expect("the lesson builds");
-    let (trace, finished) = LiveRun::start(Arc::new(program), knobs.engine(), 1.0).wait(LIVE_LIMIT);
-    assert!(finished, "the live run {s:?} did not end");
-    trace
-}
-
 #[test]
 fn live_runs_on_real_threads_keep_the_phases_apart() {
     for extra in [
@@ -308,7 +234,7 @@ fn live_runs_on_real_threads_keep_the_phases_apart() {
         &["work=none", "gil=free", "phases=5"],
     ] {
         for _ in 0..2 {
-            let t = live(extra);
+            let t = L.live(extra);
             let phases = if extra.contains(&"phases=5") { 5 } else { 2 };
             all_went_through(&output(&t), phases);
             assert!(t.deadlock().is_empty());
@@ -318,12 +244,12 @@ fn live_runs_on_real_threads_keep_the_phases_apart() {
 
 #[test]
 fn live_a_timeout_or_an_abort_breaks_the_barrier() {
-    let out = output(&live(&["fail=timeout"]));
+    let out = output(&L.live(&["fail=timeout"]));
     phases_in_order(&out);
     assert_eq!(count(&out, "BrokenBarrierError in phase 2"), 3, "{out:?}");
     assert_eq!(out.last().map(String::as_str), Some("all workers are back"));
     for _ in 0..2 {
-        let out = output(&live(&["fail=abort", "work=none", "gil=free"]));
+        let out = output(&L.live(&["fail=abort", "work=none", "gil=free"]));
         phases_in_order(&out);
         assert_eq!(count(&out, "gives up and aborts the barrier"), 1);
         assert_eq!(count(&out, "BrokenBarrierError"), 2, "{out:?}");
@@ -333,6 +259,6 @@ fn live_a_timeout_or_an_abort_breaks_the_barrier() {
 
 #[test]
 fn a_stepped_run_ends_as_a_run_not_a_deadlock() {
-    let sim = replay(&["work=none", "fail=abort"], "0x3 1x4 2x4 3x4");
+    let sim = L.replay(&["work=none", "fail=abort"], "0x3 1x4 2x4 3x4");
     assert_eq!(sim.ending(), Ending::Running);
 }

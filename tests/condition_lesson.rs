@@ -3,45 +3,18 @@
 //! knobs, and live on real threads: what a student sees, and the invariants
 //! every run keeps.
 
-use interleave::catalog::Catalog;
-use interleave::cli::knobs_from;
-use interleave::explore::{self, Control, Limits, OutcomeKey, Stop};
-use interleave::lesson::Lesson;
-use interleave::live::LiveRun;
-use interleave::run::{Origin, Run, Start};
+#[path = "common/lesson.rs"]
+mod common;
+use common::{Of, count, output};
+
+const L: Of = Of("condition");
+
+use interleave::explore::OutcomeKey;
+use interleave::run::Origin;
 use interleave::sim::Ending;
-use interleave::sim::Sim;
-use interleave::trace::{ActorState, BlockedOn, StateReplay, Trace};
-use std::sync::Arc;
-use std::time::Duration;
+use interleave::trace::{ActorState, BlockedOn, StateReplay};
 
-const LIVE_LIMIT: Duration = Duration::from_secs(60);
 const INDEX_ERROR: &str = "Exception in thread consumer-1: IndexError: pop from empty list";
-
-fn lesson() -> Lesson {
-    let catalog = Catalog::embedded().expect("the built-in lessons load");
-    catalog
-        .find("condition")
-        .expect("the lesson exists")
-        .clone()
-}
-
-fn sets(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| s.to_string()).collect()
-}
-
-fn stepped(s: &[&str], origin: Origin) -> Trace {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    Run::new(&l, knobs, Start::Stepped(origin))
-        .expect("the lesson builds")
-        .finish_stepped()
-        .expect("a stepped run runs to its end")
-}
-
-fn output(t: &Trace) -> Vec<String> {
-    t.output.iter().map(|o| o.text.clone()).collect()
-}
 
 /// What every run prints, whatever the schedule: the buffer never holds more
 /// than `size` items nor fewer than none, and every line says so.
@@ -59,10 +32,6 @@ fn buffer_counts_stay_in_bounds(out: &[String], size: i64) {
     }
 }
 
-fn count(out: &[String], what: &str) -> usize {
-    out.iter().filter(|l| l.contains(what)).count()
-}
-
 #[test]
 fn with_while_every_seed_puts_and_takes_every_item() {
     for seed in 1..=6 {
@@ -70,7 +39,7 @@ fn with_while_every_seed_puts_and_takes_every_item() {
             &[][..],
             &["scheduler=uniform", "gil=free", "granularity=bytecode"],
         ] {
-            let t = stepped(extra, Origin::Seed(seed));
+            let t = L.stepped(extra, Origin::Seed(seed));
             let out = output(&t);
             assert_eq!(count(&out, "producer put"), 4, "seed {seed}: {out:?}");
             assert_eq!(count(&out, " took one, "), 4, "seed {seed}: {out:?}");
@@ -85,26 +54,6 @@ fn with_while_every_seed_puts_and_takes_every_item() {
     }
 }
 
-/// Expands a schedule string (`0x7 1x4`) into the actor of every step.
-fn steps(schedule: &str) -> Vec<u16> {
-    schedule
-        .split_whitespace()
-        .flat_map(|run| {
-            let (a, n) = run.split_once('x').unwrap_or((run, "1"));
-            let (a, n): (u16, usize) = (a.parse().expect("an actor"), n.parse().expect("a count"));
-            std::iter::repeat_n(a, n)
-        })
-        .collect()
-}
-
-/// Exactly these steps, and no more.
-fn replay(s: &[&str], schedule: &str) -> Sim {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-    Sim::replay(p, knobs.engine(), &steps(schedule)).expect("every step may be taken")
-}
-
 /// The tour's moves with `if`: the other consumer steals the item between the
 /// notify and the woken consumer's return from wait().
 #[test]
@@ -113,13 +62,13 @@ fn the_stolen_wake_up_pops_from_an_empty_list_with_if_and_not_with_while() {
     // notifies, consumer-2 takes the item, consumer-1 comes back.
     let schedule = "0x7 1x4 3x7 2x7 1x2";
     let small = ["rounds=1", "granularity=line", "gil=gil-modern", "size=2"];
-    let sim = replay(&[&small[..], &["check=if"]].concat(), schedule);
+    let sim = L.replay(&[&small[..], &["check=if"]].concat(), schedule);
     let out = output(sim.trace());
     assert_eq!(out.last().map(String::as_str), Some(INDEX_ERROR), "{out:?}");
     assert_eq!(count(&out, "consumer-2 took one, 0 left"), 1);
     assert_eq!(sim.vars(), &[0]);
     // The same moves with while: consumer-1 looks again and waits again.
-    let sim = replay(
+    let sim = L.replay(
         &[&small[..], &["check=while"]].concat(),
         &format!("{schedule} 1"),
     );
@@ -141,23 +90,6 @@ fn the_stolen_wake_up_pops_from_an_empty_list_with_if_and_not_with_while() {
     );
 }
 
-fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-    let limits = Limits {
-        max_time: Duration::from_secs(5),
-        ..Limits::default()
-    };
-    let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
-    assert_eq!(
-        ex.stop,
-        Stop::Complete,
-        "{s:?}: the outcome set is complete"
-    );
-    ex.outcomes.into_iter().map(|f| f.key).collect()
-}
-
 /// Exhaustive exploration at one item per consumer: `while` never breaks, `if`
 /// has outcomes with an IndexError and items left over, and waiting without
 /// looking (`none`) can hang for good.
@@ -169,11 +101,11 @@ fn exploration_finds_the_stolen_and_the_lost_wake_up() {
             && k.output.last().map(String::as_str) == Some("left in the buffer: 0")
             && !k.output.iter().any(|l| l.contains("Error"))
     };
-    let with_while = outcomes(&["rounds=1", "check=while"]);
+    let with_while = L.outcomes(&["rounds=1", "check=while"], 5);
     assert!(!with_while.is_empty());
     assert!(with_while.iter().all(ok), "{with_while:?}");
 
-    let with_if = outcomes(&["rounds=1", "check=if"]);
+    let with_if = L.outcomes(&["rounds=1", "check=if"], 5);
     let broken: Vec<&OutcomeKey> = with_if.iter().filter(|k| !ok(k)).collect();
     assert!(!broken.is_empty(), "if: the stolen wake-up is reachable");
     for k in &broken {
@@ -192,7 +124,7 @@ fn exploration_finds_the_stolen_and_the_lost_wake_up() {
     }
     assert!(with_if.iter().any(ok), "if also has runs that go right");
 
-    let none = outcomes(&["rounds=1", "check=none"]);
+    let none = L.outcomes(&["rounds=1", "check=none"], 5);
     assert!(
         none.iter().any(|k| k.deadlock && k.vars[0].1 == 2),
         "{none:?}"
@@ -200,7 +132,7 @@ fn exploration_finds_the_stolen_and_the_lost_wake_up() {
 
     // notify() instead of notify_all(), one slot: a consumer's notify can wake
     // the other consumer instead of the producer, and everybody waits.
-    let one = outcomes(&["rounds=2", "size=1", "notify=one"]);
+    let one = L.outcomes(&["rounds=2", "size=1", "notify=one"], 5);
     assert!(one.iter().any(|k| k.deadlock), "notify=one can hang");
     assert!(one.iter().any(ok));
 }
@@ -208,7 +140,7 @@ fn exploration_finds_the_stolen_and_the_lost_wake_up() {
 #[test]
 fn a_consumer_left_waiting_is_a_deadlock_the_run_reports() {
     // The producer puts both items before either consumer waits.
-    let sim = replay(
+    let sim = L.replay(
         &["rounds=1", "check=none", "granularity=line"],
         "0x7 3x15 1x3 2x3",
     );
@@ -221,19 +153,10 @@ fn a_consumer_left_waiting_is_a_deadlock_the_run_reports() {
     assert!(text.contains("notify on cond"), "{text}");
 }
 
-fn live(s: &[&str]) -> Trace {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let program = interleave::scenarios::build(&l, &knobs).expect("the lesson builds");
-    let (trace, finished) = LiveRun::start(Arc::new(program), knobs.engine(), 1.0).wait(LIVE_LIMIT);
-    assert!(finished, "the live run {s:?} did not end");
-    trace
-}
-
 #[test]
 fn live_runs_on_real_threads_keep_the_buffer_in_bounds() {
     for _ in 0..3 {
-        let t = live(&[]);
+        let t = L.live(&[]);
         let out = output(&t);
         assert!(t.deadlock().is_empty());
         assert_eq!(count(&out, "producer put"), 4, "{out:?}");
@@ -247,7 +170,7 @@ fn live_runs_on_real_threads_keep_the_buffer_in_bounds() {
     // With if, a run either goes right or a consumer dies and leaves items:
     // never a count outside the buffer, never both.
     for _ in 0..3 {
-        let t = live(&["check=if", "rounds=3"]);
+        let t = L.live(&["check=if", "rounds=3"]);
         let out = output(&t);
         buffer_counts_stay_in_bounds(&out, 2);
         let died = count(&out, "IndexError: pop from empty list");
@@ -262,7 +185,7 @@ fn a_live_consumer_waiting_forever_is_caught_by_the_watchdog() {
     // unless a consumer takes the first; whichever way it goes, the run ends
     // (finished, or the watchdog reports every thread waiting).
     for _ in 0..3 {
-        let t = live(&["rounds=1", "check=none", "gil=free"]);
+        let t = L.live(&["rounds=1", "check=none", "gil=free"]);
         let out = output(&t);
         let finished = out
             .last()

@@ -210,28 +210,7 @@ fn what_cannot_run_says_why() {
         return;
     };
     let p = py.to_string_lossy().to_string();
-    // Programs that subprocess runs are not followed: their output would be lost.
-    let r = run(&["subprocess", "--engine", "cpython", "--python", &p]);
-    assert_eq!(r.code, 2);
-    assert!(
-        r.err.contains("cannot run subprocess") && r.err.contains("fork children only"),
-        "{}",
-        r.err
-    );
-    // Spawn children are refused by the tracer when the first one starts.
-    let r = run(&[
-        "start-methods",
-        "--engine",
-        "cpython",
-        "--python",
-        &p,
-        "--set",
-        "method=spawn",
-        "--seed",
-        "1",
-    ]);
-    assert_eq!(r.code, 2, "{}", r.err);
-    assert!(r.err.contains("spawn start method"), "{}", r.err);
+    // (subprocess and spawn children run now: tests/cpython_processes.rs.)
     // A schedule that names a thread that cannot go.
     let r = run(&[
         "balance-race",

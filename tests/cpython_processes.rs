@@ -427,3 +427,293 @@ fn the_playground_steps_a_child_process_and_dropping_the_run_leaves_nothing() {
     drop(run);
     assert!(all_gone(&pids), "{v}: dropping the run left a process");
 }
+
+/// The output lines with the actor that printed each, PIDs and digits masked.
+fn masked(r: &Ran) -> Vec<String> {
+    r.output()
+        .iter()
+        .map(|(who, text)| {
+            let who = who.split(" (pid").next().unwrap_or_default();
+            let text: String = text
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect();
+            format!("{who}: {text}")
+        })
+        .collect()
+}
+
+#[test]
+fn spawn_and_forkserver_children_are_followed_with_their_real_pids() {
+    for (v, py) in pythons() {
+        for method in ["spawn", "forkserver"] {
+            let set = format!("method={method}");
+            let a = cpython("start-methods", &py, &["--seed", "3", "--set", &set]);
+            assert_eq!(a.code, 0, "{v} {method}: {}", a.err);
+            // The parent and its two children; the fork server runs none of the
+            // program and is not shown.
+            let labels = a.labels();
+            assert_eq!(labels.len(), 3, "{v} {method}: {labels:?}");
+            let pids: Vec<u32> = labels.iter().filter_map(|l| pid_of(l)).collect();
+            assert_eq!(pids.len(), 3, "{v} {method}: {labels:?}");
+            assert!(pids[0] != pids[1] && pids[1] != pids[2] && pids[0] != pids[2]);
+            assert!(labels[1].starts_with("Process-1 (pid "), "{labels:?}");
+            assert!(labels[2].starts_with("Process-2 (pid "), "{labels:?}");
+            // Each child runs the module's top level again, as __mp_main__, then f.
+            let out = a.output();
+            for (i, name) in ["A", "B"].iter().enumerate() {
+                let me = &labels[i + 1];
+                let mine: Vec<&str> = out
+                    .iter()
+                    .filter(|(who, _)| who == me)
+                    .map(|(_, t)| t.as_str())
+                    .collect();
+                assert_eq!(
+                    mine,
+                    [
+                        "top level: __name__ is __mp_main__".to_string(),
+                        format!("child {name} runs f")
+                    ],
+                    "{v} {method}: {out:?}"
+                );
+            }
+            assert!(
+                out.contains(&(
+                    labels[0].clone(),
+                    "parent done, exit codes [0, 0]".to_string()
+                )),
+                "{v} {method}: {out:?}"
+            );
+            // The children's own steps were stepped: lines of f.
+            let steps = a.steps();
+            assert!(steps.iter().any(|s| s.0 == 1 && s.1 == 6), "{v} {method}");
+            assert!(steps.iter().any(|s| s.0 == 2 && s.1 == 6), "{v} {method}");
+            // Same seed, same run; the schedule replays it.
+            let b = cpython("start-methods", &py, &["--seed", "3", "--set", &set]);
+            assert_eq!(a.steps(), b.steps(), "{v} {method}: same seed, same steps");
+            assert_eq!(masked(&a), masked(&b), "{v} {method}");
+            let schedule = a.summary()["schedule"].as_str().expect("a schedule");
+            let c = cpython(
+                "start-methods",
+                &py,
+                &["--schedule", schedule, "--set", &set],
+            );
+            assert_eq!(
+                a.steps(),
+                c.steps(),
+                "{v} {method}: the schedule replays it"
+            );
+            assert!(
+                all_gone(&pids),
+                "{v} {method}: a process of the run is left"
+            );
+        }
+        // No guard: each spawned child reaches p.start() while importing; CPython
+        // raises RuntimeError there, the children exit with 1, and the parent goes on.
+        let r = cpython(
+            "start-methods",
+            &py,
+            &["--seed", "1", "--set", "method=spawn", "--set", "guard=off"],
+        );
+        assert_eq!(r.code, 0, "{v}: {}", r.err);
+        let out: Vec<String> = r.output().into_iter().map(|(_, t)| t).collect();
+        assert!(
+            out.contains(&"parent done, exit codes [1, 1]".to_string()),
+            "{v}: {out:?}"
+        );
+        assert!(!out.iter().any(|l| l.contains("runs f")), "{v}: {out:?}");
+        let stderr = r.summary()["stderr"].as_str().unwrap_or_default();
+        assert_eq!(
+            stderr.matches("bootstrapping phase").count(),
+            2,
+            "{v}: {stderr}"
+        );
+        // Free: the real timing, the same processes and lines.
+        let r = cpython("start-methods", &py, &["--live", "--set", "method=spawn"]);
+        assert_eq!(r.code, 0, "{v}: {}", r.err);
+        assert_eq!(r.labels().len(), 3, "{v}: {:?}", r.labels());
+        let out: Vec<String> = r.output().into_iter().map(|(_, t)| t).collect();
+        assert_eq!(
+            out.iter().filter(|l| l.contains("__mp_main__")).count(),
+            2,
+            "{v}: {out:?}"
+        );
+    }
+}
+
+/// A program that starts a spawned child and runs another Python with subprocess,
+/// and prints what the student's own sitecustomize set.
+const SITE_PROGRAM: &str = r#"import builtins
+import multiprocessing as mp
+import subprocess
+import sys
+
+def f():
+    print('child sees', getattr(builtins, 'MARK', 'no mark'))
+
+if __name__ == '__main__':
+    mp.set_start_method('spawn')
+    print('parent sees', getattr(builtins, 'MARK', 'no mark'))
+    p = mp.Process(target=f)
+    p.start()
+    p.join()
+    r = subprocess.call([sys.executable, '-c', 'import builtins; print(getattr(builtins, "MARK", "no mark"), 6 * 7)'])
+    print('exit', r)
+"#;
+
+#[test]
+fn a_students_sitecustomize_still_runs_and_the_run_leaves_no_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir(&theirs).expect("a folder");
+    std::fs::write(
+        theirs.join("sitecustomize.py"),
+        "import builtins\nbuiltins.MARK = 'theirs'\n",
+    )
+    .expect("their sitecustomize");
+    let file = dir.path().join("site_program.py");
+    std::fs::write(&file, SITE_PROGRAM).expect("write the program");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).expect("a folder");
+    for (v, py) in pythons() {
+        let o = Command::new(BIN)
+            .args(["run"])
+            .arg(&file)
+            .args(["--python"])
+            .arg(&py)
+            .args(["--format", "jsonl", "--seed", "2", "--timeout", "60"])
+            .env("PYTHONPATH", &theirs)
+            .env("TMPDIR", &tmp)
+            .output()
+            .expect("the binary runs");
+        let r = Ran {
+            code: o.status.code().unwrap_or(-1),
+            lines: String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("a json line"))
+                .collect(),
+            err: String::from_utf8_lossy(&o.stderr).into_owned(),
+        };
+        assert_eq!(r.code, 0, "{v}: {}", r.err);
+        let out = r.output();
+        let labels = r.labels();
+        // Their sitecustomize ran in the parent, in the spawned child, and in the
+        // Python that subprocess ran, which is shown (not stepped) with its output.
+        assert!(
+            out.contains(&(labels[0].clone(), "parent sees theirs".into())),
+            "{v}: {out:?}"
+        );
+        assert!(
+            out.contains(&(labels[1].clone(), "child sees theirs".into())),
+            "{v}: {out:?}"
+        );
+        let python = labels
+            .iter()
+            .find(|l| l.starts_with("python") && l.contains("(pid "))
+            .unwrap_or_else(|| panic!("{v}: the subprocess's row: {labels:?}"));
+        assert!(
+            out.contains(&(python.clone(), "theirs 42".into())),
+            "{v}: {out:?}"
+        );
+        assert!(
+            out.contains(&(labels[0].clone(), "exit 0".into())),
+            "{v}: {out:?}"
+        );
+        // The Python that subprocess ran took no step: it is not the program.
+        let py_actor = labels.iter().position(|l| l == python).expect("its actor") as u64;
+        assert!(!r.steps().iter().any(|s| s.0 == py_actor), "{v}");
+        // Nothing of the run stays in the temporary folder.
+        let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().collect();
+        assert!(left.is_empty(), "{v}: left behind: {left:?}");
+    }
+}
+
+#[test]
+fn the_subprocess_lesson_shows_each_program_with_its_pid_and_output() {
+    for (v, py) in pythons() {
+        for (command, code) in [("echo", "0"), ("kill", "-15")] {
+            let set = format!("command={command}");
+            let r = cpython("subprocess", &py, &["--seed", "1", "--set", &set]);
+            assert_eq!(r.code, 0, "{v} {command}: {}", r.err);
+            let labels = r.labels();
+            let row = |name: &str| {
+                labels
+                    .iter()
+                    .find(|l| l.starts_with(&format!("{name} (pid ")))
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{v}: a row for {name}: {labels:?}"))
+            };
+            let (first, tr) = (
+                row(if command == "echo" { "echo" } else { "sh" }),
+                row("tr"),
+            );
+            let pids: Vec<u32> = labels.iter().filter_map(|l| pid_of(l)).collect();
+            assert_eq!(pids.len(), 3, "{v}: {labels:?}");
+            let out = r.output();
+            let main = labels[0].clone();
+            let mut want = Vec::new();
+            if command == "echo" {
+                want.push((main.clone(), "$ echo hello, world".to_string()));
+                // echo writes to the terminal it inherited: its own row prints it.
+                want.push((first.clone(), "hello, world".to_string()));
+            } else {
+                want.push((main.clone(), "$ sh -c 'kill -TERM $$'".to_string()));
+            }
+            want.extend([
+                (main.clone(), format!("Exit code: {code}")),
+                (main.clone(), "$ tr a-z A-Z".to_string()),
+                // tr's stdout is the program's pipe: the program prints what it read.
+                (main.clone(), "HELLO FROM PYTHON".to_string()),
+                (main.clone(), String::new()),
+                (main.clone(), "Exit code: 0".to_string()),
+            ]);
+            assert_eq!(out, want, "{v} {command}");
+            let _ = tr;
+            assert!(all_gone(&pids[1..]), "{v}: a program of the run is left");
+        }
+    }
+}
+
+/// Errors in a thread, in a forked child process and in the main program.
+const RAISES: &str = r#"import multiprocessing as mp
+import threading
+
+def boom(n):
+    return 1 // n
+
+def work():
+    boom(0)
+
+if __name__ == '__main__':
+    mp.set_start_method('fork')
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    p = mp.Process(target=work)
+    p.start()
+    p.join()
+    print('exit code', p.exitcode)
+    boom(0)
+"#;
+
+#[test]
+fn a_traceback_is_the_one_cpython_prints_without_the_tracer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("raises.py");
+    std::fs::write(&file, RAISES).expect("write the program");
+    for (v, py) in pythons() {
+        let plain = Command::new(&py)
+            .arg(&file)
+            .output()
+            .expect("the interpreter runs");
+        let plain = String::from_utf8_lossy(&plain.stderr).into_owned();
+        assert!(plain.contains("in _bootstrap"), "{v}: {plain}");
+        for drive in [&["--seed", "1"][..], &["--live"][..]] {
+            let r = cpython(&file.to_string_lossy(), &py, drive);
+            assert_eq!(r.code, 0, "{v} {drive:?}: {}", r.err);
+            let stderr = r.summary()["stderr"].as_str().unwrap_or_default();
+            assert!(!stderr.contains("tracer.py"), "{v} {drive:?}: {stderr}");
+            assert_eq!(stderr, plain, "{v} {drive:?}");
+        }
+    }
+}

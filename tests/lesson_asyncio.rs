@@ -4,41 +4,20 @@
 //! the event loop's switch points (only at an await), a blocking `time.sleep`
 //! that freezes every task, and live on a real event loop on one OS thread.
 
-use interleave::catalog::Catalog;
+#[path = "common/lesson.rs"]
+mod common;
+use common::{LIVE_LIMIT, Of, output, sets};
+
+const L: Of = Of("asyncio");
+
 use interleave::cli::knobs_from;
-use interleave::explore::{self, Control, Limits, OutcomeKey, Stop};
-use interleave::lesson::Lesson;
+use interleave::explore::OutcomeKey;
 use interleave::live::LiveRun;
 use interleave::program::Instr;
-use interleave::run::{Origin, Run, Start};
-use interleave::sim::Sim;
+use interleave::run::Origin;
 use interleave::trace::{EventKind, Trace};
 use std::sync::Arc;
 use std::time::Duration;
-
-const LIVE_LIMIT: Duration = Duration::from_secs(60);
-
-fn lesson() -> Lesson {
-    let catalog = Catalog::embedded().expect("the built-in lessons load");
-    catalog.find("asyncio").expect("the lesson exists").clone()
-}
-
-fn sets(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| s.to_string()).collect()
-}
-
-fn stepped(s: &[&str], origin: Origin) -> Trace {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    Run::new(&l, knobs, Start::Stepped(origin))
-        .expect("the lesson builds")
-        .finish_stepped()
-        .expect("a stepped run runs to its end")
-}
-
-fn output(t: &Trace) -> Vec<String> {
-    t.output.iter().map(|o| o.text.clone()).collect()
-}
 
 /// The count `main` printed last (`counter = N`).
 fn counter(t: &Trace) -> i64 {
@@ -72,7 +51,7 @@ fn timed_seeds_print_what_cpython_prints_at_every_setting() {
             let p = format!("pause={pause}");
             for seed in 1..=4 {
                 for g in ["granularity=line", "granularity=bytecode"] {
-                    let t = stepped(&[&p, &lk, g], Origin::Seed(seed));
+                    let t = L.stepped(&[&p, &lk, g], Origin::Seed(seed));
                     assert_eq!(
                         output(&t),
                         cpython_prints(pause, lock),
@@ -101,7 +80,7 @@ fn uniform_seeds_lose_updates_only_across_an_await_without_the_lock() {
                 "rounds=4",
                 "scheduler=uniform",
             ];
-            let t = stepped(&s, Origin::Seed(seed));
+            let t = L.stepped(&s, Origin::Seed(seed));
             let c = counter(&t);
             assert!((4..=8).contains(&c), "{s:?} seed {seed}: {c}");
             if safe {
@@ -117,23 +96,6 @@ fn uniform_seeds_lose_updates_only_across_an_await_without_the_lock() {
     );
 }
 
-fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-    let limits = Limits {
-        max_time: Duration::from_secs(20),
-        ..Limits::default()
-    };
-    let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
-    assert_eq!(
-        ex.stop,
-        Stop::Complete,
-        "{s:?}: the outcome set is complete"
-    );
-    ex.outcomes.into_iter().map(|f| f.key).collect()
-}
-
 /// Exhaustive exploration: with no await between the read and the write, every
 /// order the loop could take ends with the full count; across an await, some
 /// lose updates (CPython's own order among them); the lock keeps every update.
@@ -142,44 +104,25 @@ fn exploration_proves_no_await_no_race() {
     let full = |k: &OutcomeKey, n: i64| k.vars == vec![("counter".to_string(), n)];
     for rounds in [1, 2, 3] {
         let r = format!("rounds={rounds}");
-        let none = outcomes(&["pause=none", &r]);
+        let none = L.outcomes(&["pause=none", &r], 20);
         assert!(!none.is_empty());
         for k in &none {
             assert!(full(k, 2 * rounds), "pause=none {r}: {k:?}");
             assert!(!k.deadlock);
         }
     }
-    let locked = outcomes(&["pause=sleep0", "lock=on", "rounds=2"]);
+    let locked = L.outcomes(&["pause=sleep0", "lock=on", "rounds=2"], 20);
     assert!(
         locked.iter().all(|k| full(k, 4) && !k.deadlock),
         "{locked:?}"
     );
 
-    let raced = outcomes(&["pause=sleep0", "rounds=2"]);
+    let raced = L.outcomes(&["pause=sleep0", "rounds=2"], 20);
     let counts: Vec<i64> = raced.iter().map(|k| k.vars[0].1).collect();
     assert!(counts.contains(&2), "CPython's order (2 of 4): {counts:?}");
     assert!(counts.iter().all(|c| (2..=4).contains(c)), "{counts:?}");
     // The loop may also run one task to its end first: no update lost then.
     assert!(counts.contains(&4), "{counts:?}");
-}
-
-/// Expands a schedule string (`0x3 1x2`) into the actor of every step.
-fn steps(schedule: &str) -> Vec<u16> {
-    schedule
-        .split_whitespace()
-        .flat_map(|run| {
-            let (a, n) = run.split_once('x').unwrap_or((run, "1"));
-            let (a, n): (u16, usize) = (a.parse().expect("an actor"), n.parse().expect("a count"));
-            std::iter::repeat_n(a, n)
-        })
-        .collect()
-}
-
-fn replay(s: &[&str], schedule: &str) -> Sim {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-    Sim::replay(p, knobs.engine(), &steps(schedule)).expect("every step may be taken")
 }
 
 /// Between two awaits the running task holds the loop: the other task's key is
@@ -188,7 +131,7 @@ fn replay(s: &[&str], schedule: &str) -> Sim {
 fn the_loop_passes_only_at_an_await() {
     let small = ["rounds=1", "granularity=line"];
     // main to its gather, A's for line and its read.
-    let sim = replay(&small, "0x3 1x2");
+    let sim = L.replay(&small, "0x3 1x2");
     let b = sim.program().actor_id("B").expect("B");
     let a = sim.program().actor_id("A").expect("A");
     assert_eq!(
@@ -199,10 +142,10 @@ fn the_loop_passes_only_at_an_await() {
         )
     );
     // A's await gives the loop back: B may run, and so may A.
-    let sim = replay(&small, "0x3 1x3");
+    let sim = L.replay(&small, "0x3 1x3");
     assert!(sim.check(b).is_ok() && sim.check(a).is_ok());
     // With no await, A holds the loop from its first step to its end.
-    let mut sim = replay(&["rounds=2", "granularity=bytecode", "pause=none"], "0x5 1");
+    let mut sim = L.replay(&["rounds=2", "granularity=bytecode", "pause=none"], "0x5 1");
     for _ in 0..1000 {
         if sim.check(a).is_err() {
             break;
@@ -221,7 +164,7 @@ fn the_loop_passes_only_at_an_await() {
 /// lets the other task run, and the pauses overlap (virtual time, stepped).
 #[test]
 fn a_blocking_sleep_freezes_every_task() {
-    let t = stepped(&["pause=blocking"], Origin::Seed(1));
+    let t = L.stepped(&["pause=blocking"], Origin::Seed(1));
     let p = &t.program;
     let blocks: Vec<_> = t
         .events
@@ -241,22 +184,13 @@ fn a_blocking_sleep_freezes_every_task() {
     }
     let last = |t: &Trace| t.events.last().map_or(0, |e| e.t_ns);
     assert!(last(&t) >= 600_000_000, "six blocking pauses add up");
-    let overlap = stepped(&["pause=sleep"], Origin::Seed(1));
+    let overlap = L.stepped(&["pause=sleep"], Origin::Seed(1));
     assert!(last(&overlap) >= 300_000_000);
     assert!(
         last(&overlap) < 600_000_000,
         "awaited pauses overlap: {}",
         last(&overlap)
     );
-}
-
-fn live(s: &[&str]) -> Trace {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let program = interleave::scenarios::build(&l, &knobs).expect("the lesson builds");
-    let (trace, finished) = LiveRun::start(Arc::new(program), knobs.engine(), 1.0).wait(LIVE_LIMIT);
-    assert!(finished, "the live run {s:?} did not end");
-    trace
 }
 
 /// The names of this process's threads.
@@ -281,13 +215,13 @@ fn live_runs_on_one_event_loop_thread_print_what_cpython_prints() {
         for lock in [false, true] {
             let lk = format!("lock={}", if lock { "on" } else { "off" });
             let p = format!("pause={pause}");
-            let t = live(&[&p, &lk]);
+            let t = L.live(&[&p, &lk]);
             assert_eq!(output(&t), cpython_prints(pause, lock), "{p} {lk}");
             assert!(t.deadlock().is_empty());
         }
     }
     // While a blocking sleep holds the loop: one thread for the loop, none per task.
-    let l = lesson();
+    let l = L.lesson();
     let knobs = knobs_from(&l, &sets(&["pause=blocking"])).expect("valid knobs");
     let program = interleave::scenarios::build(&l, &knobs).expect("the lesson builds");
     let run = LiveRun::start(Arc::new(program), knobs.engine(), 1.0);

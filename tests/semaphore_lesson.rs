@@ -5,50 +5,20 @@
 //! processes: what a student sees, and the invariant every run keeps (never
 //! more than two in use) unless the program releases once too often.
 
-use interleave::catalog::Catalog;
-use interleave::cli::knobs_from;
-use interleave::explore::{self, Control, Limits, OutcomeKey, Stop};
-use interleave::lesson::Lesson;
-use interleave::live::LiveRun;
-use interleave::run::{Origin, Run, Start};
-use interleave::sim::{Schedule, Sim};
+#[path = "common/lesson.rs"]
+mod common;
+use common::{Of, count, output};
+
+const L: Of = Of("semaphore");
+
+use interleave::explore::OutcomeKey;
+use interleave::run::Origin;
+use interleave::sim::Schedule;
 use interleave::trace::{ActorState, BlockedOn, StateReplay, Trace};
-use std::sync::Arc;
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_interleave");
-const LIVE_LIMIT: Duration = Duration::from_secs(60);
 const THREADING_OVER: &str = "ValueError: Semaphore released too many times";
 const MULTIPROCESSING_OVER: &str = "ValueError: semaphore or lock released too many times";
-
-fn lesson() -> Lesson {
-    let catalog = Catalog::embedded().expect("the built-in lessons load");
-    catalog
-        .find("semaphore")
-        .expect("the lesson exists")
-        .clone()
-}
-
-fn sets(s: &[&str]) -> Vec<String> {
-    s.iter().map(|s| s.to_string()).collect()
-}
-
-fn stepped(s: &[&str], origin: Origin) -> Trace {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    Run::new(&l, knobs, Start::Stepped(origin))
-        .expect("the lesson builds")
-        .finish_stepped()
-        .expect("a stepped run runs to its end")
-}
-
-fn output(t: &Trace) -> Vec<String> {
-    t.output.iter().map(|o| o.text.clone()).collect()
-}
-
-fn count(out: &[String], what: &str) -> usize {
-    out.iter().filter(|l| l.contains(what)).count()
-}
 
 /// The counts of connections in use the workers printed, in order.
 fn in_use(out: &[String]) -> Vec<i64> {
@@ -95,34 +65,14 @@ fn stepped_runs_never_have_more_than_two_in_use() {
             &["kind=BoundedSemaphore", "gil=gil-classic"],
         ] {
             let what = format!("seed {seed} {extra:?}");
-            let t = stepped(extra, Origin::Seed(seed));
+            let t = L.stepped(extra, Origin::Seed(seed));
             assert_correct(&t, 5, &what);
             assert_eq!(var(&t, "sem"), 2, "{what}: the counter is back at 2");
         }
     }
     // One worker, then more workers than the default.
-    assert_correct(&stepped(&["workers=1"], Origin::Seed(1)), 1, "one worker");
-    assert_correct(&stepped(&["workers=8"], Origin::Seed(2)), 8, "eight");
-}
-
-/// Expands a schedule string (`0x7 1x4`) into the actor of every step.
-fn steps(schedule: &str) -> Vec<u16> {
-    schedule
-        .split_whitespace()
-        .flat_map(|run| {
-            let (a, n) = run.split_once('x').unwrap_or((run, "1"));
-            let (a, n): (u16, usize) = (a.parse().expect("an actor"), n.parse().expect("a count"));
-            std::iter::repeat_n(a, n)
-        })
-        .collect()
-}
-
-/// Exactly these steps, and no more.
-fn replay(s: &[&str], schedule: &str) -> Sim {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-    Sim::replay(p, knobs.engine(), &steps(schedule)).expect("every step may be taken")
+    assert_correct(&L.stepped(&["workers=1"], Origin::Seed(1)), 1, "one worker");
+    assert_correct(&L.stepped(&["workers=8"], Origin::Seed(2)), 8, "eight");
 }
 
 /// The tour's moves: two in, the other two wait in acquire() and the state
@@ -130,7 +80,7 @@ fn replay(s: &[&str], schedule: &str) -> Sim {
 #[test]
 fn the_tours_moves_show_the_waiters_and_the_third_worker() {
     let four = ["workers=4", "granularity=line", "gil=gil-modern"];
-    let sim = replay(&four, "0x3 1x8 2x8 3x2 4x2");
+    let sim = L.replay(&four, "0x3 1x8 2x8 3x2 4x2");
     let t = sim.trace();
     assert_eq!(sim.vars(), &[0, 2, 2], "sem, inside, most");
     let state = StateReplay::at(&t.program, &t.events, t.events.len());
@@ -150,13 +100,13 @@ fn the_tours_moves_show_the_waiters_and_the_third_worker() {
     }
     // The bug, by hand: worker-1 leaves and releases once more.
     let moves = "0x3 1x8 2x8 3x2 4x2 1 2 1x6 3x7 4x7";
-    let sim = replay(&[&four[..], &["release=twice"]].concat(), moves);
+    let sim = L.replay(&[&four[..], &["release=twice"]].concat(), moves);
     let out = output(sim.trace());
     assert_eq!(in_use(&out).iter().max(), Some(&3), "{out:?}");
     assert_eq!(sim.vars()[1], 3, "three inside at once");
     // The same with a BoundedSemaphore: the extra release is allowed (the
     // counter was 1), three get in, and a later release raises.
-    let sim = replay(
+    let sim = L.replay(
         &[&four[..], &["release=twice", "kind=BoundedSemaphore"]].concat(),
         moves,
     );
@@ -166,7 +116,7 @@ fn the_tours_moves_show_the_waiters_and_the_third_worker() {
         0,
         "nothing raised yet"
     );
-    let t = stepped(
+    let t = L.stepped(
         &[&four[..], &["release=twice", "kind=BoundedSemaphore"]].concat(),
         Origin::Schedule(Schedule::parse(moves).expect("a schedule").into()),
     );
@@ -196,11 +146,11 @@ fn an_extra_release_grows_a_semaphore_and_a_bounded_one_raises() {
             } else {
                 "across=threads"
             };
-            let t = stepped(&["release=twice", across], Origin::Seed(seed));
+            let t = L.stepped(&["release=twice", across], Origin::Seed(seed));
             let out = output(&t);
             assert_eq!(count(&out, "Error"), 0, "seed {seed}: {out:?}");
             assert_eq!(var(&t, "sem"), 3, "seed {seed} {across}: grew silently");
-            let t = stepped(
+            let t = L.stepped(
                 &["release=twice", "kind=BoundedSemaphore", across],
                 Origin::Seed(seed),
             );
@@ -224,23 +174,6 @@ fn an_extra_release_grows_a_semaphore_and_a_bounded_one_raises() {
     }
 }
 
-fn outcomes(s: &[&str]) -> Vec<OutcomeKey> {
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("it builds"));
-    let limits = Limits {
-        max_time: Duration::from_secs(300),
-        ..Limits::default()
-    };
-    let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
-    assert_eq!(
-        ex.stop,
-        Stop::Complete,
-        "{s:?}: the outcome set is complete"
-    );
-    ex.outcomes.into_iter().map(|f| f.key).collect()
-}
-
 fn final_var(k: &OutcomeKey, name: &str) -> i64 {
     k.vars
         .iter()
@@ -255,7 +188,7 @@ fn final_var(k: &OutcomeKey, name: &str) -> i64 {
 /// bounded one also has outcomes where worker-1's own extra release raised.
 #[test]
 fn exploration_proves_the_limit_and_finds_the_over_release() {
-    let ok = outcomes(&["workers=3"]);
+    let ok = L.outcomes(&["workers=3"], 300);
     assert!(!ok.is_empty());
     for k in &ok {
         assert!(!k.deadlock, "{k:?}");
@@ -263,9 +196,12 @@ fn exploration_proves_the_limit_and_finds_the_over_release() {
         assert!(final_var(k, "most") <= 2, "{k:?}");
         assert!(in_use(&k.output).iter().all(|&n| n <= 2), "{k:?}");
     }
-    let plain = outcomes(&["workers=3", "release=twice"]);
+    let plain = L.outcomes(&["workers=3", "release=twice"], 300);
     assert!(plain.iter().all(|k| final_var(k, "sem") == 3), "{plain:?}");
-    let bounded = outcomes(&["workers=3", "release=twice", "kind=BoundedSemaphore"]);
+    let bounded = L.outcomes(
+        &["workers=3", "release=twice", "kind=BoundedSemaphore"],
+        300,
+    );
     assert!(
         bounded
             .iter()
@@ -290,7 +226,7 @@ fn exploration_proves_the_limit_and_finds_the_over_release() {
 #[test]
 fn sampling_finds_three_in_use_with_four_workers() {
     let found = (1..=40).any(|seed| {
-        let t = stepped(
+        let t = L.stepped(
             &["workers=4", "release=twice", "scheduler=uniform"],
             Origin::Seed(seed),
         );
@@ -302,12 +238,7 @@ fn sampling_finds_three_in_use_with_four_workers() {
 fn live(s: &[&str]) -> Trace {
     // SAFETY: set before any worker starts, and to the same value by every test.
     unsafe { std::env::set_var("INTERLEAVE_WORKER_EXE", BIN) };
-    let l = lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
-    let program = interleave::scenarios::build(&l, &knobs).expect("the lesson builds");
-    let (trace, finished) = LiveRun::start(Arc::new(program), knobs.engine(), 1.0).wait(LIVE_LIMIT);
-    assert!(finished, "the live run {s:?} did not end");
-    trace
+    L.live(s)
 }
 
 #[test]

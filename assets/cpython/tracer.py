@@ -10,7 +10,12 @@
 #   INTERLEAVE_GRANULARITY bytecode (a step is one opcode) | line (one source line)
 #   INTERLEAVE_SOCKET      a Unix socket the controller listens on: each child process
 #                          (os.fork, multiprocessing with fork) connects to it at the
-#                          fork and speaks this protocol on it, for its own threads
+#                          fork and speaks this protocol on it, for its own threads;
+#                          one multiprocessing starts with spawn or forkserver connects
+#                          when it starts (sitecustomize.py, on PYTHONPATH)
+#   INTERLEAVE_TRACER      this file, for sitecustomize.py to load
+#   INTERLEAVE_PROGRAM, INTERLEAVE_PARENT  set by the tracer for its spawned children:
+#                          the program's path, and the PID of the traced process
 #
 # Events, tracer -> controller ("T" is a thread's index: 0 is MainThread, then the
 # threads in the order they were started):
@@ -34,6 +39,11 @@
 #   done T                         T's function returned (or raised)
 #   final NAME VALUE               a global's value at the end of the main program
 #   exit CODE                      the main program ended
+#   pid KEY PID                    child KEY (spawn, forkserver) has this PID; it says
+#                                  hello with the key pPID, not knowing KEY
+#   child T KEY PID NAME           T started program NAME (subprocess), not traced
+#   cout KEY TEXT                  that program wrote TEXT to the stdout it inherited
+#   cdone KEY CODE                 that program was reaped: it exited with CODE
 #   refuse MESSAGE                 this interpreter cannot run the program so
 # Commands, controller -> tracer (controlled mode):
 #   go T                           T runs its next step (or, blocked, tries again)
@@ -54,7 +64,11 @@ import types
 MODE = os.environ.get('INTERLEAVE_MODE', 'free')
 GRANULARITY = os.environ.get('INTERLEAVE_GRANULARITY', 'bytecode')
 CONTROLLED = MODE == 'controlled'
-_events = os.fdopen(int(os.environ.get('INTERLEAVE_EVENTS_FD', '2')), 'w', encoding='utf-8')
+# Imported (by the sitecustomize.py next to it) in a process multiprocessing started
+# with spawn or forkserver: that process has no pipes of ours and connects at once.
+_IMPORTED = __name__ != '__main__'
+_os_exit = os._exit
+_events = None if _IMPORTED else os.fdopen(int(os.environ.get('INTERLEAVE_EVENTS_FD', '2')), 'w', encoding='utf-8')
 _write_lock = _thread.allocate_lock()
 _clock = getattr(time, 'perf_counter_ns', None) or (lambda: int(time.perf_counter() * 1e9))
 _t0 = _clock()
@@ -124,7 +138,7 @@ def _gate(t):
 # and waits at its own gate.
 _token = [0]
 _all_free = [False]
-_command_fd = int(os.environ.get('INTERLEAVE_COMMANDS_FD', '0'))
+_command_fd = -1 if _IMPORTED else int(os.environ.get('INTERLEAVE_COMMANDS_FD', '0'))
 _command_buf = [b'']
 
 
@@ -252,7 +266,9 @@ def _step(code, globals_, line, opname, arg):
         v = show(globals_[arg])
         if v is not None:
             emit('read', t, arg, v)
-    elif opname in ('STORE_GLOBAL', 'STORE_NAME') and (opname == 'STORE_GLOBAL' or code is _main_code):
+    elif opname in ('STORE_GLOBAL', 'STORE_NAME') and (
+            opname == 'STORE_GLOBAL' or code is _main_code
+            or (_main_code is None and code.co_name == '<module>')):
         _pending_write[t] = arg
 
 
@@ -289,7 +305,9 @@ def _all_codes(code):
 def _install_monitoring(top):
     """3.12+: sys.settrace instruments a code object lazily, and the first call of it
     misses its opcode events; sys.monitoring, set on every code object of the program
-    before it runs, has no such gap."""
+    before it runs, has no such gap. `top` None: a spawned child, whose program is
+    compiled later (by multiprocessing, as __mp_main__): every code object is watched,
+    and one that is not the program's is let go for good at its first event."""
     mon = sys.monitoring
     tool = mon.DEBUGGER_ID
     mon.use_tool_id(tool, 'interleave')
@@ -299,13 +317,27 @@ def _install_monitoring(top):
         def on_instruction(code, offset):
             line, opname, name = _code_info(code).get(offset, (0, '?', ''))
             _step(code, _main_globals, line, opname, name)
-        mon.register_callback(tool, event, on_instruction)
+
+        def on_any_instruction(code, offset):
+            if code.co_filename != _program_file:
+                return mon.DISABLE
+            line, opname, name = _code_info(code).get(offset, (0, '?', ''))
+            _step(code, sys._getframe(1).f_globals, line, opname, name)
+        mon.register_callback(tool, event, on_instruction if top is not None else on_any_instruction)
     else:
         event = mon.events.LINE
 
         def on_line(code, line):
             _step(code, _main_globals, line, '', '')
-        mon.register_callback(tool, event, on_line)
+
+        def on_any_line(code, line):
+            if code.co_filename != _program_file:
+                return mon.DISABLE
+            _step(code, sys._getframe(1).f_globals, line, '', '')
+        mon.register_callback(tool, event, on_line if top is not None else on_any_line)
+    if top is None:
+        mon.set_events(tool, event)
+        return
     for code in _all_codes(top):
         mon.set_local_events(tool, code, event)
 
@@ -419,8 +451,73 @@ class Thread(_RealThread):
         _RealThread.join(self, timeout)
 
 
+_HERE = os.path.abspath(__file__)
+
+
+def _strip(tb):
+    """The traceback without the tracer's frames (relinked in place), so a student
+    sees what the interpreter would print for their program alone."""
+    head = last = None
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) != _HERE:
+            if last is None:
+                head = tb
+            else:
+                last.tb_next = tb
+            last = tb
+        tb = tb.tb_next
+    if last is not None:
+        last.tb_next = None
+    return head
+
+
+def _strip_all(value, seen=None):
+    """`value`'s traceback, and those of the exceptions it was raised from or
+    during, without the tracer's frames."""
+    seen = set() if seen is None else seen
+    while isinstance(value, BaseException) and id(value) not in seen:
+        seen.add(id(value))
+        if value.__traceback__ is not None:
+            value.with_traceback(_strip(value.__traceback__))
+        _strip_all(value.__cause__, seen)
+        value = value.__context__
+
+
+def _strip_reports():
+    """Tracebacks printed by the interpreter (an uncaught exception) or by the
+    library (multiprocessing prints a child's with traceback.print_exc) leave out
+    the tracer's frames, as a plain run has none."""
+    import traceback
+    real_print = traceback.print_exception
+
+    def print_exception(*args, **kwargs):
+        args = [_strip(a) if isinstance(a, types.TracebackType) else a for a in args]
+        for a in args:
+            _strip_all(a)
+        if isinstance(kwargs.get('tb'), types.TracebackType):
+            kwargs['tb'] = _strip(kwargs['tb'])
+        _strip_all(kwargs.get('value'))
+        return real_print(*args, **kwargs)
+    traceback.print_exception = print_exception
+    real_hook = sys.excepthook
+
+    def excepthook(kind, value, tb):
+        _strip_all(value)
+        return real_hook(kind, value, _strip(tb))
+    sys.excepthook = excepthook
+
+
 def _report_thread_error(thread):
     exc = sys.exc_info()
+    # As threading reports it: from its _bootstrap_inner, which called run().
+    tb = _strip(exc[2])
+    caller = sys._getframe(2)
+    if caller.f_code.co_name == '_bootstrap_inner':
+        tb = types.TracebackType(tb, caller, caller.f_lasti, caller.f_lineno)
+    if exc[1] is not None:
+        # What the interpreter's own hook prints (it reads the exception's).
+        exc[1].with_traceback(tb)
+    exc = (exc[0], exc[1], tb)
     hook = getattr(threading, 'excepthook', None)
     if hook is not None and hasattr(threading, 'ExceptHookArgs'):
         hook(threading.ExceptHookArgs([exc[0], exc[1], exc[2], thread]))
@@ -467,7 +564,7 @@ def _before_fork():
     # joins or terminates it before it exits anyway; a bare os.fork child may outlive
     # its parent, as the fork lesson's may, so it is left alone.
     mortal = _mp_starting[0] and threading.current_thread() is threading.main_thread()
-    _forking[0] = (key, ct, mortal)
+    _forking[0] = (key, ct, mortal and os.getpid())
     emit('fork', t, key, ct)
     # No other thread may be half-way through a line when the child is made, and
     # nothing written may wait in the buffer: the child would send it again.
@@ -479,12 +576,13 @@ def _after_fork_parent():
     _write_lock.release()
 
 
-def _die_with_parent():
+def _die_with_parent(parent):
     """Linux: the child is killed when its parent dies, as the root is when the
     playground does, so a run ended by a signal leaves no process behind. Only for a
     fork by the main thread (the signal comes when the forking *thread* ends) inside
-    Process.start()."""
-    parent = os.getppid()
+    Process.start(). `parent`: the parent's PID as the parent knew it, so a parent
+    that died before this ran is seen (the child has been adopted) and the child
+    goes too."""
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
@@ -492,7 +590,9 @@ def _die_with_parent():
     except (OSError, AttributeError, ImportError):
         return
     if os.getppid() != parent:
-        os._exit(1)
+        # The real _exit: the wrapper would flush under the write lock, which a
+        # child of fork holds until it reconnects.
+        _os_exit(1)
 
 
 def _after_fork_child():
@@ -503,7 +603,7 @@ def _after_fork_child():
     key, ct, mortal = _forking[0]
     _mp_starting[0] = False
     if mortal:
-        _die_with_parent()
+        _die_with_parent(mortal)
     _write_lock = _thread.allocate_lock()
     _gates_lock = _thread.allocate_lock()
     _proc_key[0] = key
@@ -526,6 +626,7 @@ def _after_fork_child():
         line = 'refuse\ta child process could not connect to interleave (%s)\t0\n' % _clean(e)
         os.write(_events.fileno(), line.encode('utf-8'))
         os._exit(2)
+    os.environ['INTERLEAVE_PARENT'] = str(os.getpid())
     emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid(), key)
     _send()
 
@@ -647,25 +748,22 @@ def _patch_multiprocessing():
         # simulator and multiprocessing call it.
         if me() >= 0:
             emit('thread', me(), self.name)
+        # A child whose target is not the program's (time.sleep) has no step to stop
+        # at: it runs as a library call that others need not wait for. Set here, on
+        # this process alone, so a target of the program's runs with no frame of
+        # ours between multiprocessing and it: its traceback is as CPython prints it.
+        target = getattr(self, '_target', None)
+        code = getattr(target, '__code__', None)
+        if target is not None and (code is None or code.co_filename != _program_file):
+            what = 'runs ' + getattr(target, '__name__', 'target')
+            real = self.run
+            self.run = lambda: _io_call(what, real, (), {}, inner=True)
         try:
             return real_bootstrap(self, *args, **kwargs)
         finally:
             # os._exit comes next: what the token holder has not sent yet goes now.
             _send()
     mpp.BaseProcess._bootstrap = bootstrap
-
-    real_run = mpp.BaseProcess.run
-
-    def run(self):
-        # A child whose target is not the program's (time.sleep) has no step to stop
-        # at: it runs as a library call that others need not wait for.
-        target = getattr(self, '_target', None)
-        code = getattr(target, '__code__', None)
-        if target is not None and (code is None or code.co_filename != _program_file):
-            what = 'runs ' + getattr(target, '__name__', 'target')
-            return _io_call(what, real_run, (self,), {}, inner=True)
-        return real_run(self)
-    mpp.BaseProcess.run = run
 
     def waits(cls, name, what, blocking=None):
         real = getattr(cls, name)
@@ -699,19 +797,173 @@ def _patch_multiprocessing():
         return _io_call('time.sleep', real_sleep, (seconds,), {})
     time.sleep = sleep
 
-    def refuse(method):
-        def launch(self, *args, **kwargs):
-            line = ('refuse\tmultiprocessing with the %s start method: the cpython engine '
-                    'follows fork children only, for now\t0\n' % method)
-            os.write(_events.fileno(), line.encode('utf-8'))
-            raise RuntimeError('interleave: %s children are not followed' % method)
+    def announced(real):
+        """A spawn or forkserver child: a new interpreter, which connects by itself
+        (sitecustomize.py) and names itself by its PID. The parent numbers it now, as
+        it does a fork child, and says which PID it got once it has one."""
+        def launch(self, process_obj):
+            # Said once it is started: a start that raises (a spawned child that
+            # reaches p.start() while importing the program) starts nobody. Until
+            # the parent says so, the controller holds the child's hello.
+            real(self, process_obj)
+            _forks[0] += 1
+            key = '%s.%d' % (_proc_key[0], _forks[0])
+            emit('fork', me(), key, 0)
+            emit('pid', key, self.pid)
+            _send()
         return launch
-    for module, method in (('popen_spawn_posix', 'spawn'), ('popen_forkserver', 'forkserver')):
+    for module in ('popen_spawn_posix', 'popen_forkserver'):
         try:
             mod = __import__('multiprocessing.' + module, fromlist=['Popen'])
-            mod.Popen._launch = refuse(method)
+            mod.Popen._launch = announced(mod.Popen._launch)
         except ImportError:
             pass
+
+
+def _patch_subprocess():
+    """A program subprocess runs (echo, tr, ...) is not Python the tracer can step:
+    it is shown as a process of its own with its real PID, blocked in "runs NAME"
+    until it is reaped. What it writes to a stdout it inherited (the student's
+    terminal) is read on a pipe of ours and shown as its output; a stdout the program
+    redirects (PIPE, a file) is left as the program set it."""
+    import codecs
+    import subprocess
+    real_init = subprocess.Popen.__init__
+    real_exit = subprocess.Popen._handle_exitstatus
+
+    def init(self, *args, **kwargs):
+        t = me()
+        self._interleave_key = None
+        if t < 0:
+            return real_init(self, *args, **kwargs)
+        r = w = None
+        if len(args) < 5 and kwargs.get('stdout') is None:
+            r, w = os.pipe()
+            kwargs['stdout'] = w
+        try:
+            real_init(self, *args, **kwargs)
+        except BaseException:
+            if r is not None:
+                os.close(r)
+            raise
+        finally:
+            if w is not None:
+                os.close(w)
+        _forks[0] += 1
+        key = '%s.%d' % (_proc_key[0], _forks[0])
+        argv = args[0] if args else kwargs.get('args', '?')
+        first = argv.split()[0] if isinstance(argv, str) and argv.split() else (
+            argv[0] if isinstance(argv, (list, tuple)) and argv else argv)
+        self._interleave_key = key
+        self._interleave_reader = None
+        emit('child', t, key, self.pid, os.path.basename(os.fsdecode(first)))
+        if r is not None:
+            def forward():
+                decode = codecs.getincrementaldecoder('utf-8')('replace')
+                while True:
+                    chunk = os.read(r, 65536)
+                    text = decode.decode(chunk, final=not chunk)
+                    if text:
+                        emit('cout', key, text)
+                    if not chunk:
+                        break
+                os.close(r)
+            self._interleave_reader = _RealThread(target=forward, daemon=True)
+            self._interleave_reader.start()
+
+    def handle_exitstatus(self, *args, **kwargs):
+        real_exit(self, *args, **kwargs)
+        key = getattr(self, '_interleave_key', None)
+        if key is not None and self.returncode is not None:
+            self._interleave_key = None
+            # All it wrote comes before it is reaped (a grandchild that keeps the
+            # pipe open does not hold the program back long).
+            if self._interleave_reader is not None:
+                self._interleave_reader.join(2.0)
+            emit('cdone', key, self.returncode)
+    subprocess.Popen.__init__ = init
+    subprocess.Popen._handle_exitstatus = handle_exitstatus
+
+
+_server_pid = [0]    # in a fork server: its own PID, its children's parent
+
+
+def spawned(server):
+    """Called by sitecustomize.py in a new interpreter that multiprocessing started
+    from a traced process: a spawn child connects now; the fork server (not shown: it
+    runs none of the program) makes each of its children connect at its fork."""
+    if server:
+        _die_with_parent(int(os.environ.get('INTERLEAVE_PARENT', '0')))
+        _server_pid[0] = os.getpid()
+        os.register_at_fork(after_in_child=_start_spawned)
+    else:
+        _start_spawned()
+
+
+def _start_spawned():
+    global _events, _command_fd, _program_file, _write_lock, _gates_lock
+    # A fork server's child: its parent is the server; a spawn child's is the
+    # traced process named in INTERLEAVE_PARENT (sitecustomize.py checked it).
+    _die_with_parent(_server_pid[0] or int(os.environ.get('INTERLEAVE_PARENT', '0')))
+    _write_lock = _thread.allocate_lock()
+    _gates_lock = _thread.allocate_lock()
+    _program_file = os.environ.get('INTERLEAVE_PROGRAM')
+    key = 'p%d' % os.getpid()
+    _proc_key[0] = key
+    _forks[0] = 0
+    _index.clear()
+    _index[threading.get_ident()] = 0
+    _gates.clear()
+    _token[0] = 0
+    try:
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(_socket_path)
+        fd = s.detach()
+        _command_fd = os.dup(fd)
+        _events = os.fdopen(fd, 'w', encoding='utf-8')
+    except (OSError, TypeError) as e:
+        sys.stderr.write('interleave: a child process could not connect (%s)\n' % e)
+        os._exit(2)
+    os.environ['INTERLEAVE_PARENT'] = str(os.getpid())
+    emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid(), key)
+    _send()
+    _install()
+    import atexit
+    atexit.register(_send)
+    import multiprocessing.spawn as mps
+    real_fixup = mps._fixup_main_from_path
+
+    def fixup(*args, **kwargs):
+        # The process's name (Process-1) is set from its parent's data just before
+        # the program is imported again: its actor takes it from the first step.
+        import multiprocessing
+        emit('thread', me(), multiprocessing.current_process().name)
+        return real_fixup(*args, **kwargs)
+    mps._fixup_main_from_path = fixup
+    if hasattr(sys, 'monitoring'):
+        _install_monitoring(None)
+    _start_tracing()
+
+
+def _install():
+    """What every traced process has: its threads and locks reported, its prints
+    sent, its forks followed."""
+    threading.Thread = Thread
+    threading.Lock = _lock_factory
+    _strip_reports()
+    sys.stdout = _Stdout(sys.stdout)
+    real_exit = os._exit
+
+    def _exit(code):
+        _send()
+        real_exit(code)
+    os._exit = _exit
+    if hasattr(os, 'register_at_fork'):
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
+                            after_in_child=_after_fork_child)
+    if _IMPORTED:
+        _patch_multiprocessing()
 
 
 def main():
@@ -736,20 +988,14 @@ def main():
     sys.modules['__main__'] = module
     _main_globals = module.__dict__
     sys.argv = [path]
-    threading.Thread = Thread
-    threading.Lock = _lock_factory
-    sys.stdout = _Stdout(sys.stdout)
-    real_exit = os._exit
-
-    def _exit(code):
-        _send()
-        real_exit(code)
-    os._exit = _exit
-    if hasattr(os, 'register_at_fork'):
-        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
-                            after_in_child=_after_fork_child)
+    # Read by sitecustomize.py in the processes multiprocessing spawns.
+    os.environ['INTERLEAVE_PROGRAM'] = path
+    os.environ['INTERLEAVE_PARENT'] = str(os.getpid())
+    _install()
     if 'multiprocessing' in source:
         _patch_multiprocessing()
+    if 'subprocess' in source:
+        _patch_subprocess()
     if sys.version_info < (3, 7) and GRANULARITY == 'bytecode':
         emit('refuse', 'CPython %d.%d.%d cannot be stepped by bytecode (frame.f_trace_opcodes is 3.7+): '
              'use granularity=line or a newer interpreter' % sys.version_info[:3])
@@ -766,7 +1012,11 @@ def main():
     except BaseException:
         sys.settrace(None)
         import traceback
-        traceback.print_exc()
+        kind, value, tb = sys.exc_info()
+        tb = _strip(tb)
+        if value is not None:
+            value.with_traceback(tb)
+        traceback.print_exception(kind, value, tb)
         status = 1
     sys.settrace(None)
     name = _pending_write.pop(me(), None)

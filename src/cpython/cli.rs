@@ -15,12 +15,6 @@ const SHOWN_STEPS: usize = 200;
 pub fn run(lesson: &Lesson, knobs: &Knobs, args: &RunArgs, lang: Lang) -> Result<u8, SessionError> {
     let usage = |m: String| SessionError::Usage(m);
     crate::scenarios::build(lesson, knobs).map_err(usage)?;
-    if let Some(why) = super::not_followed(&lesson.code(knobs)) {
-        return Err(usage(format!(
-            "`--engine cpython` cannot run {}: {why}",
-            lesson.id
-        )));
-    }
     let granularity = match knobs.engine().granularity {
         crate::program::Granularity::Bytecode => Granularity::Bytecode,
         crate::program::Granularity::Line => Granularity::Line,

@@ -80,6 +80,16 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             printed.next();
         }
         let text = printed.peek().filter(|o| o.seq == seq).map(|o| &o.text);
+        // os.fork starts the child process's actor, as `start()` starts a thread's
+        // (and a Process's); its other side (`ForkChild`) is no shared step.
+        if let Instr::Fork(child) = *instr {
+            out.push(Anchor {
+                actor: e.actor,
+                line: trace.line(e),
+                effect: Effect::Start(child),
+            });
+            continue;
+        }
         let effect = match *instr {
             Instr::LoadGlobal(v) => Effect::Read(var(v), e.value.to_string()),
             Instr::StoreGlobal(v) => Effect::Write(var(v), e.value.to_string()),
@@ -115,8 +125,9 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | Instr::Ident(_)
             // The memory lesson's lists are not compared as shared steps.
             | Instr::ListStore { .. }
-            // Process lessons are refused before anything is followed; a
-            // condition's wait and notify are not compared as steps of their own.
+            // A process's other calls (join, a queue's put and get, a pipe's
+            // send and recv) show in what it prints; a condition's wait and
+            // notify are not compared as steps of their own.
             | crate::program::process_instr!()
             | crate::program::cond_instr!()
             | crate::program::barrier_instr!()
@@ -152,9 +163,94 @@ pub(super) struct Follower {
     /// (a loop counter at module level) are the thread's own business.
     shared: Vec<String>,
     disagreement: Option<String>,
+    /// Each simulated actor's process; the simulated PID of each process.
+    process_of: Vec<u16>,
+    sim_pids: BTreeMap<u16, u32>,
+    /// CPython's actors' real PIDs, as the tracer reports them.
+    real_pids: BTreeMap<u16, u32>,
+}
+
+/// `text` with each whole number in `pids` written as the process it is the PID of:
+/// a simulated PID and a real one compare equal when they name the same process.
+fn mask_pids(text: &str, pids: &[(u32, u16)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        let n: Option<u32> = digits.parse().ok();
+        match n.and_then(|n| pids.iter().find(|(p, _)| *p == n)) {
+            Some((_, q)) => out.push_str(&format!("<pid of process {q}>")),
+            None => out.push_str(digits),
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
+/// The simulated PID in an actor's label, `MainProcess (pid 1000, simulated)`.
+fn label_pid(label: &str) -> Option<u32> {
+    let rest = label.rsplit_once("(pid ")?.1;
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
 }
 
 impl Follower {
+    /// Follows a run with processes: each printed PID stands for its process, the
+    /// simulator's (from `labels`) and CPython's alike.
+    pub(super) fn with_processes(mut self, process_of: Vec<u16>, labels: &[String]) -> Self {
+        for (a, label) in labels.iter().enumerate() {
+            if let (Some(&q), Some(pid)) = (process_of.get(a), label_pid(label)) {
+                self.sim_pids.entry(q).or_insert(pid);
+            }
+        }
+        self.process_of = process_of;
+        let pids: Vec<(u32, u16)> = self.sim_pids.iter().map(|(&q, &p)| (p, q)).collect();
+        for a in &mut self.anchors {
+            if let Effect::Print(t) = &mut a.effect {
+                *t = mask_pids(t, &pids);
+            }
+        }
+        self
+    }
+
+    /// CPython's actor `t` runs in a process whose real PID is `pid`.
+    pub(super) fn pid(&mut self, t: u16, pid: u32) {
+        self.real_pids.insert(t, pid);
+    }
+
+    /// A line CPython printed, each real PID written as its process.
+    pub(super) fn masked(&self, line: &str) -> String {
+        if self.sim_pids.is_empty() {
+            return line.to_string();
+        }
+        mask_pids(line, &self.real_pid_names())
+    }
+
+    /// A line the simulator printed, each simulated PID written as its process.
+    fn masked_sim(&self, line: &str) -> String {
+        let pids: Vec<(u32, u16)> = self.sim_pids.iter().map(|(&q, &p)| (p, q)).collect();
+        mask_pids(line, &pids)
+    }
+
+    /// The real PIDs of the processes whose actors are mapped to the simulator's.
+    fn real_pid_names(&self) -> Vec<(u32, u16)> {
+        self.threads
+            .iter()
+            .filter_map(|(sim, py)| {
+                let pid = *self.real_pids.get(py)?;
+                Some((pid, *self.process_of.get(*sim as usize)?))
+            })
+            .collect()
+    }
+
     pub(super) fn new(
         anchors: Vec<Anchor>,
         names: Vec<String>,
@@ -169,6 +265,9 @@ impl Follower {
             threads: BTreeMap::from([(0, 0)]),
             prologue: Some(first_main_line),
             disagreement: None,
+            process_of: Vec::new(),
+            sim_pids: BTreeMap::new(),
+            real_pids: BTreeMap::new(),
         }
     }
 
@@ -186,6 +285,12 @@ impl Follower {
         {
             return;
         }
+        let effect = match effect {
+            Effect::Print(t) if !self.sim_pids.is_empty() => {
+                Effect::Print(mask_pids(&t, &self.real_pid_names()))
+            }
+            e => e,
+        };
         let Some(a) = self.anchors.get(self.at) else {
             self.disagreement = Some(format!(
                 "after the simulator's last shared step, CPython's thread {t} {effect}"
@@ -418,12 +523,6 @@ pub fn compare_trace(
     limit: Duration,
 ) -> Result<Comparison, SessionError> {
     let p = &trace.program;
-    if p.actors.iter().any(|a| a.process != 0) {
-        return Err(SessionError::Usage(format!(
-            "{} starts processes: the cpython engine follows threads only, for now",
-            lesson.id
-        )));
-    }
     let first_main_line = trace
         .events
         .iter()
@@ -432,18 +531,25 @@ pub fn compare_trace(
         .unwrap_or(0);
     let names: Vec<String> = p.actors.iter().map(|a| a.name.clone()).collect();
     let shared: Vec<String> = p.vars.iter().map(|v| v.name.clone()).collect();
-    let follower = Follower::new(anchors(trace), names, shared, first_main_line);
+    let mut follower = Follower::new(anchors(trace), names, shared, first_main_line);
+    if p.actors.iter().any(|a| a.process != 0) {
+        let process_of = p.actors.iter().map(|a| a.process).collect();
+        follower = follower.with_processes(process_of, &trace.actor_labels);
+    }
     let shared_steps = follower.anchors.len();
     let drive = Drive::Schedule(Vec::new());
     let session = Session::start(python, &lesson.code(knobs), &drive, Granularity::Bytecode)?;
-    let (outcome, followed, disagreement) = session.follow(follower, limit)?;
-    Ok(comparison(
-        trace,
-        outcome,
-        shared_steps,
-        followed,
-        disagreement,
-    ))
+    let sim_output: Vec<String> = trace
+        .output
+        .iter()
+        .map(|l| follower.masked_sim(&l.text))
+        .collect();
+    let (outcome, followed, disagreement, printed) = session.follow(follower, limit)?;
+    let mut c = comparison(trace, outcome, shared_steps, followed, disagreement);
+    // With processes, a PID is compared as the process it names.
+    c.sim_output = sim_output;
+    c.cpython_output = printed;
+    Ok(c)
 }
 
 fn comparison(

@@ -74,6 +74,10 @@ impl Conn {
 struct Proc {
     /// "0" the root, "0.1" its first child, "0.1.2" that child's second.
     key: String,
+    /// A spawned child names itself `pPID` (it cannot know the key its parent gave
+    /// it): the parent's `pid KEY PID` line sets this, and the child's forks are
+    /// `pPID.1`, ...
+    alias: Option<String>,
     pid: u32,
     /// Its threads: the tracer's index in this process → actor.
     locals: HashMap<i64, u16>,
@@ -87,12 +91,16 @@ struct Proc {
     ended: bool,
     /// The newest time it gave.
     ns: String,
+    /// A program subprocess runs, not Python we trace: no connection; it is over
+    /// once its parent has reaped it (`cdone`).
+    untraced: bool,
 }
 
 impl Proc {
     fn new(key: String) -> Proc {
         Proc {
             key,
+            alias: None,
             pid: 0,
             locals: HashMap::new(),
             first: None,
@@ -101,6 +109,7 @@ impl Proc {
             closed: false,
             ended: false,
             ns: "0".into(),
+            untraced: false,
         }
     }
 }
@@ -156,7 +165,14 @@ impl Hub {
         self.procs
             .iter()
             .skip(1)
-            .filter(|p| p.connected && !p.closed && p.pid > 0)
+            .filter(|p| {
+                let running = if p.untraced {
+                    p.first.is_some_and(|a| !self.done[a as usize])
+                } else {
+                    p.connected && !p.closed
+                };
+                running && p.pid > 0
+            })
             .map(|p| p.pid)
             .collect()
     }
@@ -285,7 +301,7 @@ impl Hub {
         } else {
             None
         };
-        let Some(p) = key.and_then(|k| self.procs.iter().position(|p| p.key == k)) else {
+        let Some(p) = key.and_then(|k| self.find(k)) else {
             if key.is_none() {
                 // Not one of ours: drop it.
                 self.conns[i].closed = true;
@@ -306,6 +322,13 @@ impl Hub {
             self.out.push_back(format!("process\t{a}\t{p}\t{pid}\t0"));
         }
         true
+    }
+
+    /// The process a key names: its own, or the `pPID` a spawned child goes by.
+    fn find(&self, key: &str) -> Option<usize> {
+        self.procs
+            .iter()
+            .position(|p| p.key == key || p.alias.as_deref() == Some(key))
     }
 
     /// An actor's name as reports show it: with its process's PID once there are two.
@@ -344,8 +367,27 @@ impl Hub {
         a
     }
 
+    fn all_done(&self, p: usize) -> bool {
+        self.procs[p]
+            .locals
+            .values()
+            .all(|&b| self.done[b as usize])
+    }
+
+    /// A child process of the program has not ended (or has not connected yet).
+    fn children_running(&self) -> bool {
+        self.procs.iter().skip(1).any(|q| !q.untraced && !q.closed)
+    }
+
     /// The process is over: its threads that did not say so are done.
     fn close(&mut self, p: usize) {
+        if p != 0 && self.all_done(0) {
+            // The root waited for its children: the last one is gone.
+            self.procs[p].closed = true;
+            if !self.children_running() {
+                self.end(0);
+            }
+        }
         self.procs[p].closed = true;
         let ns = self.procs[p].ns.clone();
         let mut mine: Vec<u16> = self.procs[p].locals.values().copied().collect();
@@ -380,6 +422,31 @@ impl Hub {
             // code are not the program's.
             "hello" | "final" | "exit" if p > 0 => return,
             "fork" => return self.fork(p, &f),
+            "child" => return self.untraced(p, &f),
+            "cout" | "cdone" => {
+                let key = f.get(1).cloned().unwrap_or_default();
+                let Some(a) = self.find(&key).and_then(|q| self.procs[q].first) else {
+                    return;
+                };
+                if f[0] == "cout" {
+                    let text = f.get(2).cloned().unwrap_or_default();
+                    let ns = self.procs[p].ns.clone();
+                    self.out.push_back(format!("out\t{a}\t{text}\t{ns}"));
+                } else if !self.done[a as usize] {
+                    self.done[a as usize] = true;
+                    let ns = self.procs[p].ns.clone();
+                    self.out.push_back(format!("done\t{a}\t{ns}"));
+                }
+                return;
+            }
+            // `pid KEY PID`: child KEY, a spawned one, got this PID; it will say
+            // `hello ... pPID` when it connects.
+            "pid" => {
+                if let (Some(q), Some(pid)) = (f.get(1).and_then(|k| self.find(k)), f.get(2)) {
+                    self.procs[q].alias = Some(format!("p{pid}"));
+                }
+                return;
+            }
             "thread" => {
                 let Some(t) = num(&f, 1) else { return };
                 let a = self.actor(p, t);
@@ -405,11 +472,7 @@ impl Hub {
                     }
                     Some("pjoin") => {
                         let key = f.get(3).cloned().unwrap_or_default();
-                        let target = self
-                            .procs
-                            .iter()
-                            .position(|q| q.key == key)
-                            .and_then(|q| self.procs[q].first);
+                        let target = self.find(&key).and_then(|q| self.procs[q].first);
                         f[2] = "join".into();
                         f[3] = target.map_or("?".into(), |a| a.to_string());
                     }
@@ -427,9 +490,12 @@ impl Hub {
                 self.done[a as usize] = true;
                 f[1] = a.to_string();
                 self.out.push_back(f.join("\t"));
-                // Its last thread waits for a command before it leaves: it need not.
-                let mine = &self.procs[p].locals;
-                if mine.values().all(|&b| self.done[b as usize]) {
+                // Its last thread waits for a command before it leaves: it need not,
+                // unless it is the root and a child process still runs. The root then
+                // stays until the run ends, as the playground's parent process does,
+                // so what a child sees of its parent (os.getppid()) does not depend
+                // on when the root's interpreter happens to exit.
+                if self.all_done(p) && (p != 0 || !self.children_running()) {
                     self.end(p);
                 }
                 return;
@@ -470,6 +536,46 @@ impl Hub {
             }
         }
         self.out.push_back(format!("new\t{a}\t{by}\t{ns}"));
+    }
+
+    /// `child T KEY PID NAME`: process `p`'s thread T started a program it does
+    /// not trace: a process of its own, with one actor, running until reaped.
+    fn untraced(&mut self, p: usize, f: &[String]) {
+        let (Some(t), Some(key), Some(pid)) = (
+            f.get(1).and_then(|s| s.parse::<i64>().ok()),
+            f.get(2),
+            f.get(3).and_then(|s| s.parse::<u32>().ok()),
+        ) else {
+            return;
+        };
+        let name = f.get(4).cloned().unwrap_or_default();
+        let ns = f.last().cloned().unwrap_or_default();
+        let by = self.actor(p, t);
+        let first_fork = self.procs.len() == 1;
+        let mut q = Proc::new(key.clone());
+        q.pid = pid;
+        q.connected = true;
+        q.closed = true;
+        q.untraced = true;
+        self.procs.push(q);
+        let q = self.procs.len() - 1;
+        let a = self.actor(q, 0);
+        self.names[a as usize] = name.clone();
+        if first_fork {
+            for b in 0..self.actors.len() as u16 {
+                if b != a {
+                    let label = self.label(b);
+                    self.out.push_back(format!("thread\t{b}\t{label}\t{ns}"));
+                }
+            }
+        }
+        let label = self.label(a);
+        self.out.push_back(format!("new\t{a}\t{by}\t{ns}"));
+        self.out.push_back(format!("thread\t{a}\t{label}\t{ns}"));
+        self.out
+            .push_back(format!("process\t{a}\t{q}\t{pid}\t{ns}"));
+        self.out
+            .push_back(format!("blocked\t{a}\tio\truns {name}\t{ns}"));
     }
 
     /// Waits until a connection has something to read, or a child connects.
@@ -584,6 +690,62 @@ mod tests {
         );
         assert!(lines.contains(&"at\t1\t7\t\t\t6".to_string()), "{lines:?}");
         assert_eq!(h.live_children(), [201, 202]);
+    }
+
+    #[test]
+    fn a_spawned_child_that_connects_first_waits_for_its_parents_word() {
+        let mut h = hub();
+        h.take(0, "hello\t3.12.1\t100\t0");
+        h.take(0, "thread\t0\tMainThread\t1");
+        let _ = drain(&mut h);
+        // The child says hello by its PID before its parent has said anything.
+        child(&mut h, "hello\t3.12.1\t300\tp300\nat\t0\t1\t\t\t2\n");
+        assert!(drain(&mut h).is_empty(), "not bound yet");
+        h.take(0, "fork\t0\t0.1\t0\t3");
+        h.take(0, "pid\t0.1\t300\t3");
+        h.take(0, "blocked\t0\tpjoin\t0.1\t4");
+        let lines = drain(&mut h);
+        assert!(lines.contains(&"new\t1\t0\t3".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"process\t1\t1\t300\t0".to_string()),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"at\t1\t1\t\t\t2".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"blocked\t0\tjoin\t1\t4".to_string()),
+            "{lines:?}"
+        );
+        // The root stays while its child runs: its last thread is not sent `end`.
+        h.take(0, "done\t0\t5");
+        assert!(!h.procs[0].ended);
+        h.conns[0].closed = true;
+        let _ = drain(&mut h);
+        assert!(h.procs[0].ended, "the last child is gone: the root may end");
+    }
+
+    #[test]
+    fn a_program_subprocess_runs_is_a_process_that_prints_and_is_reaped() {
+        let mut h = hub();
+        h.take(0, "hello\t3.12.1\t100\t0");
+        h.take(0, "thread\t0\tMainThread\t1");
+        h.out.clear();
+        h.take(0, "child\t0\t0.1\t4321\techo\t2");
+        h.take(0, "cout\t0.1\thello, world\\n\t3");
+        h.take(0, "cdone\t0.1\t0\t4");
+        let lines: Vec<String> = h.out.drain(..).collect();
+        assert_eq!(
+            lines,
+            [
+                "thread\t0\tMainThread (pid 100)\t2",
+                "new\t1\t0\t2",
+                "thread\t1\techo (pid 4321)\t2",
+                "process\t1\t1\t4321\t2",
+                "blocked\t1\tio\truns echo\t2",
+                "out\t1\thello, world\\n\t3",
+                "done\t1\t4",
+            ]
+        );
+        assert!(h.live_children().is_empty(), "reaped: not ours to kill");
     }
 
     #[test]

@@ -9,8 +9,11 @@
 //! waits for nothing: the real GIL and the real timing decide.
 //!
 //! Child processes made by `os.fork` or multiprocessing's fork start method connect to
-//! the controller at the fork (`hub.rs`), so every thread of every process is an actor
-//! of one run, stepped by one controller; spawn and forkserver children are refused.
+//! the controller at the fork (`hub.rs`); those multiprocessing starts with spawn or
+//! forkserver (new interpreters) connect when they start, through a sitecustomize.py
+//! on PYTHONPATH. So every thread of every process is an actor of one run, stepped by
+//! one controller. A program that subprocess runs is a process row with its real PID
+//! and its output, not stepped: it is not Python we trace.
 
 pub mod cli;
 mod follow;
@@ -28,6 +31,10 @@ use std::path::{Path, PathBuf};
 
 /// The tracer, shipped inside the binary and written next to the program for each run.
 pub const TRACER: &str = include_str!("../../assets/cpython/tracer.py");
+
+/// Put on `PYTHONPATH` for a run: a process multiprocessing spawns (a new
+/// interpreter) loads the tracer and connects; any other Python process is left alone.
+pub const SITECUSTOMIZE: &str = include_str!("../../assets/cpython/sitecustomize.py");
 
 /// How a run is driven.
 #[derive(Clone, Debug)]
@@ -115,17 +122,6 @@ pub struct Outcome {
     pub ending: Ending,
     /// Who took each step, in order: replays this run with `--schedule`.
     pub schedule: Vec<u16>,
-}
-
-/// Why the cpython engine cannot run this program yet, if it cannot: it follows
-/// threads and fork children (`os.fork`, multiprocessing's fork start method; the
-/// tracer refuses spawn and forkserver children when they start), not the programs
-/// `subprocess` runs, whose output it would lose.
-pub fn not_followed(source: &str) -> Option<&'static str> {
-    (source.contains("import subprocess") || source.contains("from subprocess")).then_some(
-        "it runs other programs with subprocess, and the cpython engine follows threads \
-         and fork children only, for now",
-    )
 }
 
 /// The interpreter to use: `explicit` if given, else the first `python3` on PATH.

@@ -103,6 +103,17 @@ impl Session {
         };
         let tracer = dir.path().join("tracer.py");
         std::fs::write(&tracer, super::TRACER).map_err(internal("writing the tracer"))?;
+        let site = dir.path().join("site");
+        std::fs::create_dir(&site).map_err(internal("a folder for sitecustomize.py"))?;
+        std::fs::write(site.join("sitecustomize.py"), super::SITECUSTOMIZE)
+            .map_err(internal("writing sitecustomize.py"))?;
+        // Ours first; the student's own PYTHONPATH (and sitecustomize) after it.
+        let mut pythonpath = vec![site];
+        if let Some(theirs) = std::env::var_os("PYTHONPATH") {
+            pythonpath.extend(std::env::split_paths(&theirs).filter(|p| !p.as_os_str().is_empty()));
+        }
+        let pythonpath = std::env::join_paths(pythonpath)
+            .map_err(|e| SessionError::Internal(format!("PYTHONPATH: {e}")))?;
         let (ev_r, ev_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| SessionError::Internal(format!("a pipe: {e}")))?;
         let (cmd_r, cmd_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -116,6 +127,8 @@ impl Session {
         let mut cmd = Command::new(python);
         cmd.arg(&tracer)
             .env("INTERLEAVE_SOCKET", &socket)
+            .env("INTERLEAVE_TRACER", &tracer)
+            .env("PYTHONPATH", pythonpath)
             .arg(&program)
             .env("INTERLEAVE_EVENTS_FD", EVENTS_FD.to_string())
             .env("INTERLEAVE_COMMANDS_FD", COMMANDS_FD.to_string())
@@ -183,18 +196,23 @@ impl Session {
     }
 
     /// Drives a controlled run by a stepped run's shared steps (`follow.rs`): gives
-    /// the run, how many of those steps it took in order, and the first place the
-    /// two parted.
+    /// the run, how many of those steps it took in order, the first place the two
+    /// parted, and the printed lines with every PID written as its process.
     pub(super) fn follow(
         self,
         follower: Follower,
         limit: Duration,
-    ) -> Result<(Outcome, usize, Option<String>), SessionError> {
+    ) -> Result<(Outcome, usize, Option<String>, Vec<String>), SessionError> {
         let mut c = Controller::new(Picker::new(Drive::Schedule(Vec::new())), false);
         c.follow = Some(follower);
         let (o, c) = self.drive(c, limit)?;
         let (at, why) = c.follow.as_ref().map_or((0, None), |f| f.verdict());
-        Ok((o, at, why))
+        let printed = o
+            .output
+            .iter()
+            .map(|(_, l)| c.follow.as_ref().map_or(l.clone(), |f| f.masked(l)))
+            .collect();
+        Ok((o, at, why, printed))
     }
 
     fn drive(
@@ -578,6 +596,13 @@ impl Controller {
         }
     }
 
+    /// Actor `t` runs in the process with this PID (a follower masks it).
+    fn note_pid(&mut self, t: u16, pid: u32) {
+        if let Some(f) = &mut self.follow {
+            f.pid(t, pid);
+        }
+    }
+
     fn observe(&mut self, t: u16, effect: Effect) {
         if let Some(f) = &mut self.follow {
             f.observe(t, effect);
@@ -594,6 +619,7 @@ impl Controller {
             "hello" => {
                 self.version = field(1)?;
                 self.pid = field(2)?.parse().map_err(|_| bad())?;
+                self.note_pid(0, self.pid);
             }
             "new" => {
                 let t = thread(1)? as u16;
@@ -684,7 +710,7 @@ impl Controller {
                 }
             }
             // The hub's: an actor is the first thread of process Q, with this PID.
-            "process" => {}
+            "process" => self.note_pid(thread(1)? as u16, field(3)?.parse().unwrap_or(0)),
             "done" => {
                 let t = thread(1)? as u16;
                 self.moves += 1;

@@ -253,12 +253,6 @@ pub(super) fn engine(
     origin: super::Origin,
 ) -> Result<super::Engine, super::BuildError> {
     let refuse = |m: String| super::BuildError(m);
-    if let Some(why) = crate::cpython::not_followed(&lesson.code(knobs)) {
-        return Err(refuse(format!(
-            "the cpython engine cannot run {}: {why}",
-            lesson.id
-        )));
-    }
     let granularity = match knobs.engine().granularity {
         crate::program::Granularity::Bytecode => Granularity::Bytecode,
         crate::program::Granularity::Line => Granularity::Line,

@@ -54,9 +54,6 @@ pub fn start(run: &Run, lang: Lang) -> Result<(Comparing, String), String> {
         Replayable::TooLong => return Err(Msg::SCmpTooLong.get(lang).into()),
         Replayable::Live => return Err(Msg::SCmpLive.get(lang).into()),
     };
-    if run.program().actors.iter().any(|a| a.process != 0) {
-        return Err(Msg::SCmpProcesses.get(lang).into());
-    }
     let python =
         crate::cpython::find_python(None).map_err(|_| Msg::SCmpNoPython.get(lang).to_string())?;
     let version = python.display().to_string();

@@ -1,0 +1,103 @@
+//! What the lesson test files share: one built-in lesson, named by its id, run
+//! from knob settings written as on the command line (`work=none`): stepped, as a
+//! replay of a schedule string, explored exhaustively, or live.
+#![allow(dead_code)]
+
+use interleave::catalog::Catalog;
+use interleave::cli::knobs_from;
+use interleave::explore::{self, Control, Limits, OutcomeKey, Stop};
+use interleave::lesson::{Knobs, Lesson};
+use interleave::live::LiveRun;
+use interleave::program::Program;
+use interleave::run::{Origin, Run, Start};
+use interleave::sim::Sim;
+use interleave::trace::Trace;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a live run may take before the test says it did not end.
+pub const LIVE_LIMIT: Duration = Duration::from_secs(60);
+
+/// A built-in lesson, by id.
+pub struct Of(pub &'static str);
+
+impl Of {
+    pub fn lesson(&self) -> Lesson {
+        let catalog = Catalog::embedded().expect("the built-in lessons load");
+        catalog.find(self.0).expect("the lesson exists").clone()
+    }
+
+    /// The lesson, its knobs set as `s` says, and its program.
+    fn built(&self, s: &[&str]) -> (Lesson, Knobs, Arc<Program>) {
+        let l = self.lesson();
+        let knobs = knobs_from(&l, &sets(s)).expect("valid knobs");
+        let p = Arc::new(interleave::scenarios::build(&l, &knobs).expect("the lesson builds"));
+        (l, knobs, p)
+    }
+
+    /// A stepped run to its end, as the playground makes it.
+    pub fn stepped(&self, s: &[&str], origin: Origin) -> Trace {
+        let (l, knobs, _) = self.built(s);
+        Run::new(&l, knobs, Start::Stepped(origin))
+            .expect("the lesson builds")
+            .finish_stepped()
+            .expect("a stepped run runs to its end")
+    }
+
+    /// The simulator after the steps of a schedule string (`0x3 1x4 2`).
+    pub fn replay(&self, s: &[&str], schedule: &str) -> Sim {
+        let (_, knobs, p) = self.built(s);
+        Sim::replay(p, knobs.engine(), &steps(schedule)).expect("every step may be taken")
+    }
+
+    /// Every outcome, by exhaustive exploration, which must finish within `secs`.
+    pub fn outcomes(&self, s: &[&str], secs: u64) -> Vec<OutcomeKey> {
+        let (_, knobs, p) = self.built(s);
+        let limits = Limits {
+            max_time: Duration::from_secs(secs),
+            ..Limits::default()
+        };
+        let ex = explore::exhaustive(&p, knobs.engine(), &limits, &Control::default());
+        assert_eq!(
+            ex.stop,
+            Stop::Complete,
+            "{s:?}: the outcome set is complete"
+        );
+        ex.outcomes.into_iter().map(|f| f.key).collect()
+    }
+
+    /// A live run on real threads (and processes), which must end within
+    /// [`LIVE_LIMIT`].
+    pub fn live(&self, s: &[&str]) -> Trace {
+        let (_, knobs, p) = self.built(s);
+        let (trace, finished) = LiveRun::start(p, knobs.engine(), 1.0).wait(LIVE_LIMIT);
+        assert!(finished, "the live run {s:?} did not end");
+        trace
+    }
+}
+
+pub fn sets(s: &[&str]) -> Vec<String> {
+    s.iter().map(|s| s.to_string()).collect()
+}
+
+/// The output panel's lines.
+pub fn output(t: &Trace) -> Vec<String> {
+    t.output.iter().map(|o| o.text.clone()).collect()
+}
+
+/// How many lines contain `what`.
+pub fn count(out: &[String], what: &str) -> usize {
+    out.iter().filter(|l| l.contains(what)).count()
+}
+
+/// Expands a schedule string (`0x7 1x4`) into the actor of every step.
+pub fn steps(schedule: &str) -> Vec<u16> {
+    schedule
+        .split_whitespace()
+        .flat_map(|run| {
+            let (a, n) = run.split_once('x').unwrap_or((run, "1"));
+            let (a, n): (u16, usize) = (a.parse().expect("an actor"), n.parse().expect("a count"));
+            std::iter::repeat_n(a, n)
+        })
+        .collect()
+}
