@@ -122,6 +122,7 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             // The memory lesson's lists are not compared as shared steps.
             | Instr::ListStore { .. }
             // A process's other calls (join, a queue's put and get, a pipe's

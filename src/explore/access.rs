@@ -222,6 +222,7 @@ fn add_access(
         | Instr::QueueReady(_)
         | Instr::Sleep(_)
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::Fork(_)
         | Instr::ForkChild
         | Instr::GetPid
@@ -248,6 +249,8 @@ fn reads_time(i: Instr) -> bool {
         // So does a barrier's `wait(timeout)`.
         Instr::BarrierSleep { timeout_us, .. } => timeout_us > 0,
         Instr::BarrierWait { .. } | Instr::BarrierAbort(_) => false,
+        // Who is running: the same answer at any time.
+        Instr::Ident(_) => false,
         // So does an event's wait with a timeout.
         Instr::EventWait { timeout_us, .. } => timeout_us > 0,
         Instr::SemAcquire(_)

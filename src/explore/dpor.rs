@@ -551,6 +551,7 @@ fn commutes(i: Instr) -> bool {
         | Instr::TlsSet { .. }
         | Instr::TlsGet(_)
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::Fork(_)

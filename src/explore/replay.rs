@@ -164,6 +164,7 @@ impl<'a> Follow<'a> {
             | Instr::Work(_)
             | Instr::TlsSet { .. }
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::Exit(_)
             | Instr::Fork(_)
             | Instr::ForkChild

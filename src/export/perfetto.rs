@@ -70,6 +70,7 @@ fn hand_over(ins: Option<Instr>) -> Option<(bool, u16)> {
         | Instr::TlsSet { .. }
         | Instr::TlsGet(_)
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::Fork(_)

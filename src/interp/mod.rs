@@ -121,6 +121,9 @@ pub trait Backend {
     fn work(&mut self, pc: Pc, units: u32) -> Result<(), Flow>;
     /// `time.perf_counter()` or the CPU time so far, in ns.
     fn clock(&mut self, cpu: bool) -> Value;
+    /// `threading.get_ident()`: a real thread's `pthread_self()`, or the
+    /// simulator's stand-in.
+    fn ident(&mut self) -> Value;
 
     // -- Processes.
     /// `os.fork()` in the parent: the child's PID. A backend that runs the
@@ -316,6 +319,10 @@ pub fn exec<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
             let v = b.clock(cpu);
             (push(b, v), next, Cost::Instr)
         }
+        Instr::Ident(of) => {
+            let v = ident(b, of);
+            (push(b, v), next, Cost::Instr)
+        }
         Instr::Raise(msg) => return raise_in_actor(b, ins, pc, msg),
         Instr::Exit(code) => return b.exit(ins, pc, code),
         Instr::CondWait(l) => return b.cond_wait(ins, pc, l, next),
@@ -446,6 +453,7 @@ fn exec_sync<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         | Instr::TlsSet { .. }
         | Instr::TlsGet(_)
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::ListStore { .. }
@@ -715,6 +723,14 @@ fn write_out<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
     let shown = text.strip_suffix('\n').unwrap_or(&text).to_string();
     let index = b.print(shown);
     b.went(ins, pc, index, pc + 1, Cost::Print)
+}
+
+/// `threading.get_ident()` or `os.getpid()` from a program of threads.
+fn ident<B: Backend>(b: &mut B, of: crate::program::IdentOf) -> Value {
+    match of {
+        crate::program::IdentOf::Thread => b.ident(),
+        crate::program::IdentOf::Process => b.pid(),
+    }
 }
 
 /// Pushes `v`, which is also what the instruction's event records.

@@ -402,6 +402,9 @@ impl Backend for Loop<'_> {
     fn pid(&mut self) -> Value {
         std::process::id() as Value
     }
+    fn ident(&mut self) -> Value {
+        super::real_ident()
+    }
     fn ppid(&mut self) -> Value {
         0
     }

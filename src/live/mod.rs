@@ -704,6 +704,14 @@ pub(crate) fn cpu_ns_with_children() -> u64 {
     used(libc::RUSAGE_SELF) + used(libc::RUSAGE_CHILDREN)
 }
 
+/// `threading.get_ident()` of the calling OS thread: CPython returns
+/// `pthread_self()` as an unsigned long (Python/thread_pthread.h), and so do we.
+pub(crate) fn real_ident() -> Value {
+    // SAFETY: pthread_self has no preconditions and cannot fail.
+    let me = unsafe { libc::pthread_self() };
+    me as Value
+}
+
 fn process_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,

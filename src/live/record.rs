@@ -291,6 +291,7 @@ pub fn process_support(program: &Program) -> Result<(), NoReplay> {
                 Instr::TlsSet { .. }
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
+                | Instr::Ident(_)
                 | Instr::BufPrint { .. }
                 | Instr::Flush(_)
                 | Instr::QueueReady(_) => false,

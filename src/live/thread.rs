@@ -333,6 +333,9 @@ impl Backend for Thread<'_> {
     fn pid(&mut self) -> Value {
         std::process::id() as Value
     }
+    fn ident(&mut self) -> Value {
+        super::real_ident()
+    }
     fn ppid(&mut self) -> Value {
         0
     }

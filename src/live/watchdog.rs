@@ -305,6 +305,7 @@ impl ProcessWatch {
                 | Instr::TlsSet { .. }
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
+                | Instr::Ident(_)
                 | Instr::ForkChild
                 | Instr::GetPid
                 | Instr::GetPpid

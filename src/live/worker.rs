@@ -528,6 +528,7 @@ impl Worker {
                 | Instr::TlsSet { .. }
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
+                | Instr::Ident(_)
                 | Instr::Raise(_)
                 | Instr::CondWait(_)
                 | Instr::CondSleep(_)
@@ -1057,6 +1058,9 @@ impl Backend for Worker {
     }
     fn pid(&mut self) -> Value {
         std::process::id() as Value
+    }
+    fn ident(&mut self) -> Value {
+        super::real_ident()
     }
     fn ppid(&mut self) -> Value {
         // SAFETY: getppid cannot fail.

@@ -167,6 +167,7 @@ macro_rules! thread_call_instr {
             | $crate::program::Instr::TlsSet { .. }
             | $crate::program::Instr::TlsGet(_)
             | $crate::program::Instr::Clock { .. }
+            | $crate::program::Instr::Ident(_)
             | $crate::program::Instr::Raise(_)
             | $crate::program::Instr::Exit(_)
             | $crate::program::cond_instr!()
@@ -310,6 +311,7 @@ macro_rules! never_blocks {
             | $crate::program::Instr::TlsSet { .. }
             | $crate::program::Instr::TlsGet(_)
             | $crate::program::Instr::Clock { .. }
+            | $crate::program::Instr::Ident(_)
             | $crate::program::Instr::Raise(_)
             | $crate::program::Instr::Exit(_)
             | $crate::program::Instr::Fork(_)
@@ -620,6 +622,21 @@ pub enum Instr {
     /// The end of `async with lock:`: frees the lock and wakes the first task
     /// in line, which takes it when it runs; the releasing task goes on.
     AioRelease(LockId),
+    // -- ident15: who is running, from a program of threads (issue 15) --
+    /// `threading.get_ident()` ([`IdentOf::Thread`]) or `os.getpid()`
+    /// ([`IdentOf::Process`]) in a program of threads: pushes the number. Not a
+    /// process operation, so the program stays on threads.
+    Ident(IdentOf),
+}
+
+/// What [`Instr::Ident`] asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IdentOf {
+    /// `threading.get_ident()`: CPython's `pthread_self()` as an integer,
+    /// different for every live thread of a process.
+    Thread,
+    /// `os.getpid()`: the same for every thread of a process.
+    Process,
 }
 
 /// [`Instr::ListStore`]'s index for `append`.
@@ -786,6 +803,7 @@ impl Instr {
             | Instr::Sleep(_)
             | Instr::Work(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::Raise(_)
             | Instr::Exit(_)
             | cond_instr!()
@@ -815,6 +833,7 @@ impl Instr {
             | Instr::Sleep(_)
             | Instr::Work(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::Raise(_)
             | Instr::Exit(_)
             | Instr::Fork(_)
@@ -1224,6 +1243,8 @@ impl Program {
             Instr::TlsGet(attr) => format!("LOAD_ATTR local.{}", self.str(attr)),
             Instr::Clock { cpu: false } => "CALL time.perf_counter".to_string(),
             Instr::Clock { cpu: true } => "CALL cpu_time".to_string(),
+            Instr::Ident(IdentOf::Thread) => "CALL threading.get_ident".to_string(),
+            Instr::Ident(IdentOf::Process) => "CALL os.getpid".to_string(),
             Instr::Raise(s) => format!("RAISE {}", self.str(s)),
             Instr::Fork(_) => "CALL os.fork".to_string(),
             Instr::ForkChild => "CALL os.fork (child side: 0)".to_string(),
@@ -1312,6 +1333,7 @@ impl Program {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::Raise(_)
             | Instr::Exit(_)
             | Instr::ListStore { .. }
@@ -1453,6 +1475,7 @@ impl Program {
             | Instr::AioBlock(_)
             | Instr::Work(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::ForkChild
             | Instr::GetPid
             | Instr::GetPpid

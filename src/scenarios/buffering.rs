@@ -4,8 +4,8 @@
 
 use crate::lesson::{Knobs, Lesson};
 use crate::program::{
-    ActorBuilder, ActorId, ActorKind, FlushBy, Instr, Program, ProgramBuilder, Stdout, StrId,
-    Terminal,
+    ActorBuilder, ActorId, ActorKind, BinOp, FlushBy, Instr, NONE, Program, ProgramBuilder, Stdout,
+    StrId, Terminal,
 };
 
 /// How every print of the program writes: where stdout goes and the fix chosen.
@@ -59,6 +59,7 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         "process" => process(&mut b, out)?,
         "terminate" => terminate(&mut b, out)?,
         "end" => end_space(&mut b, out)?,
+        "pool" => pool(&mut b, out)?,
         _ => fork(&mut b, out)?,
     }
     b.build()
@@ -208,6 +209,94 @@ fn end_space(b: &mut ProgramBuilder, out: Out) -> Result<(), String> {
     let empty = b.string("");
     m.at(out.line(b, "print()")?);
     out.print(&mut m, empty, 0, false);
+    exit(&mut m);
+    b.finish(m)
+}
+
+/// How many workers `Pool(2)` starts and how many tasks the pool example sends.
+const POOL_WORKERS: u16 = 2;
+const POOL_TASKS: i64 = 6;
+
+/// A `Pool(2)` whose workers print: each worker's prints wait in its own buffer
+/// and, on a pipe, come out together when it exits at `p.join()` (RESULTS §15.1,
+/// §15.12). Each worker forks from MainProcess, which multiprocessing flushes
+/// first; the worker loop is the pool lesson's (take a task, `None` ends it).
+fn pool(b: &mut ProgramBuilder, out: Out) -> Result<(), String> {
+    let main = b.declare("MainProcess", ActorKind::Main, 0);
+    let taskq = b.queue("pool tasks", 0);
+    let workers: Vec<ActorId> = (1..=POOL_WORKERS)
+        .map(|i| b.declare_process(&format!("ForkPoolWorker-{i}"), i))
+        .collect();
+    let def_line = b.line("def task(i):")?;
+    let run_line = out.line(b, "print('Run task %s (%s)...' % (i, os.getpid()))")?;
+    let sleep_line = b.line("time.sleep(0.05)")?;
+    let done_line = out.line(b, "print('Task %s done (%s).' % (i, os.getpid()))")?;
+    let call = b.string("task");
+    let run_fmt = b.string("Run task {} ({})...");
+    let done_fmt = b.string("Task {} done ({}).");
+    for &w in &workers {
+        let mut a = b.code(w);
+        let task = a.local("i", 0);
+        let exit_at = a.label();
+        a.at(def_line);
+        let head = a.here();
+        a.emit(Instr::QueueGet {
+            q: taskq,
+            block: true,
+        })
+        .emit(Instr::StoreFast(task))
+        .emit(Instr::LoadFast(task))
+        .emit(Instr::LoadConst(NONE))
+        .emit(Instr::BinaryOp(BinOp::Gt))
+        .pop_jump_if_false(exit_at)
+        .emit(Instr::Call(call));
+        a.at(run_line)
+            .emit(Instr::LoadFast(task))
+            .emit(Instr::GetPid);
+        out.print(&mut a, run_fmt, 2, false);
+        a.at(sleep_line).emit(Instr::Sleep(50_000));
+        a.at(done_line)
+            .emit(Instr::LoadFast(task))
+            .emit(Instr::GetPid);
+        out.print(&mut a, done_fmt, 2, false);
+        a.emit(Instr::Return).emit(Instr::JumpBackward(head));
+        // The worker got None: it leaves the pool's loop and the process ends,
+        // and only then does its buffer go out.
+        a.at(def_line).place(exit_at);
+        exit(&mut a);
+        b.finish(a)?;
+    }
+
+    let mut m = b.code(main);
+    let pool_line = b.line(&format!("p = Pool({POOL_WORKERS})"))?;
+    for &w in &workers {
+        m.at(pool_line)
+            .emit(Instr::Flush(FlushBy::Start))
+            .emit(Instr::Start(w));
+    }
+    let apply = b.line("p.apply_async(task, args=(i,))")?;
+    for i in 0..POOL_TASKS {
+        m.at(apply).emit(Instr::LoadConst(i)).emit(Instr::QueuePut {
+            q: taskq,
+            block: true,
+        });
+    }
+    let close = b.line("p.close()")?;
+    for _ in &workers {
+        m.at(close)
+            .emit(Instr::LoadConst(NONE))
+            .emit(Instr::QueuePut {
+                q: taskq,
+                block: true,
+            });
+    }
+    let join = b.line("p.join()")?;
+    for &w in &workers {
+        m.at(join).emit(Instr::Join(w));
+    }
+    let done = b.string("All subprocesses done.");
+    m.at(out.line(b, "print('All subprocesses done.')")?);
+    out.print(&mut m, done, 0, false);
     exit(&mut m);
     b.finish(m)
 }

@@ -5,9 +5,13 @@ use crate::program::{ActorKind, Instr, Program, ProgramBuilder};
 
 /// What the writer puts, as in the tutorial.
 const LETTERS: [char; 3] = ['A', 'B', 'C'];
+/// What the writer puts with `payload=str`: the other tutorial's Queue strings
+/// ('Hello shiyanlou'; 'zhihou' and 'charu' are its other two puts).
+const WORDS: [&str; 3] = ["Hello shiyanlou", "zhihou", "charu"];
 
 pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     let nowait = knobs.bool("nowait")?;
+    let words = knobs.choice("payload") == Some("str");
     let maxsize = u32::try_from(knobs.int("maxsize")?)
         .map_err(|_| "maxsize must be 0 or more".to_string())?;
     let delay = knobs.option("delay")?.to_string();
@@ -33,16 +37,27 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     w.at(b.line("print('Process to write: %s' % os.getpid())")?)
         .emit(Instr::GetPid)
         .print(fmt, 1);
-    let for_line = b.line("for value in ['A', 'B', 'C']:")?;
+    let for_line = b.line(if words {
+        "for value in ['Hello shiyanlou', 'zhihou', 'charu']:"
+    } else {
+        "for value in ['A', 'B', 'C']:"
+    })?;
     let put_print = b.line("print('Put %s to queue...' % value)")?;
     let put_line = b.line("q.put(value)")?;
     let sleep_line = b.line(&format!("time.sleep({delay})"))?;
-    for c in LETTERS {
-        let fmt = b.string(&format!("Put {c} to queue..."));
-        w.at(for_line).emit(Instr::LoadConst(c as i64));
+    for (c, word) in LETTERS.into_iter().zip(WORDS) {
+        // A letter travels as its character code; a word as a `str` value,
+        // whose bytes a live queue carries (live::ipc::send_message).
+        let (shown, value) = if words {
+            (word.to_string(), b.str_const(word))
+        } else {
+            (c.to_string(), c as i64)
+        };
+        let fmt = b.string(&format!("Put {shown} to queue..."));
+        w.at(for_line).emit(Instr::LoadConst(value));
         w.at(put_print).print(fmt, 0);
         w.at(put_line)
-            .emit(Instr::LoadConst(c as i64))
+            .emit(Instr::LoadConst(value))
             .emit(Instr::QueuePut { q, block: true });
         w.at(sleep_line).emit(Instr::Sleep(delay_us));
     }
@@ -66,7 +81,11 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     r.at(get_line)
         .emit(Instr::QueueGet { q, block: !nowait })
         .emit(Instr::StoreFast(value));
-    let fmt = b.string("Get {chr} from queue.");
+    let fmt = b.string(if words {
+        "Get {} from queue."
+    } else {
+        "Get {chr} from queue."
+    });
     r.at(b.line("print('Get %s from queue.' % value)")?)
         .emit(Instr::LoadFast(value))
         .print(fmt, 1);

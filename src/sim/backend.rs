@@ -23,6 +23,16 @@ impl SimActor<'_> {
     }
 }
 
+/// Simulated `threading.get_ident()` values are this plus the actor's number: a
+/// stand-in, since a simulated thread has no `pthread_self()`. Real idents are
+/// large numbers (addresses) that change from run to run.
+pub const SIM_IDENT_BASE: Value = 7000;
+
+/// The `threading.get_ident()` the simulator gives actor `a`.
+pub fn sim_ident(a: ActorId) -> Value {
+    SIM_IDENT_BASE + a as Value
+}
+
 impl Backend for SimActor<'_> {
     fn program(&self) -> &Program {
         &self.sim.program
@@ -128,6 +138,9 @@ impl Backend for SimActor<'_> {
     }
     fn pid(&mut self) -> Value {
         sim_pid(self.sim.process[self.a as usize])
+    }
+    fn ident(&mut self) -> Value {
+        sim_ident(self.a)
     }
     fn ppid(&mut self) -> Value {
         self.sim.ppid(self.a)

@@ -284,6 +284,7 @@ impl Calibration {
             | Instr::TlsGet(_)
             | Instr::TlsSet { .. }
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::GetPid
             | Instr::GetPpid => self.call_ns,
             // Not plain: the timed scheduler charges these by what they do
@@ -359,6 +360,7 @@ pub fn is_plain(ins: Instr) -> bool {
         | Instr::TlsGet(_)
         | Instr::TlsSet { .. }
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::GetPid
         | Instr::GetPpid => true,
         not_plain!() => false,
@@ -389,6 +391,7 @@ pub fn classic_checks_after(last: Instr) -> bool {
         | Instr::TlsGet(_)
         | Instr::TlsSet { .. }
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::GetPid
         | Instr::GetPpid
         | not_plain!() => true,

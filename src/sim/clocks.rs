@@ -249,6 +249,7 @@ impl Sim {
                 | Instr::TlsSet { .. }
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
+                | Instr::Ident(_)
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | Instr::ForkChild
@@ -303,6 +304,7 @@ pub(super) fn cost_of(ins: Option<Instr>) -> u64 {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::Raise(_)
             | Instr::Exit(_)
             | Instr::Fork(_)

@@ -631,6 +631,7 @@ impl TimedScheduler {
             | Instr::TlsSet { .. }
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
+            | Instr::Ident(_)
             | Instr::GetPid
             | Instr::GetPpid => self.clock[ai] += self.cal.call_ns,
         }

@@ -158,6 +158,7 @@ pub fn var_op(i: Instr) -> VarOp {
         | Instr::TlsSet { .. }
         | Instr::TlsGet(_)
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::Fork(_)

@@ -94,6 +94,7 @@ pub fn moments(trace: &Trace) -> Vec<Moment> {
                     | Instr::TlsSet { .. }
                     | Instr::TlsGet(_)
                     | Instr::Clock { .. }
+                    | Instr::Ident(_)
                     | Instr::ForkChild
                     | Instr::GetPid
                     | Instr::GetPpid

@@ -378,7 +378,8 @@ impl StackOp {
             | Instr::QueueAsk { .. }
             | Instr::QueueReady(_)
             | Instr::TlsGet(_)
-            | Instr::Clock { .. } => (0, Push::Yes),
+            | Instr::Clock { .. }
+            | Instr::Ident(_) => (0, Push::Yes),
             Instr::PipeRecv { .. } | Instr::QueueTry { put: false, .. } => (0, Push::Some),
             crate::program::pid_instr!() | Instr::RunProgram { .. } => (0, Push::Yes),
             Instr::Nop(_)
@@ -594,6 +595,7 @@ fn barrier_note(
         | Instr::TlsSet { .. }
         | Instr::TlsGet(_)
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::Raise(_)
         | Instr::Exit(_)
         | Instr::ListStore { .. }
@@ -818,7 +820,7 @@ fn note(
             st.pop();
             describe.then(|| tls_note(p, attr, value_is_str, e.value, lang))
         }
-        Instr::TlsGet(_) | Instr::Clock { .. } => {
+        Instr::TlsGet(_) | Instr::Clock { .. } | Instr::Ident(_) => {
             st.push(e.value);
             None
         }

@@ -89,6 +89,7 @@ pub fn touches_state(i: Instr) -> bool {
         | Instr::Print { .. }
         | Instr::Work(_)
         | Instr::Clock { .. }
+        | Instr::Ident(_)
         | Instr::ForkChild
         | Instr::GetPid
         | Instr::GetPpid
@@ -233,6 +234,7 @@ impl StateReplay {
                 | Instr::TlsSet { .. }
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
+                | Instr::Ident(_)
                 | Instr::Raise(_)
                 | Instr::Exit(_)
                 | crate::program::pid_instr!()
@@ -371,6 +373,7 @@ impl StateReplay {
                 | Instr::Work(_)
                 | Instr::TlsGet(_)
                 | Instr::Clock { .. }
+                | Instr::Ident(_)
                 | Instr::ForkChild
                 | Instr::GetPid
                 | Instr::GetPpid
