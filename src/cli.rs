@@ -9,7 +9,7 @@
 mod explain;
 mod new_lesson;
 mod shell;
-mod signals;
+pub(crate) mod signals;
 mod stream;
 
 use crate::catalog::Catalog;

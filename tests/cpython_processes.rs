@@ -314,10 +314,13 @@ fn no_process_is_left_behind_when_a_run_stops_at_its_timeout_or_a_signal() {
     let Some((v, py)) = pythons().pop() else {
         return;
     };
+    // Its own TMPDIR, to see that the run's temporary folder goes too.
+    let tmp = tempfile::tempdir().expect("temp dir");
     let mut child = Command::new(BIN)
         .args(["run", &file, "--python"])
         .arg(&py)
         .args(["--seed", "2", "--timeout", "60"])
+        .env("TMPDIR", tmp.path())
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("the binary runs");
@@ -344,6 +347,13 @@ fn no_process_is_left_behind_when_a_run_stops_at_its_timeout_or_a_signal() {
         "{v}: {status:?}"
     );
     assert!(all_gone(&tree), "{v}: a process of the run outlived it");
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .expect("the temp dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("interleave-"))
+        .collect();
+    assert!(left.is_empty(), "{v}: the run's folder stayed: {left:?}");
 }
 
 /// Every process below `root`, from /proc.

@@ -22,7 +22,7 @@ pub fn run(lesson: &Lesson, knobs: &Knobs, args: &RunArgs, lang: Lang) -> Result
     let (python, drive) = prepare(args)?;
     let source = lesson.code(knobs);
     let session = Session::start(&python, &source, &drive, granularity)?;
-    let outcome = session.run(drive.clone(), Duration::from_secs_f64(args.timeout))?;
+    let outcome = run_cleaning_up(session, &drive, args.timeout)?;
     let named = Named {
         title: lesson.title.get(lang),
         replay_id: &lesson.id,
@@ -66,7 +66,7 @@ pub fn run_file(path: &Path, args: &RunArgs, lang: Lang) -> Result<u8, SessionEr
     }
     let (python, drive) = prepare(args)?;
     let session = Session::start_file(&python, path, &drive, granularity)?;
-    let outcome = session.run(drive.clone(), Duration::from_secs_f64(args.timeout))?;
+    let outcome = run_cleaning_up(session, &drive, args.timeout)?;
     let title = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -79,6 +79,28 @@ pub fn run_file(path: &Path, args: &RunArgs, lang: Lang) -> Result<u8, SessionEr
     finish(args, &outcome, &drive, || {
         report(&named, &python, &outcome, &drive)
     })
+}
+
+/// Runs the session to its end. A signal meanwhile (SIGINT, SIGTERM, SIGHUP)
+/// removes the run's temporary folder before the documented exit code, 128 + the
+/// signal (without this the folder stayed behind in /tmp); the interpreter, and
+/// the multiprocessing children it started, die with this process
+/// (PR_SET_PDEATHSIG).
+fn run_cleaning_up(session: Session, drive: &Drive, timeout: f64) -> Result<Outcome, SessionError> {
+    let signals = crate::cli::signals::catch()
+        .map_err(|e| SessionError::Internal(format!("signals: {e}")))?;
+    let folder = session.folder();
+    std::thread::Builder::new()
+        .name("cleanup on a signal".into())
+        .spawn(move || {
+            let Ok(sig) = signals.recv() else { return };
+            let _ = std::fs::remove_dir_all(&folder);
+            crate::cli::signals::exit_after(sig);
+        })
+        .map_err(|e| SessionError::Internal(format!("a thread: {e}")))?;
+    let outcome = session.run(drive.clone(), Duration::from_secs_f64(timeout));
+    crate::cli::signals::immediate();
+    outcome
 }
 
 /// The interpreter and the drive the flags ask for, checked.

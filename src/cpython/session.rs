@@ -62,6 +62,12 @@ impl Drop for Session {
 }
 
 impl Session {
+    /// The run's temporary folder (the tracer, the program, the children's
+    /// socket): what a signal handler must remove.
+    pub fn folder(&self) -> std::path::PathBuf {
+        self._dir.path().to_path_buf()
+    }
+
     /// Starts `python` on `source` under the tracer.
     pub fn start(
         python: &Path,
