@@ -727,3 +727,34 @@ fn a_traceback_is_the_one_cpython_prints_without_the_tracer() {
         }
     }
 }
+
+/// A lesson's code runs in the run's own folder: the tickets lesson's ticket.json
+/// is not left in the folder interleave was started from.
+#[test]
+fn a_lessons_files_stay_in_the_runs_folder() {
+    let Some((v, py)) = pythons().pop() else {
+        return;
+    };
+    let here = tempfile::tempdir().expect("temp dir");
+    let o = Command::new(BIN)
+        .args(["run", "tickets", "--engine", "cpython", "--python"])
+        .arg(&py)
+        .args(["--seed", "1", "--timeout", "60"])
+        .current_dir(here.path())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{v}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("got a ticket"), "{v}: {out}");
+    let left: Vec<_> = std::fs::read_dir(here.path())
+        .expect("the folder")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{v}: left behind {left:?}");
+}

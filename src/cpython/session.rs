@@ -99,17 +99,22 @@ impl Session {
             .prefix("interleave-cpython-")
             .tempdir()
             .map_err(internal("a temporary folder"))?;
-        let program = match program {
+        // Absolute, since a lesson's program runs with the folder as its cwd.
+        let base = std::path::absolute(dir.path()).map_err(internal("a temporary folder"))?;
+        // A lesson's code runs in the run's own folder, so the files it writes
+        // (the tickets lesson's ticket.json) go with it; a student's own file runs
+        // where they started interleave, as `python FILE.py` would.
+        let (program, cwd) = match program {
             Program::Text(source) => {
-                let path = dir.path().join("program.py");
+                let path = base.join("program.py");
                 std::fs::write(&path, source).map_err(internal("writing the program"))?;
-                path
+                (path, Some(base.clone()))
             }
-            Program::File(path) => path.to_path_buf(),
+            Program::File(path) => (path.to_path_buf(), None),
         };
-        let tracer = dir.path().join("tracer.py");
+        let tracer = base.join("tracer.py");
         std::fs::write(&tracer, super::TRACER).map_err(internal("writing the tracer"))?;
-        let site = dir.path().join("site");
+        let site = base.join("site");
         std::fs::create_dir(&site).map_err(internal("a folder for sitecustomize.py"))?;
         std::fs::write(site.join("sitecustomize.py"), super::SITECUSTOMIZE)
             .map_err(internal("writing sitecustomize.py"))?;
@@ -129,8 +134,11 @@ impl Session {
         } else {
             "controlled"
         };
-        let socket = dir.path().join("children.sock");
+        let socket = base.join("children.sock");
         let mut cmd = Command::new(python);
+        if let Some(cwd) = &cwd {
+            cmd.current_dir(cwd);
+        }
         cmd.arg(&tracer)
             .env("INTERLEAVE_SOCKET", &socket)
             .env("INTERLEAVE_TRACER", &tracer)
