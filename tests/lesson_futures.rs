@@ -7,10 +7,9 @@
 
 #[path = "common/lesson.rs"]
 mod common;
-use common::{Of, output, sets};
+use common::{Of, output};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use interleave::catalog::Catalog;
-use interleave::cli::knobs_from;
 use interleave::lesson::Lang;
 use interleave::program::{ActorId, Instr};
 use interleave::run::Origin;
@@ -306,28 +305,15 @@ fn the_lesson_checks_and_runs_from_the_cli_in_both_languages() {
 
 /// The lesson's code for these knobs, as the student reads it.
 fn python_code(s: &[&str]) -> String {
-    let l = FUTURES.lesson();
-    let knobs = knobs_from(&l, &sets(s)).expect("knobs");
-    l.code(&knobs)
+    common::code(LESSON, &common::sets(s))
 }
 
 #[test]
 fn the_lessons_own_code_prints_the_same_on_real_cpython() {
-    let home = std::env::var("HOME").unwrap_or_default();
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut ran = 0;
     for v in ["3.8", "3.11", "3.12", "3.13"] {
-        let Some(exe) = std::fs::read_dir(format!("{home}/.pyenv/versions"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .find(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("{v}."))
-            })
-            .map(|e| e.path().join("bin/python"))
-        else {
+        let Some(exe) = common::pyenv_python(v) else {
             continue;
         };
         for executor in ["thread", "process"] {

@@ -5,6 +5,8 @@
 //! server process), the copies the state panel shows, every interleaving, and
 //! the lesson's own code on real CPythons.
 
+#[path = "common/lesson.rs"]
+mod common;
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::explore::{self, Control, Limits};
@@ -331,29 +333,15 @@ fn live_the_copies_are_in_two_real_processes_and_the_manager_is_a_third() {
 
 /// The lesson's code for these knobs, as the student reads it.
 fn python_code(s: &[String]) -> String {
-    let catalog = Catalog::embedded().expect("lessons");
-    let l = catalog.find(LESSON).expect("the lesson exists");
-    let knobs = knobs_from(l, s).expect("knobs");
-    l.code(&knobs)
+    common::code(LESSON, s)
 }
 
 #[test]
 fn the_lessons_own_code_prints_the_same_on_real_cpython() {
-    let home = std::env::var("HOME").unwrap_or_default();
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut ran = 0;
     for v in ["3.8", "3.11", "3.12", "3.13"] {
-        let Some(exe) = std::fs::read_dir(format!("{home}/.pyenv/versions"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .find(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("{v}."))
-            })
-            .map(|e| e.path().join("bin/python"))
-        else {
+        let Some(exe) = common::pyenv_python(v) else {
             continue;
         };
         for run_in in RUN_IN {

@@ -5,6 +5,8 @@
 //! Dummy-1, no join: main sleeps). Stepped over seeds and schedulers, live on
 //! real threads, every interleaving, and the lesson's own code on real CPythons.
 
+#[path = "common/lesson.rs"]
+mod common;
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::explore::{self, Control, Limits};
@@ -241,29 +243,15 @@ fn every_interleaving_prints_the_same_lines() {
 
 /// The lesson's code for these knobs, as the student reads it.
 fn python_code(sets: &[String]) -> String {
-    let catalog = Catalog::embedded().expect("lessons");
-    let l = catalog.find(LESSON).expect("the lesson exists");
-    let knobs = knobs_from(l, sets).expect("knobs");
-    l.code(&knobs)
+    common::code(LESSON, sets)
 }
 
 #[test]
 fn the_lessons_own_code_prints_the_same_on_real_cpython() {
-    let home = std::env::var("HOME").unwrap_or_default();
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut ran = 0;
     for v in ["3.8", "3.11", "3.12", "3.13"] {
-        let Some(exe) = std::fs::read_dir(format!("{home}/.pyenv/versions"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .find(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("{v}."))
-            })
-            .map(|e| e.path().join("bin/python"))
-        else {
+        let Some(exe) = common::pyenv_python(v) else {
             continue;
         };
         for (i, sets) in [

@@ -12,6 +12,7 @@ use interleave::program::Program;
 use interleave::run::{Origin, Run, Start};
 use interleave::sim::Sim;
 use interleave::trace::Trace;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -100,4 +101,26 @@ pub fn steps(schedule: &str) -> Vec<u16> {
             std::iter::repeat_n(a, n)
         })
         .collect()
+}
+
+/// The lesson's code with these knob settings, as the student reads it.
+pub fn code(id: &str, s: &[String]) -> String {
+    let catalog = Catalog::embedded().expect("the built-in lessons load");
+    let l = catalog.find(id).expect("the lesson exists");
+    l.code(&knobs_from(l, s).expect("valid knobs"))
+}
+
+/// The interpreter under pyenv whose version starts with `v` (`3.11`), if there is one.
+pub fn pyenv_python(v: &str) -> Option<PathBuf> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    std::fs::read_dir(format!("{home}/.pyenv/versions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{v}."))
+        })
+        .map(|e| e.path().join("bin/python"))
 }
