@@ -294,3 +294,22 @@ fn a_child_process_that_prints_the_wrong_pid_is_caught() {
         "{why}"
     );
 }
+
+/// Item 6 for the start methods and the Queue API. In queue-api the reader sleeps
+/// before it looks at the queue: following the simulator, the controller waits for
+/// a thread that sleeps (or waits in a library call that comes back by itself)
+/// rather than calling it a disagreement. Under spawn the child runs the module's
+/// top level again, as `__mp_main__`, and prints so.
+#[test]
+fn start_methods_and_the_queue_api_are_the_same_on_every_cpython() {
+    for py in pythons() {
+        for seed in [1, 7] {
+            check("queue-api", &[], Origin::Seed(seed), &py);
+        }
+        for method in ["method=fork", "method=spawn"] {
+            let c = check("start-methods", &[method], Origin::Seed(1), &py);
+            let again = c.cpython_output.iter().any(|l| l.contains("__mp_main__"));
+            assert_eq!(again, method != "method=fork", "{c:?}");
+        }
+    }
+}

@@ -319,6 +319,20 @@ impl Follower {
         ));
     }
 
+    /// The CPython thread that must take the next step: MainThread while it runs
+    /// the module's set-up, then the one that takes the next shared step. None
+    /// once the runs have parted or the simulator's steps are all taken.
+    pub(super) fn due(&self) -> Option<u16> {
+        if self.prologue.is_some() {
+            return Some(0);
+        }
+        if self.disagreement.is_some() {
+            return None;
+        }
+        let a = self.anchors.get(self.at)?;
+        self.threads.get(&a.actor).copied()
+    }
+
     /// Who goes next. `ready` is sorted and not empty.
     pub(super) fn pick(
         &mut self,

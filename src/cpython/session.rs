@@ -815,6 +815,15 @@ impl Controller {
             None => "there is no such thread".into(),
             _ => "it is not stopped".into(),
         };
+        // Following, the thread that takes the simulator's next shared step may be
+        // in a library call that comes back by itself (`time.sleep`, a queue's
+        // `get` whose item a feeder thread is still writing): wait for it rather
+        // than let another thread go out of the simulator's order.
+        if let Some(t) = self.follow.as_ref().and_then(|f| f.due())
+            && matches!(self.states.get(&t), Some(ThreadState::Blocked(Wait::Io(_))))
+        {
+            return Ok(None);
+        }
         let t = match &mut self.follow {
             Some(f) => f.pick(&ready, &self.standing, why),
             None => self.picker.pick(&ready, why).map_err(SessionError::Usage)?,
