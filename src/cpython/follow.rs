@@ -120,6 +120,20 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             });
             continue;
         }
+        // `numbers.append(4)` reads the global list (CPython's LOAD_GLOBAL) and
+        // changes it in place: no STORE_GLOBAL. The event holds the list after.
+        if let Instr::ListStore { var: v, index } = *instr
+            && index == crate::program::LIST_APPEND
+            && let Some(mut items) = crate::program::pytext::list_items(e.value)
+        {
+            items.pop();
+            out.push(Anchor {
+                actor: e.actor,
+                line: trace.line(e),
+                effect: Effect::Read(var(v), list_text(&items)),
+            });
+            continue;
+        }
         let effect = match *instr {
             // As Python writes the value: a lesson's list as `[1, 2, 3]`.
             Instr::LoadGlobal(v) => Effect::Read(var(v), value_text(e.value)),
@@ -177,6 +191,12 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
         });
     }
     out
+}
+
+/// A list of ints as Python writes it: `[1, 2, 3]`.
+fn list_text(items: &[crate::program::Value]) -> String {
+    let inner: Vec<String> = items.iter().map(|x| x.to_string()).collect();
+    format!("[{}]", inner.join(", "))
 }
 
 /// The shared step the `i`th event (`instr`, which left `value`) takes on a
@@ -602,7 +622,9 @@ pub fn stepped(
     Ok((trace, schedule))
 }
 
-/// Replays a finished stepped run's shared steps on `python` and compares.
+/// Replays a finished stepped run's shared steps on `python` and compares. A
+/// lesson that declares itself not compared (`[[differs]] whole = true`) is
+/// refused with its reason, `declared: …`.
 pub fn compare_trace(
     lesson: &Lesson,
     knobs: &Knobs,
@@ -610,6 +632,12 @@ pub fn compare_trace(
     python: &Path,
     limit: Duration,
 ) -> Result<Comparison, SessionError> {
+    if let Some(d) = lesson.differs.iter().find(|d| d.whole()) {
+        return Err(SessionError::Usage(crate::i18n::Msg::SCmpDeclared.fill(
+            crate::lesson::Lang::En,
+            &[&d.label(crate::lesson::Lang::En)],
+        )));
+    }
     let p = &trace.program;
     let first_main_line = trace
         .events
@@ -631,7 +659,10 @@ pub fn compare_trace(
         _ => true,
     });
     let mut follower = Follower::new(steps, names, shared, first_main_line);
-    if p.actors.iter().any(|a| a.process != 0) {
+    // A thread lesson that prints os.getpid() prints the simulated PID: compared as
+    // the process it names, as in the process lessons.
+    let prints_pids = lesson.code(knobs).contains("os.getpid()");
+    if prints_pids || p.actors.iter().any(|a| a.process != 0) {
         let process_of = p.actors.iter().map(|a| a.process).collect();
         follower = follower.with_processes(process_of, &trace.actor_labels);
     }
