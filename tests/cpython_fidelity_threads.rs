@@ -14,10 +14,7 @@ use interleave::run::Origin;
 
 /// The names of the declarations a comparison left out.
 fn declared(c: &Comparison) -> Vec<String> {
-    c.declared
-        .iter()
-        .filter_map(|d| d.global.clone())
-        .collect()
+    c.declared.iter().filter_map(|d| d.global.clone()).collect()
 }
 
 /// The semaphore's counter is the simulator's shared variable `sem`; in CPython it
