@@ -72,6 +72,8 @@ pub struct Anchor {
     pub actor: u16,
     pub line: u32,
     pub effect: Effect,
+    /// The simulator's step (its sequence number) that took it.
+    pub seq: u64,
 }
 
 /// The shared steps of a stepped run, in its order.
@@ -99,38 +101,16 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
                 actor: e.actor,
                 line: trace.line(e),
                 effect: Effect::Start(child),
+                seq,
             });
             continue;
         }
-        if let Some(effect) = sync_step(trace, i, instr, e.value) {
+        if let Some(effect) = thread_step(trace, i, instr, e.value) {
             out.push(Anchor {
                 actor: e.actor,
                 line: trace.line(e),
                 effect,
-            });
-            continue;
-        }
-        // A condition's wait releases its lock in its first step, as CPython's
-        // Condition.wait does; it takes it back with an `Acquire` of its own.
-        if let Instr::CondWait(_) = *instr {
-            out.push(Anchor {
-                actor: e.actor,
-                line: trace.line(e),
-                effect: Effect::Release,
-            });
-            continue;
-        }
-        // `numbers.append(4)` reads the global list (CPython's LOAD_GLOBAL) and
-        // changes it in place: no STORE_GLOBAL. The event holds the list after.
-        if let Instr::ListStore { var: v, index } = *instr
-            && index == crate::program::LIST_APPEND
-            && let Some(mut items) = crate::program::pytext::list_items(e.value)
-        {
-            items.pop();
-            out.push(Anchor {
-                actor: e.actor,
-                line: trace.line(e),
-                effect: Effect::Read(var(v), list_text(&items)),
+                seq,
             });
             continue;
         }
@@ -168,11 +148,13 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
             | Instr::Ident(_)
-            // The memory lesson's lists are not compared as shared steps.
+            // A list changed by index is no shared step (`append` is a read of
+            // the list: `thread_step`).
             | Instr::ListStore { .. }
             // A process's other calls (join, a queue's put and get, a pipe's
-            // send and recv) show in what it prints; a condition's wait and
-            // notify are not compared as steps of their own.
+            // send and recv) show in what it prints; a condition's sleep is not
+            // compared as a step of its own (its wait and notify are:
+            // `thread_step`).
             | crate::program::process_instr!()
             | crate::program::cond_instr!()
             | crate::program::barrier_instr!()
@@ -188,6 +170,7 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             actor: e.actor,
             line: trace.line(e),
             effect,
+            seq,
         });
     }
     out
@@ -204,13 +187,26 @@ fn list_text(items: &[crate::program::Value]) -> String {
 /// thread go (`set()`, a `release()` that did not raise, `notify()`, `abort()`), or
 /// an arrival at a barrier (the last one trips it). Without these as shared steps,
 /// a thread the simulator let go after one would be due in CPython before it.
-fn sync_step(
+///
+/// Also a condition's wait, which releases its lock in its first step as CPython's
+/// Condition.wait does (it takes it back with an `Acquire` of its own), and
+/// `numbers.append(4)` on a global list, which CPython takes as a read of the list
+/// (LOAD_GLOBAL; the list changes in place, with no STORE_GLOBAL): the event holds
+/// the list after.
+fn thread_step(
     trace: &Trace,
     i: usize,
     instr: &Instr,
     value: crate::program::Value,
 ) -> Option<Effect> {
     match *instr {
+        Instr::CondWait(_) => Some(Effect::Release),
+        Instr::ListStore { var, index } if index == crate::program::LIST_APPEND => {
+            let mut items = crate::program::pytext::list_items(value)?;
+            items.pop();
+            let name = trace.program.vars[var as usize].name.clone();
+            Some(Effect::Read(name, list_text(&items)))
+        }
         Instr::EventSet(_) | Instr::CondNotify { .. } | Instr::BarrierAbort(_) => {
             Some(Effect::Signal)
         }
@@ -228,6 +224,67 @@ fn sync_step(
         _ => None,
     }
 }
+
+/// For each anchor, the actors the simulator ran ahead of where CPython stands when
+/// that anchor is due: those that took steps of their own (no shared step) since
+/// their last shared step, in the order of the first of those steps. CPython holds
+/// each thread right after its last shared step, so what these steps did (a pipe's
+/// `send`, a queue's `put`) is not done yet there; when the due thread waits for
+/// it, these threads are let go first (`Follower::pick`).
+pub fn ahead(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<u16>> {
+    // Actor → the sequence number of its first step since its last shared step.
+    let mut since: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut next = anchors.iter().peekable();
+    let mut out = Vec::with_capacity(anchors.len());
+    for (i, e) in trace.events.iter().enumerate() {
+        if e.kind != EventKind::Exec {
+            continue;
+        }
+        let seq = (trace.base + i) as u64;
+        match next.peek() {
+            Some(a) if a.seq == seq => {
+                let mut order: Vec<(u64, u16)> = since
+                    .iter()
+                    .filter(|&(&b, _)| b != a.actor)
+                    .map(|(&b, &s)| (s, b))
+                    .collect();
+                order.sort_unstable();
+                out.push(order.into_iter().map(|(_, b)| b).collect());
+                since.remove(&a.actor);
+                next.next();
+            }
+            _ => {
+                since.entry(e.actor).or_insert(seq);
+            }
+        }
+    }
+    out.resize(anchors.len(), Vec::new());
+    out
+}
+
+/// The actors another one ended with `terminate()`: CPython's thread of such an
+/// actor ends when the signal lands, which no step of the program orders, so that
+/// end is no shared step (the simulator's actor has none either).
+pub fn terminated(trace: &Trace) -> Vec<u16> {
+    let p: &Program = &trace.program;
+    let mut out = Vec::new();
+    for e in &trace.events {
+        if e.kind != EventKind::Exec {
+            continue;
+        }
+        if let Some(Instr::Terminate(t)) = p.actors[e.actor as usize].code.get(e.pc as usize)
+            && !out.contains(t)
+        {
+            out.push(*t);
+        }
+    }
+    out
+}
+
+/// How many steps the threads the simulator ran ahead may take for one shared step
+/// before the due thread's wait is called a disagreement: a wait that their steps
+/// do not end is one.
+const HELP_LIMIT: u32 = 20_000;
 
 /// The controller's side of following: picks the thread that takes the next shared
 /// step, and checks every shared step CPython takes against the simulator's.
@@ -249,6 +306,12 @@ pub(super) struct Follower {
     sim_pids: BTreeMap<u16, u32>,
     /// CPython's actors' real PIDs, as the tracer reports them.
     real_pids: BTreeMap<u16, u32>,
+    /// For each anchor, the simulator's actors that ran ahead of it (`ahead`), and
+    /// how many steps they took in CPython for the current one.
+    ahead: Vec<Vec<u16>>,
+    helped: u32,
+    /// The simulator's actors ended by `terminate()` (`terminated`).
+    terminated: Vec<u16>,
 }
 
 /// `text` with each whole number in `pids` written as the process it is the PID of:
@@ -349,7 +412,53 @@ impl Follower {
             process_of: Vec::new(),
             sim_pids: BTreeMap::new(),
             real_pids: BTreeMap::new(),
+            ahead: Vec::new(),
+            helped: 0,
+            terminated: Vec::new(),
         }
+    }
+
+    /// Follows a run where these actors are ended by another's `terminate()`.
+    pub(super) fn with_terminated(mut self, terminated: Vec<u16>) -> Self {
+        self.terminated = terminated;
+        self
+    }
+
+    /// CPython's thread `t` ends because another process terminated it, where the
+    /// simulator's actor has no end of its own still to come.
+    fn killed(&self, t: u16) -> bool {
+        let Some((&sim, _)) = self.threads.iter().find(|&(_, &py)| py == t) else {
+            return false;
+        };
+        self.terminated.contains(&sim)
+            && !self.anchors[self.at.min(self.anchors.len())..]
+                .iter()
+                .any(|a| a.actor == sim && a.effect == Effect::Exit)
+    }
+
+    /// Follows with the actors that ran ahead of each anchor (`ahead`).
+    pub(super) fn with_ahead(mut self, ahead: Vec<Vec<u16>>) -> Self {
+        self.ahead = ahead;
+        self
+    }
+
+    /// The due thread cannot go: one of the threads the simulator ran before this
+    /// shared step (after their own last one) takes a step instead, if one can. A
+    /// shared step it takes out of the simulator's order is still caught by
+    /// `observe`.
+    fn helper(&mut self, ready: &[u16]) -> Option<u16> {
+        if self.helped >= HELP_LIMIT {
+            return None;
+        }
+        let t = self
+            .ahead
+            .get(self.at)?
+            .iter()
+            .filter_map(|a| self.threads.get(a))
+            .find(|t| ready.contains(t))
+            .copied()?;
+        self.helped += 1;
+        Some(t)
     }
 
     fn actor(&self, a: u16) -> &str {
@@ -364,6 +473,9 @@ impl Follower {
         if let Effect::Read(n, _) | Effect::Write(n, _) = &effect
             && !self.shared.contains(n)
         {
+            return;
+        }
+        if effect == Effect::Exit && self.killed(t) {
             return;
         }
         let effect = match effect {
@@ -388,6 +500,7 @@ impl Follower {
                 self.threads.insert(*sim, *py);
             }
             self.at += 1;
+            self.helped = 0;
             return;
         }
         self.disagreement = Some(format!(
@@ -436,20 +549,31 @@ impl Follower {
         if self.disagreement.is_some() {
             return ready[0];
         }
-        let Some(a) = self.anchors.get(self.at) else {
+        let Some(a) = self.anchors.get(self.at).cloned() else {
             return ready[0];
         };
-        match self.threads.get(&a.actor) {
-            Some(t) if ready.contains(t) => *t,
+        match self.threads.get(&a.actor).copied() {
+            Some(t) if ready.contains(&t) => t,
             Some(t) => {
+                if let Some(h) = self.helper(ready) {
+                    return h;
+                }
+                let helped = if self.helped > 0 {
+                    format!(
+                        "; the threads the simulator ran before it took {} steps and did not end the wait",
+                        self.helped
+                    )
+                } else {
+                    String::new()
+                };
                 self.disagreement = Some(format!(
-                    "shared step {} of {}: the simulator's {} {} (line {}), but in CPython thread {t} cannot go ({})",
+                    "shared step {} of {}: the simulator's {} {} (line {}), but in CPython thread {t} cannot go ({}{helped})",
                     self.at + 1,
                     self.anchors.len(),
                     self.actor(a.actor),
                     a.effect,
                     a.line,
-                    why_not(*t)
+                    why_not(t)
                 ));
                 ready[0]
             }
@@ -653,12 +777,15 @@ pub fn compare_trace(
         .map(|v| v.name.clone())
         .filter(|n| !declared_global(lesson, n))
         .collect();
-    let mut steps = anchors(trace);
-    steps.retain(|a| match &a.effect {
+    let mut anchors = anchors(trace);
+    anchors.retain(|a| match &a.effect {
         Effect::Read(n, _) | Effect::Write(n, _) => !declared_global(lesson, n),
         _ => true,
     });
-    let mut follower = Follower::new(steps, names, shared, first_main_line);
+    let ahead = ahead(trace, &anchors);
+    let mut follower = Follower::new(anchors, names, shared, first_main_line)
+        .with_ahead(ahead)
+        .with_terminated(terminated(trace));
     // A thread lesson that prints os.getpid() prints the simulated PID: compared as
     // the process it names, as in the process lessons.
     let prints_pids = lesson.code(knobs).contains("os.getpid()");
