@@ -95,7 +95,7 @@ fn exploration_finds_both_the_clean_and_the_joined_outcome() {
     joined.dedup();
     assert_eq!(
         joined,
-        [format!("{CHILD}{PARENT}"), format!("{PARENT}{CHILD}")]
+        [format!("{PARENT}{CHILD}"), format!("{CHILD}{PARENT}")]
     );
 }
 
