@@ -93,9 +93,27 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             });
             continue;
         }
+        // `numbers.append(n)` on a global list: CPython's step that loads the
+        // list (LOAD_GLOBAL, for the method) reads it as it was before the append,
+        // which changes it in place, no store of the global.
+        if let Instr::ListStore {
+            var: g,
+            index: crate::program::LIST_APPEND,
+        } = *instr
+        {
+            if let Some(before) = list_before_append(e.value) {
+                out.push(Anchor {
+                    actor: e.actor,
+                    line: trace.line(e),
+                    effect: Effect::Read(var(g), before),
+                    seq,
+                });
+            }
+            continue;
+        }
         let effect = match *instr {
-            Instr::LoadGlobal(v) => Effect::Read(var(v), e.value.to_string()),
-            Instr::StoreGlobal(v) => Effect::Write(var(v), e.value.to_string()),
+            Instr::LoadGlobal(v) => Effect::Read(var(v), as_python(e.value)),
+            Instr::StoreGlobal(v) => Effect::Write(var(v), as_python(e.value)),
             Instr::Acquire(_) => Effect::Acquire,
             Instr::Release(_) => Effect::Release,
             Instr::Start(a) => Effect::Start(a),
@@ -126,7 +144,8 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
             | Instr::Ident(_)
-            // The memory lesson's lists are not compared as shared steps.
+            // An append is a read of the list (above); `list[i] = x` on the
+            // memory lesson's Array is no global's step in CPython.
             | Instr::ListStore { .. }
             // A process's other calls (join, a queue's put and get, a pipe's
             // send and recv) show in what it prints; a condition's wait and
@@ -150,6 +169,22 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
         });
     }
     out
+}
+
+/// The list a packed list was before its last item was appended, as `repr` writes it.
+fn list_before_append(after: crate::program::Value) -> Option<String> {
+    let mut items = crate::program::pytext::list_items(after)?;
+    items.pop()?;
+    crate::program::pytext::list_pack(&items).map(crate::program::pytext::value_text)
+}
+
+/// A simulated value as the tracer reports CPython's (`repr`): a packed list (the
+/// memory lesson's `numbers`) as the list it stands for, `[1, 2, 3]`.
+fn as_python(v: crate::program::Value) -> String {
+    match crate::program::pytext::list_items(v) {
+        Some(_) => crate::program::pytext::value_text(v),
+        None => v.to_string(),
+    }
 }
 
 /// For each anchor, the actors the simulator ran ahead of where CPython stands when
@@ -682,13 +717,16 @@ pub fn compare_trace(
     let mut follower = Follower::new(anchors, names, shared, first_main_line)
         .with_ahead(ahead)
         .with_terminated(terminated(trace));
-    if p.actors.iter().any(|a| a.process != 0) {
+    // A program of one process that prints its PID (the memory lesson run in a
+    // thread) compares it as the process it names, too.
+    let code = lesson.code(knobs);
+    if p.actors.iter().any(|a| a.process != 0) || code.contains("os.getpid()") {
         let process_of = p.actors.iter().map(|a| a.process).collect();
         follower = follower.with_processes(process_of, &trace.actor_labels);
     }
     let shared_steps = follower.anchors.len();
     let drive = Drive::Schedule(Vec::new());
-    let session = Session::start(python, &lesson.code(knobs), &drive, Granularity::Bytecode)?;
+    let session = Session::start(python, &code, &drive, Granularity::Bytecode)?;
     let sim_output: Vec<String> = trace
         .output
         .iter()
@@ -712,7 +750,7 @@ fn comparison(
     let sim_finals: Vec<(String, String)> = trace
         .final_vars()
         .into_iter()
-        .map(|(n, v)| (n, v.to_string()))
+        .map(|(n, v)| (n, as_python(v)))
         .collect();
     let cpython_finals = sim_finals
         .iter()
