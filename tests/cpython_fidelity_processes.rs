@@ -146,3 +146,27 @@ fn the_memory_lesson_is_the_same_on_every_cpython() {
         }
     }
 }
+
+/// start-methods under forkserver: the simulator's fork server is an actor of its
+/// own that forks each child; CPython's runs none of the program and is not shown
+/// (`HIDDEN_ACTORS`, a declared difference), so its starts compare as the
+/// `p.start()` that asked for them. Each child imports the module again.
+#[test]
+fn start_methods_forkserver_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        for seed in [1, 7] {
+            let c = check(
+                "start-methods",
+                &["method=forkserver"],
+                Origin::Seed(seed),
+                &py,
+            );
+            let again = c
+                .cpython_output
+                .iter()
+                .filter(|l| l.contains("__mp_main__"))
+                .count();
+            assert_eq!(again, 2, "{c:?}");
+        }
+    }
+}

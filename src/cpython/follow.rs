@@ -171,6 +171,47 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
     out
 }
 
+/// The simulator's actors that CPython's run does not show, and why: a declared
+/// difference between the two, not a disagreement. The comparison leaves out their
+/// shared steps, and a thread one of them starts is compared as started by the
+/// actor that started it.
+///
+/// - `forkserver` (the start-methods lesson, `method=forkserver`): the simulator
+///   runs the fork server as an actor that takes each `p.start()`'s request and
+///   forks the child. CPython's fork server runs none of the program: the tracer
+///   does not show it, and each child is announced by the `p.start()` that asked
+///   for it.
+pub const HIDDEN_ACTORS: &[&str] = &["forkserver"];
+
+/// `anchors` without the shared steps of the actors in [`HIDDEN_ACTORS`]; a start
+/// of theirs becomes one of the actor that started them.
+pub fn without_hidden(program: &Program, anchors: Vec<Anchor>) -> Vec<Anchor> {
+    let hidden = |a: u16| {
+        program
+            .actors
+            .get(a as usize)
+            .is_some_and(|x| x.process != 0 && HIDDEN_ACTORS.contains(&x.name.as_str()))
+    };
+    let mut starter: BTreeMap<u16, u16> = BTreeMap::new();
+    let mut out = Vec::with_capacity(anchors.len());
+    for mut a in anchors {
+        if let Effect::Start(c) = a.effect
+            && hidden(c)
+        {
+            starter.insert(c, a.actor);
+            continue;
+        }
+        if hidden(a.actor) {
+            match (a.effect.clone(), starter.get(&a.actor)) {
+                (Effect::Start(_), Some(&by)) => a.actor = by,
+                _ => continue,
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
 /// The list a packed list was before its last item was appended, as `repr` writes it.
 fn list_before_append(after: crate::program::Value) -> Option<String> {
     let mut items = crate::program::pytext::list_items(after)?;
@@ -712,7 +753,7 @@ pub fn compare_trace(
         .unwrap_or(0);
     let names: Vec<String> = p.actors.iter().map(|a| a.name.clone()).collect();
     let shared: Vec<String> = p.vars.iter().map(|v| v.name.clone()).collect();
-    let anchors = anchors(trace);
+    let anchors = without_hidden(p, anchors(trace));
     let ahead = ahead(trace, &anchors);
     let mut follower = Follower::new(anchors, names, shared, first_main_line)
         .with_ahead(ahead)
