@@ -607,7 +607,13 @@ impl Follower {
             return ready[0];
         }
         let Some(a) = self.anchors.get(self.at).cloned() else {
-            return ready[0];
+            // Past the last shared step: not a thread another process terminated,
+            // whose connection may be closing as it is told to go.
+            return ready
+                .iter()
+                .copied()
+                .find(|&t| !self.killed(t))
+                .unwrap_or(ready[0]);
         };
         match self.threads.get(&a.actor).copied() {
             Some(t) if ready.contains(&t) => t,
