@@ -439,6 +439,7 @@ impl Recorder {
                 seq: e as u64,
                 actor: t,
                 text: line.trim_end_matches('\n').to_string(),
+                open: false,
             });
         }
     }
