@@ -96,3 +96,77 @@ fn the_queue_api_lesson_seed_2_is_the_same_on_every_cpython() {
         check("queue-api", &["scheduler=uniform"], Origin::Seed(1), &py);
     }
 }
+
+/// value-race: each process's `counter.value += 1` reads and writes the shared
+/// Value in two steps; CPython's reads and writes of `.value` are compared as a
+/// global's, lost updates and all, and so is the final `counter.value`.
+#[test]
+fn the_value_race_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        let c = check("value-race", &[], Origin::Seed(1), &py);
+        assert_eq!(c.cpython_finals, c.sim_finals, "{c:?}");
+        // Seed 4 (0x5 1x11 2x21 1x10 0x5): Process-2's three increments fall
+        // between a read and a write of Process-1's and are written over: 3 of the
+        // 6 are lost, in the simulator and in CPython.
+        let c = check(
+            "value-race",
+            &["processes=2", "iterations=3", "scheduler=uniform"],
+            Origin::Seed(4),
+            &py,
+        );
+        assert_eq!(
+            c.cpython_finals,
+            [("counter.value".to_string(), "3".to_string())],
+            "{c:?}"
+        );
+        assert_eq!(c.cpython_output, ["3"], "{}", py.0);
+    }
+}
+
+/// memory: a global list appended to in a child process (the parent keeps its
+/// own copy) or in a thread (one list), and a shared Value. The child's append
+/// reads the list as it was; the PIDs printed compare as the process they name.
+#[test]
+fn the_memory_lesson_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        for sets in [
+            &[][..],
+            &["run-in=thread"][..],
+            &["share=value"][..],
+            &["share=value", "run-in=thread"][..],
+        ] {
+            let c = check("memory", sets, Origin::Seed(1), &py);
+            let main = c.cpython_output.last().cloned().unwrap_or_default();
+            let expected = match sets {
+                [] => "sees [1, 2, 3]",
+                ["run-in=thread"] => "sees [1, 2, 3, 4]",
+                _ => "sees 10",
+            };
+            assert!(main.ends_with(expected), "{sets:?} on {}: {main}", py.0);
+        }
+    }
+}
+
+/// start-methods under forkserver: the simulator's fork server is an actor of its
+/// own that forks each child; CPython's runs none of the program and is not shown
+/// (`HIDDEN_ACTORS`, a declared difference), so its starts compare as the
+/// `p.start()` that asked for them. Each child imports the module again.
+#[test]
+fn start_methods_forkserver_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        for seed in [1, 7] {
+            let c = check(
+                "start-methods",
+                &["method=forkserver"],
+                Origin::Seed(seed),
+                &py,
+            );
+            let again = c
+                .cpython_output
+                .iter()
+                .filter(|l| l.contains("__mp_main__"))
+                .count();
+            assert_eq!(again, 2, "{c:?}");
+        }
+    }
+}

@@ -984,6 +984,7 @@ def _patch_multiprocessing():
     waits(mpq.SimpleQueue, 'get', 'SimpleQueue.get')
     for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
         _polled(mpc._ConnectionBase, name, 'Connection.' + name)
+    _patch_shared_values()
     waits(mppool.Pool, 'join', 'Pool.join')
     waits(mppool.ApplyResult, 'wait', 'AsyncResult.wait')
     waits(mppool.IMapIterator, 'next', 'imap next')
@@ -1018,6 +1019,57 @@ def _patch_multiprocessing():
             mod.Popen._launch = announced(mod.Popen._launch)
         except ImportError:
             pass
+
+
+def _value_name(obj, frame):
+    """What the program's frame calls a multiprocessing.Value: `counter.value`."""
+    for scope in (frame.f_locals, frame.f_globals):
+        for name, v in list(scope.items()):
+            if v is obj:
+                return name + '.value'
+    return None
+
+
+def _patch_shared_values():
+    """multiprocessing.Value: the program's reads and writes of `.value` are steps on
+    memory every process shares, reported as those of a global named `NAME.value`
+    (NAME: what the calling frame calls the object), as the simulator names it."""
+    import multiprocessing.sharedctypes as mps
+    prop = mps.Synchronized.__dict__.get('value')
+    if not isinstance(prop, property):
+        return
+
+    def report(kind, obj, v):
+        t = me()
+        frame = sys._getframe(2)
+        if t < 0 or frame.f_code.co_filename != _program_file:
+            return
+        name, text = _value_name(obj, frame), show(v)
+        if name is not None and text is not None:
+            emit(kind, t, name, text)
+
+    def get(self):
+        v = prop.fget(self)
+        report('read', self, v)
+        return v
+
+    def set_(self, v):
+        prop.fset(self, v)
+        report('wrote', self, v)
+    mps.Synchronized.value = property(get, set_)
+
+
+def _shared_finals(names):
+    """The program's multiprocessing.Values at the end, as `final NAME.value V`."""
+    try:
+        import multiprocessing.sharedctypes as mps
+    except ImportError:
+        return
+    for name, value in names:
+        if isinstance(value, mps.Synchronized):
+            v = show(value.value)
+            if v is not None:
+                emit('final', name + '.value', v)
 
 
 def _patch_subprocess():
@@ -1239,6 +1291,8 @@ def main():
             v = show(value)
             if v is not None:
                 emit('final', name, v)
+    if 'multiprocessing.sharedctypes' in sys.modules:
+        _shared_finals(list(module.__dict__.items()))
     emit('exit', status)
     _send()
     return status

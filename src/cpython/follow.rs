@@ -225,6 +225,47 @@ fn thread_step(
     }
 }
 
+/// The simulator's actors that CPython's run does not show, and why: a declared
+/// difference between the two, not a disagreement. The comparison leaves out their
+/// shared steps, and a thread one of them starts is compared as started by the
+/// actor that started it.
+///
+/// - `forkserver` (the start-methods lesson, `method=forkserver`): the simulator
+///   runs the fork server as an actor that takes each `p.start()`'s request and
+///   forks the child. CPython's fork server runs none of the program: the tracer
+///   does not show it, and each child is announced by the `p.start()` that asked
+///   for it.
+pub const HIDDEN_ACTORS: &[&str] = &["forkserver"];
+
+/// `anchors` without the shared steps of the actors in [`HIDDEN_ACTORS`]; a start
+/// of theirs becomes one of the actor that started them.
+pub fn without_hidden(program: &Program, anchors: Vec<Anchor>) -> Vec<Anchor> {
+    let hidden = |a: u16| {
+        program
+            .actors
+            .get(a as usize)
+            .is_some_and(|x| x.process != 0 && HIDDEN_ACTORS.contains(&x.name.as_str()))
+    };
+    let mut starter: BTreeMap<u16, u16> = BTreeMap::new();
+    let mut out = Vec::with_capacity(anchors.len());
+    for mut a in anchors {
+        if let Effect::Start(c) = a.effect
+            && hidden(c)
+        {
+            starter.insert(c, a.actor);
+            continue;
+        }
+        if hidden(a.actor) {
+            match (a.effect.clone(), starter.get(&a.actor)) {
+                (Effect::Start(_), Some(&by)) => a.actor = by,
+                _ => continue,
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
 /// For each anchor, the actors the simulator ran ahead of where CPython stands when
 /// that anchor is due: those that took steps of their own (no shared step) since
 /// their last shared step, in the order of the first of those steps. CPython holds
@@ -550,7 +591,13 @@ impl Follower {
             return ready[0];
         }
         let Some(a) = self.anchors.get(self.at).cloned() else {
-            return ready[0];
+            // Past the last shared step: not a thread another process terminated,
+            // whose connection may be closing as it is told to go.
+            return ready
+                .iter()
+                .copied()
+                .find(|&t| !self.killed(t))
+                .unwrap_or(ready[0]);
         };
         match self.threads.get(&a.actor).copied() {
             Some(t) if ready.contains(&t) => t,
@@ -782,20 +829,22 @@ pub fn compare_trace(
         Effect::Read(n, _) | Effect::Write(n, _) => !declared_global(lesson, n),
         _ => true,
     });
+    let anchors = without_hidden(p, anchors);
     let ahead = ahead(trace, &anchors);
     let mut follower = Follower::new(anchors, names, shared, first_main_line)
         .with_ahead(ahead)
         .with_terminated(terminated(trace));
     // A thread lesson that prints os.getpid() prints the simulated PID: compared as
     // the process it names, as in the process lessons.
-    let prints_pids = lesson.code(knobs).contains("os.getpid()");
+    let code = lesson.code(knobs);
+    let prints_pids = code.contains("os.getpid()");
     if prints_pids || p.actors.iter().any(|a| a.process != 0) {
         let process_of = p.actors.iter().map(|a| a.process).collect();
         follower = follower.with_processes(process_of, &trace.actor_labels);
     }
     let shared_steps = follower.anchors.len();
     let drive = Drive::Schedule(Vec::new());
-    let session = Session::start(python, &lesson.code(knobs), &drive, Granularity::Bytecode)?;
+    let session = Session::start(python, &code, &drive, Granularity::Bytecode)?;
     let sim_output: Vec<String> = trace
         .output
         .iter()
