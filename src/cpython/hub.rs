@@ -204,7 +204,19 @@ impl Hub {
             self.root_cmd.flush()
         } else {
             match &mut self.procs[p].cmd {
-                Some(s) => s.write_all(line.as_bytes()),
+                // A process another ended (`terminate()`) may be gone before its
+                // end reaches us: its connection's end says its threads are done.
+                Some(s) => match s.write_all(line.as_bytes()) {
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                        ) =>
+                    {
+                        Ok(())
+                    }
+                    r => r,
+                },
                 None => Err(std::io::Error::other("the process has not connected")),
             }
         }
