@@ -1,6 +1,7 @@
 //! Where every process of a traced program meets the controller: the root's pipes,
-//! and a Unix socket each child process (`os.fork`, multiprocessing with fork)
-//! connects to at the fork. The tracer numbers threads per process; the hub gives
+//! and a Unix socket each child process connects to: at the fork (`os.fork`,
+//! multiprocessing with fork), or when a new interpreter starts (multiprocessing
+//! with spawn or forkserver, a Python program run by subprocess). The tracer numbers threads per process; the hub gives
 //! every thread of every process one actor number, in the order the run shows them
 //! (a child's first thread when its parent forks it), so that the controller, the
 //! recorder and the reports see one program of actors, and a controlled run's
@@ -129,6 +130,20 @@ pub(super) struct Hub {
     out: VecDeque<String>,
 }
 
+/// How often a run looks whether a child that has not connected yet has ended.
+const UNCONNECTED_LOOK: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Whether the process `pid` has ended: gone, or a zombie its parent has not reaped.
+fn has_ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command's name, which is in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
+        Err(_) => true,
+    }
+}
+
 /// The socket children connect to, at `path` (in the run's own temporary folder).
 pub(super) fn listen(path: &Path) -> Result<UnixListener, String> {
     let l = UnixListener::bind(path).map_err(|e| format!("a socket for child processes: {e}"))?;
@@ -166,10 +181,12 @@ impl Hub {
             .iter()
             .skip(1)
             .filter(|p| {
+                // A child that has not connected yet but whose PID its parent gave
+                // (spawned, or a Python program run by subprocess) is ours too.
                 let running = if p.untraced {
                     p.first.is_some_and(|a| !self.done[a as usize])
                 } else {
-                    p.connected && !p.closed
+                    !p.closed
                 };
                 running && p.pid > 0
             })
@@ -243,7 +260,74 @@ impl Hub {
             if left.is_zero() {
                 return Next::Timeout;
             }
-            self.wait(left);
+            if self.unconnected().next().is_some() {
+                // A child that ends before it connects (killed at once, or an
+                // interpreter that never ran sitecustomize.py) says nothing: look.
+                self.wait(left.min(UNCONNECTED_LOOK));
+                self.close_dead_unconnected();
+            } else {
+                self.wait(left);
+            }
+        }
+    }
+
+    /// The children whose parent gave their PID and which have not connected.
+    fn unconnected(&self) -> impl Iterator<Item = usize> + '_ {
+        self.procs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.untraced && !p.connected && !p.closed && p.pid > 0)
+            .map(|(q, _)| q)
+    }
+
+    /// Closes each child that has ended (a zombie, or reaped) without connecting.
+    /// One that connected and wrote before it ended is in the listener's queue and
+    /// the socket's buffer: those are taken first, so it is not missed.
+    fn close_dead_unconnected(&mut self) {
+        let dead: Vec<usize> = self
+            .unconnected()
+            .filter(|&q| has_ended(self.procs[q].pid))
+            .collect();
+        if dead.is_empty() {
+            return;
+        }
+        self.accept();
+        self.fill_unbound_now();
+        for i in 0..self.conns.len() {
+            if self.conns[i].proc.is_none() {
+                self.bind(i);
+            }
+        }
+        for q in dead {
+            if !self.procs[q].connected {
+                self.close(q);
+            }
+        }
+    }
+
+    /// Reads what the connections not bound yet already have, without waiting.
+    fn fill_unbound_now(&mut self) {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let which: Vec<usize> = (0..self.conns.len())
+            .filter(|&i| self.conns[i].proc.is_none() && !self.conns[i].closed)
+            .collect();
+        let ready: Vec<bool> = {
+            let mut polls: Vec<PollFd> = which
+                .iter()
+                .map(|&i| PollFd::new(self.conns[i].fd.as_fd(), PollFlags::POLLIN))
+                .collect();
+            match poll(&mut polls, PollTimeout::ZERO) {
+                Ok(n) if n > 0 => polls
+                    .iter()
+                    .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
+                    .collect(),
+                _ => return,
+            }
+        };
+        for (k, &i) in which.iter().enumerate() {
+            if ready[k] {
+                self.conns[i].fill();
+            }
         }
     }
 
@@ -425,7 +509,12 @@ impl Hub {
             "child" => return self.untraced(p, &f),
             "cout" | "cdone" => {
                 let key = f.get(1).cloned().unwrap_or_default();
-                let Some(a) = self.find(&key).and_then(|q| self.procs[q].first) else {
+                // A followed Python child's prints and end come on its own connection.
+                let Some(a) = self
+                    .find(&key)
+                    .filter(|&q| self.procs[q].untraced || f[0] == "cout")
+                    .and_then(|q| self.procs[q].first)
+                else {
                     return;
                 };
                 if f[0] == "cout" {
@@ -444,6 +533,7 @@ impl Hub {
             "pid" => {
                 if let (Some(q), Some(pid)) = (f.get(1).and_then(|k| self.find(k)), f.get(2)) {
                     self.procs[q].alias = Some(format!("p{pid}"));
+                    self.procs[q].pid = pid.parse().unwrap_or(0);
                 }
                 return;
             }
