@@ -549,6 +549,36 @@ class _Stdout:
         return getattr(self._real, name)
 
 
+class _Stdin:
+    """A followed subprocess child's stdin, often a pipe its parent writes while the
+    child runs (communicate(input)): a read may wait for the parent, so it is a
+    library call that comes back by itself, and the controller steps the others."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def read(self, *args):
+        return _io_call('stdin.read', self._real.read, args, {})
+
+    def readline(self, *args):
+        return _io_call('stdin.readline', self._real.readline, args, {})
+
+    def readlines(self, *args):
+        return _io_call('stdin.readlines', self._real.readlines, args, {})
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
 # --- processes: every child connects to the controller ------------------------------
 _proc_key = ['0']    # this process: "0" the root, "0.1" its first child, "0.1.2" ...
 _forks = [0]         # children this process has forked
@@ -1084,6 +1114,8 @@ def subprocessed(stdout):
     _connect(program)
     emit('thread', 0, threading.current_thread().name)
     _install('multiprocessing' in source)
+    if sys.stdin is not None:
+        sys.stdin = _Stdin(sys.stdin)
     if 'subprocess' in source:
         _patch_subprocess()
     import atexit
