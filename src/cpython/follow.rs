@@ -60,6 +60,8 @@ pub struct Anchor {
     pub actor: u16,
     pub line: u32,
     pub effect: Effect,
+    /// The simulator's step (its sequence number) that took it.
+    pub seq: u64,
 }
 
 /// The shared steps of a stepped run, in its order.
@@ -87,6 +89,7 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
                 actor: e.actor,
                 line: trace.line(e),
                 effect: Effect::Start(child),
+                seq,
             });
             continue;
         }
@@ -143,10 +146,72 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             actor: e.actor,
             line: trace.line(e),
             effect,
+            seq,
         });
     }
     out
 }
+
+/// For each anchor, the actors the simulator ran ahead of where CPython stands when
+/// that anchor is due: those that took steps of their own (no shared step) since
+/// their last shared step, in the order of the first of those steps. CPython holds
+/// each thread right after its last shared step, so what these steps did (a pipe's
+/// `send`, a queue's `put`) is not done yet there; when the due thread waits for
+/// it, these threads are let go first (`Follower::pick`).
+pub fn ahead(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<u16>> {
+    // Actor → the sequence number of its first step since its last shared step.
+    let mut since: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut next = anchors.iter().peekable();
+    let mut out = Vec::with_capacity(anchors.len());
+    for (i, e) in trace.events.iter().enumerate() {
+        if e.kind != EventKind::Exec {
+            continue;
+        }
+        let seq = (trace.base + i) as u64;
+        match next.peek() {
+            Some(a) if a.seq == seq => {
+                let mut order: Vec<(u64, u16)> = since
+                    .iter()
+                    .filter(|&(&b, _)| b != a.actor)
+                    .map(|(&b, &s)| (s, b))
+                    .collect();
+                order.sort_unstable();
+                out.push(order.into_iter().map(|(_, b)| b).collect());
+                since.remove(&a.actor);
+                next.next();
+            }
+            _ => {
+                since.entry(e.actor).or_insert(seq);
+            }
+        }
+    }
+    out.resize(anchors.len(), Vec::new());
+    out
+}
+
+/// The actors another one ended with `terminate()`: CPython's thread of such an
+/// actor ends when the signal lands, which no step of the program orders, so that
+/// end is no shared step (the simulator's actor has none either).
+pub fn terminated(trace: &Trace) -> Vec<u16> {
+    let p: &Program = &trace.program;
+    let mut out = Vec::new();
+    for e in &trace.events {
+        if e.kind != EventKind::Exec {
+            continue;
+        }
+        if let Some(Instr::Terminate(t)) = p.actors[e.actor as usize].code.get(e.pc as usize)
+            && !out.contains(t)
+        {
+            out.push(*t);
+        }
+    }
+    out
+}
+
+/// How many steps the threads the simulator ran ahead may take for one shared step
+/// before the due thread's wait is called a disagreement: a wait that their steps
+/// do not end is one.
+const HELP_LIMIT: u32 = 20_000;
 
 /// The controller's side of following: picks the thread that takes the next shared
 /// step, and checks every shared step CPython takes against the simulator's.
@@ -168,6 +233,12 @@ pub(super) struct Follower {
     sim_pids: BTreeMap<u16, u32>,
     /// CPython's actors' real PIDs, as the tracer reports them.
     real_pids: BTreeMap<u16, u32>,
+    /// For each anchor, the simulator's actors that ran ahead of it (`ahead`), and
+    /// how many steps they took in CPython for the current one.
+    ahead: Vec<Vec<u16>>,
+    helped: u32,
+    /// The simulator's actors ended by `terminate()` (`terminated`).
+    terminated: Vec<u16>,
 }
 
 /// `text` with each whole number in `pids` written as the process it is the PID of:
@@ -268,7 +339,53 @@ impl Follower {
             process_of: Vec::new(),
             sim_pids: BTreeMap::new(),
             real_pids: BTreeMap::new(),
+            ahead: Vec::new(),
+            helped: 0,
+            terminated: Vec::new(),
         }
+    }
+
+    /// Follows a run where these actors are ended by another's `terminate()`.
+    pub(super) fn with_terminated(mut self, terminated: Vec<u16>) -> Self {
+        self.terminated = terminated;
+        self
+    }
+
+    /// CPython's thread `t` ends because another process terminated it, where the
+    /// simulator's actor has no end of its own still to come.
+    fn killed(&self, t: u16) -> bool {
+        let Some((&sim, _)) = self.threads.iter().find(|&(_, &py)| py == t) else {
+            return false;
+        };
+        self.terminated.contains(&sim)
+            && !self.anchors[self.at.min(self.anchors.len())..]
+                .iter()
+                .any(|a| a.actor == sim && a.effect == Effect::Exit)
+    }
+
+    /// Follows with the actors that ran ahead of each anchor (`ahead`).
+    pub(super) fn with_ahead(mut self, ahead: Vec<Vec<u16>>) -> Self {
+        self.ahead = ahead;
+        self
+    }
+
+    /// The due thread cannot go: one of the threads the simulator ran before this
+    /// shared step (after their own last one) takes a step instead, if one can. A
+    /// shared step it takes out of the simulator's order is still caught by
+    /// `observe`.
+    fn helper(&mut self, ready: &[u16]) -> Option<u16> {
+        if self.helped >= HELP_LIMIT {
+            return None;
+        }
+        let t = self
+            .ahead
+            .get(self.at)?
+            .iter()
+            .filter_map(|a| self.threads.get(a))
+            .find(|t| ready.contains(t))
+            .copied()?;
+        self.helped += 1;
+        Some(t)
     }
 
     fn actor(&self, a: u16) -> &str {
@@ -283,6 +400,9 @@ impl Follower {
         if let Effect::Read(n, _) | Effect::Write(n, _) = &effect
             && !self.shared.contains(n)
         {
+            return;
+        }
+        if effect == Effect::Exit && self.killed(t) {
             return;
         }
         let effect = match effect {
@@ -307,6 +427,7 @@ impl Follower {
                 self.threads.insert(*sim, *py);
             }
             self.at += 1;
+            self.helped = 0;
             return;
         }
         self.disagreement = Some(format!(
@@ -355,20 +476,31 @@ impl Follower {
         if self.disagreement.is_some() {
             return ready[0];
         }
-        let Some(a) = self.anchors.get(self.at) else {
+        let Some(a) = self.anchors.get(self.at).cloned() else {
             return ready[0];
         };
-        match self.threads.get(&a.actor) {
-            Some(t) if ready.contains(t) => *t,
+        match self.threads.get(&a.actor).copied() {
+            Some(t) if ready.contains(&t) => t,
             Some(t) => {
+                if let Some(h) = self.helper(ready) {
+                    return h;
+                }
+                let helped = if self.helped > 0 {
+                    format!(
+                        "; the threads the simulator ran before it took {} steps and did not end the wait",
+                        self.helped
+                    )
+                } else {
+                    String::new()
+                };
                 self.disagreement = Some(format!(
-                    "shared step {} of {}: the simulator's {} {} (line {}), but in CPython thread {t} cannot go ({})",
+                    "shared step {} of {}: the simulator's {} {} (line {}), but in CPython thread {t} cannot go ({}{helped})",
                     self.at + 1,
                     self.anchors.len(),
                     self.actor(a.actor),
                     a.effect,
                     a.line,
-                    why_not(*t)
+                    why_not(t)
                 ));
                 ready[0]
             }
@@ -545,7 +677,11 @@ pub fn compare_trace(
         .unwrap_or(0);
     let names: Vec<String> = p.actors.iter().map(|a| a.name.clone()).collect();
     let shared: Vec<String> = p.vars.iter().map(|v| v.name.clone()).collect();
-    let mut follower = Follower::new(anchors(trace), names, shared, first_main_line);
+    let anchors = anchors(trace);
+    let ahead = ahead(trace, &anchors);
+    let mut follower = Follower::new(anchors, names, shared, first_main_line)
+        .with_ahead(ahead)
+        .with_terminated(terminated(trace));
     if p.actors.iter().any(|a| a.process != 0) {
         let process_of = p.actors.iter().map(|a| a.process).collect();
         follower = follower.with_processes(process_of, &trace.actor_labels);

@@ -40,6 +40,21 @@ mod tests {
     use crate::lesson::Lesson;
 
     #[test]
+    fn the_lesson_format_docs_name_every_scenario() {
+        for doc in ["docs/lessons.md", "docs/lessons.zh.md"] {
+            let path = format!("{}/{doc}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).expect("the docs are in the repository");
+            let row = text
+                .lines()
+                .find(|l| l.starts_with("| `scenario` |"))
+                .expect("the docs have a row for the scenario field");
+            for (id, _) in super::SCENARIOS {
+                assert!(row.contains(&format!("`{id}`")), "{doc} does not name {id}");
+            }
+        }
+    }
+
+    #[test]
     fn every_lesson_declares_every_knob_its_scenario_reads() {
         // At its defaults and at every limit of every knob (what `check` does).
         let c = Catalog::embedded().expect("embedded lessons load");
