@@ -306,6 +306,8 @@ impl Hub {
         }
         for q in dead {
             if !self.procs[q].connected {
+                // It gave no time of its own: it ends at the root's latest.
+                self.procs[q].ns = self.procs[0].ns.clone();
                 self.close(q);
             }
         }
@@ -862,6 +864,34 @@ mod tests {
         assert!(lines.contains(&"new\t2\t1\t4".to_string()), "{lines:?}");
         assert!(lines.contains(&"done\t1\t4".to_string()), "{lines:?}");
         assert!(lines.contains(&"done\t2\t4".to_string()), "{lines:?}");
+        assert!(h.live_children().is_empty());
+    }
+
+    #[test]
+    fn a_child_that_ended_before_it_connected_is_closed() {
+        let mut h = hub();
+        h.take(0, "hello\t3.12.1\t100\t0");
+        h.take(0, "thread\t0\tMainThread\t1");
+        // A real process that has ended and been reaped: its PID is free.
+        let mut gone = std::process::Command::new("true")
+            .spawn()
+            .expect("true runs");
+        let pid = gone.id();
+        gone.wait().expect("reaped");
+        h.take(0, "fork\t0\t0.1\t0\t2");
+        h.take(0, &format!("pid\t0.1\t{pid}\t3"));
+        h.take(0, "blocked\t0\tpjoin\t0.1\t4");
+        let _ = drain(&mut h);
+        assert_eq!(h.unconnected().collect::<Vec<_>>(), [1]);
+        assert_eq!(
+            h.live_children(),
+            [pid],
+            "ours to kill until it is known to be gone"
+        );
+        h.close_dead_unconnected();
+        let lines = drain(&mut h);
+        assert!(lines.contains(&"done\t1\t4".to_string()), "{lines:?}");
+        assert!(h.unconnected().next().is_none());
         assert!(h.live_children().is_empty());
     }
 }
