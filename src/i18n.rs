@@ -742,6 +742,7 @@ messages! {
     InAcquire => ("in acquire()", "在 acquire() 中"),
     StWaitingSem => ("waiting for a release", "等待释放"),
     StWaitingEvent => ("waiting for set()", "等待 set()"),
+    SCmpDeclared => ("declared: {}", "课程已声明的差异：{}"),
 }
 
 impl Msg {

@@ -163,13 +163,27 @@ fn end_space_stays_in_the_buffer_even_on_a_terminal_until_the_last_print() {
         assert_eq!(writes.len(), 1, "{stdout}");
         assert!(writes[0] > last_sleep, "{stdout}: {writes:?} {last_sleep}");
     }
-    for fix in ["fix=flush", "fix=unbuffered"] {
+    // Each digit goes out at its own print, before the sleep after it, onto the
+    // one line the terminal keeps open until print() ends it. flush=True writes
+    // the digit and its ' ' at once; python -u writes them one after the other.
+    for (fix, n) in [("fix=flush", 6), ("fix=unbuffered", 11)] {
         let t = stepped(&["show=end", "stdout=pipe", fix], 1);
-        // Each digit goes out at its own print, before the sleep after it.
-        let (writes, last_sleep) = write_steps(&t);
-        assert_eq!(writes.len(), 6, "{fix}: {:?}", t.output);
-        assert!(writes[4] < last_sleep, "{fix}");
-        assert_eq!(t.output[0].text, "1 ", "{fix}");
+        assert_eq!(lines(&t), ["1 2 3 4 5 "], "{fix}");
+        let (_, last_sleep) = write_steps(&t);
+        let writes: Vec<usize> = (0..t.total_len())
+            .filter(|&i| {
+                let e = &t.events[i - t.base];
+                e.kind == interleave::trace::EventKind::Exec
+                    && e.value >= 0
+                    && matches!(
+                        t.program.instr(e.actor, e.pc),
+                        Some(interleave::program::Instr::BufPrint { .. })
+                    )
+            })
+            .collect();
+        assert_eq!(writes.len(), n, "{fix}");
+        assert!((writes[n - 2] as u64) < last_sleep, "{fix}");
+        assert!(t.output.iter().all(|o| !o.open), "{fix}");
     }
 }
 

@@ -400,10 +400,210 @@ class TracedLock:
     def locked(self):
         return self._lock.locked()
 
+    def _is_owned(self):
+        # What Condition asks of its lock; without it, Condition would find out
+        # by an acquire(False) and a release, two steps the program never took.
+        return self._lock.locked()
+
     __enter__ = acquire
 
     def __exit__(self, *exc):
         self.release()
+
+
+# --- the program's Conditions, Events, Barriers and Semaphores -----------------------
+# Controlled, a thread that waits in one of them (Condition.wait, which Event.wait,
+# Barrier.wait and Semaphore.acquire wait in) says so: the controller sees it blocked
+# until another thread's notify() frees it, instead of a thread that never stops. The
+# objects are CPython's own; only the lock a waiter sleeps on is ours. A Condition the
+# program makes without a lock gets a reporting RLock: `with cond:` is a lock step.
+_THREADING_FILE = threading.__file__
+_RealCondition = threading.Condition
+_cond_wait_code = _RealCondition.wait.__code__
+_waiter_ids = [0]
+
+
+def _made_by_program(depth, obj):
+    """Whether `obj`, being made `depth` frames up, is made by the program: past the
+    __init__s of obj's own classes in threading.py (a BoundedSemaphore's calls
+    Semaphore's), the caller is the program's code. An Event a Thread makes for
+    itself is the library's."""
+    f = sys._getframe(depth + 1)
+    while (f is not None and f.f_code.co_filename == _THREADING_FILE
+           and f.f_code.co_name == '__init__' and f.f_locals.get('self') is obj):
+        f = f.f_back
+    return f is not None and f.f_code.co_filename == _program_file
+
+
+class TracedRLock:
+    """threading.RLock for a Condition the program made: reports its first
+    acquisition and its last release, as TracedLock does, and has the methods a
+    Condition uses to wait with it held once or more."""
+
+    def __init__(self):
+        self._lock = TracedLock()
+        self._owner = None
+        self._count = 0
+
+    def acquire(self, blocking=True, timeout=-1):
+        ident = threading.get_ident()
+        if self._owner == ident:
+            self._count += 1
+            return True
+        if not self._lock.acquire(blocking, timeout):
+            return False
+        self._owner, self._count = ident, 1
+        return True
+
+    def release(self):
+        if self._owner != threading.get_ident():
+            raise RuntimeError('cannot release un-acquired lock')
+        self._count -= 1
+        if self._count == 0:
+            self._owner = None
+            self._lock.release()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc):
+        self.release()
+
+    def _is_owned(self):
+        return self._owner == threading.get_ident()
+
+    def _release_save(self):
+        if not self._is_owned():
+            raise RuntimeError('cannot release un-acquired lock')
+        state = self._count
+        self._owner, self._count = None, 0
+        self._lock.release()
+        return state
+
+    def _acquire_restore(self, state):
+        self._lock.acquire()
+        self._owner, self._count = threading.get_ident(), state
+
+
+class _Waiter:
+    """The lock a controlled thread sleeps on in Condition.wait: held by its waiter,
+    released by notify(). Its changes of hands are `held` and `freed`, not a lock
+    step of the program; the wait is `blocked T wait ID [timed]`. A timed wait ends,
+    as its timeout would, when the controller lets the thread go un-notified."""
+
+    def __init__(self):
+        self._lock = _thread.allocate_lock()
+        _waiter_ids[0] += 1
+        self.id = 'W%d' % _waiter_ids[0]
+
+    def acquire(self, blocking=True, timeout=-1):
+        t = me()
+        if self._lock.acquire(False):
+            emit('held', t, self.id)
+            return True
+        if not blocking:
+            return False
+        timed = timeout is not None and timeout >= 0
+        while not _all_free[0]:
+            was_runner = runner(t)
+            if timed:
+                emit('blocked', t, 'wait', self.id, 'timed')
+            else:
+                emit('blocked', t, 'wait', self.id)
+            wait_turn(t, was_runner)
+            if self._lock.acquire(False):
+                return True
+            if timed:
+                return False
+        return self._lock.acquire(True, timeout)
+
+    def release(self):
+        self._lock.release()
+        emit('freed', me(), self.id)
+
+    def locked(self):
+        return self._lock.locked()
+
+
+def _allocate_waiter():
+    """threading._allocate_lock: a _Waiter for a controlled thread's
+    Condition.wait on a condition the program made, the plain lock otherwise."""
+    f = sys._getframe(1)
+    if (CONTROLLED and not _all_free[0] and f.f_code is _cond_wait_code and me() >= 0
+            and getattr(f.f_locals.get('self'), '_interleave', False)):
+        return _Waiter()
+    return _thread.allocate_lock()
+
+
+def _patch_synchronisation():
+    """Marks the Conditions the program makes, and those inside the Events,
+    Barriers and Semaphores it makes, as the program's."""
+    def condition_init(self, lock=None):
+        mine = _made_by_program(1, self)
+        if mine and lock is None:
+            lock = TracedRLock()
+        _RealCondition.__init__(self, lock)
+        self._interleave = mine
+    threading.Condition = type('Condition', (_RealCondition,), {'__init__': condition_init})
+    for cls in (threading.Event, threading.Barrier, threading.Semaphore):
+        def init(self, *args, _real=cls.__init__, **kwargs):
+            _real(self, *args, **kwargs)
+            cond = getattr(self, '_cond', None)
+            if cond is not None and _made_by_program(1, self):
+                cond._interleave = True
+        cls.__init__ = init
+    threading._allocate_lock = _allocate_waiter
+    _patch_signals()
+
+
+def _signalled(real, own):
+    """`real` (set, release, notify, abort) of a program's object, which reports a
+    `signal` once it has returned: a step that may let a waiting thread go. `own`:
+    whether the object is the program's."""
+    def wrapper(self, *args, **kwargs):
+        result = real(self, *args, **kwargs)
+        if CONTROLLED and own(self) and me() >= 0:
+            emit('signal', me())
+        return result
+    return wrapper
+
+
+def _patch_signals():
+    def inner(obj):
+        return getattr(getattr(obj, '_cond', None), '_interleave', False)
+
+    def called_by_program(obj):
+        # A Condition's notify reports when the program calls it; an Event's,
+        # a Semaphore's or a Barrier's own notify is their call's.
+        return (getattr(obj, '_interleave', False)
+                and sys._getframe(2).f_code.co_filename == _program_file)
+    cond = threading.Condition
+    cond.notify = _signalled(_RealCondition.notify, called_by_program)
+    # notify_all is notify(len(waiters)) on 3.8-3.13: one signal, not two.
+    cond.notify_all = _signalled(lambda self: _RealCondition.notify(self, len(self._waiters)),
+                                 called_by_program)
+    threading.Event.set = _signalled(threading.Event.set, inner)
+    threading.Semaphore.release = _signalled(threading.Semaphore.release, inner)
+    threading.BoundedSemaphore.release = _signalled(threading.BoundedSemaphore.release, inner)
+    real_enter = threading.Barrier._enter
+
+    def enter(self):
+        # Past _enter, the thread arrives (the last one trips the barrier) before
+        # any other step of the program's.
+        result = real_enter(self)
+        if CONTROLLED and inner(self) and me() >= 0:
+            emit('arrive', me())
+        return result
+    threading.Barrier._enter = enter
+    real_exit = threading.Barrier._exit
+
+    def leave(self):
+        # Every party leaves wait() through _exit (tripped, broken or timed out).
+        result = real_exit(self)
+        if CONTROLLED and inner(self) and me() >= 0:
+            emit('leave', me())
+        return result
+    threading.Barrier._exit = leave
+    threading.Barrier.abort = _signalled(threading.Barrier.abort, inner)
 
 
 _finished = set()    # indices of the threads that have reported `done`
@@ -1168,6 +1368,7 @@ def _install(multiprocessing=None):
     sent (unless its stdout is not the run's), its forks followed."""
     threading.Thread = Thread
     threading.Lock = _lock_factory
+    _patch_synchronisation()
     _strip_reports()
     if _stdout_is_run[0]:
         sys.stdout = _Stdout(sys.stdout)

@@ -17,6 +17,7 @@
 
 use super::{Drive, Ending as PyEnding, Granularity, Outcome, Session, SessionError, Step};
 use crate::lesson::{Knobs, Lesson};
+use crate::program::pytext::value_text;
 use crate::program::{Instr, Program};
 use crate::run::{Command, Origin, Run, Start};
 use crate::trace::{EventKind, Trace};
@@ -38,6 +39,14 @@ pub enum Effect {
     Start(u16),
     /// The thread's function returned or raised.
     Exit,
+    /// A step that may let a waiting thread go: an Event's `set()`, a Semaphore's
+    /// `release()`, a Condition's `notify()`, the arrival that trips a Barrier or
+    /// its `abort()`.
+    Signal,
+    /// Arrived at a barrier (`barrier.wait()`, the arrival that trips it too).
+    Arrive,
+    /// Left a barrier's `wait()` (tripped, broken or timed out): the barrier drains.
+    Leave,
 }
 
 impl std::fmt::Display for Effect {
@@ -50,6 +59,9 @@ impl std::fmt::Display for Effect {
             Effect::Print(t) => write!(f, "prints {t:?}"),
             Effect::Start(_) => f.write_str("starts a thread"),
             Effect::Exit => f.write_str("ends"),
+            Effect::Signal => f.write_str("signals waiting threads (set, release, notify)"),
+            Effect::Arrive => f.write_str("arrives at a barrier"),
+            Effect::Leave => f.write_str("leaves a barrier"),
         }
     }
 }
@@ -93,9 +105,30 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             });
             continue;
         }
+        if let Some(effect) = sync_step(trace, i, instr, e.value) {
+            out.push(Anchor {
+                actor: e.actor,
+                line: trace.line(e),
+                effect,
+                seq,
+            });
+            continue;
+        }
+        // A condition's wait releases its lock in its first step, as CPython's
+        // Condition.wait does; it takes it back with an `Acquire` of its own.
+        if let Instr::CondWait(_) = *instr {
+            out.push(Anchor {
+                actor: e.actor,
+                line: trace.line(e),
+                effect: Effect::Release,
+                seq,
+            });
+            continue;
+        }
         let effect = match *instr {
-            Instr::LoadGlobal(v) => Effect::Read(var(v), e.value.to_string()),
-            Instr::StoreGlobal(v) => Effect::Write(var(v), e.value.to_string()),
+            // As Python writes the value: a lesson's list as `[1, 2, 3]`.
+            Instr::LoadGlobal(v) => Effect::Read(var(v), value_text(e.value)),
+            Instr::StoreGlobal(v) => Effect::Write(var(v), value_text(e.value)),
             Instr::Acquire(_) => Effect::Acquire,
             Instr::Release(_) => Effect::Release,
             Instr::Start(a) => Effect::Start(a),
@@ -212,6 +245,36 @@ pub fn terminated(trace: &Trace) -> Vec<u16> {
 /// before the due thread's wait is called a disagreement: a wait that their steps
 /// do not end is one.
 const HELP_LIMIT: u32 = 20_000;
+
+/// The shared step the `i`th event (`instr`, which left `value`) takes on a
+/// Condition, Event, Semaphore or Barrier, if any: a step that may let a waiting
+/// thread go (`set()`, a `release()` that did not raise, `notify()`, `abort()`), or
+/// an arrival at a barrier (the last one trips it). Without these as shared steps,
+/// a thread the simulator let go after one would be due in CPython before it.
+fn sync_step(
+    trace: &Trace,
+    i: usize,
+    instr: &Instr,
+    value: crate::program::Value,
+) -> Option<Effect> {
+    match *instr {
+        Instr::EventSet(_) | Instr::CondNotify { .. } | Instr::BarrierAbort(_) => {
+            Some(Effect::Signal)
+        }
+        // A broken barrier raises BrokenBarrierError instead: no arrival.
+        Instr::BarrierWait { .. } => (value != crate::program::NONE).then_some(Effect::Arrive),
+        // Every party leaves `wait()` (CPython's `_exit`), the last arrival too.
+        Instr::BarrierSleep { .. } => Some(Effect::Leave),
+        Instr::SemRelease { fail, .. } => {
+            let actor = trace.events[i].actor;
+            let next = trace.events[i + 1..]
+                .iter()
+                .find(|e| e.actor == actor && e.kind == EventKind::Exec);
+            next.is_none_or(|e| e.pc != fail).then_some(Effect::Signal)
+        }
+        _ => None,
+    }
+}
 
 /// The controller's side of following: picks the thread that takes the next shared
 /// step, and checks every shared step CPython takes against the simulator's.
@@ -561,6 +624,9 @@ pub struct Comparison {
     pub sim_deadlock: bool,
     pub cpython_deadlock: bool,
     pub cpython_timed_out: bool,
+    /// The lesson's declared differences that this comparison left out
+    /// (`[[differs]]`): shown as "declared: …".
+    pub declared: Vec<crate::lesson::Difference>,
 }
 
 impl Comparison {
@@ -602,6 +668,16 @@ impl Comparison {
             && self.output_differences().is_empty()
             && self.sim_deadlock == self.cpython_deadlock
             && (self.cpython_deadlock || self.sim_finals == self.cpython_finals)
+    }
+
+    /// The declared differences this comparison left out, as the playground and
+    /// the tests say them: `declared: sem (why); …`. Empty when none applied.
+    pub fn declared_text(&self, lang: crate::lesson::Lang) -> String {
+        if self.declared.is_empty() {
+            return String::new();
+        }
+        let each: Vec<String> = self.declared.iter().map(|d| d.label(lang)).collect();
+        crate::i18n::Msg::SCmpDeclared.fill(lang, &[&each.join("; ")])
     }
 
     /// What differed, one line each (empty when the runs agree).
@@ -676,10 +752,20 @@ pub fn compare_trace(
         .map(|e| trace.line(e))
         .unwrap_or(0);
     let names: Vec<String> = p.actors.iter().map(|a| a.name.clone()).collect();
-    let shared: Vec<String> = p.vars.iter().map(|v| v.name.clone()).collect();
-    let anchors = anchors(trace);
-    let ahead = ahead(trace, &anchors);
-    let mut follower = Follower::new(anchors, names, shared, first_main_line)
+    // A global the lesson declares CPython has no value for is no shared step.
+    let shared: Vec<String> = p
+        .vars
+        .iter()
+        .map(|v| v.name.clone())
+        .filter(|n| !declared_global(lesson, n))
+        .collect();
+    let mut steps = anchors(trace);
+    steps.retain(|a| match &a.effect {
+        Effect::Read(n, _) | Effect::Write(n, _) => !declared_global(lesson, n),
+        _ => true,
+    });
+    let ahead = ahead(trace, &steps);
+    let mut follower = Follower::new(steps, names, shared, first_main_line)
         .with_ahead(ahead)
         .with_terminated(terminated(trace));
     if p.actors.iter().any(|a| a.process != 0) {
@@ -699,7 +785,27 @@ pub fn compare_trace(
     // With processes, a PID is compared as the process it names.
     c.sim_output = sim_output;
     c.cpython_output = printed;
+    apply_declared(lesson, &mut c);
     Ok(c)
+}
+
+/// Whether the lesson declares that its simulator keeps `name` as a shared
+/// variable where CPython has no global value (`[[differs]] global`).
+fn declared_global(lesson: &Lesson, name: &str) -> bool {
+    lesson.differs.iter().any(|d| d.global() == Some(name))
+}
+
+/// Leaves out of `c` what the lesson declares the simulator models differently
+/// (`[[differs]]`), and lists each declaration that applied in `c.declared`.
+fn apply_declared(lesson: &Lesson, c: &mut Comparison) {
+    for d in &lesson.differs {
+        let Some(g) = d.global() else { continue };
+        if c.sim_finals.iter().any(|(n, _)| n == g) {
+            c.sim_finals.retain(|(n, _)| n != g);
+            c.cpython_finals.retain(|(n, _)| n != g);
+            c.declared.push(d.clone());
+        }
+    }
 }
 
 fn comparison(
@@ -712,7 +818,7 @@ fn comparison(
     let sim_finals: Vec<(String, String)> = trace
         .final_vars()
         .into_iter()
-        .map(|(n, v)| (n, v.to_string()))
+        .map(|(n, v)| (n, value_text(v)))
         .collect();
     let cpython_finals = sim_finals
         .iter()
@@ -733,5 +839,6 @@ fn comparison(
         sim_deadlock: !trace.deadlock().is_empty(),
         cpython_deadlock: o.ending == PyEnding::Deadlock,
         cpython_timed_out: o.ending == PyEnding::TimedOut,
+        declared: Vec::new(),
     }
 }

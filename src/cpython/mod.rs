@@ -79,6 +79,10 @@ pub enum Wait {
     /// Found nothing to read in a pipe (`recv`): looks again once another step has
     /// been taken after the controller's `n`th.
     Poll(String, u64),
+    /// In `Condition.wait` (or an Event's, a Barrier's, a Semaphore's) of a
+    /// condition the program made, on this waiter lock until a notify frees it;
+    /// `true`: with a timeout, which comes when the controller lets it go first.
+    Notify(String, bool),
 }
 
 /// One step a thread took.

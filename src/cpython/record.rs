@@ -376,6 +376,10 @@ impl Recorder {
                 if how == Some("lock") {
                     let l = self.lock(&text(3));
                     self.call(t, Place::Acquire(l), EventKind::Block, l as Value);
+                } else if how == Some("wait") {
+                    // A condition's wait (an Event's, a Barrier's, a Semaphore's).
+                    let s = self.string("Condition.wait");
+                    self.call(t, Place::Op(s), EventKind::Block, 0);
                 } else if how == Some("io") || how == Some("poll") {
                     // A library call that waits for another process: shown as the
                     // call it is, blocked until the thread's next step.
@@ -435,6 +439,7 @@ impl Recorder {
                 seq: e as u64,
                 actor: t,
                 text: line.trim_end_matches('\n').to_string(),
+                open: false,
             });
         }
     }

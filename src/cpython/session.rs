@@ -703,6 +703,7 @@ impl Controller {
                     "lock" => Wait::Lock(what),
                     "io" => Wait::Io(what),
                     "poll" => Wait::Poll(what, self.moves),
+                    "wait" => Wait::Notify(what, f.get(4).is_some_and(|s| s == "timed")),
                     _ => Wait::Join(what.parse().map_err(|_| bad())?),
                 };
                 self.states.insert(t, ThreadState::Blocked(wait));
@@ -716,6 +717,20 @@ impl Controller {
                     self.states.insert(t as u16, ThreadState::Running);
                 }
             }
+            // A condition's waiter lock changed hands (`Condition.wait`, `notify`):
+            // no step of the program's, but who may go on.
+            "held" => {
+                let t = thread(1)?;
+                self.holders.insert(field(2)?, t as u16);
+            }
+            "freed" => {
+                self.holders.remove(&field(2)?);
+            }
+            // set(), release(), notify(), a barrier's trip or abort(): a shared
+            // step, which may let a waiting thread go.
+            "signal" => self.observe(thread(1)? as u16, Effect::Signal),
+            "arrive" => self.observe(thread(1)? as u16, Effect::Arrive),
+            "leave" => self.observe(thread(1)? as u16, Effect::Leave),
             "released" => {
                 self.holders.remove(&field(2)?);
                 self.observe(thread(1)? as u16, Effect::Release);
@@ -775,8 +790,38 @@ impl Controller {
                 self.states.get(u) == Some(&ThreadState::Done)
             }
             Some(ThreadState::Blocked(Wait::Poll(_, n))) => self.moves > *n,
+            Some(ThreadState::Blocked(Wait::Notify(w, _))) => !self.holders.contains_key(w),
             _ => false,
         }
+    }
+
+    /// The threads that may take a step: those that can go, or, when none can, those
+    /// in a timed wait, whose timeouts come first. Following, the thread due for the
+    /// simulator's next shared step goes out of a timed wait too: the simulator's
+    /// wait timed out there.
+    fn ready(&self) -> Vec<u16> {
+        let mut ready: Vec<u16> = self
+            .states
+            .keys()
+            .copied()
+            .filter(|&t| self.can_go(t))
+            .collect();
+        let timed = |t: &u16| {
+            matches!(
+                self.states.get(t),
+                Some(ThreadState::Blocked(Wait::Notify(_, true)))
+            )
+        };
+        if ready.is_empty() {
+            ready = self.states.keys().copied().filter(timed).collect();
+        } else if let Some(t) = self.follow.as_ref().and_then(|f| f.due())
+            && timed(&t)
+            && !ready.contains(&t)
+        {
+            ready.push(t);
+            ready.sort_unstable();
+        }
+        ready
     }
 
     /// Some thread waits in a library call for another process: it comes back by
@@ -792,17 +837,12 @@ impl Controller {
     fn stuck(&self) -> bool {
         !self.in_io()
             && self.states.values().any(|s| *s != ThreadState::Done)
-            && !self.states.keys().any(|&t| self.can_go(t))
+            && self.ready().is_empty()
     }
 
     /// Lets the next thread go, if one can.
     fn next(&mut self) -> Result<Option<u16>, SessionError> {
-        let ready: Vec<u16> = self
-            .states
-            .keys()
-            .copied()
-            .filter(|&t| self.can_go(t))
-            .collect();
+        let ready = self.ready();
         if ready.is_empty() {
             return Ok(None);
         }
@@ -813,6 +853,9 @@ impl Controller {
             }
             Some(ThreadState::Blocked(Wait::Io(w) | Wait::Poll(w, _))) => {
                 format!("it waits in {w}")
+            }
+            Some(ThreadState::Blocked(Wait::Notify(..))) => {
+                "it waits in Condition.wait() for a notify".into()
             }
             Some(ThreadState::Done) => "it is done".into(),
             None => "there is no such thread".into(),
@@ -842,19 +885,25 @@ impl Controller {
     }
 
     fn any_ready(&self) -> bool {
-        self.states.keys().any(|&t| self.can_go(t))
+        !self.ready().is_empty()
     }
 
     /// Lets the next thread go: `forced`, if given and it can, else the picker's
     /// choice. The picker is asked either way, so that its choices after a step by
     /// hand do not depend on whether the step was by hand. Err: why `forced` cannot.
     fn next_forced(&mut self, forced: Option<u16>) -> Result<Option<u16>, String> {
-        let ready: Vec<u16> = self
-            .states
-            .keys()
-            .copied()
-            .filter(|&t| self.can_go(t))
-            .collect();
+        let mut ready = self.ready();
+        // By hand, a thread in a timed wait may go at any time: its timeout comes.
+        if let Some(a) = forced
+            && matches!(
+                self.states.get(&a),
+                Some(ThreadState::Blocked(Wait::Notify(_, true)))
+            )
+            && !ready.contains(&a)
+        {
+            ready.push(a);
+            ready.sort_unstable();
+        }
         if ready.is_empty() {
             return Ok(None);
         }
@@ -898,6 +947,9 @@ fn why_not(states: &BTreeMap<u16, ThreadState>, t: u16) -> String {
         }
         Some(ThreadState::Blocked(Wait::Io(w) | Wait::Poll(w, _))) => {
             format!("thread {t} waits in {w}")
+        }
+        Some(ThreadState::Blocked(Wait::Notify(..))) => {
+            format!("thread {t} waits in Condition.wait() for a notify")
         }
         Some(ThreadState::Done) => format!("thread {t} is done"),
         None => format!("there is no thread {t}"),

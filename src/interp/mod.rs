@@ -115,6 +115,11 @@ pub trait Backend {
     fn join(&mut self, pc: Pc, t: ActorId) -> Result<(), Flow>;
     /// A line the program prints; gives the value its event records.
     fn print(&mut self, text: String) -> Value;
+    /// A write that does not end its line (`print(x, end=' ')` flushed, or the
+    /// text of a `python -u` print before its newline): like [`Backend::print`],
+    /// but the terminal's cursor stays on the line, so the next write of any
+    /// process goes on there. Gives the index of the line it went to.
+    fn print_open(&mut self, text: String) -> Value;
     /// `time.sleep(us µs)`, without the GIL; goes on at `next`.
     fn sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow;
     /// CPU work, holding the GIL (live: giving it up at the loop's back-edges).
@@ -696,12 +701,15 @@ fn buf_print<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
         stdout,
         space_end,
         flush,
+        end,
     } = ins
     else {
         return b.went(ins, pc, NONE, pc + 1, Cost::Instr);
     };
     let mut text = format(b, fmt, nargs);
-    text.push(if space_end { ' ' } else { '\n' });
+    if end {
+        text.push(if space_end { ' ' } else { '\n' });
+    }
     let waiting = b.stdout_add(&text);
     if flush || b.stdout_is(stdout).flushes(&text, waiting) {
         return write_out(b, ins, pc);
@@ -712,16 +720,20 @@ fn buf_print<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
 }
 
 /// Writes out the process's `sys.stdout` buffer as one write (one line of output,
-/// which may hold several lines or end without a newline); the event records
-/// the output's index, or [`NONE`] when the buffer was empty (never an index, so
-/// a live run links no line to it).
+/// which may hold several lines); the event records the output's index, or
+/// [`NONE`] when the buffer was empty (never an index, so a live run links no
+/// line to it). A write that does not end with a newline leaves the terminal's
+/// line open: the next write, from any process, goes on after it
+/// ([`Backend::print_open`]).
 fn write_out<B: Backend>(b: &mut B, ins: Instr, pc: Pc) -> Flow {
     let text = b.stdout_take();
     if text.is_empty() {
         return b.went(ins, pc, NONE, pc + 1, Cost::Instr);
     }
-    let shown = text.strip_suffix('\n').unwrap_or(&text).to_string();
-    let index = b.print(shown);
+    let index = match text.strip_suffix('\n') {
+        Some(line) => b.print(line.to_string()),
+        None => b.print_open(text),
+    };
     b.went(ins, pc, index, pc + 1, Cost::Print)
 }
 

@@ -2,11 +2,13 @@
 //!
 //! Lessons are data. Loading one reads TOML and nothing else: no command, no code.
 
+pub mod differs;
 mod fields;
 mod knobs;
 pub mod tour;
 pub mod verdict;
 
+pub use differs::Difference;
 pub use fields::FieldSet;
 pub use knobs::{KnobKind, KnobSpec, KnobValue, Knobs};
 pub use tour::{Choice, Erratum, Predict, TourKey, TourStep};
@@ -85,6 +87,9 @@ pub struct Lesson {
     pub predict: Option<Predict>,
     /// Where the classic tutorials are wrong for today's CPython (`[[errata]]`).
     pub errata: Vec<Erratum>,
+    /// Where the simulator's program declares it differs from CPython's
+    /// (`[[differs]]`): left out of the comparison with CPython, and said so.
+    pub differs: Vec<Difference>,
     code: String,
     /// Where the lesson came from (`embedded:balance-race.toml` or a path).
     pub source: String,
@@ -151,6 +156,8 @@ struct RawLesson {
     predict: Option<Spanned<tour::RawPredict>>,
     #[serde(default)]
     errata: Vec<Spanned<Erratum>>,
+    #[serde(default)]
+    differs: Vec<Spanned<Difference>>,
 }
 
 #[derive(Deserialize)]
@@ -253,7 +260,13 @@ impl Lesson {
             &knobs,
             &err_at,
         )?;
+        let mut differs = Vec::new();
+        for d in raw.differs {
+            differs::check(d.get_ref()).map_err(|r| err_at(d.span().start, r))?;
+            differs.push(d.into_inner());
+        }
         let lesson = Lesson {
+            differs,
             id: id.clone(),
             verdict,
             tour: steps,

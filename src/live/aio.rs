@@ -379,6 +379,10 @@ impl Backend for Loop<'_> {
     fn print(&mut self, text: String) -> Value {
         say(self.sh, self.current, text)
     }
+    // Never here: no task of an event loop writes through a stdout buffer.
+    fn print_open(&mut self, text: String) -> Value {
+        say(self.sh, self.current, text)
+    }
     fn sleep(&mut self, ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
         // `time.sleep` in a task blocks the loop's thread.
         self.aio_block(ins, pc, us, next)

@@ -60,6 +60,8 @@ pub fn monotonic_ns() -> u64 {
 const EVENTS: u8 = 1;
 const OUTPUT: u8 = 2;
 const LABEL: u8 = 3;
+/// An output whose write did not end its line (see `OutputLine::open`).
+const OUTPUT_OPEN: u8 = 4;
 /// A frame no larger than `PIPE_BUF` is written atomically, so frames of several
 /// processes writing to one pipe never mix.
 pub const MAX_FRAME: usize = 4096;
@@ -76,6 +78,8 @@ pub enum Frame {
         actor: ActorId,
         index: u64,
         text: String,
+        /// The write did not end its line (`OutputLine::open`).
+        open: bool,
     },
     /// A process actor's real PID, for its timeline label.
     Label {
@@ -112,8 +116,13 @@ impl Frame {
                     b.push(0);
                 }
             }
-            Frame::Output { actor, index, text } => {
-                b.push(OUTPUT);
+            Frame::Output {
+                actor,
+                index,
+                text,
+                open,
+            } => {
+                b.push(if *open { OUTPUT_OPEN } else { OUTPUT });
                 b.extend_from_slice(&actor.to_le_bytes());
                 b.extend_from_slice(&index.to_le_bytes());
                 let room = MAX_FRAME - b.len();
@@ -175,10 +184,11 @@ impl Frame {
                     })
                     .collect(),
             ),
-            OUTPUT if p.len() >= 10 => Frame::Output {
+            tag @ (OUTPUT | OUTPUT_OPEN) if p.len() >= 10 => Frame::Output {
                 actor: u16_at(0),
                 index: u64_at(2),
                 text: String::from_utf8_lossy(&p[10..]).into_owned(),
+                open: tag == OUTPUT_OPEN,
             },
             LABEL if p.len() >= 6 => Frame::Label {
                 actor: u16_at(0),
@@ -545,6 +555,13 @@ mod tests {
                 actor: 2,
                 index: 9,
                 text: "Run child process test (4242)...".into(),
+                open: false,
+            },
+            Frame::Output {
+                actor: 1,
+                index: 10,
+                text: "I (4241) just created a child process (4242).".into(),
+                open: true,
             },
             Frame::Label { actor: 1, pid: 77 },
         ];

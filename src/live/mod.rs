@@ -35,6 +35,8 @@ pub enum LiveMsg {
         index: u64,
         actor: ActorId,
         text: String,
+        /// The write did not end its line (`OutputLine::open`).
+        open: bool,
     },
     /// A process actor's real PID, for its timeline label.
     Label { actor: ActorId, pid: i32 },
@@ -215,6 +217,7 @@ impl LiveRun {
                         index: 0,
                         actor: 0,
                         text: format!("interleave: cannot start a worker process: {e}"),
+                        open: false,
                     });
                     let _ = shared.tx.send(LiveMsg::Finished);
                     None
@@ -242,6 +245,7 @@ impl LiveRun {
             index: 0,
             actor: 0,
             text: format!("interleave: {why}"),
+            open: false,
         });
         let _ = shared.tx.send(LiveMsg::Finished);
         LiveRun {
@@ -391,6 +395,7 @@ struct Printed {
     index: u64,
     actor: ActorId,
     text: String,
+    open: bool,
     seq: Option<u64>,
 }
 
@@ -440,11 +445,17 @@ impl Collector {
                 self.trace.events.extend_from_slice(&evs);
                 false
             }
-            LiveMsg::Output { index, actor, text } => {
+            LiveMsg::Output {
+                index,
+                actor,
+                text,
+                open,
+            } => {
                 self.outputs.push(Printed {
                     index,
                     actor,
                     text,
+                    open,
                     seq: None,
                 });
                 self.link_outputs();
@@ -537,10 +548,17 @@ impl Collector {
                 seq,
                 actor: o.actor,
                 text: o.text.clone(),
+                open: o.open,
             });
         }
         output.sort_by_key(|o| o.seq);
-        self.trace.output = output;
+        // As the terminal shows them: a write that left its line open and the
+        // next write are one line.
+        let mut lines = Vec::with_capacity(output.len());
+        for o in output {
+            crate::trace::write_line(&mut lines, o);
+        }
+        self.trace.output = lines;
     }
 
     pub fn finish(mut self) -> Trace {
@@ -659,6 +677,7 @@ fn say(sh: &Shared, a: ActorId, text: String) -> Value {
             index,
             actor: a,
             text,
+            open: false,
         },
     );
     index as Value

@@ -187,9 +187,17 @@ fn read_events(
         let m = match Frame::read(&mut r) {
             Ok(None) => break,
             Ok(Some(Frame::Events(evs))) => LiveMsg::Events(evs),
-            Ok(Some(Frame::Output { actor, index, text })) => {
-                LiveMsg::Output { index, actor, text }
-            }
+            Ok(Some(Frame::Output {
+                actor,
+                index,
+                text,
+                open,
+            })) => LiveMsg::Output {
+                index,
+                actor,
+                text,
+                open,
+            },
             Ok(Some(Frame::Label { actor, pid })) => LiveMsg::Label { actor, pid },
             Err(e) => {
                 let _ = killpg(main, Signal::SIGKILL);
@@ -200,6 +208,7 @@ fn read_events(
                         "interleave: the worker processes sent a corrupt frame ({e}); \
                          the run was stopped"
                     ),
+                    open: false,
                 });
                 break;
             }

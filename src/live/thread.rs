@@ -278,6 +278,10 @@ impl Backend for Thread<'_> {
     fn print(&mut self, text: String) -> Value {
         self.say(text)
     }
+    // Never here: a program with a stdout buffer runs on worker processes.
+    fn print_open(&mut self, text: String) -> Value {
+        self.say(text)
+    }
     fn sleep(&mut self, _ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
         self.r.rec(EventKind::Exec, pc, us as Value);
         self.drop_gil(pc, false);

@@ -83,6 +83,7 @@ fn fail(actor: ActorId, why: &str) -> i32 {
             actor,
             index: super::process::UNLINKED,
             text,
+            open: false,
         },
     );
     2
@@ -426,10 +427,15 @@ impl Worker {
 
     /// Sends a line the program printed (after the events before it); its index
     /// goes in the event that printed it.
-    fn say(&mut self, actor: ActorId, text: String) -> u64 {
+    fn say(&mut self, actor: ActorId, text: String, open: bool) -> u64 {
         let index = self.p.outputs.fetch_add(1, Ordering::SeqCst);
         self.flush();
-        self.p.send(&Frame::Output { actor, index, text });
+        self.p.send(&Frame::Output {
+            actor,
+            index,
+            text,
+            open,
+        });
         self.print_pending = self.p.record;
         index
     }
@@ -504,7 +510,7 @@ impl Worker {
                 // What call() lets the program write to the terminal.
                 Instr::Print { .. } if !out.is_empty() => {
                     let text = out.strip_suffix('\n').unwrap_or(&out).to_string();
-                    let index = self.say(child, text);
+                    let index = self.say(child, text, false);
                     self.rec(child, EventKind::Exec, at as u32, index as Value);
                 }
                 Instr::Exit(_) if status >= 0 => {
@@ -811,6 +817,7 @@ impl Worker {
                     actor: t,
                     index: super::process::UNLINKED,
                     text: format!("interleave: cannot start process {name} (a worker): {e}"),
+                    open: false,
                 });
                 self.children.push(ChildProc {
                     actor: t,
@@ -901,13 +908,13 @@ impl Backend for Worker {
         Flow::End(code)
     }
     fn uncaught(&mut self, _ins: Instr, pc: Pc, text: String) -> Flow {
-        let index = self.say(self.actor, text);
+        let index = self.say(self.actor, text, false);
         self.rec(self.actor, EventKind::Exec, pc, index as Value);
         Flow::End(1)
     }
     fn raise(&mut self, _ins: Instr, pc: Pc, text: String) -> Flow {
         // An uncaught exception ends the process: its traceback, then exit code 1.
-        let index = self.say(self.actor, text);
+        let index = self.say(self.actor, text, false);
         self.rec(self.actor, EventKind::Exec, pc, index as Value);
         self.rec(self.actor, EventKind::Ended, pc, 1);
         Flow::End(1)
@@ -980,7 +987,10 @@ impl Backend for Worker {
         Ok(())
     }
     fn print(&mut self, text: String) -> Value {
-        self.say(self.actor, text) as Value
+        self.say(self.actor, text, false) as Value
+    }
+    fn print_open(&mut self, text: String) -> Value {
+        self.say(self.actor, text, true) as Value
     }
     fn sleep(&mut self, _ins: Instr, pc: Pc, us: u32, next: Pc) -> Flow {
         let actor = self.actor;

@@ -514,12 +514,18 @@ pub enum Instr {
     /// space for `end=' '`) and appends it to the process's buffer, which goes out
     /// as [`Stdout`] says (and at once with `flush=True`). A plain [`Instr::Print`]
     /// reaches the terminal at once, as every other lesson's print does.
+    ///
+    /// `end: false` writes only the text, and a second `BufPrint` (format `""`,
+    /// no arguments, `end: true`) writes the end: what `print` does under
+    /// `python -u`, where each of its `file.write` calls is one `write(2)`, so
+    /// another process's write can come between the two (RESULTS §19.4).
     BufPrint {
         fmt: StrId,
         nargs: u8,
         stdout: Stdout,
         space_end: bool,
         flush: bool,
+        end: bool,
     },
     /// Writes out what the process's `sys.stdout` buffer holds, as one write.
     Flush(FlushBy),

@@ -13,6 +13,8 @@ use crate::program::{
 struct Out {
     stdout: Stdout,
     flush: bool,
+    /// `python -u`: the empty format of a print's second write, its end.
+    split: Option<StrId>,
 }
 
 impl Out {
@@ -28,14 +30,24 @@ impl Out {
         }
     }
 
+    /// One `print`: one write of text and end into the buffer; under `python -u`
+    /// two writes, the text, then the end (`print()` alone: only the end), as
+    /// CPython's print makes one `file.write` of each and an unbuffered stdout
+    /// makes each one `write(2)` (RESULTS §19.4, §19.6).
     fn print(self, c: &mut ActorBuilder, fmt: StrId, nargs: u8, space_end: bool) {
-        c.emit(Instr::BufPrint {
+        let write = |fmt, nargs, end| Instr::BufPrint {
             fmt,
             nargs,
             stdout: self.stdout,
             space_end,
             flush: self.flush,
-        });
+            end,
+        };
+        match self.split {
+            None => c.emit(write(fmt, nargs, true)),
+            Some(empty) if fmt == empty && nargs == 0 => c.emit(write(empty, 0, true)),
+            Some(empty) => c.emit(write(fmt, nargs, false)).emit(write(empty, 0, true)),
+        };
     }
 }
 
@@ -48,8 +60,13 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
             _ => Stdout::Pipe,
         },
         flush: fix == "flush",
+        split: None,
     };
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
+    let out = Out {
+        split: (out.stdout == Stdout::Unbuffered).then(|| b.string("")),
+        ..out
+    };
     // Live, every process's stdout is a real terminal or a real pipe.
     b.terminal(match knobs.option("stdout")? {
         "tty" => Terminal::Tty,

@@ -121,6 +121,9 @@ impl Backend for SimActor<'_> {
     fn print(&mut self, text: String) -> Value {
         self.sim.print(self.a, text)
     }
+    fn print_open(&mut self, text: String) -> Value {
+        self.sim.print_open(self.a, text)
+    }
     fn sleep(&mut self, ins: Instr, _pc: Pc, us: u32, next: Pc) -> Flow {
         self.sim.sleep(self.a, us, ins, next);
         Flow::Stop

@@ -115,6 +115,7 @@ impl Sim {
             cpu_ns,
             own_clock,
             clocked,
+            open_write,
             gil_busy,
             lock_clock,
             ending,
@@ -144,6 +145,7 @@ impl Sim {
         self.cpu_ns = *cpu_ns;
         self.own_clock.clone_from(own_clock);
         self.clocked = *clocked;
+        self.open_write = *open_write;
         self.gil_busy.clone_from(gil_busy);
         self.lock_clock.clone_from(lock_clock);
         self.ending = *ending;

@@ -112,6 +112,12 @@ pub struct Sim {
     /// Whether the program reads a clock at all; if not, the clocks are not kept
     /// (they cost time on every step of the long runs).
     clocked: bool,
+    /// The step's last write left the terminal's line open (the text of a
+    /// `python -u` print, its end still to come): a line-granularity step ends
+    /// there, since the rest of the print is another `write(2)` and another
+    /// process's write may come between (processes run at once; a step of a
+    /// line is one actor's line only as far as its own process is concerned).
+    open_write: bool,
     /// Per process under a GIL: the stretches of virtual time in which one of its
     /// threads held the GIL, sorted and merged. A thread's instruction runs in the
     /// first free stretch from its own clock on. Steps are taken in an order virtual
@@ -181,6 +187,7 @@ impl Sim {
                 .actors
                 .iter()
                 .any(|a| a.code.iter().any(|i| matches!(i, Instr::Clock { .. }))),
+            open_write: false,
             gil_busy: vec![Vec::new(); nproc],
             lock_clock: vec![0; program.locks.len()],
             ending: if program.actors.is_empty() {
@@ -554,7 +561,7 @@ impl Sim {
             return false;
         };
         let flow = crate::interp::exec(&mut backend::SimActor { sim: self, a }, ins, pc);
-        matches!(flow, crate::interp::Flow::Next(_))
+        matches!(flow, crate::interp::Flow::Next(_)) && !std::mem::take(&mut self.open_write)
     }
 
     /// An uncaught exception: its message is printed and the thread ends with
@@ -570,13 +577,24 @@ impl Sim {
 
     fn print(&mut self, a: ActorId, text: String) -> Value {
         let seq = self.trace.total_len() as u64;
-        let idx = self.trace.output.len() as Value;
-        self.trace.output.push(OutputLine {
+        self.trace.write_output(OutputLine {
             seq,
             actor: a,
             text,
-        });
-        idx
+            open: false,
+        }) as Value
+    }
+
+    /// A write that leaves the terminal's line open (see [`Sim::open_write`]).
+    fn print_open(&mut self, a: ActorId, text: String) -> Value {
+        let seq = self.trace.total_len() as u64;
+        self.open_write = true;
+        self.trace.write_output(OutputLine {
+            seq,
+            actor: a,
+            text,
+            open: true,
+        }) as Value
     }
 
     fn block(&mut self, a: ActorId, on: Value) -> bool {
@@ -814,7 +832,7 @@ impl Sim {
             (self.now, self.cpu_ns, &self.own_clock, &self.gil_busy).hash(&mut h);
         }
         for o in &self.trace.output {
-            (o.actor, &o.text).hash(&mut h);
+            (o.actor, &o.text, o.open).hash(&mut h);
         }
         h.finish()
     }

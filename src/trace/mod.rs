@@ -80,6 +80,22 @@ pub struct OutputLine {
     pub seq: u64,
     pub actor: ActorId,
     pub text: String,
+    /// The last write to it did not end the line: a terminal's cursor is still
+    /// on it, and the next write, from any process, goes on after it.
+    pub open: bool,
+}
+
+/// Adds one write to `output` as a terminal shows it: after an open line, on
+/// that line (which keeps its first writer and event); else as a new line.
+/// Gives the index of the line it went to.
+pub fn write_line(output: &mut Vec<OutputLine>, line: OutputLine) -> usize {
+    if let Some(last) = output.last_mut().filter(|l| l.open) {
+        last.text.push_str(&line.text);
+        last.open = line.open;
+        return output.len() - 1;
+    }
+    output.push(line);
+    output.len() - 1
 }
 
 /// Which engine wrote a trace.
@@ -233,6 +249,11 @@ impl Drop for Trace {
 }
 
 impl Trace {
+    /// One write to the output, as [`write_line`] says.
+    pub fn write_output(&mut self, line: OutputLine) -> usize {
+        write_line(&mut self.output, line)
+    }
+
     pub fn new(program: Arc<Program>) -> Self {
         let actor_labels = program.actors.iter().map(|a| a.name.clone()).collect();
         Trace {

@@ -95,11 +95,17 @@ impl Comparing {
         } else {
             finals.join(", ")
         };
+        let declared = match c.declared_text(lang) {
+            d if d.is_empty() => d,
+            d => format!("; {d}"),
+        };
         if c.agrees() {
-            Ok(Msg::SCmpAgrees.fill(lang, &[&c.version, &ending, &c.shared_steps]))
+            let agrees = Msg::SCmpAgrees.fill(lang, &[&c.version, &ending, &c.shared_steps]);
+            Ok(format!("{agrees}{declared}"))
         } else {
             let first = c.differences().into_iter().next().unwrap_or_default();
-            Err(Msg::SCmpDisagrees.fill(lang, &[&c.version, &first]))
+            let disagrees = Msg::SCmpDisagrees.fill(lang, &[&c.version, &first]);
+            Err(format!("{disagrees}{declared}"))
         }
     }
 }
