@@ -14,10 +14,7 @@ use interleave::run::Origin;
 
 /// The names of the declarations a comparison left out.
 fn declared(c: &Comparison) -> Vec<String> {
-    c.declared
-        .iter()
-        .filter_map(|d| d.global.clone().or_else(|| d.timing.clone()))
-        .collect()
+    c.declared.iter().filter_map(|d| d.global.clone()).collect()
 }
 
 /// The semaphore's counter is the simulator's shared variable `sem`; in CPython it
@@ -140,5 +137,52 @@ fn barrier_agrees_on_every_cpython() {
                 c.cpython_output
             );
         }
+    }
+}
+
+/// The memory lesson run in a thread: the thread appends to the global list the
+/// main thread sees. The simulator's list reads as Python writes it (`[1, 2, 3]`),
+/// `numbers.append(4)` is CPython's read of the list, and both print the same PID,
+/// the one process's.
+#[test]
+fn memory_in_a_thread_agrees_on_every_cpython() {
+    for py in pythons() {
+        for seed in [1, 2] {
+            let c = check("memory", &["run-in=thread"], Origin::Seed(seed), &py);
+            assert_eq!(
+                c.cpython_output,
+                [
+                    "worker <pid of process 0> sees [1, 2, 3, 4]",
+                    "main <pid of process 0> sees [1, 2, 3, 4]"
+                ],
+                "{}",
+                py.0
+            );
+            assert_eq!(
+                c.sim_finals,
+                [("numbers".to_string(), "[1, 2, 3, 4]".to_string())]
+            );
+        }
+    }
+}
+
+/// The lessons whose runs cannot be replayed on CPython declare so, with the
+/// reason, and the comparison refuses them with it rather than calling them
+/// disagreements: the gil lesson's output is all timings, the executor's workers
+/// are the standard library's threads, asyncio's tasks share one thread.
+#[test]
+fn lessons_declared_not_comparable_say_why() {
+    let Some(py) = pythons().pop() else { return };
+    for (id, reason) in [
+        ("gil", "timing"),
+        ("futures", "concurrent.futures"),
+        ("asyncio", "one thread"),
+    ] {
+        let l = common::lesson(id);
+        let knobs = l.default_knobs();
+        let e = interleave::cpython::compare(&l, &knobs, Origin::Seed(1), &py.2, common::LIMIT)
+            .expect_err("a lesson declared not comparable is not compared");
+        let e = e.to_string();
+        assert!(e.contains("declared: ") && e.contains(reason), "{id}: {e}");
     }
 }

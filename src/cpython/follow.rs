@@ -105,22 +105,11 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             });
             continue;
         }
-        if let Some(effect) = sync_step(trace, i, instr, e.value) {
+        if let Some(effect) = thread_step(trace, i, instr, e.value) {
             out.push(Anchor {
                 actor: e.actor,
                 line: trace.line(e),
                 effect,
-                seq,
-            });
-            continue;
-        }
-        // A condition's wait releases its lock in its first step, as CPython's
-        // Condition.wait does; it takes it back with an `Acquire` of its own.
-        if let Instr::CondWait(_) = *instr {
-            out.push(Anchor {
-                actor: e.actor,
-                line: trace.line(e),
-                effect: Effect::Release,
                 seq,
             });
             continue;
@@ -159,11 +148,13 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             | Instr::TlsGet(_)
             | Instr::Clock { .. }
             | Instr::Ident(_)
-            // The memory lesson's lists are not compared as shared steps.
+            // A list changed by index is no shared step (`append` is a read of
+            // the list: `thread_step`).
             | Instr::ListStore { .. }
             // A process's other calls (join, a queue's put and get, a pipe's
-            // send and recv) show in what it prints; a condition's wait and
-            // notify are not compared as steps of their own.
+            // send and recv) show in what it prints; a condition's sleep is not
+            // compared as a step of its own (its wait and notify are:
+            // `thread_step`).
             | crate::program::process_instr!()
             | crate::program::cond_instr!()
             | crate::program::barrier_instr!()
@@ -183,6 +174,55 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
         });
     }
     out
+}
+
+/// A list of ints as Python writes it: `[1, 2, 3]`.
+fn list_text(items: &[crate::program::Value]) -> String {
+    let inner: Vec<String> = items.iter().map(|x| x.to_string()).collect();
+    format!("[{}]", inner.join(", "))
+}
+
+/// The shared step the `i`th event (`instr`, which left `value`) takes on a
+/// Condition, Event, Semaphore or Barrier, if any: a step that may let a waiting
+/// thread go (`set()`, a `release()` that did not raise, `notify()`, `abort()`), or
+/// an arrival at a barrier (the last one trips it). Without these as shared steps,
+/// a thread the simulator let go after one would be due in CPython before it.
+///
+/// Also a condition's wait, which releases its lock in its first step as CPython's
+/// Condition.wait does (it takes it back with an `Acquire` of its own), and
+/// `numbers.append(4)` on a global list, which CPython takes as a read of the list
+/// (LOAD_GLOBAL; the list changes in place, with no STORE_GLOBAL): the event holds
+/// the list after.
+fn thread_step(
+    trace: &Trace,
+    i: usize,
+    instr: &Instr,
+    value: crate::program::Value,
+) -> Option<Effect> {
+    match *instr {
+        Instr::CondWait(_) => Some(Effect::Release),
+        Instr::ListStore { var, index } if index == crate::program::LIST_APPEND => {
+            let mut items = crate::program::pytext::list_items(value)?;
+            items.pop();
+            let name = trace.program.vars[var as usize].name.clone();
+            Some(Effect::Read(name, list_text(&items)))
+        }
+        Instr::EventSet(_) | Instr::CondNotify { .. } | Instr::BarrierAbort(_) => {
+            Some(Effect::Signal)
+        }
+        // A broken barrier raises BrokenBarrierError instead: no arrival.
+        Instr::BarrierWait { .. } => (value != crate::program::NONE).then_some(Effect::Arrive),
+        // Every party leaves `wait()` (CPython's `_exit`), the last arrival too.
+        Instr::BarrierSleep { .. } => Some(Effect::Leave),
+        Instr::SemRelease { fail, .. } => {
+            let actor = trace.events[i].actor;
+            let next = trace.events[i + 1..]
+                .iter()
+                .find(|e| e.actor == actor && e.kind == EventKind::Exec);
+            next.is_none_or(|e| e.pc != fail).then_some(Effect::Signal)
+        }
+        _ => None,
+    }
 }
 
 /// For each anchor, the actors the simulator ran ahead of where CPython stands when
@@ -245,36 +285,6 @@ pub fn terminated(trace: &Trace) -> Vec<u16> {
 /// before the due thread's wait is called a disagreement: a wait that their steps
 /// do not end is one.
 const HELP_LIMIT: u32 = 20_000;
-
-/// The shared step the `i`th event (`instr`, which left `value`) takes on a
-/// Condition, Event, Semaphore or Barrier, if any: a step that may let a waiting
-/// thread go (`set()`, a `release()` that did not raise, `notify()`, `abort()`), or
-/// an arrival at a barrier (the last one trips it). Without these as shared steps,
-/// a thread the simulator let go after one would be due in CPython before it.
-fn sync_step(
-    trace: &Trace,
-    i: usize,
-    instr: &Instr,
-    value: crate::program::Value,
-) -> Option<Effect> {
-    match *instr {
-        Instr::EventSet(_) | Instr::CondNotify { .. } | Instr::BarrierAbort(_) => {
-            Some(Effect::Signal)
-        }
-        // A broken barrier raises BrokenBarrierError instead: no arrival.
-        Instr::BarrierWait { .. } => (value != crate::program::NONE).then_some(Effect::Arrive),
-        // Every party leaves `wait()` (CPython's `_exit`), the last arrival too.
-        Instr::BarrierSleep { .. } => Some(Effect::Leave),
-        Instr::SemRelease { fail, .. } => {
-            let actor = trace.events[i].actor;
-            let next = trace.events[i + 1..]
-                .iter()
-                .find(|e| e.actor == actor && e.kind == EventKind::Exec);
-            next.is_none_or(|e| e.pc != fail).then_some(Effect::Signal)
-        }
-        _ => None,
-    }
-}
 
 /// The controller's side of following: picks the thread that takes the next shared
 /// step, and checks every shared step CPython takes against the simulator's.
@@ -736,7 +746,9 @@ pub fn stepped(
     Ok((trace, schedule))
 }
 
-/// Replays a finished stepped run's shared steps on `python` and compares.
+/// Replays a finished stepped run's shared steps on `python` and compares. A
+/// lesson that declares itself not compared (`[[differs]] whole = true`) is
+/// refused with its reason, `declared: …`.
 pub fn compare_trace(
     lesson: &Lesson,
     knobs: &Knobs,
@@ -744,6 +756,12 @@ pub fn compare_trace(
     python: &Path,
     limit: Duration,
 ) -> Result<Comparison, SessionError> {
+    if let Some(d) = lesson.differs.iter().find(|d| d.whole()) {
+        return Err(SessionError::Usage(crate::i18n::Msg::SCmpDeclared.fill(
+            crate::lesson::Lang::En,
+            &[&d.label(crate::lesson::Lang::En)],
+        )));
+    }
     let p = &trace.program;
     let first_main_line = trace
         .events
@@ -759,16 +777,19 @@ pub fn compare_trace(
         .map(|v| v.name.clone())
         .filter(|n| !declared_global(lesson, n))
         .collect();
-    let mut steps = anchors(trace);
-    steps.retain(|a| match &a.effect {
+    let mut anchors = anchors(trace);
+    anchors.retain(|a| match &a.effect {
         Effect::Read(n, _) | Effect::Write(n, _) => !declared_global(lesson, n),
         _ => true,
     });
-    let ahead = ahead(trace, &steps);
-    let mut follower = Follower::new(steps, names, shared, first_main_line)
+    let ahead = ahead(trace, &anchors);
+    let mut follower = Follower::new(anchors, names, shared, first_main_line)
         .with_ahead(ahead)
         .with_terminated(terminated(trace));
-    if p.actors.iter().any(|a| a.process != 0) {
+    // A thread lesson that prints os.getpid() prints the simulated PID: compared as
+    // the process it names, as in the process lessons.
+    let prints_pids = lesson.code(knobs).contains("os.getpid()");
+    if prints_pids || p.actors.iter().any(|a| a.process != 0) {
         let process_of = p.actors.iter().map(|a| a.process).collect();
         follower = follower.with_processes(process_of, &trace.actor_labels);
     }

@@ -717,20 +717,10 @@ impl Controller {
                     self.states.insert(t as u16, ThreadState::Running);
                 }
             }
-            // A condition's waiter lock changed hands (`Condition.wait`, `notify`):
-            // no step of the program's, but who may go on.
-            "held" => {
-                let t = thread(1)?;
-                self.holders.insert(field(2)?, t as u16);
+            "held" | "freed" | "signal" | "arrive" | "leave" => {
+                let t = thread(1)? as u16;
+                self.take_sync(&f[0], t, &field(2).unwrap_or_default());
             }
-            "freed" => {
-                self.holders.remove(&field(2)?);
-            }
-            // set(), release(), notify(), a barrier's trip or abort(): a shared
-            // step, which may let a waiting thread go.
-            "signal" => self.observe(thread(1)? as u16, Effect::Signal),
-            "arrive" => self.observe(thread(1)? as u16, Effect::Arrive),
-            "leave" => self.observe(thread(1)? as u16, Effect::Leave),
             "released" => {
                 self.holders.remove(&field(2)?);
                 self.observe(thread(1)? as u16, Effect::Release);
@@ -755,6 +745,26 @@ impl Controller {
             _ => return Err(bad()),
         }
         Ok(())
+    }
+
+    /// What thread `t` did to the program's Conditions, Events, Semaphores and
+    /// Barriers. `held`, `freed`: a condition's waiter lock `what` changed hands
+    /// (`Condition.wait`, `notify`): no step of the program's, but who may go on.
+    /// The others are shared steps: `set()`, `release()`, `notify()` or `abort()`
+    /// (`signal`), which may let a waiting thread go; a barrier's arrival and
+    /// leaving.
+    fn take_sync(&mut self, kind: &str, t: u16, what: &str) {
+        match kind {
+            "held" => {
+                self.holders.insert(what.to_string(), t);
+            }
+            "freed" => {
+                self.holders.remove(what);
+            }
+            "signal" => self.observe(t, Effect::Signal),
+            "arrive" => self.observe(t, Effect::Arrive),
+            _ => self.observe(t, Effect::Leave),
+        }
     }
 
     /// Text printed by thread `t`: whole lines go to the output.

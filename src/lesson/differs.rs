@@ -2,10 +2,10 @@
 //! (`[[differs]]`): the comparison with CPython (issue 17, item 6) leaves it out,
 //! and says so, instead of calling it a disagreement.
 
-use super::Text;
+use super::{Lang, Text};
 use serde::Deserialize;
 
-/// One declared difference: exactly one of `global` and `timing`, and why.
+/// One declared difference: exactly one of `global` and `whole`, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Difference {
@@ -13,9 +13,8 @@ pub struct Difference {
     /// (a semaphore's counter is inside the Semaphore object): its reads, writes
     /// and final value are not compared.
     pub global: Option<String>,
-    /// Printed lines that contain this text report a time measured by the
-    /// program: they are compared with every number written as `<n>`.
-    pub timing: Option<String>,
+    /// `true`: the lesson's runs are not compared with CPython at all.
+    pub whole: Option<bool>,
     /// Why the simulator differs there.
     pub why: Text,
 }
@@ -26,62 +25,84 @@ impl Difference {
         self.global.as_deref()
     }
 
-    /// What the comparison says about it: `sem (why)`.
-    pub fn label(&self, lang: super::Lang) -> String {
-        let what = match (&self.global, &self.timing) {
-            (Some(g), _) => g.clone(),
-            (_, Some(t)) => format!("{t:?}"),
-            _ => String::new(),
-        };
-        format!("{what} ({})", self.why.get(lang).trim())
+    /// Whether this declares the whole lesson not compared.
+    pub fn whole(&self) -> bool {
+        self.whole == Some(true)
+    }
+
+    /// What the comparison says about it: `sem (why)`, or for the whole lesson
+    /// just why.
+    pub fn label(&self, lang: Lang) -> String {
+        let why = self.why.get(lang).trim();
+        match &self.global {
+            Some(g) => format!("{g} ({why})"),
+            None => why.to_string(),
+        }
     }
 }
 
 /// Checks one `[[differs]]` table.
 pub(super) fn check(d: &Difference) -> Result<(), String> {
-    match (&d.global, &d.timing) {
-        (Some(_), Some(_)) | (None, None) => {
-            return Err("a [[differs]] table names exactly one of `global` and `timing`".into());
+    match (&d.global, d.whole) {
+        (Some(g), None) if g.trim().is_empty() => {
+            return Err("a [[differs]] table's `global` is empty".into());
         }
-        (Some(s), None) | (None, Some(s)) if s.trim().is_empty() => {
-            return Err("a [[differs]] table's `global` or `timing` is empty".into());
+        (Some(_), None) | (None, Some(true)) => {}
+        (None, Some(false)) => {
+            return Err("`whole = false` declares nothing: leave the table out".into());
         }
-        _ => {}
+        _ => {
+            return Err(
+                "a [[differs]] table names exactly one of `global` and `whole = true`".into(),
+            );
+        }
     }
     super::tour::both("differs.why", &d.why)
-}
-
-/// `line` with every run of digits (and a decimal point inside one) written as
-/// `<n>`: a timing compared by its shape.
-pub fn mask_numbers(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            while chars
-                .peek()
-                .is_some_and(|&n| n.is_ascii_digit() || n == '.')
-            {
-                chars.next();
-            }
-            out.push_str("<n>");
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn why() -> Text {
+        Text {
+            en: "because".into(),
+            zh: "因为".into(),
+        }
+    }
+
     #[test]
-    fn timings_compare_by_shape() {
-        assert_eq!(
-            mask_numbers("I/O thread woke up 11.0 ms late (3 of 4)"),
-            "I/O thread woke up <n> ms late (<n> of <n>)"
-        );
-        assert_eq!(mask_numbers("no numbers."), "no numbers.");
+    fn a_table_declares_exactly_one_thing_with_its_reason() {
+        let global = Difference {
+            global: Some("sem".into()),
+            whole: None,
+            why: why(),
+        };
+        assert!(check(&global).is_ok());
+        assert_eq!(global.label(Lang::En), "sem (because)");
+        let both = Difference {
+            whole: Some(true),
+            ..global.clone()
+        };
+        assert!(check(&both).is_err());
+        let none = Difference {
+            global: None,
+            whole: None,
+            why: why(),
+        };
+        assert!(check(&none).is_err());
+        let whole = Difference {
+            whole: Some(true),
+            ..none.clone()
+        };
+        assert!(check(&whole).is_ok() && whole.whole());
+        let no_zh = Difference {
+            why: Text {
+                en: "because".into(),
+                zh: String::new(),
+            },
+            ..global
+        };
+        assert!(check(&no_zh).is_err());
     }
 }

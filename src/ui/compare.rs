@@ -48,6 +48,10 @@ fn compare(
 /// Starts comparing `run` (stepped) with CPython: `Ok` with the status to show
 /// while it runs, `Err` with why it cannot.
 pub fn start(run: &Run, lang: Lang) -> Result<(Comparing, String), String> {
+    // A lesson that declares its runs not comparable says why, before any Python.
+    if let Some(d) = run.lesson().differs.iter().find(|d| d.whole()) {
+        return Err(Msg::SCmpDeclared.fill(lang, &[&d.label(lang)]));
+    }
     let origin = match run.replayable() {
         Replayable::Origin(o) => o,
         Replayable::Steps(s) => Origin::Schedule(s),
