@@ -608,7 +608,8 @@ fn a_students_sitecustomize_still_runs_and_the_run_leaves_no_file() {
         let out = r.output();
         let labels = r.labels();
         // Their sitecustomize ran in the parent, in the spawned child, and in the
-        // Python that subprocess ran, which is shown (not stepped) with its output.
+        // Python that subprocess ran, which is followed: a process of its own, whose
+        // line is a step of its own.
         assert!(
             out.contains(&(labels[0].clone(), "parent sees theirs".into())),
             "{v}: {out:?}"
@@ -617,21 +618,19 @@ fn a_students_sitecustomize_still_runs_and_the_run_leaves_no_file() {
             out.contains(&(labels[1].clone(), "child sees theirs".into())),
             "{v}: {out:?}"
         );
-        let python = labels
+        let python = out
             .iter()
-            .find(|l| l.starts_with("python") && l.contains("(pid "))
-            .unwrap_or_else(|| panic!("{v}: the subprocess's row: {labels:?}"));
-        assert!(
-            out.contains(&(python.clone(), "theirs 42".into())),
-            "{v}: {out:?}"
-        );
+            .find(|(_, t)| t == "theirs 42")
+            .map(|(who, _)| who.clone())
+            .unwrap_or_else(|| panic!("{v}: the subprocess printed: {out:?}"));
+        assert_eq!(labels.len(), 3, "{v}: {labels:?}");
+        assert_eq!(python, labels[2], "{v}: {labels:?}");
+        assert!(python.starts_with("MainThread (pid "), "{v}: {python}");
         assert!(
             out.contains(&(labels[0].clone(), "exit 0".into())),
             "{v}: {out:?}"
         );
-        // The Python that subprocess ran took no step: it is not the program.
-        let py_actor = labels.iter().position(|l| l == python).expect("its actor") as u64;
-        assert!(!r.steps().iter().any(|s| s.0 == py_actor), "{v}");
+        assert!(r.steps().iter().any(|s| s.0 == 2), "{v}: its step");
         // Nothing of the run stays in the temporary folder.
         let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().collect();
         assert!(left.is_empty(), "{v}: left behind: {left:?}");
@@ -757,4 +756,273 @@ fn a_lessons_files_stay_in_the_runs_folder() {
         .map(|e| e.file_name())
         .collect();
     assert!(left.is_empty(), "{v}: left behind {left:?}");
+}
+
+/// A Python program a traced one runs by subprocess: it prints its own PID.
+const CHILD: &str = r#"import os
+print('child', os.getpid(), 'says hi')
+x = 6 * 7
+print('child x', x)
+"#;
+
+/// Runs `child.py` by a relative path (3.8 compiles it under that name, 3.9+ under
+/// the absolute one), then a `-c` program.
+const RUNS_PYTHON: &str = r#"import subprocess
+import sys
+
+print('parent starts')
+r = subprocess.call([sys.executable, 'child.py'])
+print('call gave', r)
+c = subprocess.Popen([sys.executable, '-c', 'import os; print("dash c", os.getpid())'])
+print('wait gave', c.wait())
+"#;
+
+/// `interleave run FILE` in the folder `dir` (a student's file runs where they are).
+fn cpython_in(dir: &Path, file: &str, python: &Path, extra: &[&str]) -> Ran {
+    let o = Command::new(BIN)
+        .current_dir(dir)
+        .args(["run", file, "--engine", "cpython", "--python"])
+        .arg(python)
+        .args(["--format", "jsonl", "--timeout", "60"])
+        .args(extra)
+        .output()
+        .expect("the binary runs");
+    Ran {
+        code: o.status.code().unwrap_or(-1),
+        lines: String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a json line"))
+            .collect(),
+        err: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// What `python FILE` prints on its own, in `dir`.
+fn plain(dir: &Path, file: &str, python: &Path) -> String {
+    let o = Command::new(python)
+        .current_dir(dir)
+        .arg(file)
+        .env_remove("PYTHONPATH")
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn a_python_program_run_by_subprocess_is_a_process_whose_lines_are_steps() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("child.py"), CHILD).expect("write the child");
+    std::fs::write(dir.path().join("parent.py"), RUNS_PYTHON).expect("write the parent");
+    for (v, py) in pythons() {
+        for how in [&["--seed", "1"][..], &["--live"]] {
+            let r = cpython_in(dir.path(), "parent.py", &py, how);
+            assert_eq!(r.code, 0, "{v} {how:?}: {}", r.err);
+            let labels = r.labels();
+            assert_eq!(labels.len(), 3, "{v} {how:?}: {labels:?}");
+            let pids: Vec<u32> = labels.iter().filter_map(|l| pid_of(l)).collect();
+            assert_eq!(pids.len(), 3, "{v} {how:?}: {labels:?}");
+            assert!(pids[0] != pids[1] && pids[1] != pids[2] && pids[0] != pids[2]);
+            for l in &labels[1..] {
+                assert!(l.starts_with("MainThread (pid "), "{v} {how:?}: {labels:?}");
+            }
+            // Each child printed its own PID, on its own row; the parent's call()
+            // and wait() came back after the child had ended.
+            let (main, child, dash) = (&labels[0], &labels[1], &labels[2]);
+            let want = [
+                (main.clone(), "parent starts".to_string()),
+                (child.clone(), format!("child {} says hi", pids[1])),
+                (child.clone(), "child x 42".to_string()),
+                (main.clone(), "call gave 0".to_string()),
+                (dash.clone(), format!("dash c {}", pids[2])),
+                (main.clone(), "wait gave 0".to_string()),
+            ];
+            assert_eq!(r.output(), want, "{v} {how:?}");
+            // The children's own lines were steps: child.py's two prints, and the
+            // one line of -c.
+            let steps = r.steps();
+            for line in [2, 4] {
+                assert!(
+                    steps.iter().any(|s| s.0 == 1 && s.1 == line),
+                    "{v} {how:?}: child.py line {line}: {steps:?}"
+                );
+            }
+            assert!(steps.iter().any(|s| s.0 == 2 && s.1 == 1), "{v} {how:?}");
+            assert!(
+                all_gone(&pids[1..]),
+                "{v} {how:?}: a child of the run is left"
+            );
+        }
+    }
+}
+
+/// The parent prints its line while the child may print its own.
+const RACE: &str = r#"import subprocess
+import sys
+p = subprocess.Popen([sys.executable, '-c', 'print("child")'])
+print('parent')
+p.wait()
+"#;
+
+#[test]
+fn controlled_a_schedule_that_lets_the_child_print_first_replays() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("race.py"), RACE).expect("write the program");
+    let line = ["--set", "granularity=line"];
+    for (v, py) in pythons() {
+        let printed = |r: &Ran| -> Vec<String> { r.output().into_iter().map(|(_, t)| t).collect() };
+        // Seeds until both orders have shown: each is a choice of the controller.
+        let mut seen: Vec<(Vec<String>, String)> = Vec::new();
+        for seed in 1..=40 {
+            let seed = seed.to_string();
+            let r = cpython_in(
+                dir.path(),
+                "race.py",
+                &py,
+                &[&["--seed", &seed][..], &line].concat(),
+            );
+            assert_eq!(r.code, 0, "{v} seed {seed}: {}", r.err);
+            let out = printed(&r);
+            if !seen.iter().any(|(o, _)| *o == out) {
+                let schedule = r.summary()["schedule"].as_str().expect("a schedule");
+                seen.push((out, schedule.to_string()));
+            }
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        let child_first = ["child".to_string(), "parent".to_string()];
+        let (_, schedule) = seen
+            .iter()
+            .find(|(o, _)| *o == child_first)
+            .unwrap_or_else(|| panic!("{v}: no seed of 40 let the child print first: {seen:?}"));
+        assert!(
+            seen.iter().any(|(o, _)| *o == ["parent", "child"]),
+            "{v}: {seen:?}"
+        );
+        // The schedule that let the child print first does it again, step for step.
+        for _ in 0..2 {
+            let r = cpython_in(
+                dir.path(),
+                "race.py",
+                &py,
+                &[&["--schedule", schedule.as_str()][..], &line].concat(),
+            );
+            assert_eq!(r.code, 0, "{v}: {}", r.err);
+            assert_eq!(printed(&r), child_first, "{v}: {schedule}");
+            assert_eq!(
+                r.summary()["schedule"].as_str(),
+                Some(schedule.as_str()),
+                "{v}"
+            );
+            // The child's print is its step, taken before the parent's line 4.
+            let steps = r.steps();
+            let child = steps
+                .iter()
+                .position(|s| s.0 == 1)
+                .expect("the child's step");
+            let parent = steps
+                .iter()
+                .position(|s| s.0 == 0 && s.1 == 4)
+                .expect("line 4");
+            assert!(child < parent, "{v}: {steps:?}");
+        }
+    }
+}
+
+/// Python children whose stdout is a pipe the parent reads.
+const CAPTURES: &str = r#"import subprocess
+import sys
+code = 'import sys; print("é", 6 * 7); sys.stdout.write("no newline")'
+r = subprocess.run([sys.executable, '-c', code], capture_output=True)
+print(repr(r.stdout), repr(r.stderr), r.returncode)
+out = subprocess.check_output([sys.executable, 'child.py'])
+print(repr(out))
+p = subprocess.Popen([sys.executable, '-c', 'print(input().upper())'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+got, _ = p.communicate(b'hello from python\n')
+print(got, p.returncode)
+"#;
+
+#[test]
+fn capture_output_still_gives_the_parent_the_childs_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("child.py"), CHILD).expect("write the child");
+    std::fs::write(dir.path().join("captures.py"), CAPTURES).expect("write the parent");
+    for (v, py) in pythons() {
+        let want = plain(dir.path(), "captures.py", &py);
+        for how in [&["--seed", "3"][..], &["--live"]] {
+            let r = cpython_in(dir.path(), "captures.py", &py, how);
+            assert_eq!(r.code, 0, "{v} {how:?}: {}", r.err);
+            let labels = r.labels();
+            assert_eq!(labels.len(), 4, "{v} {how:?}: {labels:?}");
+            // Everything the children printed went into their pipes: the parent
+            // printed what it read, as a plain run does (PIDs masked: they differ).
+            let out = r.output();
+            assert!(
+                out.iter().all(|(who, _)| *who == labels[0]),
+                "{v} {how:?}: {out:?}"
+            );
+            let got: String = out.iter().map(|(_, t)| format!("{t}\n")).collect();
+            let digits = |s: &str| -> String {
+                s.chars()
+                    .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                    .collect()
+            };
+            assert_eq!(digits(&got), digits(&want), "{v} {how:?}");
+            assert!(
+                got.starts_with("b'\\xc3\\xa9 42\\nno newline' b'' 0\n"),
+                "{v}: {got}"
+            );
+            // Each child still took its own steps.
+            for a in 1..4 {
+                assert!(r.steps().iter().any(|s| s.0 == a), "{v} {how:?}: actor {a}");
+            }
+        }
+    }
+}
+
+#[test]
+fn outside_interleave_the_sitecustomize_does_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let site = dir.path().join("site");
+    std::fs::create_dir(&site).expect("a folder");
+    std::fs::write(
+        site.join("sitecustomize.py"),
+        interleave::cpython::SITECUSTOMIZE,
+    )
+    .expect("write it");
+    std::fs::write(dir.path().join("child.py"), CHILD).expect("write the child");
+    std::fs::write(dir.path().join("parent.py"), RUNS_PYTHON).expect("write the parent");
+    for (v, py) in pythons() {
+        // Even marked as a followed child, a process whose parent is not the PID
+        // the environment names loads nothing and prints what it prints.
+        for marks in [
+            &[][..],
+            &[("INTERLEAVE_SUBPROCESS", "run"), ("INTERLEAVE_PARENT", "1")],
+        ] {
+            let o = Command::new(&py)
+                .current_dir(dir.path())
+                .arg("parent.py")
+                .env("PYTHONPATH", &site)
+                .env("INTERLEAVE_TRACER", dir.path().join("no-tracer.py"))
+                .envs(marks.iter().copied())
+                .output()
+                .expect("python runs");
+            assert!(
+                o.status.success(),
+                "{v}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                out.contains("child x 42\n") && out.ends_with("wait gave 0\n"),
+                "{v}: {out}"
+            );
+            assert!(
+                o.stderr.is_empty(),
+                "{v}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
 }

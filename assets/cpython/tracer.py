@@ -14,6 +14,9 @@
 #                          one multiprocessing starts with spawn or forkserver connects
 #                          when it starts (sitecustomize.py, on PYTHONPATH)
 #   INTERLEAVE_TRACER      this file, for sitecustomize.py to load
+#   INTERLEAVE_SITE        the folder sitecustomize.py is in (first on PYTHONPATH)
+#   INTERLEAVE_SUBPROCESS  set by a traced process for a Python program it runs by
+#                          subprocess: "run" (its stdout is the run's output) or "own"
 #   INTERLEAVE_PROGRAM, INTERLEAVE_PARENT  set by the tracer for its spawned children:
 #                          the program's path, and the PID of the traced process
 #
@@ -29,7 +32,8 @@
 #   wrote T NAME VALUE             T's last step wrote a global
 #   out T TEXT                     T wrote TEXT to stdout
 #   blocked T lock L | join U      T cannot go on until lock L is free / U is done
-#   blocked T pjoin KEY            T waits in Process.join() for process KEY to end
+#   blocked T pjoin KEY            T waits in Process.join() (or Popen.wait()) for
+#                                  process KEY to end
 #   blocked T poll WHAT            T found nothing to read in a pipe (WHAT: Connection.recv)
 #                                  and waits to look again, after another step
 #   blocked T io WHAT              T waits in a library call (WHAT: Queue.get, ...)
@@ -39,9 +43,10 @@
 #   done T                         T's function returned (or raised)
 #   final NAME VALUE               a global's value at the end of the main program
 #   exit CODE                      the main program ended
-#   pid KEY PID                    child KEY (spawn, forkserver) has this PID; it says
-#                                  hello with the key pPID, not knowing KEY
-#   child T KEY PID NAME           T started program NAME (subprocess), not traced
+#   pid KEY PID                    child KEY (spawn, forkserver, a Python program run
+#                                  by subprocess) has this PID; it says hello with the
+#                                  key pPID, not knowing KEY
+#   child T KEY PID NAME           T started program NAME (subprocess), not Python: not traced
 #   cout KEY TEXT                  that program wrote TEXT to the stdout it inherited
 #   cdone KEY CODE                 that program was reaped: it exited with CODE
 #   refuse MESSAGE                 this interpreter cannot run the program so
@@ -744,6 +749,36 @@ class _Stdout:
         return getattr(self._real, name)
 
 
+class _Stdin:
+    """A followed subprocess child's stdin, often a pipe its parent writes while the
+    child runs (communicate(input)): a read may wait for the parent, so it is a
+    library call that comes back by itself, and the controller steps the others."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def read(self, *args):
+        return _io_call('stdin.read', self._real.read, args, {})
+
+    def readline(self, *args):
+        return _io_call('stdin.readline', self._real.readline, args, {})
+
+    def readlines(self, *args):
+        return _io_call('stdin.readlines', self._real.readlines, args, {})
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
 # --- processes: every child connects to the controller ------------------------------
 _proc_key = ['0']    # this process: "0" the root, "0.1" its first child, "0.1.2" ...
 _forks = [0]         # children this process has forked
@@ -1072,26 +1107,102 @@ def _shared_finals(names):
                 emit('final', name + '.value', v)
 
 
+_stdout_is_run = [True]   # this process's stdout is the run's output (not a pipe of
+                          # its parent's): a program it starts that inherits it prints there
+_PY_FLAGS = set('bBdOqsu')   # python options sitecustomize.py still runs under
+
+
+def _python_argv(argv, kwargs):
+    """Whether subprocess runs this interpreter on a Python program (a file, or -c
+    CODE) with no option that skips sitecustomize.py (-E, -I, -S) or runs something
+    else (-m, -i, -): `python3` found on PATH counts if it is the same file."""
+    if kwargs.get('shell') or not isinstance(argv, (list, tuple)) or not argv:
+        return False
+    try:
+        argv = [os.fsdecode(a) for a in argv]
+    except TypeError:
+        return False
+    exe = kwargs.get('executable') or argv[0]
+    exe = os.fsdecode(exe)
+    env = kwargs.get('env')
+    if os.sep in exe:
+        found = [os.path.join(os.fsdecode(kwargs.get('cwd') or os.curdir), exe)]
+    else:
+        found = [os.path.join(d, exe) for d in os.get_exec_path(env)]
+    for path in found:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            try:
+                same = os.path.samefile(path, sys.executable)
+            except OSError:
+                same = False
+            if not same:
+                return False
+            break
+    else:
+        return False
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a == '-c':
+            return i + 1 < len(argv)
+        if a in ('-X', '-W'):
+            i += 2
+            continue
+        if a.startswith(('-X', '-W')) or (len(a) > 1 and a[0] == '-' and set(a[1:]) <= _PY_FLAGS):
+            i += 1
+            continue
+        return not a.startswith('-')
+    return False
+
+
+def _child_env(kwargs, stdout):
+    """The environment of a Python child this process follows: the caller's (or
+    ours), with what its sitecustomize.py needs to connect, and the mark."""
+    env = dict(os.environ if kwargs.get('env') is None else kwargs['env'])
+    for name, value in os.environ.items():
+        if name.startswith('INTERLEAVE_'):
+            env[name] = value
+    env['INTERLEAVE_PARENT'] = str(os.getpid())
+    env['INTERLEAVE_SUBPROCESS'] = stdout
+    site = os.environ.get('INTERLEAVE_SITE')
+    if site:
+        theirs = [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p and p != site]
+        env['PYTHONPATH'] = os.pathsep.join([site] + theirs)
+    return env
+
+
 def _patch_subprocess():
     """A program subprocess runs (echo, tr, ...) is not Python the tracer can step:
     it is shown as a process of its own with its real PID, blocked in "runs NAME"
     until it is reaped. What it writes to a stdout it inherited (the student's
     terminal) is read on a pipe of ours and shown as its output; a stdout the program
-    redirects (PIPE, a file) is left as the program set it."""
+    redirects (PIPE, a file) is left as the program set it.
+    A Python program on this same interpreter is followed instead, as a spawned
+    multiprocessing child is: it connects at its start (sitecustomize.py) and its
+    lines are steps. Its prints reach the run's output when it inherited the stdout,
+    and go where the caller sent them (a pipe the parent reads) otherwise."""
     import codecs
     import subprocess
     real_init = subprocess.Popen.__init__
     real_exit = subprocess.Popen._handle_exitstatus
+    real_wait = subprocess.Popen.wait
+    real_communicate = subprocess.Popen.communicate
 
     def init(self, *args, **kwargs):
         t = me()
         self._interleave_key = None
+        self._interleave_traced = None
         if t < 0:
             return real_init(self, *args, **kwargs)
         r = w = None
-        if len(args) < 5 and kwargs.get('stdout') is None:
+        inherits = len(args) < 5 and kwargs.get('stdout') is None
+        if inherits and _stdout_is_run[0]:
             r, w = os.pipe()
             kwargs['stdout'] = w
+        argv = args[0] if args else kwargs.get('args', '?')
+        python = len(args) < 2 and _python_argv(argv, kwargs)
+        if python:
+            kwargs['env'] = _child_env(kwargs, 'run' if inherits and _stdout_is_run[0] else 'own')
         try:
             real_init(self, *args, **kwargs)
         except BaseException:
@@ -1103,12 +1214,18 @@ def _patch_subprocess():
                 os.close(w)
         _forks[0] += 1
         key = '%s.%d' % (_proc_key[0], _forks[0])
-        argv = args[0] if args else kwargs.get('args', '?')
-        first = argv.split()[0] if isinstance(argv, str) and argv.split() else (
-            argv[0] if isinstance(argv, (list, tuple)) and argv else argv)
-        self._interleave_key = key
+        if python:
+            # As a spawned child: numbered now, it says hello by its PID.
+            self._interleave_traced = key
+            emit('fork', t, key, 0)
+            emit('pid', key, self.pid)
+            _send()
+        else:
+            first = argv.split()[0] if isinstance(argv, str) and argv.split() else (
+                argv[0] if isinstance(argv, (list, tuple)) and argv else argv)
+            self._interleave_key = key
+            emit('child', t, key, self.pid, os.path.basename(os.fsdecode(first)))
         self._interleave_reader = None
-        emit('child', t, key, self.pid, os.path.basename(os.fsdecode(first)))
         if r is not None:
             def forward():
                 decode = codecs.getincrementaldecoder('utf-8')('replace')
@@ -1125,16 +1242,50 @@ def _patch_subprocess():
 
     def handle_exitstatus(self, *args, **kwargs):
         real_exit(self, *args, **kwargs)
+        if self.returncode is None:
+            return
+        # All it wrote comes before it is reaped (a grandchild that keeps the
+        # pipe open does not hold the program back long).
+        reader = getattr(self, '_interleave_reader', None)
+        if reader is not None:
+            self._interleave_reader = None
+            reader.join(2.0)
         key = getattr(self, '_interleave_key', None)
-        if key is not None and self.returncode is not None:
+        if key is not None:
             self._interleave_key = None
-            # All it wrote comes before it is reaped (a grandchild that keeps the
-            # pipe open does not hold the program back long).
-            if self._interleave_reader is not None:
-                self._interleave_reader.join(2.0)
             emit('cdone', key, self.returncode)
+
+    def wait(self, timeout=None):
+        # A Python child that is followed: the caller waits for its process to end,
+        # as Process.join() does, and the controller lets it go once it has.
+        t = me()
+        key = getattr(self, '_interleave_traced', None)
+        ident = threading.get_ident()
+        if (t < 0 or key is None or self.returncode is not None or _all_free[0]
+                or t in _finished or ident in _in_io):
+            return real_wait(self, timeout)
+        if timeout is not None:
+            return _io_call('Popen.wait', real_wait, (self, timeout), {})
+        was_runner = runner(t)
+        emit('blocked', t, 'pjoin', key)
+        wait_turn(t, was_runner)
+        _in_io.add(ident)
+        try:
+            return real_wait(self)
+        finally:
+            _in_io.discard(ident)
+
+    def communicate(self, input=None, timeout=None):
+        # With a pipe, the parent writes and reads while the child runs: a library
+        # call that comes back by itself. With none, it is wait().
+        if (getattr(self, '_interleave_traced', None) is None
+                or (self.stdin is None and self.stdout is None and self.stderr is None)):
+            return real_communicate(self, input, timeout)
+        return _io_call('Popen.communicate', real_communicate, (self, input, timeout), {})
     subprocess.Popen.__init__ = init
     subprocess.Popen._handle_exitstatus = handle_exitstatus
+    subprocess.Popen.wait = wait
+    subprocess.Popen.communicate = communicate
 
 
 _server_pid = [0]    # in a fork server: its own PID, its children's parent
@@ -1153,13 +1304,35 @@ def spawned(server):
 
 
 def _start_spawned():
-    global _events, _command_fd, _program_file, _write_lock, _gates_lock
     # A fork server's child: its parent is the server; a spawn child's is the
     # traced process named in INTERLEAVE_PARENT (sitecustomize.py checked it).
     _die_with_parent(_server_pid[0] or int(os.environ.get('INTERLEAVE_PARENT', '0')))
+    _connect(os.environ.get('INTERLEAVE_PROGRAM'))
+    _install()
+    import atexit
+    atexit.register(_send)
+    import multiprocessing.spawn as mps
+    real_fixup = mps._fixup_main_from_path
+
+    def fixup(*args, **kwargs):
+        # The process's name (Process-1) is set from its parent's data just before
+        # the program is imported again: its actor takes it from the first step.
+        import multiprocessing
+        emit('thread', me(), multiprocessing.current_process().name)
+        return real_fixup(*args, **kwargs)
+    mps._fixup_main_from_path = fixup
+    if hasattr(sys, 'monitoring'):
+        _install_monitoring(None)
+    _start_tracing()
+
+
+def _connect(program):
+    """A new interpreter (spawned, or run by subprocess) connects to the controller
+    and says hello by its PID; its parent has said which key that PID is."""
+    global _events, _command_fd, _program_file, _write_lock, _gates_lock
     _write_lock = _thread.allocate_lock()
     _gates_lock = _thread.allocate_lock()
-    _program_file = os.environ.get('INTERLEAVE_PROGRAM')
+    _program_file = program
     key = 'p%d' % os.getpid()
     _proc_key[0] = key
     _forks[0] = 0
@@ -1180,32 +1353,77 @@ def _start_spawned():
     os.environ['INTERLEAVE_PARENT'] = str(os.getpid())
     emit('hello', '%d.%d.%d' % sys.version_info[:3], os.getpid(), key)
     _send()
-    _install()
+
+
+def subprocessed(stdout):
+    """Called by sitecustomize.py in a Python program a traced process ran with
+    subprocess (`python FILE.py ...` or `python -c CODE`): it connects now, and its
+    own lines are steps. `stdout`: 'run' when it inherited the run's output (its prints
+    are shown on its row), 'own' when its parent gave it another (a pipe it reads):
+    its prints then go there untouched, as bytes, as without interleave."""
+    program, source = _subprocess_program()
+    _stdout_is_run[0] = stdout == 'run'
+    _connect(program)
+    emit('thread', 0, threading.current_thread().name)
+    _install('multiprocessing' in source)
+    if sys.stdin is not None:
+        sys.stdin = _Stdin(sys.stdin)
+    if 'subprocess' in source:
+        _patch_subprocess()
     import atexit
     atexit.register(_send)
-    import multiprocessing.spawn as mps
-    real_fixup = mps._fixup_main_from_path
+    real_shutdown = threading._shutdown
 
-    def fixup(*args, **kwargs):
-        # The process's name (Process-1) is set from its parent's data just before
-        # the program is imported again: its actor takes it from the first step.
-        import multiprocessing
-        emit('thread', me(), multiprocessing.current_process().name)
-        return real_fixup(*args, **kwargs)
-    mps._fixup_main_from_path = fixup
+    def shutdown():
+        # The program's last line is done: MainThread waits for its threads (the
+        # interpreter's own join, shown as one), then is done; the controller lets
+        # the others go meanwhile. Then the interpreter's own shutdown.
+        t = me()
+        if t >= 0 and t not in _finished and not _all_free[0]:
+            for th in threading.enumerate():
+                if th is not threading.current_thread() and not th.daemon:
+                    th.join()
+            was_runner = runner(t)
+            _finished.add(t)
+            emit('done', t)
+            hand_over(t, was_runner)
+        return real_shutdown()
+    threading._shutdown = shutdown
     if hasattr(sys, 'monitoring'):
         _install_monitoring(None)
     _start_tracing()
 
 
-def _install():
+def _subprocess_program():
+    """The file name this interpreter will compile its program under, and its
+    source: `-c CODE` is '<string>'; a file is as given on the command line on 3.8
+    and joined to the working folder from 3.9 (RESULTS 16.4)."""
+    if sys.argv[0] == '-c':
+        try:
+            with open('/proc/self/cmdline', 'rb') as f:
+                args = f.read().split(b'\0')
+            return '<string>', os.fsdecode(args[args.index(b'-c', 1) + 1])
+        except (OSError, ValueError, IndexError):
+            return '<string>', ''
+    path = sys.argv[0]
+    if sys.version_info >= (3, 9) and not os.path.isabs(path):
+        path = os.path.join(os.getcwd(), path)
+    try:
+        with open(path, encoding='utf-8') as f:
+            return path, f.read()
+    except (OSError, ValueError):
+        return path, ''
+
+
+def _install(multiprocessing=None):
     """What every traced process has: its threads and locks reported, its prints
-    sent, its forks followed."""
+    sent (unless its stdout is not the run's), its forks followed."""
     threading.Thread = Thread
     threading.Lock = _lock_factory
     _patch_synchronisation()
     _strip_reports()
-    sys.stdout = _Stdout(sys.stdout)
+    if _stdout_is_run[0]:
+        sys.stdout = _Stdout(sys.stdout)
     real_exit = os._exit
 
     def _exit(code):
@@ -1215,7 +1433,7 @@ def _install():
     if hasattr(os, 'register_at_fork'):
         os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_parent,
                             after_in_child=_after_fork_child)
-    if _IMPORTED:
+    if _IMPORTED if multiprocessing is None else multiprocessing:
         _patch_multiprocessing()
 
 

@@ -119,7 +119,7 @@ impl Session {
         std::fs::write(site.join("sitecustomize.py"), super::SITECUSTOMIZE)
             .map_err(internal("writing sitecustomize.py"))?;
         // Ours first; the student's own PYTHONPATH (and sitecustomize) after it.
-        let mut pythonpath = vec![site];
+        let mut pythonpath = vec![site.clone()];
         if let Some(theirs) = std::env::var_os("PYTHONPATH") {
             pythonpath.extend(std::env::split_paths(&theirs).filter(|p| !p.as_os_str().is_empty()));
         }
@@ -142,6 +142,9 @@ impl Session {
         cmd.arg(&tracer)
             .env("INTERLEAVE_SOCKET", &socket)
             .env("INTERLEAVE_TRACER", &tracer)
+            // A Python program the traced one runs by subprocess gets this folder
+            // first on its PYTHONPATH again, whatever environment it is given.
+            .env("INTERLEAVE_SITE", &site)
             .env("PYTHONPATH", pythonpath)
             .arg(&program)
             .env("INTERLEAVE_EVENTS_FD", EVENTS_FD.to_string())
