@@ -2,6 +2,9 @@
 //! stepped by us. What a student reads: the output, the globals at the end, the
 //! ending, and a schedule that replays the run.
 
+#[path = "common/fidelity.rs"]
+mod fidelity;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,28 +13,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_interleave");
 /// The pyenv interpreters the engine supports (3.8+), oldest first. CI has them and
 /// must run these tests; elsewhere, without pyenv, there is nothing to test against.
 fn pythons() -> Vec<(String, PathBuf)> {
-    let mut found: Vec<(String, PathBuf)> = interleave::cpython::pyenv_pythons()
+    fidelity::pythons()
         .into_iter()
-        .filter_map(|p| {
-            let v = p
-                .parent()?
-                .parent()?
-                .file_name()?
-                .to_string_lossy()
-                .to_string();
-            let minor: u32 = v.split('.').nth(1)?.parse().ok()?;
-            (minor >= 8).then_some((v, p))
-        })
-        .collect();
-    found.reverse();
-    if found.is_empty() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have the CPython interpreters under pyenv"
-        );
-        eprintln!("no CPython 3.8+ under pyenv: nothing to run against");
-    }
-    found
+        .map(|(v, _, p)| (v, p))
+        .collect()
 }
 
 struct Ran {

@@ -3,6 +3,9 @@
 //! its real PID, controlled stepping works across processes, and nothing is left
 //! behind when a run ends early. Every CPython 3.8+ under pyenv (CI has them).
 
+#[path = "common/fidelity.rs"]
+mod fidelity;
+
 use interleave::catalog::Catalog;
 use interleave::run::{Command as RunCommand, Origin, Outcome, Run, Start};
 use serde_json::Value;
@@ -14,28 +17,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_interleave");
 
 /// The pyenv interpreters the engine supports (3.8+), oldest first.
 fn pythons() -> Vec<(String, PathBuf)> {
-    let mut found: Vec<(String, PathBuf)> = interleave::cpython::pyenv_pythons()
+    fidelity::pythons()
         .into_iter()
-        .filter_map(|p| {
-            let v = p
-                .parent()?
-                .parent()?
-                .file_name()?
-                .to_string_lossy()
-                .to_string();
-            let minor: u32 = v.split('.').nth(1)?.parse().ok()?;
-            (minor >= 8).then_some((v, p))
-        })
-        .collect();
-    found.reverse();
-    if found.is_empty() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have the CPython interpreters under pyenv"
-        );
-        eprintln!("no CPython 3.8+ under pyenv: nothing to run against");
-    }
-    found
+        .map(|(v, _, p)| (v, p))
+        .collect()
 }
 
 struct Ran {
