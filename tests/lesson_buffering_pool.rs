@@ -6,6 +6,9 @@
 //! pipe or pseudo-terminal, and the lesson's own code on real CPythons
 //! (RESULTS §15.12).
 
+#[path = "common/lesson.rs"]
+mod common;
+
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::lesson::Lang;
@@ -190,24 +193,13 @@ fn live_real_workers_on_a_real_pipe_come_out_grouped_and_on_a_terminal_line_by_l
 
 #[test]
 fn the_lessons_own_code_comes_out_grouped_on_a_pipe_on_real_cpython() {
-    let home = std::env::var("HOME").unwrap_or_default();
     let dir = tempfile::tempdir().expect("a temp dir");
     let (l, k) = knobs(&["show=pool", "stdout=pipe"]);
     let file = dir.path().join("pool.py");
     std::fs::write(&file, l.code(&k)).expect("writes");
     let mut ran = 0;
     for v in ["3.8", "3.11", "3.12", "3.13"] {
-        let Some(exe) = std::fs::read_dir(format!("{home}/.pyenv/versions"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .find(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("{v}."))
-            })
-            .map(|e| e.path().join("bin/python"))
-        else {
+        let Some(exe) = common::pyenv_python(v) else {
             continue;
         };
         let out = std::process::Command::new(&exe)

@@ -5,6 +5,9 @@
 //! real worker processes, and its own Python code on real CPythons where they are
 //! installed.
 
+#[path = "common/lesson.rs"]
+mod common;
+
 use interleave::catalog::Catalog;
 use interleave::cli::knobs_from;
 use interleave::explore::{self, Control};
@@ -284,23 +287,12 @@ fn python_code() -> String {
 
 #[test]
 fn the_lessons_own_code_prints_the_same_shape_on_real_cpython() {
-    let home = std::env::var("HOME").unwrap_or_default();
     let dir = tempfile::tempdir().expect("a temp dir");
     let file = dir.path().join("queue_api.py");
     std::fs::write(&file, python_code()).expect("writes");
     let mut ran = 0;
     for v in ["3.8", "3.11", "3.12", "3.13"] {
-        let Some(exe) = std::fs::read_dir(format!("{home}/.pyenv/versions"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .find(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("{v}."))
-            })
-            .map(|e| e.path().join("bin/python"))
-        else {
+        let Some(exe) = common::pyenv_python(v) else {
             continue;
         };
         // Only the main process prints, so even under PYTHONUNBUFFERED (a print's

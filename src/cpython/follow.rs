@@ -803,7 +803,11 @@ pub fn compare_trace(
     python: &Path,
     limit: Duration,
 ) -> Result<Comparison, SessionError> {
-    if let Some(d) = lesson.differs.iter().find(|d| d.whole()) {
+    if let Some(d) = lesson
+        .differs
+        .iter()
+        .find(|d| d.whole() && d.applies(knobs))
+    {
         return Err(SessionError::Usage(crate::i18n::Msg::SCmpDeclared.fill(
             crate::lesson::Lang::En,
             &[&d.label(crate::lesson::Lang::En)],
@@ -822,11 +826,11 @@ pub fn compare_trace(
         .vars
         .iter()
         .map(|v| v.name.clone())
-        .filter(|n| !declared_global(lesson, n))
+        .filter(|n| !declared_global(lesson, knobs, n))
         .collect();
     let mut anchors = anchors(trace);
     anchors.retain(|a| match &a.effect {
-        Effect::Read(n, _) | Effect::Write(n, _) => !declared_global(lesson, n),
+        Effect::Read(n, _) | Effect::Write(n, _) => !declared_global(lesson, knobs, n),
         _ => true,
     });
     let anchors = without_hidden(p, anchors);
@@ -855,20 +859,23 @@ pub fn compare_trace(
     // With processes, a PID is compared as the process it names.
     c.sim_output = sim_output;
     c.cpython_output = printed;
-    apply_declared(lesson, &mut c);
+    apply_declared(lesson, knobs, &mut c);
     Ok(c)
 }
 
 /// Whether the lesson declares that its simulator keeps `name` as a shared
 /// variable where CPython has no global value (`[[differs]] global`).
-fn declared_global(lesson: &Lesson, name: &str) -> bool {
-    lesson.differs.iter().any(|d| d.global() == Some(name))
+fn declared_global(lesson: &Lesson, knobs: &Knobs, name: &str) -> bool {
+    lesson
+        .differs
+        .iter()
+        .any(|d| d.global() == Some(name) && d.applies(knobs))
 }
 
 /// Leaves out of `c` what the lesson declares the simulator models differently
 /// (`[[differs]]`), and lists each declaration that applied in `c.declared`.
-fn apply_declared(lesson: &Lesson, c: &mut Comparison) {
-    for d in &lesson.differs {
+fn apply_declared(lesson: &Lesson, knobs: &Knobs, c: &mut Comparison) {
+    for d in lesson.differs.iter().filter(|d| d.applies(knobs)) {
         let Some(g) = d.global() else { continue };
         if c.sim_finals.iter().any(|(n, _)| n == g) {
             c.sim_finals.retain(|(n, _)| n != g);

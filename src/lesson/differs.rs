@@ -2,10 +2,11 @@
 //! (`[[differs]]`): the comparison with CPython (issue 17, item 6) leaves it out,
 //! and says so, instead of calling it a disagreement.
 
-use super::{Lang, Text};
+use super::{KnobSpec, Knobs, Lang, Text};
 use serde::Deserialize;
 
-/// One declared difference: exactly one of `global` and `whole`, and why.
+/// One declared difference: exactly one of `global` and `whole`, and why; with
+/// `when`, only under those knob settings.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Difference {
@@ -15,6 +16,10 @@ pub struct Difference {
     pub global: Option<String>,
     /// `true`: the lesson's runs are not compared with CPython at all.
     pub whole: Option<bool>,
+    /// Knob settings (`"lock=on"`) under which alone the difference holds, all of
+    /// them at once; none: under every setting.
+    #[serde(default)]
+    pub when: Vec<String>,
     /// Why the simulator differs there.
     pub why: Text,
 }
@@ -30,6 +35,16 @@ impl Difference {
         self.whole == Some(true)
     }
 
+    /// Whether the difference holds under `knobs`: every `when` setting is set.
+    pub fn applies(&self, knobs: &Knobs) -> bool {
+        self.when.iter().all(|w| match w.split_once('=') {
+            Some((name, value)) => knobs
+                .get(name.trim())
+                .is_some_and(|v| v.to_string() == value.trim()),
+            None => false,
+        })
+    }
+
     /// What the comparison says about it: `sem (why)`, or for the whole lesson
     /// just why.
     pub fn label(&self, lang: Lang) -> String {
@@ -41,8 +56,30 @@ impl Difference {
     }
 }
 
-/// Checks one `[[differs]]` table.
-pub(super) fn check(d: &Difference) -> Result<(), String> {
+/// Checks one `[[differs]]` table against the lesson's knobs.
+pub(super) fn check(d: &Difference, knobs: &[KnobSpec]) -> Result<(), String> {
+    for w in &d.when {
+        let Some((name, value)) = w.split_once('=') else {
+            return Err(format!(
+                "a [[differs]] table's `when` entry {w:?} is no knob setting: write \"knob=value\""
+            ));
+        };
+        let Some(spec) = knobs.iter().find(|k| k.name == name.trim()) else {
+            return Err(format!(
+                "a [[differs]] table's `when` names knob `{}`, which the lesson does not declare",
+                name.trim()
+            ));
+        };
+        let v = spec
+            .parse(value.trim())
+            .map_err(|e| format!("a [[differs]] table's `when` entry {w:?}: {e}"))?;
+        if v.to_string() != value.trim() {
+            return Err(format!(
+                "a [[differs]] table's `when` entry {w:?}: write the value as `{}={v}`",
+                name.trim()
+            ));
+        }
+    }
     match (&d.global, d.whole) {
         (Some(g), None) if g.trim().is_empty() => {
             return Err("a [[differs]] table's `global` is empty".into());
@@ -76,26 +113,28 @@ mod tests {
         let global = Difference {
             global: Some("sem".into()),
             whole: None,
+            when: Vec::new(),
             why: why(),
         };
-        assert!(check(&global).is_ok());
+        assert!(check(&global, &[]).is_ok());
         assert_eq!(global.label(Lang::En), "sem (because)");
         let both = Difference {
             whole: Some(true),
             ..global.clone()
         };
-        assert!(check(&both).is_err());
+        assert!(check(&both, &[]).is_err());
         let none = Difference {
             global: None,
             whole: None,
+            when: Vec::new(),
             why: why(),
         };
-        assert!(check(&none).is_err());
+        assert!(check(&none, &[]).is_err());
         let whole = Difference {
             whole: Some(true),
             ..none.clone()
         };
-        assert!(check(&whole).is_ok() && whole.whole());
+        assert!(check(&whole, &[]).is_ok() && whole.whole());
         let no_zh = Difference {
             why: Text {
                 en: "because".into(),
@@ -103,6 +142,33 @@ mod tests {
             },
             ..global
         };
-        assert!(check(&no_zh).is_err());
+        assert!(check(&no_zh, &[]).is_err());
+    }
+
+    #[test]
+    fn a_table_with_when_holds_only_under_those_settings() {
+        let specs = vec![KnobSpec {
+            name: "lock".into(),
+            kind: super::super::KnobKind::Bool { default: false },
+            help: why(),
+        }];
+        let d = Difference {
+            global: None,
+            whole: Some(true),
+            when: vec!["lock=on".into()],
+            why: why(),
+        };
+        assert!(check(&d, &specs).is_ok());
+        let mut knobs = Knobs::defaults(&specs);
+        assert!(!d.applies(&knobs), "lock is off by default");
+        knobs.set(&specs, "lock", "on").expect("a valid setting");
+        assert!(d.applies(&knobs));
+        for bad in ["lock", "nolock=on", "lock=maybe", "lock=true"] {
+            let d = Difference {
+                when: vec![bad.into()],
+                ..d.clone()
+            };
+            assert!(check(&d, &specs).is_err(), "{bad} is refused");
+        }
     }
 }

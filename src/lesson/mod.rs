@@ -262,7 +262,7 @@ impl Lesson {
         )?;
         let mut differs = Vec::new();
         for d in raw.differs {
-            differs::check(d.get_ref()).map_err(|r| err_at(d.span().start, r))?;
+            differs::check(d.get_ref(), &knobs).map_err(|r| err_at(d.span().start, r))?;
             differs.push(d.into_inner());
         }
         let lesson = Lesson {

@@ -49,7 +49,8 @@ fn compare(
 /// while it runs, `Err` with why it cannot.
 pub fn start(run: &Run, lang: Lang) -> Result<(Comparing, String), String> {
     // A lesson that declares its runs not comparable says why, before any Python.
-    if let Some(d) = run.lesson().differs.iter().find(|d| d.whole()) {
+    let mut declared = run.lesson().differs.iter();
+    if let Some(d) = declared.find(|d| d.whole() && d.applies(run.knobs())) {
         return Err(Msg::SCmpDeclared.fill(lang, &[&d.label(lang)]));
     }
     let origin = match run.replayable() {
