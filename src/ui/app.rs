@@ -113,6 +113,10 @@ pub struct LessonScreen {
     /// Whether the lesson text takes the code panel's place (short terminals);
     /// set by the last draw.
     pub text_replaces_code: Cell<bool>,
+    /// The most output lines any run on this screen has shown: the output panel is
+    /// as tall as they need (up to a third of the screen), and never shrinks back,
+    /// so the layout stays put while a run starts over.
+    pub output_rows: Cell<u16>,
     /// Lines scrolled up from the newest, per panel in `Panel::ALL` order (lesson
     /// and code: lines from the top).
     pub scroll: Scroll,
@@ -336,6 +340,7 @@ impl App {
             present: self.present,
             show_text: true,
             text_replaces_code: Cell::new(false),
+            output_rows: Cell::new(0),
             scroll: Scroll::default(),
             selected_actor: 0,
             code_scrolled: false,

@@ -10,13 +10,18 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
+/// The panel's lines: one write of a process's stdout buffer (the buffering
+/// lesson) may hold several lines, and each is a line of the panel.
+pub fn panel_lines(out: &[crate::trace::OutputLine]) -> usize {
+    out.iter().map(|o| 1 + o.text.matches('\n').count()).sum()
+}
+
 /// What the program printed, each line in its actor's colour, newest at the bottom.
 pub fn draw(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, lang: Lang) {
     let focused = ls.focus.get() == Panel::Output;
     let out = &ls.run.trace().output;
-    // One write of a process's stdout buffer (the buffering lesson) may hold
-    // several lines: each is a line of the panel. Only the lines shown are made.
-    let total: usize = out.iter().map(|o| 1 + o.text.matches('\n').count()).sum();
+    // Only the lines shown are made.
+    let total = panel_lines(out);
     let inner_h = area.height.saturating_sub(2) as usize;
     let up = ls
         .scroll

@@ -242,6 +242,8 @@ struct Needs {
     code_lines: u16,
     footer_rows: u16,
     present: bool,
+    /// Output lines to make room for.
+    output_lines: u16,
 }
 
 fn layout(area: Rect, needs: Needs) -> Areas {
@@ -252,6 +254,7 @@ fn layout(area: Rect, needs: Needs) -> Areas {
         code_lines,
         footer_rows,
         present,
+        output_lines,
     } = needs;
     if present {
         return present_layout(area, state_rows, show_text, footer_rows);
@@ -288,7 +291,10 @@ fn layout(area: Rect, needs: Needs) -> Areas {
                 .areas(body);
         let [left, timeline] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(tl_h)]).areas(left);
-        let out_h = (body.height / 6).max(3);
+        let out_h = (output_lines + 2)
+            .max(body.height / 6)
+            .min(body.height / 3)
+            .max(3);
         let [inter, state, output] = Layout::vertical([
             Constraint::Min(0),
             Constraint::Length(state_h),
@@ -386,6 +392,9 @@ fn lesson(f: &mut Frame, area: Rect, ls: &LessonScreen, app: &App) {
     let gil = ls.run.config().gil;
     let state_rows = super::state_panel::rows_wanted(&program, gil.has_gil());
     let code_lines = ls.code.lines().count() as u16;
+    let shown = super::output::panel_lines(&ls.run.trace().output);
+    let shown = u16::try_from(shown).unwrap_or(u16::MAX);
+    ls.output_rows.set(ls.output_rows.get().max(shown));
     let a = layout(
         area,
         Needs {
@@ -395,6 +404,7 @@ fn lesson(f: &mut Frame, area: Rect, ls: &LessonScreen, app: &App) {
             code_lines,
             footer_rows: footer_rows(ls, area.width, lang),
             present: ls.present,
+            output_lines: ls.output_rows.get(),
         },
     );
     ls.text_replaces_code.set(a.code.is_none());
