@@ -102,6 +102,7 @@ impl Comparing {
         };
         let declared = match c.declared_text(lang) {
             d if d.is_empty() => d,
+            d if lang == Lang::Zh => format!("；{d}"),
             d => format!("; {d}"),
         };
         if c.agrees() {

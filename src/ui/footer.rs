@@ -9,7 +9,7 @@ use crate::trace::Mode;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 /// Keys over as many rows as `area` has, in order, each row filled before the next.
 fn keys_lines<'a>(th: &Theme, keys: &[(&'a str, &'a str)], area: Rect) -> Vec<Line<'a>> {
@@ -62,15 +62,30 @@ pub(super) fn keys_line<'a>(th: &Theme, keys: &[(&'a str, &'a str)], width: u16)
 }
 
 pub(super) fn status_line(f: &mut Frame, area: Rect, th: &Theme, status: Option<&StatusLine>) {
-    let line = match status {
+    f.render_widget(
+        Paragraph::new(status_text(th, status)).wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// How many rows the status needs at `width`: a long one (a comparison with
+/// CPython and its declared differences) wraps, up to four rows.
+pub(super) fn status_rows(status: Option<&StatusLine>, width: u16) -> u16 {
+    let w = status_text(&Theme::plain(), status).width();
+    u16::try_from(w.div_ceil(usize::from(width.max(1))))
+        .unwrap_or(u16::MAX)
+        .clamp(1, 4)
+}
+
+fn status_text(th: &Theme, status: Option<&StatusLine>) -> Line<'static> {
+    match status {
         Some(StatusLine::Info(s)) => Line::styled(format!(" {s}"), th.title()),
         Some(StatusLine::Refused(s)) => Line::from(vec![
             Span::styled(" ✗ ", th.bad()),
             Span::styled(s.clone(), th.warn()),
         ]),
         None => Line::raw(""),
-    };
-    f.render_widget(Paragraph::new(line), area);
+    }
 }
 
 /// The keys the footer shows for the lesson screen as it is now.
@@ -106,4 +121,24 @@ pub(super) fn footer(f: &mut Frame, area: Rect, ls: &LessonScreen, th: &Theme, l
     let owned = footer_keys(ls, lang);
     let keys: Vec<(&str, &str)> = owned.iter().map(|(k, w)| (k.as_str(), *w)).collect();
     f.render_widget(Paragraph::new(keys_lines(th, &keys, area)), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_status_wraps_onto_up_to_four_rows() {
+        assert_eq!(status_rows(None, 80), 1);
+        let short = StatusLine::Info("reset: same seed".into());
+        assert_eq!(status_rows(Some(&short), 80), 1);
+        // " " and 100 characters: two rows at 80 columns.
+        let long = StatusLine::Info("x".repeat(100));
+        assert_eq!(status_rows(Some(&long), 80), 2);
+        // Wide characters count twice: 60 of them are 120 columns.
+        let zh = StatusLine::Refused("声".repeat(60));
+        assert_eq!(status_rows(Some(&zh), 80), 2);
+        let huge = StatusLine::Info("y".repeat(1000));
+        assert_eq!(status_rows(Some(&huge), 80), 4);
+    }
 }

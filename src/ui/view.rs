@@ -7,7 +7,7 @@
 //! the deepest zoom, where each panel went) in `Cell`s.
 
 use super::app::{App, LessonScreen, Overlay, PanelAreas, Screen};
-use super::footer::{footer, footer_rows, keys_line, status_line};
+use super::footer::{footer, footer_rows, keys_line, status_line, status_rows};
 use super::keymap;
 use super::theme::Theme;
 use crate::i18n::Msg;
@@ -244,6 +244,8 @@ struct Needs {
     present: bool,
     /// Output lines to make room for.
     output_lines: u16,
+    /// Rows of the status line.
+    status_rows: u16,
 }
 
 fn layout(area: Rect, needs: Needs) -> Areas {
@@ -255,15 +257,16 @@ fn layout(area: Rect, needs: Needs) -> Areas {
         footer_rows,
         present,
         output_lines,
+        status_rows,
     } = needs;
     if present {
-        return present_layout(area, state_rows, show_text, footer_rows);
+        return present_layout(area, state_rows, show_text, footer_rows, status_rows);
     }
     let [header, info, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(status_rows),
         // Two rows where one cannot hold every key.
         Constraint::Length(footer_rows),
     ])
@@ -321,12 +324,18 @@ fn layout(area: Rect, needs: Needs) -> Areas {
 /// Presenter mode, for a projector: the lesson text across the top, then the
 /// code and the interleaving side by side as large as the screen allows, and a
 /// short state strip; no timeline, no output panel.
-fn present_layout(area: Rect, state_rows: u16, show_text: bool, footer_rows: u16) -> Areas {
+fn present_layout(
+    area: Rect,
+    state_rows: u16,
+    show_text: bool,
+    footer_rows: u16,
+    status_rows: u16,
+) -> Areas {
     let [header, info, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(status_rows),
         Constraint::Length(footer_rows),
     ])
     .areas(area);
@@ -405,6 +414,7 @@ fn lesson(f: &mut Frame, area: Rect, ls: &LessonScreen, app: &App) {
             footer_rows: footer_rows(ls, area.width, lang),
             present: ls.present,
             output_lines: ls.output_rows.get(),
+            status_rows: status_rows(app.status.as_ref(), area.width),
         },
     );
     ls.text_replaces_code.set(a.code.is_none());
