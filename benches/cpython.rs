@@ -22,7 +22,15 @@ fn main() {
         if ["/3.6.", "/3.7."].iter().any(|v| name.contains(v)) {
             continue;
         }
-        for (drive, iterations) in [(Drive::Seed(1), 500), (Drive::Free, 5_000)] {
+        // Seeded, the two threads take turns every few steps (a turn passed between
+        // threads costs one more wake-up); with an empty schedule each thread runs
+        // until it ends or waits, the round trip alone.
+        let drives = [
+            (Drive::Seed(1), 500),
+            (Drive::Schedule(Vec::new()), 500),
+            (Drive::Free, 5_000),
+        ];
+        for (drive, iterations) in drives {
             let knobs = interleave::cli::knobs_from(lesson, &[format!("iterations={iterations}")])
                 .expect("the knob is in range");
             let source = lesson.code(&knobs);
@@ -39,8 +47,12 @@ fn main() {
                     "{name}: free, {iterations} iterations: {steps} steps in {wall:.2} s = {:.0} steps/s",
                     steps / wall
                 ),
-                _ => println!(
-                    "{name}: controlled, {iterations} iterations: {steps} steps in {wall:.2} s = {:.1} µs a step",
+                Drive::Seed(_) => println!(
+                    "{name}: controlled, seeded, {iterations} iterations: {steps} steps in {wall:.2} s = {:.1} µs a step",
+                    wall * 1e6 / steps
+                ),
+                Drive::Schedule(_) => println!(
+                    "{name}: controlled, one thread at a time, {iterations} iterations: {steps} steps in {wall:.2} s = {:.1} µs a step",
                     wall * 1e6 / steps
                 ),
             }
