@@ -1020,6 +1020,7 @@ def _patch_multiprocessing():
     for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
         _polled(mpc._ConnectionBase, name, 'Connection.' + name)
     _patch_shared_values()
+    _patch_mp_locks()
     waits(mppool.Pool, 'join', 'Pool.join')
     waits(mppool.ApplyResult, 'wait', 'AsyncResult.wait')
     waits(mppool.IMapIterator, 'next', 'imap next')
@@ -1054,6 +1055,96 @@ def _patch_multiprocessing():
             mod.Popen._launch = announced(mod.Popen._launch)
         except ImportError:
             pass
+
+
+def _mp_lock_id(lock):
+    """A multiprocessing Lock's or RLock's id, the same in every process that has it:
+    its semaphore's name (spawn, forkserver) or its address (fork copies it as is).
+    `M…`: the controller does not make it a per-process lock's (`L…@P`)."""
+    sem = lock._semlock
+    return 'M%s' % (getattr(sem, 'name', None) or sem.handle)
+
+
+def _mp_acquire(lock, real, block, timeout):
+    """The program's acquire of a multiprocessing Lock or RLock (a real semaphore that
+    every process shares): reported as a threading lock's is, `acquired` or `blocked`
+    (controlled, it waits for the controller before each retry). An RLock reports its
+    first acquisition only."""
+    t = me()
+    first = not (isinstance(lock, _mp_rlock[0]) and lock._semlock._is_mine())
+    while True:
+        if real(False):
+            if first:
+                emit('acquired', t, _mp_lock_id(lock))
+            return True
+        if not block:
+            return False
+        if not CONTROLLED or _all_free[0] or timeout is not None:
+            if timeout is None:
+                emit('blocked', t, 'lock', _mp_lock_id(lock))
+            got = real(True, timeout)
+            if got:
+                emit('acquired', t, _mp_lock_id(lock))
+            return got
+        was_runner = runner(t)
+        emit('blocked', t, 'lock', _mp_lock_id(lock))
+        wait_turn(t, was_runner)
+
+
+def _mp_release(lock, real):
+    last = not isinstance(lock, _mp_rlock[0]) or lock._semlock._count() == 1
+    real()
+    if last:
+        emit('released', me(), _mp_lock_id(lock))
+
+
+_mp_rlock = [()]
+
+
+def _patch_mp_locks():
+    """multiprocessing.Lock and RLock (`Value.get_lock()` is one) taken by the
+    program's code (`with lock:`, `lock.acquire()`) are lock steps; taken by the
+    library's (a Value's own lock in `.value`, a Condition's) they are not."""
+    try:
+        import multiprocessing.synchronize as mps
+    except ImportError:   # no sem_open on this system: multiprocessing has no locks
+        return
+    _mp_rlock[0] = mps.RLock
+    real_make = mps.SemLock._make_methods
+
+    def traced(depth):
+        return me() >= 0 and sys._getframe(depth).f_code.co_filename == _program_file
+
+    def make_methods(self):
+        real_make(self)
+        if not isinstance(self, (mps.Lock, mps.RLock)):
+            return
+        acquire, release = self._semlock.acquire, self._semlock.release
+
+        def acquire_(block=True, timeout=None):
+            if not traced(2):
+                return acquire(block, timeout)
+            return _mp_acquire(self, acquire, block, timeout)
+
+        def release_():
+            if not traced(2):
+                return release()
+            return _mp_release(self, release)
+        self.acquire, self.release = acquire_, release_
+    mps.SemLock._make_methods = make_methods
+    for cls in (mps.Lock, mps.RLock):
+        real_enter, real_exit = cls.__enter__, cls.__exit__
+
+        def enter(self, real_enter=real_enter):
+            if not traced(2):
+                return real_enter(self)
+            return _mp_acquire(self, self._semlock.acquire, True, None)
+
+        def exit_(self, *args, real_exit=real_exit):
+            if not traced(2):
+                return real_exit(self, *args)
+            return _mp_release(self, self._semlock.release)
+        cls.__enter__, cls.__exit__ = enter, exit_
 
 
 def _value_name(obj, frame):

@@ -1,0 +1,41 @@
+//! The process lessons under their other settings against the real thing (issue 17,
+//! item 6): a stepped run's choices of who runs next, replayed on every CPython 3.8+
+//! under pyenv by its shared steps (`src/cpython/follow.rs`), must print the same
+//! lines in the same order and leave the same globals. The default settings are in
+//! cpython_fidelity_processes.rs.
+
+#[path = "common/fidelity.rs"]
+mod common;
+
+use common::{check, pythons};
+use interleave::run::Origin;
+
+/// value-race with `lock=on`: `with lock:` on a `multiprocessing.Lock`, a semaphore
+/// the forked children share, is a lock step in CPython as in the simulator (the
+/// tracer reports the program's acquire and release of it, not the Value's own
+/// lock that `.value` takes). No increment is lost.
+#[test]
+fn value_race_with_the_lock_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        let c = check("value-race", &["lock=on"], Origin::Seed(1), &py);
+        assert_eq!(c.cpython_output, ["500"], "{}", py.0);
+        for seed in [1, 3] {
+            let c = check(
+                "value-race",
+                &[
+                    "lock=on",
+                    "processes=2",
+                    "iterations=3",
+                    "scheduler=uniform",
+                ],
+                Origin::Seed(seed),
+                &py,
+            );
+            assert_eq!(
+                c.cpython_finals,
+                [("counter.value".to_string(), "6".to_string())],
+                "{c:?}"
+            );
+        }
+    }
+}
