@@ -39,3 +39,37 @@ fn value_race_with_the_lock_is_the_same_on_every_cpython() {
         }
     }
 }
+
+/// queue with `nowait=on`: the reader's `get_nowait()` does not wait for the
+/// writer's `put`, so both are shared steps (on the program's own queue only): the
+/// reader gets what the simulator's writer had put before it, and raises
+/// `queue.Empty` where the simulator's found the queue empty, which ends its process
+/// (CPython writes the traceback to stderr).
+#[test]
+fn queue_without_waiting_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        let c = check("queue", &["nowait=on"], Origin::Seed(1), &py);
+        let got: Vec<&String> = c
+            .cpython_output
+            .iter()
+            .filter(|l| l.starts_with("Get "))
+            .collect();
+        assert_eq!(got, ["Get A from queue."], "{c:?}");
+        assert!(c.cpython_stderr.contains("Empty"), "{c:?}");
+        check(
+            "queue",
+            &["nowait=on", "scheduler=uniform"],
+            Origin::Seed(2),
+            &py,
+        );
+        // The writer's put into a full Queue(1) once the reader has ended waits for
+        // ever, in the simulator and in CPython alike.
+        let c = check(
+            "queue",
+            &["nowait=on", "maxsize=1", "granularity=bytecode"],
+            Origin::Seed(1),
+            &py,
+        );
+        assert!(c.sim_deadlock && c.cpython_deadlock, "{c:?}");
+    }
+}

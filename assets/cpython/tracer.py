@@ -892,6 +892,21 @@ def _polled(cls, name, what):
     setattr(cls, name, wrapper)
 
 
+def _poll_room(sem):
+    """A controlled put() on a full queue with no timeout: it looks for room again
+    after each step another thread takes (`blocked T poll Queue.put`), as a get()
+    looks for an item, so that a put nobody will ever make room for is a deadlock
+    the controller sees, not a wait that might end by itself."""
+    t = me()
+    while not _all_free[0]:
+        was_runner = runner(t)
+        emit('blocked', t, 'poll', 'Queue.put')
+        wait_turn(t, was_runner)
+        if sem.acquire(False):
+            return
+    sem.acquire()
+
+
 def _controlled_queue(cls, raw_get):
     """multiprocessing.Queue, controlled: put() writes the item into the queue's pipe
     itself, in its step, instead of leaving it to the queue's feeder thread (which
@@ -908,7 +923,11 @@ def _controlled_queue(cls, raw_get):
         if self._closed:
             raise ValueError('Queue %r is closed' % (self,))
         if not self._sem.acquire(False):
-            if not block or not _io_call('Queue.put', self._sem.acquire, (True, timeout), {}):
+            if not block:
+                raise queue.Full
+            if timeout is None:
+                _poll_room(self._sem)
+            elif not _io_call('Queue.put', self._sem.acquire, (True, timeout), {}):
                 raise queue.Full
         data = ForkingPickler.dumps(obj)
         if self._wlock is None:
@@ -934,6 +953,35 @@ def _controlled_queue(cls, raw_get):
             wait_turn(t, was_runner)
         return raw_get(self, block, timeout)
     cls.get = get
+
+
+def _report_queue_calls(mpq):
+    """The program's put and get on a multiprocessing.Queue (put_nowait and get_nowait
+    too) are steps of the program's: `queue T put|get` once the call returned or
+    raised queue.Full or queue.Empty. The library's own queues (a Pool's) are not."""
+    import queue
+    qfile = mpq.__file__
+
+    def report(name):
+        real = getattr(mpq.Queue, name)
+
+        def wrapper(self, *args, **kwargs):
+            f = sys._getframe(1)
+            if f.f_code.co_filename == qfile and f.f_code.co_name == name + '_nowait':
+                f = f.f_back
+            t = me()
+            if t < 0 or f is None or f.f_code.co_filename != _program_file:
+                return real(self, *args, **kwargs)
+            try:
+                v = real(self, *args, **kwargs)
+            except (queue.Empty, queue.Full):
+                emit('queue', t, name)
+                raise
+            emit('queue', t, name)
+            return v
+        setattr(mpq.Queue, name, wrapper)
+    report('put')
+    report('get')
 
 
 def _patch_multiprocessing():
@@ -1015,6 +1063,7 @@ def _patch_multiprocessing():
     waits(mpq.Queue, 'get', 'Queue.get', block_arg)
     waits(mpq.Queue, 'put', 'Queue.put', lambda a, k: block_arg(a, k) and a[0]._maxsize > 0)
     _controlled_queue(mpq.Queue, raw_get)
+    _report_queue_calls(mpq)
     waits(mpq.JoinableQueue, 'join', 'JoinableQueue.join')
     waits(mpq.SimpleQueue, 'get', 'SimpleQueue.get')
     for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
