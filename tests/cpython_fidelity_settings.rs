@@ -73,3 +73,27 @@ fn queue_without_waiting_is_the_same_on_every_cpython() {
         assert!(c.sim_deadlock && c.cpython_deadlock, "{c:?}");
     }
 }
+
+/// memory with `share=array`: the worker gets the Array as a parameter, so its
+/// `numbers[:]` is no read of a global in CPython; the tracer reports the program's
+/// read of a whole shared Array under the name the calling frame gives it, which is
+/// the name the simulator keeps it under. The parent sees the child's write.
+#[test]
+fn memory_with_a_shared_array_is_the_same_on_every_cpython() {
+    for py in pythons() {
+        for sets in [&["share=array"][..], &["share=array", "run-in=thread"][..]] {
+            let c = check("memory", sets, Origin::Seed(1), &py);
+            let main = c.cpython_output.last().cloned().unwrap_or_default();
+            assert!(
+                main.ends_with("sees [1, 2, 3, 4]"),
+                "{sets:?} on {}: {main}",
+                py.0
+            );
+            assert_eq!(
+                c.cpython_finals,
+                [("numbers".to_string(), "[1, 2, 3, 4]".to_string())],
+                "{c:?}"
+            );
+        }
+    }
+}

@@ -1232,6 +1232,27 @@ def _patch_shared_values():
         prop.fset(self, v)
         report('wrote', self, v)
     mps.Synchronized.value = property(get, set_)
+    _patch_shared_arrays(mps)
+
+
+def _patch_shared_arrays(mps):
+    """multiprocessing.Array: the program's `numbers[:]` reads the whole array, which
+    every process shares, reported as a read of the global the simulator keeps it in,
+    named as the calling frame names the array (a worker's parameter `numbers` too).
+    A write by index is no shared step, as a list's is not."""
+    real = mps.SynchronizedArray.__getitem__
+    whole = slice(None)
+
+    def getitem(self, i):
+        v = real(self, i)
+        t = me()
+        frame = sys._getframe(1)
+        if t >= 0 and i == whole and frame.f_code.co_filename == _program_file:
+            name, text = _value_name(self, frame), show(list(v))
+            if name is not None and text is not None:
+                emit('read', t, name[:-len('.value')], text)
+        return v
+    mps.SynchronizedArray.__getitem__ = getitem
 
 
 def _shared_finals(names):
@@ -1245,6 +1266,10 @@ def _shared_finals(names):
             v = show(value.value)
             if v is not None:
                 emit('final', name + '.value', v)
+        elif isinstance(value, mps.SynchronizedArray):
+            v = show(list(value[:]))
+            if v is not None:
+                emit('final', name, v)
 
 
 _stdout_is_run = [True]   # this process's stdout is the run's output (not a pipe of
