@@ -892,6 +892,21 @@ def _polled(cls, name, what):
     setattr(cls, name, wrapper)
 
 
+def _poll_room(sem):
+    """A controlled put() on a full queue with no timeout: it looks for room again
+    after each step another thread takes (`blocked T poll Queue.put`), as a get()
+    looks for an item, so that a put nobody will ever make room for is a deadlock
+    the controller sees, not a wait that might end by itself."""
+    t = me()
+    while not _all_free[0]:
+        was_runner = runner(t)
+        emit('blocked', t, 'poll', 'Queue.put')
+        wait_turn(t, was_runner)
+        if sem.acquire(False):
+            return
+    sem.acquire()
+
+
 def _controlled_queue(cls, raw_get):
     """multiprocessing.Queue, controlled: put() writes the item into the queue's pipe
     itself, in its step, instead of leaving it to the queue's feeder thread (which
@@ -908,7 +923,11 @@ def _controlled_queue(cls, raw_get):
         if self._closed:
             raise ValueError('Queue %r is closed' % (self,))
         if not self._sem.acquire(False):
-            if not block or not _io_call('Queue.put', self._sem.acquire, (True, timeout), {}):
+            if not block:
+                raise queue.Full
+            if timeout is None:
+                _poll_room(self._sem)
+            elif not _io_call('Queue.put', self._sem.acquire, (True, timeout), {}):
                 raise queue.Full
         data = ForkingPickler.dumps(obj)
         if self._wlock is None:
@@ -934,6 +953,35 @@ def _controlled_queue(cls, raw_get):
             wait_turn(t, was_runner)
         return raw_get(self, block, timeout)
     cls.get = get
+
+
+def _report_queue_calls(mpq):
+    """The program's put and get on a multiprocessing.Queue (put_nowait and get_nowait
+    too) are steps of the program's: `queue T put|get` once the call returned or
+    raised queue.Full or queue.Empty. The library's own queues (a Pool's) are not."""
+    import queue
+    qfile = mpq.__file__
+
+    def report(name):
+        real = getattr(mpq.Queue, name)
+
+        def wrapper(self, *args, **kwargs):
+            f = sys._getframe(1)
+            if f.f_code.co_filename == qfile and f.f_code.co_name == name + '_nowait':
+                f = f.f_back
+            t = me()
+            if t < 0 or f is None or f.f_code.co_filename != _program_file:
+                return real(self, *args, **kwargs)
+            try:
+                v = real(self, *args, **kwargs)
+            except (queue.Empty, queue.Full):
+                emit('queue', t, name)
+                raise
+            emit('queue', t, name)
+            return v
+        setattr(mpq.Queue, name, wrapper)
+    report('put')
+    report('get')
 
 
 def _patch_multiprocessing():
@@ -1015,11 +1063,13 @@ def _patch_multiprocessing():
     waits(mpq.Queue, 'get', 'Queue.get', block_arg)
     waits(mpq.Queue, 'put', 'Queue.put', lambda a, k: block_arg(a, k) and a[0]._maxsize > 0)
     _controlled_queue(mpq.Queue, raw_get)
+    _report_queue_calls(mpq)
     waits(mpq.JoinableQueue, 'join', 'JoinableQueue.join')
     waits(mpq.SimpleQueue, 'get', 'SimpleQueue.get')
     for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
         _polled(mpc._ConnectionBase, name, 'Connection.' + name)
     _patch_shared_values()
+    _patch_mp_locks()
     waits(mppool.Pool, 'join', 'Pool.join')
     waits(mppool.ApplyResult, 'wait', 'AsyncResult.wait')
     waits(mppool.IMapIterator, 'next', 'imap next')
@@ -1054,6 +1104,96 @@ def _patch_multiprocessing():
             mod.Popen._launch = announced(mod.Popen._launch)
         except ImportError:
             pass
+
+
+def _mp_lock_id(lock):
+    """A multiprocessing Lock's or RLock's id, the same in every process that has it:
+    its semaphore's name (spawn, forkserver) or its address (fork copies it as is).
+    `M…`: the controller does not make it a per-process lock's (`L…@P`)."""
+    sem = lock._semlock
+    return 'M%s' % (getattr(sem, 'name', None) or sem.handle)
+
+
+def _mp_acquire(lock, real, block, timeout):
+    """The program's acquire of a multiprocessing Lock or RLock (a real semaphore that
+    every process shares): reported as a threading lock's is, `acquired` or `blocked`
+    (controlled, it waits for the controller before each retry). An RLock reports its
+    first acquisition only."""
+    t = me()
+    first = not (isinstance(lock, _mp_rlock[0]) and lock._semlock._is_mine())
+    while True:
+        if real(False):
+            if first:
+                emit('acquired', t, _mp_lock_id(lock))
+            return True
+        if not block:
+            return False
+        if not CONTROLLED or _all_free[0] or timeout is not None:
+            if timeout is None:
+                emit('blocked', t, 'lock', _mp_lock_id(lock))
+            got = real(True, timeout)
+            if got:
+                emit('acquired', t, _mp_lock_id(lock))
+            return got
+        was_runner = runner(t)
+        emit('blocked', t, 'lock', _mp_lock_id(lock))
+        wait_turn(t, was_runner)
+
+
+def _mp_release(lock, real):
+    last = not isinstance(lock, _mp_rlock[0]) or lock._semlock._count() == 1
+    real()
+    if last:
+        emit('released', me(), _mp_lock_id(lock))
+
+
+_mp_rlock = [()]
+
+
+def _patch_mp_locks():
+    """multiprocessing.Lock and RLock (`Value.get_lock()` is one) taken by the
+    program's code (`with lock:`, `lock.acquire()`) are lock steps; taken by the
+    library's (a Value's own lock in `.value`, a Condition's) they are not."""
+    try:
+        import multiprocessing.synchronize as mps
+    except ImportError:   # no sem_open on this system: multiprocessing has no locks
+        return
+    _mp_rlock[0] = mps.RLock
+    real_make = mps.SemLock._make_methods
+
+    def traced(depth):
+        return me() >= 0 and sys._getframe(depth).f_code.co_filename == _program_file
+
+    def make_methods(self):
+        real_make(self)
+        if not isinstance(self, (mps.Lock, mps.RLock)):
+            return
+        acquire, release = self._semlock.acquire, self._semlock.release
+
+        def acquire_(block=True, timeout=None):
+            if not traced(2):
+                return acquire(block, timeout)
+            return _mp_acquire(self, acquire, block, timeout)
+
+        def release_():
+            if not traced(2):
+                return release()
+            return _mp_release(self, release)
+        self.acquire, self.release = acquire_, release_
+    mps.SemLock._make_methods = make_methods
+    for cls in (mps.Lock, mps.RLock):
+        real_enter, real_exit = cls.__enter__, cls.__exit__
+
+        def enter(self, real_enter=real_enter):
+            if not traced(2):
+                return real_enter(self)
+            return _mp_acquire(self, self._semlock.acquire, True, None)
+
+        def exit_(self, *args, real_exit=real_exit):
+            if not traced(2):
+                return real_exit(self, *args)
+            return _mp_release(self, self._semlock.release)
+        cls.__enter__, cls.__exit__ = enter, exit_
 
 
 def _value_name(obj, frame):
@@ -1092,6 +1232,27 @@ def _patch_shared_values():
         prop.fset(self, v)
         report('wrote', self, v)
     mps.Synchronized.value = property(get, set_)
+    _patch_shared_arrays(mps)
+
+
+def _patch_shared_arrays(mps):
+    """multiprocessing.Array: the program's `numbers[:]` reads the whole array, which
+    every process shares, reported as a read of the global the simulator keeps it in,
+    named as the calling frame names the array (a worker's parameter `numbers` too).
+    A write by index is no shared step, as a list's is not."""
+    real = mps.SynchronizedArray.__getitem__
+    whole = slice(None)
+
+    def getitem(self, i):
+        v = real(self, i)
+        t = me()
+        frame = sys._getframe(1)
+        if t >= 0 and i == whole and frame.f_code.co_filename == _program_file:
+            name, text = _value_name(self, frame), show(list(v))
+            if name is not None and text is not None:
+                emit('read', t, name[:-len('.value')], text)
+        return v
+    mps.SynchronizedArray.__getitem__ = getitem
 
 
 def _shared_finals(names):
@@ -1105,6 +1266,10 @@ def _shared_finals(names):
             v = show(value.value)
             if v is not None:
                 emit('final', name + '.value', v)
+        elif isinstance(value, mps.SynchronizedArray):
+            v = show(list(value[:]))
+            if v is not None:
+                emit('final', name, v)
 
 
 _stdout_is_run = [True]   # this process's stdout is the run's output (not a pipe of

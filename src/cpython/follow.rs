@@ -47,6 +47,11 @@ pub enum Effect {
     Arrive,
     /// Left a barrier's `wait()` (tripped, broken or timed out): the barrier drains.
     Leave,
+    /// The program's `put` on one of its own `multiprocessing.Queue`s returned or
+    /// raised `queue.Full` (`queue_steps`).
+    Put,
+    /// The program's `get` on one of its own queues returned or raised `queue.Empty`.
+    Get,
 }
 
 impl std::fmt::Display for Effect {
@@ -62,6 +67,8 @@ impl std::fmt::Display for Effect {
             Effect::Signal => f.write_str("signals waiting threads (set, release, notify)"),
             Effect::Arrive => f.write_str("arrives at a barrier"),
             Effect::Leave => f.write_str("leaves a barrier"),
+            Effect::Put => f.write_str("puts to a queue (or finds it full)"),
+            Effect::Get => f.write_str("gets from a queue (or finds it empty)"),
         }
     }
 }
@@ -225,6 +232,95 @@ fn thread_step(
     }
 }
 
+/// The program's own queues: those a line of `code` makes, `q = Queue(…)` (or
+/// `multiprocessing.Queue`, `mp.Queue`). The simulator's other queues stand for a
+/// library's (a Pool's task queue, a future's result), which CPython runs untraced.
+pub fn program_queues(program: &Program, code: &str) -> Vec<crate::program::QueueId> {
+    let makes = |name: &str| {
+        code.lines().any(|l| {
+            let Some(rhs) = l.trim_start().strip_prefix(name) else {
+                return false;
+            };
+            let Some(rhs) = rhs.trim_start().strip_prefix('=') else {
+                return false;
+            };
+            let rhs = rhs.trim_start();
+            ["Queue(", "multiprocessing.Queue(", "mp.Queue("]
+                .iter()
+                .any(|m| rhs.starts_with(m))
+        })
+    };
+    (0..program.queues.len())
+        .filter(|&q| {
+            let name = &program.queues[q].name;
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && makes(name)
+        })
+        .map(|q| q as crate::program::QueueId)
+        .collect()
+}
+
+/// The puts and gets on the program's own queues (`program_queues`) as shared steps,
+/// merged into `anchors` in the run's order. A put or get that finished, or raised
+/// `queue.Full` or `queue.Empty`, is one (a wait is no step). Without them a
+/// `get_nowait()` due in CPython would find the queue empty where the simulator's
+/// writer had put before it: a blocking get waits for the put (`ahead`), a
+/// non-blocking one does not.
+pub fn queue_steps(
+    trace: &Trace,
+    queues: &[crate::program::QueueId],
+    anchors: Vec<Anchor>,
+) -> Vec<Anchor> {
+    if queues.is_empty() {
+        return anchors;
+    }
+    let p: &Program = &trace.program;
+    let mut out: Vec<Anchor> = Vec::new();
+    // Each actor's last step was one on a program's queue.
+    let mut on_queue: BTreeMap<u16, bool> = BTreeMap::new();
+    for (i, e) in trace.events.iter().enumerate() {
+        let seq = (trace.base + i) as u64;
+        // A get_nowait() that raised queue.Empty ends its process (exit code 1): its
+        // thread ends there, in CPython as in the simulator.
+        if e.kind == EventKind::Ended && e.value == 1 && on_queue.get(&e.actor) == Some(&true) {
+            out.push(Anchor {
+                actor: e.actor,
+                line: trace.line(e),
+                effect: Effect::Exit,
+                seq,
+            });
+            continue;
+        }
+        if e.kind != EventKind::Exec {
+            continue;
+        }
+        let effect = match p.actors[e.actor as usize].code.get(e.pc as usize) {
+            Some(Instr::QueuePut { q, .. }) if queues.contains(q) => Effect::Put,
+            Some(Instr::QueueGet { q, .. }) if queues.contains(q) => Effect::Get,
+            Some(Instr::QueueTry { q, put, .. }) if queues.contains(q) => match put {
+                true => Effect::Put,
+                false => Effect::Get,
+            },
+            _ => {
+                on_queue.insert(e.actor, false);
+                continue;
+            }
+        };
+        on_queue.insert(e.actor, true);
+        out.push(Anchor {
+            actor: e.actor,
+            line: trace.line(e),
+            effect,
+            seq,
+        });
+    }
+    // Before another shared step of the same instruction (the end it raised).
+    out.extend(anchors);
+    out.sort_by_key(|a| a.seq);
+    out
+}
+
 /// The simulator's actors that CPython's run does not show, and why: a declared
 /// difference between the two, not a disagreement. The comparison leaves out their
 /// shared steps, and a thread one of them starts is compared as started by the
@@ -278,10 +374,11 @@ pub fn ahead(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<u16>> {
     let mut next = anchors.iter().peekable();
     let mut out = Vec::with_capacity(anchors.len());
     for (i, e) in trace.events.iter().enumerate() {
-        if e.kind != EventKind::Exec {
+        let seq = (trace.base + i) as u64;
+        // An anchor is a step, or a process's end by an error (`queue_steps`).
+        if e.kind != EventKind::Exec && next.peek().is_none_or(|a| a.seq != seq) {
             continue;
         }
-        let seq = (trace.base + i) as u64;
         match next.peek() {
             Some(a) if a.seq == seq => {
                 let mut order: Vec<(u64, u16)> = since
@@ -686,6 +783,14 @@ pub struct Comparison {
     pub declared: Vec<crate::lesson::Difference>,
 }
 
+/// A line the simulator prints when a process's target raises
+/// (`pytext::process_raise_text`): the process's name and the error.
+fn process_raised(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix("Process ")?;
+    let (process, error) = rest.split_once(": Traceback (most recent call last): … ")?;
+    Some((process, error))
+}
+
 impl Comparison {
     /// The lines each side printed that the other did not, as `(what, line)`.
     /// An uncaught exception in a thread is one line of the simulator's output,
@@ -696,7 +801,7 @@ impl Comparison {
         let (raised, printed): (Vec<&String>, Vec<&String>) = self
             .sim_output
             .iter()
-            .partition(|l| l.starts_with("Exception in thread "));
+            .partition(|l| l.starts_with("Exception in thread ") || process_raised(l).is_some());
         let printed: Vec<&str> = printed.iter().map(|s| s.as_str()).collect();
         let real: Vec<&str> = self.cpython_output.iter().map(|s| s.as_str()).collect();
         if printed != real {
@@ -705,6 +810,17 @@ impl Comparison {
             ));
         }
         for r in raised {
+            // A process's target raised: CPython's child writes `Process NAME:`, the
+            // traceback and the error to its stderr.
+            if let Some((process, error)) = process_raised(r) {
+                let header = format!("Process {process}:");
+                let found = self.cpython_stderr.lines().any(|l| l == header)
+                    && self.cpython_stderr.lines().any(|l| l.trim() == error);
+                if !found {
+                    diffs.push(format!("stderr: CPython did not report {r:?}"));
+                }
+                continue;
+            }
             let rest = &r["Exception in thread ".len()..];
             let (thread, error) = rest.split_once(": ").unwrap_or((rest, ""));
             let header = format!("Exception in thread {thread}");
@@ -833,6 +949,8 @@ pub fn compare_trace(
         Effect::Read(n, _) | Effect::Write(n, _) => !declared_global(lesson, knobs, n),
         _ => true,
     });
+    let code = lesson.code(knobs);
+    let anchors = queue_steps(trace, &program_queues(p, &code), anchors);
     let anchors = without_hidden(p, anchors);
     let ahead = ahead(trace, &anchors);
     let mut follower = Follower::new(anchors, names, shared, first_main_line)
@@ -840,7 +958,6 @@ pub fn compare_trace(
         .with_terminated(terminated(trace));
     // A thread lesson that prints os.getpid() prints the simulated PID: compared as
     // the process it names, as in the process lessons.
-    let code = lesson.code(knobs);
     let prints_pids = code.contains("os.getpid()");
     if prints_pids || p.actors.iter().any(|a| a.process != 0) {
         let process_of = p.actors.iter().map(|a| a.process).collect();

@@ -511,9 +511,13 @@ impl Hub {
             self.procs[p].ns = ns.clone();
         }
         let num = |f: &[String], i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok());
+        // A thread's lock is its process's own: `L1` in a child is another lock than
+        // the root's `L1`. A multiprocessing lock (`M…`) is one semaphore that every
+        // process shares, named the same in each.
         let lock = |f: &mut Vec<String>, i: usize| {
             if p > 0
                 && let Some(l) = f.get_mut(i)
+                && !l.starts_with('M')
             {
                 *l = format!("{l}@{p}");
             }
@@ -610,7 +614,7 @@ impl Hub {
                 }
                 return;
             }
-            "at" | "read" | "wrote" | "out" | "unblocked" => {
+            "at" | "read" | "wrote" | "out" | "unblocked" | "queue" => {
                 let Some(t) = num(&f, 1) else { return };
                 f[1] = self.actor(p, t).to_string();
             }

@@ -717,7 +717,7 @@ impl Controller {
                     self.states.insert(t as u16, ThreadState::Running);
                 }
             }
-            "held" | "freed" | "signal" | "arrive" | "leave" => {
+            "held" | "freed" | "signal" | "arrive" | "leave" | "queue" => {
                 let t = thread(1)? as u16;
                 self.take_sync(&f[0], t, &field(2).unwrap_or_default());
             }
@@ -752,7 +752,7 @@ impl Controller {
     /// (`Condition.wait`, `notify`): no step of the program's, but who may go on.
     /// The others are shared steps: `set()`, `release()`, `notify()` or `abort()`
     /// (`signal`), which may let a waiting thread go; a barrier's arrival and
-    /// leaving.
+    /// leaving; a put or get on the program's queue.
     fn take_sync(&mut self, kind: &str, t: u16, what: &str) {
         match kind {
             "held" => {
@@ -763,6 +763,10 @@ impl Controller {
             }
             "signal" => self.observe(t, Effect::Signal),
             "arrive" => self.observe(t, Effect::Arrive),
+            // `queue T put|get`: the program's put or get on a multiprocessing.Queue
+            // returned (or raised queue.Full, queue.Empty).
+            "queue" if what == "put" => self.observe(t, Effect::Put),
+            "queue" => self.observe(t, Effect::Get),
             _ => self.observe(t, Effect::Leave),
         }
     }
