@@ -97,3 +97,46 @@ fn memory_with_a_shared_array_is_the_same_on_every_cpython() {
         }
     }
 }
+
+/// memory with `share=manager`: the list lives in the Manager's server, which runs
+/// the standard library untraced, so the lesson declares its runs not compared. A
+/// controlled run on CPython still ends (the program's `recv` from the server looks
+/// again while the server runs): it used to wait for its timeout at `Manager()`.
+#[test]
+fn memory_with_a_manager_is_declared_and_a_controlled_run_ends() {
+    let found = pythons();
+    for py in [found.first(), found.last()].into_iter().flatten() {
+        let l = common::lesson("memory");
+        let knobs =
+            interleave::cli::knobs_from(&l, &["share=manager".to_string()]).expect("valid knobs");
+        let refused =
+            interleave::cpython::compare(&l, &knobs, Origin::Seed(1), &py.2, common::LIMIT)
+                .expect_err("declared not compared");
+        assert!(refused.to_string().contains("SyncManager-1"), "{refused}");
+        for run_in in ["run-in=process", "run-in=thread"] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_interleave"))
+                .args(["run", "memory", "--set", "share=manager", "--set", run_in])
+                .args([
+                    "--engine",
+                    "cpython",
+                    "--seed",
+                    "1",
+                    "--timeout",
+                    "30",
+                    "--python",
+                ])
+                .arg(&py.2)
+                .output()
+                .expect("interleave runs");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{} {run_in}: {text}", py.0);
+            assert!(
+                text.contains("ending: finished, exit code 0"),
+                "{} {run_in}: {text}",
+                py.0
+            );
+            let sees = text.matches("sees [1, 2, 3, 4]").count();
+            assert_eq!(sees, 2, "{} {run_in}: both print the list: {text}", py.0);
+        }
+    }
+}

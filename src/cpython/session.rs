@@ -803,10 +803,21 @@ impl Controller {
             Some(ThreadState::Blocked(Wait::Join(u))) => {
                 self.states.get(u) == Some(&ThreadState::Done)
             }
-            Some(ThreadState::Blocked(Wait::Poll(_, n))) => self.moves > *n,
+            Some(ThreadState::Blocked(Wait::Poll(_, n))) => self.moves > *n || self.serving(),
             Some(ThreadState::Blocked(Wait::Notify(w, _))) => !self.holders.contains_key(w),
             _ => false,
         }
+    }
+
+    /// A process runs a Manager's server (`runs _run_server`, the standard
+    /// library's code, untraced): what it sends comes with no step of the program's,
+    /// so a thread that found nothing to receive may look again at any time. How
+    /// many times it looks depends on when the server answers: such a run's output
+    /// replays, its count of steps may not.
+    fn serving(&self) -> bool {
+        self.states
+            .values()
+            .any(|s| matches!(s, ThreadState::Blocked(Wait::Io(w)) if w == "runs _run_server"))
     }
 
     /// The threads that may take a step: those that can go, or, when none can, those
