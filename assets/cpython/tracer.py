@@ -60,6 +60,7 @@
 # closes.
 import _thread
 import dis
+import io
 import os
 import sys
 import threading
@@ -747,6 +748,59 @@ class _Stdout:
 
     def __getattr__(self, name):
         return getattr(self._real, name)
+
+
+class _Terminal(io.RawIOBase):
+    """Under INTERLEAVE_STDOUT: the bottom of a real sys.stdout. CPython's own text and
+    buffer layers sit on it, configured as CPython configures them at start-up, so
+    print() fills a real buffer (copied by fork, lost with a killed process, flushed
+    at exit); each write that reaches it is one write(2) and one `out` event."""
+
+    def __init__(self, tty):
+        io.RawIOBase.__init__(self)
+        self._tty = tty
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return self._tty
+
+    def fileno(self):
+        return 1
+
+    def write(self, data):
+        data = bytes(data)
+        if data:
+            emit('out', me(), data.decode('utf-8', 'replace'))
+        return len(data)
+
+
+def _buffered_stdout(mode):
+    """sys.stdout as CPython makes it (create_stdio): unbuffered under -u (the text
+    layer writes through to the raw file), else a BufferedWriter, line-buffered on a
+    terminal and block-buffered on a pipe. `mode`: tty or pipe."""
+    raw = _Terminal(mode == 'tty')
+    unbuffered = os.environ.get('PYTHONUNBUFFERED') or getattr(sys.__stdout__, 'write_through', False)
+    if unbuffered and sys.version_info >= (3, 7):
+        return io.TextIOWrapper(raw, encoding='utf-8', errors='strict', write_through=True)
+    buffer = io.BufferedWriter(raw, io.DEFAULT_BUFFER_SIZE)
+    return io.TextIOWrapper(buffer, encoding='utf-8', errors='strict',
+                            line_buffering=mode == 'tty' and not unbuffered,
+                            write_through=bool(unbuffered))
+
+
+_STDOUT_MODE = os.environ.get('INTERLEAVE_STDOUT')
+
+
+def _flush_at_exit():
+    """What the interpreter flushes as the process ends normally, before its thread is
+    reported done (the step the simulator shows as `flushes sys.stdout at exit`)."""
+    if _STDOUT_MODE and _stdout_is_run[0]:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
 
 
 class _Stdin:
@@ -1548,6 +1602,7 @@ def subprocessed(stdout):
             for th in threading.enumerate():
                 if th is not threading.current_thread() and not th.daemon:
                     th.join()
+            _flush_at_exit()
             was_runner = runner(t)
             _finished.add(t)
             emit('done', t)
@@ -1587,7 +1642,9 @@ def _install(multiprocessing=None):
     threading.Lock = _lock_factory
     _patch_synchronisation()
     _strip_reports()
-    if _stdout_is_run[0]:
+    if _stdout_is_run[0] and _STDOUT_MODE in ('tty', 'pipe'):
+        sys.stdout = _buffered_stdout(_STDOUT_MODE)
+    elif _stdout_is_run[0]:
         sys.stdout = _Stdout(sys.stdout)
     real_exit = os._exit
 
@@ -1661,6 +1718,7 @@ def main():
         if v is not None:
             emit('wrote', me(), name, v)
     t = me()
+    _flush_at_exit()
     was_runner = runner(t)
     _finished.add(t)
     emit('done', t)

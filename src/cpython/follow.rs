@@ -89,13 +89,25 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
     let mut printed = trace.output.iter().peekable();
     let mut out = Vec::new();
     for (i, e) in trace.events.iter().enumerate() {
-        if e.kind != EventKind::Exec {
-            continue;
-        }
         let seq = (trace.base + i) as u64;
         let Some(instr) = p.actors[e.actor as usize].code.get(e.pc as usize) else {
             continue;
         };
+        // `subprocess.call` starts the program, then waits: its first step blocks.
+        if e.kind == EventKind::Block
+            && let Some(effect) = process_step(instr, None, &out)
+        {
+            out.push(Anchor {
+                actor: e.actor,
+                line: trace.line(e),
+                effect,
+                seq,
+            });
+            continue;
+        }
+        if e.kind != EventKind::Exec {
+            continue;
+        }
         let var = |v: u16| p.vars[v as usize].name.clone();
         while printed.peek().is_some_and(|o| o.seq < seq) {
             printed.next();
@@ -108,6 +120,15 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
                 actor: e.actor,
                 line: trace.line(e),
                 effect: Effect::Start(child),
+                seq,
+            });
+            continue;
+        }
+        if let Some(effect) = process_step(instr, text, &out) {
+            out.push(Anchor {
+                actor: e.actor,
+                line: trace.line(e),
+                effect,
                 seq,
             });
             continue;
@@ -180,7 +201,67 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             seq,
         });
     }
+    lines(out)
+}
+
+/// The shared step of a process lesson's own instructions, if any: a program that
+/// `subprocess` runs starts its process (once, however often the caller's wait
+/// retries), as `os.fork()` does; a write of a modelled stdout buffer that reached
+/// the output (the print of a terminal or unbuffered stdout, a flush) prints it.
+fn process_step(instr: &Instr, text: Option<&String>, so_far: &[Anchor]) -> Option<Effect> {
+    match *instr {
+        Instr::RunProgram { child, .. } => {
+            let started = so_far.iter().any(|a| a.effect == Effect::Start(child));
+            (!started).then_some(Effect::Start(child))
+        }
+        Instr::BufPrint { .. } | Instr::Flush(_) | Instr::PrintCaptured { .. } => {
+            text.map(|t| Effect::Print(t.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// Each printed line its own shared step: one write of several lines (a flushed
+/// buffer, a program's output that ends with a newline and then print's) prints
+/// them in order, at its one step, as CPython's output shows them.
+fn lines(anchors: Vec<Anchor>) -> Vec<Anchor> {
+    let mut out = Vec::with_capacity(anchors.len());
+    for a in anchors {
+        match &a.effect {
+            Effect::Print(t) if t.contains('\n') => {
+                for l in t.split('\n') {
+                    out.push(Anchor {
+                        effect: Effect::Print(l.to_string()),
+                        ..a.clone()
+                    });
+                }
+            }
+            _ => out.push(a),
+        }
+    }
     out
+}
+
+/// The variables that give the tracer's sys.stdout what the simulator models: a
+/// real buffer configured as CPython configures it on a terminal, a pipe or under
+/// `python -u` (`INTERLEAVE_STDOUT`, `PYTHONUNBUFFERED`). None when the program's
+/// prints are not buffered by the simulator (each print is its line at once).
+pub fn stdout_env(p: &Program) -> Option<[(&'static str, &'static str); 2]> {
+    let stdout = p
+        .actors
+        .iter()
+        .flat_map(|a| a.code.iter())
+        .find_map(|i| match i {
+            Instr::BufPrint { stdout, .. } => Some(*stdout),
+            _ => None,
+        })?;
+    Some(match stdout {
+        crate::program::Stdout::Tty => [("INTERLEAVE_STDOUT", "tty"), ("PYTHONUNBUFFERED", "")],
+        crate::program::Stdout::Pipe => [("INTERLEAVE_STDOUT", "pipe"), ("PYTHONUNBUFFERED", "")],
+        crate::program::Stdout::Unbuffered => {
+            [("INTERLEAVE_STDOUT", "pipe"), ("PYTHONUNBUFFERED", "1")]
+        }
+    })
 }
 
 /// A list of ints as Python writes it: `[1, 2, 3]`.
@@ -375,25 +456,27 @@ pub fn ahead(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<u16>> {
     let mut out = Vec::with_capacity(anchors.len());
     for (i, e) in trace.events.iter().enumerate() {
         let seq = (trace.base + i) as u64;
-        // An anchor is a step, or a process's end by an error (`queue_steps`).
-        if e.kind != EventKind::Exec && next.peek().is_none_or(|a| a.seq != seq) {
-            continue;
+        // One step may take several shared steps (the lines of one write), a
+        // program's start is the step that blocks in `subprocess.call`, and a
+        // process's end by an error is an anchor too (`queue_steps`).
+        let mut took = false;
+        while let Some(actor) = next.peek().filter(|a| a.seq == seq).map(|a| a.actor) {
+            let mut order: Vec<(u64, u16)> = since
+                .iter()
+                .filter(|&(&b, _)| b != actor)
+                .map(|(&b, &s)| (s, b))
+                .collect();
+            order.sort_unstable();
+            out.push(order.into_iter().map(|(_, b)| b).collect());
+            since.remove(&actor);
+            next.next();
+            took = true;
         }
-        match next.peek() {
-            Some(a) if a.seq == seq => {
-                let mut order: Vec<(u64, u16)> = since
-                    .iter()
-                    .filter(|&(&b, _)| b != a.actor)
-                    .map(|(&b, &s)| (s, b))
-                    .collect();
-                order.sort_unstable();
-                out.push(order.into_iter().map(|(_, b)| b).collect());
-                since.remove(&a.actor);
-                next.next();
-            }
-            _ => {
-                since.entry(e.actor).or_insert(seq);
-            }
+        // A program started by a step that then blocks (`communicate` feeding
+        // tr's stdin) has, in CPython, the rest of that call still to run: the
+        // thread counts as run ahead until its next shared step.
+        if (!took && e.kind == EventKind::Exec) || (took && e.kind == EventKind::Block) {
+            since.entry(e.actor).or_insert(seq);
         }
     }
     out.resize(anchors.len(), Vec::new());
@@ -599,6 +682,17 @@ impl Follower {
         Some(t)
     }
 
+    /// Whether one of the threads the simulator ran before the next shared step
+    /// can take a step now (`helper` would pick it).
+    pub(super) fn may_help(&self, ready: &[u16]) -> bool {
+        self.helped < HELP_LIMIT
+            && self.ahead.get(self.at).is_some_and(|a| {
+                a.iter()
+                    .filter_map(|b| self.threads.get(b))
+                    .any(|t| ready.contains(t))
+            })
+    }
+
     fn actor(&self, a: u16) -> &str {
         self.names.get(a as usize).map_or("?", |s| s.as_str())
     }
@@ -802,7 +896,9 @@ impl Comparison {
             .sim_output
             .iter()
             .partition(|l| l.starts_with("Exception in thread ") || process_raised(l).is_some());
-        let printed: Vec<&str> = printed.iter().map(|s| s.as_str()).collect();
+        // An entry of the simulator's output panel is one write, which may hold
+        // several lines (a flushed buffer); CPython's are lines.
+        let printed: Vec<&str> = printed.iter().flat_map(|s| s.split('\n')).collect();
         let real: Vec<&str> = self.cpython_output.iter().map(|s| s.as_str()).collect();
         if printed != real {
             diffs.push(format!(
@@ -965,7 +1061,14 @@ pub fn compare_trace(
     }
     let shared_steps = follower.anchors.len();
     let drive = Drive::Schedule(Vec::new());
-    let session = Session::start(python, &code, &drive, Granularity::Bytecode)?;
+    let env = stdout_env(p);
+    let session = Session::start_env(
+        python,
+        &code,
+        &drive,
+        Granularity::Bytecode,
+        env.as_ref().map_or(&[][..], |e| &e[..]),
+    )?;
     let sim_output: Vec<String> = trace
         .output
         .iter()

@@ -75,7 +75,19 @@ impl Session {
         drive: &Drive,
         granularity: Granularity,
     ) -> Result<Session, SessionError> {
-        Session::spawn(python, Program::Text(source), drive, granularity)
+        Session::spawn(python, Program::Text(source), drive, granularity, &[])
+    }
+
+    /// [`Session::start`] with these variables added to the tracer's environment
+    /// (`INTERLEAVE_STDOUT`: a real, buffered sys.stdout).
+    pub fn start_env(
+        python: &Path,
+        source: &str,
+        drive: &Drive,
+        granularity: Granularity,
+        env: &[(&str, &str)],
+    ) -> Result<Session, SessionError> {
+        Session::spawn(python, Program::Text(source), drive, granularity, env)
     }
 
     /// Starts `python` on the program in the file `program`, under the tracer: a
@@ -86,7 +98,7 @@ impl Session {
         drive: &Drive,
         granularity: Granularity,
     ) -> Result<Session, SessionError> {
-        Session::spawn(python, Program::File(program), drive, granularity)
+        Session::spawn(python, Program::File(program), drive, granularity, &[])
     }
 
     fn spawn(
@@ -94,6 +106,7 @@ impl Session {
         program: Program,
         drive: &Drive,
         granularity: Granularity,
+        env: &[(&str, &str)],
     ) -> Result<Session, SessionError> {
         let dir = tempfile::Builder::new()
             .prefix("interleave-cpython-")
@@ -158,6 +171,7 @@ impl Session {
                 },
             )
             .env_remove("PYTHONSTARTUP")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -890,8 +904,11 @@ impl Controller {
         // in a library call that comes back by itself (`time.sleep`, a queue's
         // `get` whose item a feeder thread is still writing): wait for it rather
         // than let another thread go out of the simulator's order.
+        // A program subprocess runs (`runs tr`) may wait for its caller, though:
+        // the threads the simulator ran before the step go meanwhile.
         if let Some(t) = self.follow.as_ref().and_then(|f| f.due())
-            && matches!(self.states.get(&t), Some(ThreadState::Blocked(Wait::Io(_))))
+            && let Some(ThreadState::Blocked(Wait::Io(w))) = self.states.get(&t)
+            && !(w.starts_with("runs ") && self.follow.as_ref().is_some_and(|f| f.may_help(&ready)))
         {
             return Ok(None);
         }
