@@ -47,6 +47,9 @@ pub enum Effect {
     Arrive,
     /// Left a barrier's `wait()` (tripped, broken or timed out): the barrier drains.
     Leave,
+    /// A `multiprocessing.Pool` worker took its next task, or the pool's None that
+    /// ends it, from the pool's task queue (`pool_step`).
+    Take,
 }
 
 impl std::fmt::Display for Effect {
@@ -62,6 +65,7 @@ impl std::fmt::Display for Effect {
             Effect::Signal => f.write_str("signals waiting threads (set, release, notify)"),
             Effect::Arrive => f.write_str("arrives at a barrier"),
             Effect::Leave => f.write_str("leaves a barrier"),
+            Effect::Take => f.write_str("takes a task from the pool's queue"),
         }
     }
 }
@@ -105,7 +109,8 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             });
             continue;
         }
-        if let Some(effect) = thread_step(trace, i, instr, e.value) {
+        if let Some(effect) = thread_step(trace, i, instr, e.value).or_else(|| pool_step(p, instr))
+        {
             out.push(Anchor {
                 actor: e.actor,
                 line: trace.line(e),
@@ -224,6 +229,27 @@ fn thread_step(
         _ => None,
     }
 }
+
+/// A pool worker's take from the pool's task queue (the queue the pool scenarios
+/// name `pool tasks`): which worker gets which task is the simulator's choice, and
+/// in CPython the order in which the workers call `get()` on the pool's inqueue
+/// (the tracer holds each worker before that call, `_pool_takes`). A shared step,
+/// so that the workers take the tasks in the simulator's order.
+fn pool_step(p: &Program, instr: &Instr) -> Option<Effect> {
+    match *instr {
+        Instr::QueueGet { q, .. }
+            if p.queues
+                .get(q as usize)
+                .is_some_and(|x| x.name == POOL_TASKS) =>
+        {
+            Some(Effect::Take)
+        }
+        _ => None,
+    }
+}
+
+/// The name the pool scenarios give the pool's task queue.
+pub const POOL_TASKS: &str = "pool tasks";
 
 /// The simulator's actors that CPython's run does not show, and why: a declared
 /// difference between the two, not a disagreement. The comparison leaves out their
@@ -500,6 +526,36 @@ impl Follower {
             .copied()?;
         self.helped += 1;
         Some(t)
+    }
+
+    /// `helper` for a pool worker that waits for its next task: among the parent's
+    /// threads (its `close()` lets the pool send the stop signals) and the workers
+    /// whose next shared step is a take (the steps before it send their last
+    /// result, which the stop signals wait for), not one standing before its take
+    /// (`at_take`). A worker whose next shared step is a print is never let go out
+    /// of the simulator's order for a wait that may be only the pipe's.
+    pub(super) fn pool_helper(
+        &mut self,
+        ready: &[u16],
+        at_take: impl Fn(u16) -> bool,
+    ) -> Option<u16> {
+        let rest = &self.anchors[self.at.min(self.anchors.len())..];
+        let next_is_take = |sim: u16| {
+            rest.iter()
+                .find(|a| a.actor == sim)
+                .is_some_and(|a| a.effect == Effect::Take)
+        };
+        let may: Vec<u16> = ready
+            .iter()
+            .copied()
+            .filter(|&t| !at_take(t))
+            .filter(|&t| {
+                self.threads.iter().any(|(&sim, &py)| {
+                    py == t && (self.process_of.get(sim as usize) == Some(&0) || next_is_take(sim))
+                })
+            })
+            .collect();
+        self.helper(&may)
     }
 
     fn actor(&self, a: u16) -> &str {

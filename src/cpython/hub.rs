@@ -610,7 +610,7 @@ impl Hub {
                 }
                 return;
             }
-            "at" | "read" | "wrote" | "out" | "unblocked" => {
+            "at" | "read" | "wrote" | "out" | "unblocked" | "take" => {
                 let Some(t) = num(&f, 1) else { return };
                 f[1] = self.actor(p, t).to_string();
             }
