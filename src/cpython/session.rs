@@ -717,15 +717,9 @@ impl Controller {
                     self.states.insert(t as u16, ThreadState::Running);
                 }
             }
-            "held" | "freed" | "signal" | "arrive" | "leave" => {
+            "held" | "freed" | "signal" | "arrive" | "leave" | "take" => {
                 let t = thread(1)? as u16;
                 self.take_sync(&f[0], t, &field(2).unwrap_or_default());
-            }
-            // A pool worker took its next task (or the pool's None) from the pool's
-            // queue: a shared step (`follow::pool_step`).
-            "take" => {
-                let t = thread(1)? as u16;
-                self.observe(t, Effect::Take);
             }
             "released" => {
                 self.holders.remove(&field(2)?);
@@ -769,6 +763,9 @@ impl Controller {
             }
             "signal" => self.observe(t, Effect::Signal),
             "arrive" => self.observe(t, Effect::Arrive),
+            // A pool worker took its next task (or the pool's None) from the
+            // pool's queue (`follow::pool_step`).
+            "take" => self.observe(t, Effect::Take),
             _ => self.observe(t, Effect::Leave),
         }
     }

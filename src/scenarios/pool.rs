@@ -120,6 +120,22 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     // result on 3.6.15 to 3.13.0 (tools/measure/pool_worker_exit.py). The handler
     // threads are not actors here: join(), which waits for them, takes the results
     // and sends the sentinels in their place, then waits for the workers.
+    join_code(&mut b, &mut m, (taskq, results), tasks, &workers)?;
+    let done = b.string("All subprocesses done.");
+    m.at(b.line("print('All subprocesses done.')")?)
+        .print(done, 0)
+        .emit(Instr::Exit(0));
+    b.build_with(m)
+}
+
+/// `p.join()`: every task's result, then one None per worker, then each worker.
+fn join_code(
+    b: &mut ProgramBuilder,
+    m: &mut crate::program::ActorBuilder,
+    (taskq, results): (QueueId, QueueId),
+    tasks: u32,
+    workers: &[ActorId],
+) -> Result<(), String> {
     let join = b.line("p.join()")?;
     m.at(join);
     let result = m.local("result", NONE);
@@ -130,20 +146,16 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         })
         .emit(Instr::StoreFast(result));
     }
-    for _ in &workers {
+    for _ in workers {
         m.emit(Instr::LoadConst(NONE)).emit(Instr::QueuePut {
             q: taskq,
             block: true,
         });
     }
-    for &w in &workers {
+    for &w in workers {
         m.emit(Instr::Join(w));
     }
-    let done = b.string("All subprocesses done.");
-    m.at(b.line("print('All subprocesses done.')")?)
-        .print(done, 0)
-        .emit(Instr::Exit(0));
-    b.build_with(m)
+    Ok(())
 }
 
 /// Each worker's loop: CPython's pool worker takes a task (None ends it), runs
