@@ -1036,6 +1036,27 @@ def _report_queue_calls(mpq):
         setattr(mpq.Queue, name, wrapper)
     report('put')
     report('get')
+def _pool_takes(cls, mppool):
+    """A Pool worker's get() of its next task, controlled: the worker stands before it
+    (`at T 0 take`) until it is told to go, then gets (waiting, as the library call
+    `Pool task`, for what the pool's task-handler thread sends) and says so (`take T`). Which worker
+    takes which task is then the controller's choice, not the OS's: the workers held
+    before their get() do not race for the pipe. Other gets, and free runs, are as
+    before."""
+    real = cls.get
+
+    def get(self):
+        t = me()
+        if (not CONTROLLED or _all_free[0] or t < 0
+                or sys._getframe(1).f_code is not mppool.worker.__code__):
+            return real(self)
+        was_runner = runner(t)
+        emit('at', t, 0, 'take', 'Pool task')
+        wait_turn(t, was_runner)
+        item = _io_call('Pool task', real, (self,), {})
+        emit('take', t)
+        return item
+    cls.get = get
 
 
 def _patch_multiprocessing():
@@ -1120,6 +1141,7 @@ def _patch_multiprocessing():
     _report_queue_calls(mpq)
     waits(mpq.JoinableQueue, 'join', 'JoinableQueue.join')
     waits(mpq.SimpleQueue, 'get', 'SimpleQueue.get')
+    _pool_takes(mpq.SimpleQueue, mppool)
     for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
         _polled(mpc._ConnectionBase, name, 'Connection.' + name)
     _patch_shared_values()

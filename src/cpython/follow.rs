@@ -52,6 +52,9 @@ pub enum Effect {
     Put,
     /// The program's `get` on one of its own queues returned or raised `queue.Empty`.
     Get,
+    /// A `multiprocessing.Pool` worker took its next task, or the pool's None that
+    /// ends it, from the pool's task queue (`pool_step`).
+    Take,
 }
 
 impl std::fmt::Display for Effect {
@@ -69,6 +72,7 @@ impl std::fmt::Display for Effect {
             Effect::Leave => f.write_str("leaves a barrier"),
             Effect::Put => f.write_str("puts to a queue (or finds it full)"),
             Effect::Get => f.write_str("gets from a queue (or finds it empty)"),
+            Effect::Take => f.write_str("takes a task from the pool's queue"),
         }
     }
 }
@@ -133,7 +137,8 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             });
             continue;
         }
-        if let Some(effect) = thread_step(trace, i, instr, e.value) {
+        if let Some(effect) = thread_step(trace, i, instr, e.value).or_else(|| pool_step(p, instr))
+        {
             out.push(Anchor {
                 actor: e.actor,
                 line: trace.line(e),
@@ -401,6 +406,26 @@ pub fn queue_steps(
     out.sort_by_key(|a| a.seq);
     out
 }
+/// A pool worker's take from the pool's task queue (the queue the pool scenarios
+/// name `pool tasks`): which worker gets which task is the simulator's choice, and
+/// in CPython the order in which the workers call `get()` on the pool's inqueue
+/// (the tracer holds each worker before that call, `_pool_takes`). A shared step,
+/// so that the workers take the tasks in the simulator's order.
+fn pool_step(p: &Program, instr: &Instr) -> Option<Effect> {
+    match *instr {
+        Instr::QueueGet { q, .. }
+            if p.queues
+                .get(q as usize)
+                .is_some_and(|x| x.name == POOL_TASKS) =>
+        {
+            Some(Effect::Take)
+        }
+        _ => None,
+    }
+}
+
+/// The name the pool scenarios give the pool's task queue.
+pub const POOL_TASKS: &str = "pool tasks";
 
 /// The simulator's actors that CPython's run does not show, and why: a declared
 /// difference between the two, not a disagreement. The comparison leaves out their
@@ -691,6 +716,36 @@ impl Follower {
                     .filter_map(|b| self.threads.get(b))
                     .any(|t| ready.contains(t))
             })
+    }
+
+    /// `helper` for a pool worker that waits for its next task: among the parent's
+    /// threads (its `close()` lets the pool send the stop signals) and the workers
+    /// whose next shared step is a take (the steps before it send their last
+    /// result, which the stop signals wait for), not one standing before its take
+    /// (`at_take`). A worker whose next shared step is a print is never let go out
+    /// of the simulator's order for a wait that may be only the pipe's.
+    pub(super) fn pool_helper(
+        &mut self,
+        ready: &[u16],
+        at_take: impl Fn(u16) -> bool,
+    ) -> Option<u16> {
+        let rest = &self.anchors[self.at.min(self.anchors.len())..];
+        let next_is_take = |sim: u16| {
+            rest.iter()
+                .find(|a| a.actor == sim)
+                .is_some_and(|a| a.effect == Effect::Take)
+        };
+        let may: Vec<u16> = ready
+            .iter()
+            .copied()
+            .filter(|&t| !at_take(t))
+            .filter(|&t| {
+                self.threads.iter().any(|(&sim, &py)| {
+                    py == t && (self.process_of.get(sim as usize) == Some(&0) || next_is_take(sim))
+                })
+            })
+            .collect();
+        self.helper(&may)
     }
 
     fn actor(&self, a: u16) -> &str {

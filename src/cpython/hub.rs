@@ -614,7 +614,7 @@ impl Hub {
                 }
                 return;
             }
-            "at" | "read" | "wrote" | "out" | "unblocked" | "queue" => {
+            "at" | "read" | "wrote" | "out" | "unblocked" | "queue" | "take" => {
                 let Some(t) = num(&f, 1) else { return };
                 f[1] = self.actor(p, t).to_string();
             }

@@ -731,7 +731,7 @@ impl Controller {
                     self.states.insert(t as u16, ThreadState::Running);
                 }
             }
-            "held" | "freed" | "signal" | "arrive" | "leave" | "queue" => {
+            "held" | "freed" | "signal" | "arrive" | "leave" | "queue" | "take" => {
                 let t = thread(1)? as u16;
                 self.take_sync(&f[0], t, &field(2).unwrap_or_default());
             }
@@ -781,6 +781,9 @@ impl Controller {
             // returned (or raised queue.Full, queue.Empty).
             "queue" if what == "put" => self.observe(t, Effect::Put),
             "queue" => self.observe(t, Effect::Get),
+            // A pool worker took its next task (or the pool's None) from the
+            // pool's queue (`follow::pool_step`).
+            "take" => self.observe(t, Effect::Take),
             _ => self.observe(t, Effect::Leave),
         }
     }
@@ -885,6 +888,22 @@ impl Controller {
         if ready.is_empty() {
             return Ok(None);
         }
+        // Following, the thread that takes the simulator's next shared step may be
+        // in a library call that comes back by itself (`time.sleep`, a queue's
+        // `get` whose item a feeder thread is still writing): wait for it rather
+        // than let another thread go out of the simulator's order.
+        // A program subprocess runs (`runs tr`) may wait for its caller, though:
+        // the threads the simulator ran before the step go meanwhile.
+        let mut helper = None;
+        if let Some(t) = self.follow.as_ref().and_then(|f| f.due())
+            && let Some(ThreadState::Blocked(Wait::Io(w))) = self.states.get(&t)
+            && !(w.starts_with("runs ") && self.follow.as_ref().is_some_and(|f| f.may_help(&ready)))
+        {
+            helper = self.pool_helper(w == POOL_TAKE, &ready);
+            if helper.is_none() {
+                return Ok(None);
+            }
+        }
         let why = |t: u16| match self.states.get(&t) {
             Some(ThreadState::Blocked(Wait::Lock(l))) => format!("it waits for lock {l}"),
             Some(ThreadState::Blocked(Wait::Join(u))) => {
@@ -900,21 +919,10 @@ impl Controller {
             None => "there is no such thread".into(),
             _ => "it is not stopped".into(),
         };
-        // Following, the thread that takes the simulator's next shared step may be
-        // in a library call that comes back by itself (`time.sleep`, a queue's
-        // `get` whose item a feeder thread is still writing): wait for it rather
-        // than let another thread go out of the simulator's order.
-        // A program subprocess runs (`runs tr`) may wait for its caller, though:
-        // the threads the simulator ran before the step go meanwhile.
-        if let Some(t) = self.follow.as_ref().and_then(|f| f.due())
-            && let Some(ThreadState::Blocked(Wait::Io(w))) = self.states.get(&t)
-            && !(w.starts_with("runs ") && self.follow.as_ref().is_some_and(|f| f.may_help(&ready)))
-        {
-            return Ok(None);
-        }
-        let t = match &mut self.follow {
-            Some(f) => f.pick(&ready, &self.standing, why),
-            None => self.picker.pick(&ready, why).map_err(SessionError::Usage)?,
+        let t = match (helper, &mut self.follow) {
+            (Some(h), _) => h,
+            (None, Some(f)) => f.pick(&ready, &self.standing, why),
+            (None, None) => self.picker.pick(&ready, why).map_err(SessionError::Usage)?,
         };
         self.last_go = t;
         if let Some(step) = self.standing.remove(&t) {
@@ -924,6 +932,21 @@ impl Controller {
         self.schedule.push(t);
         self.moves += 1;
         Ok(Some(t))
+    }
+
+    /// A pool worker due for its next task waits in the pool's `get()` for what the
+    /// pool's own threads send, which may wait in turn for a thread the simulator ran
+    /// before this shared step (the parent's `close()`, before the pool sends its
+    /// stop signals, which wait for every worker's last result): one of those goes
+    /// first, if one can (`Follower::pool_helper`), never a worker that stands
+    /// before its own `get()`.
+    fn pool_helper(&mut self, pool_take: bool, ready: &[u16]) -> Option<u16> {
+        if !pool_take {
+            return None;
+        }
+        let standing = &self.standing;
+        let at_take = |t: u16| standing.get(&t).is_some_and(|s| s.op == POOL_TAKE_OP);
+        self.follow.as_mut()?.pool_helper(ready, at_take)
     }
 
     fn any_ready(&self) -> bool {
@@ -979,6 +1002,11 @@ impl Controller {
         }
     }
 }
+
+/// What the tracer calls a pool worker's wait for its next task (`_pool_takes`).
+const POOL_TAKE: &str = "Pool task";
+/// The step a pool worker stands before when its next call is that `get()`.
+const POOL_TAKE_OP: &str = "take";
 
 /// Why thread `t` cannot take a step now.
 fn why_not(states: &BTreeMap<u16, ThreadState>, t: u16) -> String {

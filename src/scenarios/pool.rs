@@ -37,12 +37,13 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
 
     let mut b = ProgramBuilder::new(&lesson.code(knobs));
     let taskq = b.queue("pool tasks", 0);
+    let results = b.queue("pool results", 0);
     let main = b.declare("MainProcess", ActorKind::Main, 0);
     let workers: Vec<_> = (1..=size)
         .map(|i| b.declare_process(&format!("ForkPoolWorker-{i}"), i))
         .collect();
 
-    worker_code(&mut b, &workers, taskq, &seconds, sleep_us)?;
+    worker_code(&mut b, &workers, (taskq, results), &seconds, sleep_us)?;
 
     let mut m = b.code(main);
     let parent_fmt = b.string("Parent process {}.");
@@ -101,16 +102,9 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         b.finish(m)?;
         return b.build();
     }
-    let close = b.line("p.close()")?;
-    for _ in &workers {
-        // close(): every worker gets None, CPython's "no more tasks" sentinel.
-        m.at(close)
-            .emit(Instr::LoadConst(NONE))
-            .emit(Instr::QueuePut {
-                q: taskq,
-                block: true,
-            });
-    }
+    // close() only marks the pool closed: no worker is told to stop yet.
+    let close = b.string("p.close()");
+    m.at(b.line("p.close()")?).emit(Instr::Nop(close));
     if mistake == "apply-after-close" {
         let msg = b.string("Traceback (most recent call last): … ValueError: Pool not running");
         let line = b.line("p.apply_async(long_time_task, args=(99,))  # after close()")?;
@@ -118,10 +112,15 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
         b.finish(m)?;
         return b.build();
     }
-    let join = b.line("p.join()")?;
-    for &w in &workers {
-        m.at(join).emit(Instr::Join(w));
-    }
+    // CPython's pool sends each worker its None ("no more tasks") only once every
+    // task's result is back: its worker handler waits until the cache of pending
+    // results is empty, then the task handler puts one None per worker
+    // (multiprocessing/pool.py, _handle_workers and _handle_tasks, 3.8 to 3.13; 3.6
+    // and 3.7 poll the cache every 0.1 s). Measured, no worker ended before the last
+    // result on 3.6.15 to 3.13.0 (tools/measure/pool_worker_exit.py). The handler
+    // threads are not actors here: join(), which waits for them, takes the results
+    // and sends the sentinels in their place, then waits for the workers.
+    join_code(&mut b, &mut m, (taskq, results), tasks, &workers)?;
     let done = b.string("All subprocesses done.");
     m.at(b.line("print('All subprocesses done.')")?)
         .print(done, 0)
@@ -129,12 +128,42 @@ pub fn build(lesson: &Lesson, knobs: &Knobs) -> Result<Program, String> {
     b.build_with(m)
 }
 
-/// Each worker's loop: CPython's pool worker takes a task (None ends it) and runs
-/// `long_time_task` on it.
+/// `p.join()`: every task's result, then one None per worker, then each worker.
+fn join_code(
+    b: &mut ProgramBuilder,
+    m: &mut crate::program::ActorBuilder,
+    (taskq, results): (QueueId, QueueId),
+    tasks: u32,
+    workers: &[ActorId],
+) -> Result<(), String> {
+    let join = b.line("p.join()")?;
+    m.at(join);
+    let result = m.local("result", NONE);
+    for _ in 0..tasks {
+        m.emit(Instr::QueueGet {
+            q: results,
+            block: true,
+        })
+        .emit(Instr::StoreFast(result));
+    }
+    for _ in workers {
+        m.emit(Instr::LoadConst(NONE)).emit(Instr::QueuePut {
+            q: taskq,
+            block: true,
+        });
+    }
+    for &w in workers {
+        m.emit(Instr::Join(w));
+    }
+    Ok(())
+}
+
+/// Each worker's loop: CPython's pool worker takes a task (None ends it), runs
+/// `long_time_task` on it and sends back its result.
 fn worker_code(
     b: &mut ProgramBuilder,
     workers: &[ActorId],
-    taskq: QueueId,
+    (taskq, results): (QueueId, QueueId),
     seconds: &str,
     sleep_us: u32,
 ) -> Result<(), String> {
@@ -171,7 +200,17 @@ fn worker_code(
         a.at(done_line)
             .emit(Instr::LoadFast(task))
             .print(done_fmt, 1)
-            .emit(Instr::Return)
+            .emit(Instr::Return);
+        // Back in the pool's loop: the worker sends the task's outcome back to the
+        // parent, then takes the next task. CPython sends `(job, i, (True, None))`;
+        // here the task's number stands for it (a None would read as the pool's
+        // stop signal).
+        a.at(def_line)
+            .emit(Instr::LoadFast(task))
+            .emit(Instr::QueuePut {
+                q: results,
+                block: true,
+            })
             .emit(Instr::JumpBackward(head));
         // The worker ends in the pool's loop (it got None), not in a print.
         a.at(def_line).place(exit).emit(Instr::Exit(0));
