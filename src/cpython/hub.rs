@@ -511,9 +511,11 @@ impl Hub {
             self.procs[p].ns = ns.clone();
         }
         let num = |f: &[String], i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok());
+        // A multiprocessing.Lock (`mp…`) is every process's: its id stays as it is.
         let lock = |f: &mut Vec<String>, i: usize| {
             if p > 0
                 && let Some(l) = f.get_mut(i)
+                && !l.starts_with("mp")
             {
                 *l = format!("{l}@{p}");
             }
