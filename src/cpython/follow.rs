@@ -4,8 +4,10 @@
 //! The simulator's instructions are not a version's bytecode (its steps start at
 //! `t1 = …`, CPython's at `import threading`, and every version compiles a line
 //! differently), so a run is not followed step by step. It is followed by its
-//! *shared* steps: the reads and writes of shared globals, lock acquisitions and
-//! releases, printed lines, thread starts and ends, in the order the simulator took
+//! *shared* steps: the reads and writes of shared globals (and of files every
+//! process opens, compared by their text), lock acquisitions and releases (a
+//! `multiprocessing.Lock`'s too), printed lines (a traceback is looked for on
+//! stderr instead), thread starts and ends, in the order the simulator took
 //! them, each with the value it read, wrote or printed. Between two of them every
 //! thread only touches its own locals, which commute with everything, so two runs
 //! with the same shared steps in the same order end the same way. The controller
