@@ -30,6 +30,9 @@
 #   at T LINE OP ARG               T stands before a step (OP is "" by lines)
 #   read T NAME VALUE              T's step read a global
 #   wrote T NAME VALUE             T's last step wrote a global
+#                                  (read/wrote of a file the program opened: NAME as
+#                                  it named the file, VALUE what a read returned, or
+#                                  the whole file once a write reached it: _File)
 #   out T TEXT                     T wrote TEXT to stdout
 #   blocked T lock L | join U      T cannot go on until lock L is free / U is done
 #   blocked T pjoin KEY            T waits in Process.join() (or Popen.wait()) for
@@ -831,6 +834,113 @@ class _Stdin:
 
     def __getattr__(self, name):
         return getattr(self._real, name)
+
+
+# --- files: what the program reads from and writes to a file it opened --------------
+_FILE_TEXT = 1000   # characters of a file's content reported at most
+
+
+class _File:
+    """A file the program's own code opened. A file is memory every process sees, so
+    its reads and writes are reported as a global's, named as the program named the
+    file: `read T NAME CONTENT` with what a read returned, and `wrote T NAME CONTENT`
+    when written text reaches the file, at the program's flush() or close() (the
+    write(2) another process can see; a small write waits in the buffer until then),
+    with the whole file as it is then."""
+
+    def __init__(self, real, name, path):
+        self._real = real
+        self._name = name
+        self._path = path
+        self._dirty = False
+
+    def _report(self, kind, data):
+        t = me()
+        if t >= 0:
+            text = data if isinstance(data, str) else bytes(data).decode('utf-8', 'replace')
+            if len(text) > _FILE_TEXT:
+                text = text[:_FILE_TEXT - 3] + '...'
+            emit(kind, t, self._name, text)
+        return data
+
+    def read(self, *args):
+        return self._report('read', self._real.read(*args))
+
+    def readline(self, *args):
+        return self._report('read', self._real.readline(*args))
+
+    def readlines(self, *args):
+        lines = self._real.readlines(*args)
+        self._report('read', ''.join(lines) if not lines or isinstance(lines[0], str) else b''.join(lines))
+        return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self._report('read', next(self._real))
+
+    def write(self, data):
+        n = self._real.write(data)
+        self._dirty = True
+        return n
+
+    def writelines(self, lines):
+        self._real.writelines(lines)
+        self._dirty = True
+
+    def _landed(self):
+        if not self._dirty:
+            return
+        self._dirty = False
+        try:
+            with _real_open(self._path, 'rb') as f:
+                data = f.read()
+        except OSError:
+            return
+        self._report('wrote', data)
+
+    def flush(self):
+        self._real.flush()
+        self._landed()
+
+    def close(self):
+        self._real.close()
+        self._landed()
+
+    def __enter__(self):
+        self._real.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+_real_open = open
+
+
+def _patch_open():
+    """open() called by the program's own code gives a `_File`; anyone else's
+    (the standard library's, ours) the file itself."""
+    import builtins
+    if getattr(builtins.open, '_interleave', False):
+        return
+
+    def open_(file, *args, **kwargs):
+        f = _real_open(file, *args, **kwargs)
+        try:
+            caller = sys._getframe(1).f_code.co_filename
+        except ValueError:
+            return f
+        if caller != _program_file or isinstance(file, int):
+            return f
+        return _File(f, os.fsdecode(file), os.path.abspath(file))
+    open_._interleave = True
+    builtins.open = open_
 
 
 # --- processes: every child connects to the controller ------------------------------
@@ -1663,6 +1773,7 @@ def _install(multiprocessing=None):
     threading.Thread = Thread
     threading.Lock = _lock_factory
     _patch_synchronisation()
+    _patch_open()
     _strip_reports()
     if _stdout_is_run[0] and _STDOUT_MODE in ('tty', 'pipe'):
         sys.stdout = _buffered_stdout(_STDOUT_MODE)

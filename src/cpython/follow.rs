@@ -4,8 +4,10 @@
 //! The simulator's instructions are not a version's bytecode (its steps start at
 //! `t1 = …`, CPython's at `import threading`, and every version compiles a line
 //! differently), so a run is not followed step by step. It is followed by its
-//! *shared* steps: the reads and writes of shared globals, lock acquisitions and
-//! releases, printed lines, thread starts and ends, in the order the simulator took
+//! *shared* steps: the reads and writes of shared globals (and of files every
+//! process opens, compared by their text), lock acquisitions and releases (a
+//! `multiprocessing.Lock`'s too), printed lines (a traceback is looked for on
+//! stderr instead), thread starts and ends, in the order the simulator took
 //! them, each with the value it read, wrote or printed. Between two of them every
 //! thread only touches its own locals, which commute with everything, so two runs
 //! with the same shared steps in the same order end the same way. The controller
@@ -17,7 +19,7 @@
 
 use super::{Drive, Ending as PyEnding, Granularity, Outcome, Session, SessionError, Step};
 use crate::lesson::{Knobs, Lesson};
-use crate::program::pytext::value_text;
+use crate::program::pytext::{file_text, value_text};
 use crate::program::{Instr, Program};
 use crate::run::{Command, Origin, Run, Start};
 use crate::trace::{EventKind, Trace};
@@ -137,7 +139,9 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             });
             continue;
         }
-        if let Some(effect) = thread_step(trace, i, instr, e.value).or_else(|| pool_step(p, instr))
+        if let Some(effect) = file_step(trace, instr, e.value)
+            .or_else(|| thread_step(trace, i, instr, e.value))
+            .or_else(|| pool_step(p, instr))
         {
             out.push(Anchor {
                 actor: e.actor,
@@ -155,9 +159,11 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
             Instr::Release(_) => Effect::Release,
             Instr::Start(a) => Effect::Start(a),
             Instr::Exit(_) | Instr::Raise(_) => Effect::Exit,
+            // A traceback goes to stderr in CPython, which is no shared step (its
+            // thread's end is): `Comparison::output_differences` looks for it there.
             Instr::Print { .. } => match text {
-                Some(t) => Effect::Print(t.clone()),
-                None => continue,
+                Some(t) if traceback_error(t).is_none() => Effect::Print(t.clone()),
+                _ => continue,
             },
             // Every other instruction is no shared step of its own; one that raised
             // (`local.student` never set) ends its thread, which says so in a line
@@ -267,6 +273,38 @@ pub fn stdout_env(p: &Program) -> Option<[(&'static str, &'static str); 2]> {
             [("INTERLEAVE_STDOUT", "pipe"), ("PYTHONUNBUFFERED", "1")]
         }
     })
+}
+
+/// A read or write of a file every process shares (the tickets lesson's
+/// `ticket.json`), as a read or write of a global named as the program names the
+/// file, whose value is the file's text: what CPython's tracer reports of the files
+/// the program opens (`_File`). A write is one step in the simulator; in CPython it
+/// empties the file at `open(name, 'w')` and fills it at `close()`, with no shared
+/// step between, so no other thread runs while the file is empty.
+fn file_step(trace: &Trace, instr: &Instr, value: crate::program::Value) -> Option<Effect> {
+    let name = |v: u16| trace.program.vars[v as usize].name.clone();
+    match *instr {
+        Instr::FileRead(v) => Some(Effect::Read(name(v), file_text(value))),
+        Instr::FileWrite(v) => Some(Effect::Write(name(v), file_text(value))),
+        _ => None,
+    }
+}
+
+/// The simulator's shared variables that are files (read or written by
+/// `FileRead`, `FileWrite`): their values compare as the text the file holds.
+fn file_vars(p: &Program) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in &p.actors {
+        for instr in &a.code {
+            if let Instr::FileRead(v) | Instr::FileWrite(v) = *instr
+                && let Some(var) = p.vars.get(v as usize)
+                && !out.contains(&var.name)
+            {
+                out.push(var.name.clone());
+            }
+        }
+    }
+    out
 }
 
 /// A list of ints as Python writes it: `[1, 2, 3]`.
@@ -903,6 +941,28 @@ impl Follower {
     }
 }
 
+/// How the simulator writes a traceback, on one line of its output:
+/// `[Process NAME: ]Traceback (most recent call last): … ERROR`.
+const TRACEBACK: &str = "Traceback (most recent call last): … ";
+
+/// The error a line of the simulator's output ends a traceback with, if the line
+/// is one: CPython writes such a traceback to stderr, not stdout, over several
+/// lines, and the error's message may itself span lines (start-methods' RuntimeError).
+pub fn traceback_error(line: &str) -> Option<&str> {
+    line.split_once(TRACEBACK).map(|(_, error)| error)
+}
+
+/// How many times CPython's stderr ends a traceback with `error`, the two compared
+/// with their whitespace collapsed (CPython indents a long message's lines).
+fn tracebacks_in(stderr: &str, error: &str) -> usize {
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (stderr, error) = (words(stderr), words(error));
+    if error.is_empty() {
+        return 0;
+    }
+    stderr.matches(error.as_str()).count()
+}
+
 /// How a stepped run and its replay on CPython compare.
 #[derive(Clone, Debug)]
 pub struct Comparison {
@@ -951,6 +1011,12 @@ impl Comparison {
             .sim_output
             .iter()
             .partition(|l| l.starts_with("Exception in thread ") || process_raised(l).is_some());
+        // Any other one-line traceback (the parent's, or a child's that is not a
+        // target's) is looked for on stderr as often as the simulator wrote it.
+        let (tracebacks, printed): (Vec<&String>, Vec<&String>) = printed
+            .into_iter()
+            .partition(|l| traceback_error(l).is_some());
+        diffs.extend(self.traceback_differences(&tracebacks));
         // An entry of the simulator's output panel is one write, which may hold
         // several lines (a flushed buffer); CPython's are lines.
         let printed: Vec<&str> = printed.iter().flat_map(|s| s.split('\n')).collect();
@@ -979,6 +1045,33 @@ impl Comparison {
                 && self.cpython_stderr.lines().any(|l| l.trim() == error);
             if !found {
                 diffs.push(format!("stderr: CPython did not report {r:?}"));
+            }
+        }
+        diffs
+    }
+
+    /// The simulator's one-line tracebacks (`traceback_error`) that CPython's stderr
+    /// does not hold as often, each error once: stdout and stderr are two streams,
+    /// so their order against the printed lines is not compared (the thread's end
+    /// that follows the traceback is a shared step, and is).
+    fn traceback_differences(&self, tracebacks: &[&String]) -> Vec<String> {
+        let mut errors: Vec<&str> = tracebacks
+            .iter()
+            .filter_map(|l| traceback_error(l))
+            .collect();
+        errors.sort_unstable();
+        errors.dedup();
+        let mut diffs = Vec::new();
+        for error in errors {
+            let want = tracebacks
+                .iter()
+                .filter(|l| traceback_error(l) == Some(error))
+                .count();
+            let got = tracebacks_in(&self.cpython_stderr, error);
+            if got != want {
+                diffs.push(format!(
+                    "stderr: the simulator wrote {want} traceback(s) ending {error:?}, CPython's stderr {got}"
+                ));
             }
         }
         diffs
@@ -1167,10 +1260,18 @@ fn comparison(
     followed: usize,
     disagreement: Option<String>,
 ) -> Comparison {
+    let files = file_vars(&trace.program);
     let sim_finals: Vec<(String, String)> = trace
         .final_vars()
         .into_iter()
-        .map(|(n, v)| (n, value_text(v)))
+        .map(|(n, v)| {
+            let text = if files.contains(&n) {
+                file_text(v)
+            } else {
+                value_text(v)
+            };
+            (n, text)
+        })
         .collect();
     let cpython_finals = sim_finals
         .iter()

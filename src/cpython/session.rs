@@ -311,6 +311,9 @@ impl Session {
             .and_then(|h| h.join().ok())
             .unwrap_or_default();
         c.flush_output();
+        if c.follow.is_some() && matches!(ending, Ending::Finished { .. }) {
+            c.finals.extend(files_left(self._dir.path()));
+        }
         let outcome = Outcome {
             version: std::mem::take(&mut c.version),
             pid: c.pid,
@@ -324,6 +327,31 @@ impl Session {
         };
         Ok((outcome, c))
     }
+}
+
+/// The files a lesson's program left in its run's folder (its working folder),
+/// each with its text, as finals: a file every process wrote is compared at the
+/// end like a global (the tickets lesson's `ticket.json`). Read here, once every
+/// process has ended, not by the main program, which may end before its children.
+fn files_left(dir: &Path) -> Vec<(String, String)> {
+    const OURS: [&str; 3] = ["program.py", "tracer.py", "children.sock"];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            if OURS.contains(&name.as_str()) {
+                return None;
+            }
+            let bytes = std::fs::read(e.path()).ok()?;
+            Some((name, String::from_utf8_lossy(&bytes).to_string()))
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// What the playground asks of a run it keeps alive (`serve`).

@@ -417,7 +417,7 @@ impl Worker {
         let seq = self.p.mem.version(self.program(), g);
         let (done, ver) = record::file_store(seq, || {
             let mut f = std::fs::File::create(path)?;
-            f.write_all(format!("{{\"count\": {v}}}").as_bytes())
+            f.write_all(crate::program::pytext::file_text(v).as_bytes())
         });
         if self.p.record {
             self.log.push(record::Entry::new(record::Op::Store, g, ver));

@@ -89,6 +89,12 @@ pub fn fill_format(fmt: &str, args: &[Value], thread: &str, strings: &[String]) 
     out
 }
 
+/// What a file holds when the simulator keeps the number `v` in it
+/// (`Instr::FileWrite`: `json.dump({'count': v}, f)`), as Python's `json` writes it.
+pub fn file_text(v: Value) -> String {
+    format!("{{\"count\": {}}}", value_text(v))
+}
+
 /// What CPython prints when a process's target raises (the traceback's middle
 /// lines are left out).
 pub fn process_raise_text(process: &str, exception: &str) -> String {
