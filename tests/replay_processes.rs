@@ -167,8 +167,12 @@ fn live_fork_process_and_subprocess_runs_replay() {
 /// the model's virtual time ends them: then, and only then, no replay.
 #[test]
 fn live_pool_runs_replay_or_say_their_sleeps_crossed() {
-    let n = replays("pool", &[], 6, 4.0, |w| *w == NoReplay::SleepOrder);
-    assert!(n >= 1, "at least one pool run replays");
+    // How often they cross depends on the load: about half the runs replay on an
+    // idle or lightly loaded machine, fewer with the whole suite beside them. Runs
+    // go on until one replays, up to 30.
+    let replayed =
+        (0..30).any(|_| replays("pool", &[], 1, 4.0, |w| *w == NoReplay::SleepOrder) == 1);
+    assert!(replayed, "at least one pool run of 30 replays");
 }
 
 /// Tickets with the lock: the lock's order decides which buyer reads which
