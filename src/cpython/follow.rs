@@ -99,120 +99,105 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
         let Some(instr) = p.actors[e.actor as usize].code.get(e.pc as usize) else {
             continue;
         };
-        // `subprocess.call` starts the program, then waits: its first step blocks.
-        if e.kind == EventKind::Block
-            && let Some(effect) = process_step(instr, None, &out)
-        {
-            out.push(Anchor {
-                actor: e.actor,
-                line: trace.line(e),
-                effect,
-                seq,
-            });
-            continue;
-        }
-        if e.kind != EventKind::Exec {
-            continue;
-        }
-        let var = |v: u16| p.vars[v as usize].name.clone();
-        while printed.peek().is_some_and(|o| o.seq < seq) {
-            printed.next();
-        }
-        let text = printed.peek().filter(|o| o.seq == seq).map(|o| &o.text);
-        // os.fork starts the child process's actor, as `start()` starts a thread's
-        // (and a Process's); its other side (`ForkChild`) is no shared step.
-        if let Instr::Fork(child) = *instr {
-            out.push(Anchor {
-                actor: e.actor,
-                line: trace.line(e),
-                effect: Effect::Start(child),
-                seq,
-            });
-            continue;
-        }
-        if let Some(effect) = process_step(instr, text, &out) {
-            out.push(Anchor {
-                actor: e.actor,
-                line: trace.line(e),
-                effect,
-                seq,
-            });
-            continue;
-        }
-        if let Some(effect) = file_step(trace, instr, e.value)
-            .or_else(|| thread_step(trace, i, instr, e.value))
-            .or_else(|| pool_step(p, instr))
-        {
-            out.push(Anchor {
-                actor: e.actor,
-                line: trace.line(e),
-                effect,
-                seq,
-            });
-            continue;
-        }
-        let effect = match *instr {
-            // As Python writes the value: a lesson's list as `[1, 2, 3]`.
-            Instr::LoadGlobal(v) => Effect::Read(var(v), value_text(e.value)),
-            Instr::StoreGlobal(v) => Effect::Write(var(v), value_text(e.value)),
-            Instr::Acquire(_) => Effect::Acquire,
-            Instr::Release(_) => Effect::Release,
-            Instr::Start(a) => Effect::Start(a),
-            Instr::Exit(_) | Instr::Raise(_) => Effect::Exit,
-            // A traceback goes to stderr in CPython, which is no shared step (its
-            // thread's end is): `Comparison::output_differences` looks for it there.
-            Instr::Print { .. } => match text {
-                Some(t) if traceback_error(t).is_none() => Effect::Print(t.clone()),
-                _ => continue,
-            },
-            // Every other instruction is no shared step of its own; one that raised
-            // (`local.student` never set) ends its thread, which says so in a line
-            // of output.
-            Instr::Nop(_)
-            | Instr::Opcode(_)
-            | Instr::LoadConst(_)
-            | Instr::LoadFast(_)
-            | Instr::StoreFast(_)
-            | Instr::BinaryOp(_)
-            | Instr::ForRange { .. }
-            | Instr::JumpBackward(_)
-            | Instr::PopJumpIfFalse(_)
-            | Instr::Call(_)
-            | Instr::Return
-            | Instr::Join(_)
-            | Instr::JoinFor { .. }
-            | Instr::Sleep(_)
-            | Instr::Work(_)
-            | Instr::TlsSet { .. }
-            | Instr::TlsGet(_)
-            | Instr::Clock { .. }
-            | Instr::Ident(_)
-            // A list changed by index is no shared step (`append` is a read of
-            // the list: `thread_step`).
-            | Instr::ListStore { .. }
-            // A process's other calls (join, a queue's put and get, a pipe's
-            // send and recv) show in what it prints; a condition's sleep is not
-            // compared as a step of its own (its wait and notify are:
-            // `thread_step`).
-            | crate::program::process_instr!()
-            | crate::program::cond_instr!()
-            | crate::program::barrier_instr!()
-            | crate::program::sync_instr!()
-            // asyncio's tasks share one thread, which the tracer cannot
-            // tell apart (the asyncio lesson is not followed).
-            | crate::program::aio_instr!() => match text {
-                Some(t) if t.starts_with("Exception in thread ") => Effect::Exit,
-                _ => continue,
-            },
+        let effect = match e.kind {
+            // `subprocess.call` starts the program, then waits: its first step blocks.
+            EventKind::Block => process_step(instr, None, &out),
+            EventKind::Exec => {
+                while printed.peek().is_some_and(|o| o.seq < seq) {
+                    printed.next();
+                }
+                let text = printed.peek().filter(|o| o.seq == seq).map(|o| &o.text);
+                match *instr {
+                    // os.fork starts the child process's actor, as `start()` starts a
+                    // thread's (and a Process's); its other side (`ForkChild`) is no
+                    // shared step.
+                    Instr::Fork(child) => Some(Effect::Start(child)),
+                    _ => process_step(instr, text, &out)
+                        .or_else(|| file_step(trace, instr, e.value))
+                        .or_else(|| thread_step(trace, i, instr, e.value))
+                        .or_else(|| pool_step(p, instr))
+                        .or_else(|| plain_step(p, instr, e.value, text)),
+                }
+            }
+            _ => None,
         };
-        out.push(Anchor {
-            actor: e.actor,
-            line: trace.line(e),
-            effect,
-            seq,
-        });
+        if let Some(effect) = effect {
+            out.push(Anchor {
+                actor: e.actor,
+                line: trace.line(e),
+                effect,
+                seq,
+            });
+        }
     }
     lines(out)
+}
+
+/// A shared step of an instruction no lesson family claims (`process_step`,
+/// `file_step`, `thread_step`, `pool_step`): a global's read or write, a lock, a
+/// thread's start or end, a printed line.
+fn plain_step(
+    p: &Program,
+    instr: &Instr,
+    value: crate::program::Value,
+    text: Option<&String>,
+) -> Option<Effect> {
+    let var = |v: u16| p.vars[v as usize].name.clone();
+    let effect = match *instr {
+        // As Python writes the value: a lesson's list as `[1, 2, 3]`.
+        Instr::LoadGlobal(v) => Effect::Read(var(v), value_text(value)),
+        Instr::StoreGlobal(v) => Effect::Write(var(v), value_text(value)),
+        Instr::Acquire(_) => Effect::Acquire,
+        Instr::Release(_) => Effect::Release,
+        Instr::Start(a) => Effect::Start(a),
+        Instr::Exit(_) | Instr::Raise(_) => Effect::Exit,
+        // A traceback goes to stderr in CPython, which is no shared step (its
+        // thread's end is): `Comparison::output_differences` looks for it there.
+        Instr::Print { .. } => match text {
+            Some(t) if traceback_error(t).is_none() => Effect::Print(t.clone()),
+            _ => return None,
+        },
+        // Every other instruction is no shared step of its own; one that raised
+        // (`local.student` never set) ends its thread, which says so in a line
+        // of output.
+        Instr::Nop(_)
+        | Instr::Opcode(_)
+        | Instr::LoadConst(_)
+        | Instr::LoadFast(_)
+        | Instr::StoreFast(_)
+        | Instr::BinaryOp(_)
+        | Instr::ForRange { .. }
+        | Instr::JumpBackward(_)
+        | Instr::PopJumpIfFalse(_)
+        | Instr::Call(_)
+        | Instr::Return
+        | Instr::Join(_)
+        | Instr::JoinFor { .. }
+        | Instr::Sleep(_)
+        | Instr::Work(_)
+        | Instr::TlsSet { .. }
+        | Instr::TlsGet(_)
+        | Instr::Clock { .. }
+        | Instr::Ident(_)
+        // A list changed by index is no shared step (`append` is a read of
+        // the list: `thread_step`).
+        | Instr::ListStore { .. }
+        // A process's other calls (join, a queue's put and get, a pipe's
+        // send and recv) show in what it prints; a condition's sleep is not
+        // compared as a step of its own (its wait and notify are:
+        // `thread_step`).
+        | crate::program::process_instr!()
+        | crate::program::cond_instr!()
+        | crate::program::barrier_instr!()
+        | crate::program::sync_instr!()
+        // asyncio's tasks share one thread, which the tracer cannot
+        // tell apart (the asyncio lesson is not followed).
+        | crate::program::aio_instr!() => match text {
+            Some(t) if t.starts_with("Exception in thread ") => Effect::Exit,
+            _ => return None,
+        },
+    };
+    Some(effect)
 }
 
 /// The shared step of a process lesson's own instructions, if any: a program that
