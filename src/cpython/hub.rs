@@ -134,6 +134,91 @@ pub(super) struct Hub {
     done: Vec<bool>,
     /// Lines rewritten for the controller, not yet given.
     out: VecDeque<String>,
+    /// Whether a wait first looks without sleeping (controlled runs).
+    pub(super) spin: Spin,
+}
+
+/// A controlled run's waits look for the traced thread's answer without sleeping
+/// for a few tens of microseconds first: the thread answers within microseconds, and
+/// waking from a sleeping poll costs more than that on a virtual machine
+/// (`benches/cpython.rs`). Spinning pays only while a core is free for the thread we
+/// wait for: it is not done while more threads are runnable than there are cores
+/// (`/proc/loadavg`, looked at every 32 waits), nor for 64 waits after 3 spins in a
+/// row found nothing. The tracer does the same on its side (`_spin`).
+#[derive(Debug, Clone)]
+pub(super) struct Spin {
+    /// The longest one spin lasts; zero never spins.
+    budget: std::time::Duration,
+    /// Spins in a row that found nothing.
+    misses: u32,
+    /// Waits left that sleep at once.
+    rest: u32,
+    /// Waits left before the load is looked at again.
+    look: u32,
+    cores: usize,
+}
+
+impl Spin {
+    /// Spins in a row that may find nothing before the waits rest.
+    const MISSES: u32 = 3;
+    /// How many waits sleep at once after that.
+    const REST: u32 = 64;
+    /// How often the load is looked at, and how long a busy machine rests.
+    const LOOK: u32 = 32;
+
+    pub(super) fn new(budget: std::time::Duration) -> Spin {
+        Spin {
+            budget,
+            misses: 0,
+            rest: 0,
+            look: 0,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    /// How long this wait may spin.
+    fn allowance(&mut self) -> std::time::Duration {
+        if self.budget.is_zero() {
+            return self.budget;
+        }
+        if self.look == 0 {
+            self.look = Spin::LOOK;
+            if !cores_free(self.cores) {
+                self.rest = Spin::LOOK;
+            }
+        }
+        self.look -= 1;
+        if self.rest > 0 {
+            self.rest -= 1;
+            return std::time::Duration::ZERO;
+        }
+        self.budget
+    }
+
+    /// What the spin found: whether the answer came while it spun.
+    fn found(&mut self, found: bool) {
+        if found {
+            self.misses = 0;
+        } else {
+            self.misses += 1;
+            if self.misses >= Spin::MISSES {
+                self.misses = 0;
+                self.rest = Spin::REST;
+            }
+        }
+    }
+}
+
+/// Whether no more threads are runnable on the machine than `cores` (the fourth
+/// field of `/proc/loadavg`, "running/total"); not known is not free.
+fn cores_free(cores: usize) -> bool {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| {
+            let field = s.split_whitespace().nth(3)?;
+            field.split('/').next()?.parse::<usize>().ok()
+        })
+        .is_some_and(|running| running <= cores)
 }
 
 /// How often a run looks whether a child that has not connected yet has ended.
@@ -177,6 +262,7 @@ impl Hub {
             names: Vec::new(),
             done: Vec::new(),
             out: VecDeque::new(),
+            spin: Spin::new(std::time::Duration::ZERO),
         }
     }
 
@@ -692,10 +778,33 @@ impl Hub {
             .push_back(format!("blocked\t{a}\tio\truns {name}\t{ns}"));
     }
 
-    /// Waits until a connection has something to read, or a child connects.
+    /// Waits until a connection has something to read, or a child connects; a
+    /// controlled run may look without sleeping first (`Spin`).
     fn wait(&mut self, left: std::time::Duration) {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use nix::poll::PollTimeout;
+        let spin = self.spin.allowance().min(left);
+        if !spin.is_zero() {
+            let until = Instant::now() + spin;
+            loop {
+                if self.poll_once(PollTimeout::ZERO) {
+                    self.spin.found(true);
+                    return;
+                }
+                if Instant::now() >= until {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+            self.spin.found(false);
+        }
         let ms = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+        self.poll_once(PollTimeout::from(ms));
+    }
+
+    /// One poll of every connection and the listener, reading what is ready:
+    /// whether anything was.
+    fn poll_once(&mut self, timeout: nix::poll::PollTimeout) -> bool {
+        use nix::poll::{PollFd, PollFlags, poll};
         // Which poll entry is which: the root, the listener, then the open children.
         let mut which: Vec<Option<usize>> = Vec::new();
         let mut fds: Vec<BorrowedFd> = Vec::new();
@@ -718,15 +827,15 @@ impl Hub {
             .iter()
             .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
             .collect();
-        let ready: Vec<bool> = match poll(&mut polls, PollTimeout::from(ms)) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => return,
+        let ready: Vec<bool> = match poll(&mut polls, timeout) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => return false,
             Ok(_) => polls
                 .iter()
                 .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
                 .collect(),
             Err(_) => {
                 self.root.closed = true;
-                return;
+                return true;
             }
         };
         drop(polls);
@@ -745,6 +854,7 @@ impl Hub {
                 self.conns[*i].fill();
             }
         }
+        true
     }
 
     fn accept(&mut self) {

@@ -148,6 +148,7 @@ impl Session {
             "controlled"
         };
         let socket = base.join("children.sock");
+        let spin = spin_budget();
         let mut cmd = Command::new(python);
         if let Some(cwd) = &cwd {
             cmd.current_dir(cwd);
@@ -170,6 +171,7 @@ impl Session {
                     Granularity::Line => "line",
                 },
             )
+            .env("INTERLEAVE_SPIN", if spin.is_zero() { "0" } else { "30" })
             .env_remove("PYTHONSTARTUP")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -202,7 +204,10 @@ impl Session {
             .map_err(|e| SessionError::Usage(format!("cannot start {}: {e}", python.display())))?;
         drop(ev_w);
         drop(cmd_r);
-        let hub = Hub::new(ev_r, std::fs::File::from(cmd_w), Some(listener));
+        let mut hub = Hub::new(ev_r, std::fs::File::from(cmd_w), Some(listener));
+        if mode == "controlled" {
+            hub.spin = super::hub::Spin::new(spin);
+        }
 
         let stderr = child.stderr.take().map(|mut s| {
             std::thread::spawn(move || {
@@ -333,6 +338,17 @@ impl Session {
 /// each with its text, as finals: a file every process wrote is compared at the
 /// end like a global (the tickets lesson's `ticket.json`). Read here, once every
 /// process has ended, not by the main program, which may end before its children.
+/// How long the controller looks for a traced thread's answer without sleeping
+/// (`hub::Spin`): 40 µs, or `INTERLEAVE_SPIN_US` (0 turns spinning off on both sides;
+/// `benches/cpython.rs` compares the two).
+fn spin_budget() -> Duration {
+    let us = std::env::var("INTERLEAVE_SPIN_US")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    Duration::from_micros(us)
+}
+
 fn files_left(dir: &Path) -> Vec<(String, String)> {
     const OURS: [&str; 3] = ["program.py", "tracer.py", "children.sock"];
     let Ok(entries) = std::fs::read_dir(dir) else {
