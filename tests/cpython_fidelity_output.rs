@@ -16,7 +16,7 @@
 #[path = "common/fidelity.rs"]
 mod common;
 
-use common::{check, pythons};
+use common::{check, lesson, pythons, schedule};
 use interleave::run::Origin;
 
 /// How many of CPython's printed lines contain `what`.
@@ -29,7 +29,7 @@ fn count(c: &interleave::cpython::Comparison, what: &str) -> usize {
 /// come out as the simulator's do, the start line twice on a pipe and once on a
 /// terminal, the terminated child's line lost on a pipe. Not compared: a schedule
 /// that puts another process's write between a print's text and its end under
-/// `python -u` (the tour's `0x3 1x3 0x2 1 0x2`): CPython's print() is one step.
+/// `python -u` (declared `joined`, below): CPython's print() is one step.
 #[test]
 fn the_buffering_lesson_is_the_same_on_every_cpython() {
     for py in pythons() {
@@ -65,6 +65,37 @@ fn the_buffering_lesson_is_the_same_on_every_cpython() {
             assert_eq!(c.cpython_output, ["1 2 3 4 5 "], "{c:?}");
         }
     }
+}
+
+/// buffering under `python -u` with the tour's schedule `0x3 1x3 0x2 1 0x2`, which
+/// joins the parent's and the child's lines: declared not compared, with why, before
+/// any Python runs (a controlled print() is one step, its two writes inside it).
+/// A run whose lines stay whole is still compared (the test above, seed 2).
+#[test]
+fn a_buffering_run_that_joins_two_lines_is_declared_not_compared() {
+    let Some(py) = pythons().pop() else { return };
+    let l = lesson("buffering");
+    let knobs = interleave::cli::knobs_from(&l, &["stdout=tty".into(), "fix=unbuffered".into()])
+        .expect("the knobs are valid");
+    let joined = schedule("0x3 1x3 0x2 1 0x2");
+    match interleave::cpython::compare(&l, &knobs, joined, &py.2, common::LIMIT) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(
+                e.contains("declared") && e.contains("one print() is two write(2)"),
+                "{e}"
+            );
+        }
+        Ok(c) => panic!("a joined run is not compared: {c:?}"),
+    }
+    // The same setting on a schedule that keeps the lines whole is compared.
+    let c = check(
+        "buffering",
+        &["stdout=tty", "fix=unbuffered"],
+        Origin::Seed(2),
+        &py,
+    );
+    assert!(c.declared.is_empty(), "{c:?}");
 }
 
 /// subprocess, each `command`: echo's line comes between the parent's, `false`

@@ -1148,11 +1148,7 @@ pub fn compare_trace(
     python: &Path,
     limit: Duration,
 ) -> Result<Comparison, SessionError> {
-    if let Some(d) = lesson
-        .differs
-        .iter()
-        .find(|d| d.whole() && d.applies(knobs))
-    {
+    if let Some(d) = not_compared(lesson, knobs, trace) {
         return Err(SessionError::Usage(crate::i18n::Msg::SCmpDeclared.fill(
             crate::lesson::Lang::En,
             &[&d.label(crate::lesson::Lang::En)],
@@ -1214,6 +1210,21 @@ pub fn compare_trace(
     c.cpython_output = printed;
     apply_declared(lesson, knobs, &mut c);
     Ok(c)
+}
+
+/// The lesson's declared difference that leaves this run out of the comparison, if
+/// any: the whole lesson (`[[differs]] whole`), or a run that joined two writers'
+/// text on one line where CPython's controller cannot (`joined`).
+pub fn not_compared<'a>(
+    lesson: &'a Lesson,
+    knobs: &Knobs,
+    trace: &Trace,
+) -> Option<&'a crate::lesson::Difference> {
+    let joined = trace.output.iter().any(|l| l.joined);
+    lesson
+        .differs
+        .iter()
+        .find(|d| (d.whole() || (joined && d.joined())) && d.applies(knobs))
 }
 
 /// Whether the lesson declares that its simulator keeps `name` as a shared

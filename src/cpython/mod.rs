@@ -21,7 +21,9 @@ mod hub;
 mod record;
 mod session;
 
-pub use follow::{Anchor, Comparison, Effect, anchors, compare, compare_trace, stepped};
+pub use follow::{
+    Anchor, Comparison, Effect, anchors, compare, compare_trace, not_compared, stepped,
+};
 pub use record::{MAX_EVENTS, Recorder};
 pub use session::{Ask, News, Session, SessionError};
 

@@ -440,6 +440,7 @@ impl Recorder {
                 actor: t,
                 text: line.trim_end_matches('\n').to_string(),
                 open: false,
+                joined: false,
             });
         }
     }

@@ -5,8 +5,8 @@
 use super::{KnobSpec, Knobs, Lang, Text};
 use serde::Deserialize;
 
-/// One declared difference: exactly one of `global` and `whole`, and why; with
-/// `when`, only under those knob settings.
+/// One declared difference: exactly one of `global`, `whole` and `joined`, and why;
+/// with `when`, only under those knob settings.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Difference {
@@ -16,6 +16,11 @@ pub struct Difference {
     pub global: Option<String>,
     /// `true`: the lesson's runs are not compared with CPython at all.
     pub whole: Option<bool>,
+    /// `true`: a run whose output joins writes of two threads or processes on one
+    /// line is not compared. In CPython one `print()` is one step of the
+    /// controller, so it cannot put another process's write between a print's text
+    /// and its end: only timing does that.
+    pub joined: Option<bool>,
     /// Knob settings (`"lock=on"`) under which alone the difference holds, all of
     /// them at once; none: under every setting.
     #[serde(default)]
@@ -33,6 +38,12 @@ impl Difference {
     /// Whether this declares the whole lesson not compared.
     pub fn whole(&self) -> bool {
         self.whole == Some(true)
+    }
+
+    /// Whether this declares a run that joins two writers' text on a line not
+    /// compared.
+    pub fn joined(&self) -> bool {
+        self.joined == Some(true)
     }
 
     /// Whether the difference holds under `knobs`: every `when` setting is set.
@@ -80,17 +91,20 @@ pub(super) fn check(d: &Difference, knobs: &[KnobSpec]) -> Result<(), String> {
             ));
         }
     }
-    match (&d.global, d.whole) {
-        (Some(g), None) if g.trim().is_empty() => {
+    match (&d.global, d.whole, d.joined) {
+        (Some(g), None, None) if g.trim().is_empty() => {
             return Err("a [[differs]] table's `global` is empty".into());
         }
-        (Some(_), None) | (None, Some(true)) => {}
-        (None, Some(false)) => {
-            return Err("`whole = false` declares nothing: leave the table out".into());
+        (Some(_), None, None) | (None, Some(true), None) | (None, None, Some(true)) => {}
+        (None, Some(false), None) | (None, None, Some(false)) => {
+            return Err(
+                "`whole = false` or `joined = false` declares nothing: leave the table out".into(),
+            );
         }
         _ => {
             return Err(
-                "a [[differs]] table names exactly one of `global` and `whole = true`".into(),
+                "a [[differs]] table names exactly one of `global`, `whole = true` and `joined = true`"
+                    .into(),
             );
         }
     }
@@ -113,6 +127,7 @@ mod tests {
         let global = Difference {
             global: Some("sem".into()),
             whole: None,
+            joined: None,
             when: Vec::new(),
             why: why(),
         };
@@ -126,6 +141,7 @@ mod tests {
         let none = Difference {
             global: None,
             whole: None,
+            joined: None,
             when: Vec::new(),
             why: why(),
         };
@@ -135,6 +151,16 @@ mod tests {
             ..none.clone()
         };
         assert!(check(&whole, &[]).is_ok() && whole.whole());
+        let joined = Difference {
+            joined: Some(true),
+            ..none.clone()
+        };
+        assert!(check(&joined, &[]).is_ok() && joined.joined() && !joined.whole());
+        let two = Difference {
+            joined: Some(true),
+            ..whole.clone()
+        };
+        assert!(check(&two, &[]).is_err());
         let no_zh = Difference {
             why: Text {
                 en: "because".into(),
@@ -155,6 +181,7 @@ mod tests {
         let d = Difference {
             global: None,
             whole: Some(true),
+            joined: None,
             when: vec!["lock=on".into()],
             why: why(),
         };

@@ -549,6 +549,7 @@ impl Collector {
                 actor: o.actor,
                 text: o.text.clone(),
                 open: o.open,
+                joined: false,
             });
         }
         output.sort_by_key(|o| o.seq);

@@ -582,6 +582,7 @@ impl Sim {
             actor: a,
             text,
             open: false,
+            joined: false,
         }) as Value
     }
 
@@ -594,6 +595,7 @@ impl Sim {
             actor: a,
             text,
             open: true,
+            joined: false,
         }) as Value
     }
 

@@ -83,6 +83,9 @@ pub struct OutputLine {
     /// The last write to it did not end the line: a terminal's cursor is still
     /// on it, and the next write, from any process, goes on after it.
     pub open: bool,
+    /// Another actor's write went on after this line's first one (on a terminal,
+    /// before its end): two writers' text joined on one line.
+    pub joined: bool,
 }
 
 /// Adds one write to `output` as a terminal shows it: after an open line, on
@@ -90,6 +93,7 @@ pub struct OutputLine {
 /// Gives the index of the line it went to.
 pub fn write_line(output: &mut Vec<OutputLine>, line: OutputLine) -> usize {
     if let Some(last) = output.last_mut().filter(|l| l.open) {
+        last.joined |= last.actor != line.actor;
         last.text.push_str(&line.text);
         last.open = line.open;
         return output.len() - 1;

@@ -19,6 +19,8 @@ const MAX_EVENTS: usize = 200_000;
 enum Failure {
     /// The stepped run has this many events: too long to step on CPython.
     TooLong(usize),
+    /// The lesson declares this run not compared (`[[differs]] joined`).
+    Declared(crate::lesson::Difference),
     Session(SessionError),
 }
 
@@ -36,6 +38,9 @@ fn compare(
 ) -> Result<Comparison, Failure> {
     let (trace, schedule) =
         crate::cpython::stepped(lesson, knobs, origin).map_err(Failure::Session)?;
+    if let Some(d) = crate::cpython::not_compared(lesson, knobs, &trace) {
+        return Err(Failure::Declared(d.clone()));
+    }
     if trace.total_len() > MAX_EVENTS {
         return Err(Failure::TooLong(trace.total_len()));
     }
@@ -82,6 +87,9 @@ impl Comparing {
             Ok(Ok(c)) => c,
             Ok(Err(Failure::TooLong(n))) => {
                 return Err(Msg::SCmpTooManySteps.fill(lang, &[&n, &MAX_EVENTS]));
+            }
+            Ok(Err(Failure::Declared(d))) => {
+                return Err(Msg::SCmpDeclared.fill(lang, &[&d.label(lang)]));
             }
             Ok(Err(Failure::Session(e))) => {
                 return Err(Msg::SCmpFailed.fill(lang, &[&self.version, &e]));
