@@ -82,7 +82,7 @@ fn a_buffering_run_that_joins_two_lines_is_declared_not_compared() {
         Err(e) => {
             let e = e.to_string();
             assert!(
-                e.contains("declared") && e.contains("one print() is two write(2)"),
+                e.contains("declared") && e.contains("one print() is two write(2)s"),
                 "{e}"
             );
         }
