@@ -103,6 +103,17 @@ def emit(*fields):
             _events.flush()
 
 
+def _emit_at(t, line, opname, arg):
+    """emit('at', t, line, opname, arg) for the step every traced opcode reports:
+    its fields need no escaping (numbers, an opcode's name, a global's name), so the
+    line is made in one go, 2-3 µs a step less than emit() (3.8, 3.12)."""
+    text = 'at\t%d\t%s\t%s\t%s\t%d\n' % (t, line, opname, arg, _clock() - _t0)
+    with _write_lock:
+        _events.write(text)
+        if not CONTROLLED or _all_free[0] or _token[0] != t:
+            _events.flush()
+
+
 def _send():
     with _write_lock:
         _events.flush()
@@ -324,7 +335,7 @@ def _step(code, globals_, line, opname, arg):
         if v is not None:
             emit('wrote', t, name, v)
     was_runner = runner(t)
-    emit('at', t, line, opname, arg)
+    _emit_at(t, line, opname, arg)
     wait_turn(t, was_runner)
     if opname in ('LOAD_GLOBAL', 'LOAD_NAME') and arg in globals_:
         v = show(globals_[arg])
