@@ -1236,6 +1236,30 @@ def _pool_takes(cls, mppool):
     cls.get = get
 
 
+def _pool_gives(cls, mppool):
+    """A Pool worker's put() of a task's outcome on the pool's result queue,
+    controlled like its take (`_pool_takes`): the worker stands before it (`at T 0
+    give`) until it is told to go, then puts and says so (`queue T result`). The
+    parent's `get()`, `wait()` and `imap` wait for the pool's result-handler thread,
+    which runs free and passes the outcomes on in the order the workers put them: held
+    here, the workers put them in the simulator's order, and a parent that waits for
+    one waits only for the library, not for a worker the controller holds."""
+    real = cls.put
+
+    def put(self, obj):
+        t = me()
+        if (not CONTROLLED or _all_free[0] or t < 0
+                or sys._getframe(1).f_code is not mppool.worker.__code__):
+            return real(self, obj)
+        was_runner = runner(t)
+        emit('at', t, 0, 'give', 'Pool result')
+        wait_turn(t, was_runner)
+        v = real(self, obj)
+        emit('queue', t, 'result')
+        return v
+    cls.put = put
+
+
 def _patch_multiprocessing():
     """multiprocessing under fork: a Process knows its child's key, so join() waits for
     that process (the controller lets it go once the process is over); the calls that
@@ -1319,6 +1343,7 @@ def _patch_multiprocessing():
     waits(mpq.JoinableQueue, 'join', 'JoinableQueue.join')
     waits(mpq.SimpleQueue, 'get', 'SimpleQueue.get')
     _pool_takes(mpq.SimpleQueue, mppool)
+    _pool_gives(mpq.SimpleQueue, mppool)
     for name in ('recv', 'recv_bytes', 'recv_bytes_into'):
         _polled(mpc._ConnectionBase, name, 'Connection.' + name)
     _patch_shared_values()
@@ -1326,6 +1351,8 @@ def _patch_multiprocessing():
     waits(mppool.Pool, 'join', 'Pool.join')
     waits(mppool.ApplyResult, 'wait', 'AsyncResult.wait')
     waits(mppool.IMapIterator, 'next', 'imap next')
+    # A for loop calls __next__, which pool.py binds to the real next: wrapped too.
+    waits(mppool.IMapIterator, '__next__', 'imap next')
 
     real_sleep = time.sleep
 

@@ -57,6 +57,9 @@ pub enum Effect {
     /// A `multiprocessing.Pool` worker took its next task, or the pool's None that
     /// ends it, from the pool's task queue (`pool_step`).
     Take,
+    /// A `multiprocessing.Pool` worker sent a task's outcome back to the parent on
+    /// the pool's result queue (`pool_step`).
+    Give,
 }
 
 impl std::fmt::Display for Effect {
@@ -75,6 +78,7 @@ impl std::fmt::Display for Effect {
             Effect::Put => f.write_str("puts to a queue (or finds it full)"),
             Effect::Get => f.write_str("gets from a queue (or finds it empty)"),
             Effect::Take => f.write_str("takes a task from the pool's queue"),
+            Effect::Give => f.write_str("sends a task's outcome back to the pool"),
         }
     }
 }
@@ -115,7 +119,7 @@ pub fn anchors(trace: &Trace) -> Vec<Anchor> {
                     _ => process_step(instr, text, &out)
                         .or_else(|| file_step(trace, instr, e.value))
                         .or_else(|| thread_step(trace, i, instr, e.value))
-                        .or_else(|| pool_step(p, instr))
+                        .or_else(|| pool_step(p, e.actor, instr))
                         .or_else(|| plain_step(p, instr, e.value, text)),
                 }
             }
@@ -434,14 +438,30 @@ pub fn queue_steps(
 /// in CPython the order in which the workers call `get()` on the pool's inqueue
 /// (the tracer holds each worker before that call, `_pool_takes`). A shared step,
 /// so that the workers take the tasks in the simulator's order.
-fn pool_step(p: &Program, instr: &Instr) -> Option<Effect> {
+///
+/// And a pool worker's put (a worker is an actor that takes from that queue): what
+/// it puts is a task's outcome, sent back to the parent on the pool's result queue
+/// (the tracer holds it before its `put()` on the outqueue, `_pool_gives`). A
+/// shared step too: the parent's `get()` waits for the pool's own result-handler
+/// thread, which no step controls; with the sends in the simulator's order, that
+/// wait ends by itself, and the outcomes come in the simulator's order.
+fn pool_step(p: &Program, actor: u16, instr: &Instr) -> Option<Effect> {
+    let is_tasks = |q: crate::program::QueueId| {
+        p.queues
+            .get(q as usize)
+            .is_some_and(|x| x.name == POOL_TASKS)
+    };
     match *instr {
-        Instr::QueueGet { q, .. }
-            if p.queues
-                .get(q as usize)
-                .is_some_and(|x| x.name == POOL_TASKS) =>
+        Instr::QueueGet { q, .. } if is_tasks(q) => Some(Effect::Take),
+        Instr::QueuePut { q, .. }
+            if !is_tasks(q)
+                && p.actors.get(actor as usize).is_some_and(|a| {
+                    a.code
+                        .iter()
+                        .any(|i| matches!(*i, Instr::QueueGet { q, .. } if is_tasks(q)))
+                }) =>
         {
-            Some(Effect::Take)
+            Some(Effect::Give)
         }
         _ => None,
     }
@@ -531,6 +551,41 @@ pub fn ahead(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<u16>> {
     out
 }
 
+/// For each anchor, the lines on which the simulator's actors (but the anchor's
+/// own) took steps of their own since their last shared step, each as (actor,
+/// line): where CPython's thread of that actor may stand and still be behind the
+/// simulator (`Follower::pool_helper`). A step that blocked counts: the thread
+/// stands on its line.
+pub fn ahead_lines(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<(u16, u32)>> {
+    let mut since: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
+    let mut next = anchors.iter().peekable();
+    let mut out = Vec::with_capacity(anchors.len());
+    for (i, e) in trace.events.iter().enumerate() {
+        let seq = (trace.base + i) as u64;
+        let mut took = false;
+        while let Some(actor) = next.peek().filter(|a| a.seq == seq).map(|a| a.actor) {
+            let lines = since
+                .iter()
+                .filter(|&(&b, _)| b != actor)
+                .flat_map(|(&b, ls)| ls.iter().map(move |&l| (b, l)))
+                .collect();
+            out.push(lines);
+            since.remove(&actor);
+            next.next();
+            took = true;
+        }
+        if !took && matches!(e.kind, EventKind::Exec | EventKind::Block) {
+            let lines = since.entry(e.actor).or_default();
+            let line = trace.line(e);
+            if !lines.contains(&line) {
+                lines.push(line);
+            }
+        }
+    }
+    out.resize(anchors.len(), Vec::new());
+    out
+}
+
 /// The actors another one ended with `terminate()`: CPython's thread of such an
 /// actor ends when the signal lands, which no step of the program orders, so that
 /// end is no shared step (the simulator's actor has none either).
@@ -578,6 +633,8 @@ pub(super) struct Follower {
     /// For each anchor, the simulator's actors that ran ahead of it (`ahead`), and
     /// how many steps they took in CPython for the current one.
     ahead: Vec<Vec<u16>>,
+    /// For each anchor, where those actors took their steps (`ahead_lines`).
+    ahead_lines: Vec<Vec<(u16, u32)>>,
     helped: u32,
     /// The simulator's actors ended by `terminate()` (`terminated`).
     terminated: Vec<u16>,
@@ -682,6 +739,7 @@ impl Follower {
             sim_pids: BTreeMap::new(),
             real_pids: BTreeMap::new(),
             ahead: Vec::new(),
+            ahead_lines: Vec::new(),
             helped: 0,
             terminated: Vec::new(),
         }
@@ -695,7 +753,7 @@ impl Follower {
 
     /// CPython's thread `t` ends because another process terminated it, where the
     /// simulator's actor has no end of its own still to come.
-    fn killed(&self, t: u16) -> bool {
+    pub(super) fn killed(&self, t: u16) -> bool {
         let Some((&sim, _)) = self.threads.iter().find(|&(_, &py)| py == t) else {
             return false;
         };
@@ -703,6 +761,12 @@ impl Follower {
             && !self.anchors[self.at.min(self.anchors.len())..]
                 .iter()
                 .any(|a| a.actor == sim && a.effect == Effect::Exit)
+    }
+
+    /// Follows with the lines those actors ran them on (`ahead_lines`).
+    pub(super) fn with_ahead_lines(mut self, lines: Vec<Vec<(u16, u32)>>) -> Self {
+        self.ahead_lines = lines;
+        self
     }
 
     /// Follows with the actors that ran ahead of each anchor (`ahead`).
@@ -746,11 +810,17 @@ impl Follower {
     /// whose next shared step is a take (the steps before it send their last
     /// result, which the stop signals wait for), not one standing before its take
     /// (`at_take`). A worker whose next shared step is a print is never let go out
-    /// of the simulator's order for a wait that may be only the pipe's.
+    /// of the simulator's order for a wait that may be only the pipe's; nor is a
+    /// parent thread that stands (`line_of`) on the line of its own next shared
+    /// step, unless the simulator ran it on that line before this step
+    /// (`ahead_lines`): at `print(x)` after `for x in p.imap_unordered(…)`, whose
+    /// result is there, it would print before the simulator's worker takes its
+    /// task.
     pub(super) fn pool_helper(
         &mut self,
         ready: &[u16],
         at_take: impl Fn(u16) -> bool,
+        line_of: impl Fn(u16) -> Option<u32>,
     ) -> Option<u16> {
         let rest = &self.anchors[self.at.min(self.anchors.len())..];
         let next_is_take = |sim: u16| {
@@ -758,13 +828,25 @@ impl Follower {
                 .find(|a| a.actor == sim)
                 .is_some_and(|a| a.effect == Effect::Take)
         };
+        // Not on the line of its next shared step, unless the simulator ran it
+        // there before this one (`map` hands out the tasks on its print's line).
+        let lines = self.ahead_lines.get(self.at);
+        let behind = |sim: u16, t: u16| {
+            let Some(here) = line_of(t) else {
+                return false;
+            };
+            let next = rest.iter().find(|a| a.actor == sim).map(|a| a.line);
+            next != Some(here) || lines.is_some_and(|ls| ls.contains(&(sim, here)))
+        };
         let may: Vec<u16> = ready
             .iter()
             .copied()
             .filter(|&t| !at_take(t))
             .filter(|&t| {
                 self.threads.iter().any(|(&sim, &py)| {
-                    py == t && (self.process_of.get(sim as usize) == Some(&0) || next_is_take(sim))
+                    py == t
+                        && ((self.process_of.get(sim as usize) == Some(&0) && behind(sim, t))
+                            || next_is_take(sim))
                 })
             })
             .collect();
@@ -1178,8 +1260,10 @@ pub fn compare_trace(
     let anchors = queue_steps(trace, &program_queues(p, &code), anchors);
     let anchors = without_hidden(p, anchors);
     let ahead = ahead(trace, &anchors);
+    let lines = ahead_lines(trace, &anchors);
     let mut follower = Follower::new(anchors, names, shared, first_main_line)
         .with_ahead(ahead)
+        .with_ahead_lines(lines)
         .with_terminated(terminated(trace));
     // A thread lesson that prints os.getpid() prints the simulated PID: compared as
     // the process it names, as in the process lessons.

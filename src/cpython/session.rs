@@ -824,6 +824,9 @@ impl Controller {
             // `queue T put|get`: the program's put or get on a multiprocessing.Queue
             // returned (or raised queue.Full, queue.Empty).
             "queue" if what == "put" => self.observe(t, Effect::Put),
+            // `queue T result`: a pool worker sent a task's outcome back
+            // (`follow::pool_step`).
+            "queue" if what == "result" => self.observe(t, Effect::Give),
             "queue" => self.observe(t, Effect::Get),
             // A pool worker took its next task (or the pool's None) from the
             // pool's queue (`follow::pool_step`).
@@ -948,6 +951,15 @@ impl Controller {
                 return Ok(None);
             }
         }
+        // A thread that joins a process another one terminated waits for the signal
+        // to land, which no step orders: wait for it too (`Follower::killed`).
+        if let Some(f) = &self.follow
+            && let Some(t) = f.due()
+            && let Some(ThreadState::Blocked(Wait::Join(u))) = self.states.get(&t)
+            && f.killed(*u)
+        {
+            return Ok(None);
+        }
         let why = |t: u16| match self.states.get(&t) {
             Some(ThreadState::Blocked(Wait::Lock(l))) => format!("it waits for lock {l}"),
             Some(ThreadState::Blocked(Wait::Join(u))) => {
@@ -990,7 +1002,8 @@ impl Controller {
         }
         let standing = &self.standing;
         let at_take = |t: u16| standing.get(&t).is_some_and(|s| s.op == POOL_TAKE_OP);
-        self.follow.as_mut()?.pool_helper(ready, at_take)
+        let line_of = |t: u16| standing.get(&t).map(|s| s.line);
+        self.follow.as_mut()?.pool_helper(ready, at_take, line_of)
     }
 
     fn any_ready(&self) -> bool {
