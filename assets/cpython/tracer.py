@@ -171,6 +171,7 @@ _command_buf = [b'']
 # (/proc/loadavg, looked at every 32 reads), nor for 64 reads after 3 spins in a
 # row found nothing.
 _SPIN = int(os.environ.get('INTERLEAVE_SPIN', '0'))
+_last_go = [-1]      # the thread the last command let go on, -1 after a hand-over
 _spun = [0, 0, 0]    # spins in a row that found nothing, reads left at rest, reads to the next look at the load
 try:
     _CORES = len(os.sched_getaffinity(0))
@@ -215,11 +216,14 @@ def _spin():
         s[1] = 64
 
 
-def _read_command():
+def _read_command(t=None):
+    """The controller's next command. `t`: the thread that reads it, which spins
+    first (_spin) only if the last command let it go on: after a hand-over the
+    controller answers later (it does not spin then either)."""
     if b'\n' not in _command_buf[0]:
         _send()
     while b'\n' not in _command_buf[0]:
-        if _SPIN:
+        if _SPIN and t is not None and _last_go[0] == t:
             _spin()
         chunk = os.read(_command_fd, 4096)
         if not chunk:
@@ -232,9 +236,11 @@ def _read_command():
 
 def _dispatch(t):
     """t holds the token: carry out the next command. True when t itself goes on."""
-    parts = _read_command().split()
+    parts = _read_command(t).split()
     if len(parts) == 2 and parts[0] == 'go':
         u = int(parts[1])
+        # A thread handed the turn reads its next command without spinning first.
+        _last_go[0] = u if u == t else -1
         if u == t:
             return True
         _token[0] = u

@@ -144,7 +144,8 @@ pub(super) struct Hub {
 /// (`benches/cpython.rs`). Spinning pays only while a core is free for the thread we
 /// wait for: it is not done while more threads are runnable than there are cores
 /// (`/proc/loadavg`, looked at every 32 waits), nor for 64 waits after 3 spins in a
-/// row found nothing. The tracer does the same on its side (`_spin`).
+/// row found nothing, nor after the turn was handed to another thread. The tracer
+/// does the same on its side (`_spin`).
 #[derive(Debug, Clone)]
 pub(super) struct Spin {
     /// The longest one spin lasts; zero never spins.
@@ -156,6 +157,11 @@ pub(super) struct Spin {
     /// Waits left before the load is looked at again.
     look: u32,
     cores: usize,
+    /// The actor the last `go` let run, and whether it was another than the one
+    /// before: a thread handed the turn wakes from its gate first, which takes
+    /// longer than a spin, so a wait after a hand-over sleeps at once.
+    last: Option<u16>,
+    handed_over: bool,
 }
 
 impl Spin {
@@ -173,13 +179,21 @@ impl Spin {
             rest: 0,
             look: 0,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            last: None,
+            handed_over: false,
         }
+    }
+
+    /// Actor `a` was let go.
+    fn went(&mut self, a: u16) {
+        self.handed_over = self.last != Some(a);
+        self.last = Some(a);
     }
 
     /// How long this wait may spin.
     fn allowance(&mut self) -> std::time::Duration {
-        if self.budget.is_zero() {
-            return self.budget;
+        if self.budget.is_zero() || self.handed_over {
+            return std::time::Duration::ZERO;
         }
         if self.look == 0 {
             self.look = Spin::LOOK;
@@ -304,6 +318,7 @@ impl Hub {
             return Err(std::io::Error::other(format!("there is no actor {a}")));
         };
         let line = format!("go {local}\n");
+        self.spin.went(a);
         self.write(p, &line)
     }
 
