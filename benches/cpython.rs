@@ -6,6 +6,9 @@
 //! controller's thread, the tracer's round trip, the lines back and into the trace).
 //!
 //! `cargo bench --bench cpython`. Target (issue 17): ≤ 50 µs a controlled step.
+//! Controlled runs look for each other's answer without sleeping for a moment first
+//! while the machine has a core free (`hub::Spin`, the tracer's `_spin`);
+//! `INTERLEAVE_SPIN_US=0 cargo bench --bench cpython` measures without that.
 
 use interleave::catalog::Catalog;
 use interleave::cpython::{Drive, Granularity, Session, pyenv_pythons};
