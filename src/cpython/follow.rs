@@ -519,36 +519,27 @@ pub fn without_hidden(program: &Program, anchors: Vec<Anchor>) -> Vec<Anchor> {
 /// it, these threads are let go first (`Follower::pick`).
 pub fn ahead(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<u16>> {
     // Actor → the sequence number of its first step since its last shared step.
-    let mut since: BTreeMap<u16, u64> = BTreeMap::new();
-    let mut next = anchors.iter().peekable();
-    let mut out = Vec::with_capacity(anchors.len());
-    for (i, e) in trace.events.iter().enumerate() {
-        let seq = (trace.base + i) as u64;
-        // One step may take several shared steps (the lines of one write), a
-        // program's start is the step that blocks in `subprocess.call`, and a
-        // process's end by an error is an anchor too (`queue_steps`).
-        let mut took = false;
-        while let Some(actor) = next.peek().filter(|a| a.seq == seq).map(|a| a.actor) {
+    since_shared(
+        trace,
+        anchors,
+        |since: &BTreeMap<u16, u64>, actor| {
             let mut order: Vec<(u64, u16)> = since
                 .iter()
                 .filter(|&(&b, _)| b != actor)
                 .map(|(&b, &s)| (s, b))
                 .collect();
             order.sort_unstable();
-            out.push(order.into_iter().map(|(_, b)| b).collect());
-            since.remove(&actor);
-            next.next();
-            took = true;
-        }
-        // A program started by a step that then blocks (`communicate` feeding
-        // tr's stdin) has, in CPython, the rest of that call still to run: the
-        // thread counts as run ahead until its next shared step.
-        if (!took && e.kind == EventKind::Exec) || (took && e.kind == EventKind::Block) {
-            since.entry(e.actor).or_insert(seq);
-        }
-    }
-    out.resize(anchors.len(), Vec::new());
-    out
+            order.into_iter().map(|(_, b)| b).collect()
+        },
+        |since, seq, e, took| {
+            // A program started by a step that then blocks (`communicate` feeding
+            // tr's stdin) has, in CPython, the rest of that call still to run: the
+            // thread counts as run ahead until its next shared step.
+            if (!took && e.kind == EventKind::Exec) || (took && e.kind == EventKind::Block) {
+                since.entry(e.actor).or_insert(seq);
+            }
+        },
+    )
 }
 
 /// For each anchor, the lines on which the simulator's actors (but the anchor's
@@ -557,32 +548,56 @@ pub fn ahead(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<u16>> {
 /// simulator (`Follower::pool_helper`). A step that blocked counts: the thread
 /// stands on its line.
 pub fn ahead_lines(trace: &Trace, anchors: &[Anchor]) -> Vec<Vec<(u16, u32)>> {
-    let mut since: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
+    since_shared(
+        trace,
+        anchors,
+        |since: &BTreeMap<u16, Vec<u32>>, actor| {
+            since
+                .iter()
+                .filter(|&(&b, _)| b != actor)
+                .flat_map(|(&b, ls)| ls.iter().map(move |&l| (b, l)))
+                .collect()
+        },
+        |since, _, e, took| {
+            if !took && matches!(e.kind, EventKind::Exec | EventKind::Block) {
+                let lines = since.entry(e.actor).or_default();
+                let line = trace.line(e);
+                if !lines.contains(&line) {
+                    lines.push(line);
+                }
+            }
+        },
+    )
+}
+
+/// Walks a stepped run against its anchors, keeping for each actor what it did
+/// since its last shared step (`note`, after each event, told whether the event took
+/// shared steps): at each anchor, `record` says what the other actors did, and the
+/// anchor's own actor starts afresh. One step may take several shared steps (the
+/// lines of one write), a program's start is the step that blocks in
+/// `subprocess.call`, and a process's end by an error is an anchor too
+/// (`queue_steps`).
+fn since_shared<T, V: Clone + Default>(
+    trace: &Trace,
+    anchors: &[Anchor],
+    record: impl Fn(&BTreeMap<u16, T>, u16) -> V,
+    mut note: impl FnMut(&mut BTreeMap<u16, T>, u64, &crate::trace::Event, bool),
+) -> Vec<V> {
+    let mut since: BTreeMap<u16, T> = BTreeMap::new();
     let mut next = anchors.iter().peekable();
     let mut out = Vec::with_capacity(anchors.len());
     for (i, e) in trace.events.iter().enumerate() {
         let seq = (trace.base + i) as u64;
         let mut took = false;
         while let Some(actor) = next.peek().filter(|a| a.seq == seq).map(|a| a.actor) {
-            let lines = since
-                .iter()
-                .filter(|&(&b, _)| b != actor)
-                .flat_map(|(&b, ls)| ls.iter().map(move |&l| (b, l)))
-                .collect();
-            out.push(lines);
+            out.push(record(&since, actor));
             since.remove(&actor);
             next.next();
             took = true;
         }
-        if !took && matches!(e.kind, EventKind::Exec | EventKind::Block) {
-            let lines = since.entry(e.actor).or_default();
-            let line = trace.line(e);
-            if !lines.contains(&line) {
-                lines.push(line);
-            }
-        }
+        note(&mut since, seq, e, took);
     }
-    out.resize(anchors.len(), Vec::new());
+    out.resize(anchors.len(), V::default());
     out
 }
 

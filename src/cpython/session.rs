@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -127,17 +127,7 @@ impl Session {
         };
         let tracer = base.join("tracer.py");
         std::fs::write(&tracer, super::TRACER).map_err(internal("writing the tracer"))?;
-        let site = base.join("site");
-        std::fs::create_dir(&site).map_err(internal("a folder for sitecustomize.py"))?;
-        std::fs::write(site.join("sitecustomize.py"), super::SITECUSTOMIZE)
-            .map_err(internal("writing sitecustomize.py"))?;
-        // Ours first; the student's own PYTHONPATH (and sitecustomize) after it.
-        let mut pythonpath = vec![site.clone()];
-        if let Some(theirs) = std::env::var_os("PYTHONPATH") {
-            pythonpath.extend(std::env::split_paths(&theirs).filter(|p| !p.as_os_str().is_empty()));
-        }
-        let pythonpath = std::env::join_paths(pythonpath)
-            .map_err(|e| SessionError::Internal(format!("PYTHONPATH: {e}")))?;
+        let (site, pythonpath) = site_folder(&base)?;
         let (ev_r, ev_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| SessionError::Internal(format!("a pipe: {e}")))?;
         let (cmd_r, cmd_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -338,6 +328,23 @@ impl Session {
 /// each with its text, as finals: a file every process wrote is compared at the
 /// end like a global (the tickets lesson's `ticket.json`). Read here, once every
 /// process has ended, not by the main program, which may end before its children.
+/// The folder of our `sitecustomize.py` (which connects a child interpreter to
+/// the run) in the run's folder `base`, and the PYTHONPATH that puts it first: ours
+/// first, the student's own PYTHONPATH (and sitecustomize) after it.
+fn site_folder(base: &Path) -> Result<(PathBuf, std::ffi::OsString), SessionError> {
+    let site = base.join("site");
+    std::fs::create_dir(&site).map_err(internal("a folder for sitecustomize.py"))?;
+    std::fs::write(site.join("sitecustomize.py"), super::SITECUSTOMIZE)
+        .map_err(internal("writing sitecustomize.py"))?;
+    let mut pythonpath = vec![site.clone()];
+    if let Some(theirs) = std::env::var_os("PYTHONPATH") {
+        pythonpath.extend(std::env::split_paths(&theirs).filter(|p| !p.as_os_str().is_empty()));
+    }
+    let pythonpath = std::env::join_paths(pythonpath)
+        .map_err(|e| SessionError::Internal(format!("PYTHONPATH: {e}")))?;
+    Ok((site, pythonpath))
+}
+
 /// How long the controller looks for a traced thread's answer without sleeping
 /// (`hub::Spin`): 40 µs, or `INTERLEAVE_SPIN_US` (0 turns spinning off on both sides;
 /// `benches/cpython.rs` compares the two).
